@@ -1,0 +1,144 @@
+"""Result objects shared by every layer: the regularization :class:`Path`.
+
+Plots, cross-validation, estimators, reports and persistence consume these objects; none
+of them recomputes a fit. Arrays are plain NumPy arrays so results can be saved as
+``.npz`` without pickle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Path"]
+
+
+@dataclass(frozen=True, eq=False)
+class Path:
+    """A regularization path: one fitted model per strength ``lam``.
+
+    Every linear model in shrinkage minimises, for each ``lam`` on the path::
+
+        (1 / sum(w)) * sum_i w_i * loss(y_i, b0 + x_i . b)
+            + lam * sum_j pf_j * (l1_ratio * |b_j| + (1 - l1_ratio) / 2 * b_j^2)
+
+    with the penalty applied on the standardized scale when ``standardize`` is true.
+    Coefficients are always reported on the original scale of ``X``.
+
+    Attributes
+    ----------
+    lams : ndarray of shape (n_lams,)
+        Strengths, decreasing (strongest first).
+    coefs : ndarray of shape (n_lams, n_features) or (n_lams, n_features, n_classes)
+        Coefficients on the original feature scale.
+    intercepts : ndarray of shape (n_lams,) or (n_lams, n_classes)
+    nnz : ndarray of int, shape (n_lams,)
+        Number of features with a non-zero coefficient (any class for multinomial).
+    dev_ratio : ndarray of shape (n_lams,)
+        Fraction of the null deviance explained, ``1 - dev / null_dev``.
+    null_deviance : float
+        Deviance of the intercept-only (offset-only) model.
+    certificate : ndarray of shape (n_lams,)
+        Optimality certificate per ``lam``: the relative duality gap (gaussian) or the
+        maximum KKT violation in standardized-gradient units (other families).
+    certificate_kind : str
+        ``"duality_gap"`` or ``"kkt_violation"``.
+    converged : ndarray of bool, shape (n_lams,)
+        Whether ``certificate <= tol`` at that ``lam``.
+    n_iter : ndarray of int, shape (n_lams,)
+        Coordinate-descent sweeps spent at each ``lam``.
+    family : str
+    l1_ratio : float
+    tol : float
+    standardize : bool
+    fit_intercept : bool
+    stopped_early : bool
+        True when the path ended before the requested grid (deviance explained above
+        0.999 or no longer changing, or divergence on separable data).
+    stop_reason : str
+        Why the path ended, in words ("" when the whole grid was fitted).
+    classes : ndarray or None
+        Class labels for binomial / multinomial paths.
+    feature_names : ndarray of str or None
+    lam_max : float
+        Smallest ``lam`` at which every penalised coefficient is zero (for pure ridge a
+        conventional large value).
+    """
+
+    lams: np.ndarray
+    coefs: np.ndarray
+    intercepts: np.ndarray
+    nnz: np.ndarray
+    dev_ratio: np.ndarray
+    null_deviance: float
+    certificate: np.ndarray
+    certificate_kind: str
+    converged: np.ndarray
+    n_iter: np.ndarray
+    family: str
+    l1_ratio: float
+    tol: float
+    standardize: bool
+    fit_intercept: bool
+    stopped_early: bool = False
+    stop_reason: str = ""
+    classes: np.ndarray | None = None
+    feature_names: np.ndarray | None = None
+    lam_max: float = float("nan")
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_lams(self) -> int:
+        """Number of strengths actually fitted."""
+        return int(self.lams.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.coefs.shape[1])
+
+    def index_of(self, lam: float) -> int:
+        """Index of the path point whose ``lam`` is closest on the log scale."""
+        lam = float(lam)
+        if not np.isfinite(lam) or lam <= 0:
+            raise ValueError(f"lam must be a positive finite number, got {lam}")
+        return int(np.argmin(np.abs(np.log(self.lams) - np.log(lam))))
+
+    def linear_predictor(self, X, index=None, offset=None) -> np.ndarray:
+        """``b0 + X b`` for the model at ``index`` (all path points when None).
+
+        Returns an array of shape (n_samples,) for one index or (n_samples, n_lams) for
+        all of them; multinomial paths add a trailing class axis.
+        """
+        from ._validation import check_design
+
+        X = check_design(X, n_features=self.n_features)
+        coefs = self.coefs if index is None else self.coefs[index]
+        inter = self.intercepts if index is None else self.intercepts[index]
+        if coefs.ndim == 1:  # one path point, single response
+            eta = X @ coefs + inter
+        elif index is not None:  # one path point, multinomial: (p, K)
+            eta = np.asarray(X @ coefs) + inter[None, :]
+        elif coefs.ndim == 2:  # all points, single response: (L, p)
+            eta = np.asarray(X @ coefs.T) + inter[None, :]
+        else:  # all points, multinomial: (L, p, K)
+            eta = np.stack([np.asarray(X @ c) + b[None, :] for c, b in zip(coefs, inter)], 1)
+        eta = np.asarray(eta)
+        if offset is not None:
+            off = np.asarray(offset, dtype=float)
+            eta = eta + off.reshape(off.shape + (1,) * (eta.ndim - off.ndim))
+        return eta
+
+    def summary(self) -> str:
+        """A short human-readable description of the path."""
+        lines = [
+            f"{self.family} path, l1_ratio={self.l1_ratio:g}, {self.n_lams} lams "
+            f"from {self.lams[0]:.4g} to {self.lams[-1]:.4g}",
+            f"nnz from {int(self.nnz[0])} to {int(self.nnz[-1])}; "
+            f"deviance explained up to {float(np.max(self.dev_ratio)):.4f}",
+            f"certificate ({self.certificate_kind}) max {float(np.max(self.certificate)):.2e} "
+            f"vs tol {self.tol:.1e}; converged at {int(np.sum(self.converged))}/{self.n_lams}",
+        ]
+        if self.stopped_early:
+            lines.append(f"stopped early: {self.stop_reason}")
+        return "\n".join(lines)

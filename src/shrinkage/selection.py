@@ -1,0 +1,160 @@
+"""Rules that choose one setting on a strength axis from validation scores.
+
+These are small pure functions over plain arrays. They serve every strength knob in the
+library -- the penalty ``lam``, weight decay, dropout rate, input-noise level, number of
+training epochs -- because the caller states which direction is *stronger*:
+
+* ``stronger="larger"``: a larger value regularizes more (``lam``, weight decay, dropout).
+* ``stronger="smaller"``: a smaller value regularizes more (epochs, ``C``, prior variance).
+
+Scores are errors (lower is better) unless ``greater_is_better=True``. Each rule returns
+the *index* of the chosen setting, so it can be applied to any parallel array.
+
+The central rule is :func:`strongest_within`, the one-standard-error rule of Breiman et
+al. (1984) and glmnet's ``lambda.1se`` generalised to any axis and any multiple ``k``::
+
+    best   = argmin_i mean_i
+    chosen = the strongest i with mean_i <= mean_best + k * se_best
+
+By construction the chosen setting is never weaker than ``best``: ``best`` itself is a
+candidate, and the rule takes the strongest candidate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["best", "strongest_within", "strongest_within_tolerance"]
+
+_DIRECTIONS = ("larger", "smaller")
+
+
+def _as_vector(name, values, n=None):
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: there is nothing to choose from")
+    if n is not None and arr.size != n:
+        raise ValueError(f"{name} has {arr.size} entries but strengths has {n}")
+    return arr
+
+
+def _prepare(strengths, mean, stronger, greater_is_better):
+    if stronger not in _DIRECTIONS:
+        raise ValueError(f"stronger must be 'larger' or 'smaller', got {stronger!r}")
+    s = _as_vector("strengths", strengths)
+    if not np.all(np.isfinite(s)):
+        raise ValueError("strengths contains NaN or inf")
+    if np.unique(s).size != s.size:
+        raise ValueError("strengths must be distinct: two settings share one strength")
+    m = _as_vector("mean", mean, s.size)
+    if np.any(np.isinf(m)):
+        raise ValueError("mean contains inf; use NaN for a setting that failed")
+    if np.all(np.isnan(m)):
+        raise ValueError("every mean score is NaN: no setting was evaluated")
+    # Internally lower is better.
+    loss = -m if greater_is_better else m
+    # Strength key: larger key = stronger.
+    key = s if stronger == "larger" else -s
+    return s, loss, key
+
+
+def _best_index(loss, key):
+    valid = ~np.isnan(loss)
+    lo = np.min(loss[valid])
+    ties = np.flatnonzero(valid & (loss == lo))
+    # Among exact ties prefer the strongest: it fits no worse and is simpler.
+    return int(ties[np.argmax(key[ties])])
+
+
+def best(strengths, mean, *, stronger="larger", greater_is_better=False):
+    """Index of the setting with the best mean score (ties go to the stronger setting).
+
+    Parameters
+    ----------
+    strengths : array of shape (m,)
+        The settings on the strength axis (distinct values, any order).
+    mean : array of shape (m,)
+        Mean validation score per setting; NaN marks a setting that was not evaluated.
+    stronger : {"larger", "smaller"}
+        Which direction of ``strengths`` regularizes more.
+    greater_is_better : bool
+        True for scores such as accuracy or AUC; False for errors and losses.
+
+    Returns
+    -------
+    int
+        Index into ``strengths``.
+    """
+    _, loss, key = _prepare(strengths, mean, stronger, greater_is_better)
+    return _best_index(loss, key)
+
+
+def strongest_within(strengths, mean, se, *, k=1.0, stronger="larger", greater_is_better=False):
+    """Index of the strongest setting whose mean is within ``k`` standard errors of the best.
+
+    With ``i*`` the best index (:func:`best`), the candidates are all ``i`` with
+    ``mean_i <= mean_{i*} + k * se_{i*}`` (for errors), and the rule returns the strongest
+    candidate. For ``k = 1`` and ``stronger="larger"`` this is glmnet's ``lambda.1se``.
+
+    Parameters
+    ----------
+    strengths, mean : array of shape (m,)
+        As in :func:`best`.
+    se : array of shape (m,)
+        Standard error of each mean (non-negative; NaN only where ``mean`` is NaN).
+    k : float, default 1.0
+        How many standard errors of slack to allow (``k >= 0``; ``k = 0`` gives ``best``).
+    stronger : {"larger", "smaller"}
+    greater_is_better : bool
+
+    Returns
+    -------
+    int
+        Index into ``strengths``; never a weaker setting than :func:`best` returns.
+    """
+    _, loss, key = _prepare(strengths, mean, stronger, greater_is_better)
+    se = _as_vector("se", se, loss.size)
+    k = float(k)
+    if not np.isfinite(k) or k < 0:
+        raise ValueError(f"k must be a finite number >= 0, got {k}")
+    valid = ~np.isnan(loss)
+    if np.any(np.isnan(se[valid])) or np.any(se[valid] < 0) or np.any(np.isinf(se[valid])):
+        raise ValueError("se must be finite and >= 0 wherever mean is defined")
+    i_best = _best_index(loss, key)
+    threshold = loss[i_best] + k * se[i_best]
+    candidates = np.flatnonzero(valid & (loss <= threshold))
+    return int(candidates[np.argmax(key[candidates])])
+
+
+def strongest_within_tolerance(
+    strengths, mean, *, rel=0.01, stronger="larger", greater_is_better=False
+):
+    """Index of the strongest setting whose mean is within a relative tolerance of the best.
+
+    Candidates satisfy ``mean_i <= mean_best + rel * |mean_best|`` (for errors; mirrored
+    for scores where greater is better). Useful when standard errors are unavailable or
+    unreliable (a single validation split).
+
+    Parameters
+    ----------
+    strengths, mean : array of shape (m,)
+        As in :func:`best`.
+    rel : float, default 0.01
+        Relative slack, ``rel >= 0``.
+
+    Returns
+    -------
+    int
+        Index into ``strengths``; never weaker than :func:`best`.
+    """
+    _, loss, key = _prepare(strengths, mean, stronger, greater_is_better)
+    rel = float(rel)
+    if not np.isfinite(rel) or rel < 0:
+        raise ValueError(f"rel must be a finite number >= 0, got {rel}")
+    valid = ~np.isnan(loss)
+    i_best = _best_index(loss, key)
+    threshold = loss[i_best] + rel * abs(loss[i_best])
+    candidates = np.flatnonzero(valid & (loss <= threshold))
+    return int(candidates[np.argmax(key[candidates])])
