@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _LAZY = {
     "Path": "shrinkage.results",
+    "CVResult": "shrinkage.results",
+    "SweepResult": "shrinkage.results",
     "regularization_path": "shrinkage.path",
     "selection": "shrinkage.selection",
 }

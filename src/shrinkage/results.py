@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Path"]
+__all__ = ["Path", "CVResult", "SweepResult"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,3 +142,108 @@ class Path:
         if self.stopped_early:
             lines.append(f"stopped early: {self.stop_reason}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True, eq=False)
+class CVResult:
+    """Validation scores along a strength axis and the settings chosen from them.
+
+    Produced by cross-validation of a path (one whole warm-started path per fold), by
+    exact leave-one-out for ridge, and by any other validation scheme that yields a score
+    per (fold, strength). ``se`` follows glmnet's ``cvsd``: the fold-size-weighted standard
+    deviation of the fold scores divided by ``sqrt(n_folds - 1)``.
+
+    Attributes
+    ----------
+    lams : ndarray of shape (n_lams,)
+        Strengths, decreasing (strongest first).
+    fold_scores : ndarray of shape (n_folds, n_lams)
+        Score of each fold (or repeat x fold, flattened) at each strength; NaN where a
+        fold's path stopped early before that strength.
+    fold_weights : ndarray of shape (n_folds,)
+        Weight of each fold in the mean (its total sample weight).
+    mean, se : ndarray of shape (n_lams,)
+    metric : str
+        Name of the score (``"mse"``, ``"deviance"``, ``"auc"``, ...).
+    greater_is_better : bool
+    index_min : int
+        Index of the best mean (``selection.best``).
+    index_chosen : int
+        Index chosen by ``rule``.
+    rule : str
+        The rule in a few words, e.g. ``"1se"`` or ``"min"``.
+    nnz : ndarray of int, shape (n_lams,) or None
+        Non-zeros of the full-data path at each strength.
+    fold_ids : ndarray of int, shape (n_samples,) or (n_repeats, n_samples), or None
+    random_state : int or None
+    """
+
+    lams: np.ndarray
+    fold_scores: np.ndarray
+    fold_weights: np.ndarray
+    mean: np.ndarray
+    se: np.ndarray
+    metric: str
+    greater_is_better: bool
+    index_min: int
+    index_chosen: int
+    rule: str
+    nnz: np.ndarray | None = None
+    fold_ids: np.ndarray | None = None
+    random_state: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def lam_min(self) -> float:
+        return float(self.lams[self.index_min])
+
+    @property
+    def lam_chosen(self) -> float:
+        return float(self.lams[self.index_chosen])
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """Validation scores of a network trained once per (seed, knob value).
+
+    Attributes
+    ----------
+    knob : str
+        The swept setting (``"weight_decay"``, ``"dropout"``, ``"epochs"``, ...).
+    values : ndarray of shape (n_values,)
+    stronger : {"larger", "smaller"}
+        Which direction of ``values`` regularizes more.
+    seed_scores : ndarray of shape (n_seeds, n_values)
+    mean, se : ndarray of shape (n_values,)
+    metric : str
+    greater_is_better : bool
+    index_min, index_chosen : int
+    rule : str
+    seeds : ndarray of int
+    curves : dict
+        Optional learning curves, e.g. ``{"train": array (n_seeds, n_values, n_epochs),
+        "val": ...}``.
+    """
+
+    knob: str
+    values: np.ndarray
+    stronger: str
+    seed_scores: np.ndarray
+    mean: np.ndarray
+    se: np.ndarray
+    metric: str
+    greater_is_better: bool
+    index_min: int
+    index_chosen: int
+    rule: str
+    seeds: np.ndarray
+    curves: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def value_min(self) -> float:
+        return float(self.values[self.index_min])
+
+    @property
+    def value_chosen(self) -> float:
+        return float(self.values[self.index_chosen])
