@@ -1,0 +1,179 @@
+"""Exact ridge path: closed forms, brute-force leave-one-out, GCV/df formulas, choice."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+
+from shrinkage.results import CVResult, Path
+from shrinkage.ridge import ridge_path
+from shrinkage.selection import best, strongest_within
+
+
+def _data(n, p, q=None, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * rng.uniform(0.5, 3.0, p) + rng.normal(size=p) * 3
+    B = rng.normal(size=(p,) if q is None else (p, q))
+    y = X @ B + rng.normal(size=(n,) if q is None else (n, q))
+    w = rng.uniform(0.3, 2.0, n)
+    return X, y, w
+
+
+def _wsd(X, w):
+    xbar = np.average(X, axis=0, weights=w)
+    return np.sqrt(np.average((X - xbar) ** 2, axis=0, weights=w))
+
+
+def _closed_form(X, y, w, lam, pf, standardize, fit_intercept):
+    """Weighted ridge by the normal equations with an unpenalised intercept column."""
+    n, p = X.shape
+    s = _wsd(X, w) if standardize else np.ones(p)
+    A = np.column_stack([np.ones(n), X]) if fit_intercept else X
+    P = np.diag(np.r_[[0.0] if fit_intercept else [], pf * s**2])
+    W = w.sum()
+    theta = np.linalg.solve(A.T @ (w[:, None] * A) + W * lam * P, A.T @ (w * y))
+    return (theta[0], theta[1:]) if fit_intercept else (0.0, theta)
+
+
+@pytest.mark.parametrize("n,p", [(40, 6), (12, 30)])
+@pytest.mark.parametrize("standardize,fit_intercept", [(True, True), (False, False)])
+def test_path_matches_normal_equations(n, p, standardize, fit_intercept):
+    X, y, w = _data(n, p)
+    pf = np.random.default_rng(1).uniform(0.5, 2.0, p)
+    res = ridge_path(X, y, sample_weight=w, penalty_factor=pf, n_lams=7,
+                     standardize=standardize, fit_intercept=fit_intercept)
+    assert isinstance(res.path, Path) and isinstance(res.cv, CVResult)
+    assert np.all(np.diff(res.path.lams) < 0)
+    for i, lam in enumerate(res.path.lams):
+        b0, b = _closed_form(X, y, w, lam, pf, standardize, fit_intercept)
+        np.testing.assert_allclose(res.path.coefs[i], b, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(res.path.intercepts[i], b0, rtol=1e-8, atol=1e-9)
+    assert np.all(res.path.certificate < 1e-10)
+    assert np.all(res.path.converged)
+
+
+def test_matches_sklearn_ridge_unit_weights():
+    X, y, _ = _data(50, 8)
+    res = ridge_path(X, y, lams=[0.5, 0.05], standardize=False)
+    for i, lam in enumerate(res.path.lams):
+        m = Ridge(alpha=lam * X.shape[0], tol=1e-12, solver="cholesky").fit(X, y)
+        np.testing.assert_allclose(res.path.coefs[i], m.coef_, rtol=1e-9)
+        np.testing.assert_allclose(res.path.intercepts[i], m.intercept_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("n,p", [(25, 4), (10, 15)])
+def test_exact_loo_equals_brute_force(n, p):
+    X, y, w = _data(n, p, seed=3)
+    res = ridge_path(X, y, sample_weight=w, n_lams=4)
+    s = _wsd(X, w)  # full-data scales stay fixed in leave-one-out (documented)
+    W = w.sum()
+    for li, lam in enumerate(res.path.lams):
+        errs = np.empty(n)
+        for i in range(n):
+            keep = np.arange(n) != i
+            # the penalty keeps its full-data weight lam * W on the unnormalised sum
+            m = Ridge(alpha=lam * W, solver="cholesky").fit(X[keep] / s, y[keep],
+                                                            sample_weight=w[keep])
+            errs[i] = y[i] - m.predict(X[i : i + 1] / s)[0]
+        np.testing.assert_allclose(res.cv.fold_scores[:, li], errs**2, rtol=1e-7)
+        np.testing.assert_allclose(res.loo_mse[li], np.average(errs**2, weights=w), rtol=1e-8)
+
+
+def test_gcv_and_df_formulas():
+    X, y, w = _data(30, 5, seed=4)
+    res = ridge_path(X, y, sample_weight=w, n_lams=5)
+    n, p = X.shape
+    s = _wsd(X, w)
+    A = np.column_stack([np.ones(n), X])
+    Wd = np.diag(w)
+    for i, lam in enumerate(res.path.lams):
+        P = np.diag(np.r_[0.0, s**2]) * lam * w.sum()
+        H = A @ np.linalg.solve(A.T @ Wd @ A + P, A.T @ Wd)
+        df = np.trace(H)
+        e = y - H @ y
+        np.testing.assert_allclose(res.df[i], df, rtol=1e-9)
+        gcv = np.average(e**2, weights=w) / (1 - df / n) ** 2
+        np.testing.assert_allclose(res.gcv[i], gcv, rtol=1e-9)
+    assert np.all(np.diff(res.df) > 0)  # weaker penalty, more degrees of freedom
+    assert res.df[0] > 1 and res.df[-1] <= 1 + p
+
+
+def test_multiple_targets_and_per_target_choice():
+    X, Y, w = _data(40, 6, q=3, seed=5)
+    Y[:, 2] = np.random.default_rng(9).normal(size=40)  # pure noise target: wants big lam
+    lams = np.logspace(2, -3, 30)
+    res = ridge_path(X, Y, sample_weight=w, lams=lams, per_target=True)
+    assert res.path.coefs.shape == (30, 6, 3) and res.path.intercepts.shape == (30, 3)
+    for t in range(3):
+        single = ridge_path(X, Y[:, t], sample_weight=w, lams=lams)
+        np.testing.assert_allclose(res.path.coefs[:, :, t], single.path.coefs, rtol=1e-9)
+        np.testing.assert_allclose(res.cv_per_target[t].mean, single.cv.mean, rtol=1e-9)
+        assert res.cv_per_target[t].index_chosen == single.cv.index_chosen
+    lam = res.lam_chosen
+    assert lam.shape == (3,) and lam[2] > lam[0]
+    coef, inter = res.chosen()
+    assert coef.shape == (6, 3) and inter.shape == (3,)
+    # linear_predictor of the shared Path understands the target axis
+    eta = res.path.linear_predictor(X, index=3)
+    np.testing.assert_allclose(eta, X @ res.path.coefs[3] + res.path.intercepts[3])
+    joint = ridge_path(X, Y, sample_weight=w, lams=lams)
+    np.testing.assert_allclose(joint.cv.mean, np.mean(joint.loo_mse, axis=1), rtol=1e-12)
+    assert np.ndim(joint.lam_chosen) == 0
+
+
+def test_choice_uses_selection_rules_and_se():
+    X, y, w = _data(35, 5, seed=6)
+    res = ridge_path(X, y, sample_weight=w, n_lams=25, k=1.0)
+    cv = res.cv
+    wn = w / w.sum()
+    sq = cv.fold_scores
+    se = np.sqrt(wn @ (sq - cv.mean) ** 2 / (len(y) - 1))
+    np.testing.assert_allclose(cv.se, se)
+    assert cv.index_min == best(cv.lams, cv.mean)
+    assert cv.index_chosen == strongest_within(cv.lams, cv.mean, cv.se, k=1.0)
+    assert cv.lams[cv.index_chosen] >= cv.lams[cv.index_min]
+    res0 = ridge_path(X, y, sample_weight=w, n_lams=25, k=0)
+    assert res0.cv.index_chosen == res0.cv.index_min and res0.cv.rule == "min"
+
+
+def test_constant_feature_and_default_grid():
+    X, y, _ = _data(20, 3, seed=7)
+    X[:, 1] = 4.0
+    res = ridge_path(X, y, n_lams=10)
+    assert np.all(res.path.coefs[:, 1] == 0)
+    assert res.path.lams.size == 10
+    np.testing.assert_allclose(res.path.lams[-1] / res.path.lams[0], 1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"sample_weight": np.r_[0.0, np.ones(19)]}, "sample_weight must be strictly"),
+        ({"sample_weight": np.ones(3)}, "sample_weight must have shape"),
+        ({"penalty_factor": np.zeros(3)}, "penalty_factor must be > 0"),
+        ({"lams": [1.0, -1.0]}, "lams must be"),
+        ({"lams": [1.0, 1.0]}, "distinct"),
+        ({"n_lams": 0}, "n_lams"),
+        ({"lam_min_ratio": 2.0}, "lam_min_ratio"),
+        ({"k": -1}, "k must be"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    X, y, _ = _data(20, 3)
+    with pytest.raises(ValueError, match=match):
+        ridge_path(X, y, **kwargs)
+
+
+def test_bad_arrays():
+    X, y, _ = _data(20, 3)
+    with pytest.raises(ValueError, match="y must have shape"):
+        ridge_path(X, y[:5])
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN"):
+        ridge_path(Xn, y)
+    with pytest.raises(TypeError, match="X must be a numeric"):
+        ridge_path([["a", "b"], ["c", "d"]], [1, 2])
+    import scipy.sparse as sp
+
+    with pytest.raises(TypeError, match="dense"):
+        ridge_path(sp.csc_matrix(X), y)
