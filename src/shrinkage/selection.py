@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["best", "strongest_within", "strongest_within_tolerance"]
+__all__ = ["best", "strongest_within", "strongest_within_tolerance", "sparsest_within_grid"]
 
 _DIRECTIONS = ("larger", "smaller")
 
@@ -158,3 +158,73 @@ def strongest_within_tolerance(
     threshold = loss[i_best] + rel * abs(loss[i_best])
     candidates = np.flatnonzero(valid & (loss <= threshold))
     return int(candidates[np.argmax(key[candidates])])
+
+
+def sparsest_within_grid(
+    strengths, mean, nnz, *, se=None, k=0.0, rel=0.0, greater_is_better=False
+):
+    """Cell of a two-dimensional grid (e.g. ``l1_ratio`` x ``lam``) chosen by sparsity.
+
+    Strength is not comparable across rows (a ``lam`` means something else for each
+    ``l1_ratio``), so the grid is ordered by the number of non-zeros instead. With
+    ``(i*, j*)`` the best cell (lowest loss; ties to fewer non-zeros, then larger
+    strength), the candidates are the cells with::
+
+        loss_ij <= loss_best + k * se_best + rel * |loss_best|
+
+    and the chosen cell is the candidate with the fewest non-zeros; ties go to the lower
+    loss, then to the larger strength, then to the later row (for ``l1_ratio`` rows in
+    increasing order, the more lasso-like one). ``k = rel = 0`` gives the best cell.
+    The chosen cell never has more non-zeros than the best one.
+
+    Parameters
+    ----------
+    strengths, mean, nnz : array of shape (m, L)
+        Strength, mean validation score and non-zero count of each cell; NaN marks a cell
+        that does not exist or was not evaluated (rows may have different lengths).
+    se : array of shape (m, L), optional
+        Standard errors; needed when ``k > 0``.
+    k, rel : float
+        Slack in standard errors of the best cell and relative to its score (``>= 0``).
+    greater_is_better : bool
+
+    Returns
+    -------
+    tuple of int
+        ``(i, j)``.
+    """
+    s = np.asarray(strengths, dtype=float)
+    m = np.asarray(mean, dtype=float)
+    z = np.asarray(nnz, dtype=float)
+    if s.ndim != 2 or m.shape != s.shape or z.shape != s.shape:
+        raise ValueError(
+            f"strengths, mean and nnz must be 2-D of one shape, got {s.shape}, {m.shape}, "
+            f"{z.shape}"
+        )
+    k, rel = float(k), float(rel)
+    if not (np.isfinite(k) and k >= 0 and np.isfinite(rel) and rel >= 0):
+        raise ValueError(f"k and rel must be finite numbers >= 0, got {k} and {rel}")
+    loss = -m if greater_is_better else m
+    valid = ~np.isnan(loss) & ~np.isnan(s) & ~np.isnan(z)
+    if not np.any(valid):
+        raise ValueError("every cell of the grid is NaN: no setting was evaluated")
+    if np.any(np.isinf(loss[valid])):
+        raise ValueError("mean contains inf; use NaN for a setting that failed")
+    rows, cols = np.nonzero(valid)
+    lv, zv, sv = loss[valid], z[valid], s[valid]
+    # lexsort: last key is primary.
+    b = np.lexsort((-rows, -sv, zv, lv))[0]
+    slack = rel * abs(lv[b])
+    if k > 0:
+        if se is None:
+            raise ValueError("se is required when k > 0")
+        sev = np.asarray(se, dtype=float)
+        if sev.shape != s.shape:
+            raise ValueError(f"se must have shape {s.shape}, got {sev.shape}")
+        se_best = sev[rows[b], cols[b]]
+        if not np.isfinite(se_best) or se_best < 0:
+            raise ValueError("se of the best cell must be finite and >= 0")
+        slack += k * se_best
+    cand = np.flatnonzero(lv <= lv[b] + slack)
+    c = cand[np.lexsort((-rows[cand], -sv[cand], lv[cand], zv[cand]))[0]]
+    return int(rows[c]), int(cols[c])
