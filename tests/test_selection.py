@@ -74,11 +74,16 @@ def test_grid_rule_prefers_sparser_and_breaks_ties():
     assert selection.sparsest_within_grid(lams, mean, nnz) == (0, 1)
     # Within 1 SE: cells (0,1),(0,2),(1,1),(1,2); the sparsest is (1, 1) with nnz 3.
     assert selection.sparsest_within_grid(lams, mean, nnz, se=se, k=1.0) == (1, 1)
-    # Equal nnz: the lower mean wins, then the larger strength, then the later row.
+    # Equal nnz across rows: the lower mean wins, then the later row.
     nnz2 = np.array([[0, 3, 6], [0, 3, 5]])
     assert selection.sparsest_within_grid(lams, mean, nnz2, se=se, k=1.0) == (0, 1)
     mean3 = np.array([[3.0, 1.0, 1.05], [2.0, 1.0, 1.0]])
     assert selection.sparsest_within_grid(lams, mean3, nnz2, se=se, k=1.0) == (1, 1)
+    # Equal nnz within a row: the larger strength wins even if its mean is worse.
+    nnz3 = np.array([[0, 3, 3], [0, 5, 5]])
+    mean5 = np.array([[3.0, 1.05, 1.0], [2.0, 1.2, 1.1]])
+    assert selection.sparsest_within_grid(lams, mean5, nnz3, se=se, k=1.0) == (0, 1)
+    assert selection.sparsest_within_grid(lams, mean5, nnz3) == (0, 2)
     # Ragged rows (NaN padding) are ignored; accuracy-like scores are mirrored.
     mean4 = np.array([[0.7, 0.9, np.nan], [0.6, 0.88, 0.91]])
     assert selection.sparsest_within_grid(lams, mean4, nnz, greater_is_better=True) == (1, 2)

@@ -172,8 +172,9 @@ def sparsest_within_grid(
 
         loss_ij <= loss_best + k * se_best + rel * |loss_best|
 
-    and the chosen cell is the candidate with the fewest non-zeros; ties go to the lower
-    loss, then to the larger strength, then to the later row (for ``l1_ratio`` rows in
+    and the chosen cell is the candidate with the fewest non-zeros. Ties: within a row the
+    larger strength wins (at equal sparsity, more shrinkage, as the 1-SE rule prefers);
+    between rows the lower loss wins, then the later row (for ``l1_ratio`` rows in
     increasing order, the more lasso-like one). ``k = rel = 0`` gives the best cell.
     The chosen cell never has more non-zeros than the best one.
 
@@ -226,5 +227,11 @@ def sparsest_within_grid(
             raise ValueError("se of the best cell must be finite and >= 0")
         slack += k * se_best
     cand = np.flatnonzero(lv <= lv[b] + slack)
-    c = cand[np.lexsort((-rows[cand], -sv[cand], lv[cand], zv[cand]))[0]]
+    cand = cand[zv[cand] == np.min(zv[cand])]
+    # Within a row, the strongest of the sparsest candidates (the 1-SE spirit: at equal
+    # sparsity, more shrinkage); across rows strengths are not comparable, so the lower
+    # loss decides, then the later row.
+    picks = [c[np.argmax(sv[c])] for c in (cand[rows[cand] == r] for r in np.unique(rows[cand]))]
+    picks = np.array(picks)
+    c = picks[np.lexsort((-rows[picks], lv[picks]))[0]]
     return int(rows[c]), int(cols[c])
