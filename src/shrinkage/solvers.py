@@ -1,0 +1,457 @@
+"""Solvers: one strength ``lam`` at a time, warm-started along a path.
+
+Three solvers share one problem description (:class:`Problem`):
+
+* :class:`GaussianNaive` -- coordinate descent on the residual over a working set (strong
+  rule candidates plus the ever-active set), one pass over all features per KKT check, and
+  a duality-gap certificate. The choice for wide or sparse problems.
+* :class:`GaussianCovariance` -- glmnet's covariance updates for ``n >> p``: the gradient
+  of every feature is kept up to date through cached Gram columns of the features that
+  ever entered, so sweeps cost O(p) per move and never touch X.
+* :class:`ProximalNewton` -- for binomial and poisson: a quadratic (IRLS) approximation of
+  the loss, solved by the same coordinate-descent kernel over a working set, followed by a
+  backtracking line search on the true objective so that it never diverges; certified by
+  the maximum KKT violation over all features.
+
+Only solvers touch X.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._kernels.cd import cd_covariance, cd_quadratic, weighted_moments
+from .penalties import conjugate, kkt_violation, penalty_value
+
+_EMPTY_F = np.zeros(1)
+_EMPTY_I = np.zeros(1, dtype=np.int32)
+_DUMMY_X = np.zeros((1, 1), order="F")
+
+
+@dataclass
+class Problem:
+    """Everything a solver needs, as plain arrays.
+
+    ``w`` are sample weights normalised to sum to one; ``xm`` the weighted column means
+    (zeros without an intercept); ``l1u, l2u`` the penalty weights per unit ``lam``;
+    ``excluded`` marks constant columns, whose coefficients stay at zero.
+    """
+
+    X: object
+    y: np.ndarray
+    w: np.ndarray
+    uniform_w: float
+    offset: np.ndarray | None
+    family: object
+    xm: np.ndarray
+    xw: np.ndarray
+    l1u: np.ndarray
+    l2u: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    excluded: np.ndarray
+    fit_intercept: bool
+    tol: float
+    max_iter: int
+
+    def __post_init__(self):
+        X = self.X
+        self.sparse = sp.issparse(X)
+        if self.sparse:
+            self.kX = _DUMMY_X
+            self.kd = X.data
+            self.ki = X.indices
+            self.kp = X.indptr
+        else:
+            self.kX = X
+            self.kd, self.ki, self.kp = _EMPTY_F, _EMPTY_I, _EMPTY_I
+        self.n, self.p = X.shape
+        self.candidates = ~self.excluded
+        self.unpenalized = (self.l1u == 0) & (self.l2u == 0) & self.candidates
+
+    def kernel_design(self):
+        return self.kX, self.kd, self.ki, self.kp, self.sparse
+
+    def gradient(self, resid_w):
+        """``g_j = sum_i (x_ij - xm_j) * resid_w_i`` for all j (one pass over X)."""
+        g = np.asarray(self.X.T @ resid_w).ravel()
+        if self.fit_intercept:
+            g -= self.xm * float(resid_w.sum())
+        g[self.excluded] = 0.0
+        return g
+
+    def centred_matvec(self, b, idx):
+        """``sum_{j in idx} (x_j - xm_j) b_j`` as a dense vector."""
+        if idx.size == 0:
+            return np.zeros(self.n)
+        bi = b[idx]
+        out = np.asarray(self.X[:, idx] @ bi).ravel()
+        if self.fit_intercept:
+            out -= float(np.dot(self.xm[idx], bi))
+        return out
+
+
+def strong_set(prob, g, b, lam, lam_prev):
+    """Strong-rule candidates (Tibshirani et al. 2012) plus the ever-active features.
+
+    Discards j when ``|g_j| < l1_j * (2 lam - lam_prev)``; the KKT check afterwards
+    catches any violation of the rule.
+    """
+    keep = (np.abs(g) >= prob.l1u * (2.0 * lam - lam_prev)) | (b != 0) | prob.unpenalized
+    keep &= prob.candidates
+    return keep
+
+
+def violators(prob, g, b, lam, in_ws):
+    """Features outside the working set whose KKT condition fails at the current point."""
+    viol = kkt_violation(g, b, lam * prob.l1u, lam * prob.l2u, prob.lo, prob.hi)
+    out = (~in_ws) & prob.candidates & (viol > 0)
+    return np.flatnonzero(out), viol
+
+
+class GaussianNaive:
+    """Residual-updating coordinate descent with a duality-gap certificate."""
+
+    certificate_kind = "duality_gap"
+
+    def __init__(self, prob, h):
+        self.prob = prob
+        self.h = h
+        n = prob.n
+        self.b = np.zeros(prob.p)
+        yc = prob.y if prob.offset is None else prob.y - prob.offset
+        if prob.fit_intercept:
+            self.ybar = float(np.dot(prob.w, yc))
+            yc = yc - self.ybar
+        else:
+            self.ybar = 0.0
+        self.yc = yc
+        self.r = yc.copy()
+        self.st = np.array([0.0, float(np.dot(prob.w, self.r)), 1.0, 0.0])
+        self.null_obj = 0.5 * float(np.dot(prob.w, yc * yc))
+        self.obj_scale = self.null_obj if self.null_obj > 0 else 1.0
+        self.g = prob.gradient(prob.w * self.r)
+        self.proj = _UnpenalizedProjector(prob)
+        self.n = n
+
+    def _true_residual(self):
+        if self.prob.sparse and self.st[0] != 0.0:
+            self.r += self.st[0]
+            self.st[0] = 0.0
+        return self.r
+
+    def solve(self, lam, lam_prev, ws_mask=None):
+        """Solve at ``lam``; ``ws_mask`` fixes the working set (no KKT expansion, no gap).
+
+        Returns ``(certificate, sweeps)``.
+        """
+        prob = self.prob
+        expand = ws_mask is None
+        in_ws = strong_set(prob, self.g, self.b, lam, lam_prev) if expand else ws_mask
+        l1 = lam * prob.l1u
+        l2 = lam * prob.l2u
+        thr = 0.1 * prob.tol * self.obj_scale
+        if not expand:
+            thr *= 1e-6
+        X, xd, xi, xp, sparse = prob.kernel_design()
+        uv = prob.uniform_w
+        sweeps = 0
+        gap = np.inf
+        while True:
+            ws = np.flatnonzero(in_ws)
+            budget = prob.max_iter - sweeps
+            if budget <= 0:
+                break
+            sweeps += cd_quadratic(X, xd, xi, xp, sparse, prob.w, uv, prob.xm, prob.xw, self.h,
+                                   l1, l2, prob.lo, prob.hi, self.b, self.r, self.st, ws, ws.size,
+                                   False, thr, budget)
+            r = self._true_residual()
+            self.st[1] = float(np.dot(prob.w, r))
+            self.g = prob.gradient(prob.w * r)
+            if not expand:
+                return np.nan, sweeps
+            new, _ = violators(prob, self.g, self.b, lam, in_ws)
+            if new.size:
+                in_ws[new] = True
+                continue
+            gap = self.gap(lam, l1, l2)
+            if gap <= prob.tol:
+                break
+            thr = max(thr * 0.1, 1e-300)
+            if thr < 1e-30 * self.obj_scale:
+                break
+        return gap, sweeps
+
+    def gap(self, lam, l1, l2):
+        """Relative duality gap ``(P(b) - D(u)) / null_objective`` at the rescaled dual point."""
+        prob = self.prob
+        r = self.r
+        wr2 = float(np.dot(prob.w, r * r))
+        a = float(np.dot(prob.w, r * self.yc))
+        primal = 0.5 * wr2 + penalty_value(self.b, l1, l2)
+        return self._gap_from(primal, a, wr2, self.g.copy(), l1, l2)
+
+    def _gap_from(self, primal, a, bq, g, l1, l2):
+        prob = self.prob
+        a, bq, g = self.proj.project(a, bq, g)
+        t = _dual_scale(g, l1, l2, prob.lo, prob.hi, prob.candidates)
+        gt = t * g
+        conj = conjugate(gt[prob.candidates], l1[prob.candidates], l2[prob.candidates],
+                         prob.lo[prob.candidates], prob.hi[prob.candidates])
+        dual = t * a - 0.5 * t * t * bq - conj
+        return max(primal - dual, 0.0) / self.obj_scale
+
+    def intercept(self):
+        return self.ybar - float(np.dot(self.prob.xm, self.b)) if self.prob.fit_intercept else 0.0
+
+    def deviance(self):
+        r = self._true_residual()
+        return float(np.dot(self.prob.w, r * r))
+
+
+class GaussianCovariance(GaussianNaive):
+    """glmnet's covariance-update mode for ``n >> p``."""
+
+    def __init__(self, prob, h):
+        super().__init__(prob, h)
+        p = prob.p
+        self.c = self.g.copy()  # Xc^T W yc
+        self.yw = float(np.dot(prob.w, self.yc * self.yc))
+        self.col = np.full(p, -1, dtype=np.int64)
+        self.G = np.zeros((p, 0), order="F")
+        self.n_cols = 0
+        self.r = None  # the residual is never formed in this mode
+        unpen = np.flatnonzero(prob.unpenalized)
+        if unpen.size:
+            self._add_columns(unpen)
+
+    def _add_columns(self, idx):
+        prob = self.prob
+        idx = np.asarray(idx)
+        needed = self.n_cols + idx.size
+        if needed > self.G.shape[1]:
+            cap = max(needed, 2 * self.G.shape[1], 16)
+            cap = min(cap, prob.p)
+            G = np.zeros((prob.p, cap), order="F")
+            G[:, : self.n_cols] = self.G[:, : self.n_cols]
+            self.G = G
+        Xn = prob.X[:, idx]
+        if sp.issparse(Xn):
+            WXn = sp.csc_matrix(Xn.multiply(prob.w[:, None]))
+            block = np.asarray((prob.X.T @ WXn).todense())
+        else:
+            block = prob.X.T @ (prob.w[:, None] * Xn)
+        if prob.fit_intercept:
+            block -= np.outer(prob.xm, prob.xm[idx])
+        block[prob.excluded, :] = 0.0
+        self.G[:, self.n_cols: needed] = block
+        self.col[idx] = np.arange(self.n_cols, needed)
+        self.n_cols = needed
+
+    def solve(self, lam, lam_prev, ws_mask=None):
+        prob = self.prob
+        l1 = lam * prob.l1u
+        l2 = lam * prob.l2u
+        thr = 0.1 * prob.tol * self.obj_scale
+        sweeps = 0
+        gap = np.inf
+        if ws_mask is not None:
+            ws = np.flatnonzero(ws_mask & (self.col >= 0))
+            sweeps = cd_covariance(self.G, self.col, self.g, self.h, l1, l2, prob.lo, prob.hi,
+                                   self.b, ws, ws.size, thr * 1e-6, prob.max_iter)
+            return np.nan, sweeps
+        while True:
+            in_ws = self.col >= 0
+            new, _ = violators(prob, self.g, self.b, lam, in_ws)
+            if new.size:
+                self._add_columns(new)
+                continue
+            ws = np.flatnonzero(self.col >= 0)
+            budget = prob.max_iter - sweeps
+            if budget <= 0:
+                break
+            sweeps += cd_covariance(self.G, self.col, self.g, self.h, l1, l2, prob.lo, prob.hi,
+                                    self.b, ws, ws.size, thr, budget)
+            new, _ = violators(prob, self.g, self.b, lam, self.col >= 0)
+            if new.size:
+                continue
+            gap = self.gap(lam, l1, l2)
+            if gap <= prob.tol:
+                break
+            thr = max(thr * 0.1, 1e-300)
+            if thr < 1e-30 * self.obj_scale:
+                break
+        return gap, sweeps
+
+    def gap(self, lam, l1, l2):
+        b = self.b
+        bc = float(np.dot(b, self.c))
+        a = self.yw - bc
+        bq = max(self.yw - bc - float(np.dot(b, self.g)), 0.0)  # sum_i w_i r_i^2
+        primal = 0.5 * bq + penalty_value(b, l1, l2)
+        return self._gap_from(primal, a, bq, self.g.copy(), l1, l2)
+
+    def deviance(self):
+        b = self.b
+        return max(self.yw - float(np.dot(b, self.c)) - float(np.dot(b, self.g)), 0.0)
+
+    def residual(self):
+        """The residual ``yc - Xc b`` (formed on demand, one pass over the active columns)."""
+        return self.yc - self.prob.centred_matvec(self.b, np.flatnonzero(self.b))
+
+
+class _UnpenalizedProjector:
+    """Makes the dual point orthogonal to unpenalised, unbounded features.
+
+    Their conjugate is the indicator of ``X_j^T u = 0``; projecting ``u = w * r`` in the
+    metric ``sum_i u_i^2 / w_i`` gives a feasible dual point whose value is available from
+    inner products alone.
+    """
+
+    def __init__(self, prob):
+        self.prob = prob
+        free = prob.unpenalized & (np.isinf(prob.lo) | np.isinf(prob.hi))
+        self.idx = np.flatnonzero(free)
+        if self.idx.size:
+            Xu = prob.X[:, self.idx]
+            Xu = Xu.toarray() if sp.issparse(Xu) else np.asarray(Xu)
+            if prob.fit_intercept:
+                Xu = Xu - prob.xm[self.idx]
+            self.Xu = Xu
+            self.Guu = Xu.T @ (prob.w[:, None] * Xu)
+            self.Gall = np.asarray(prob.X.T @ (prob.w[:, None] * Xu))
+            if prob.fit_intercept:
+                self.Gall -= np.outer(prob.xm, (prob.w @ Xu))
+            self.Gall[prob.excluded] = 0.0
+            yc = prob.y if prob.offset is None else prob.y - prob.offset
+            if prob.fit_intercept:
+                yc = yc - float(np.dot(prob.w, yc))
+            self.cu = Xu.T @ (prob.w * yc)
+
+    def project(self, a, bq, g):
+        if self.idx.size == 0:
+            return a, bq, g
+        gu = g[self.idx]
+        z = np.linalg.lstsq(self.Guu, gu, rcond=None)[0]
+        return a - float(np.dot(z, self.cu)), bq - float(np.dot(z, gu)), g - self.Gall @ z
+
+
+def _dual_scale(g, l1, l2, lo, hi, candidates):
+    """Largest t in (0, 1] keeping ``t * g`` inside the domain of the conjugate."""
+    pure_l1 = candidates & (l2 == 0) & (l1 > 0)
+    t = 1.0
+    over_hi = pure_l1 & (g > l1) & np.isinf(hi)
+    over_lo = pure_l1 & (g < -l1) & np.isinf(lo)
+    if np.any(over_hi):
+        t = min(t, float(np.min(l1[over_hi] / g[over_hi])))
+    if np.any(over_lo):
+        t = min(t, float(np.min(l1[over_lo] / -g[over_lo])))
+    return t
+
+
+class ProximalNewton:
+    """Proximal Newton (IRLS outer loop, coordinate descent inside) for binomial/poisson."""
+
+    certificate_kind = "kkt_violation"
+    max_newton = 100
+
+    def __init__(self, prob, eta0, b00, grad_scale):
+        self.prob = prob
+        self.b = np.zeros(prob.p)
+        self.b0 = b00  # intercept of the centred parametrisation
+        self.eta = eta0.copy()
+        self.h = np.zeros(prob.p)
+        self.xv = np.zeros(prob.p)
+        self.resid = prob.family.grad_residual(prob.y, self.eta)
+        self.g = prob.gradient(prob.w * self.resid)
+        self.grad_scale = grad_scale if grad_scale > 0 else 1.0
+
+    def objective(self, eta, b, l1, l2):
+        return self.prob.family.loss(self.prob.y, eta, self.prob.w) + penalty_value(b, l1, l2)
+
+    def certificate(self, lam, mask=None):
+        prob = self.prob
+        viol = kkt_violation(self.g, self.b, lam * prob.l1u, lam * prob.l2u, prob.lo, prob.hi)
+        viol[~prob.candidates] = 0.0
+        if mask is not None:
+            viol[~mask] = 0.0
+        v = float(viol.max()) if viol.size else 0.0
+        if prob.fit_intercept:
+            v = max(v, abs(float(np.dot(prob.w, self.resid))))
+        return v / self.grad_scale
+
+    def solve(self, lam, lam_prev, ws_mask=None):
+        prob = self.prob
+        fam = prob.family
+        l1 = lam * prob.l1u
+        l2 = lam * prob.l2u
+        expand = ws_mask is None
+        in_ws = strong_set(prob, self.g, self.b, lam, lam_prev) if expand else ws_mask
+        restrict = None if expand else ws_mask
+        X, xd, xi, xp, sparse = prob.kernel_design()
+        sweeps = 0
+        cert = self.certificate(lam, restrict)
+        f_old = self.objective(self.eta, self.b, l1, l2)
+        for _ in range(self.max_newton):
+            if cert <= prob.tol:
+                break
+            ws = np.flatnonzero(in_ws)
+            mu = fam.mean(self.eta)
+            var = fam.variance(mu)
+            v = prob.w * var
+            r = (prob.y - mu) / var
+            weighted_moments(X, xd, xi, xp, sparse, v, prob.xm, ws, ws.size, self.xv, self.h)
+            b_old = self.b.copy()
+            b0_old = self.b0
+            st = np.array([0.0, float(np.dot(v, r)), float(v.sum()), self.b0])
+            # inexact Newton: the inner tolerance follows the current KKT violation
+            hmax = float(self.h[ws].max()) if ws.size else 1.0
+            thr = max(1e-3 * (cert * self.grad_scale) ** 2 / max(hmax, 1e-300), 1e-300)
+            budget = max(prob.max_iter - sweeps, 1)
+            sweeps += cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, prob.xm, self.xv, self.h, l1,
+                                   l2, prob.lo, prob.hi, self.b, r, st, ws, ws.size,
+                                   prob.fit_intercept, thr, budget)
+            db = self.b - b_old
+            db0 = st[3] - b0_old
+            changed = np.flatnonzero(db)
+            deta = prob.centred_matvec(db, changed) + db0
+            # backtracking line search on the true objective (Armijo, proximal form)
+            grad_dot = -float(np.dot(prob.w * self.resid, deta))
+            pen_old = penalty_value(b_old, l1, l2)
+            decrease = grad_dot + penalty_value(self.b, l1, l2) - pen_old
+            t = 1.0
+            accepted = False
+            for _ls in range(40):
+                eta_t = self.eta + t * deta
+                b_t = b_old + t * db
+                f_t = self.objective(eta_t, b_t, l1, l2)
+                if f_t <= f_old + 1e-4 * t * min(decrease, 0.0) or f_t <= f_old:
+                    accepted = True
+                    break
+                t *= 0.5
+            if not accepted:
+                self.b = b_old
+                self.b0 = b0_old
+                break
+            self.b = b_t
+            self.b0 = b0_old + t * db0
+            self.eta = eta_t
+            f_old = f_t
+            self.resid = fam.grad_residual(prob.y, self.eta)
+            self.g = prob.gradient(prob.w * self.resid)
+            if expand:
+                new, _ = violators(prob, self.g, self.b, lam, in_ws)
+                in_ws[new] = True
+            cert = self.certificate(lam, restrict)
+            if sweeps >= prob.max_iter:
+                break
+        return cert, sweeps
+
+    def intercept(self):
+        return self.b0 - float(np.dot(self.prob.xm, self.b))
+
+    def deviance(self):
+        return self.prob.family.deviance(self.prob.y, self.eta, self.prob.w)
