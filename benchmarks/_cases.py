@@ -1,0 +1,294 @@
+"""Benchmark cases: data, the common strength grid, and the reference objective.
+
+Every library is run on the *same* problem, written in shrinkage's units (DESIGN.md 1)::
+
+    F(b0, b) = (1/n) * sum_i loss(y_i, b0 + x_i . b)
+               + lam * (l1_ratio * ||b||_1 + (1 - l1_ratio) / 2 * ||b||_2^2)
+
+with unit sample weights, an unpenalised intercept, ``loss`` half the unit deviance
+(squared error / 2, logistic negative log-likelihood, Poisson ``exp(eta) - y*eta - (y log y
+- y)``), and ``standardize=False`` for every library. To make "no standardization" mean the
+same thing everywhere, the columns of X are standardized *here*, once (dense: centred and
+scaled to unit population variance; sparse: scaled only, centring would densify), and for
+gaussian cases y is centred and scaled to unit population variance too (glmnet standardizes
+y internally for gaussian, which changes its elastic-net objective unless ``sd(y) == 1``).
+
+Data are generated deterministically from fixed seeds and cached as ``.npy`` files (never
+pickle) so that every library's worker process loads byte-identical arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.signal import lfilter
+
+__all__ = [
+    "Case",
+    "CASES",
+    "lam_max",
+    "lam_grid",
+    "objective",
+    "prepare",
+    "load",
+]
+
+RHO = 0.5  # AR(1) correlation between neighbouring features (Toeplitz rho^|i-j|)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark problem.
+
+    Attributes
+    ----------
+    name : str
+        Unique key used by ``--cases``.
+    family : {"gaussian", "binomial", "poisson"}
+    l1_ratio : float
+        1.0 for the lasso, 0.5 for the elastic net.
+    data : {"wide", "tall", "sparse", "diabetes", "breast_cancer"}
+        Which design: dense p >> n with correlated features, dense n >> p, sparse CSC,
+        or one of scikit-learn's bundled data sets.
+    """
+
+    name: str
+    family: str
+    l1_ratio: float
+    data: str
+
+    def shape(self, quick: bool) -> tuple[int, int] | None:
+        """``(n, p)`` of the synthetic design (None for bundled data sets)."""
+        return (_QUICK_SHAPES if quick else _FULL_SHAPES).get(self.data)
+
+    def min_ratio(self, n: int, p: int) -> float:
+        """``lam_min / lam_max`` of the grid: 1e-3 if n > p, else 1e-2 (DESIGN.md 1)."""
+        return 1e-3 if n > p else 1e-2
+
+
+_FULL_SHAPES = {"wide": (200, 20_000), "tall": (100_000, 500), "sparse": (20_000, 50_000)}
+_QUICK_SHAPES = {"wide": (50, 1_000), "tall": (5_000, 50), "sparse": (1_000, 2_000)}
+_SPARSE_DENSITY = {False: 1e-3, True: 1e-2}
+_DATA_SEED = {"wide": 1, "tall": 2, "sparse": 3}
+
+
+def _all_cases() -> list[Case]:
+    out = []
+    datas = ["wide", "tall", "sparse", "diabetes", "breast_cancer"]
+    for d in datas:
+        out.append(Case(f"gaussian-lasso-{d}", "gaussian", 1.0, d))
+    for d in datas:
+        out.append(Case(f"gaussian-enet-{d}", "gaussian", 0.5, d))
+    for d in datas:
+        out.append(Case(f"binomial-l1-{d}", "binomial", 1.0, d))
+    out.append(Case("poisson-l1-tall", "poisson", 1.0, "tall"))
+    return out
+
+
+CASES: dict[str, Case] = {c.name: c for c in _all_cases()}
+
+
+# ----------------------------------------------------------------------------- designs
+def _ar1_design(n: int, p: int, rng: np.random.Generator) -> np.ndarray:
+    """Rows with Toeplitz correlation ``corr(x_j, x_k) = RHO**|j-k|``, Fortran order.
+
+    x_j = RHO * x_{j-1} + sqrt(1 - RHO^2) * z_j, run as an IIR filter along the features;
+    the first column is a plain N(0, 1) draw so the process is stationary from the start.
+    """
+    z = rng.standard_normal((n, p))
+    z[:, 1:] *= np.sqrt(1.0 - RHO**2)
+    X = lfilter([1.0], [1.0, -RHO], z, axis=1)
+    return np.asfortranarray(X)
+
+
+def _standardize_dense(X: np.ndarray) -> np.ndarray:
+    """Centre and scale each column to unit population variance, in place."""
+    X -= X.mean(axis=0)
+    sd = X.std(axis=0)
+    sd[sd == 0] = 1.0
+    X /= sd
+    return X
+
+
+def _scale_sparse(X: sp.csc_matrix) -> sp.csc_matrix:
+    """Scale each column to unit population variance without centring (stays sparse)."""
+    n = X.shape[0]
+    mean = np.asarray(X.mean(axis=0)).ravel()
+    mean_sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+    sd = np.sqrt(np.maximum(mean_sq - mean**2, 0.0))
+    sd[sd == 0] = 1.0
+    X = sp.csc_matrix(X @ sp.diags(1.0 / sd))
+    X.sort_indices()
+    assert X.shape[0] == n
+    return X
+
+
+def _true_coef(p: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    beta = np.zeros(p)
+    idx = rng.choice(p, size=min(k, p), replace=False)
+    beta[idx] = rng.choice([-1.0, 1.0], size=idx.size) * rng.uniform(0.5, 1.5, size=idx.size)
+    return beta
+
+
+def _response(family: str, eta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Draw y given a linear predictor scaled to a sensible signal strength."""
+    eta = eta / max(np.std(eta), 1e-12)
+    if family == "gaussian":
+        return eta * 2.0 + rng.standard_normal(eta.shape)  # signal-to-noise ratio 4
+    if family == "binomial":
+        prob = 1.0 / (1.0 + np.exp(-2.0 * eta))
+        return (rng.uniform(size=eta.shape) < prob).astype(np.float64)
+    if family == "poisson":
+        return rng.poisson(np.exp(0.5 + 0.5 * eta)).astype(np.float64)
+    raise ValueError(f"unknown family {family!r}")
+
+
+def make_data(case: Case, quick: bool):
+    """Return ``(X, y)`` for ``case``: X dense Fortran float64 or CSC float64, y float64."""
+    from sklearn import datasets
+
+    if case.data in ("diabetes", "breast_cancer"):
+        loader = datasets.load_diabetes if case.data == "diabetes" else datasets.load_breast_cancer
+        X, y = loader(return_X_y=True)
+        X = _standardize_dense(np.asfortranarray(X, dtype=np.float64))
+        y = np.asarray(y, dtype=np.float64)
+        if case.family == "binomial" and case.data == "diabetes":
+            y = (y > np.median(y)).astype(np.float64)  # a balanced binary target
+        elif case.family == "poisson":
+            raise ValueError("poisson cases use synthetic counts")
+    else:
+        n, p = case.shape(quick)
+        seed = _DATA_SEED[case.data] * 100 + {"gaussian": 0, "binomial": 1, "poisson": 2}[
+            case.family
+        ]
+        rng = np.random.default_rng(seed)
+        if case.data == "sparse":
+            density = _SPARSE_DENSITY[quick]
+            X = sp.random(
+                n, p, density=density, format="csc", random_state=rng, data_rvs=rng.standard_normal
+            )
+            X = _scale_sparse(X)
+        else:
+            X = _standardize_dense(_ar1_design(n, p, rng))
+        k = {"wide": 20, "tall": 50, "sparse": 100}[case.data]
+        beta = _true_coef(p, k, rng)
+        y = _response(case.family, np.asarray(X @ beta), rng)
+    if case.family == "gaussian":
+        y = (y - y.mean()) / y.std()
+    return X, np.ascontiguousarray(y)
+
+
+# ----------------------------------------------------------------------------- grid
+def _xt(X, v: np.ndarray) -> np.ndarray:
+    return np.asarray(X.T @ v).ravel()
+
+
+def lam_max(X, y: np.ndarray, family: str, l1_ratio: float) -> float:
+    """Smallest ``lam`` with every coefficient zero, in shrinkage's units.
+
+    At b = 0 the optimal intercept gives fitted mean ``mean(y)`` for all three families
+    (identity, logit and log links are canonical), so the gradient of the data term at
+    the null model is ``-X^T (y - mean(y)) / n`` and the KKT condition
+    ``|grad_j| <= lam * l1_ratio`` holds for all j exactly when
+    ``lam >= max_j |x_j^T (y - mean(y))| / (n * l1_ratio)``.
+    """
+    del family  # the same formula holds for every canonical-link family
+    n = X.shape[0]
+    r = y - y.mean()
+    return float(np.max(np.abs(_xt(X, r))) / (n * l1_ratio))
+
+
+def lam_grid(lmax: float, min_ratio: float, n_lams: int = 100) -> np.ndarray:
+    """``n_lams`` log-spaced strengths from ``lmax`` down to ``lmax * min_ratio``."""
+    return lmax * np.logspace(0.0, np.log10(min_ratio), n_lams)
+
+
+# ----------------------------------------------------------------------------- objective
+def objective(X, y, coefs, intercepts, lams, family: str, l1_ratio: float) -> np.ndarray:
+    """Primal objective F(b0, b) in shrinkage's units, one value per path point.
+
+    Parameters
+    ----------
+    coefs : ndarray (L, p); intercepts : ndarray (L,); lams : ndarray (L,)
+
+    Returns
+    -------
+    ndarray (L,)
+        ``mean_i loss(y_i, eta_i) + lam * (l1_ratio*|b|_1 + (1-l1_ratio)/2*|b|_2^2)`` with
+        the half-deviance losses of the module docstring.
+    """
+    coefs = np.asarray(coefs, dtype=np.float64)
+    eta = np.asarray(X @ coefs.T) + np.asarray(intercepts)[None, :]  # (n, L)
+    yc = y[:, None]
+    if family == "gaussian":
+        data = 0.5 * np.mean((yc - eta) ** 2, axis=0)
+    elif family == "binomial":
+        data = np.mean(np.logaddexp(0.0, eta) - yc * eta, axis=0)
+    elif family == "poisson":
+        ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+        const = np.mean(ylogy - y)
+        data = np.mean(np.exp(eta) - yc * eta, axis=0) - const
+    else:
+        raise ValueError(f"unknown family {family!r}")
+    pen = l1_ratio * np.abs(coefs).sum(axis=1) + 0.5 * (1.0 - l1_ratio) * (coefs**2).sum(axis=1)
+    return data + np.asarray(lams) * pen
+
+
+# ----------------------------------------------------------------------------- storage
+def prepare(case: Case, quick: bool, root: str, n_lams: int = 100) -> str:
+    """Generate (or reuse) the case's data and grid under ``root``; return its folder."""
+    tag = "quick" if quick else "full"
+    folder = os.path.join(root, f"{case.data}-{case.family}-{tag}")
+    grid_file = os.path.join(folder, f"lams-{case.l1_ratio:g}-{n_lams}.npy")
+    if not os.path.exists(os.path.join(folder, "meta.json")):
+        os.makedirs(folder, exist_ok=True)
+        X, y = make_data(case, quick)
+        if sp.issparse(X):
+            np.save(os.path.join(folder, "X_data.npy"), X.data)
+            np.save(os.path.join(folder, "X_indices.npy"), X.indices)
+            np.save(os.path.join(folder, "X_indptr.npy"), X.indptr)
+        else:
+            np.save(os.path.join(folder, "X.npy"), X)
+        np.save(os.path.join(folder, "y.npy"), y)
+        meta = {"shape": list(X.shape), "sparse": bool(sp.issparse(X)), "case": asdict(case)}
+        with open(os.path.join(folder, "meta.json"), "w") as fh:
+            json.dump(meta, fh)
+    if not os.path.exists(grid_file):
+        X, y = load(folder)
+        lmax = lam_max(X, y, case.family, case.l1_ratio)
+        np.save(grid_file, lam_grid(lmax, case.min_ratio(*X.shape), n_lams))
+    return folder
+
+
+def load(folder: str):
+    """Load ``(X, y)`` saved by :func:`prepare` (dense X keeps its Fortran order)."""
+    with open(os.path.join(folder, "meta.json")) as fh:
+        meta = json.load(fh)
+    y = np.load(os.path.join(folder, "y.npy"))
+    if meta["sparse"]:
+        X = sp.csc_matrix(
+            (
+                np.load(os.path.join(folder, "X_data.npy")),
+                np.load(os.path.join(folder, "X_indices.npy")),
+                np.load(os.path.join(folder, "X_indptr.npy")),
+            ),
+            shape=tuple(meta["shape"]),
+        )
+    else:
+        X = np.load(os.path.join(folder, "X.npy"))
+    return X, y
+
+
+def load_grid(folder: str, l1_ratio: float, n_lams: int = 100) -> np.ndarray:
+    return np.load(os.path.join(folder, f"lams-{l1_ratio:g}-{n_lams}.npy"))
+
+
+def nbytes(X) -> int:
+    """Memory held by X's arrays (data + indices + indptr for sparse)."""
+    if sp.issparse(X):
+        return int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
+    return int(X.nbytes)

@@ -1,0 +1,112 @@
+"""Worker process: run one library on one or more cases and write the results to disk.
+
+Invoked by ``bench_path.py`` as ``python _worker.py SPEC.json``; never imported by it.
+For each case of the spec, in order, it writes ``<out>/<case>__<lib>.started`` (so the
+parent can tell which case hung), then fits the path
+
+- once "cold": the first call in this process (for shrinkage this includes loading the
+  numba kernels from the on-disk cache, or compiling them if the cache is empty),
+- then "warm" ``repeats`` more times (the minimum is reported); the peak resident memory
+  above the pre-call level is read from the kernel (``/proc/self/status`` VmHWM after
+  resetting it via ``/proc/self/clear_refs``) around the last warm call,
+
+and writes ``<case>__<lib>.json`` (timings, memory, notes or the error) and
+``<case>__<lib>.npz`` (coefs, intercepts; plain arrays, no pickle).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _cases import load, load_grid  # noqa: E402
+from _runners import RUNNERS, version  # noqa: E402
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark to the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _run_case(lib: str, item: dict, spec: dict) -> dict:
+    X, y = load(item["folder"])
+    lams = load_grid(item["folder"], item["l1_ratio"], spec["n_lams"])
+    fn = RUNNERS[lib]
+    args = (X, y, lams, item["family"], item["l1_ratio"])
+    res = {"case": item["name"], "lib": lib, "status": "ok"}
+    try:
+        res["version"] = version(lib)
+        t0 = time.perf_counter()
+        coefs, inter, note = fn(*args)
+        res["cold_s"] = time.perf_counter() - t0
+        warm, extra = [], []
+        # The second call is the warm time; short paths are timed up to `repeats` times
+        # (minimum reported) until `min_warm_total_s` seconds have been spent.
+        while len(warm) < spec["repeats"] and (not warm or sum(warm) < spec["min_warm_total_s"]):
+            del coefs, inter
+            gc.collect()
+            mem_ok = _reset_peak()
+            rss0 = _status_kb("VmRSS")
+            t0 = time.perf_counter()
+            coefs, inter, note = fn(*args)
+            warm.append(time.perf_counter() - t0)
+            peak = _status_kb("VmHWM")
+            if mem_ok and rss0 is not None and peak is not None:
+                extra.append((peak - rss0) * 1024)
+        res["warm_s"] = min(warm)
+        res["warm_all_s"] = warm
+        if extra:
+            res["mem_extra_bytes"] = max(extra)
+        res["note"] = note
+        coefs = np.asarray(coefs, dtype=np.float64)
+        inter = np.asarray(inter, dtype=np.float64).ravel()
+        if not (np.all(np.isfinite(coefs)) and np.all(np.isfinite(inter))):
+            raise FloatingPointError("non-finite coefficients returned")
+        res["n_fitted"] = int(coefs.shape[0])
+        np.savez(os.path.join(spec["out"], f"{item['name']}__{lib}.npz"), coefs=coefs, inter=inter)
+    except Exception as exc:  # a failing library is reported, not fatal
+        res["status"] = "error"
+        res["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        res["traceback"] = traceback.format_exc()[-3000:]
+    return res
+
+
+def main(spec_path: str) -> None:
+    with open(spec_path) as fh:
+        spec = json.load(fh)
+    lib = spec["lib"]
+    for item in spec["cases"]:
+        base = os.path.join(spec["out"], f"{item['name']}__{lib}")
+        with open(base + ".started", "w") as fh:
+            fh.write(str(time.time()))
+        res = _run_case(lib, item, spec)
+        with open(base + ".json", "w") as fh:
+            json.dump(res, fh)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

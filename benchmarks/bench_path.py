@@ -1,0 +1,469 @@
+"""Benchmark regularization paths: shrinkage against scikit-learn, skglm, celer, glum, glmnet.
+
+Run (from the repository root, in an environment with the ``bench`` extra)::
+
+    python benchmarks/bench_path.py            # full cases (long: tens of minutes)
+    python benchmarks/bench_path.py --quick    # small versions of every case (smoke test)
+
+For every case, every library fits the same 100-strength grid (from the exact ``lam_max``
+down to ``lam_max * 1e-3``, or ``1e-2`` when p > n) on the same standardized data with
+``standardize=False`` (see ``_cases.py`` for the objective and ``_runners.py`` for each
+library's unit conversion and tolerance). Each (library, case) runs in a worker
+subprocess with a timeout, so one slow or failing library cannot hang the run; a library
+that fails, times out or cannot express the problem says why in the table.
+
+Reported per library: cold time (first call in a fresh process; for shrinkage this includes
+loading the numba kernels from a warm on-disk cache, which this script fills first), warm
+time (the second call; the minimum of up to ``--repeats`` calls for short paths), the
+one-pass-floor ratio ``warm / (L * time of one X^T v)`` (DESIGN.md 6), the maximum relative
+suboptimality ``(F - F_best) / max(|F_best|, tiny)`` along the path, where ``F`` is
+recomputed here from each library's coefficients and ``F_best`` is the lowest objective
+any library reached at that strength, and the peak resident memory above the pre-call
+level during a warm call, divided by the size of X.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _cases import CASES, load, load_grid, nbytes, objective, prepare  # noqa: E402
+from _runners import RUNNERS, SETTINGS, supports  # noqa: E402
+
+SUBOPT_TARGET = 1e-6
+TINY = 1e-300
+
+
+# ----------------------------------------------------------------------------- processes
+def _worker_env(threads: int) -> dict:
+    env = dict(os.environ)
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMBA_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+    ):
+        env[var] = str(threads)
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def run_group(lib, items, spec_base, out, timeout, env, log) -> None:
+    """Run ``lib`` on ``items`` in worker processes, one case timing out at a time.
+
+    A worker runs the cases in order. If the case it is on exceeds ``timeout`` seconds,
+    or the worker dies, that case gets a "timeout"/"crash" record and a fresh worker
+    continues with the remaining cases.
+    """
+    remaining = list(items)
+    while remaining:
+        spec = dict(spec_base, lib=lib, cases=remaining, out=out)
+        fd, spec_path = tempfile.mkstemp(suffix=".json", dir=out)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(spec, fh)
+        err_path = spec_path + ".stderr"
+        with open(err_path, "w") as err:
+            proc = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "_worker.py"), spec_path],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+                start_new_session=True,  # own process group: a timeout kills its children
+            )
+            failed = None
+            while True:
+                rc = proc.poll()
+                current = _current(remaining, lib, out)
+                if current is not None:
+                    name, started = current
+                    if time.time() - started > timeout:
+                        _kill(proc)
+                        failed = (name, "timeout", f"timed out after {timeout:.0f} s")
+                        break
+                if rc is not None:
+                    current = _current(remaining, lib, out)
+                    if current is not None:
+                        failed = (current[0], "crash", f"worker exited with code {rc}")
+                    break
+                time.sleep(0.1)
+        done = {it["name"] for it in remaining if os.path.exists(_base(out, it, lib) + ".json")}
+        if failed is not None:
+            name, status, msg = failed
+            with open(err_path) as fh:
+                tail = fh.read()[-2000:]
+            if status == "crash" and tail.strip():
+                msg += ": " + tail.strip().splitlines()[-1][:200]
+            rec = {"case": name, "lib": lib, "status": status, "error": msg, "stderr": tail}
+            with open(os.path.join(out, f"{name}__{lib}.json"), "w") as fh:
+                json.dump(rec, fh)
+            done.add(name)
+        for it in remaining:
+            if it["name"] in done:
+                log(lib, it["name"], out)
+        remaining = [it for it in remaining if it["name"] not in done]
+
+
+def _base(out, item, lib):
+    return os.path.join(out, f"{item['name']}__{lib}")
+
+
+def _current(items, lib, out):
+    """The case the worker is on: started but without a result yet."""
+    for it in items:
+        b = _base(out, it, lib)
+        if os.path.exists(b + ".started") and not os.path.exists(b + ".json"):
+            with open(b + ".started") as fh:
+                txt = fh.read().strip()
+            return it["name"], float(txt) if txt else time.time()
+    return None
+
+
+def import_times(env, n_runs: int = 5) -> dict:
+    """Median wall time of ``import shrinkage`` (and of resolving the path function)."""
+    code = (
+        "import time; t0 = time.perf_counter(); import shrinkage; t1 = time.perf_counter(); "
+        "ok = True\n"
+        "try:\n    shrinkage.regularization_path\n"
+        "except Exception:\n    ok = False\n"
+        "t2 = time.perf_counter(); print(t1 - t0, t2 - t0, ok)"
+    )
+    a, b, ok = [], [], True
+    for _ in range(n_runs):
+        res = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+        )
+        if res.returncode != 0:
+            return {"error": res.stderr.strip().splitlines()[-1] if res.stderr else "failed"}
+        x, y, z = res.stdout.split()
+        a.append(float(x))
+        b.append(float(y))
+        ok = ok and z == "True"
+    return {
+        "import_s": statistics.median(a),
+        "import_and_resolve_s": statistics.median(b) if ok else None,
+    }
+
+
+def xtv_time(X, threads: int) -> float:
+    """Best-of-N time of one ``X^T v`` (the unit of the one-pass floor)."""
+    from threadpoolctl import threadpool_limits
+
+    v = np.random.default_rng(0).standard_normal(X.shape[0])
+    best = np.inf
+    with threadpool_limits(limits=threads):
+        t_end = time.perf_counter() + 0.5
+        for i in range(200):
+            t0 = time.perf_counter()
+            X.T @ v
+            best = min(best, time.perf_counter() - t0)
+            if i >= 5 and time.perf_counter() > t_end:
+                break
+    return best
+
+
+# ----------------------------------------------------------------------------- scoring
+def score_case(case, folder, results, n_lams) -> None:
+    """Add ``max_rel_subopt`` (and per-lam values) to each successful result, in place."""
+    X, y = load(folder)
+    lams = load_grid(folder, case.l1_ratio, n_lams)
+    F = {}
+    for lib, res in results.items():
+        if res.get("status") != "ok":
+            continue
+        npz = np.load(os.path.join(res["_out"], f"{case.name}__{lib}.npz"))
+        coefs, inter = npz["coefs"], npz["inter"]
+        k = coefs.shape[0]
+        F[lib] = objective(X, y, coefs, inter, lams[:k], case.family, case.l1_ratio)
+    if not F:
+        return
+    best = np.full(len(lams), np.inf)
+    for f in F.values():
+        best[: len(f)] = np.minimum(best[: len(f)], f)
+    for lib, f in F.items():
+        k = len(f)
+        rel = (f - best[:k]) / np.maximum(np.abs(best[:k]), TINY)
+        results[lib]["max_rel_subopt"] = float(np.max(rel))
+        results[lib]["n_above_target"] = int(np.sum(rel > SUBOPT_TARGET))
+        results[lib]["objective"] = f.tolist()
+
+
+# ----------------------------------------------------------------------------- output
+def _fmt_t(x):
+    if x is None:
+        return "-"
+    return f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+
+def _row(lib, res, n_lams, t_xtv, xbytes):
+    status = res.get("status", "?")
+    if status != "ok":
+        note = res.get("error", "")
+        return f"| {lib} | {status} | - | - | - | - | - | - | {note} |"
+    k = res["n_fitted"]
+    floor = res["warm_s"] / (k * t_xtv) if t_xtv > 0 else float("nan")
+    mem = res.get("mem_extra_bytes")
+    mem_s = f"{mem / xbytes:.2f}" if mem is not None else "n/a"
+    sub = res.get("max_rel_subopt")
+    sub_s = f"{sub:.1e}" if sub is not None else "-"
+    lams = f"{k}" if k == n_lams else f"{k}/{n_lams}"
+    return (
+        f"| {lib} | ok | {lams} | {_fmt_t(res['cold_s'])} | {_fmt_t(res['warm_s'])} | "
+        f"{floor:.0f} | {sub_s} | {mem_s} | {res.get('note', '')} |"
+    )
+
+
+def render(report, n_lams) -> str:
+    lines = []
+    imp = report.get("import")
+    if imp:
+        if "error" in imp:
+            lines.append(f"import shrinkage: failed ({imp['error']})")
+        else:
+            r = imp["import_and_resolve_s"]
+            lines.append(
+                f"import shrinkage: {imp['import_s']:.3f} s (median of 5 fresh processes); "
+                "with shrinkage.regularization_path resolved: "
+                + (f"{r:.3f} s" if r is not None else "not available")
+            )
+    for name, c in report["cases"].items():
+        lines.append("")
+        lines.append(
+            f"### {name}: n={c['n']} p={c['p']} {'sparse CSC' if c['sparse'] else 'dense'}"
+            f", l1_ratio={c['l1_ratio']:g}, {n_lams} lams from {c['lam_max']:.4g} down to "
+            f"{c['lam_min']:.4g}; one X^T v = {c['t_xtv'] * 1e3:.3g} ms; X = "
+            f"{c['x_bytes'] / 2**20:.1f} MiB"
+        )
+        lines.append("")
+        lines.append(
+            "| library | status | lams | cold s | warm s | x floor | max rel subopt | "
+            "mem extra / X | note |"
+        )
+        lines.append("|---|---|---|---|---|---|---|---|---|")
+        for lib, res in c["results"].items():
+            lines.append(_row(lib, res, n_lams, c["t_xtv"], c["x_bytes"]))
+    lines.append("")
+    lines.extend(summary(report, n_lams))
+    return "\n".join(lines)
+
+
+def summary(report, n_lams) -> list[str]:
+    """Shrinkage's warm time against the fastest other library at <= 1e-6 suboptimality."""
+    out = ["### Summary (warm time; 'ok' = full grid and max rel subopt <= 1e-6)", ""]
+    out.append("| case | shrinkage s | fastest other ok | its s | speed-up | vs sklearn |")
+    out.append("|---|---|---|---|---|---|")
+
+    def good(r):
+        return (
+            r.get("status") == "ok"
+            and r.get("n_fitted") == n_lams
+            and r.get("max_rel_subopt", np.inf) <= SUBOPT_TARGET
+        )
+
+    for name, c in report["cases"].items():
+        res = c["results"]
+        ours = res.get("shrinkage", {})
+        others = {k: v for k, v in res.items() if k != "shrinkage" and good(v)}
+        fastest = min(others, key=lambda k: others[k]["warm_s"]) if others else None
+        ours_s = ours["warm_s"] if good(ours) else None
+        tag = "" if ours_s is not None or ours.get("status") != "ok" else " (not ok)"
+        t_ours = _fmt_t(ours_s) if ours_s is not None else (ours.get("status", "-") + tag)
+        t_best = _fmt_t(others[fastest]["warm_s"]) if fastest else "-"
+        up = f"{others[fastest]['warm_s'] / ours_s:.2f}x" if fastest and ours_s else "-"
+        sk = res.get("sklearn", {})
+        vs_sk = f"{sk['warm_s'] / ours_s:.2f}x" if ours_s and sk.get("status") == "ok" else "-"
+        out.append(f"| {name} | {t_ours} | {fastest or '-'} | {t_best} | {up} | {vs_sk} |")
+    return out
+
+
+# ----------------------------------------------------------------------------- main
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small versions of every case")
+    ap.add_argument(
+        "--cases",
+        default="*",
+        help="comma-separated case names or shell patterns (default: all); "
+        f"known: {', '.join(CASES)}",
+    )
+    ap.add_argument(
+        "--libs", default=",".join(RUNNERS), help=f"comma-separated subset of {list(RUNNERS)}"
+    )
+    ap.add_argument("--out", default=None, help="write the full results as JSON here")
+    ap.add_argument(
+        "--timeout", type=float, default=None, help="seconds per (library, case); default "
+        "600 (full) or 60 (--quick)"
+    )
+    ap.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/numba threads (1)")
+    ap.add_argument("--repeats", type=int, default=3, help="max warm calls for short paths")
+    ap.add_argument("--n-lams", type=int, default=100)
+    ap.add_argument(
+        "--data-dir",
+        default=os.path.join(tempfile.gettempdir(), "shrinkage-bench-data"),
+        help="cache of generated data sets (.npy)",
+    )
+    ap.add_argument(
+        "--grouped",
+        action="store_true",
+        help="one worker process per library for all cases (faster; cold times then are "
+        "'first call on this case', not 'first call in a fresh process'); default with "
+        "--quick",
+    )
+    args = ap.parse_args(argv)
+    if args.timeout is None:
+        args.timeout = 60.0 if args.quick else 600.0
+    if args.quick:
+        args.grouped = True
+    return args
+
+
+def select_cases(pattern: str):
+    names = []
+    for pat in pattern.split(","):
+        hits = [n for n in CASES if fnmatch.fnmatch(n, pat.strip())]
+        if not hits:
+            raise SystemExit(f"--cases: no case matches {pat!r}; known: {', '.join(CASES)}")
+        names += [h for h in hits if h not in names]
+    return [CASES[n] for n in names]
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    cases = select_cases(args.cases)
+    libs = [lib.strip() for lib in args.libs.split(",") if lib.strip()]
+    for lib in libs:
+        if lib not in RUNNERS:
+            raise SystemExit(f"--libs: unknown library {lib!r}; known: {list(RUNNERS)}")
+    env = _worker_env(args.threads)
+    t_start = time.perf_counter()
+    print(
+        f"# shrinkage path benchmark ({'quick' if args.quick else 'full'}), "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs visible, threads={args.threads}"
+    )
+    print("Settings:")
+    for lib in libs:
+        print(f"- {lib}: {SETTINGS[lib]}")
+    sys.stdout.flush()
+
+    folders, meta = {}, {}
+    for case in cases:
+        folder = prepare(case, args.quick, args.data_dir, args.n_lams)
+        X, y = load(folder)
+        lams = load_grid(folder, case.l1_ratio, args.n_lams)
+        folders[case.name] = folder
+        meta[case.name] = {
+            "n": X.shape[0],
+            "p": X.shape[1],
+            "sparse": bool(sp.issparse(X)),
+            "family": case.family,
+            "l1_ratio": case.l1_ratio,
+            "lam_max": float(lams[0]),
+            "lam_min": float(lams[-1]),
+            "x_bytes": nbytes(X),
+            "t_xtv": xtv_time(X, args.threads),
+            "folder": folder,
+        }
+        del X, y
+
+    report = {"settings": {k: SETTINGS[k] for k in libs}, "args": vars(args), "cases": {}}
+    out = tempfile.mkdtemp(prefix="shrinkage-bench-")
+    spec_base = {"n_lams": args.n_lams, "repeats": args.repeats, "min_warm_total_s": 1.0}
+
+    if "shrinkage" in libs:
+        report["import"] = import_times(env)
+        # Fill numba's on-disk cache (small data, same dtypes and layouts) so that every
+        # cold time below is "first call in a fresh process with a warm cache".
+        warm_out = tempfile.mkdtemp(prefix="shrinkage-bench-warmup-")
+        items = []
+        for case in cases:
+            qf = prepare(case, True, args.data_dir, args.n_lams)
+            items.append(_item(case, qf))
+        t0 = time.perf_counter()
+        run_group(
+            "shrinkage", items, spec_base, warm_out, args.timeout, env, lambda *a: None
+        )
+        report["warmup_s"] = time.perf_counter() - t0
+        print(f"numba cache warm-up (shrinkage on the quick cases): {report['warmup_s']:.1f} s")
+
+    def log(lib, name, out_dir):
+        with open(os.path.join(out_dir, f"{name}__{lib}.json")) as fh:
+            r = json.load(fh)
+        msg = (
+            f"warm {r['warm_s']:.3g} s, cold {r['cold_s']:.3g} s"
+            if r["status"] == "ok"
+            else f"{r['status']}: {r.get('error', '')}"
+        )
+        print(f"  [{time.perf_counter() - t_start:6.1f} s] {lib:9s} {name}: {msg}", flush=True)
+
+    results = {c.name: {} for c in cases}
+    for lib in libs:
+        items = []
+        for case in cases:
+            why = supports(lib, case.family)
+            if why:
+                results[case.name][lib] = {"status": "n/a", "error": why}
+            else:
+                items.append(_item(case, folders[case.name]))
+        groups = [items] if args.grouped else [[it] for it in items]
+        for group in groups:
+            if group:
+                run_group(lib, group, spec_base, out, args.timeout, env, log)
+        for it in items:
+            with open(os.path.join(out, f"{it['name']}__{lib}.json")) as fh:
+                r = json.load(fh)
+            r["_out"] = out
+            results[it["name"]][lib] = r
+
+    for case in cases:
+        res = {lib: results[case.name][lib] for lib in libs}
+        score_case(case, folders[case.name], res, args.n_lams)
+        report["cases"][case.name] = dict(meta[case.name], results=res)
+
+    table = render(report, args.n_lams)
+    print()
+    print(table)
+    print(f"\ntotal {time.perf_counter() - t_start:.0f} s; worker files in {out}")
+    if args.out:
+        for c in report["cases"].values():
+            for r in c["results"].values():
+                r.pop("_out", None)
+        with open(args.out, "w") as fh:
+            json.dump(report, fh, indent=1, default=float)
+        print(f"results written to {args.out}")
+    return 0
+
+
+def _item(case, folder):
+    return {
+        "name": case.name,
+        "family": case.family,
+        "l1_ratio": case.l1_ratio,
+        "folder": folder,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
