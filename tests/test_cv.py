@@ -1,0 +1,178 @@
+"""cross_validate: equals a hand-written fold loop, glmnet's cvm/cvsd, reproducible, errors."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LassoCV
+from sklearn.model_selection import KFold
+
+import shrinkage
+from shrinkage import cv as cvmod
+from shrinkage import selection
+from shrinkage.cv import cross_validate, cross_validate_elastic_net
+from shrinkage.folds import make_folds
+from shrinkage.metrics import score_path
+
+rng = np.random.default_rng(0)
+N, P = 90, 8
+X = rng.normal(size=(N, P))
+BETA = np.r_[1.5, -1.0, 0.5, np.zeros(P - 3)]
+Y = X @ BETA + rng.normal(size=N)
+YB = (X[:, 0] - X[:, 1] + rng.normal(size=N) > 0).astype(int)
+KW = dict(n_lams=30, tol=1e-8)
+
+
+def hand_loop(X, y, family, metric, folds, lams, **kw):
+    """The fold loop written out: one engine path per fold on the full-data grid."""
+    rows, weights = [], []
+    for train, test in folds.splits[0]:
+        p = shrinkage.regularization_path(X[train], y[train], family=family, lams=lams, **kw)
+        rows.append(score_path(metric, family, y[test], p.linear_predictor(X[test])))
+        weights.append(test.size)
+    s, w = np.array(rows), np.array(weights, float) / sum(weights)
+    mean = w @ s
+    se = np.sqrt(w @ (s - mean) ** 2 / (len(rows) - 1))
+    return s, mean, se
+
+
+@pytest.mark.parametrize(("family", "y", "metric"), [("gaussian", Y, "mse"),
+                                                      ("binomial", YB, "deviance"),
+                                                      ("binomial", YB, "auc")])
+def test_curve_equals_hand_written_fold_loop(family, y, metric):
+    res, path = cross_validate(X, y, family=family, cv=5, metric=metric,
+                                         random_state=4, n_jobs=2, return_path=True, **KW)
+    folds = make_folds(N, 5, y=y, stratify=family == "binomial", random_state=4)
+    assert np.array_equal(res.fold_ids, folds.fold_ids[0])
+    s, mean, se = hand_loop(X, y, family, metric, folds, path.lams, tol=1e-8)
+    assert np.allclose(res.fold_scores, s, rtol=1e-12, atol=0)
+    assert np.allclose(res.mean, mean, rtol=1e-12) and np.allclose(res.se, se, rtol=1e-12)
+    g = metric == "auc"
+    assert res.index_min == selection.best(path.lams, mean, greater_is_better=g)
+    assert res.index_chosen == selection.strongest_within(path.lams, mean, se,
+                                                          greater_is_better=g)
+    assert np.array_equal(res.nnz, path.nnz) and np.array_equal(res.lams, path.lams)
+    assert res.greater_is_better == g and res.metric == metric
+
+
+def test_agrees_with_lassocv_on_equal_folds():
+    """Unstandardized gaussian lasso: our CV curve is scikit-learn's mse_path_ mean."""
+    res = cross_validate(X, Y, cv=KFold(5), rule="min", standardize=False, n_lams=30,
+                         tol=1e-11)
+    m = LassoCV(alphas=res.lams, cv=KFold(5), tol=1e-12, max_iter=100_000).fit(X, Y)
+    assert np.allclose(np.sort(m.alphas_)[::-1], res.lams)
+    assert np.allclose(m.mse_path_.mean(axis=1), res.mean, rtol=1e-5)
+    assert np.isclose(m.alpha_, res.lam_min)
+
+
+def test_cv_summary_is_glmnet_cvm_cvsd():
+    s = np.array([[1.0, 2.0], [3.0, 2.5], [2.0, np.nan]])
+    w = np.array([10.0, 10.0, 20.0])
+    mean, se = cvmod.cv_summary(s, w)
+    # cvm = weighted.mean; cvsd = sqrt(weighted.mean((s - cvm)^2) / (N - 1)).
+    assert np.isclose(mean[0], (10 + 30 + 40) / 40)
+    assert np.isclose(se[0], np.sqrt((10 * 1 + 10 * 1 + 20 * 0) / 40 / 2))
+    assert np.isnan(mean[1]) and np.isnan(se[1])  # truncated where any fold is missing
+
+
+def test_reproducible_whatever_n_jobs_and_backend():
+    a = cross_validate(X, YB, family="binomial", cv=4, random_state=9, n_jobs=1, **KW)
+    b = cross_validate(X, YB, family="binomial", cv=4, random_state=9, n_jobs=2,
+                                 backend="threading", **KW)
+    assert np.array_equal(a.fold_ids, b.fold_ids)
+    assert np.array_equal(a.fold_scores, b.fold_scores)
+    assert (a.index_min, a.index_chosen) == (b.index_min, b.index_chosen)
+    c = cross_validate(X, YB, family="binomial", cv=4, random_state=10, **KW)
+    assert not np.array_equal(a.fold_ids, c.fold_ids)
+
+
+def test_repeats_report_the_choice_per_repeat():
+    res = cross_validate(X, Y, cv=3, repeats=4, random_state=1, **KW)
+    assert res.fold_scores.shape == (12, res.lams.size) and res.fold_ids.shape == (4, N)
+    rep_mean = res.extra["repeat_mean"]
+    assert np.allclose(res.mean, rep_mean.mean(axis=0))
+    assert np.allclose(res.se, res.extra["repeat_se"].mean(axis=0))
+    for r in range(4):
+        m, s = cvmod.cv_summary(res.fold_scores[3 * r:3 * r + 3], res.fold_weights[3 * r:3 * r + 3])
+        assert np.allclose(rep_mean[r], m)
+        i = selection.strongest_within(res.lams, m, s)
+        assert res.extra["repeat_index_chosen"][r] == i
+        assert res.extra["repeat_lam_chosen"][r] == res.lams[i]
+
+
+def test_folds_that_stop_early_truncate_the_curve():
+    res = cross_validate(X, Y, cv=5, random_state=0, early_stop=True, n_lams=100)
+    reached = res.extra["n_folds_reached"]
+    assert np.array_equal(reached, np.sum(~np.isnan(res.fold_scores), axis=0))
+    full = reached == 5
+    assert np.all(np.isnan(res.mean[~full])) and np.all(np.isfinite(res.mean[full]))
+    assert full[res.index_min] and full[res.index_chosen]
+
+
+def test_rules_and_group_folds():
+    groups = np.repeat(np.arange(15), 6)
+    r1 = cross_validate(X, Y, cv=5, groups=groups, rule="2se", random_state=0, **KW)
+    for g in range(15):
+        assert np.unique(r1.fold_ids[groups == g]).size == 1
+    assert r1.index_chosen == selection.strongest_within(r1.lams, r1.mean, r1.se, k=2.0)
+    r2 = cross_validate(X, Y, cv=5, groups=groups, rule="5%", random_state=0, **KW)
+    assert r2.index_chosen == selection.strongest_within_tolerance(r2.lams, r2.mean, rel=0.05)
+    assert r2.lams[r2.index_chosen] >= r2.lam_min
+
+
+def test_sample_weights_weigh_folds_and_scores():
+    w = rng.integers(1, 4, size=N).astype(float)
+    ids = np.arange(N) % 3
+    res, path = cross_validate(X, Y, cv=ids, sample_weight=w, return_path=True, **KW)
+    wn = w / w.sum() * N
+    assert np.allclose(res.fold_weights, [wn[ids == f].sum() for f in range(3)])
+    test = ids == 0
+    p = shrinkage.regularization_path(X[~test], Y[~test], lams=path.lams,
+                                      sample_weight=w[~test], tol=1e-8)
+    ref = score_path("mse", "gaussian", Y[test], p.linear_predictor(X[test]), w[test])
+    assert np.allclose(res.fold_scores[0], ref, rtol=1e-10)
+
+
+def test_elastic_net_grid_shares_folds_and_prefers_sparse():
+    g = cross_validate_elastic_net(X, Y, l1_ratios=[0.3, 1.0], cv=4,
+                                                random_state=2, **KW)
+    a, b = g.results
+    assert np.array_equal(a.fold_ids, b.fold_ids)
+    assert a.lams[0] > b.lams[0]  # lam_max scales with 1 / l1_ratio
+    one = cross_validate(X, Y, l1_ratio=1.0, cv=4, random_state=2, **KW)
+    assert np.allclose(one.fold_scores, b.fold_scores, rtol=1e-12)
+    i, j = g.index_chosen
+    bi, bj = g.index_min
+    assert g.results[i].nnz[j] <= g.results[bi].nnz[bj]
+    assert g.lam_chosen == g.results[i].lams[j] and g.chosen is g.results[i]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "err", "match"),
+    [
+        (dict(cv=N + 1), ValueError, "more than the number of samples"),
+        (dict(metric="auc"), ValueError, "does not fit family 'gaussian'"),
+        (dict(groups=np.arange(N - 1)), ValueError, "groups must be one-dimensional"),
+        (dict(rule="best"), ValueError, "rule 'best' not understood"),
+        (dict(rule=1), TypeError, "rule must be a string"),
+        (dict(family="gamma"), ValueError, "family must be"),
+        (dict(n_jobs=0), ValueError, "n_jobs"),
+        (dict(l1_ratio=0.5, family="gaussian", sample_weight=-np.ones(N)), ValueError,
+         "negative"),
+    ],
+)
+def test_bad_input(kwargs, err, match):
+    with pytest.raises(err, match=match):
+        cross_validate(X, Y, **kwargs)
+
+
+def test_one_class_in_a_stratified_fold_is_an_error():
+    y = np.zeros(N, dtype=int)
+    y[:2] = 1  # two members: some training folds (5 folds) keep one, with stratify none
+    y[0] = 2  # class 2 has a single member: its test fold's training part lacks it
+    with pytest.raises(ValueError, match="training part of fold .* holds 2 of the 3 classes"):
+        cross_validate(X, y, family="multinomial", cv=5, random_state=0)
+    yb = np.zeros(N, dtype=int)
+    yb[:3] = 1
+    with pytest.raises(ValueError, match="validation fold .* holds one class only"):
+        cross_validate(X, yb, family="binomial", cv=5, metric="auc", random_state=0)
+    with pytest.raises(ValueError, match="single class"):
+        cross_validate(X, np.ones(N), family="binomial")
