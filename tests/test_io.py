@@ -1,0 +1,406 @@
+"""Safe persistence: exact round trips, atomic writes, refusal of bad files."""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from shrinkage import io as sio
+from shrinkage.datasets import make_noisy_curve, make_sparse_regression
+from shrinkage.results import CVResult, Path, SweepResult
+
+
+# --------------------------------------------------------------------------- fixtures
+def make_path(n_lams=6, p=4, seed=0):
+    rng = np.random.default_rng(seed)
+    coefs = rng.standard_normal((n_lams, p))
+    coefs[0] = 0.0
+    return Path(
+        lams=np.logspace(0, -2, n_lams),
+        coefs=coefs,
+        intercepts=rng.standard_normal(n_lams),
+        nnz=np.count_nonzero(coefs, axis=1),
+        dev_ratio=np.linspace(0, 0.9, n_lams),
+        null_deviance=12.5,
+        certificate=np.full(n_lams, 1e-9),
+        certificate_kind="duality_gap",
+        converged=np.ones(n_lams, dtype=bool),
+        n_iter=np.arange(n_lams),
+        family="gaussian",
+        l1_ratio=1.0,
+        tol=1e-7,
+        standardize=True,
+        fit_intercept=True,
+        stopped_early=True,
+        stop_reason="deviance explained changed by less than 1e-05",
+        feature_names=np.array([f"f{j}" for j in range(p)]),
+        lam_max=1.0,
+        extra={"nested": {"a": [1, 2.5, float("nan"), float("-inf")], "t": (1, "x")},
+               "arr": np.arange(3, dtype=np.int32), "flag": np.bool_(True)},
+    )
+
+
+def make_cv(n_lams=6):
+    rng = np.random.default_rng(1)
+    scores = rng.uniform(1, 2, (5, n_lams))
+    scores[0, -1] = np.nan
+    return CVResult(
+        lams=np.logspace(0, -2, n_lams), fold_scores=scores, fold_weights=np.full(5, 20.0),
+        mean=np.nanmean(scores, axis=0), se=np.nanstd(scores, axis=0) / 2, metric="mse",
+        greater_is_better=False, index_min=3, index_chosen=2, rule="1se",
+        nnz=np.arange(n_lams), fold_ids=rng.integers(0, 5, (2, 100)), random_state=7,
+        extra={"repeat_lam_chosen": np.array([0.1, 0.2])},
+    )
+
+
+def make_sweep():
+    rng = np.random.default_rng(2)
+    return SweepResult(
+        knob="weight_decay", values=np.logspace(-5, -1, 5), stronger="larger",
+        seed_scores=rng.uniform(size=(3, 5)), mean=rng.uniform(size=5),
+        se=rng.uniform(size=5) / 10, metric="val_loss", greater_is_better=False,
+        index_min=1, index_chosen=2, rule="1se", seeds=np.array([0, 1, 2]),
+        curves={"train": rng.uniform(size=(3, 5, 8)), "val": rng.uniform(size=(3, 5, 8))},
+    )
+
+
+def assert_same(a, b):
+    """Deep equality: arrays equal with the same dtype, NaN equal to NaN."""
+    if isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray)
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys()
+        for k in a:
+            assert_same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b)
+    else:
+        assert a == b
+
+
+def assert_dataclass_same(a, b):
+    assert type(a) is type(b)
+    for name in a.__dataclass_fields__:
+        assert_same(getattr(a, name), getattr(b, name))
+
+
+# --------------------------------------------------------------------------- round trips
+@pytest.mark.parametrize("make", [make_path, make_cv, make_sweep])
+def test_results_round_trip_exactly(tmp_path, make):
+    obj = make()
+    target = sio.save(obj, tmp_path / "r.npz")
+    back = sio.load(target)
+    assert_dataclass_same(obj, back)
+    assert sio.read_metadata(target)["kind"] == type(obj).__name__
+
+
+def test_path_round_trip_gives_identical_predictions(tmp_path):
+    path = make_path()
+    X = np.random.default_rng(3).standard_normal((9, 4))
+    back = sio.load(sio.save(path, tmp_path / "p.npz"))
+    np.testing.assert_array_equal(back.linear_predictor(X), path.linear_predictor(X))
+    assert back.extra["flag"] is True  # numpy scalars come back as Python scalars
+
+
+def test_datasets_round_trip(tmp_path):
+    d = make_sparse_regression(20, 5, random_state=1)
+    assert_dataclass_same(d, sio.load(sio.save(d, tmp_path / "d.npz")))
+    c = make_noisy_curve(12)
+    assert_dataclass_same(c, sio.load(sio.save(c, tmp_path / "c.npz")))
+
+
+class TinyRidge(RegressorMixin, BaseEstimator):
+    """A minimal scikit-learn estimator: ridge by normal equations."""
+
+    def __init__(self, alpha=1.0, feature_names=None):
+        self.alpha = alpha
+        self.feature_names = feature_names
+
+    def fit(self, X, y):
+        X = np.asarray(X, dtype=float)
+        xm, ym = X.mean(0), y.mean()
+        Xc = X - xm
+        self.coef_ = np.linalg.solve(Xc.T @ Xc + self.alpha * np.eye(X.shape[1]), Xc.T @ (y - ym))
+        self.intercept_ = float(ym - xm @ self.coef_)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.array([f"c{j}" for j in range(X.shape[1])], dtype=object)
+        return self
+
+    def predict(self, X):
+        return np.asarray(X, dtype=float) @ self.coef_ + self.intercept_
+
+
+def test_registered_estimator_round_trip_gives_identical_predictions(tmp_path):
+    sio.register_estimator(TinyRidge)
+    d = make_sparse_regression(40, 6, random_state=2)
+    est = TinyRidge(alpha=0.5, feature_names=("a", "b")).fit(d.X, d.y)
+    back = sio.load(sio.save(est, tmp_path / "e.npz"))
+    assert type(back) is TinyRidge
+    assert back.get_params() == est.get_params()
+    np.testing.assert_array_equal(back.predict(d.X), est.predict(d.X))
+    assert back.feature_names_in_.dtype == object
+    assert list(back.feature_names_in_) == list(est.feature_names_in_)
+
+
+def test_info_is_stored_and_read_back(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "cv.npz", info={"command": "shrinkage fit x"})
+    meta = sio.read_metadata(target)
+    assert meta["info"] == {"command": "shrinkage fit x"}
+    assert meta["format_version"] == sio.FORMAT_VERSION
+    from shrinkage import __version__
+
+    assert meta["library_version"] == __version__
+
+
+def test_expected_type_is_checked(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "cv.npz")
+    assert isinstance(sio.load(target, expected=CVResult), CVResult)
+    with pytest.raises(TypeError, match="holds a CVResult"):
+        sio.load(target, expected=Path)
+
+
+# --------------------------------------------------------------------------- writing
+def test_refuses_to_overwrite_without_flag(tmp_path):
+    target = tmp_path / "m.npz"
+    sio.save(make_cv(), target)
+    before = target.read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        sio.save(make_sweep(), target)
+    assert target.read_bytes() == before
+    sio.save(make_sweep(), target, overwrite=True)
+    assert isinstance(sio.load(target), SweepResult)
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    target = tmp_path / "m.npz"
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np.lib.format, "write_array", boom)
+    with pytest.raises(OSError, match="disk full"):
+        sio.save(make_cv(), target)
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_overwrite_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "m.npz"
+    sio.save(make_cv(), target)
+    before = target.read_bytes()
+    monkeypatch.setattr(np.lib.format, "write_array",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        sio.save(make_sweep(), target, overwrite=True)
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_written_file_has_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        target = sio.save(make_cv(), tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_save_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        sio.save(make_cv(), tmp_path / "no" / "m.npz")
+    with pytest.raises(IsADirectoryError):
+        sio.save(make_cv(), tmp_path)
+    with pytest.raises(TypeError, match="not supported"):
+        sio.save({"f": lambda x: x}, tmp_path / "a.npz")
+    with pytest.raises(TypeError, match="would need pickle"):
+        sio.save(np.array([{"a": 1}], dtype=object), tmp_path / "b.npz")
+    with pytest.raises(TypeError, match="dict keys must be str"):
+        sio.save({1: 2}, tmp_path / "c.npz")
+    with pytest.raises(TypeError, match="JSON-compatible"):
+        sio.save(make_cv(), tmp_path / "d.npz", info={"x": object()})
+    assert os.listdir(tmp_path) == []
+
+
+def test_register_type_errors():
+    class NotADataclass:
+        pass
+
+    with pytest.raises(TypeError, match="to_state and from_state"):
+        sio.register_type(NotADataclass)
+    with pytest.raises(ValueError, match="already registered"):
+        sio.register_type(type("Path", (), {}), name="Path", to_state=dict, from_state=dict)
+
+
+# --------------------------------------------------------------------------- refusing
+def _members(target):
+    with zipfile.ZipFile(target) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _rewrite(target, members):
+    os.unlink(target)
+    with zipfile.ZipFile(target, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def _meta(members):
+    return json.loads(members["metadata.json"])
+
+
+def _with_digest(meta):
+    meta["digest"] = sio._meta_digest(meta)
+    return json.dumps(meta).encode()
+
+
+class _Trap:
+    """Unpickling this creates a file: proof that a payload was executed."""
+
+    def __init__(self, sentinel):
+        self.sentinel = str(sentinel)
+
+    def __reduce__(self):
+        return (open, (self.sentinel, "w"))
+
+
+def _pickled_npy(tmp_path, sentinel):
+    import io as _io
+
+    buf = _io.BytesIO()
+    np.save(buf, np.array([_Trap(sentinel)], dtype=object), allow_pickle=True)
+    return buf.getvalue()
+
+
+def test_pickle_payload_declared_as_object_is_refused(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    sentinel = tmp_path / "executed"
+    members = _members(target)
+    meta = _meta(members)
+    meta["arrays"]["a0"]["dtype"] = "|O"
+    members["metadata.json"] = _with_digest(meta)
+    members["a0.npy"] = _pickled_npy(tmp_path, sentinel)
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="pickle"):
+        sio.load(target)
+    assert not sentinel.exists()
+
+
+def test_pickle_payload_disguised_as_float_is_refused(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    sentinel = tmp_path / "executed"
+    members = _members(target)
+    members["a0.npy"] = _pickled_npy(tmp_path, sentinel)
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="refusing to load array 'a0'"):
+        sio.load(target)
+    assert not sentinel.exists()
+
+
+def test_plain_pickle_file_is_refused(tmp_path):
+    sentinel = tmp_path / "executed"
+    target = tmp_path / "m.npz"
+    target.write_bytes(_pickled_npy(tmp_path, sentinel))
+    with pytest.raises(sio.ModelFileError, match="not a shrinkage file"):
+        sio.load(target)
+    assert not sentinel.exists()
+
+
+def test_tampered_array_is_refused(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    members = _members(target)
+    import io as _io
+
+    with np.load(target) as npz:
+        arr = npz["a0"].copy()
+    arr[0] *= 2.0  # same dtype and shape, different values
+    buf = _io.BytesIO()
+    np.save(buf, arr)
+    members["a0.npy"] = buf.getvalue()
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="checksum"):
+        sio.load(target)
+
+
+def test_tampered_metadata_is_refused(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    members = _members(target)
+    meta = _meta(members)
+    meta["root"]["state"]["__dict__"]["index_chosen"] = 0
+    members["metadata.json"] = json.dumps(meta).encode()
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="checksum"):
+        sio.load(target)
+
+
+def test_future_version_is_refused_with_advice(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    members = _members(target)
+    meta = _meta(members)
+    meta["format_version"] = sio.FORMAT_VERSION + 1
+    meta["library_version"] = "9.9.9"
+    members["metadata.json"] = _with_digest(meta)
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="upgrade shrinkage"):
+        sio.load(target)
+    with pytest.raises(sio.ModelFileError, match="9.9.9"):
+        sio.read_metadata(target)
+
+
+def test_unlisted_member_is_refused(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    members = _members(target)
+    members["extra.npy"] = members["a0.npy"]
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="not listed"):
+        sio.load(target)
+
+
+def test_missing_member_is_refused(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    members = _members(target)
+    del members["a1.npy"]
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="missing array 'a1'"):
+        sio.load(target)
+
+
+def test_foreign_estimator_class_is_never_imported(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    members = _members(target)
+    meta = _meta(members)
+    meta["root"] = {"__estimator__": "subprocess:Popen", "params": {"__dict__": {}},
+                    "fitted": {"__dict__": {}}}
+    meta["arrays"] = {}
+    members = {"metadata.json": _with_digest(meta)}
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="not a shrinkage estimator"):
+        sio.load(target)
+
+
+def test_corrupt_and_foreign_files_are_refused(tmp_path):
+    good = sio.save(make_cv(), tmp_path / "m.npz")
+    data = good.read_bytes()
+    truncated = tmp_path / "t.npz"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(sio.ModelFileError):
+        sio.load(truncated)
+    garbage = tmp_path / "g.npz"
+    garbage.write_bytes(b"this is not a model" * 10)
+    with pytest.raises(sio.ModelFileError, match="not a shrinkage file"):
+        sio.load(garbage)
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, a=np.arange(3))
+    with pytest.raises(sio.ModelFileError, match="no metadata.json"):
+        sio.load(plain)
+    with pytest.raises(FileNotFoundError):
+        sio.load(tmp_path / "missing.npz")
+    with pytest.raises(IsADirectoryError):
+        sio.load(tmp_path)
