@@ -151,6 +151,21 @@ def test_registered_estimator_round_trip_gives_identical_predictions(tmp_path):
     assert list(back.feature_names_in_) == list(est.feature_names_in_)
 
 
+def test_evidence_ridge_round_trip_gives_identical_predictions(tmp_path):
+    from shrinkage.bayes import EvidenceRidge
+
+    d = make_sparse_regression(50, 8, random_state=3)
+    est = EvidenceRidge().fit(d.X, d.y)
+    back = sio.load(sio.save(est, tmp_path / "ev.npz"))
+    assert type(back) is EvidenceRidge and back.get_params() == est.get_params()
+    mean, sd = est.predict(d.X, return_std=True)
+    mean2, sd2 = back.predict(d.X, return_std=True)
+    np.testing.assert_array_equal(mean2, mean)
+    np.testing.assert_array_equal(sd2, sd)
+    np.testing.assert_array_equal(back.credible_intervals(0.8), est.credible_intervals(0.8))
+    assert back.prior().describe() == est.prior().describe()
+
+
 def test_info_is_stored_and_read_back(tmp_path):
     target = sio.save(make_cv(), tmp_path / "cv.npz", info={"command": "shrinkage fit x"})
     meta = sio.read_metadata(target)

@@ -346,7 +346,8 @@ def test_plot_evidence_with_cv_overlay():
     assert _vlines_at(ax.cv_axes) == [pytest.approx(cv.lam_chosen)]
 
     class Fitted:
-        evidence_lams_ = path.lams
+        lams = None  # an unset constructor parameter must not hide the fitted grid
+        lams_ = path.lams
         log_evidence_ = logev
         lam_ = 0.05
 
@@ -374,13 +375,35 @@ def test_plot_intervals():
 
     class Posterior:
         coef_ = mean
-        intervals_ = np.c_[lo, hi]
 
-    ax = plotting.plot_intervals(Posterior(), _ax())
-    assert len(ax.collections[0].get_segments()) == 3
+        def credible_intervals(self, level):
+            return np.c_[mean - level, mean + level]
+
+    ax = plotting.plot_intervals(Posterior(), _ax(), level=0.5)
+    segs = np.array(ax.collections[0].get_segments())
+    np.testing.assert_allclose(sorted(segs[:, 0, 0]), sorted(mean - 0.5))
+    assert ax.get_legend().get_texts()[0].get_text() == "50% credible interval"
     with pytest.raises(ValueError, match="lower must be <= upper"):
         plotting.plot_intervals(mean, _ax(), lower=hi, upper=lo)
     with pytest.raises(TypeError, match="needs point estimates"):
         plotting.plot_intervals(mean, _ax())
     with pytest.raises(ValueError, match="truth has 2 entries"):
         plotting.plot_intervals(mean, _ax(), lower=lo, upper=hi, truth=[1, 2])
+
+
+def test_bayes_plots_take_a_fitted_evidence_ridge():
+    from shrinkage.bayes import EvidenceRidge
+    from shrinkage.datasets import make_sparse_regression
+
+    d = make_sparse_regression(60, 5, random_state=0)
+    est = EvidenceRidge().fit(d.X, d.y)
+    ax = plotting.plot_evidence(est, _ax())
+    (ev,) = [ln for ln in ax.get_lines() if ln.get_label() == "log evidence"]
+    np.testing.assert_array_equal(ev.get_ydata(), est.log_evidence_)
+    assert _vlines_at(ax) == [pytest.approx(est.lam_)]
+    ax = plotting.plot_intervals(est, _ax(), truth=d.coef)
+    segs = np.array(ax.collections[0].get_segments())
+    iv = est.credible_intervals(0.9)
+    np.testing.assert_allclose(segs[:, 0, 0], iv[:, 0])
+    np.testing.assert_allclose(segs[:, 1, 0], iv[:, 1])
+    np.testing.assert_array_equal(segs[:, 0, 1], [4, 3, 2, 1, 0])  # first coefficient on top

@@ -20,7 +20,8 @@ unless ``overwrite=True``.
 Supported objects: :class:`~shrinkage.results.Path`, :class:`~shrinkage.results.CVResult`,
 :class:`~shrinkage.results.SweepResult`, the datasets of :mod:`shrinkage.datasets`, any
 other type registered with :func:`register_type`, and fitted estimators (saved as their
-``get_params()`` plus the fitted attributes in their ``__dict__``).
+``get_params()`` plus every other attribute in their ``__dict__``, which must itself be
+saveable: arrays, numbers, strings, containers, registered objects).
 """
 
 from __future__ import annotations
@@ -207,13 +208,10 @@ class _Encoder:
     def _encode_estimator(self, est, where):
         cls = type(est)
         params = est.get_params(deep=False)
-        # Fitted state: public attributes ending in "_" that live in the instance (a
-        # property such as coef_ computed from path_ is rebuilt, not stored).
-        fitted = {
-            k: v
-            for k, v in vars(est).items()
-            if k.endswith("_") and not k.startswith("_") and k not in params
-        }
+        # Fitted state: every instance attribute that is not a constructor parameter,
+        # private ones included (an estimator may keep a factorisation in ``_V`` for
+        # predictions); properties are computed, not stored, so they are not in __dict__.
+        fitted = {k: v for k, v in vars(est).items() if k not in params}
         name = cls.__qualname__
         return {
             "__estimator__": _estimator_key(cls),

@@ -527,11 +527,11 @@ def plot_learning_curves(sweep, ax=None, *, indices=None):
 
 # --------------------------------------------------------------------------- Bayes
 def _get(obj, *names):
+    """The first of ``names`` that ``obj`` holds (key or attribute) with a value."""
     for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if not isinstance(obj, dict) and hasattr(obj, name):
-            return getattr(obj, name)
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if value is not None:
+            return value
     return None
 
 
@@ -541,9 +541,10 @@ def plot_evidence(result, ax=None, *, cv=None):
     Parameters
     ----------
     result : object or dict
-        Holds the grid and the curve as ``lams`` / ``log_evidence`` (or the fitted
-        attributes ``evidence_lams_`` / ``log_evidence_``), and optionally the chosen
-        ``lam`` as ``lam`` / ``lam_``; otherwise the maximiser of the curve is marked.
+        Holds the grid and the curve as ``lams`` / ``log_evidence``, or as the fitted
+        attributes ``lams_`` / ``log_evidence_`` (:class:`shrinkage.bayes.EvidenceRidge`),
+        and optionally the chosen ``lam`` as ``lam`` / ``lam_``; otherwise the maximiser
+        of the curve is marked.
     ax : matplotlib Axes, optional
     cv : CVResult, optional
         Drawn on a second y axis (CV error), with its chosen ``lam``.
@@ -554,12 +555,10 @@ def plot_evidence(result, ax=None, *, cv=None):
         The evidence curve, a vertical line at the evidence-maximising ``lam`` and, with
         ``cv``, the CV curve on a twin axis (``ax.cv_axes``).
     """
-    lams = _get(result, "lams", "evidence_lams_")
+    lams = _get(result, "lams", "lams_")
     logev = _get(result, "log_evidence", "log_evidence_")
     if lams is None or logev is None:
-        raise TypeError(
-            "result must provide lams and log_evidence (or evidence_lams_ and log_evidence_)"
-        )
+        raise TypeError("result must provide lams and log_evidence (or lams_ and log_evidence_)")
     lams = np.asarray(lams, dtype=float)
     logev = np.asarray(logev, dtype=float)
     if lams.shape != logev.shape or lams.ndim != 1:
@@ -598,8 +597,9 @@ def plot_intervals(
     Parameters
     ----------
     result : array of shape (p,), or object
-        The point estimates, or an object holding them as ``mean`` / ``coef_`` and the
-        interval bounds as ``lower`` / ``upper`` (or ``intervals`` of shape (p, 2)).
+        The point estimates, or a fitted Bayesian estimator
+        (:class:`shrinkage.bayes.EvidenceRidge`, :class:`shrinkage.bayes.BayesianLasso`):
+        its ``coef_`` (posterior mean) and ``credible_intervals(level)`` are drawn.
     ax : matplotlib Axes, optional
     lower, upper : array of shape (p,), optional
         Interval bounds (required when ``result`` is an array).
@@ -607,7 +607,8 @@ def plot_intervals(
     truth : array of shape (p,), optional
         True coefficients, drawn as crosses.
     level : float, optional
-        The credible level, for the legend (e.g. 0.9).
+        The credible level (default 0.9 for estimators; with explicit bounds only used
+        in the legend).
 
     Returns
     -------
@@ -618,16 +619,11 @@ def plot_intervals(
     if isinstance(result, (np.ndarray, list, tuple)):
         mean = np.asarray(result, dtype=float)
     else:
-        mean = _get(result, "mean", "coef_", "posterior_mean_")
-        if lower is None and upper is None:
-            iv = _get(result, "intervals", "intervals_")
-            if iv is not None:
-                iv = np.asarray(iv, dtype=float)
-                lower, upper = iv[:, 0], iv[:, 1]
-            else:
-                lower, upper = _get(result, "lower", "lower_"), _get(result, "upper", "upper_")
-        if level is None:
-            level = _get(result, "level", "level_")
+        mean = _get(result, "coef_")
+        if lower is None and upper is None and hasattr(result, "credible_intervals"):
+            level = 0.9 if level is None else level
+            iv = np.asarray(result.credible_intervals(level), dtype=float)
+            lower, upper = iv[:, 0], iv[:, 1]
     if mean is None or lower is None or upper is None:
         raise TypeError("plot_intervals needs point estimates and lower and upper bounds")
     mean = np.asarray(mean, dtype=float).ravel()
