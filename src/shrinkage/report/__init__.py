@@ -1,0 +1,305 @@
+"""A self-contained HTML report of a cross-validated regularization path.
+
+:func:`build_report` renders one HTML page from a :class:`~shrinkage.results.Path` and its
+:class:`~shrinkage.results.CVResult` with a Jinja2 template shipped inside the package:
+a data summary, the path plot, the CV plot with the chosen strength and the rule in one
+sentence, the overfitting gap, the non-zero coefficients, the Bayesian reading of the
+chosen ``lam`` and what is needed to reproduce it. Images are inline PNGs (base64
+``data:`` URIs), so the file needs no network and no companion files. Nothing is refitted.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io as _io
+import platform
+
+import numpy as np
+
+from ..results import CVResult, Path
+
+__all__ = ["build_report", "render_figures", "write_report", "rule_sentence"]
+
+
+def _fmt(value):
+    if value is None:
+        return ""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    value = float(value)
+    if not np.isfinite(value):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def _png(draw, figsize=(6.4, 4.2)):
+    """PNG bytes of a figure drawn by ``draw(ax)``, without touching pyplot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    draw(fig.add_subplot())
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def render_figures(path, cv, X=None, y=None, *, overfit=False):
+    """PNG bytes of the report's figures.
+
+    Returns
+    -------
+    dict
+        ``"path"``, ``"cv"``, ``"gap"`` (only when ``X`` and ``y`` are given) and
+        ``"overfit"`` (the bundled 1-D demo, when ``overfit`` is true).
+    """
+    from .. import plotting
+
+    _check_pair(path, cv)
+    figs = {
+        "path": _png(lambda ax: plotting.plot_path(path, ax, cv=cv)),
+        "cv": _png(lambda ax: plotting.plot_cv(cv, ax)),
+    }
+    if X is not None and y is not None:
+        figs["gap"] = _png(lambda ax: plotting.plot_gap(path, X, y, ax, cv=cv))
+    if overfit:
+        figs["overfit"] = _png(lambda ax: plotting.plot_overfit(ax=ax))
+    return figs
+
+
+def _check_pair(path, cv):
+    if not isinstance(path, Path):
+        raise TypeError(f"path must be a Path, got {type(path).__name__}")
+    if not isinstance(cv, CVResult):
+        raise TypeError(f"cv must be a CVResult, got {type(cv).__name__}")
+    if path.n_lams != len(cv.lams) or not np.allclose(path.lams, cv.lams, rtol=1e-12):
+        raise ValueError(
+            "path and cv are on different lam grids: cross-validate the path you report "
+            "(cross_validate(..., return_path=True))"
+        )
+
+
+def rule_sentence(cv):
+    """The CV rule in words, e.g. "the strongest lam whose mean CV mse is within 1 SE of
+    the best"."""
+    from ..cv import parse_rule
+
+    kind, value = parse_rule(cv.rule)
+    what = f"mean CV {cv.metric}"
+    if kind == "se" and value == 0:
+        return f"the lam with the best {what}"
+    if kind == "se":
+        return f"the strongest lam whose {what} is within {value:g} SE of the best"
+    return f"the strongest lam whose {what} is within {100 * value:g}% of the best"
+
+
+def _noise_var(path, X, y, index):
+    """Residual variance at ``index``: RSS / (n - nnz - 1) (lasso df = nnz, Zou et al. 2007)."""
+    y = np.asarray(y, dtype=float)
+    r = y - (np.asarray(X @ path.coefs[index]).ravel() + path.intercepts[index])
+    dof = max(y.size - int(path.nnz[index]) - int(path.fit_intercept), 1)
+    return float(r @ r / dof)
+
+
+def _prior_sentence(path, cv, X, y, n_samples):
+    """The Bayesian reading of the chosen lam (:func:`shrinkage.bayes.priors.implied_prior`)."""
+    from ..bayes.priors import implied_prior
+
+    i = cv.index_chosen
+    if n_samples is None:
+        return ("The implied prior needs the number of samples: pass the training data "
+                "(X, y) to build_report.")
+    if path.family == "gaussian":
+        if X is not None and y is not None:
+            noise_sd = np.sqrt(_noise_var(path, X, y, i))
+            how = "noise sd estimated from the residuals at the chosen lam"
+        elif cv.metric in ("mse", "deviance"):
+            noise_sd = np.sqrt(cv.mean[i])
+            how = "noise sd estimated by the root of the CV mse at the chosen lam"
+        else:
+            return ("The implied prior needs the noise variance: pass the training data "
+                    "(X, y) to build_report.")
+    else:
+        noise_sd = 1.0
+        how = f"the {path.family} likelihood has no noise scale, so the noise sd is 1"
+    prior = implied_prior(cv.lam_chosen, l1_ratio=path.l1_ratio, noise_sd=noise_sd,
+                          n_samples=n_samples, standardize=path.standardize)
+    return (f"{prior.describe()} ({how}.) The fitted coefficients are the posterior mode "
+            "(MAP) under this prior: the penalty is a preference, stated before seeing the "
+            "data, for small coefficients.")
+
+
+def _coef_table(path, index, names):
+    coefs = np.asarray(path.coefs[index])
+    if coefs.ndim == 1:
+        columns = ["coefficient"]
+        mat = coefs[:, None]
+    else:
+        classes = path.classes if path.classes is not None else range(coefs.shape[1])
+        columns = [f"class {c}" for c in classes]
+        mat = coefs
+    size = np.sqrt(np.sum(mat**2, axis=1))
+    order = [j for j in np.argsort(-size, kind="stable") if size[j] > 0]
+    rows = [{"name": names[j], "values": list(mat[j])} for j in order]
+    inter = np.atleast_1d(path.intercepts[index])
+    return columns, rows, ", ".join(_fmt(v) for v in inter)
+
+
+def build_report(
+    path,
+    cv,
+    *,
+    X=None,
+    y=None,
+    title="shrinkage report",
+    data=None,
+    notes=(),
+    command=None,
+    images=None,
+    overfit=False,
+):
+    """Render the HTML report.
+
+    Parameters
+    ----------
+    path : Path
+        The full-data path whose grid ``cv`` cross-validated.
+    cv : CVResult
+    X, y : arrays, optional
+        The (encoded) training data; enables the overfitting-gap plot and, for gaussian
+        paths, the noise estimate behind the Bayesian reading.
+    title : str
+    data : dict, optional
+        Extra rows for the data summary (e.g. ``{"source": "data.csv", "target": "y"}``).
+    notes : sequence of str
+        Remarks about the data preparation (one-hot encoding, imputation, exclusions).
+    command : str, optional
+        The exact command that produced the report.
+    images : dict, optional
+        PNG bytes from :func:`render_figures` (computed when omitted).
+    overfit : bool
+        Include the bundled overfitting demo picture.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    import jinja2
+
+    from .. import __version__
+
+    _check_pair(path, cv)
+    if images is None:
+        images = render_figures(path, cv, X, y, overfit=overfit)
+    encoded = {k: base64.b64encode(v).decode("ascii") for k, v in images.items()}
+    i = cv.index_chosen
+    names = (
+        [str(n) for n in path.feature_names]
+        if path.feature_names is not None
+        else [f"x{j}" for j in range(path.n_features)]
+    )
+    n_samples = None if X is None else int(np.shape(X)[0])
+    if n_samples is None and cv.fold_ids is not None:
+        n_samples = int(np.shape(cv.fold_ids)[-1])
+
+    data_rows = [("family", path.family)]
+    if n_samples is not None:
+        data_rows.append(("samples", n_samples))
+    data_rows.append(("features (after encoding)", path.n_features))
+    for key, value in (data or {}).items():
+        data_rows.append((str(key), value))
+
+    n_folds = int(cv.extra.get("n_folds", cv.fold_scores.shape[0]))
+    n_repeats = int(cv.extra.get("n_repeats", 1))
+    nnz = cv.nnz if cv.nnz is not None else path.nnz
+    cv_rows = [
+        {"name": "lam_min", "lam": cv.lam_min, "mean": cv.mean[cv.index_min],
+         "se": cv.se[cv.index_min], "nnz": int(nnz[cv.index_min])},
+        {"name": f"chosen ({cv.rule})", "lam": cv.lam_chosen, "mean": cv.mean[i],
+         "se": cv.se[i], "nnz": int(nnz[i])},
+    ]
+    repeat_note = None
+    rep = cv.extra.get("repeat_lam_chosen")
+    if rep is not None and n_repeats > 1:
+        rep = np.asarray(rep, dtype=float)
+        repeat_note = (
+            f"Across the {n_repeats} repeats the rule chose lam between {_fmt(rep.min())} "
+            f"and {_fmt(rep.max())} (median {_fmt(np.median(rep))})."
+        )
+
+    coef_columns, coef_rows, intercept_text = _coef_table(path, i, names)
+
+    prior_sentence = _prior_sentence(path, cv, X, y, n_samples)
+
+    repro_rows = [
+        ("shrinkage", __version__),
+        ("numpy", np.__version__),
+        ("python", platform.python_version()),
+        ("created (UTC)", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
+        ("seed (fold assignment)", cv.random_state),
+        ("folds", n_folds),
+        ("repeats", n_repeats),
+        ("rule", cv.rule),
+        ("metric", cv.metric),
+        ("l1_ratio", _fmt(path.l1_ratio)),
+        ("standardize", path.standardize),
+        ("lams fitted", path.n_lams),
+        ("solver tolerance", _fmt(path.tol)),
+        (f"max {path.certificate_kind}", _fmt(np.max(path.certificate))),
+        ("all path points converged", bool(np.all(path.converged))),
+    ]
+    kind = {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
+    headline = (
+        f"A {path.family} {kind} path cross-validated over {n_folds} folds: the chosen "
+        f"lam = {_fmt(cv.lam_chosen)} keeps {int(nnz[i])} of {path.n_features} features."
+    )
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("shrinkage.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    template = env.get_template("report.html.j2")
+    return template.render(
+        title=title,
+        headline=headline,
+        version=__version__,
+        fmt=_fmt,
+        images=encoded,
+        data_rows=data_rows,
+        notes=list(notes),
+        path_summary=path.stop_reason and f"The path stopped early: {path.stop_reason}.",
+        lam_max_fitted=float(np.max(path.lams)),
+        lam_min_fitted=float(np.min(path.lams)),
+        cv=cv,
+        rule_sentence=rule_sentence(cv),
+        n_folds=n_folds,
+        n_repeats=n_repeats,
+        cv_rows=cv_rows,
+        repeat_note=repeat_note,
+        coef_columns=coef_columns,
+        coef_rows=coef_rows,
+        n_features=path.n_features,
+        intercept_text=intercept_text,
+        prior_sentence=prior_sentence,
+        repro_rows=repro_rows,
+        command=command,
+    )
+
+
+def write_report(html, out, *, overwrite=False):
+    """Write ``html`` to ``out`` atomically (temporary file + rename).
+
+    Raises
+    ------
+    FileExistsError
+        If ``out`` exists and ``overwrite`` is false.
+    """
+    from ..io import atomic_write
+
+    data = html.encode("utf-8")
+    return atomic_write(out, lambda fh: fh.write(data), overwrite=overwrite)

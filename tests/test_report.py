@@ -1,0 +1,235 @@
+"""The HTML report: valid, self-contained, with every section and the right numbers."""
+
+import base64
+import re
+from html.parser import HTMLParser
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from shrinkage.report import build_report, rule_sentence, write_report
+from shrinkage.results import CVResult, Path
+
+_VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}
+
+
+class _Checker(HTMLParser):
+    """Checks that tags nest and close properly; collects ids, images and links."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.errors, self.ids, self.imgs, self.urls = [], [], [], [], []
+        self.counts = {}
+        self.doctype = None
+
+    def handle_decl(self, decl):
+        self.doctype = decl
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "img":
+            self.imgs.append(attrs)
+        for key in ("src", "href"):
+            if key in attrs:
+                self.urls.append(attrs[key])
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> with open {self.stack[-3:]}")
+        else:
+            self.stack.pop()
+
+
+def check_html(text):
+    c = _Checker()
+    c.feed(text)
+    c.close()
+    assert c.doctype and c.doctype.lower() == "doctype html"
+    assert not c.errors, c.errors
+    assert c.stack == [], f"unclosed tags: {c.stack}"
+    for tag in ("html", "head", "body", "title"):
+        assert c.counts.get(tag) == 1, tag
+    return c
+
+
+NAMES = ["age", "bmi", "<script>alert(1)</script>", "s1"]
+# Stand-in images for tests about the text (rendering is tested once, for real, below).
+STUB = {k: b"\x89PNG\r\n\x1a\nstub" for k in ("path", "cv", "gap")}
+
+
+def make_fit(rule="1se", l1_ratio=1.0, family="gaussian", n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 4))
+    y = X @ np.array([2.0, -1.0, 0.5, 0.0]) + rng.standard_normal(n)
+    L = 8
+    lams = np.logspace(0, -2, L)
+    t = np.linspace(0, 1, L)[:, None]
+    coefs = np.array([2.0, -1.0, 0.5, 0.0]) * np.clip(t - np.array([0, 0.2, 0.5, 1]), 0, None)
+    coefs = coefs / np.maximum(np.max(t - np.array([0, 0.2, 0.5, 1]), axis=0), 1e-9) * 0.9
+    coefs[:, 3] = 0.0
+    intercepts = np.full(L, y.mean())
+    path = Path(
+        lams=lams, coefs=coefs, intercepts=intercepts, nnz=np.count_nonzero(coefs, 1),
+        dev_ratio=np.linspace(0, 0.8, L), null_deviance=float(n), certificate=np.full(L, 1e-9),
+        certificate_kind="duality_gap", converged=np.ones(L, bool), n_iter=np.ones(L, int),
+        family=family, l1_ratio=l1_ratio, tol=1e-7, standardize=True, fit_intercept=True,
+        feature_names=np.array(NAMES),
+    )
+    mean = np.mean((y[:, None] - (X @ coefs.T + intercepts)) ** 2, axis=0) + 0.1
+    se = np.full(L, 0.2)
+    cv = CVResult(
+        lams=lams, fold_scores=np.tile(mean, (5, 1)), fold_weights=np.full(5, n / 5),
+        mean=mean, se=se, metric="mse", greater_is_better=False,
+        index_min=int(np.argmin(mean)), index_chosen=int(np.argmin(mean)) - 1, rule=rule,
+        nnz=path.nnz, fold_ids=np.arange(n) % 5, random_state=42,
+        extra={"n_folds": 5, "n_repeats": 1},
+    )
+    return path, cv, X, y
+
+
+def test_report_is_valid_self_contained_html_with_every_section():
+    path, cv, X, y = make_fit()
+    html = build_report(path, cv, X=X, y=y, data={"source": "data.csv"},  # renders figures
+                        notes=["one-hot encoded 'color' (3 levels)"],
+                        command="shrinkage fit data.csv --target y --seed 42")
+    c = check_html(html)
+    assert {"data", "path", "cv", "gap", "coefficients", "bayes", "reproducibility"} <= set(c.ids)
+    assert "overfit" not in c.ids
+    assert len(c.imgs) == 3
+    for img in c.imgs:
+        prefix = "data:image/png;base64,"
+        assert img["src"].startswith(prefix) and img["alt"]
+        assert base64.b64decode(img["src"][len(prefix):])[:8] == b"\x89PNG\r\n\x1a\n"
+    # Nothing is fetched: no external URLs, scripts or stylesheets.
+    assert all(u.startswith("data:") for u in c.urls)
+    assert "<script" not in html.replace("&lt;script", "")
+    assert "http://" not in html and "https://" not in html
+    assert "one-hot encoded &#39;color&#39; (3 levels)" in html
+    assert "shrinkage fit data.csv --target y --seed 42" in html
+
+
+def test_report_states_the_rule_and_the_chosen_lam():
+    path, cv, X, y = make_fit()
+    html = build_report(path, cv, X=X, y=y, images=STUB)
+    text = re.sub(r"\s+", " ", html)
+    assert (f"The chosen lam = {cv.lam_chosen:.4g} is the strongest lam whose mean CV mse is "
+            "within 1 SE of the best") in text
+    assert f"lam_min = {cv.lam_min:.4g}" in text
+
+
+@pytest.mark.parametrize("rule, words", [
+    ("1se", "the strongest lam whose mean CV mse is within 1 SE of the best"),
+    ("0.5se", "the strongest lam whose mean CV mse is within 0.5 SE of the best"),
+    ("min", "the lam with the best mean CV mse"),
+    ("2%", "the strongest lam whose mean CV mse is within 2% of the best"),
+])
+def test_rule_sentence(rule, words):
+    _, cv, _, _ = make_fit(rule=rule)
+    assert rule_sentence(cv) == words
+
+
+def test_coefficient_table_lists_nonzero_coefficients_by_size():
+    path, cv, X, y = make_fit()
+    html = build_report(path, cv, X=X, y=y, images=STUB)
+    section = html[html.index('id="coefficients"'):html.index('id="bayes"')]
+    b = path.coefs[cv.index_chosen]
+    nz = np.flatnonzero(b)
+    order = nz[np.argsort(-np.abs(b[nz]))]
+    rows = re.findall(r"<tr><td>(.*?)</td><td class=\"num\">(.*?)</td></tr>", section)
+    assert [r[0] for r in rows] == [
+        NAMES[j].replace("<", "&lt;").replace(">", "&gt;") for j in order
+    ]
+    assert [r[1] for r in rows] == [f"{b[j]:.4g}" for j in order]
+    assert f"{len(nz)} of 4 coefficients are non-zero" in re.sub(r"\s+", " ", section)
+
+
+def test_feature_names_are_escaped():
+    path, cv, X, y = make_fit()
+    html = build_report(path, cv, X=X, y=y, images=STUB)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_bayesian_reading_gives_the_implied_prior():
+    path, cv, X, y = make_fit()
+    html = build_report(path, cv, X=X, y=y, images=STUB)
+    i = cv.index_chosen
+    r = y - (X @ path.coefs[i] + path.intercepts[i])
+    sigma2 = r @ r / (X.shape[0] - path.nnz[i] - 1)
+    # Laplace scale s = sigma^2 / (n lam), independently of the library's helpers.
+    s = sigma2 / (X.shape[0] * cv.lam_chosen)
+    section = re.sub(r"\s+", " ", html[html.index('id="bayes"'):html.index('id="reprod')])
+    assert f"a Laplace prior with scale {s:.3g}" in section
+    assert "posterior mode (MAP)" in section
+    ridge_path, ridge_cv, X, y = make_fit(l1_ratio=0.0)
+    html = build_report(ridge_path, ridge_cv, X=X, y=y, images=STUB)
+    sd = np.sqrt(sigma2 / (X.shape[0] * ridge_cv.lam_chosen))
+    assert f"a Gaussian prior with sd {sd:.3g}" in html
+
+
+def test_binomial_reading_has_no_noise_scale():
+    path, cv, X, y = make_fit(family="binomial")
+    cv = CVResult(**{**cv.__dict__, "metric": "deviance"})
+    yb = (y > np.median(y)).astype(float)
+    html = build_report(path, cv, X=X, y=yb, images=STUB)
+    s = 1.0 / (X.shape[0] * cv.lam_chosen)
+    assert f"a Laplace prior with scale {s:.3g}" in html
+    assert "binomial likelihood has no noise scale" in html
+
+
+def test_reproducibility_section():
+    path, cv, X, y = make_fit()
+    html = build_report(path, cv, X=X, y=y, images=STUB,
+                        command="shrinkage fit a.csv --target 'y z'")
+    section = html[html.index('id="reproducibility"'):]
+    from shrinkage import __version__
+
+    for key, value in [("shrinkage", __version__), ("seed (fold assignment)", "42"),
+                       ("folds", "5"), ("rule", "1se"), ("metric", "mse")]:
+        assert f'<th scope="row">{key}</th><td>{value}</td>' in section
+    assert "shrinkage fit a.csv --target &#39;y z&#39;" in section
+
+
+def test_overfit_section_and_report_without_data():
+    path, cv, _, _ = make_fit()
+    html = build_report(path, cv, overfit=True)
+    c = check_html(html)
+    assert "overfit" in c.ids and "gap" not in c.ids
+    assert len(c.imgs) == 3  # path, cv, overfit
+    # Without X the gaussian noise comes from the CV mse at the chosen lam.
+    n = cv.fold_ids.size
+    s = cv.mean[cv.index_chosen] / (n * cv.lam_chosen)
+    assert f"a Laplace prior with scale {s:.3g}" in html
+
+
+def test_bad_inputs():
+    path, cv, X, y = make_fit()
+    with pytest.raises(TypeError, match="path must be a Path"):
+        build_report(cv, cv)
+    with pytest.raises(TypeError, match="cv must be a CVResult"):
+        build_report(path, path)
+    other = CVResult(**{**cv.__dict__, "lams": cv.lams * 2})
+    with pytest.raises(ValueError, match="different lam grids"):
+        build_report(path, other)
+
+
+def test_write_report_is_atomic_and_refuses_to_overwrite(tmp_path):
+    out = write_report("<!DOCTYPE html><html></html>", tmp_path / "report.html")
+    assert out.read_text() == "<!DOCTYPE html><html></html>"
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        write_report("x", out)
+    write_report("y", out, overwrite=True)
+    assert out.read_text() == "y"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+def test_template_ships_as_package_data():
+    template = resources.files("shrinkage.report").joinpath("templates/report.html.j2")
+    assert template.is_file()
+    assert "{{ rule_sentence }}" in template.read_text()
