@@ -194,6 +194,7 @@ def test_rhat_and_ess_on_known_chains():
         ({"sigma": -1.0}, "sigma must be"),
         ({"n_draws": 0}, "n_draws must be"),
         ({"gamma_rate": 0}, "gamma_rate must be"),
+        ({"random_state": "x"}, "random_state must be"),
     ],
 )
 def test_bad_input(kwargs, match):

@@ -56,8 +56,9 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         A ConvergenceWarning says so when the last 10 EM estimates still drift by more
         than 5% (Monte Carlo EM converges slowly when the data say little about ``rate``).
     standardize, fit_intercept : bool, default True
-    random_state : int, default 0
-        Chain ``k`` uses the seed stream ``(random_state, k)``; results are reproducible.
+    random_state : int or None, default 0
+        Chain ``k`` uses the seed stream ``(random_state, k)``; results are reproducible
+        for an integer (None: fresh entropy).
     n_jobs : int, default 1
         Chains run in this many threads (the kernel releases the GIL).
     rhat_max : float, default 1.05
@@ -131,6 +132,10 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
             pos_int(name)
         pos_int("burn_in", 0)
         pos_int("n_em_iter", 0)
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))
+                               or rs < 0):
+            raise ValueError(f"random_state must be None or an integer >= 0, got {rs!r}")
         if self.sigma is not None and not (np.isfinite(self.sigma) and self.sigma > 0):
             raise ValueError(f"sigma must be None or a positive number, got {self.sigma!r}")
         for name in ("gamma_shape", "gamma_rate", "rhat_max"):
@@ -179,6 +184,9 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         else:
             rate2 = (float(self.lam) * W / float(self.sigma)) ** 2
 
+        # random_state=None draws fresh entropy (then the fit is not reproducible)
+        self._seed = (int(np.random.SeedSequence().entropy % 2**63) if self.random_state is None
+                      else int(self.random_state))
         chains = [self._init_state(k, p, ztz, n_eff) for k in range(self.n_chains)]
         args = (ZtZ, Ztz, ztz, Z, z, n_eff, wide)
 
@@ -186,7 +194,8 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
             c, s2, invtau2 = chains[k]
             out_c = np.empty((n_keep, p))
             out_s2, out_l2, out_t2 = np.empty(n_keep), np.empty(n_keep), np.empty(n_keep)
-            seed = int(np.random.SeedSequence([self.random_state, k, self._calls]).generate_state(1)[0])
+            ss = np.random.SeedSequence([self._seed, k, self._calls])
+            seed = int(ss.generate_state(1)[0])
             gibbs_lasso_chain(*args, lam2, lam_mode, float(self.gamma_shape),
                               float(self.gamma_rate), s2_fixed, burn + n_keep * self.thin,
                               burn, self.thin, seed % (2**31 - 1), c, s2, invtau2,
@@ -229,7 +238,7 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         coef_s = c_s / des.scale
         coef_s[:, :, des.const] = 0.0
         if self.fit_intercept:  # b0 | c, sigma2 ~ N(ybar - xbar . b, sigma2 / W)
-            rng = np.random.default_rng([self.random_state, 2**20])
+            rng = np.random.default_rng([self._seed, 2**20])
             inter_s = (des.ybar - coef_s @ des.xbar
                        + np.sqrt(s2_s / W) * rng.standard_normal(s2_s.shape))
         else:
@@ -249,7 +258,7 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
 
     def _init_state(self, k, p, ztz, n_eff):
         """Over-dispersed starting values, so that R-hat can detect poor mixing."""
-        rng = np.random.default_rng([self.random_state, k, 7])
+        rng = np.random.default_rng([self._seed, k, 7])
         s2 = (max(ztz, 1e-12) / n_eff) * np.exp(rng.normal())
         if self.sigma is not None:
             s2 = float(self.sigma) ** 2
