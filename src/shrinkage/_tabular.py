@@ -156,6 +156,18 @@ def _check_columns(table, names, what):
             )
 
 
+def _first_text(col):
+    """The first value of a column that is not a number (for error messages)."""
+    for v in col:
+        if v is None:
+            continue
+        try:
+            float(v)
+        except ValueError:
+            return v
+    return None
+
+
 def _label(v):
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
@@ -173,7 +185,7 @@ def _infer_family(table, target, family):
             family = "binomial" if n_classes == 2 else "gaussian"
     if family in ("gaussian", "poisson"):
         if col.dtype == object:
-            bad = next(v for v in present if v is not None)
+            bad = _first_text(present)
             raise DataError(
                 f"target {target!r} is not numeric (it holds {bad!r}); family {family!r} "
                 "needs numbers (use --family binomial or multinomial for class labels)"
@@ -274,8 +286,8 @@ def encode_for_fit(table, target, *, family="auto", exclude=(), groups=None, imp
         else:
             levels, counts = np.unique(col[~miss].astype(str), return_counts=True)
             fill = str(levels[np.argmax(counts)])
-            columns.append({"name": name, "kind": "categorical", "levels": list(levels),
-                            "fill": fill})
+            columns.append({"name": name, "kind": "categorical",
+                            "levels": [str(v) for v in levels], "fill": fill})
             shown = ", ".join(levels[:8]) + (", ..." if levels.size > 8 else "")
             notes.append(f"one-hot encoded {name!r} ({levels.size} levels: {shown})")
             if miss.any():
@@ -310,14 +322,15 @@ def apply_encoding(table, columns, *, impute=False):
             )
         if spec["kind"] == "numeric":
             if col.dtype.kind != "f":
-                bad = next(v for v in col if v is not None)
-                raise DataError(f"column {name!r} should be numeric but holds {bad!r}")
+                raise DataError(
+                    f"column {name!r} should be numeric but holds {_first_text(col)!r}"
+                )
             blocks.append(np.where(miss, spec["fill"], col)[:, None])
             names.append(name)
         else:
             levels = list(spec["levels"])
             values = np.array([spec["fill"] if m else _label(v) for v, m in zip(col, miss)])
-            unseen = sorted(set(values) - set(levels))
+            unseen = sorted({str(v) for v in values} - set(levels))
             if unseen:
                 raise DataError(
                     f"column {name!r} has level {unseen[0]!r}, not seen during the fit "
