@@ -166,6 +166,19 @@ def test_evidence_ridge_round_trip_gives_identical_predictions(tmp_path):
     assert back.prior().describe() == est.prior().describe()
 
 
+def test_real_torch_sweep_round_trips(tmp_path):
+    import torch
+    from shrinkage.torch.sweep import sweep
+
+    rng = np.random.default_rng(0)
+    X = torch.tensor(rng.standard_normal((30, 2)), dtype=torch.float32)
+    y = X.sum(1, keepdim=True)
+    result = sweep(lambda: torch.nn.Linear(2, 1), (X[:20], y[:20]), (X[20:], y[20:]),
+                   knob="weight_decay", values=[1e-3, 1e-1], seeds=(0, 1), epochs=3,
+                   progress=False, n_jobs=1)
+    assert_dataclass_same(result, sio.load(sio.save(result, tmp_path / "s.npz")))
+
+
 def test_info_is_stored_and_read_back(tmp_path):
     target = sio.save(make_cv(), tmp_path / "cv.npz", info={"command": "shrinkage fit x"})
     meta = sio.read_metadata(target)

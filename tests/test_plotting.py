@@ -407,3 +407,30 @@ def test_bayes_plots_take_a_fitted_evidence_ridge():
     np.testing.assert_allclose(segs[:, 0, 0], iv[:, 0])
     np.testing.assert_allclose(segs[:, 1, 0], iv[:, 1])
     np.testing.assert_array_equal(segs[:, 0, 1], [4, 3, 2, 1, 0])  # first coefficient on top
+
+
+def _torch_sweep():
+    """A tiny real weight-decay sweep from shrinkage.torch (linear model, 8 epochs)."""
+    import torch
+    from shrinkage.torch.sweep import sweep
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3)).astype("float32")
+    y = (X @ np.array([1.0, -1.0, 0.5]) + 0.1 * rng.standard_normal(60)).astype("float32")
+    train = (torch.tensor(X[:40]), torch.tensor(y[:40, None]))
+    val = (torch.tensor(X[40:]), torch.tensor(y[40:, None]))
+    return sweep(lambda: torch.nn.Linear(3, 1), train, val, knob="weight_decay",
+                 values=[1e-4, 1e-2, 1e-1, 1.0], seeds=(0, 1), epochs=8, lr=0.05,
+                 progress=False, n_jobs=1)
+
+
+def test_sweep_plots_take_a_real_torch_sweep():
+    sweep = _torch_sweep()
+    ax = plotting.plot_sweep(sweep, _ax())
+    (mean,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("mean")]
+    np.testing.assert_allclose(mean.get_ydata(), sweep.mean)  # values are increasing
+    assert sorted(_vlines_at(ax)) == sorted([sweep.value_min, sweep.value_chosen])
+    ax = plotting.plot_learning_curves(sweep, _ax(), indices=[sweep.index_chosen])
+    (val,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("validation")]
+    np.testing.assert_allclose(val.get_ydata(),
+                               sweep.curves["val"][:, sweep.index_chosen].mean(0))

@@ -12,6 +12,8 @@ setting -- the emptiest model -- is on the right for ``lam``), as glmnet does.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _curvefit
@@ -493,8 +495,12 @@ def plot_learning_curves(sweep, ax=None, *, indices=None):
     train = sweep.curves.get("train")
     train = None if train is None else np.asarray(train, dtype=float)
     if val.ndim == 3:
-        val = np.nanmean(val, axis=0)
-        train = None if train is None else np.nanmean(train, axis=0)
+        with warnings.catch_warnings():
+            # Epochs after every seed stopped early are all NaN: their mean is NaN (a gap
+            # in the line), which is what we want to draw.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            val = np.nanmean(val, axis=0)
+            train = None if train is None else np.nanmean(train, axis=0)
     if val.ndim != 2 or val.shape[0] != len(sweep.values):
         raise ValueError(
             f"learning curves must have shape (n_seeds, {len(sweep.values)}, n_epochs) or "
