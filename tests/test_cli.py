@@ -71,6 +71,9 @@ def test_fit_writes_every_output_and_reports(fitted):
     for section in ('id="path"', 'id="cv"', 'id="gap"', 'id="bayes"', 'id="reproducibility"'):
         assert section in html
     assert "data:image/png;base64," in html
+    # The data summary lists every input column.
+    assert "<td>color</td><td>categorical</td>" in html and "3 levels: " in html
+    assert "<td>x1</td><td>numeric</td>" in html
     for png in ("path.png", "cv.png", "gap.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -247,6 +250,14 @@ def test_one_class_target(tmp_path):
     data = write_csv(tmp_path / "d.csv", ["x", "label"], rows)
     assert_one_line_error(run(["fit", data, "-t", "label"]), "single class (same)",
                           "at least two")
+
+
+def test_describe_columns(tmp_path):
+    data = write_csv(tmp_path / "d.csv", ["a", "b"],
+                     [["1", "u"], ["3", "v"], ["", "u"], ["5", ""]])
+    rows = _tabular.describe_columns(_tabular.read_table(data))
+    assert rows == [("a", "numeric", 1, "mean 3, sd 1.633, range [1, 5]"),
+                    ("b", "categorical", 1, "2 levels: u (2), v (1)")]
 
 
 def test_missing_values_are_refused_unless_imputed(tmp_path):

@@ -149,6 +149,18 @@ def test_coefficient_table_lists_nonzero_coefficients_by_size():
     assert f"{len(nz)} of 4 coefficients are non-zero" in re.sub(r"\s+", " ", section)
 
 
+def test_data_summary_columns():
+    path, cv, X, y = make_fit()
+    html = build_report(path, cv, X=X, y=y, images=STUB,
+                        columns=[("x<1>", "numeric", 2, "mean 0.1"), ("c", "categorical", 0,
+                                                                  "2 levels: a (3), b (1)")])
+    section = html[html.index('id="data"'):html.index('id="path"')]
+    assert ('<tr><td>x&lt;1&gt;</td><td>numeric</td><td class="num">2</td>'
+            "<td>mean 0.1</td></tr>") in section
+    assert "<td>2 levels: a (3), b (1)</td>" in section
+    check_html(html)
+
+
 def test_feature_names_are_escaped():
     path, cv, X, y = make_fit()
     html = build_report(path, cv, X=X, y=y, images=STUB)

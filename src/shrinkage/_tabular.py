@@ -139,6 +139,29 @@ def read_table(path):
     raise DataError(f"{path}: unknown file type {ext!r}; use .csv, .tsv or .parquet")
 
 
+def describe_columns(table):
+    """One row per column: (name, "numeric"/"categorical", missing count, summary)."""
+    rows = []
+    for name, col in table.columns.items():
+        miss = table.missing(name)
+        present = col[~miss]
+        if table.is_numeric(name):
+            summary = (
+                f"mean {np.mean(present):.4g}, sd {np.std(present):.4g}, "
+                f"range [{np.min(present):.4g}, {np.max(present):.4g}]"
+                if present.size else "no values"
+            )
+            rows.append((name, "numeric", int(miss.sum()), summary))
+        else:
+            levels, counts = np.unique(present.astype(str), return_counts=True)
+            order = np.argsort(-counts, kind="stable")[:5]
+            top = ", ".join(f"{levels[i]} ({counts[i]})" for i in order)
+            more = ", ..." if levels.size > 5 else ""
+            rows.append((name, "categorical", int(miss.sum()),
+                         f"{levels.size} levels: {top}{more}"))
+    return rows
+
+
 # --------------------------------------------------------------------------- encoding
 def _rows(mask, limit=3):
     """1-based data-row numbers of the first few True entries."""

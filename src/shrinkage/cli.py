@@ -249,7 +249,7 @@ def _summary_tables(console, model, n_rows, source):
 
 def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
     from . import io as sio
-    from ._tabular import TabularModel, encode_for_fit, read_table
+    from ._tabular import TabularModel, describe_columns, encode_for_fit, read_table
     from .report import build_report, render_figures
 
     rule = _parse_rule(opts["rule"])
@@ -288,6 +288,7 @@ def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
     _write_bytes(out / "coefficients.csv", _coef_csv(model), force)
     html = build_report(
         path, cv, X=enc.X, y=y_codes, title=title, images=images, notes=enc.notes,
+        columns=describe_columns(table),
         data={"source": FilePath(data).name, "target": opts["target"],
               "rows used": enc.X.shape[0]},
         command=command,

@@ -156,6 +156,7 @@ def build_report(
     title="shrinkage report",
     data=None,
     notes=(),
+    columns=None,
     command=None,
     images=None,
     overfit=False,
@@ -175,6 +176,8 @@ def build_report(
         Extra rows for the data summary (e.g. ``{"source": "data.csv", "target": "y"}``).
     notes : sequence of str
         Remarks about the data preparation (one-hot encoding, imputation, exclusions).
+    columns : sequence of (name, type, missing, summary), optional
+        One row per input column for the data summary table.
     command : str, optional
         The exact command that produced the report.
     images : dict, optional
@@ -272,6 +275,7 @@ def build_report(
         images=encoded,
         data_rows=data_rows,
         notes=list(notes),
+        columns=[tuple(c) for c in (columns or ())],
         path_summary=path.stop_reason and f"The path stopped early: {path.stop_reason}.",
         lam_max_fitted=float(np.max(path.lams)),
         lam_min_fitted=float(np.min(path.lams)),
