@@ -24,6 +24,7 @@ from ._validation import (
 from .losses import Multinomial, get_family
 from .penalties import ElasticNet
 from .results import Path
+from .multinomial import MultinomialSolver
 from .solvers import GaussianCovariance, GaussianNaive, Problem, ProximalNewton
 
 __all__ = ["regularization_path", "ConvergenceWarning"]
@@ -160,18 +161,12 @@ def regularization_path(
     lo = np.where(constant, 0.0, lo)
     hi = np.where(constant, 0.0, hi)
 
-    if isinstance(fam, Multinomial):
-        from .multinomial import multinomial_path
-
-        off = check_offset(offset, n, yv.shape[1])
-        return multinomial_path(
-            Xc, yv, classes, w, uniform, off, xm, xw, l1u, l2u, lo, hi, constant, scale,
-            l1_ratio=l1_ratio, lams=lams, n_lams=n_lams, lam_min_ratio=lam_min_ratio,
-            standardize=standardize, fit_intercept=fit_intercept, tol=tol,
-            max_iter=max_iter, grouped=multinomial_grouped, feature_names=feature_names,
-            early_stop=early_stop,
-        )
-    off = check_offset(offset, n)
+    multinomial = isinstance(fam, Multinomial)
+    if multinomial and multinomial_grouped and (np.any(np.isfinite(lo)) or
+                                                np.any(np.isfinite(hi))):
+        raise ValueError("lower/upper bounds are not supported with the grouped multinomial "
+                         "penalty; use multinomial_grouped=False")
+    off = check_offset(offset, n, yv.shape[1] if multinomial else None)
 
     prob = Problem(
         X=Xc, y=yv, w=w, uniform_w=(1.0 / n if uniform else 0.0), offset=off, family=fam,
@@ -189,6 +184,8 @@ def regularization_path(
         if mode == "auto":
             mode = "covariance" if (n >= 2 * p and p <= 2000) else "naive"
         solver = GaussianCovariance(prob, h) if mode == "covariance" else GaussianNaive(prob, h)
+    elif multinomial:
+        solver = MultinomialSolver(prob, eta_null, b0_null, multinomial_grouped)
     else:
         resid0 = fam.grad_residual(yv, eta_null)
         g0 = prob.gradient(w * resid0)
@@ -200,8 +197,7 @@ def regularization_path(
     if np.any(prob.unpenalized):
         solver.solve(1.0, 1.0, ws_mask=prob.unpenalized.copy())
 
-    g = solver.g
-    lam_max = _lam_max(g, l1u, l2u, prob, l1_ratio, scale)
+    lam_max = _lam_max(solver.feature_gradient(), l1u, l2u, prob, l1_ratio, scale)
 
     if lams is None:
         if lam_min_ratio is None:
@@ -217,8 +213,9 @@ def regularization_path(
         early_stop = not user_grid
 
     L = grid.size
-    coefs = np.zeros((L, p))
-    intercepts = np.zeros(L)
+    K = yv.shape[1] if multinomial else None
+    coefs = np.zeros((L, p, K) if multinomial else (L, p))
+    intercepts = np.zeros((L, K) if multinomial else L)
     dev_ratio = np.zeros(L)
     cert = np.zeros(L)
     n_iter = np.zeros(L, dtype=np.int64)
@@ -261,7 +258,8 @@ def regularization_path(
         lams=grid[:done].copy(),
         coefs=coefs,
         intercepts=intercepts[:done],
-        nnz=np.count_nonzero(coefs, axis=1),
+        nnz=(np.count_nonzero(np.any(coefs != 0, axis=2), axis=1) if multinomial
+             else np.count_nonzero(coefs, axis=1)),
         dev_ratio=dev_ratio[:done],
         null_deviance=float(null_dev),
         certificate=cert[:done],
@@ -295,8 +293,12 @@ def _uncentred_sq(X, w):
     return np.array([np.dot(w, X[:, j] * X[:, j]) for j in range(X.shape[1])])
 
 
-def _lam_max(g, l1u, l2u, prob, l1_ratio, scale):
-    """Smallest lam at which every penalised coefficient stays at zero."""
+def _lam_max(gmag, l1u, l2u, prob, l1_ratio, scale):
+    """Smallest lam at which every penalised coefficient stays at zero.
+
+    ``gmag`` is the gradient magnitude per feature at the null model (the group norm across
+    classes for the grouped multinomial).
+    """
     pen = prob.candidates & ~prob.unpenalized
     if not np.any(pen):
         return 1.0
@@ -308,7 +310,7 @@ def _lam_max(g, l1u, l2u, prob, l1_ratio, scale):
     if not np.any(ok):
         return 1.0
     # the relative nudge keeps every coefficient exactly zero at lam_max despite rounding
-    lam_max = float(np.max(np.abs(g[pen][ok]) / denom[ok])) * (1.0 + 1e-10)
+    lam_max = float(np.max(gmag[pen][ok] / denom[ok])) * (1.0 + 1e-10)
     if not lam_max > 0:
         lam_max = 1.0  # y is constant (or orthogonal to X): any lam gives the null model
     return lam_max

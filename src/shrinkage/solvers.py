@@ -76,10 +76,15 @@ class Problem:
         return self.kX, self.kd, self.ki, self.kp, self.sparse
 
     def gradient(self, resid_w):
-        """``g_j = sum_i (x_ij - xm_j) * resid_w_i`` for all j (one pass over X)."""
-        g = np.asarray(self.X.T @ resid_w).ravel()
+        """``g_j = sum_i (x_ij - xm_j) * resid_w_i`` for all j (one pass over X).
+
+        ``resid_w`` may be a matrix (n, K); the result is then (p, K).
+        """
+        g = np.asarray(self.X.T @ resid_w)
+        if resid_w.ndim == 1:
+            g = g.ravel()
         if self.fit_intercept:
-            g -= self.xm * float(resid_w.sum())
+            g -= np.multiply.outer(self.xm, resid_w.sum(axis=0))
         g[self.excluded] = 0.0
         return g
 
@@ -136,6 +141,9 @@ class GaussianNaive:
         self.g = prob.gradient(prob.w * self.r)
         self.proj = _UnpenalizedProjector(prob)
         self.n = n
+
+    def feature_gradient(self):
+        return np.abs(self.g)
 
     def _true_residual(self):
         if self.prob.sparse and self.st[0] != 0.0:
@@ -368,6 +376,9 @@ class ProximalNewton:
         self.resid = prob.family.grad_residual(prob.y, self.eta)
         self.g = prob.gradient(prob.w * self.resid)
         self.grad_scale = grad_scale if grad_scale > 0 else 1.0
+
+    def feature_gradient(self):
+        return np.abs(self.g)
 
     def objective(self, eta, b, l1, l2):
         return self.prob.family.loss(self.prob.y, eta, self.prob.w) + penalty_value(b, l1, l2)
