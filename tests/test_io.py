@@ -118,6 +118,36 @@ def test_datasets_round_trip(tmp_path):
     assert_dataclass_same(c, sio.load(sio.save(c, tmp_path / "c.npz")))
 
 
+def test_other_result_dataclasses_round_trip(tmp_path):
+    from shrinkage.bayes.priors import implied_prior
+    from shrinkage.ridge import ridge_path
+
+    d = make_sparse_regression(30, 6, random_state=4)
+    Y = np.c_[d.y, -d.y + 1]
+    rr = ridge_path(d.X, Y, n_lams=5)  # multi-target: a tuple of CVResults inside
+    back = sio.load(sio.save(rr, tmp_path / "ridge.npz"))
+    assert type(back) is type(rr)
+    assert_dataclass_same(rr.path, back.path)
+    assert_dataclass_same(rr.cv, back.cv)
+    assert isinstance(back.cv_per_target, tuple)
+    for a, b in zip(rr.cv_per_target, back.cv_per_target):
+        assert_dataclass_same(a, b)
+    assert sio.read_metadata(tmp_path / "ridge.npz")["kind"] == "shrinkage.ridge:RidgeResult"
+    prior = implied_prior(0.1, l1_ratio=0.5, noise_sd=2.0, n_samples=50)
+    assert sio.load(sio.save(prior, tmp_path / "prior.npz")) == prior
+
+
+def test_only_shrinkage_dataclasses_are_resolved_by_name(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    members = _members(target)
+    meta = _meta(members)
+    meta["root"]["__obj__"] = "subprocess:CompletedProcess"
+    members["metadata.json"] = _with_digest(meta)
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="unknown type 'subprocess:CompletedProcess'"):
+        sio.load(target)
+
+
 class TinyRidge(RegressorMixin, BaseEstimator):
     """A minimal scikit-learn estimator: ridge by normal equations."""
 

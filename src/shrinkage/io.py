@@ -18,8 +18,10 @@ moved into place, so a crash never leaves half a model behind; an existing file 
 unless ``overwrite=True``.
 
 Supported objects: :class:`~shrinkage.results.Path`, :class:`~shrinkage.results.CVResult`,
-:class:`~shrinkage.results.SweepResult`, the datasets of :mod:`shrinkage.datasets`, any
-other type registered with :func:`register_type`, and fitted estimators (saved as their
+:class:`~shrinkage.results.SweepResult`, the datasets of :mod:`shrinkage.datasets`, every
+other result dataclass defined in the package (``RidgeResult``, ``ElasticNetCVResult``,
+``Prior``, ...; stored under ``"module:Class"``), any type registered with
+:func:`register_type`, and fitted estimators (saved as their
 ``get_params()`` plus every other attribute in their ``__dict__``, which must itself be
 saveable: arrays, numbers, strings, containers, registered objects).
 """
@@ -118,6 +120,37 @@ def register_type(cls, name=None, *, to_state=None, from_state=None):
     return cls
 
 
+def _auto_register(cls):
+    """Register a result dataclass defined inside shrinkage under ``module:qualname``."""
+    module = getattr(cls, "__module__", "") or ""
+    if dataclasses.is_dataclass(cls) and module.startswith("shrinkage.") and "<" not in \
+            cls.__qualname__:
+        register_type(cls, f"{module}:{cls.__qualname__}")
+        return _TYPES_BY_CLASS[cls]
+    return None
+
+
+def _resolve_type(name):
+    """The entry for a ``shrinkage.module:Class`` dataclass name read from a file.
+
+    Only modules of the shrinkage package are imported, and only dataclasses defined in
+    them are accepted: a file cannot make us import or call anything else.
+    """
+    if not isinstance(name, str) or ":" not in name:
+        return None
+    module_name, qualname = name.split(":", 1)
+    if not module_name.startswith("shrinkage.") or "." in qualname:
+        return None
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    cls = getattr(module, qualname, None)
+    if isinstance(cls, type) and cls.__module__ == module_name:
+        return _auto_register(cls)
+    return None
+
+
 def _estimator_key(cls):
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -194,7 +227,7 @@ class _Encoder:
                     raise TypeError(f"cannot save {where}: dict keys must be str, got {k!r}")
                 out[k] = self.encode(v, f"{where}[{k!r}]")
             return {"__dict__": out}
-        entry = _TYPES_BY_CLASS.get(type(value))
+        entry = _TYPES_BY_CLASS.get(type(value)) or _auto_register(type(value))
         if entry is not None:
             state = entry.to_state(value)
             return {"__obj__": entry.name, "state": self.encode(state, entry.name)}
@@ -252,7 +285,7 @@ class _Decoder:
             if "__dict__" in node:
                 return {k: self.decode(v) for k, v in node["__dict__"].items()}
             if "__obj__" in node:
-                entry = _TYPES_BY_NAME.get(node["__obj__"])
+                entry = _TYPES_BY_NAME.get(node["__obj__"]) or _resolve_type(node["__obj__"])
                 if entry is None:
                     raise ModelFileError(
                         f"the file holds an object of unknown type {node['__obj__']!r}"
