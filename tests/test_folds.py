@@ -71,6 +71,9 @@ def test_given_fold_ids_and_splitters():
     _check_partition(f, 20)
     for (tr, te), (tr2, te2) in zip(f.splits[0], kf.split(np.zeros((20, 1)))):
         assert np.array_equal(np.sort(te2), te) and np.array_equal(np.sort(tr2), tr)
+    pairs = list(kf.split(np.zeros((20, 1))))
+    g = make_folds(20, pairs)
+    assert np.array_equal(g.fold_ids, f.fold_ids)
     f = make_folds(20, TimeSeriesSplit(3))
     assert f.fold_ids[0][0] == -1  # the first block is never a test set
     assert f.n_folds == 3
@@ -90,6 +93,7 @@ def test_given_fold_ids_and_splitters():
         (dict(cv=3, random_state=1.5), TypeError, "random_state"),
         (dict(cv=3, repeats=0), ValueError, "repeats must be >= 1"),
         (dict(cv=np.arange(10) % 2, repeats=2), ValueError, "repeats > 1"),
+        (dict(cv=[(np.arange(5), np.arange(5, 11))] * 2), ValueError, "outside"),
     ],
 )
 def test_bad_input(kwargs, err, match):

@@ -16,9 +16,10 @@ Assignment rules (``k`` folds, ``n`` samples):
   and the fold sizes still differ by at most one.
 * grouped: groups are shuffled, then dealt largest first (stable in the shuffled order)
   to the fold with the fewest samples so far; no group is split between folds.
-* given: an array of fold labels (any hashable values, one per sample), or any object
+* given: an array of fold labels (any hashable values, one per sample), any object
   with scikit-learn's ``split(X, y, groups)`` method (``KFold``, ``GroupKFold``,
-  ``TimeSeriesSplit``, ...); a splitter's folds need not partition the samples.
+  ``TimeSeriesSplit``, ...), or a list of ``(train_index, test_index)`` pairs; such
+  folds need not partition the samples.
 """
 
 from __future__ import annotations
@@ -131,11 +132,24 @@ def _splits_from_ids(ids, k):
     return [(all_idx[ids != f], all_idx[ids == f]) for f in range(k)]
 
 
+def _is_split_list(cv):
+    """True for an iterable of (train, test) pairs, as scikit-learn's ``cv=`` accepts."""
+    if not isinstance(cv, (list, tuple)) or len(cv) == 0:
+        return False
+    return all(isinstance(s, (list, tuple)) and len(s) == 2 and np.ndim(s[0]) == 1
+               for s in cv)
+
+
 def _from_splitter(splitter, X, y, groups, n):
-    try:
-        raw = list(splitter.split(X, y, groups))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"cv splitter {splitter!r} failed to split the data: {exc}") from exc
+    if _is_split_list(splitter):
+        raw = list(splitter)
+    else:
+        try:
+            raw = list(splitter.split(X, y, groups))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"cv splitter {splitter!r} failed to split the data: {exc}"
+            ) from exc
     if len(raw) < 2:
         raise ValueError(f"cv splitter produced {len(raw)} split(s); at least 2 are needed")
     splits = []
@@ -146,6 +160,8 @@ def _from_splitter(splitter, X, y, groups, n):
         test = np.sort(np.asarray(test, dtype=np.int64))
         if train.size == 0 or test.size == 0:
             raise ValueError(f"cv splitter produced an empty train or test set in split {f}")
+        if min(train.min(), test.min()) < 0 or max(train.max(), test.max()) >= n:
+            raise ValueError(f"cv split {f} has indices outside [0, n_samples={n})")
         if np.any(ids[test] >= 0):
             partition = False
         ids[test] = f
@@ -177,9 +193,10 @@ def make_folds(
     Parameters
     ----------
     n_samples : int
-    cv : int, array-like of shape (n_samples,), or splitter, default 10
+    cv : int, array-like of shape (n_samples,), splitter, or list of splits, default 10
         Number of folds (``2 <= cv <= n_samples``), an array of fold labels (glmnet's
-        ``foldid``), or an object with scikit-learn's ``split(X, y, groups)`` method.
+        ``foldid``), an object with scikit-learn's ``split(X, y, groups)`` method, or a
+        list of ``(train_index, test_index)`` pairs.
     y : array-like of shape (n_samples,), optional
         Class labels; needed when ``stratify`` is true.
     stratify : bool, default False
@@ -215,7 +232,7 @@ def make_folds(
             "cv must be an int, an array of fold ids or a splitter with a split method, "
             f"got {cv!r}"
         )
-    if hasattr(cv, "split"):
+    if hasattr(cv, "split") or _is_split_list(cv):
         if repeats != 1:
             raise ValueError("repeats > 1 needs cv as an int; a splitter repeats itself")
         splits, ids = _from_splitter(cv, X if X is not None else np.zeros((n, 1)), y, groups, n)
@@ -226,7 +243,9 @@ def make_folds(
         if k < 2:
             raise ValueError(f"cv must be >= 2 folds, got {k}")
         if k > n:
-            raise ValueError(f"cv={k} folds is more than the number of samples ({n})")
+            raise ValueError(
+                f"cv={k} folds is more than the number of samples (n_samples={n})"
+            )
         if stratify and groups is not None:
             raise ValueError("stratify and groups cannot be combined; choose one")
         seeds = np.random.SeedSequence(random_state).spawn(repeats)
