@@ -146,8 +146,11 @@ def describe_columns(table):
         miss = table.missing(name)
         present = col[~miss]
         if table.is_numeric(name):
+            mean, sd = (np.mean(present), np.std(present)) if present.size else (0.0, 0.0)
+            if abs(mean) < 1e-12 * sd:  # a centred column: print 0, not rounding noise
+                mean = 0.0
             summary = (
-                f"mean {np.mean(present):.4g}, sd {np.std(present):.4g}, "
+                f"mean {mean:.4g}, sd {sd:.4g}, "
                 f"range [{np.min(present):.4g}, {np.max(present):.4g}]"
                 if present.size else "no values"
             )

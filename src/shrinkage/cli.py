@@ -469,7 +469,8 @@ def demo(out, folds, force):
     model, out = _run_fit(console, data, opts, title="shrinkage demo: diabetes progression",
                           overfit=True)
     console.print(f"open {out / 'report.html'} in a browser; the same fit from the "
-                  f"command line:\n  {model.command}")
+                  f"command line (add --force or change --out to run it again):\n"
+                  f"  {model.command}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -114,10 +114,10 @@ def _prior_sentence(path, cv, X, y, n_samples):
     if path.family == "gaussian":
         if X is not None and y is not None:
             noise_sd = np.sqrt(_noise_var(path, X, y, i))
-            how = "noise sd estimated from the residuals at the chosen lam"
+            how = "the noise sd is estimated from the residuals at the chosen lam"
         elif cv.metric in ("mse", "deviance"):
             noise_sd = np.sqrt(cv.mean[i])
-            how = "noise sd estimated by the root of the CV mse at the chosen lam"
+            how = "the noise sd is estimated as the root of the CV mse at the chosen lam"
         else:
             return ("The implied prior needs the noise variance: pass the training data "
                     "(X, y) to build_report.")
@@ -126,7 +126,7 @@ def _prior_sentence(path, cv, X, y, n_samples):
         how = f"the {path.family} likelihood has no noise scale, so the noise sd is 1"
     prior = implied_prior(cv.lam_chosen, l1_ratio=path.l1_ratio, noise_sd=noise_sd,
                           n_samples=n_samples, standardize=path.standardize)
-    return (f"{prior.describe()} ({how}.) The fitted coefficients are the posterior mode "
+    return (f"{prior.describe()} Here {how}. The fitted coefficients are the posterior mode "
             "(MAP) under this prior: the penalty is a preference, stated before seeing the "
             "data, for small coefficients.")
 
