@@ -162,24 +162,30 @@ def _lam_grid(lams, n_lams, lam_min_ratio, Zt_z, n, p):
     return lam_max * np.logspace(0, np.log10(ratio), int(n_lams))
 
 
-def _decompose(Z):
-    """Thin SVD ``Z = U diag(d) V^T`` via the smaller Gram matrix; drops null directions."""
+def _decompose(Z, return_gram=False, need_u=True):
+    """Thin SVD ``Z = U diag(d) V^T`` via the smaller Gram matrix; drops null directions.
+
+    With ``return_gram`` also returns that Gram matrix (``Z^T Z`` when ``n > p``, else
+    ``Z Z^T``). With ``need_u=False`` and ``n > p``, ``U`` is None (saves ``O(n p r)``).
+    """
     n, p = Z.shape
     if n > p:
-        evals, V = np.linalg.eigh(Z.T @ Z)
+        gram = Z.T @ Z
+        evals, V = np.linalg.eigh(gram)
         evals, V = evals[::-1], V[:, ::-1]
         keep = evals > max(n, p) * np.finfo(float).eps * max(evals[0], 0.0)
         d = np.sqrt(evals[keep])
         V = V[:, keep]
-        U = (Z @ V) / d
+        U = (Z @ V) / d if need_u else None
     else:
-        evals, U = np.linalg.eigh(Z @ Z.T)
+        gram = Z @ Z.T
+        evals, U = np.linalg.eigh(gram)
         evals, U = evals[::-1], U[:, ::-1]
         keep = evals > max(n, p) * np.finfo(float).eps * max(evals[0], 0.0)
         d = np.sqrt(evals[keep])
         U = U[:, keep]
         V = (Z.T @ U) / d
-    return U, d, V
+    return (U, d, V, gram) if return_gram else (U, d, V)
 
 
 def ridge_path(
@@ -265,7 +271,7 @@ def ridge_path(
     Z /= scale
     z = sw[:, None] * (Y - ybar)
 
-    U, d, V = _decompose(Z)
+    U, d, V, gram = _decompose(Z, return_gram=True)
     lams = _lam_grid(lams, n_lams, lam_min_ratio, Z.T @ z, n, p)
     L, q = lams.size, Y.shape[1]
     d2 = d * d
@@ -273,13 +279,16 @@ def ridge_path(
     filt = d2[:, None] / (d2[:, None] + lams[None, :])  # (r, L): shrinkage factors
 
     # coefficients c(lam) = V diag(d/(d^2+lam)) U^T z, all lams at once
-    coef_c = np.einsum("jr,rl,rq->ljq", V, filt / d[:, None], Utz)
+    # every product below is one BLAS matrix multiply over all (lam, target) pairs
+    G = (filt / d[:, None])[:, :, None] * Utz[:, None, :]  # (r, L, q)
+    coef_c = (V @ G.reshape(d.size, L * q)).reshape(p, L, q).transpose(1, 0, 2)
     coef_c[:, const, :] = 0.0  # eigenvectors carry rounding noise in a zero column
     coefs = coef_c / scale[None, :, None]
     intercepts = ybar[None, :] - np.einsum("j,ljq->lq", xbar, coefs)
 
     # residuals in the z space: r = z - U diag(filt) U^T z (outside-span part included)
-    resid = z[:, None, :] - np.einsum("ir,rl,rq->ilq", U, filt, Utz)
+    fit = U @ (filt[:, :, None] * Utz[:, None, :]).reshape(d.size, L * q)
+    resid = z[:, None, :] - fit.reshape(n, L, q)
     h = (U * U) @ filt  # (n, L) hat-matrix diagonal of the penalised part
     if fit_intercept:
         h += wn[:, None]
@@ -291,14 +300,16 @@ def ridge_path(
     rss_w = np.einsum("ilq->lq", resid**2)  # sum w e^2 / W
     gcv = rss_w / (1.0 - df / n)[:, None] ** 2
 
-    # certificate: KKT residual through the Gram matrix (independent of U, V)
+    # certificate: KKT residual through the Gram matrix Z^T Z (n > p) or through the
+    # residuals themselves (p >= n); either way it checks the eigendecomposition's output
     Ztz = Z.T @ z
     if n > p:
-        G = Z.T @ Z
-        grad = Ztz[None] - np.einsum("jk,lkq->ljq", G, coef_c) - lams[:, None, None] * coef_c
+        Gc = gram @ coef_c.transpose(1, 0, 2).reshape(p, L * q)
+        grad = Ztz[None] - Gc.reshape(p, L, q).transpose(1, 0, 2) - lams[:, None, None] * coef_c
     else:
         # Z^T r(lam) directly: r is already in hand, so the gradient costs one product
-        grad = np.einsum("ij,ilq->ljq", Z, resid) - lams[:, None, None] * coef_c
+        grad = (Z.T @ resid.reshape(n, L * q)).reshape(p, L, q).transpose(1, 0, 2)
+        grad = grad - lams[:, None, None] * coef_c
     denom = max(float(np.max(np.abs(Ztz))), np.finfo(float).tiny)
     cert = np.max(np.abs(grad), axis=(1, 2)) / denom
 

@@ -127,10 +127,13 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
         N = W - 1.0 if self.fit_intercept else W
         if N <= 0:
             raise ValueError(f"the total sample weight must exceed 1 with an intercept, got {W}")
-        U, d, V = _decompose(des.Z) if np.any(des.Z) else (np.zeros((n, 0)), np.zeros(0),
-                                                           np.zeros((p, 0)))
+        if np.any(des.Z):
+            U, d, V = _decompose(des.Z, need_u=False)
+            # U^T z = diag(1/d) V^T Z^T z: no n x r matrix U is needed when n > p
+            u = U.T @ des.z if U is not None else (V.T @ (des.Z.T @ des.z)) / d
+        else:  # every feature constant: the model is the intercept alone
+            d, V, u = np.zeros(0), np.zeros((p, 0)), np.zeros(0)
         e = d * d
-        u = U.T @ des.z
         z2 = float(des.z @ des.z)
         z_perp2 = max(z2 - float(u @ u), 0.0)
         r = e.size
