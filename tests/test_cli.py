@@ -346,3 +346,43 @@ def test_demo_runs_with_no_arguments(tmp_path, monkeypatch):
     assert "shrinkage fit shrinkage-demo/diabetes.csv --target progression" in result.output
     # The next demo never overwrites: it picks a fresh directory.
     assert _free_dir("shrinkage-demo").name == "shrinkage-demo-1"
+
+
+def _synthetic_model(family, coefs, intercepts, classes=None):
+    from shrinkage.results import CVResult, Path
+
+    L = coefs.shape[0]
+    path = Path(
+        lams=np.logspace(0, -1, L), coefs=coefs, intercepts=intercepts, nnz=np.full(L, 2),
+        dev_ratio=np.zeros(L), null_deviance=1.0, certificate=np.zeros(L),
+        certificate_kind="kkt_violation", converged=np.ones(L, bool), n_iter=np.ones(L, int),
+        family=family, l1_ratio=1.0, tol=1e-7, standardize=True, fit_intercept=True,
+        feature_names=np.array(["u", "g=p", "g=q"]),
+    )
+    cv = CVResult(lams=path.lams, fold_scores=np.ones((3, L)), fold_weights=np.ones(3),
+                  mean=np.ones(L), se=np.ones(L), metric="deviance", greater_is_better=False,
+                  index_min=1, index_chosen=1, rule="1se")
+    columns = [{"name": "u", "kind": "numeric", "fill": 0.0},
+               {"name": "g", "kind": "categorical", "levels": ["p", "q"], "fill": "p"}]
+    return _tabular.TabularModel(path, cv, "y", family, columns, classes=classes)
+
+
+def test_poisson_and_multinomial_predictions(tmp_path):
+    data = write_csv(tmp_path / "d.csv", ["u", "g"], [["0.5", "p"], ["-1", "q"], ["2", "q"]])
+    table = _tabular.read_table(data)
+    X = np.array([[0.5, 1, 0], [-1, 0, 1], [2, 0, 1]])
+    coefs = np.array([[0.0, 0.0, 0.0], [0.3, -0.2, 0.4]])
+    model = _synthetic_model("poisson", coefs, np.array([0.0, 0.1]))
+    np.testing.assert_allclose(model.predict_table(table)["prediction"],
+                               np.exp(X @ coefs[1] + 0.1), rtol=1e-14)
+    B = np.stack([np.zeros((3, 3)), np.array([[1.0, 0, -1], [0, 2, 0], [0.5, 0, 0]])])
+    b0 = np.array([[0.0, 0, 0], [0.1, -0.1, 0]])
+    model = _synthetic_model("multinomial", B, b0, classes=np.array(["r", "s", "t"]))
+    # Saved and loaded, the model predicts the same.
+    back = sio.load(sio.save(model, tmp_path / "m.npz"))
+    out = back.predict_table(table)
+    eta = X @ B[1] + b0[1]
+    prob = np.exp(eta) / np.exp(eta).sum(1, keepdims=True)
+    for k, c in enumerate("rst"):
+        np.testing.assert_allclose(out[f"probability_{c}"], prob[:, k], rtol=1e-13)
+    assert list(out["prediction"]) == [("r", "s", "t")[k] for k in prob.argmax(1)]

@@ -316,7 +316,8 @@ _FIT_OPTIONS = [
                  help="CV metric (mse, mae, deviance, log_loss, misclassification, accuracy, "
                       "auc, poisson_deviance); default: the family's deviance."),
     click.option("--groups", default=None, help="Column of groups kept within one fold."),
-    click.option("--exclude", multiple=True, help="Column to leave out (repeatable)."),
+    click.option("--exclude", multiple=True,
+                 help="Column(s) to leave out (repeatable, or comma-separated)."),
     click.option("--impute", is_flag=True,
                  help="Fill missing values (numeric: mean, categorical: most frequent level) "
                       "and drop rows with a missing target."),
@@ -331,7 +332,7 @@ def _fit_options(f):
     return f
 
 
-@cli.command()
+@cli.command(short_help="Cross-validate a regularized GLM on a CSV or Parquet file.")
 @click.argument("data")
 @_fit_options
 @click.option("--out", default="shrinkage-out", show_default=True,
@@ -360,7 +361,7 @@ def _load_model(model_path):
     return obj
 
 
-@cli.command()
+@cli.command(short_help="Predict a table with a saved model.")
 @click.argument("model")
 @click.argument("data")
 @click.option("--out", "out_file", default=None, help="CSV file for the predictions "
@@ -392,7 +393,7 @@ def predict(model, data, out_file, impute, force):
 
 
 # --------------------------------------------------------------------------- show
-@cli.command()
+@cli.command(short_help="Describe a model or result file.")
 @click.argument("model")
 @_debug_option
 def show(model):
@@ -438,7 +439,7 @@ def _free_dir(base):
     raise CLIError(f"could not find a free directory name next to {base}")
 
 
-@cli.command()
+@cli.command(short_help="Run the whole workflow on bundled data.")
 @click.option("--out", default=None,
               help="Directory to write to (default: a fresh ./shrinkage-demo[-N]).")
 @click.option("--folds", default=10, show_default=True, type=int)
