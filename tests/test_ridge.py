@@ -140,6 +140,7 @@ def test_constant_feature_and_default_grid():
     X[:, 1] = 4.0
     res = ridge_path(X, y, n_lams=10)
     assert np.all(res.path.coefs[:, 1] == 0)
+    assert np.all(res.path.nnz == 2)
     assert res.path.lams.size == 10
     np.testing.assert_allclose(res.path.lams[-1] / res.path.lams[0], 1e-4)
 

@@ -315,7 +315,7 @@ def ridge_path(
 
     ytot = np.einsum("i,iq->q", wn, (Y - ybar) ** 2)
     dev_ratio = 1.0 - rss_w.sum(axis=1) / max(float(ytot.sum()), np.finfo(float).tiny)
-    nnz = np.full(L, p if d.size else 0, dtype=int)
+    nnz = np.count_nonzero(np.any(coefs != 0, axis=2), axis=1)  # constant columns are 0
     path = Path(
         lams=lams,
         coefs=coefs if multi else coefs[:, :, 0],
