@@ -209,6 +209,37 @@ def test_real_torch_sweep_round_trips(tmp_path):
     assert_dataclass_same(result, sio.load(sio.save(result, tmp_path / "s.npz")))
 
 
+def test_torch_mlp_estimators_round_trip(tmp_path):
+    import torch
+    from shrinkage.torch.estimators import MLPClassifier, MLPRegressor
+
+    d = make_sparse_regression(60, 5, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(8,), dropout=0.1, tune="weight_decay",
+                       tune_values=[0.0, 0.1], epochs=4, random_state=0).fit(d.X, d.y)
+    back = sio.load(sio.save(reg, tmp_path / "reg.npz"))
+    np.testing.assert_array_equal(back.predict(d.X), reg.predict(d.X))
+    assert not back.model_.training
+    assert_dataclass_same(reg.sweep_, back.sweep_)
+    labels = np.where(d.y > 0, "x", "y")
+    clf = MLPClassifier(hidden_layer_sizes=(6, 4), activation="gelu", tune=None, epochs=4,
+                        random_state=0).fit(d.X, labels)
+    back = sio.load(sio.save(clf, tmp_path / "clf.npz"))
+    np.testing.assert_array_equal(back.predict_proba(d.X), clf.predict_proba(d.X))
+    assert list(back.classes_) == ["x", "y"]
+    with pytest.raises(TypeError, match="torch layer of type Conv1d"):
+        sio.save(torch.nn.Sequential(torch.nn.Conv1d(1, 1, 1)), tmp_path / "conv.npz")
+    # A layer type that is not on the allow-list is refused when loading.
+    target = sio.save(torch.nn.Sequential(torch.nn.ReLU()), tmp_path / "relu.npz")
+    members = _members(target)
+    meta = _meta(members)
+    layer = meta["root"]["state"]["__dict__"]["layers"]["__list__"][0]["__dict__"]
+    layer["type"] = "Conv1d"
+    members["metadata.json"] = _with_digest(meta)
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="unknown torch layer type 'Conv1d'"):
+        sio.load(target)
+
+
 def test_info_is_stored_and_read_back(tmp_path):
     target = sio.save(make_cv(), tmp_path / "cv.npz", info={"command": "shrinkage fit x"})
     meta = sio.read_metadata(target)

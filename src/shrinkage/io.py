@@ -20,7 +20,8 @@ unless ``overwrite=True``.
 Supported objects: :class:`~shrinkage.results.Path`, :class:`~shrinkage.results.CVResult`,
 :class:`~shrinkage.results.SweepResult`, the datasets of :mod:`shrinkage.datasets`, every
 other result dataclass defined in the package (``RidgeResult``, ``ElasticNetCVResult``,
-``Prior``, ...; stored under ``"module:Class"``), any type registered with
+``Prior``, ...; stored under ``"module:Class"``), torch ``nn.Sequential`` networks of
+standard layers (weights as arrays, layers from an allow-list), any type registered with
 :func:`register_type`, and fitted estimators (saved as their
 ``get_params()`` plus every other attribute in their ``__dict__``, which must itself be
 saveable: arrays, numbers, strings, containers, registered objects).
@@ -120,9 +121,20 @@ def register_type(cls, name=None, *, to_state=None, from_state=None):
     return cls
 
 
+# Types whose handlers live in a module imported only when needed (torch is optional):
+# stored name -> handler module, and library prefix -> handler module.
+_LAZY_TYPES = {"torch.nn.Sequential": "shrinkage._io_torch"}
+_LAZY_LIBRARIES = {"torch.": "shrinkage._io_torch"}
+
+
 def _auto_register(cls):
-    """Register a result dataclass defined inside shrinkage under ``module:qualname``."""
+    """Register a result dataclass defined inside shrinkage under ``module:qualname``, or
+    load the handler module of an optional library's type (torch networks)."""
     module = getattr(cls, "__module__", "") or ""
+    for prefix, handler in _LAZY_LIBRARIES.items():
+        if module.startswith(prefix):
+            importlib.import_module(handler)
+            return _TYPES_BY_CLASS.get(cls)
     if dataclasses.is_dataclass(cls) and module.startswith("shrinkage.") and "<" not in \
             cls.__qualname__:
         register_type(cls, f"{module}:{cls.__qualname__}")
@@ -136,6 +148,12 @@ def _resolve_type(name):
     Only modules of the shrinkage package are imported, and only dataclasses defined in
     them are accepted: a file cannot make us import or call anything else.
     """
+    if name in _LAZY_TYPES:
+        try:
+            importlib.import_module(_LAZY_TYPES[name])
+        except ImportError as exc:
+            raise ModelFileError(f"loading a {name} needs its library: {exc}") from exc
+        return _TYPES_BY_NAME.get(name)
     if not isinstance(name, str) or ":" not in name:
         return None
     module_name, qualname = name.split(":", 1)

@@ -572,7 +572,7 @@ def plot_evidence(result, ax=None, *, cv=None):
             f"lams and log_evidence must be 1-D of one length, got {lams.shape} and "
             f"{logev.shape}"
         )
-    chosen = _get(result, "lam", "lam_")
+    chosen = _get(result, "lam", "lam_", "lam_best")
     chosen = float(lams[np.nanargmax(logev)]) if chosen is None else float(chosen)
     ax = _axes(ax)
     ax.set_xscale("log")
