@@ -434,3 +434,15 @@ def test_sweep_plots_take_a_real_torch_sweep():
     (val,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("validation")]
     np.testing.assert_allclose(val.get_ydata(),
                                sweep.curves["val"][:, sweep.index_chosen].mean(0))
+
+
+def test_plot_evidence_takes_a_glm_evidence_result():
+    from shrinkage.bayes import glm_evidence
+    from shrinkage.datasets import make_sparse_regression
+
+    d = make_sparse_regression(80, 4, n_informative=2, family="binomial", random_state=0)
+    ev = glm_evidence(d.X, d.y, n_lams=12)
+    ax = plotting.plot_evidence(ev, _ax())
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "log evidence"]
+    np.testing.assert_array_equal(line.get_ydata(), ev.log_evidence)
+    assert _vlines_at(ax) == [pytest.approx(ev.lam_best)]
