@@ -174,5 +174,5 @@ def test_one_class_in_a_stratified_fold_is_an_error():
     yb[:3] = 1
     with pytest.raises(ValueError, match="validation fold .* holds one class only"):
         cross_validate(X, yb, family="binomial", cv=5, metric="auc", random_state=0)
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="one class only"):
         cross_validate(X, np.ones(N), family="binomial")

@@ -182,7 +182,7 @@ def _prepare_target(y, family, n):
         classes, codes = np.unique(y, return_inverse=True)
         if classes.size < 2:
             raise ValueError(
-                f"y has a single class ({classes[0]!r}); classification needs at least 2"
+                f"y has one class only ({classes[0]!r}); classification needs at least 2"
             )
         if family == "binomial" and classes.size != 2:
             raise ValueError(

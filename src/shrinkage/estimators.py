@@ -1,0 +1,334 @@
+"""scikit-learn estimators over the path engine, cross-validation and the selection rules.
+
+Two thin shells, in the style of scikit-learn's ``ElasticNetCV`` and glmnet's
+``cv.glmnet``:
+
+* :class:`PenalizedRegressor` -- gaussian (least squares) or poisson (log link) response.
+* :class:`PenalizedClassifier` -- binomial (logistic) or multinomial (softmax) response.
+
+Both minimise, for the chosen strength ``lam``::
+
+    (1 / sum(w)) * sum_i w_i * loss(y_i, b0 + x_i . b)
+        + lam * sum_j pf_j * (l1_ratio * |b_j| + (1 - l1_ratio) / 2 * b_j^2)
+
+Names next to their equivalents:
+
+============================  ===========================  ===========================
+shrinkage                     scikit-learn                 glmnet (R)
+============================  ===========================  ===========================
+``lam``                       ``alpha`` (Lasso/ElasticNet) ``lambda``
+``l1_ratio``                  ``l1_ratio``                 ``alpha``
+``lam="auto"``, ``rule``      ``ElasticNetCV`` (min only)  ``cv.glmnet``, ``s=``
+``penalty_factor``            --                           ``penalty.factor``
+``standardize``               (scale X yourself)           ``standardize``
+``cv``, ``metric``            ``cv``, ``scoring``          ``nfolds``/``foldid``,
+                                                           ``type.measure``
+``lam_``                      ``alpha_``                   ``lambda.1se`` / ``lambda.min``
+``path_``                     ``alphas_``, ``coef_path``   the ``glmnet`` fit
+``cv_``                       ``mse_path_``                ``cvm``, ``cvsd``, ``nzero``
+============================  ===========================  ===========================
+
+For classifiers, scikit-learn's ``LogisticRegression(C=...)`` corresponds to
+``lam = 1 / (C * n_samples)`` (see :mod:`shrinkage.units`).
+
+``lam="auto"`` (default) runs :func:`shrinkage.cross_validate` and keeps the setting the
+``rule`` chooses (default ``"1se"``: the strongest ``lam`` within one standard error of the
+best, glmnet's ``lambda.1se``); a number fits that single ``lam``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["PenalizedRegressor", "PenalizedClassifier"]
+
+
+def _fit_path(X, y, **kwargs):
+    from .path import regularization_path
+
+    return regularization_path(X, y, **kwargs)
+
+
+class _PenalizedBase(BaseEstimator):
+    _families: tuple = ()
+
+    def _check_params(self):
+        lam = self.lam
+        if isinstance(lam, str):
+            if lam != "auto":
+                raise ValueError(f"lam must be 'auto' or a number >= 0, got {lam!r}")
+        elif isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not (
+            np.isfinite(lam) and lam >= 0
+        ):
+            raise ValueError(f"lam must be 'auto' or a finite number >= 0, got {lam!r}")
+        if isinstance(self.l1_ratio, bool) or not isinstance(self.l1_ratio, numbers.Real) or not (
+            0 <= self.l1_ratio <= 1
+        ):
+            raise ValueError(f"l1_ratio must be a number in [0, 1], got {self.l1_ratio!r}")
+        if self.family not in self._families:
+            raise ValueError(f"family must be one of {self._families}, got {self.family!r}")
+
+    def _path_kwargs(self, sample_weight):
+        kw = dict(
+            standardize=self.standardize, fit_intercept=self.fit_intercept, tol=self.tol,
+            sample_weight=sample_weight,
+        )
+        if self.penalty_factor is not None:
+            kw["penalty_factor"] = self.penalty_factor
+        return kw
+
+    def _fit_codes(self, X, y, family, sample_weight):
+        """Fit on the engine's encoding of ``y``; set coef_, intercept_, lam_, path_, cv_."""
+        self._check_params()
+        kw = self._path_kwargs(sample_weight)
+        if self.lam == "auto":
+            from .cv import cross_validate
+
+            self.cv_, self.path_ = cross_validate(
+                X, y, family=family, l1_ratio=float(self.l1_ratio), cv=self.cv,
+                metric=self.metric, rule=self.rule, n_jobs=self.n_jobs,
+                random_state=self.random_state, return_path=True, n_lams=self.n_lams,
+                lam_min_ratio=self.lam_min_ratio, **kw,
+            )
+            index = self.cv_.index_chosen
+        else:
+            self.cv_ = None
+            self.path_ = _fit_path(
+                X, y, family=family, l1_ratio=float(self.l1_ratio),
+                lams=np.array([float(self.lam)]), **kw,
+            )
+            index = self.path_.n_lams - 1
+        self.lam_ = float(self.path_.lams[index])
+        coef = np.asarray(self.path_.coefs[index], dtype=float)
+        inter = np.asarray(self.path_.intercepts[index], dtype=float)
+        return coef, inter
+
+    def _eta(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csc", reset=False)
+        eta = X @ self._coef_engine
+        return np.asarray(eta) + self._intercept_engine
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_COMMON_DOC = """
+    lam : "auto" or float >= 0, default "auto"
+        Strength (scikit-learn's ``alpha``, glmnet's ``lambda``). ``"auto"`` chooses it by
+        cross-validation with ``rule``.
+    l1_ratio : float in [0, 1], default 1.0
+        L1 share of the penalty (glmnet's ``alpha``); 1 is the lasso, 0 ridge.
+    penalty_factor : array of shape (n_features,), optional
+        Per-feature multipliers of the penalty (glmnet's ``penalty.factor``); 0 leaves a
+        feature unpenalised.
+    standardize : bool, default True
+        Penalise coefficients of features scaled to unit variance (glmnet's default);
+        ``coef_`` is always on the original scale.
+    fit_intercept : bool, default True
+    cv : int, array of fold ids, or splitter, default 10
+        Folds for ``lam="auto"``.
+    metric : str or None
+        Validation metric (see :mod:`shrinkage.metrics`); None is the family's deviance.
+    rule : str, default "1se"
+        ``"min"``, ``"<k>se"`` or ``"<r>%"`` (see :func:`shrinkage.cross_validate`).
+    n_lams : int, default 100
+        Length of the ``lam`` grid for ``lam="auto"``.
+    lam_min_ratio : float or None
+        Smallest grid ``lam`` relative to ``lam_max``; None is the engine's default.
+    tol : float, default 1e-7
+        Optimality tolerance of the engine's certificate.
+    n_jobs : int or None
+        Threads for the folds; None uses every core.
+    random_state : int or None
+        Seed of the fold assignment.
+"""
+
+_FITTED_DOC = """
+    Attributes
+    ----------
+    coef_ : ndarray
+        Coefficients at ``lam_`` on the original feature scale.
+    intercept_ : float or ndarray
+    lam_ : float
+        The strength used (chosen by CV when ``lam="auto"``; scikit-learn's ``alpha_``).
+    path_ : Path
+        The full-data path (one point when ``lam`` is a number).
+    cv_ : CVResult or None
+        Cross-validation scores along the path (None when ``lam`` is a number).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names when ``X`` is a DataFrame with string column names.
+"""
+
+
+class PenalizedRegressor(RegressorMixin, _PenalizedBase):
+    __doc__ = (
+        """Penalised linear (gaussian) or log-linear (poisson) regression.
+
+    Equivalent to scikit-learn's ``ElasticNetCV`` / ``ElasticNet`` for
+    ``family="gaussian"`` (with ``standardize=False``), and to glmnet's
+    ``cv.glmnet(family="gaussian" | "poisson")``.
+
+    Parameters
+    ----------
+    family : {"gaussian", "poisson"}, default "gaussian"
+"""
+        + _COMMON_DOC
+        + _FITTED_DOC
+    )
+
+    _families = ("gaussian", "poisson")
+
+    def __init__(
+        self, family="gaussian", lam="auto", l1_ratio=1.0, penalty_factor=None,
+        standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
+        lam_min_ratio=None, tol=1e-7, n_jobs=None, random_state=None,
+    ):
+        self.family = family
+        self.lam = lam
+        self.l1_ratio = l1_ratio
+        self.penalty_factor = penalty_factor
+        self.standardize = standardize
+        self.fit_intercept = fit_intercept
+        self.cv = cv
+        self.metric = metric
+        self.rule = rule
+        self.n_lams = n_lams
+        self.lam_min_ratio = lam_min_ratio
+        self.tol = tol
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model (and choose ``lam`` by cross-validation when ``lam="auto"``)."""
+        X, y = validate_data(self, X, y, accept_sparse="csc", y_numeric=True)
+        if self.family == "poisson" and np.any(y < 0):
+            raise ValueError("family='poisson' needs non-negative counts y")
+        coef, inter = self._fit_codes(X, y, self.family, sample_weight)
+        self.coef_ = self._coef_engine = coef
+        self.intercept_ = self._intercept_engine = float(inter)
+        return self
+
+    def predict(self, X):
+        """Mean response: ``X @ coef_ + intercept_`` (gaussian), its exponential (poisson)."""
+        eta = self._eta(X)
+        return np.exp(eta) if self.family == "poisson" else eta
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 (gaussian) or the fraction of Poisson deviance explained, D^2 (poisson)."""
+        if self.family == "poisson":
+            from sklearn.metrics import d2_tweedie_score
+
+            return d2_tweedie_score(y, self.predict(X), sample_weight=sample_weight, power=1)
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
+    __doc__ = (
+        """Penalised logistic (binomial) or softmax (multinomial) classification.
+
+    Equivalent to scikit-learn's ``LogisticRegressionCV`` with an elastic-net penalty
+    (``C = 1 / (n_samples * lam)``), and to glmnet's
+    ``cv.glmnet(family="binomial" | "multinomial")``. Folds are stratified by class.
+
+    Parameters
+    ----------
+    family : {"auto", "binomial", "multinomial"}, default "auto"
+        "auto" is binomial for two classes and multinomial for more.
+"""
+        + _COMMON_DOC
+        + _FITTED_DOC
+        + """    classes_ : ndarray
+        Class labels; for binomial, ``coef_`` models the log-odds of ``classes_[1]``.
+    coef_ has shape (1, n_features) (binomial) or (n_classes, n_features), and
+    intercept_ shape (1,) or (n_classes,), as in scikit-learn's LogisticRegression.
+"""
+    )
+
+    _families = ("auto", "binomial", "multinomial")
+
+    def __init__(
+        self, family="auto", lam="auto", l1_ratio=1.0, penalty_factor=None,
+        standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
+        lam_min_ratio=None, tol=1e-7, n_jobs=None, random_state=None,
+    ):
+        self.family = family
+        self.lam = lam
+        self.l1_ratio = l1_ratio
+        self.penalty_factor = penalty_factor
+        self.standardize = standardize
+        self.fit_intercept = fit_intercept
+        self.cv = cv
+        self.metric = metric
+        self.rule = rule
+        self.n_lams = n_lams
+        self.lam_min_ratio = lam_min_ratio
+        self.tol = tol
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model (and choose ``lam`` by cross-validation when ``lam="auto"``)."""
+        X, y = validate_data(self, X, y, accept_sparse="csc")
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        k = self.classes_.size
+        if k < 2:
+            raise ValueError(
+                f"y has one class only ({self.classes_[0]!r}); a classifier needs at least 2"
+            )
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=float)
+            if w.shape == codes.shape and not np.any(w > 0):
+                raise ValueError("sample_weight is all zero: no sample carries weight")
+            if w.shape == codes.shape and np.unique(codes[w > 0]).size < 2:
+                raise ValueError(
+                    "only one class has positive sample_weight; a classifier needs at "
+                    "least 2 classes with weight"
+                )
+        family = self.family
+        if family == "auto":
+            family = "binomial" if k == 2 else "multinomial"
+        elif family == "binomial" and k != 2:
+            raise ValueError(f"family='binomial' needs 2 classes, y has {k}")
+        self.family_ = family
+        coef, inter = self._fit_codes(X, codes.astype(float), family, sample_weight)
+        self._coef_engine, self._intercept_engine = coef, inter
+        if family == "binomial":
+            self.coef_ = coef.reshape(1, -1)
+            self.intercept_ = np.atleast_1d(inter).astype(float)
+        else:  # engine shape (p, K) -> scikit-learn's (K, p)
+            self.coef_ = coef.T.copy()
+            self.intercept_ = inter.copy()
+        return self
+
+    def decision_function(self, X):
+        """Log-odds of ``classes_[1]`` (binomial, shape (n,)) or class scores (n, K)."""
+        return self._eta(X)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        eta = self.decision_function(X)
+        if eta.ndim == 1:
+            p1 = 0.5 * (1.0 + np.tanh(0.5 * eta))  # expit without overflow
+            return np.column_stack([1.0 - p1, p1])
+        z = eta - eta.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class."""
+        eta = self.decision_function(X)
+        idx = (eta > 0).astype(int) if eta.ndim == 1 else np.argmax(eta, axis=1)
+        return self.classes_[idx]

@@ -1,0 +1,106 @@
+"""Estimators: scikit-learn's contract, agreement with scikit-learn fits, CV wiring."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Lasso, LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from shrinkage.cv import cross_validate
+from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
+
+# Small grids and few folds keep the ~100 contract checks fast.
+SMALL = dict(cv=3, n_lams=6, lam_min_ratio=0.05, random_state=0, n_jobs=1)
+
+
+@parametrize_with_checks([PenalizedRegressor(**SMALL), PenalizedClassifier(**SMALL)])
+def test_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+rng = np.random.default_rng(2)
+N, P = 80, 6
+X = rng.normal(size=(N, P))
+Y = X[:, :2] @ np.array([2.0, -1.0]) + rng.normal(size=N)
+YB = np.where(X[:, 0] + rng.normal(size=N) > 0, "yes", "no")
+YM = np.array(["a", "b", "c"])[np.argmax(X[:, :3] + rng.normal(size=(N, 3)), axis=1)]
+
+
+def test_fixed_lam_equals_sklearn_lasso():
+    est = PenalizedRegressor(lam=0.1, standardize=False, tol=1e-10).fit(X, Y)
+    ref = Lasso(alpha=0.1, tol=1e-12, max_iter=100_000).fit(X, Y)
+    assert np.allclose(est.coef_, ref.coef_, atol=1e-7)
+    assert np.isclose(est.intercept_, ref.intercept_, atol=1e-7)
+    assert est.lam_ == 0.1 and est.cv_ is None and est.path_.n_lams == 1
+    assert np.isclose(est.score(X, Y), ref.score(X, Y))
+
+
+def test_fixed_lam_binomial_equals_l1_logistic_regression():
+    lam = 0.02
+    est = PenalizedClassifier(lam=lam, standardize=False, tol=1e-10).fit(X, YB)
+    ref = LogisticRegression(C=1 / (N * lam), l1_ratio=1.0, solver="saga", tol=1e-12,
+                             max_iter=100_000).fit(X, YB)
+    assert list(est.classes_) == ["no", "yes"]
+    assert est.coef_.shape == (1, P) and est.intercept_.shape == (1,)
+    assert np.allclose(est.coef_, ref.coef_, atol=1e-5)
+    assert np.allclose(est.predict_proba(X), ref.predict_proba(X), atol=1e-5)
+    assert np.array_equal(est.predict(X), ref.predict(X))
+    assert np.allclose(est.decision_function(X), ref.decision_function(X), atol=1e-5)
+
+
+def test_auto_lam_uses_the_cv_choice():
+    est = PenalizedRegressor(cv=4, n_lams=20, random_state=5).fit(X, Y)
+    ref = cross_validate(X, Y, cv=4, n_lams=20, random_state=5)
+    assert np.array_equal(est.cv_.fold_scores, ref.fold_scores)
+    assert est.lam_ == ref.lam_chosen
+    assert np.array_equal(est.coef_, est.path_.coefs[ref.index_chosen])
+    est_min = PenalizedRegressor(cv=4, n_lams=20, random_state=5, rule="min").fit(X, Y)
+    assert est_min.lam_ == ref.lam_min <= est.lam_
+
+
+def test_multinomial_classifier_and_dataframe_names():
+    df = pd.DataFrame(X, columns=[f"x{j}" for j in range(P)])
+    est = PenalizedClassifier(cv=3, n_lams=6, lam_min_ratio=0.1, random_state=0).fit(df, YM)
+    assert est.family_ == "multinomial" and list(est.feature_names_in_) == list(df.columns)
+    assert est.coef_.shape == (3, P) and est.intercept_.shape == (3,)
+    proba = est.predict_proba(df)
+    assert proba.shape == (N, 3) and np.allclose(proba.sum(1), 1)
+    assert np.array_equal(est.predict(df), est.classes_[proba.argmax(1)])
+    assert est.score(df, YM) > 0.5
+
+
+def test_poisson_regressor_predicts_the_mean():
+    y = rng.poisson(np.exp(0.5 * X[:, 0] + 0.2))
+    est = PenalizedRegressor(family="poisson", cv=3, n_lams=10, random_state=0).fit(X, y)
+    assert np.allclose(est.predict(X), np.exp(X @ est.coef_ + est.intercept_))
+    assert est.coef_[0] > 0.2 and 0 < est.score(X, y) < 1
+
+
+def test_pipeline_and_grid_search():
+    pipe = make_pipeline(StandardScaler(), PenalizedRegressor(lam=0.05))
+    gs = GridSearchCV(pipe, {"penalizedregressor__l1_ratio": [0.5, 1.0]}, cv=3).fit(X, Y)
+    assert gs.best_params_["penalizedregressor__l1_ratio"] in (0.5, 1.0)
+    gs2 = GridSearchCV(PenalizedClassifier(cv=3, n_lams=8, lam_min_ratio=0.05, random_state=0),
+                       {"rule": ["min", "1se"]}, cv=3).fit(X, YB)
+    assert gs2.best_estimator_.cv_ is not None
+
+
+@pytest.mark.parametrize(
+    ("est", "y", "match"),
+    [
+        (PenalizedRegressor(lam="big"), Y, "lam must be 'auto'"),
+        (PenalizedRegressor(lam=-1.0), Y, "lam must be 'auto' or a finite number"),
+        (PenalizedRegressor(l1_ratio=2.0), Y, "l1_ratio must be"),
+        (PenalizedRegressor(family="binomial"), Y, "family must be one of"),
+        (PenalizedRegressor(family="poisson"), Y, "non-negative counts"),
+        (PenalizedClassifier(family="binomial"), YM, "needs 2 classes"),
+        (PenalizedClassifier(metric="mae", rule="x"), YB, "rule 'x' not understood"),
+        (PenalizedRegressor(metric="auc"), Y, "does not fit family"),
+    ],
+)
+def test_bad_parameters(est, y, match):
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
