@@ -138,6 +138,19 @@ def test_predict_on_parquet_equals_csv(fitted, tmp_path):
     assert a.output == b.output
 
 
+def test_group_folds_keep_each_group_in_one_fold(tmp_path):
+    rows = [r + [str(i % 6)] for i, r in enumerate(regression_rows(36))]
+    data = write_csv(tmp_path / "g.csv", HEADER + ["site"], rows)
+    out = tmp_path / "out"
+    result = run(["fit", data, "-t", "y", "--groups", "site", "--folds", 3, "--out", out])
+    assert result.exit_code == 0, result.output
+    model = sio.load(out / "model.npz")
+    assert "site" not in model.feature_names  # the groups column is not a feature
+    site = np.arange(36) % 6
+    for g in range(6):
+        assert np.unique(model.cv.fold_ids[site == g]).size == 1
+
+
 def test_fit_refuses_to_overwrite_without_force(fitted):
     data, out, _ = fitted
     before = (out / "model.npz").read_bytes()
@@ -183,13 +196,15 @@ def test_binomial_fit_on_parquet_with_labels(tmp_path):
                              "label": label}), tmp_path / "d.parquet")
     out = tmp_path / "out"
     result = run(["fit", tmp_path / "d.parquet", "-t", "label", "--folds", 3,
-                  "--groups", "grp", "--penalty", "elasticnet", "--l1-ratio", 0.5,
-                  "--rule", 0.5, "--out", out])
+                  "--repeats", 2, "--penalty", "elasticnet", "--l1-ratio", 0.5,
+                  "--rule", 0.5, "--exclude", "grp", "--out", out])
     assert result.exit_code == 0, result.output
     assert "family auto -> binomial" in result.output and "chosen (0.5se)" in result.output
     model = sio.load(out / "model.npz")
+    assert model.cv.extra["n_repeats"] == 2 and model.cv.fold_ids.shape == (2, n)
+    assert "Across the 2 repeats the rule chose lam between" in (out / "report.html").read_text()
     assert list(model.classes) == ["no", "yes"] and model.path.l1_ratio == 0.5
-    assert model.feature_names == ["a", "b", "c"]  # the groups column is not a feature
+    assert model.feature_names == ["a", "b", "c"]
     pred = run(["predict", out / "model.npz", tmp_path / "d.parquet"])
     rows = list(csv.reader(pred.output.splitlines()))
     assert rows[0] == ["prediction", "probability_no", "probability_yes"]
