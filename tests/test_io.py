@@ -240,6 +240,29 @@ def test_torch_mlp_estimators_round_trip(tmp_path):
         sio.load(target)
 
 
+def test_penalized_estimators_round_trip(tmp_path):
+    import pandas as pd
+
+    from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
+
+    d = make_sparse_regression(60, 6, random_state=5)
+    reg = PenalizedRegressor(cv=3, random_state=0, l1_ratio=0.5).fit(d.X, d.y)
+    back = sio.load(sio.save(reg, tmp_path / "reg.npz"))
+    assert type(back) is PenalizedRegressor and back.get_params() == reg.get_params()
+    np.testing.assert_array_equal(back.predict(d.X), reg.predict(d.X))
+    assert_dataclass_same(reg.path_, back.path_)
+    assert_dataclass_same(reg.cv_, back.cv_)
+    assert back.lam_ == reg.lam_
+    X = pd.DataFrame(d.X, columns=[f"c{j}" for j in range(6)])
+    labels = np.array(["lo", "mid", "hi"])[np.digitize(d.y, np.quantile(d.y, [1 / 3, 2 / 3]))]
+    clf = PenalizedClassifier(cv=3, random_state=0, lam=0.05).fit(X, labels)
+    back = sio.load(sio.save(clf, tmp_path / "clf.npz"))
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(back.predict(X), clf.predict(X))
+    assert list(back.feature_names_in_) == list(X.columns)
+    assert list(back.classes_) == list(clf.classes_)
+
+
 def test_info_is_stored_and_read_back(tmp_path):
     target = sio.save(make_cv(), tmp_path / "cv.npz", info={"command": "shrinkage fit x"})
     meta = sio.read_metadata(target)
