@@ -57,7 +57,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 
 from . import selection
 from .folds import make_folds
@@ -212,6 +212,18 @@ def _check_fold_classes(folds, codes, n_classes, metric):
                 )
 
 
+def parallel_map(tasks, n_jobs, backend):
+    """Run joblib ``delayed`` tasks in order: threads, a named backend, or the active one."""
+    n_jobs = _check_n_jobs(n_jobs)
+    if backend is None:
+        return Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
+    # A backend named through parallel_config rather than Parallel(backend=...): joblib 1.6
+    # hands the dask backend a stray ``nesting_level`` keyword on the latter path. Parallel
+    # resolves its backend when constructed, so it is built inside the context.
+    with parallel_config(backend=backend):
+        return Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
+
+
 def _check_n_jobs(n_jobs):
     if n_jobs is None:
         return -1
@@ -284,13 +296,12 @@ def _setup(X, y, family, cv, repeats, stratify, groups, metric, random_state, pa
 # ------------------------------------------------------------------------ driver
 def _run(setup, l1_ratios, n_jobs, backend):
     """Full-data paths, then every (l1_ratio, repeat, fold) path, in parallel."""
-    par = Parallel(n_jobs=_check_n_jobs(n_jobs), backend=backend, prefer="threads")
-    fulls = par(
-        delayed(_fit_path)(
+    fulls = parallel_map(
+        (delayed(_fit_path)(
             setup.X, setup.y, family=setup.family, l1_ratio=a, sample_weight=setup.weight,
             offset=setup.offset, **setup.grid, **setup.kwargs,
-        )
-        for a in l1_ratios
+        ) for a in l1_ratios),
+        n_jobs, backend,
     )
     jobs = [
         (i, r, f, train, test)
@@ -298,13 +309,13 @@ def _run(setup, l1_ratios, n_jobs, backend):
         for r, splits in enumerate(setup.folds.splits)
         for f, (train, test) in enumerate(splits)
     ]
-    scores = par(
-        delayed(_fold_job)(
+    scores = parallel_map(
+        (delayed(_fold_job)(
             setup.X, setup.y, train, test, np.asarray(fulls[i].lams, dtype=float),
             setup.family, l1_ratios[i], setup.metric, setup.weight, setup.offset,
             setup.kwargs,
-        )
-        for i, _, _, train, test in jobs
+        ) for i, _, _, train, test in jobs),
+        n_jobs, backend,
     )
     return fulls, scores
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import delayed
 
 from . import cv as _cv
 from . import selection
@@ -206,11 +206,12 @@ def cross_validate_relaxed(
                          sample_weight=setup.weight, offset=setup.offset, **setup.grid,
                          **setup.kwargs)
     lams = np.asarray(full.lams, dtype=float)
-    par = Parallel(n_jobs=_cv._check_n_jobs(n_jobs), backend=backend, prefer="threads")
-    tables = par(
-        delayed(_relaxed_fold_job)(setup.X, setup.y, tr, te, lams, family, l1_ratio,
-                                   setup.metric, setup.weight, setup.offset, setup.kwargs, gam)
-        for splits in setup.folds.splits for tr, te in splits
+    tables = _cv.parallel_map(
+        (delayed(_relaxed_fold_job)(setup.X, setup.y, tr, te, lams, family, l1_ratio,
+                                    setup.metric, setup.weight, setup.offset, setup.kwargs,
+                                    gam)
+         for splits in setup.folds.splits for tr, te in splits),
+        n_jobs, backend,
     )
     results = [_cv._result(setup, full, [t[i] for t in tables], rule, random_state)
                for i in range(gam.size)]
