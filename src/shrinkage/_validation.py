@@ -95,8 +95,9 @@ def check_design(X, *, n_features=None, name="X"):
 
 
 def _check_frame_numeric(name, frame):
-    bad = [str(c) for c, t in zip(frame.columns, frame.dtypes) if not np.issubdtype(t, np.number)
-           and not np.issubdtype(t, np.bool_)]
+    # pandas extension dtypes (strings, categoricals) also expose a numpy-style kind
+    bad = [str(c) for c, t in zip(frame.columns, frame.dtypes)
+           if getattr(t, "kind", "O") not in "biuf"]
     if bad:
         shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
         raise TypeError(f"{name} has non-numeric columns: {shown}; encode them first")

@@ -22,9 +22,9 @@ from ._validation import (
     check_target,
 )
 from .losses import Multinomial, get_family
+from .multinomial import MultinomialSolver
 from .penalties import ElasticNet
 from .results import Path
-from .multinomial import MultinomialSolver
 from .solvers import GaussianCovariance, GaussianNaive, Problem, ProximalNewton
 
 __all__ = ["regularization_path", "ConvergenceWarning"]

@@ -205,10 +205,10 @@ class GaussianNaive:
     def _gap_from(self, primal, a, bq, g, l1, l2):
         prob = self.prob
         a, bq, g = self.proj.project(a, bq, g)
-        t = _dual_scale(g, l1, l2, prob.lo, prob.hi, prob.candidates)
+        keep = prob.candidates & ~self.proj.mask  # projected features have g_j = 0 exactly
+        t = _dual_scale(g, l1, l2, prob.lo, prob.hi, keep)
         gt = t * g
-        conj = conjugate(gt[prob.candidates], l1[prob.candidates], l2[prob.candidates],
-                         prob.lo[prob.candidates], prob.hi[prob.candidates])
+        conj = conjugate(gt[keep], l1[keep], l2[keep], prob.lo[keep], prob.hi[keep])
         dual = t * a - 0.5 * t * t * bq - conj
         return max(primal - dual, 0.0) / self.obj_scale
 
@@ -322,6 +322,7 @@ class _UnpenalizedProjector:
     def __init__(self, prob):
         self.prob = prob
         free = prob.unpenalized & (np.isinf(prob.lo) | np.isinf(prob.hi))
+        self.mask = free
         self.idx = np.flatnonzero(free)
         if self.idx.size:
             Xu = prob.X[:, self.idx]
@@ -433,13 +434,15 @@ class ProximalNewton:
             grad_dot = -float(np.dot(prob.w * self.resid, deta))
             pen_old = penalty_value(b_old, l1, l2)
             decrease = grad_dot + penalty_value(self.b, l1, l2) - pen_old
+            # near the optimum the decrease is below rounding of f: allow for it
+            slack = 8.0 * np.finfo(float).eps * abs(f_old)
             t = 1.0
             accepted = False
             for _ls in range(40):
                 eta_t = self.eta + t * deta
                 b_t = b_old + t * db
                 f_t = self.objective(eta_t, b_t, l1, l2)
-                if f_t <= f_old + 1e-4 * t * min(decrease, 0.0) or f_t <= f_old:
+                if f_t <= f_old + 1e-4 * t * min(decrease, 0.0) or f_t <= f_old + slack:
                     accepted = True
                     break
                 t *= 0.5

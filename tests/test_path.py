@@ -1,0 +1,488 @@
+"""The path engine: certificates, references, invariances and errors.
+
+References and how they were produced (all run inside the tests, nothing stored):
+- scikit-learn ``lasso_path`` / ``enet_path`` on centred data with ``tol=1e-12``: its
+  objective ``(1/2n)||y - Xb||^2 + alpha*l1_ratio*||b||_1 + alpha*(1-l1_ratio)/2*||b||^2``
+  equals ours with ``standardize=False`` and unit weights, ``alpha = lam``.
+- scikit-learn ``Ridge(alpha=n*lam)`` and the closed form ``(Xc'Xc + n lam I)^-1 Xc'yc``.
+- scikit-learn ``LogisticRegression(C=1/(n*lam))`` (lbfgs for L2, liblinear-free saga for
+  L1 at ``tol=1e-12``) and statsmodels ``GLM(Poisson)`` (unpenalised MLE).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression, Ridge, enet_path, lasso_path
+
+from _reference import kkt_residual, objective
+from shrinkage import regularization_path
+from shrinkage.path import ConvergenceWarning
+
+FAMILIES = ["gaussian", "binomial", "poisson", "multinomial"]
+
+
+def make_data(family, n=80, p=12, seed=0, sparse_beta=4):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) * rng.uniform(0.5, 3.0, p) + rng.uniform(-2, 2, p)
+    beta = np.zeros(p)
+    beta[:sparse_beta] = rng.uniform(0.5, 1.0, sparse_beta) * rng.choice([-1, 1], sparse_beta)
+    Xs = (X - X.mean(0)) / X.std(0)
+    eta = Xs @ beta * 0.7
+    if family == "gaussian":
+        y = eta + rng.standard_normal(n)
+    elif family == "binomial":
+        y = (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(float)
+    elif family == "poisson":
+        y = rng.poisson(np.exp(0.5 * eta)).astype(float)
+    else:
+        E = np.stack([eta, -eta, 0.5 * Xs[:, 5 % p]], 1)
+        P = np.exp(E - E.max(1, keepdims=True))
+        P /= P.sum(1, keepdims=True)
+        y = np.array([rng.choice(3, p=pr) for pr in P])
+    return np.asfortranarray(X), y
+
+
+def one_hot(y):
+    classes = np.unique(y)
+    return (y[:, None] == classes[None, :]).astype(float)
+
+
+def ref_kkt(path, X, y, k, **kw):
+    fam = path.family
+    yy = one_hot(y) if fam == "multinomial" else y
+    if fam == "multinomial":
+        # grouped KKT checked through the per-class gradient bound below
+        return None
+    return kkt_residual(fam, X, yy, path.intercepts[k], path.coefs[k], path.lams[k],
+                        path.l1_ratio, standardize=path.standardize, **kw)
+
+
+# ---------------------------------------------------------------- certificates
+
+
+@pytest.mark.parametrize("family", ["gaussian", "binomial", "poisson"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
+def test_certificate_and_independent_kkt(family, l1_ratio):
+    X, y = make_data(family)
+    path = regularization_path(X, y, family=family, l1_ratio=l1_ratio, n_lams=30, tol=1e-9)
+    assert path.converged.all()
+    assert np.all(path.certificate <= 1e-9)
+    gscale = max(abs(path.lam_max) * max(l1_ratio, 1e-3), 1e-12)
+    for k in range(path.n_lams):
+        # the independent check, in standardized-gradient units relative to lam_max
+        assert ref_kkt(path, X, y, k) <= 1e-4 * gscale, k
+    assert path.nnz[0] == 0 or l1_ratio == 0.0
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_multinomial_certificate(grouped, l1_ratio):
+    X, y = make_data("multinomial")
+    path = regularization_path(X, y, family="multinomial", l1_ratio=l1_ratio, n_lams=25,
+                               tol=1e-9, multinomial_grouped=grouped)
+    assert path.converged.all()
+    assert path.coefs.shape == (path.n_lams, X.shape[1], 3)
+    Y = one_hot(y)
+    w = np.full(len(y), 1 / len(y))
+    sd = X.std(0)
+    for k in range(0, path.n_lams, 4):
+        B, b0, lam = path.coefs[k], path.intercepts[k], path.lams[k]
+        # optimality: no small perturbation of the solution lowers the objective
+        f0 = objective("multinomial", X, Y, b0, B, lam, l1_ratio, grouped=grouped)
+        rng = np.random.default_rng(k)
+        for _ in range(20):
+            D = rng.standard_normal(B.shape) * 1e-4 / sd[:, None]
+            assert objective("multinomial", X, Y, b0, B + D, lam, l1_ratio,
+                             grouped=grouped) >= f0 - 1e-12
+        # intercepts stationary
+        eta = X @ B + b0
+        P = np.exp(eta - eta.max(1, keepdims=True))
+        P /= P.sum(1, keepdims=True)
+        assert np.abs(w @ (Y - P)).max() < 1e-6
+    if grouped:
+        # a feature enters for all classes at once
+        nz = path.coefs != 0
+        assert np.all(nz.any(axis=2) == nz.all(axis=2))
+
+
+# ---------------------------------------------------------------- references
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("mode", ["naive", "covariance"])
+def test_gaussian_matches_sklearn_enet_path(l1_ratio, mode):
+    X, y = make_data("gaussian", n=120, p=15)
+    path = regularization_path(X, y, l1_ratio=l1_ratio, standardize=False, tol=1e-12,
+                               n_lams=40, _mode=mode)
+    Xc = X - X.mean(0)
+    yc = y - y.mean()
+    fn = lasso_path if l1_ratio == 1.0 else enet_path
+    kw = {} if l1_ratio == 1.0 else {"l1_ratio": l1_ratio}
+    _, coefs, _ = fn(Xc, yc, alphas=path.lams, tol=1e-14, max_iter=200_000, **kw)
+    np.testing.assert_allclose(path.coefs, coefs.T, atol=1e-6)
+    np.testing.assert_allclose(path.intercepts, y.mean() - X.mean(0) @ coefs, atol=1e-6)
+
+
+def test_gaussian_wide_matches_sklearn():
+    X, y = make_data("gaussian", n=40, p=200, sparse_beta=5)
+    path = regularization_path(X, y, standardize=False, tol=1e-12, n_lams=50)
+    Xc = X - X.mean(0)
+    _, coefs, _ = lasso_path(Xc, y - y.mean(), alphas=path.lams, tol=1e-14, max_iter=500_000)
+    np.testing.assert_allclose(path.coefs, coefs.T, atol=1e-6)
+
+
+def test_ridge_matches_closed_form_and_sklearn():
+    X, y = make_data("gaussian")
+    n, p = X.shape
+    lams = np.array([10.0, 1.0, 0.1, 0.01])
+    path = regularization_path(X, y, l1_ratio=0.0, lams=lams, standardize=False, tol=1e-13)
+    Xc = X - X.mean(0)
+    yc = y - y.mean()
+    for k, lam in enumerate(lams):
+        closed = np.linalg.solve(Xc.T @ Xc / n + lam * np.eye(p), Xc.T @ yc / n)
+        # a relative gap of 1e-13 bounds the coefficient error by about sqrt(2e-13)
+        np.testing.assert_allclose(path.coefs[k], closed, rtol=1e-6, atol=1e-8)
+        skl = Ridge(alpha=n * lam, tol=1e-12).fit(X, y)
+        np.testing.assert_allclose(path.coefs[k], skl.coef_, rtol=1e-6, atol=1e-8)
+        assert abs(path.intercepts[k] - skl.intercept_) < 1e-6
+
+
+def test_standardized_ridge_matches_closed_form():
+    X, y = make_data("gaussian")
+    n, p = X.shape
+    lam = 0.3
+    path = regularization_path(X, y, l1_ratio=0.0, lams=[lam], tol=1e-13)
+    Xc = X - X.mean(0)
+    s = X.std(0)
+    closed = np.linalg.solve(Xc.T @ Xc / n + lam * np.diag(s**2), Xc.T @ (y - y.mean()) / n)
+    np.testing.assert_allclose(path.coefs[0], closed, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.0])
+def test_binomial_matches_sklearn_logistic(l1_ratio):
+    X, y = make_data("binomial", n=150, p=8)
+    n = len(y)
+    path = regularization_path(X, y, family="binomial", l1_ratio=l1_ratio, standardize=False,
+                               n_lams=20, tol=1e-10)
+    for k in (5, 12):
+        lam = path.lams[k]
+        lr = LogisticRegression(C=1 / (n * lam), l1_ratio=l1_ratio, tol=1e-12,
+                                max_iter=100_000,
+                                solver="saga" if l1_ratio else "lbfgs")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lr.fit(X, y)
+        ours = objective("binomial", X, y, path.intercepts[k], path.coefs[k], lam, l1_ratio,
+                         standardize=False)
+        theirs = objective("binomial", X, y, lr.intercept_[0], lr.coef_[0], lam, l1_ratio,
+                           standardize=False)
+        assert ours <= theirs + 1e-9  # never worse than the reference
+        np.testing.assert_allclose(path.coefs[k], lr.coef_[0], atol=2e-4)
+
+
+def test_poisson_unpenalized_matches_statsmodels():
+    sm = pytest.importorskip("statsmodels.api")
+    X, y = make_data("poisson", n=200, p=5)
+    path = regularization_path(X, y, family="poisson", penalty_factor=np.zeros(5),
+                               lams=[1.0], tol=1e-12)
+    res = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson()).fit(tol=1e-13)
+    np.testing.assert_allclose(path.coefs[0], res.params[1:], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(path.intercepts[0], res.params[0], rtol=1e-6, atol=1e-8)
+
+
+def test_poisson_lasso_matches_statsmodels_objective():
+    sm = pytest.importorskip("statsmodels.api")
+    X, y = make_data("poisson", n=200, p=6)
+    path = regularization_path(X, y, family="poisson", standardize=False, n_lams=10,
+                               tol=1e-11)
+    k = 6
+    lam = path.lams[k]
+    # statsmodels penalises the mean log-likelihood; its alpha vector leaves the
+    # intercept (first column) unpenalised.
+    res = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson()).fit_regularized(
+        alpha=np.r_[0.0, np.full(6, lam)], L1_wt=1.0, cnvrg_tol=1e-12, maxiter=10_000)
+    ours = objective("poisson", X, y, path.intercepts[k], path.coefs[k], lam, 1.0,
+                     standardize=False)
+    theirs = objective("poisson", X, y, res.params[0], res.params[1:], lam, 1.0,
+                       standardize=False)
+    assert ours <= theirs + 1e-10
+    np.testing.assert_allclose(path.coefs[k], res.params[1:], atol=1e-4)
+
+
+# ---------------------------------------------------------------- structure
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sparse_equals_dense(family):
+    X, y = make_data(family, n=60, p=20)
+    rng = np.random.default_rng(3)
+    X = np.where(rng.uniform(size=X.shape) < 0.6, 0.0, X)
+    kw = dict(family=family, n_lams=15, tol=1e-10, lam_min_ratio=1e-2)
+    dense = regularization_path(np.asfortranarray(X), y, **kw)
+    for fmt in ("csc", "csr"):
+        sparse = regularization_path(sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X),
+                                     y, **kw)
+        np.testing.assert_allclose(sparse.lams, dense.lams, rtol=1e-12)
+        np.testing.assert_allclose(sparse.coefs, dense.coefs, atol=1e-6)
+        np.testing.assert_allclose(sparse.intercepts, dense.intercepts, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "binomial", "poisson"])
+def test_integer_weights_equal_duplicated_rows(family):
+    X, y = make_data(family, n=50, p=8)
+    counts = np.random.default_rng(1).integers(0, 4, size=50)
+    counts[:3] = 1
+    Xd = np.repeat(X, counts, axis=0)
+    yd = np.repeat(y, counts)
+    weighted = regularization_path(X, y, family=family, sample_weight=counts, n_lams=15,
+                                   tol=1e-11)
+    dup = regularization_path(Xd, yd, family=family, n_lams=15, tol=1e-11)
+    np.testing.assert_allclose(weighted.lams, dup.lams, rtol=1e-10)
+    np.testing.assert_allclose(weighted.coefs, dup.coefs, atol=1e-6)
+
+
+def test_penalty_factor_zero_is_unpenalized():
+    X, y = make_data("gaussian")
+    pf = np.ones(X.shape[1])
+    pf[[2, 7]] = 0.0
+    path = regularization_path(X, y, penalty_factor=pf, n_lams=20, tol=1e-11)
+    assert np.all(path.coefs[:, [2, 7]] != 0)  # present from the first lam on
+    assert np.all(path.coefs[0, pf > 0] == 0)
+    # at lam_max the unpenalised features are the least-squares fit on their own
+    Xu = X[:, [2, 7]] - X[:, [2, 7]].mean(0)
+    ls = np.linalg.lstsq(Xu, y - y.mean(), rcond=None)[0]
+    np.testing.assert_allclose(path.coefs[0, [2, 7]], ls, rtol=1e-7)
+    for k in range(path.n_lams):
+        kk = kkt_residual("gaussian", X, y, path.intercepts[k], path.coefs[k], path.lams[k], 1.0,
+                          pf=pf)
+        assert kk < 1e-5
+
+
+@pytest.mark.parametrize("family", ["gaussian", "binomial"])
+def test_bounds_respected_and_optimal(family):
+    X, y = make_data(family)
+    path = regularization_path(X, y, family=family, lower=0.0, n_lams=20, tol=1e-10)
+    assert np.all(path.coefs >= 0)
+    for k in range(path.n_lams):
+        assert kkt_residual(family, X, y, path.intercepts[k], path.coefs[k], path.lams[k], 1.0,
+                            lower=0.0) < 1e-5
+
+
+def test_nonnegative_matches_sklearn_positive_lasso():
+    X, y = make_data("gaussian", n=100, p=10)
+    path = regularization_path(X, y, lower=0.0, standardize=False, n_lams=15, tol=1e-13)
+    _, coefs, _ = lasso_path(X - X.mean(0), y - y.mean(), alphas=path.lams, positive=True,
+                             tol=1e-14, max_iter=100_000)
+    np.testing.assert_allclose(path.coefs, coefs.T, atol=1e-6)
+
+
+def test_box_constraints_upper():
+    X, y = make_data("gaussian")
+    path = regularization_path(X, y, lower=-0.1, upper=0.1, n_lams=15, tol=1e-10)
+    assert path.coefs.min() >= -0.1 and path.coefs.max() <= 0.1
+    assert np.any(np.isclose(np.abs(path.coefs[-1]), 0.1))
+    assert path.converged.all()
+
+
+def test_lam_max_is_exact():
+    X, y = make_data("gaussian")
+    path = regularization_path(X, y, n_lams=5)
+    assert path.nnz[0] == 0
+    below = regularization_path(X, y, lams=[path.lam_max * (1 - 1e-6)])
+    assert below.nnz[0] >= 1
+
+
+def test_default_grid_and_early_stop():
+    X, y = make_data("gaussian", n=100, p=5)
+    y = X @ np.arange(1, 6) + 1e-3 * np.random.default_rng(0).standard_normal(100)
+    path = regularization_path(X, y)
+    assert path.stopped_early and "deviance explained" in path.stop_reason
+    assert path.n_lams < 100
+    ratios = path.lams[1:] / path.lams[:-1]
+    np.testing.assert_allclose(ratios, ratios[0])
+    full = regularization_path(X, y, lams=path.lams[:3])
+    assert not full.stopped_early
+
+
+def test_user_lams_no_early_stop_and_min_ratio():
+    X, y = make_data("gaussian", n=30, p=60)
+    path = regularization_path(X, y, n_lams=10, early_stop=False)
+    assert path.n_lams == 10
+    np.testing.assert_allclose(path.lams[-1] / path.lams[0], 1e-2)  # n <= p default
+
+
+def test_offset_equals_shifted_response():
+    X, y = make_data("gaussian")
+    off = np.linspace(-1, 1, len(y))
+    a = regularization_path(X, y, offset=off, n_lams=10)
+    b = regularization_path(X, y - off, n_lams=10)
+    np.testing.assert_allclose(a.coefs, b.coefs, atol=1e-10)
+
+
+def test_poisson_offset_is_exposure():
+    X, y = make_data("poisson")
+    off = np.log(np.full(len(y), 2.0))
+    a = regularization_path(X, y, family="poisson", offset=off, n_lams=8, tol=1e-11)
+    b = regularization_path(X, y, family="poisson", n_lams=8, tol=1e-11)
+    # a constant offset only moves the intercept
+    np.testing.assert_allclose(a.coefs, b.coefs, atol=1e-7)
+    np.testing.assert_allclose(a.intercepts, b.intercepts - np.log(2.0), atol=1e-7)
+
+
+def test_no_intercept():
+    X, y = make_data("gaussian")
+    path = regularization_path(X, y, fit_intercept=False, l1_ratio=0.0, lams=[0.5],
+                               standardize=False, tol=1e-13)
+    n, p = X.shape
+    closed = np.linalg.solve(X.T @ X / n + 0.5 * np.eye(p), X.T @ y / n)
+    np.testing.assert_allclose(path.coefs[0], closed, rtol=1e-6, atol=1e-8)
+    assert path.intercepts[0] == 0.0
+
+
+def test_constant_column_stays_zero():
+    X, y = make_data("gaussian")
+    X[:, 3] = 5.0
+    path = regularization_path(X, y, n_lams=10)
+    assert np.all(path.coefs[:, 3] == 0)
+
+
+def test_float32_and_c_order_give_same_path():
+    X, y = make_data("gaussian")
+    ref = regularization_path(X, y, n_lams=10)
+    c_order = regularization_path(np.ascontiguousarray(X), y, n_lams=10)
+    f32 = regularization_path(X.astype(np.float32), y, n_lams=10)
+    np.testing.assert_allclose(c_order.coefs, ref.coefs, atol=1e-10)
+    np.testing.assert_allclose(f32.coefs, ref.coefs, atol=1e-4)
+
+
+def test_labels_for_binomial():
+    X, y = make_data("binomial")
+    labels = np.where(y == 1, "yes", "no")
+    a = regularization_path(X, labels, family="binomial", n_lams=5)
+    b = regularization_path(X, y, family="binomial", n_lams=5)
+    np.testing.assert_allclose(a.coefs, b.coefs)
+    assert list(a.classes) == ["no", "yes"]
+
+
+def test_nonconvergence_warns_with_lam_and_certificate():
+    X, y = make_data("gaussian", n=50, p=100)
+    with pytest.warns(ConvergenceWarning, match=r"lam=.*duality_gap .* > tol"):
+        path = regularization_path(X, y, max_iter=1, tol=1e-14, n_lams=5)
+    assert not path.converged.all()
+
+
+def test_predict_linear_predictor():
+    X, y = make_data("gaussian")
+    path = regularization_path(X, y, n_lams=5)
+    eta = path.linear_predictor(X, 3)
+    np.testing.assert_allclose(eta, X @ path.coefs[3] + path.intercepts[3])
+    assert path.linear_predictor(X).shape == (X.shape[0], 5)
+
+
+# ---------------------------------------------------------------- properties
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), family=st.sampled_from(["gaussian", "binomial"]))
+def test_row_and_feature_permutation_invariance(seed, family):
+    X, y = make_data(family, n=40, p=6, seed=seed % 50)
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(40)
+    cols = rng.permutation(6)
+    a = regularization_path(X, y, family=family, n_lams=8, tol=1e-11, early_stop=False)
+    b = regularization_path(X[rows][:, cols], y[rows], family=family, n_lams=8, tol=1e-11,
+                            early_stop=False)
+    np.testing.assert_allclose(b.lams, a.lams, rtol=1e-9)
+    np.testing.assert_allclose(b.coefs, a.coefs[:, cols], atol=1e-6)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000),
+       scales=st.lists(st.floats(1e-3, 1e3), min_size=6, max_size=6))
+def test_feature_scaling_invariance_under_standardize(seed, scales):
+    X, y = make_data("gaussian", n=40, p=6, seed=seed % 50)
+    s = np.asarray(scales)
+    a = regularization_path(X, y, n_lams=8, tol=1e-12, early_stop=False)
+    b = regularization_path(X * s, y, n_lams=8, tol=1e-12, early_stop=False)
+    np.testing.assert_allclose(b.lams, a.lams, rtol=1e-9)
+    np.testing.assert_allclose(b.coefs * s, a.coefs, atol=1e-6 * np.abs(a.coefs).max() + 1e-9)
+
+
+def test_orthogonal_design_lasso_nnz_monotone():
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((64, 10)))
+    X = (Q - Q.mean(0)) * 8
+    y = X @ rng.standard_normal(10) + rng.standard_normal(64)
+    path = regularization_path(X, y, n_lams=40, early_stop=False)
+    assert np.all(np.diff(path.nnz) >= 0)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda X, y: (np.where(np.eye(*X.shape) > 0, np.nan, X), y), "X contains .*NaN"),
+    (lambda X, y: (np.where(np.eye(*X.shape) > 0, np.inf, X), y), "X contains .*inf"),
+    (lambda X, y: (X, np.r_[np.nan, y[1:]]), "y contains .*NaN"),
+    (lambda X, y: (X[:, 0], y), "2-D"),
+    (lambda X, y: (X[:0], y[:0]), "no rows"),
+    (lambda X, y: (X[:, :0], y), "no columns"),
+    (lambda X, y: (X, y[:-1]), "y has .* entries but X has"),
+    (lambda X, y: (X.astype(str), y), "strings"),
+])
+def test_bad_data_errors(bad, match):
+    X, y = make_data("gaussian")
+    Xb, yb = bad(X.copy(), y.copy())
+    with pytest.raises((ValueError, TypeError), match=match):
+        regularization_path(Xb, yb)
+
+
+def test_dataframe_with_non_numeric_column():
+    pd = pytest.importorskip("pandas")
+    X, y = make_data("gaussian")
+    df = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    df["colour"] = "red"
+    with pytest.raises(TypeError, match="non-numeric columns: colour"):
+        regularization_path(df, y)
+    path = regularization_path(df.drop(columns="colour"), y, n_lams=3)
+    assert path.feature_names[0] == "f0"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"lams": [1.0, -1.0]}, "negative"),
+    ({"lams": [1.0, 2.0]}, "strictly decreasing"),
+    ({"lams": [1.0, np.nan]}, "NaN"),
+    ({"l1_ratio": 1.5}, "l1_ratio must be <= 1"),
+    ({"l1_ratio": -0.1}, "l1_ratio must be >= 0"),
+    ({"penalty_factor": np.ones(3)}, "penalty_factor must .* length 12"),
+    ({"penalty_factor": -np.ones(12)}, "penalty_factor has negative"),
+    ({"lower": 1.0, "upper": 0.0}, "lower > upper"),
+    ({"sample_weight": -np.ones(80)}, "sample_weight has negative"),
+    ({"sample_weight": np.zeros(80)}, "sums to zero"),
+    ({"sample_weight": np.ones(5)}, "sample_weight has length 5"),
+    ({"tol": 0.0}, "tol must be >"),
+    ({"n_lams": 0}, "n_lams must be >= 1"),
+    ({"family": "gamma"}, "family must be one of"),
+    ({"offset": np.ones(3)}, "offset has length 3"),
+    ({"lam_min_ratio": 2.0}, "lam_min_ratio must be <"),
+])
+def test_bad_argument_errors(kwargs, match):
+    X, y = make_data("gaussian")
+    with pytest.raises((ValueError, TypeError), match=match):
+        regularization_path(X, y, **kwargs)
+
+
+@pytest.mark.parametrize("family, y, match", [
+    ("binomial", np.zeros(80), "single class"),
+    ("binomial", np.arange(80) % 3, "3 classes"),
+    ("poisson", -np.ones(80), "negative"),
+    ("multinomial", np.ones(80), "single class"),
+])
+def test_bad_target_errors(family, y, match):
+    X, _ = make_data("gaussian")
+    with pytest.raises(ValueError, match=match):
+        regularization_path(X, y, family=family)
