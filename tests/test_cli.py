@@ -260,6 +260,23 @@ def test_missing_and_unreadable_files(tmp_path):
     assert_one_line_error(run(["show", tmp_path / "m.npz"]), "not a shrinkage file")
 
 
+def test_parquet_dates_are_refused_and_identifiers_flagged(tmp_path):
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    day = datetime.date(2024, 1, 1)
+    pq.write_table(pa.table({"when": [day] * 3, "y": [1.0, 2.0, 3.0]}), tmp_path / "d.parquet")
+    assert_one_line_error(run(["fit", tmp_path / "d.parquet", "-t", "y"]),
+                          "column 'when' holds dates or times", "--exclude when")
+    rows = [[f"id{i}", str(i % 3), str(i)] for i in range(30)]
+    data = write_csv(tmp_path / "ids.csv", ["id", "x", "y"], rows)
+    enc = _tabular.encode_for_fit(_tabular.read_table(data), "y")
+    assert "'id' has 30 levels in 30 rows: an identifier or free text? Consider --exclude id" \
+        in enc.notes
+
+
 def test_one_class_target(tmp_path):
     rows = [[str(i), "same"] for i in range(10)]
     data = write_csv(tmp_path / "d.csv", ["x", "label"], rows)

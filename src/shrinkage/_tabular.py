@@ -58,19 +58,13 @@ class Table:
 
 def _typed_column(values):
     """float array if every non-missing value parses as a number, else object of str."""
-    missing = [v.strip().lower() in _MISSING for v in values]
-    out = np.empty(len(values), dtype=float)
-    for i, (v, miss) in enumerate(zip(values, missing)):
-        if miss:
-            out[i] = np.nan
-            continue
-        try:
-            out[i] = float(v)
-        except ValueError:
-            break
-        if not np.isfinite(out[i]):
-            break
-    else:
+    missing = np.array([v.strip().lower() in _MISSING for v in values], dtype=bool)
+    try:
+        # numpy parses the strings itself (fast); missing entries become NaN.
+        out = np.array(["nan" if m else v for v, m in zip(values, missing)], dtype=float)
+    except ValueError:
+        out = None
+    if out is not None and np.all(np.isfinite(out[~missing])):
         return out
     return np.array([None if m else v.strip() for v, m in zip(values, missing)], dtype=object)
 
@@ -111,14 +105,23 @@ def _read_parquet(path):
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises its own error types for bad files
         raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
+    import pyarrow as pa
+
     cols = {}
     for name, col in zip(table.column_names, table.columns):
         t = col.type
-        values = col.to_pylist()
         if pat.is_integer(t) or pat.is_floating(t) or pat.is_boolean(t) or pat.is_decimal(t):
-            cols[name] = np.array([np.nan if v is None else float(v) for v in values])
+            # Nulls become NaN in the cast to float64.
+            cols[name] = np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False),
+                                    dtype=float)
+        elif pat.is_temporal(t):
+            raise DataError(
+                f"{path}: column {name!r} holds dates or times ({t}); convert it to numbers "
+                f"or leave it out (--exclude {name})"
+            )
         else:
-            cols[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
+            cols[name] = np.array([None if v is None else str(v) for v in col.to_pylist()],
+                                  dtype=object)
     if not cols or table.num_rows == 0:
         raise DataError(f"{path} has no data rows")
     return Table(cols, os.fspath(path))
@@ -316,6 +319,9 @@ def encode_for_fit(table, target, *, family="auto", exclude=(), groups=None, imp
                             "levels": [str(v) for v in levels], "fill": fill})
             shown = ", ".join(levels[:8]) + (", ..." if levels.size > 8 else "")
             notes.append(f"one-hot encoded {name!r} ({levels.size} levels: {shown})")
+            if levels.size >= 20 and levels.size > 0.5 * (~miss).sum():
+                notes.append(f"{name!r} has {levels.size} levels in {int((~miss).sum())} rows: "
+                             f"an identifier or free text? Consider --exclude {name}")
             if miss.any():
                 notes.append(f"imputed {int(miss.sum())} missing values of {name!r} with the "
                              f"most frequent level {fill!r}")

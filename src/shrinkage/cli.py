@@ -276,6 +276,7 @@ def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
         path=path, cv=cv, target=opts["target"], family=enc.family, columns=enc.columns,
         classes=None if classes is None else np.asarray(classes, dtype=str),
         notes=list(enc.notes), command=command,
+        extra={"source": FilePath(data).name, "n_rows": int(enc.X.shape[0])},
     )
     _summary_tables(console, model, enc.X.shape[0], FilePath(data).name)
 
@@ -408,9 +409,8 @@ def show(model):
     console.print(f"{model}: {meta['kind']} (file format {meta['format_version']}, written by "
                   f"shrinkage {meta['library_version']})")
     if isinstance(obj, TabularModel):
-        source = obj.command.split()[2] if obj.command.count(" ") >= 2 else "data"
-        n_rows = int(np.shape(obj.cv.fold_ids)[-1]) if obj.cv.fold_ids is not None else 0
-        _summary_tables(console, obj, n_rows, source)
+        _summary_tables(console, obj, obj.extra.get("n_rows", "?"),
+                        obj.extra.get("source", "data"))
         for note in obj.notes:
             console.print(f"note: {note}")
         console.print(f"command: {obj.command}")
