@@ -323,4 +323,5 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict(self, X):
         """Most probable class labels."""
+        check_is_fitted(self, "model_")
         return self.classes_[np.argmax(self._forward(X), axis=1)]
