@@ -202,6 +202,7 @@ def test_binomial_fit_on_parquet_with_labels(tmp_path):
     assert "family auto -> binomial" in result.output and "chosen (0.5se)" in result.output
     model = sio.load(out / "model.npz")
     assert model.cv.extra["n_repeats"] == 2 and model.cv.fold_ids.shape == (2, n)
+    assert "chosen lam over 2 CV repeats: from" in result.output
     assert "Across the 2 repeats the rule chose lam between" in (out / "report.html").read_text()
     assert list(model.classes) == ["no", "yes"] and model.path.l1_ratio == 0.5
     assert model.feature_names == ["a", "b", "c"]

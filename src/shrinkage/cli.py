@@ -216,8 +216,10 @@ def _summary_tables(console, model, n_rows, source):
 
     cv, path = model.cv, model.path
     nnz = cv.nnz if cv.nnz is not None else path.nnz
-    t = Table(title=f"shrinkage fit: {model.family}, l1_ratio={path.l1_ratio:g}, "
-                    f"{source} ({n_rows} rows, {path.n_features} features)")
+    # Headings are printed as lines: a table title would wrap at the table's width.
+    console.print(f"shrinkage fit: {model.family}, l1_ratio={path.l1_ratio:g}, {source} "
+                  f"({n_rows} rows, {path.n_features} features)")
+    t = Table()
     t.add_column("")
     t.add_column("lam", justify="right")
     t.add_column(f"CV {cv.metric}", justify="right")
@@ -226,11 +228,15 @@ def _summary_tables(console, model, n_rows, source):
     for label, i in (("lam_min", cv.index_min), (f"chosen ({cv.rule})", cv.index_chosen)):
         t.add_row(label, _fmt(cv.lams[i]), _fmt(cv.mean[i]), _fmt(cv.se[i]), str(int(nnz[i])))
     console.print(t)
+    rep = cv.extra.get("repeat_lam_chosen")
+    if rep is not None and np.size(rep) > 1:
+        console.print(f"chosen lam over {np.size(rep)} CV repeats: from {_fmt(np.min(rep))} to "
+                      f"{_fmt(np.max(rep))} (median {_fmt(np.median(rep))})")
 
     coef = model.coef
     size = np.abs(coef) if coef.ndim == 1 else np.sqrt(np.sum(coef**2, axis=1))
     order = [j for j in np.argsort(-size, kind="stable") if size[j] > 0][:10]
-    c = Table(title="largest coefficients at the chosen lam (original scale)")
+    c = Table()
     c.add_column("feature")
     if coef.ndim == 1:
         c.add_column("coefficient", justify="right")
@@ -242,6 +248,7 @@ def _summary_tables(console, model, n_rows, source):
         for j in order:
             c.add_row(model.feature_names[j], *[_fmt(v) for v in coef[j]])
     if order:
+        console.print("largest coefficients at the chosen lam (original scale)")
         console.print(c)
     else:
         console.print("no coefficient is non-zero at the chosen lam (intercept-only model)")
