@@ -497,6 +497,19 @@ def test_foreign_estimator_class_is_never_imported(tmp_path):
         sio.load(target)
 
 
+def test_estimator_attributes_cannot_reach_dunders(tmp_path):
+    sio.register_estimator(TinyRidge)
+    d = make_sparse_regression(20, 5, random_state=2)
+    target = sio.save(TinyRidge().fit(d.X, d.y), tmp_path / "e.npz")
+    members = _members(target)
+    meta = _meta(members)
+    meta["root"]["fitted"]["__dict__"]["__class__"] = "x"
+    members["metadata.json"] = _with_digest(meta)
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match="bad attribute name '__class__'"):
+        sio.load(target)
+
+
 def test_corrupt_and_foreign_files_are_refused(tmp_path):
     good = sio.save(make_cv(), tmp_path / "m.npz")
     data = good.read_bytes()

@@ -328,6 +328,9 @@ class _Decoder:
         except TypeError as exc:
             raise ModelFileError(f"cannot rebuild {cls.__qualname__}: {exc}") from exc
         for k, v in fitted.items():
+            # Plain attribute names only: a file must not reach __class__ or __dict__.
+            if not k.isidentifier() or k.startswith("__"):
+                raise ModelFileError(f"bad attribute name {k!r} for {cls.__qualname__}")
             setattr(est, k, v)
         return est
 
