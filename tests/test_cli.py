@@ -419,3 +419,15 @@ def test_poisson_and_multinomial_predictions(tmp_path):
     for k, c in enumerate("rst"):
         np.testing.assert_allclose(out[f"probability_{c}"], prob[:, k], rtol=1e-13)
     assert list(out["prediction"]) == [("r", "s", "t")[k] for k in prob.argmax(1)]
+
+
+def test_real_process_error_is_one_line_on_stderr(tmp_path):
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "shrinkage.cli", "fit", str(tmp_path / "nope.csv"), "-t", "y"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [f"error: no such file: {tmp_path / 'nope.csv'}"]
