@@ -71,8 +71,8 @@ class Case:
 
 
 _FULL_SHAPES = {"wide": (200, 20_000), "tall": (100_000, 500), "sparse": (20_000, 50_000)}
-_QUICK_SHAPES = {"wide": (50, 1_000), "tall": (5_000, 50), "sparse": (1_000, 2_000)}
-_SPARSE_DENSITY = {False: 1e-3, True: 1e-2}
+_QUICK_SHAPES = {"wide": (50, 300), "tall": (2_000, 20), "sparse": (1_000, 300)}
+_SPARSE_DENSITY = {False: 1e-3, True: 2e-2}
 _DATA_SEED = {"wide": 1, "tall": 2, "sparse": 3}
 
 

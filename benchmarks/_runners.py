@@ -30,32 +30,36 @@ import scipy.sparse as sp
 __all__ = ["RUNNERS", "SETTINGS", "UNSUPPORTED", "supports", "version"]
 
 SETTINGS = {
-    "shrinkage": "regularization_path(..., standardize=False, fit_intercept=True, tol=1e-10)",
+    "shrinkage": (
+        "regularization_path(X, y, family, l1_ratio, lams, standardize=False, "
+        "fit_intercept=True, tol=1e-9 (gaussian: duality gap / null objective) or 1e-8 "
+        "(binomial, poisson: max KKT violation / null max gradient))"
+    ),
     "sklearn": (
-        "gaussian dense: enet_path(alphas=lams, tol=1e-10, max_iter=100000, copy_X=False) on "
+        "gaussian dense: enet_path(alphas=lams, tol=1e-9, max_iter=100000, copy_X=False) on "
         "centred X, y (intercept 0 exactly); gaussian sparse: ElasticNet(warm_start=True, "
-        "fit_intercept=True, tol=1e-10, max_iter=100000) looped over the grid; binomial: "
+        "fit_intercept=True, tol=1e-9, max_iter=100000) looped over the grid; binomial: "
         "LogisticRegression(l1_ratio=1, solver='saga', C=1/(n*lam), tol=1e-8, "
         "max_iter=100000, warm_start=True) looped over the grid"
     ),
     "skglm": (
-        "Lasso / ElasticNet / SparseLogisticRegression(alpha=lam, tol=1e-10, max_iter=100, "
+        "Lasso / ElasticNet / SparseLogisticRegression(alpha=lam, tol=1e-9, max_iter=100, "
         "max_epochs=100000, fit_intercept=True, warm_start=True) looped over the grid; "
-        "poisson: GeneralizedLinearEstimator(Poisson(), L1(lam), ProxNewton(tol=1e-10, "
+        "poisson: GeneralizedLinearEstimator(Poisson(), L1(lam), ProxNewton(tol=1e-9, "
         "max_iter=100, fit_intercept=True, warm_start=True))"
     ),
     "celer": (
-        "gaussian dense: celer_path(pb='lasso', alphas=lams, l1_ratio, tol=1e-10, prune=1, "
+        "gaussian dense: celer_path(pb='lasso', alphas=lams, l1_ratio, tol=1e-9, prune=1, "
         "max_iter=100, max_epochs=100000) on centred X, y; gaussian sparse: Lasso / "
         "ElasticNet(warm_start=True, fit_intercept=True, same tol) looped over the grid"
     ),
     "glum": (
         "GeneralizedLinearRegressor(family, alpha_search=True, alphas=lams, l1_ratio, "
-        "fit_intercept=True, solver='irls-cd', gradient_tol=1e-10, max_iter=1000)"
+        "fit_intercept=True, solver='irls-cd', gradient_tol=1e-9, max_iter=1000)"
     ),
     "glmnet": (
         "python-glmnet ElasticNet / LogitNet(alpha=l1_ratio, lambda_path=lams, "
-        "standardize=False, fit_intercept=True, tol=1e-13, max_iter=10**7, n_splits=0)"
+        "standardize=False, fit_intercept=True, tol=1e-12, max_iter=10**7, n_splits=0)"
     ),
 }
 
@@ -67,6 +71,9 @@ UNSUPPORTED = {
     ("celer", "poisson"): "celer has no Poisson model",
     ("glmnet", "poisson"): "python-glmnet wraps gaussian and binomial only",
 }
+
+
+SHRINKAGE_TOL = {"gaussian": 1e-9, "binomial": 1e-8, "poisson": 1e-8}
 
 
 def supports(lib: str, family: str) -> str | None:
@@ -98,7 +105,7 @@ def run_shrinkage(X, y, lams, family, l1_ratio):
         lams=lams,
         standardize=False,
         fit_intercept=True,
-        tol=1e-10,
+        tol=SHRINKAGE_TOL[family],
     )
     k = path.n_lams
     if not np.allclose(path.lams, lams[:k], rtol=1e-12, atol=0):
@@ -128,7 +135,7 @@ def run_sklearn(X, y, lams, family, l1_ratio):
             from sklearn.linear_model import enet_path
 
             _, c, _ = enet_path(
-                X, y, l1_ratio=l1_ratio, alphas=lams, tol=1e-10, max_iter=100_000, copy_X=False
+                X, y, l1_ratio=l1_ratio, alphas=lams, tol=1e-9, max_iter=100_000, copy_X=False
             )
             coefs[:] = c.T
             note = "enet_path" if l1_ratio < 1 else "lasso_path (enet_path l1_ratio=1)"
@@ -136,7 +143,7 @@ def run_sklearn(X, y, lams, family, l1_ratio):
             from sklearn.linear_model import ElasticNet
 
             m = ElasticNet(
-                l1_ratio=l1_ratio, tol=1e-10, max_iter=100_000, warm_start=True, copy_X=False
+                l1_ratio=l1_ratio, tol=1e-9, max_iter=100_000, warm_start=True, copy_X=False
             )
             for i, lam in enumerate(lams):
                 m.set_params(alpha=lam).fit(X, y)
@@ -167,7 +174,7 @@ def run_skglm(X, y, lams, family, l1_ratio):
     p = X.shape[1]
     coefs = np.zeros((len(lams), p))
     inter = np.zeros(len(lams))
-    common = dict(tol=1e-10, fit_intercept=True, warm_start=True)
+    common = dict(tol=1e-9, fit_intercept=True, warm_start=True)
     if family == "gaussian":
         if l1_ratio == 1.0:
             m = skglm.Lasso(max_iter=100, max_epochs=100_000, **common)
@@ -217,7 +224,7 @@ def run_celer(X, y, lams, family, l1_ratio):
             pb="lasso",
             alphas=lams,
             l1_ratio=l1_ratio,
-            tol=1e-10,
+            tol=1e-9,
             prune=1,
             max_iter=100,
             max_epochs=100_000,
@@ -225,7 +232,7 @@ def run_celer(X, y, lams, family, l1_ratio):
         return np.asarray(c).T.copy(), np.zeros(len(lams)), "celer_path (centred data)"
     coefs = np.zeros((len(lams), p))
     inter = np.zeros(len(lams))
-    kw = dict(tol=1e-10, max_iter=100, max_epochs=100_000, fit_intercept=True, warm_start=True)
+    kw = dict(tol=1e-9, max_iter=100, max_epochs=100_000, fit_intercept=True, warm_start=True)
     if l1_ratio == 1.0:
         m = celer.Lasso(**kw)
     else:
@@ -248,7 +255,7 @@ def run_glum(X, y, lams, family, l1_ratio):
         l1_ratio=l1_ratio,
         fit_intercept=True,
         solver="irls-cd",
-        gradient_tol=1e-10,
+        gradient_tol=1e-9,
         max_iter=1000,
     )
     m.fit(X, y)
@@ -266,7 +273,7 @@ def run_glmnet(X, y, lams, family, l1_ratio):
         lambda_path=np.asarray(lams),
         standardize=False,
         fit_intercept=True,
-        tol=1e-13,
+        tol=1e-12,
         max_iter=10**7,
         n_splits=0,
     )
@@ -281,7 +288,7 @@ def run_glmnet(X, y, lams, family, l1_ratio):
     else:
         raise ValueError(UNSUPPORTED[("glmnet", family)])
     k = int(m.n_lambda_)
-    if not np.allclose(m.lambda_path_[:k], lams[:k], rtol=1e-10, atol=0):
+    if not np.allclose(m.lambda_path_[:k], lams[:k], rtol=1e-9, atol=0):
         raise RuntimeError("glmnet returned a different grid than the one passed")
     note = "" if k == len(lams) else f"glmnet stopped its path after {k} lams"
     return coefs[:k].copy(), inter[:k].copy(), note

@@ -72,20 +72,36 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def run_group(lib, items, spec_base, out, timeout, env, log) -> None:
+def run_group(lib, items, spec_base, out, timeout, env, log, grace=0.0) -> None:
     """Run ``lib`` on ``items`` in worker processes, one case timing out at a time.
 
-    A worker runs the cases in order. If the case it is on exceeds ``timeout`` seconds,
-    or the worker dies, that case gets a "timeout"/"crash" record and a fresh worker
-    continues with the remaining cases.
+    A worker runs the cases in order. If the case it is on exceeds ``timeout`` seconds
+    (``timeout + grace`` for a worker's first case of each family, which pays for
+    imports and JIT compilation), or the worker dies, that case gets a "timeout" or
+    "crash" record and a fresh worker continues with the remaining cases.
     """
     remaining = list(items)
+    logged = set()
+
+    def flush_log():
+        for it in items:
+            if it["name"] not in logged and os.path.exists(_base(out, it, lib) + ".json"):
+                logged.add(it["name"])
+                log(lib, it["name"], out)
+
     while remaining:
         spec = dict(spec_base, lib=lib, cases=remaining, out=out)
         fd, spec_path = tempfile.mkstemp(suffix=".json", dir=out)
         with os.fdopen(fd, "w") as fh:
             json.dump(spec, fh)
         err_path = spec_path + ".stderr"
+        failed = None
+        # The first case of each family in a worker pays for imports and JIT compilation.
+        first, seen = set(), set()
+        for it in remaining:
+            if it["family"] not in seen:
+                seen.add(it["family"])
+                first.add(it["name"])
         with open(err_path, "w") as err:
             proc = subprocess.Popen(
                 [sys.executable, os.path.join(HERE, "_worker.py"), spec_path],
@@ -94,22 +110,25 @@ def run_group(lib, items, spec_base, out, timeout, env, log) -> None:
                 env=env,
                 start_new_session=True,  # own process group: a timeout kills its children
             )
-            failed = None
-            while True:
-                rc = proc.poll()
-                current = _current(remaining, lib, out)
-                if current is not None:
-                    name, started = current
-                    if time.time() - started > timeout:
-                        _kill(proc)
-                        failed = (name, "timeout", f"timed out after {timeout:.0f} s")
-                        break
-                if rc is not None:
+            try:
+                while True:
+                    rc = proc.poll()
+                    flush_log()
                     current = _current(remaining, lib, out)
-                    if current is not None:
-                        failed = (current[0], "crash", f"worker exited with code {rc}")
-                    break
-                time.sleep(0.1)
+                    limit = timeout + (grace if current and current[0] in first else 0.0)
+                    if current is not None and time.time() - current[1] > limit:
+                        _kill(proc)
+                        failed = (current[0], "timeout", f"timed out after {limit:g} s")
+                        break
+                    if rc is not None:
+                        current = _current(remaining, lib, out)
+                        if current is not None:
+                            failed = (current[0], "crash", f"worker exited with code {rc}")
+                        break
+                    time.sleep(0.05)
+            finally:
+                if proc.poll() is None:  # interrupted: never leave a worker behind
+                    _kill(proc)
         done = {it["name"] for it in remaining if os.path.exists(_base(out, it, lib) + ".json")}
         if failed is not None:
             name, status, msg = failed
@@ -121,9 +140,7 @@ def run_group(lib, items, spec_base, out, timeout, env, log) -> None:
             with open(os.path.join(out, f"{name}__{lib}.json"), "w") as fh:
                 json.dump(rec, fh)
             done.add(name)
-        for it in remaining:
-            if it["name"] in done:
-                log(lib, it["name"], out)
+        flush_log()
         remaining = [it for it in remaining if it["name"] not in done]
 
 
@@ -226,7 +243,8 @@ def _row(lib, res, n_lams, t_xtv, xbytes):
     k = res["n_fitted"]
     floor = res["warm_s"] / (k * t_xtv) if t_xtv > 0 else float("nan")
     mem = res.get("mem_extra_bytes")
-    mem_s = f"{mem / xbytes:.2f}" if mem is not None else "n/a"
+    mem = None if mem is None else max(mem, 0)
+    mem_s = f"{mem / 2**20:.1f} ({mem / xbytes:.2f})" if mem is not None else "n/a"
     sub = res.get("max_rel_subopt")
     sub_s = f"{sub:.1e}" if sub is not None else "-"
     lams = f"{k}" if k == n_lams else f"{k}/{n_lams}"
@@ -249,6 +267,12 @@ def render(report, n_lams) -> str:
                 "with shrinkage.regularization_path resolved: "
                 + (f"{r:.3f} s" if r is not None else "not available")
             )
+    versions = {}
+    for c in report["cases"].values():
+        for lib, res in c["results"].items():
+            if "version" in res:
+                versions[lib] = res["version"]
+    lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     for name, c in report["cases"].items():
         lines.append("")
         lines.append(
@@ -260,7 +284,7 @@ def render(report, n_lams) -> str:
         lines.append("")
         lines.append(
             "| library | status | lams | cold s | warm s | x floor | max rel subopt | "
-            "mem extra / X | note |"
+            "mem extra MiB (/X) | note |"
         )
         lines.append("|---|---|---|---|---|---|---|---|---|")
         for lib, res in c["results"].items():
@@ -315,11 +339,26 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=None, help="write the full results as JSON here")
     ap.add_argument(
         "--timeout", type=float, default=None, help="seconds per (library, case); default "
-        "600 (full) or 60 (--quick)"
+        "600 (full) or 10 (--quick)"
+    )
+    ap.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="extra seconds for a worker's first case of each family (imports, JIT "
+        "compilation); default "
+        "120 (full) or 60 (--quick)",
     )
     ap.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/numba threads (1)")
-    ap.add_argument("--repeats", type=int, default=3, help="max warm calls for short paths")
-    ap.add_argument("--n-lams", type=int, default=100)
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="max warm calls for short paths (default 3; 1 with --quick)",
+    )
+    ap.add_argument(
+        "--n-lams", type=int, default=None, help="grid size (default 100; 20 with --quick)"
+    )
     ap.add_argument(
         "--data-dir",
         default=os.path.join(tempfile.gettempdir(), "shrinkage-bench-data"),
@@ -334,7 +373,13 @@ def parse_args(argv=None):
     )
     args = ap.parse_args(argv)
     if args.timeout is None:
-        args.timeout = 60.0 if args.quick else 600.0
+        args.timeout = 10.0 if args.quick else 600.0
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    if args.grace is None:
+        args.grace = 60.0 if args.quick else 120.0
+    if args.n_lams is None:
+        args.n_lams = 20 if args.quick else 100
     if args.quick:
         args.grouped = True
     return args
@@ -394,6 +439,7 @@ def main(argv=None) -> int:
 
     if "shrinkage" in libs:
         report["import"] = import_times(env)
+    if "shrinkage" in libs and not args.quick:
         # Fill numba's on-disk cache (small data, same dtypes and layouts) so that every
         # cold time below is "first call in a fresh process with a warm cache".
         warm_out = tempfile.mkdtemp(prefix="shrinkage-bench-warmup-")
@@ -403,7 +449,7 @@ def main(argv=None) -> int:
             items.append(_item(case, qf))
         t0 = time.perf_counter()
         run_group(
-            "shrinkage", items, spec_base, warm_out, args.timeout, env, lambda *a: None
+            "shrinkage", items, spec_base, warm_out, args.timeout, env, lambda *a: None, args.grace
         )
         report["warmup_s"] = time.perf_counter() - t0
         print(f"numba cache warm-up (shrinkage on the quick cases): {report['warmup_s']:.1f} s")
@@ -430,7 +476,7 @@ def main(argv=None) -> int:
         groups = [items] if args.grouped else [[it] for it in items]
         for group in groups:
             if group:
-                run_group(lib, group, spec_base, out, args.timeout, env, log)
+                run_group(lib, group, spec_base, out, args.timeout, env, log, args.grace)
         for it in items:
             with open(os.path.join(out, f"{it['name']}__{lib}.json")) as fh:
                 r = json.load(fh)
