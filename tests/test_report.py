@@ -161,6 +161,20 @@ def test_data_summary_columns():
     check_html(html)
 
 
+def test_multinomial_table_uses_the_class_labels():
+    path, cv, X, _ = make_fit()
+    B = np.stack([path.coefs, -path.coefs, 0 * path.coefs], axis=2)
+    path = Path(**{**path.__dict__, "coefs": B, "family": "multinomial",
+                   "intercepts": np.zeros((path.n_lams, 3)), "classes": np.arange(3.0)})
+    cv = CVResult(**{**cv.__dict__, "metric": "deviance",
+                     "extra": {**cv.extra, "classes": np.array(["cat", "dog", "emu"])}})
+    html = build_report(path, cv, X=X, y=np.arange(X.shape[0]) % 3, images=STUB)
+    assert "<th>class cat</th><th>class dog</th><th>class emu</th>" in html
+    b = B[cv.index_chosen]
+    j = int(np.argmax(np.abs(b[:, 0])))
+    assert f'<td class="num">{b[j, 0]:.4g}</td><td class="num">{b[j, 1]:.4g}</td>' in html
+
+
 def test_feature_names_are_escaped():
     path, cv, X, y = make_fit()
     html = build_report(path, cv, X=X, y=y, images=STUB)

@@ -131,14 +131,22 @@ def _prior_sentence(path, cv, X, y, n_samples):
             "data, for small coefficients.")
 
 
-def _coef_table(path, index, names):
+def _class_labels(path, cv, n_classes):
+    """Class labels: cross_validate keeps the user's labels in ``cv.extra["classes"]``
+    (the path itself is fitted on class codes)."""
+    for labels in (cv.extra.get("classes"), path.classes):
+        if labels is not None and len(labels) == n_classes:
+            return [str(c) for c in labels]
+    return [str(k) for k in range(n_classes)]
+
+
+def _coef_table(path, cv, index, names):
     coefs = np.asarray(path.coefs[index])
     if coefs.ndim == 1:
         columns = ["coefficient"]
         mat = coefs[:, None]
     else:
-        classes = path.classes if path.classes is not None else range(coefs.shape[1])
-        columns = [f"class {c}" for c in classes]
+        columns = [f"class {c}" for c in _class_labels(path, cv, coefs.shape[1])]
         mat = coefs
     size = np.sqrt(np.sum(mat**2, axis=1))
     order = [j for j in np.argsort(-size, kind="stable") if size[j] > 0]
@@ -233,7 +241,7 @@ def build_report(
             f"and {_fmt(rep.max())} (median {_fmt(np.median(rep))})."
         )
 
-    coef_columns, coef_rows, intercept_text = _coef_table(path, i, names)
+    coef_columns, coef_rows, intercept_text = _coef_table(path, cv, i, names)
 
     prior_sentence = _prior_sentence(path, cv, X, y, n_samples)
 
