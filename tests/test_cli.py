@@ -237,6 +237,8 @@ def csv_file(tmp_path):
     (["--target", "y", "--folds", "1"], ["--folds must be >= 2"]),
     (["--target", "y", "--exclude", "x1,x2,color"], ["no feature columns are left"]),
     (["--target", "y", "--exclude", "y"], ["the target 'y' is also excluded"]),
+    (["--target", "y", "--metric", "auc"], ["metric 'auc' does not fit family 'gaussian'"]),
+    (["--target", "y", "--metric", "r2"], ["unknown metric 'r2'"]),
 ])
 def test_fit_errors_are_one_line(csv_file, tmp_path, args, fragments):
     result = run(["fit", csv_file, "--out", tmp_path / "o", *args])

@@ -273,6 +273,10 @@ def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
         console.print(f"note: {note}")
     if opts["family"] == "auto":
         console.print(f"note: family auto -> {enc.family}")
+    if opts["metric"] is not None:
+        from .metrics import check_metric
+
+        check_metric(opts["metric"], enc.family)  # fail before anything is written
     command = _command_line(data, opts)
     out.mkdir(parents=True, exist_ok=True)
     cv, path = _cross_validate(console, enc, l1_ratio=l1_ratio, folds=opts["folds"],
