@@ -291,13 +291,11 @@ def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
     )
     _summary_tables(console, model, enc.X.shape[0], FilePath(data).name)
 
+    # Everything is rendered before the first file is written, so a failure leaves no
+    # half-written output directory behind.
     force = opts["force"]
     y_codes = _codes(enc, model.classes)
     images = render_figures(path, cv, enc.X, y_codes, overfit=overfit)
-    sio.save(model, out / "model.npz", overwrite=force, info={"command": command})
-    for name in ("path", "cv", "gap"):
-        _write_bytes(out / f"{name}.png", images[name], force)
-    _write_bytes(out / "coefficients.csv", _coef_csv(model), force)
     html = build_report(
         path, cv, X=enc.X, y=y_codes, title=title, images=images, notes=enc.notes,
         columns=describe_columns(table),
@@ -305,6 +303,10 @@ def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
               "rows used": enc.X.shape[0]},
         command=command,
     )
+    sio.save(model, out / "model.npz", overwrite=force, info={"command": command})
+    for name in ("path", "cv", "gap"):
+        _write_bytes(out / f"{name}.png", images[name], force)
+    _write_bytes(out / "coefficients.csv", _coef_csv(model), force)
     _write_bytes(out / "report.html", html.encode("utf-8"), force)
     console.print(f"wrote {', '.join(_OUTPUTS)} to {out}")
     return model, out
