@@ -278,7 +278,6 @@ def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
 
         check_metric(opts["metric"], enc.family)  # fail before anything is written
     command = _command_line(data, opts)
-    out.mkdir(parents=True, exist_ok=True)
     cv, path = _cross_validate(console, enc, l1_ratio=l1_ratio, folds=opts["folds"],
                                repeats=opts["repeats"], rule=rule, metric=opts["metric"],
                                seed=opts["seed"])
@@ -303,6 +302,7 @@ def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
               "rows used": enc.X.shape[0]},
         command=command,
     )
+    out.mkdir(parents=True, exist_ok=True)
     sio.save(model, out / "model.npz", overwrite=force, info={"command": command})
     for name in ("path", "cv", "gap"):
         _write_bytes(out / f"{name}.png", images[name], force)
