@@ -184,6 +184,8 @@ def test_bad_inputs_raise_clear_errors():
         call(values=[-1.0, 0.0])
     with pytest.raises(ValueError, match="drop early_stopping"):
         call(knob="epochs", values=[1, 2], early_stopping={"patience": 2})
+    with pytest.raises(ValueError, match="mode='max' but metric='loss' is minimised"):
+        call(early_stopping={"mode": "max"})
     with pytest.raises(TypeError, match="early_stopping must be None"):
         call(early_stopping=3)
     with pytest.raises(ValueError, match="seeds must be distinct"):

@@ -163,7 +163,8 @@ def train(
     elif knob == "l2":
         loss_reg = L2(value)
     elif knob == "noise":
-        gen = torch.Generator()
+        # the noise generator lives on the data's device: no host-to-device copy per batch
+        gen = torch.Generator(device=Xtr.device)
         gen.manual_seed(seed + 7919)
         transform = GaussianNoise(value, generator=gen)
     elif knob == "mixup":

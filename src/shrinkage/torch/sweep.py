@@ -290,6 +290,11 @@ def sweep(
     if isinstance(k, bool) or not isinstance(k, Real) or not math.isfinite(k) or k < 0:
         raise ValueError(f"k must be a finite number >= 0, got {k!r}")
     es_template = _check_early_stopping(early_stopping)
+    if es_template is not None and es_template.mode != ("max" if metric == "accuracy" else "min"):
+        raise ValueError(
+            f"early_stopping has mode={es_template.mode!r} but metric={metric!r} is "
+            + ("maximised: use mode='max'" if metric == "accuracy" else "minimised: use mode='min'")
+        )
     if knob == "epochs":
         if es_template is not None:
             raise ValueError("knob='epochs' sweeps the epoch count itself; drop early_stopping")
