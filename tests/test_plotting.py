@@ -446,3 +446,23 @@ def test_plot_evidence_takes_a_glm_evidence_result():
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "log evidence"]
     np.testing.assert_array_equal(line.get_ydata(), ev.log_evidence)
     assert _vlines_at(ax) == [pytest.approx(ev.lam_best)]
+
+
+def test_gap_scores_do_not_depend_on_blocking(monkeypatch):
+    from shrinkage.plotting import _path_scores
+
+    path = make_path()
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((50, 5)), rng.standard_normal(50)
+    whole = _path_scores(path, X, y, "mse")
+    for budget in (1, 250):  # one lam per block; blocks of 5, 5 and 2 lams
+        monkeypatch.setattr(plotting, "_ETA_BUDGET", budget)
+        np.testing.assert_allclose(_path_scores(path, X, y, "mse"), whole, rtol=1e-14)
+    mpath = make_path("multinomial", classes=np.array(["a", "b", "c"]))
+    codes = rng.integers(0, 3, 50)
+    monkeypatch.setattr(plotting, "_ETA_BUDGET", 1 << 22)
+    whole = _path_scores(mpath, X, np.array(["a", "b", "c"])[codes], "deviance")
+    monkeypatch.setattr(plotting, "_ETA_BUDGET", 300)
+    np.testing.assert_allclose(
+        _path_scores(mpath, X, np.array(["a", "b", "c"])[codes], "deviance"), whole, rtol=1e-14
+    )

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _PATH_X = ("lam", "l1_norm", "dev_ratio")
+_ETA_BUDGET = 1 << 22  # numbers in one block of linear predictors (32 MiB of float64)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -359,13 +360,21 @@ def _path_scores(path, X, y, metric, sample_weight=None):
     coefs = np.asarray(path.coefs)
     if X.shape[1] != path.n_features:
         raise ValueError(f"X has {X.shape[1]} features but the path has {path.n_features}")
-    if coefs.ndim == 2:
-        eta = np.asarray(X @ coefs.T) + np.asarray(path.intercepts)[None, :]
-    else:  # (L, p, K) -> (n, L, K)
-        eta = np.stack([np.asarray(X @ c) + b[None, :]
-                        for c, b in zip(coefs, path.intercepts)], axis=1)
-    return metrics.score_path(metric, path.family, _encode_response(path, y), eta,
-                              sample_weight)
+    yc = _encode_response(path, y)
+    inter = np.asarray(path.intercepts)
+    # Score the path in blocks of lams so the (n, lams[, classes]) linear predictor stays
+    # near _ETA_BUDGET numbers whatever n is; per-lam scores do not depend on the blocking.
+    width = int(np.prod(coefs.shape[2:], dtype=int))
+    step = max(1, _ETA_BUDGET // max(1, X.shape[0] * width))
+    out = []
+    for lo in range(0, path.n_lams, step):
+        c, b = coefs[lo : lo + step], inter[lo : lo + step]
+        if coefs.ndim == 2:
+            eta = np.asarray(X @ c.T) + b[None, :]
+        else:  # (l, p, K) -> (n, l, K)
+            eta = np.stack([np.asarray(X @ ck) + bk[None, :] for ck, bk in zip(c, b)], axis=1)
+        out.append(metrics.score_path(metric, path.family, yc, eta, sample_weight))
+    return np.concatenate(out)
 
 
 def plot_gap(path, X, y, ax=None, *, X_val=None, y_val=None, cv=None, metric=None):
