@@ -171,7 +171,7 @@ def regularization_path(
     prob = Problem(
         X=Xc, y=yv, w=w, uniform_w=(1.0 / n if uniform else 0.0), offset=off, family=fam,
         xm=xm, xw=xw, l1u=l1u, l2u=l2u, lo=lo, hi=hi, excluded=constant,
-        fit_intercept=bool(fit_intercept), tol=tol, max_iter=max_iter,
+        fit_intercept=bool(fit_intercept), tol=tol, max_iter=max_iter, scale=scale,
     )
 
     eta_null, b0_null = fam.null_eta(yv, w, off, fit_intercept)

@@ -124,32 +124,3 @@ def kkt_violation(g, b, l1, l2, lo, hi):
     dev = np.where(at_hi & (dev > 0), 0.0, dev)
     dev = np.where(at_lo & (dev < 0), 0.0, dev)
     return np.abs(dev)
-
-
-def conjugate(c, l1, l2, lo, hi):
-    """Sum over j of ``sup_{lo_j <= t <= hi_j} c_j t - l1_j |t| - l2_j / 2 t^2``.
-
-    Returns ``inf`` when the supremum is unbounded for some coordinate. ``l1, l2`` include
-    ``lam``.
-    """
-    total = 0.0
-    has_l2 = l2 > 0
-    if np.any(has_l2):
-        cc, a1, a2 = c[has_l2], l1[has_l2], l2[has_l2]
-        t = np.sign(cc) * np.maximum(np.abs(cc) - a1, 0.0) / a2
-        t = np.clip(t, lo[has_l2], hi[has_l2])
-        total += float(np.sum(cc * t - a1 * np.abs(t) - 0.5 * a2 * t * t))
-    no_l2 = ~has_l2
-    if np.any(no_l2):
-        cc, a1, lo0, hi0 = c[no_l2], l1[no_l2], lo[no_l2], hi[no_l2]
-        up = cc - a1  # slope of the objective for t > 0
-        down = cc + a1  # slope for t < 0
-        if np.any((up > 0) & np.isinf(hi0)) or np.any((down < 0) & np.isinf(lo0)):
-            return np.inf
-        # piecewise linear: the sup sits at lo, hi, or 0 when 0 is feasible
-        with np.errstate(invalid="ignore"):
-            v_hi = np.where(np.isinf(hi0), -np.inf, cc * hi0 - a1 * np.abs(hi0))
-            v_lo = np.where(np.isinf(lo0), -np.inf, cc * lo0 - a1 * np.abs(lo0))
-        v0 = np.where((lo0 <= 0) & (hi0 >= 0), 0.0, -np.inf)
-        total += float(np.sum(np.maximum(np.maximum(v_hi, v_lo), v0)))
-    return total

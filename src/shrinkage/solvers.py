@@ -24,7 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels.cd import cd_covariance, cd_quadratic, weighted_moments
-from .penalties import conjugate, kkt_violation, penalty_value
+from ._kernels.certify import dot, dual_terms, kkt_scan, ws_gradient
+from .penalties import penalty_value
 
 _EMPTY_F = np.zeros(1)
 _EMPTY_I = np.zeros(1, dtype=np.int32)
@@ -56,8 +57,11 @@ class Problem:
     fit_intercept: bool
     tol: float
     max_iter: int
+    scale: np.ndarray = None
 
     def __post_init__(self):
+        if self.scale is None:
+            self.scale = np.ones(self.X.shape[1])
         X = self.X
         self.sparse = sp.issparse(X)
         if self.sparse:
@@ -111,10 +115,15 @@ def strong_set(prob, g, b, lam, lam_prev):
 
 
 def violators(prob, g, b, lam, in_ws):
-    """Features outside the working set whose KKT condition fails at the current point."""
-    viol = kkt_violation(g, b, lam * prob.l1u, lam * prob.l2u, prob.lo, prob.hi)
-    out = (~in_ws) & prob.candidates & (viol > 0)
-    return np.flatnonzero(out), viol
+    """Features outside the working set whose KKT condition fails at the current point.
+
+    Returns ``(indices, max_violation)`` with the violation in standardized-gradient units
+    (divided by the penalty scale ``s_j``) over all candidate features.
+    """
+    out = np.empty(prob.p, dtype=np.int64)
+    vmax, m = kkt_scan(g, b, lam * prob.l1u, lam * prob.l2u, prob.lo, prob.hi,
+                       prob.candidates, in_ws, prob.scale, out)
+    return out[:m], vmax
 
 
 class GaussianNaive:
@@ -168,6 +177,7 @@ class GaussianNaive:
         uv = prob.uniform_w
         sweeps = 0
         gap = np.inf
+        gws = np.zeros(prob.p)
         while True:
             ws = np.flatnonzero(in_ws)
             budget = prob.max_iter - sweeps
@@ -177,7 +187,14 @@ class GaussianNaive:
                                    l1, l2, prob.lo, prob.hi, self.b, self.r, self.st, ws, ws.size,
                                    False, thr, budget)
             r = self._true_residual()
-            self.st[1] = float(np.dot(prob.w, r))
+            self.st[1] = dot(prob.w, r)
+            if expand:
+                # certify the working-set subproblem first (O(n |ws|)); only a solution
+                # good on the working set earns a full pass over X
+                ws_gradient(X, xd, xi, xp, sparse, prob.w, r, prob.xm, ws, ws.size, gws)
+                if self._gap(gws, in_ws, l1, l2) > 0.5 * prob.tol and thr > self._thr_floor:
+                    thr *= 0.1
+                    continue
             self.g = prob.gradient(prob.w * r)
             if not expand:
                 return np.nan, sweeps
@@ -185,39 +202,56 @@ class GaussianNaive:
             if new.size:
                 in_ws[new] = True
                 continue
-            gap = self.gap(lam, l1, l2)
+            gap = self._gap(self.g, prob.candidates, l1, l2)
             if gap <= prob.tol:
                 break
-            thr = max(thr * 0.1, 1e-300)
-            if thr < 1e-30 * self.obj_scale:
+            thr *= 0.1
+            if thr < self._thr_floor:
                 break
         return gap, sweeps
 
-    def gap(self, lam, l1, l2):
-        """Relative duality gap ``(P(b) - D(u)) / null_objective`` at the rescaled dual point."""
-        prob = self.prob
-        r = self.r
-        wr2 = float(np.dot(prob.w, r * r))
-        a = float(np.dot(prob.w, r * self.yc))
-        primal = 0.5 * wr2 + penalty_value(self.b, l1, l2)
-        return self._gap_from(primal, a, wr2, self.g.copy(), l1, l2)
+    @property
+    def _thr_floor(self):
+        return 1e-30 * self.obj_scale
 
-    def _gap_from(self, primal, a, bq, g, l1, l2):
+    def _residual_terms(self):
+        """``(sum_i w_i r_i y_i, sum_i w_i r_i^2)`` for the dual objective."""
+        r = self.r
+        wr = self.prob.w * r
+        return dot(wr, self.yc), dot(wr, r)
+
+    def _gap(self, g, mask, l1, l2):
+        """Relative duality gap ``(P(b) - D(u)) / null_objective``.
+
+        The dual point is ``u = t * w * r`` (projected off the unpenalised features), with
+        ``t`` the largest scale keeping it feasible::
+
+            P(b) = 1/2 sum_i w_i r_i^2 + sum_j (l1_j |b_j| + l2_j / 2 b_j^2)
+            D(u) = sum_i u_i yc_i - 1/2 sum_i u_i^2 / w_i - sum_j conj_j(Xc_j^T u)
+
+        Over the features in ``mask`` (all candidates, or the working set, whose gap is
+        the gap of the working-set subproblem).
+        """
         prob = self.prob
+        a, bq = self._residual_terms()
+        primal_loss = 0.5 * bq
         a, bq, g = self.proj.project(a, bq, g)
-        keep = prob.candidates & ~self.proj.mask  # projected features have g_j = 0 exactly
-        t = _dual_scale(g, l1, l2, prob.lo, prob.hi, keep)
-        gt = t * g
-        conj = conjugate(gt[keep], l1[keep], l2[keep], prob.lo[keep], prob.hi[keep])
+        keep = mask & ~self.proj.mask  # projected features have g_j = 0 exactly
+        pen, t, conj = dual_terms(g, self.b, l1, l2, prob.lo, prob.hi, keep)
+        pen += self.proj.penalty_free  # unpenalised features add nothing
         dual = t * a - 0.5 * t * t * bq - conj
-        return max(primal - dual, 0.0) / self.obj_scale
+        return max(primal_loss + pen - dual, 0.0) / self.obj_scale
+
+    def gap(self, lam):
+        """Relative duality gap at ``lam`` over all features (see ``_gap``)."""
+        return self._gap(self.g, self.prob.candidates, lam * self.prob.l1u, lam * self.prob.l2u)
 
     def intercept(self):
-        return self.ybar - float(np.dot(self.prob.xm, self.b)) if self.prob.fit_intercept else 0.0
+        return self.ybar - dot(self.prob.xm, self.b) if self.prob.fit_intercept else 0.0
 
     def deviance(self):
         r = self._true_residual()
-        return float(np.dot(self.prob.w, r * r))
+        return dot(self.prob.w * r, r)
 
 
 class GaussianCovariance(GaussianNaive):
@@ -286,25 +320,22 @@ class GaussianCovariance(GaussianNaive):
             new, _ = violators(prob, self.g, self.b, lam, self.col >= 0)
             if new.size:
                 continue
-            gap = self.gap(lam, l1, l2)
+            gap = self._gap(self.g, prob.candidates, l1, l2)
             if gap <= prob.tol:
                 break
-            thr = max(thr * 0.1, 1e-300)
-            if thr < 1e-30 * self.obj_scale:
+            thr *= 0.1
+            if thr < self._thr_floor:
                 break
         return gap, sweeps
 
-    def gap(self, lam, l1, l2):
-        b = self.b
-        bc = float(np.dot(b, self.c))
-        a = self.yw - bc
-        bq = max(self.yw - bc - float(np.dot(b, self.g)), 0.0)  # sum_i w_i r_i^2
-        primal = 0.5 * bq + penalty_value(b, l1, l2)
-        return self._gap_from(primal, a, bq, self.g.copy(), l1, l2)
+    def _residual_terms(self):
+        # from cached inner products: sum w r yc = yw - b.c and
+        # sum w r^2 = yw - 2 b.c + b.G b = yw - b.c - b.g
+        bc = dot(self.b, self.c)
+        return self.yw - bc, max(self.yw - bc - dot(self.b, self.g), 0.0)
 
     def deviance(self):
-        b = self.b
-        return max(self.yw - float(np.dot(b, self.c)) - float(np.dot(b, self.g)), 0.0)
+        return self._residual_terms()[1]
 
     def residual(self):
         """The residual ``yc - Xc b`` (formed on demand, one pass over the active columns)."""
@@ -318,6 +349,8 @@ class _UnpenalizedProjector:
     metric ``sum_i u_i^2 / w_i`` gives a feasible dual point whose value is available from
     inner products alone.
     """
+
+    penalty_free = 0.0
 
     def __init__(self, prob):
         self.prob = prob
@@ -348,19 +381,6 @@ class _UnpenalizedProjector:
         return a - float(np.dot(z, self.cu)), bq - float(np.dot(z, gu)), g - self.Gall @ z
 
 
-def _dual_scale(g, l1, l2, lo, hi, candidates):
-    """Largest t in (0, 1] keeping ``t * g`` inside the domain of the conjugate."""
-    pure_l1 = candidates & (l2 == 0) & (l1 > 0)
-    t = 1.0
-    over_hi = pure_l1 & (g > l1) & np.isinf(hi)
-    over_lo = pure_l1 & (g < -l1) & np.isinf(lo)
-    if np.any(over_hi):
-        t = min(t, float(np.min(l1[over_hi] / g[over_hi])))
-    if np.any(over_lo):
-        t = min(t, float(np.min(l1[over_lo] / -g[over_lo])))
-    return t
-
-
 class ProximalNewton:
     """Proximal Newton (IRLS outer loop, coordinate descent inside) for binomial/poisson."""
 
@@ -377,6 +397,7 @@ class ProximalNewton:
         self.resid = prob.family.grad_residual(prob.y, self.eta)
         self.g = prob.gradient(prob.w * self.resid)
         self.grad_scale = grad_scale if grad_scale > 0 else 1.0
+        self._scratch = np.empty(prob.p, dtype=np.int64)
 
     def feature_gradient(self):
         return np.abs(self.g)
@@ -385,14 +406,13 @@ class ProximalNewton:
         return self.prob.family.loss(self.prob.y, eta, self.prob.w) + penalty_value(b, l1, l2)
 
     def certificate(self, lam, mask=None):
+        """Largest KKT violation (standardized units) relative to the null model's gradient."""
         prob = self.prob
-        viol = kkt_violation(self.g, self.b, lam * prob.l1u, lam * prob.l2u, prob.lo, prob.hi)
-        viol[~prob.candidates] = 0.0
-        if mask is not None:
-            viol[~mask] = 0.0
-        v = float(viol.max()) if viol.size else 0.0
+        cand = prob.candidates if mask is None else prob.candidates & mask
+        v, _ = kkt_scan(self.g, self.b, lam * prob.l1u, lam * prob.l2u, prob.lo, prob.hi, cand,
+                        cand, prob.scale, self._scratch)
         if prob.fit_intercept:
-            v = max(v, abs(float(np.dot(prob.w, self.resid))))
+            v = max(v, abs(dot(prob.w, self.resid)))
         return v / self.grad_scale
 
     def solve(self, lam, lam_prev, ws_mask=None):
@@ -465,7 +485,7 @@ class ProximalNewton:
         return cert, sweeps
 
     def intercept(self):
-        return self.b0 - float(np.dot(self.prob.xm, self.b))
+        return self.b0 - dot(self.prob.xm, self.b)
 
     def deviance(self):
         return self.prob.family.deviance(self.prob.y, self.eta, self.prob.w)
