@@ -175,6 +175,18 @@ def test_multinomial_table_uses_the_class_labels():
     assert f'<td class="num">{b[j, 0]:.4g}</td><td class="num">{b[j, 1]:.4g}</td>' in html
 
 
+def test_long_coefficient_tables_are_capped(monkeypatch):
+    import shrinkage.report as rep
+
+    path, cv, X, y = make_fit()
+    monkeypatch.setattr(rep, "_MAX_COEF_ROWS", 2)
+    html = re.sub(r"\s+", " ", build_report(path, cv, X=X, y=y, images=STUB))
+    n = int(np.count_nonzero(path.coefs[cv.index_chosen]))
+    assert n == 3
+    assert f"{n} of 4 coefficients are non-zero, on the original scale of the features " \
+           "(the 2 largest are listed)" in html
+
+
 def test_feature_names_are_escaped():
     path, cv, X, y = make_fit()
     html = build_report(path, cv, X=X, y=y, images=STUB)

@@ -21,6 +21,8 @@ from ..results import CVResult, Path
 
 __all__ = ["build_report", "render_figures", "write_report", "rule_sentence"]
 
+_MAX_COEF_ROWS = 100  # the largest non-zero coefficients listed (all are in the model file)
+
 
 def _fmt(value):
     if value is None:
@@ -150,9 +152,9 @@ def _coef_table(path, cv, index, names):
         mat = coefs
     size = np.sqrt(np.sum(mat**2, axis=1))
     order = [j for j in np.argsort(-size, kind="stable") if size[j] > 0]
-    rows = [{"name": names[j], "values": list(mat[j])} for j in order]
+    rows = [{"name": names[j], "values": list(mat[j])} for j in order[:_MAX_COEF_ROWS]]
     inter = np.atleast_1d(path.intercepts[index])
-    return columns, rows, ", ".join(_fmt(v) for v in inter)
+    return columns, rows, len(order), ", ".join(_fmt(v) for v in inter)
 
 
 def build_report(
@@ -241,7 +243,7 @@ def build_report(
             f"and {_fmt(rep.max())} (median {_fmt(np.median(rep))})."
         )
 
-    coef_columns, coef_rows, intercept_text = _coef_table(path, cv, i, names)
+    coef_columns, coef_rows, n_nonzero, intercept_text = _coef_table(path, cv, i, names)
 
     prior_sentence = _prior_sentence(path, cv, X, y, n_samples)
 
@@ -295,6 +297,7 @@ def build_report(
         repeat_note=repeat_note,
         coef_columns=coef_columns,
         coef_rows=coef_rows,
+        n_nonzero=n_nonzero,
         n_features=path.n_features,
         intercept_text=intercept_text,
         prior_sentence=prior_sentence,
