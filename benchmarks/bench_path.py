@@ -467,9 +467,12 @@ def main(argv=None) -> int:
     results = {c.name: {} for c in cases}
     for lib in libs:
         items = []
+        missing = _missing(lib)
         for case in cases:
             why = supports(lib, case.family)
-            if why:
+            if missing:
+                results[case.name][lib] = {"status": "missing", "error": missing}
+            elif why:
                 results[case.name][lib] = {"status": "n/a", "error": why}
             else:
                 items.append(_item(case, folders[case.name]))
@@ -500,6 +503,17 @@ def main(argv=None) -> int:
             json.dump(report, fh, indent=1, default=float)
         print(f"results written to {args.out}")
     return 0
+
+
+def _missing(lib: str) -> str | None:
+    """Why ``lib`` cannot be imported at all (None when its module is installed)."""
+    import importlib.util
+
+    module = {"sklearn": "sklearn"}.get(lib, lib)
+    if importlib.util.find_spec(module) is None:
+        pkg = {"glmnet": "python-glmnet", "sklearn": "scikit-learn"}.get(lib, lib)
+        return f"not installed (pip install {pkg})"
+    return None
 
 
 def _item(case, folder):
