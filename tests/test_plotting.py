@@ -109,6 +109,20 @@ def test_plot_path_lines_labels_nnz_and_chosen():
     assert set(labels) <= {str(int(v)) for v in path.nnz}
 
 
+def test_plot_path_draws_only_the_largest_active_paths():
+    path = make_path()
+    coefs = path.coefs.copy()
+    coefs[:, 4] = 0.0  # never active: not drawn
+    path = Path(**{**path.__dict__, "coefs": coefs})
+    ax = plotting.plot_path(path, _ax(), max_lines=2, n_labels=0)
+    drawn = [ln.get_label() for ln in ax.get_lines() if ln.get_label() in NAMES]
+    assert drawn == ["age", "bmi"]  # the two largest peaks, in feature order
+    assert [t.get_text() for t in ax.texts] == ["the 2 largest of 4 paths"]
+    ax = plotting.plot_path(path, _ax(), n_labels=0)
+    assert [ln.get_label() for ln in ax.get_lines() if ln.get_label() in NAMES] == NAMES[:4]
+    assert len(ax.texts) == 0
+
+
 def test_plot_path_other_axes_and_explicit_lam():
     path = make_path()
     ax = plotting.plot_path(path, _ax(), x="l1_norm", lam=path.lams[5])
@@ -142,6 +156,8 @@ def test_plot_path_errors():
         plotting.plot_path(path, _ax(), lam=-1)
     with pytest.raises(ValueError, match="n_labels"):
         plotting.plot_path(path, _ax(), n_labels=-1)
+    with pytest.raises(ValueError, match="max_lines"):
+        plotting.plot_path(path, _ax(), max_lines=1.5)
 
 
 def test_plot_without_ax_makes_a_pyplot_figure():

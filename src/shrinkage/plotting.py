@@ -108,6 +108,7 @@ def plot_path(
     feature_names=None,
     n_labels=5,
     class_index=None,
+    max_lines=200,
 ):
     """Coefficients along the regularization path.
 
@@ -129,6 +130,10 @@ def plot_path(
     class_index : int, optional
         For multinomial paths, the class to draw; by default each feature's line is the
         Euclidean norm of its coefficients over classes.
+    max_lines : int, default 200
+        Draw at most this many paths: features never non-zero on the path are left out,
+        and beyond that the paths with the largest ``max |b_j|`` are kept (a note in the
+        corner says how many are shown).
 
     Returns
     -------
@@ -140,8 +145,9 @@ def plot_path(
     _check_type("path", path, Path)
     if x not in _PATH_X:
         raise ValueError(f"x must be one of {_PATH_X}, got {x!r}")
-    if isinstance(n_labels, bool) or not isinstance(n_labels, (int, np.integer)) or n_labels < 0:
-        raise ValueError(f"n_labels must be an integer >= 0, got {n_labels!r}")
+    for arg, value in (("n_labels", n_labels), ("max_lines", max_lines)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{arg} must be an integer >= 0, got {value!r}")
     names = _feature_names(path, feature_names)
     coefs = np.asarray(path.coefs, dtype=float)
     if coefs.ndim == 3:
@@ -168,8 +174,16 @@ def plot_path(
     ax = _axes(ax)
     if x == "lam":
         ax.set_xscale("log")
-    for j, name in enumerate(names):
-        ax.plot(xs, coefs[:, j], lw=1.2, label=name)
+    # Features that stay at zero add only a line on the axis; thousands of lines add
+    # nothing readable and take seconds to draw: keep the largest paths.
+    peak = np.max(np.abs(coefs), axis=0)
+    drawn = [j for j in np.argsort(-peak, kind="stable") if peak[j] > 0][: int(max_lines)]
+    for j in sorted(drawn):
+        ax.plot(xs, coefs[:, j], lw=1.2, label=names[j])
+    n_active = int(np.count_nonzero(peak))
+    if len(drawn) < n_active:
+        ax.text(0.01, 0.99, f"the {len(drawn)} largest of {n_active} paths",
+                transform=ax.transAxes, ha="left", va="top", fontsize=8, color="0.3")
     ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
     # Label the largest paths at the weakest end (where they are largest).
     end = int(np.argmin(path.lams))
