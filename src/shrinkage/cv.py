@@ -149,23 +149,30 @@ def cv_summary(fold_scores, fold_weights):
 
 
 # ------------------------------------------------------------------- fold worker
-def _take_rows(X, idx):
-    return X[idx]
+def _fold_weights(n, train, weight):
+    """Sample weights that keep ``train`` and give every other row weight zero."""
+    w = np.zeros(n)
+    w[train] = 1.0 if weight is None else weight[train]
+    return w
 
 
 def _fold_job(X, y, train, test, lams, family, l1_ratio, metric, weight, offset, kwargs):
-    """Fit one fold's whole path on ``train`` with the given ``lams``; score on ``test``."""
-    sw_tr = None if weight is None else weight[train]
-    off_tr = None if offset is None else offset[train]
+    """Fit one fold's whole path on ``train`` with the given ``lams``; score on ``test``.
+
+    The training rows are selected by zero sample weights rather than by copying
+    ``X[train]``: every fold (and thread, and Dask task) shares the one ``X``, and the
+    engine's weighted objective, standardization and certificates make a zero-weight row
+    exactly absent (``tests/test_cv.py`` compares with fits on copied rows).
+    """
     path = _fit_path(
-        _take_rows(X, train), y[train], family=family, l1_ratio=l1_ratio, lams=lams,
-        sample_weight=sw_tr, offset=off_tr, **kwargs,
+        X, y, family=family, l1_ratio=l1_ratio, lams=lams,
+        sample_weight=_fold_weights(y.shape[0], train, weight), offset=offset, **kwargs,
     )
     n_done = path.n_lams
     if n_done > lams.size or not np.allclose(path.lams, lams[:n_done], rtol=1e-12, atol=0):
         raise RuntimeError("the fold's path did not follow the requested lam grid")
     eta = path.linear_predictor(
-        _take_rows(X, test), offset=None if offset is None else offset[test]
+        X[test], offset=None if offset is None else offset[test]
     )
     w_te = None if weight is None else weight[test]
     scores = np.full(lams.size, np.nan)
