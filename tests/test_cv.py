@@ -186,3 +186,19 @@ def test_one_class_in_a_stratified_fold_is_an_error():
         cross_validate(X, yb, family="binomial", cv=5, metric="auc", random_state=0)
     with pytest.raises(ValueError, match="one class only"):
         cross_validate(X, np.ones(N), family="binomial")
+
+
+def test_sparse_and_dataframe_inputs_give_the_dense_result():
+    import pandas as pd
+    import scipy.sparse as sp
+
+    Xs = X.copy()
+    Xs[np.abs(Xs) < 0.7] = 0.0
+    dense = cross_validate(Xs, Y, cv=3, random_state=0, standardize=False, **KW)
+    sparse = cross_validate(sp.csc_matrix(Xs), Y, cv=3, random_state=0, standardize=False,
+                            **KW)
+    frame = cross_validate(pd.DataFrame(Xs), pd.Series(Y), cv=3, random_state=0,
+                           standardize=False, **KW)
+    assert np.allclose(sparse.fold_scores, dense.fold_scores, rtol=1e-6)
+    assert np.array_equal(frame.fold_scores, dense.fold_scores)
+    assert sparse.index_chosen == dense.index_chosen
