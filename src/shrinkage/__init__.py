@@ -12,11 +12,38 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY = {
+    # results shared by every layer
     "Path": "shrinkage.results",
     "CVResult": "shrinkage.results",
     "SweepResult": "shrinkage.results",
+    # the path engine
     "regularization_path": "shrinkage.path",
+    "ConvergenceWarning": "shrinkage.path",
+    # tuning
     "selection": "shrinkage.selection",
+    "cross_validate": "shrinkage.cv",
+    "cross_validate_elastic_net": "shrinkage.cv",
+    "PenalizedRegressor": "shrinkage.estimators",
+    "PenalizedClassifier": "shrinkage.estimators",
+    # ridge, units, Bayes
+    "ridge_path": "shrinkage.ridge",
+    "RidgeResult": "shrinkage.ridge",
+    "units": "shrinkage.units",
+    "bayes": "shrinkage.bayes",
+    "EvidenceRidge": "shrinkage.bayes",
+    "BayesianLasso": "shrinkage.bayes",
+    "glm_evidence": "shrinkage.bayes",
+    "implied_prior": "shrinkage.bayes",
+    "penalty_from_prior": "shrinkage.bayes",
+    # see it, ship it
+    "plotting": "shrinkage.plotting",
+    "report": "shrinkage.report",
+    "datasets": "shrinkage.datasets",
+    "io": "shrinkage.io",
+    "save": "shrinkage.io",
+    "load": "shrinkage.io",
+    # networks (optional extra; torch is imported only when this is touched)
+    "torch": "shrinkage.torch",
 }
 
 __all__ = ["__version__", *_LAZY]
