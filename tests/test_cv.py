@@ -165,6 +165,7 @@ def test_elastic_net_grid_shares_folds_and_prefers_sparse():
         (dict(rule=1), TypeError, "rule must be a string"),
         (dict(family="gamma"), ValueError, "family must be"),
         (dict(n_jobs=0), ValueError, "n_jobs"),
+        (dict(stratify=True), ValueError, "stratify=True needs class labels"),
         (dict(l1_ratio=0.5, family="gaussian", sample_weight=-np.ones(N)), ValueError,
          "negative"),
     ],

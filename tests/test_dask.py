@@ -2,14 +2,13 @@
 
 import threading
 
+import distributed  # the 'dask' extra, installed by CI
 import joblib
 import numpy as np
 import pytest
 
 from shrinkage import cv as cvmod
 from shrinkage.cv import cross_validate
-
-distributed = pytest.importorskip("distributed", reason="install the 'dask' extra")
 
 rng = np.random.default_rng(7)
 N, P = 80, 6

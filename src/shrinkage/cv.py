@@ -275,6 +275,10 @@ def _setup(X, y, family, cv, repeats, stratify, groups, metric, random_state, pa
     y, classes = _prepare_target(y, family, n)
     if stratify is None:
         stratify = family in _CLASSIFICATION and groups is None
+    elif stratify and family not in _CLASSIFICATION:
+        raise ValueError(
+            f"stratify=True needs class labels; family {family!r} has a continuous response"
+        )
     folds = make_folds(
         n, cv, y=y if stratify else None, stratify=bool(stratify), groups=groups,
         repeats=repeats, random_state=random_state, X=X,
