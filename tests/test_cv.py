@@ -51,9 +51,9 @@ def test_curve_equals_hand_written_fold_loop(family, y, metric):
     assert np.array_equal(res.fold_ids, folds.fold_ids[0])
     s, mean, se = hand_loop(X, y, family, metric, folds, path.lams, tol=1e-8)
     # Folds are fitted with zero weights on held-out rows, the hand loop on copied rows:
-    # the same problem; the engine gives the same iterates (observed agreement ~1e-13).
-    assert np.allclose(res.fold_scores, s, rtol=1e-9, atol=0)
-    assert np.allclose(res.mean, mean, rtol=1e-9) and np.allclose(res.se, se, rtol=1e-8)
+    # the same problem, each solved to tol=1e-8, so they agree to the solver tolerance.
+    assert np.allclose(res.fold_scores, s, rtol=1e-6, atol=0)
+    assert np.allclose(res.mean, mean, rtol=1e-6) and np.allclose(res.se, se, rtol=1e-5)
     g = metric == "auc"
     assert res.index_min == selection.best(path.lams, mean, greater_is_better=g)
     assert res.index_chosen == selection.strongest_within(path.lams, mean, se,
@@ -138,7 +138,7 @@ def test_sample_weights_weigh_folds_and_scores():
     p = shrinkage.regularization_path(X[~test], Y[~test], lams=path.lams,
                                       sample_weight=w[~test], tol=1e-8)
     ref = score_path("mse", "gaussian", Y[test], p.linear_predictor(X[test]), w[test])
-    assert np.allclose(res.fold_scores[0], ref, rtol=1e-9)
+    assert np.allclose(res.fold_scores[0], ref, rtol=1e-6)
 
 
 def test_elastic_net_grid_shares_folds_and_prefers_sparse():
@@ -203,3 +203,14 @@ def test_sparse_and_dataframe_inputs_give_the_dense_result():
     assert np.allclose(sparse.fold_scores, dense.fold_scores, rtol=1e-6)
     assert np.array_equal(frame.fold_scores, dense.fold_scores)
     assert sparse.index_chosen == dense.index_chosen
+
+
+def test_given_grid_runs_in_one_stage_with_the_same_result():
+    two_stage = cross_validate(X, Y, cv=4, random_state=1, **KW)
+    one_stage = cross_validate(X, Y, cv=4, random_state=1, lams=two_stage.lams, tol=1e-8)
+    assert np.array_equal(one_stage.lams, two_stage.lams)
+    assert np.allclose(one_stage.fold_scores, two_stage.fold_scores, rtol=1e-12)
+    # A given grid past the full-data path's early stop is cut to the fitted part.
+    grid = np.geomspace(two_stage.lams[0], two_stage.lams[0] * 1e-6, 120)
+    cut = cross_validate(X, Y, cv=4, random_state=1, lams=grid, early_stop=True)
+    assert cut.lams.size < grid.size and cut.fold_scores.shape[1] == cut.lams.size

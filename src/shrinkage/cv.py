@@ -306,29 +306,37 @@ def _setup(X, y, family, cv, repeats, stratify, groups, metric, random_state, pa
 
 # ------------------------------------------------------------------------ driver
 def _run(setup, l1_ratios, n_jobs, backend):
-    """Full-data paths, then every (l1_ratio, repeat, fold) path, in parallel."""
-    fulls = parallel_map(
-        (delayed(_fit_path)(
+    """Full-data paths and every (l1_ratio, repeat, fold) path, in parallel.
+
+    Without a user grid the folds need the full-data ``lams`` first, so the full paths run
+    as a first stage; with ``lams`` given, everything runs in one parallel stage.
+    """
+    def full_job(a):
+        return delayed(_fit_path)(
             setup.X, setup.y, family=setup.family, l1_ratio=a, sample_weight=setup.weight,
             offset=setup.offset, **setup.grid, **setup.kwargs,
-        ) for a in l1_ratios),
-        n_jobs, backend,
-    )
-    jobs = [
-        (i, r, f, train, test)
-        for i in range(len(l1_ratios))
-        for r, splits in enumerate(setup.folds.splits)
-        for f, (train, test) in enumerate(splits)
-    ]
-    scores = parallel_map(
-        (delayed(_fold_job)(
-            setup.X, setup.y, train, test, np.asarray(fulls[i].lams, dtype=float),
-            setup.family, l1_ratios[i], setup.metric, setup.weight, setup.offset,
-            setup.kwargs,
-        ) for i, _, _, train, test in jobs),
-        n_jobs, backend,
-    )
-    return fulls, scores
+        )
+
+    def fold_jobs(grids):
+        return [
+            delayed(_fold_job)(
+                setup.X, setup.y, train, test, grids[i], setup.family, l1_ratios[i],
+                setup.metric, setup.weight, setup.offset, setup.kwargs,
+            )
+            for i in range(len(l1_ratios))
+            for splits in setup.folds.splits
+            for train, test in splits
+        ]
+
+    m = len(l1_ratios)
+    if "lams" in setup.grid:
+        given = np.atleast_1d(np.asarray(setup.grid["lams"], dtype=float))
+        out = parallel_map([full_job(a) for a in l1_ratios] + fold_jobs([given] * m),
+                           n_jobs, backend)
+        return out[:m], out[m:]
+    fulls = parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend)
+    grids = [np.asarray(f.lams, dtype=float) for f in fulls]
+    return fulls, parallel_map(fold_jobs(grids), n_jobs, backend)
 
 
 def _fold_weight(setup, test):
@@ -340,7 +348,8 @@ def _result(setup, full, score_rows, rule, random_state):
     lams = np.asarray(full.lams, dtype=float)
     folds = setup.folds
     weights = np.array([_fold_weight(setup, te) for sp in folds.splits for _, te in sp])
-    table = np.vstack(score_rows)
+    # A user grid may run past where the full-data path stopped (early_stop=True).
+    table = np.vstack(score_rows)[:, : lams.size]
     R, F = folds.n_repeats, folds.n_folds
     rep_mean = np.empty((R, lams.size))
     rep_se = np.empty((R, lams.size))
