@@ -3,9 +3,9 @@ against scikit-learn's LassoCV / LogisticRegressionCV(l1) and python-glmnet's CV
 
 Same data and grid as the engine benchmark (``_cases.py``: standardized X, the common
 ``lam`` grid, ``standardize=False`` everywhere). Each (case, library) runs in its own
-subprocess with a time limit, after a warm-up fit so that numba's first-call compilation
-is not counted. Libraries run with their default tolerances (what a user gets) on the
-same grid, the same number of folds and the same number of jobs.
+subprocess with a time limit, after warm-up fits so that numba's first-call compilation
+and cache loading are not counted. Libraries run with their default tolerances (what a
+user gets) on the same grid, the same number of folds and the same number of jobs.
 
 Columns: ``path`` one shrinkage path on all data; ``cv`` shrinkage's 10-fold
 ``cross_validate`` (which includes its own full-data path); ``cv/path`` the ratio (target
@@ -70,7 +70,10 @@ def run_one(name, lib, quick, n_lams, folds, n_jobs):
         from shrinkage.cv import cross_validate
 
         kw = dict(family=fam, l1_ratio=case.l1_ratio, standardize=False)
-        regularization_path(X[:50], y[:50], lams=lams[:3], **kw)  # compile / load caches
+        # Warm-up: load numba's caches for every code path both timings use (the folds
+        # run weighted paths, the full path an unweighted one).
+        regularization_path(X, y, lams=lams[:5], **kw)
+        cross_validate(X[:200], y[:200], cv=3, lams=lams[:5], n_jobs=1, random_state=0, **kw)
         t_path = _time(lambda: regularization_path(X, y, lams=lams, **kw))
         t_cv = _time(lambda: cross_validate(X, y, cv=folds, lams=lams, n_jobs=n_jobs,
                                             random_state=0, **kw))
