@@ -6,6 +6,8 @@ How it works (glmnet's ``cv.glmnet``, generalised):
    ``lams`` (and gives ``nnz`` per ``lam``).
 2. Each fold fits a whole warm-started path on its training part with the *same*
    ``lams`` and scores every path point on its held-out part (:mod:`shrinkage.metrics`).
+   The training part is selected by giving held-out rows sample weight zero, so every
+   fold works on the one shared ``X`` (no copy of ``X[train]``).
 3. Per ``lam``, fold scores are averaged with weights equal to each fold's total sample
    weight, and the standard error is glmnet's ``cvsd``::
 
@@ -15,10 +17,11 @@ How it works (glmnet's ``cv.glmnet``, generalised):
 4. A rule (:mod:`shrinkage.selection`) picks the index: ``"min"``, ``"1se"`` (default;
    ``"<k>se"`` for any ``k``), or ``"<r>%"`` (strongest within ``r`` percent of the best).
 
-**Folds whose path stops early.** The engine may end a fold's path before the last
-``lam`` (deviance explained above 0.999, or no longer changing). That fold's scores are
-NaN from there on, and ``mean``/``se`` are NaN wherever *any* fold is NaN: the grid is
-truncated to the strengths every fold reached. We do not follow glmnet's ``na.rm`` mean
+**Folds whose path stops early.** Folds are given the grid, so the engine's early stop
+is off for them by default (as in glmnet), but a fold's path can still end before the last
+``lam`` (``early_stop=True`` passed through, or divergence on separable classes). That
+fold's scores are NaN from there on, and ``mean``/``se`` are NaN wherever *any* fold is
+NaN: the grid is truncated to the strengths every fold reached. We do not follow glmnet's ``na.rm`` mean
 over the folds that happened to get there, because such a mean is taken over a different,
 smaller set of folds than its neighbours and is not comparable with them; the minimum
 could land on a ``lam`` that only a few easy folds reached. ``extra["n_folds_reached"]``
@@ -46,6 +49,9 @@ folds on a Dask cluster::
         result = shrinkage.cross_validate(X, y, cv=10)
     # or, equivalently: shrinkage.cross_validate(X, y, cv=10, backend="dask")
 
+joblib's Dask backend scatters large arguments to the workers once; since every fold
+receives the same ``X`` object, ``X`` travels to each worker once, not once per fold.
+
 Every fold's computation is deterministic and the results are gathered in fold order,
 so the same ``random_state`` gives identical folds, scores and choice whatever ``n_jobs``
 or backend.
@@ -67,7 +73,6 @@ from .results import CVResult
 __all__ = ["cross_validate", "cross_validate_elastic_net", "ElasticNetCVResult", "cv_summary"]
 
 _CLASSIFICATION = ("binomial", "multinomial")
-_FOLD_LOCAL = ("sample_weight", "offset")
 _GRID_ARGS = ("lams", "n_lams", "lam_min_ratio")
 
 
