@@ -21,10 +21,10 @@ How it works (glmnet's ``cv.glmnet``, generalised):
 is off for them by default (as in glmnet), but a fold's path can still end before the last
 ``lam`` (``early_stop=True`` passed through, or divergence on separable classes). That
 fold's scores are NaN from there on, and ``mean``/``se`` are NaN wherever *any* fold is
-NaN: the grid is truncated to the strengths every fold reached. We do not follow glmnet's ``na.rm`` mean
-over the folds that happened to get there, because such a mean is taken over a different,
-smaller set of folds than its neighbours and is not comparable with them; the minimum
-could land on a ``lam`` that only a few easy folds reached. ``extra["n_folds_reached"]``
+NaN: the grid is truncated to the strengths every fold reached. We do not follow
+glmnet's ``na.rm`` mean over the folds that happened to get there, because such a mean is
+taken over a different, smaller set of folds than its neighbours and is not comparable
+with them; the minimum could land on a ``lam`` that only a few easy folds reached. ``extra["n_folds_reached"]``
 records how many folds reached each ``lam``.
 
 **Repeats.** With ``repeats=R`` the folds are drawn afresh ``R`` times.
