@@ -24,8 +24,8 @@ fold's scores are NaN from there on, and ``mean``/``se`` are NaN wherever *any* 
 NaN: the grid is truncated to the strengths every fold reached. We do not follow
 glmnet's ``na.rm`` mean over the folds that happened to get there, because such a mean is
 taken over a different, smaller set of folds than its neighbours and is not comparable
-with them; the minimum could land on a ``lam`` that only a few easy folds reached. ``extra["n_folds_reached"]``
-records how many folds reached each ``lam``.
+with them; the minimum could land on a ``lam`` that only a few easy folds reached.
+``extra["n_folds_reached"]`` records how many folds reached each ``lam``.
 
 **Repeats.** With ``repeats=R`` the folds are drawn afresh ``R`` times.
 ``fold_scores`` stacks all ``R * F`` folds; ``mean`` is their weighted mean (equal to the
