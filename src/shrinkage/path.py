@@ -280,17 +280,17 @@ def regularization_path(
 
 
 def _dense_weighted_var(X, w, xw):
-    var = np.empty(X.shape[1])
-    for j in range(X.shape[1]):  # column by column: no n x p temporary
-        d = X[:, j] - xw[j]
-        var[j] = np.dot(w, d * d)
-    return var
+    from ._kernels.moments import column_variances
+
+    return column_variances(X, w, xw)
 
 
 def _uncentred_sq(X, w):
     if sp.issparse(X):
         return np.asarray(X.multiply(X).T @ w).ravel()
-    return np.array([np.dot(w, X[:, j] * X[:, j]) for j in range(X.shape[1])])
+    from ._kernels.moments import column_variances
+
+    return column_variances(X, w, np.zeros(X.shape[1]))
 
 
 def _lam_max(gmag, l1u, l2u, prob, l1_ratio, scale):

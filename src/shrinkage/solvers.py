@@ -270,6 +270,30 @@ class GaussianCovariance(GaussianNaive):
         if unpen.size:
             self._add_columns(unpen)
 
+    def _batch(self, new, in_ws, lam):
+        """Violators plus the next most likely entrants, so X is read O(log p) times.
+
+        Each call of :meth:`_add_columns` reads all of X once; adding columns one violator
+        at a time would read it once per feature. The batch is topped up to at least half
+        the current Gram size (32 at first) with the features closest to entering, ranked
+        by ``|g_j| / l1_j``.
+        """
+        prob = self.prob
+        want = min(max(new.size, 32, self.n_cols), prob.p - self.n_cols)
+        if want <= new.size:
+            return new
+        rest = prob.candidates & ~in_ws
+        rest[new] = False
+        idx = np.flatnonzero(rest)
+        if idx.size == 0:
+            return new
+        with np.errstate(divide="ignore"):
+            score = np.abs(self.g[idx]) / np.where(prob.l1u[idx] > 0, prob.l1u[idx], np.inf)
+        score = np.where(prob.l1u[idx] > 0, score, np.abs(self.g[idx]))
+        k = min(want - new.size, idx.size)
+        top = idx[np.argpartition(-score, k - 1)[:k]]
+        return np.concatenate([new, top])
+
     def _add_columns(self, idx):
         prob = self.prob
         idx = np.asarray(idx)
@@ -284,6 +308,8 @@ class GaussianCovariance(GaussianNaive):
         if sp.issparse(Xn):
             WXn = sp.csc_matrix(Xn.multiply(prob.w[:, None]))
             block = np.asarray((prob.X.T @ WXn).todense())
+        elif prob.uniform_w > 0:
+            block = (prob.X.T @ Xn) * prob.uniform_w  # no n x m weighted copy
         else:
             block = prob.X.T @ (prob.w[:, None] * Xn)
         if prob.fit_intercept:
@@ -309,7 +335,7 @@ class GaussianCovariance(GaussianNaive):
             in_ws = self.col >= 0
             new, _ = violators(prob, self.g, self.b, lam, in_ws)
             if new.size:
-                self._add_columns(new)
+                self._add_columns(self._batch(new, in_ws, lam))
                 continue
             ws = np.flatnonzero(self.col >= 0)
             budget = prob.max_iter - sweeps
