@@ -10,7 +10,6 @@ Imported by :mod:`shrinkage.io` only when a torch object is saved or loaded.
 from __future__ import annotations
 
 import numpy as np
-
 import torch
 from torch import nn
 

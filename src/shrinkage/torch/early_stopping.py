@@ -27,7 +27,6 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-
 import torch
 from torch import nn
 

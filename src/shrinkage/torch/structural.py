@@ -18,7 +18,6 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-
 import torch
 from torch import nn
 

@@ -37,7 +37,6 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
-
 import torch
 from torch import nn
 
