@@ -198,6 +198,7 @@ def test_evidence_ridge_round_trip_gives_identical_predictions(tmp_path):
 
 def test_real_torch_sweep_round_trips(tmp_path):
     import torch
+
     from shrinkage.torch.sweep import sweep
 
     rng = np.random.default_rng(0)
@@ -211,6 +212,7 @@ def test_real_torch_sweep_round_trips(tmp_path):
 
 def test_torch_mlp_estimators_round_trip(tmp_path):
     import torch
+
     from shrinkage.torch.estimators import MLPClassifier, MLPRegressor
 
     d = make_sparse_regression(60, 5, random_state=0)

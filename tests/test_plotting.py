@@ -428,6 +428,7 @@ def test_bayes_plots_take_a_fitted_evidence_ridge():
 def _torch_sweep():
     """A tiny real weight-decay sweep from shrinkage.torch (linear model, 8 epochs)."""
     import torch
+
     from shrinkage.torch.sweep import sweep
 
     rng = np.random.default_rng(0)
