@@ -214,3 +214,18 @@ def test_given_grid_runs_in_one_stage_with_the_same_result():
     grid = np.geomspace(two_stage.lams[0], two_stage.lams[0] * 1e-6, 120)
     cut = cross_validate(X, Y, cv=4, random_state=1, lams=grid, early_stop=True)
     assert cut.lams.size < grid.size and cut.fold_scores.shape[1] == cut.lams.size
+
+
+def test_offsets_are_split_with_the_folds():
+    exposure = rng.uniform(0.5, 2.0, N)
+    off = np.log(exposure)
+    y = rng.poisson(exposure * np.exp(0.4 * X[:, 0])).astype(float)
+    ids = np.arange(N) % 3
+    res, path = cross_validate(X, y, family="poisson", cv=ids, offset=off, return_path=True,
+                               **KW)
+    test = ids == 1
+    p = shrinkage.regularization_path(X[~test], y[~test], family="poisson", lams=path.lams,
+                                      offset=off[~test], tol=1e-8)
+    eta = p.linear_predictor(X[test], offset=off[test])
+    assert np.allclose(res.fold_scores[1], score_path("deviance", "poisson", y[test], eta),
+                       rtol=1e-6)
