@@ -74,7 +74,9 @@ def penalty_value(b, l1, l2, grouped=False):
         sq = np.sum(b * b, axis=1)
         l1part = np.sqrt(sq) if grouped else np.sum(np.abs(b), axis=1)
         return float(np.dot(l1, l1part) + 0.5 * np.dot(l2, sq))
-    return float(np.dot(l1, np.abs(b)) + 0.5 * np.dot(l2, b * b))
+    from ._kernels.certify import penalty_sum
+
+    return penalty_sum(b, l1, l2)
 
 
 def L1(penalty_factor=None, lower=None, upper=None):

@@ -134,3 +134,14 @@ def dot(a, b):
     for i in range(a.shape[0]):
         s += a[i] * b[i]
     return s
+
+
+@njit(cache=True, nogil=True)
+def penalty_sum(b, l1, l2):
+    """sum_j l1_j |b_j| + l2_j / 2 b_j^2, skipping zeros (most of b on a lasso path)."""
+    s = 0.0
+    for j in range(b.shape[0]):
+        bj = b[j]
+        if bj != 0.0:
+            s += l1[j] * abs(bj) + 0.5 * l2[j] * bj * bj
+    return s
