@@ -147,8 +147,7 @@ def regularization_path(
     # implicit standardization: weighted means and standard deviations, X untouched
     xw = np.asarray(Xc.T @ w).ravel()
     if sp.issparse(Xc):
-        x2 = np.asarray(Xc.multiply(Xc).T @ w).ravel()
-        var = np.maximum(x2 - xw * xw, 0.0)
+        var = _sparse_weighted_var(Xc, w, xw)
     else:
         var = _dense_weighted_var(Xc, w, xw)
     xs = np.sqrt(var)
@@ -285,9 +284,17 @@ def _dense_weighted_var(X, w, xw):
     return column_variances(X, w, xw)
 
 
+def _sparse_weighted_var(X, w, center):
+    from ._kernels.moments import sparse_column_moments
+
+    out = np.empty(X.shape[1])
+    sparse_column_moments(X.data, X.indptr, X.indices, w, center, out)
+    return out
+
+
 def _uncentred_sq(X, w):
     if sp.issparse(X):
-        return np.asarray(X.multiply(X).T @ w).ravel()
+        return _sparse_weighted_var(X, w, np.zeros(X.shape[1]))
     from ._kernels.moments import column_variances
 
     return column_variances(X, w, np.zeros(X.shape[1]))

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from ._kernels.cd import cd_covariance, cd_quadratic, weighted_moments
 from ._kernels.certify import dot, dual_terms, kkt_scan, ws_gradient
+from ._kernels.moments import active_normal_equations, centred_combination
 from .penalties import penalty_value
 
 _EMPTY_F = np.zeros(1)
@@ -93,13 +94,12 @@ class Problem:
         return g
 
     def centred_matvec(self, b, idx):
-        """``sum_{j in idx} (x_j - xm_j) b_j`` as a dense vector."""
-        if idx.size == 0:
-            return np.zeros(self.n)
-        bi = b[idx]
-        out = np.asarray(self.X[:, idx] @ bi).ravel()
-        if self.fit_intercept:
-            out -= float(np.dot(self.xm[idx], bi))
+        """``sum_{j in idx} (x_j - xm_j) b_j`` as a dense vector (no column copies)."""
+        out = np.zeros(self.n)
+        if idx.size:
+            idx = np.asarray(idx, dtype=np.int64)
+            centred_combination(self.kX, self.kd, self.ki, self.kp, self.sparse, self.xm, idx,
+                                np.ascontiguousarray(b[idx]), out)
         return out
 
 
@@ -304,14 +304,19 @@ class GaussianCovariance(GaussianNaive):
             G = np.zeros((prob.p, cap), order="F")
             G[:, : self.n_cols] = self.G[:, : self.n_cols]
             self.G = G
-        Xn = prob.X[:, idx]
-        if sp.issparse(Xn):
-            WXn = sp.csc_matrix(Xn.multiply(prob.w[:, None]))
-            block = np.asarray((prob.X.T @ WXn).todense())
-        elif prob.uniform_w > 0:
-            block = (prob.X.T @ Xn) * prob.uniform_w  # no n x m weighted copy
-        else:
-            block = prob.X.T @ (prob.w[:, None] * Xn)
+        # column chunks keep the temporary copy of X[:, chunk] under ~5% of X
+        chunk = max(1, prob.p // 20)
+        block = np.empty((prob.p, idx.size))
+        for s0 in range(0, idx.size, chunk):
+            part = idx[s0: s0 + chunk]
+            Xn = prob.X[:, part]
+            if sp.issparse(Xn):
+                WXn = sp.csc_matrix(Xn.multiply(prob.w[:, None]))
+                block[:, s0: s0 + part.size] = np.asarray((prob.X.T @ WXn).todense())
+            elif prob.uniform_w > 0:
+                block[:, s0: s0 + part.size] = (prob.X.T @ Xn) * prob.uniform_w
+            else:
+                block[:, s0: s0 + part.size] = prob.X.T @ (prob.w[:, None] * Xn)
         if prob.fit_intercept:
             block -= np.outer(prob.xm, prob.xm[idx])
         block[prob.excluded, :] = 0.0
@@ -426,25 +431,18 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     n = prob.n
     if A.size == 0 or n * (A.size + 1) ** 2 > _POLISH_MAX_WORK or 2 * (A.size + 1) > n:
         return False  # empty, too costly, or (nearly) rank deficient
-    XA = prob.X[:, A]
-    XA = XA.toarray() if sp.issparse(XA) else np.array(XA)
-    if prob.fit_intercept:
-        XA -= prob.xm[A]
-        Z = np.empty((n, A.size + 1))
-        Z[:, 0] = 1.0
-        Z[:, 1:] = XA
-        off = 1
-    else:
-        Z = XA
-        off = 0
+    off = 1 if prob.fit_intercept else 0
+    m = A.size + off
+    H = np.empty((m, m))
+    rhs = np.empty(m)
     rt = r + st[0]
-    VZ = v[:, None] * Z
-    H = Z.T @ VZ
+    X, xd, xi, xp, sparse = prob.kernel_design()
+    active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, A.astype(np.int64),
+                            prob.fit_intercept, H, rhs)
     bA = b[A]
     sA = np.sign(bA)
-    rhs = VZ.T @ rt
     rhs[off:] -= l2[A] * bA + l1[A] * sA
-    H[np.arange(off, A.size + off), np.arange(off, A.size + off)] += l2[A]
+    H[np.arange(off, m), np.arange(off, m)] += l2[A]
     try:
         d = np.linalg.solve(H, rhs)
     except np.linalg.LinAlgError:
@@ -455,7 +453,10 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     if np.any(np.sign(new) != sA) or np.any(new < prob.lo[A]) or np.any(new > prob.hi[A]):
         return False
     b[A] = new
-    r[:] = rt - Z @ d
+    step = np.zeros(n)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, A.astype(np.int64),
+                        np.ascontiguousarray(d[off:]), step)
+    r[:] = rt - step - (d[0] if off else 0.0)
     st[0] = 0.0
     st[1] = float(np.dot(v, r))
     if prob.fit_intercept:

@@ -17,3 +17,97 @@ def column_variances(X, w, center):
             s += w[i] * d * d
         out[j] = s
     return out
+
+
+@njit(cache=True, nogil=True)
+def sparse_column_moments(data, indptr, indices, w, center, out):
+    """out_j = sum_i w_i (x_ij - center_j)^2 for a CSC matrix (zeros included)."""
+    p = indptr.shape[0] - 1
+    wsum = 0.0
+    for i in range(w.shape[0]):
+        wsum += w[i]
+    for j in range(p):
+        c = center[j]
+        s = 0.0
+        wz = wsum  # weight of the rows where x_ij = 0
+        for k in range(indptr[j], indptr[j + 1]):
+            i = indices[k]
+            d = data[k] - c
+            s += w[i] * d * d
+            wz -= w[i]
+        out[j] = s + wz * c * c
+
+
+@njit(cache=True, nogil=True)
+def centred_combination(X, xd, xi, xp, sparse, xm, idx, coef, out):
+    """out = sum_{t} (X[:, idx_t] - xm[idx_t]) * coef_t, without copying columns."""
+    n = out.shape[0]
+    shift = 0.0
+    for i in range(n):
+        out[i] = 0.0
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        c = coef[t]
+        shift += xm[j] * c
+        if sparse:
+            for k in range(xp[j], xp[j + 1]):
+                out[xi[k]] += xd[k] * c
+        else:
+            for i in range(n):
+                out[i] += X[i, j] * c
+    for i in range(n):
+        out[i] -= shift
+
+
+@njit(cache=True, nogil=True)
+def active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, idx, intercept, H, rhs):
+    """H = Z^T V Z and rhs = Z^T V r for Z = [1 (if intercept), X[:, idx] - xm[idx]].
+
+    Column pairs are accumulated directly from X, so no n x |idx| copy is made.
+    """
+    n = r.shape[0]
+    m = idx.shape[0]
+    off = 1 if intercept else 0
+    col = np.empty(n)
+    for a in range(m + off):
+        # materialise one centred column at a time (O(n) scratch)
+        if intercept and a == 0:
+            for i in range(n):
+                col[i] = 1.0
+        else:
+            j = idx[a - off]
+            c = xm[j]
+            for i in range(n):
+                col[i] = -c
+            if sparse:
+                for k in range(xp[j], xp[j + 1]):
+                    col[xi[k]] += xd[k]
+            else:
+                for i in range(n):
+                    col[i] += X[i, j]
+        s = 0.0
+        for i in range(n):
+            s += v[i] * col[i] * r[i]
+        rhs[a] = s
+        for b2 in range(a + 1):
+            s = 0.0
+            if intercept and b2 == 0:
+                for i in range(n):
+                    s += v[i] * col[i]
+            else:
+                j = idx[b2 - off]
+                c = xm[j]
+                if sparse:
+                    # sum_i v_i col_i (x_ij - c) = sum_nnz v x col - c sum_i v col
+                    t = 0.0
+                    for i in range(n):
+                        t += v[i] * col[i]
+                    s = -c * t
+                    for k in range(xp[j], xp[j + 1]):
+                        i = xi[k]
+                        s += v[i] * col[i] * xd[k]
+                else:
+                    for i in range(n):
+                        s += v[i] * col[i] * (X[i, j] - c)
+            H[a, b2] = s
+            H[b2, a] = s
