@@ -23,6 +23,13 @@ _LAZY = {
     "selection": "shrinkage.selection",
     "cross_validate": "shrinkage.cv",
     "cross_validate_elastic_net": "shrinkage.cv",
+    "ElasticNetCVResult": "shrinkage.cv",
+    "cross_validate_relaxed": "shrinkage.relaxed",
+    "RelaxedCVResult": "shrinkage.relaxed",
+    "make_folds": "shrinkage.folds",
+    "metrics": "shrinkage.metrics",
+    "information_criterion": "shrinkage.information",
+    "select_by_criterion": "shrinkage.information",
     "PenalizedRegressor": "shrinkage.estimators",
     "PenalizedClassifier": "shrinkage.estimators",
     # ridge, units, Bayes
