@@ -130,6 +130,11 @@ class GaussianNaive:
     """Residual-updating coordinate descent with a duality-gap certificate."""
 
     certificate_kind = "duality_gap"
+    # Inner sweeps stop when max_j h_j * delta_j^2 < thr; thr starts at thr_start * tol *
+    # null objective and shrinks by thr_shrink while the gap is above tol. Sweeps are cheap
+    # next to a certificate round trip, so start tight and shrink fast.
+    thr_start = 1e-3
+    thr_shrink = 1e-2
 
     def __init__(self, prob, h):
         self.prob = prob
@@ -170,7 +175,7 @@ class GaussianNaive:
         in_ws = strong_set(prob, self.g, self.b, lam, lam_prev) if expand else ws_mask
         l1 = lam * prob.l1u
         l2 = lam * prob.l2u
-        thr = 0.1 * prob.tol * self.obj_scale
+        thr = self.thr_start * prob.tol * self.obj_scale
         if not expand:
             thr *= 1e-6
         X, xd, xi, xp, sparse = prob.kernel_design()
@@ -193,7 +198,7 @@ class GaussianNaive:
                 # good on the working set earns a full pass over X
                 ws_gradient(X, xd, xi, xp, sparse, prob.w, r, prob.xm, ws, ws.size, gws)
                 if self._gap(gws, in_ws, l1, l2) > 0.5 * prob.tol and thr > self._thr_floor:
-                    thr *= 0.1
+                    thr *= self.thr_shrink
                     continue
             self.g = prob.gradient(prob.w * r)
             if not expand:
@@ -205,7 +210,7 @@ class GaussianNaive:
             gap = self._gap(self.g, prob.candidates, l1, l2)
             if gap <= prob.tol:
                 break
-            thr *= 0.1
+            thr *= self.thr_shrink
             if thr < self._thr_floor:
                 break
         return gap, sweeps
@@ -256,6 +261,8 @@ class GaussianNaive:
 
 class GaussianCovariance(GaussianNaive):
     """glmnet's covariance-update mode for ``n >> p``."""
+
+    thr_start = 1e-4  # a sweep costs O(p |active|): even cheaper next to a certificate
 
     def __init__(self, prob, h):
         super().__init__(prob, h)
@@ -328,7 +335,7 @@ class GaussianCovariance(GaussianNaive):
         prob = self.prob
         l1 = lam * prob.l1u
         l2 = lam * prob.l2u
-        thr = 0.1 * prob.tol * self.obj_scale
+        thr = self.thr_start * prob.tol * self.obj_scale
         sweeps = 0
         gap = np.inf
         if ws_mask is not None:
@@ -354,7 +361,7 @@ class GaussianCovariance(GaussianNaive):
             gap = self._gap(self.g, prob.candidates, l1, l2)
             if gap <= prob.tol:
                 break
-            thr *= 0.1
+            thr *= self.thr_shrink
             if thr < self._thr_floor:
                 break
         return gap, sweeps
