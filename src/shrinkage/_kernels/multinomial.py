@@ -153,6 +153,63 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
     return maxch
 
 
+_ANDERSON_K = 5
+
+
+@njit(cache=True, nogil=True)
+def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, l1, l2, grouped,
+                 intercept, D, q):
+    """Model value m(B, b0) and, in ``q``, its negative gradient in eta (from scratch).
+
+    ``D = 1 (b0 - b00)^T + Xc (B - B0)`` is the change of the linear predictor since the
+    start of the Newton step; ``m = -sum q0 * D + 1/2 sum_i w_i D_i^T (diag P_i - P_i P_i^T)
+    D_i + penalty(B)``.
+    """
+    n, K = D.shape
+    for i in range(n):
+        for k in range(K):
+            D[i, k] = (b0[k] - b00[k]) if intercept else 0.0
+    pen = 0.0
+    for t in range(n_ws):
+        j = ws[t]
+        nrm2 = 0.0
+        l1sum = 0.0
+        for k in range(K):
+            nrm2 += B[j, k] * B[j, k]
+            l1sum += abs(B[j, k])
+        pen += l1[j] * (np.sqrt(nrm2) if grouped else l1sum) + 0.5 * l2[j] * nrm2
+        c = xm[j]
+        moved = False
+        for k in range(K):
+            if B[j, k] != B0[j, k]:
+                moved = True
+        if not moved:
+            continue
+        if sparse:
+            for k in range(K):
+                d = B[j, k] - B0[j, k]
+                if d != 0.0:
+                    for i in range(n):
+                        D[i, k] -= c * d
+                    for r in range(xp[j], xp[j + 1]):
+                        D[xi[r], k] += xd[r] * d
+        else:
+            for i in range(n):
+                a = X[i, j] - c
+                for k in range(K):
+                    D[i, k] += a * (B[j, k] - B0[j, k])
+    val = 0.0
+    for i in range(n):
+        s = 0.0
+        for k in range(K):
+            s += P[i, k] * D[i, k]
+        for k in range(K):
+            hd = w[i] * P[i, k] * (D[i, k] - s)  # (H_i D_i)_k
+            val += -q0[i, k] * D[i, k] + 0.5 * D[i, k] * hd
+            q[i, k] = q0[i, k] - hd
+    return val + pen
+
+
 @njit(cache=True, nogil=True)
 def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0, M0,
                    ws, n_ws, grouped, intercept, thr, max_sweeps):
@@ -160,16 +217,24 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
 
     ``q`` (n x K) enters as ``w * (Y - P)`` and is updated in place, as are ``B`` and the
     class intercepts ``b0``; ``M0_k = 2 sum_i w_i P_ik (1 - P_ik)`` majorises the intercept
-    block.
+    block. Active-set sweeps are accelerated by Anderson extrapolation of the last
+    ``_ANDERSON_K`` iterates of (B, b0), kept only when it lowers the model objective.
     """
-    K = q.shape[1]
+    n, K = q.shape
     gbuf = np.empty(K)
     cbuf = np.empty(K)
     qsum = np.zeros(K)
-    for i in range(q.shape[0]):
+    for i in range(n):
         for k in range(K):
             qsum[k] += q[i, k]
+    q0 = q.copy()
+    B0 = B.copy()
+    b00 = b0.copy()
+    D = np.empty((n, K))
+    qc = np.empty((n, K))
     act = np.empty(n_ws, dtype=np.int64)
+    AK = _ANDERSON_K
+    hist = np.empty((n_ws * K + K, AK + 1))
     sweeps = 0
     while sweeps < max_sweeps:
         maxch = _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
@@ -187,13 +252,89 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
             if nz:
                 act[m] = j
                 m += 1
+        dim = m * K + K
+        filled = 0
+        _store(hist, 0, B, b0, act, m, K)
         while sweeps < max_sweeps:
             maxch = _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q,
                                  qsum, b0, M0, act, m, grouped, intercept, gbuf, cbuf)
             sweeps += 1
             if maxch < thr:
                 break
+            filled += 1
+            _store(hist, filled, B, b0, act, m, K)
+            if filled == AK:
+                filled = 0
+                z = _anderson_weights(hist, dim, AK)
+                if z.shape[0] > 0:
+                    f_cur = _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00,
+                                         ws, n_ws, l1, l2, grouped, intercept, D, qc)
+                    Bsave = B.copy()
+                    b0save = b0.copy()
+                    for t in range(m):
+                        j = act[t]
+                        for k in range(K):
+                            acc = 0.0
+                            for a in range(AK):
+                                acc += z[a] * hist[t * K + k, a + 1]
+                            if not grouped:
+                                acc = min(max(acc, lo[j]), hi[j])
+                            B[j, k] = acc
+                    if intercept:
+                        for k in range(K):
+                            acc = 0.0
+                            for a in range(AK):
+                                acc += z[a] * hist[m * K + k, a + 1]
+                            b0[k] = acc
+                    f_new = _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00,
+                                         ws, n_ws, l1, l2, grouped, intercept, D, qc)
+                    if f_new < f_cur:
+                        for i in range(n):
+                            for k in range(K):
+                                q[i, k] = qc[i, k]
+                        for k in range(K):
+                            qsum[k] = 0.0
+                        for i in range(n):
+                            for k in range(K):
+                                qsum[k] += q[i, k]
+                    else:
+                        B[:, :] = Bsave
+                        b0[:] = b0save
+                _store(hist, 0, B, b0, act, m, K)
     return sweeps
+
+
+@njit(cache=True, nogil=True)
+def _store(hist, col, B, b0, act, m, K):
+    for t in range(m):
+        for k in range(K):
+            hist[t * K + k, col] = B[act[t], k]
+    for k in range(K):
+        hist[m * K + k, col] = b0[k]
+
+
+@njit(cache=True, nogil=True)
+def _anderson_weights(hist, dim, AK):
+    """Weights c (sum 1) minimising ||U c|| for the iterate differences U; empty if singular."""
+    C = np.empty((AK, AK))
+    tr = 0.0
+    for a in range(AK):
+        for c in range(a, AK):
+            s = 0.0
+            for t in range(dim):
+                s += (hist[t, a + 1] - hist[t, a]) * (hist[t, c + 1] - hist[t, c])
+            C[a, c] = s
+            C[c, a] = s
+        tr += C[a, a]
+    if tr <= 0.0:
+        return np.empty(0)
+    for a in range(AK):
+        C[a, a] += 1e-10 * tr
+    z = np.linalg.solve(C, np.ones(AK))
+    zs = z.sum()
+    if not np.isfinite(zs) or zs == 0.0:
+        return np.empty(0)
+    return z / zs
 
 
 @njit(cache=True, nogil=True)
