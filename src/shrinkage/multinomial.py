@@ -15,6 +15,7 @@ import numpy as np
 
 from ._kernels.multinomial import cd_multinomial, class_curvature
 from .penalties import kkt_violation, penalty_value
+from .solvers import line_search
 
 
 class MultinomialSolver:
@@ -122,24 +123,15 @@ class MultinomialSolver:
                 if prob.fit_intercept:
                     deta -= prob.xm[changed] @ dB[changed]
             grad_dot = -float(np.sum(prob.w[:, None] * self.resid * deta))
-            pen_old = penalty_value(B_old, l1, l2, self.grouped)
-            decrease = grad_dot + penalty_value(self.b, l1, l2, self.grouped) - pen_old
-            # near the optimum the decrease is below rounding of f: allow for it
-            slack = 8.0 * np.finfo(float).eps * abs(f_old)
-            t = 1.0
-            accepted = False
-            for _ls in range(40):
-                eta_t = self.eta + t * deta
-                B_t = B_old + t * dB
-                f_t = self.objective(eta_t, B_t, l1, l2)
-                if f_t <= f_old + 1e-4 * t * min(decrease, 0.0) or f_t <= f_old + slack:
-                    accepted = True
-                    break
-                t *= 0.5
-            if not accepted:
+            decrease = (grad_dot + penalty_value(self.b, l1, l2, self.grouped)
+                        - penalty_value(B_old, l1, l2, self.grouped))
+            step = line_search(lambda e, b_: self.objective(e, b_, l1, l2), self.eta, deta,
+                               B_old, dB, f_old, decrease)
+            if step is None:
                 self.b = B_old
                 self.b0 = b0_old
                 break
+            t, eta_t, B_t, f_t = step
             self.b = B_t
             self.b0 = b0_old + t * db0
             self.eta = eta_t

@@ -419,6 +419,27 @@ class _UnpenalizedProjector:
         return a - float(np.dot(z, self.cu)), bq - float(np.dot(z, gu)), g - self.Gall @ z
 
 
+def line_search(objective, eta, deta, b_old, db, f_old, decrease, max_halvings=40):
+    """Backtracking (Armijo) line search on the true objective, proximal-Newton form.
+
+    Accepts the first ``t`` in 1, 1/2, 1/4, ... with
+    ``F(b_old + t db) <= F(b_old) + 1e-4 * t * decrease`` where ``decrease`` is
+    ``grad . d + penalty(b_old + db) - penalty(b_old)`` (Lee, Sun & Saunders 2014); near the
+    optimum, where the decrease is below the rounding of F, a step that does not raise F by
+    more than a few ulps is accepted. Returns ``(t, eta_t, b_t, f_t)`` or None.
+    """
+    slack = 8.0 * np.finfo(float).eps * abs(f_old)
+    t = 1.0
+    for _ in range(max_halvings):
+        eta_t = eta + t * deta
+        b_t = b_old + t * db
+        f_t = objective(eta_t, b_t)
+        if f_t <= f_old + 1e-4 * t * min(decrease, 0.0) or f_t <= f_old + slack:
+            return t, eta_t, b_t, f_t
+        t *= 0.5
+    return None
+
+
 _POLISH_MAX_WORK = 2e8  # n * |A|^2 flops allowed for one active-set solve
 
 
@@ -550,26 +571,15 @@ class ProximalNewton:
             db0 = st[3] - b0_old
             changed = np.flatnonzero(db)
             deta = prob.centred_matvec(db, changed) + db0
-            # backtracking line search on the true objective (Armijo, proximal form)
             grad_dot = -float(np.dot(prob.w * self.resid, deta))
-            pen_old = penalty_value(b_old, l1, l2)
-            decrease = grad_dot + penalty_value(self.b, l1, l2) - pen_old
-            # near the optimum the decrease is below rounding of f: allow for it
-            slack = 8.0 * np.finfo(float).eps * abs(f_old)
-            t = 1.0
-            accepted = False
-            for _ls in range(40):
-                eta_t = self.eta + t * deta
-                b_t = b_old + t * db
-                f_t = self.objective(eta_t, b_t, l1, l2)
-                if f_t <= f_old + 1e-4 * t * min(decrease, 0.0) or f_t <= f_old + slack:
-                    accepted = True
-                    break
-                t *= 0.5
-            if not accepted:
+            decrease = grad_dot + penalty_value(self.b, l1, l2) - penalty_value(b_old, l1, l2)
+            step = line_search(lambda e, b_: self.objective(e, b_, l1, l2), self.eta, deta,
+                               b_old, db, f_old, decrease)
+            if step is None:
                 self.b = b_old
                 self.b0 = b0_old
                 break
+            t, eta_t, b_t, f_t = step
             self.b = b_t
             self.b0 = b0_old + t * db0
             self.eta = eta_t

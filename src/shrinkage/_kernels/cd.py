@@ -26,6 +26,7 @@ checks optimality over all features and certifies the solution (duality gap or K
 import numpy as np
 from numba import njit
 
+from .anderson import anderson_weights
 from .columns import col_axpy, col_dot, col_dot2, col_moments
 
 
@@ -143,27 +144,9 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
     quadratic objective. Returns True when accepted.
     """
     K = _ANDERSON_K
-    C = np.empty((K, K))
-    for a in range(K):
-        for c in range(a, K):
-            s = 0.0
-            for t in range(m):
-                s += (hist[t, a + 1] - hist[t, a]) * (hist[t, c + 1] - hist[t, c])
-            C[a, c] = s
-            C[c, a] = s
-    reg = 1e-10
-    tr = 0.0
-    for a in range(K):
-        tr += C[a, a]
-    if tr <= 0.0:
+    z = anderson_weights(hist, m, K)
+    if z.shape[0] == 0:
         return False
-    for a in range(K):
-        C[a, a] += reg * tr
-    z = np.linalg.solve(C, np.ones(K))
-    zs = z.sum()
-    if not np.isfinite(zs) or zs == 0.0:
-        return False
-    z /= zs
     roff = st[0]
     f_old = _quad_objective(v, uv, r, roff, b, l1, l2, act, m)
     for i in range(r.shape[0]):

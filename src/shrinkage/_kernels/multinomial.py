@@ -26,6 +26,8 @@ the outer step safe.
 import numpy as np
 from numba import njit
 
+from .anderson import anderson_weights
+
 
 @njit(cache=True, nogil=True)
 def _group_norm_root(u, c, l1):
@@ -265,7 +267,7 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
             _store(hist, filled, B, b0, act, m, K)
             if filled == AK:
                 filled = 0
-                z = _anderson_weights(hist, dim, AK)
+                z = anderson_weights(hist, dim, AK)
                 if z.shape[0] > 0:
                     f_cur = _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00,
                                          ws, n_ws, l1, l2, grouped, intercept, D, qc)
@@ -311,30 +313,6 @@ def _store(hist, col, B, b0, act, m, K):
             hist[t * K + k, col] = B[act[t], k]
     for k in range(K):
         hist[m * K + k, col] = b0[k]
-
-
-@njit(cache=True, nogil=True)
-def _anderson_weights(hist, dim, AK):
-    """Weights c (sum 1) minimising ||U c|| for the iterate differences U; empty if singular."""
-    C = np.empty((AK, AK))
-    tr = 0.0
-    for a in range(AK):
-        for c in range(a, AK):
-            s = 0.0
-            for t in range(dim):
-                s += (hist[t, a + 1] - hist[t, a]) * (hist[t, c + 1] - hist[t, c])
-            C[a, c] = s
-            C[c, a] = s
-        tr += C[a, a]
-    if tr <= 0.0:
-        return np.empty(0)
-    for a in range(AK):
-        C[a, a] += 1e-10 * tr
-    z = np.linalg.solve(C, np.ones(AK))
-    zs = z.sum()
-    if not np.isfinite(zs) or zs == 0.0:
-        return np.empty(0)
-    return z / zs
 
 
 @njit(cache=True, nogil=True)

@@ -1,0 +1,34 @@
+"""Anderson extrapolation weights for coordinate-descent iterates (Bertrand & Massias 2021)."""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def anderson_weights(hist, dim, K):
+    """Weights ``c`` with ``sum(c) = 1`` minimising ``||U c||``, U the iterate differences.
+
+    ``hist[:dim, 0..K]`` holds K+1 successive iterates as columns; ``U[:, a] =
+    hist[:, a+1] - hist[:, a]``. Solves ``(U^T U + eps I) z = 1`` and returns ``z / sum(z)``
+    (extrapolated point: ``sum_a c_a hist[:, a+1]``), or an empty array when the system is
+    degenerate.
+    """
+    C = np.empty((K, K))
+    tr = 0.0
+    for a in range(K):
+        for c in range(a, K):
+            s = 0.0
+            for t in range(dim):
+                s += (hist[t, a + 1] - hist[t, a]) * (hist[t, c + 1] - hist[t, c])
+            C[a, c] = s
+            C[c, a] = s
+        tr += C[a, a]
+    if tr <= 0.0:
+        return np.empty(0)
+    for a in range(K):
+        C[a, a] += 1e-10 * tr
+    z = np.linalg.solve(C, np.ones(K))
+    zs = z.sum()
+    if not np.isfinite(zs) or zs == 0.0:
+        return np.empty(0)
+    return z / zs
