@@ -19,6 +19,7 @@ __all__ = [
     "check_offset",
     "check_vector",
     "check_scalar",
+    "as_real_array",
 ]
 
 
@@ -34,6 +35,30 @@ def _reject_non_numeric(name, arr):
         raise TypeError(f"{name} is complex; shrinkage fits real-valued data only")
     if arr.dtype.kind == "M" or arr.dtype.kind == "m":
         raise TypeError(f"{name} holds dates or times (dtype {arr.dtype}); convert to numbers")
+
+
+def as_real_array(x, name):
+    """``x`` as a float64 ndarray of any shape, refusing non-real data by name.
+
+    Complex values, strings, dates and objects that are not numbers raise ``TypeError``
+    (a plain ``np.asarray(x, dtype=float)`` would drop imaginary parts with only a warning
+    and parse numeric strings). Finiteness is left to the caller.
+    """
+    if hasattr(x, "to_numpy") and not hasattr(x, "columns"):
+        x = x.to_numpy()
+    arr = np.asarray(x)
+    if arr.dtype.kind in "USV":
+        raise TypeError(f"{name} must be a numeric array; it holds strings (dtype {arr.dtype})")
+    if arr.dtype.kind in "cMm":
+        _reject_non_numeric(name, arr)
+    if arr.dtype.kind == "O" and any(isinstance(v, (complex, np.complexfloating, str, bytes))
+                                     for v in arr.ravel()[:1000]):
+        raise TypeError(f"{name} must be a numeric array of real numbers; it holds complex "
+                        "values or strings")
+    try:
+        return np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
 
 
 def check_design(X, *, n_features=None, name="X"):

@@ -45,6 +45,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._validation import check_sample_weight
+
 __all__ = ["PenalizedRegressor", "PenalizedClassifier"]
 
 
@@ -286,10 +288,9 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
                 f"y has one class only ({self.classes_[0]!r}); a classifier needs at least 2"
             )
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=float)
-            if w.shape == codes.shape and not np.any(w > 0):
-                raise ValueError("sample_weight is all zero: no sample carries weight")
-            if w.shape == codes.shape and np.unique(codes[w > 0]).size < 2:
+            # shared checks first: length, NaN/inf, negative entries, zero total
+            w = check_sample_weight(sample_weight, codes.shape[0])
+            if np.unique(codes[w > 0]).size < 2:
                 raise ValueError(
                     "only one class has positive sample_weight; a classifier needs at "
                     "least 2 classes with weight"

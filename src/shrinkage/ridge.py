@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import as_real_array
 from .results import CVResult, Path
 from .selection import best, strongest_within
 
@@ -96,10 +97,7 @@ class RidgeResult:
 
 
 def _as_2d_float(name, a):
-    try:
-        arr = np.asarray(a, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+    arr = as_real_array(a, name)  # complex, strings and dates refused by name
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
     return arr

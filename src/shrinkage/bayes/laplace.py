@@ -30,6 +30,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, gammaln
 from sklearn.exceptions import ConvergenceWarning
 
+from .._validation import as_real_array
 from ._design import check_weights
 
 __all__ = ["GLMEvidence", "glm_evidence"]
@@ -172,11 +173,9 @@ def glm_evidence(
     """
     if family not in _FAMILIES:
         raise ValueError(f"family must be 'binomial' or 'poisson', got {family!r}")
-    try:
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"X and y must be numeric arrays: {exc}") from None
+    # complex, strings and dates are refused by name (not silently cast)
+    X = as_real_array(X, "X")
+    y = as_real_array(y, "y")
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"X must be 2-d with at least 2 rows, got shape {X.shape}")
     n, p = X.shape
