@@ -104,8 +104,10 @@ def main(spec_path: str) -> None:
         with open(base + ".started", "w") as fh:
             fh.write(str(time.time()))
         res = _run_case(lib, item, spec)
-        with open(base + ".json", "w") as fh:
+        # Write then rename: the parent polls for this file and must never see it half-done.
+        with open(base + ".json.tmp", "w") as fh:
             json.dump(res, fh)
+        os.replace(base + ".json.tmp", base + ".json")
 
 
 if __name__ == "__main__":
