@@ -401,3 +401,17 @@ def test_sparse_nonfinite_values_are_refused():
         regularization_path(S, y)
     with pytest.raises(TypeError, match="dense"):
         ridge_path(S, y)
+
+
+def test_cv_fold_with_all_zero_weight_is_named():
+    X, y, _ = _data()
+    folds = np.arange(N) % 3
+    w = np.where(folds == 1, 0.0, 1.0)
+    with pytest.raises(ValueError, match="sample_weight is zero on every held-out row of fold 1"):
+        cross_validate(X, y, cv=folds, sample_weight=w)
+
+
+def test_cv_offset_shape_is_checked_by_name():
+    X, y, _ = _data()
+    with pytest.raises(ValueError, match="offset has length 3, expected 60"):
+        cross_validate(X, y, cv=3, offset=np.zeros(3))

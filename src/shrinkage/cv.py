@@ -303,8 +303,12 @@ def _setup(X, y, family, cv, repeats, stratify, groups, metric, random_state, pa
 
         # Normalising keeps fold weights on the same scale as plain counts / n.
         weight = check_sample_weight(weight, n) * n
+        _check_fold_weights(folds, weight)
     if offset is not None:
-        offset = np.asarray(offset, dtype=np.float64)
+        from ._validation import check_offset
+
+        # NaN/inf and shape refused by name before any fold is fitted
+        offset = check_offset(offset, n, classes.size if family == "multinomial" else None)
         if offset.shape[0] != n:
             raise ValueError(f"offset has {offset.shape[0]} rows but X has {n}")
     grid = {k: kwargs.pop(k) for k in _GRID_ARGS if k in kwargs}
@@ -347,6 +351,19 @@ def _run(setup, l1_ratios, n_jobs, backend):
     fulls = parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend)
     grids = [np.asarray(f.lams, dtype=float) for f in fulls]
     return fulls, parallel_map(fold_jobs(grids), n_jobs, backend)
+
+
+def _check_fold_weights(folds, weight):
+    # A fold whose held-out (or training) rows all have weight zero has no score (or no
+    # fit): say so by name instead of failing later in the fold summary.
+    for r, splits in enumerate(folds.splits):
+        for f, (train, test) in enumerate(splits):
+            for part, idx in (("held-out", test), ("training", train)):
+                if not np.sum(weight[idx]) > 0:
+                    raise ValueError(
+                        f"sample_weight is zero on every {part} row of fold {f} (repeat "
+                        f"{r}); give those rows weight or choose other folds (cv=...)"
+                    )
 
 
 def _fold_weight(setup, test):

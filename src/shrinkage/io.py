@@ -37,6 +37,7 @@ import math
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path as FilePath
 
 import numpy as np
@@ -524,6 +525,13 @@ def _kind_of(root):
 
 
 # --------------------------------------------------------------------------- load
+# What zipfile/zlib raise for damaged archives: a flipped byte can also look like an
+# unsupported zip version or compression method (NotImplementedError) or an encrypted
+# member (RuntimeError). All of them mean "this file is corrupt".
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+               RuntimeError)
+
+
 def _open(path):
     path = FilePath(os.fspath(path))
     if not path.exists():
@@ -532,7 +540,8 @@ def _open(path):
         raise IsADirectoryError(f"{str(path)!r} is a directory, not a shrinkage file")
     try:
         return np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+            RuntimeError) as exc:
         raise ModelFileError(f"{str(path)!r} is corrupt: {exc}") from exc
     except ValueError as exc:
         # np.load falls back to unpickling for files that are neither .npy nor zip and
@@ -551,7 +560,7 @@ def _read_meta(npz, path):
     try:
         raw = npz[_META]
         meta = json.loads(bytes(raw).decode("utf-8"))
-    except (zipfile.BadZipFile, ValueError, UnicodeDecodeError, OSError) as exc:
+    except (*_ZIP_ERRORS, ValueError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{str(path)!r} has unreadable metadata: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{str(path)!r} is not a shrinkage file")
@@ -629,7 +638,7 @@ def load(path, *, expected=None):
                 raise ModelFileError(
                     f"refusing to load array {name!r} from {str(path)!r}: {exc}"
                 ) from exc
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            except _ZIP_ERRORS as exc:
                 raise ModelFileError(f"array {name!r} in {str(path)!r} is corrupt") from exc
             if (
                 arr.dtype.str != spec["dtype"]
