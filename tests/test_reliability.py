@@ -415,3 +415,25 @@ def test_cv_offset_shape_is_checked_by_name():
     X, y, _ = _data()
     with pytest.raises(ValueError, match="offset has length 3, expected 60"):
         cross_validate(X, y, cv=3, offset=np.zeros(3))
+
+
+def test_three_dimensional_X():
+    X, y, _ = _data()
+    with pytest.raises(ValueError, match="X must be 2-D, got an array with 3 dimensions"):
+        regularization_path(X[:, :, None], y)
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        cross_validate(X[:, :, None], y, cv=3)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "binomial"])
+def test_zero_weight_rows_equal_dropped_rows(family):
+    X, y, yb = _data()
+    target = y if family == "gaussian" else yb
+    w = np.ones(N)
+    w[::4] = 0.0
+    keep = w > 0
+    a = regularization_path(X, target, family=family, sample_weight=w, n_lams=8, tol=1e-11,
+                            early_stop=False)
+    b = regularization_path(np.asfortranarray(X[keep]), target[keep], family=family,
+                            n_lams=8, tol=1e-11, early_stop=False)
+    _same_path(a, b, atol=1e-7)
