@@ -118,3 +118,40 @@ def test_every_single_byte_flip_is_refused_or_harmless(tmp_path):
         np.testing.assert_array_equal(got.lams, res.lams)
         assert got.lam_chosen == res.lam_chosen
     assert refused > 0.5 * positions.size  # most bytes matter (measured: about 80%)
+
+
+def test_failing_dask_task_surfaces_its_error_and_leaves_the_client_usable(tmp_path,
+                                                                          monkeypatch):
+    # A worker fault as the client sees it: one fold task fails on the cluster. (A real
+    # process kill is not simulated here; Dask retries such tasks on another worker and
+    # reports KilledWorker after its allowed failures, which surfaces the same way.)
+    import distributed  # the 'dask' extra, installed by CI (as in tests/test_dask.py)
+
+    from shrinkage import cv as cvmod
+
+    X, y = _data()
+    monkeypatch.chdir(tmp_path)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        local = cross_validate(X, y, cv=4, n_lams=10, random_state=0, n_jobs=1)
+        engine = cvmod._fit_path
+        count = {"n": 0}
+
+        def dying(*args, **kwargs):
+            count["n"] += 1
+            if count["n"] == 3:
+                raise RuntimeError("worker lost")
+            return engine(*args, **kwargs)
+
+        with monkeypatch.context() as m:
+            m.setattr(cvmod, "_fit_path", dying)
+            with pytest.raises(RuntimeError, match="worker lost"):
+                cross_validate(X, y, cv=4, n_lams=10, random_state=0, backend="dask")
+        assert os.listdir(tmp_path) == []
+        again = cross_validate(X, y, cv=4, n_lams=10, random_state=0, backend="dask")
+        np.testing.assert_array_equal(again.mean, local.mean)
+    finally:
+        client.close()
+        cluster.close()
