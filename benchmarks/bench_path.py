@@ -250,7 +250,7 @@ def _row(lib, res, n_lams, t_xtv, xbytes):
     lams = f"{k}" if k == n_lams else f"{k}/{n_lams}"
     return (
         f"| {lib} | ok | {lams} | {_fmt_t(res['cold_s'])} | {_fmt_t(res['warm_s'])} | "
-        f"{floor:.0f} | {sub_s} | {mem_s} | {res.get('note', '')} |"
+        f"{_fmt_t(floor)} | {sub_s} | {mem_s} | {res.get('note', '')} |"
     )
 
 
