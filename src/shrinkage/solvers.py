@@ -457,7 +457,12 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     """
     A = ws[(b[ws] != 0) & (b[ws] > prob.lo[ws]) & (b[ws] < prob.hi[ws])]
     n = prob.n
-    if A.size == 0 or n * (A.size + 1) ** 2 > _POLISH_MAX_WORK or 2 * (A.size + 1) > n:
+    m = A.size + 1
+    # one CD sweep over ws costs about the entries of its columns; solve only when the
+    # exact step is cheaper than ~100 more sweeps
+    sweep_cost = float(np.sum(np.diff(prob.kp)[ws])) if prob.sparse else float(n * ws.size)
+    work = float(n) * m * m + float(m) ** 3
+    if A.size == 0 or work > min(_POLISH_MAX_WORK, 100.0 * sweep_cost) or 2 * m > n:
         return False  # empty, too costly, or (nearly) rank deficient
     off = 1 if prob.fit_intercept else 0
     m = A.size + off
