@@ -247,10 +247,6 @@ class GaussianNaive:
         dual = t * a - 0.5 * t * t * bq - conj
         return max(primal_loss + pen - dual, 0.0) / self.obj_scale
 
-    def gap(self, lam):
-        """Relative duality gap at ``lam`` over all features (see ``_gap``)."""
-        return self._gap(self.g, self.prob.candidates, lam * self.prob.l1u, lam * self.prob.l2u)
-
     def intercept(self):
         return self.ybar - dot(self.prob.xm, self.b) if self.prob.fit_intercept else 0.0
 
@@ -374,10 +370,6 @@ class GaussianCovariance(GaussianNaive):
 
     def deviance(self):
         return self._residual_terms()[1]
-
-    def residual(self):
-        """The residual ``yc - Xc b`` (formed on demand, one pass over the active columns)."""
-        return self.yc - self.prob.centred_matvec(self.b, np.flatnonzero(self.b))
 
 
 class _UnpenalizedProjector:
