@@ -229,3 +229,12 @@ def test_offsets_are_split_with_the_folds():
     eta = p.linear_predictor(X[test], offset=off[test])
     assert np.allclose(res.fold_scores[1], score_path("deviance", "poisson", y[test], eta),
                        rtol=1e-6)
+
+
+def test_overflowing_fold_scores_mark_the_strength_failed():
+    from shrinkage.cv import cv_summary
+
+    scores = np.array([[1.0, 1e250, 2.0], [1.2, 3.0, 2.1], [0.9, 2.0, 1.9]])
+    mean, se = cv_summary(scores, np.ones(3))
+    assert np.isnan(mean[1]) and np.isnan(se[1])
+    assert np.all(np.isfinite(mean[[0, 2]])) and np.all(np.isfinite(se[[0, 2]]))

@@ -486,3 +486,37 @@ def test_bad_target_errors(family, y, match):
     X, _ = make_data("gaussian")
     with pytest.raises(ValueError, match=match):
         regularization_path(X, y, family=family)
+
+
+# ---------------------------------------------------------------- regressions (issue 7)
+
+
+def test_grouped_multinomial_accepts_constant_column():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    X[:, 1] = 2.0
+    path = regularization_path(X, np.arange(30) % 3, family="multinomial", n_lams=10)
+    assert path.converged.all() and np.all(path.coefs[:, 1, :] == 0)
+
+
+def test_sparse_all_constant_columns_give_the_null_model():
+    y = np.arange(19.0)
+    path = regularization_path(sp.csc_matrix(np.ones((19, 1))), y, n_lams=5)
+    assert np.all(path.dev_ratio == 0) and np.all(path.coefs == 0)
+    assert np.all(np.isfinite(path.certificate)) and path.converged.all()
+
+
+@pytest.mark.parametrize("family", ["binomial", "multinomial"])
+def test_one_weighted_class_is_refused(family):
+    X, _ = make_data("gaussian", n=30, p=5, sparse_beta=2)
+    y = np.arange(30) % 2
+    w = (y == 0).astype(float)
+    with pytest.raises(ValueError, match="positive sample_weight"):
+        regularization_path(X, y, family=family, sample_weight=w)
+
+
+def test_poisson_counts_without_weight_are_refused():
+    X, _ = make_data("gaussian", n=30, p=5, sparse_beta=2)
+    y = np.r_[np.zeros(15), np.ones(15)]
+    with pytest.raises(ValueError, match="zero sample_weight"):
+        regularization_path(X, y, family="poisson", sample_weight=(y == 0).astype(float))

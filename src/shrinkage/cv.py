@@ -152,9 +152,16 @@ def cv_summary(fold_scores, fold_weights):
     if np.any(w <= 0) or not np.all(np.isfinite(w)):
         raise ValueError("fold_weights must be positive and finite")
     wn = w / w.sum()
-    mean = wn @ s  # NaN propagates: truncation where any fold is missing
-    var = wn @ (s - mean) ** 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = wn @ s  # NaN propagates: truncation where any fold is missing
+        var = wn @ (s - mean) ** 2
     se = np.sqrt(var / (s.shape[0] - 1))
+    # A fold whose held-out predictions overflow (e.g. a poisson fold that overfits and
+    # predicts counts ~1e250) makes that strength unusable: it is marked failed (NaN),
+    # like a strength a fold never reached, rather than an inf the rules cannot rank.
+    failed = ~np.isfinite(mean) | ~np.isfinite(se)
+    mean[failed] = np.nan
+    se[failed] = np.nan
     return mean, se
 
 

@@ -131,6 +131,7 @@ def regularization_path(
     w = np.full(n, 1.0 / n) if uniform else w_norm
     if not uniform and np.unique(w).size == 1:
         uniform = True
+    _check_weighted_support(fam.name, yv, w, classes)
     tol = check_scalar(tol, "tol", lo=0.0, lo_open=True)
     max_iter = check_scalar(max_iter, "max_iter", lo=1, integer=True)
     l1_ratio = check_scalar(l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
@@ -151,7 +152,9 @@ def regularization_path(
     else:
         var = _dense_weighted_var(Xc, w, xw)
     xs = np.sqrt(var)
-    constant = xs <= 1e-10 * np.maximum(1.0, np.abs(xw))
+    # constant relative to the column's own magnitude, so a feature measured in tiny units
+    # (sd 1e-8) is kept while a column of one repeated value is excluded
+    constant = xs <= 1e-10 * np.sqrt(xw * xw + var)
     xm = xw if fit_intercept else np.zeros(p)
     scale = np.where(constant, 1.0, xs) if standardize else np.ones(p)
 
@@ -161,8 +164,8 @@ def regularization_path(
     hi = np.where(constant, 0.0, hi)
 
     multinomial = isinstance(fam, Multinomial)
-    if multinomial and multinomial_grouped and (np.any(np.isfinite(lo)) or
-                                                np.any(np.isfinite(hi))):
+    if multinomial and multinomial_grouped and (np.any(np.isfinite(lo[~constant])) or
+                                                np.any(np.isfinite(hi[~constant]))):
         raise ValueError("lower/upper bounds are not supported with the grouped multinomial "
                          "penalty; use multinomial_grouped=False")
     off = check_offset(offset, n, yv.shape[1] if multinomial else None)
@@ -276,6 +279,24 @@ def regularization_path(
         feature_names=feature_names,
         lam_max=float(lam_max),
     )
+
+
+def _check_weighted_support(family, y, w, classes):
+    """Refuse targets whose positively weighted part is degenerate (one class, no counts)."""
+    if family == "binomial":
+        ybar = float(np.dot(w, y))
+        if ybar <= 0.0 or ybar >= 1.0:
+            raise ValueError("only one class of y has positive sample_weight; the binomial "
+                             "family needs both classes")
+    elif family == "multinomial":
+        mass = w @ y
+        if np.any(mass <= 0.0):
+            empty = [str(c) for c, m in zip(classes, mass) if m <= 0.0]
+            raise ValueError(f"class(es) {', '.join(empty)} of y have no positive "
+                             "sample_weight; drop them or give them weight")
+    elif family == "poisson" and not float(np.dot(w, y)) > 0.0:
+        raise ValueError("every positive count of y has zero sample_weight; the poisson "
+                         "model needs some weighted positive counts")
 
 
 def _dense_weighted_var(X, w, xw):

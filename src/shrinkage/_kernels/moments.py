@@ -35,6 +35,8 @@ def sparse_column_moments(data, indptr, indices, w, center, out):
             d = data[k] - c
             s += w[i] * d * d
             wz -= w[i]
+        if indptr[j + 1] - indptr[j] == w.shape[0] or wz < 1e-12 * wsum:
+            wz = 0.0  # no zero rows (rounding would leave ~1e-16 of weight)
         out[j] = s + wz * c * c
 
 
