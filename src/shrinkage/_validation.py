@@ -19,6 +19,7 @@ __all__ = [
     "check_offset",
     "check_vector",
     "check_scalar",
+    "check_int",
     "as_real_array",
 ]
 
@@ -207,6 +208,15 @@ def check_target(y, n):
         if not np.all(np.isfinite(arr_f)):
             _raise_nonfinite("y", arr_f)
     return arr
+
+
+def check_int(name, value, low):
+    """An integer (not a bool) ``>= low``; returns it as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
 
 
 def check_scalar(value, name, *, lo=None, hi=None, lo_open=False, hi_open=False, integer=False):

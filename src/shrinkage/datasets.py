@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import check_int
+
 __all__ = [
     "Dataset",
     "NoisyCurve",
@@ -91,18 +93,10 @@ class NoisyCurve:
     random_state: int
 
 
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
 def _check_seed(random_state):
     if random_state is None:
         return None
-    return _check_int("random_state", random_state, 0)
+    return check_int("random_state", random_state, 0)
 
 
 def load_diabetes() -> Dataset:
@@ -178,8 +172,8 @@ def make_noisy_curve(n_samples=20, *, noise_sd=0.3, n_grid=400, random_state=0) 
     -------
     NoisyCurve
     """
-    n_samples = _check_int("n_samples", n_samples, 2)
-    n_grid = _check_int("n_grid", n_grid, 2)
+    n_samples = check_int("n_samples", n_samples, 2)
+    n_grid = check_int("n_grid", n_grid, 2)
     seed = _check_seed(random_state)
     noise_sd = float(noise_sd)
     if not np.isfinite(noise_sd) or noise_sd < 0:
@@ -234,9 +228,9 @@ def make_sparse_regression(
         With ``coef`` and ``intercept`` set to the truth and ``extra`` holding the
         settings (and ``noise_sd`` for gaussian).
     """
-    n_samples = _check_int("n_samples", n_samples, 2)
-    n_features = _check_int("n_features", n_features, 1)
-    n_informative = _check_int("n_informative", n_informative, 0)
+    n_samples = check_int("n_samples", n_samples, 2)
+    n_features = check_int("n_features", n_features, 1)
+    n_informative = check_int("n_informative", n_informative, 0)
     if n_informative > n_features:
         raise ValueError(
             f"n_informative ({n_informative}) must be <= n_features ({n_features})"

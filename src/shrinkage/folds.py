@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import check_int
+
 __all__ = ["Folds", "make_folds"]
 
 
@@ -58,14 +60,6 @@ class Folds:
     @property
     def n_folds(self) -> int:
         return len(self.splits[0])
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 def _check_random_state(random_state):
@@ -215,8 +209,8 @@ def make_folds(
     -------
     Folds
     """
-    n = _check_int("n_samples", n_samples, 1)
-    repeats = _check_int("repeats", repeats, 1)
+    n = check_int("n_samples", n_samples, 1)
+    repeats = check_int("repeats", repeats, 1)
     random_state = _check_random_state(random_state)
     if groups is not None:
         groups = np.asarray(groups)
