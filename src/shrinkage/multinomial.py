@@ -117,11 +117,9 @@ class MultinomialSolver:
             dB = self.b - B_old
             db0 = b0 - b0_old
             changed = np.flatnonzero(np.any(dB != 0, axis=1))
-            deta = np.tile(db0, (prob.n, 1))
-            if changed.size:
-                deta += np.asarray(prob.X[:, changed] @ dB[changed])
-                if prob.fit_intercept:
-                    deta -= prob.xm[changed] @ dB[changed]
+            # the change of the linear predictor, class by class, without copying columns
+            deta = np.column_stack([prob.centred_matvec(dB[:, k], changed) + db0[k]
+                                    for k in range(self.K)])
             grad_dot = -float(np.sum(prob.w[:, None] * self.resid * deta))
             decrease = (grad_dot + penalty_value(self.b, l1, l2, self.grouped)
                         - penalty_value(B_old, l1, l2, self.grouped))
