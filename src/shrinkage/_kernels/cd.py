@@ -115,6 +115,17 @@ _ANDERSON_K = 5  # iterates per Anderson extrapolation (skglm uses 5)
 
 
 @njit(cache=True, nogil=True)
+def _nonzero_subset(b, ws, n_ws, act):
+    """Write the j in ws[:n_ws] with b_j != 0 into act; return how many (the active set)."""
+    m = 0
+    for t in range(n_ws):
+        if b[ws[t]] != 0.0:
+            act[m] = ws[t]
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
 def _quad_objective(v, uv, r, roff, b, l1, l2, idx, m):
     """1/2 sum_i v_i (r_i + roff)^2 + sum_{j in idx} l1_j |b_j| + l2_j / 2 b_j^2."""
     s = 0.0
@@ -211,11 +222,7 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
         sweeps += 1
         if maxch < thr:
             return sweeps
-        m = 0
-        for t in range(n_ws):
-            if b[ws[t]] != 0.0:
-                act[m] = ws[t]
-                m += 1
+        m = _nonzero_subset(b, ws, n_ws, act)
         for t in range(m):
             hist[t, 0] = b[act[t]]
         filled = 0
@@ -285,11 +292,7 @@ def cd_covariance(G, col, g, h, l1, l2, lo, hi, b, ws, n_ws, thr, max_sweeps):
         sweeps += 1
         if maxch < thr:
             return sweeps
-        m = 0
-        for t in range(n_ws):
-            if b[ws[t]] != 0.0:
-                act[m] = ws[t]
-                m += 1
+        m = _nonzero_subset(b, ws, n_ws, act)
         while sweeps < max_sweeps:
             maxch = _cov_sweep(G, col, g, h, l1, l2, lo, hi, b, act, m, p)
             sweeps += 1
