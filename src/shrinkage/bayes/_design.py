@@ -41,6 +41,14 @@ def check_weights(sample_weight, n):
     return w
 
 
+def effective_n(des, fit_intercept):
+    """Total weight left for the noise after an integrated-out intercept: ``W - 1`` or ``W``."""
+    n_eff = des.W - 1.0 if fit_intercept else des.W
+    if n_eff <= 0:
+        raise ValueError(f"the total sample weight must exceed 1 with an intercept, got {des.W}")
+    return n_eff
+
+
 def prepare(X, y, w, *, standardize, fit_intercept, center_y=True):
     """Build the :class:`Design` (one copy of ``X``)."""
     W = float(w.sum())

@@ -31,7 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..ridge import _decompose
-from ._design import check_weights, prepare
+from ._design import check_weights, effective_n, prepare
 
 __all__ = ["EvidenceRidge", "log_evidence_profile"]
 
@@ -124,9 +124,7 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
         w = check_weights(sample_weight, n)
         des = prepare(X, y, w, standardize=self.standardize, fit_intercept=self.fit_intercept)
         W = des.W
-        N = W - 1.0 if self.fit_intercept else W
-        if N <= 0:
-            raise ValueError(f"the total sample weight must exceed 1 with an intercept, got {W}")
+        N = effective_n(des, self.fit_intercept)
         if np.any(des.Z):
             U, d, V = _decompose(des.Z, need_u=False)
             # U^T z = diag(1/d) V^T Z^T z: no n x r matrix U is needed when n > p

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._design import check_weights, prepare
+from ._design import check_weights, effective_n, prepare
 from ._gibbs import gibbs_lasso_chain
 from .diagnostics import ess, rhat
 
@@ -168,9 +168,7 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         w = check_weights(sample_weight, n)
         des = prepare(X, y, w, standardize=self.standardize, fit_intercept=self.fit_intercept)
         W = des.W
-        n_eff = W - 1.0 if self.fit_intercept else W
-        if n_eff <= 0:
-            raise ValueError(f"the total sample weight must exceed 1 with an intercept, got {W}")
+        n_eff = effective_n(des, self.fit_intercept)
         Z, z = np.ascontiguousarray(des.Z), des.z
         wide = p > n
         ZtZ = np.zeros((0, 0)) if wide else Z.T @ Z
