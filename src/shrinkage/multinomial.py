@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels.multinomial import cd_multinomial, class_curvature
+from .newton import line_search
 from .penalties import kkt_violation, penalty_value
-from .solvers import line_search
 
 
 class MultinomialSolver:

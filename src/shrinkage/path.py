@@ -23,9 +23,10 @@ from ._validation import (
 )
 from .losses import Multinomial, get_family
 from .multinomial import MultinomialSolver
+from .newton import ProximalNewton
 from .penalties import ElasticNet
 from .results import Path
-from .solvers import GaussianCovariance, GaussianNaive, Problem, ProximalNewton
+from .solvers import GaussianCovariance, GaussianNaive, Problem
 
 __all__ = ["regularization_path", "ConvergenceWarning"]
 
