@@ -68,10 +68,12 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed, parallel_config
 
 from . import selection
 from .folds import make_folds
+from .gram import SharedGram
 from .metrics import check_metric, score_path
 from .results import CVResult
 
@@ -188,7 +190,8 @@ def _fold_job(X, y, train, test, lams, family, l1_ratio, metric, weight, offset,
     n_done = path.n_lams
     if n_done > lams.size or not np.allclose(path.lams, lams[:n_done], rtol=1e-12, atol=0):
         raise RuntimeError("the fold's path did not follow the requested lam grid")
-    eta = path.linear_predictor(
+    # X was validated once for all folds: predict without re-checking its rows
+    eta = path._linear_predictor_checked(
         X[test], offset=None if offset is None else offset[test]
     )
     w_te = None if weight is None else weight[test]
@@ -276,6 +279,9 @@ class _Setup:
     offset: np.ndarray | None
     kwargs: dict
     grid: dict
+    # engine shortcuts valid only for fits on this very X (the full data and the
+    # zero-weight folds): X already validated, and one shared X^T X
+    shared: dict = field(default_factory=dict)
 
 
 def _setup(X, y, family, cv, repeats, stratify, groups, metric, random_state, path_kwargs):
@@ -319,10 +325,15 @@ def _setup(X, y, family, cv, repeats, stratify, groups, metric, random_state, pa
         if offset.shape[0] != n:
             raise ValueError(f"offset has {offset.shape[0]} rows but X has {n}")
     grid = {k: kwargs.pop(k) for k in _GRID_ARGS if k in kwargs}
+    shared = {"_design_checked": True}
+    if family == "gaussian" and not sp.issparse(X):
+        # the covariance solver's X^T X, computed once for the full path and every fold
+        shared["_shared_gram"] = SharedGram()
     for bad in ("family", "l1_ratio"):
         if bad in kwargs:
             raise TypeError(f"{bad} is given twice")
-    return _Setup(X, y, classes, family, metric, greater, folds, weight, offset, kwargs, grid)
+    return _Setup(X, y, classes, family, metric, greater, folds, weight, offset, kwargs, grid,
+                  shared)
 
 
 # ------------------------------------------------------------------------ driver
@@ -335,14 +346,14 @@ def _run(setup, l1_ratios, n_jobs, backend):
     def full_job(a):
         return delayed(_fit_path)(
             setup.X, setup.y, family=setup.family, l1_ratio=a, sample_weight=setup.weight,
-            offset=setup.offset, **setup.grid, **setup.kwargs,
+            offset=setup.offset, **setup.grid, **setup.kwargs, **setup.shared,
         )
 
     def fold_jobs(grids):
         return [
             delayed(_fold_job)(
                 setup.X, setup.y, train, test, grids[i], setup.family, l1_ratios[i],
-                setup.metric, setup.weight, setup.offset, setup.kwargs,
+                setup.metric, setup.weight, setup.offset, {**setup.kwargs, **setup.shared},
             )
             for i in range(len(l1_ratios))
             for splits in setup.folds.splits

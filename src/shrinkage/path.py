@@ -64,6 +64,8 @@ def regularization_path(
     feature_names=None,
     early_stop=None,
     _mode="auto",
+    _shared_gram=None,
+    _design_checked=False,
 ):
     """Fit a penalised GLM for every strength on a decreasing grid.
 
@@ -122,7 +124,8 @@ def regularization_path(
     """
     if feature_names is None and hasattr(X, "columns"):
         feature_names = np.asarray([str(c) for c in X.columns])
-    Xc = check_design(X)
+    # cross-validation validates X once and hands every fold the checked array
+    Xc = X if _design_checked else check_design(X)
     n, p = Xc.shape
     fam = get_family(family)
     y_raw = check_target(y, n)
@@ -186,7 +189,13 @@ def regularization_path(
         mode = _mode
         if mode == "auto":
             mode = "covariance" if (n >= 2 * p and p <= 2000) else "naive"
-        solver = GaussianCovariance(prob, h) if mode == "covariance" else GaussianNaive(prob, h)
+        if mode == "covariance":
+            # a long path down to small strengths brings in nearly every feature
+            long_path = (lams is None and n_lams >= 10) or (lams is not None and
+                                                            np.size(lams) >= 10)
+            solver = GaussianCovariance(prob, h, full_gram=long_path, shared=_shared_gram)
+        else:
+            solver = GaussianNaive(prob, h)
     elif multinomial:
         solver = MultinomialSolver(prob, eta_null, b0_null, multinomial_grouped)
     else:

@@ -113,6 +113,9 @@ class Path:
         from ._validation import check_design
 
         X = check_design(X, n_features=self.n_features)
+        return self._linear_predictor_checked(X, index, offset)
+
+    def _linear_predictor_checked(self, X, index=None, offset=None):
         coefs = self.coefs if index is None else self.coefs[index]
         inter = self.intercepts if index is None else self.intercepts[index]
         if coefs.ndim == 1:  # one path point, single response

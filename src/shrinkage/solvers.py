@@ -22,8 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels.cd import cd_covariance, cd_quadratic
-from ._kernels.certify import dot, dual_terms, kkt_scan, ws_gradient
+from ._kernels.certify import centred_gradient, dot, dual_terms, kkt_scan, ws_gradient
 from ._kernels.moments import centred_combination
+from .gram import dense_gram, dense_gram_columns, sparse_gram_columns
 
 _EMPTY_F = np.zeros(1)
 _EMPTY_I = np.zeros(1, dtype=np.int32)
@@ -82,9 +83,12 @@ class Problem:
 
         ``resid_w`` may be a matrix (n, K); the result is then (p, K).
         """
-        g = np.asarray(self.X.T @ resid_w)
         if resid_w.ndim == 1:
-            g = g.ravel()
+            g = np.empty(self.p)
+            centred_gradient(self.kX, self.kd, self.ki, self.kp, self.sparse,
+                             np.ascontiguousarray(resid_w), self.xm, self.excluded, g)
+            return g
+        g = np.asarray(self.X.T @ resid_w)
         if self.fit_intercept:
             g -= np.multiply.outer(self.xm, resid_w.sum(axis=0))
         g[self.excluded] = 0.0
@@ -253,13 +257,22 @@ class GaussianNaive:
 
 
 class GaussianCovariance(GaussianNaive):
-    """glmnet's covariance-update mode for ``n >> p``."""
+    """glmnet's covariance-update mode for ``n >> p``.
+
+    Gram columns are cached lazily, in growing batches, as features enter; with
+    ``full_gram`` (a long path, where nearly every feature enters) the first batch is the
+    whole Gram, one symmetric product (``n p^2`` flops instead of ``2 n p`` per column).
+    ``shared`` (a :class:`~shrinkage.gram.SharedGram`) reuses ``X^T X`` across fits on the
+    same dense X, such as cross-validation folds.
+    """
 
     thr_start = 1e-4  # a sweep costs O(p |active|): even cheaper next to a certificate
 
-    def __init__(self, prob, h):
+    def __init__(self, prob, h, full_gram=False, shared=None):
         super().__init__(prob, h)
         p = prob.p
+        self.full_gram = bool(full_gram) and not prob.sparse
+        self.shared = shared
         self.c = self.g.copy()  # Xc^T W yc
         self.yw = float(np.dot(prob.w, self.yc * self.yc))
         self.col = np.full(p, -1, dtype=np.int64)
@@ -280,6 +293,8 @@ class GaussianCovariance(GaussianNaive):
         """
         prob = self.prob
         want = min(max(new.size, 32, self.n_cols), prob.p - self.n_cols)
+        if self.full_gram or self.n_cols + want > prob.p // 2:
+            want = prob.p - self.n_cols  # the rest costs about the same as its half
         if want <= new.size:
             return new
         rest = prob.candidates & ~in_ws
@@ -295,6 +310,7 @@ class GaussianCovariance(GaussianNaive):
         return np.concatenate([new, top])
 
     def _add_columns(self, idx):
+        """Append the weighted, centred Gram columns ``Xc^T W Xc[:, idx]`` to the cache."""
         prob = self.prob
         idx = np.asarray(idx)
         needed = self.n_cols + idx.size
@@ -304,19 +320,13 @@ class GaussianCovariance(GaussianNaive):
             G = np.zeros((prob.p, cap), order="F")
             G[:, : self.n_cols] = self.G[:, : self.n_cols]
             self.G = G
-        # column chunks keep the temporary copy of X[:, chunk] under ~5% of X
-        chunk = max(1, prob.p // 20)
-        block = np.empty((prob.p, idx.size))
-        for s0 in range(0, idx.size, chunk):
-            part = idx[s0: s0 + chunk]
-            Xn = prob.X[:, part]
-            if sp.issparse(Xn):
-                WXn = sp.csc_matrix(Xn.multiply(prob.w[:, None]))
-                block[:, s0: s0 + part.size] = np.asarray((prob.X.T @ WXn).todense())
-            elif prob.uniform_w > 0:
-                block[:, s0: s0 + part.size] = (prob.X.T @ Xn) * prob.uniform_w
-            else:
-                block[:, s0: s0 + part.size] = prob.X.T @ (prob.w[:, None] * Xn)
+        if prob.sparse:
+            block = sparse_gram_columns(prob.X, prob.w, idx)
+        elif self.n_cols + idx.size == prob.p:
+            # everything left: one symmetric product beats any number of column chunks
+            block = dense_gram(prob.X, prob.w, prob.uniform_w, self.shared)[:, idx]
+        else:
+            block = dense_gram_columns(prob.X, prob.w, prob.uniform_w, idx)
         if prob.fit_intercept:
             block -= np.outer(prob.xm, prob.xm[idx])
         block[prob.excluded, :] = 0.0

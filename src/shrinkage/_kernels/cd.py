@@ -26,11 +26,12 @@ checks optimality over all features and certifies the solution (duality gap or K
 import numpy as np
 from numba import njit
 
+from ._flags import FASTMATH
 from .anderson import anderson_weights
 from .columns import col_axpy, col_dot, col_dot2, col_moments
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _soft_clip(u, l1, denom, lo, hi):
     if u > l1:
         z = (u - l1) / denom
@@ -45,7 +46,7 @@ def _soft_clip(u, l1, denom, lo, hi):
     return z
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
            intercept):
     """One pass over the coordinates idx[:m]; returns max h_j * delta_j^2."""
@@ -114,7 +115,7 @@ def _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, id
 _ANDERSON_K = 5  # iterates per Anderson extrapolation (skglm uses 5)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _nonzero_subset(b, ws, n_ws, act):
     """Write the j in ws[:n_ws] with b_j != 0 into act; return how many (the active set)."""
     m = 0
@@ -125,7 +126,7 @@ def _nonzero_subset(b, ws, n_ws, act):
     return m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _quad_objective(v, uv, r, roff, b, l1, l2, idx, m):
     """1/2 sum_i v_i (r_i + roff)^2 + sum_{j in idx} l1_j |b_j| + l2_j / 2 b_j^2."""
     s = 0.0
@@ -145,7 +146,7 @@ def _quad_objective(v, uv, r, roff, b, l1, l2, idx, m):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, act, m,
               hist, rtmp):
     """Anderson extrapolation of the last K+1 iterates of ``b[act]`` (Bertrand & Massias).
@@ -198,7 +199,7 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st,
                  ws, n_ws, intercept, thr, max_sweeps):
     """Coordinate descent over the working set ``ws[:n_ws]``.
@@ -246,7 +247,7 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def weighted_moments(X, xd, xi, xp, sparse, v, xm, idx, m, xv, h):
     """For j in idx[:m]: xv_j = sum_i v_i x_ij and h_j = sum_i v_i (x_ij - xm_j)^2."""
     V = 0.0
@@ -272,7 +273,7 @@ def weighted_moments(X, xd, xi, xp, sparse, v, xm, idx, m, xv, h):
             h[j] = s2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def cd_covariance(G, col, g, h, l1, l2, lo, hi, b, ws, n_ws, thr, max_sweeps):
     """Covariance-update coordinate descent (glmnet's mode for n >> p), gaussian only.
 
@@ -301,7 +302,7 @@ def cd_covariance(G, col, g, h, l1, l2, lo, hi, b, ws, n_ws, thr, max_sweeps):
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _cov_sweep(G, col, g, h, l1, l2, lo, hi, b, idx, m, p):
     maxch = 0.0
     for t in range(m):

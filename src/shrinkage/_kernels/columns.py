@@ -11,8 +11,10 @@ that sparse columns stay sparse.
 
 from numba import njit
 
+from ._flags import FASTMATH
 
-@njit(cache=True, nogil=True, inline="always")
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def col_dot(X, xd, xi, xp, sparse, j, v):
     """sum_i x_ij * v_i"""
     s = 0.0
@@ -25,7 +27,7 @@ def col_dot(X, xd, xi, xp, sparse, j, v):
     return s
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def col_dot2(X, xd, xi, xp, sparse, j, w, v):
     """sum_i x_ij * w_i * v_i"""
     s = 0.0
@@ -39,7 +41,7 @@ def col_dot2(X, xd, xi, xp, sparse, j, w, v):
     return s
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def col_axpy(X, xd, xi, xp, sparse, j, a, v):
     """v_i += a * x_ij"""
     if sparse:
@@ -50,7 +52,7 @@ def col_axpy(X, xd, xi, xp, sparse, j, a, v):
             v[i] += a * X[i, j]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def col_moments(X, xd, xi, xp, sparse, j, w):
     """(sum_i w_i x_ij, sum_i w_i x_ij^2)"""
     s1 = 0.0
