@@ -69,7 +69,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
+from threadpoolctl import threadpool_limits
 
 from . import selection
 from .folds import make_folds
@@ -243,6 +244,12 @@ def parallel_map(tasks, n_jobs, backend):
     """Run joblib ``delayed`` tasks in order: threads, a named backend, or the active one."""
     n_jobs = _check_n_jobs(n_jobs)
     if backend is None:
+        tasks = list(tasks)
+        if len(tasks) > 1 and effective_n_jobs(n_jobs) > 1:
+            # Folds already run side by side: BLAS threads on top would oversubscribe the
+            # cores (and OpenBLAS's spinning threads then slow every product down).
+            with threadpool_limits(limits=1, user_api="blas"):
+                return Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
         return Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
     # A backend named through parallel_config rather than Parallel(backend=...): joblib 1.6
     # hands the dask backend a stray ``nesting_level`` keyword on the latter path. Parallel

@@ -234,7 +234,21 @@ def regularization_path(
     stop_reason = ""
     lam_prev = max(lam_max, grid[0])
     done = L
-    for k, lam in enumerate(grid):
+    compiled = None
+    if hasattr(solver, "run_path"):
+        compiled = solver.run_path(
+            grid, lam_prev, null_dev, early_stop, (coefs, intercepts, dev_ratio, cert, n_iter),
+            (_MIN_LAMS_BEFORE_STOP, _DEV_MAX, _DEV_CHANGE),
+        )
+    if compiled is not None:
+        done, code = compiled
+        if code == 1:
+            stop_reason = (f"deviance explained {dev_ratio[done - 1]:.4f} exceeds {_DEV_MAX} "
+                           f"at lam={grid[done - 1]:.4g}")
+        elif code == 2:
+            stop_reason = (f"deviance explained changed by less than {_DEV_CHANGE:g} "
+                           f"(relative) at lam={grid[done - 1]:.4g}")
+    for k, lam in enumerate(grid if compiled is None else ()):
         c, sweeps = solver.solve(float(lam), float(lam_prev))
         coefs[k] = solver.b
         intercepts[k] = solver.intercept()

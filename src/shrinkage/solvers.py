@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from ._kernels.cd import cd_covariance, cd_quadratic
 from ._kernels.certify import centred_gradient, dot, dual_terms, kkt_scan, ws_gradient
+from ._kernels.gaussian_path import covariance_path, naive_path
 from ._kernels.moments import centred_combination
 from .gram import dense_gram, dense_gram_columns, sparse_gram_columns
 
@@ -216,6 +217,28 @@ class GaussianNaive:
                 break
         return gap, sweeps
 
+    def run_path(self, lams, lam_prev, null_dev, early_stop, out, rules):
+        """The whole grid in one compiled call (see :mod:`._kernels.gaussian_path`).
+
+        ``out = (coefs, intercepts, dev_ratio, cert, n_iter)`` are filled in place;
+        ``rules = (min_lams, dev_max, dev_change)`` is glmnet's early stop. Returns
+        ``(n_done, stop_code)``, or None when the problem needs the Python loop (free
+        unpenalised features, whose dual projection lives here).
+        """
+        if self.proj.idx.size:
+            return None
+        prob = self.prob
+        X, xd, xi, xp, sparse = prob.kernel_design()
+        self.g = np.ascontiguousarray(self.g)
+        return naive_path(
+            X, xd, xi, xp, sparse, prob.w, prob.uniform_w, prob.xm, prob.xw, self.h,
+            prob.l1u, prob.l2u, prob.lo, prob.hi, prob.candidates, prob.unpenalized,
+            prob.excluded, prob.scale, self.yc, lams, float(lam_prev), prob.tol,
+            self.obj_scale, prob.max_iter, self.thr_start, self.thr_shrink,
+            prob.fit_intercept, self.ybar, float(null_dev), bool(early_stop), *rules,
+            self.b, self.r, self.st, self.g, *out,
+        )
+
     @property
     def _thr_floor(self):
         return 1e-30 * self.obj_scale
@@ -279,9 +302,12 @@ class GaussianCovariance(GaussianNaive):
         self.G = np.zeros((p, 0), order="F")
         self.n_cols = 0
         self.r = None  # the residual is never formed in this mode
-        unpen = np.flatnonzero(prob.unpenalized)
-        if unpen.size:
-            self._add_columns(unpen)
+        if self.full_gram:
+            self._add_columns(np.arange(p))
+        else:
+            unpen = np.flatnonzero(prob.unpenalized)
+            if unpen.size:
+                self._add_columns(unpen)
 
     def _batch(self, new, in_ws, lam):
         """Violators plus the next most likely entrants, so X is read O(log p) times.
@@ -368,6 +394,18 @@ class GaussianCovariance(GaussianNaive):
             if thr < self._thr_floor:
                 break
         return gap, sweeps
+
+    def run_path(self, lams, lam_prev, null_dev, early_stop, out, rules):
+        """As :meth:`GaussianNaive.run_path`; needs every Gram column cached."""
+        if self.proj.idx.size or self.n_cols < self.prob.p:
+            return None
+        prob = self.prob
+        return covariance_path(
+            self.G, self.col, self.c, self.yw, self.h, prob.l1u, prob.l2u, prob.lo, prob.hi,
+            prob.candidates, lams, prob.tol, self.obj_scale, prob.max_iter, self.thr_start,
+            self.thr_shrink, prob.fit_intercept, self.ybar, prob.xm, float(null_dev),
+            bool(early_stop), *rules, self.b, self.g, *out,
+        )
 
     def _residual_terms(self):
         # from cached inner products: sum w r yc = yw - b.c and
