@@ -110,26 +110,41 @@ def dual_terms(g, b, l1, l2, lo, hi, keep):
     return pen, t, conj
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def ws_gradient(X, xd, xi, xp, sparse, w, r, xm, idx, m, g):
     """g_j = sum_i w_i (x_ij - xm_j) r_i for j in idx[:m] (the working-set gradient)."""
     swr = 0.0
     for i in range(r.shape[0]):
         swr += w[i] * r[i]
-    for t in range(m):
-        j = idx[t]
-        s = 0.0
-        if sparse:
-            for k in range(xp[j], xp[j + 1]):
-                i = xi[k]
-                s += xd[k] * w[i] * r[i]
-        else:
-            for i in range(X.shape[0]):
-                s += X[i, j] * w[i] * r[i]
-        g[j] = s - xm[j] * swr
+    if sparse:
+        _ws_gradient_sparse(xd, xi, xp, w, r, xm, idx, m, swr, g)
+    else:
+        _ws_gradient_dense(X, w, r, xm, idx, m, swr, g)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _ws_gradient_dense(X, w, r, xm, idx, m, swr, g):
+    for t in range(m):
+        j = idx[t]
+        s = 0.0
+        for i in range(X.shape[0]):
+            s += X[i, j] * w[i] * r[i]
+        g[j] = s - xm[j] * swr
+
+
+# sparse loops without reassociation: vectorised gathers are slower on short columns
+@njit(cache=True, nogil=True)
+def _ws_gradient_sparse(xd, xi, xp, w, r, xm, idx, m, swr, g):
+    for t in range(m):
+        j = idx[t]
+        s = 0.0
+        for k in range(xp[j], xp[j + 1]):
+            i = xi[k]
+            s += xd[k] * w[i] * r[i]
+        g[j] = s - xm[j] * swr
+
+
+@njit(cache=True, nogil=True)
 def centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g):
     """g_j = sum_i (x_ij - xm_j) u_i for every column (0 where ``excluded``).
 
@@ -139,17 +154,33 @@ def centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g):
     su = 0.0
     for i in range(u.shape[0]):
         su += u[i]
+    if sparse:
+        _gradient_sparse(xd, xi, xp, u, xm, excluded, su, g)
+    else:
+        _gradient_dense(X, u, xm, excluded, su, g)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _gradient_dense(X, u, xm, excluded, su, g):
     for j in range(g.shape[0]):
         if excluded[j]:
             g[j] = 0.0
             continue
         s = 0.0
-        if sparse:
-            for k in range(xp[j], xp[j + 1]):
-                s += xd[k] * u[xi[k]]
-        else:
-            for i in range(X.shape[0]):
-                s += X[i, j] * u[i]
+        for i in range(X.shape[0]):
+            s += X[i, j] * u[i]
+        g[j] = s - xm[j] * su
+
+
+@njit(cache=True, nogil=True)
+def _gradient_sparse(xd, xi, xp, u, xm, excluded, su, g):
+    for j in range(g.shape[0]):
+        if excluded[j]:
+            g[j] = 0.0
+            continue
+        s = 0.0
+        for k in range(xp[j], xp[j + 1]):
+            s += xd[k] * u[xi[k]]
         g[j] = s - xm[j] * su
 
 

@@ -181,7 +181,12 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             if budget <= 0:
                 break
             na = _active_subset(b, lo, hi, ws, m, A)
-            sweep_cost = float(n) * m
+            if sparse:
+                sweep_cost = 0.0
+                for t in range(m):
+                    sweep_cost += xp[ws[t] + 1] - xp[ws[t]]
+            else:
+                sweep_cost = float(n) * m
             polish = float(n) * na * na + na * na * na / 3.0 <= \
                 _POLISH_MAX_SWEEPS * sweep_cost and na < n
             chunk = min(budget, _POLISH_EVERY) if polish else budget
