@@ -108,27 +108,40 @@ def _loss_change(fam, y, eta, d):
     """``loss(y, eta + d) - loss(y, eta)``, accurate to the size of the change itself.
 
     The direct difference loses everything below ``eps * loss`` (about 1e-16), while near
-    the optimum a Newton step changes the objective by far less. With ``mu = mean(eta)``::
+    the optimum a Newton step changes the objective by far less. With ``mu = mean(eta)``,
+    ``softplus(x) = log(1 + exp(x))`` and the binomial loss written as
+    ``y softplus(-eta) + (1 - y) softplus(eta)``::
 
-        binomial  log(1 + exp(eta + d)) - log(1 + exp(eta)) = log1p(mu * expm1(d))
-        poisson   exp(eta + d) - exp(eta)                   = mu * expm1(d)
+        softplus(eta + d) - softplus(eta)   = log1p(mu * expm1(d))
+        softplus(-eta - d) - softplus(-eta) = log1p((1 - mu) * expm1(-d))
+        exp(eta + d) - exp(eta)             = mu * expm1(d)            # poisson
 
-    (for ``|d| < 1``, and below the poisson clip; otherwise the plain difference, which is
-    accurate there).
+    Each term is accurate relative to itself, so for 0/1 labels (one term) the change is
+    exact to rounding. Plain differences are used only where these forms could overflow
+    (``|d| >= 30`` binomial; poisson predictors outside ``[-700, 700]``).
     """
     if fam == BINOMIAL:
-        if abs(d) < 1.0:
+        if abs(d) < 30.0:
+            # mu = expit(eta) and 1 - mu = expit(-eta), both to full relative precision
             if eta >= 0.0:
-                mu = 1.0 / (1.0 + math.exp(-eta))
+                e = math.exp(-eta)
+                mu = 1.0 / (1.0 + e)
+                mc = e / (1.0 + e)
             else:
                 e = math.exp(eta)
                 mu = e / (1.0 + e)
-            return math.log1p(mu * math.expm1(d)) - y * d
+                mc = 1.0 / (1.0 + e)
+            out = 0.0
+            if y != 1.0:
+                out += (1.0 - y) * math.log1p(mu * math.expm1(d))
+            if y != 0.0:
+                out += y * math.log1p(mc * math.expm1(-d))
+            return out
         e1 = eta + d
         sp1 = max(e1, 0.0) + math.log1p(math.exp(-abs(e1)))
         sp0 = max(eta, 0.0) + math.log1p(math.exp(-abs(eta)))
         return sp1 - sp0 - y * d
-    if abs(d) < 1.0 and eta + d <= _ETA_MAX and eta <= _ETA_MAX:
+    if -_ETA_MAX <= eta <= _ETA_MAX and eta + d <= _ETA_MAX:
         return math.exp(eta) * math.expm1(d) - y * d
     return math.exp(min(eta + d, _ETA_MAX)) - math.exp(min(eta, _ETA_MAX)) - y * d
 
