@@ -71,18 +71,24 @@ def dense_gram(X, w, uniform_w, shared=None):
     shared : SharedGram, optional
         Where ``X^T X`` is cached across calls on the same X.
     """
+    # (in-place arithmetic: at most one p x p temporary besides the result)
     if uniform_w > 0:
-        G = shared.xtx(X) if shared is not None else X.T @ X
-        return G * uniform_w
+        if shared is None:
+            G = X.T @ X
+            G *= uniform_w
+            return G
+        return np.multiply(shared.xtx(X), uniform_w)
     live = w > 0
     n_dead = X.shape[0] - int(np.count_nonzero(live))
     c = float(w[live][0])
     if n_dead <= X.shape[0] // 4 and np.all(w[live] == c):
-        G = shared.xtx(X) if shared is not None else X.T @ X
+        G = np.multiply(shared.xtx(X), c) if shared is not None else (X.T @ X) * c
         if n_dead:
             Xd = X[~live]
-            G = G - Xd.T @ Xd
-        return G * c
+            Gd = Xd.T @ Xd
+            Gd *= c
+            G -= Gd
+        return G
     p = X.shape[1]
     G = np.zeros((p, p))
     rows = max(64, _BLOCK_BYTES // (8 * max(p, 1)))

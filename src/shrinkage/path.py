@@ -190,10 +190,12 @@ def regularization_path(
         if mode == "auto":
             mode = "covariance" if (n >= 2 * p and p <= 2000) else "naive"
         if mode == "covariance":
-            # a long path down to small strengths brings in nearly every feature
+            # a long path down to small strengths brings in nearly every feature; the
+            # whole Gram at once when it (and its temporaries) stay small next to X
             long_path = (lams is None and n_lams >= 10) or (lams is not None and
                                                             np.size(lams) >= 10)
-            solver = GaussianCovariance(prob, h, full_gram=long_path, shared=_shared_gram)
+            solver = GaussianCovariance(prob, h, full_gram=long_path and 8 * p <= n,
+                                        shared=_shared_gram)
         else:
             solver = GaussianNaive(prob, h)
     elif multinomial:

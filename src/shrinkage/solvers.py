@@ -340,6 +340,16 @@ class GaussianCovariance(GaussianNaive):
         prob = self.prob
         idx = np.asarray(idx)
         needed = self.n_cols + idx.size
+        if self.n_cols == 0 and idx.size == prob.p and not prob.sparse:
+            # the whole Gram at once: one symmetric product, used as the cache itself
+            # (symmetric, so its transpose is the Fortran-ordered G we need)
+            G = dense_gram(prob.X, prob.w, prob.uniform_w, self.shared).T
+            G = np.asfortranarray(G[:, idx]) if np.any(idx != np.arange(prob.p)) else G
+            self.G = G
+            self._finish_columns(G, idx)
+            self.col[idx] = np.arange(prob.p)
+            self.n_cols = prob.p
+            return
         if needed > self.G.shape[1]:
             cap = max(needed, 2 * self.G.shape[1], 16)
             cap = min(cap, prob.p)
@@ -348,17 +358,21 @@ class GaussianCovariance(GaussianNaive):
             self.G = G
         if prob.sparse:
             block = sparse_gram_columns(prob.X, prob.w, idx)
-        elif self.n_cols + idx.size == prob.p:
-            # everything left: one symmetric product beats any number of column chunks
-            block = dense_gram(prob.X, prob.w, prob.uniform_w, self.shared)[:, idx]
         else:
             block = dense_gram_columns(prob.X, prob.w, prob.uniform_w, idx)
-        if prob.fit_intercept:
-            block -= np.outer(prob.xm, prob.xm[idx])
-        block[prob.excluded, :] = 0.0
+        self._finish_columns(block, idx)
         self.G[:, self.n_cols: needed] = block
         self.col[idx] = np.arange(self.n_cols, needed)
         self.n_cols = needed
+
+    def _finish_columns(self, block, idx):
+        """Centre (in place, a few columns at a time) and zero the excluded rows."""
+        prob = self.prob
+        if prob.fit_intercept:
+            for s0 in range(0, idx.size, 256):
+                part = slice(s0, s0 + 256)
+                block[:, part] -= np.outer(prob.xm, prob.xm[idx[part]])
+        block[prob.excluded, :] = 0.0
 
     def solve(self, lam, lam_prev, ws_mask=None):
         prob = self.prob
