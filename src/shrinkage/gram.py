@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = ["SharedGram", "dense_gram", "dense_gram_columns", "sparse_gram_columns"]
 
-_CHUNK_DIVISOR = 10  # column chunks of X copied at a time are at most 1/10 of X
+_CHUNK_DIVISOR = 20  # column chunks of X copied at a time are at most 1/20 of X
 _BLOCK_BYTES = 1 << 24  # row blocks for arbitrary weights: ~16 MB of X each
 
 
