@@ -238,3 +238,29 @@ def test_overflowing_fold_scores_mark_the_strength_failed():
     mean, se = cv_summary(scores, np.ones(3))
     assert np.isnan(mean[1]) and np.isnan(se[1])
     assert np.all(np.isfinite(mean[[0, 2]])) and np.all(np.isfinite(se[[0, 2]]))
+
+
+def test_default_n_jobs_keeps_small_designs_in_the_calling_thread(monkeypatch):
+    import threading
+
+    seen = []
+    engine = cvmod._fit_path
+
+    def spy(*args, **kwargs):
+        seen.append(threading.current_thread() is threading.main_thread())
+        return engine(*args, **kwargs)
+
+    monkeypatch.setattr(cvmod, "_fit_path", spy)
+    small = cross_validate(X, Y, cv=5, random_state=0, **KW)
+    assert len(seen) == 6 and all(seen)
+    # explicit n_jobs is obeyed, with identical results
+    seen.clear()
+    forced = cross_validate(X, Y, cv=5, random_state=0, n_jobs=2, **KW)
+    assert len(seen) == 6 and not all(seen)
+    np.testing.assert_array_equal(small.fold_scores, forced.fold_scores)
+    # a design above the threshold uses worker threads by default
+    seen.clear()
+    r = np.random.default_rng(5)
+    Xb = r.normal(size=(1001, 100))
+    cross_validate(Xb, Xb[:, 0] + r.normal(size=1001), cv=4, random_state=0, n_lams=5)
+    assert len(seen) == 5 and not all(seen)

@@ -37,7 +37,9 @@ stable the choice is.
 
 **Parallel and distributed.** Folds run through :class:`joblib.Parallel` with
 ``prefer="threads"``: the numba kernels release the GIL, so threads share ``X`` without
-copying it to other processes. ``n_jobs=None`` uses every core. Any joblib backend
+copying it to other processes. ``n_jobs=None`` uses every core, except that a small
+design (at most 100,000 entries, where a fold takes a millisecond or two) runs its folds
+in the calling thread: starting threads would cost more than it saves. Any joblib backend
 works, selected either with the ``backend=`` argument or a context manager; to run the
 folds on a Dask cluster::
 
@@ -240,8 +242,20 @@ def _check_fold_classes(folds, codes, n_classes, metric):
                 )
 
 
-def parallel_map(tasks, n_jobs, backend):
-    """Run joblib ``delayed`` tasks in order: threads, a named backend, or the active one."""
+# Below this many entries of X, a fold's path takes a millisecond or two: starting and
+# feeding worker threads costs more than it saves, so n_jobs=None runs them in turn.
+_SMALL_DESIGN = 100_000
+
+
+def parallel_map(tasks, n_jobs, backend, size=None):
+    """Run joblib ``delayed`` tasks in order: threads, a named backend, or the active one.
+
+    ``size`` (entries of X) lets ``n_jobs=None`` stay in the calling thread for small
+    designs when no joblib backend has been chosen (by argument or context manager).
+    """
+    if (n_jobs is None and backend is None and size is not None and size <= _SMALL_DESIGN
+            and not _backend_chosen()):
+        n_jobs = 1
     n_jobs = _check_n_jobs(n_jobs)
     if backend is None:
         tasks = list(tasks)
@@ -256,6 +270,19 @@ def parallel_map(tasks, n_jobs, backend):
     # resolves its backend when constructed, so it is built inside the context.
     with parallel_config(backend=backend):
         return Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
+
+
+def _backend_chosen():
+    """True inside a joblib context that sends work elsewhere (Dask, Ray, ...).
+
+    A context naming joblib's own local backends cannot be told apart from the default;
+    for a small design the folds then run in the calling thread, with identical results.
+    """
+    from joblib.parallel import get_active_backend
+
+    active, _ = get_active_backend()
+    return type(active).__name__ not in ("LokyBackend", "ThreadingBackend",
+                                         "SequentialBackend", "MultiprocessingBackend")
 
 
 def _check_n_jobs(n_jobs):
@@ -368,14 +395,15 @@ def _run(setup, l1_ratios, n_jobs, backend):
         ]
 
     m = len(l1_ratios)
+    size = setup.X.shape[0] * setup.X.shape[1]
     if "lams" in setup.grid:
         given = np.atleast_1d(np.asarray(setup.grid["lams"], dtype=float))
         out = parallel_map([full_job(a) for a in l1_ratios] + fold_jobs([given] * m),
-                           n_jobs, backend)
+                           n_jobs, backend, size)
         return out[:m], out[m:]
-    fulls = parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend)
+    fulls = parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size)
     grids = [np.asarray(f.lams, dtype=float) for f in fulls]
-    return fulls, parallel_map(fold_jobs(grids), n_jobs, backend)
+    return fulls, parallel_map(fold_jobs(grids), n_jobs, backend, size)
 
 
 def _check_fold_weights(folds, weight):
@@ -484,7 +512,8 @@ def cross_validate(
     rule : str, default "1se"
         ``"min"``, ``"<k>se"`` or ``"<r>%"``.
     n_jobs : int or None
-        Parallel jobs (threads by default); None uses every core.
+        Parallel jobs (threads by default); None uses every core (one thread for a
+        design of at most 100,000 entries).
     random_state : int or None
         Seed of the fold assignment.
     backend : str or None

@@ -211,7 +211,7 @@ def cross_validate_relaxed(
                                     setup.metric, setup.weight, setup.offset, setup.kwargs,
                                     gam)
          for splits in setup.folds.splits for tr, te in splits),
-        n_jobs, backend,
+        n_jobs, backend, setup.X.shape[0] * setup.X.shape[1],
     )
     results = [_cv._result(setup, full, [t[i] for t in tables], rule, random_state)
                for i in range(gam.size)]
