@@ -2,8 +2,12 @@
 
 A quadratic (IRLS) approximation of the loss is solved by the coordinate-descent kernel
 over a working set, then a backtracking line search on the true objective keeps every
-step a descent step (it never diverges); certified by the maximum KKT violation over all
-features. :func:`line_search` also serves the multinomial solver.
+step a descent step (it never diverges). Newton steps are certified on the working set
+(``O(n |ws|)`` per step); one pass over all of X per KKT round adds violators and yields
+the certificate: the maximum KKT violation over all features. The per-step arithmetic
+(IRLS weights, residuals, accurate objective changes, the line search) lives in the nogil
+kernels of :mod:`shrinkage._kernels.newton`. :func:`line_search` serves the multinomial
+solver.
 """
 
 from __future__ import annotations
