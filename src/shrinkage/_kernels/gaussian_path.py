@@ -22,12 +22,15 @@ from .cd import cd_covariance, cd_quadratic
 from .certify import centred_gradient, dot, dual_terms, kkt_scan, ws_gradient
 from .moments import active_normal_equations, centred_combination
 
-# Coordinate descent crawls on strongly correlated active features. After this many
-# sweeps without convergence the quadratic is minimised exactly on the current active
-# set and signs (one Newton step, kept only if no sign flips and no bound is crossed),
-# when that solve costs at most _POLISH_MAX_SWEEPS sweeps.
-_POLISH_EVERY = 40
+# Coordinate descent crawls on strongly correlated active features. When a chunk of
+# sweeps ends without convergence, or a gap check fails, the quadratic is minimised
+# exactly on the current active set and signs (one Newton step, kept only if no sign
+# flips and no bound is crossed), provided that solve costs at most _POLISH_MAX_SWEEPS
+# sweeps. A chunk costs about as much as one such step (within the bounds below), so
+# neither the sweeps nor the steps dominate.
 _POLISH_MAX_SWEEPS = 200.0
+_CHUNK_MIN = 5
+_CHUNK_MAX = 50
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -124,6 +127,52 @@ def _active_subset(b, lo, hi, ws, m_ws, A):
     return m
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step, l1, l2, lo,
+                  hi):
+    """Newton step on the active set ``A[:na]`` from the residual; True if kept."""
+    n = r.shape[0]
+    if na >= n:
+        return False
+    active_normal_equations(X, xd, xi, xp, sparse, w, xm, r, A[:na], False, H[:na, :na],
+                            rhs[:na])
+    if not _orthant_step(H, rhs, b, A, na, l1, l2, lo, hi):
+        return False
+    for a in range(na):
+        b[A[a]] += rhs[a]
+    centred_combination(X, xd, xi, xp, sparse, xm, A[:na], rhs[:na], step)
+    for i in range(n):
+        r[i] -= step[i]
+    st[1] = dot(w, r)
+    return True
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _covariance_polish(G, col, g, b, A, na, H, rhs, l1, l2, lo, hi):
+    """Newton step on the active set from cached Gram columns; True if kept."""
+    p = g.shape[0]
+    for a in range(na):
+        ja = A[a]
+        rhs[a] = g[ja]
+        for a2 in range(na):
+            H[a, a2] = G[A[a2], col[ja]]
+    if not _orthant_step(H, rhs, b, A, na, l1, l2, lo, hi):
+        return False
+    for a in range(na):
+        ja = A[a]
+        b[ja] += rhs[a]
+        cj = col[ja]
+        for t in range(p):
+            g[t] -= rhs[a] * G[t, cj]
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _chunk(polish_cost, sweep_cost):
+    c = int(polish_cost / max(sweep_cost, 1.0))
+    return min(max(c, _CHUNK_MIN), _CHUNK_MAX)
+
+
 @njit(cache=True, nogil=True)
 def _early_stop(dev_ratio, k, n_lams, min_lams, dev_max, dev_change):
     if k + 1 < min_lams or k + 1 >= n_lams:
@@ -171,6 +220,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
         thr = thr_start * tol * obj_scale
         sweeps = 0
         gap = np.inf
+        want_polish = False
         while True:
             m = 0
             for j in range(p):
@@ -187,9 +237,15 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                     sweep_cost += xp[ws[t] + 1] - xp[ws[t]]
             else:
                 sweep_cost = float(n) * m
-            polish = float(n) * na * na + na * na * na / 3.0 <= \
-                _POLISH_MAX_SWEEPS * sweep_cost and na < n
-            chunk = min(budget, _POLISH_EVERY) if polish else budget
+            polish_cost = float(n) * na * na + na * na * na / 3.0
+            polish = polish_cost <= _POLISH_MAX_SWEEPS * sweep_cost and na < n
+            if polish and want_polish and na > 0:
+                # exact step on the active set; coordinate descent then confirms or
+                # corrects it
+                _naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step,
+                              l1, l2, lo, hi)
+            want_polish = False
+            chunk = min(budget, _chunk(polish_cost, sweep_cost)) if polish else budget
             did = cd_quadratic(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1, l2, lo, hi,
                                b, r, st, ws, m, False, thr, chunk)
             sweeps += did
@@ -199,21 +255,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 st[0] = 0.0
             st[1] = dot(w, r)
             if did == chunk and chunk < budget:
-                # not converged within the chunk: exact step on the active set, then
-                # let coordinate descent confirm or correct it
-                na = _active_subset(b, lo, hi, ws, m, A)
-                if na > 0 and na < n:
-                    ws_gradient(X, xd, xi, xp, sparse, w, r, xm, A, na, gws)
-                    active_normal_equations(X, xd, xi, xp, sparse, w, xm, r, A[:na], False,
-                                            H[:na, :na], rhs[:na])
-                    if _orthant_step(H, rhs, b, A, na, l1, l2, lo, hi):
-                        for a in range(na):
-                            b[A[a]] += rhs[a]
-                        centred_combination(X, xd, xi, xp, sparse, xm, A[:na], rhs[:na],
-                                            step)
-                        for i in range(n):
-                            r[i] -= step[i]
-                        st[1] = dot(w, r)
+                want_polish = True  # coordinate descent crawls
                 continue
             # certify the working-set subproblem first; only a solution good there earns
             # a full pass over X
@@ -221,6 +263,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             if _naive_gap(w, r, yc, gws, b, l1, l2, lo, hi, in_ws, obj_scale) > 0.5 * tol \
                     and thr > floor:
                 thr *= thr_shrink
+                want_polish = True
                 continue
             for i in range(n):
                 u[i] = w[i] * r[i]
@@ -234,6 +277,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             if gap <= tol:
                 break
             thr *= thr_shrink
+            want_polish = True
             if thr < floor:
                 break
         coefs[k, :] = b
@@ -281,30 +325,24 @@ def covariance_path(G, col, c, yw, h, l1u, l2u, lo, hi, cand, lams, tol, obj_sca
         sweeps = 0
         gap = np.inf
         bq = 0.0
+        want_polish = False
         while True:
             budget = max_iter - sweeps
             if budget <= 0:
                 break
             na = _active_subset(b, lo, hi, ws, p, A)
-            polish = na * na / 3.0 <= _POLISH_MAX_SWEEPS * p
-            chunk = min(budget, _POLISH_EVERY) if polish else budget
+            # a sweep moves about every active coordinate, each move costing p
+            sweep_cost = float(p) * (na + 1)
+            polish_cost = na * na * na / 3.0 + float(na) * na
+            polish = polish_cost <= _POLISH_MAX_SWEEPS * sweep_cost
+            if polish and want_polish and na > 0:
+                _covariance_polish(G, col, g, b, A, na, H, rhs, l1, l2, lo, hi)
+            want_polish = False
+            chunk = min(budget, _chunk(polish_cost, sweep_cost)) if polish else budget
             did = cd_covariance(G, col, g, h, l1, l2, lo, hi, b, ws, p, thr, chunk)
             sweeps += did
             if did == chunk and chunk < budget:
-                na = _active_subset(b, lo, hi, ws, p, A)
-                if na > 0:
-                    for a in range(na):
-                        ja = A[a]
-                        rhs[a] = g[ja]
-                        for a2 in range(na):
-                            H[a, a2] = G[A[a2], col[ja]]
-                    if _orthant_step(H, rhs, b, A, na, l1, l2, lo, hi):
-                        for a in range(na):
-                            ja = A[a]
-                            b[ja] += rhs[a]
-                            cj = col[ja]
-                            for t in range(p):
-                                g[t] -= rhs[a] * G[t, cj]
+                want_polish = True
                 continue
             bc = dot(b, c)
             a = yw - bc
@@ -315,6 +353,7 @@ def covariance_path(G, col, c, yw, h, l1u, l2u, lo, hi, cand, lams, tol, obj_sca
             if gap <= tol:
                 break
             thr *= thr_shrink
+            want_polish = True
             if thr < floor:
                 break
         if gap == np.inf:
