@@ -27,7 +27,7 @@ from ._kernels.newton import (
     ws_gradient_kkt,
     ws_kkt,
 )
-from .solvers import strong_set, violators
+from .solvers import strong_set
 
 _EMPTY_IDX = np.zeros(0, dtype=np.int64)
 _MAX_HALVINGS = 40
@@ -191,11 +191,19 @@ class ProximalNewton:
                 moved = self._solve_working_set(ws, l1, l2, self.ws_tol_ratio * prob.tol, state)
                 # the one pass over X of this round: exact gradient of every feature
                 self.g = prob.gradient(self.wres)
-                new = _EMPTY_IDX
                 if expand:
-                    new, _ = violators(prob, self.g, self.b, lam, in_ws)
+                    # one scan gives the violators outside the working set and the largest
+                    # violation over all candidates (the certificate's feature part)
+                    vmax, m_new = kkt_scan(self.g, self.b, l1, l2, prob.lo, prob.hi,
+                                           prob.candidates, in_ws, prob.scale, self._scratch)
+                    new = self._scratch[:m_new]
                     in_ws[new] = True
-                cert = self.certificate(lam, restrict)
+                    if prob.fit_intercept:
+                        vmax = max(vmax, abs(self.swres))
+                    cert = vmax / self.grad_scale
+                else:
+                    new = _EMPTY_IDX
+                    cert = self.certificate(lam, restrict)
                 if cert <= prob.tol or (new.size == 0 and not moved):
                     break
                 if state[1] >= prob.max_iter or state[2] >= self.max_newton:
