@@ -437,3 +437,20 @@ def test_zero_weight_rows_equal_dropped_rows(family):
     b = regularization_path(np.asfortranarray(X[keep]), target[keep], family=family,
                             n_lams=8, tol=1e-11, early_stop=False)
     _same_path(a, b, atol=1e-7)
+
+
+def test_finiteness_check_survives_an_overflowing_sum():
+    """The fast check sums X; a finite X whose sum overflows takes the exact path."""
+    from shrinkage._validation import _all_finite, check_design
+
+    big = np.full((4, 2), 1e308, order="F")
+    assert _all_finite(big)
+    assert check_design(big) is big
+    for bad in (np.nan, np.inf, -np.inf):
+        X = big.copy(order="F")
+        X[2, 1] = bad
+        assert not _all_finite(X)
+        with pytest.raises(ValueError, match="X"):
+            check_design(X)
+    cancel = np.array([[np.inf, 1.0], [-np.inf, 1.0]], order="F")  # sum is NaN, not 0
+    assert not _all_finite(cancel)
