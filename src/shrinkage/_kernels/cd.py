@@ -28,7 +28,6 @@ from numba import njit
 
 from ._flags import FASTMATH
 from .anderson import anderson_weights
-from .columns import col_axpy
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
@@ -224,7 +223,6 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
         if d != 0.0:
             c = xm[j]
             if sparse:
-                col_axpy(X, xd, xi, xp, sparse, j, -d, rtmp)
                 roff_new += d * c
                 svr_new -= d * xv[j]
             else:
@@ -232,6 +230,8 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
                     rtmp[i] -= d * (X[i, j] - c)
                 svr_new -= d * (xv[j] - c * V)
             b[j] += d
+    if sparse:
+        _sparse_apply(xd, xi, xp, act, m, dsave, rtmp)
     f_new = _quad_objective(v, uv, rtmp, roff_new, b, l1, l2, act, m)
     if f_new < f_old:
         for i in range(r.shape[0]):
@@ -242,6 +242,17 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
     for t in range(m):
         b[act[t]] -= dsave[t]
     return False
+
+
+@njit(cache=True, nogil=True)
+def _sparse_apply(xd, xi, xp, act, m, d, r):
+    """r -= sum_t d_t * x_{act_t} over CSC columns (scalar gathers: see _sweep)."""
+    for t in range(m):
+        dt = d[t]
+        if dt != 0.0:
+            j = act[t]
+            for k in range(xp[j], xp[j + 1]):
+                r[xi[k]] -= dt * xd[k]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
