@@ -94,3 +94,33 @@ def test_cholesky_solve():
     # singular: refused, not a garbage solve
     S = np.outer(A[0], A[0])
     assert not _cholesky_solve(S.copy(), b.copy(), 6)
+
+
+def _step(b, d, lo=None, hi=None):
+    from shrinkage._kernels.gaussian_path import _apply_step, _orthant_step
+
+    m = b.size
+    lo = np.full(m, -np.inf) if lo is None else np.asarray(lo, float)
+    hi = np.full(m, np.inf) if hi is None else np.asarray(hi, float)
+    H, rhs, A = np.eye(m), np.asarray(d, float).copy(), np.arange(m)
+    zeros = np.zeros(m)
+    t = _orthant_step(H, rhs, b, A, m, zeros, zeros, lo, hi)
+    if t > 0:
+        _apply_step(b, A, m, rhs, t, lo, hi)
+    return t, rhs
+
+
+def test_active_set_step_stops_at_the_first_kink():
+    # full step: no kink on the way (infinite bounds must not count as kinks)
+    b = np.array([1.0, -2.0])
+    t, moved = _step(b, [2.0, -1.0])
+    assert t == 1.0 and np.array_equal(b, [3.0, -3.0]) and np.allclose(moved, [2.0, -1.0])
+    # the second coefficient would change sign: stop where it reaches zero, exactly
+    b = np.array([1.0, 0.5])
+    t, moved = _step(b, [0.5, -1.0])
+    assert t == 0.5 and b[1] == 0.0 and b[0] == 1.25
+    np.testing.assert_allclose(moved, [0.25, -0.5])
+    # an upper bound is hit first: land on it exactly
+    b = np.array([1.0, 0.5])
+    t, _ = _step(b, [1.0, 0.1], hi=[1.5, np.inf])
+    assert t == 0.5 and b[0] == 1.5

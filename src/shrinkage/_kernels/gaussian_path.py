@@ -94,11 +94,14 @@ def _cholesky_solve(H, rhs, m):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _orthant_step(H, rhs, b, A, m, l1, l2, lo, hi):
-    """Newton step ``d`` on the active set ``A[:m]`` with signs fixed; None-like -> False.
+    """Newton step on the active set ``A[:m]`` with signs fixed, cut at the first kink.
 
     On entry ``H`` holds the data term's Hessian on ``A`` and ``rhs`` its negative
-    gradient; the penalty's smooth part on that orthant is added here. On success
-    ``rhs[:m]`` holds the step.
+    gradient; the penalty's smooth part on that orthant is added here, and ``rhs[:m]``
+    returns the full step ``d``. The returned fraction ``t`` in (0, 1] is the longest
+    step ``t d`` that keeps every sign and bound (0: no step; the Cholesky refused).
+    Along the segment the objective is the orthant's quadratic, whose minimum is at
+    ``t = 1``, so any ``t`` in (0, 1] decreases it (the homotopy / active-set step).
     """
     for a in range(m):
         j = A[a]
@@ -106,13 +109,40 @@ def _orthant_step(H, rhs, b, A, m, l1, l2, lo, hi):
         H[a, a] += l2[j]
         rhs[a] -= l2[j] * b[j] + l1[j] * sj
     if not _cholesky_solve(H, rhs, m):
-        return False
+        return 0.0
+    t = 1.0
     for a in range(m):
         j = A[a]
-        new = b[j] + rhs[a]
-        if not np.isfinite(new) or new * b[j] <= 0.0 or new < lo[j] or new > hi[j]:
-            return False
-    return True
+        d = rhs[a]
+        if not np.isfinite(d):
+            return 0.0
+        new = b[j] + d
+        if new * b[j] <= 0.0:
+            t = min(t, b[j] / (-d))  # the coefficient reaches zero
+        if new > hi[j]:
+            t = min(t, (hi[j] - b[j]) / d)
+        elif new < lo[j]:
+            t = min(t, (lo[j] - b[j]) / d)
+    return t if t > 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _apply_step(b, A, m, rhs, t, lo, hi):
+    """``b[A] += t * d`` (``d`` in ``rhs``), landing exactly on the zero or bound hit."""
+    for a in range(m):
+        j = A[a]
+        d = t * rhs[a]
+        new = b[j] + d
+        if t < 1.0:
+            # the coordinate(s) that set t land exactly on their kink (up to rounding)
+            if new * b[j] <= 0.0 or abs(new) <= 1e-12 * abs(b[j]):
+                new = 0.0
+            elif np.isfinite(hi[j]) and new >= hi[j] - 1e-12 * abs(hi[j]):
+                new = hi[j]
+            elif np.isfinite(lo[j]) and new <= lo[j] + 1e-12 * abs(lo[j]):
+                new = lo[j]
+        rhs[a] = new - b[j]  # the move actually made
+        b[j] = new
 
 
 @njit(cache=True, nogil=True)
@@ -136,10 +166,10 @@ def _naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step, l
         return False
     active_normal_equations(X, xd, xi, xp, sparse, w, xm, r, A[:na], False, H[:na, :na],
                             rhs[:na])
-    if not _orthant_step(H, rhs, b, A, na, l1, l2, lo, hi):
+    t = _orthant_step(H, rhs, b, A, na, l1, l2, lo, hi)
+    if t <= 0.0:
         return False
-    for a in range(na):
-        b[A[a]] += rhs[a]
+    _apply_step(b, A, na, rhs, t, lo, hi)
     centred_combination(X, xd, xi, xp, sparse, xm, A[:na], rhs[:na], step)
     for i in range(n):
         r[i] -= step[i]
@@ -156,11 +186,12 @@ def _covariance_polish(G, col, g, b, A, na, H, rhs, l1, l2, lo, hi):
         rhs[a] = g[ja]
         for a2 in range(na):
             H[a, a2] = G[A[a2], col[ja]]
-    if not _orthant_step(H, rhs, b, A, na, l1, l2, lo, hi):
+    t = _orthant_step(H, rhs, b, A, na, l1, l2, lo, hi)
+    if t <= 0.0:
         return False
+    _apply_step(b, A, na, rhs, t, lo, hi)
     for a in range(na):
         ja = A[a]
-        b[ja] += rhs[a]
         cj = col[ja]
         for t in range(p):
             g[t] -= rhs[a] * G[t, cj]
