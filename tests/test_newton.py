@@ -21,7 +21,7 @@ from shrinkage._kernels.newton import (
     weighted_residual,
     ws_gradient_kkt,
 )
-from shrinkage.losses import Binomial, Poisson
+from shrinkage.losses import Binomial, Gaussian, Poisson
 from shrinkage.solvers import Problem
 
 mpmath.mp.dps = 50
@@ -234,3 +234,15 @@ def test_converges_at_a_tolerance_near_rounding():
                                    lam_min_ratio=1e-2)
         assert path.converged.all()
         assert np.all(path.certificate <= 1e-11)
+
+
+def test_refuses_a_family_it_does_not_serve():
+    X, y = make_glm("binomial", n=20, p=6)
+    p = X.shape[1]
+    prob = Problem(X=X, y=y, w=np.full(20, 0.05), uniform_w=0.05, offset=None,
+                   family=Gaussian(), xm=X.mean(0), xw=X.mean(0), l1u=np.ones(p),
+                   l2u=np.zeros(p), lo=np.full(p, -np.inf), hi=np.full(p, np.inf),
+                   excluded=np.zeros(p, dtype=bool), fit_intercept=True, tol=1e-8,
+                   max_iter=100)
+    with pytest.raises(ValueError, match="binomial and poisson, not 'gaussian'"):
+        newton_mod.ProximalNewton(prob, np.zeros(20), 0.0, 1.0)

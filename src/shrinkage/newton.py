@@ -138,7 +138,11 @@ class ProximalNewton:
 
     def __init__(self, prob, eta0, b00, grad_scale):
         self.prob = prob
-        self.fam = BINOMIAL if prob.family.name == "binomial" else POISSON
+        codes = {"binomial": BINOMIAL, "poisson": POISSON}
+        if prob.family.name not in codes:
+            raise ValueError(f"ProximalNewton serves binomial and poisson, not "
+                             f"{prob.family.name!r}")
+        self.fam = codes[prob.family.name]  # integer code: no string dispatch in kernels
         n, p = prob.n, prob.p
         self.b = np.zeros(p)
         self.b0 = b00  # intercept of the centred parametrisation
