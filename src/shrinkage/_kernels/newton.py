@@ -18,6 +18,8 @@ import math
 
 from numba import njit
 
+from .certify import _violation
+
 BINOMIAL = 0
 POISSON = 1
 
@@ -183,27 +185,6 @@ def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
             return t, df
         t *= 0.5
     return 0.0, 0.0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _violation(gj, bj, l1j, l2j, loj, hij):
-    """Distance of ``g_j - l2_j b_j`` from ``l1_j d|b_j|`` plus the box's normal cone."""
-    zj = gj - l2j * bj
-    if bj > 0.0:
-        dev = zj - l1j
-    elif bj < 0.0:
-        dev = zj + l1j
-    elif zj > l1j:
-        dev = zj - l1j
-    elif zj < -l1j:
-        dev = zj + l1j
-    else:
-        dev = 0.0
-    if bj >= hij and dev > 0.0:
-        dev = 0.0
-    if bj <= loj and dev < 0.0:
-        dev = 0.0
-    return abs(dev)
 
 
 @njit(cache=True, nogil=True)
