@@ -29,6 +29,9 @@ from .moments import active_normal_equations, centred_combination
 # sweeps. A chunk costs about as much as one such step (within the bounds below), so
 # neither the sweeps nor the steps dominate.
 _POLISH_MAX_SWEEPS = 200.0
+# The working-set gap check costs a pass over the working set's columns; when those are
+# this large a share of X, the full pass it is meant to save costs little more.
+_WS_CHECK_SHARE = 0.25
 _CHUNK_MIN = 5
 _CHUNK_MAX = 50
 
@@ -199,6 +202,20 @@ def _covariance_polish(G, col, g, b, A, na, H, rhs, l1, l2, lo, hi):
 
 
 @njit(cache=True, nogil=True)
+def ws_share(xp, sparse, ws, m, p):
+    """Share of X (stored entries when sparse, columns when dense) in ``ws[:m]``."""
+    if not sparse:
+        return m / max(p, 1)
+    tot = xp[p] - xp[0]
+    if tot <= 0:
+        return 1.0
+    s = 0
+    for t in range(m):
+        s += xp[ws[t] + 1] - xp[ws[t]]
+    return s / tot
+
+
+@njit(cache=True, nogil=True)
 def _chunk(polish_cost, sweep_cost):
     c = int(polish_cost / max(sweep_cost, 1.0))
     return min(max(c, _CHUNK_MIN), _CHUNK_MAX)
@@ -289,13 +306,14 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 want_polish = True  # coordinate descent crawls
                 continue
             # certify the working-set subproblem first; only a solution good there earns
-            # a full pass over X
-            ws_gradient(X, xd, xi, xp, sparse, w, r, xm, ws, m, gws)
-            if _naive_gap(w, r, yc, gws, b, l1, l2, lo, hi, in_ws, obj_scale) > 0.5 * tol \
-                    and thr > floor:
-                thr *= thr_shrink
-                want_polish = True
-                continue
+            # a full pass over X (unless the working set is a large part of X anyway)
+            if ws_share(xp, sparse, ws, m, p) < _WS_CHECK_SHARE:
+                ws_gradient(X, xd, xi, xp, sparse, w, r, xm, ws, m, gws)
+                if _naive_gap(w, r, yc, gws, b, l1, l2, lo, hi, in_ws, obj_scale) \
+                        > 0.5 * tol and thr > floor:
+                    thr *= thr_shrink
+                    want_polish = True
+                    continue
             for i in range(n):
                 u[i] = w[i] * r[i]
             centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g)
