@@ -148,7 +148,8 @@ _COMMON_DOC = """
     tol : float, default 1e-7
         Optimality tolerance of the engine's certificate.
     n_jobs : int or None
-        Threads for the folds; None uses every core.
+        Threads for the folds; None uses every core (one thread for a design of at most
+        100,000 entries, where threads cost more than they save).
     random_state : int or None
         Seed of the fold assignment.
 """
