@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels.gaussian_path import early_stop_code
 from ._validation import (
     check_design,
     check_offset,
@@ -233,42 +234,32 @@ def regularization_path(
     dev_ratio = np.zeros(L)
     cert = np.zeros(L)
     n_iter = np.zeros(L, dtype=np.int64)
-    stop_reason = ""
     lam_prev = max(lam_max, grid[0])
     done = L
+    rules = (_MIN_LAMS_BEFORE_STOP, _DEV_MAX, _DEV_CHANGE)
     compiled = None
     if hasattr(solver, "run_path"):
-        compiled = solver.run_path(
-            grid, lam_prev, null_dev, early_stop, (coefs, intercepts, dev_ratio, cert, n_iter),
-            (_MIN_LAMS_BEFORE_STOP, _DEV_MAX, _DEV_CHANGE),
-        )
+        compiled = solver.run_path(grid, lam_prev, null_dev, early_stop,
+                                   (coefs, intercepts, dev_ratio, cert, n_iter), rules)
     if compiled is not None:
         done, code = compiled
-        if code == 1:
-            stop_reason = (f"deviance explained {dev_ratio[done - 1]:.4f} exceeds {_DEV_MAX} "
-                           f"at lam={grid[done - 1]:.4g}")
-        elif code == 2:
-            stop_reason = (f"deviance explained changed by less than {_DEV_CHANGE:g} "
-                           f"(relative) at lam={grid[done - 1]:.4g}")
-    for k, lam in enumerate(grid if compiled is None else ()):
-        c, sweeps = solver.solve(float(lam), float(lam_prev))
-        coefs[k] = solver.b
-        intercepts[k] = solver.intercept()
-        dev = solver.deviance()
-        dev_ratio[k] = 1.0 - dev / null_dev if null_dev > 0 else 0.0
-        cert[k] = c
-        n_iter[k] = sweeps
-        lam_prev = lam
-        if early_stop and k + 1 >= _MIN_LAMS_BEFORE_STOP and k + 1 < L:
-            if dev_ratio[k] > _DEV_MAX:
-                stop_reason = (f"deviance explained {dev_ratio[k]:.4f} exceeds {_DEV_MAX} "
-                               f"at lam={lam:.4g}")
-            elif dev_ratio[k] - dev_ratio[k - 1] < _DEV_CHANGE * dev_ratio[k]:
-                stop_reason = (f"deviance explained changed by less than {_DEV_CHANGE:g} "
-                               f"(relative) at lam={lam:.4g}")
-            if stop_reason:
-                done = k + 1
-                break
+    else:
+        code = 0
+        for k, lam in enumerate(grid):
+            c, sweeps = solver.solve(float(lam), float(lam_prev))
+            coefs[k] = solver.b
+            intercepts[k] = solver.intercept()
+            dev = solver.deviance()
+            dev_ratio[k] = 1.0 - dev / null_dev if null_dev > 0 else 0.0
+            cert[k] = c
+            n_iter[k] = sweeps
+            lam_prev = lam
+            if early_stop:
+                code = early_stop_code(dev_ratio, k, L, *rules)
+                if code:
+                    done = k + 1
+                    break
+    stop_reason = _stop_reason(code, dev_ratio[done - 1], grid[done - 1])
 
     converged = cert[:done] <= tol
     if not np.all(converged):
@@ -305,6 +296,16 @@ def regularization_path(
         feature_names=feature_names,
         lam_max=float(lam_max),
     )
+
+
+def _stop_reason(code, dev_ratio, lam):
+    """The message for an early-stop code of ``early_stop_code`` ("" for none)."""
+    if code == 1:
+        return f"deviance explained {dev_ratio:.4f} exceeds {_DEV_MAX} at lam={lam:.4g}"
+    if code == 2:
+        return (f"deviance explained changed by less than {_DEV_CHANGE:g} (relative) "
+                f"at lam={lam:.4g}")
+    return ""
 
 
 def _check_weighted_support(family, y, w, classes):

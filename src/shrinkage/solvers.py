@@ -23,7 +23,11 @@ import scipy.sparse as sp
 
 from ._kernels.cd import cd_covariance, cd_quadratic
 from ._kernels.certify import centred_gradient, dot, dual_terms, kkt_scan, ws_gradient
-from ._kernels.gaussian_path import covariance_path, naive_path
+from ._kernels.gaussian_path import (
+    covariance_path,
+    covariance_residual_terms,
+    naive_path,
+)
 from ._kernels.moments import centred_combination
 from .gram import dense_gram, dense_gram_columns, sparse_gram_columns
 
@@ -294,7 +298,6 @@ class GaussianCovariance(GaussianNaive):
     def __init__(self, prob, h, full_gram=False, shared=None):
         super().__init__(prob, h)
         p = prob.p
-        self.full_gram = bool(full_gram) and not prob.sparse
         self.shared = shared
         self.c = self.g.copy()  # Xc^T W yc
         self.yw = float(np.dot(prob.w, self.yc * self.yc))
@@ -302,7 +305,7 @@ class GaussianCovariance(GaussianNaive):
         self.G = np.zeros((p, 0), order="F")
         self.n_cols = 0
         self.r = None  # the residual is never formed in this mode
-        if self.full_gram:
+        if full_gram and not prob.sparse:
             self._add_columns(np.arange(p))
         else:
             unpen = np.flatnonzero(prob.unpenalized)
@@ -319,7 +322,7 @@ class GaussianCovariance(GaussianNaive):
         """
         prob = self.prob
         want = min(max(new.size, 32, self.n_cols), prob.p - self.n_cols)
-        if self.full_gram or self.n_cols + want > prob.p // 2:
+        if self.n_cols + want > prob.p // 2:
             want = prob.p - self.n_cols  # the rest costs about the same as its half
         if want <= new.size:
             return new
@@ -341,13 +344,13 @@ class GaussianCovariance(GaussianNaive):
         idx = np.asarray(idx)
         needed = self.n_cols + idx.size
         if self.n_cols == 0 and idx.size == prob.p and not prob.sparse:
-            # the whole Gram at once: one symmetric product, used as the cache itself
-            # (symmetric, so its transpose is the Fortran-ordered G we need)
-            G = dense_gram(prob.X, prob.w, prob.uniform_w, self.shared).T
-            G = np.asfortranarray(G[:, idx]) if np.any(idx != np.arange(prob.p)) else G
-            self.G = G
-            self._finish_columns(G, idx)
-            self.col[idx] = np.arange(prob.p)
+            # every feature at once (in whatever order asked): one symmetric product,
+            # used as the cache itself, columns in feature order (symmetric, so its
+            # transpose is the Fortran-ordered G we need)
+            every = np.arange(prob.p)
+            self.G = dense_gram(prob.X, prob.w, prob.uniform_w, self.shared).T
+            self._finish_columns(self.G, every)
+            self.col[:] = every
             self.n_cols = prob.p
             return
         if needed > self.G.shape[1]:
@@ -422,10 +425,7 @@ class GaussianCovariance(GaussianNaive):
         )
 
     def _residual_terms(self):
-        # from cached inner products: sum w r yc = yw - b.c and
-        # sum w r^2 = yw - 2 b.c + b.G b = yw - b.c - b.g
-        bc = dot(self.b, self.c)
-        return self.yw - bc, max(self.yw - bc - dot(self.b, self.g), 0.0)
+        return covariance_residual_terms(self.b, self.c, self.g, self.yw)
 
     def deviance(self):
         return self._residual_terms()[1]

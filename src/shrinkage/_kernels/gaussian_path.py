@@ -49,6 +49,19 @@ def _gap_value(a, bq, g, b, l1, l2, lo, hi, mask, obj_scale):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
+def covariance_residual_terms(b, c, g, yw):
+    """``(sum w r yc, sum w r^2)`` from cached inner products, without the residual.
+
+    With ``c = Xc^T W yc``, ``g = c - G b`` and ``yw = sum w yc^2``: ``sum w r yc =
+    yw - b.c`` and ``sum w r^2 = yw - 2 b.c + b.G b = yw - b.c - b.g`` (clipped at 0
+    against rounding).
+    """
+    bc = dot(b, c)
+    bq = yw - bc - dot(b, g)
+    return yw - bc, (bq if bq > 0.0 else 0.0)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _naive_gap(w, r, yc, g, b, l1, l2, lo, hi, mask, obj_scale):
     a = 0.0
     bq = 0.0
@@ -166,10 +179,8 @@ def _active_subset(b, lo, hi, ws, m_ws, A):
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step, l1, l2, lo,
                   hi):
-    """Newton step on the active set ``A[:na]`` from the residual; True if kept."""
+    """Newton step on the active set ``A[:na]`` (``na < n``) from the residual; True if kept."""
     n = r.shape[0]
-    if na >= n:
-        return False
     active_normal_equations(X, xd, xi, xp, sparse, w, xm, r, A[:na], False, H[:na, :na],
                             rhs[:na])
     t = _orthant_step(H, rhs, b, A, na, l1, l2, lo, hi)
@@ -225,7 +236,11 @@ def _chunk(polish_cost, sweep_cost):
 
 
 @njit(cache=True, nogil=True)
-def _early_stop(dev_ratio, k, n_lams, min_lams, dev_max, dev_change):
+def early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change):
+    """glmnet's early stop after ``lam`` index ``k``: 0 go on, 1 or 2 (module docstring).
+
+    Never before ``min_lams`` points nor at the last one.
+    """
     if k + 1 < min_lams or k + 1 >= n_lams:
         return 0
     if dev_ratio[k] > dev_max:
@@ -342,7 +357,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
         n_iter[k] = sweeps
         lam_prev = lam
         if early_stop:
-            code = _early_stop(dev_ratio, k, L, min_lams, dev_max, dev_change)
+            code = early_stop_code(dev_ratio, k, L, min_lams, dev_max, dev_change)
             if code:
                 return k + 1, code
     return L, 0
@@ -396,11 +411,7 @@ def covariance_path(G, col, c, yw, h, l1u, l2u, lo, hi, cand, lams, tol, obj_sca
             if did == chunk and chunk < budget:
                 want_polish = True
                 continue
-            bc = dot(b, c)
-            a = yw - bc
-            bq = yw - bc - dot(b, g)
-            if bq < 0.0:
-                bq = 0.0
+            a, bq = covariance_residual_terms(b, c, g, yw)
             gap = _gap_value(a, bq, g, b, l1, l2, lo, hi, cand, obj_scale)
             if gap <= tol:
                 break
@@ -409,15 +420,14 @@ def covariance_path(G, col, c, yw, h, l1u, l2u, lo, hi, cand, lams, tol, obj_sca
             if thr < floor:
                 break
         if gap == np.inf:
-            bc = dot(b, c)
-            bq = max(yw - bc - dot(b, g), 0.0)
+            bq = covariance_residual_terms(b, c, g, yw)[1]
         coefs[k, :] = b
         intercepts[k] = ybar - dot(xm, b) if fit_intercept else 0.0
         dev_ratio[k] = 1.0 - bq / null_dev if null_dev > 0.0 else 0.0
         cert[k] = gap
         n_iter[k] = sweeps
         if early_stop:
-            code = _early_stop(dev_ratio, k, L, min_lams, dev_max, dev_change)
+            code = early_stop_code(dev_ratio, k, L, min_lams, dev_max, dev_change)
             if code:
                 return k + 1, code
     return L, 0
