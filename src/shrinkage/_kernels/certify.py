@@ -111,37 +111,43 @@ def dual_terms(g, b, l1, l2, lo, hi, keep):
 
 
 @njit(cache=True, nogil=True)
-def ws_gradient(X, xd, xi, xp, sparse, w, r, xm, idx, m, g):
-    """g_j = sum_i w_i (x_ij - xm_j) r_i for j in idx[:m] (the working-set gradient)."""
-    swr = 0.0
-    for i in range(r.shape[0]):
-        swr += w[i] * r[i]
+def centred_dots(X, xd, xi, xp, sparse, u, su, xm, idx, m, g):
+    """g_j = sum_i (x_ij - xm_j) u_i = x_j . u - xm_j * su for j in idx[:m].
+
+    ``su = sum_i u_i``. The one column-by-column pass behind every gradient of the
+    engine: dense columns vectorised, sparse ones with scalar gathers (see ``_flags``).
+    """
     if sparse:
-        _ws_gradient_sparse(xd, xi, xp, w, r, xm, idx, m, swr, g)
+        _dots_sparse(xd, xi, xp, u, su, xm, idx, m, g)
     else:
-        _ws_gradient_dense(X, w, r, xm, idx, m, swr, g)
+        _dots_dense(X, u, su, xm, idx, m, g)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _ws_gradient_dense(X, w, r, xm, idx, m, swr, g):
+def _dots_dense(X, u, su, xm, idx, m, g):
     for t in range(m):
         j = idx[t]
         s = 0.0
         for i in range(X.shape[0]):
-            s += X[i, j] * w[i] * r[i]
-        g[j] = s - xm[j] * swr
+            s += X[i, j] * u[i]
+        g[j] = s - xm[j] * su
 
 
-# sparse loops without reassociation: vectorised gathers are slower on short columns
 @njit(cache=True, nogil=True)
-def _ws_gradient_sparse(xd, xi, xp, w, r, xm, idx, m, swr, g):
+def _dots_sparse(xd, xi, xp, u, su, xm, idx, m, g):
     for t in range(m):
         j = idx[t]
         s = 0.0
         for k in range(xp[j], xp[j + 1]):
-            i = xi[k]
-            s += xd[k] * w[i] * r[i]
-        g[j] = s - xm[j] * swr
+            s += xd[k] * u[xi[k]]
+        g[j] = s - xm[j] * su
+
+
+@njit(cache=True, nogil=True)
+def ws_gradient(X, xd, xi, xp, sparse, w, r, xm, idx, m, g):
+    """g_j = sum_i w_i (x_ij - xm_j) r_i for j in idx[:m] (the working-set gradient)."""
+    u = w * r
+    centred_dots(X, xd, xi, xp, sparse, u, u.sum(), xm, idx, m, g)
 
 
 @njit(cache=True, nogil=True)
@@ -151,37 +157,15 @@ def centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g):
     One single-threaded, vectorised pass over X: a multithreaded BLAS product would
     compete with the threads that run cross-validation folds side by side.
     """
-    su = 0.0
-    for i in range(u.shape[0]):
-        su += u[i]
-    if sparse:
-        _gradient_sparse(xd, xi, xp, u, xm, excluded, su, g)
-    else:
-        _gradient_dense(X, u, xm, excluded, su, g)
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _gradient_dense(X, u, xm, excluded, su, g):
+    idx = np.empty(g.shape[0], dtype=np.int64)
+    m = 0
     for j in range(g.shape[0]):
         if excluded[j]:
             g[j] = 0.0
-            continue
-        s = 0.0
-        for i in range(X.shape[0]):
-            s += X[i, j] * u[i]
-        g[j] = s - xm[j] * su
-
-
-@njit(cache=True, nogil=True)
-def _gradient_sparse(xd, xi, xp, u, xm, excluded, su, g):
-    for j in range(g.shape[0]):
-        if excluded[j]:
-            g[j] = 0.0
-            continue
-        s = 0.0
-        for k in range(xp[j], xp[j + 1]):
-            s += xd[k] * u[xi[k]]
-        g[j] = s - xm[j] * su
+        else:
+            idx[m] = j
+            m += 1
+    centred_dots(X, xd, xi, xp, sparse, u, u.sum(), xm, idx, m, g)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)

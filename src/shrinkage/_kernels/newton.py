@@ -18,7 +18,7 @@ import math
 
 from numba import njit
 
-from .certify import _violation
+from .certify import _violation, centred_dots
 
 BINOMIAL = 0
 POISSON = 1
@@ -195,22 +195,8 @@ def ws_gradient_kkt(X, xd, xi, xp, sparse, wres, swres, xm, b, l1, l2, lo, hi, s
     Writes ``g_j = sum_i (x_ij - xm_j) wres_i`` for ``j`` in the working set and returns
     ``max_j violation_j / scale_j`` (standardized units, as the full KKT scan).
     """
-    vmax = 0.0
-    for t in range(m):
-        j = ws[t]
-        s = 0.0
-        if sparse:
-            for k in range(xp[j], xp[j + 1]):
-                s += xd[k] * wres[xi[k]]
-        else:
-            for i in range(X.shape[0]):
-                s += X[i, j] * wres[i]
-        gj = s - xm[j] * swres
-        g[j] = gj
-        vj = _violation(gj, b[j], l1[j], l2[j], lo[j], hi[j]) / scale[j]
-        if vj > vmax:
-            vmax = vj
-    return vmax
+    centred_dots(X, xd, xi, xp, sparse, wres, swres, xm, ws, m, g)
+    return ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m)
 
 
 @njit(cache=True, nogil=True)
