@@ -1,0 +1,120 @@
+"""Cross-validation speed at equal accuracy of the CV curve.
+
+``bench_cv.py`` runs each library's CV at its default tolerance, where libraries return
+curves of very different accuracy. What a CV curve is for is choosing a strength, so this
+script measures the accuracy that matters: how far a library's CV mean curve lies from the
+curve it gives when every fold is solved (nearly) exactly, in units of the curve's
+standard error. Each library walks down a ladder of its own tolerances (same folds within
+a library: fixed ``random_state``), the tightest run is its reference, and the report gives
+its fastest run whose curve is within ``--target`` standard errors of that reference at
+every strength.
+
+Same cases, data and grid as the engine benchmark (``_cases.py``), 10 folds, ``--n-jobs``
+jobs (2 by default, both libraries), one process, warm timings.
+
+Usage (in the environment with the ``bench`` extra and python-glmnet)::
+
+    python benchmarks/cv_equal_accuracy.py --cases gaussian-lasso-sparse --target 1e-3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+LADDERS = {
+    "shrinkage": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-10],
+    "glmnet": [1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-13],
+}
+
+
+def _cv_shrinkage(X, y, lams, family, l1_ratio, tol, n_jobs):
+    from shrinkage.cv import cross_validate
+
+    res = cross_validate(X, y, family=family, l1_ratio=l1_ratio, lams=lams, cv=10,
+                         standardize=False, n_jobs=n_jobs, random_state=0, tol=tol)
+    return res.mean, res.se
+
+
+def _cv_glmnet(X, y, lams, family, l1_ratio, tol, n_jobs):
+    import glmnet
+
+    kw = dict(alpha=l1_ratio, lambda_path=lams, standardize=False, n_splits=10,
+              n_jobs=n_jobs, random_state=0, tol=tol, max_iter=10**7)
+    if family == "gaussian":
+        m = glmnet.ElasticNet(**kw).fit(X, y)
+    else:
+        m = glmnet.LogitNet(**kw).fit(X, y.astype(np.int64))
+    # python-glmnet returns its scores on its own (decreasing) lambda order
+    return np.asarray(m.cv_mean_score_), np.asarray(m.cv_standard_error_)
+
+
+CVS = {"shrinkage": _cv_shrinkage, "glmnet": _cv_glmnet}
+
+
+def deviation(mean, se, ref_mean, ref_se):
+    """Largest ``|mean - ref_mean| / ref_se`` over strengths both curves reach."""
+    k = min(mean.size, ref_mean.size)
+    ok = np.isfinite(mean[:k]) & np.isfinite(ref_mean[:k]) & (ref_se[:k] > 0)
+    return float(np.max(np.abs(mean[:k][ok] - ref_mean[:k][ok]) / ref_se[:k][ok]))
+
+
+def run_case(name, libs, target, n_jobs, quick):
+    from _cases import CASES, lam_grid, lam_max, make_data
+
+    case = CASES[name]
+    X, y = make_data(case, quick)
+    n, p = X.shape
+    lams = lam_grid(lam_max(X, y, case.family, case.l1_ratio), case.min_ratio(n, p), 100)
+    rows = []
+    for lib in libs:
+        fit = CVS[lib]
+        ladder = LADDERS[lib]
+        fit(X[:200], y[:200], lams, case.family, case.l1_ratio, ladder[0], 1)  # warm-up
+        runs = []
+        for tol in ladder:
+            t = time.perf_counter()
+            mean, se = fit(X, y, lams, case.family, case.l1_ratio, tol, n_jobs)
+            runs.append((tol, time.perf_counter() - t, mean, se))
+        ref = runs[-1]
+        good = []
+        for tol, sec, mean, se in runs[:-1]:
+            dev = deviation(mean, se, ref[2], ref[3])
+            print(f"  {name} {lib:9s} tol {tol:7.0e}  {sec:8.2f} s  curve off by "
+                  f"{dev:.1e} SE", flush=True)
+            if dev <= target:
+                good.append((sec, tol, dev))
+        best = min(good) if good else None
+        rows.append((lib, best))
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", default="gaussian-lasso-sparse")
+    ap.add_argument("--libs", default="shrinkage,glmnet")
+    ap.add_argument("--target", type=float, default=1e-3,
+                    help="largest deviation of the CV mean, in standard errors")
+    ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    out = [f"| case | library | fastest run within {args.target:g} SE (tol, deviation) |",
+           "|---|---|---|"]
+    for name in args.cases.split(","):
+        for lib, best in run_case(name, args.libs.split(","), args.target, args.n_jobs,
+                                  args.quick):
+            cell = "none in ladder" if best is None else \
+                f"{best[0]:.2f} s (tol {best[1]:.0e}, {best[2]:.1e} SE)"
+            out.append(f"| {name} | {lib} | {cell} |")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
