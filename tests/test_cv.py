@@ -205,6 +205,25 @@ def test_sparse_and_dataframe_inputs_give_the_dense_result():
     assert sparse.index_chosen == dense.index_chosen
 
 
+def test_sparse_gaussian_folds_on_copied_rows_match_dense_zero_weight_folds():
+    """Sparse gaussian folds fit on copies of their rows (dense ones on zero weights):
+    with sample weights, an offset and standardization the two give the same curve."""
+    import scipy.sparse as sp
+
+    Xs = X.copy()
+    Xs[np.abs(Xs) < 0.5] = 0.0
+    sw = rng.uniform(0.2, 3.0, size=N)
+    off = 0.3 * rng.normal(size=N)
+    kw = dict(cv=4, random_state=2, sample_weight=sw, offset=off, n_lams=25, tol=1e-10)
+    dense = cross_validate(Xs, Y, **kw)
+    sparse = cross_validate(sp.csc_matrix(Xs), Y, **kw)
+    assert cvmod._copies_fold_rows(sp.csc_matrix(Xs), "gaussian")
+    assert not cvmod._copies_fold_rows(Xs, "gaussian")
+    assert np.allclose(sparse.lams, dense.lams, rtol=1e-12)
+    assert np.allclose(sparse.fold_scores, dense.fold_scores, rtol=1e-7)
+    assert (sparse.index_min, sparse.index_chosen) == (dense.index_min, dense.index_chosen)
+
+
 def test_given_grid_runs_in_one_stage_with_the_same_result():
     two_stage = cross_validate(X, Y, cv=4, random_state=1, **KW)
     one_stage = cross_validate(X, Y, cv=4, random_state=1, lams=two_stage.lams, tol=1e-8)
