@@ -219,9 +219,23 @@ def test_sparse_gaussian_folds_on_copied_rows_match_dense_zero_weight_folds():
     sparse = cross_validate(sp.csc_matrix(Xs), Y, **kw)
     assert cvmod._copies_fold_rows(sp.csc_matrix(Xs), "gaussian")
     assert not cvmod._copies_fold_rows(Xs, "gaussian")
+    assert not cvmod._copies_fold_rows(sp.csc_matrix(Xs), "binomial")
     assert np.allclose(sparse.lams, dense.lams, rtol=1e-12)
     assert np.allclose(sparse.fold_scores, dense.fold_scores, rtol=1e-7)
     assert (sparse.index_min, sparse.index_chosen) == (dense.index_min, dense.index_chosen)
+
+
+def test_large_sparse_folds_keep_zero_weights(monkeypatch):
+    """Above the copy cap sparse folds use zero weights (no copies): the same curve."""
+    import scipy.sparse as sp
+
+    Xs = sp.csc_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    kw = dict(cv=3, random_state=0, n_lams=20, tol=1e-10)
+    copied = cross_validate(Xs, Y, **kw)
+    monkeypatch.setattr(cvmod, "_FOLD_COPY_MAX_BYTES", 0)
+    assert not cvmod._copies_fold_rows(Xs, "gaussian")
+    weighted = cross_validate(Xs, Y, **kw)
+    assert np.allclose(weighted.fold_scores, copied.fold_scores, rtol=1e-7)
 
 
 def test_given_grid_runs_in_one_stage_with_the_same_result():
