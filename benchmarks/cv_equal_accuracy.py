@@ -51,7 +51,9 @@ def _cv_glmnet(X, y, lams, family, l1_ratio, tol, n_jobs):
     if family == "gaussian":
         m = glmnet.ElasticNet(**kw).fit(X, y)
     else:
-        m = glmnet.LogitNet(**kw).fit(X, y.astype(np.int64))
+        # log loss, as shrinkage's default binomial metric (deviance = 2 x log loss);
+        # python-glmnet's default, accuracy, is a step function of the fit
+        m = glmnet.LogitNet(scoring="log_loss", **kw).fit(X, y.astype(np.int64))
     # python-glmnet returns its scores on its own (decreasing) lambda order
     return np.asarray(m.cv_mean_score_), np.asarray(m.cv_standard_error_)
 
@@ -105,8 +107,16 @@ def main(argv=None):
     ap.add_argument("--targets", default="1e-2,1e-3",
                     help="largest deviations of the CV mean, in standard errors")
     ap.add_argument("--n-jobs", type=int, default=2)
+    for lib in LADDERS:
+        ap.add_argument(f"--{lib}-tols", help=f"{lib}'s ladder, loosest first; the last "
+                        "one is its reference (default: " +
+                        ",".join(f"{t:g}" for t in LADDERS[lib]) + ")")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
+    for lib in LADDERS:
+        given = getattr(args, f"{lib}_tols")
+        if given:
+            LADDERS[lib] = [float(t) for t in given.split(",")]
     targets = [float(t) for t in args.targets.split(",")]
     out = ["| case | library | " + " | ".join(f"fastest within {t:g} SE (tol, deviation)"
                                              for t in targets) + " |",
