@@ -30,8 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 LADDERS = {
-    "shrinkage": [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-10],
-    "glmnet": [1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-13],
+    "shrinkage": [1e-2, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 1e-6, 1e-7, 1e-10],
+    "glmnet": [1e-7, 1e-8, 1e-9, 3e-10, 1e-10, 3e-11, 1e-11, 1e-13],
 }
 
 
