@@ -216,20 +216,6 @@ def _covariance_polish(G, col, g, b, A, na, H, rhs, l1, l2, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def _ws_share(xp, sparse, ws, m, p):
-    """Share of X (stored entries when sparse, columns when dense) in ``ws[:m]``."""
-    if not sparse:
-        return m / max(p, 1)
-    tot = xp[p] - xp[0]
-    if tot <= 0:
-        return 1.0
-    s = 0
-    for t in range(m):
-        s += xp[ws[t] + 1] - xp[ws[t]]
-    return s / tot
-
-
-@njit(cache=True, nogil=True)
 def _chunk(polish_cost, sweep_cost):
     c = int(polish_cost / max(sweep_cost, 1.0))
     return min(max(c, _CHUNK_MIN), _CHUNK_MAX)
@@ -276,6 +262,8 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
     H = np.empty((mmax, mmax))
     rhs = np.empty(mmax)
     floor = 1e-30 * obj_scale
+    # cost of a pass over all of X, in the units of sweep_cost below
+    x_cost = float(xp[p] - xp[0]) if sparse else float(n) * p
     for k in range(L):
         lam = lams[k]
         strong = 2.0 * lam - lam_prev
@@ -325,7 +313,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 continue
             # certify the working-set subproblem first; only a solution good there earns
             # a full pass over X (unless the working set is a large part of X anyway)
-            if _ws_share(xp, sparse, ws, m, p) < _WS_CHECK_SHARE:
+            if sweep_cost < _WS_CHECK_SHARE * x_cost:
                 ws_gradient(X, xd, xi, xp, sparse, w, r, xm, ws, m, gws)
                 if _naive_gap(w, r, yc, gws, b, l1, l2, lo, hi, in_ws, obj_scale) \
                         > 0.5 * tol and thr > floor:
