@@ -188,16 +188,13 @@ def _fold_job(X, y, train, test, lams, family, l1_ratio, metric, weight, offset,
     is a sparse gaussian design (see :func:`_copies_fold_rows`).
     """
     if _copies_fold_rows(X, family):
-        path = _fit_path(
-            _row_subset(X, train), y[train], family=family, l1_ratio=l1_ratio, lams=lams,
-            sample_weight=None if weight is None else weight[train],
-            offset=None if offset is None else offset[train], **kwargs,
-        )
+        Xf, yf = _row_subset(X, train), y[train]
+        wf = None if weight is None else weight[train]
+        off = None if offset is None else offset[train]
     else:
-        path = _fit_path(
-            X, y, family=family, l1_ratio=l1_ratio, lams=lams,
-            sample_weight=_fold_weights(y.shape[0], train, weight), offset=offset, **kwargs,
-        )
+        Xf, yf, wf, off = X, y, _fold_weights(y.shape[0], train, weight), offset
+    path = _fit_path(Xf, yf, family=family, l1_ratio=l1_ratio, lams=lams, sample_weight=wf,
+                     offset=off, **kwargs)
     n_done = path.n_lams
     if n_done > lams.size or not np.allclose(path.lams, lams[:n_done], rtol=1e-12, atol=0):
         raise RuntimeError("the fold's path did not follow the requested lam grid")
