@@ -168,11 +168,17 @@ class ProximalNewton:
         """Largest KKT violation (standardized units) relative to the null model's gradient."""
         prob = self.prob
         cand = prob.candidates if mask is None else prob.candidates & mask
-        v, _ = kkt_scan(self.g, self.b, lam * prob.l1u, lam * prob.l2u, prob.lo, prob.hi, cand,
-                        cand, prob.scale, self._scratch)
+        return self._kkt(lam * prob.l1u, lam * prob.l2u, cand, cand)[0]
+
+    def _kkt(self, l1, l2, cand, in_ws):
+        """``(certificate, m)`` over ``cand``: the violators outside ``in_ws`` are left in
+        ``self._scratch[:m]`` (one scan serves the certificate and the working set)."""
+        prob = self.prob
+        v, m = kkt_scan(self.g, self.b, l1, l2, prob.lo, prob.hi, cand, in_ws, prob.scale,
+                        self._scratch)
         if prob.fit_intercept:
             v = max(v, abs(self.swres))
-        return v / self.grad_scale
+        return v / self.grad_scale, m
 
     def solve(self, lam, lam_prev, ws_mask=None):
         """Solve at ``lam`` from the current point; returns ``(certificate, sweeps)``.
@@ -196,15 +202,9 @@ class ProximalNewton:
                 # the one pass over X of this round: exact gradient of every feature
                 self.g = prob.gradient(self.wres)
                 if expand:
-                    # one scan gives the violators outside the working set and the largest
-                    # violation over all candidates (the certificate's feature part)
-                    vmax, m_new = kkt_scan(self.g, self.b, l1, l2, prob.lo, prob.hi,
-                                           prob.candidates, in_ws, prob.scale, self._scratch)
+                    cert, m_new = self._kkt(l1, l2, prob.candidates, in_ws)
                     new = self._scratch[:m_new]
                     in_ws[new] = True
-                    if prob.fit_intercept:
-                        vmax = max(vmax, abs(self.swres))
-                    cert = vmax / self.grad_scale
                 else:
                     new = _EMPTY_IDX
                     cert = self.certificate(lam, restrict)
