@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from shrinkage import regularization_path
-from shrinkage.gram import SharedGram, dense_gram, dense_gram_columns
+from shrinkage.gram import (
+    SharedGram,
+    dense_gram,
+    dense_gram_columns,
+    live_moments,
+    take_rows,
+)
 
 
 def _design(n=120, p=9, seed=0):
@@ -101,3 +107,117 @@ def test_full_gram_path_equals_lazy_columns(weighted):
         one = regularization_path(X, y, sample_weight=w, lams=full.lams[: k + 1][-3:],
                                   tol=1e-10)
         np.testing.assert_allclose(one.coefs[-1], full.coefs[k], rtol=1e-6, atol=1e-8)
+
+
+def _fold_design(n=500, p=8, seed=4, big_mean=1e4, small_sd=1e-2):
+    """Columns that stress the downdate: a large mean, an indicator whose ones are all
+    held out (constant on the live rows), a constant column, and ordinary ones."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    X[:, 1] = big_mean + small_sd * X[:, 1]
+    held = rng.permutation(n)[: n // 10]
+    X[:, 2] = 0.0
+    X[held[:3], 2] = 1.0
+    X[:, 3] = 7.0
+    y = X[:, 0] - 2.0 * X[:, 4] + 50.0 + rng.standard_normal(n)
+    return np.asfortranarray(X), y, held
+
+
+def _direct_moments(X, y, live):
+    Xl, yl = X[live], y[live]
+    xw = Xl.mean(axis=0)
+    var = ((Xl - xw) ** 2).mean(axis=0)
+    g = (Xl - xw).T @ (yl - yl.mean()) / live.sum()
+    return xw, var, g
+
+
+@pytest.mark.parametrize("with_held", [True, False])
+def test_live_moments_equal_direct_moments(with_held):
+    X, y, held = _fold_design()
+    if not with_held:
+        held = np.empty(0, dtype=np.int64)
+    live = np.ones(X.shape[0], dtype=bool)
+    live[held] = False
+    xw, var, g, ybar = live_moments(SharedGram(), X, y, held, X[held])
+    ref_xw, ref_var, ref_g = _direct_moments(X, y, live)
+    assert ybar == pytest.approx(y[live].mean(), rel=1e-14)
+    np.testing.assert_allclose(xw, ref_xw, rtol=1e-13, atol=1e-15)
+    # variances to 1e-10 of their own size, also for the nearly constant large-mean column
+    np.testing.assert_allclose(var, ref_var, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(g, ref_g, rtol=1e-9, atol=1e-12)
+    # the constant column, and the indicator once its ones are held out, are exactly
+    # constant (the engine's constant-column test relies on it)
+    assert var[3] == 0.0
+    if with_held:
+        assert var[2] == 0.0
+
+
+def test_live_moments_reuse_the_full_sums_for_one_pair_of_arrays():
+    X, y, held = _fold_design()
+    shared = SharedGram()
+    first = shared.centred_sums(X, y)
+    assert shared.centred_sums(X, y) is first
+    y2 = y + 1.0  # another target gets its own sums
+    np.testing.assert_allclose(shared.centred_sums(X, y2)[1], y2.mean())
+    assert shared.centred_sums(X, y) is first
+
+
+@pytest.mark.parametrize("mode", ["covariance", "naive"])
+def test_fold_path_from_shared_sums_equals_direct_fold_path(mode):
+    """A fold given its held-out rows (downdated moments and Gram) fits the same path as
+    one computing everything from its weights, including the constant-on-train column."""
+    # (a mean 1e3 sds away: covariance mode's centring keeps ample digits)
+    X, y, held = _fold_design(n=800, p=12, big_mean=100.0, small_sd=0.1)
+    w = np.ones(X.shape[0])
+    w[held] = 0.0
+    direct = regularization_path(X, y, sample_weight=w, n_lams=40, tol=1e-10, _mode=mode)
+    shared = SharedGram()
+    full = regularization_path(X, y, n_lams=40, tol=1e-10, _mode=mode, _shared_gram=shared)
+    fold = regularization_path(X, y, sample_weight=w, lams=direct.lams, tol=1e-10, _mode=mode,
+                               _shared_gram=shared, _held_out=(held, X[held]))
+    assert np.all(fold.converged) and np.all(full.converged)
+    assert np.all(fold.coefs[:, [2, 3]] == 0.0)  # excluded as constant on the live rows
+    np.testing.assert_allclose(fold.coefs, direct.coefs[: fold.n_lams], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(fold.intercepts, direct.intercepts[: fold.n_lams], rtol=1e-8)
+    # and the full path, also from the shared sums, matches a plain fit
+    plain = regularization_path(X, y, n_lams=40, tol=1e-10, _mode=mode)
+    np.testing.assert_allclose(full.coefs, plain.coefs, rtol=1e-6, atol=1e-8)
+
+
+def test_held_out_rows_that_do_not_match_the_weights_are_ignored():
+    X, y, held = _fold_design(n=400, p=6)
+    w = np.ones(X.shape[0])
+    w[held] = 0.0
+    w[held[-1]] = 1.0  # one held-out row still weighted: not a fold's weights
+    direct = regularization_path(X, y, sample_weight=w, n_lams=20, tol=1e-10)
+    given = regularization_path(X, y, sample_weight=w, n_lams=20, tol=1e-10,
+                                _shared_gram=SharedGram(), _held_out=(held, X[held]))
+    np.testing.assert_allclose(given.coefs, direct.coefs, rtol=1e-8, atol=1e-10)
+
+
+def test_auto_mode_avoids_gram_centring_that_loses_digits():
+    """A tall design with a column whose mean is 1e6 sds from zero: the covariance
+    solver's centred Gram would be off in the 4th digit, so auto mode fits it with the
+    naive solver, whose path matches scikit-learn's lasso."""
+    from sklearn.linear_model import Lasso
+
+    X, y, _ = _fold_design(n=800, p=12)
+    path = regularization_path(X, y, n_lams=15, tol=1e-12, standardize=False)
+    naive = regularization_path(X, y, lams=path.lams, tol=1e-12, standardize=False,
+                                _mode="naive")
+    np.testing.assert_array_equal(path.coefs, naive.coefs)
+    for k in (5, 14):
+        ref = Lasso(alpha=path.lams[k], tol=1e-14, max_iter=200_000).fit(X, y)
+        np.testing.assert_allclose(path.coefs[k], ref.coef_, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_take_rows(order):
+    X = np.asarray(np.arange(60.0).reshape(12, 5), order=order)
+    rows = np.array([7, 0, 3, 3, 11])
+    got = take_rows(X, rows)
+    np.testing.assert_array_equal(got, X[rows])
+    if order == "F":
+        assert got.flags.f_contiguous
+        with pytest.raises(IndexError, match="outside"):
+            take_rows(X, np.array([0, 12]))

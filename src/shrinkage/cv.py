@@ -76,7 +76,7 @@ from threadpoolctl import threadpool_limits
 
 from . import selection
 from .folds import make_folds
-from .gram import SharedGram
+from .gram import SharedGram, take_rows
 from .metrics import check_metric, score_path
 from .results import CVResult
 
@@ -187,12 +187,17 @@ def _fold_job(X, y, train, test, lams, family, l1_ratio, metric, weight, offset,
     exactly absent (``tests/test_cv.py`` compares with fits on copied rows). The exception
     is a sparse gaussian design (see :func:`_copies_fold_rows`).
     """
+    X_test = take_rows(X, test)
     if _copies_fold_rows(X, family):
         Xf, yf = _row_subset(X, train), y[train]
         wf = None if weight is None else weight[train]
         off = None if offset is None else offset[train]
     else:
         Xf, yf, wf, off = X, y, _fold_weights(y.shape[0], train, weight), offset
+        if "_shared_gram" in kwargs:
+            # the held-out rows, gathered once: the engine downdates full-data sums with
+            # them (shrinkage.gram), and they are scored below
+            kwargs = {**kwargs, "_held_out": (test, X_test)}
     path = _fit_path(Xf, yf, family=family, l1_ratio=l1_ratio, lams=lams, sample_weight=wf,
                      offset=off, **kwargs)
     n_done = path.n_lams
@@ -200,7 +205,7 @@ def _fold_job(X, y, train, test, lams, family, l1_ratio, metric, weight, offset,
         raise RuntimeError("the fold's path did not follow the requested lam grid")
     # X was validated once for all folds: predict without re-checking its rows
     eta = path._linear_predictor_checked(
-        X[test], offset=None if offset is None else offset[test]
+        X_test, offset=None if offset is None else offset[test]
     )
     w_te = None if weight is None else weight[test]
     scores = np.full(lams.size, np.nan)
@@ -396,7 +401,7 @@ def _setup(X, y, family, cv, repeats, stratify, groups, metric, random_state, pa
     grid = {k: kwargs.pop(k) for k in _GRID_ARGS if k in kwargs}
     shared = {"_design_checked": True}
     if family == "gaussian" and not sp.issparse(X):
-        # the covariance solver's X^T X, computed once for the full path and every fold
+        # X^T X and the column moments, computed once for the full path and every fold
         shared["_shared_gram"] = SharedGram()
     for bad in ("family", "l1_ratio"):
         if bad in kwargs:

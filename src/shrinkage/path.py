@@ -22,6 +22,7 @@ from ._validation import (
     check_scalar,
     check_target,
 )
+from .gram import live_moments
 from .losses import Multinomial, get_family
 from .multinomial import MultinomialSolver
 from .newton import ProximalNewton
@@ -66,6 +67,7 @@ def regularization_path(
     early_stop=None,
     _mode="auto",
     _shared_gram=None,
+    _held_out=None,
     _design_checked=False,
 ):
     """Fit a penalised GLM for every strength on a decreasing grid.
@@ -150,12 +152,23 @@ def regularization_path(
         if feature_names.shape != (p,):
             raise ValueError(f"feature_names must have {p} entries, got {feature_names.shape}")
 
+    off = check_offset(offset, n, yv.shape[1] if isinstance(fam, Multinomial) else None)
     # implicit standardization: weighted means and standard deviations, X untouched
-    xw = np.asarray(Xc.T @ w).ravel()
-    if sp.issparse(Xc):
-        var = _sparse_weighted_var(Xc, w, xw)
+    live_split = None
+    if (_shared_gram is not None and fam.name == "gaussian" and not sp.issparse(Xc)
+            and off is None and fit_intercept and yv.ndim == 1):
+        live_split = _live_split(w, uniform, _held_out)
+    g0 = None
+    if live_split is not None:
+        # a cross-validation fold: moments from the shared full-data sums minus the
+        # held-out rows' (see shrinkage.gram.live_moments)
+        xw, var, g0, _ = live_moments(_shared_gram, Xc, yv, *live_split)
     else:
-        var = _dense_weighted_var(Xc, w, xw)
+        xw = np.asarray(Xc.T @ w).ravel()
+        if sp.issparse(Xc):
+            var = _sparse_weighted_var(Xc, w, xw)
+        else:
+            var = _dense_weighted_var(Xc, w, xw)
     xs = np.sqrt(var)
     # constant relative to the column's own magnitude, so a feature measured in tiny units
     # (sd 1e-8) is kept while a column of one repeated value is excluded
@@ -173,7 +186,6 @@ def regularization_path(
                                                 np.any(np.isfinite(hi[~constant]))):
         raise ValueError("lower/upper bounds are not supported with the grouped multinomial "
                          "penalty; use multinomial_grouped=False")
-    off = check_offset(offset, n, yv.shape[1] if multinomial else None)
 
     prob = Problem(
         X=Xc, y=yv, w=w, uniform_w=(1.0 / n if uniform else 0.0), offset=off, family=fam,
@@ -189,16 +201,19 @@ def regularization_path(
         h[constant] = 0.0
         mode = _mode
         if mode == "auto":
-            mode = "covariance" if (n >= 2 * p and p <= 2000) else "naive"
+            tall = n >= 2 * p and p <= 2000
+            mode = "covariance" if tall and _gram_centring_safe(xm, var, constant) else "naive"
         if mode == "covariance":
             # a long path down to small strengths brings in nearly every feature; the
             # whole Gram at once when it (and its temporaries) stay small next to X
             long_path = (lams is None and n_lams >= 10) or (lams is not None and
                                                             np.size(lams) >= 10)
-            solver = GaussianCovariance(prob, h, full_gram=long_path and 8 * p <= n,
-                                        shared=_shared_gram)
+            solver = GaussianCovariance(
+                prob, h, full_gram=long_path and 8 * p <= n, shared=_shared_gram, g0=g0,
+                held_block=None if live_split is None else live_split[1],
+            )
         else:
-            solver = GaussianNaive(prob, h)
+            solver = GaussianNaive(prob, h, g0=g0)
     elif multinomial:
         solver = MultinomialSolver(prob, eta_null, b0_null, multinomial_grouped)
     else:
@@ -324,6 +339,46 @@ def _check_weighted_support(family, y, w, classes):
     elif family == "poisson" and not float(np.dot(w, y)) > 0.0:
         raise ValueError("every positive count of y has zero sample_weight; the poisson "
                          "model needs some weighted positive counts")
+
+
+# the covariance solver centres X^T W X by subtracting xm xm^T, losing digits in the ratio
+# (xm^2 + var) / var: past this ratio (6 of 16 digits) a column makes the naive solver safer
+_GRAM_CANCELLATION_MAX = 1e6
+
+
+def _gram_centring_safe(xm, var, constant):
+    """Whether centring the uncentred Gram keeps every live column's digits.
+
+    A feature whose mean is huge next to its spread (a year coded as 2024.001, 2024.002,
+    ...) would leave its centred Gram entries with a relative error of about
+    ``1e-16 * (xm^2 + var) / var``, which the Gram-based certificate cannot see.
+    """
+    live = ~constant
+    if not np.any(live):
+        return True
+    ratio = (xm[live] ** 2 + var[live]) / var[live]
+    return bool(np.max(ratio) <= _GRAM_CANCELLATION_MAX)
+
+
+def _live_split(w, uniform, held_out):
+    """``(rows, block)`` of the held-out rows when ``w`` is exactly a fold's weights.
+
+    That is zero on ``rows`` and one equal positive value on every other row (no held-out
+    rows at all for uniform weights); ``held_out`` is ``(rows, X[rows])`` from the caller.
+    None for any other weighting, whose moments are computed directly.
+    """
+    if held_out is None:
+        return (np.empty(0, dtype=np.int64), None) if uniform else None
+    rows, block = held_out
+    rows = np.asarray(rows)
+    if rows.size == 0 or np.any(w[rows] != 0.0):
+        return None
+    live_w = np.delete(w, rows)
+    if live_w.size + rows.size != w.size or live_w.size == 0:
+        return None  # repeated rows
+    if not (live_w[0] > 0.0 and np.all(live_w == live_w[0])):
+        return None
+    return rows, block
 
 
 def _dense_weighted_var(X, w, xw):

@@ -142,7 +142,7 @@ class GaussianNaive:
     thr_start = 1e-3
     thr_shrink = 1e-2
 
-    def __init__(self, prob, h):
+    def __init__(self, prob, h, g0=None):
         self.prob = prob
         self.h = h
         n = prob.n
@@ -158,7 +158,10 @@ class GaussianNaive:
         self.st = np.array([0.0, float(np.dot(prob.w, self.r)), 1.0, 0.0])
         self.null_obj = 0.5 * float(np.dot(prob.w, yc * yc))
         self.obj_scale = self.null_obj if self.null_obj > 0 else 1.0
-        self.g = prob.gradient(prob.w * self.r)
+        if g0 is None:
+            self.g = prob.gradient(prob.w * self.r)
+        else:  # Xc^T W yc from the caller (a fold's shared moments)
+            self.g = np.where(prob.excluded, 0.0, g0)
         self.proj = _UnpenalizedProjector(prob)
         self.n = n
 
@@ -290,15 +293,17 @@ class GaussianCovariance(GaussianNaive):
     ``full_gram`` (a long path, where nearly every feature enters) the first batch is the
     whole Gram, one symmetric product (``n p^2`` flops instead of ``2 n p`` per column).
     ``shared`` (a :class:`~shrinkage.gram.SharedGram`) reuses ``X^T X`` across fits on the
-    same dense X, such as cross-validation folds.
+    same dense X, such as cross-validation folds; ``held_block`` is a fold's ``X[w == 0]``
+    when already gathered, and ``g0`` its starting gradient ``Xc^T W yc``.
     """
 
     thr_start = 1e-4  # a sweep costs O(p |active|): even cheaper next to a certificate
 
-    def __init__(self, prob, h, full_gram=False, shared=None):
-        super().__init__(prob, h)
+    def __init__(self, prob, h, full_gram=False, shared=None, g0=None, held_block=None):
+        super().__init__(prob, h, g0)
         p = prob.p
         self.shared = shared
+        self.held_block = held_block
         self.c = self.g.copy()  # Xc^T W yc
         self.yw = float(np.dot(prob.w, self.yc * self.yc))
         self.col = np.full(p, -1, dtype=np.int64)
@@ -348,7 +353,8 @@ class GaussianCovariance(GaussianNaive):
             # used as the cache itself, columns in feature order (symmetric, so its
             # transpose is the Fortran-ordered G we need)
             every = np.arange(prob.p)
-            self.G = dense_gram(prob.X, prob.w, prob.uniform_w, self.shared).T
+            self.G = dense_gram(prob.X, prob.w, prob.uniform_w, self.shared,
+                                self.held_block).T
             self._finish_columns(self.G, every)
             self.col[:] = every
             self.n_cols = prob.p

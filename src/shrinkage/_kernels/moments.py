@@ -24,6 +24,58 @@ def column_variances(X, w, center):
 
 
 @njit(cache=True, nogil=True)
+def take_rows_fortran(X, rows, out):
+    """out[t, j] = X[rows[t], j] for Fortran-ordered X and out, one column at a time.
+
+    (NumPy's ``X[rows]`` on a Fortran array walks it row by row into a C-ordered result,
+    holding the GIL; column by column reads each column's cache lines once.)
+    """
+    for j in range(X.shape[1]):
+        for t in range(rows.shape[0]):
+            out[t, j] = X[rows[t], j]
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def shifted_sums_by_column(X, y, m, ybar, s1, s2, sxy):
+    """Sums about the shifts ``m`` (per column) and ``ybar``, for a Fortran-ordered X::
+
+        s1_j = sum_i (x_ij - m_j)    s2_j = sum_i (x_ij - m_j)^2
+        sxy_j = sum_i (x_ij - m_j) (y_i - ybar)
+    """
+    n, p = X.shape
+    for j in range(p):
+        c = m[j]
+        a = 0.0
+        b = 0.0
+        e = 0.0
+        for i in range(n):
+            d = X[i, j] - c
+            a += d
+            b += d * d
+            e += d * (y[i] - ybar)
+        s1[j] = a
+        s2[j] = b
+        sxy[j] = e
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def shifted_sums_by_row(X, y, m, ybar, s1, s2, sxy):
+    """:func:`shifted_sums_by_column` for a C-ordered X (rows gathered by fancy indexing)."""
+    n, p = X.shape
+    for j in range(p):
+        s1[j] = 0.0
+        s2[j] = 0.0
+        sxy[j] = 0.0
+    for i in range(n):
+        dy = y[i] - ybar
+        for j in range(p):
+            d = X[i, j] - m[j]
+            s1[j] += d
+            s2[j] += d * d
+            sxy[j] += d * dy
+
+
+@njit(cache=True, nogil=True)
 def sparse_column_moments(data, indptr, indices, w, center, out):
     """out_j = sum_i w_i (x_ij - center_j)^2 for a CSC matrix (zeros included)."""
     p = indptr.shape[0] - 1
