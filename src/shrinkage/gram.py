@@ -180,14 +180,13 @@ def take_rows(X, rows):
 
 # ------------------------------------------------------------------ column moments
 def _centred_sums(X, y, m, ybar):
-    from ._kernels.moments import shifted_sums_by_column, shifted_sums_by_row
+    from ._kernels.moments import shifted_sums_by_column
 
     p = X.shape[1]
     s1, s2, sxy = np.empty(p), np.empty(p), np.empty(p)
-    kernel = shifted_sums_by_column if X.flags.f_contiguous else shifted_sums_by_row
-    if not (X.flags.f_contiguous or X.flags.c_contiguous):
-        X = np.ascontiguousarray(X)
-    kernel(X, np.ascontiguousarray(y, dtype=np.float64), m, ybar, s1, s2, sxy)
+    # checked designs and take_rows blocks are Fortran-ordered already (no copy)
+    shifted_sums_by_column(np.asfortranarray(X), np.ascontiguousarray(y, dtype=np.float64),
+                           m, ybar, s1, s2, sxy)
     return m, ybar, s1, s2, sxy
 
 

@@ -58,23 +58,6 @@ def shifted_sums_by_column(X, y, m, ybar, s1, s2, sxy):
         sxy[j] = e
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def shifted_sums_by_row(X, y, m, ybar, s1, s2, sxy):
-    """:func:`shifted_sums_by_column` for a C-ordered X (rows gathered by fancy indexing)."""
-    n, p = X.shape
-    for j in range(p):
-        s1[j] = 0.0
-        s2[j] = 0.0
-        sxy[j] = 0.0
-    for i in range(n):
-        dy = y[i] - ybar
-        for j in range(p):
-            d = X[i, j] - m[j]
-            s1[j] += d
-            s2[j] += d * d
-            sxy[j] += d * dy
-
-
 @njit(cache=True, nogil=True)
 def sparse_column_moments(data, indptr, indices, w, center, out):
     """out_j = sum_i w_i (x_ij - center_j)^2 for a CSC matrix (zeros included)."""
