@@ -76,10 +76,11 @@ def support_scores(coef, beta):
 
 
 def run_setting(k, setting, reps, folds):
-    from shrinkage import selection
     from shrinkage.cv import cross_validate
     from shrinkage.information import select_by_criterion
     from shrinkage.relaxed import cross_validate_relaxed
+
+    from shrinkage import selection
 
     n, p, s, rho, snr = setting
     rows = {r: [] for r in RULES}

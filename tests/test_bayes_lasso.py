@@ -9,7 +9,7 @@ from sklearn.linear_model import Lasso
 from sklearn.utils.estimator_checks import check_estimator
 
 from shrinkage.bayes import BayesianLasso, ess, rhat
-from shrinkage.bayes._gibbs import gibbs_lasso_chain
+from shrinkage.bayes.gibbs import gibbs_lasso_chain
 
 
 def _tiny(n, p, seed):

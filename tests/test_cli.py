@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from shrinkage import _tabular
 from shrinkage import io as sio
+from shrinkage import tabular
 from shrinkage.cli import _free_dir, cli, main
 
 
@@ -83,8 +83,8 @@ def test_fit_result_equals_the_library_call(fitted):
 
     data, out, _ = fitted
     model = sio.load(out / "model.npz")
-    assert isinstance(model, _tabular.TabularModel)
-    enc = _tabular.encode_for_fit(_tabular.read_table(data), "y")
+    assert isinstance(model, tabular.TabularModel)
+    enc = tabular.encode_for_fit(tabular.read_table(data), "y")
     cv, path = cross_validate(enc.X, enc.y, family="gaussian", l1_ratio=1.0, cv=4,
                               rule="1se", random_state=3, return_path=True)
     assert model.lam == cv.lam_chosen
@@ -229,8 +229,8 @@ def csv_file(tmp_path):
      ["target 'color' is not numeric", "--family binomial or multinomial"]),
     (["--target", "color", "--family", "poisson"], ["target 'color' is not numeric"]),
     (["--target", "color", "--family", "binomial"], ["has 3 classes", "--family multinomial"]),
-    (["--target", "y", "--rule", "best"], ["--rule must be 1se, min or a number K"]),
-    (["--target", "y", "--rule", "-1"], ["--rule K must be a number >= 0"]),
+    (["--target", "y", "--rule", "best"], ["--rule must be min, Kse"]),
+    (["--target", "y", "--rule", "-1"], ["--rule must be min, Kse"]),
     (["--target", "y", "--l1-ratio", "0.3"], ["--l1-ratio applies to --penalty elasticnet"]),
     (["--target", "y", "--penalty", "elasticnet", "--l1-ratio", "1"],
      ["--l1-ratio must be strictly between 0 and 1"]),
@@ -275,7 +275,7 @@ def test_parquet_dates_are_refused_and_identifiers_flagged(tmp_path):
                           "column 'when' holds dates or times", "--exclude when")
     rows = [[f"id{i}", str(i % 3), str(i)] for i in range(30)]
     data = write_csv(tmp_path / "ids.csv", ["id", "x", "y"], rows)
-    enc = _tabular.encode_for_fit(_tabular.read_table(data), "y")
+    enc = tabular.encode_for_fit(tabular.read_table(data), "y")
     assert "'id' has 30 levels in 30 rows: an identifier or free text? Consider --exclude id" \
         in enc.notes
 
@@ -290,7 +290,7 @@ def test_one_class_target(tmp_path):
 def test_describe_columns(tmp_path):
     data = write_csv(tmp_path / "d.csv", ["a", "b"],
                      [["1", "u"], ["3", "v"], ["", "u"], ["5", ""]])
-    rows = _tabular.describe_columns(_tabular.read_table(data))
+    rows = tabular.describe_columns(tabular.read_table(data))
     assert rows == [("a", "numeric", 1, "mean 3, sd 1.633, range [1, 5]"),
                     ("b", "categorical", 1, "2 levels: u (2), v (1)")]
 
@@ -302,7 +302,7 @@ def test_missing_values_are_refused_unless_imputed(tmp_path):
     data = write_csv(tmp_path / "d.csv", HEADER, rows)
     assert_one_line_error(run(["fit", data, "-t", "y"]),
                           "column 'x1' has 1 missing values (rows 5)", "--impute")
-    enc = _tabular.encode_for_fit(_tabular.read_table(data), "y", impute=True)
+    enc = tabular.encode_for_fit(tabular.read_table(data), "y", impute=True)
     x1 = np.array([float(r[0]) for i, r in enumerate(rows) if i != 4])
     assert enc.X[4, 0] == pytest.approx(x1.mean())
     colors = [r[2] for i, r in enumerate(rows) if i != 7]
@@ -314,7 +314,7 @@ def test_missing_values_are_refused_unless_imputed(tmp_path):
     rows[9][3] = ""
     data = write_csv(tmp_path / "d2.csv", HEADER, rows)
     assert_one_line_error(run(["fit", data, "-t", "y"]), "target 'y' has 1 missing values")
-    enc = _tabular.encode_for_fit(_tabular.read_table(data), "y", impute=True)
+    enc = tabular.encode_for_fit(tabular.read_table(data), "y", impute=True)
     assert enc.X.shape[0] == 19 and any("dropped 1 rows" in n for n in enc.notes)
 
 
@@ -353,7 +353,7 @@ def test_missing_pyarrow_is_explained(tmp_path, monkeypatch):
 def test_debug_shows_the_traceback(tmp_path):
     result = run(["fit", tmp_path / "nope.csv", "-t", "y", "--debug"])
     assert result.exit_code == 1
-    assert isinstance(result.exception, _tabular.DataError)
+    assert isinstance(result.exception, tabular.DataError)
     result = run(["--debug", "show", tmp_path / "nope.npz"])
     assert isinstance(result.exception, FileNotFoundError)
 
@@ -399,12 +399,12 @@ def _synthetic_model(family, coefs, intercepts, classes=None):
                   index_min=1, index_chosen=1, rule="1se")
     columns = [{"name": "u", "kind": "numeric", "fill": 0.0},
                {"name": "g", "kind": "categorical", "levels": ["p", "q"], "fill": "p"}]
-    return _tabular.TabularModel(path, cv, "y", family, columns, classes=classes)
+    return tabular.TabularModel(path, cv, "y", family, columns, classes=classes)
 
 
 def test_poisson_and_multinomial_predictions(tmp_path):
     data = write_csv(tmp_path / "d.csv", ["u", "g"], [["0.5", "p"], ["-1", "q"], ["2", "q"]])
-    table = _tabular.read_table(data)
+    table = tabular.read_table(data)
     X = np.array([[0.5, 1, 0], [-1, 0, 1], [2, 0, 1]])
     coefs = np.array([[0.0, 0.0, 0.0], [0.3, -0.2, 0.4]])
     model = _synthetic_model("poisson", coefs, np.array([0.0, 0.1]))

@@ -6,11 +6,13 @@ from sklearn.linear_model import LassoCV
 from sklearn.model_selection import KFold
 
 import shrinkage
-from shrinkage import cv as cvmod
 from shrinkage import selection
-from shrinkage.cv import cross_validate, cross_validate_elastic_net
-from shrinkage.folds import make_folds
-from shrinkage.metrics import score_path
+from shrinkage.engine import shared
+from shrinkage.engine.shared import SharedDesign
+from shrinkage.tuning.cv import cross_validate, cv_summary
+from shrinkage.tuning.folds import make_folds
+from shrinkage.tuning.grid_cv import cross_validate_elastic_net
+from shrinkage.tuning.metrics import score_path
 
 rng = np.random.default_rng(0)
 N, P = 90, 8
@@ -75,7 +77,7 @@ def test_agrees_with_lassocv_on_equal_folds():
 def test_cv_summary_is_glmnet_cvm_cvsd():
     s = np.array([[1.0, 2.0], [3.0, 2.5], [2.0, np.nan]])
     w = np.array([10.0, 10.0, 20.0])
-    mean, se = cvmod.cv_summary(s, w)
+    mean, se = cv_summary(s, w)
     # cvm = weighted.mean; cvsd = sqrt(weighted.mean((s - cvm)^2) / (N - 1)).
     assert np.isclose(mean[0], (10 + 30 + 40) / 40)
     assert np.isclose(se[0], np.sqrt((10 * 1 + 10 * 1 + 20 * 0) / 40 / 2))
@@ -100,7 +102,7 @@ def test_repeats_report_the_choice_per_repeat():
     assert np.allclose(res.mean, rep_mean.mean(axis=0))
     assert np.allclose(res.se, res.extra["repeat_se"].mean(axis=0))
     for r in range(4):
-        m, s = cvmod.cv_summary(res.fold_scores[3 * r:3 * r + 3], res.fold_weights[3 * r:3 * r + 3])
+        m, s = cv_summary(res.fold_scores[3 * r:3 * r + 3], res.fold_weights[3 * r:3 * r + 3])
         assert np.allclose(rep_mean[r], m)
         i = selection.strongest_within(res.lams, m, s)
         assert res.extra["repeat_index_chosen"][r] == i
@@ -162,7 +164,8 @@ def test_elastic_net_grid_shares_folds_and_prefers_sparse():
         (dict(metric="auc"), ValueError, "does not fit family 'gaussian'"),
         (dict(groups=np.arange(N - 1)), ValueError, "groups must be one-dimensional"),
         (dict(rule="best"), ValueError, "rule 'best' not understood"),
-        (dict(rule=1), TypeError, "rule must be a string"),
+        (dict(rule=[1]), TypeError, "rule must be a string"),
+        (dict(rule=-1), ValueError, "rule -1 not understood"),
         (dict(family="gamma"), ValueError, "family must be"),
         (dict(n_jobs=0), ValueError, "n_jobs"),
         (dict(stratify=True), ValueError, "stratify=True needs class labels"),
@@ -217,9 +220,9 @@ def test_sparse_gaussian_folds_on_copied_rows_match_dense_zero_weight_folds():
     kw = dict(cv=4, random_state=2, sample_weight=sw, offset=off, n_lams=25, tol=1e-10)
     dense = cross_validate(Xs, Y, **kw)
     sparse = cross_validate(sp.csc_matrix(Xs), Y, **kw)
-    assert cvmod._copies_fold_rows(sp.csc_matrix(Xs), "gaussian")
-    assert not cvmod._copies_fold_rows(Xs, "gaussian")
-    assert not cvmod._copies_fold_rows(sp.csc_matrix(Xs), "binomial")
+    assert SharedDesign(sp.csc_matrix(Xs), "gaussian").copies_fold_rows()
+    assert not SharedDesign(Xs, "gaussian").copies_fold_rows()
+    assert not SharedDesign(sp.csc_matrix(Xs), "binomial").copies_fold_rows()
     assert np.allclose(sparse.lams, dense.lams, rtol=1e-12)
     assert np.allclose(sparse.fold_scores, dense.fold_scores, rtol=1e-7)
     assert (sparse.index_min, sparse.index_chosen) == (dense.index_min, dense.index_chosen)
@@ -232,8 +235,8 @@ def test_large_sparse_folds_keep_zero_weights(monkeypatch):
     Xs = sp.csc_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
     kw = dict(cv=3, random_state=0, n_lams=20, tol=1e-10)
     copied = cross_validate(Xs, Y, **kw)
-    monkeypatch.setattr(cvmod, "_FOLD_COPY_MAX_BYTES", 0)
-    assert not cvmod._copies_fold_rows(Xs, "gaussian")
+    monkeypatch.setattr(shared, "FOLD_COPY_MAX_BYTES", 0)
+    assert not SharedDesign(Xs, "gaussian").copies_fold_rows()
     weighted = cross_validate(Xs, Y, **kw)
     assert np.allclose(weighted.fold_scores, copied.fold_scores, rtol=1e-7)
 
@@ -277,13 +280,13 @@ def test_default_n_jobs_keeps_small_designs_in_the_calling_thread(monkeypatch):
     import threading
 
     seen = []
-    engine = cvmod._fit_path
+    engine = shared.fit_path
 
     def spy(*args, **kwargs):
         seen.append(threading.current_thread() is threading.main_thread())
         return engine(*args, **kwargs)
 
-    monkeypatch.setattr(cvmod, "_fit_path", spy)
+    monkeypatch.setattr(shared, "fit_path", spy)
     small = cross_validate(X, Y, cv=5, random_state=0, **KW)
     assert len(seen) == 6 and all(seen)
     # explicit n_jobs is obeyed, with identical results

@@ -7,8 +7,8 @@ import joblib
 import numpy as np
 import pytest
 
-from shrinkage import cv as cvmod
-from shrinkage.cv import cross_validate
+from shrinkage.engine import shared
+from shrinkage.tuning.cv import cross_validate
 
 rng = np.random.default_rng(7)
 N, P = 80, 6
@@ -40,13 +40,13 @@ def test_dask_backend_equals_local(client, family, y, monkeypatch):
     local = cross_validate(X, y, n_jobs=1, **kw)
     # Record where the fold paths run, to be sure the work really went to the cluster.
     threads = []
-    engine = cvmod._fit_path
+    engine = shared.fit_path
 
     def spy(*args, **kwargs):
         threads.append(threading.current_thread().name)
         return engine(*args, **kwargs)
 
-    monkeypatch.setattr(cvmod, "_fit_path", spy)
+    monkeypatch.setattr(shared, "fit_path", spy)
     with joblib.parallel_config(backend="dask"):
         remote = cross_validate(X, y, **kw)
     _same(local, remote)

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import shrinkage.path as spath
 from shrinkage import cross_validate
 from shrinkage import io as sio
 from shrinkage.cli import cli
+from shrinkage.engine import shared
 
 
 def _data(n=60, p=5, seed=0):
@@ -28,7 +28,7 @@ def _data(n=60, p=5, seed=0):
 
 def _interrupt_after(monkeypatch, calls):
     """Make the k-th regularization_path call raise KeyboardInterrupt (k = calls)."""
-    real = spath.regularization_path
+    real = shared.fit_path
     count = {"n": 0}
 
     def flaky(*args, **kwargs):
@@ -37,7 +37,7 @@ def _interrupt_after(monkeypatch, calls):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(spath, "regularization_path", flaky)
+    monkeypatch.setattr(shared, "fit_path", flaky)
     return count
 
 
@@ -127,7 +127,7 @@ def test_failing_dask_task_surfaces_its_error_and_leaves_the_client_usable(tmp_p
     # reports KilledWorker after its allowed failures, which surfaces the same way.)
     import distributed  # the 'dask' extra, installed by CI (as in tests/test_dask.py)
 
-    from shrinkage import cv as cvmod
+    from shrinkage.engine import shared
 
     X, y = _data()
     monkeypatch.chdir(tmp_path)
@@ -136,7 +136,7 @@ def test_failing_dask_task_surfaces_its_error_and_leaves_the_client_usable(tmp_p
     client = distributed.Client(cluster)
     try:
         local = cross_validate(X, y, cv=4, n_lams=10, random_state=0, n_jobs=1)
-        engine = cvmod._fit_path
+        engine = shared.fit_path
         count = {"n": 0}
 
         def dying(*args, **kwargs):
@@ -146,7 +146,7 @@ def test_failing_dask_task_surfaces_its_error_and_leaves_the_client_usable(tmp_p
             return engine(*args, **kwargs)
 
         with monkeypatch.context() as m:
-            m.setattr(cvmod, "_fit_path", dying)
+            m.setattr(shared, "fit_path", dying)
             with pytest.raises(RuntimeError, match="worker lost"):
                 cross_validate(X, y, cv=4, n_lams=10, random_state=0, backend="dask")
         assert os.listdir(tmp_path) == []

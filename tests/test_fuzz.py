@@ -20,9 +20,8 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shrinkage import cross_validate, regularization_path
+from shrinkage import ConvergenceWarning, cross_validate, regularization_path
 from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
-from shrinkage.path import ConvergenceWarning
 
 settings.register_profile(
     "shrinkage-ci",

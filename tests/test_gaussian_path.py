@@ -1,4 +1,10 @@
-"""The compiled gaussian path drivers against the per-lam Python loop they replace."""
+"""The two gaussian solvers (residual updates and covariance updates) along whole paths.
+
+Each strategy is written once, in its compiled driver. The two drivers share no update
+code (one moves a residual over X, the other a gradient over cached Gram columns), so
+agreement between them on the same problem, together with an independent KKT check
+(``tests/_reference.py``), tests both.
+"""
 
 import numpy as np
 import pytest
@@ -6,13 +12,10 @@ import scipy.sparse as sp
 
 from _reference import kkt_residual
 from shrinkage import regularization_path
-from shrinkage._kernels.gaussian_path import _cholesky_solve
-from shrinkage.solvers import GaussianCovariance, GaussianNaive
-
-
-def _python_loop(monkeypatch):
-    monkeypatch.setattr(GaussianNaive, "run_path", lambda self, *a, **k: None)
-    monkeypatch.setattr(GaussianCovariance, "run_path", lambda self, *a, **k: None)
+from shrinkage.engine.contract import FitHints
+from shrinkage.engine.kernels.active_set import apply_step, cholesky_solve, orthant_step
+from shrinkage.engine.path import PathOptions, fit_path
+from shrinkage.validation import check_design
 
 
 def _correlated(n, p, rho=0.9, seed=0):
@@ -33,36 +36,52 @@ CASES = {
     "tall enet weighted": dict(shape=(400, 30), kw=dict(l1_ratio=0.3), weights=True),
     "wide no intercept": dict(shape=(60, 300), kw=dict(fit_intercept=False)),
     "sparse": dict(shape=(200, 150), kw={}, sparse=True),
+    # free unpenalised features: the dual point is projected off them
+    "tall free features": dict(shape=(300, 25), kw=dict(penalty_factor="free")),
+    "wide free features": dict(shape=(60, 200), kw=dict(penalty_factor="free")),
+    # a short grid: the covariance solver caches Gram columns lazily, in batches
+    "tall short grid": dict(shape=(500, 80), kw=dict(n_lams=8)),
 }
 
 
+def _fit(X, y, solver, kw):
+    return fit_path(check_design(X), y, PathOptions(**kw), FitHints(solver=solver))
+
+
 @pytest.mark.parametrize("name", list(CASES))
-def test_compiled_path_matches_python_loop(name, monkeypatch):
+def test_naive_and_covariance_solvers_agree_and_pass_kkt(name):
     case = CASES[name]
     X, y, rng = _correlated(*case["shape"])
     if case.get("sparse"):
         X = sp.csc_matrix(np.where(rng.uniform(size=X.shape) < 0.2, X, 0.0))
     w = rng.uniform(0.2, 2.0, X.shape[0]) if case.get("weights") else None
-    kw = dict(case["kw"], sample_weight=w, tol=1e-10, n_lams=40)
-    fast = regularization_path(X, y, **kw)
-    with monkeypatch.context() as m:
-        _python_loop(m)
-        slow = regularization_path(X, y, **kw)
-    assert fast.n_lams == slow.n_lams
-    assert fast.stop_reason == slow.stop_reason
-    assert np.all(fast.converged) and np.all(slow.converged)
-    scale = np.abs(slow.coefs).max()
-    np.testing.assert_allclose(fast.coefs, slow.coefs, atol=1e-4 * scale)
-    np.testing.assert_allclose(fast.intercepts, slow.intercepts, atol=1e-4 * (1 + scale))
-    np.testing.assert_allclose(fast.dev_ratio, slow.dev_ratio, atol=1e-7)
-    # every compiled point passes an independent KKT check (relative to lam_max's scale)
+    opts = dict(case["kw"])
+    if opts.get("penalty_factor") == "free":
+        pf = np.ones(X.shape[1])
+        pf[[1, 4]] = 0.0
+        opts["penalty_factor"] = pf
+    kw = dict({"tol": 1e-10, "n_lams": 40}, **opts, sample_weight=w)
+    naive = _fit(X, y, "naive", kw)
+    cov = _fit(X, y, "covariance", kw)
+    auto = regularization_path(X, y, **kw)
+    assert naive.n_lams == cov.n_lams == auto.n_lams
+    assert naive.stop_reason == cov.stop_reason
+    for path in (naive, cov, auto):
+        assert np.all(path.converged) and np.all(path.certificate <= 1e-10)
+    scale = np.abs(naive.coefs).max()
+    np.testing.assert_allclose(cov.coefs, naive.coefs, atol=1e-4 * scale)
+    np.testing.assert_allclose(cov.intercepts, naive.intercepts, atol=1e-4 * (1 + scale))
+    np.testing.assert_allclose(cov.dev_ratio, naive.dev_ratio, atol=1e-7)
+    # every point passes an independent KKT check (relative to lam_max's scale)
     Xd = X.toarray() if sp.issparse(X) else X
-    opts = {k: v for k, v in case["kw"].items() if k != "l1_ratio"}
-    l1_ratio = case["kw"].get("l1_ratio", 1.0)
-    for k in range(fast.n_lams):
-        v = kkt_residual("gaussian", Xd, y, fast.intercepts[k], fast.coefs[k], fast.lams[k],
-                         l1_ratio, w=w, **opts)
-        assert v < 1e-4 * fast.lams[0] * max(l1_ratio, 1e-3)
+    ref = {("pf" if k == "penalty_factor" else k): v for k, v in opts.items()
+           if k not in ("l1_ratio", "n_lams")}
+    l1_ratio = opts.get("l1_ratio", 1.0)
+    for path in (naive, cov):
+        for k in range(path.n_lams):
+            v = kkt_residual("gaussian", Xd, y, path.intercepts[k], path.coefs[k],
+                             path.lams[k], l1_ratio, w=w, **ref)
+            assert v < 1e-4 * path.lams[0] * max(l1_ratio, 1e-3)
 
 
 def test_saturated_wide_path_converges_with_active_set_steps():
@@ -77,36 +96,34 @@ def test_saturated_wide_path_converges_with_active_set_steps():
     assert path.n_iter.sum() < 20000
 
 
-def test_cholesky_solve():
+def testcholesky_solve():
     rng = np.random.default_rng(0)
     A = rng.standard_normal((6, 6))
     H = A @ A.T + 0.1 * np.eye(6)
     b = rng.standard_normal(6)
     Hc, x = H.copy(), b.copy()
-    assert _cholesky_solve(Hc, x, 6)
+    assert cholesky_solve(Hc, x, 6)
     np.testing.assert_allclose(H @ x, b, atol=1e-10)
     # only the leading block is used
     big = np.zeros((8, 8))
     big[:6, :6] = H
     x2 = np.concatenate([b, [7.0, 7.0]])
-    assert _cholesky_solve(big, x2, 6)
+    assert cholesky_solve(big, x2, 6)
     np.testing.assert_allclose(x2[:6], x, atol=1e-12)
     # singular: refused, not a garbage solve
     S = np.outer(A[0], A[0])
-    assert not _cholesky_solve(S.copy(), b.copy(), 6)
+    assert not cholesky_solve(S.copy(), b.copy(), 6)
 
 
 def _step(b, d, lo=None, hi=None):
-    from shrinkage._kernels.gaussian_path import _apply_step, _orthant_step
-
     m = b.size
     lo = np.full(m, -np.inf) if lo is None else np.asarray(lo, float)
     hi = np.full(m, np.inf) if hi is None else np.asarray(hi, float)
     H, rhs, A = np.eye(m), np.asarray(d, float).copy(), np.arange(m)
     zeros = np.zeros(m)
-    t = _orthant_step(H, rhs, b, A, m, zeros, zeros, lo, hi)
+    t = orthant_step(H, rhs, b, A, m, zeros, zeros, lo, hi)
     if t > 0:
-        _apply_step(b, A, m, rhs, t, lo, hi)
+        apply_step(b, A, m, rhs, t, lo, hi)
     return t, rhs
 
 

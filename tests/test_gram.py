@@ -1,4 +1,4 @@
-"""Weighted Gram matrices (shrinkage.gram) and the covariance solver's use of them."""
+"""Weighted Gram matrices (shrinkage.engine.gram) and the covariance solver's use of them."""
 
 import pickle
 import threading
@@ -7,13 +7,22 @@ import numpy as np
 import pytest
 
 from shrinkage import regularization_path
-from shrinkage.gram import (
+from shrinkage.engine.contract import FitHints
+from shrinkage.engine.gram import (
     SharedGram,
     dense_gram,
     dense_gram_columns,
     live_moments,
     take_rows,
 )
+from shrinkage.engine.path import PathOptions, fit_path
+from shrinkage.validation import check_design
+
+
+def _path(X, y, solver="auto", shared=None, held_out=None, **kw):
+    """The engine's entry for repeated fits, as cross-validation calls it."""
+    hints = FitHints(solver=solver, shared_gram=shared, held_out=held_out)
+    return fit_path(check_design(X), y, PathOptions(**kw), hints)
 
 
 def _design(n=120, p=9, seed=0):
@@ -170,17 +179,17 @@ def test_fold_path_from_shared_sums_equals_direct_fold_path(mode):
     X, y, held = _fold_design(n=800, p=12, big_mean=100.0, small_sd=0.1)
     w = np.ones(X.shape[0])
     w[held] = 0.0
-    direct = regularization_path(X, y, sample_weight=w, n_lams=40, tol=1e-10, _mode=mode)
+    direct = _path(X, y, mode, sample_weight=w, n_lams=40, tol=1e-10)
     shared = SharedGram()
-    full = regularization_path(X, y, n_lams=40, tol=1e-10, _mode=mode, _shared_gram=shared)
-    fold = regularization_path(X, y, sample_weight=w, lams=direct.lams, tol=1e-10, _mode=mode,
-                               _shared_gram=shared, _held_out=(held, X[held]))
+    full = _path(X, y, mode, shared, n_lams=40, tol=1e-10)
+    fold = _path(X, y, mode, shared, (held, X[held]), sample_weight=w, lams=direct.lams,
+                 tol=1e-10)
     assert np.all(fold.converged) and np.all(full.converged)
     assert np.all(fold.coefs[:, [2, 3]] == 0.0)  # excluded as constant on the live rows
     np.testing.assert_allclose(fold.coefs, direct.coefs[: fold.n_lams], rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(fold.intercepts, direct.intercepts[: fold.n_lams], rtol=1e-8)
     # and the full path, also from the shared sums, matches a plain fit
-    plain = regularization_path(X, y, n_lams=40, tol=1e-10, _mode=mode)
+    plain = _path(X, y, mode, n_lams=40, tol=1e-10)
     np.testing.assert_allclose(full.coefs, plain.coefs, rtol=1e-6, atol=1e-8)
 
 
@@ -190,8 +199,8 @@ def test_held_out_rows_that_do_not_match_the_weights_are_ignored():
     w[held] = 0.0
     w[held[-1]] = 1.0  # one held-out row still weighted: not a fold's weights
     direct = regularization_path(X, y, sample_weight=w, n_lams=20, tol=1e-10)
-    given = regularization_path(X, y, sample_weight=w, n_lams=20, tol=1e-10,
-                                _shared_gram=SharedGram(), _held_out=(held, X[held]))
+    given = _path(X, y, shared=SharedGram(), held_out=(held, X[held]), sample_weight=w,
+                  n_lams=20, tol=1e-10)
     np.testing.assert_allclose(given.coefs, direct.coefs, rtol=1e-8, atol=1e-10)
 
 
@@ -203,8 +212,7 @@ def test_auto_mode_avoids_gram_centring_that_loses_digits():
 
     X, y, _ = _fold_design(n=800, p=12)
     path = regularization_path(X, y, n_lams=15, tol=1e-12, standardize=False)
-    naive = regularization_path(X, y, lams=path.lams, tol=1e-12, standardize=False,
-                                _mode="naive")
+    naive = _path(X, y, "naive", lams=path.lams, tol=1e-12, standardize=False)
     np.testing.assert_array_equal(path.coefs, naive.coefs)
     for k in (5, 14):
         ref = Lasso(alpha=path.lams[k], tol=1e-14, max_iter=200_000).fit(X, y)

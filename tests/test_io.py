@@ -119,8 +119,9 @@ def test_datasets_round_trip(tmp_path):
 
 
 def test_other_result_dataclasses_round_trip(tmp_path):
-    from shrinkage.bayes.priors import implied_prior
     from shrinkage.ridge import ridge_path
+
+    from shrinkage.bayes.priors import implied_prior
 
     d = make_sparse_regression(30, 6, random_state=4)
     Y = np.c_[d.y, -d.y + 1]
@@ -132,7 +133,7 @@ def test_other_result_dataclasses_round_trip(tmp_path):
     assert isinstance(back.cv_per_target, tuple)
     for a, b in zip(rr.cv_per_target, back.cv_per_target):
         assert_dataclass_same(a, b)
-    assert sio.read_metadata(tmp_path / "ridge.npz")["kind"] == "shrinkage.ridge:RidgeResult"
+    assert sio.read_metadata(tmp_path / "ridge.npz")["kind"] == "shrinkage.tuning.ridge:RidgeResult"
     prior = implied_prior(0.1, l1_ratio=0.5, noise_sd=2.0, n_samples=50)
     assert sio.load(sio.save(prior, tmp_path / "prior.npz")) == prior
 

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression, Ridge, enet_path, lasso_path
 
 from _reference import kkt_residual, objective
-from shrinkage import regularization_path
-from shrinkage.path import ConvergenceWarning
+from shrinkage import ConvergenceWarning, regularization_path
+from shrinkage.engine.contract import FitHints
+from shrinkage.engine.path import PathOptions, fit_path
+from shrinkage.validation import check_design
 
 FAMILIES = ["gaussian", "binomial", "poisson", "multinomial"]
 
@@ -116,8 +118,9 @@ def test_multinomial_certificate(grouped, l1_ratio):
 @pytest.mark.parametrize("mode", ["naive", "covariance"])
 def test_gaussian_matches_sklearn_enet_path(l1_ratio, mode):
     X, y = make_data("gaussian", n=120, p=15)
-    path = regularization_path(X, y, l1_ratio=l1_ratio, standardize=False, tol=1e-12,
-                               n_lams=40, _mode=mode)
+    path = fit_path(check_design(X), y, PathOptions(l1_ratio=l1_ratio, standardize=False,
+                                                    tol=1e-12, n_lams=40),
+                    FitHints(solver=mode))
     Xc = X - X.mean(0)
     yc = y - y.mean()
     fn = lasso_path if l1_ratio == 1.0 else enet_path

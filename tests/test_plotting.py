@@ -10,8 +10,9 @@ import pytest  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from shrinkage import _curvefit, plotting  # noqa: E402
+from shrinkage import plotting  # noqa: E402
 from shrinkage.results import CVResult, Path, SweepResult  # noqa: E402
+from shrinkage.tuning.curves import compare_fits  # noqa: E402
 
 NAMES = ["age", "bmi", "bp", "s1", "s5"]
 
@@ -199,7 +200,9 @@ def test_plot_cv_shows_the_spread_over_repeats():
 
 # --------------------------------------------------------------------------- overfit
 def test_plot_overfit_demo_shows_the_seed_picture():
-    ax = plotting.plot_overfit(ax=_ax())
+    from shrinkage.report import overfit_demo
+
+    ax = plotting.plot_overfit(overfit_demo(), _ax())
     lines = {ln.get_label().split(" (")[0]: ln for ln in ax.get_lines()}
     assert set(lines) == {"truth", "no regularization", "regularized", "data"}
     x, y = lines["data"].get_xdata(), lines["data"].get_ydata()
@@ -217,11 +220,11 @@ def test_plot_overfit_on_given_data_and_spline():
     rng = np.random.default_rng(1)
     x = np.sort(rng.uniform(-2, 3, 25))
     y = np.cos(x) + 0.1 * rng.standard_normal(25)
-    ax = plotting.plot_overfit(x, y, _ax(), truth=np.cos, basis="spline", degree=12, lam=0.01)
+    fits = compare_fits(x, y, truth=np.cos, basis="spline", degree=12, lam=0.01)
+    ax = plotting.plot_overfit(fits, _ax())
     labels = [ln.get_label() for ln in ax.get_lines()]
     assert labels == ["truth", "no regularization", "regularized (lam=0.01)", "data"]
     for bad, msg in [
-        (dict(x=x, y=None), "give both x and y"),
         (dict(x=x, y=y[:-1]), "same length"),
         (dict(x=x[:2], y=y[:2]), "at least 3"),
         (dict(x=x, y=np.r_[y[:-1], np.nan]), "finite"),
@@ -231,23 +234,26 @@ def test_plot_overfit_on_given_data_and_spline():
         (dict(x=x, y=y, degree=0), "degree must be an integer"),
     ]:
         with pytest.raises(ValueError, match=msg):
-            plotting.plot_overfit(ax=_ax(), **bad)
+            compare_fits(**bad)
+    # a plot draws a result; it never fits
+    with pytest.raises(TypeError, match="draws a CurveComparison"):
+        plotting.plot_overfit(x, _ax())
 
 
-def test_ridge_curve_matches_sklearn_and_exact_loo():
+def test_curve_fits_match_sklearn_and_exact_loo():
     from sklearn.linear_model import Ridge
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, 15)
     y = np.sin(3 * x) + 0.2 * rng.standard_normal(15)
-    basis = _curvefit.make_basis(x, "polynomial", 6)
     lam = 0.02
-    fit = _curvefit.fit_ridge_curve(x, y, basis, lam)
-    B = basis(x)
-    Z = (B - B.mean(0)) / B.std(0)
+    fits = compare_fits(x, y, degree=6, lam=lam)
+    B = fits.basis(x)
+    mu, sd = B.mean(0), B.std(0)
+    Z = (B - mu) / sd
     ref = Ridge(alpha=x.size * lam).fit(Z, y)
-    np.testing.assert_allclose(fit.coef, ref.coef_, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(fit.predict(x), ref.predict(Z), rtol=1e-10)
+    np.testing.assert_allclose(fits.coefs[1] * sd, ref.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fits.predict(x), ref.predict(Z), rtol=1e-10)
     # Exact leave-one-out equals brute-force refits with the same penalty matrix
     # (n * lam * I) and the standardization of all data, as the hat-matrix identity assumes.
     errs = []
@@ -255,11 +261,13 @@ def test_ridge_curve_matches_sklearn_and_exact_loo():
         keep = np.arange(x.size) != i
         r = Ridge(alpha=x.size * lam).fit(Z[keep], y[keep])
         errs.append(y[i] - r.predict(Z[i : i + 1])[0])
-    np.testing.assert_allclose(fit.loo_mse, np.mean(np.square(errs)), rtol=1e-8)
+    np.testing.assert_allclose(fits.loo_mse[0], np.mean(np.square(errs)), rtol=1e-8)
     # lam = 0 is least squares.
-    ls = _curvefit.fit_ridge_curve(x, y, basis, 0.0)
     coef, *_ = np.linalg.lstsq(np.c_[np.ones(15), Z], y, rcond=None)
-    np.testing.assert_allclose(ls.coef, coef[1:], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(fits.coefs[0] * sd, coef[1:], rtol=1e-6, atol=1e-8)
+    # "auto" picks the grid point of smallest exact leave-one-out error
+    auto = compare_fits(x, y, degree=6)
+    assert auto.lam == auto.lams[np.nanargmin(auto.loo_mse)]
 
 
 # --------------------------------------------------------------------------- gap
@@ -466,20 +474,21 @@ def test_plot_evidence_takes_a_glm_evidence_result():
 
 
 def test_gap_scores_do_not_depend_on_blocking(monkeypatch):
-    from shrinkage.plotting import _path_scores
+    from shrinkage.plotting import fits as fits_module
+    from shrinkage.plotting.fits import path_scores as _path_scores
 
     path = make_path()
     rng = np.random.default_rng(7)
     X, y = rng.standard_normal((50, 5)), rng.standard_normal(50)
     whole = _path_scores(path, X, y, "mse")
     for budget in (1, 250):  # one lam per block; blocks of 5, 5 and 2 lams
-        monkeypatch.setattr(plotting, "_ETA_BUDGET", budget)
+        monkeypatch.setattr(fits_module, "_ETA_BUDGET", budget)
         np.testing.assert_allclose(_path_scores(path, X, y, "mse"), whole, rtol=1e-14)
     mpath = make_path("multinomial", classes=np.array(["a", "b", "c"]))
     codes = rng.integers(0, 3, 50)
-    monkeypatch.setattr(plotting, "_ETA_BUDGET", 1 << 22)
+    monkeypatch.setattr(fits_module, "_ETA_BUDGET", 1 << 22)
     whole = _path_scores(mpath, X, np.array(["a", "b", "c"])[codes], "deviance")
-    monkeypatch.setattr(plotting, "_ETA_BUDGET", 300)
+    monkeypatch.setattr(fits_module, "_ETA_BUDGET", 300)
     np.testing.assert_allclose(
         _path_scores(mpath, X, np.array(["a", "b", "c"])[codes], "deviance"), whole, rtol=1e-14
     )

@@ -8,13 +8,13 @@ repeated here.
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from shrinkage.ridge import ridge_path
 
 from _reference import kkt_residual
 from shrinkage import cross_validate, regularization_path
-from shrinkage._validation import check_design
 from shrinkage.bayes.laplace import glm_evidence
 from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
-from shrinkage.ridge import ridge_path
+from shrinkage.validation import check_design
 
 N, P = 60, 6
 
@@ -441,7 +441,7 @@ def test_zero_weight_rows_equal_dropped_rows(family):
 
 def test_finiteness_check_survives_an_overflowing_sum():
     """The fast check sums X; a finite X whose sum overflows takes the exact path."""
-    from shrinkage._validation import _all_finite, check_design
+    from shrinkage.validation import _all_finite, check_design
 
     big = np.full((4, 2), 1e308, order="F")
     assert _all_finite(big)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import importlib
 
+from . import moved
+
 __version__ = "0.1.0"
+moved.install()  # the module paths of 0.1.0 (shrinkage.cv, shrinkage.ridge, ...) still import
 
 # public name -> module that defines it
 _LAZY = {
@@ -17,24 +20,25 @@ _LAZY = {
     "CVResult": "shrinkage.results",
     "SweepResult": "shrinkage.results",
     # the path engine
-    "regularization_path": "shrinkage.path",
-    "ConvergenceWarning": "shrinkage.path",
+    "regularization_path": "shrinkage.engine.path",
+    "ConvergenceWarning": "shrinkage.engine.path",
     # tuning
-    "selection": "shrinkage.selection",
-    "cross_validate": "shrinkage.cv",
-    "cross_validate_elastic_net": "shrinkage.cv",
-    "ElasticNetCVResult": "shrinkage.cv",
-    "cross_validate_relaxed": "shrinkage.relaxed",
-    "RelaxedCVResult": "shrinkage.relaxed",
-    "make_folds": "shrinkage.folds",
-    "metrics": "shrinkage.metrics",
-    "information_criterion": "shrinkage.information",
-    "select_by_criterion": "shrinkage.information",
+    "selection": "shrinkage.tuning.selection",
+    "cross_validate": "shrinkage.tuning.cv",
+    "cross_validate_elastic_net": "shrinkage.tuning.grid_cv",
+    "ElasticNetCVResult": "shrinkage.tuning.grid_cv",
+    "cross_validate_relaxed": "shrinkage.tuning.relaxed",
+    "RelaxedCVResult": "shrinkage.tuning.relaxed",
+    "make_folds": "shrinkage.tuning.folds",
+    "metrics": "shrinkage.tuning.metrics",
+    "information_criterion": "shrinkage.tuning.information",
+    "select_by_criterion": "shrinkage.tuning.information",
     "PenalizedRegressor": "shrinkage.estimators",
     "PenalizedClassifier": "shrinkage.estimators",
+    "compare_fits": "shrinkage.tuning.curves",
     # ridge, units, Bayes
-    "ridge_path": "shrinkage.ridge",
-    "RidgeResult": "shrinkage.ridge",
+    "ridge_path": "shrinkage.tuning.ridge",
+    "RidgeResult": "shrinkage.tuning.ridge",
     "units": "shrinkage.units",
     "bayes": "shrinkage.bayes",
     "EvidenceRidge": "shrinkage.bayes",
@@ -42,6 +46,10 @@ _LAZY = {
     "glm_evidence": "shrinkage.bayes",
     "implied_prior": "shrinkage.bayes",
     "penalty_from_prior": "shrinkage.bayes",
+    # the layers, for those who reach below the public names
+    "model": "shrinkage.model",
+    "engine": "shrinkage.engine",
+    "tuning": "shrinkage.tuning",
     # see it, ship it
     "plotting": "shrinkage.plotting",
     "report": "shrinkage.report",

@@ -50,8 +50,8 @@ class _Group(click.Group):
 
 
 def _message(exc):
-    from ._tabular import DataError
     from .io import ModelFileError
+    from .tabular import DataError
 
     if isinstance(exc, (CLIError, DataError, ModelFileError, FileExistsError)):
         return str(exc)
@@ -97,18 +97,16 @@ def main(argv=None):
 
 # --------------------------------------------------------------------------- fit
 def _parse_rule(rule):
-    text = str(rule).strip().lower()
-    if text in ("min", "1se"):
-        return text
+    """The canonical rule text (the grammar of :func:`shrinkage.tuning.selection.parse_rule`)."""
+    from .tuning.selection import parse_rule
+
     try:
-        k = float(text)
+        return parse_rule(rule).text
     except ValueError:
         raise CLIError(
-            f"--rule must be 1se, min or a number K (within K standard errors), got {rule!r}"
+            f"--rule must be min, Kse (e.g. 1se, 1.5se), a number K of standard errors or "
+            f"R% (e.g. 1%), got {rule!r}"
         ) from None
-    if not np.isfinite(k) or k < 0:
-        raise CLIError(f"--rule K must be a number >= 0, got {rule!r}")
-    return "min" if k == 0 else f"{k:g}se"
 
 
 def _prepare_out(out, force):
@@ -157,7 +155,7 @@ def _command_line(data, opts):
 def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, seed):
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .cv import cross_validate
+    from .tuning.cv import cross_validate
 
     what = f"{folds}-fold CV" + (f" x {repeats} repeats" if repeats > 1 else "")
     with warnings.catch_warnings(record=True) as caught:
@@ -256,8 +254,8 @@ def _summary_tables(console, model, n_rows, source):
 
 def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
     from . import io as sio
-    from ._tabular import TabularModel, describe_columns, encode_for_fit, read_table
     from .report import build_report, render_figures
+    from .tabular import TabularModel, describe_columns, encode_for_fit, read_table
 
     rule = _parse_rule(opts["rule"])
     l1_ratio = _l1_ratio(opts["penalty"], opts.get("l1_ratio"))
@@ -274,7 +272,7 @@ def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
     if opts["family"] == "auto":
         console.print(f"note: family auto -> {enc.family}")
     if opts["metric"] is not None:
-        from .metrics import check_metric
+        from .tuning.metrics import check_metric
 
         check_metric(opts["metric"], enc.family)  # fail before anything is written
     command = _command_line(data, opts)
@@ -325,7 +323,8 @@ _FIT_OPTIONS = [
     click.option("--folds", default=10, show_default=True, type=int),
     click.option("--repeats", default=1, show_default=True, type=int),
     click.option("--rule", default="1se", show_default=True,
-                 help="1se, min, or K: the strongest lam within K standard errors of the best."),
+                 help="min, Kse or a number K (the strongest lam within K standard errors of "
+                      "the best, e.g. 1se, 1.5se), or R% (within R percent of the best)."),
     click.option("--metric", default=None,
                  help="CV metric (mse, mae, deviance, log_loss, misclassification, accuracy, "
                       "auc, poisson_deviance); default: the family's deviance."),
@@ -364,7 +363,7 @@ def fit(data, **opts):
 # --------------------------------------------------------------------------- predict
 def _load_model(model_path):
     from . import io as sio
-    from ._tabular import TabularModel
+    from .tabular import TabularModel
 
     obj = sio.load(model_path)
     if not isinstance(obj, TabularModel):
@@ -385,7 +384,7 @@ def _load_model(model_path):
 @_debug_option
 def predict(model, data, out_file, impute, force):
     """Predict DATA (CSV or Parquet) with MODEL (a model.npz from `shrinkage fit`)."""
-    from ._tabular import read_table
+    from .tabular import read_table
 
     m = _load_model(model)
     preds = m.predict_table(read_table(data), impute=impute)
@@ -413,8 +412,8 @@ def predict(model, data, out_file, impute, force):
 def show(model):
     """Describe MODEL: any file written by shrinkage (a fitted model or a result)."""
     from . import io as sio
-    from ._tabular import TabularModel
     from .results import CVResult, Path, SweepResult
+    from .tabular import TabularModel
 
     meta = sio.read_metadata(model)
     obj = sio.load(model)

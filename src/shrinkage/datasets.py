@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_int
+from .validation import check_int
 
 __all__ = [
     "Dataset",

@@ -45,15 +45,36 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_sample_weight
+from .tuning.selection import parse_rule
+from .validation import check_sample_weight
 
 __all__ = ["PenalizedRegressor", "PenalizedClassifier"]
 
 
-def _fit_path(X, y, **kwargs):
-    from .path import regularization_path
+def _estimator_init(family_default):
+    """The shared ``__init__`` (scikit-learn reads the parameters from its signature)."""
 
-    return regularization_path(X, y, **kwargs)
+    def __init__(
+        self, family=family_default, lam="auto", l1_ratio=1.0, penalty_factor=None,
+        standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
+        lam_min_ratio=None, tol=1e-7, n_jobs=None, random_state=None,
+    ):
+        self.family = family
+        self.lam = lam
+        self.l1_ratio = l1_ratio
+        self.penalty_factor = penalty_factor
+        self.standardize = standardize
+        self.fit_intercept = fit_intercept
+        self.cv = cv
+        self.metric = metric
+        self.rule = rule
+        self.n_lams = n_lams
+        self.lam_min_ratio = lam_min_ratio
+        self.tol = tol
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    return __init__
 
 
 class _PenalizedBase(BaseEstimator):
@@ -74,6 +95,7 @@ class _PenalizedBase(BaseEstimator):
             raise ValueError(f"l1_ratio must be a number in [0, 1], got {self.l1_ratio!r}")
         if self.family not in self._families:
             raise ValueError(f"family must be one of {self._families}, got {self.family!r}")
+        parse_rule(self.rule)
 
     def _path_kwargs(self, sample_weight):
         kw = dict(
@@ -89,7 +111,7 @@ class _PenalizedBase(BaseEstimator):
         self._check_params()
         kw = self._path_kwargs(sample_weight)
         if self.lam == "auto":
-            from .cv import cross_validate
+            from .tuning.cv import cross_validate
 
             self.cv_, self.path_ = cross_validate(
                 X, y, family=family, l1_ratio=float(self.l1_ratio), cv=self.cv,
@@ -99,8 +121,10 @@ class _PenalizedBase(BaseEstimator):
             )
             index = self.cv_.index_chosen
         else:
+            from .engine.path import regularization_path
+
             self.cv_ = None
-            self.path_ = _fit_path(
+            self.path_ = regularization_path(
                 X, y, family=family, l1_ratio=float(self.l1_ratio),
                 lams=np.array([float(self.lam)]), **kw,
             )
@@ -140,7 +164,8 @@ _COMMON_DOC = """
     metric : str or None
         Validation metric (see :mod:`shrinkage.metrics`); None is the family's deviance.
     rule : str, default "1se"
-        ``"min"``, ``"<k>se"`` or ``"<r>%"`` (see :func:`shrinkage.cross_validate`).
+        ``"min"``, ``"<k>se"``, a number ``k`` or ``"<r>%"`` (see
+        :func:`shrinkage.tuning.selection.parse_rule`).
     n_lams : int, default 100
         Length of the ``lam`` grid for ``lam="auto"``.
     lam_min_ratio : float or None
@@ -190,25 +215,7 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
 
     _families = ("gaussian", "poisson")
 
-    def __init__(
-        self, family="gaussian", lam="auto", l1_ratio=1.0, penalty_factor=None,
-        standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
-        lam_min_ratio=None, tol=1e-7, n_jobs=None, random_state=None,
-    ):
-        self.family = family
-        self.lam = lam
-        self.l1_ratio = l1_ratio
-        self.penalty_factor = penalty_factor
-        self.standardize = standardize
-        self.fit_intercept = fit_intercept
-        self.cv = cv
-        self.metric = metric
-        self.rule = rule
-        self.n_lams = n_lams
-        self.lam_min_ratio = lam_min_ratio
-        self.tol = tol
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    __init__ = _estimator_init("gaussian")
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model (and choose ``lam`` by cross-validation when ``lam="auto"``)."""
@@ -258,25 +265,7 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
 
     _families = ("auto", "binomial", "multinomial")
 
-    def __init__(
-        self, family="auto", lam="auto", l1_ratio=1.0, penalty_factor=None,
-        standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
-        lam_min_ratio=None, tol=1e-7, n_jobs=None, random_state=None,
-    ):
-        self.family = family
-        self.lam = lam
-        self.l1_ratio = l1_ratio
-        self.penalty_factor = penalty_factor
-        self.standardize = standardize
-        self.fit_intercept = fit_intercept
-        self.cv = cv
-        self.metric = metric
-        self.rule = rule
-        self.n_lams = n_lams
-        self.lam_min_ratio = lam_min_ratio
-        self.tol = tol
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    __init__ = _estimator_init("auto")
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model (and choose ``lam`` by cross-validation when ``lam="auto"``)."""

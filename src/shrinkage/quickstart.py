@@ -11,7 +11,7 @@ import time
 def main(argv=None):
     from sklearn.datasets import load_diabetes
 
-    from .path import regularization_path
+    from .engine.path import regularization_path
 
     data = load_diabetes()
     X, y = data.data, data.target

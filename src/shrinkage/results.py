@@ -110,7 +110,7 @@ class Path:
         Returns an array of shape (n_samples,) for one index or (n_samples, n_lams) for
         all of them; multinomial paths add a trailing class axis.
         """
-        from ._validation import check_design
+        from .validation import check_design
 
         X = check_design(X, n_features=self.n_features)
         return self._linear_predictor_checked(X, index, offset)

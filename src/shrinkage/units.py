@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import check_positive, check_ratio
+
 __all__ = [
     "to_sklearn_elasticnet",
     "from_sklearn_elasticnet",
@@ -70,32 +72,9 @@ __all__ = [
 ]
 
 
-# ----------------------------------------------------------------------------- checks
-def _positive(name, value, *, allow_zero=False, allow_inf=False):
-    """Validate a strength-like scalar or array (returned as float / ndarray)."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from None
-    bad_nan = np.isnan(arr)
-    bad_inf = np.isinf(arr) & (not allow_inf)
-    bad_sign = arr < 0 if allow_zero else arr <= 0
-    if np.any(bad_nan | bad_inf | bad_sign):
-        kind = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {kind}, got {value!r}")
-    return float(arr) if arr.ndim == 0 else arr
-
-
-def _ratio(name, value):
-    r = float(value)
-    if not (0.0 <= r <= 1.0):
-        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
-    return r
-
-
 def _n(n_samples):
     """The total sample weight W (``n`` for unit weights)."""
-    return _positive("n_samples", n_samples)
+    return check_positive("n_samples", n_samples)
 
 
 # ------------------------------------------------------------------------ scikit-learn
@@ -110,12 +89,12 @@ def to_sklearn_elasticnet(lam, l1_ratio=1.0):
     -------
     (alpha, l1_ratio) : tuple of float
     """
-    return _positive("lam", lam), _ratio("l1_ratio", l1_ratio)
+    return check_positive("lam", lam), check_ratio("l1_ratio", l1_ratio)
 
 
 def from_sklearn_elasticnet(alpha, l1_ratio=1.0):
     """Inverse of :func:`to_sklearn_elasticnet`: returns ``(lam, l1_ratio)``."""
-    return _positive("alpha", alpha), _ratio("l1_ratio", l1_ratio)
+    return check_positive("alpha", alpha), check_ratio("l1_ratio", l1_ratio)
 
 
 def to_sklearn_ridge(lam, n_samples):
@@ -130,12 +109,12 @@ def to_sklearn_ridge(lam, n_samples):
     n_samples : float
         ``W``: the number of samples, or the sum of the sample weights.
     """
-    return _positive("lam", lam) * _n(n_samples)
+    return check_positive("lam", lam) * _n(n_samples)
 
 
 def from_sklearn_ridge(alpha, n_samples):
     """Inverse of :func:`to_sklearn_ridge`: ``lam = alpha / W``."""
-    return _positive("alpha", alpha) / _n(n_samples)
+    return check_positive("alpha", alpha) / _n(n_samples)
 
 
 def to_sklearn_logistic(lam, n_samples, l1_ratio=0.0):
@@ -151,12 +130,12 @@ def to_sklearn_logistic(lam, n_samples, l1_ratio=0.0):
     -------
     (C, l1_ratio) : tuple
     """
-    return 1.0 / (_positive("lam", lam) * _n(n_samples)), _ratio("l1_ratio", l1_ratio)
+    return 1.0 / (check_positive("lam", lam) * _n(n_samples)), check_ratio("l1_ratio", l1_ratio)
 
 
 def from_sklearn_logistic(C, n_samples, l1_ratio=0.0):
     """Inverse of :func:`to_sklearn_logistic`: ``lam = 1 / (W * C)``."""
-    return 1.0 / (_positive("C", C) * _n(n_samples)), _ratio("l1_ratio", l1_ratio)
+    return 1.0 / (check_positive("C", C) * _n(n_samples)), check_ratio("l1_ratio", l1_ratio)
 
 
 def to_sklearn_sgd(lam, l1_ratio=0.0):
@@ -167,12 +146,12 @@ def to_sklearn_sgd(lam, l1_ratio=0.0):
     (``loss="log_loss"``): ``alpha = lam``. Use ``penalty="elasticnet"`` (or ``"l2"`` with
     ``l1_ratio = 0``, ``"l1"`` with ``l1_ratio = 1``).
     """
-    return _positive("lam", lam), _ratio("l1_ratio", l1_ratio)
+    return check_positive("lam", lam), check_ratio("l1_ratio", l1_ratio)
 
 
 def from_sklearn_sgd(alpha, l1_ratio=0.0):
     """Inverse of :func:`to_sklearn_sgd`."""
-    return _positive("alpha", alpha), _ratio("l1_ratio", l1_ratio)
+    return check_positive("alpha", alpha), check_ratio("l1_ratio", l1_ratio)
 
 
 # ------------------------------------------------------------------------- statsmodels
@@ -188,12 +167,12 @@ def to_statsmodels(lam, l1_ratio=1.0):
     -------
     dict with keys ``alpha`` and ``L1_wt``
     """
-    return {"alpha": _positive("lam", lam), "L1_wt": _ratio("l1_ratio", l1_ratio)}
+    return {"alpha": check_positive("lam", lam), "L1_wt": check_ratio("l1_ratio", l1_ratio)}
 
 
 def from_statsmodels(alpha, L1_wt=1.0):
     """Inverse of :func:`to_statsmodels`: returns ``(lam, l1_ratio)``."""
-    return _positive("alpha", alpha), _ratio("L1_wt", L1_wt)
+    return check_positive("alpha", alpha), check_ratio("L1_wt", L1_wt)
 
 
 # ------------------------------------------------------------------------------ glmnet
@@ -227,12 +206,12 @@ def to_glmnet(lam, l1_ratio=1.0, *, family="gaussian", sd_y=None):
     -------
     (lambda, alpha) : tuple of float
     """
-    lam = _positive("lam", lam)
-    a = _ratio("l1_ratio", l1_ratio)
+    lam = check_positive("lam", lam)
+    a = check_ratio("l1_ratio", l1_ratio)
     if family != "gaussian":
         _check_family(family)
         return lam, a
-    s = _positive("sd_y", _need_sd(sd_y))
+    s = check_positive("sd_y", _need_sd(sd_y))
     l1, l2 = lam * a, lam * (1.0 - a) * s  # lambda*alpha and lambda*(1-alpha)
     return l1 + l2, l1 / (l1 + l2)
 
@@ -243,12 +222,12 @@ def from_glmnet(lambda_, alpha=1.0, *, family="gaussian", sd_y=None):
     For the gaussian family the pure ridge case reads ``lam = lambda / sd_y`` and the pure
     lasso case ``lam = lambda``; an elastic net maps to a *different* ``l1_ratio``.
     """
-    lambda_ = _positive("lambda_", lambda_)
-    a = _ratio("alpha", alpha)
+    lambda_ = check_positive("lambda_", lambda_)
+    a = check_ratio("alpha", alpha)
     if family != "gaussian":
         _check_family(family)
         return lambda_, a
-    s = _positive("sd_y", _need_sd(sd_y))
+    s = check_positive("sd_y", _need_sd(sd_y))
     l1, l2 = lambda_ * a, lambda_ * (1.0 - a) / s
     return l1 + l2, l1 / (l1 + l2)
 
@@ -314,16 +293,16 @@ def to_keras(lam, l1_ratio=0.0, *, loss="mse"):
     -------
     (l1, l2) : tuple of float
     """
-    lam = _positive("lam", lam)
-    a = _ratio("l1_ratio", l1_ratio)
+    lam = check_positive("lam", lam)
+    a = check_ratio("l1_ratio", l1_ratio)
     c = _keras_scale(loss)
     return c * lam * a, c * lam * (1.0 - a) / 2.0
 
 
 def from_keras(l1=0.0, l2=0.0, *, loss="mse"):
     """Inverse of :func:`to_keras`: returns ``(lam, l1_ratio)``."""
-    l1 = _positive("l1", l1, allow_zero=True)
-    l2 = _positive("l2", l2, allow_zero=True)
+    l1 = check_positive("l1", l1, allow_zero=True)
+    l2 = check_positive("l2", l2, allow_zero=True)
     if l1 + l2 <= 0:
         raise ValueError("l1 and l2 are both zero: there is no penalty to convert")
     c = _keras_scale(loss)
@@ -358,12 +337,12 @@ def to_torch_weight_decay(lam, *, loss="mse"):
     For decoupled decay (``AdamW``) see :func:`decoupled_to_coupled_decay` and
     :func:`adamw_implied_lam`.
     """
-    return _torch_scale(loss) * _positive("lam", lam)
+    return _torch_scale(loss) * check_positive("lam", lam)
 
 
 def from_torch_weight_decay(weight_decay, *, loss="mse"):
     """Inverse of :func:`to_torch_weight_decay`: ``lam = weight_decay / c``."""
-    return _positive("weight_decay", weight_decay) / _torch_scale(loss)
+    return check_positive("weight_decay", weight_decay) / _torch_scale(loss)
 
 
 def decoupled_to_coupled_decay(weight_decay, lr, *, lr_scaled=True):
@@ -376,15 +355,15 @@ def decoupled_to_coupled_decay(weight_decay, lr, *, lr_scaled=True):
     ``w <- w - lr * (grad + wd * w)`` exactly when ``wd = d / lr``. With Adam's
     preconditioned step there is no scalar equivalent: see :func:`adamw_implied_lam`.
     """
-    weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
-    lr = _positive("lr", lr)
+    weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
+    lr = check_positive("lr", lr)
     return weight_decay if lr_scaled else weight_decay / lr
 
 
 def coupled_to_decoupled_decay(weight_decay, lr, *, lr_scaled=True):
     """Inverse of :func:`decoupled_to_coupled_decay`."""
-    weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
-    lr = _positive("lr", lr)
+    weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
+    lr = check_positive("lr", lr)
     return weight_decay if lr_scaled else weight_decay * lr
 
 
@@ -411,7 +390,7 @@ def adamw_implied_lam(weight_decay, exp_avg_sq, *, step, beta2=0.999, eps=1e-8, 
     ndarray
         ``lam_j`` per coordinate (use ``lam = max`` and ``penalty_factor = lam_j / lam``).
     """
-    weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
+    weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
     v = np.asarray(exp_avg_sq, dtype=float)
     if np.any(~np.isfinite(v)) or np.any(v < 0):
         raise ValueError("exp_avg_sq must be finite and >= 0")
@@ -435,12 +414,13 @@ def to_gaussian_prior_var(lam, noise_var, n_samples):
     So ``tau^2 = sigma^2 / (W lam)``. For binomial and poisson families pass
     ``noise_var=1`` (the likelihood has no noise scale).
     """
-    return _positive("noise_var", noise_var) / (_n(n_samples) * _positive("lam", lam))
+    return check_positive("noise_var", noise_var) / (_n(n_samples) * check_positive("lam", lam))
 
 
 def from_gaussian_prior_var(prior_var, noise_var, n_samples):
     """Inverse of :func:`to_gaussian_prior_var`: ``lam = sigma^2 / (W tau^2)``."""
-    return _positive("noise_var", noise_var) / (_n(n_samples) * _positive("prior_var", prior_var))
+    prior_var = check_positive("prior_var", prior_var)
+    return check_positive("noise_var", noise_var) / (_n(n_samples) * prior_var)
 
 
 def to_laplace_scale(lam, noise_var, n_samples):
@@ -449,9 +429,9 @@ def to_laplace_scale(lam, noise_var, n_samples):
     ``sum r_i^2 / (2 sigma^2) + sum |b_j| / s`` times ``sigma^2 / W`` is shrinkage's
     lasso objective with ``lam = sigma^2 / (W s)``, so ``s = sigma^2 / (W lam)``.
     """
-    return _positive("noise_var", noise_var) / (_n(n_samples) * _positive("lam", lam))
+    return check_positive("noise_var", noise_var) / (_n(n_samples) * check_positive("lam", lam))
 
 
 def from_laplace_scale(scale, noise_var, n_samples):
     """Inverse of :func:`to_laplace_scale`: ``lam = sigma^2 / (W s)``."""
-    return _positive("noise_var", noise_var) / (_n(n_samples) * _positive("scale", scale))
+    return check_positive("noise_var", noise_var) / (_n(n_samples) * check_positive("scale", scale))

@@ -30,8 +30,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..ridge import _decompose
-from ._design import check_weights, effective_n, prepare
+from ..engine.ridge import decompose
+from .design import check_weights, effective_n, prepare
 
 __all__ = ["EvidenceRidge", "log_evidence_profile"]
 
@@ -126,7 +126,7 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
         W = des.W
         N = effective_n(des, self.fit_intercept)
         if np.any(des.Z):
-            U, d, V = _decompose(des.Z, need_u=False)
+            U, d, V = decompose(des.Z, need_u=False)
             # U^T z = diag(1/d) V^T Z^T z: no n x r matrix U is needed when n > p
             u = U.T @ des.z if U is not None else (V.T @ (des.Z.T @ des.z)) / d
         else:  # every feature constant: the model is the intercept alone

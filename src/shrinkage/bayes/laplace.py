@@ -30,8 +30,8 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, gammaln
 from sklearn.exceptions import ConvergenceWarning
 
-from .._validation import as_real_array
-from ._design import check_weights
+from ..validation import as_real_array
+from .design import check_weights
 
 __all__ = ["GLMEvidence", "glm_evidence"]
 

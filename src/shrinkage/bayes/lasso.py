@@ -20,9 +20,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._design import check_weights, effective_n, prepare
-from ._gibbs import gibbs_lasso_chain
+from .design import check_weights, effective_n, prepare
 from .diagnostics import ess, rhat
+from .gibbs import gibbs_lasso_chain
 
 __all__ = ["BayesianLasso"]
 

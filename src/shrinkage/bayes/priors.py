@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import units
+from ..validation import check_positive, check_ratio
 
 __all__ = ["Prior", "implied_prior", "penalty_from_prior"]
 
@@ -125,10 +126,10 @@ def implied_prior(lam, *, l1_ratio=0.0, noise_sd=1.0, n_samples, standardize=Tru
     -------
     Prior
     """
-    lam = units._positive("lam", lam)
-    a = units._ratio("l1_ratio", l1_ratio)
-    sigma2 = units._positive("noise_sd", noise_sd) ** 2
-    W = units._positive("n_samples", n_samples)
+    lam = check_positive("lam", lam)
+    a = check_ratio("l1_ratio", l1_ratio)
+    sigma2 = check_positive("noise_sd", noise_sd) ** 2
+    W = check_positive("n_samples", n_samples)
     g = None if a == 1 else float(np.sqrt(units.to_gaussian_prior_var(lam * (1 - a), sigma2, W)))
     s = None if a == 0 else float(units.to_laplace_scale(lam * a, sigma2, W))
     kind = "gaussian" if a == 0 else "laplace" if a == 1 else "elastic-net"
@@ -147,10 +148,10 @@ def penalty_from_prior(*, gaussian_sd=None, laplace_scale=None, noise_sd=1.0, n_
     """
     if gaussian_sd is None and laplace_scale is None:
         raise ValueError("give gaussian_sd, laplace_scale or both")
-    sigma2 = units._positive("noise_sd", noise_sd) ** 2
-    W = units._positive("n_samples", n_samples)
+    sigma2 = check_positive("noise_sd", noise_sd) ** 2
+    W = check_positive("n_samples", n_samples)
     l2 = 0.0 if gaussian_sd is None else units.from_gaussian_prior_var(
-        units._positive("gaussian_sd", gaussian_sd) ** 2, sigma2, W)
+        check_positive("gaussian_sd", gaussian_sd) ** 2, sigma2, W)
     l1 = 0.0 if laplace_scale is None else units.from_laplace_scale(
-        units._positive("laplace_scale", laplace_scale), sigma2, W)
+        check_positive("laplace_scale", laplace_scale), sigma2, W)
     return l1 + l2, l1 / (l1 + l2)

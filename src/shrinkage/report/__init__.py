@@ -19,7 +19,7 @@ import numpy as np
 
 from ..results import CVResult, Path
 
-__all__ = ["build_report", "render_figures", "write_report", "rule_sentence"]
+__all__ = ["build_report", "render_figures", "write_report", "rule_sentence", "overfit_demo"]
 
 _MAX_COEF_ROWS = 100  # the largest non-zero coefficients listed (all are in the model file)
 
@@ -67,8 +67,17 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False):
     if X is not None and y is not None:
         figs["gap"] = _png(lambda ax: plotting.plot_gap(path, X, y, ax, cv=cv))
     if overfit:
-        figs["overfit"] = _png(lambda ax: plotting.plot_overfit(ax=ax))
+        figs["overfit"] = _png(lambda ax: plotting.plot_overfit(overfit_demo(), ax))
     return figs
+
+
+def overfit_demo():
+    """The bundled noisy curve fitted without and with ridge (the report's first picture)."""
+    from ..datasets import make_noisy_curve
+    from ..tuning.curves import compare_fits
+
+    demo = make_noisy_curve()
+    return compare_fits(demo.x, demo.y, truth=(demo.x_grid, demo.f_grid))
 
 
 def _check_pair(path, cv):
@@ -85,16 +94,10 @@ def _check_pair(path, cv):
 
 def rule_sentence(cv):
     """The CV rule in words, e.g. "the strongest lam whose mean CV mse is within 1 SE of
-    the best"."""
-    from ..cv import parse_rule
+    the best" (:func:`shrinkage.tuning.selection.describe_rule`)."""
+    from ..tuning.selection import describe_rule
 
-    kind, value = parse_rule(cv.rule)
-    what = f"mean CV {cv.metric}"
-    if kind == "se" and value == 0:
-        return f"the lam with the best {what}"
-    if kind == "se":
-        return f"the strongest lam whose {what} is within {value:g} SE of the best"
-    return f"the strongest lam whose {what} is within {100 * value:g}% of the best"
+    return describe_rule(cv.rule, cv.metric)
 
 
 def _noise_var(path, X, y, index):

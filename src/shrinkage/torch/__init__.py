@@ -25,9 +25,9 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess test
         'pip install "shrinkage[torch]"'
     ) from err
 
-from ._masks import NORM_LAYERS, default_mask, select_parameters
 from .early_stopping import EarlyStopping
 from .estimators import MLPClassifier, MLPRegressor
+from .masks import NORM_LAYERS, default_mask, select_parameters
 from .penalties import L1, L2, DecoupledWeightDecay, ElasticNet, GroupLasso, MaxNorm, Penalty
 from .structural import (
     DROPOUT_LAYERS,

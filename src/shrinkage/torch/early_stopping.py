@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import selection
+from ..tuning import selection
 
 __all__ = ["EarlyStopping"]
 

@@ -28,8 +28,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
-from ._training import KNOBS, RunConfig, train
-from .sweep import _resolve_device, sweep
+from .sweep import sweep
+from .training import KNOBS, RunConfig, resolve_device, train
 
 __all__ = ["MLPRegressor", "MLPClassifier", "DEFAULT_GRIDS"]
 
@@ -156,7 +156,7 @@ class _BaseMLP(BaseEstimator):
         scale = X.std(axis=0)
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
         Xs = torch.from_numpy((X - self.x_mean_) / self.x_scale_)
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(0, 2**31 - 1 - self.n_seeds))
         with_dropout = self.dropout > 0 or self.tune == "dropout"

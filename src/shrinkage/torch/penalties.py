@@ -77,7 +77,7 @@ from numbers import Real
 import torch
 from torch import nn
 
-from ._masks import MaskLike, select_parameters
+from .masks import MaskLike, select_parameters
 
 __all__ = [
     "Penalty",

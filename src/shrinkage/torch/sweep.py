@@ -40,10 +40,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import selection
 from ..results import SweepResult
-from ._training import KNOBS, LOSSES, METRICS, RunConfig, as_tensors, evaluate, mean_se, train
+from ..tuning import selection
 from .early_stopping import EarlyStopping
+from .training import (
+    KNOBS,
+    LOSSES,
+    METRICS,
+    RunConfig,
+    as_tensors,
+    evaluate,
+    mean_se,
+    resolve_device,
+    train,
+)
 
 __all__ = ["sweep", "KNOBS"]
 
@@ -126,18 +136,6 @@ def _check_seeds(seeds) -> list[int]:
     if len(set(out)) != len(out):
         raise ValueError("seeds must be distinct")
     return out
-
-
-def _resolve_device(device) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (TypeError, RuntimeError) as err:
-        raise ValueError(f"device {device!r} is not a valid torch device: {err}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but CUDA is not available")
-    return dev
 
 
 def _check_early_stopping(early_stopping):
@@ -302,7 +300,7 @@ def sweep(
         if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
         max_epochs = int(epochs)
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     train_xy = as_tensors(train_data, "train_data")
     val_xy = as_tensors(val_data, "val_data")
     if train_xy[0].shape[1:] != val_xy[0].shape[1:]:

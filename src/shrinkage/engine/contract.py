@@ -1,0 +1,149 @@
+"""The solver contract: what the path driver asks of a solver, and how one is chosen.
+
+The path driver (:mod:`shrinkage.engine.path`) knows nothing about any family, penalty or
+solver by name. It builds a :class:`~shrinkage.engine.problem.Problem` (a family object, a
+penalty lowered to arrays, the data) and asks :func:`choose_solver` for the first solver
+of :data:`shrinkage.engine.registry.SOLVERS` whose :meth:`Solver.accepts` takes the
+family's and the penalty's declared attributes (``family.quadratic``,
+``family.response``, ``family.kernel_code``, ``penalty.block``, ...). Then, for any
+solver:
+
+1. ``solver = Cls(prob, setup)``, at the null model (:class:`SolverSetup`);
+2. ``solver.fit_unpenalized()`` when some features carry no penalty;
+3. ``solver.feature_gradient()``: the gradient magnitude per feature, from which the
+   penalty's dual norm gives ``lam_max``;
+4. ``solver.run_path(grid, lam_prev, null_dev, early_stop, out)``: the whole grid, warm
+   started, each point with its certificate (:meth:`Solver.run_path` walks the grid with
+   :meth:`Solver.solve`; a solver may replace the whole loop by a compiled one).
+
+Adding a penalty on groups of coefficients means: a penalty class declaring
+``block = "group"`` with its arrays, dual norm and KKT distance (``shrinkage.model``); its
+proximal step and certificate kernels (``engine/kernels``); and a solver, or an existing
+one extended, whose ``accepts`` takes ``block == "group"`` -- listed in the registry.
+A family whose loss couples observations (Cox) is likewise a family class with its
+declared attributes plus a solver that accepts them. No existing family, penalty or
+solver changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .stopping import RULES, early_stop_code
+
+__all__ = ["FitHints", "Solver", "SolverSetup", "choose_solver"]
+
+
+@dataclass(frozen=True)
+class FitHints:
+    """What a caller fitting one design many times (cross-validation) may tell the engine.
+
+    Attributes
+    ----------
+    solver : str
+        ``"auto"``, or the ``name`` of a solver to use (tests and benchmarks).
+    shared_gram : SharedGram or None
+        Where ``X^T X`` and full-data moments of a dense design are cached across fits.
+    held_out : tuple or None
+        ``(rows, X[rows])``: the held-out rows of a cross-validation fold, already
+        gathered, whose weights are zero in this fit.
+    """
+
+    solver: str = "auto"
+    shared_gram: object = None
+    held_out: tuple | None = None
+
+
+@dataclass(frozen=True)
+class SolverSetup:
+    """The starting point a solver is built at.
+
+    ``eta`` and ``b0`` are the null model's linear predictor and intercept, ``n_lams`` the
+    length of the path to come, ``g0`` a starting gradient the driver already has and
+    ``held_block`` the gathered held-out rows (a fold fitted from shared sums), ``hints``
+    the caller's :class:`FitHints`.
+    """
+
+    eta: np.ndarray
+    b0: object
+    n_lams: int
+    g0: np.ndarray | None = None
+    hints: FitHints = FitHints()
+    held_block: np.ndarray | None = None
+
+
+class Solver:
+    """Base class of the solvers: the contract with the path driver.
+
+    Subclasses set ``name`` and ``certificate_kind`` and implement :meth:`accepts`,
+    ``__init__(prob, setup)``, :meth:`feature_gradient`, :meth:`fit_unpenalized`,
+    :meth:`solve` (or override :meth:`run_path`), :meth:`intercept` and
+    :meth:`deviance`; the coefficients live in ``self.b`` (shape (p,) or (p, K)).
+    """
+
+    name = "solver"
+    certificate_kind = "kkt_violation"
+
+    @classmethod
+    def accepts(cls, family, penalty, prob, setup):
+        """Whether this solver can minimise ``family`` + ``penalty`` on ``prob``."""
+        return False
+
+    def feature_gradient(self):
+        """Gradient magnitude per feature at the current point (group norm for blocks)."""
+        raise NotImplementedError
+
+    def fit_unpenalized(self):
+        """Fit the features without penalty (the rest stay at zero): the path's start."""
+        raise NotImplementedError
+
+    def solve(self, lam, lam_prev):
+        """Solve at ``lam`` warm-started from the solution at ``lam_prev``.
+
+        Returns ``(certificate, sweeps)``.
+        """
+        raise NotImplementedError
+
+    def intercept(self):
+        raise NotImplementedError
+
+    def deviance(self):
+        raise NotImplementedError
+
+    def run_path(self, grid, lam_prev, null_dev, early_stop, out):
+        """Fill ``out = (coefs, intercepts, dev_ratio, cert, n_iter)`` along ``grid``.
+
+        Returns ``(n_done, stop_code)`` with the codes of
+        :func:`~shrinkage.engine.stopping.early_stop_code`.
+        """
+        coefs, intercepts, dev_ratio, cert, n_iter = out
+        L = grid.size
+        for k, lam in enumerate(grid):
+            cert[k], n_iter[k] = self.solve(float(lam), float(lam_prev))
+            coefs[k] = self.b
+            intercepts[k] = self.intercept()
+            dev_ratio[k] = 1.0 - self.deviance() / null_dev if null_dev > 0 else 0.0
+            lam_prev = lam
+            if early_stop:
+                code = early_stop_code(dev_ratio, k, L, *RULES)
+                if code:
+                    return k + 1, code
+        return L, 0
+
+
+def choose_solver(solvers, family, penalty, prob, setup):
+    """The first class of ``solvers`` that accepts the problem (or the one named in
+    ``setup.hints.solver``); a clear error when none does."""
+    wanted = setup.hints.solver
+    for cls in solvers:
+        if wanted not in ("auto", cls.name):
+            continue
+        if cls.accepts(family, penalty, prob, setup):
+            return cls
+    what = f"solver {wanted!r}" if wanted != "auto" else "no solver"
+    raise ValueError(
+        f"{what} accepts the {family.name} family with a {type(penalty).__name__} penalty "
+        f"acting on {penalty.block}s"
+    )

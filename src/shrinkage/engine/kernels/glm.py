@@ -1,0 +1,140 @@
+"""Per-step pieces of proximal Newton for the families of :mod:`shrinkage.model.glm_math`.
+
+The family is its integer kernel code, never a string; its mean, variance and loss come
+from :mod:`shrinkage.model.glm_math` (the one definition, shared with the Python layer).
+With ``mu = mean(eta)`` and ``var`` the floored variance function, the kernels compute::
+
+    wres_i = w_i * (y_i - mu_i)          # minus the weighted derivative of the loss
+    v_i    = w_i * var_i,   z_i = (y_i - mu_i) / var_i   # IRLS model around eta
+
+so that one Newton step minimises ``1/2 sum_i v_i (z_i - deta_i)^2 + penalty``. Every
+kernel is one pass over the ``n`` rows (or the working set's columns) and allocates
+nothing.
+"""
+
+
+from numba import njit
+
+from ...model.glm_math import loss_change, mean_var
+from .certify import centred_dots, violation
+
+
+@njit(cache=True, nogil=True)
+def weighted_residual(fam, y, eta, w, wres):
+    """``wres_i = w_i (y_i - mu_i)``; returns ``sum_i wres_i`` (the intercept gradient)."""
+    s = 0.0
+    for i in range(y.shape[0]):
+        mu, _ = mean_var(fam, eta[i])
+        t = w[i] * (y[i] - mu)
+        wres[i] = t
+        s += t
+    return s
+
+
+@njit(cache=True, nogil=True)
+def irls_model(fam, y, eta, w, v, z):
+    """IRLS weights ``v_i = w_i var_i`` and working residual ``z_i = (y_i - mu_i) / var_i``.
+
+    Returns ``(sum_i v_i z_i, sum_i v_i, 1/2 sum_i v_i z_i^2)``: the running sums the
+    coordinate-descent kernel keeps for the intercept, and the model's value at the current
+    point (coordinate descent resolves the model only to the rounding of that value).
+    """
+    svz = 0.0
+    sv = 0.0
+    q0 = 0.0
+    for i in range(y.shape[0]):
+        mu, var = mean_var(fam, eta[i])
+        vi = w[i] * var
+        zi = (y[i] - mu) / var
+        v[i] = vi
+        z[i] = zi
+        svz += vi * zi
+        sv += vi
+        q0 += vi * zi * zi
+    return svz, sv, 0.5 * q0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pen1(bj, l1j, l2j):
+    return l1j * abs(bj) + 0.5 * l2j * bj * bj
+
+
+@njit(cache=True, nogil=True)
+def step_decrease(wres, deta, b_old, db, idx, l1, l2):
+    """Predicted decrease of the Armijo test for the step ``(db, deta)``.
+
+    Returns ``grad . d + penalty(b_old + db) - penalty(b_old)`` with
+    ``grad . d = -sum_i wres_i deta_i``; ``b_old, db`` hold the coordinates ``idx`` (those
+    that moved), the only ones whose penalty changes.
+    """
+    gd = 0.0
+    for i in range(wres.shape[0]):
+        gd -= wres[i] * deta[i]
+    for k in range(idx.shape[0]):
+        j = idx[k]
+        gd += _pen1(b_old[k] + db[k], l1[j], l2[j]) - _pen1(b_old[k], l1[j], l2[j])
+    return gd
+
+
+@njit(cache=True, nogil=True)
+def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
+           max_halvings):
+    """Backtracking line search on ``F(t) = loss(eta + t deta) + penalty(b_old + t db)``.
+
+    Accepts the first ``t`` in 1, 1/2, 1/4, ... with ``F(t) - F(0) <= 1e-4 t min(decrease,
+    0)`` (Lee, Sun & Saunders 2014), where ``F(t) - F(0)`` is summed from accurate
+    per-sample changes (:func:`~shrinkage.model.glm_math.loss_change`) and per-coordinate
+    penalty changes, so the
+    test stays meaningful when the change is far below the rounding of ``F`` itself. A
+    change below ``slack`` (the rounding level of the step's own computation, see the
+    caller) or within the rounding of its own terms (``4 eps sum |terms|``) is accepted
+    too.
+    Only the coordinates ``idx`` move (``b_old, db`` hold their values, in the order of
+    ``idx``). Writes ``eta_t = eta + t deta`` and returns ``(t, F(t) - F(0))``; ``t = 0``
+    when no step is accepted.
+    """
+    n = y.shape[0]
+    t = 1.0
+    for _ in range(max_halvings):
+        df = 0.0
+        mag = 0.0
+        for i in range(n):
+            d = t * deta[i]
+            eta_t[i] = eta[i] + d
+            c = w[i] * loss_change(fam, y[i], eta[i], d)
+            df += c
+            mag += abs(c)
+        for k in range(idx.shape[0]):
+            j = idx[k]
+            c = _pen1(b_old[k] + t * db[k], l1[j], l2[j]) - _pen1(b_old[k], l1[j], l2[j])
+            df += c
+            mag += abs(c)
+        if (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
+                or df <= 4.0 * 2.220446049250313e-16 * mag):
+            return t, df
+        t *= 0.5
+    return 0.0, 0.0
+
+
+@njit(cache=True, nogil=True)
+def ws_gradient_kkt(X, xd, xi, xp, sparse, wres, swres, xm, b, l1, l2, lo, hi, scale, ws, m,
+                    g):
+    """Gradient and largest KKT violation over the working set ``ws[:m]``.
+
+    Writes ``g_j = sum_i (x_ij - xm_j) wres_i`` for ``j`` in the working set and returns
+    ``max_j violation_j / scale_j`` (standardized units, as the full KKT scan).
+    """
+    centred_dots(X, xd, xi, xp, sparse, wres, swres, xm, ws, m, g)
+    return ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m)
+
+
+@njit(cache=True, nogil=True)
+def ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m):
+    """Largest KKT violation over ``ws[:m]`` from a gradient ``g`` already at hand."""
+    vmax = 0.0
+    for t in range(m):
+        j = ws[t]
+        vj = violation(g[j], b[j], l1[j], l2[j], lo[j], hi[j]) / scale[j]
+        if vj > vmax:
+            vmax = vj
+    return vmax

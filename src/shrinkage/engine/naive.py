@@ -1,0 +1,276 @@
+"""Gaussian paths by residual-updating coordinate descent (the "naive" method).
+
+:class:`GaussianNaive` is the choice for wide or sparse problems. Its strategy is written
+once, in the compiled driver :func:`naive_path`, which walks the whole grid without the
+GIL (cross-validation folds in threads run truly in parallel, and no interpreter work is
+spent per ``lam``). Per ``lam``:
+
+1. the working set: strong-rule candidates (Tibshirani et al. 2012) plus the ever-active
+   and the unpenalised features;
+2. coordinate descent over it (:func:`~.kernels.cd.cd_quadratic`), in chunks, with an
+   exact Newton step on the active set whenever a chunk ends unconverged
+   (:mod:`.kernels.active_set`);
+3. the working-set duality gap (a pass over the working set's columns only), skipped when
+   those columns are a large share of X;
+4. one full pass over X: features violating their KKT condition join the working set and
+   the loop resumes; otherwise the global duality gap is the certificate, and the inner
+   threshold shrinks until it is below ``tol``;
+5. glmnet's early stop (:mod:`.stopping`).
+
+The gap (:mod:`.kernels.gap`) is relative to the null objective; free unpenalised
+features are projected out of the dual point (:class:`FreeFeatures`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .contract import Solver
+from .kernels.active_set import (
+    POLISH_MAX_SWEEPS,
+    WS_CHECK_SHARE,
+    active_subset,
+    chunk_size,
+    naive_polish,
+)
+from .kernels.cd import cd_quadratic
+from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
+from .kernels.flags import FASTMATH
+from .kernels.gap import relative_gap, residual_terms
+from .stopping import RULES, early_stop_code
+
+__all__ = ["FreeFeatures", "GaussianNaive", "naive_path"]
+
+
+class FreeFeatures:
+    """The Gram pieces that project the dual point off free unpenalised features.
+
+    Free features (unpenalised, with an unbounded side) have the indicator of
+    ``Xc_j^T u = 0`` as conjugate. Computed once per fit: ``pinv`` (pseudo-inverse of
+    their weighted Gram block), ``gall`` (``Xc^T W Xc_free``, zero on excluded rows) and
+    ``cu = Xc_free^T W yc``; empty arrays when there are none.
+    """
+
+    def __init__(self, prob, yc):
+        free = prob.unpenalized & (np.isinf(prob.lo) | np.isinf(prob.hi))
+        self.mask = free
+        self.idx = np.flatnonzero(free).astype(np.int64)
+        u = self.idx.size
+        if u == 0:
+            self.pinv = np.zeros((0, 0))
+            self.gall = np.zeros((prob.p, 0))
+            self.cu = np.zeros(0)
+            return
+        Xu = prob.X[:, self.idx]
+        Xu = Xu.toarray() if hasattr(Xu, "toarray") else np.asarray(Xu)
+        if prob.fit_intercept:
+            Xu = Xu - prob.xm[self.idx]
+        WXu = prob.w[:, None] * Xu
+        guu = Xu.T @ WXu
+        self.pinv = np.linalg.pinv(guu, rcond=np.finfo(float).eps * u)
+        gall = np.asarray(prob.X.T @ WXu)
+        if prob.fit_intercept:
+            gall -= np.outer(prob.xm, WXu.sum(axis=0))
+        gall[prob.excluded] = 0.0
+        self.gall = np.ascontiguousarray(gall)
+        self.cu = Xu.T @ (prob.w * yc)
+
+    def arrays(self):
+        return self.mask, self.idx, self.pinv, self.gall, self.cu
+
+
+class GaussianNaive(Solver):
+    """Residual-updating coordinate descent with a duality-gap certificate."""
+
+    name = "naive"
+    certificate_kind = "duality_gap"
+    # Inner sweeps stop when max_j h_j * delta_j^2 < thr; thr starts at thr_start * tol *
+    # null objective and shrinks by thr_shrink while the gap is above tol. Sweeps are cheap
+    # next to a certificate round trip, so start tight and shrink fast.
+    thr_start = 1e-3
+    thr_shrink = 1e-2
+
+    @classmethod
+    def accepts(cls, family, penalty, prob, setup):
+        return family.quadratic and penalty.block == "coordinate" and prob.y.ndim == 1
+
+    def __init__(self, prob, setup):
+        self.prob = prob
+        self.h = prob.xsq
+        self.b = np.zeros(prob.p)
+        self.yc, self.ybar = prob.centred_response()
+        self.r = self.yc.copy()
+        self.st = np.array([0.0, float(np.dot(prob.w, self.r)), 1.0, 0.0])
+        null_obj = 0.5 * float(np.dot(prob.w, self.yc * self.yc))
+        self.obj_scale = null_obj if null_obj > 0 else 1.0
+        if setup.g0 is None:
+            self.g = prob.gradient(prob.w * self.r)
+        else:  # Xc^T W yc from the caller (a fold's shared moments)
+            self.g = np.where(prob.excluded, 0.0, setup.g0)
+        self.free = FreeFeatures(prob, self.yc)
+
+    def feature_gradient(self):
+        return np.abs(self.g)
+
+    def fit_unpenalized(self):
+        prob = self.prob
+        ws = np.flatnonzero(prob.unpenalized)
+        thr = self.thr_start * prob.tol * self.obj_scale * 1e-6
+        zeros = np.zeros(prob.p)
+        cd_quadratic(*prob.kernel_design(), prob.w, prob.uniform_w, prob.xm, prob.xw, self.h,
+                     zeros, zeros, prob.lo, prob.hi, self.b, self.r, self.st, ws, ws.size,
+                     False, thr, prob.max_iter)
+        self._fold_offset()
+        self.g = prob.gradient(prob.w * self.r)
+
+    def _fold_offset(self):
+        """Fold the sparse kernels' scalar residual offset into the residual."""
+        if self.prob.sparse and self.st[0] != 0.0:
+            self.r += self.st[0]
+            self.st[0] = 0.0
+        self.st[1] = dot(self.prob.w, self.r)
+
+    def run_path(self, grid, lam_prev, null_dev, early_stop, out):
+        prob = self.prob
+        self.g = np.ascontiguousarray(self.g)
+        return naive_path(
+            *prob.kernel_design(), prob.w, prob.uniform_w, prob.xm, prob.xw, self.h,
+            prob.l1u, prob.l2u, prob.lo, prob.hi, prob.candidates, prob.unpenalized,
+            prob.excluded, prob.scale, self.yc, grid, float(lam_prev), prob.tol,
+            self.obj_scale, prob.max_iter, self.thr_start, self.thr_shrink,
+            prob.fit_intercept, self.ybar, float(null_dev), bool(early_stop), *RULES,
+            *self.free.arrays(), self.b, self.r, self.st, self.g, *out,
+        )
+
+    def intercept(self):
+        return self.ybar - dot(self.prob.xm, self.b) if self.prob.fit_intercept else 0.0
+
+    def deviance(self):
+        return dot(self.prob.w * self.r, self.r)
+
+
+@njit(cache=True, nogil=True)
+def _members(in_ws, ws):
+    """The indices of ``in_ws`` into ``ws``, in feature order; returns how many."""
+    m = 0
+    for j in range(in_ws.shape[0]):
+        if in_ws[j]:
+            ws[m] = j
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, unpen,
+               excluded, scale, yc, lams, lam_prev, tol, obj_scale, max_iter, thr_start,
+               thr_shrink, fit_intercept, ybar, null_dev, early_stop, min_lams, dev_max,
+               dev_change, free, free_idx, pinv, gall, cu, b, r, st, g, coefs, intercepts,
+               dev_ratio, cert, n_iter):
+    """Residual-updating coordinate descent along ``lams``; fills the output rows.
+
+    ``b, r, st, g`` (coefficients, residual, CD state, full gradient) are the warm start
+    and are left at the last solution. Returns ``(n_lams_done, stop_code)``.
+    """
+    p = b.shape[0]
+    n = r.shape[0]
+    L = lams.shape[0]
+    in_ws = np.zeros(p, dtype=np.bool_)
+    ws = np.empty(p, dtype=np.int64)
+    out = np.empty(p, dtype=np.int64)
+    gws = np.zeros(p)
+    u = np.empty(n)
+    step = np.empty(n)
+    l1 = np.empty(p)
+    l2 = np.empty(p)
+    A = np.empty(p, dtype=np.int64)
+    mmax = min(p, n)
+    H = np.empty((mmax, mmax))
+    rhs = np.empty(mmax)
+    floor = 1e-30 * obj_scale
+    # cost of a pass over all of X, in the units of sweep_cost below
+    x_cost = float(xp[p] - xp[0]) if sparse else float(n) * p
+    for k in range(L):
+        lam = lams[k]
+        strong = 2.0 * lam - lam_prev
+        for j in range(p):
+            l1[j] = lam * l1u[j]
+            l2[j] = lam * l2u[j]
+            in_ws[j] = cand[j] and (abs(g[j]) >= l1u[j] * strong or b[j] != 0.0 or unpen[j])
+        thr = thr_start * tol * obj_scale
+        sweeps = 0
+        gap = np.inf
+        want_polish = False
+        while True:
+            m = _members(in_ws, ws)
+            budget = max_iter - sweeps
+            if budget <= 0:
+                break
+            na = active_subset(b, lo, hi, ws, m, A)
+            if sparse:
+                sweep_cost = 0.0
+                for t in range(m):
+                    sweep_cost += xp[ws[t] + 1] - xp[ws[t]]
+            else:
+                sweep_cost = float(n) * m
+            polish_cost = float(n) * na * na + na * na * na / 3.0
+            polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na < n
+            if polish and want_polish and na > 0:
+                # exact step on the active set; coordinate descent then confirms or
+                # corrects it
+                naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step,
+                             l1, l2, lo, hi)
+            want_polish = False
+            chunk = min(budget, chunk_size(polish_cost, sweep_cost)) if polish else budget
+            did = cd_quadratic(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1, l2, lo, hi,
+                               b, r, st, ws, m, False, thr, chunk)
+            sweeps += did
+            if sparse and st[0] != 0.0:
+                for i in range(n):
+                    r[i] += st[0]
+                st[0] = 0.0
+            st[1] = dot(w, r)
+            if did == chunk and chunk < budget:
+                want_polish = True  # coordinate descent crawls
+                continue
+            # certify the working-set subproblem first; only a solution good there earns
+            # a full pass over X (unless the working set is a large part of X anyway)
+            if sweep_cost < WS_CHECK_SHARE * x_cost:
+                ws_gradient(X, xd, xi, xp, sparse, w, r, xm, ws, m, gws)
+                a, bq = residual_terms(w, r, yc)
+                if relative_gap(a, bq, gws, b, l1, l2, lo, hi, in_ws, obj_scale, free,
+                                free_idx, pinv, gall, cu) > 0.5 * tol and thr > floor:
+                    thr *= thr_shrink
+                    want_polish = True
+                    continue
+            for i in range(n):
+                u[i] = w[i] * r[i]
+            centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g)
+            _, nv = kkt_scan(g, b, l1, l2, lo, hi, cand, in_ws, scale, out)
+            if nv > 0:
+                for t in range(nv):
+                    in_ws[out[t]] = True
+                continue
+            a, bq = residual_terms(w, r, yc)
+            gap = relative_gap(a, bq, g, b, l1, l2, lo, hi, cand, obj_scale, free, free_idx,
+                               pinv, gall, cu)
+            if gap <= tol:
+                break
+            thr *= thr_shrink
+            want_polish = True
+            if thr < floor:
+                break
+        coefs[k, :] = b
+        intercepts[k] = ybar - dot(xm, b) if fit_intercept else 0.0
+        dev = 0.0
+        for i in range(n):
+            dev += w[i] * r[i] * r[i]
+        dev_ratio[k] = 1.0 - dev / null_dev if null_dev > 0.0 else 0.0
+        cert[k] = gap
+        n_iter[k] = sweeps
+        lam_prev = lam
+        if early_stop:
+            code = early_stop_code(dev_ratio, k, L, min_lams, dev_max, dev_change)
+            if code:
+                return k + 1, code
+    return L, 0

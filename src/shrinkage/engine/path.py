@@ -1,0 +1,353 @@
+"""``regularization_path``: the whole strength grid, warm-started, certified.
+
+The driver standardizes implicitly (weighted means and scales, no copy of X), builds the
+:class:`~shrinkage.engine.problem.Problem`, chooses a solver by the solver contract
+(:mod:`shrinkage.engine.contract`), finds the exact ``lam_max`` from the penalty's dual
+norm, builds the log-spaced grid, and lets the solver walk it from the strongest ``lam``
+down, each point warm-started from the previous one. Every point carries its certificate
+and a converged flag; the path stops early, and says so, when the deviance explained
+passes 0.999 or stops changing (glmnet's rule, :mod:`shrinkage.engine.stopping`).
+
+:func:`regularization_path` is the public entry; :func:`fit_path` is the engine's entry
+for callers that fit one checked design many times (:mod:`shrinkage.engine.shared`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..model.families import get_family
+from ..model.penalties import ElasticNet, PenaltyArrays
+from ..results import Path
+from ..validation import (
+    check_design,
+    check_offset,
+    check_sample_weight,
+    check_scalar,
+    check_target,
+)
+from .contract import FitHints, SolverSetup, choose_solver
+from .gram import live_moments
+from .problem import Problem, column_moments
+from .registry import SOLVERS
+from .stopping import stop_reason
+
+__all__ = ["regularization_path", "fit_path", "PathOptions", "ConvergenceWarning"]
+
+
+class ConvergenceWarning(UserWarning):
+    """A path point did not reach its certificate tolerance."""
+
+
+@dataclass(frozen=True)
+class PathOptions:
+    """Everything :func:`regularization_path` takes besides the data (same names, same
+    defaults); tuning builds one from its ``**path_kwargs``."""
+
+    family: object = "gaussian"
+    l1_ratio: float = 1.0
+    lams: object = None
+    n_lams: int = 100
+    lam_min_ratio: float | None = None
+    penalty_factor: object = None
+    lower: object = None
+    upper: object = None
+    standardize: bool = True
+    fit_intercept: bool = True
+    sample_weight: object = None
+    offset: object = None
+    tol: float = 1e-7
+    max_iter: int = 100_000
+    multinomial_grouped: bool = True
+    feature_names: object = None
+    early_stop: bool | None = None
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+def regularization_path(
+    X,
+    y,
+    family="gaussian",
+    *,
+    l1_ratio=1.0,
+    lams=None,
+    n_lams=100,
+    lam_min_ratio=None,
+    penalty_factor=None,
+    lower=None,
+    upper=None,
+    standardize=True,
+    fit_intercept=True,
+    sample_weight=None,
+    offset=None,
+    tol=1e-7,
+    max_iter=100_000,
+    multinomial_grouped=True,
+    feature_names=None,
+    early_stop=None,
+):
+    """Fit a penalised GLM for every strength on a decreasing grid.
+
+    Minimises, for each ``lam``::
+
+        (1 / sum(w)) * sum_i w_i * loss(y_i, b0 + x_i . b + offset_i)
+            + lam * sum_j pf_j * (l1_ratio * s_j |b_j| + (1 - l1_ratio) / 2 * s_j^2 b_j^2)
+
+    subject to ``lower <= b <= upper``, with ``s_j`` the weighted standard deviation of
+    feature ``j`` when ``standardize`` (else 1). Coefficients are on the original scale.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, p) or scipy.sparse matrix
+        A float64 Fortran-ordered array or CSC matrix is used without a copy.
+    y : array-like of shape (n,)
+        Response: real (gaussian), 0/1, two labels or proportions (binomial), counts
+        (poisson), labels (multinomial).
+    family : {"gaussian", "binomial", "poisson", "multinomial"}
+    l1_ratio : float in [0, 1]
+        Mix of L1 (1, lasso) and L2 (0, ridge).
+    lams : array-like, optional
+        Strengths to fit (sorted decreasingly). Default: ``n_lams`` values log-spaced from
+        ``lam_max`` to ``lam_max * lam_min_ratio``.
+    n_lams : int
+    lam_min_ratio : float, optional
+        Default ``1e-4`` when ``n > p`` else ``1e-2``.
+    penalty_factor : array of shape (p,), optional
+        Per-feature factors ``pf_j >= 0`` (0 = unpenalised).
+    lower, upper : float or array of shape (p,), optional
+        Box constraints on the coefficients.
+    standardize : bool
+        Penalise coefficients of features scaled to unit weighted variance.
+    fit_intercept : bool
+    sample_weight : array of shape (n,), optional
+        Non-negative weights (normalised internally to sum to one).
+    offset : array of shape (n,) (or (n, K) for multinomial), optional
+        Known part of the linear predictor.
+    tol : float
+        Certificate tolerance: the duality gap relative to the null objective (gaussian)
+        or the largest KKT violation relative to the null model's largest gradient (other
+        families).
+    max_iter : int
+        Maximum coordinate-descent sweeps per ``lam``.
+    multinomial_grouped : bool
+        Multinomial only: one group per feature across classes (glmnet's "grouped").
+    feature_names : sequence of str, optional
+        Defaults to the column names of a DataFrame ``X``.
+    early_stop : bool, optional
+        Stop when the deviance explained exceeds 0.999 or stops changing. Default: True for
+        the automatic grid, False when ``lams`` is given (as glmnet).
+
+    Returns
+    -------
+    Path
+    """
+    if feature_names is None and hasattr(X, "columns"):
+        feature_names = np.asarray([str(c) for c in X.columns])
+    options = PathOptions(
+        family=family, l1_ratio=l1_ratio, lams=lams, n_lams=n_lams,
+        lam_min_ratio=lam_min_ratio, penalty_factor=penalty_factor, lower=lower, upper=upper,
+        standardize=standardize, fit_intercept=fit_intercept, sample_weight=sample_weight,
+        offset=offset, tol=tol, max_iter=max_iter, multinomial_grouped=multinomial_grouped,
+        feature_names=feature_names, early_stop=early_stop,
+    )
+    return fit_path(check_design(X), y, options)
+
+
+@dataclass(frozen=True)
+class _Data:
+    """The response, weights and offset as the solvers need them."""
+
+    family: object
+    y: np.ndarray
+    classes: np.ndarray | None
+    w: np.ndarray
+    uniform: bool
+    offset: np.ndarray | None
+
+
+def fit_path(X, y, options, hints=None):
+    """The path of ``options`` on an already checked design ``X`` (see :func:`check_design`).
+
+    ``hints`` (:class:`~shrinkage.engine.contract.FitHints`) carry what a caller fitting
+    the same design repeatedly can share: a Gram cache, a fold's held-out rows, a solver.
+    """
+    hints = FitHints() if hints is None else hints
+    n, p = X.shape
+    data = _prepare_data(X, y, options)
+    tol = check_scalar(options.tol, "tol", lo=0.0, lo_open=True)
+    max_iter = check_scalar(options.max_iter, "max_iter", lo=1, integer=True)
+    l1_ratio = check_scalar(options.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
+    n_lams = check_scalar(options.n_lams, "n_lams", lo=1, integer=True)
+    for flag in ("standardize", "fit_intercept"):
+        if not isinstance(getattr(options, flag), (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {getattr(options, flag)!r}")
+    names = _feature_names(options.feature_names, p)
+    penalty = ElasticNet(l1_ratio, options.penalty_factor, options.lower, options.upper,
+                         group_responses=bool(options.multinomial_grouped))
+    prob, g0, held_block = _problem(X, data, penalty, options, hints, tol, max_iter)
+    eta_null, b0_null = data.family.null_eta(data.y, data.w, data.offset, prob.fit_intercept)
+    null_dev = data.family.deviance(data.y, eta_null, data.w)
+    path_len = n_lams if options.lams is None else np.size(options.lams)
+    setup = SolverSetup(eta=eta_null, b0=b0_null, n_lams=int(path_len), g0=g0, hints=hints,
+                        held_block=held_block)
+    solver = choose_solver(SOLVERS, data.family, penalty, prob, setup)(prob, setup)
+    if np.any(prob.unpenalized):  # the null model: only unpenalised features may move
+        solver.fit_unpenalized()
+    lam_max = penalty.lam_max(solver.feature_gradient(), PenaltyArrays(prob.l1u, prob.l2u,
+                                                                      prob.lo, prob.hi),
+                              prob.candidates & ~prob.unpenalized, prob.scale)
+    grid, user_grid = _grid(options, lam_max, n, p, n_lams)
+    early_stop = (not user_grid) if options.early_stop is None else options.early_stop
+    L = grid.size
+    K = data.y.shape[1] if data.y.ndim == 2 else None
+    out = (np.zeros((L, p, K) if K else (L, p)), np.zeros((L, K) if K else L), np.zeros(L),
+           np.zeros(L), np.zeros(L, dtype=np.int64))
+    done, code = solver.run_path(grid, max(lam_max, grid[0]), null_dev, early_stop, out)
+    coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
+    converged = cert <= tol
+    _warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,
+                      solver.certificate_kind)
+    return Path(
+        lams=grid[:done].copy(), coefs=coefs, intercepts=intercepts,
+        nnz=(np.count_nonzero(np.any(coefs != 0, axis=2), axis=1) if K
+             else np.count_nonzero(coefs, axis=1)),
+        dev_ratio=dev_ratio, null_deviance=float(null_dev), certificate=cert,
+        certificate_kind=solver.certificate_kind, converged=converged, n_iter=n_iter,
+        family=data.family.name, l1_ratio=float(l1_ratio), tol=float(tol),
+        standardize=bool(options.standardize), fit_intercept=bool(options.fit_intercept),
+        stopped_early=done < L, stop_reason=stop_reason(code, dev_ratio[-1], grid[done - 1]),
+        classes=data.classes, feature_names=names, lam_max=float(lam_max),
+    )
+
+
+def _prepare_data(X, y, options):
+    n = X.shape[0]
+    fam = get_family(options.family)
+    yv, classes = fam.prepare_target(check_target(y, n))
+    w_norm = check_sample_weight(options.sample_weight, n)
+    uniform = w_norm is None
+    w = np.full(n, 1.0 / n) if uniform else w_norm
+    if not uniform and np.unique(w).size == 1:
+        uniform = True
+    fam.check_support(yv, w, classes)
+    off = check_offset(options.offset, n, yv.shape[1] if yv.ndim == 2 else None)
+    return _Data(fam, yv, classes, w, uniform, off)
+
+
+def _feature_names(names, p):
+    if names is None:
+        return None
+    names = np.asarray(names, dtype=str)
+    if names.shape != (p,):
+        raise ValueError(f"feature_names must have {p} entries, got {names.shape}")
+    return names
+
+
+def _problem(X, data, penalty, options, hints, tol, max_iter):
+    """The :class:`Problem` and, for a fold fitted from shared sums, its starting gradient
+    and gathered held-out block."""
+    n, p = X.shape
+    fit_intercept = bool(options.fit_intercept)
+    live_split = None
+    if (hints.shared_gram is not None and data.family.quadratic and not sp.issparse(X)
+            and data.offset is None and fit_intercept and data.y.ndim == 1):
+        live_split = _live_split(data.w, data.uniform, hints.held_out)
+    g0 = held_block = None
+    if live_split is not None:
+        # a cross-validation fold: moments from the shared full-data sums minus the
+        # held-out rows' (see shrinkage.engine.gram.live_moments)
+        xw, var, g0, _ = live_moments(hints.shared_gram, X, data.y, *live_split)
+        held_block = live_split[1]
+    else:
+        xw = np.asarray(X.T @ data.w).ravel()
+        var = column_moments(X, data.w, xw)
+    xs = np.sqrt(var)
+    # constant relative to the column's own magnitude, so a feature measured in tiny units
+    # (sd 1e-8) is kept while a column of one repeated value is excluded
+    constant = xs <= 1e-10 * np.sqrt(xw * xw + var)
+    xm = xw if fit_intercept else np.zeros(p)
+    scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)
+    arrays = penalty.lower_arrays(p, scale)
+    lo = np.where(constant, 0.0, arrays.lo)
+    hi = np.where(constant, 0.0, arrays.hi)
+    if (data.y.ndim == 2 and penalty.group_responses
+            and (np.any(np.isfinite(lo[~constant])) or np.any(np.isfinite(hi[~constant])))):
+        raise ValueError("lower/upper bounds are not supported with the grouped multinomial "
+                         "penalty; use multinomial_grouped=False")
+    xsq = var.copy() if fit_intercept else column_moments(X, data.w, np.zeros(p))
+    xsq[constant] = 0.0
+    prob = Problem(
+        X=X, y=data.y, w=data.w, uniform_w=(1.0 / n if data.uniform else 0.0),
+        offset=data.offset, family=data.family, xm=xm, xw=xw, xsq=xsq, l1u=arrays.l1,
+        l2u=arrays.l2, lo=lo, hi=hi, excluded=constant, fit_intercept=fit_intercept,
+        tol=tol, max_iter=max_iter, scale=scale, penalty=penalty,
+    )
+    return prob, g0, held_block
+
+
+def _grid(options, lam_max, n, p, n_lams):
+    """``(grid, user_given)``: the user's ``lams`` or ``n_lams`` log-spaced from lam_max."""
+    if options.lams is not None:
+        return _check_lams(options.lams), True
+    ratio = options.lam_min_ratio
+    if ratio is None:
+        ratio = 1e-4 if n > p else 1e-2
+    ratio = check_scalar(ratio, "lam_min_ratio", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    return lam_max * np.logspace(0.0, np.log10(ratio), n_lams), False
+
+
+def _warn_unconverged(family, converged, grid, cert, tol, max_iter, kind):
+    if np.all(converged):
+        return
+    bad = np.flatnonzero(~converged)
+    k0 = int(bad[0])
+    warnings.warn(
+        f"{family} path: {bad.size} of {converged.size} lams did not converge within "
+        f"max_iter={max_iter}; first at index {k0} (lam={grid[k0]:.4g}) with "
+        f"{kind} {cert[k0]:.2e} > tol {tol:.1e}",
+        ConvergenceWarning,
+        stacklevel=4,
+    )
+
+
+def _live_split(w, uniform, held_out):
+    """``(rows, block)`` of the held-out rows when ``w`` is exactly a fold's weights.
+
+    That is zero on ``rows`` and one equal positive value on every other row (no held-out
+    rows at all for uniform weights); ``held_out`` is ``(rows, X[rows])`` from the caller.
+    None for any other weighting, whose moments are computed directly.
+    """
+    if held_out is None:
+        return (np.empty(0, dtype=np.int64), None) if uniform else None
+    rows, block = held_out
+    rows = np.asarray(rows)
+    if rows.size == 0 or np.any(w[rows] != 0.0):
+        return None
+    live_w = np.delete(w, rows)
+    if live_w.size + rows.size != w.size or live_w.size == 0:
+        return None  # repeated rows
+    if not (live_w[0] > 0.0 and np.all(live_w == live_w[0])):
+        return None
+    return rows, block
+
+
+def _check_lams(lams):
+    arr = np.asarray(lams, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = arr[None]
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError("lams must be a non-empty 1-D sequence of strengths")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("lams contains NaN or inf")
+    if np.any(arr < 0):
+        raise ValueError("lams has negative values; strengths must be >= 0")
+    if np.any(np.diff(arr) >= 0) and arr.size > 1:
+        raise ValueError("lams must be strictly decreasing (strongest first), without repeats")
+    return arr.copy()

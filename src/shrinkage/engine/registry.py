@@ -1,0 +1,12 @@
+"""The solvers the path driver may choose from, in order of preference.
+
+:func:`~shrinkage.engine.contract.choose_solver` takes the first that accepts the family
+and penalty by their declared attributes. A new solver is added here.
+"""
+
+from .covariance import GaussianCovariance
+from .multinomial import MultinomialSolver
+from .naive import GaussianNaive
+from .newton import ProximalNewton
+
+SOLVERS = (GaussianCovariance, GaussianNaive, ProximalNewton, MultinomialSolver)

@@ -1,0 +1,96 @@
+"""The engine's entry for tuning: one design, validated once, fitted many times.
+
+Cross-validation fits a full-data path and one path per fold on the same X. A
+:class:`SharedDesign` checks X once and decides how each fold sees its training rows:
+
+* by weight: held-out rows get sample weight zero on the one shared X (no copy; the
+  weighted objective, standardization and certificates make a zero-weight row exactly
+  absent). For a dense design of a quadratic family the folds also share ``X^T X`` and the
+  full-data moments (:class:`~shrinkage.engine.gram.SharedGram`): each fold downdates them
+  with its held-out rows, which it gathers anyway to be scored;
+* by copy: for a sparse design of a quadratic family of at most ``FOLD_COPY_MAX_BYTES``
+  stored, the fold fits a copy of its training rows. There the uniform-weight coordinate
+  sweep reads one array per stored entry where the weighted one gathers two: a fold path
+  on copied rows measured 1.4x faster (20,000 x 50,000, 1e6 stored entries: 6.4 s
+  against 9.1 s, the same sweeps). Each fold in progress holds a copy of (k-1)/k of X's
+  stored entries, hence the size cap: above it, zero weights keep memory flat. Dense
+  folds gain nothing from a copy (and share X^T X), and GLM folds weight their rows at
+  every Newton step anyway.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..model.families import get_family
+from ..validation import check_design
+from .contract import FitHints
+from .gram import SharedGram, take_rows
+from .path import fit_path
+
+__all__ = ["SharedDesign", "FOLD_COPY_MAX_BYTES"]
+
+FOLD_COPY_MAX_BYTES = 256 * 2**20
+
+
+class SharedDesign:
+    """A checked design shared by a full-data fit and fits on subsets of its rows.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n, p)
+    family : str or Family
+        The family every fit on this design uses (it decides what can be shared).
+    """
+
+    def __init__(self, X, family):
+        self.X = check_design(X)
+        self.family = get_family(family)
+        dense = not sp.issparse(self.X)
+        self.gram = SharedGram() if self.family.quadratic and dense else None
+
+    @property
+    def shape(self):
+        return self.X.shape
+
+    def path(self, y, options):
+        """The full-data path of ``options`` (a :class:`~shrinkage.engine.path.PathOptions`)."""
+        return fit_path(self.X, y, options, FitHints(shared_gram=self.gram))
+
+    def copies_fold_rows(self):
+        """Whether folds fit a copy of their training rows (see the module docstring)."""
+        if not (sp.issparse(self.X) and self.family.quadratic):
+            return False
+        return self.X.data.nbytes + self.X.indices.nbytes <= FOLD_COPY_MAX_BYTES
+
+    def fold_path(self, y, train, test, options, weight=None, offset=None):
+        """The path on rows ``train``; returns ``(path, X[test])``.
+
+        ``weight`` and ``offset`` are full-length (or None); ``options`` must not carry
+        its own ``sample_weight`` or ``offset``.
+        """
+        X_test = take_rows(self.X, test)
+        if self.copies_fold_rows():
+            sub = _row_subset(self.X, train)
+            path = fit_path(sub, y[train], options.replace(
+                sample_weight=None if weight is None else weight[train],
+                offset=None if offset is None else offset[train]))
+            return path, X_test
+        w = np.zeros(y.shape[0])
+        w[train] = 1.0 if weight is None else weight[train]
+        # the held-out rows, gathered once: the engine downdates full-data sums with them
+        held = (test, X_test) if self.gram is not None else None
+        hints = FitHints(shared_gram=self.gram, held_out=held)
+        path = fit_path(self.X, y, options.replace(sample_weight=w, offset=offset), hints)
+        return path, X_test
+
+
+def _row_subset(X, rows):
+    """``X[rows]`` for a checked CSC design, kept in the kernels' canonical form."""
+    sub = X[rows]
+    if sub.format != "csc":
+        sub = sub.tocsc()
+    if not sub.has_sorted_indices:
+        sub.sort_indices()
+    return sub

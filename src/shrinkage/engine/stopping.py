@@ -1,0 +1,39 @@
+"""glmnet's early stop along a path, for every solver (compiled or not).
+
+The path stops after at least ``MIN_LAMS`` strengths when the deviance explained exceeds
+``DEV_MAX`` (code 1) or its relative change between consecutive strengths falls below
+``DEV_CHANGE`` (code 2); code 0 means go on. The compiled gaussian drivers call
+:func:`early_stop_code` inside their loop, the Python path loop calls the same function.
+"""
+
+from numba import njit
+
+DEV_MAX = 0.999
+DEV_CHANGE = 1e-5
+MIN_LAMS = 5
+RULES = (MIN_LAMS, DEV_MAX, DEV_CHANGE)
+
+
+@njit(cache=True, nogil=True)
+def early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change):
+    """glmnet's early stop after ``lam`` index ``k``: 0 go on, 1 or 2 (module docstring).
+
+    Never before ``min_lams`` points nor at the last one.
+    """
+    if k + 1 < min_lams or k + 1 >= n_lams:
+        return 0
+    if dev_ratio[k] > dev_max:
+        return 1
+    if dev_ratio[k] - dev_ratio[k - 1] < dev_change * dev_ratio[k]:
+        return 2
+    return 0
+
+
+def stop_reason(code, dev_ratio, lam):
+    """The message for an early-stop code of :func:`early_stop_code` ("" for none)."""
+    if code == 1:
+        return f"deviance explained {dev_ratio:.4f} exceeds {DEV_MAX} at lam={lam:.4g}"
+    if code == 2:
+        return (f"deviance explained changed by less than {DEV_CHANGE:g} (relative) "
+                f"at lam={lam:.4g}")
+    return ""

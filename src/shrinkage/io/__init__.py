@@ -1,0 +1,308 @@
+"""Safe persistence: JSON metadata plus ``.npy`` arrays in one zip file, never pickle.
+
+A shrinkage file is a zip archive (the ``.npz`` layout) holding
+
+* ``metadata.json``: the format name and version, the library version, the kind of
+  object, its scalar fields and structure as JSON, and for every array its dtype, shape
+  and SHA-256 digest;
+* one ``<name>.npy`` member per array, written and read with ``allow_pickle=False``.
+
+Loading checks the format version, refuses any member it does not expect, any object
+(pickled) array and any array whose bytes no longer match their recorded digest, so a
+file can be loaded from an untrusted source without running code from it. Classes are
+never imported by a name read from the file unless they are registered here or are
+scikit-learn-style estimators defined inside the ``shrinkage`` package.
+
+Writes are atomic: the file is written to a temporary file in the target directory and
+moved into place, so a crash never leaves half a model behind; an existing file is kept
+unless ``overwrite=True``.
+
+Supported objects: :class:`~shrinkage.results.Path`, :class:`~shrinkage.results.CVResult`,
+:class:`~shrinkage.results.SweepResult`, the datasets of :mod:`shrinkage.datasets`, every
+other result dataclass defined in the package (``RidgeResult``, ``ElasticNetCVResult``,
+``Prior``, ...; stored under ``"module:Class"``), torch ``nn.Sequential`` networks of
+standard layers (weights as arrays, layers from an allow-list), any type registered with
+:func:`register_type`, and fitted estimators (saved as their
+``get_params()`` plus every other attribute in their ``__dict__``, which must itself be
+saveable: arrays, numbers, strings, containers, registered objects).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+import zlib
+from pathlib import Path as FilePath
+
+import numpy as np
+
+from .codec import (
+    SAFE_KINDS,
+    Decoder,
+    Encoder,
+    ModelFileError,
+    register_builtin_types,
+    register_estimator,
+    register_type,
+)
+from .files import atomic_write
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "save",
+    "load",
+    "read_metadata",
+    "register_type",
+    "register_estimator",
+    "atomic_write",
+]
+
+FORMAT_NAME = "shrinkage"
+FORMAT_VERSION = 1
+_META = "metadata.json"
+
+
+# --------------------------------------------------------------------------- digests
+def _array_digest(arr):
+    h = hashlib.sha256()
+    h.update(arr.dtype.str.encode())
+    h.update(repr(arr.shape).encode())
+    h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def _meta_digest(meta):
+    body = {k: v for k, v in meta.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _library_version():
+    from .. import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------- save
+def save(obj, path, *, overwrite=False, info=None):
+    """Save a result or a fitted estimator to ``path`` without pickle.
+
+    Parameters
+    ----------
+    obj : Path, CVResult, SweepResult, registered object or fitted estimator
+    path : str or os.PathLike
+        Target file (conventionally ending in ``.npz``). Its directory must exist.
+    overwrite : bool, default False
+        Replace an existing file. Without it an existing file is an error.
+    info : dict, optional
+        Extra JSON-compatible information stored as ``metadata["info"]`` (for instance
+        the command that produced the model); returned by :func:`read_metadata`.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is false.
+    TypeError
+        If ``obj`` holds a value that cannot be stored without pickle.
+    """
+    target = FilePath(os.fspath(path))
+    if target.is_dir():
+        raise IsADirectoryError(f"path {str(target)!r} is a directory, expected a file name")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"directory {str(target.parent)!r} does not exist")
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"{str(target)!r} already exists; pass overwrite=True to replace it"
+        )
+    encoder = Encoder()
+    root = encoder.encode(obj, type(obj).__name__)
+    if info is not None:
+        if not isinstance(info, dict):
+            raise TypeError(f"info must be a dict, got {type(info).__name__}")
+        try:
+            json.dumps(info, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"info is not JSON-compatible: {exc}") from exc
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "library_version": _library_version(),
+        "kind": _kind_of(root),
+        "root": root,
+        "arrays": {
+            name: {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": _array_digest(a)}
+            for name, a in encoder.arrays.items()
+        },
+        "info": info or {},
+    }
+    meta["digest"] = _meta_digest(meta)
+    text = json.dumps(meta, indent=1, allow_nan=False)
+
+    def write(fh):
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(_META, text)
+            for name, arr in encoder.arrays.items():
+                big = arr.nbytes > (1 << 30)
+                with zf.open(f"{name}.npy", "w", force_zip64=big) as member:
+                    np.lib.format.write_array(member, arr, allow_pickle=False)
+
+    atomic_write(target, write, overwrite=overwrite)
+    return target
+
+
+def _kind_of(root):
+    if isinstance(root, dict):
+        if "__obj__" in root:
+            return root["__obj__"]
+        if "__estimator__" in root:
+            return "estimator:" + root["__estimator__"]
+    return "value"
+
+
+# --------------------------------------------------------------------------- load
+# What zipfile/zlib raise for damaged archives: a flipped byte can also look like an
+# unsupported zip version or compression method (NotImplementedError) or an encrypted
+# member (RuntimeError). All of them mean "this file is corrupt".
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+               RuntimeError)
+
+
+def _open(path):
+    path = FilePath(os.fspath(path))
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory, not a shrinkage file")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+            RuntimeError) as exc:
+        raise ModelFileError(f"{str(path)!r} is corrupt: {exc}") from exc
+    except ValueError as exc:
+        # np.load falls back to unpickling for files that are neither .npy nor zip and
+        # refuses because allow_pickle is False: say what the file is.
+        raise ModelFileError(
+            f"{str(path)!r} is not a shrinkage file (not a zip of .npy arrays; "
+            "pickle files are never loaded)"
+        ) from exc
+    except OSError as exc:
+        raise ModelFileError(f"{str(path)!r} cannot be read: {exc}") from exc
+
+
+def _read_meta(npz, path):
+    if not hasattr(npz, "files") or _META not in npz.files:
+        raise ModelFileError(f"{str(path)!r} is not a shrinkage file (no {_META})")
+    try:
+        raw = npz[_META]
+        meta = json.loads(bytes(raw).decode("utf-8"))
+    except (*_ZIP_ERRORS, ValueError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{str(path)!r} has unreadable metadata: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{str(path)!r} is not a shrinkage file")
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise ModelFileError(f"{str(path)!r} has no valid format_version")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{str(path)!r} uses file format {version} (written by shrinkage "
+            f"{meta.get('library_version', '?')}); this shrinkage {_library_version()} "
+            f"reads format {FORMAT_VERSION} and older: upgrade shrinkage to load it"
+        )
+    if meta.get("digest") != _meta_digest(meta):
+        raise ModelFileError(f"{str(path)!r} has metadata that fails its checksum")
+    return meta
+
+
+def read_metadata(path):
+    """The metadata of a shrinkage file (versions, kind, ``info``) without its arrays.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not a readable shrinkage file or is of a newer format.
+    """
+    with _open(path) as npz:
+        meta = _read_meta(npz, path)
+    return {k: meta[k] for k in ("format", "format_version", "library_version", "kind", "info")}
+
+
+def load(path, *, expected=None):
+    """Load an object saved by :func:`save`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    expected : type or tuple of types, optional
+        Raise ``TypeError`` unless the loaded object is an instance of it.
+
+    Returns
+    -------
+    object
+        The result or estimator, with arrays identical to those saved.
+
+    Raises
+    ------
+    ModelFileError
+        Corrupt or tampered file, pickled (object) arrays, unexpected members, unknown
+        types, or a file format newer than this library reads.
+    """
+    with _open(path) as npz:
+        meta = _read_meta(npz, path)
+        declared = meta.get("arrays")
+        if not isinstance(declared, dict):
+            raise ModelFileError(f"{str(path)!r} has no array table in its metadata")
+        members = set(npz.files) - {_META}
+        unexpected = members - set(declared)
+        if unexpected:
+            raise ModelFileError(
+                f"{str(path)!r} holds members not listed in its metadata: "
+                f"{sorted(unexpected)}"
+            )
+        arrays = {}
+        for name, spec in declared.items():
+            if name not in members:
+                raise ModelFileError(f"{str(path)!r} is missing array {name!r}")
+            if np.dtype(spec["dtype"]).kind not in SAFE_KINDS:
+                raise ModelFileError(
+                    f"refusing to load array {name!r} of dtype {spec['dtype']}: it would "
+                    "need pickle"
+                )
+            try:
+                arr = npz[name]
+            except ValueError as exc:
+                raise ModelFileError(
+                    f"refusing to load array {name!r} from {str(path)!r}: {exc}"
+                ) from exc
+            except _ZIP_ERRORS as exc:
+                raise ModelFileError(f"array {name!r} in {str(path)!r} is corrupt") from exc
+            if (
+                arr.dtype.str != spec["dtype"]
+                or list(arr.shape) != spec["shape"]
+                or _array_digest(arr) != spec["sha256"]
+            ):
+                raise ModelFileError(
+                    f"array {name!r} in {str(path)!r} does not match its recorded "
+                    "checksum: the file was modified or corrupted"
+                )
+            arrays[name] = arr
+    decoder = Decoder(arrays)
+    obj = decoder.decode(meta["root"])
+    unused = set(arrays) - decoder.used
+    if unused:
+        raise ModelFileError(f"{str(path)!r} holds arrays nothing refers to: {sorted(unused)}")
+    if expected is not None and not isinstance(obj, expected):
+        raise TypeError(
+            f"{str(path)!r} holds a {type(obj).__name__}, expected {expected!r}"
+        )
+    return obj
+
+
+register_builtin_types()

@@ -1,0 +1,274 @@
+"""Families: losses on the linear predictor ``eta`` (half the unit deviance, up to a constant).
+
+Each family works on ``eta`` only; solvers own the design matrix. Weights ``w`` passed here
+are normalised to sum to one, so ``loss`` is the weighted mean loss of the objective::
+
+    gaussian    loss(y, eta) = (y - eta)^2 / 2
+    binomial    loss(y, eta) = log(1 + exp(eta)) - y * eta           (y in [0, 1])
+    poisson     loss(y, eta) = exp(eta) - y * eta                    (y >= 0, log link)
+    multinomial loss(Y, E)   = logsumexp_k(E_k) - sum_k Y_k E_k      (Y one-hot, K classes)
+
+``deviance`` is twice the weighted mean loss minus that of the saturated model, so
+``dev_ratio = 1 - deviance / null_deviance`` matches glmnet's fraction of deviance explained.
+The binomial and poisson math is written once, in :mod:`shrinkage.model.glm_math`, and
+shared with the engine's Newton kernels.
+
+**The contract.** What a solver may ask of a family is declared by attributes, so the
+engine pairs families with solvers without looking at names (see
+:func:`shrinkage.engine.contract.choose_solver`):
+
+* ``response``: ``"vector"`` (y of shape (n,)) or ``"matrix"`` (one column per class);
+* ``quadratic``: the loss is exactly ``(y - eta)^2 / 2`` (coordinate descent on the
+  residual solves it without an outer Newton loop; a duality gap certifies it);
+* ``kernel_code``: the integer by which compiled kernels evaluate the family
+  (:mod:`~shrinkage.model.glm_math`), or None;
+* ``certificate``: ``"duality_gap"`` or ``"kkt_violation"``;
+
+and by the methods of :class:`Family`. A new family (say one whose loss couples
+observations, as Cox's partial likelihood) is a new subclass here plus a solver that
+accepts its declared attributes; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from . import glm_math
+
+__all__ = ["Family", "Gaussian", "Binomial", "Poisson", "Multinomial", "get_family"]
+
+
+class Family:
+    """Base of the families: the declared attributes and the methods solvers call.
+
+    Methods receive the engine's encoding of the response (from :meth:`prepare_target`),
+    the linear predictor ``eta`` and weights ``w`` summing to one.
+    """
+
+    name = "family"
+    response = "vector"
+    quadratic = False
+    kernel_code = None
+    certificate = "kkt_violation"
+
+    def prepare_target(self, y):
+        """``(y_engine, classes)``: the response as the solvers need it, and class labels."""
+        raise NotImplementedError
+
+    def check_support(self, y, w, classes):
+        """Raise ``ValueError`` when the positively weighted part of ``y`` cannot be fitted."""
+
+    def mean(self, eta):
+        raise NotImplementedError
+
+    def loss(self, y, eta, w):
+        """Weighted mean loss ``sum_i w_i loss(y_i, eta_i)``."""
+        raise NotImplementedError
+
+    def deviance(self, y, eta, w):
+        """Twice the weighted mean loss minus that of the saturated model."""
+        raise NotImplementedError
+
+    def grad_residual(self, y, eta):
+        """``y - mu``: minus the derivative of the loss with respect to ``eta``."""
+        return y - self.mean(eta)
+
+    def null_eta(self, y, w, offset, fit_intercept):
+        """``(eta, b0)`` of the intercept-only (offset-only) model."""
+        raise NotImplementedError
+
+
+class Gaussian(Family):
+    name = "gaussian"
+    quadratic = True
+    certificate = "duality_gap"
+
+    def prepare_target(self, y):
+        y = np.asarray(y)
+        if y.dtype.kind not in "fiub":
+            raise TypeError("y must be numeric for the gaussian family")
+        return y.astype(np.float64), None
+
+    def mean(self, eta):
+        return eta
+
+    def loss(self, y, eta, w):
+        r = y - eta
+        return 0.5 * float(np.dot(w, r * r))
+
+    def deviance(self, y, eta, w):
+        r = y - eta
+        return float(np.dot(w, r * r))
+
+    def variance(self, mu):
+        return np.ones_like(mu)
+
+    def null_eta(self, y, w, offset, fit_intercept):
+        base = np.zeros_like(y) if offset is None else offset
+        if not fit_intercept:
+            return base, 0.0
+        b0 = float(np.dot(w, y - base))
+        return base + b0, b0
+
+
+class _CompiledGLM(Family):
+    """A one-parameter exponential family whose math lives in :mod:`.glm_math`."""
+
+    def mean(self, eta):
+        return glm_math.means(self.kernel_code, eta)[0]
+
+    def variance_at(self, eta):
+        """Variance function at ``eta`` (floored at ``glm_math.MIN_VAR``)."""
+        return glm_math.means(self.kernel_code, eta)[1]
+
+    def loss(self, y, eta, w):
+        return float(glm_math.loss_and_deviance(self.kernel_code, y, _f64(eta), w)[0])
+
+    def deviance(self, y, eta, w):
+        return float(glm_math.loss_and_deviance(self.kernel_code, y, _f64(eta), w)[1])
+
+    def null_eta(self, y, w, offset, fit_intercept):
+        if not fit_intercept:
+            base = np.zeros_like(y) if offset is None else offset
+            return base, 0.0
+        b0 = self._canonical_intercept(float(np.dot(w, y)))
+        if offset is None:
+            return np.full_like(y, b0), b0  # closed form for canonical links
+        for _ in range(100):  # intercept-only maximum likelihood with an offset: Newton
+            mu, var = glm_math.means(self.kernel_code, offset + b0)
+            step = float(np.dot(w, y - mu)) / float(np.dot(w, var))
+            b0 += step
+            if abs(step) < 1e-12 * (1.0 + abs(b0)):
+                break
+        return offset + b0, b0
+
+
+def _f64(a):
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+class Binomial(_CompiledGLM):
+    name = "binomial"
+    kernel_code = glm_math.BINOMIAL
+
+    def prepare_target(self, y):
+        y = np.asarray(y)
+        if y.dtype.kind in "fiu" and y.size and np.all((y >= 0) & (y <= 1)):
+            yf = y.astype(np.float64)
+            values = np.unique(yf)
+            if values.size < 2 and np.all(np.isin(values, (0.0, 1.0))):
+                raise ValueError(
+                    f"y has a single class ({values[0]:g}); the binomial family needs two")
+            if np.all(np.isin(values, (0.0, 1.0))):
+                return yf, np.array([0, 1])
+            return yf, None  # proportions in [0, 1]
+        classes = np.unique(y)
+        if classes.size == 1:
+            raise ValueError(f"y has a single class ({classes[0]!r}); the binomial family "
+                             "needs two")
+        if classes.size > 2:
+            raise ValueError(f"y has {classes.size} classes; use family='multinomial' for "
+                             "more than two")
+        return (y == classes[1]).astype(np.float64), classes
+
+    def check_support(self, y, w, classes):
+        ybar = float(np.dot(w, y))
+        if ybar <= 0.0 or ybar >= 1.0:
+            raise ValueError("only one class of y has positive sample_weight; the binomial "
+                             "family needs both classes")
+
+    @staticmethod
+    def _canonical_intercept(ybar):
+        return float(np.log(ybar / (1.0 - ybar)))
+
+
+class Poisson(_CompiledGLM):
+    name = "poisson"
+    kernel_code = glm_math.POISSON
+
+    def prepare_target(self, y):
+        y = np.asarray(y)
+        if y.dtype.kind not in "fiub":
+            raise TypeError("y must be numeric (counts) for the poisson family")
+        yf = y.astype(np.float64)
+        if np.any(yf < 0):
+            raise ValueError("y has negative values; poisson counts must be >= 0")
+        if not np.any(yf > 0):
+            raise ValueError("y is all zero; the poisson model needs some positive counts")
+        return yf, None
+
+    def check_support(self, y, w, classes):
+        if not float(np.dot(w, y)) > 0.0:
+            raise ValueError("every positive count of y has zero sample_weight; the poisson "
+                             "model needs some weighted positive counts")
+
+    @staticmethod
+    def _canonical_intercept(ybar):
+        return float(np.log(ybar))
+
+
+class Multinomial(Family):
+    """Multinomial logistic loss on a matrix of linear predictors, shape (n, K)."""
+
+    name = "multinomial"
+    response = "matrix"
+
+    def prepare_target(self, y):
+        y = np.asarray(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(f"y has a single class ({classes[0]!r}); the multinomial family "
+                             "needs at least two")
+        Y = np.zeros((y.shape[0], classes.size))
+        Y[np.arange(y.shape[0]), codes] = 1.0
+        return Y, classes
+
+    def check_support(self, y, w, classes):
+        mass = w @ y
+        if np.any(mass <= 0.0):
+            empty = [str(c) for c, m in zip(classes, mass) if m <= 0.0]
+            raise ValueError(f"class(es) {', '.join(empty)} of y have no positive "
+                             "sample_weight; drop them or give them weight")
+
+    def mean(self, eta):
+        return np.exp(eta - logsumexp(eta, axis=1, keepdims=True))
+
+    def loss(self, Y, eta, w):
+        return float(np.dot(w, logsumexp(eta, axis=1) - np.sum(Y * eta, axis=1)))
+
+    def deviance(self, Y, eta, w):
+        return 2.0 * self.loss(Y, eta, w)
+
+    def null_eta(self, Y, w, offset, fit_intercept):
+        K = Y.shape[1]
+        base = np.zeros(Y.shape) if offset is None else offset
+        if not fit_intercept:
+            return base, np.zeros(K)
+        b0 = np.zeros(K)
+        if offset is None:
+            pbar = np.clip(w @ Y, 1e-300, None)
+            b0 = np.log(pbar) - np.mean(np.log(pbar))
+            return base + b0, b0
+        for _ in range(200):
+            P = self.mean(base + b0)
+            g = w @ (Y - P)
+            b0 += 2.0 * g  # the multinomial Hessian is bounded by 1/2 (Bohning)
+            if np.max(np.abs(g)) < 1e-12:
+                break
+        b0 -= b0.mean()
+        return base + b0, b0
+
+
+FAMILIES = {cls.name: cls for cls in (Gaussian, Binomial, Poisson, Multinomial)}
+
+
+def get_family(family):
+    """Return the family object for a name (or pass an instance through)."""
+    if isinstance(family, Family):
+        return family
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise ValueError(
+            f"family must be one of {sorted(FAMILIES)}, got {family!r}"
+        )
+    return FAMILIES[family]()

@@ -1,0 +1,431 @@
+"""Cross-validation of whole regularization paths: :func:`cross_validate`.
+
+How it works (glmnet's ``cv.glmnet``, generalised):
+
+1. The ``lam`` grid comes from the full data: one path on all samples fixes
+   ``lams`` (and gives ``nnz`` per ``lam``).
+2. Each fold fits a whole warm-started path on its training part with the *same*
+   ``lams`` and scores every path point on its held-out part
+   (:mod:`shrinkage.tuning.metrics`). The engine decides how a fold sees its training
+   rows (:class:`shrinkage.engine.shared.SharedDesign`): by zero sample weights on the one
+   shared ``X``, sharing ``X^T X`` across folds for dense gaussian designs, or by a copy
+   of the rows for sparse gaussian ones.
+3. Per ``lam``, fold scores are averaged with weights equal to each fold's total sample
+   weight, and the standard error is glmnet's ``cvsd``::
+
+       mean_l = sum_f W_f s_fl / sum_f W_f
+       se_l   = sqrt( (sum_f W_f (s_fl - mean_l)^2 / sum_f W_f) / (F - 1) )
+
+4. A rule (:mod:`shrinkage.tuning.selection`, which also holds the rule grammar) picks the
+   index: ``"min"``, ``"1se"`` (default; ``"<k>se"`` for any ``k``), or ``"<r>%"``
+   (strongest within ``r`` percent of the best).
+
+**Folds whose path stops early.** Folds are given the grid, so the engine's early stop
+is off for them by default (as in glmnet), but a fold's path can still end before the last
+``lam`` (``early_stop=True`` passed through, or divergence on separable classes). That
+fold's scores are NaN from there on, and ``mean``/``se`` are NaN wherever *any* fold is
+NaN: the grid is truncated to the strengths every fold reached. We do not follow
+glmnet's ``na.rm`` mean over the folds that happened to get there, because such a mean is
+taken over a different, smaller set of folds than its neighbours and is not comparable
+with them; the minimum could land on a ``lam`` that only a few easy folds reached.
+``extra["n_folds_reached"]`` records how many folds reached each ``lam``.
+
+**Repeats.** With ``repeats=R`` the folds are drawn afresh ``R`` times.
+``fold_scores`` stacks all ``R * F`` folds; ``mean`` is their weighted mean (equal to the
+mean of the per-repeat means); ``se`` is the mean of the per-repeat standard errors --
+repeated folds reuse the same samples, so pooling ``R * F`` folds as if independent would
+shrink ``se`` by about ``sqrt(R)`` for no real gain in certainty. The rule is also applied
+to each repeat alone; ``extra["repeat_lam_chosen"]`` holds the ``R`` choices, which show how
+stable the choice is.
+
+**Parallel and distributed.** Folds run side by side through
+:func:`shrinkage.tuning.parallel.parallel_map` (threads by default: the numba kernels
+release the GIL). Any joblib backend works, selected either with the ``backend=``
+argument or a context manager; to run the folds on a Dask cluster::
+
+    from dask.distributed import Client
+    import joblib
+
+    client = Client("tcp://scheduler-host:8786")   # or Client(LocalCluster(...))
+    with joblib.parallel_config(backend="dask"):
+        result = shrinkage.cross_validate(X, y, cv=10)
+    # or, equivalently: shrinkage.cross_validate(X, y, cv=10, backend="dask")
+
+Threads run in parallel only while the engine is inside its numba kernels; on small
+problems, where the engine's Python-level bookkeeping dominates, processes can be faster
+(``backend="loky"``; measured 3.0 s against 5.1 s for 10-fold CV of a 100-lam logistic
+path on scikit-learn's breast-cancer data, 2 cores).
+
+joblib's Dask backend scatters large arguments to the workers once; since every fold
+receives the same shared design object, ``X`` travels to each worker once, not once per
+fold.
+
+Every fold's computation is deterministic and the results are gathered in fold order,
+so the same ``random_state`` gives identical folds, scores and choice whatever ``n_jobs``
+or backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import delayed
+
+from ..engine.path import PathOptions
+from ..engine.shared import SharedDesign
+from ..results import CVResult
+from ..validation import check_offset, check_sample_weight, check_target
+from . import selection
+from .folds import make_folds
+from .metrics import check_metric, score_path
+from .parallel import parallel_map
+
+__all__ = ["cross_validate", "cv_summary", "CVSetup", "prepare_cv", "run_paths",
+           "assemble_result", "path_options"]
+
+_CLASSIFICATION = ("binomial", "multinomial")
+_GRID_ARGS = ("lams", "n_lams", "lam_min_ratio")
+_PATH_ARGS = frozenset(f.name for f in dataclasses.fields(PathOptions))
+
+
+# --------------------------------------------------------------------- aggregation
+def cv_summary(fold_scores, fold_weights):
+    """glmnet's ``cvm`` and ``cvsd`` from a (folds x strengths) score table.
+
+    Parameters
+    ----------
+    fold_scores : ndarray of shape (n_folds, n_lams)
+        NaN where a fold has no score.
+    fold_weights : ndarray of shape (n_folds,)
+        Positive weight of each fold (its total sample weight).
+
+    Returns
+    -------
+    mean, se : ndarray of shape (n_lams,)
+        ``mean = sum_f W_f s_f / sum_f W_f`` and
+        ``se = sqrt(sum_f W_f (s_f - mean)^2 / sum_f W_f / (n_folds - 1))``;
+        NaN wherever any fold's score is NaN (see the module docstring).
+    """
+    s = np.asarray(fold_scores, dtype=float)
+    w = np.asarray(fold_weights, dtype=float)
+    if s.ndim != 2 or w.shape != (s.shape[0],):
+        raise ValueError(
+            f"fold_scores must be (n_folds, n_lams) and fold_weights (n_folds,), got "
+            f"{s.shape} and {w.shape}"
+        )
+    if s.shape[0] < 2:
+        raise ValueError("at least two folds are needed for a standard error")
+    if np.any(w <= 0) or not np.all(np.isfinite(w)):
+        raise ValueError("fold_weights must be positive and finite")
+    wn = w / w.sum()
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = wn @ s  # NaN propagates: truncation where any fold is missing
+        var = wn @ (s - mean) ** 2
+    se = np.sqrt(var / (s.shape[0] - 1))
+    # A fold whose held-out predictions overflow (e.g. a poisson fold that overfits and
+    # predicts counts ~1e250) makes that strength unusable: it is marked failed (NaN),
+    # like a strength a fold never reached, rather than an inf the rules cannot rank.
+    failed = ~np.isfinite(mean) | ~np.isfinite(se)
+    mean[failed] = np.nan
+    se[failed] = np.nan
+    return mean, se
+
+
+# ------------------------------------------------------------------- fold worker
+def _fold_job(design, y, train, test, options, metric, weight, offset):
+    """Fit one fold's whole path on ``train`` with the given ``lams``; score on ``test``."""
+    path, X_test = design.fold_path(y, train, test, options, weight, offset)
+    lams = np.asarray(options.lams)
+    n_done = path.n_lams
+    if n_done > lams.size or not np.allclose(path.lams, lams[:n_done], rtol=1e-12, atol=0):
+        raise RuntimeError("the fold's path did not follow the requested lam grid")
+    eta = path.linear_predictor(X_test, offset=None if offset is None else offset[test])
+    w_te = None if weight is None else weight[test]
+    scores = np.full(lams.size, np.nan)
+    scores[:n_done] = score_path(metric, options.family, y[test], eta, w_te)
+    return scores
+
+
+# ----------------------------------------------------------------- input checks
+def _prepare_target(y, family, n):
+    y = check_target(y, n)
+    if family in _CLASSIFICATION:
+        classes, codes = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(
+                f"y has one class only ({classes[0]!r}); classification needs at least 2"
+            )
+        if family == "binomial" and classes.size != 2:
+            raise ValueError(
+                f"family='binomial' needs exactly 2 classes, y has {classes.size}; "
+                "use family='multinomial'"
+            )
+        return codes.astype(np.float64), classes
+    if y.dtype.kind not in "fiub":
+        raise TypeError(f"y must be numeric for family {family!r}, got dtype {y.dtype}")
+    return y.astype(np.float64), None
+
+
+def _check_fold_classes(folds, codes, n_classes, metric):
+    for r, splits in enumerate(folds.splits):
+        for f, (train, test) in enumerate(splits):
+            present = np.unique(codes[train]).size
+            if present < n_classes:
+                raise ValueError(
+                    f"the training part of fold {f} (repeat {r}) holds {present} of the "
+                    f"{n_classes} classes; use stratified folds (stratify=True) or fewer "
+                    "folds"
+                )
+            if metric == "auc" and np.unique(codes[test]).size < 2:
+                raise ValueError(
+                    f"validation fold {f} (repeat {r}) holds one class only, so its auc is "
+                    "undefined; use stratified folds, fewer folds, or another metric"
+                )
+
+
+def _check_fold_weights(folds, weight):
+    # A fold whose held-out (or training) rows all have weight zero has no score (or no
+    # fit): say so by name instead of failing later in the fold summary.
+    for r, splits in enumerate(folds.splits):
+        for f, (train, test) in enumerate(splits):
+            for part, idx in (("held-out", test), ("training", train)):
+                if not np.sum(weight[idx]) > 0:
+                    raise ValueError(
+                        f"sample_weight is zero on every {part} row of fold {f} (repeat "
+                        f"{r}); give those rows weight or choose other folds (cv=...)"
+                    )
+
+
+def path_options(family, kwargs):
+    """:class:`~shrinkage.engine.path.PathOptions` from ``**path_kwargs`` (names checked)."""
+    unknown = sorted(set(kwargs) - _PATH_ARGS)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(map(repr, unknown))}: "
+                        "not arguments of shrinkage.regularization_path")
+    if "family" in kwargs:
+        raise TypeError("family is given twice")
+    return PathOptions(family=family, **kwargs)
+
+
+@dataclass
+class CVSetup:
+    """Checked data, folds and path options shared by every fit of one cross-validation.
+
+    ``options`` holds neither the grid (``grid``: the user's ``lams``, ``n_lams``,
+    ``lam_min_ratio``) nor the weights and offset, which are split with the folds.
+    """
+
+    design: SharedDesign
+    y: np.ndarray
+    classes: np.ndarray | None
+    family: str
+    metric: str
+    greater: bool
+    folds: object
+    weight: np.ndarray | None
+    offset: np.ndarray | None
+    options: PathOptions
+    grid: dict
+
+    def fold_weight(self, test):
+        return float(test.size if self.weight is None else np.sum(self.weight[test]))
+
+
+def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
+               path_kwargs):
+    """Check everything once and draw the folds (see :func:`cross_validate`)."""
+    if family not in ("gaussian", "binomial", "poisson", "multinomial"):
+        raise ValueError(
+            "family must be 'gaussian', 'binomial', 'poisson' or 'multinomial', "
+            f"got {family!r}"
+        )
+    metric, greater = check_metric(metric, family)
+    kwargs = dict(path_kwargs)
+    weight = kwargs.pop("sample_weight", None)
+    offset = kwargs.pop("offset", None)
+    grid = {k: kwargs.pop(k) for k in _GRID_ARGS if k in kwargs}
+    options = path_options(family, kwargs)
+    design = SharedDesign(X, family)
+    n = design.shape[0]
+    y, classes = _prepare_target(y, family, n)
+    if stratify is None:
+        stratify = family in _CLASSIFICATION and groups is None
+    elif stratify and family not in _CLASSIFICATION:
+        raise ValueError(
+            f"stratify=True needs class labels; family {family!r} has a continuous response"
+        )
+    folds = make_folds(
+        n, cv, y=y if stratify else None, stratify=bool(stratify), groups=groups,
+        repeats=repeats, random_state=random_state, X=design.X,
+    )
+    if classes is not None:
+        _check_fold_classes(folds, y, classes.size, metric)
+    if weight is not None:
+        # Normalising keeps fold weights on the same scale as plain counts / n.
+        weight = check_sample_weight(weight, n) * n
+        _check_fold_weights(folds, weight)
+    if offset is not None:
+        # NaN/inf and shape refused by name before any fold is fitted
+        offset = check_offset(offset, n, classes.size if family == "multinomial" else None)
+    return CVSetup(design, y, classes, family, metric, greater, folds, weight, offset,
+                   options, grid)
+
+
+# ------------------------------------------------------------------------ driver
+def run_paths(setup, l1_ratios, n_jobs, backend):
+    """Full-data paths and every (l1_ratio, repeat, fold) path, in parallel.
+
+    Without a user grid the folds need the full-data ``lams`` first, so the full paths run
+    as a first stage; with ``lams`` given, everything runs in one parallel stage.
+    """
+    design = setup.design
+
+    def full_job(a):
+        options = setup.options.replace(l1_ratio=a, sample_weight=setup.weight,
+                                        offset=setup.offset, **setup.grid)
+        return delayed(design.path)(setup.y, options)
+
+    def fold_jobs(grids):
+        return [
+            delayed(_fold_job)(design, setup.y, train, test,
+                               setup.options.replace(l1_ratio=l1_ratios[i], lams=grids[i]),
+                               setup.metric, setup.weight, setup.offset)
+            for i in range(len(l1_ratios))
+            for splits in setup.folds.splits
+            for train, test in splits
+        ]
+
+    m = len(l1_ratios)
+    size = design.shape[0] * design.shape[1]
+    if "lams" in setup.grid:
+        given = np.atleast_1d(np.asarray(setup.grid["lams"], dtype=float))
+        out = parallel_map([full_job(a) for a in l1_ratios] + fold_jobs([given] * m),
+                           n_jobs, backend, size)
+        return out[:m], out[m:]
+    fulls = parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size)
+    grids = [np.asarray(f.lams, dtype=float) for f in fulls]
+    return fulls, parallel_map(fold_jobs(grids), n_jobs, backend, size)
+
+
+def assemble_result(setup, full, score_rows, rule, random_state):
+    """One CVResult from the fold score rows of one full-data path."""
+    lams = np.asarray(full.lams, dtype=float)
+    folds = setup.folds
+    weights = np.array([setup.fold_weight(te) for sp in folds.splits for _, te in sp])
+    # A user grid may run past where the full-data path stopped (early_stop=True).
+    table = np.vstack(score_rows)[:, : lams.size]
+    R, F = folds.n_repeats, folds.n_folds
+    rep_mean = np.empty((R, lams.size))
+    rep_se = np.empty((R, lams.size))
+    for r in range(R):
+        rows = slice(r * F, (r + 1) * F)
+        rep_mean[r], rep_se[r] = cv_summary(table[rows], weights[rows])
+    mean = cv_summary(table, weights)[0]
+    se = rep_se.mean(axis=0)
+    if np.all(np.isnan(mean)):
+        raise RuntimeError("no strength was reached by every fold; nothing to choose from")
+    g = setup.greater
+    i_min = selection.best(lams, mean, stronger="larger", greater_is_better=g)
+    i_chosen = selection.apply_rule(rule, lams, mean, se, greater_is_better=g)
+    rep_min = np.array([selection.best(lams, m, stronger="larger", greater_is_better=g)
+                        for m in rep_mean])
+    rep_chosen = np.array([selection.apply_rule(rule, lams, m, s, greater_is_better=g)
+                           for m, s in zip(rep_mean, rep_se)])
+    ids = folds.fold_ids
+    if ids is not None and R == 1:
+        ids = ids[0]
+    extra = {
+        "family": setup.family,
+        "l1_ratio": float(full.l1_ratio),
+        "n_folds": F,
+        "n_repeats": R,
+        "n_folds_reached": np.sum(~np.isnan(table), axis=0),
+        "repeat_mean": rep_mean,
+        "repeat_se": rep_se,
+        "repeat_index_min": rep_min,
+        "repeat_index_chosen": rep_chosen,
+        "repeat_lam_chosen": lams[rep_chosen],
+    }
+    if setup.classes is not None:
+        extra["classes"] = setup.classes
+    return CVResult(
+        lams=lams, fold_scores=table, fold_weights=weights, mean=mean, se=se,
+        metric=setup.metric, greater_is_better=g, index_min=int(i_min),
+        index_chosen=int(i_chosen), rule=selection.parse_rule(rule).text,
+        nnz=np.asarray(full.nnz), fold_ids=ids, random_state=random_state, extra=extra,
+    )
+
+
+def cross_validate(
+    X,
+    y,
+    family="gaussian",
+    l1_ratio=1.0,
+    cv=10,
+    repeats=1,
+    stratify=None,
+    groups=None,
+    metric=None,
+    rule="1se",
+    n_jobs=None,
+    random_state=None,
+    *,
+    backend=None,
+    return_path=False,
+    **path_kwargs,
+):
+    """Cross-validate a regularization path and choose its strength.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Response (gaussian, poisson) or class labels (binomial, multinomial).
+    family : {"gaussian", "binomial", "poisson", "multinomial"}
+    l1_ratio : float in [0, 1]
+        glmnet's ``alpha``; 1 is the lasso.
+    cv : int, array of fold ids, or scikit-learn splitter, default 10
+        See :func:`shrinkage.tuning.folds.make_folds`.
+    repeats : int, default 1
+        Repeated CV with fresh random folds (``cv`` an int).
+    stratify : bool or None
+        Stratify folds by class; None means yes for binomial/multinomial.
+    groups : array-like of shape (n_samples,), optional
+        Keep each group within one fold.
+    metric : str or None
+        See :mod:`shrinkage.tuning.metrics`; None gives the family's default (deviance,
+        mse).
+    rule : str or float, default "1se"
+        ``"min"``, ``"<k>se"``, a number ``k`` or ``"<r>%"``
+        (:func:`shrinkage.tuning.selection.parse_rule`).
+    n_jobs : int or None
+        Parallel jobs (threads by default); None uses every core (one thread for a
+        design of at most 100,000 entries).
+    random_state : int or None
+        Seed of the fold assignment.
+    backend : str or None
+        joblib backend, e.g. ``"dask"``; None keeps threads or the active joblib context.
+    return_path : bool, default False
+        Also return the full-data :class:`~shrinkage.results.Path`.
+    **path_kwargs
+        Passed to :func:`shrinkage.regularization_path` (``lams``, ``n_lams``,
+        ``lam_min_ratio``, ``penalty_factor``, ``standardize``, ``sample_weight``,
+        ``offset``, ``tol``, ...). ``sample_weight`` and ``offset`` are split with the folds.
+
+    Returns
+    -------
+    CVResult, or (CVResult, Path) when ``return_path`` is true.
+        ``result.lam_chosen`` is the choice (glmnet's ``lambda.1se`` under the default
+        rule), ``result.lam_min`` glmnet's ``lambda.min``; ``mean``/``se`` are
+        ``cvm``/``cvsd``; ``nnz`` is ``nzero``.
+    """
+    selection.parse_rule(rule)
+    if "l1_ratio" in path_kwargs:
+        raise TypeError("l1_ratio is given twice")
+    setup = prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
+                       path_kwargs)
+    fulls, scores = run_paths(setup, [l1_ratio], n_jobs, backend)
+    res = assemble_result(setup, fulls[0], scores, rule, random_state)
+    return (res, fulls[0]) if return_path else res

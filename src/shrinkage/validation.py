@@ -1,0 +1,274 @@
+"""Input checks shared by every public entry point.
+
+Each check either returns the input in the form the kernels need (without copying a
+float64 Fortran-ordered array or a CSC matrix) or raises an error that names the argument
+and the problem.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "check_design",
+    "check_target",
+    "check_sample_weight",
+    "check_offset",
+    "check_vector",
+    "check_scalar",
+    "check_int",
+    "as_real_array",
+    "check_positive",
+    "check_ratio",
+]
+
+
+def _reject_non_numeric(name, arr):
+    if arr.dtype.kind == "O":
+        raise TypeError(
+            f"{name} has dtype object: it must be numeric (encode categorical or string "
+            "columns first)"
+        )
+    if arr.dtype.kind in "USV":
+        raise TypeError(f"{name} holds strings (dtype {arr.dtype}); it must be numeric")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} is complex; shrinkage fits real-valued data only")
+    if arr.dtype.kind == "M" or arr.dtype.kind == "m":
+        raise TypeError(f"{name} holds dates or times (dtype {arr.dtype}); convert to numbers")
+
+
+def as_real_array(x, name):
+    """``x`` as a float64 ndarray of any shape, refusing non-real data by name.
+
+    Complex values, strings, dates and objects that are not numbers raise ``TypeError``
+    (a plain ``np.asarray(x, dtype=float)`` would drop imaginary parts with only a warning
+    and parse numeric strings). Finiteness is left to the caller.
+    """
+    if hasattr(x, "to_numpy") and not hasattr(x, "columns"):
+        x = x.to_numpy()
+    arr = np.asarray(x)
+    if arr.dtype.kind in "USV":
+        raise TypeError(f"{name} must be a numeric array; it holds strings (dtype {arr.dtype})")
+    if arr.dtype.kind in "cMm":
+        _reject_non_numeric(name, arr)
+    if arr.dtype.kind == "O" and any(isinstance(v, (complex, np.complexfloating, str, bytes))
+                                     for v in arr.ravel()[:1000]):
+        raise TypeError(f"{name} must be a numeric array of real numbers; it holds complex "
+                        "values or strings")
+    try:
+        return np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+
+
+def _all_finite(arr):
+    """No NaN or inf in ``arr``, without an n x p boolean temporary.
+
+    The sum of finite numbers is finite unless it overflows; a NaN or inf anywhere makes
+    it non-finite. Only then is the exact element-wise test run (scikit-learn's trick).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(arr)):
+            return True
+    return bool(np.isfinite(arr).all())
+
+
+def check_design(X, *, n_features=None, name="X"):
+    """Validate a design matrix.
+
+    Returns a float64 Fortran-ordered ndarray, or a ``scipy.sparse.csc_matrix``
+    with sorted indices and float64 data. A float64 Fortran array and a canonical float64
+    CSC matrix are returned as they are, without a copy.
+    """
+    if X is None:
+        raise ValueError(f"{name} is None; pass a 2-D array of shape (n_samples, n_features)")
+    if sp.issparse(X):
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D, got {X.ndim}-D")
+        _reject_non_numeric(name, np.empty(0, dtype=X.dtype))
+        if X.dtype == np.bool_ or X.dtype.kind in "iu":
+            X = X.astype(np.float64)
+        if X.format != "csc":
+            X = X.tocsc()
+        if X.dtype != np.float64:
+            X = X.astype(np.float64)
+        if not X.has_sorted_indices:
+            X = X.copy()
+            X.sort_indices()
+        if not _all_finite(X.data):
+            _raise_nonfinite(name, X.data)
+        Xs = X
+        shape = X.shape
+    else:
+        if hasattr(X, "dtypes") and hasattr(X, "columns"):
+            _check_frame_numeric(name, X)
+        arr = np.asarray(X)
+        _reject_non_numeric(name, arr)
+        if arr.ndim == 1:
+            raise ValueError(
+                f"{name} must be 2-D (n_samples, n_features); got a 1-D array of length "
+                f"{arr.shape[0]}. Reshape with X.reshape(-1, 1) for a single feature."
+            )
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be 2-D, got an array with {arr.ndim} dimensions")
+        if arr.dtype != np.float64:
+            # float32 and integer inputs are accepted; the kernels work in float64 so that
+            # certificates at tight tolerances are meaningful.
+            arr = np.asarray(arr, dtype=np.float64, order="F")
+        if not arr.flags.f_contiguous:
+            arr = np.asfortranarray(arr)
+        if not _all_finite(arr):
+            _raise_nonfinite(name, arr)
+        Xs = arr
+        shape = arr.shape
+    n, p = shape
+    if n == 0:
+        raise ValueError(f"{name} has no rows (empty data)")
+    if p == 0:
+        raise ValueError(f"{name} has no columns (0 features)")
+    if n_features is not None and p != n_features:
+        raise ValueError(f"{name} has {p} features, but the model was fitted with {n_features}")
+    return Xs
+
+
+def _check_frame_numeric(name, frame):
+    # pandas extension dtypes (strings, categoricals) also expose a numpy-style kind
+    bad = [str(c) for c, t in zip(frame.columns, frame.dtypes)
+           if getattr(t, "kind", "O") not in "biuf"]
+    if bad:
+        shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise TypeError(f"{name} has non-numeric columns: {shown}; encode them first")
+
+
+def _raise_nonfinite(name, arr):
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(np.isinf(arr).sum())
+    what = " and ".join(
+        part for part in (f"{n_nan} NaN" if n_nan else "", f"{n_inf} inf" if n_inf else "")
+        if part
+    )
+    raise ValueError(f"{name} contains {what} value(s); remove or impute them first")
+
+
+def check_vector(x, name, n, *, allow_none=True, dtype=np.float64):
+    """A 1-D finite float vector of length ``n`` (or None)."""
+    if x is None:
+        if allow_none:
+            return None
+        raise ValueError(f"{name} is required")
+    if hasattr(x, "to_numpy"):
+        x = x.to_numpy()
+    arr = np.asarray(x)
+    _reject_non_numeric(name, arr)
+    arr = np.asarray(arr, dtype=dtype)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D of length {n}, got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has length {arr.shape[0]}, expected {n}")
+    if not np.all(np.isfinite(arr)):
+        _raise_nonfinite(name, arr)
+    return arr
+
+
+def check_sample_weight(sample_weight, n):
+    """Non-negative finite weights with a positive sum; returns weights normalised to sum 1."""
+    if sample_weight is None:
+        return None
+    w = check_vector(sample_weight, "sample_weight", n, allow_none=False)
+    if np.any(w < 0):
+        raise ValueError("sample_weight has negative entries; weights must be >= 0")
+    total = w.sum()
+    if not total > 0:
+        raise ValueError("sample_weight sums to zero: no observation carries weight")
+    return w / total
+
+
+def check_offset(offset, n, n_classes=None):
+    if offset is None:
+        return None
+    if n_classes is None:
+        return check_vector(offset, "offset", n, allow_none=False)
+    arr = np.asarray(offset, dtype=np.float64)
+    if arr.shape != (n, n_classes):
+        raise ValueError(f"offset must have shape ({n}, {n_classes}) for a multinomial model, "
+                         f"got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        _raise_nonfinite("offset", arr)
+    return arr
+
+
+def check_target(y, n):
+    """A 1-D target of length n (labels may be non-numeric; the family checks them)."""
+    if y is None:
+        raise ValueError("y is None; pass the target values")
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"y must be 1-D of length {n}, got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"y has {arr.shape[0]} entries but X has {n} rows")
+    if arr.dtype.kind == "c":
+        raise TypeError("y is complex; shrinkage fits real-valued data only")
+    if arr.dtype.kind in "fiub":
+        arr_f = arr.astype(np.float64)
+        if not np.all(np.isfinite(arr_f)):
+            _raise_nonfinite("y", arr_f)
+    return arr
+
+
+def check_int(name, value, low):
+    """An integer (not a bool) ``>= low``; returns it as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def check_scalar(value, name, *, lo=None, hi=None, lo_open=False, hi_open=False, integer=False):
+    """A finite real (or integer) scalar within the stated bounds."""
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        what = "an integer" if integer else "a real number"
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+    v = int(value) if integer else float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        op = ">" if lo_open else ">="
+        raise ValueError(f"{name} must be {op} {lo}, got {value!r}")
+    if hi is not None and (v > hi or (hi_open and v == hi)):
+        op = "<" if hi_open else "<="
+        raise ValueError(f"{name} must be {op} {hi}, got {value!r}")
+    return v
+
+
+def check_positive(name, value, *, allow_zero=False, allow_inf=False):
+    """Validate a strength-like scalar or array (returned as float / ndarray)."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+    bad_nan = np.isnan(arr)
+    bad_inf = np.isinf(arr) & (not allow_inf)
+    bad_sign = arr < 0 if allow_zero else arr <= 0
+    if np.any(bad_nan | bad_inf | bad_sign):
+        kind = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {kind}, got {value!r}")
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def check_ratio(name, value):
+    """A number in [0, 1] (returned as float)."""
+    r = float(value)
+    if not (0.0 <= r <= 1.0):
+        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+    return r
