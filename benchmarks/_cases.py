@@ -1,6 +1,6 @@
 """Benchmark cases: data, the common strength grid, and the reference objective.
 
-Every library is run on the *same* problem, written in shrinkage's units (DESIGN.md 1)::
+Every library is run on the *same* problem, written in shrinkage's units (docs/design.md 1)::
 
     F(b0, b) = (1/n) * sum_i loss(y_i, b0 + x_i . b)
                + lam * (l1_ratio * ||b||_1 + (1 - l1_ratio) / 2 * ||b||_2^2)
@@ -66,7 +66,7 @@ class Case:
         return (_QUICK_SHAPES if quick else _FULL_SHAPES).get(self.data)
 
     def min_ratio(self, n: int, p: int) -> float:
-        """``lam_min / lam_max`` of the grid: 1e-3 if n > p, else 1e-2 (DESIGN.md 1)."""
+        """``lam_min / lam_max`` of the grid: 1e-3 if n > p, else 1e-2 (docs/design.md 1)."""
         return 1e-3 if n > p else 1e-2
 
 

@@ -1,7 +1,7 @@
 """One runner per library: fit the whole path on the common grid, in the library's units.
 
 Each runner takes ``(X, y, lams, family, l1_ratio)`` with ``lams`` in shrinkage's units
-(DESIGN.md 1) and returns ``(coefs (k, p), intercepts (k,), note)`` for the first ``k``
+(docs/design.md 1) and returns ``(coefs (k, p), intercepts (k,), note)`` for the first ``k``
 strengths of the grid (``k < len(lams)`` only when a library stops its path early).
 Unit conversions, exact for unit sample weights and n samples:
 

@@ -66,9 +66,7 @@ def run_one(name, lib, quick, n_lams, folds, n_jobs):
     case, X, y, lams = _data(name, quick, n_lams)
     fam = case.family
     if lib == "shrinkage":
-        from shrinkage.cv import cross_validate
-
-        from shrinkage import regularization_path
+        from shrinkage import cross_validate, regularization_path
 
         kw = dict(family=fam, l1_ratio=case.l1_ratio, standardize=False)
         # Warm-up: load numba's caches for every code path both timings use (the folds

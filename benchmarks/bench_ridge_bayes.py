@@ -40,7 +40,7 @@ def data(n, p, seed=0):
 
 
 def bench_ridge():
-    from shrinkage.ridge import ridge_path
+    from shrinkage import ridge_path
 
     print("== ridge path + exact LOO (100 lams) vs one SVD of the centred X")
     for n, p in [(10000, 500), (200, 5000), (2000, 200)]:

@@ -7,7 +7,7 @@ the signal-to-noise ratio ``SNR = beta' Sigma beta / sigma^2``. For each setting
 we fit one gaussian lasso path (shrinkage's default grid, standardize=True) and choose
 ``lam`` by every rule:
 
-* ``min``, ``1se``, ``5%`` -- 10-fold :func:`shrinkage.cv.cross_validate` with that rule;
+* ``min``, ``1se``, ``5%`` -- 10-fold :func:`shrinkage.cross_validate` with that rule;
 * ``aic``, ``bic``, ``ebic`` -- :mod:`shrinkage.information` on the full-data path;
 * ``relaxed-1se`` -- :func:`shrinkage.relaxed.cross_validate_relaxed` (gamma x lam).
 
@@ -76,11 +76,8 @@ def support_scores(coef, beta):
 
 
 def run_setting(k, setting, reps, folds):
-    from shrinkage.cv import cross_validate
-    from shrinkage.information import select_by_criterion
-    from shrinkage.relaxed import cross_validate_relaxed
-
-    from shrinkage import selection
+    from shrinkage import cross_validate, cross_validate_relaxed, selection
+    from shrinkage.tuning.information import select_by_criterion
 
     n, p, s, rho, snr = setting
     rows = {r: [] for r in RULES}

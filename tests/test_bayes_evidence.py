@@ -11,7 +11,7 @@ from sklearn.linear_model import BayesianRidge
 from sklearn.utils.estimator_checks import check_estimator
 
 from shrinkage.bayes import EvidenceRidge
-from shrinkage.ridge import ridge_path
+from shrinkage.tuning.ridge import ridge_path
 
 
 def _data(n, p, seed=0, noise=1.0):

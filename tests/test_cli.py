@@ -79,7 +79,7 @@ def test_fit_writes_every_output_and_reports(fitted):
 
 
 def test_fit_result_equals_the_library_call(fitted):
-    from shrinkage.cv import cross_validate
+    from shrinkage import cross_validate
 
     data, out, _ = fitted
     model = sio.load(out / "model.npz")

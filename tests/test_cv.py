@@ -268,7 +268,7 @@ def test_offsets_are_split_with_the_folds():
 
 
 def test_overflowing_fold_scores_mark_the_strength_failed():
-    from shrinkage.cv import cv_summary
+    from shrinkage.tuning.cv import cv_summary
 
     scores = np.array([[1.0, 1e250, 2.0], [1.2, 3.0, 2.1], [0.9, 2.0, 1.9]])
     mean, se = cv_summary(scores, np.ones(3))

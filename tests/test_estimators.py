@@ -9,8 +9,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from shrinkage.cv import cross_validate
 from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
+from shrinkage.tuning.cv import cross_validate
 
 # Small grids and few folds keep the ~100 contract checks fast.
 SMALL = dict(cv=3, n_lams=6, lam_min_ratio=0.05, random_state=0, n_jobs=1)

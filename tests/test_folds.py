@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import KFold, TimeSeriesSplit
 
-from shrinkage.folds import make_folds
+from shrinkage.tuning.folds import make_folds
 
 
 def _check_partition(folds, n):

@@ -119,9 +119,8 @@ def test_datasets_round_trip(tmp_path):
 
 
 def test_other_result_dataclasses_round_trip(tmp_path):
-    from shrinkage.ridge import ridge_path
-
     from shrinkage.bayes.priors import implied_prior
+    from shrinkage.tuning.ridge import ridge_path
 
     d = make_sparse_regression(30, 6, random_state=4)
     Y = np.c_[d.y, -d.y + 1]

@@ -5,7 +5,7 @@ import pytest
 from scipy.special import expit, softmax
 from sklearn import metrics as skm
 
-from shrinkage.metrics import check_metric, default_metric, score_path, weighted_auc
+from shrinkage.tuning.metrics import check_metric, default_metric, score_path, weighted_auc
 
 rng = np.random.default_rng(0)
 N, L = 40, 3

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression, PoissonRegressor
 
-from shrinkage import regularization_path, selection
-from shrinkage.cv import cross_validate
-from shrinkage.relaxed import blend, cross_validate_relaxed, relax_path
+from shrinkage import cross_validate, regularization_path, selection
+from shrinkage.tuning.relaxed import blend, cross_validate_relaxed, relax_path
 
 rng = np.random.default_rng(1)
 N, P = 100, 6

@@ -8,12 +8,12 @@ repeated here.
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from shrinkage.ridge import ridge_path
 
 from _reference import kkt_residual
 from shrinkage import cross_validate, regularization_path
 from shrinkage.bayes.laplace import glm_evidence
 from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
+from shrinkage.tuning.ridge import ridge_path
 from shrinkage.validation import check_design
 
 N, P = 60, 6

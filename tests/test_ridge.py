@@ -5,8 +5,8 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from shrinkage.results import CVResult, Path
-from shrinkage.ridge import ridge_path
-from shrinkage.selection import best, strongest_within
+from shrinkage.tuning.ridge import ridge_path
+from shrinkage.tuning.selection import best, strongest_within
 
 
 def _data(n, p, q=None, seed=0):

@@ -8,7 +8,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.linear_model import LassoLarsIC, lars_path
 
 from shrinkage import selection
-from shrinkage.information import information_criterion
+from shrinkage.tuning.information import information_criterion
 
 # A fixed cvm/cvsd table in glmnet's order (lambda decreasing).
 LAMS = np.array([1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125])

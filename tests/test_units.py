@@ -12,7 +12,7 @@ import statsmodels.api as sm
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge, SGDRegressor
 
 from shrinkage import units
-from shrinkage.ridge import ridge_path
+from shrinkage.tuning.ridge import ridge_path
 
 
 def _kkt(X, y, w, b0, b, lam, a, family="gaussian"):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 
 from . import moved
+from .version import __version__
 
-__version__ = "0.1.0"
 moved.install()  # the module paths of 0.1.0 (shrinkage.cv, shrinkage.ridge, ...) still import
 
 # public name -> module that defines it

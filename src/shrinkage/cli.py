@@ -2,7 +2,7 @@
 
 ``shrinkage fit DATA --target COL`` reads a CSV or Parquet table, encodes it (one-hot for
 categorical columns, saying so), cross-validates a regularization path with
-:func:`shrinkage.cv.cross_validate`, prints a summary and writes the model file (see
+:func:`shrinkage.cross_validate`, prints a summary and writes the model file (see
 :mod:`shrinkage.io`), the plots and a self-contained ``report.html`` to ``--out``.
 ``shrinkage predict MODEL DATA`` applies a saved model, ``shrinkage show MODEL`` describes
 any shrinkage file, and ``shrinkage demo`` runs the whole workflow on bundled data.
@@ -23,7 +23,7 @@ from pathlib import Path as FilePath
 import click
 import numpy as np
 
-from . import __version__
+from .version import __version__
 
 _OUTPUTS = ("model.npz", "report.html", "path.png", "cv.png", "gap.png", "coefficients.csv")
 _PENALTIES = {"lasso": 1.0, "ridge": 0.0, "elasticnet": None}

@@ -135,6 +135,34 @@ class _Problem:
         return le + (0.5 * np.log(2 * np.pi) if self.fit_intercept else 0.0)
 
 
+def _check_inputs(X, y, family, sample_weight, lams, n_lams):
+    """``(X, y, w, lams)`` checked, with the grid sorted strongest first."""
+    if family not in _FAMILIES:
+        raise ValueError(f"family must be 'binomial' or 'poisson', got {family!r}")
+    # complex, strings and dates are refused by name (not silently cast)
+    X = as_real_array(X, "X")
+    y = as_real_array(y, "y")
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"X must be 2-d with at least 2 rows, got shape {X.shape}")
+    n, p = X.shape
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},), got {y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise ValueError("X or y contains NaN or inf")
+    if family == "binomial" and (np.any(y < 0) or np.any(y > 1)):
+        raise ValueError("binomial y must lie in [0, 1] (0/1 labels or proportions)")
+    if family == "poisson" and np.any(y < 0):
+        raise ValueError("poisson y must be non-negative counts")
+    w = check_weights(sample_weight, n)
+    if lams is None:
+        lams = np.logspace(1, -5, int(n_lams))
+    lams = np.sort(np.asarray(lams, dtype=float))[::-1]
+    if lams.ndim != 1 or lams.size == 0 or np.any(~np.isfinite(lams)) or np.any(lams <= 0):
+        raise ValueError("lams must be a non-empty 1-d array of positive numbers")
+
+    return X, y, w, lams
+
+
 def glm_evidence(
     X,
     y,
@@ -171,29 +199,9 @@ def glm_evidence(
         ``lam_best`` maximises the evidence continuously (Brent's method around the best
         grid point); a ConvergenceWarning says when the maximum is at an end of the grid.
     """
-    if family not in _FAMILIES:
-        raise ValueError(f"family must be 'binomial' or 'poisson', got {family!r}")
-    # complex, strings and dates are refused by name (not silently cast)
-    X = as_real_array(X, "X")
-    y = as_real_array(y, "y")
-    if X.ndim != 2 or X.shape[0] < 2:
-        raise ValueError(f"X must be 2-d with at least 2 rows, got shape {X.shape}")
+    X, y, w, lams = _check_inputs(X, y, family, sample_weight, lams, n_lams)
     n, p = X.shape
-    if y.shape != (n,):
-        raise ValueError(f"y must have shape ({n},), got {y.shape}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-        raise ValueError("X or y contains NaN or inf")
-    if family == "binomial" and (np.any(y < 0) or np.any(y > 1)):
-        raise ValueError("binomial y must lie in [0, 1] (0/1 labels or proportions)")
-    if family == "poisson" and np.any(y < 0):
-        raise ValueError("poisson y must be non-negative counts")
-    w = check_weights(sample_weight, n)
     W = float(w.sum())
-    if lams is None:
-        lams = np.logspace(1, -5, int(n_lams))
-    lams = np.sort(np.asarray(lams, dtype=float))[::-1]
-    if lams.ndim != 1 or lams.size == 0 or np.any(~np.isfinite(lams)) or np.any(lams <= 0):
-        raise ValueError("lams must be a non-empty 1-d array of positive numbers")
 
     # centring only conditions the problem: b0 is flat, so the evidence is unchanged
     wn = w / W

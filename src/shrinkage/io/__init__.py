@@ -81,7 +81,7 @@ def _meta_digest(meta):
 
 
 def _library_version():
-    from .. import __version__
+    from ..version import __version__
 
     return __version__
 

@@ -160,6 +160,53 @@ def _coef_table(path, cv, index, names):
     return columns, rows, len(order), ", ".join(_fmt(v) for v in inter)
 
 
+def _cv_rows(path, cv):
+    """``(n_folds, n_repeats, rows for lam_min and the chosen lam, repeats sentence)``."""
+    i = cv.index_chosen
+    n_folds = int(cv.extra.get("n_folds", cv.fold_scores.shape[0]))
+    n_repeats = int(cv.extra.get("n_repeats", 1))
+    nnz = cv.nnz if cv.nnz is not None else path.nnz
+    cv_rows = [
+        {"name": "lam_min", "lam": cv.lam_min, "mean": cv.mean[cv.index_min],
+         "se": cv.se[cv.index_min], "nnz": int(nnz[cv.index_min])},
+        {"name": f"chosen ({cv.rule})", "lam": cv.lam_chosen, "mean": cv.mean[i],
+         "se": cv.se[i], "nnz": int(nnz[i])},
+    ]
+    repeat_note = None
+    rep = cv.extra.get("repeat_lam_chosen")
+    if rep is not None and n_repeats > 1:
+        rep = np.asarray(rep, dtype=float)
+        repeat_note = (
+            f"Across the {n_repeats} repeats the rule chose lam between {_fmt(rep.min())} "
+            f"and {_fmt(rep.max())} (median {_fmt(np.median(rep))})."
+        )
+
+    return n_folds, n_repeats, cv_rows, repeat_note
+
+
+def _repro_rows(path, cv, n_folds, n_repeats):
+    """What is needed to reproduce the report, as (name, value) rows."""
+    from ..version import __version__
+
+    return [
+        ("shrinkage", __version__),
+        ("numpy", np.__version__),
+        ("python", platform.python_version()),
+        ("created (UTC)", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
+        ("seed (fold assignment)", cv.random_state),
+        ("folds", n_folds),
+        ("repeats", n_repeats),
+        ("rule", cv.rule),
+        ("metric", cv.metric),
+        ("l1_ratio", _fmt(path.l1_ratio)),
+        ("standardize", path.standardize),
+        ("lams fitted", path.n_lams),
+        ("solver tolerance", _fmt(path.tol)),
+        (f"max {path.certificate_kind}", _fmt(np.max(path.certificate))),
+        ("all path points converged", bool(np.all(path.converged))),
+    ]
+
+
 def build_report(
     path,
     cv,
@@ -205,7 +252,7 @@ def build_report(
     """
     import jinja2
 
-    from .. import __version__
+    from ..version import __version__
 
     _check_pair(path, cv)
     if images is None:
@@ -228,45 +275,14 @@ def build_report(
     for key, value in (data or {}).items():
         data_rows.append((str(key), value))
 
-    n_folds = int(cv.extra.get("n_folds", cv.fold_scores.shape[0]))
-    n_repeats = int(cv.extra.get("n_repeats", 1))
+    n_folds, n_repeats, cv_rows, repeat_note = _cv_rows(path, cv)
     nnz = cv.nnz if cv.nnz is not None else path.nnz
-    cv_rows = [
-        {"name": "lam_min", "lam": cv.lam_min, "mean": cv.mean[cv.index_min],
-         "se": cv.se[cv.index_min], "nnz": int(nnz[cv.index_min])},
-        {"name": f"chosen ({cv.rule})", "lam": cv.lam_chosen, "mean": cv.mean[i],
-         "se": cv.se[i], "nnz": int(nnz[i])},
-    ]
-    repeat_note = None
-    rep = cv.extra.get("repeat_lam_chosen")
-    if rep is not None and n_repeats > 1:
-        rep = np.asarray(rep, dtype=float)
-        repeat_note = (
-            f"Across the {n_repeats} repeats the rule chose lam between {_fmt(rep.min())} "
-            f"and {_fmt(rep.max())} (median {_fmt(np.median(rep))})."
-        )
 
     coef_columns, coef_rows, n_nonzero, intercept_text = _coef_table(path, cv, i, names)
 
     prior_sentence = _prior_sentence(path, cv, X, y, n_samples)
 
-    repro_rows = [
-        ("shrinkage", __version__),
-        ("numpy", np.__version__),
-        ("python", platform.python_version()),
-        ("created (UTC)", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
-        ("seed (fold assignment)", cv.random_state),
-        ("folds", n_folds),
-        ("repeats", n_repeats),
-        ("rule", cv.rule),
-        ("metric", cv.metric),
-        ("l1_ratio", _fmt(path.l1_ratio)),
-        ("standardize", path.standardize),
-        ("lams fitted", path.n_lams),
-        ("solver tolerance", _fmt(path.tol)),
-        (f"max {path.certificate_kind}", _fmt(np.max(path.certificate))),
-        ("all path points converged", bool(np.all(path.converged))),
-    ]
+    repro_rows = _repro_rows(path, cv, n_folds, n_repeats)
     kind = {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
     headline = (
         f"A {path.family} {kind} path cross-validated over {n_folds} folds: the chosen "

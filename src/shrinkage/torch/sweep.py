@@ -192,6 +192,132 @@ def _one_run(make_model, train_xy, val_xy, cfg, knob, value, seed, device, es_te
     return out
 
 
+def _check_sweep(make_model, train_data, val_data, knob, values, seeds, loss, metric,
+                 optimizer, lr, epochs, batch_size, k, early_stopping, device):
+    """Validate every argument of :func:`sweep`; returns what the runs need."""
+    if knob not in KNOBS:
+        raise ValueError(f"knob must be one of {sorted(KNOBS)}, got {knob!r}")
+    if not callable(make_model):
+        raise TypeError("make_model must be a callable returning a torch.nn.Module")
+    vals = _check_values(knob, values)
+    seed_list = _check_seeds(seeds)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if metric == "accuracy" and loss != "cross_entropy":
+        raise ValueError("metric='accuracy' needs loss='cross_entropy'")
+    if isinstance(lr, bool) or not isinstance(lr, Real) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if isinstance(k, bool) or not isinstance(k, Real) or not math.isfinite(k) or k < 0:
+        raise ValueError(f"k must be a finite number >= 0, got {k!r}")
+    es_template = _check_early_stopping(early_stopping)
+    if es_template is not None and es_template.mode != ("max" if metric == "accuracy" else "min"):
+        raise ValueError(
+            f"early_stopping has mode={es_template.mode!r} but metric={metric!r} is "
+            + ("maximised: use mode='max'" if metric == "accuracy" else "minimised: use mode='min'")
+        )
+    if knob == "epochs":
+        if es_template is not None:
+            raise ValueError("knob='epochs' sweeps the epoch count itself; drop early_stopping")
+        max_epochs = int(vals.max())
+    else:
+        if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        max_epochs = int(epochs)
+    dev = resolve_device(device)
+    train_xy = as_tensors(train_data, "train_data")
+    val_xy = as_tensors(val_data, "val_data")
+    if train_xy[0].shape[1:] != val_xy[0].shape[1:]:
+        raise ValueError(
+            f"train_data X has feature shape {tuple(train_xy[0].shape[1:])} but val_data X has "
+            f"{tuple(val_xy[0].shape[1:])}"
+        )
+    num_classes = None
+    if loss == "cross_entropy":
+        for name, (_, y) in (("train_data", train_xy), ("val_data", val_xy)):
+            if torch.is_floating_point(y) and not torch.equal(y, y.round()):
+                raise ValueError(f"{name}: loss='cross_entropy' needs integer class labels")
+            if y.dim() != 1 or (y < 0).any():
+                raise ValueError(f"{name}: class labels must be a 1-D array of ints >= 0")
+        num_classes = int(max(train_xy[1].max(), val_xy[1].max())) + 1
+    cfg = RunConfig(
+        epochs=max_epochs,
+        loss=loss,
+        metric=metric,
+        optimizer=optimizer,
+        lr=float(lr),
+        batch_size=None if batch_size is None else int(batch_size),
+        num_classes=num_classes,
+    )
+
+    return vals, seed_list, es_template, dev, train_xy, val_xy, cfg
+
+
+def _collect(knob, vals, n_s, max_epochs, tasks, results):
+    """Scores and learning curves per (seed, value) from the runs' outputs."""
+    n_v = vals.size
+    seed_scores = np.full((n_s, n_v), np.nan)
+    example_se = np.full((n_s, n_v), np.nan)
+    train_c = np.full((n_s, n_v, max_epochs), np.nan)
+    val_c = np.full((n_s, n_v, max_epochs), np.nan)
+    trained = np.zeros((n_s, n_v), dtype=int)
+    chosen_ep = np.zeros((n_s, n_v), dtype=int)
+    for (s, j, _), out in zip(tasks, results):
+        if knob == "epochs":
+            for jj, v in enumerate(vals):
+                e = int(v)
+                seed_scores[s, jj] = out["val"][e - 1]
+                example_se[s, jj] = out["val_se"][e - 1]
+                train_c[s, jj, :e] = out["train"][:e]
+                val_c[s, jj, :e] = out["val"][:e]
+                trained[s, jj] = chosen_ep[s, jj] = e
+        else:
+            e = out["epochs_trained"]
+            seed_scores[s, j] = out["score"]
+            example_se[s, j] = out["se"]
+            train_c[s, j, :e] = out["train"]
+            val_c[s, j, :e] = out["val"]
+            trained[s, j], chosen_ep[s, j] = e, out["chosen_epoch"]
+
+    return seed_scores, example_se, train_c, val_c, trained, chosen_ep
+
+
+def _run_all(make_model, train_xy, val_xy, cfg, knob, vals, seed_list, dev, es_template,
+             n_jobs, progress):
+    """Every (seed, value) training run, in parallel, with a progress bar."""
+    max_epochs = cfg.epochs
+    # Tasks: (seed index, value index or None for the single epochs run, knob value)
+    if knob == "epochs":
+        tasks = [(s, None, float(max_epochs)) for s in range(len(seed_list))]
+    else:
+        tasks = [(s, j, float(v)) for s in range(len(seed_list)) for j, v in enumerate(vals)]
+
+    from joblib import Parallel, delayed
+
+    bar = _Progress(len(tasks), f"sweep {knob}", progress)
+    runs = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_one_run)(
+            make_model, train_xy, val_xy, cfg, knob, v, seed_list[s], dev, es_template,
+            f"s{seed_list[s]}_v{j}",
+        )
+        for s, j, v in tasks
+    )  # fmt: skip
+    results = []
+    try:
+        for out in runs:
+            results.append(out)
+            bar.update()
+    finally:
+        bar.close()
+
+    return tasks, results
+
+
 def sweep(
     make_model,
     train_data,
@@ -265,115 +391,16 @@ def sweep(
         ``curves["train"]`` / ``curves["val"]`` of shape (n_seeds, n_values, max_epochs),
         NaN after a run stopped.
     """
-    if knob not in KNOBS:
-        raise ValueError(f"knob must be one of {sorted(KNOBS)}, got {knob!r}")
-    if not callable(make_model):
-        raise TypeError("make_model must be a callable returning a torch.nn.Module")
-    stronger = KNOBS[knob]
-    vals = _check_values(knob, values)
-    seed_list = _check_seeds(seeds)
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    if metric == "accuracy" and loss != "cross_entropy":
-        raise ValueError("metric='accuracy' needs loss='cross_entropy'")
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    if isinstance(k, bool) or not isinstance(k, Real) or not math.isfinite(k) or k < 0:
-        raise ValueError(f"k must be a finite number >= 0, got {k!r}")
-    es_template = _check_early_stopping(early_stopping)
-    if es_template is not None and es_template.mode != ("max" if metric == "accuracy" else "min"):
-        raise ValueError(
-            f"early_stopping has mode={es_template.mode!r} but metric={metric!r} is "
-            + ("maximised: use mode='max'" if metric == "accuracy" else "minimised: use mode='min'")
-        )
-    if knob == "epochs":
-        if es_template is not None:
-            raise ValueError("knob='epochs' sweeps the epoch count itself; drop early_stopping")
-        max_epochs = int(vals.max())
-    else:
-        if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-        max_epochs = int(epochs)
-    dev = resolve_device(device)
-    train_xy = as_tensors(train_data, "train_data")
-    val_xy = as_tensors(val_data, "val_data")
-    if train_xy[0].shape[1:] != val_xy[0].shape[1:]:
-        raise ValueError(
-            f"train_data X has feature shape {tuple(train_xy[0].shape[1:])} but val_data X has "
-            f"{tuple(val_xy[0].shape[1:])}"
-        )
-    num_classes = None
-    if loss == "cross_entropy":
-        for name, (_, y) in (("train_data", train_xy), ("val_data", val_xy)):
-            if torch.is_floating_point(y) and not torch.equal(y, y.round()):
-                raise ValueError(f"{name}: loss='cross_entropy' needs integer class labels")
-            if y.dim() != 1 or (y < 0).any():
-                raise ValueError(f"{name}: class labels must be a 1-D array of ints >= 0")
-        num_classes = int(max(train_xy[1].max(), val_xy[1].max())) + 1
-    cfg = RunConfig(
-        epochs=max_epochs,
-        loss=loss,
-        metric=metric,
-        optimizer=optimizer,
-        lr=float(lr),
-        batch_size=None if batch_size is None else int(batch_size),
-        num_classes=num_classes,
+    vals, seed_list, es_template, dev, train_xy, val_xy, cfg = _check_sweep(
+        make_model, train_data, val_data, knob, values, seeds, loss, metric, optimizer, lr,
+        epochs, batch_size, k, early_stopping, device,
     )
-
-    # Tasks: (seed index, value index or None for the single epochs run, knob value)
-    if knob == "epochs":
-        tasks = [(s, None, float(max_epochs)) for s in range(len(seed_list))]
-    else:
-        tasks = [(s, j, float(v)) for s in range(len(seed_list)) for j, v in enumerate(vals)]
-
-    from joblib import Parallel, delayed
-
-    bar = _Progress(len(tasks), f"sweep {knob}", progress)
-    runs = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_one_run)(
-            make_model, train_xy, val_xy, cfg, knob, v, seed_list[s], dev, es_template,
-            f"s{seed_list[s]}_v{j}",
-        )
-        for s, j, v in tasks
-    )  # fmt: skip
-    results = []
-    try:
-        for out in runs:
-            results.append(out)
-            bar.update()
-    finally:
-        bar.close()
-
-    n_s, n_v = len(seed_list), vals.size
-    seed_scores = np.full((n_s, n_v), np.nan)
-    example_se = np.full((n_s, n_v), np.nan)
-    train_c = np.full((n_s, n_v, max_epochs), np.nan)
-    val_c = np.full((n_s, n_v, max_epochs), np.nan)
-    trained = np.zeros((n_s, n_v), dtype=int)
-    chosen_ep = np.zeros((n_s, n_v), dtype=int)
-    for (s, j, _), out in zip(tasks, results):
-        if knob == "epochs":
-            for jj, v in enumerate(vals):
-                e = int(v)
-                seed_scores[s, jj] = out["val"][e - 1]
-                example_se[s, jj] = out["val_se"][e - 1]
-                train_c[s, jj, :e] = out["train"][:e]
-                val_c[s, jj, :e] = out["val"][:e]
-                trained[s, jj] = chosen_ep[s, jj] = e
-        else:
-            e = out["epochs_trained"]
-            seed_scores[s, j] = out["score"]
-            example_se[s, j] = out["se"]
-            train_c[s, j, :e] = out["train"]
-            val_c[s, j, :e] = out["val"]
-            trained[s, j], chosen_ep[s, j] = e, out["chosen_epoch"]
-
+    stronger = KNOBS[knob]
+    tasks, results = _run_all(make_model, train_xy, val_xy, cfg, knob, vals, seed_list, dev,
+                              es_template, n_jobs, progress)
+    seed_scores, example_se, train_c, val_c, trained, chosen_ep = _collect(
+        knob, vals, len(seed_list), cfg.epochs, tasks, results)
+    n_s = len(seed_list)
     mean = seed_scores.mean(axis=0)
     if n_s >= 2:
         se = seed_scores.std(axis=0, ddof=1) / math.sqrt(n_s)
@@ -383,23 +410,14 @@ def sweep(
         se_source = "validation examples"
     gib = metric == "accuracy"
     i_min = selection.best(vals, mean, stronger=stronger, greater_is_better=gib)
-    i_chosen = selection.strongest_within(
-        vals, mean, se, k=k, stronger=stronger, greater_is_better=gib
-    )
+    rule = selection.Rule("se", float(k)).text
+    i_chosen = selection.apply_rule(rule, vals, mean, se, stronger=stronger,
+                                    greater_is_better=gib)
     return SweepResult(
-        knob=knob,
-        values=vals,
-        stronger=stronger,
-        seed_scores=seed_scores,
-        mean=mean,
-        se=se,
-        metric=loss if metric == "loss" else metric,
-        greater_is_better=gib,
-        index_min=int(i_min),
-        index_chosen=int(i_chosen),
-        rule=f"strongest_within(k={float(k):g})",
-        seeds=np.asarray(seed_list, dtype=int),
-        curves={"train": train_c, "val": val_c},
+        knob=knob, values=vals, stronger=stronger, seed_scores=seed_scores, mean=mean, se=se,
+        metric=loss if metric == "loss" else metric, greater_is_better=gib,
+        index_min=int(i_min), index_chosen=int(i_chosen), rule=rule,
+        seeds=np.asarray(seed_list, dtype=int), curves={"train": train_c, "val": val_c},
         extra={
             "k": float(k),
             "se_source": se_source,
