@@ -23,6 +23,7 @@ __all__ = [
     "as_real_array",
     "check_positive",
     "check_ratio",
+    "store_params",
 ]
 
 
@@ -272,3 +273,13 @@ def check_ratio(name, value):
     if not (0.0 <= r <= 1.0):
         raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
     return r
+
+
+def store_params(estimator, params):
+    """Store constructor arguments unchanged (scikit-learn's ``__init__`` contract).
+
+    ``params`` is the ``locals()`` of ``__init__``; everything but ``self`` is stored.
+    """
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)

@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..validation import store_params
 from .design import check_weights, effective_n, prepare
 from .diagnostics import ess, rhat
 from .gibbs import gibbs_lasso_chain
@@ -104,22 +105,7 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         rhat_max=1.05,
         min_ess=100.0,
     ):
-        self.lam = lam
-        self.sigma = sigma
-        self.gamma_shape = gamma_shape
-        self.gamma_rate = gamma_rate
-        self.n_draws = n_draws
-        self.burn_in = burn_in
-        self.thin = thin
-        self.n_chains = n_chains
-        self.n_em_iter = n_em_iter
-        self.em_draws = em_draws
-        self.standardize = standardize
-        self.fit_intercept = fit_intercept
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.rhat_max = rhat_max
-        self.min_ess = min_ess
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ validation
     def _check_params(self):

@@ -28,6 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
+from ..validation import store_params
 from .sweep import sweep
 from .training import KNOBS, RunConfig, resolve_device, train
 
@@ -88,21 +89,7 @@ class _BaseMLP(BaseEstimator):
         random_state=None,
         verbose=False,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.tune = tune
-        self.tune_values = tune_values
-        self.k = k
-        self.n_seeds = n_seeds
-        self.validation_fraction = validation_fraction
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     # -------------------------------------------------------------- validation
     def _check_params(self):

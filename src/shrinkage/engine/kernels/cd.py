@@ -60,6 +60,33 @@ def _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, id
     return _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercept)
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _dense_gradient(X, j, c, v, uv, r):
+    """``g_j = sum_i v_i (x_ij - c) r_i`` (``uv > 0``: every ``v_i`` equals ``uv``)."""
+    gj = 0.0
+    if uv > 0.0:
+        for i in range(r.shape[0]):
+            gj += (X[i, j] - c) * r[i]
+        return gj * uv
+    for i in range(r.shape[0]):
+        gj += (X[i, j] - c) * v[i] * r[i]
+    return gj
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sparse_dot(xd, xi, xp, j, v, uv, r):
+    """``sum_i v_i x_ij r_i`` over the stored entries of column ``j`` (scalar gathers)."""
+    s = 0.0
+    if uv > 0.0:
+        for k in range(xp[j], xp[j + 1]):
+            s += xd[k] * r[xi[k]]
+        return s * uv
+    for k in range(xp[j], xp[j + 1]):
+        i = xi[k]
+        s += xd[k] * v[i] * r[i]
+    return s
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercept):
     n = r.shape[0]
@@ -72,15 +99,7 @@ def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercep
         if hj <= 0.0:
             continue
         c = xm[j]
-        # gradient g_j = sum_i v_i (x_ij - xm_j) r_i
-        gj = 0.0
-        if uv > 0.0:
-            for i in range(n):
-                gj += (X[i, j] - c) * r[i]
-            gj *= uv
-        else:
-            for i in range(n):
-                gj += (X[i, j] - c) * v[i] * r[i]
+        gj = _dense_gradient(X, j, c, v, uv, r)
         bj = b[j]
         new = _soft_clip(gj + hj * bj, l1[j], hj + l2[j], lo[j], hi[j])
         d = new - bj
@@ -121,16 +140,7 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
             continue
         c = xm[j]
         # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only
-        s = 0.0
-        if uv > 0.0:
-            for k in range(xp[j], xp[j + 1]):
-                s += xd[k] * r[xi[k]]
-            s *= uv
-        else:
-            for k in range(xp[j], xp[j + 1]):
-                i = xi[k]
-                s += xd[k] * v[i] * r[i]
-        gj = s + roff * xv[j] - c * (svr + roff * V)
+        gj = _sparse_dot(xd, xi, xp, j, v, uv, r) + roff * xv[j] - c * (svr + roff * V)
         bj = b[j]
         new = _soft_clip(gj + hj * bj, l1[j], hj + l2[j], lo[j], hi[j])
         d = new - bj
