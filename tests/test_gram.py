@@ -147,7 +147,7 @@ def test_live_moments_equal_direct_moments(with_held):
         held = np.empty(0, dtype=np.int64)
     live = np.ones(X.shape[0], dtype=bool)
     live[held] = False
-    xw, var, g, ybar = live_moments(SharedGram(), X, y, held, X[held])
+    xw, var, g, ybar, lo, hi = live_moments(SharedGram(), X, y, held, X[held])
     ref_xw, ref_var, ref_g = _direct_moments(X, y, live)
     assert ybar == pytest.approx(y[live].mean(), rel=1e-14)
     np.testing.assert_allclose(xw, ref_xw, rtol=1e-13, atol=1e-15)
@@ -156,9 +156,11 @@ def test_live_moments_equal_direct_moments(with_held):
     np.testing.assert_allclose(g, ref_g, rtol=1e-9, atol=1e-12)
     # the constant column, and the indicator once its ones are held out, are exactly
     # constant (the engine's constant-column test relies on it)
-    assert var[3] == 0.0
+    assert var[3] == 0.0 and lo[3] == hi[3] == 7.0
     if with_held:
-        assert var[2] == 0.0
+        assert var[2] == 0.0 and lo[2] == hi[2]
+    # columns not recomputed carry an infinite range: certainly not constant
+    assert np.all(np.isinf(lo[[0, 1, 4]])) and np.all(np.isinf(hi[[0, 1, 4]]))
 
 
 def test_live_moments_reuse_the_full_sums_for_one_pair_of_arrays():

@@ -108,14 +108,13 @@ class Path:
         """``b0 + X b`` for the model at ``index`` (all path points when None).
 
         Returns an array of shape (n_samples,) for one index or (n_samples, n_lams) for
-        all of them; multinomial paths add a trailing class axis.
+        all of them; multinomial paths add a trailing class axis. A DataFrame ``X`` must
+        have the path's feature names, in order.
         """
-        from .validation import check_design
+        from .validation import check_design, check_feature_names
 
+        check_feature_names(X, self.feature_names, "the path")
         X = check_design(X, n_features=self.n_features)
-        return self._linear_predictor_checked(X, index, offset)
-
-    def _linear_predictor_checked(self, X, index=None, offset=None):
         coefs = self.coefs if index is None else self.coefs[index]
         inter = self.intercepts if index is None else self.intercepts[index]
         if coefs.ndim == 1:  # one path point, single response

@@ -428,7 +428,13 @@ class TabularModel:
         return [str(n) for n in self.path.feature_names]
 
     def linear_predictor(self, X):
-        """``b0 + X b`` at the chosen ``lam``: shape (n,) or (n, n_classes)."""
+        """``b0 + X b`` at the chosen ``lam``: shape (n,) or (n, n_classes).
+
+        ``X`` is the encoded design; a DataFrame must carry the encoded feature names.
+        """
+        from .validation import check_feature_names
+
+        check_feature_names(X, self.feature_names, "the model")
         return np.asarray(X @ self.coef) + self.intercept
 
     def predict_table(self, table, *, impute=False):

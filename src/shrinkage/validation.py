@@ -24,6 +24,8 @@ __all__ = [
     "check_positive",
     "check_ratio",
     "store_params",
+    "DataWarning",
+    "check_feature_names",
 ]
 
 
@@ -80,9 +82,10 @@ def _all_finite(arr):
 def check_design(X, *, n_features=None, name="X"):
     """Validate a design matrix.
 
-    Returns a float64 Fortran-ordered ndarray, or a ``scipy.sparse.csc_matrix``
-    with sorted indices and float64 data. A float64 Fortran array and a canonical float64
-    CSC matrix are returned as they are, without a copy.
+    Returns a float64 Fortran-ordered ndarray, or a ``scipy.sparse.csc_matrix`` in
+    canonical form (sorted indices, no duplicate entries: duplicates are summed, as scipy
+    reads them) with float64 data. A float64 Fortran array and a canonical float64 CSC
+    matrix are returned as they are, without a copy.
     """
     if X is None:
         raise ValueError(f"{name} is None; pass a 2-D array of shape (n_samples, n_features)")
@@ -96,9 +99,11 @@ def check_design(X, *, n_features=None, name="X"):
             X = X.tocsc()
         if X.dtype != np.float64:
             X = X.astype(np.float64)
-        if not X.has_sorted_indices:
+        if not X.has_canonical_format:
+            # unsorted indices or duplicate entries (which scipy sums): the kernels read
+            # each stored entry once, so canonicalize a copy (canonical input is not copied)
             X = X.copy()
-            X.sort_indices()
+            X.sum_duplicates()
         if not _all_finite(X.data):
             _raise_nonfinite(name, X.data)
         Xs = X
@@ -183,10 +188,13 @@ def check_sample_weight(sample_weight, n):
     w = check_vector(sample_weight, "sample_weight", n, allow_none=False)
     if np.any(w < 0):
         raise ValueError("sample_weight has negative entries; weights must be >= 0")
-    total = w.sum()
-    if not total > 0:
+    top = w.max()
+    if not top > 0:
         raise ValueError("sample_weight sums to zero: no observation carries weight")
-    return w / total
+    # divided by the largest weight first, so that neither the sum of huge weights
+    # (overflow) nor that of tiny ones (underflow) loses the weights' ratios
+    w = w / top
+    return w / w.sum()
 
 
 def check_offset(offset, n, n_classes=None):
@@ -283,3 +291,34 @@ def store_params(estimator, params):
     for name, value in params.items():
         if name not in ("self", "__class__"):
             setattr(estimator, name, value)
+
+
+class DataWarning(UserWarning):
+    """The data were used, but not quite as given (a near-constant column dropped, ...)."""
+
+
+def check_feature_names(X, names, what="the model"):
+    """Refuse a table whose columns are not the fitted ``names``, in the fitted order.
+
+    Only tables with column names (DataFrames) are checked; arrays are taken by position.
+    A reordered or renamed column would otherwise meet another feature's coefficient.
+    """
+    if names is None or not hasattr(X, "columns"):
+        return
+    cols = [str(c) for c in X.columns]
+    expected = [str(n) for n in names]
+    if cols == expected:
+        return
+    missing = [n for n in expected if n not in set(cols)]
+    unexpected = [c for c in cols if c not in set(expected)]
+    if not missing and not unexpected:
+        raise ValueError(
+            f"X has the feature names {what} was fitted with, in another order; reorder its "
+            f"columns as {expected[:6]}{' ...' if len(expected) > 6 else ''}")
+    parts = []
+    if missing:
+        parts.append(f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+    if unexpected:
+        parts.append(f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}")
+    raise ValueError(f"X's columns are not the feature names {what} was fitted with: "
+                     + "; ".join(parts))

@@ -216,6 +216,9 @@ def live_moments(shared, X, y, held_rows, held_block):
     -------
     xw, var, g : ndarray (p,)
     ybar_live : float
+    lo, hi : ndarray (p,)
+        The live range of the recomputed columns (the only ones that can be constant on
+        the live rows); ``-inf, inf`` for the others.
     """
     n, p = X.shape
     m, ybar, a1, a2, axy = shared.centred_sums(X, y)
@@ -237,12 +240,14 @@ def live_moments(shared, X, y, held_rows, held_block):
     var = c * l2 - dx * dx
     g = c * lxy - dx * dy
     redo = np.flatnonzero(var <= _CANCELLATION * c * a2)
+    lo, hi = np.full(p, -np.inf), np.full(p, np.inf)
     if redo.size:
         cols = X[:, redo][live] if held_rows.size else X[:, redo]
+        lo[redo], hi[redo] = cols.min(axis=0), cols.max(axis=0)
         xw[redo] = cols.mean(axis=0)
         cols -= xw[redo]
         var[redo] = np.einsum("ij,ij->j", cols, cols) * c
         g[redo] = (cols.T @ (y_live - ybar_live)) * c
     np.maximum(var, 0.0, out=var)
-    return xw, var, g, ybar_live
+    return xw, var, g, ybar_live, lo, hi
 

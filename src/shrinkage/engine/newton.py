@@ -282,7 +282,9 @@ class ProximalNewton(Solver):
             b_ws = self.b[ws]
             st = np.array([0.0, svz, sv, self.b0])
             # inexact Newton: the inner tolerance follows the current KKT violation
-            hmax = float(self.h[ws].max()) if m else 1.0
+            # the inner threshold compares h_j d_j^2 with the squared violation: both in
+            # standardized units (h_j / s_j^2), so that rescaling X changes nothing
+            hmax = float((self.h[ws] / prob.scale[ws] ** 2).max()) if m else 1.0
             thr = max(1e-3 * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300), 1e-300)
             budget = max(prob.max_iter - state[1], 1)
             while budget > 0:

@@ -33,7 +33,7 @@ from ..validation import (
 )
 from .contract import FitHints, SolverSetup, choose_solver
 from .gram import live_moments
-from .problem import Problem, column_moments
+from .problem import Problem, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
 from .stopping import stop_reason
 
@@ -181,6 +181,9 @@ def fit_path(X, y, options, hints=None):
     hints = FitHints() if hints is None else hints
     n, p = X.shape
     data = _prepare_data(X, y, options)
+    scale = _response_scale(data)
+    if scale != 1.0:
+        return _rescaled(X, data.y, options, hints, scale)
     tol = check_scalar(options.tol, "tol", lo=0.0, lo_open=True)
     max_iter = check_scalar(options.max_iter, "max_iter", lo=1, integer=True)
     l1_ratio = check_scalar(options.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
@@ -191,9 +194,12 @@ def fit_path(X, y, options, hints=None):
     names = _feature_names(options.feature_names, p)
     penalty = ElasticNet(l1_ratio, options.penalty_factor, options.lower, options.upper,
                          group_responses=bool(options.multinomial_grouped))
-    prob, g0, held_block = _problem(X, data, penalty, options, hints, tol, max_iter)
+    prob, g0, held_block = _problem(X, data, penalty, options, hints, tol, max_iter, names)
     eta_null, b0_null = data.family.null_eta(data.y, data.w, data.offset, prob.fit_intercept)
     null_dev = data.family.deviance(data.y, eta_null, data.w)
+    if not np.isfinite(null_dev):
+        raise ValueError(f"the {data.family.name} deviance of y overflows double precision "
+                         "(values too large); rescale y before fitting")
     path_len = n_lams if options.lams is None else np.size(options.lams)
     setup = SolverSetup(eta=eta_null, b0=b0_null, n_lams=int(path_len), g0=g0, hints=hints,
                         held_block=held_block)
@@ -211,7 +217,7 @@ def fit_path(X, y, options, hints=None):
            np.zeros(L), np.zeros(L, dtype=np.int64))
     done, code = solver.run_path(grid, max(lam_max, grid[0]), null_dev, early_stop, out)
     coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
-    converged = cert <= tol
+    converged = np.isfinite(cert) & (cert <= tol)
     _warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,
                       solver.certificate_kind)
     return Path(
@@ -241,6 +247,43 @@ def _prepare_data(X, y, options):
     return _Data(fam, yv, classes, w, uniform, off)
 
 
+# A gaussian response whose magnitude leaves this range is fitted scaled by a power of two
+# to about 1 (exact: every sum scales exactly) and the path scaled back, so that neither
+# the sums of squares of the objective and its certificate nor the squared coefficient
+# moves (y / x)^2 of coordinate descent over- or underflow.
+_Y_MAGNITUDE = (1e-30, 1e30)
+
+
+def _response_scale(data):
+    """1.0, or the power of two that brings an extreme gaussian response near 1."""
+    if not data.family.quadratic:
+        return 1.0
+    r = data.y if data.offset is None else data.y - data.offset
+    live = data.w > 0
+    m = float(np.max(np.abs(r[live]))) if np.any(live) else 0.0
+    if m == 0.0 or _Y_MAGNITUDE[0] <= m <= _Y_MAGNITUDE[1]:
+        return 1.0
+    if not np.isfinite(m):
+        raise ValueError("y - offset overflows double precision; rescale y before fitting")
+    return float(2.0 ** np.round(np.log2(m)))
+
+
+def _rescaled(X, y, options, hints, scale):
+    """The path of ``y / scale`` (lams, bounds and offset alike), scaled back."""
+    def down(v):
+        return None if v is None else np.asarray(v, dtype=float) / scale
+
+    path = fit_path(X, y / scale, options.replace(
+        offset=down(options.offset), lams=down(options.lams), lower=down(options.lower),
+        upper=down(options.upper)), hints)
+    return dataclasses.replace(
+        path, lams=path.lams * scale, coefs=path.coefs * scale,
+        intercepts=path.intercepts * scale, lam_max=path.lam_max * scale,
+        null_deviance=path.null_deviance * scale * scale,
+        extra={**path.extra, "response_scale": scale},
+    )
+
+
 def _feature_names(names, p):
     if names is None:
         return None
@@ -250,7 +293,7 @@ def _feature_names(names, p):
     return names
 
 
-def _problem(X, data, penalty, options, hints, tol, max_iter):
+def _problem(X, data, penalty, options, hints, tol, max_iter, names):
     """The :class:`Problem` and, for a fold fitted from shared sums, its starting gradient
     and gathered held-out block."""
     n, p = X.shape
@@ -263,15 +306,18 @@ def _problem(X, data, penalty, options, hints, tol, max_iter):
     if live_split is not None:
         # a cross-validation fold: moments from the shared full-data sums minus the
         # held-out rows' (see shrinkage.engine.gram.live_moments)
-        xw, var, g0, _ = live_moments(hints.shared_gram, X, data.y, *live_split)
+        xw, var, g0, _, lo, hi = live_moments(hints.shared_gram, X, data.y, *live_split)
         held_block = live_split[1]
     else:
         xw = np.asarray(X.T @ data.w).ravel()
         var = column_moments(X, data.w, xw)
+        lo, hi = column_spread(X, data.w)
+    if not np.all(np.isfinite(xw)):
+        j = int(np.flatnonzero(~np.isfinite(xw))[0])
+        raise ValueError(f"the weighted mean of X column {j} overflows double precision; "
+                         "rescale X before fitting")
+    constant = constant_columns(lo, hi, var, names)
     xs = np.sqrt(var)
-    # constant relative to the column's own magnitude, so a feature measured in tiny units
-    # (sd 1e-8) is kept while a column of one repeated value is excluded
-    constant = xs <= 1e-10 * np.sqrt(xw * xw + var)
     xm = xw if fit_intercept else np.zeros(p)
     scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)
     arrays = penalty.lower_arrays(p, scale)

@@ -8,15 +8,33 @@ kernels apply them through scalar bookkeeping.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..validation import DataWarning
 from .kernels.certify import centred_gradient, kkt_scan
-from .kernels.moments import centred_combination, column_variances, sparse_column_moments
+from .kernels.moments import (
+    centred_combination,
+    column_range,
+    column_variances,
+    sparse_column_moments,
+    sparse_column_range,
+)
 
-__all__ = ["Problem", "column_moments", "strong_set", "violators"]
+__all__ = ["Problem", "column_moments", "column_spread", "constant_columns", "strong_set",
+           "violators"]
+
+# A column whose live values span less than this share of their magnitude is treated as
+# constant: a few hundred units in the last place, the rounding of values computed the
+# same way. Wider spreads are kept, however small (1e8 + 1e-4 * x is a feature).
+NEAR_CONSTANT = 1e-13
+# A kept column's weighted variance must lie in this range (spreads of about 1e-120 to
+# 1e120): beyond it, squared coefficient moves (y / x)^2 and sums of squares leave double
+# precision, so such a column is refused by name rather than fitted inexactly.
+_VAR_RANGE = (1e-240, 1e240)
 
 _EMPTY_F = np.zeros(1)
 _EMPTY_I = np.zeros(1, dtype=np.int32)
@@ -116,6 +134,48 @@ def column_moments(X, w, center):
         sparse_column_moments(X.data, X.indptr, X.indices, w, center, out)
         return out
     return column_variances(X, w, center)
+
+
+def column_spread(X, w):
+    """``(lo, hi)``: each column's smallest and largest value over rows with ``w_i > 0``."""
+    p = X.shape[1]
+    lo, hi = np.empty(p), np.empty(p)
+    if sp.issparse(X):
+        sparse_column_range(X.data, X.indptr, X.indices, w, lo, hi)
+    else:
+        column_range(X, w, lo, hi)
+    return lo, hi
+
+
+def constant_columns(lo, hi, var, names=None):
+    """Columns to exclude as constant, from their live range ``[lo, hi]``.
+
+    Constant means a spread within ``NEAR_CONSTANT`` of the column's magnitude, decided on
+    the values themselves (not on a variance, whose rounding grows with the mean). A
+    column excluded without being exactly constant is named in a :class:`DataWarning`;
+    a kept column whose sums of squares leave double precision is refused by name.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        spread = hi - lo
+        magnitude = np.maximum(np.abs(lo), np.abs(hi))
+        constant = np.isfinite(spread) & (spread <= NEAR_CONSTANT * magnitude)
+    rounding = constant & (hi != lo)
+    label = (lambda j: f"X column {j}") if names is None else (lambda j: f"feature {names[j]!r}")
+    if np.any(rounding):
+        cols = np.flatnonzero(rounding)
+        shown = ", ".join(label(j) for j in cols[:5]) + (" ..." if cols.size > 5 else "")
+        warnings.warn(
+            f"{shown} vary only in their last digits (relative spread <= {NEAR_CONSTANT:g}): "
+            "treated as constant, coefficient 0", DataWarning, stacklevel=4)
+    bad = ~constant & ~((var >= _VAR_RANGE[0]) & (var <= _VAR_RANGE[1]))
+    if np.any(bad):
+        j = int(np.flatnonzero(bad)[0])
+        what = "overflow" if not np.isfinite(var[j]) or spread[j] > 1 else "underflow"
+        raise ValueError(
+            f"{label(j)} spans [{lo[j]:.3g}, {hi[j]:.3g}]: its sums of squares {what} double "
+            "precision (a spread between 1e-120 and 1e120 is fitted exactly); rescale it "
+            "(for instance to unit variance) before fitting")
+    return constant
 
 
 def strong_set(prob, g, b, lam, lam_prev):

@@ -77,10 +77,13 @@ def _encode_response(path, y):
 
 
 def path_scores(path, X, y, metric, sample_weight=None):
+    """The metric of every path point on ``(X, y)``, in blocks of strengths."""
     import scipy.sparse as sp
 
     from ..tuning import metrics
+    from ..validation import check_feature_names
 
+    check_feature_names(X, path.feature_names, "the path")
     if not sp.issparse(X):
         X = np.asarray(X, dtype=float)
     if X.ndim != 2:

@@ -246,6 +246,8 @@ def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state
     weight = kwargs.pop("sample_weight", None)
     offset = kwargs.pop("offset", None)
     grid = {k: kwargs.pop(k) for k in _GRID_ARGS if k in kwargs}
+    if kwargs.get("feature_names") is None and hasattr(X, "columns"):
+        kwargs["feature_names"] = [str(c) for c in X.columns]  # kept with the path
     options = path_options(family, kwargs)
     design = SharedDesign(X, family)
     n = design.shape[0]

@@ -112,7 +112,11 @@ def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercep
             if ch > maxch:
                 maxch = ch
     if intercept:
-        # exact update of the unpenalised intercept: d0 = sum_i v_i r_i / sum_i v_i
+        # exact update of the unpenalised intercept: d0 = sum_i v_i r_i / sum_i v_i, with
+        # the sum taken afresh (the running one loses digits on large-mean columns)
+        svr = 0.0
+        for i in range(n):
+            svr += v[i] * r[i]
         d0 = svr / V
         if d0 != 0.0:
             st[3] += d0

@@ -125,12 +125,15 @@ def centred_dots(X, xd, xi, xp, sparse, u, su, xm, idx, m, g):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _dots_dense(X, u, su, xm, idx, m, g):
+    # centred element by element: x . u - xm * su would cancel catastrophically for a
+    # column whose mean is large next to its spread (1e8 + 1e-4 z)
     for t in range(m):
         j = idx[t]
+        c = xm[j]
         s = 0.0
         for i in range(X.shape[0]):
-            s += X[i, j] * u[i]
-        g[j] = s - xm[j] * su
+            s += (X[i, j] - c) * u[i]
+        g[j] = s
 
 
 @njit(cache=True, nogil=True)

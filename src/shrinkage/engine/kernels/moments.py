@@ -24,6 +24,54 @@ def column_variances(X, w, center):
 
 
 @njit(cache=True, nogil=True)
+def column_range(X, w, lo, hi):
+    """Smallest and largest value of every column over the rows with ``w_i > 0``.
+
+    (``lo_j = hi_j`` exactly is the definition of a constant column; no rounding enters.)
+    """
+    n, p = X.shape
+    for j in range(p):
+        a = np.inf
+        b = -np.inf
+        for i in range(n):
+            if w[i] > 0.0:
+                v = X[i, j]
+                if v < a:
+                    a = v
+                if v > b:
+                    b = v
+        lo[j] = a
+        hi[j] = b
+
+
+@njit(cache=True, nogil=True)
+def sparse_column_range(data, indptr, indices, w, lo, hi):
+    """:func:`column_range` of a CSC matrix: stored entries, and 0 when a row with
+    positive weight has no stored entry in the column."""
+    n_live = 0
+    for i in range(w.shape[0]):
+        if w[i] > 0.0:
+            n_live += 1
+    for j in range(indptr.shape[0] - 1):
+        a = np.inf
+        b = -np.inf
+        stored = 0
+        for k in range(indptr[j], indptr[j + 1]):
+            if w[indices[k]] > 0.0:
+                stored += 1
+                v = data[k]
+                if v < a:
+                    a = v
+                if v > b:
+                    b = v
+        if stored < n_live:
+            a = min(a, 0.0)
+            b = max(b, 0.0)
+        lo[j] = a
+        hi[j] = b
+
+
+@njit(cache=True, nogil=True)
 def take_rows_fortran(X, rows, out):
     """out[t, j] = X[rows[t], j] for Fortran-ordered X and out, one column at a time.
 
@@ -89,13 +137,14 @@ def centred_combination(X, xd, xi, xp, sparse, xm, idx, coef, out):
     for t in range(idx.shape[0]):
         j = idx[t]
         c = coef[t]
-        shift += xm[j] * c
         if sparse:
+            shift += xm[j] * c
             for k in range(xp[j], xp[j + 1]):
                 out[xi[k]] += xd[k] * c
-        else:
+        else:  # centred element by element (no cancellation for large-mean columns)
+            m = xm[j]
             for i in range(n):
-                out[i] += X[i, j] * c
+                out[i] += (X[i, j] - m) * c
     for i in range(n):
         out[i] -= shift
 
