@@ -300,3 +300,70 @@ def test_default_n_jobs_keeps_small_designs_in_the_calling_thread(monkeypatch):
     Xb = r.normal(size=(1001, 100))
     cross_validate(Xb, Xb[:, 0] + r.normal(size=1001), cv=4, random_state=0, n_lams=5)
     assert len(seen) == 5 and not all(seen)
+
+
+def test_overlapping_blas_limits_from_two_threads_restore_the_original(monkeypatch):
+    """Two cross-validations in two threads must not leave the process at one BLAS thread.
+
+    threadpoolctl's limits are process-wide (for most BLAS builds) and each context
+    restores what it found on entry: overlapping contexts in two threads used to leave the
+    second one's saved limit (1) in place. A fake limiter with those global semantics
+    checks the interleaving exactly; real concurrent runs check the end state.
+    """
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from shrinkage.tuning import parallel
+
+    state = {"threads": 2}
+
+    class GlobalLimiter:  # what threadpool_limits does to a process-wide setting
+        def __init__(self, limits, user_api):
+            self.saved = state["threads"]
+            state["threads"] = limits
+
+        def restore_original_limits(self):
+            state["threads"] = self.saved
+
+    monkeypatch.setattr(parallel, "threadpool_limits", GlobalLimiter)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with parallel.one_blas_thread():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def second():
+        a_in.wait(5)
+        with parallel.one_blas_thread():
+            b_in.set()
+            a_out.wait(5)
+            seen["after_first_left"] = state["threads"]
+
+    ts = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(10)
+    assert seen["after_first_left"] == 1  # still limited while anyone is inside
+    assert state["threads"] == 2  # and restored when the last one leaves
+    monkeypatch.undo()
+
+    def blas():
+        return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+    before = blas()
+    r = np.random.default_rng(1)
+    Xb = r.normal(size=(1200, 100))
+    yb = Xb[:, 0] + r.normal(size=1200)
+    runs = [threading.Thread(target=cross_validate, args=(Xb, yb),
+                             kwargs=dict(cv=4, n_lams=5, n_jobs=2, random_state=s))
+            for s in range(2)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join(60)
+    assert blas() == before

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .stopping import RULES, early_stop_code
+from .stopping import RULES, SEPARATED, early_stop_code
 
 __all__ = ["FitHints", "Solver", "SolverSetup", "choose_solver"]
 
@@ -85,6 +85,7 @@ class Solver:
 
     name = "solver"
     certificate_kind = "kkt_violation"
+    separated_class = None
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -112,11 +113,16 @@ class Solver:
     def deviance(self):
         raise NotImplementedError
 
+    def separated(self):
+        """The index of a class fitted perfectly (separated), or None (the default)."""
+        return None
+
     def run_path(self, grid, lam_prev, null_dev, early_stop, out):
         """Fill ``out = (coefs, intercepts, dev_ratio, cert, n_iter)`` along ``grid``.
 
         Returns ``(n_done, stop_code)`` with the codes of
-        :func:`~shrinkage.engine.stopping.early_stop_code`.
+        :func:`~shrinkage.engine.stopping.early_stop_code`, or
+        :data:`~shrinkage.engine.stopping.SEPARATED` with ``self.separated_class``.
         """
         coefs, intercepts, dev_ratio, cert, n_iter = out
         L = grid.size
@@ -130,6 +136,9 @@ class Solver:
                 code = early_stop_code(dev_ratio, k, L, *RULES)
                 if code:
                     return k + 1, code
+                self.separated_class = self.separated()
+                if self.separated_class is not None and k + 1 < L:
+                    return k + 1, SEPARATED
         return L, 0
 
 

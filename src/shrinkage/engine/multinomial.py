@@ -16,6 +16,7 @@ import numpy as np
 from ..model.penalties import kkt_violation, penalty_value
 from .contract import Solver
 from .kernels.multinomial import cd_multinomial, class_curvature
+from .multinomial_step import active_set_step
 
 
 def line_search(objective, eta, deta, b_old, db, f_old, decrease, max_halvings=40):
@@ -46,6 +47,7 @@ class MultinomialSolver(Solver):
     certificate_kind = "kkt_violation"
     max_outer = 500
     inner_cap = 200  # sweeps per Newton step: an inexact inner solve keeps the outer loop moving
+    sweeps_before_polish = 20
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -144,10 +146,19 @@ class MultinomialSolver(Solver):
             b0 = self.b0.copy()
             mmax = float(self.M[ws].max()) if ws.size else 1.0
             thr = max(1e-3 * (cert * self.grad_scale) ** 2 / max(mmax, 1e-300), 1e-300)
-            sweeps += cd_multinomial(X, xd, xi, xp, sparse, prob.w, self.P, prob.xm, self.M, l1,
-                                     l2, prob.lo, prob.hi, self.b, q, b0, M0, ws, ws.size,
-                                     self.grouped, prob.fit_intercept, thr,
-                                     max(min(prob.max_iter - sweeps, self.inner_cap), 1))
+            budget = max(min(prob.max_iter - sweeps, self.inner_cap), 1)
+            while budget > 0:
+                chunk = min(budget, self.sweeps_before_polish)
+                done = cd_multinomial(X, xd, xi, xp, sparse, prob.w, self.P, prob.xm, self.M,
+                                      l1, l2, prob.lo, prob.hi, self.b, q, b0, M0, ws, ws.size,
+                                      self.grouped, prob.fit_intercept, thr, chunk)
+                sweeps += done
+                budget -= done
+                if done < chunk:
+                    break
+                # slow block CD (a class driven by a few rows is nearly rank one): solve the
+                # model on its active set; CD then confirms or corrects the step
+                active_set_step(self, q, b0, B_old, b0_old, l1, l2, ws)
             dB = self.b - B_old
             db0 = b0 - b0_old
             changed = np.flatnonzero(np.any(dB != 0, axis=1))
@@ -174,6 +185,16 @@ class MultinomialSolver(Solver):
                 in_ws |= (viol > 0) & prob.candidates
             cert = self.certificate(lam, restrict)
         return cert, sweeps
+
+    # a class whose fitted probabilities are within this of its 0/1 indicator on every
+    # weighted row is separated: as lam decreases its coefficients only grow
+    separation_tol = 1e-5
+
+    def separated(self):
+        live = self.prob.w > 0
+        gap = np.max(np.abs(self.resid[live]), axis=0)
+        done = np.flatnonzero(gap < self.separation_tol)
+        return int(done[0]) if done.size else None
 
     def intercept(self):
         b0 = self.b0 - self.prob.xm @ self.b

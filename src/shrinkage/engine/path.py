@@ -228,9 +228,21 @@ def fit_path(X, y, options, hints=None):
         certificate_kind=solver.certificate_kind, converged=converged, n_iter=n_iter,
         family=data.family.name, l1_ratio=float(l1_ratio), tol=float(tol),
         standardize=bool(options.standardize), fit_intercept=bool(options.fit_intercept),
-        stopped_early=done < L, stop_reason=stop_reason(code, dev_ratio[-1], grid[done - 1]),
+        stopped_early=done < L, stop_reason=stop_reason(code, dev_ratio[-1], grid[done - 1],
+                                _separation_note(solver.separated_class, data)),
         classes=data.classes, feature_names=names, lam_max=float(lam_max),
     )
+
+
+def _separation_note(k, data):
+    """Why a path stopped on a separated class (see ``Solver.separated``)."""
+    if k is None:
+        return ""
+    label = data.classes[k] if data.classes is not None else k
+    rows = int(np.sum(data.y[data.w > 0, k] > 0))
+    return (f"class {label!r} ({rows} row{'s' if rows != 1 else ''}) is separated from the "
+            "others: its fitted probabilities are 0 or 1 to 1e-5 and its coefficients would "
+            "grow without bound as lam decreases")
 
 
 def _prepare_data(X, y, options):

@@ -2,8 +2,11 @@
 
 The path stops after at least ``MIN_LAMS`` strengths when the deviance explained exceeds
 ``DEV_MAX`` (code 1) or its relative change between consecutive strengths falls below
-``DEV_CHANGE`` (code 2); code 0 means go on. The compiled gaussian drivers call
-:func:`early_stop_code` inside their loop, the Python path loop calls the same function.
+``DEV_CHANGE`` (code 2); code 0 means go on. A solver may also stop the path when the
+data are separated (code :data:`SEPARATED`: a class fitted perfectly, whose coefficients
+would only grow as ``lam`` decreases; the solver's ``separated_class``). The compiled
+gaussian drivers call :func:`early_stop_code` inside their loop, the Python path loop
+calls the same function.
 """
 
 from numba import njit
@@ -12,6 +15,7 @@ DEV_MAX = 0.999
 DEV_CHANGE = 1e-5
 MIN_LAMS = 5
 RULES = (MIN_LAMS, DEV_MAX, DEV_CHANGE)
+SEPARATED = 4
 
 
 @njit(cache=True, nogil=True)
@@ -29,8 +33,10 @@ def early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change):
     return 0
 
 
-def stop_reason(code, dev_ratio, lam):
-    """The message for an early-stop code of :func:`early_stop_code` ("" for none)."""
+def stop_reason(code, dev_ratio, lam, note=""):
+    """The message for an early-stop code ("" for none); ``note`` is a solver's own."""
+    if code == SEPARATED:
+        return f"{note} at lam={lam:.4g}"
     if code == 1:
         return f"deviance explained {dev_ratio:.4f} exceeds {DEV_MAX} at lam={lam:.4g}"
     if code == 2:

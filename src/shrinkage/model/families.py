@@ -31,9 +31,12 @@ accepts its declared attributes; nothing else changes.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.special import logsumexp
 
+from ..validation import DataWarning
 from . import glm_math
 
 __all__ = ["Family", "Gaussian", "Binomial", "Poisson", "Multinomial", "get_family"]
@@ -230,6 +233,13 @@ class Multinomial(Family):
             empty = [str(c) for c, m in zip(classes, mass) if m <= 0.0]
             raise ValueError(f"class(es) {', '.join(empty)} of y have no positive "
                              "sample_weight; drop them or give them weight")
+        rows = np.sum(y[w > 0] > 0, axis=0)
+        if np.any(rows < 2):
+            lone = [str(c) for c, r in zip(classes, rows) if r < 2]
+            warnings.warn(
+                f"class(es) {', '.join(lone)} of y have a single row: the fit separates such "
+                "a class as lam decreases (its coefficients grow, and the path stops there); "
+                "drop or merge it", DataWarning, stacklevel=5)
 
     def mean(self, eta):
         return np.exp(eta - logsumexp(eta, axis=1, keepdims=True))

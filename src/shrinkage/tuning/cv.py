@@ -168,11 +168,19 @@ def _prepare_target(y, family, n):
     return y.astype(np.float64), None
 
 
-def _check_fold_classes(folds, codes, n_classes, metric):
+def _check_fold_classes(folds, codes, classes, metric):
+    n_classes = classes.size
+    counts = np.bincount(codes.astype(np.int64), minlength=n_classes)
     for r, splits in enumerate(folds.splits):
         for f, (train, test) in enumerate(splits):
             present = np.unique(codes[train]).size
             if present < n_classes:
+                rare = int(np.argmin(counts))
+                if counts[rare] < len(splits):
+                    raise ValueError(
+                        f"class {str(classes[rare])!r} has {counts[rare]} sample(s), fewer than "
+                        f"the {len(splits)} folds, so some training part misses it; drop or "
+                        "merge rare classes, or use fewer folds (cv=...)")
                 raise ValueError(
                     f"the training part of fold {f} (repeat {r}) holds {present} of the "
                     f"{n_classes} classes; use stratified folds (stratify=True) or fewer "
@@ -263,7 +271,7 @@ def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state
         repeats=repeats, random_state=random_state, X=design.X,
     )
     if classes is not None:
-        _check_fold_classes(folds, y, classes.size, metric)
+        _check_fold_classes(folds, y, classes, metric)
     if weight is not None:
         # Normalising keeps fold weights on the same scale as plain counts / n.
         weight = check_sample_weight(weight, n) * n
