@@ -9,6 +9,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import shrinkage
 from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
 from shrinkage.tuning.cv import cross_validate
 
@@ -104,3 +105,82 @@ def test_pipeline_and_grid_search():
 def test_bad_parameters(est, y, match):
     with pytest.raises(ValueError, match=match):
         est.fit(X, y)
+
+
+def test_default_folds_are_reproducible():
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((120, 8))
+    y = X[:, 0] + rng.standard_normal(120)
+    a = PenalizedRegressor(n_lams=30).fit(X, y)
+    b = PenalizedRegressor(n_lams=30).fit(X, y)
+    assert a.lam_ == b.lam_ and np.array_equal(a.cv_.fold_ids, b.cv_.fold_ids)
+    other = PenalizedRegressor(n_lams=30, random_state=5).fit(X, y)
+    assert not np.array_equal(other.cv_.fold_ids, a.cv_.fold_ids)
+
+
+def test_offset_in_fit_and_predict_is_an_exposure():
+    """Poisson rates: log(exposure) as offset, against statsmodels' GLM with the same
+    offset, and predictions that need the offset back."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((300, 3))
+    exposure = rng.uniform(0.5, 4.0, 300)
+    y = rng.poisson(exposure * np.exp(0.3 + 0.5 * X[:, 0]))
+    est = PenalizedRegressor(family="poisson", lam=0.0).fit(X, y, offset=np.log(exposure))
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson(),
+                 offset=np.log(exposure)).fit()
+    np.testing.assert_allclose(est.coef_, ref.params[1:], atol=1e-6)
+    np.testing.assert_allclose(est.intercept_, ref.params[0], atol=1e-6)
+    np.testing.assert_allclose(est.predict(X, offset=np.log(exposure)),
+                               ref.predict(sm.add_constant(X), offset=np.log(exposure)),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="fitted with an offset: pass offset="):
+        est.predict(X)
+    with pytest.raises(ValueError, match="offset has length 3"):
+        est.predict(X, offset=np.zeros(3))
+    # cross-validated with an offset too
+    cv_est = PenalizedRegressor(family="poisson", n_lams=20, cv=4).fit(
+        X, y, offset=np.log(exposure))
+    assert cv_est.cv_ is not None and np.isfinite(cv_est.lam_)
+
+
+def test_classifier_offset_shapes():
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((150, 4))
+    y = np.where(X[:, 0] + rng.standard_normal(150) > 0, "yes", "no")
+    off = 0.5 * rng.standard_normal(150)
+    clf = PenalizedClassifier(lam=0.01).fit(X, y, offset=off)
+    np.testing.assert_allclose(clf.predict_proba(X, offset=off).sum(1), 1.0)
+    assert clf.predict(X, offset=off).shape == (150,)
+
+
+def test_missing_and_nullable_labels():
+    import pandas as pd
+
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((60, 3))
+    labels = np.where(X[:, 0] > 0, "a", "b").astype(object)
+    labels[4] = None
+    with pytest.raises(ValueError, match="y has 1 missing label"):
+        PenalizedClassifier(n_lams=5, cv=3).fit(X, labels)
+    labels[4] = np.nan
+    with pytest.raises(ValueError, match="y has 1 missing label"):
+        shrinkage.cross_validate(X, labels, family="binomial", n_lams=5, cv=3)
+    boolean = pd.array(X[:, 0] > 0, dtype="boolean")
+    assert shrinkage.regularization_path(X, boolean, family="binomial", n_lams=5).n_lams == 5
+    boolean[2] = pd.NA
+    with pytest.raises(ValueError, match="y contains 1 NaN"):
+        shrinkage.regularization_path(X, boolean, family="binomial")
+    counts = pd.Series(rng.poisson(3, 60), dtype="Int64")
+    frame = pd.DataFrame({"a": pd.array(rng.integers(0, 5, 60), dtype="Int64"),
+                          "b": pd.array(X[:, 1], dtype="Float64"),
+                          "c": pd.array(X[:, 2] > 0, dtype="boolean")})
+    path = shrinkage.regularization_path(frame, counts, family="poisson", n_lams=5)
+    assert list(path.feature_names) == ["a", "b", "c"]
+    frame.loc[3, "a"] = pd.NA
+    with pytest.raises(ValueError, match="X contains 1 NaN"):
+        shrinkage.regularization_path(frame, counts, family="poisson")
+    categorical = pd.Categorical(np.where(X[:, 0] > 0, "x", "y"))
+    assert shrinkage.cross_validate(X, categorical, family="binomial", n_lams=5,
+                                    cv=3).extra["classes"].tolist() == ["x", "y"]

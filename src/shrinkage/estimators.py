@@ -46,7 +46,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .tuning.selection import parse_rule
-from .validation import check_sample_weight
+from .validation import check_offset, check_sample_weight, check_target
 
 __all__ = ["PenalizedRegressor", "PenalizedClassifier"]
 
@@ -97,26 +97,28 @@ class _PenalizedBase(BaseEstimator):
             raise ValueError(f"family must be one of {self._families}, got {self.family!r}")
         parse_rule(self.rule)
 
-    def _path_kwargs(self, sample_weight):
+    def _path_kwargs(self, sample_weight, offset):
         kw = dict(
             standardize=self.standardize, fit_intercept=self.fit_intercept, tol=self.tol,
-            sample_weight=sample_weight,
+            sample_weight=sample_weight, offset=offset,
         )
         if self.penalty_factor is not None:
             kw["penalty_factor"] = self.penalty_factor
         return kw
 
-    def _fit_codes(self, X, y, family, sample_weight):
+    def _fit_codes(self, X, y, family, sample_weight, offset):
         """Fit on the engine's encoding of ``y``; set coef_, intercept_, lam_, path_, cv_."""
         self._check_params()
-        kw = self._path_kwargs(sample_weight)
+        kw = self._path_kwargs(sample_weight, offset)
+        # folds of seed 0 by default: two fits of one estimator choose the same lam_
+        seed = 0 if self.random_state is None else self.random_state
         if self.lam == "auto":
             from .tuning.cv import cross_validate
 
             self.cv_, self.path_ = cross_validate(
                 X, y, family=family, l1_ratio=float(self.l1_ratio), cv=self.cv,
                 metric=self.metric, rule=self.rule, n_jobs=self.n_jobs,
-                random_state=self.random_state, return_path=True, n_lams=self.n_lams,
+                random_state=seed, return_path=True, n_lams=self.n_lams,
                 lam_min_ratio=self.lam_min_ratio, **kw,
             )
             index = self.cv_.index_chosen
@@ -130,15 +132,21 @@ class _PenalizedBase(BaseEstimator):
             )
             index = self.path_.n_lams - 1
         self.lam_ = float(self.path_.lams[index])
+        self._uses_offset = offset is not None
         coef = np.asarray(self.path_.coefs[index], dtype=float)
         inter = np.asarray(self.path_.intercepts[index], dtype=float)
         return coef, inter
 
-    def _eta(self, X):
+    def _eta(self, X, offset=None):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csc", reset=False)
-        eta = X @ self._coef_engine
-        return np.asarray(eta) + self._intercept_engine
+        eta = np.asarray(X @ self._coef_engine) + self._intercept_engine
+        if offset is None:
+            if getattr(self, "_uses_offset", False):
+                raise ValueError("the model was fitted with an offset: pass offset= to "
+                                 "predict (zeros give the rate per unit of exposure)")
+            return eta
+        return eta + check_offset(offset, eta.shape[0], eta.shape[1] if eta.ndim == 2 else None)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -176,7 +184,9 @@ _COMMON_DOC = """
         Threads for the folds; None uses every core (one thread for a design of at most
         100,000 entries, where threads cost more than they save).
     random_state : int or None
-        Seed of the fold assignment.
+        Seed of the fold assignment; None uses seed 0, so that fitting twice gives the
+        same folds and the same ``lam_`` (as scikit-learn's ``LassoCV``, whose folds are
+        not shuffled).
 """
 
 _FITTED_DOC = """
@@ -217,19 +227,24 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
 
     __init__ = _estimator_init("gaussian")
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model (and choose ``lam`` by cross-validation when ``lam="auto"``)."""
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit the model (and choose ``lam`` by cross-validation when ``lam="auto"``).
+
+        ``offset`` (shape (n_samples,)) is a known part of the linear predictor, e.g.
+        ``log(exposure)`` for poisson rates; ``predict`` then needs one too.
+        """
         X, y = validate_data(self, X, y, accept_sparse="csc", y_numeric=True)
         if self.family == "poisson" and np.any(y < 0):
             raise ValueError("family='poisson' needs non-negative counts y")
-        coef, inter = self._fit_codes(X, y, self.family, sample_weight)
+        coef, inter = self._fit_codes(X, y, self.family, sample_weight, offset)
         self.coef_ = self._coef_engine = coef
         self.intercept_ = self._intercept_engine = float(inter)
         return self
 
-    def predict(self, X):
-        """Mean response: ``X @ coef_ + intercept_`` (gaussian), its exponential (poisson)."""
-        eta = self._eta(X)
+    def predict(self, X, offset=None):
+        """Mean response: ``X @ coef_ + intercept_ (+ offset)`` (gaussian), its exponential
+        (poisson)."""
+        eta = self._eta(X, offset)
         return np.exp(eta) if self.family == "poisson" else eta
 
     def score(self, X, y, sample_weight=None):
@@ -267,9 +282,15 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
 
     __init__ = _estimator_init("auto")
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model (and choose ``lam`` by cross-validation when ``lam="auto"``)."""
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit the model (and choose ``lam`` by cross-validation when ``lam="auto"``).
+
+        ``offset`` is a known part of the linear predictor: shape (n_samples,) for two
+        classes, (n_samples, n_classes) for more; ``predict`` then needs one too.
+        """
         X, y = validate_data(self, X, y, accept_sparse="csc")
+        if y.dtype.kind == "O":
+            check_target(y, y.shape[0])  # missing labels (None/NaN/NA) named, not a TypeError
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         k = self.classes_.size
@@ -291,7 +312,7 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
         elif family == "binomial" and k != 2:
             raise ValueError(f"family='binomial' needs 2 classes, y has {k}")
         self.family_ = family
-        coef, inter = self._fit_codes(X, codes.astype(float), family, sample_weight)
+        coef, inter = self._fit_codes(X, codes.astype(float), family, sample_weight, offset)
         self._coef_engine, self._intercept_engine = coef, inter
         if family == "binomial":
             self.coef_ = coef.reshape(1, -1)
@@ -301,13 +322,13 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
             self.intercept_ = inter.copy()
         return self
 
-    def decision_function(self, X):
+    def decision_function(self, X, offset=None):
         """Log-odds of ``classes_[1]`` (binomial, shape (n,)) or class scores (n, K)."""
-        return self._eta(X)
+        return self._eta(X, offset)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, offset=None):
         """Class probabilities, shape (n_samples, n_classes)."""
-        eta = self.decision_function(X)
+        eta = self.decision_function(X, offset)
         if eta.ndim == 1:
             p1 = 0.5 * (1.0 + np.tanh(0.5 * eta))  # expit without overflow
             return np.column_stack([1.0 - p1, p1])
@@ -315,11 +336,11 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def predict_log_proba(self, X):
-        return np.log(self.predict_proba(X))
+    def predict_log_proba(self, X, offset=None):
+        return np.log(self.predict_proba(X, offset))
 
-    def predict(self, X):
+    def predict(self, X, offset=None):
         """The most probable class."""
-        eta = self.decision_function(X)
+        eta = self.decision_function(X, offset)
         idx = (eta > 0).astype(int) if eta.ndim == 1 else np.argmax(eta, axis=1)
         return self.classes_[idx]

@@ -111,6 +111,8 @@ def check_design(X, *, n_features=None, name="X"):
     else:
         if hasattr(X, "dtypes") and hasattr(X, "columns"):
             _check_frame_numeric(name, X)
+            # nullable extension dtypes (Int64, Float64, boolean) become float, pd.NA NaN
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
         arr = np.asarray(X)
         _reject_non_numeric(name, arr)
         if arr.ndim == 1:
@@ -215,9 +217,7 @@ def check_target(y, n):
     """A 1-D target of length n (labels may be non-numeric; the family checks them)."""
     if y is None:
         raise ValueError("y is None; pass the target values")
-    if hasattr(y, "to_numpy"):
-        y = y.to_numpy()
-    arr = np.asarray(y)
+    arr = _target_array(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr.ravel()
     if arr.ndim != 1:
@@ -226,11 +226,39 @@ def check_target(y, n):
         raise ValueError(f"y has {arr.shape[0]} entries but X has {n} rows")
     if arr.dtype.kind == "c":
         raise TypeError("y is complex; shrinkage fits real-valued data only")
+    if arr.dtype.kind == "O":
+        missing = np.array([_is_missing(v) for v in arr], dtype=bool)
+        if np.any(missing):
+            rows = np.flatnonzero(missing)
+            raise ValueError(
+                f"y has {rows.size} missing label(s) (None/NaN/NA), first at row {rows[0]}; "
+                "drop those rows or fill them in")
     if arr.dtype.kind in "fiub":
         arr_f = arr.astype(np.float64)
         if not np.all(np.isfinite(arr_f)):
             _raise_nonfinite("y", arr_f)
     return arr
+
+
+def _target_array(y):
+    """``y`` as an ndarray; nullable pandas numbers and booleans as float (pd.NA -> NaN),
+    categoricals as their labels."""
+    dtype = getattr(y, "dtype", None)
+    if hasattr(y, "to_numpy"):
+        if dtype is not None and getattr(dtype, "kind", "O") in "biuf" and not isinstance(
+                dtype, np.dtype):
+            return np.asarray(y.to_numpy(dtype=np.float64, na_value=np.nan))
+        y = y.to_numpy()
+    return np.asarray(y)
+
+
+def _is_missing(v):
+    """None, a float NaN or pandas' NA (without importing pandas)."""
+    if v is None:
+        return True
+    if isinstance(v, (float, np.floating)):
+        return bool(np.isnan(v))
+    return type(v).__name__ in ("NAType", "NaTType")
 
 
 def check_int(name, value, low):

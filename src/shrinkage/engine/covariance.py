@@ -174,6 +174,7 @@ class GaussianCovariance(GaussianNaive):
                 *RULES, *self.free.arrays(), self.b, self.g, self._scratch, *out,
             )
             if code != NEED_COLUMNS:
+                self.certify_zero_lam(grid, k, out)
                 return k, code
             in_ws = self.col >= 0
             self._add_columns(self._batch(self._scratch[:nv].copy(), in_ws))

@@ -134,7 +134,7 @@ class GaussianNaive(Solver):
     def run_path(self, grid, lam_prev, null_dev, early_stop, out):
         prob = self.prob
         self.g = np.ascontiguousarray(self.g)
-        return naive_path(
+        done, code = naive_path(
             *prob.kernel_design(), prob.w, prob.uniform_w, prob.xm, prob.xw, self.h,
             prob.l1u, prob.l2u, prob.lo, prob.hi, prob.candidates, prob.unpenalized,
             prob.excluded, prob.scale, self.yc, grid, float(lam_prev), prob.tol,
@@ -142,12 +142,72 @@ class GaussianNaive(Solver):
             prob.fit_intercept, self.ybar, float(null_dev), bool(early_stop), *RULES,
             *self.free.arrays(), self.b, self.r, self.st, self.g, *out,
         )
+        self.certify_zero_lam(grid, done, out)
+        return done, code
+
+    def certify_zero_lam(self, grid, done, out):
+        """At ``lam = 0`` (least squares) the drivers' gap is infinite: every feature is
+        free, and the driver projects only the always-unpenalised ones. The certificate of
+        that point is the gap with the dual point projected off every free feature."""
+        if done and grid[done - 1] == 0.0:
+            out[3][done - 1] = least_squares_gap(self.prob, out[0][done - 1], self.yc,
+                                                 self.obj_scale)
 
     def intercept(self):
         return self.ybar - dot(self.prob.xm, self.b) if self.prob.fit_intercept else 0.0
 
     def deviance(self):
         return dot(self.prob.w * self.r, self.r)
+
+
+# the least-squares certificate decomposes the free columns densely: beyond this many
+# entries it is not computed (NaN, so the point reads unconverged, with the reason)
+_LS_MAX_ENTRIES = 5e7
+
+
+def least_squares_gap(prob, b, yc, obj_scale):
+    """Relative duality gap of the unpenalised fit ``b`` (``lam = 0``).
+
+    With ``F`` the free candidates (an unbounded side, strictly inside their box: a
+    coefficient resting on a bound keeps that bound's conjugate), ``A = W^(1/2) Xc_F`` and
+    its thin SVD
+    ``V diag(d) U^T``, the dual point ``u = W r - W Xc_F z``, ``z = (A^T A)^+ g_F``, is
+    feasible for the free features; for an unbounded fit the gap reduces to the exact
+    suboptimality ``1/2 g_F^T (A^T A)^+ g_F``. Bounded features keep their box conjugate.
+    """
+    from .kernels.certify import dual_terms
+    from .kernels.moments import centred_combination
+    from .ridge import decompose
+
+    free = (prob.candidates & (np.isinf(prob.lo) | np.isinf(prob.hi))
+            & (b > prob.lo) & (b < prob.hi))
+    idx = np.flatnonzero(free)
+    if prob.n * idx.size > _LS_MAX_ENTRIES:
+        return np.nan
+    X, xd, xi, xp, sparse = prob.kernel_design()
+    act = np.flatnonzero(b != 0).astype(np.int64)
+    fit = np.zeros(prob.n)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, act, np.ascontiguousarray(b[act]), fit)
+    r = yc - fit
+    g = prob.gradient(prob.w * r)
+    a, bq = float(prob.w @ (r * yc)), float(prob.w @ (r * r))
+    keep = prob.candidates & ~free
+    zeros = np.zeros(prob.p)
+    if idx.size:
+        cols = prob.X[:, idx]
+        cols = cols.toarray() if hasattr(cols, "toarray") else np.array(cols, dtype=float)
+        cols -= prob.xm[idx]
+        sw = np.sqrt(prob.w)
+        _, d, V = decompose(cols * sw[:, None])
+        z = V @ ((V.T @ g[idx]) / (d * d))
+        a -= float(z @ (cols.T @ (prob.w * yc)))
+        bq_dual = bq - float(z @ g[idx])
+        g = g - prob.gradient(prob.w * (cols @ z))
+    else:
+        bq_dual = bq
+    pen, t, conj = dual_terms(g, b, zeros, zeros, prob.lo, prob.hi, keep)
+    gap = 0.5 * bq + pen - (t * a - 0.5 * t * t * bq_dual - conj)
+    return max(gap, 0.0) / obj_scale
 
 
 @njit(cache=True, nogil=True)
