@@ -182,7 +182,7 @@ def test_one_class_in_a_stratified_fold_is_an_error():
     y = np.zeros(N, dtype=int)
     y[:2] = 1  # two members: some training folds (5 folds) keep one, with stratify none
     y[0] = 2  # class 2 has a single member: its test fold's training part lacks it
-    with pytest.raises(ValueError, match="training part of fold .* holds 2 of the 3 classes"):
+    with pytest.raises(ValueError, match="class '[12]' has 1 sample.*fewer than the 5 folds"):
         cross_validate(X, y, family="multinomial", cv=5, random_state=0)
     yb = np.zeros(N, dtype=int)
     yb[:3] = 1
@@ -367,3 +367,37 @@ def test_overlapping_blas_limits_from_two_threads_restore_the_original(monkeypat
     for t in runs:
         t.join(60)
     assert blas() == before
+
+
+def test_ridge_cv_is_not_stuck_at_the_intercept():
+    """Ridge on ordinary data (diabetes): the default grid spans the useful degrees of
+    freedom, the 1se choice keeps real coefficients and the best CV error is far below the
+    variance of y (it used to pick lam_max: CV error equal to the variance)."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import RidgeCV
+
+    Xd, yd = load_diabetes(return_X_y=True)
+    res, path = cross_validate(Xd, yd, l1_ratio=0.0, random_state=0, return_path=True)
+    assert res.index_min not in (0, len(res.lams) - 1)
+    assert res.mean[res.index_min] < 0.6 * yd.var()
+    assert np.abs(path.coefs[res.index_chosen]).max() > 100
+    # as good as scikit-learn's RidgeCV (exact leave-one-out over a wide alpha grid)
+    ref = RidgeCV(alphas=np.logspace(-6, 6, 200)).fit(Xd, yd)
+    assert res.mean[res.index_min] < 1.05 * -ref.best_score_
+
+
+def test_grid_extends_at_the_edge_and_warns_on_a_given_grid():
+    from shrinkage.tuning.extension import GridEdgeWarning
+
+    r = np.random.default_rng(4)
+    Xe = r.standard_normal((200, 30))
+    ye = Xe[:, :20] @ r.uniform(0.5, 1.0, 20) + 0.3 * r.standard_normal(200)
+    # a short grid stopping far above the best lam: extended until the minimum is inside
+    res = cross_validate(Xe, ye, cv=5, random_state=0, n_lams=10, lam_min_ratio=0.3)
+    assert res.extra["grid_extensions"][0] == "weaker"
+    assert 0 < res.index_min < len(res.lams) - 1 and len(res.lams) > 10
+    # a grid the user gave is kept, with a warning when the minimum is at its edge
+    with pytest.warns(GridEdgeWarning, match="weaker end of the grid you gave"):
+        given = cross_validate(Xe, ye, cv=5, random_state=0,
+                               lams=np.logspace(0, -0.5, 8))
+    assert given.extra["grid_extensions"] == [] and len(given.lams) == 8

@@ -184,3 +184,13 @@ def test_missing_and_nullable_labels():
     categorical = pd.Categorical(np.where(X[:, 0] > 0, "x", "y"))
     assert shrinkage.cross_validate(X, categorical, family="binomial", n_lams=5,
                                     cv=3).extra["classes"].tolist() == ["x", "y"]
+
+
+def test_ridge_estimator_does_not_choose_the_intercept_alone():
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    for l1_ratio in (0.0, 0.01):
+        est = PenalizedRegressor(l1_ratio=l1_ratio).fit(X, y)
+        assert est.lam_ < est.path_.lams[0]
+        assert est.score(X, y) > 0.4  # the intercept alone scores 0

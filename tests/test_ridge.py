@@ -142,7 +142,23 @@ def test_constant_feature_and_default_grid():
     assert np.all(res.path.coefs[:, 1] == 0)
     assert np.all(res.path.nnz == 2)
     assert res.path.lams.size == 10
-    np.testing.assert_allclose(res.path.lams[-1] / res.path.lams[0], 1e-4)
+    # the default grid runs from 0.5 to min(n, rank) - 1 effective degrees of freedom
+    # (the intercept's one not counted: rank 2 here, the constant column has none)
+    np.testing.assert_allclose(res.df[[0, -1]] - 1.0, [0.5, 1.0], rtol=1e-6)
+
+
+def test_default_ridge_grid_spans_the_useful_degrees_of_freedom():
+    """From nearly the intercept alone to nearly least squares, for the exact ridge path
+    and for the engine's ridge (l1_ratio=0): the same ends, from the singular values."""
+    from shrinkage import regularization_path
+
+    for n, p in [(60, 8), (15, 40)]:
+        X, y, _ = _data(n, p, seed=3)
+        res = ridge_path(X, y)
+        top = min(n - 1, p) - 1  # the centred design has rank min(n - 1, p)
+        np.testing.assert_allclose(res.df[[0, -1]] - 1.0, [0.5, top], rtol=1e-6)
+        engine = regularization_path(X, y, l1_ratio=0.0)
+        np.testing.assert_allclose(engine.lams[[0, -1]], res.path.lams[[0, -1]], rtol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..model.families import get_family
-from ..model.penalties import ElasticNet, PenaltyArrays
+from ..model.penalties import RIDGE_LAM_MAX_RATIO, ElasticNet, PenaltyArrays
 from ..results import Path
 from ..validation import (
     check_design,
@@ -35,6 +35,7 @@ from .contract import FitHints, SolverSetup, choose_solver
 from .gram import live_moments
 from .problem import Problem, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
+from .ridge import penalised_spectrum, ridge_grid_ends
 from .stopping import stop_reason
 
 __all__ = ["regularization_path", "fit_path", "PathOptions", "ConvergenceWarning"]
@@ -212,7 +213,11 @@ def fit_path(X, y, options, hints=None):
     lam_max = penalty.lam_max(solver.feature_gradient(), PenaltyArrays(prob.l1u, prob.l2u,
                                                                       prob.lo, prob.hi),
                               prob.candidates & ~prob.unpenalized, prob.scale)
-    grid, user_grid = _grid(options, lam_max, n, p, n_lams)
+    ends = None
+    if l1_ratio < RIDGE_LAM_MAX_RATIO and options.lams is None:
+        ends = _ridge_ends(prob, data, eta_null)
+        lam_max = lam_max if ends is None else ends[0]
+    grid, user_grid = _grid(options, lam_max, n, p, n_lams, ends)
     early_stop = (not user_grid) if options.early_stop is None else options.early_stop
     L = grid.size
     K = data.y.shape[1] if data.y.ndim == 2 else None
@@ -401,11 +406,22 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
     return prob, g0, held_block
 
 
-def _grid(options, lam_max, n, p, n_lams):
-    """``(grid, user_given)``: the user's ``lams`` or ``n_lams`` log-spaced from lam_max."""
+def _ridge_ends(prob, data, eta):
+    """The df-based ends of a ridge grid (:func:`~shrinkage.engine.ridge.ridge_grid_ends`)
+    with the rows weighted by the loss's curvature at the null model; None when the
+    design is too large to decompose or has rank below 2."""
+    e = penalised_spectrum(prob, data.w * data.family.curvature(eta))
+    return None if e is None else ridge_grid_ends(e, int(np.sum(data.w > 0)))
+
+
+def _grid(options, lam_max, n, p, n_lams, ends=None):
+    """``(grid, user_given)``: the user's ``lams`` or ``n_lams`` log-spaced from lam_max
+    (down to the df-based end ``ends[1]`` of a ridge grid, unless lam_min_ratio is set)."""
     if options.lams is not None:
         return _check_lams(options.lams), True
     ratio = options.lam_min_ratio
+    if ratio is None and ends is not None:
+        ratio = min(max(ends[1] / ends[0], 1e-12), 0.5)
     if ratio is None:
         ratio = 1e-4 if n > p else 1e-2
     ratio = check_scalar(ratio, "lam_min_ratio", lo=0.0, hi=1.0, lo_open=True, hi_open=True)

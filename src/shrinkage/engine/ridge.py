@@ -171,3 +171,59 @@ class ExactRidge:
         grad = grad - lams[:, None, None] * coef_c
         denom = max(float(np.max(np.abs(Ztz))), np.finfo(float).tiny)
         return np.max(np.abs(grad), axis=(1, 2)) / denom
+
+
+# ------------------------------------------------------------ the ridge end of a grid
+# the spectrum is computed from the smaller Gram side up to this size (an eigh of about a
+# second on 2 cores); larger designs keep glmnet's convention for the ridge grid
+_SPECTRUM_MAX_SIDE = 2000
+_SPECTRUM_MAX_ENTRIES = 5e7  # entries of the dense copy of the penalised columns
+
+
+def effective_df(e, lams):
+    """``df(lam) = sum_k e_k / (e_k + lam)`` at each ``lam`` (``e`` the Gram eigenvalues)."""
+    lams = np.atleast_1d(np.asarray(lams, dtype=float))
+    return np.sum(e[None, :] / (e[None, :] + lams[:, None]), axis=1)
+
+
+def lam_for_df(e, df):
+    """The ``lam`` at which the effective degrees of freedom equal ``df`` (``0 < df <
+    rank``), by bisection on ``log lam`` (df decreases monotonically in ``lam``)."""
+    lo, hi = np.log(np.min(e) * 1e-12), np.log(np.sum(e) * 1e12)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if effective_df(e, np.exp(mid))[0] > df:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-10:
+            break
+    return float(np.exp(0.5 * (lo + hi)))
+
+
+def penalised_spectrum(prob, v):
+    """Eigenvalues of ``Z^T Z`` with ``Z = V^(1/2) Xc_P diag(l2u_P)^(-1/2)`` over the
+    ridge-penalised candidates ``P`` (``v`` the rows' curvature weights), or None when
+    the design is too large for a dense decomposition."""
+    idx = np.flatnonzero(prob.candidates & (prob.l2u > 0))
+    m = min(prob.n, idx.size)
+    if m == 0 or m > _SPECTRUM_MAX_SIDE or prob.n * idx.size > _SPECTRUM_MAX_ENTRIES:
+        return None
+    cols = prob.X[:, idx]
+    cols = cols.toarray() if hasattr(cols, "toarray") else np.array(cols, dtype=float)
+    cols -= prob.xm[idx]
+    cols *= np.sqrt(v)[:, None]
+    cols /= np.sqrt(prob.l2u[idx])
+    gram = cols.T @ cols if prob.n >= idx.size else cols @ cols.T
+    e = np.linalg.eigvalsh(gram)
+    return e[e > max(e.max(), 0.0) * max(gram.shape) * np.finfo(float).eps]
+
+
+def ridge_grid_ends(e, n):
+    """``(lam_max, lam_min)`` of a ridge grid spanning 0.5 to ``min(n, rank) - 1``
+    effective degrees of freedom (the useful range: from nearly the intercept alone to
+    nearly least squares), or None when the rank is below 2."""
+    top = min(n, e.size) - 1
+    if top < 1:
+        return None
+    return lam_for_df(e, 0.5), lam_for_df(e, top)

@@ -77,6 +77,11 @@ class Family:
         """``y - mu``: minus the derivative of the loss with respect to ``eta``."""
         return y - self.mean(eta)
 
+    def curvature(self, eta):
+        """Second derivative of the loss in ``eta`` per row (averaged over classes for a
+        matrix response): the weights of the quadratic model around ``eta``."""
+        raise NotImplementedError
+
     def null_eta(self, y, w, offset, fit_intercept):
         """``(eta, b0)`` of the intercept-only (offset-only) model."""
         raise NotImplementedError
@@ -107,6 +112,9 @@ class Gaussian(Family):
     def variance(self, mu):
         return np.ones_like(mu)
 
+    def curvature(self, eta):
+        return np.ones(eta.shape[0])
+
     def null_eta(self, y, w, offset, fit_intercept):
         base = np.zeros_like(y) if offset is None else offset
         if not fit_intercept:
@@ -121,8 +129,8 @@ class _CompiledGLM(Family):
     def mean(self, eta):
         return glm_math.means(self.kernel_code, eta)[0]
 
-    def variance_at(self, eta):
-        """Variance function at ``eta`` (floored at ``glm_math.MIN_VAR``)."""
+    def curvature(self, eta):
+        """The variance function at ``eta`` (floored at ``glm_math.MIN_VAR``)."""
         return glm_math.means(self.kernel_code, eta)[1]
 
     def loss(self, y, eta, w):
@@ -243,6 +251,10 @@ class Multinomial(Family):
 
     def mean(self, eta):
         return np.exp(eta - logsumexp(eta, axis=1, keepdims=True))
+
+    def curvature(self, eta):
+        P = self.mean(eta)
+        return np.mean(P * (1.0 - P), axis=1)
 
     def loss(self, Y, eta, w):
         return float(np.dot(w, logsumexp(eta, axis=1) - np.sum(Y * eta, axis=1)))

@@ -83,7 +83,7 @@ from .metrics import check_metric, score_path
 from .parallel import parallel_map
 
 __all__ = ["cross_validate", "cv_summary", "CVSetup", "prepare_cv", "run_paths",
-           "assemble_result", "path_options"]
+           "assemble_result", "path_options", "fit_with_extensions"]
 
 _CLASSIFICATION = ("binomial", "multinomial")
 _GRID_ARGS = ("lams", "n_lams", "lam_min_ratio")
@@ -423,6 +423,9 @@ def cross_validate(
         Passed to :func:`shrinkage.regularization_path` (``lams``, ``n_lams``,
         ``lam_min_ratio``, ``penalty_factor``, ``standardize``, ``sample_weight``,
         ``offset``, ``tol``, ...). ``sample_weight`` and ``offset`` are split with the folds.
+        Without ``lams``, a grid whose CV minimum sits at an edge is extended by a decade
+        and cross-validated again, up to 3 times (``result.extra["grid_extensions"]``;
+        :mod:`shrinkage.tuning.extension`).
 
     Returns
     -------
@@ -436,6 +439,19 @@ def cross_validate(
         raise TypeError("l1_ratio is given twice")
     setup = prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
                        path_kwargs)
-    fulls, scores = run_paths(setup, [l1_ratio], n_jobs, backend)
-    res = assemble_result(setup, fulls[0], scores, rule, random_state)
-    return (res, fulls[0]) if return_path else res
+    full, res = fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule, random_state)
+    return (res, full) if return_path else res
+
+
+def fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule, random_state, first=None):
+    """``(full path, CVResult)`` of one ``l1_ratio``, the grid extended while the minimum
+    sits at its edge (:mod:`shrinkage.tuning.extension`); ``first`` is an already computed
+    ``(full, result)`` on the initial grid."""
+    from .extension import extend_at_edges
+
+    def rerun(s):
+        fulls, scores = run_paths(s, [l1_ratio], n_jobs, backend)
+        return fulls[0], assemble_result(s, fulls[0], scores, rule, random_state)
+
+    full, res = rerun(setup) if first is None else first
+    return extend_at_edges(setup, l1_ratio, full, res, rerun, "lams" in setup.grid)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..results import CVResult
 from . import selection
-from .cv import assemble_result, prepare_cv, run_paths
+from .cv import assemble_result, fit_with_extensions, prepare_cv, run_paths
 
 __all__ = ["cross_validate_elastic_net", "ElasticNetCVResult"]
 
@@ -107,10 +107,13 @@ def cross_validate_elastic_net(
                        path_kwargs)
     fulls, scores = run_paths(setup, list(ratios), n_jobs, backend)
     per = len(scores) // ratios.size
-    results = [
-        assemble_result(setup, fulls[i], scores[i * per:(i + 1) * per], rule, random_state)
-        for i in range(ratios.size)
-    ]
+    results = []
+    for i in range(ratios.size):  # each l1_ratio's grid extended at its own edge
+        first = (fulls[i], assemble_result(setup, fulls[i], scores[i * per:(i + 1) * per],
+                                           rule, random_state))
+        fulls[i], res = fit_with_extensions(setup, float(ratios[i]), n_jobs, backend, rule,
+                                            random_state, first)
+        results.append(res)
     mean = _stack([r.mean for r in results])
     se = _stack([r.se for r in results])
     nnz = _stack([r.nnz.astype(float) for r in results])

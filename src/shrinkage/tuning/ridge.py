@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.ridge import ExactRidge
+from ..engine.ridge import ExactRidge, ridge_grid_ends
 from ..results import CVResult, Path
 from ..validation import as_real_array
 from .selection import apply_rule, best
@@ -149,10 +149,17 @@ def _lam_grid(lams, n_lams, lam_min_ratio, exact, n, p):
         return np.sort(lams)[::-1]
     if int(n_lams) != n_lams or n_lams < 1:
         raise ValueError(f"n_lams must be a positive integer, got {n_lams!r}")
-    ratio = (1e-4 if n > p else 1e-2) if lam_min_ratio is None else float(lam_min_ratio)
+    # from 0.5 to min(n, rank) - 1 effective degrees of freedom (glmnet's convention when
+    # the rank is below 2)
+    ends = ridge_grid_ends(exact.d**2, n)
+    lam_max = exact.lam_max() if ends is None else ends[0]
+    if lam_min_ratio is None:
+        ratio = (1e-4 if n > p else 1e-2) if ends is None else ends[1] / ends[0]
+    else:
+        ratio = float(lam_min_ratio)
     if not (0 < ratio < 1):
         raise ValueError(f"lam_min_ratio must lie in (0, 1), got {lam_min_ratio!r}")
-    return exact.lam_max() * np.logspace(0, np.log10(ratio), int(n_lams))
+    return lam_max * np.logspace(0, np.log10(ratio), int(n_lams))
 
 
 def ridge_path(
@@ -179,11 +186,12 @@ def ridge_path(
         One or several targets (one column each); all share the decomposition.
     lams : array, optional
         Strengths (positive, distinct); sorted decreasing. Default: ``n_lams`` values
-        log-spaced from glmnet's ridge ``lam_max`` (``max_j |x_j^T (y - ybar)| / (W *
-        1e-3)`` on the standardized scale) down to ``lam_max * lam_min_ratio``.
+        log-spaced over the useful range of the effective degrees of freedom, from
+        ``df = 0.5`` down to ``df = min(n, rank) - 1`` (glmnet's convention
+        ``max_j |x_j^T (y - ybar)| / (W * 1e-3)`` as the top when the rank is below 2).
     n_lams : int, default 100
     lam_min_ratio : float, optional
-        Default ``1e-4`` if ``n > p`` else ``1e-2``.
+        Smallest strength relative to the largest; default: the df-based end.
     sample_weight : array of shape (n,), optional
         Strictly positive weights.
     penalty_factor : array of shape (p,), optional
