@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 import zipfile
 
 import numpy as np
@@ -531,3 +532,364 @@ def test_corrupt_and_foreign_files_are_refused(tmp_path):
         sio.load(tmp_path / "missing.npz")
     with pytest.raises(IsADirectoryError):
         sio.load(tmp_path)
+
+
+# --------------------------------------------------------------------------- hostile files
+# The metadata digest is recomputed after each change, as whoever edits a file can do: the
+# decoder's own checks must refuse what is wrong, with ModelFileError and nothing else.
+def _tamper(target, change):
+    members = _members(target)
+    meta = _meta(members)
+    change(meta)
+    members["metadata.json"] = _with_digest(meta)
+    _rewrite(target, members)
+
+
+def _state(meta):
+    return meta["root"]["state"]["__dict__"]
+
+
+def _set(where, key, value):
+    return lambda meta: where(meta).__setitem__(key, value)
+
+
+def _arrays(meta):
+    return meta["arrays"]
+
+
+def _a0(meta):
+    return meta["arrays"]["a0"]
+
+
+BAD_METADATA = [
+    ("shape a string", _set(_a0, "shape", "6"), "bad shape"),
+    ("negative dim", _set(_a0, "shape", [-1]), "bad shape"),
+    ("bool dim", _set(_a0, "shape", [True]), "bad shape"),
+    ("float dim", _set(_a0, "shape", [6.0]), "bad shape"),
+    ("too many dims", _set(_a0, "shape", [1] * 40), "bad shape"),
+    ("absurd size", _set(_a0, "shape", [2**40, 2**40]), "more than the limit"),
+    ("overflowing size", _set(_a0, "shape", [2**62] * 4), "more than the limit"),
+    ("unknown dtype", _set(_a0, "dtype", "not-a-dtype"), "unknown dtype"),
+    ("structured dtype", _set(_a0, "dtype", "<f8,<i4"), "not a supported dtype"),
+    ("dtype a number", _set(_a0, "dtype", 8), "bad dtype"),
+    ("bad digest", _set(_a0, "sha256", None), "bad checksum"),
+    ("array entry a string", _set(_arrays, "a0", "x"), "malformed"),
+    ("array entry extra key", lambda m: _a0(m).update(x=1), "malformed"),
+    ("array table a list", _set(lambda m: m, "arrays", []), "no array table"),
+    ("format_version a float", _set(lambda m: m, "format_version", 1.0), "format_version"),
+    ("format_version a bool", _set(lambda m: m, "format_version", True), "format_version"),
+    ("format_version zero", _set(lambda m: m, "format_version", 0), "format_version"),
+    ("kind a number", _set(lambda m: m, "kind", 5), "no valid kind"),
+    ("info a list", _set(lambda m: m, "info", []), "no valid info"),
+    ("root missing", lambda m: m.pop("root"), "no root"),
+    ("root a list", _set(lambda m: m, "root", [1]), "unrecognised value"),
+    ("root a bare dict", _set(lambda m: m, "root", {"a": 1}), "unrecognised value"),
+    ("two markers", lambda m: m["root"].update({"__list__": []}), "unrecognised value"),
+    ("state missing", lambda m: m["root"].pop("state"), "malformed __obj__ node"),
+    ("extra key", lambda m: m["root"].update(x=1), "malformed __obj__ node"),
+    ("type name a list", _set(lambda m: m["root"], "__obj__", ["CVResult"]), "unknown type"),
+    ("private class", _set(lambda m: m["root"], "__obj__", "shrinkage.io.codec:_TypeEntry"),
+     "unknown type"),
+    ("state a list", _set(lambda m: m["root"], "state", {"__list__": []}), "expected a dict"),
+    ("__list__ holding a dict", _set(_state, "extra", {"__list__": {}}), "expected list"),
+    ("__dict__ holding a list", _set(_state, "extra", {"__dict__": []}), "expected dict"),
+    ("bad float marker", _set(_state, "metric", {"__float__": "1e999"}), "bad float marker"),
+    ("array flag a string", lambda m: _state(m)["lams"].update(scalar="yes"), "expected bool"),
+    ("scalar flag on a vector", lambda m: _state(m)["lams"].update(scalar=True), "no scalar"),
+    ("object flag on floats", lambda m: _state(m)["lams"].update(object=True),
+     "cannot hold strings"),
+    ("array used twice", _set(_state, "se", {"__array__": "a0"}), "twice"),
+    ("array name a number", _set(_state, "se", {"__array__": 0}), "missing array"),
+    ("field of the wrong kind", _set(_state, "metric", 5), "field 'metric' of CVResult"),
+    ("array field a string", _set(_state, "lams", "x"), "field 'lams' of CVResult"),
+    ("unknown field", _set(_state, "bogus", 1), r"no fields \['bogus'\]"),
+    ("missing field", lambda m: _state(m).pop("metric"), r"lacks the fields \['metric'\]"),
+]
+
+
+@pytest.mark.parametrize("change, match", [case[1:] for case in BAD_METADATA],
+                         ids=[case[0] for case in BAD_METADATA])
+def test_malformed_metadata_is_refused(tmp_path, change, match):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    _tamper(target, change)
+    with pytest.raises(sio.ModelFileError, match=match):
+        sio.load(target)
+
+
+def _npy_with_header(header, data=b"\0" * 48):
+    text = (header + "\n").encode("latin1")
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + data
+
+
+@pytest.mark.parametrize("header, match", [
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': (6,), 'x': '''", "bad .npy header"),
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': (6,)", "bad .npy header"),
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': (10**30,), }", "bad .npy header"),
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': (6L,), }", "bad .npy header"),
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,), }", "it holds <f8"),
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': (-6,), }", "bad .npy header"),
+    ("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (6,), }", "bad .npy header"),
+    ("{'descr': '|O', 'fortran_order': False, 'shape': (6,), }", "it holds |O"),
+    ("{'descr': 'f8\\x', 'fortran_order': False, 'shape': (6,), }", "bad .npy header"),
+    ("{'descr': '<f8', 'fortran_order': False, 'shape': (6,), }\n" + " " * 16000,
+     "bad .npy header"),
+    ("{'descr': '" + "(" * 3000 + "', }", "bad .npy header"),
+])
+def test_malformed_npy_headers_are_refused(tmp_path, header, match):
+    target = sio.save(make_cv(), tmp_path / "m.npz")  # a0: lams, 6 float64
+    members = _members(target)
+    members["a0.npy"] = _npy_with_header(header)
+    _rewrite(target, members)
+    with pytest.raises(sio.ModelFileError, match=match):
+        sio.load(target)
+
+
+def test_npy_data_of_the_wrong_length_is_refused(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    members = _members(target)
+    good = members["a0.npy"]
+    for data, match in ((good[:-8], "truncated"), (good + b"\0", "bytes after its data")):
+        _rewrite(target, {**members, "a0.npy": data})
+        with pytest.raises(sio.ModelFileError, match=match):
+            sio.load(target)
+
+
+# --------------------------------------------------------------------------- zip bombs
+BOMB_BYTES = 50 << 20
+
+
+def _bomb(tmp_path):
+    """A file whose a0 is declared (10,) float64 but whose member inflates to 50 MB."""
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    _tamper(target, _set(_a0, "shape", [10]))
+    members = _members(target)
+    import io as _io
+
+    buf = _io.BytesIO()
+    np.save(buf, np.zeros(10))
+    members["a0.npy"] = buf.getvalue() + bytes(BOMB_BYTES)
+    os.unlink(target)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    assert target.stat().st_size < BOMB_BYTES // 100
+    return target, len(buf.getvalue())
+
+
+def _patch_recorded_size(target, member, size):
+    """Make the zip's records (central directory and local header) claim ``size``."""
+    data = bytearray(target.read_bytes())
+    name = member.encode()
+    pos = data.find(b"PK\x01\x02")
+    while pos >= 0:  # central directory entries: uncompressed size at +24, name at +46
+        length = int.from_bytes(data[pos + 28:pos + 30], "little")
+        if data[pos + 46:pos + 46 + length] == name:
+            data[pos + 24:pos + 28] = size.to_bytes(4, "little")
+            local = int.from_bytes(data[pos + 42:pos + 46], "little")
+            data[local + 22:local + 26] = size.to_bytes(4, "little")
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    target.write_bytes(bytes(data))
+
+
+def _peak_memory(func):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        func()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_member_inflating_past_its_declared_shape_is_refused_before_reading(tmp_path):
+    target, _ = _bomb(tmp_path)
+
+    def load():
+        with pytest.raises(sio.ModelFileError, match="'a0.npy' would inflate to 5242"):
+            sio.load(target)
+
+    assert _peak_memory(load) < 5 << 20
+
+
+def test_member_whose_zip_record_lies_about_its_size_is_not_inflated(tmp_path):
+    target, honest = _bomb(tmp_path)
+    _patch_recorded_size(target, "a0.npy", honest)  # claims exactly a (10,) array
+
+    def load():
+        with pytest.raises(sio.ModelFileError, match="a0"):
+            sio.load(target)
+
+    assert _peak_memory(load) < 5 << 20
+
+
+def test_oversized_metadata_is_refused(tmp_path, monkeypatch):
+    from shrinkage.io import limits
+
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    monkeypatch.setattr(limits, "MAX_METADATA_BYTES", 1000)
+    with pytest.raises(sio.ModelFileError, match="'metadata.json' would inflate to"):
+        sio.load(target)
+    size = len(_members(target)["metadata.json"])
+    _patch_recorded_size(target, "metadata.json", 900)  # a record that lies
+    with pytest.raises(sio.ModelFileError, match="metadata"):
+        sio.load(target)
+    assert size > 1000
+
+
+def test_arrays_over_the_total_limit_are_refused(tmp_path, monkeypatch):
+    from shrinkage.io import limits
+
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    monkeypatch.setattr(limits, "MAX_ARRAY_BYTES", 100)  # each array fits, all do not
+    with pytest.raises(sio.ModelFileError, match="MAX_ARRAY_BYTES"):
+        sio.load(target)
+
+
+def test_duplicate_members_are_refused(tmp_path):
+    target = sio.save(make_cv(), tmp_path / "m.npz")
+    members = _members(target)
+    with zipfile.ZipFile(target, "a") as zf, pytest.warns(UserWarning, match="Duplicate"):
+        zf.writestr("a0.npy", members["a0.npy"])
+    with pytest.raises(sio.ModelFileError, match="twice"):
+        sio.load(target)
+
+
+# --------------------------------------------------------------------------- estimators
+def _saved_regressor(tmp_path):
+    from shrinkage.estimators import PenalizedRegressor
+
+    d = make_sparse_regression(40, 5, random_state=1)
+    est = PenalizedRegressor(cv=3, n_lams=5, random_state=0).fit(d.X, d.y)
+    return sio.save(est, tmp_path / "e.npz"), est
+
+
+def _fitted(meta):
+    return meta["root"]["fitted"]["__dict__"]
+
+
+def _params(meta):
+    return meta["root"]["params"]["__dict__"]
+
+
+@pytest.mark.parametrize("name", ["predict", "fit", "score", "get_params", "_get_param_names",
+                                  "_validate_params"])
+def test_loaded_estimator_cannot_shadow_class_attributes(tmp_path, name):
+    target, _ = _saved_regressor(tmp_path)
+    _tamper(target, _set(_fitted, name, "x"))
+    with pytest.raises(sio.ModelFileError, match=f"'{name}' would shadow PenalizedRegressor"):
+        sio.load(target)
+
+
+def _root(meta):
+    return meta["root"]
+
+
+ESTIMATOR_CASES = [
+    ("parameter as attribute", _set(_fitted, "l1_ratio", 0.3),
+     "'l1_ratio' of PenalizedRegressor is a constructor"),
+    ("dash", _set(_fitted, "a-b", 1), "bad attribute name 'a-b'"),
+    ("digit first", _set(_fitted, "1x", 1), "bad attribute name '1x'"),
+    ("keyword", _set(_fitted, "class", 1), "bad attribute name 'class'"),
+    ("dunder", _set(_fitted, "__dict__", {"__dict__": {}}), "bad attribute name '__dict__'"),
+    ("unknown parameter", _set(_params, "bogus", 1),
+     r"PenalizedRegressor has no parameters \['bogus'\]"),
+    ("params a list", _set(_root, "params", {"__list__": []}), "parameters of .* are a list"),
+    ("fitted an int", _set(_root, "fitted", 3), "fitted attributes of .* are a int"),
+    ("params missing", lambda m: m["root"].pop("params"), "malformed __estimator__ node"),
+    ("private class", _set(_root, "__estimator__", "shrinkage.estimators:_PenalizedBase"),
+     "not a shrinkage estimator"),
+    ("not an estimator", _set(_root, "__estimator__", "shrinkage.results:Path"),
+     "not an estimator"),
+]
+
+
+@pytest.mark.parametrize("change, match", [case[1:] for case in ESTIMATOR_CASES],
+                         ids=[case[0] for case in ESTIMATOR_CASES])
+def test_estimator_state_that_is_not_its_own_is_refused(tmp_path, change, match):
+    target, _ = _saved_regressor(tmp_path)
+    _tamper(target, change)
+    with pytest.raises(sio.ModelFileError, match=match):
+        sio.load(target)
+
+
+def test_private_fitted_state_and_missing_parameters_load(tmp_path):
+    target, est = _saved_regressor(tmp_path)
+    # A file written before a parameter existed lacks it: the default applies.
+    _tamper(target, lambda meta: _params(meta).pop("n_jobs"))
+    back = sio.load(target)
+    assert back.n_jobs == type(est)().n_jobs
+    assert hasattr(back, "_coef_engine") and hasattr(back, "_intercept_engine")
+    X = make_sparse_regression(40, 5, random_state=1).X
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+
+
+def test_saving_refuses_what_loading_would_refuse(tmp_path):
+    import dataclasses
+
+    _, est = _saved_regressor(tmp_path)
+    est.score = 1.0  # an instance attribute shadowing a method
+    with pytest.raises(TypeError, match="'score' would shadow"):
+        sio.save(est, tmp_path / "shadow.npz")
+    with pytest.raises(TypeError, match="field 'metric' of CVResult holds a int"):
+        sio.save(dataclasses.replace(make_cv(), metric=5), tmp_path / "field.npz")
+    loop = []
+    loop.append(loop)
+    with pytest.raises(TypeError, match="more than 100 levels"):
+        sio.save(loop, tmp_path / "loop.npz")
+    assert sorted(os.listdir(tmp_path)) == ["e.npz"]
+    nested = 1
+    for _ in range(40):
+        nested = {"a": [nested]}
+    assert sio.load(sio.save(nested, tmp_path / "nested.npz")) == nested
+
+
+def test_torch_network_description_is_checked_before_building(tmp_path):
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU())
+    target = sio.save(net, tmp_path / "net.npz")
+
+    def layer(meta, i=0):
+        return meta["root"]["state"]["__dict__"]["layers"]["__list__"][i]["__dict__"]
+
+    def args(meta):
+        return layer(meta)["args"]["__dict__"]
+
+    good = target.read_bytes()
+    for change, match in [
+        (_set(args, "in_features", 10**9), "does not match its weights"),
+        (_set(args, "bias", "yes"), "bad arguments for the Linear layer 0"),
+        (_set(lambda m: layer(m, 1)["args"]["__dict__"], "inplace", True), "bad arguments"),
+        (_set(layer, "type", {"__list__": ["Linear"]}), "unknown torch layer type"),
+        (_set(lambda m: m["root"]["state"]["__dict__"], "dtype", "torch.int8"), "dtype"),
+    ]:
+        target.write_bytes(good)
+        _tamper(target, change)
+        with pytest.raises(sio.ModelFileError, match=match):
+            sio.load(target)
+
+
+# --------------------------------------------------------------------------- temporaries
+def test_stale_temporary_files_of_the_same_target_are_removed(tmp_path):
+    hour_ago = time.time() - 3600
+    names = {
+        ".m.npz.abcd1234.tmp": True,  # left by a killed save of m.npz: removed
+        ".m.npz.efgh5678.tmp": False,  # fresh: a save that may be running
+        ".n.npz.abcd1234.tmp": False,  # another target's
+        ".m.npz.notes.tmp": False,  # not a name mkstemp makes
+        "m.npz.abcd1234.tmp": False,  # not hidden
+    }
+    for name, stale in names.items():
+        (tmp_path / name).write_text("partial")
+        if stale or name != ".m.npz.efgh5678.tmp":
+            os.utime(tmp_path / name, (hour_ago, hour_ago))
+    (tmp_path / ".m.npz.dirx1234.tmp").mkdir()
+    os.utime(tmp_path / ".m.npz.dirx1234.tmp", (hour_ago, hour_ago))
+    os.symlink(tmp_path / ".n.npz.abcd1234.tmp", tmp_path / ".m.npz.link1234.tmp")
+    os.utime(tmp_path / ".m.npz.link1234.tmp", (hour_ago, hour_ago), follow_symlinks=False)
+    sio.save(make_cv(), tmp_path / "m.npz")
+    kept = {n for n, stale in names.items() if not stale}
+    assert set(os.listdir(tmp_path)) == kept | {"m.npz", ".m.npz.dirx1234.tmp",
+                                                ".m.npz.link1234.tmp"}

@@ -11,11 +11,18 @@ Loading checks the format version, refuses any member it does not expect, any ob
 (pickled) array and any array whose bytes no longer match their recorded digest, so a
 file can be loaded from an untrusted source without running code from it. Classes are
 never imported by a name read from the file unless they are registered here or are
-scikit-learn-style estimators defined inside the ``shrinkage`` package.
+scikit-learn-style estimators defined inside the ``shrinkage`` package. The metadata
+digest only detects accidents (whoever edits a file can recompute it), so the structure
+and types of everything the metadata says are checked as well (:mod:`.checks`): an
+estimator gets only its constructor parameters and attributes that are not the class's
+own, a dataclass only fields of the kinds its annotations name. Sizes are bounded before
+anything is inflated or allocated (:mod:`.limits`). Every malformed file raises
+:class:`ModelFileError`.
 
 Writes are atomic: the file is written to a temporary file in the target directory and
 moved into place, so a crash never leaves half a model behind; an existing file is kept
-unless ``overwrite=True``.
+unless ``overwrite=True``. Temporary files that a killed process left (older than ten
+minutes, of the same target name) are removed by the next write of that target.
 
 Supported objects: :class:`~shrinkage.results.Path`, :class:`~shrinkage.results.CVResult`,
 :class:`~shrinkage.results.SweepResult`, the datasets of :mod:`shrinkage.datasets`, every
@@ -33,13 +40,12 @@ import hashlib
 import json
 import os
 import zipfile
-import zlib
 from pathlib import Path as FilePath
 
 import numpy as np
 
+from . import limits
 from .codec import (
-    SAFE_KINDS,
     Decoder,
     Encoder,
     ModelFileError,
@@ -48,6 +54,7 @@ from .codec import (
     register_type,
 )
 from .files import atomic_write
+from .limits import ZIP_ERRORS, array_specs, read_array, read_member
 
 __all__ = [
     "FORMAT_VERSION",
@@ -168,57 +175,105 @@ def _kind_of(root):
 
 
 # --------------------------------------------------------------------------- load
-# What zipfile/zlib raise for damaged archives: a flipped byte can also look like an
-# unsupported zip version or compression method (NotImplementedError) or an encrypted
-# member (RuntimeError). All of them mean "this file is corrupt".
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-               RuntimeError)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or an empty zip
 
 
 def _open(path):
+    """The file as an open :class:`zipfile.ZipFile` (the caller closes it)."""
     path = FilePath(os.fspath(path))
     if not path.exists():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory, not a shrinkage file")
     try:
-        return np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
-            RuntimeError) as exc:
-        raise ModelFileError(f"{str(path)!r} is corrupt: {exc}") from exc
-    except ValueError as exc:
-        # np.load falls back to unpickling for files that are neither .npy nor zip and
-        # refuses because allow_pickle is False: say what the file is.
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"{str(path)!r} cannot be read: {exc}") from exc
+    if magic not in _ZIP_MAGIC:
         raise ModelFileError(
             f"{str(path)!r} is not a shrinkage file (not a zip of .npy arrays; "
             "pickle files are never loaded)"
-        ) from exc
-    except OSError as exc:
-        raise ModelFileError(f"{str(path)!r} cannot be read: {exc}") from exc
+        )
+    try:
+        zf = zipfile.ZipFile(path)
+    except (*ZIP_ERRORS, ValueError) as exc:  # ValueError: a name that is not UTF-8
+        raise ModelFileError(f"{str(path)!r} is corrupt: {exc}") from exc
+    names = zf.namelist()
+    if len(set(names)) != len(names):
+        zf.close()
+        raise ModelFileError(f"{str(path)!r} holds a member twice: a crafted zip")
+    return zf
 
 
-def _read_meta(npz, path):
-    if not hasattr(npz, "files") or _META not in npz.files:
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")  # the writer encodes NaN and infinities
+
+
+def _read_meta(zf, path):
+    """The metadata of an open file, its header fields and checksum verified."""
+    if _META not in zf.namelist():
         raise ModelFileError(f"{str(path)!r} is not a shrinkage file (no {_META})")
     try:
-        raw = npz[_META]
-        meta = json.loads(bytes(raw).decode("utf-8"))
-    except (*_ZIP_ERRORS, ValueError, UnicodeDecodeError) as exc:
+        raw = read_member(zf, _META, limits.MAX_METADATA_BYTES)
+        meta = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    # ModelFileError (too large, corrupt), bad UTF-8 or JSON, or nesting too deep
+    except (ModelFileError, ValueError, RecursionError) as exc:
         raise ModelFileError(f"{str(path)!r} has unreadable metadata: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{str(path)!r} is not a shrinkage file")
     version = meta.get("format_version")
-    if not isinstance(version, int):
+    if type(version) is not int or version < 1:
         raise ModelFileError(f"{str(path)!r} has no valid format_version")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{str(path)!r} uses file format {version} (written by shrinkage "
-            f"{meta.get('library_version', '?')}); this shrinkage {_library_version()} "
-            f"reads format {FORMAT_VERSION} and older: upgrade shrinkage to load it"
+            f"{str(meta.get('library_version', '?'))[:40]}); this shrinkage "
+            f"{_library_version()} reads format {FORMAT_VERSION} and older: upgrade "
+            "shrinkage to load it"
         )
-    if meta.get("digest") != _meta_digest(meta):
+    try:
+        intact = meta.get("digest") == _meta_digest(meta)
+    except RecursionError:  # nesting json.loads just managed to read
+        intact = False
+    if not intact:
         raise ModelFileError(f"{str(path)!r} has metadata that fails its checksum")
+    # The digest is no proof of origin (anyone can recompute it): check every field.
+    for key, kind in (("library_version", str), ("kind", str), ("info", dict)):
+        if not isinstance(meta.get(key), kind):
+            raise ModelFileError(f"{str(path)!r} has no valid {key} in its metadata")
+    if "root" not in meta:
+        raise ModelFileError(f"{str(path)!r} has no root value in its metadata")
     return meta
+
+
+def _read_arrays(zf, meta, path):
+    """Every array the metadata declares, each checked against its declaration."""
+    try:
+        specs = array_specs(meta.get("arrays"))
+    except ModelFileError as exc:
+        raise ModelFileError(f"{str(path)!r}: {exc}") from exc
+    members = set(zf.namelist()) - {_META}
+    unexpected = members - {f"{name}.npy" for name in specs}
+    if unexpected:
+        raise ModelFileError(
+            f"{str(path)!r} holds members not listed in its metadata: {sorted(unexpected)}"
+        )
+    arrays = {}
+    for name, spec in specs.items():
+        if f"{name}.npy" not in members:
+            raise ModelFileError(f"{str(path)!r} is missing array {name!r}")
+        try:
+            arr = read_array(zf, name, spec)
+        except ModelFileError as exc:
+            raise ModelFileError(f"{str(path)!r}: {exc}") from exc
+        if _array_digest(arr) != spec.sha256:
+            raise ModelFileError(
+                f"array {name!r} in {str(path)!r} does not match its recorded "
+                "checksum: the file was modified or corrupted"
+            )
+        arrays[name] = arr
+    return arrays
 
 
 def read_metadata(path):
@@ -229,8 +284,8 @@ def read_metadata(path):
     ModelFileError
         If the file is not a readable shrinkage file or is of a newer format.
     """
-    with _open(path) as npz:
-        meta = _read_meta(npz, path)
+    with _open(path) as zf:
+        meta = _read_meta(zf, path)
     return {k: meta[k] for k in ("format", "format_version", "library_version", "kind", "info")}
 
 
@@ -251,50 +306,20 @@ def load(path, *, expected=None):
     Raises
     ------
     ModelFileError
-        Corrupt or tampered file, pickled (object) arrays, unexpected members, unknown
-        types, or a file format newer than this library reads.
+        Corrupt or tampered file, metadata of the wrong structure or types, pickled
+        (object) arrays, unexpected members, members that inflate past what their
+        declaration allows, arrays over :data:`limits.MAX_ARRAY_BYTES`, unknown types,
+        estimator attributes that are not the estimator's own, or a file format newer
+        than this library reads.
     """
-    with _open(path) as npz:
-        meta = _read_meta(npz, path)
-        declared = meta.get("arrays")
-        if not isinstance(declared, dict):
-            raise ModelFileError(f"{str(path)!r} has no array table in its metadata")
-        members = set(npz.files) - {_META}
-        unexpected = members - set(declared)
-        if unexpected:
-            raise ModelFileError(
-                f"{str(path)!r} holds members not listed in its metadata: "
-                f"{sorted(unexpected)}"
-            )
-        arrays = {}
-        for name, spec in declared.items():
-            if name not in members:
-                raise ModelFileError(f"{str(path)!r} is missing array {name!r}")
-            if np.dtype(spec["dtype"]).kind not in SAFE_KINDS:
-                raise ModelFileError(
-                    f"refusing to load array {name!r} of dtype {spec['dtype']}: it would "
-                    "need pickle"
-                )
-            try:
-                arr = npz[name]
-            except ValueError as exc:
-                raise ModelFileError(
-                    f"refusing to load array {name!r} from {str(path)!r}: {exc}"
-                ) from exc
-            except _ZIP_ERRORS as exc:
-                raise ModelFileError(f"array {name!r} in {str(path)!r} is corrupt") from exc
-            if (
-                arr.dtype.str != spec["dtype"]
-                or list(arr.shape) != spec["shape"]
-                or _array_digest(arr) != spec["sha256"]
-            ):
-                raise ModelFileError(
-                    f"array {name!r} in {str(path)!r} does not match its recorded "
-                    "checksum: the file was modified or corrupted"
-                )
-            arrays[name] = arr
+    with _open(path) as zf:
+        meta = _read_meta(zf, path)
+        arrays = _read_arrays(zf, meta, path)
     decoder = Decoder(arrays)
-    obj = decoder.decode(meta["root"])
+    try:
+        obj = decoder.decode(meta["root"])
+    except ModelFileError as exc:
+        raise ModelFileError(f"{str(path)!r}: {exc}") from exc
     unused = set(arrays) - decoder.used
     if unused:
         raise ModelFileError(f"{str(path)!r} holds arrays nothing refers to: {sorted(unused)}")

@@ -12,22 +12,27 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+import re
 
 import numpy as np
 
 from .. import moved
+from .checks import (
+    SAFE_KINDS,
+    ModelFileError,
+    check_dataclass_state,
+    check_estimator_state,
+    is_plain_name,
+)
 
-__all__ = ["Decoder", "Encoder", "ModelFileError", "SAFE_KINDS", "register_builtin_types",
-           "register_estimator", "register_type"]
+__all__ = ["MAX_DEPTH", "Decoder", "Encoder", "ModelFileError", "SAFE_KINDS",
+           "register_builtin_types", "register_estimator", "register_type"]
 
-# Array dtypes that .npy stores as raw bytes (no pickle): bool, ints, floats, complex,
-# fixed-width unicode and bytes, datetimes.
-SAFE_KINDS = frozenset("biufcUSmM")
-
-
-class ModelFileError(ValueError):
-    """A file is not a readable shrinkage file: corrupt, tampered with, or too new."""
-
+# Values nest at most this deep (a list in a dict in a result is 3 levels), on saving and
+# loading alike: deeper metadata would exhaust the interpreter's stack when decoded.
+MAX_DEPTH = 100
+# "shrinkage.tuning.cv": the only module names a file may make us import.
+_MODULE_NAME = re.compile(r"shrinkage(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 # --------------------------------------------------------------------------- registry
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +41,9 @@ class _TypeEntry:
     cls: type
     to_state: object  # callable obj -> dict
     from_state: object  # callable dict -> obj
+    # True when the state is a dataclass's fields, rebuilt by cls(**state): then they are
+    # checked against the field annotations on saving and loading.
+    fields_checked: bool = False
 
 
 _TYPES_BY_NAME: dict[str, _TypeEntry] = {}
@@ -71,6 +79,7 @@ def register_type(cls, name=None, *, to_state=None, from_state=None):
     if not isinstance(cls, type):
         raise TypeError(f"cls must be a class, got {type(cls).__name__}")
     name = cls.__qualname__ if name is None else str(name)
+    fields_checked = from_state is None and dataclasses.is_dataclass(cls)
     if to_state is None or from_state is None:
         if not dataclasses.is_dataclass(cls):
             raise TypeError(
@@ -81,7 +90,7 @@ def register_type(cls, name=None, *, to_state=None, from_state=None):
     existing = _TYPES_BY_NAME.get(name)
     if existing is not None and existing.cls is not cls:
         raise ValueError(f"the name {name!r} is already registered for {existing.cls!r}")
-    entry = _TypeEntry(name, cls, to_state, from_state)
+    entry = _TypeEntry(name, cls, to_state, from_state, fields_checked)
     _TYPES_BY_NAME[name] = entry
     _TYPES_BY_CLASS[cls] = entry
     return cls
@@ -110,33 +119,52 @@ def _auto_register(cls):
     return None
 
 
+def _split_class_name(name):
+    """``"shrinkage.mod:Class"`` -> ``("shrinkage.mod", "Class")``, or None for any name
+    that is not a public class of a well-formed shrinkage module path."""
+    if not isinstance(name, str) or name.count(":") != 1:
+        return None
+    module_name, qualname = name.split(":")
+    if (_MODULE_NAME.fullmatch(module_name) is None or not is_plain_name(qualname)
+            or qualname.startswith("_")):
+        return None
+    return module_name, qualname
+
+
+def _import_class(module_name, qualname):
+    """The class ``qualname`` defined in shrinkage module ``module_name`` (or where a
+    0.1.0 module's names went), or None. Raises ImportError when the module (or the
+    optional library it needs) is not available."""
+    if module_name in moved.MOVED:  # a path of shrinkage 0.1.0
+        module_name, cls = moved.resolve(module_name, qualname)
+    else:
+        cls = getattr(importlib.import_module(module_name), qualname, None)
+    if isinstance(cls, type) and cls.__module__ == module_name:
+        return cls
+    return None
+
+
 def _resolve_type(name):
     """The entry for a ``shrinkage.module:Class`` dataclass name read from a file.
 
     Only modules of the shrinkage package are imported, and only dataclasses defined in
     them are accepted: a file cannot make us import or call anything else.
     """
+    if not isinstance(name, str):
+        return None
+    if name in _TYPES_BY_NAME:
+        return _TYPES_BY_NAME[name]
     if name in _LAZY_TYPES:
         try:
             importlib.import_module(_LAZY_TYPES[name])
         except ImportError as exc:
             raise ModelFileError(f"loading a {name} needs its library: {exc}") from exc
         return _TYPES_BY_NAME.get(name)
-    if not isinstance(name, str) or ":" not in name:
-        return None
-    module_name, qualname = name.split(":", 1)
-    if not module_name.startswith("shrinkage.") or "." in qualname:
-        return None
-    if module_name in moved.MOVED:  # a path of shrinkage 0.1.0
-        return _auto_register(moved.resolve(module_name, qualname)[1])
+    parts = _split_class_name(name)
     try:
-        module = importlib.import_module(module_name)
+        return _auto_register(_import_class(*parts)) if parts else None
     except ImportError:
         return None
-    cls = getattr(module, qualname, None)
-    if isinstance(cls, type) and cls.__module__ == module_name:
-        return _auto_register(cls)
-    return None
 
 
 def _estimator_key(cls):
@@ -190,7 +218,7 @@ class Encoder:
         self.arrays[name] = np.ascontiguousarray(arr)
         return {"__array__": name}
 
-    def encode(self, value, where="object"):
+    def encode(self, value, where="object", depth=0):
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, np.ndarray):
@@ -205,124 +233,206 @@ class Encoder:
             if math.isfinite(value):
                 return value
             return {"__float__": repr(value)}  # 'nan', 'inf', '-inf'
+        if depth >= MAX_DEPTH:
+            raise TypeError(f"cannot save {where}: values nest more than {MAX_DEPTH} levels "
+                            "deep (or contain themselves)")
+        depth += 1
         if isinstance(value, (list, tuple)):
-            items = [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+            items = [self.encode(v, f"{where}[{i}]", depth) for i, v in enumerate(value)]
             return {"__list__" if isinstance(value, list) else "__tuple__": items}
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
                 if not isinstance(k, str):
                     raise TypeError(f"cannot save {where}: dict keys must be str, got {k!r}")
-                out[k] = self.encode(v, f"{where}[{k!r}]")
+                out[k] = self.encode(v, f"{where}[{k!r}]", depth)
             return {"__dict__": out}
         entry = _TYPES_BY_CLASS.get(type(value)) or _auto_register(type(value))
         if entry is not None:
             state = entry.to_state(value)
-            return {"__obj__": entry.name, "state": self.encode(state, entry.name)}
+            if entry.fields_checked:
+                # refuse now what load() would refuse, rather than write an unloadable file
+                check_dataclass_state(entry.cls, {k: _as_loaded(v) for k, v in state.items()},
+                                      error=TypeError)
+            return {"__obj__": entry.name, "state": self.encode(state, entry.name, depth)}
         if hasattr(value, "get_params") and hasattr(value, "fit"):
-            return self._encode_estimator(value, where)
+            return self._encode_estimator(value, where, depth)
         raise TypeError(
             f"cannot save {where}: values of type {type(value).__name__} are not supported "
             "(register the class with shrinkage.io.register_type)"
         )
 
-    def _encode_estimator(self, est, where):
+    def _encode_estimator(self, est, where, depth):
         cls = type(est)
         params = est.get_params(deep=False)
         # Fitted state: every instance attribute that is not a constructor parameter,
         # private ones included (an estimator may keep a factorisation in ``_V`` for
         # predictions); properties are computed, not stored, so they are not in __dict__.
         fitted = {k: v for k, v in vars(est).items() if k not in params}
+        check_estimator_state(cls, params, fitted, error=TypeError)
         name = cls.__qualname__
         return {
             "__estimator__": _estimator_key(cls),
-            "params": self.encode(params, f"{name} parameters"),
-            "fitted": self.encode(fitted, f"{name} fitted attributes"),
+            "params": self.encode(params, f"{name} parameters", depth),
+            "fitted": self.encode(fitted, f"{name} fitted attributes", depth),
         }
 
 
+def _as_loaded(value):
+    """The type of value :class:`Decoder` gives back for ``value``: NumPy numbers come
+    back as Python numbers."""
+    if isinstance(value, np.generic) and value.dtype.kind in SAFE_KINDS - {"U", "S", "m", "M"}:
+        return value.item()
+    return value
+
+
+# The JSON nodes the encoder writes: marker key -> the other keys such a node may have
+# (required, optional). Anything else in a file is refused.
+_NODES = {
+    "__array__": ((), ("object", "scalar")),
+    "__float__": ((), ()),
+    "__list__": ((), ()),
+    "__tuple__": ((), ()),
+    "__dict__": ((), ()),
+    "__obj__": (("state",), ()),
+    "__estimator__": (("params", "fitted"), ()),
+}
+
+
+def _describe(node):
+    return f"{type(node).__name__} {str(node)[:80]}"
+
+
+def _marker(node):
+    """The marker key of a metadata node, after checking its keys are those it must have."""
+    if not isinstance(node, dict):
+        raise ModelFileError(f"unrecognised value in metadata: {_describe(node)}")
+    markers = [k for k in node if k in _NODES]
+    if len(markers) != 1:
+        raise ModelFileError(f"unrecognised value in metadata: {_describe(node)}")
+    marker = markers[0]
+    required, optional = _NODES[marker]
+    keys = set(node) - {marker}
+    if not set(required) <= keys <= {*required, *optional}:
+        raise ModelFileError(f"malformed {marker} node in metadata: it has the keys "
+                             f"{sorted(keys)[:10]}, expected {sorted(required)} and "
+                             f"optionally {sorted(optional)}")
+    return marker
+
+
+def _expect(value, kind, what):
+    if not isinstance(value, kind):
+        raise ModelFileError(f"{what} in metadata is {_describe(value)}, expected "
+                             f"{kind.__name__}")
+    return value
+
+
 class Decoder:
+    """Rebuild a value from the JSON the :class:`Encoder` wrote and the arrays read.
+
+    Every node is checked against the forms the encoder writes, so a crafted file can only
+    give a :class:`ModelFileError`, never another exception or an object of a class that
+    was not allowed.
+    """
+
     def __init__(self, arrays):
         self.arrays = arrays
         self.used: set[str] = set()
 
-    def decode(self, node):
+    def decode(self, node, depth=0):
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
-        if isinstance(node, dict) and len(node) >= 1:
-            if "__array__" in node:
-                name = node["__array__"]
-                if name not in self.arrays:
-                    raise ModelFileError(f"metadata refers to a missing array {name!r}")
-                self.used.add(name)
-                arr = self.arrays[name]
-                if node.get("object"):
-                    arr = arr.astype(object)
-                if node.get("scalar"):
-                    return arr[()]
-                return arr
-            if "__float__" in node:
-                text = node["__float__"]
-                if text not in ("nan", "inf", "-inf"):
-                    raise ModelFileError(f"bad float marker {text!r} in metadata")
-                return float(text)
-            if "__list__" in node:
-                return [self.decode(v) for v in node["__list__"]]
-            if "__tuple__" in node:
-                return tuple(self.decode(v) for v in node["__tuple__"])
-            if "__dict__" in node:
-                return {k: self.decode(v) for k, v in node["__dict__"].items()}
-            if "__obj__" in node:
-                entry = _TYPES_BY_NAME.get(node["__obj__"]) or _resolve_type(node["__obj__"])
-                if entry is None:
-                    raise ModelFileError(
-                        f"the file holds an object of unknown type {node['__obj__']!r}"
-                    )
-                state = self.decode(node["state"])
-                try:
-                    return entry.from_state(state)
-                except TypeError as exc:
-                    raise ModelFileError(
-                        f"cannot rebuild {entry.name} from the file: {exc}"
-                    ) from exc
-            if "__estimator__" in node:
-                return self._decode_estimator(node)
-        raise ModelFileError(f"unrecognised value in metadata: {str(node)[:80]}")
+        if depth >= MAX_DEPTH:
+            raise ModelFileError(f"metadata nests values more than {MAX_DEPTH} levels deep")
+        marker = _marker(node)
+        return getattr(self, "_" + marker.strip("_"))(node, depth + 1)  # self._array, ...
 
-    def _decode_estimator(self, node):
+    def _array(self, node, depth):
+        name = node["__array__"]
+        if not isinstance(name, str) or name not in self.arrays:
+            raise ModelFileError(f"metadata refers to a missing array {str(name)[:80]!r}")
+        if name in self.used:
+            raise ModelFileError(f"metadata refers to array {name!r} twice")
+        self.used.add(name)
+        arr = self.arrays[name]
+        if _expect(node.get("object", False), bool, f"the object flag of array {name!r}"):
+            if arr.dtype.kind != "U":
+                raise ModelFileError(f"array {name!r} of dtype {arr.dtype} cannot hold "
+                                     "strings")
+            arr = arr.astype(object)
+        if _expect(node.get("scalar", False), bool, f"the scalar flag of array {name!r}"):
+            if arr.ndim != 0:
+                raise ModelFileError(f"array {name!r} of shape {arr.shape} is no scalar")
+            return arr[()]
+        return arr
+
+    def _float(self, node, depth):
+        text = node["__float__"]
+        if text not in ("nan", "inf", "-inf"):
+            raise ModelFileError(f"bad float marker {str(text)[:80]!r} in metadata")
+        return float(text)
+
+    def _list(self, node, depth):
+        items = _expect(node["__list__"], list, "a list")
+        return [self.decode(v, depth) for v in items]
+
+    def _tuple(self, node, depth):
+        items = _expect(node["__tuple__"], list, "a tuple")
+        return tuple(self.decode(v, depth) for v in items)
+
+    def _dict(self, node, depth):
+        items = _expect(node["__dict__"], dict, "a dict")
+        return {k: self.decode(v, depth) for k, v in items.items()}
+
+    def _obj(self, node, depth):
+        name = node["__obj__"]
+        entry = _resolve_type(name)
+        if entry is None:
+            raise ModelFileError(f"the file holds an object of unknown type {str(name)[:200]!r}")
+        state = self.decode(node["state"], depth)
+        if entry.fields_checked:
+            check_dataclass_state(entry.cls, state)
+        elif not isinstance(state, dict):
+            raise ModelFileError(f"the state of {entry.name} is {_describe(state)}, "
+                                 "expected a dict")
+        try:
+            return entry.from_state(state)
+        except ModelFileError:
+            raise
+        except Exception as exc:  # what a constructor does with bad state: refuse the file
+            raise ModelFileError(f"cannot rebuild {entry.name} from the file: {exc}") from exc
+
+    def _estimator(self, node, depth):
         cls = _resolve_estimator(node["__estimator__"])
-        params = self.decode(node["params"])
-        fitted = self.decode(node["fitted"])
+        params = self.decode(node["params"], depth)
+        fitted = self.decode(node["fitted"], depth)
+        check_estimator_state(cls, params, fitted)
         try:
             est = cls(**params)
-        except TypeError as exc:
+            for k, v in fitted.items():
+                setattr(est, k, v)
+        except Exception as exc:  # what a constructor does with bad parameters
             raise ModelFileError(f"cannot rebuild {cls.__qualname__}: {exc}") from exc
-        for k, v in fitted.items():
-            # Plain attribute names only: a file must not reach __class__ or __dict__.
-            if not k.isidentifier() or k.startswith("__"):
-                raise ModelFileError(f"bad attribute name {k!r} for {cls.__qualname__}")
-            setattr(est, k, v)
         return est
 
 
 def _resolve_estimator(key):
-    if not isinstance(key, str) or ":" not in key:
-        raise ModelFileError(f"bad estimator class name {key!r} in metadata")
+    if not isinstance(key, str):
+        raise ModelFileError(f"bad estimator class name {str(key)[:80]!r} in metadata")
     if key in _ESTIMATORS:
         return _ESTIMATORS[key]
-    module_name, qualname = key.split(":", 1)
-    if not module_name.startswith("shrinkage.") or "." in qualname:
+    parts = _split_class_name(key)
+    if parts is None:
         raise ModelFileError(
-            f"refusing to load estimator class {key!r}: it is not a shrinkage estimator "
-            "(register it with shrinkage.io.register_estimator before loading)"
+            f"refusing to load estimator class {key[:200]!r}: it is not a shrinkage "
+            "estimator (register it with shrinkage.io.register_estimator before loading)"
         )
-    module_name = moved.resolve(module_name, qualname)[0]
     try:
-        module = importlib.import_module(module_name)
+        cls = _import_class(*parts)
     except ImportError as exc:
-        raise ModelFileError(f"estimator module {module_name!r} is not available") from exc
-    cls = getattr(module, qualname, None)
-    if not (isinstance(cls, type) and cls.__module__ == module_name and _is_estimator(cls)):
+        raise ModelFileError(f"estimator module {parts[0]!r} is not available: {exc}") \
+            from exc
+    if cls is None or not _is_estimator(cls):
         raise ModelFileError(f"{key!r} is not an estimator class of this shrinkage version")
     return cls
 

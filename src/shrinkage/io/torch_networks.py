@@ -50,17 +50,51 @@ def _to_state(seq):
     }
 
 
+# layer type -> checks of its constructor arguments (name -> predicate)
+_ARG_CHECKS = {
+    "Linear": {"in_features": lambda v: type(v) is int and v > 0,
+               "out_features": lambda v: type(v) is int and v > 0,
+               "bias": lambda v: type(v) is bool},
+    "GELU": {"approximate": lambda v: v in ("none", "tanh")},
+    "Dropout": {"p": lambda v: type(v) in (int, float) and 0 <= v <= 1},
+}
+_DTYPES = {"torch.float64": torch.float64, "torch.float32": torch.float32}
+
+
+def _check_state(state):
+    """Refuse a network description that is not one ``_to_state`` writes, before any
+    layer is built: a Linear layer allocates its weights from the sizes in the file, so
+    those must agree with the weights the file actually holds."""
+    if set(state) != {"layers", "weights", "dtype", "training"}:
+        raise TypeError(f"a network is described by layers, weights, dtype and training, "
+                        f"not {sorted(state)}")
+    layers, weights = state["layers"], state["weights"]
+    if not isinstance(layers, list) or not isinstance(weights, dict):
+        raise TypeError("the layers of a network must be a list and its weights a dict")
+    if not all(isinstance(w, np.ndarray) and w.dtype.kind == "f" for w in weights.values()):
+        raise TypeError("the weights of a network must be float arrays")
+    if state["dtype"] not in _DTYPES or not isinstance(state["training"], bool):
+        raise TypeError(f"unsupported torch dtype {str(state['dtype'])[:40]!r} or "
+                        "training flag")
+    for i, spec in enumerate(layers):
+        if not isinstance(spec, dict) or set(spec) != {"type", "args"}:
+            raise TypeError(f"layer {i} is not a layer description")
+        if not isinstance(spec["type"], str) or spec["type"] not in _LAYERS:
+            raise TypeError(f"unknown torch layer type {str(spec['type'])[:40]!r}")
+        args, checks = spec["args"], _ARG_CHECKS.get(spec["type"], {})
+        if not isinstance(args, dict) or set(args) != set(checks) or not all(
+                check(args[name]) for name, check in checks.items()):
+            raise TypeError(f"bad arguments for the {spec['type']} layer {i}")
+        if spec["type"] == "Linear":
+            shape = getattr(weights.get(f"{i}.weight"), "shape", None)
+            if shape != (args["out_features"], args["in_features"]):
+                raise TypeError(f"the Linear layer {i} does not match its weights")
+
+
 def _from_state(state):
-    layers = []
-    for spec in state["layers"]:
-        entry = _LAYERS.get(spec["type"])
-        if entry is None:
-            raise TypeError(f"unknown torch layer type {spec['type']!r}")
-        layers.append(entry[0](**spec["args"]))
-    dtype = {"torch.float64": torch.float64, "torch.float32": torch.float32}.get(state["dtype"])
-    if dtype is None:
-        raise TypeError(f"unsupported torch dtype {state['dtype']!r}")
-    seq = nn.Sequential(*layers).to(dtype)
+    _check_state(state)
+    layers = [_LAYERS[spec["type"]][0](**spec["args"]) for spec in state["layers"]]
+    seq = nn.Sequential(*layers).to(_DTYPES[state["dtype"]])
     tensors = {k: torch.from_numpy(np.array(v)) for k, v in state["weights"].items()}
     seq.load_state_dict(tensors, strict=True)
     return seq.train(state["training"])
