@@ -4,11 +4,13 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize_scalar
+from scipy.linalg import cho_factor, cho_solve
+from scipy.optimize import minimize, minimize_scalar, root
 from scipy.stats import multivariate_normal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import BayesianRidge
 from sklearn.utils.estimator_checks import check_estimator
+from threadpoolctl import threadpool_limits
 
 from shrinkage.bayes import EvidenceRidge
 from shrinkage.tuning.ridge import ridge_path
@@ -170,3 +172,187 @@ def test_sklearn_estimator_contract():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check_estimator(EvidenceRidge())
+
+
+# --------------------------------------------------------------------------------------
+# Dense reference: the log marginal likelihood written out as an n x n Gaussian density
+
+
+def _dense_log_evidence(theta, Zs, y, fit_intercept):
+    """``log p(y | alpha, beta)`` and its gradient in ``theta = (log alpha, log beta)``.
+
+    ``y ~ N(b0 1, C)``, ``C = I / beta + Zs Zs^T / alpha`` on the scaled (uncentred)
+    design; with an intercept the flat ``b0`` is integrated out, which gives the restricted
+    likelihood ``-(n-1)/2 log 2 pi - 1/2 log det C - 1/2 log(1^T C^-1 1) - 1/2 y^T P y``
+    with ``P = C^-1 - C^-1 1 1^T C^-1 / (1^T C^-1 1)``; its derivative along ``dC`` is
+    ``1/2 y^T P dC P y - 1/2 tr(P dC)`` (``P = C^-1`` without an intercept).
+    """
+    alpha, beta = np.exp(theta)
+    n = y.size
+    G = Zs @ Zs.T
+    C = np.eye(n) / beta + G / alpha
+    cf = cho_factor(C, lower=True)
+    logdet = 2.0 * np.sum(np.log(np.diag(cf[0])))
+    Ci = cho_solve(cf, np.eye(n))
+    if fit_intercept:
+        ci1 = Ci.sum(axis=1)
+        a = ci1.sum()
+        P = Ci - np.outer(ci1, ci1) / a
+        val = -0.5 * (n - 1) * np.log(2 * np.pi) - 0.5 * logdet - 0.5 * np.log(a)
+    else:
+        P = Ci
+        val = -0.5 * n * np.log(2 * np.pi) - 0.5 * logdet
+    Py = P @ y
+    val -= 0.5 * y @ Py
+    grad = np.empty(2)
+    for k, dC in enumerate((-G / alpha, -np.eye(n) / beta)):
+        grad[k] = 0.5 * Py @ dC @ Py - 0.5 * np.sum(P * dC)
+    return val, grad
+
+
+def _scaled(X, standardize, fit_intercept):
+    if not standardize:
+        return X, np.ones(X.shape[1])
+    s = X.std(0) if fit_intercept else np.sqrt((X**2).mean(0))
+    return X / s, s
+
+
+@threadpool_limits.wrap(limits=1, user_api="blas")  # small dense solves: threads only contend
+def _dense_maximum(Zs, y, fit_intercept):
+    """Maximise the dense log evidence over (log alpha, log beta) to a tight tolerance."""
+    start = np.array([0.0, -np.log(np.var(y))])
+    opt = minimize(lambda t: tuple(-v for v in _dense_log_evidence(t, Zs, y, fit_intercept)),
+                   start, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 500})
+    # polish: solve grad = 0 from there (BFGS stalls at a gradient of ~1e-7)
+    theta = root(lambda t: _dense_log_evidence(t, Zs, y, fit_intercept)[1], opt.x,
+                 tol=1e-14).x
+    val, grad = _dense_log_evidence(theta, Zs, y, fit_intercept)
+    assert np.max(np.abs(grad)) < 1e-9 and val >= -opt.fun - 1e-9, grad  # converged
+    return np.exp(theta), val
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_maximum_equals_the_dense_closed_form_maximum(standardize, fit_intercept, weighted):
+    """The reported n = 150, p = 40 case: lam_, alpha_, beta_, coef_ and the maximal log
+    evidence equal the maximiser of the dense Gaussian marginal likelihood (BFGS with its
+    analytic gradient), and log_evidence_max_ is the dense value at (alpha_, beta_).
+    Integer frequency weights are checked against the rows repeated."""
+    X, y = _data(150, 40, seed=11, noise=3.0)
+    w = np.random.default_rng(1).integers(1, 4, 150) if weighted else np.ones(150, int)
+    m = EvidenceRidge(standardize=standardize, fit_intercept=fit_intercept).fit(
+        X, y, sample_weight=w.astype(float) if weighted else None)
+    Xd, yd = np.repeat(X, w, axis=0), np.repeat(y, w)
+    Zs, s = _scaled(Xd, standardize, fit_intercept)
+    (alpha, beta), logp = _dense_maximum(Zs, yd, fit_intercept)
+    W = yd.size
+    np.testing.assert_allclose(m.lam_, alpha / (beta * W), rtol=1e-6)
+    np.testing.assert_allclose([m.alpha_, m.beta_], [alpha, beta], rtol=1e-6)
+    np.testing.assert_allclose(m.log_evidence_max_, logp, rtol=0, atol=1e-8)
+    at_ours = _dense_log_evidence(np.log([m.alpha_, m.beta_]), Zs, yd, fit_intercept)[0]
+    np.testing.assert_allclose(m.log_evidence_max_, at_ours, rtol=0, atol=1e-8)
+    # posterior mean of the scaled coefficients at the dense maximiser, directly
+    Zc = Zs - Zs.mean(0) if fit_intercept else Zs
+    yc = yd - yd.mean() if fit_intercept else yd
+    c = np.linalg.solve(beta * Zc.T @ Zc + alpha * np.eye(40), beta * Zc.T @ yc)
+    np.testing.assert_allclose(m.coef_, c / s, rtol=1e-6, atol=1e-9 * np.max(np.abs(c / s)))
+
+
+def test_with_intercept_equals_sklearn_on_the_projected_data():
+    """With an intercept the models coincide after projecting out the constant vector.
+
+    ``H`` (n x (n-1), orthonormal, ``H^T 1 = 0``): ``y = b0 1 + ...`` becomes
+    ``H^T y ~ N(H^T X b, I / beta + ...)`` with no intercept, which is BayesianRidge's
+    model; integrating ``b0`` instead leaves the same likelihood times ``1 / sqrt(n)``.
+    """
+    X, y = _data(150, 40, seed=12, noise=3.0)
+    H = np.linalg.qr(np.column_stack([np.ones(150), np.eye(150)[:, :149]]))[0][:, 1:]
+    for standardize in (False, True):
+        Zs, s = _scaled(X, standardize, True)
+        ours = EvidenceRidge(standardize=standardize).fit(X, y)
+        ref = BayesianRidge(fit_intercept=False, alpha_1=0, alpha_2=0, lambda_1=0, lambda_2=0,
+                            tol=1e-14, max_iter=100000, compute_score=True).fit(H.T @ Zs, H.T @ y)
+        np.testing.assert_allclose(ours.alpha_, ref.lambda_, rtol=1e-6)
+        np.testing.assert_allclose(ours.beta_, ref.alpha_, rtol=1e-6)
+        np.testing.assert_allclose(ours.coef_, ref.coef_ / s, rtol=1e-6)
+        np.testing.assert_allclose(ours.log_evidence_max_, ref.scores_[-1] - 0.5 * np.log(150),
+                                   rtol=0, atol=1e-7)
+
+
+def _dense_profile(kappa, Zs, y, fit_intercept):
+    """``max_beta`` of the dense log evidence at ``alpha = kappa beta`` (bounded Brent)."""
+    def neg(lb):
+        return -_dense_log_evidence(np.array([np.log(kappa) + lb, lb]), Zs, y, fit_intercept)[0]
+
+    return -minimize_scalar(neg, bounds=(-40, 40), method="bounded",
+                            options={"xatol": 1e-10}).fun
+
+
+@pytest.mark.parametrize("p", [1, 3])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_tiny_n_gives_the_maximum_or_a_clear_error(n, fit_intercept, p):
+    """n = 1: refused; one residual degree of freedom (n = 2 with an intercept): the dense
+    evidence is flat in lam, so no maximiser exists and fit says so; otherwise the result
+    is the supremum of the dense evidence (possibly a limit at an end of the range)."""
+    rng = np.random.default_rng(10 * n + p)
+    X, y = rng.normal(size=(n, p)), rng.normal(size=n)
+    if n == 1:
+        with pytest.raises(ValueError, match="minimum of 2"):
+            EvidenceRidge(fit_intercept=fit_intercept).fit(X, y)
+        return
+    Zs, _ = _scaled(X, True, fit_intercept)
+    kappas = np.geomspace(1e-6, 1e6, 25)
+    dense = np.array([_dense_profile(k, Zs, y, fit_intercept) for k in kappas])
+    if n - fit_intercept == 1:
+        assert np.ptp(dense) < 1e-9
+        with pytest.raises(ValueError, match="does not depend on lam"):
+            EvidenceRidge(fit_intercept=fit_intercept).fit(X, y)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a limit at an end is allowed
+        m = EvidenceRidge(fit_intercept=fit_intercept).fit(X, y)
+    at_ours = _dense_log_evidence(np.log([m.alpha_, m.beta_]), Zs, y, fit_intercept)[0]
+    np.testing.assert_allclose(m.log_evidence_max_, at_ours, rtol=0, atol=1e-8)
+    assert m.log_evidence_max_ >= dense.max() - 1e-8
+
+
+_POW = [(1e150, 1e150), (1e-150, 1e-150), (1e200, 1.0), (1e-200, 1.0), (1.0, 1e-150)]
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_extreme_scales_give_the_scaled_results_or_say_what_to_rescale(standardize):
+    """X -> a X, y -> b y: coefficients scale by b / a, precisions by 1 / b^2 (alpha also
+    by a^2 on the raw scale), lam by a^2 on the raw scale, the log evidence shifts by
+    -N log b. Where a result cannot be held in float64 fit names what to divide."""
+    X, y = _data(40, 5, seed=13)
+    ref = EvidenceRidge(standardize=standardize).fit(X, y)
+    N = 39
+    for a, b in _POW:
+        if not standardize and abs(np.log10(a)) > 160:  # lam_ would be ~1e+-400
+            with pytest.raises(ValueError, match="lam_ does not fit.*divide X"):
+                EvidenceRidge(standardize=standardize).fit(a * X, b * y)
+            continue
+        m = EvidenceRidge(standardize=standardize).fit(a * X, b * y)
+        ax = 1.0 if standardize else a
+        np.testing.assert_allclose(m.lam_, ref.lam_ * ax**2, rtol=1e-9)
+        np.testing.assert_allclose(m.beta_, ref.beta_ / b**2, rtol=1e-9)
+        np.testing.assert_allclose(m.alpha_, ref.alpha_ * (ax / b) ** 2, rtol=1e-9)
+        np.testing.assert_allclose(m.coef_, ref.coef_ * (b / a), rtol=1e-9)
+        np.testing.assert_allclose(m.coef_sd_, ref.coef_sd_ * (b / a), rtol=1e-9)
+        np.testing.assert_allclose(m.intercept_, ref.intercept_ * b, rtol=1e-9)
+        np.testing.assert_allclose(m.log_evidence_max_, ref.log_evidence_max_ - N * np.log(b),
+                                   rtol=1e-13, atol=1e-9)
+        # the default curve keeps the grid points that are normal float64 numbers
+        keep = (ref.lams_ * ax**2 >= np.finfo(float).tiny) & np.isfinite(ref.lams_ * ax**2)
+        np.testing.assert_allclose(m.lams_, ref.lams_[keep] * ax**2, rtol=1e-9)
+        np.testing.assert_allclose(m.log_evidence_, ref.log_evidence_[keep] - N * np.log(b),
+                                   rtol=1e-13, atol=1e-9)
+        mean, sd = m.predict(a * X[:4], return_std=True)
+        mean0, sd0 = ref.predict(X[:4], return_std=True)
+        np.testing.assert_allclose(mean, mean0 * b, rtol=1e-9)
+        np.testing.assert_allclose(sd, sd0 * b, rtol=1e-9)
+    # the noise precision of y ~ 1e200 is ~1e-400: not a float64
+    with pytest.raises(ValueError, match="beta_ does not fit.*divide y"):
+        EvidenceRidge(standardize=standardize).fit(X, 1e200 * y)

@@ -158,3 +158,29 @@ def test_bad_responses():
         glm_evidence(X, -y, "poisson")
     with pytest.raises(ValueError, match="y must have shape"):
         glm_evidence(X, y[:3], "binomial")
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_extreme_scales_of_x_give_the_scaled_results(family):
+    """X -> a X (y is counts or labels): with standardize=True nothing but the coefficients
+    (by 1 / a) changes; with standardize=False lam carries the units 1 / X^2, so lams * a^2
+    give the same fits. Sizes float64 cannot represent are refused by name, never an
+    OverflowError or NaN (X * 1e-200 used to be taken for constant columns)."""
+    X, y = _logit_data(60, 3, seed=9) if family == "binomial" else _pois_data(60, 3, seed=9)
+    lams = np.logspace(0, -4, 9)
+    for standardize, factors in ((True, (1e200, 1e-200, 1e300)), (False, (1e100, 1e-100))):
+        ref = glm_evidence(X, y, family, lams=lams, standardize=standardize)
+        for a in factors:
+            la = 1.0 if standardize else a * a
+            r = glm_evidence(a * X, y, family, lams=lams * la, standardize=standardize)
+            np.testing.assert_allclose(r.log_evidence, ref.log_evidence, rtol=1e-12, atol=1e-9)
+            np.testing.assert_allclose(r.coefs * a, ref.coefs, rtol=1e-8, atol=1e-12)
+            np.testing.assert_allclose(r.intercepts, ref.intercepts, rtol=1e-8, atol=1e-12)
+            # the continuous maximiser is located to its xatol (1e-6 in log lam)
+            np.testing.assert_allclose(r.lam_best, ref.lam_best * la, rtol=1e-5)
+            np.testing.assert_allclose(r.coef * a, ref.coef, rtol=1e-5)
+            np.testing.assert_allclose(r.coef_sd * a, ref.coef_sd, rtol=1e-5)
+            np.testing.assert_allclose(r.log_evidence_max, ref.log_evidence_max, atol=1e-9)
+    # raw X of size 1e200 with lam ~ 1: the prior precision lam W / x^2 is ~1e-400
+    with pytest.raises(ValueError, match="divide X by a power of ten"):
+        glm_evidence(1e200 * X, y, family, lams=lams, standardize=False)

@@ -4,12 +4,13 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 from sklearn.utils.estimator_checks import check_estimator
 
 from shrinkage.bayes import BayesianLasso, ess, rhat
-from shrinkage.bayes.gibbs import gibbs_lasso_chain
+from shrinkage.bayes.gibbs import gibbs_lasso_chain, inverse_gaussian_draws
 
 
 def _tiny(n, p, seed):
@@ -103,27 +104,27 @@ def test_one_coefficient_random_sigma_gamma_hyperprior_matches_quadrature():
     assert abs(np.log(m.sigma_samples_).mean() - smean) < _mc_tol(np.log(m.sigma_samples_))
 
 
-def test_wide_and_narrow_draws_target_the_same_posterior():
-    """p > n: Bhattacharya's O(n^2 p) draw and the Cholesky draw agree in distribution."""
+@pytest.mark.parametrize("n,p", [(6, 9), (9, 4)])
+def test_the_three_coefficient_draws_target_the_same_posterior(n, p):
+    """Cholesky of A, Bhattacharya's O(n^2 p) draw and its QR form agree in distribution."""
     rng = np.random.default_rng(6)
-    n, p = 6, 9
     Z = rng.normal(size=(n, p))
     z = Z[:, 0] - Z[:, 1] + 0.5 * rng.normal(size=n)
     means = []
-    for wide in (True, False):
+    for draw in (1, 2, 3):
         draws = []
         for k in range(3):
             c, s2, it2 = np.zeros(p), np.array([0.25]), np.ones(p)
             out = np.empty((6000, p))
-            gibbs_lasso_chain(Z.T @ Z, Z.T @ z, z @ z, Z, z, float(n), wide, 4.0, 0, 1.0, 1.0,
-                              0.25, 6500, 500, 1, 11 + k, c, s2, it2, out, np.empty(6000),
-                              np.empty(6000), np.empty(6000))
+            _, status = gibbs_lasso_chain(Z, z, 0.0, float(n), 4.0, 0, 1.0, 1.0, 0.25, 6500,
+                                          500, 1, 11 + k, draw, c, s2, it2, out,
+                                          np.empty(6000), np.empty(6000), np.empty(6000))
+            assert status == 0
             draws.append(out)
-        draws = np.stack(draws)
-        means.append((draws.mean(axis=(0, 1)), draws))
-    (m1, d1), (m2, d2) = means
-    tol = np.sqrt(_mc_tol(d1, 4.0) ** 2 + _mc_tol(d2, 4.0) ** 2)
-    assert np.all(np.abs(m1 - m2) < tol)
+        means.append(np.stack(draws))
+    for other in means[1:]:
+        tol = np.sqrt(_mc_tol(means[0], 4.0) ** 2 + _mc_tol(other, 4.0) ** 2)
+        assert np.all(np.abs(means[0].mean(axis=(0, 1)) - other.mean(axis=(0, 1))) < tol)
 
 
 def test_mode_by_estimator_matches_lasso_path_units():
@@ -219,10 +220,134 @@ def test_frequency_weights_equal_duplicated_rows_in_distribution():
 def test_sklearn_estimator_contract():
     # A sampler draws different Monte Carlo samples for weights and for repeated rows; the
     # posteriors are equal, which the test above checks in distribution.
+    # scikit-learn's checks below fit y that is an exact linear function of X, repeated
+    # (or with weights) beyond the rank of X: the posterior is then improper (see
+    # test_improper_posterior_is_refused) and fit refuses it by name.
+    improper = "y fitted exactly by X: improper posterior, refused with a ValueError"
     expected = {
-        "check_sample_weight_equivalence_on_dense_data": "same posterior, different draws",
+        "check_sample_weight_equivalence_on_dense_data": "same posterior, different draws; "
+                                                         + improper,
+        "check_sample_weights_shape": improper,
+        "check_sample_weights_not_overwritten": improper,
+        "check_regressors_no_decision_function": improper,
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check_estimator(BayesianLasso(n_draws=60, burn_in=30, n_chains=2),
                         expected_failed_checks=expected)
+
+
+def test_inverse_gaussian_draw_matches_scipy_and_survives_a_weak_prior():
+    """The 1/tau2 draw: InverseGaussian(mu, lam) by Kolmogorov-Smirnov against scipy, and
+    at mu / lam = 1e20, where numpy's formula cancels to 0, against its limit lam / chi2_1
+    (an inverse gamma with shape 1/2 and scale lam / 2)."""
+    for mu, lam in [(1.0, 1.0), (0.3, 5.0), (2.0, 1e-3)]:
+        x = inverse_gaussian_draws(mu, lam, 20000, 3)
+        assert stats.kstest(x, stats.invgauss(mu / lam, scale=lam).cdf).pvalue > 0.01
+    assert np.all(np.random.default_rng(0).wald(1.0, 1e-20, 10) == 0)  # the failure mode
+    x = inverse_gaussian_draws(1.0, 1e-20, 20000, 4)
+    assert np.all(x > 0)
+    assert stats.kstest(x / 1e-20, stats.invgamma(0.5, scale=0.5).cdf).pvalue > 0.01
+
+
+def test_wide_design_unequal_weights_weak_prior_gives_the_flat_prior_limit():
+    """p > n with unequal (non-integer) weights and a nearly flat Laplace prior (fixed
+    sigma): the fitted values b0 + x_i . b are then N(y_i, sigma^2 / w_i) a posteriori.
+    This used to raise numpy's LinAlgError ("singular") from inside the sampler."""
+    rng = np.random.default_rng(21)
+    n, p, sigma = 8, 20, 0.7
+    X = rng.normal(size=(n, p))
+    y = X[:, 0] - X[:, 1] + rng.normal(size=n)
+    w = rng.uniform(0.5, 3.0, n)
+    m = BayesianLasso(lam=1e-8, sigma=sigma, n_draws=1500, burn_in=200, random_state=2,
+                      min_ess=1).fit(X, y, sample_weight=w)
+    assert np.all(np.isfinite(m.coef_samples_)) and np.all(np.isfinite(m.intercept_samples_))
+    fitted = m.coef_samples_ @ X.T + m.intercept_samples_[:, :, None]  # (chains, draws, n)
+    for i in range(n):
+        f = fitted[:, :, i]
+        assert abs(f.mean() - y[i]) < _mc_tol(f), i
+        np.testing.assert_allclose(f.std(), sigma / np.sqrt(w[i]), rtol=0.1)
+
+
+@pytest.mark.parametrize("sigma", [0.5, None])
+def test_wide_design_weights_equal_duplicated_rows(sigma):
+    """p > n: integer weights and repeated rows give the same posterior (and finite draws).
+
+    With sigma sampled, the weights sum to n + 1 so that the posterior stays proper (see
+    test_improper_posterior_is_refused)."""
+    rng = np.random.default_rng(3)
+    n, p = 8, 20
+    X = rng.normal(size=(n, p))
+    y = X[:, 0] - X[:, 1] + 0.5 * rng.normal(size=n)
+    w = np.array([1, 2, 3, 1, 2, 1, 1, 3]) if sigma else np.r_[2, np.ones(n - 1, int)]
+    kw = dict(sigma=sigma, n_draws=2000, burn_in=300, random_state=1, min_ess=1)
+    a = BayesianLasso(**kw).fit(X, y, sample_weight=w.astype(float))
+    b = BayesianLasso(**kw).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    for m in (a, b):
+        assert np.all(np.isfinite(m.coef_samples_)) and np.all(m.sigma_samples_ > 0)
+    for j in range(4):
+        sa, sb = a.coef_samples_[:, :, j], b.coef_samples_[:, :, j]
+        assert abs(sa.mean() - sb.mean()) < np.hypot(_mc_tol(sa, 4), _mc_tol(sb, 4)), j
+    la, lb = np.log(a.lam_samples_), np.log(b.lam_samples_)
+    assert abs(la.mean() - lb.mean()) < np.hypot(_mc_tol(la, 4), _mc_tol(lb, 4))
+
+
+def test_improper_posterior_is_refused():
+    """sigma ~ 1/sigma^2 while X fits y exactly and the weighted count exceeds the rank by
+    2 or more: the posterior of sigma is not integrable at 0 (the chain collapses to
+    sigma = 0). Refused by name, for weights and for repeated rows alike; a fixed sigma
+    makes the same data fine."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(8, 20))
+    y = X[:, 0] + rng.normal(size=8)
+    w = np.array([3.0, 1, 2, 1, 4, 1, 1, 2])
+    for args in ((X, y, w), (np.repeat(X, w.astype(int), axis=0), np.repeat(y, w.astype(int)),
+                             None)):
+        for lam in ("gamma", "em"):
+            with pytest.raises(ValueError, match="posterior is improper"):
+                BayesianLasso(lam=lam, n_draws=20, burn_in=5).fit(args[0], args[1],
+                                                                  sample_weight=args[2])
+    # noise-free y on a narrow design: the same
+    Xn = rng.normal(size=(30, 3))
+    with pytest.raises(ValueError, match="X fits y exactly"):
+        BayesianLasso(n_draws=20, burn_in=5).fit(Xn, Xn @ [1.0, 2.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = BayesianLasso(sigma=0.3, n_draws=50, burn_in=20).fit(X, y, sample_weight=w)
+    assert np.all(np.isfinite(m.coef_samples_))
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_extreme_scales_give_the_scaled_draws_or_say_what_to_rescale(standardize):
+    """X -> a X, y -> b y. By powers of two the unit problem is bit for bit the same, so
+    the draws are exactly the scaled draws (coefficients by b / a, sigma by b, lam by b, and
+    by a too when standardize=False, where gamma_rate carries 1 / a^2). By powers of ten
+    the chains see rounding-level differences (and Gibbs chains amplify them): the
+    posterior means agree in distribution. Never an OverflowError or a NaN."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(30, 3)) + 1.0
+    y = X @ [1.0, -0.5, 0.0] + rng.normal(size=30) + 2.0
+    kw = dict(n_draws=300, burn_in=50, n_chains=2, min_ess=1, standardize=standardize)
+    ref = BayesianLasso(**kw).fit(X, y)
+    for a, b in [(2.0**500, 2.0**-400), (2.0**-450, 2.0**450), (1e150, 1e-100),
+                 (1e-120, 1e140)]:
+        rate = 1.78 if standardize else 1.78 / a / a
+        m = BayesianLasso(gamma_rate=rate, **kw).fit(a * X, b * y)
+        if np.log2(a) % 1 == 0 and np.log2(b) % 1 == 0:
+            np.testing.assert_allclose(m.coef_samples_, ref.coef_samples_ * (b / a),
+                                       rtol=1e-12)
+            np.testing.assert_allclose(m.sigma_samples_, ref.sigma_samples_ * b, rtol=1e-12)
+            np.testing.assert_allclose(m.lam_samples_,
+                                       ref.lam_samples_ * b * (1 if standardize else a),
+                                       rtol=1e-12)
+            np.testing.assert_allclose(m.intercept_samples_, ref.intercept_samples_ * b,
+                                       rtol=1e-12, atol=1e-12 * abs(b))
+        else:
+            for j in range(3):
+                s, s0 = m.coef_samples_[:, :, j] * (a / b), ref.coef_samples_[:, :, j]
+                assert abs(s.mean() - s0.mean()) < np.hypot(_mc_tol(s), _mc_tol(s0)), j
+        assert np.all(np.isfinite(m.coef_samples_)) and np.all(m.sigma_samples_ > 0)
+    # coefficients of size 1e300 / 1e-300: not float64 numbers
+    with pytest.raises(ValueError, match="coef_samples_ does not fit.*divide y"):
+        BayesianLasso(gamma_rate=1.78 if standardize else 1.78e300, **kw).fit(
+            1e-150 * X, 1e300 * y)

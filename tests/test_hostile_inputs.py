@@ -121,8 +121,10 @@ def test_extreme_scales_give_the_scaled_answer_or_a_clear_error(kx, ky, kw, fami
         return
     with np.errstate(over="ignore", under="ignore"):
         Xs, ys = X0 * sx, y * sy
-    if not (np.all(np.isfinite(Xs)) and np.all(np.isfinite(ys))) or np.any(Xs[X0 != 0] == 0):
-        return  # the scaled data themselves are not representable
+    tiny = np.finfo(float).tiny
+    if (not (np.all(np.isfinite(Xs)) and np.all(np.isfinite(ys)))
+            or np.any(np.abs(Xs[X0 != 0]) < tiny) or np.any(np.abs(ys[y != 0]) < tiny)):
+        return  # the scaled data themselves are not representable to full precision
     w = np.full(N, sw)
     try:
         path = regularization_path(Xs, ys, family=family, sample_weight=w, n_lams=12,

@@ -1,7 +1,7 @@
 """Evidence-maximising (empirical Bayes) ridge regression from one decomposition.
 
 Model (``Z``, ``z`` the weighted, centred, scaled design and response of
-:mod:`shrinkage.bayes._design`; ``c_j = s_j b_j`` the standardized coefficients)::
+:mod:`shrinkage.bayes.design`; ``c_j = s_j b_j`` the standardized coefficients)::
 
     y_i | b ~ N(b0 + x_i . b, 1 / (beta w_i))   (w_i: frequency weights)
     c ~ N(0, I / alpha),   b0 flat (integrated out exactly)
@@ -10,13 +10,28 @@ Writing ``alpha = kappa * beta`` and ``Z = U diag(d) V^T`` (rank ``r``, ``e_k = 
 ``u_k = (U^T z)_k``), the log marginal likelihood maximised over ``beta`` is a function
 of ``kappa`` alone, evaluated in ``O(r)``::
 
-    Q(kappa)  = sum_k kappa u_k^2 / (kappa + e_k) + (||z||^2 - sum_k u_k^2)
+    Q(kappa)  = sum_k kappa u_k^2 / (kappa + e_k) + ||z - U u||^2
     beta_hat  = N / Q(kappa),   N = W - 1 with an intercept (W = sum w), else W
     log p     = -(N/2) log(2 pi Q / N) - N/2 + (r/2) log kappa
                 - (1/2) sum_k log(kappa + e_k) - [fit_intercept] (1/2) log W
 
+(the last term and ``N = W - 1`` are what integrating the flat intercept leaves:
+``int N(y; b0 1 + Z c, .) db0`` equals the Gaussian density of the centred data times
+``sqrt(2 pi / (beta W))``). Its slope in ``t = log kappa`` is::
+
+    d log p / dt = (1/2) sum_k e_k / (kappa + e_k)
+                   - (N/2) [sum_k kappa e_k u_k^2 / (kappa + e_k)^2] / Q
+
+The maximiser is the root of this slope, found by Brent's method between the neighbours
+of the best point of a grid: the slope is accurate to rounding where ``log p`` is flat,
+so ``kappa`` is found to machine precision (minimising ``-log p`` itself can only locate
+a maximum to about ``sqrt(eps)`` relative).
+
 The MAP / posterior mean is ridge at ``lam = kappa / W`` (shrinkage's units), so the
 log-evidence curve can be drawn on the same ``lam`` axis as a cross-validation curve.
+Everything is computed on the unit problem of :func:`~shrinkage.bayes.design.prepare`
+(``X``, ``y`` divided by powers of two) and mapped back exactly: the log evidence of
+``y`` is that of ``y / y_unit`` minus ``N log y_unit``.
 """
 
 from __future__ import annotations
@@ -24,16 +39,25 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..engine.ridge import decompose
-from .design import check_weights, effective_n, prepare
+from .design import (
+    check_weights,
+    effective_n,
+    lost_in_scaling,
+    prepare,
+    spectrum,
+    to_data_scale,
+    unit_exponent,
+)
 
 __all__ = ["EvidenceRidge", "log_evidence_profile"]
+
+_LN2 = float(np.log(2.0))
 
 
 def log_evidence_profile(kappa, e, u, z_perp2, N, r, W, fit_intercept):
@@ -46,7 +70,7 @@ def log_evidence_profile(kappa, e, u, z_perp2, N, r, W, fit_intercept):
     e, u : array of shape (r,)
         Squared singular values of ``Z`` and the projections ``U^T z``.
     z_perp2 : float
-        ``||z||^2 - ||u||^2``: the part of the response outside the column space.
+        ``||z - U u||^2``: the part of the response outside the column space.
     N : float
         Effective number of observations (``W - 1`` with an intercept).
 
@@ -70,6 +94,60 @@ def log_evidence_profile(kappa, e, u, z_perp2, N, r, W, fit_intercept):
     return logp, N / Q
 
 
+def _slope(t, e, u, z_perp2, N, r, W, fit_intercept):
+    """``d log p / d log kappa`` at ``t = log kappa`` (module docstring)."""
+    kap = np.exp(t)
+    den = kap + e
+    Q = max(float(np.sum(kap * u**2 / den)) + z_perp2, np.finfo(float).tiny)
+    kdQ = float(np.sum(kap * e * u**2 / den**2))
+    return 0.5 * float(np.sum(e / den)) - 0.5 * N * kdQ / Q
+
+
+def _maximise(args, shift):
+    """``(t_best, grid)``: the log ratio ``log kappa`` maximising the profile evidence.
+
+    ``shift`` is ``log lam - log kappa`` (data units), used only in messages.
+    """
+    e, r = args[0], args[4]
+    scale = float(np.mean(e)) if r else 1.0
+    grid = np.linspace(np.log(scale * 1e-8), np.log(scale * 1e8), 161)
+    lp = log_evidence_profile(np.exp(grid), *args)[0]
+    if r == 0:
+        warnings.warn("EvidenceRidge: every feature is constant, so the model is the intercept "
+                      "alone and the evidence does not depend on lam; lam_ is the top of the "
+                      "search range", ConvergenceWarning, stacklevel=3)
+        return float(grid[-1]), grid
+    span = float(lp.max() - lp.min())
+    if span <= 1e-10 * (1.0 + abs(float(lp.max()))):
+        N = args[3]
+        raise ValueError(
+            f"EvidenceRidge: the evidence does not depend on lam for these data (it varies by "
+            f"{span:.1e} nats over twelve decades of lam): {N:g} effective observation(s) "
+            f"left for the noise against a design of rank {r} cannot tell signal from noise. "
+            "Fit more observations (n = 2 with an intercept, or n = 1 without, leaves one), or "
+            "choose lam otherwise (e.g. by cross-validation)")
+    i = int(np.argmax(lp))
+    if i in (0, grid.size - 1):
+        warnings.warn(
+            "EvidenceRidge: the evidence is maximised at the edge of the search range "
+            f"(lam = {np.exp(grid[i] + shift):.3g}); the data carry "
+            + ("no detectable signal" if i else "almost no noise")
+            + ", so the implied strength is a limit, not an estimate",
+            ConvergenceWarning, stacklevel=3)
+        return float(grid[i]), grid
+    a, b = float(grid[i - 1]), float(grid[i + 1])
+    if _slope(a, *args) > 0.0 > _slope(b, *args):
+        t = brentq(_slope, a, b, args=args, xtol=1e-14, rtol=4 * np.finfo(float).eps,
+                   maxiter=200)
+    else:  # the peak is flat to rounding: its location is immaterial, maximise log p
+        t = minimize_scalar(lambda s: -log_evidence_profile(np.exp(s), *args)[0][0],
+                            bounds=(a, b), method="bounded", options={"xatol": 1e-12}).x
+    t = float(t)
+    if log_evidence_profile(np.exp(t), *args)[0][0] < lp[i]:
+        t = float(grid[i])
+    return t, grid
+
+
 class EvidenceRidge(RegressorMixin, BaseEstimator):
     """Ridge regression whose strength is chosen by the marginal likelihood (evidence).
 
@@ -79,7 +157,11 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
     ``standardize=False``, ``fit_intercept=False`` and unit weights the model is that of
     scikit-learn's ``BayesianRidge`` with all four Gamma hyperparameters set to 0; with an
     intercept the two differ slightly, because here the intercept is integrated out under
-    a flat prior (``N = n - 1``) instead of being removed by centring (``N = n``).
+    a flat prior (``N = n - 1``) instead of being removed by centring (``N = n``). The
+    models then coincide after projecting the data onto the complement of the constant
+    vector: ``BayesianRidge(fit_intercept=False)`` on ``H^T X``, ``H^T y`` (``H`` an
+    orthonormal basis of that complement) gives the same ``alpha_``, ``beta_`` and
+    coefficients, and a log evidence larger by ``(1/2) log n``.
 
     Parameters
     ----------
@@ -87,8 +169,8 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
     fit_intercept : bool, default True
     lams : array, optional
         Strengths (shrinkage units) at which to report the log-evidence curve; the
-        maximisation itself is continuous and not restricted to this grid. Default: 100
-        values spanning ``kappa`` from ``1e-6`` to ``1e6`` times the mean eigenvalue of
+        maximisation itself is continuous and not restricted to this grid. Default: 41
+        values spanning ``kappa`` from ``1e-8`` to ``1e8`` times the mean eigenvalue of
         ``Z^T Z``, divided by ``W``.
 
     Attributes
@@ -109,6 +191,14 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
         The log-evidence curve (``lams_`` decreasing, like a path).
     log_evidence_max_ : float
     n_features_in_ : int
+
+    Raises
+    ------
+    ValueError
+        When the evidence does not depend on ``lam`` (e.g. ``n = 2`` with an intercept:
+        one residual degree of freedom cannot separate signal from noise), or when a result
+        does not fit in float64 at the scale of ``X`` and ``y`` (the message says which to
+        divide by a power of ten).
     """
 
     def __init__(self, standardize=True, fit_intercept=True, lams=None):
@@ -120,87 +210,104 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
         """Fit by maximising the evidence; ``sample_weight`` are frequency weights."""
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=2,
                              dtype=np.float64)
-        n, p = X.shape
-        w = check_weights(sample_weight, n)
-        des = prepare(X, y, w, standardize=self.standardize, fit_intercept=self.fit_intercept)
-        W = des.W
-        N = effective_n(des, self.fit_intercept)
-        if np.any(des.Z):
-            U, d, V = decompose(des.Z, need_u=False)
-            # U^T z = diag(1/d) V^T Z^T z: no n x r matrix U is needed when n > p
-            u = U.T @ des.z if U is not None else (V.T @ (des.Z.T @ des.z)) / d
-        else:  # every feature constant: the model is the intercept alone
-            d, V, u = np.zeros(0), np.zeros((p, 0)), np.zeros(0)
-        e = d * d
-        z2 = float(des.z @ des.z)
-        z_perp2 = max(z2 - float(u @ u), 0.0)
-        r = e.size
-        args = (e, u, z_perp2, N, r, W, self.fit_intercept)
-
-        scale = float(np.mean(e)) if r else 1.0
-        lo, hi = np.log(scale * 1e-8), np.log(scale * 1e8)
-        grid = np.linspace(lo, hi, 161)
-        lp_grid, _ = log_evidence_profile(np.exp(grid), *args)
-        i = int(np.argmax(lp_grid))
-        if 0 < i < grid.size - 1:
-            opt = minimize_scalar(
-                lambda t: -log_evidence_profile(np.exp(t), *args)[0][0],
-                bracket=(grid[i - 1], grid[i], grid[i + 1]),
-                options={"xtol": 1e-10},
-            )
-            t_best = float(opt.x)
-        else:
-            t_best = float(grid[i])
-            warnings.warn(
-                "EvidenceRidge: the evidence is maximised at the edge of the search range "
-                f"(lam = {np.exp(t_best) / W:.3g}); the data carry "
-                + ("no detectable signal" if i else "almost no noise")
-                + ", so the implied strength is a limit, not an estimate",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        kappa = float(np.exp(t_best))
-        lp, beta = log_evidence_profile(kappa, *args)
-        beta = float(beta[0])
-
-        self.lam_ = kappa / W
-        self.beta_ = beta
-        self.alpha_ = kappa * beta
-        self.noise_sd_ = 1.0 / np.sqrt(beta)
-        self.prior_sd_ = 1.0 / np.sqrt(self.alpha_)
-        self.log_evidence_max_ = float(lp[0])
-
-        c = V @ (d / (e + kappa) * u)
-        self.coef_ = c / des.scale
-        self.coef_[des.const] = 0.0
-        self.intercept_ = float(des.ybar - des.xbar @ self.coef_) if self.fit_intercept else 0.0
-        # posterior covariance of c: (1/beta) [V diag(1/(kappa+e)) V^T + (I - V V^T)/kappa]
-        self._V = V
-        self._shrink = (1.0 / (kappa + e) - 1.0 / kappa) / beta  # low-rank correction
-        self._iso = 1.0 / (kappa * beta)  # = 1 / alpha
-        self._scale = des.scale
-        self._xbar = des.xbar
-        self._W = W
-        var_c = self._iso + (V * V) @ self._shrink
-        self.coef_sd_ = np.sqrt(np.maximum(var_c, 0.0)) / des.scale
-        if self.fit_intercept:
-            xs = des.xbar / des.scale
-            var_b0 = 1.0 / (beta * W) + self._quad(xs[None, :])[0]
-            self.intercept_sd_ = float(np.sqrt(var_b0))
-        else:
-            self.intercept_sd_ = 0.0
-
-        if self.lams is None:
-            lams = np.exp(grid[::-4]) / W
-        else:
+        lams = None
+        if self.lams is not None:
             lams = np.sort(np.asarray(self.lams, dtype=float))[::-1]
             if lams.ndim != 1 or lams.size == 0 or np.any(~np.isfinite(lams)) or np.any(
                 lams <= 0
             ):
                 raise ValueError("lams must be a non-empty 1-d array of positive numbers")
-        self.lams_ = lams
-        self.log_evidence_ = log_evidence_profile(lams * W, *args)[0]
+        w = check_weights(sample_weight, X.shape[0])
+        des = prepare(X, y, w, standardize=self.standardize, fit_intercept=self.fit_intercept)
+        N = effective_n(des, self.fit_intercept)
+        d, V, u, z_perp2 = spectrum(des)
+        e = d * d
+        args = (e, u, z_perp2, N, e.size, des.W, self.fit_intercept)
+        shift = 2 * unit_exponent(des.x_unit) * _LN2 - np.log(des.W)  # log lam - log kappa
+        t_best, grid = _maximise(args, shift)
+        c = self._set_posterior(des, N, float(np.exp(t_best)), e, u, V, args)
+        self._set_curve(des, N, grid, lams, shift, args)
+        try:
+            self._check_representable(des, c)
+        except ValueError:  # leave no half-fitted state behind
+            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+                delattr(self, name)
+            raise
         return self
+
+    def _set_posterior(self, des, N, kappa, e, u, V, args):
+        """Hyperparameters, posterior mean and sds, mapped from the unit problem.
+
+        Returns the posterior mean ``c`` of the unit problem (to check the mapping).
+        """
+        lp, beta = log_evidence_profile(kappa, *args)
+        beta = float(beta[0])
+        ex, ey = unit_exponent(des.x_unit), unit_exponent(des.y_unit)
+        self.lam_ = float(to_data_scale(kappa / des.W, 2 * ex))
+        self.beta_ = float(to_data_scale(beta, -2 * ey))
+        self.alpha_ = float(to_data_scale(kappa * beta, 2 * (ex - ey)))
+        self.noise_sd_ = float(to_data_scale(1.0 / np.sqrt(beta), ey))
+        self.prior_sd_ = float(to_data_scale(1.0 / np.sqrt(kappa * beta), ey - ex))
+        self.log_evidence_max_ = float(lp[0]) - N * ey * _LN2
+
+        c = V @ (np.sqrt(e) / (e + kappa) * u)
+        self.coef_ = to_data_scale(c, ey, des.scale)
+        self.coef_[des.const] = 0.0
+        self.intercept_ = (float(des.ybar - des.xbar @ self.coef_) if self.fit_intercept
+                           else 0.0)
+        # posterior covariance of the unit-problem c:
+        # (1/beta) [V diag(1/(kappa+e)) V^T + (I - V V^T)/kappa]; data scale is y_unit / scale
+        self._V = V
+        self._shrink = (1.0 / (kappa + e) - 1.0 / kappa) / beta  # low-rank correction
+        self._iso = 1.0 / (kappa * beta)
+        self._noise_var = 1.0 / beta
+        self._y_unit = des.y_unit
+        self._scale = des.scale
+        self._xbar = des.xbar
+        self._W = des.W
+        var_c = self._iso + (V * V) @ self._shrink
+        self.coef_sd_ = to_data_scale(np.sqrt(np.maximum(var_c, 0.0)), ey, des.scale)
+        if self.fit_intercept:
+            xs = des.xbar / des.scale
+            var_b0 = self._noise_var / des.W + self._quad(xs[None, :])[0]
+            self.intercept_sd_ = float(to_data_scale(np.sqrt(var_b0), ey))
+        else:
+            self.intercept_sd_ = 0.0
+        return c
+
+    def _set_curve(self, des, N, grid, lams, shift, args):
+        """``lams_`` (default: every 4th grid point) and the log evidence along it."""
+        ey = unit_exponent(des.y_unit)
+        if lams is None:
+            with np.errstate(over="ignore", under="ignore"):
+                lams = np.exp(grid[::-4] + shift)
+            lams = lams[np.isfinite(lams) & (lams >= np.finfo(float).tiny)]  # float64's range
+        t = np.clip(np.log(lams) - shift, -690.0, 690.0)
+        self.lams_ = lams
+        self.log_evidence_ = log_evidence_profile(np.exp(t), *args)[0] - N * ey * _LN2
+
+    def _check_representable(self, des, c):
+        """Refuse, naming what to rescale, when a result left float64's normal range."""
+        y_only = "divide y by a power of ten"
+        both = "divide y (or X) by a power of ten"
+        x_hint = "divide X by a power of ten" if not self.standardize else both
+        checks = [  # (name, value, unit-problem value or None for a positive quantity, hint)
+            ("lam_", self.lam_, None, x_hint), ("beta_", self.beta_, None, y_only),
+            ("noise_sd_", self.noise_sd_, None, y_only), ("alpha_", self.alpha_, None, both),
+            ("prior_sd_", self.prior_sd_, None, both), ("coef_", self.coef_, c, both),
+            ("coef_sd_", self.coef_sd_, None, both),
+            ("intercept_", self.intercept_, 0.0, y_only),
+            ("intercept_sd_", self.intercept_sd_, 0.0, y_only),
+            ("log_evidence_max_", self.log_evidence_max_, 0.0, y_only),
+        ]
+        for name, value, unit, hint in checks:
+            if lost_in_scaling(value if unit is None else unit, value, positive=unit is None):
+                raise ValueError(
+                    f"EvidenceRidge: {name} does not fit in float64 for data on this scale "
+                    f"(y varies by about {des.y_unit:.1e}"
+                    + ("" if self.standardize else f", X by about {des.x_unit:.1e}")
+                    + f"); {hint} and scale the results back (the model is "
+                    "scale-equivariant: coefficients scale with y / X, precisions with 1 / y^2)")
 
     def _quad(self, Xs):
         """Rows' ``x^T Sigma_c x`` for standardized rows ``Xs`` (posterior of ``c``)."""
@@ -217,11 +324,14 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
         mean = X @ self.coef_ + self.intercept_
         if not return_std:
             return mean
+        # models saved before the unit problem existed hold data-scale _iso and _shrink
+        y_unit = getattr(self, "_y_unit", 1.0)
+        noise_var = getattr(self, "_noise_var", 1.0 / self.beta_)
         Xs = (X - self._xbar) / self._scale
-        var = 1.0 / self.beta_ + self._quad(Xs)
+        var = noise_var + self._quad(Xs)
         if self.fit_intercept:
-            var += 1.0 / (self.beta_ * self._W)
-        return mean, np.sqrt(var)
+            var += noise_var / self._W
+        return mean, to_data_scale(np.sqrt(var), unit_exponent(y_unit))
 
     def coef_covariance(self):
         """Posterior covariance matrix of ``coef_`` (``p x p``; built on demand)."""
@@ -229,7 +339,14 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
         V = self._V
         cov = (V * self._shrink) @ V.T
         cov[np.diag_indices_from(cov)] += self._iso
-        return cov / np.outer(self._scale, self._scale)
+        f = to_data_scale(np.ones_like(self._scale), unit_exponent(getattr(self, "_y_unit", 1.0)),
+                          self._scale)
+        with np.errstate(over="ignore"):
+            cov = cov * np.outer(f, f)
+        if not np.all(np.isfinite(cov)):
+            raise ValueError("EvidenceRidge: the posterior covariance does not fit in float64 "
+                             "at the scale of these data; divide y by a power of ten")
+        return cov
 
     def credible_intervals(self, level=0.9):
         """Equal-tailed posterior intervals for ``coef_``, shape ``(p, 2)``.

@@ -5,6 +5,9 @@ Model (standardized coefficients ``c_j = s_j b_j``, frequency weights ``w``)::
     y_i ~ Binomial(1, sigmoid(eta_i)) or Poisson(exp(eta_i)),  eta_i = b0 + x_i . b
     c ~ N(0, I / alpha),  b0 flat,   alpha = lam * W   (shrinkage's ridge ``lam``)
 
+(computed on a design divided by a power of two, where ``alpha`` is ``lam W / x_unit^2``
+when ``standardize=False``: a change of variables, which leaves the evidence unchanged)
+
 With ``f(theta) = sum_i w_i nll_i + alpha/2 ||c||^2`` the MAP is shrinkage's ridge fit at
 ``lam``, and Laplace's method gives (``H`` the Hessian of ``f`` at the MAP, ``r`` the rank
 of the centred design)::
@@ -31,7 +34,7 @@ from scipy.special import expit, gammaln
 from sklearn.exceptions import ConvergenceWarning
 
 from ..validation import as_real_array
-from .design import check_weights
+from .design import check_weights, scaled_columns, to_data_scale, unit_exponent
 
 __all__ = ["GLMEvidence", "glm_evidence"]
 
@@ -163,6 +166,33 @@ def _check_inputs(X, y, family, sample_weight, lams, n_lams):
     return X, y, w, lams
 
 
+def _unit_design(X, wn, W, lams, standardize, fit_intercept):
+    """``(F, V, xbar, scale, const, ex)``: the design the MAP problem is solved on.
+
+    Centring only conditions the problem (``b0`` is flat, the evidence is unchanged). The
+    unit design ``Xs = (X - xbar) / scale`` has entries of order one whatever the size of
+    ``X`` (powers of two, exact); ``c = scale * b``, so the prior precision of ``c`` is
+    ``lam W / x_unit^2`` (``x_unit = 2**ex``) and the evidence, a density of ``y``, does
+    not change. When ``p > n``, ``F = U S`` and ``c = V gamma`` (row space); else ``F = Xs``.
+    """
+    n, p = X.shape
+    Xs, xbar, scale, const, x_unit = scaled_columns(X, wn, standardize=standardize,
+                                                    fit_intercept=fit_intercept)
+    ex = unit_exponent(x_unit)
+    for lam in (lams[0], lams[-1]):
+        a = float(to_data_scale(lam * W, -2 * ex))
+        if not (np.isfinite(a) and a > 0):
+            raise ValueError(
+                f"glm_evidence: lam = {lam:.3g} is outside float64's range on the scale of X "
+                f"(about {x_unit:.1e}; lam carries the units of 1 / X^2 when "
+                "standardize=False); divide X by a power of ten and multiply lams by its square")
+    if p <= n:
+        return Xs, None, xbar, scale, const, ex
+    U, S, Vt = np.linalg.svd(Xs, full_matrices=False)
+    keep = S > max(n, p) * np.finfo(float).eps * (S[0] if S.size else 0.0)
+    return U[:, keep] * S[keep], Vt[keep].T, xbar, scale, const, ex
+
+
 def glm_evidence(
     X,
     y,
@@ -200,24 +230,10 @@ def glm_evidence(
         grid point); a ConvergenceWarning says when the maximum is at an end of the grid.
     """
     X, y, w, lams = _check_inputs(X, y, family, sample_weight, lams, n_lams)
-    n, p = X.shape
+    p = X.shape[1]
     W = float(w.sum())
-
-    # centring only conditions the problem: b0 is flat, so the evidence is unchanged
     wn = w / W
-    xbar = wn @ X if fit_intercept else np.zeros(p)
-    Xc = X - xbar
-    s = np.sqrt(wn @ (Xc * Xc))
-    const = s <= 1e3 * np.finfo(float).eps * (1.0 + np.abs(xbar))
-    s = np.where(const | (not standardize), 1.0, s)
-    Xc[:, const] = 0.0
-    Xc /= s
-    if p > n:  # work in the row space: c = V gamma
-        U, S, Vt = np.linalg.svd(Xc, full_matrices=False)
-        keep = S > max(n, p) * np.finfo(float).eps * (S[0] if S.size else 0.0)
-        F, V = U[:, keep] * S[keep], Vt[keep].T
-    else:
-        F, V = Xc, None
+    F, V, xbar, s, const, ex = _unit_design(X, wn, W, lams, standardize, fit_intercept)
     prob = _Problem(family, F, y, w, fit_intercept)
 
     theta = np.zeros(prob.k0 + F.shape[1])
@@ -234,7 +250,7 @@ def glm_evidence(
         return b, float(b0)
 
     def fit_at(lam, start):
-        alpha = lam * W
+        alpha = float(to_data_scale(lam * W, -2 * ex))
         th, f, grad, H, ok = prob.solve(alpha, start.copy(), tol, max_iter)
         if not ok:
             warnings.warn(f"glm_evidence: Newton did not converge at lam={lam:.3g} "
@@ -270,7 +286,8 @@ def glm_evidence(
     # Laplace posterior sd of b: diag of V H^-1 V^T (+ prior variance in the null space)
     Hinv = np.linalg.inv(H)[prob.k0 :, prob.k0 :]
     if V is not None:
-        var_c = np.einsum("jk,kl,jl->j", V, Hinv, V) + (1.0 - np.sum(V * V, 1)) / (lam_best * W)
+        alpha = float(to_data_scale(lam_best * W, -2 * ex))
+        var_c = np.einsum("jk,kl,jl->j", V, Hinv, V) + (1.0 - np.sum(V * V, 1)) / alpha
     else:
         var_c = np.diag(Hinv).copy()
     coef_sd = np.sqrt(np.maximum(var_c, 0.0)) / s

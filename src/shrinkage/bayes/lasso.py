@@ -7,7 +7,7 @@ posterior is ``(W / sigma^2)`` times shrinkage's lasso objective at
     lam = rate * sigma / W
 
 so the posterior mode is the lasso at that ``lam`` (see :mod:`shrinkage.bayes.priors`).
-The Gibbs sampler itself is :func:`shrinkage.bayes._gibbs.gibbs_lasso_chain` (numba).
+The Gibbs sampler itself is :func:`shrinkage.bayes.gibbs.gibbs_lasso_chain` (numba).
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..validation import store_params
-from .design import check_weights, effective_n, prepare
+from .design import (
+    check_weights,
+    effective_n,
+    lost_in_scaling,
+    prepare,
+    spectrum,
+    to_data_scale,
+    unit_exponent,
+)
 from .diagnostics import ess, rhat
 from .gibbs import gibbs_lasso_chain
 
@@ -146,106 +154,191 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
 
     # ---------------------------------------------------------------------- fitting
     def fit(self, X, y, sample_weight=None):
-        """Sample the posterior. ``sample_weight`` are frequency (precision) weights."""
+        """Sample the posterior. ``sample_weight`` are frequency (precision) weights.
+
+        Sampling runs on the unit problem of :func:`~shrinkage.bayes.design.prepare`
+        (``X``, ``y`` divided by powers of two), whose draws map back exactly: the model is
+        equivariant when ``y`` is rescaled, and when ``X`` is (with ``standardize=False``
+        the Laplace rate then carries the units of ``X``, and ``gamma_rate`` with it).
+
+        Raises
+        ------
+        ValueError
+            When the posterior is improper -- ``sigma`` sampled while ``X`` fits ``y``
+            exactly and the (weighted) number of observations exceeds the rank of the
+            design by 2 or more (by 1 or more for ``lam='em'``) -- or when a result does not
+            fit in float64 at the scale of the data.
+        """
         self._check_params()
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=2,
                              dtype=np.float64)
         n, p = X.shape
         w = check_weights(sample_weight, n)
         des = prepare(X, y, w, standardize=self.standardize, fit_intercept=self.fit_intercept)
-        W = des.W
         n_eff = effective_n(des, self.fit_intercept)
-        Z, z = np.ascontiguousarray(des.Z), des.z
-        wide = p > n
-        ZtZ = np.zeros((0, 0)) if wide else Z.T @ Z
-        Ztz = Z.T @ z
-        ztz = float(z @ z)
-        s2_fixed = -1.0 if self.sigma is None else float(self.sigma) ** 2
-        mode = 1 if self.lam == "gamma" else 0
+        d, V, f, f_perp2 = spectrum(des)
+        self._check_proper(d.size, f, f_perp2, n_eff)
+        # F = diag(d) V^T (rank x p) carries everything the sampler needs (see gibbs.py);
+        # with every feature constant a zero row keeps the shapes valid
+        F = np.ascontiguousarray(d[:, None] * V.T) if d.size else np.zeros((1, p))
+        f = f if d.size else np.zeros(1)
+        ex, ey = unit_exponent(des.x_unit), unit_exponent(des.y_unit)
+        # the prior is stated in data units: rate = rate_unit * x_unit, sigma = sigma_unit *
+        # y_unit, so rate^2 ~ Gamma(a, delta) is rate_unit^2 ~ Gamma(a, delta x_unit^2)
+        delta = float(to_data_scale(float(self.gamma_rate), 2 * ex))
+        s2_fixed = -1.0
+        if self.sigma is not None:
+            s2_fixed = float(to_data_scale(float(self.sigma), -ey)) ** 2
+        ztz = float(f @ f) + f_perp2
         if isinstance(self.lam, str):
-            rate2 = float(p * np.sqrt(max(ztz, 1e-300) / n_eff) / max(np.abs(Ztz).sum(), 1e-300))
+            Ftf = F.T @ f
+            rate2 = float(p * np.sqrt(max(ztz, 1e-300) / n_eff) / max(np.abs(Ftf).sum(), 1e-300))
             rate2 = max(rate2, 1e-6) ** 2  # Park & Casella's starting value
         else:
-            rate2 = (float(self.lam) * W / float(self.sigma)) ** 2
+            rate = float(self.lam) * des.W / float(self.sigma)
+            rate2 = float(to_data_scale(rate, -ex)) ** 2
+        for name, v in (("gamma_rate", delta), ("sigma", s2_fixed), ("lam", rate2)):
+            if not (np.isfinite(v) and v != 0):
+                raise ValueError(
+                    f"BayesianLasso: {name} is outside float64's range once expressed in the "
+                    f"units of these data (X about {des.x_unit:.1e}, y about "
+                    f"{des.y_unit:.1e}); divide X and y by powers of ten and rescale {name}")
 
         # random_state=None draws fresh entropy (then the fit is not reproducible)
         self._seed = (int(np.random.SeedSequence().entropy % 2**63) if self.random_state is None
                       else int(self.random_state))
-        chains = [self._init_state(k, p, ztz, n_eff) for k in range(self.n_chains)]
-        args = (ZtZ, Ztz, ztz, Z, z, n_eff, wide)
-
-        def run(k, n_keep, burn, lam2, lam_mode):
-            c, s2, invtau2 = chains[k]
-            out_c = np.empty((n_keep, p))
-            out_s2, out_l2, out_t2 = np.empty(n_keep), np.empty(n_keep), np.empty(n_keep)
-            ss = np.random.SeedSequence([self._seed, k, self._calls])
-            seed = int(ss.generate_state(1)[0])
-            gibbs_lasso_chain(*args, lam2, lam_mode, float(self.gamma_shape),
-                              float(self.gamma_rate), s2_fixed, burn + n_keep * self.thin,
-                              burn, self.thin, seed % (2**31 - 1), c, s2, invtau2,
-                              out_c, out_s2, out_l2, out_t2)
-            return out_c, out_s2, out_l2, out_t2
-
-        def run_all(n_keep, burn, lam2, lam_mode):
-            self._calls += 1
-            if self.n_jobs == 1:
-                return [run(k, n_keep, burn, lam2, lam_mode) for k in range(self.n_chains)]
-            with ThreadPoolExecutor(max_workers=self.n_jobs) as ex:
-                return list(ex.map(lambda k: run(k, n_keep, burn, lam2, lam_mode),
-                                   range(self.n_chains)))
-
+        # the sampler's working state lives on private attributes only during the fit
+        self._chains = [self._init_state(k, p, ztz, n_eff, s2_fixed)
+                        for k in range(self.n_chains)]
+        self._data = (F, f, f_perp2, n_eff, float(self.gamma_shape), delta, s2_fixed)
         self._calls = 0
-        burn = self.burn_in
-        if self.lam == "em":
-            self.em_path_ = []
-            for it in range(self.n_em_iter):
-                res = run_all(self.em_draws, burn if it == 0 else 0, rate2, 0)
-                mean_tau2_sum = np.mean([r[3].mean() for r in res])
-                rate2 = 2.0 * p / mean_tau2_sum
-                self.em_path_.append(np.sqrt(rate2))
-            self.em_path_ = np.array(self.em_path_)
-            tail = self.em_path_[-10:]
-            if tail.size >= 2 and (tail.max() - tail.min()) > 0.05 * tail.mean():
-                warnings.warn(
-                    f"BayesianLasso: Monte Carlo EM for the rate has not settled (last "
-                    f"{tail.size} estimates span {tail.min():.3g} to {tail.max():.3g}); "
-                    "increase n_em_iter or em_draws",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-            burn = burn if self.n_em_iter == 0 else 0
-        res = run_all(self.n_draws, burn, rate2, mode)
+        try:
+            burn = self.burn_in
+            if self.lam == "em":
+                rate2 = self._em(rate2, burn, p, ex)
+                burn = burn if self.n_em_iter == 0 else 0
+            res = self._run_all(self.n_draws, burn, rate2, 1 if self.lam == "gamma" else 0)
+        finally:
+            del self._chains, self._data
+        self._store(res, des, ex, ey)
+        return self
 
-        c_s = np.stack([r[0] for r in res])  # (chains, draws, p), standardized scale
-        s2_s = np.stack([r[1] for r in res])
+    def _check_proper(self, r, f, f_perp2, n_eff):
+        """Refuse an improper posterior: sigma sampled while X fits y exactly.
+
+        With ``RSS = 0`` attainable the likelihood is ``sigma^-N`` on a set of dimension
+        ``p - r`` and, integrating ``c`` and the rate, the posterior density of ``sigma``
+        near 0 behaves as ``sigma^(r - N + 1)`` under the Gamma hyperprior: it is not
+        integrable once ``N >= r + 2``. For Monte Carlo EM the marginal likelihood of the
+        rate behaves as ``rate^(r - N)``, unbounded at 0 once ``N > r``. The chain then
+        drifts to ``sigma = 0`` until the linear algebra breaks down.
+        """
+        if self.sigma is not None:
+            return
+        exact = np.sqrt(f_perp2) <= 1e-10 * np.sqrt(float(f @ f) + f_perp2)
+        limit = r + 2 if self.lam == "gamma" else r
+        if exact and (n_eff >= limit if self.lam == "gamma" else n_eff > limit):
+            raise ValueError(
+                f"BayesianLasso: the posterior is improper for these data: X fits y exactly "
+                f"(a centred design of rank {r} against {n_eff:g} effective observations, "
+                "counting frequency weights), so under the 1/sigma^2 prior the noise sd and "
+                "the Laplace rate can shrink to 0 together with unbounded density. Give a fixed "
+                "noise sd sigma, use fewer features than distinct rows, or lower the weights "
+                "(a weight of 2 counts a row twice)")
+
+    def _run(self, k, n_keep, burn, lam2, lam_mode):
+        """Advance chain ``k`` by ``burn + n_keep * thin`` iterations, keeping ``n_keep``."""
+        F, f, f_perp2, n_eff, shape, delta, s2_fixed = self._data
+        c, s2, invtau2 = self._chains[k]
+        p = c.shape[0]
+        out_c = np.empty((n_keep, p))
+        out_s2, out_l2, out_t2 = np.empty(n_keep), np.empty(n_keep), np.empty(n_keep)
+        ss = np.random.SeedSequence([self._seed, k, self._calls])
+        seed = int(ss.generate_state(1)[0])
+        _, status = gibbs_lasso_chain(F, f, f_perp2, n_eff, lam2, lam_mode, shape, delta,
+                                      s2_fixed, burn + n_keep * self.thin, burn, self.thin,
+                                      seed % (2**31 - 1), 0, c, s2, invtau2,
+                                      out_c, out_s2, out_l2, out_t2)
+        if status:
+            raise ValueError(
+                f"BayesianLasso: chain {k} broke down at iteration {status} (sigma^2 = "
+                f"{s2[0]:.2e} in units of y): the posterior is nearly improper for these data "
+                "(X fits y almost exactly); give a fixed noise sd sigma or fewer features")
+        return out_c, out_s2, out_l2, out_t2
+
+    def _run_all(self, n_keep, burn, lam2, lam_mode):
+        self._calls += 1
+        if self.n_jobs == 1:
+            return [self._run(k, n_keep, burn, lam2, lam_mode) for k in range(self.n_chains)]
+        with ThreadPoolExecutor(max_workers=self.n_jobs) as ex:
+            return list(ex.map(lambda k: self._run(k, n_keep, burn, lam2, lam_mode),
+                               range(self.n_chains)))
+
+    def _em(self, rate2, burn, p, ex):
+        """Monte Carlo EM for the rate (unit problem); ``em_path_`` is in data units."""
+        path = []
+        for it in range(self.n_em_iter):
+            res = self._run_all(self.em_draws, burn if it == 0 else 0, rate2, 0)
+            mean_tau2_sum = np.mean([r[3].mean() for r in res])
+            rate2 = 2.0 * p / mean_tau2_sum
+            path.append(np.sqrt(rate2))
+        self.em_path_ = to_data_scale(np.array(path), ex)
+        tail = self.em_path_[-10:]
+        if tail.size >= 2 and (tail.max() - tail.min()) > 0.05 * tail.mean():
+            warnings.warn(
+                f"BayesianLasso: Monte Carlo EM for the rate has not settled (last "
+                f"{tail.size} estimates span {tail.min():.3g} to {tail.max():.3g}); "
+                "increase n_em_iter or em_draws",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return rate2
+
+    def _store(self, res, des, ex, ey):
+        """Map the unit-problem draws to the data's units and summarise them."""
+        W, p = des.W, des.scale.size
+        c_s = np.stack([r[0] for r in res])  # (chains, draws, p), unit problem
+        sd_s = np.sqrt(np.stack([r[1] for r in res]))
         rate_s = np.sqrt(np.stack([r[2] for r in res]))
-        coef_s = c_s / des.scale
+        coef_s = to_data_scale(c_s, ey, des.scale)
         coef_s[:, :, des.const] = 0.0
+        sigma_s = to_data_scale(sd_s, ey)
+        # lam = rate * sigma / W with rate = rate_unit * x_unit and sigma = sd_unit * y_unit
+        lam_s = to_data_scale(rate_s * sd_s / W, ex + ey)
+        rate = float(to_data_scale(np.median(rate_s), ex))
+        checks = [("coef_samples_", c_s, coef_s), ("sigma_samples_", None, sigma_s),
+                  ("lam_samples_", None, lam_s), ("rate_", None, rate)]
+        for name, unit, v in checks:
+            if lost_in_scaling(v if unit is None else unit, v, positive=unit is None):
+                raise ValueError(
+                    f"BayesianLasso: {name} does not fit in float64 for data on this scale "
+                    f"(y varies by about {des.y_unit:.1e}, X by about {des.x_unit:.1e} when "
+                    "not standardized); divide y (or X) by a power of ten and scale the "
+                    "results back (the model is scale-equivariant)")
         if self.fit_intercept:  # b0 | c, sigma2 ~ N(ybar - xbar . b, sigma2 / W)
             rng = np.random.default_rng([self._seed, 2**20])
             inter_s = (des.ybar - coef_s @ des.xbar
-                       + np.sqrt(s2_s / W) * rng.standard_normal(s2_s.shape))
+                       + sigma_s / np.sqrt(W) * rng.standard_normal(sigma_s.shape))
         else:
-            inter_s = np.zeros_like(s2_s)
+            inter_s = np.zeros_like(sigma_s)
         self.coef_samples_ = coef_s
         self.intercept_samples_ = inter_s
-        self.sigma_samples_ = np.sqrt(s2_s)
-        self.lam_samples_ = rate_s * self.sigma_samples_ / W
+        self.sigma_samples_ = sigma_s
+        self.lam_samples_ = lam_s
+        self.rate_ = rate
         self.coef_ = coef_s.mean(axis=(0, 1))
         self.coef_median_ = np.median(coef_s.reshape(-1, p), axis=0)
         self.intercept_ = float(inter_s.mean())
         self.lam_ = float(np.median(self.lam_samples_))
-        self.rate_ = float(np.median(rate_s))
         self._W = W
         self._diagnose(c_s)
-        return self
 
-    def _init_state(self, k, p, ztz, n_eff):
+    def _init_state(self, k, p, ztz, n_eff, s2_fixed):
         """Over-dispersed starting values, so that R-hat can detect poor mixing."""
         rng = np.random.default_rng([self._seed, k, 7])
         s2 = (max(ztz, 1e-12) / n_eff) * np.exp(rng.normal())
-        if self.sigma is not None:
-            s2 = float(self.sigma) ** 2
+        if s2_fixed > 0:
+            s2 = s2_fixed
         c = rng.normal(size=p) * np.sqrt(s2 / n_eff) * 3.0
         invtau2 = np.exp(rng.normal(size=p))
         return c, np.array([s2]), invtau2
