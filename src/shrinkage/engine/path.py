@@ -344,6 +344,12 @@ def _rescaled(X, y, options, hints, scale):
     path = fit_path(X, y / scale, options.replace(
         offset=down(options.offset), lams=down(options.lams), lower=down(options.lower),
         upper=down(options.upper)), hints)
+    with np.errstate(over="ignore"):
+        big = np.max(np.abs(path.coefs), initial=0.0) * scale
+        big = max(big, np.max(np.abs(path.intercepts), initial=0.0) * scale)
+    if not np.isfinite(big):
+        raise ValueError("the coefficients (of the size of y / X) overflow double precision; "
+                         "rescale y or X before fitting")
     return dataclasses.replace(
         path, lams=path.lams * scale, coefs=path.coefs * scale,
         intercepts=path.intercepts * scale, lam_max=path.lam_max * scale,
