@@ -57,7 +57,7 @@ def _estimator_init(family_default):
     def __init__(
         self, family=family_default, lam="auto", l1_ratio=1.0, penalty_factor=None,
         standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
-        lam_min_ratio=None, tol=1e-7, n_jobs=None, random_state=None,
+        lam_min_ratio=None, tol=None, n_jobs=None, random_state=None,
     ):
         self.family = family
         self.lam = lam
@@ -178,8 +178,9 @@ _COMMON_DOC = """
         Length of the ``lam`` grid for ``lam="auto"``.
     lam_min_ratio : float or None
         Smallest grid ``lam`` relative to ``lam_max``; None is the engine's default.
-    tol : float, default 1e-7
-        Optimality tolerance of the engine's certificate.
+    tol : float or None, default None
+        Optimality tolerance of the engine's certificate; None is the family's statistical
+        default (1e-7 gaussian duality gap, 1e-6 KKT violation otherwise).
     n_jobs : int or None
         Threads for the folds; None uses every core (one thread for a design of at most
         100,000 entries, where threads cost more than they save).

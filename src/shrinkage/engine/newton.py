@@ -113,6 +113,9 @@ class ProximalNewton(Solver):
     # certificate (the same violations plus those outside the set) passes at the first try
     ws_tol_ratio = 0.5
     extrapolate = True  # secant warm start along the path (see _extrapolate)
+    # inexact Newton: the model is solved until coordinate moves change it by less than
+    # inner_accuracy * (current KKT violation)^2 / curvature
+    inner_accuracy = 1e-3
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -285,7 +288,8 @@ class ProximalNewton(Solver):
             # the inner threshold compares h_j d_j^2 with the squared violation: both in
             # standardized units (h_j / s_j^2), so that rescaling X changes nothing
             hmax = float((self.h[ws] / prob.scale[ws] ** 2).max()) if m else 1.0
-            thr = max(1e-3 * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300), 1e-300)
+            thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
+                      1e-300)
             budget = max(prob.max_iter - state[1], 1)
             while budget > 0:
                 chunk = min(budget, self.sweeps_before_polish)
