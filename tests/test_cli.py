@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from shrinkage import io as sio
 from shrinkage import tabular
 from shrinkage.cli import _free_dir, cli, main
+from shrinkage.plotting.paths import selected_features
 
 
 def write_csv(path, header, rows):
@@ -92,12 +93,19 @@ def test_fit_result_equals_the_library_call(fitted):
     np.testing.assert_array_equal(model.cv.fold_scores, cv.fold_scores)
     assert model.feature_names == ["x1", "x2", "color=blue", "color=green", "color=red"]
     assert "--seed 3" in model.command and "--folds 4" in model.command
-    # The coefficient file holds the chosen model exactly.
+    # The coefficient file holds the chosen model exactly (what is selected), and the
+    # coefficients on the standardized scale of the training design.
+    sd = model.path.extra["feature_sd"]
+    np.testing.assert_allclose(sd, enc.X.std(axis=0), rtol=1e-12)
+    selected = selected_features(model.coef, sd, model.path.tol)
     with open(out / "coefficients.csv") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["feature", "coefficient"]
+    assert rows[0] == ["feature", "coefficient", "standardized"]
     assert float(rows[1][1]) == model.intercept
-    np.testing.assert_array_equal([float(r[1]) for r in rows[2:]], model.coef)
+    np.testing.assert_array_equal([float(r[1]) for r in rows[2:]],
+                                  np.where(selected, model.coef, 0.0))
+    np.testing.assert_allclose([float(r[2]) for r in rows[2:]],
+                               np.where(selected, model.coef * sd, 0.0), rtol=1e-12)
 
 
 def test_predict_matches_the_chosen_coefficients(fitted, tmp_path):
@@ -276,6 +284,9 @@ def test_parquet_dates_are_refused_and_identifiers_flagged(tmp_path):
     rows = [[f"id{i}", str(i % 3), str(i)] for i in range(30)]
     data = write_csv(tmp_path / "ids.csv", ["id", "x", "y"], rows)
     enc = tabular.encode_for_fit(tabular.read_table(data), "y")
+    assert enc.feature_names == ["x"] and enc.identifiers == ["id"]
+    # Kept on request, the identifier is one-hot encoded, with a warning note.
+    enc = tabular.encode_for_fit(tabular.read_table(data), "y", keep=["id"])
     assert "'id' has 30 levels in 30 rows: an identifier or free text? Consider --exclude id" \
         in enc.notes
 
@@ -347,7 +358,7 @@ def test_missing_pyarrow_is_explained(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     assert_one_line_error(run(["fit", tmp_path / "d.parquet", "-t", "y"]),
-                          "reading Parquet needs pyarrow", "shrinkage[parquet]")
+                          "reading Parquet needs pyarrow", "pip install pyarrow")
 
 
 def test_debug_shows_the_traceback(tmp_path):
@@ -379,8 +390,20 @@ def test_demo_runs_with_no_arguments(tmp_path, monkeypatch):
     model = sio.load(out / "model.npz")
     assert model.family == "gaussian" and model.path.n_features == 10
     assert "shrinkage fit shrinkage-demo/diabetes.csv --target progression" in result.output
-    # The next demo never overwrites: it picks a fresh directory.
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["diabetes.csv", "model.npz", "report.html", "path.png", "cv.png", "gap.png",
+         "coefficients.csv"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shrinkage-demo"]  # no leftovers
+    # The next demo never overwrites: it picks a fresh directory, as the README says.
     assert _free_dir("shrinkage-demo").name == "shrinkage-demo-1"
+    (tmp_path / "shrinkage-demo-1").mkdir()
+    assert _free_dir("shrinkage-demo").name == "shrinkage-demo-2"
+    from pathlib import Path as FilePath
+
+    readme = (FilePath(__file__).resolve().parents[1] / "README.md").read_text()
+    demo_paragraph = readme[readme.index("Run the main job"):readme.index("```bash")]
+    for name in ("`./shrinkage-demo`", "`./shrinkage-demo-1`", "`./shrinkage-demo-2`"):
+        assert name in demo_paragraph
 
 
 def _synthetic_model(family, coefs, intercepts, classes=None):

@@ -95,13 +95,25 @@ def _secondary_labels(ax):
 def test_plot_path_lines_labels_nnz_and_chosen():
     path = make_path()
     cv = make_cv(path)
-    ax = plotting.plot_path(path, _ax(), cv=cv, n_labels=3)
+    ax = plotting.plot_path(path, _ax(), cv=cv)
     labelled = {ln.get_label(): ln for ln in ax.get_lines()}
     for j, name in enumerate(NAMES):
         np.testing.assert_array_equal(labelled[name].get_ydata(), path.coefs[:, j])
         np.testing.assert_array_equal(labelled[name].get_xdata(), path.lams)
-    # The three largest at the weakest lam are labelled by name.
+    # Every feature selected at the chosen lam is named there, not only the largest.
+    chosen = path.coefs[cv.index_chosen]
+    assert 2 <= np.count_nonzero(chosen) < len(NAMES)
+    assert sorted(t.get_text() for t in ax.texts) == sorted(
+        NAMES[j] for j in np.flatnonzero(chosen))
+    for t in ax.texts:
+        assert t.xy == (pytest.approx(cv.lam_chosen), pytest.approx(
+            chosen[NAMES.index(t.get_text())]))
+    # n_labels keeps the largest of them; without a chosen lam, the largest at the end.
+    ax = plotting.plot_path(path, _ax(), cv=cv, n_labels=1)
+    assert [t.get_text() for t in ax.texts] == [NAMES[int(np.argmax(np.abs(chosen)))]]
+    ax = plotting.plot_path(path, _ax(), n_labels=3)
     assert sorted(t.get_text() for t in ax.texts) == ["age", "bmi", "bp"]
+    ax = plotting.plot_path(path, _ax(), cv=cv)
     assert _vlines_at(ax) == [pytest.approx(cv.lam_chosen)]
     assert "chosen lam (1se)" in labelled[f"chosen lam (1se) = {cv.lam_chosen:.3g}"].get_label()
     assert ax.get_xscale() == "log"
@@ -143,6 +155,63 @@ def test_plot_path_multinomial():
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), path.coefs[:, 0, 1])
     with pytest.raises(ValueError, match="class_index"):
         plotting.plot_path(path, _ax(), class_index=3)
+
+
+def test_plot_path_standardized_scale():
+    path = make_path()
+    sd = np.array([0.5, 2.0, 1.0, 10.0, 0.1])
+    ax = plotting.plot_path(path, _ax(), scale="standardized", feature_sd=sd)
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    for j, name in enumerate(NAMES):
+        np.testing.assert_allclose(lines[name].get_ydata(), path.coefs[:, j] * sd[j])
+    assert "standardized" in ax.get_ylabel()
+    # The standard deviations may travel with the path (shrinkage fit stores them).
+    stored = Path(**{**path.__dict__, "extra": {"feature_sd": sd}})
+    ax = plotting.plot_path(stored, _ax(), scale="standardized", cv=make_cv(stored))
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), path.coefs[:, 0] * sd[0])
+    # Multinomial norms on the standardized scale.
+    multi = make_path("multinomial", classes=np.array(["a", "b", "c"]))
+    ax = plotting.plot_path(multi, _ax(), scale="standardized", feature_sd=sd)
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(),
+                               np.sqrt(np.sum(multi.coefs[:, 1, :] ** 2, axis=1)) * sd[1])
+    with pytest.raises(ValueError, match="needs the standard deviation of each feature"):
+        plotting.plot_path(path, _ax(), scale="standardized")
+    with pytest.raises(ValueError, match="scale must be"):
+        plotting.plot_path(path, _ax(), scale="log")
+    with pytest.raises(ValueError, match="feature_sd has shape"):
+        plotting.plot_path(path, _ax(), feature_sd=[1.0, 2.0])
+
+
+def test_plot_path_labels_follow_the_selection_rule_and_do_not_overlap():
+    from shrinkage.plotting.paths import selected_features
+
+    path = make_path()
+    cv = make_cv(path)
+    coefs = path.coefs.copy()
+    coefs[cv.index_chosen, 4] = -3e-6  # at the solver's precision: not selected
+    coefs[cv.index_chosen, :3] = [1.0, 1.001, 0.999]  # three labels at one height
+    path = Path(**{**path.__dict__, "coefs": coefs})
+    sd = np.ones(5)
+    assert not selected_features(coefs[cv.index_chosen], sd, path.tol)[4]
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = plotting.plot_path(path, fig.add_subplot(), cv=cv, feature_sd=sd)
+    names = sorted(t.get_text() for t in ax.texts)
+    assert "s5" not in names and {"age", "bmi", "bp"} <= set(names)
+    heights = sorted(t.xyann[1] for t in ax.texts)
+    assert np.min(np.diff(heights)) >= 0.045 - 1e-12
+    assert all(0 <= h <= 1 for h in heights)
+
+
+def test_plots_never_refit(monkeypatch):
+    import shrinkage.engine.path as engine_path
+
+    def refit(*args, **kwargs):
+        raise AssertionError("a plot refitted")
+
+    monkeypatch.setattr(engine_path, "fit_path", refit)
+    path = make_path()
+    plotting.plot_path(path, _ax(), cv=make_cv(path), scale="standardized",
+                       feature_sd=np.ones(5))
 
 
 def test_plot_path_errors():

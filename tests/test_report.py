@@ -134,19 +134,102 @@ def test_rule_sentence(rule, words):
     assert rule_sentence(cv) == words
 
 
-def test_coefficient_table_lists_nonzero_coefficients_by_size():
+def test_coefficient_table_lists_selected_coefficients_by_standardized_size():
     path, cv, X, y = make_fit()
+    X = X * np.array([10.0, 0.1, 1.0, 1.0])  # scales that reorder the sizes
     html = build_report(path, cv, X=X, y=y, images=STUB)
     section = html[html.index('id="coefficients"'):html.index('id="bayes"')]
     b = path.coefs[cv.index_chosen]
+    sd = X.std(axis=0)
     nz = np.flatnonzero(b)
-    order = nz[np.argsort(-np.abs(b[nz]))]
-    rows = re.findall(r"<tr><td>(.*?)</td><td class=\"num\">(.*?)</td></tr>", section)
+    order = nz[np.argsort(-np.abs(b[nz]) * sd[nz])]
+    assert list(order) != list(nz[np.argsort(-np.abs(b[nz]))])
+    rows = re.findall(r"<tr><td>(.*?)</td><td class=\"num\">(.*?)</td>"
+                      r"<td class=\"num\">(.*?)</td></tr>", section)
     assert [r[0] for r in rows] == [
         NAMES[j].replace("<", "&lt;").replace(">", "&gt;") for j in order
     ]
-    assert [r[1] for r in rows] == [f"{b[j]:.4g}" for j in order]
-    assert f"{len(nz)} of 4 coefficients are non-zero" in re.sub(r"\s+", " ", section)
+    assert [r[1] for r in rows] == [f"{b[j]:.4g}" for j in order]  # original scale
+    assert [r[2] for r in rows] == [f"{b[j] * sd[j]:.4g}" for j in order]  # standardized
+    text = re.sub(r"\s+", " ", section)
+    assert f"{len(nz)} of 4 coefficients are selected" in text
+    assert "ranked by size on the standardized scale" in text
+
+
+def test_coefficient_table_without_data_ranks_on_the_original_scale():
+    path, cv, _, _ = make_fit()
+    html = build_report(path, cv, images=STUB)
+    section = html[html.index('id="coefficients"'):html.index('id="bayes"')]
+    assert "standardized" not in section
+    b = path.coefs[cv.index_chosen]
+    first = NAMES[int(np.argmax(np.abs(b)))]
+    assert re.findall(r"<tr><td>(.*?)</td>", section)[0] == first
+    # Standard deviations stored with the path (shrinkage fit) are used.
+    sd = np.array([0.01, 1.0, 1.0, 1.0])
+    stored = Path(**{**path.__dict__, "extra": {"feature_sd": sd}})
+    html = build_report(stored, cv, images=STUB)
+    section = html[html.index('id="coefficients"'):html.index('id="bayes"')]
+    assert "<th>standardized</th>" in section
+    assert re.findall(r"<tr><td>(.*?)</td>", section)[-1] == NAMES[0]
+
+
+def test_feature_sds_weighted():
+    from shrinkage.report import feature_sds
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3)) * [1, 5, 0.2]
+    w = rng.uniform(0.2, 3, 40)
+    mean = np.average(X, axis=0, weights=w)
+    ref = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
+    np.testing.assert_allclose(feature_sds(X, w), ref, rtol=1e-12)
+    np.testing.assert_allclose(feature_sds(np.asfortranarray(X)), X.std(axis=0), rtol=1e-12)
+
+
+def test_binomial_report_names_the_predicted_class():
+    path, cv, X, y = make_fit(family="binomial")
+    cv = CVResult(**{**cv.__dict__, "metric": "deviance",
+                     "extra": {**cv.extra, "classes": np.array(["No", "Yes"])}})
+    html = build_report(path, cv, X=X, y=(y > 0).astype(float), images=STUB,
+                        data={"target": "default"})
+    assert ("The model gives the probability that default is &#39;Yes&#39; (the second "
+            "class in sorted order; &#39;No&#39; is the other).") in html
+
+
+def test_multinomial_report_names_the_grouped_penalty_and_its_prior():
+    path, cv, X, _ = make_fit()
+    B = np.stack([path.coefs, -path.coefs, 0 * path.coefs], axis=2)
+    path = Path(**{**path.__dict__, "coefs": B, "family": "multinomial",
+                   "intercepts": np.zeros((path.n_lams, 3)), "classes": np.arange(3.0)})
+    cv = CVResult(**{**cv.__dict__, "metric": "deviance"})
+    html = re.sub(r"\s+", " ", build_report(path, cv, X=X, y=np.arange(60) % 3, images=STUB))
+    assert "The multinomial penalty is grouped" in html
+    bayes = html[html.index('id="bayes"'):html.index('id="reprod')]
+    s = 1.0 / (X.shape[0] * cv.lam_chosen)
+    assert f"exp(-||b_j|| / {s:.3g})" in bayes
+    assert "is a group prior" in bayes and "not a Laplace prior on each coefficient" in bayes
+
+
+def test_offset_in_the_report():
+    from shrinkage.report import render_figures
+
+    path, cv, X, y = make_fit()
+    off = np.linspace(-1, 1, X.shape[0])
+    # gaussian: the gap and the noise estimate use y - offset (the same residuals).
+    html = build_report(path, cv, X=X, y=y + off, offset=off, images=STUB)
+    plain = build_report(path, cv, X=X, y=y, images=STUB)
+    bayes = html[html.index('id="bayes"'):html.index('id="reprod')]
+    assert bayes == plain[plain.index('id="bayes"'):plain.index('id="reprod')]
+    figs = render_figures(path, cv, X, y + off, offset=off)
+    assert set(figs) == {"path", "cv", "gap"}
+    # Other families: the gap plot cannot take an offset, and the report says so.
+    pois = Path(**{**path.__dict__, "family": "poisson"})
+    cvp = CVResult(**{**cv.__dict__, "metric": "deviance"})
+    counts = np.arange(60) % 4
+    figs = render_figures(pois, cvp, X, counts, offset=off)
+    assert set(figs) == {"path", "cv"}
+    html = build_report(pois, cvp, X=X, y=counts, offset=off, images=figs)
+    assert "gap" not in check_html(html).ids
+    assert "The overfitting-gap plot is left out" in html
 
 
 def test_data_summary_columns():
@@ -183,8 +266,9 @@ def test_long_coefficient_tables_are_capped(monkeypatch):
     html = re.sub(r"\s+", " ", build_report(path, cv, X=X, y=y, images=STUB))
     n = int(np.count_nonzero(path.coefs[cv.index_chosen]))
     assert n == 3
-    assert f"{n} of 4 coefficients are non-zero, on the original scale of the features " \
-           "(the 2 largest are listed)" in html
+    assert f"{n} of 4 coefficients are selected" in html
+    assert "coefficients are on the original scale of the features (the 2 largest are " \
+           "listed)" in html
 
 
 def test_feature_names_are_escaped():

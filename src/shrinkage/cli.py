@@ -8,24 +8,25 @@ categorical columns, saying so), cross-validates a regularization path with
 any shrinkage file, and ``shrinkage demo`` runs the whole workflow on bundled data.
 
 Errors print one line (``error: ...``) and exit with status 1; ``--debug`` shows the
-traceback instead. Nothing is ever overwritten without ``--force``.
+traceback instead. Nothing is ever overwritten without ``--force``, and a run is written
+into a temporary folder and swapped in whole (:mod:`shrinkage.cli_output`), so ``--out``
+holds one complete run even when a run is interrupted.
 """
 
 from __future__ import annotations
 
-import csv
-import io as _io
-import shlex
+import shutil
 import sys
+import tempfile
 import warnings
 from pathlib import Path as FilePath
 
 import click
 import numpy as np
 
+from .cli_output import OUTPUTS, OutputError
 from .version import __version__
 
-_OUTPUTS = ("model.npz", "report.html", "path.png", "cv.png", "gap.png", "coefficients.csv")
 _PENALTIES = {"lasso": 1.0, "ridge": 0.0, "elasticnet": None}
 
 
@@ -53,7 +54,7 @@ def _message(exc):
     from .io import ModelFileError
     from .tabular import DataError
 
-    if isinstance(exc, (CLIError, DataError, ModelFileError, FileExistsError)):
+    if isinstance(exc, (CLIError, DataError, ModelFileError, FileExistsError, OutputError)):
         return str(exc)
     if isinstance(exc, (ValueError, TypeError, OSError)):
         return str(exc) or type(exc).__name__
@@ -109,19 +110,6 @@ def _parse_rule(rule):
         ) from None
 
 
-def _prepare_out(out, force):
-    out = FilePath(out)
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"--out {out} exists and is not a directory")
-    taken = [name for name in _OUTPUTS if (out / name).exists()]
-    if taken and not force:
-        raise CLIError(
-            f"{out} already holds {', '.join(taken)}; pass --force to overwrite, or choose "
-            "another --out"
-        )
-    return out
-
-
 def _l1_ratio(penalty, l1_ratio):
     if penalty == "elasticnet":
         value = 0.5 if l1_ratio is None else l1_ratio
@@ -133,29 +121,14 @@ def _l1_ratio(penalty, l1_ratio):
     return _PENALTIES[penalty]
 
 
-def _command_line(data, opts):
-    parts = ["shrinkage", "fit", str(data), "--target", opts["target"],
-             "--family", opts["family"], "--penalty", opts["penalty"]]
-    if opts["penalty"] == "elasticnet":
-        parts += ["--l1-ratio", f"{opts['l1_ratio']:g}"]
-    parts += ["--folds", str(opts["folds"]), "--repeats", str(opts["repeats"]),
-              "--rule", str(opts["rule"]), "--seed", str(opts["seed"])]
-    if opts.get("metric"):
-        parts += ["--metric", opts["metric"]]
-    if opts.get("groups"):
-        parts += ["--groups", opts["groups"]]
-    for col in opts.get("exclude", ()):
-        parts += ["--exclude", col]
-    if opts.get("impute"):
-        parts.append("--impute")
-    parts += ["--out", str(opts["out"])]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, seed):
+def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, seed, grid):
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from .cli_output import kernels_need_compiling
     from .tuning.cv import cross_validate
+
+    if kernels_need_compiling():
+        click.echo("compiling numerical kernels (first run only)...", err=True)
 
     what = f"{folds}-fold CV" + (f" x {repeats} repeats" if repeats > 1 else "")
     with warnings.catch_warnings(record=True) as caught:
@@ -169,6 +142,7 @@ def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, see
                 enc.X, enc.y, family=enc.family, l1_ratio=l1_ratio, cv=folds,
                 repeats=repeats, groups=enc.groups, metric=metric, rule=rule,
                 random_state=seed, return_path=True, feature_names=enc.feature_names,
+                sample_weight=enc.weights, offset=enc.offset, **grid,
             )
             progress.update(task, total=1, completed=1)
     for w in {str(w.message) for w in caught}:
@@ -188,85 +162,42 @@ def _write_bytes(target, data, force):
     atomic_write(target, lambda fh: fh.write(data), overwrite=force)
 
 
-def _coef_csv(model):
-    buf = _io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    coef = model.coef
-    if coef.ndim == 1:
-        w.writerow(["feature", "coefficient"])
-        w.writerow(["(intercept)", repr(float(model.intercept))])
-        for name, b in zip(model.feature_names, coef):
-            w.writerow([name, repr(float(b))])
-    else:
-        w.writerow(["feature"] + [f"class_{c}" for c in model.classes])
-        w.writerow(["(intercept)"] + [repr(float(v)) for v in model.intercept])
-        for name, row in zip(model.feature_names, coef):
-            w.writerow([name] + [repr(float(v)) for v in row])
-    return buf.getvalue().encode("utf-8")
-
-
 def _fmt(v):
     return f"{float(v):.4g}"
 
 
-def _summary_tables(console, model, n_rows, source):
-    from rich.table import Table
-
-    cv, path = model.cv, model.path
-    nnz = cv.nnz if cv.nnz is not None else path.nnz
-    # Headings are printed as lines: a table title would wrap at the table's width.
-    console.print(f"shrinkage fit: {model.family}, l1_ratio={path.l1_ratio:g}, {source} "
-                  f"({n_rows} rows, {path.n_features} features)")
-    t = Table()
-    t.add_column("")
-    t.add_column("lam", justify="right")
-    t.add_column(f"CV {cv.metric}", justify="right")
-    t.add_column("+- SE", justify="right")
-    t.add_column("non-zero", justify="right")
-    for label, i in (("lam_min", cv.index_min), (f"chosen ({cv.rule})", cv.index_chosen)):
-        t.add_row(label, _fmt(cv.lams[i]), _fmt(cv.mean[i]), _fmt(cv.se[i]), str(int(nnz[i])))
-    console.print(t)
-    rep = cv.extra.get("repeat_lam_chosen")
-    if rep is not None and np.size(rep) > 1:
-        console.print(f"chosen lam over {np.size(rep)} CV repeats: from {_fmt(np.min(rep))} to "
-                      f"{_fmt(np.max(rep))} (median {_fmt(np.median(rep))})")
-
-    coef = model.coef
-    size = np.abs(coef) if coef.ndim == 1 else np.sqrt(np.sum(coef**2, axis=1))
-    order = [j for j in np.argsort(-size, kind="stable") if size[j] > 0][:10]
-    c = Table()
-    c.add_column("feature")
-    if coef.ndim == 1:
-        c.add_column("coefficient", justify="right")
-        for j in order:
-            c.add_row(model.feature_names[j], _fmt(coef[j]))
-    else:
-        for k in model.classes:
-            c.add_column(f"class {k}", justify="right")
-        for j in order:
-            c.add_row(model.feature_names[j], *[_fmt(v) for v in coef[j]])
-    if order:
-        console.print("largest coefficients at the chosen lam (original scale)")
-        console.print(c)
-    else:
-        console.print("no coefficient is non-zero at the chosen lam (intercept-only model)")
-
-
-def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
-    from . import io as sio
-    from .report import build_report, render_figures
-    from .tabular import TabularModel, describe_columns, encode_for_fit, read_table
-
+def _check_opts(opts):
+    """Validate the numeric options before any work; returns (rule text, l1_ratio, grid)."""
     rule = _parse_rule(opts["rule"])
     l1_ratio = _l1_ratio(opts["penalty"], opts.get("l1_ratio"))
-    opts = {**opts, "l1_ratio": l1_ratio}
     for name in ("folds", "repeats"):
         if opts[name] < (2 if name == "folds" else 1):
             raise CLIError(f"--{name} must be >= {2 if name == 'folds' else 1}, got {opts[name]}")
-    out = _prepare_out(opts["out"], opts["force"])
+    grid = {}
+    if opts.get("n_lams") is not None:
+        if opts["n_lams"] < 1:
+            raise CLIError(f"--n-lams must be >= 1, got {opts['n_lams']}")
+        grid["n_lams"] = opts["n_lams"]
+    if opts.get("lam_min_ratio") is not None:
+        if not 0.0 < opts["lam_min_ratio"] < 1.0:
+            raise CLIError(f"--lam-min-ratio must be strictly between 0 and 1, got "
+                           f"{opts['lam_min_ratio']:g}")
+        grid["lam_min_ratio"] = opts["lam_min_ratio"]
+    return rule, l1_ratio, grid
+
+
+def _encode(console, data, opts):
+    """Read and encode the table; returns (encoding, column summary). The table itself is
+    dropped here: only the design matrix is kept through the fit."""
+    from .tabular import describe_columns, encode_for_fit, read_table
+
     table = read_table(data)
+    columns = describe_columns(table)
     enc = encode_for_fit(table, opts["target"], family=opts["family"],
-                         exclude=opts["exclude"], groups=opts["groups"], impute=opts["impute"])
+                         exclude=opts["exclude"], groups=opts["groups"],
+                         impute=opts["impute"], keep=opts.get("keep", ()),
+                         weights=opts.get("weights"), offset=opts.get("offset"))
+    del table
     for note in enc.notes:
         console.print(f"note: {note}")
     if opts["family"] == "auto":
@@ -275,40 +206,59 @@ def _run_fit(console, data, opts, *, title="shrinkage report", overfit=False):
         from .tuning.metrics import check_metric
 
         check_metric(opts["metric"], enc.family)  # fail before anything is written
-    command = _command_line(data, opts)
+    return enc, columns
+
+
+def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None,
+             data_name=None):
+    """Fit, summarise and write one run; ``extra_files`` (name -> bytes) join the outputs
+    and ``data_name`` is how the command line names the data (the demo's copy)."""
+    import dataclasses
+
+    from .cli_output import check_out, command_line, staged_output, summary_tables, write_run
+    from .report import build_report, feature_sds, render_figures
+    from .tabular import TabularModel
+
+    rule, l1_ratio, grid = _check_opts(opts)
+    opts = {**opts, "l1_ratio": l1_ratio}
+    known = OUTPUTS + tuple(extra_files or ())
+    out = check_out(opts["out"], opts["force"], known)
+    enc, columns = _encode(console, data, opts)
+    name = FilePath(data_name or data)
+    command = command_line(name, opts)
     cv, path = _cross_validate(console, enc, l1_ratio=l1_ratio, folds=opts["folds"],
                                repeats=opts["repeats"], rule=rule, metric=opts["metric"],
-                               seed=opts["seed"])
+                               seed=opts["seed"], grid=grid)
+    sd = feature_sds(enc.X, enc.weights)
+    path = dataclasses.replace(path, extra={**path.extra, "feature_sd": sd})
     classes = cv.extra.get("classes")
+    n_used = int(enc.X.shape[0])
     model = TabularModel(
         path=path, cv=cv, target=opts["target"], family=enc.family, columns=enc.columns,
         classes=None if classes is None else np.asarray(classes, dtype=str),
         notes=list(enc.notes), command=command,
-        extra={"source": FilePath(data).name, "n_rows": int(enc.X.shape[0])},
+        extra={"source": name.name, "n_rows": n_used, "n_rows_read": enc.n_read},
+        weights=opts.get("weights"), offset=opts.get("offset"),
     )
-    _summary_tables(console, model, enc.X.shape[0], FilePath(data).name)
+    summary_tables(console, model, n_used, name.name)
 
-    # Everything is rendered before the first file is written, so a failure leaves no
-    # half-written output directory behind.
-    force = opts["force"]
     y_codes = _codes(enc, model.classes)
-    images = render_figures(path, cv, enc.X, y_codes, overfit=overfit)
+    images = render_figures(path, cv, enc.X, y_codes, overfit=overfit, offset=enc.offset)
+    facts = {"source": name.name, "target": opts["target"], "rows read": enc.n_read,
+             "rows used": n_used}
+    for role in ("weights", "offset"):
+        if opts.get(role):
+            facts[f"{role} column"] = opts[role]
     html = build_report(
-        path, cv, X=enc.X, y=y_codes, title=title, images=images, notes=enc.notes,
-        columns=describe_columns(table),
-        data={"source": FilePath(data).name, "target": opts["target"],
-              "rows used": enc.X.shape[0]},
-        command=command,
+        path, cv, X=enc.X, y=y_codes, title=title or f"{name.stem}: shrinkage report",
+        images=images, notes=enc.notes, columns=columns, data=facts, command=command,
+        offset=enc.offset,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    sio.save(model, out / "model.npz", overwrite=force, info={"command": command})
-    for name in ("path", "cv", "gap"):
-        _write_bytes(out / f"{name}.png", images[name], force)
-    _write_bytes(out / "coefficients.csv", _coef_csv(model), force)
-    _write_bytes(out / "report.html", html.encode("utf-8"), force)
-    console.print(f"wrote {', '.join(_OUTPUTS)} to {out}")
+    with staged_output(out, opts["force"], known) as stage:
+        write_run(stage, model, images, html, extra_files)
+    written = [n for n in known if (out / n).exists()]
+    console.print(f"wrote {', '.join(written)} to {out}")
     return model, out
-
 
 _FIT_OPTIONS = [
     click.option("--target", "-t", required=True, help="Column to predict."),
@@ -328,9 +278,23 @@ _FIT_OPTIONS = [
     click.option("--metric", default=None,
                  help="CV metric (mse, mae, deviance, log_loss, misclassification, accuracy, "
                       "auc, poisson_deviance); default: the family's deviance."),
+    click.option("--n-lams", type=int, default=None,
+                 help="Number of lam values on the path (default 100)."),
+    click.option("--lam-min-ratio", type=float, default=None,
+                 help="Weakest lam as a fraction of lam_max (default 1e-4, 1e-2 when there "
+                      "are more features than rows)."),
     click.option("--groups", default=None, help="Column of groups kept within one fold."),
+    click.option("--weights", default=None,
+                 help="Column of sample weights (>= 0); not a feature."),
+    click.option("--offset", default=None,
+                 help="Column added to the linear predictor with coefficient 1, e.g. "
+                      "log(exposure) for poisson rates; not a feature, and `shrinkage "
+                      "predict` needs it in the data too."),
     click.option("--exclude", multiple=True,
                  help="Column(s) to leave out (repeatable, or comma-separated)."),
+    click.option("--keep", multiple=True,
+                 help="Use this identifier column as a feature (repeatable): columns with "
+                      "a different value in every row are left out by default."),
     click.option("--impute", is_flag=True,
                  help="Fill missing values (numeric: mean, categorical: most frequent level) "
                       "and drop rows with a missing target."),
@@ -357,6 +321,7 @@ def fit(data, **opts):
     for item in opts["exclude"]:
         exclude.extend(c.strip() for c in item.split(",") if c.strip())
     opts["exclude"] = exclude
+    opts["keep"] = list(opts["keep"])
     _run_fit(_console(), data, opts)
 
 
@@ -384,24 +349,19 @@ def _load_model(model_path):
 @_debug_option
 def predict(model, data, out_file, impute, force):
     """Predict DATA (CSV or Parquet) with MODEL (a model.npz from `shrinkage fit`)."""
+    from .cli_output import predictions_csv
     from .tabular import read_table
 
     m = _load_model(model)
     preds = m.predict_table(read_table(data), impute=impute)
-    buf = _io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    names = list(preds)
-    w.writerow(names)
-    for row in zip(*(preds[n] for n in names)):
-        w.writerow([v if isinstance(v, str) else repr(float(v)) for v in row])
-    text = buf.getvalue()
+    text = predictions_csv(preds)
     if out_file is None:
-        click.echo(text, nl=False)
+        click.echo(text.decode("utf-8"), nl=False)
         return
     target = FilePath(out_file)
     if target.exists() and not force:
         raise CLIError(f"{target} already exists; pass --force to overwrite")
-    _write_bytes(target, text.encode("utf-8"), force)
+    _write_bytes(target, text, force)
     _console(stderr=True).print(f"wrote {len(next(iter(preds.values())))} predictions to {target}")
 
 
@@ -421,10 +381,16 @@ def show(model):
     console.print(f"{model}: {meta['kind']} (file format {meta['format_version']}, written by "
                   f"shrinkage {meta['library_version']})")
     if isinstance(obj, TabularModel):
-        _summary_tables(console, obj, obj.extra.get("n_rows", "?"),
-                        obj.extra.get("source", "data"))
+        from .cli_output import summary_tables
+
+        summary_tables(console, obj, obj.extra.get("n_rows", "?"),
+                       obj.extra.get("source", "data"))
         for note in obj.notes:
             console.print(f"note: {note}")
+        if obj.offset is not None:
+            console.print(f"offset column: {obj.offset} (the data to predict must have it)")
+        if obj.weights is not None:
+            console.print(f"weights column: {obj.weights}")
         console.print(f"command: {obj.command}")
     elif isinstance(obj, Path):
         console.print(obj.summary())
@@ -459,28 +425,30 @@ def _free_dir(base):
 @_debug_option
 def demo(out, folds, force):
     """The whole workflow on bundled data (the diabetes study), no arguments needed."""
+    from .cli_output import check_out, csv_bytes
     from .datasets import load_diabetes
-    from .io import atomic_write
 
     console = _console()
     out = _free_dir("shrinkage-demo") if out is None else FilePath(out)
-    _prepare_out(out, force)
-    out.mkdir(parents=True, exist_ok=True)
+    check_out(out, force, OUTPUTS + ("diabetes.csv",))
     d = load_diabetes()
-    data = out / "diabetes.csv"
-    buf = _io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(list(d.feature_names) + [d.target_name])
-    for row, target in zip(d.X, d.y):
-        w.writerow([repr(float(v)) for v in row] + [repr(float(target))])
-    atomic_write(data, lambda fh: fh.write(buf.getvalue().encode("utf-8")), overwrite=True)
-    console.print(f"{d.description}\nwrote the data to {data}")
+    csv_text = csv_bytes(list(d.feature_names) + [d.target_name],
+                         ([float(v) for v in row] + [float(t)] for row, t in zip(d.X, d.y)))
+    console.print(f"{d.description}\nthe data go to {out / 'diabetes.csv'}")
     opts = {"target": d.target_name, "family": "gaussian", "penalty": "lasso",
             "l1_ratio": None, "folds": folds, "repeats": 1, "rule": "1se", "metric": None,
             "groups": None, "exclude": [], "impute": False, "seed": 0, "force": force,
             "out": out}
-    model, out = _run_fit(console, data, opts, title="shrinkage demo: diabetes progression",
-                          overfit=True)
+    # The fit reads a private copy; the data file joins the other outputs in one swap.
+    scratch = FilePath(tempfile.mkdtemp(prefix="shrinkage-demo-"))
+    try:
+        (scratch / "diabetes.csv").write_bytes(csv_text)
+        model, out = _run_fit(console, scratch / "diabetes.csv", opts,
+                              title="shrinkage demo: diabetes progression", overfit=True,
+                              extra_files={"diabetes.csv": csv_text},
+                              data_name=out / "diabetes.csv")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     console.print(f"open {out / 'report.html'} in a browser; the same fit from the "
                   f"command line (add --force or change --out to run it again):\n"
                   f"  {model.command}")

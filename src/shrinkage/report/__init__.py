@@ -3,8 +3,9 @@
 :func:`build_report` renders one HTML page from a :class:`~shrinkage.results.Path` and its
 :class:`~shrinkage.results.CVResult` with a Jinja2 template shipped inside the package:
 a data summary, the path plot, the CV plot with the chosen strength and the rule in one
-sentence, the overfitting gap, the non-zero coefficients, the Bayesian reading of the
-chosen ``lam`` and what is needed to reproduce it. Images are inline PNGs (base64
+sentence, the overfitting gap, the selected coefficients (ranked on the standardized
+scale, shown on both), the Bayesian reading of the chosen ``lam`` and what is needed to
+reproduce it. Images are inline PNGs (base64
 ``data:`` URIs), so the file needs no network and no companion files. Nothing is refitted.
 """
 
@@ -19,7 +20,8 @@ import numpy as np
 
 from ..results import CVResult, Path
 
-__all__ = ["build_report", "render_figures", "write_report", "rule_sentence", "overfit_demo"]
+__all__ = ["build_report", "render_figures", "write_report", "rule_sentence", "overfit_demo",
+           "feature_sds"]
 
 _MAX_COEF_ROWS = 100  # the largest non-zero coefficients listed (all are in the model file)
 
@@ -48,8 +50,23 @@ def _png(draw, figsize=(6.4, 4.2)):
     return buf.getvalue()
 
 
-def render_figures(path, cv, X=None, y=None, *, overfit=False):
+def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feature_sd=None):
     """PNG bytes of the report's figures.
+
+    Parameters
+    ----------
+    path, cv : Path, CVResult
+    X, y : arrays, optional
+        The training data, for the overfitting gap.
+    overfit : bool
+        Add the bundled 1-D demo.
+    offset : array of shape (n,), optional
+        The offset of the fit. A gaussian gap is drawn for ``y - offset`` (the same
+        residuals); the other families' gap plot cannot take an offset yet and is left
+        out.
+    feature_sd : array of shape (n_features,), optional
+        For the path plot's selection rule and label order (default
+        ``path.extra["feature_sd"]``).
 
     Returns
     -------
@@ -61,9 +78,14 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False):
 
     _check_pair(path, cv)
     figs = {
-        "path": _png(lambda ax: plotting.plot_path(path, ax, cv=cv)),
+        "path": _png(lambda ax: plotting.plot_path(path, ax, cv=cv, feature_sd=feature_sd)),
         "cv": _png(lambda ax: plotting.plot_cv(cv, ax)),
     }
+    if offset is not None and X is not None and y is not None:
+        if path.family != "gaussian":
+            X = None
+        else:
+            y = np.asarray(y, dtype=float) - np.asarray(offset, dtype=float)
     if X is not None and y is not None:
         figs["gap"] = _png(lambda ax: plotting.plot_gap(path, X, y, ax, cv=cv))
     if overfit:
@@ -100,15 +122,37 @@ def rule_sentence(cv):
     return describe_rule(cv.rule, cv.metric)
 
 
-def _noise_var(path, X, y, index):
+def feature_sds(X, sample_weight=None):
+    """The (weighted) standard deviation of each column of ``X``, as the path's
+    standardization computes it: ``sd_j = sqrt(sum_i w_i (x_ij - m_j)^2)`` with weights
+    normalised to sum to one and ``m_j`` the weighted mean (no copy of ``X``; sparse
+    ``X`` in CSC form)."""
+    import scipy.sparse as sp
+
+    from ..engine.problem import column_moments
+
+    n = X.shape[0]
+    w = np.full(n, 1.0 / n) if sample_weight is None else np.asarray(sample_weight, float)
+    w = w / w.sum()
+    if sp.issparse(X):
+        X = sp.csc_matrix(X)
+    else:
+        X = np.asarray(X, dtype=float)
+    mean = np.asarray(X.T @ w, dtype=float).ravel()
+    return np.sqrt(np.maximum(column_moments(X, w, mean), 0.0))
+
+
+def _noise_var(path, X, y, index, offset=None):
     """Residual variance at ``index``: RSS / (n - nnz - 1) (lasso df = nnz, Zou et al. 2007)."""
     y = np.asarray(y, dtype=float)
+    if offset is not None:
+        y = y - np.asarray(offset, dtype=float)
     r = y - (np.asarray(X @ path.coefs[index]).ravel() + path.intercepts[index])
     dof = max(y.size - int(path.nnz[index]) - int(path.fit_intercept), 1)
     return float(r @ r / dof)
 
 
-def _prior_sentence(path, cv, X, y, n_samples):
+def _prior_sentence(path, cv, X, y, n_samples, offset=None):
     """The Bayesian reading of the chosen lam (:func:`shrinkage.bayes.priors.implied_prior`)."""
     from ..bayes.priors import implied_prior
 
@@ -118,7 +162,7 @@ def _prior_sentence(path, cv, X, y, n_samples):
                 "(X, y) to build_report.")
     if path.family == "gaussian":
         if X is not None and y is not None:
-            noise_sd = np.sqrt(_noise_var(path, X, y, i))
+            noise_sd = np.sqrt(_noise_var(path, X, y, i, offset))
             how = "the noise sd is estimated from the residuals at the chosen lam"
         elif cv.metric in ("mse", "deviance"):
             noise_sd = np.sqrt(cv.mean[i])
@@ -131,7 +175,21 @@ def _prior_sentence(path, cv, X, y, n_samples):
         how = f"the {path.family} likelihood has no noise scale, so the noise sd is 1"
     prior = implied_prior(cv.lam_chosen, l1_ratio=path.l1_ratio, noise_sd=noise_sd,
                           n_samples=n_samples, standardize=path.standardize)
-    return (f"{prior.describe()} Here {how}. The fitted coefficients are the posterior mode "
+    text = prior.describe()
+    if path.family == "multinomial" and path.l1_ratio > 0:
+        # The L1 part of the grouped penalty is lam * sum_j ||b_j||_2 over each feature's
+        # K class coefficients: its prior is one kernel per feature, not one per entry.
+        text = (
+            f"The multinomial penalty is grouped (one group per feature: its coefficients "
+            f"for all classes, penalised by their Euclidean norm), so its Bayesian reading "
+            f"is a group prior: each feature's class coefficients b_j share the kernel "
+            f"exp(-||b_j|| / {prior.laplace_scale:.3g})"
+            + ("" if path.l1_ratio == 1 else
+               f" times a Gaussian kernel with sd {prior.gaussian_sd:.3g} per coefficient")
+            + ", not a Laplace prior on each coefficient (lam = "
+            f"{cv.lam_chosen:.3g}, given {n_samples:.4g} samples)."
+        )
+    return (f"{text} Here {how}. The fitted coefficients are the posterior mode "
             "(MAP) under this prior: the penalty is a preference, stated before seeing the "
             "data, for small coefficients.")
 
@@ -145,7 +203,13 @@ def _class_labels(path, cv, n_classes):
     return [str(k) for k in range(n_classes)]
 
 
-def _coef_table(path, cv, index, names):
+def _coef_table(path, cv, index, names, sd):
+    """Columns, rows (selected features, largest first), number selected, intercept text.
+
+    Selection and order follow :func:`shrinkage.plotting.paths.selected_features`: sizes
+    on the standardized scale when ``sd`` is known (else the original scale)."""
+    from ..plotting.paths import selected_features, standardized_sizes
+
     coefs = np.asarray(path.coefs[index])
     if coefs.ndim == 1:
         columns = ["coefficient"]
@@ -153,24 +217,93 @@ def _coef_table(path, cv, index, names):
     else:
         columns = [f"class {c}" for c in _class_labels(path, cv, coefs.shape[1])]
         mat = coefs
-    size = np.sqrt(np.sum(mat**2, axis=1))
-    order = [j for j in np.argsort(-size, kind="stable") if size[j] > 0]
-    rows = [{"name": names[j], "values": list(mat[j])} for j in order[:_MAX_COEF_ROWS]]
+    size = standardized_sizes(coefs, sd)
+    keep = selected_features(coefs, sd, path.tol)
+    order = [j for j in np.argsort(-size, kind="stable") if keep[j]]
+    if sd is not None:
+        columns = columns + (["standardized"] if coefs.ndim == 1 else ["standardized size"])
+    rows = []
+    for j in order[:_MAX_COEF_ROWS]:
+        values = list(mat[j])
+        if sd is not None:
+            values.append(mat[j, 0] * sd[j] if coefs.ndim == 1 else size[j])
+        rows.append({"name": names[j], "values": values})
     inter = np.atleast_1d(path.intercepts[index])
     return columns, rows, len(order), ", ".join(_fmt(v) for v in inter)
 
 
-def _cv_rows(path, cv):
-    """``(n_folds, n_repeats, rows for lam_min and the chosen lam, repeats sentence)``."""
+def _resolve_sd(path, X, feature_sd, sample_weight):
+    """The features' standard deviations: given, stored with the path, or from X."""
+    if feature_sd is not None:
+        return np.asarray(feature_sd, dtype=float)
+    if path.extra.get("feature_sd") is not None:
+        return np.asarray(path.extra["feature_sd"], dtype=float)
+    if X is not None:
+        return feature_sds(X, sample_weight)
+    return None
+
+
+def _template():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("shrinkage.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2")
+
+
+def _data_rows(path, n_samples, data):
+    rows = [("family", path.family)]
+    if n_samples is not None:
+        rows.append(("samples", n_samples))
+    rows.append(("features (after encoding)", path.n_features))
+    rows.extend((str(key), value) for key, value in (data or {}).items())
+    return rows
+
+
+def _model_notes(path, cv, target, gap_left_out):
+    """Sentences under the headline: what the model predicts, how it is penalised."""
+    notes = [t for t in (_class_sentence(path, cv, target),) if t]
+    if path.family == "multinomial" and path.l1_ratio > 0:
+        notes.append("The multinomial penalty is grouped: each feature's coefficients for "
+                      "all classes form one group, which enters or leaves the model as a "
+                      "whole.")
+    if gap_left_out:
+        notes.append("The overfitting-gap plot is left out: it cannot apply the offset of "
+                     "this fit yet.")
+    return notes
+
+
+def _class_sentence(path, cv, target):
+    """Which label a binomial model gives the probability of."""
+    if path.family != "binomial":
+        return None
+    labels = _class_labels(path, cv, 2)
+    return (f"The model gives the probability that {target} is {labels[1]!r} (the second "
+            f"class in sorted order; {labels[0]!r} is the other).")
+
+
+def _cv_rows(path, cv, sd=None):
+    """``(n_folds, n_repeats, rows for lam_min and the chosen lam, repeats sentence)``;
+    the feature counts follow :func:`shrinkage.plotting.paths.selected_features`."""
+    from ..plotting.paths import selected_features
+
     i = cv.index_chosen
     n_folds = int(cv.extra.get("n_folds", cv.fold_scores.shape[0]))
     n_repeats = int(cv.extra.get("n_repeats", 1))
-    nnz = cv.nnz if cv.nnz is not None else path.nnz
+
+    def selected(k):
+        return int(selected_features(path.coefs[k], sd, path.tol).sum())
+
     cv_rows = [
         {"name": "lam_min", "lam": cv.lam_min, "mean": cv.mean[cv.index_min],
-         "se": cv.se[cv.index_min], "nnz": int(nnz[cv.index_min])},
+         "se": cv.se[cv.index_min], "nnz": selected(cv.index_min)},
         {"name": f"chosen ({cv.rule})", "lam": cv.lam_chosen, "mean": cv.mean[i],
-         "se": cv.se[i], "nnz": int(nnz[i])},
+         "se": cv.se[i], "nnz": selected(i)},
     ]
     repeat_note = None
     rep = cv.extra.get("repeat_lam_chosen")
@@ -220,6 +353,9 @@ def build_report(
     command=None,
     images=None,
     overfit=False,
+    feature_sd=None,
+    sample_weight=None,
+    offset=None,
 ):
     """Render the HTML report.
 
@@ -244,19 +380,27 @@ def build_report(
         PNG bytes from :func:`render_figures` (computed when omitted).
     overfit : bool
         Include the bundled overfitting demo picture.
+    feature_sd : array of shape (n_features,), optional
+        Standard deviation of each feature in the training design, for the
+        standardized scale (default: ``path.extra["feature_sd"]``, else computed from
+        ``X`` and ``sample_weight``). Coefficients are ranked and selected on that scale
+        (:func:`shrinkage.plotting.paths.selected_features`).
+    sample_weight : array of shape (n_samples,), optional
+        The weights of the fit (for the standard deviations computed from ``X``).
+    offset : array of shape (n_samples,), optional
+        The offset of the fit (for the gaussian noise estimate and the gap plot).
 
     Returns
     -------
     str
         The HTML document.
     """
-    import jinja2
-
     from ..version import __version__
 
     _check_pair(path, cv)
+    sd = _resolve_sd(path, X, feature_sd, sample_weight)
     if images is None:
-        images = render_figures(path, cv, X, y, overfit=overfit)
+        images = render_figures(path, cv, X, y, overfit=overfit, offset=offset, feature_sd=sd)
     encoded = {k: base64.b64encode(v).decode("ascii") for k, v in images.items()}
     i = cv.index_chosen
     names = (
@@ -267,36 +411,19 @@ def build_report(
     n_samples = None if X is None else int(np.shape(X)[0])
     if n_samples is None and cv.fold_ids is not None:
         n_samples = int(np.shape(cv.fold_ids)[-1])
-
-    data_rows = [("family", path.family)]
-    if n_samples is not None:
-        data_rows.append(("samples", n_samples))
-    data_rows.append(("features (after encoding)", path.n_features))
-    for key, value in (data or {}).items():
-        data_rows.append((str(key), value))
-
-    n_folds, n_repeats, cv_rows, repeat_note = _cv_rows(path, cv)
-    nnz = cv.nnz if cv.nnz is not None else path.nnz
-
-    coef_columns, coef_rows, n_nonzero, intercept_text = _coef_table(path, cv, i, names)
-
-    prior_sentence = _prior_sentence(path, cv, X, y, n_samples)
-
+    data_rows = _data_rows(path, n_samples, data)
+    n_folds, n_repeats, cv_rows, repeat_note = _cv_rows(path, cv, sd)
+    coef_columns, coef_rows, n_nonzero, intercept_text = _coef_table(path, cv, i, names, sd)
+    prior_sentence = _prior_sentence(path, cv, X, y, n_samples, offset)
     repro_rows = _repro_rows(path, cv, n_folds, n_repeats)
     kind = {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
     headline = (
         f"A {path.family} {kind} path cross-validated over {n_folds} folds: the chosen "
-        f"lam = {_fmt(cv.lam_chosen)} keeps {int(nnz[i])} of {path.n_features} features."
+        f"lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of {path.n_features} features."
     )
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("shrinkage.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    template = env.get_template("report.html.j2")
-    return template.render(
+    model_notes = _model_notes(path, cv, (data or {}).get("target", "y"),
+                               offset is not None and X is not None and "gap" not in images)
+    return _template().render(
         title=title,
         headline=headline,
         version=__version__,
@@ -317,6 +444,10 @@ def build_report(
         coef_columns=coef_columns,
         coef_rows=coef_rows,
         n_nonzero=n_nonzero,
+        coef_scale=("ranked by size on the standardized scale (|coefficient| times the "
+                    "feature's standard deviation; the last column)" if sd is not None
+                    else "ranked by size"),
+        model_notes=model_notes,
         n_features=path.n_features,
         intercept_text=intercept_text,
         prior_sentence=prior_sentence,
