@@ -355,3 +355,18 @@ def test_template_ships_as_package_data():
     template = resources.files("shrinkage.report").joinpath("templates/report.html.j2")
     assert template.is_file()
     assert "{{ rule_sentence }}" in template.read_text()
+
+
+def test_report_says_when_the_grid_was_extended():
+    import numpy as np
+
+    from shrinkage import cross_validate
+
+    r = np.random.default_rng(4)
+    X = r.standard_normal((150, 20))
+    y = X[:, :12] @ r.uniform(0.5, 1.0, 12) + 0.3 * r.standard_normal(150)
+    cv, path = cross_validate(X, y, cv=5, random_state=0, n_lams=10, lam_min_ratio=0.3,
+                              return_path=True)
+    assert cv.extra["grid_extensions"]
+    html = build_report(path, cv, X=X, y=y)
+    assert "the grid was extended" in html and "toward weaker strengths" in html

@@ -314,7 +314,20 @@ def _cv_rows(path, cv, sd=None):
             f"and {_fmt(rep.max())} (median {_fmt(np.median(rep))})."
         )
 
-    return n_folds, n_repeats, cv_rows, repeat_note
+    return n_folds, n_repeats, cv_rows, " ".join(filter(None, [repeat_note, _grid_note(cv)]))
+
+
+def _grid_note(cv):
+    """What the grid extension (:mod:`shrinkage.tuning.extension`) did, in words."""
+    sides = list(cv.extra.get("grid_extensions", []))
+    note = ""
+    if sides:
+        where = ", ".join(f"toward {s} strengths" for s in sides)
+        note = (f"The CV minimum sat at the edge of the strength grid, so the grid was "
+                f"extended {len(sides)} time(s) by a decade ({where}) and cross-validated "
+                "again.")
+    warning = cv.extra.get("edge_warning")
+    return f"{note} Note: {warning}." if warning else note
 
 
 def _repro_rows(path, cv, n_folds, n_repeats):
