@@ -95,6 +95,7 @@ class Path:
 
     @property
     def n_features(self) -> int:
+        """Number of features (columns of ``X``) the path was fitted on."""
         return int(self.coefs.shape[1])
 
     def index_of(self, lam: float) -> int:
@@ -197,10 +198,14 @@ class CVResult:
 
     @property
     def lam_min(self) -> float:
+        """The strength with the best mean score, ``lams[index_min]`` (glmnet's
+        ``lambda.min``)."""
         return float(self.lams[self.index_min])
 
     @property
     def lam_chosen(self) -> float:
+        """The strength chosen by ``rule``, ``lams[index_chosen]`` (glmnet's
+        ``lambda.1se`` under the default rule); never weaker than :attr:`lam_min`."""
         return float(self.lams[self.index_chosen])
 
 
@@ -244,8 +249,11 @@ class SweepResult:
 
     @property
     def value_min(self) -> float:
+        """The knob value with the best mean score, ``values[index_min]``."""
         return float(self.values[self.index_min])
 
     @property
     def value_chosen(self) -> float:
+        """The knob value chosen by ``rule``, ``values[index_chosen]``; never weaker than
+        :attr:`value_min`."""
         return float(self.values[self.index_chosen])

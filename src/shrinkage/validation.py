@@ -200,6 +200,11 @@ def check_sample_weight(sample_weight, n):
 
 
 def check_offset(offset, n, n_classes=None):
+    """The offset as a finite float64 array, or None when none is given.
+
+    Shape ``(n,)``, or ``(n, n_classes)`` for a multinomial model (``n_classes`` given);
+    a wrong shape or a NaN / inf entry is a ``ValueError`` that names ``offset``.
+    """
     if offset is None:
         return None
     if n_classes is None:

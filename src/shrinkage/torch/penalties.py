@@ -184,9 +184,20 @@ class Penalty:
                 p.copy_(self.prox(p.detach(), t))
 
     def term(self, w: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """The penalty of one parameter tensor ``w``, strength included (a scalar tensor).
+
+        Calling the penalty on a model (``penalty(model)``) sums it over the selected
+        parameters; the class docstring gives the formula.
+        """
         raise NotImplementedError
 
     def prox(self, w: torch.Tensor, t: float) -> torch.Tensor:  # pragma: no cover - abstract
+        """The proximal map of ``t`` times the penalty at ``w``, as a new tensor::
+
+            prox(w, t) = argmin_v ||v - w||^2 / 2 + t * term(v)
+
+        :meth:`step` applies it in place to every selected parameter.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -205,9 +216,11 @@ class L1(Penalty):
     """
 
     def term(self, w):
+        """``lam * sum |w|``."""
         return self.lam * w.abs().sum()
 
     def prox(self, w, t):
+        """Soft-thresholding: ``sign(w) * max(|w| - t*lam, 0)``."""
         return _soft_threshold(w, t * self.lam)
 
 
@@ -219,9 +232,11 @@ class L2(Penalty):
     """
 
     def term(self, w):
+        """``lam / 2 * sum w^2``."""
         return 0.5 * self.lam * (w * w).sum()
 
     def prox(self, w, t):
+        """Shrinkage by a factor: ``w / (1 + t*lam)``."""
         return w / (1.0 + t * self.lam)
 
 
@@ -246,10 +261,12 @@ class ElasticNet(Penalty):
         self.l1_ratio = a
 
     def term(self, w):
+        """``lam * sum (l1_ratio*|w| + (1 - l1_ratio)/2 * w^2)``."""
         a = self.l1_ratio
         return self.lam * (a * w.abs().sum() + 0.5 * (1.0 - a) * (w * w).sum())
 
     def prox(self, w, t):
+        """``sign(w) * max(|w| - t*lam*l1_ratio, 0) / (1 + t*lam*(1 - l1_ratio))``."""
         a = self.l1_ratio
         return _soft_threshold(w, t * self.lam * a) / (1.0 + t * self.lam * (1.0 - a))
 
@@ -279,10 +296,12 @@ class GroupLasso(Penalty):
         return math.sqrt(rows.shape[1]) if self.scale_by_size else 1.0
 
     def term(self, w):
+        """``lam * sum_g c_g * ||w_g||_2`` over the output units ``g`` of ``w``."""
         rows = _rows(w)
         return self.lam * self._c(rows) * torch.linalg.vector_norm(rows, dim=1).sum()
 
     def prox(self, w, t):
+        """Block soft-thresholding: ``w_g * max(0, 1 - t*lam*c_g / ||w_g||_2)``."""
         rows = _rows(w)
         norms = torch.linalg.vector_norm(rows, dim=1, keepdim=True)
         thr = t * self.lam * self._c(rows)
@@ -314,10 +333,12 @@ class MaxNorm(Penalty):
         self.max_norm = c
 
     def term(self, w):
+        """The violation ``sum_g max(||w_g||_2 - max_norm, 0)`` (zero when feasible)."""
         norms = torch.linalg.vector_norm(_rows(w), dim=1)
         return torch.clamp(norms - self.max_norm, min=0.0).sum()
 
     def prox(self, w, t):
+        """The projection ``w_g * min(1, max_norm / ||w_g||_2)`` (``t`` is ignored)."""
         rows = _rows(w)
         norms = torch.linalg.vector_norm(rows, dim=1, keepdim=True)
         scale = torch.clamp(self.max_norm / torch.clamp(norms, min=self.max_norm), max=1.0)

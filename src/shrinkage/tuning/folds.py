@@ -55,10 +55,12 @@ class Folds:
 
     @property
     def n_repeats(self) -> int:
+        """Number of repeats (fresh fold assignments) in :attr:`splits`."""
         return len(self.splits)
 
     @property
     def n_folds(self) -> int:
+        """Number of folds in each repeat."""
         return len(self.splits[0])
 
 
