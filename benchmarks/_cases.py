@@ -34,7 +34,9 @@ __all__ = [
     "lam_grid",
     "objective",
     "prepare",
+    "save",
     "load",
+    "fold_ids",
 ]
 
 RHO = 0.5  # AR(1) correlation between neighbouring features (Toeplitz rho^|i-j|)
@@ -70,15 +72,17 @@ class Case:
         return 1e-3 if n > p else 1e-2
 
 
-_FULL_SHAPES = {"wide": (200, 20_000), "tall": (100_000, 500), "sparse": (20_000, 50_000)}
-_QUICK_SHAPES = {"wide": (50, 300), "tall": (2_000, 20), "sparse": (1_000, 300)}
+_FULL_SHAPES = {"wide": (200, 20_000), "tall": (100_000, 500), "sparse": (20_000, 50_000),
+                "text": (20_000, 45_000)}
+_QUICK_SHAPES = {"wide": (50, 300), "tall": (2_000, 20), "sparse": (1_000, 300),
+                 "text": (1_000, 2_000)}
 _SPARSE_DENSITY = {False: 1e-3, True: 2e-2}
-_DATA_SEED = {"wide": 1, "tall": 2, "sparse": 3}
+_DATA_SEED = {"wide": 1, "tall": 2, "sparse": 3, "text": 4}
 
 
 def _all_cases() -> list[Case]:
     out = []
-    datas = ["wide", "tall", "sparse", "diabetes", "breast_cancer"]
+    datas = ["wide", "tall", "sparse", "text", "diabetes", "breast_cancer"]
     for d in datas:
         out.append(Case(f"gaussian-lasso-{d}", "gaussian", 1.0, d))
     for d in datas:
@@ -127,6 +131,50 @@ def _scale_sparse(X: sp.csc_matrix) -> sp.csc_matrix:
     return X
 
 
+def text_design(n: int, p: int, rng: np.random.Generator):
+    """A tf-idf document-term matrix with the shape of real text (CSC, float64).
+
+    Term frequencies follow a Zipf-Mandelbrot law (``prob(rank) ~ 1 / (rank + 2.7)^1.1``:
+    a few terms in most documents, most terms in a handful); document lengths are
+    log-normal (median 20 tokens, from 5 to 500); each entry is ``(1 + log count) * idf``
+    with ``idf = log((1 + n) / (1 + df)) + 1`` and every row scaled to unit length, as
+    scikit-learn's TfidfVectorizer(sublinear_tf=True) does. About 25 stored entries per
+    row (0.5 M for 20,000 documents). Returns ``(X, frequency_rank)``: the matrix with
+    columns in a shuffled order (vocabularies are not sorted by frequency) and each
+    column's frequency rank.
+    """
+    weights = 1.0 / (np.arange(p) + 2.7) ** 1.1
+    weights /= weights.sum()
+    lengths = np.clip(np.round(np.exp(rng.normal(np.log(20.0), 0.8, n))), 5, 500).astype(int)
+    rows, cols = [], []
+    for i, length in enumerate(lengths):
+        terms = rng.choice(p, size=length, p=weights)
+        rows.append(np.full(length, i))
+        cols.append(terms)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    counts = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, p))
+    counts.sum_duplicates()
+    df = np.bincount(counts.indices, minlength=p)
+    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    X = sp.diags(1.0 / np.maximum(norms, 1e-300)) @ counts
+    order = rng.permutation(p)
+    X = sp.csc_matrix(X[:, order])
+    X.sort_indices()
+    return X, np.argsort(order)
+
+
+def _text_coef(rank: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """A response driven by ``k`` terms of middling frequency (ranks 20 to 3,000)."""
+    p = rank.size
+    pool = np.flatnonzero((rank >= 20) & (rank < min(3000, p)))
+    idx = rng.choice(pool, size=min(k, pool.size), replace=False)
+    beta = np.zeros(p)
+    beta[idx] = rng.choice([-1.0, 1.0], size=idx.size) * rng.uniform(1.0, 3.0, size=idx.size)
+    return beta
+
+
 def _true_coef(p: int, k: int, rng: np.random.Generator) -> np.ndarray:
     beta = np.zeros(p)
     idx = rng.choice(p, size=min(k, p), replace=False)
@@ -147,14 +195,23 @@ def _response(family: str, eta: np.ndarray, rng: np.random.Generator) -> np.ndar
     raise ValueError(f"unknown family {family!r}")
 
 
-def make_data(case: Case, quick: bool):
-    """Return ``(X, y)`` for ``case``: X dense Fortran float64 or CSC float64, y float64."""
+def make_data(case: Case, quick: bool, raw: bool = False):
+    """Return ``(X, y)`` for ``case``: X dense Fortran float64 or CSC float64, y float64.
+
+    ``raw=True`` gives the data a user would start from, for ``bench_path.py --defaults``:
+    the design before this module's standardization (the AR(1) draw, the bundled features,
+    the unscaled sparse draw, the raw tf-idf matrix) and ``y`` as generated (gaussian y not
+    centred or scaled). The draws are the same as for ``raw=False``: only the final
+    standardization steps are skipped.
+    """
     from sklearn import datasets
 
     if case.data in ("diabetes", "breast_cancer"):
         loader = datasets.load_diabetes if case.data == "diabetes" else datasets.load_breast_cancer
         X, y = loader(return_X_y=True)
-        X = _standardize_dense(np.asfortranarray(X, dtype=np.float64))
+        X = np.asfortranarray(X, dtype=np.float64)
+        if not raw:
+            X = _standardize_dense(X)
         y = np.asarray(y, dtype=np.float64)
         if case.family == "binomial" and case.data == "diabetes":
             y = (y > np.median(y)).astype(np.float64)  # a balanced binary target
@@ -168,18 +225,33 @@ def make_data(case: Case, quick: bool):
         rng = np.random.default_rng(seed)
         if case.data == "sparse":
             density = _SPARSE_DENSITY[quick]
-            X = sp.random(
+            X0 = sp.random(
                 n, p, density=density, format="csc", random_state=rng, data_rvs=rng.standard_normal
             )
-            X = _scale_sparse(X)
+            X = _scale_sparse(X0)
+            beta = _true_coef(p, 100, rng)
+        elif case.data == "text":
+            X0, rank = text_design(n, p, rng)
+            beta = _text_coef(rank, 40, rng)
+            X = _scale_sparse(X0)
         else:
-            X = _standardize_dense(_ar1_design(n, p, rng))
-        k = {"wide": 20, "tall": 50, "sparse": 100}[case.data]
-        beta = _true_coef(p, k, rng)
+            X0 = _ar1_design(n, p, rng)
+            X = _standardize_dense(X0.copy(order="F") if raw else X0)
+            beta = _true_coef(p, {"wide": 20, "tall": 50}[case.data], rng)
+        # y is drawn from the standardized design in both modes, so raw=True changes X only
         y = _response(case.family, np.asarray(X @ beta), rng)
-    if case.family == "gaussian":
+        if raw:
+            X = sp.csc_matrix(X0, dtype=np.float64) if sp.issparse(X0) else X0
+            if sp.issparse(X):
+                X.sort_indices()
+    if case.family == "gaussian" and not raw:
         y = (y - y.mean()) / y.std()
     return X, np.ascontiguousarray(y)
+
+
+def fold_ids(n: int, n_folds: int = 10, seed: int = 0) -> np.ndarray:
+    """The benchmark's fixed CV folds: fold ``i % n_folds`` of a seeded permutation."""
+    return np.random.default_rng(seed).permutation(np.arange(n) % n_folds)
 
 
 # ----------------------------------------------------------------------------- grid
@@ -239,28 +311,38 @@ def objective(X, y, coefs, intercepts, lams, family: str, l1_ratio: float) -> np
 
 
 # ----------------------------------------------------------------------------- storage
-def prepare(case: Case, quick: bool, root: str, n_lams: int = 100) -> str:
-    """Generate (or reuse) the case's data and grid under ``root``; return its folder."""
-    tag = "quick" if quick else "full"
+def prepare(case: Case, quick: bool, root: str, n_lams: int = 100, raw: bool = False) -> str:
+    """Generate (or reuse) the case's data and grid under ``root``; return its folder.
+
+    ``raw=True`` stores :func:`make_data`'s raw data (``--defaults``) in its own folder.
+    """
+    tag = ("quick" if quick else "full") + ("-raw" if raw else "")
     folder = os.path.join(root, f"{case.data}-{case.family}-{tag}")
     grid_file = os.path.join(folder, f"lams-{case.l1_ratio:g}-{n_lams}.npy")
     if not os.path.exists(os.path.join(folder, "meta.json")):
-        os.makedirs(folder, exist_ok=True)
-        X, y = make_data(case, quick)
-        if sp.issparse(X):
-            np.save(os.path.join(folder, "X_data.npy"), X.data)
-            np.save(os.path.join(folder, "X_indices.npy"), X.indices)
-            np.save(os.path.join(folder, "X_indptr.npy"), X.indptr)
-        else:
-            np.save(os.path.join(folder, "X.npy"), X)
-        np.save(os.path.join(folder, "y.npy"), y)
-        meta = {"shape": list(X.shape), "sparse": bool(sp.issparse(X)), "case": asdict(case)}
-        with open(os.path.join(folder, "meta.json"), "w") as fh:
-            json.dump(meta, fh)
+        X, y = make_data(case, quick, raw=raw)
+        save(folder, X, y, {"case": asdict(case), "raw": raw})
     if not os.path.exists(grid_file):
         X, y = load(folder)
         lmax = lam_max(X, y, case.family, case.l1_ratio)
         np.save(grid_file, lam_grid(lmax, case.min_ratio(*X.shape), n_lams))
+    return folder
+
+
+def save(folder: str, X, y, extra: dict | None = None) -> str:
+    """Write ``(X, y)`` as ``.npy`` files that :func:`load` reads (meta.json written last)."""
+    os.makedirs(folder, exist_ok=True)
+    if sp.issparse(X):
+        X = sp.csc_matrix(X)
+        np.save(os.path.join(folder, "X_data.npy"), X.data)
+        np.save(os.path.join(folder, "X_indices.npy"), X.indices)
+        np.save(os.path.join(folder, "X_indptr.npy"), X.indptr)
+    else:
+        np.save(os.path.join(folder, "X.npy"), np.asfortranarray(X))
+    np.save(os.path.join(folder, "y.npy"), np.ascontiguousarray(y, dtype=np.float64))
+    meta = {"shape": list(X.shape), "sparse": bool(sp.issparse(X)), **(extra or {})}
+    with open(os.path.join(folder, "meta.json"), "w") as fh:
+        json.dump(meta, fh)
     return folder
 
 

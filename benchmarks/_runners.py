@@ -17,6 +17,14 @@ Unit conversions, exact for unit sample weights and n samples:
 - python-glmnet: glmnet's ``lambda`` and ``alpha`` are our ``lam`` and ``l1_ratio``; for
   gaussian glmnet standardizes y internally, which leaves the objective unchanged only
   because the benchmark's y has unit population variance already.
+- adelie ``grpnet``: ``lmda`` and ``alpha`` are glmnet's (loss averaged with weights summing
+  to one): ``lmda = lam``, ``alpha = l1_ratio``. adelie needs numpy < 2, so it runs in its
+  own interpreter (``ADELIE_PYTHON``): ``bench_path.py`` starts ``_worker.py`` with it, the
+  other scripts go through :func:`call_adelie` and ``_adelie_worker.py``.
+
+``DEFAULT_RUNNERS`` (``bench_path.py --defaults``) call each library with its own
+defaults on the raw data instead (``DEFAULT_SETTINGS`` says what exactly); they return
+``(coefs, intercepts, note, lams)`` with ``lams`` the library's own grid in its own units.
 
 Settings (``SETTINGS``) are tight enough to reach 1e-6 relative suboptimality where the
 library can; the benchmark states them in its output.
@@ -24,10 +32,35 @@ library can; the benchmark states them in its output.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["RUNNERS", "SETTINGS", "UNSUPPORTED", "supports", "version"]
+__all__ = [
+    "ADELIE_PYTHON",
+    "DEFAULT_RUNNERS",
+    "DEFAULT_SETTINGS",
+    "RUNNERS",
+    "SETTINGS",
+    "UNSUPPORTED",
+    "adelie_missing",
+    "call_adelie",
+    "interpreter",
+    "supports",
+    "version",
+]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: adelie's interpreter: a separate venv, because adelie 1.1 needs numpy < 2 (README.md)
+ADELIE_PYTHON = os.environ.get("ADELIE_PYTHON", "/work/venv-adelie/bin/python")
+
+#: adelie's tol and irls_tol in bench_path.py (set together)
+ADELIE_TOL = 1e-12
 
 SETTINGS = {
     "shrinkage": (
@@ -61,6 +94,33 @@ SETTINGS = {
         "python-glmnet ElasticNet / LogitNet(alpha=l1_ratio, lambda_path=lams, "
         "standardize=False, fit_intercept=True, tol=1e-12, max_iter=10**7, n_splits=0)"
     ),
+    "adelie": (
+        f"grpnet(X, glm, alpha=l1_ratio, lmda_path=lams, tol=irls_tol={ADELIE_TOL:g}, "
+        "max_iters=10**7, early_exit=False, intercept=True, n_threads=1, "
+        "progress_bar=False) on the benchmark's X as given (no ad.matrix.standardize, so "
+        "standardize=False), sparse X as ad.matrix.sparse; own interpreter (numpy<2)"
+    ),
+}
+
+DEFAULT_SETTINGS = {
+    "shrinkage": "regularization_path(X, y, family, l1_ratio=l1_ratio): all defaults "
+    "(standardize=True, its own grid and early stop, tol=1e-7)",
+    "glmnet": "python-glmnet ElasticNet / LogitNet(alpha=l1_ratio, n_splits=0): otherwise "
+    "defaults (standardize=True, n_lambda=100, min_lambda_ratio=1e-4, tol=1e-7)",
+    "adelie": "grpnet(ad.matrix.standardize(ad.matrix.dense(X) or ad.matrix.sparse(X)), glm, "
+    "alpha=l1_ratio, progress_bar=False): adelie's Python API has no standardize argument, so "
+    "we wrap X in ad.matrix.standardize (adelie in R standardizes by default) and transform "
+    "the coefficients back (B/s, b0 - B@c); otherwise defaults (min_ratio=1e-2, "
+    "early_exit=True, tol=irls_tol=1e-7); the wrapping is timed",
+    "sklearn": "gaussian: lasso_path(X, y) / enet_path(X, y, l1_ratio=0.5) with defaults "
+    "(eps=1e-3, 100 alphas, tol=1e-4; no intercept: these functions fit none); binomial: no "
+    "path function in scikit-learn (see bench_cv.py --defaults for LogisticRegressionCV)",
+}
+
+#: libraries --defaults does not run, and why
+DEFAULTS_SKIPPED = {
+    lib: "skipped in --defaults (defaults mode covers shrinkage, glmnet, adelie, scikit-learn)"
+    for lib in ("skglm", "celer", "glum")
 }
 
 #: (library, family) pairs that cannot be benchmarked, and why.
@@ -72,13 +132,84 @@ UNSUPPORTED = {
     ("glmnet", "poisson"): "python-glmnet wraps gaussian and binomial only",
 }
 
+#: extra (library, family) pairs --defaults cannot run
+UNSUPPORTED_DEFAULTS = {
+    ("sklearn", "binomial"): "scikit-learn has no logistic path function (LogisticRegressionCV "
+    "is timed by bench_cv.py --defaults)",
+}
+
 
 SHRINKAGE_TOL = {"gaussian": 1e-9, "binomial": 1e-8, "poisson": 1e-8}
 
 
-def supports(lib: str, family: str) -> str | None:
+def supports(lib: str, family: str, defaults: bool = False) -> str | None:
     """None when ``lib`` can run ``family``, otherwise the reason it cannot."""
+    if defaults:
+        if lib in DEFAULTS_SKIPPED:
+            return DEFAULTS_SKIPPED[lib]
+        if (lib, family) in UNSUPPORTED_DEFAULTS:
+            return UNSUPPORTED_DEFAULTS[(lib, family)]
     return UNSUPPORTED.get((lib, family))
+
+
+def interpreter(lib: str) -> str:
+    """The Python that runs ``lib``'s worker: adelie's own venv for adelie."""
+    return ADELIE_PYTHON if lib == "adelie" else sys.executable
+
+
+_ADELIE_CHECK: list = []
+
+
+def adelie_missing() -> str | None:
+    """Why adelie cannot run (None when ``ADELIE_PYTHON`` imports it)."""
+    if not _ADELIE_CHECK:
+        why = None
+        if not os.path.exists(ADELIE_PYTHON):
+            why = (f"adelie's interpreter {ADELIE_PYTHON} not found (set ADELIE_PYTHON; "
+                   "README.md says how to create it)")
+        else:
+            res = subprocess.run([ADELIE_PYTHON, "-c", "import adelie"], capture_output=True,
+                                 text=True, timeout=300)
+            if res.returncode != 0:
+                last = (res.stderr.strip().splitlines() or ["failed"])[-1]
+                why = f"{ADELIE_PYTHON} cannot import adelie: {last[:200]}"
+        _ADELIE_CHECK.append(why)
+    return _ADELIE_CHECK[0]
+
+
+def call_adelie(spec: dict, out: str, timeout: float | None = None, threads: int = 1) -> dict:
+    """Run one ``_adelie_worker.py`` task in adelie's interpreter; return its result.json.
+
+    ``spec`` names the data folder (``_cases.save`` format), the task and its inputs; the
+    task's arrays are written to ``out``. Raises RuntimeError when adelie fails.
+    """
+    why = adelie_missing()
+    if why:
+        raise RuntimeError(why)
+    os.makedirs(out, exist_ok=True)
+    spec = dict(spec, out=out)
+    spec_path = os.path.join(out, "spec.json")
+    with open(spec_path, "w") as fh:
+        json.dump(spec, fh)
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    env["PYTHONWARNINGS"] = "ignore"
+    try:
+        proc = subprocess.run([ADELIE_PYTHON, os.path.join(HERE, "_adelie_worker.py"),
+                               spec_path], capture_output=True, text=True, timeout=timeout,
+                              env=env)
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"adelie timed out after {timeout:g} s") from exc
+    res_path = os.path.join(out, "result.json")
+    if not os.path.exists(res_path):
+        last = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        raise RuntimeError(f"adelie worker failed: {last[:300]}")
+    with open(res_path) as fh:
+        res = json.load(fh)
+    if res.get("status") != "ok":
+        raise RuntimeError(res.get("error", "adelie failed"))
+    return res
 
 
 def version(lib: str) -> str:
@@ -294,6 +425,14 @@ def run_glmnet(X, y, lams, family, l1_ratio):
     return coefs[:k].copy(), inter[:k].copy(), note
 
 
+# ----------------------------------------------------------------------------- adelie
+def run_adelie(X, y, lams, family, l1_ratio):
+    """In adelie's interpreter only (``interpreter("adelie")``)."""
+    from _adelie_worker import fit_path
+
+    return fit_path(X, y, lams, family, l1_ratio, ADELIE_TOL, ADELIE_TOL)
+
+
 RUNNERS = {
     "shrinkage": run_shrinkage,
     "sklearn": run_sklearn,
@@ -301,4 +440,74 @@ RUNNERS = {
     "celer": run_celer,
     "glum": run_glum,
     "glmnet": run_glmnet,
+    "adelie": run_adelie,
+}
+
+
+# ----------------------------------------------------------------------------- --defaults
+def default_shrinkage(X, y, family, l1_ratio):
+    import shrinkage
+
+    path = shrinkage.regularization_path(X, y, family, l1_ratio=l1_ratio)
+    note = f"max {path.certificate_kind} {float(np.max(path.certificate)):.1e}"
+    if path.stopped_early:
+        note += f"; stopped early: {path.stop_reason}"
+    return np.asarray(path.coefs), np.asarray(path.intercepts), note, np.asarray(path.lams)
+
+
+def default_glmnet(X, y, family, l1_ratio):
+    import glmnet
+
+    if family == "gaussian":
+        m = glmnet.ElasticNet(alpha=l1_ratio, n_splits=0).fit(X, y)
+        coefs = np.asarray(m.coef_path_).T
+        inter = np.asarray(m.intercept_path_).ravel()
+    elif family == "binomial":
+        m = glmnet.LogitNet(alpha=l1_ratio, n_splits=0).fit(X, y.astype(np.int64))
+        coefs = np.asarray(m.coef_path_)[0].T
+        inter = np.asarray(m.intercept_path_)[0].ravel()
+    else:
+        raise ValueError(UNSUPPORTED[("glmnet", family)])
+    k = int(m.n_lambda_)
+    note = "" if k == 100 else f"glmnet stopped its path after {k} lams"
+    return coefs[:k].copy(), inter[:k].copy(), note, np.asarray(m.lambda_path_[:k]).copy()
+
+
+def default_adelie(X, y, family, l1_ratio):
+    """In adelie's interpreter only."""
+    from _adelie_worker import fit_defaults
+
+    return fit_defaults(X, y, family, l1_ratio)
+
+
+def default_sklearn(X, y, family, l1_ratio):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import enet_path, lasso_path
+
+    if family != "gaussian":
+        raise ValueError(UNSUPPORTED_DEFAULTS.get(("sklearn", family))
+                         or UNSUPPORTED[("sklearn", family)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        if l1_ratio == 1.0:
+            alphas, c, _ = lasso_path(X, y)
+            note = "lasso_path(X, y)"
+        else:
+            alphas, c, _ = enet_path(X, y, l1_ratio=l1_ratio)
+            note = f"enet_path(X, y, l1_ratio={l1_ratio:g})"
+        n_warn = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    note += "; no intercept (lasso_path/enet_path fit none)"
+    if n_warn:
+        note += f"; {n_warn} ConvergenceWarnings"
+    coefs = np.asarray(c).T.copy()
+    return coefs, np.zeros(coefs.shape[0]), note, np.asarray(alphas, dtype=np.float64)
+
+
+DEFAULT_RUNNERS = {
+    "shrinkage": default_shrinkage,
+    "glmnet": default_glmnet,
+    "adelie": default_adelie,
+    "sklearn": default_sklearn,
 }

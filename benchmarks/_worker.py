@@ -11,7 +11,13 @@ parent can tell which case hung), then fits the path
   resetting it via ``/proc/self/clear_refs``) around the last warm call,
 
 and writes ``<case>__<lib>.json`` (timings, memory, notes or the error) and
-``<case>__<lib>.npz`` (coefs, intercepts; plain arrays, no pickle).
+``<case>__<lib>.npz`` (coefs, intercepts, lams; plain arrays, no pickle).
+
+With ``"defaults": true`` in the spec (``bench_path.py --defaults``) it calls the
+library's ``DEFAULT_RUNNERS`` entry instead, on the raw data, and also records the
+library's own grid (``grid``: lam_max, lam_min, number of lams, in its own units) and the
+number of nonzero coefficients at its smallest strength. For adelie this script runs in
+adelie's interpreter (``_runners.interpreter``).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _cases import load, load_grid  # noqa: E402
-from _runners import RUNNERS, version  # noqa: E402
+from _runners import DEFAULT_RUNNERS, RUNNERS, version  # noqa: E402
 
 
 def _status_kb(field: str) -> int | None:
@@ -55,24 +61,30 @@ def _reset_peak() -> bool:
 def _run_case(lib: str, item: dict, spec: dict) -> dict:
     X, y = load(item["folder"])
     lams = load_grid(item["folder"], item["l1_ratio"], spec["n_lams"])
-    fn = RUNNERS[lib]
-    args = (X, y, lams, item["family"], item["l1_ratio"])
+    if spec.get("defaults"):
+        fn = DEFAULT_RUNNERS[lib]
+        args = (X, y, item["family"], item["l1_ratio"])
+    else:
+        def fn(*a):
+            return (*RUNNERS[lib](*a), lams)
+
+        args = (X, y, lams, item["family"], item["l1_ratio"])
     res = {"case": item["name"], "lib": lib, "status": "ok"}
     try:
         res["version"] = version(lib)
         t0 = time.perf_counter()
-        coefs, inter, note = fn(*args)
+        coefs, inter, note, grid = fn(*args)
         res["cold_s"] = time.perf_counter() - t0
         warm, extra = [], []
         # The second call is the warm time; short paths are timed up to `repeats` times
         # (minimum reported) until `min_warm_total_s` seconds have been spent.
         while len(warm) < spec["repeats"] and (not warm or sum(warm) < spec["min_warm_total_s"]):
-            del coefs, inter
+            del coefs, inter, grid
             gc.collect()
             mem_ok = _reset_peak()
             rss0 = _status_kb("VmRSS")
             t0 = time.perf_counter()
-            coefs, inter, note = fn(*args)
+            coefs, inter, note, grid = fn(*args)
             warm.append(time.perf_counter() - t0)
             peak = _status_kb("VmHWM")
             if mem_ok and rss0 is not None and peak is not None:
@@ -87,7 +99,11 @@ def _run_case(lib: str, item: dict, spec: dict) -> dict:
         if not (np.all(np.isfinite(coefs)) and np.all(np.isfinite(inter))):
             raise FloatingPointError("non-finite coefficients returned")
         res["n_fitted"] = int(coefs.shape[0])
-        np.savez(os.path.join(spec["out"], f"{item['name']}__{lib}.npz"), coefs=coefs, inter=inter)
+        grid = np.asarray(grid, dtype=np.float64)[: coefs.shape[0]]
+        res["grid"] = [float(grid[0]), float(grid[-1]), int(grid.size)]
+        res["nnz_last"] = int(np.count_nonzero(coefs[-1]))
+        np.savez(os.path.join(spec["out"], f"{item['name']}__{lib}.npz"), coefs=coefs,
+                 inter=inter, lams=grid)
     except Exception as exc:  # a failing library is reported, not fatal
         res["status"] = "error"
         res["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]

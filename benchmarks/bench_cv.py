@@ -1,5 +1,5 @@
 """Cost of cross-validation: 10-fold CV of a 100-lam path against one full path, and
-against scikit-learn's LassoCV / LogisticRegressionCV(l1) and python-glmnet's CV.
+against scikit-learn's LassoCV / LogisticRegressionCV(l1), python-glmnet's CV and adelie.
 
 Same data and grid as the engine benchmark (``_cases.py``: standardized X, the common
 ``lam`` grid, ``standardize=False`` everywhere). Each (case, library) runs in its own
@@ -19,6 +19,26 @@ Usage::
 
 Reference libraries are optional (``pip install python-glmnet``); a missing one is shown
 as ``n/a``.
+
+adelie runs in its own interpreter (numpy < 2, ``ADELIE_PYTHON``; ``_adelie_worker.py``)
+and is timed there. ``cv_grpnet`` can take neither the benchmark's grid nor fixed folds, so
+here adelie's CV is a loop over ``grpnet`` on fixed folds (``_cases.fold_ids``) and the
+common grid, held-out rows weighted zero as ``cv_grpnet`` does, plus the full-data path,
+at adelie's default ``tol = irls_tol = 1e-7``, ``early_exit=False``, ``n_threads =
+--n-jobs``.
+
+``--defaults`` asks "where users start" instead: each library's own CV with its own
+defaults (grid, tolerance, standardization, folds, selection rule, jobs) on the raw data
+(``_cases.make_data(raw=True)``), 10 folds: shrinkage ``cross_validate(X, y, family,
+cv=10)``, glmnet ``ElasticNet / LogitNet(n_splits=10)``, adelie ``cv_grpnet(
+ad.matrix.standardize(X), glm, n_folds=10)`` + ``.fit`` (we wrap X: adelie's Python API
+has no standardize argument, adelie in R standardizes by default), scikit-learn
+``LassoCV(cv=10)`` / ``ElasticNetCV(l1_ratio=0.5, cv=10)`` /
+``LogisticRegressionCV(l1_ratios=(1,), solver='saga', cv=10)`` (1.9's spelling of
+``penalty='l1'``). It prints wall time, each library's grid and chosen strength (in its
+own units) and the number of nonzero coefficients there::
+
+    python benchmarks/bench_cv.py --defaults --quick --cases gaussian-lasso-text
 """
 
 from __future__ import annotations
@@ -35,6 +55,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+DEFAULT_LIBS = ["shrinkage", "sklearn", "glmnet", "adelie"]
+
 DEFAULT_CASES = [
     "gaussian-lasso-diabetes",
     "gaussian-lasso-tall",
@@ -45,11 +67,11 @@ DEFAULT_CASES = [
 ]
 
 
-def _data(name, quick, n_lams):
+def _data(name, quick, n_lams, raw=False):
     from _cases import CASES, lam_grid, lam_max, make_data
 
     case = CASES[name]
-    X, y = make_data(case, quick)
+    X, y = make_data(case, quick, raw=raw)
     n, p = X.shape
     lams = lam_grid(lam_max(X, y, case.family, case.l1_ratio), case.min_ratio(n, p), n_lams)
     return case, X, y, lams
@@ -104,7 +126,102 @@ def run_one(name, lib, quick, n_lams, folds, n_jobs):
         if fam == "binomial":
             return {"cv": _time(lambda: glmnet.LogitNet(**kw).fit(X, y.astype(np.int64)))}
         return {"error": "python-glmnet has no poisson"}
+    if lib == "adelie":
+        from cv_equal_accuracy import adelie_cv_runs
+
+        runs = adelie_cv_runs(X, y, lams, fam, case.l1_ratio, [1e-7], n_jobs)
+        return {"cv": runs[0][1]}
     raise ValueError(f"unknown library {lib!r}")
+
+
+def _grid(lams):
+    lams = np.asarray(lams, dtype=np.float64)
+    return [float(lams.max()), float(lams.min()), int(lams.size)]
+
+
+def run_one_defaults(name, lib, quick, folds):
+    """One library's own default CV on the raw data: time, grid, choice, nonzeros."""
+    case, X, y, _ = _data(name, quick, 2, raw=True)
+    fam, a = case.family, case.l1_ratio
+    n = X.shape[0]
+    if lib == "shrinkage":
+        from shrinkage import cross_validate
+
+        m = min(200, n)
+        cross_validate(X[:m], y[:m], fam, l1_ratio=a, cv=3)  # warm-up: numba caches
+        t = time.perf_counter()
+        res = cross_validate(X, y, fam, l1_ratio=a, cv=folds)
+        sec = time.perf_counter() - t
+        i = res.index_chosen
+        return {"cv": sec, "grid": _grid(res.lams), "chosen": float(res.lams[i]),
+                "rule": res.rule, "min": float(res.lams[res.index_min]),
+                "nnz": None if res.nnz is None else int(res.nnz[i]),
+                "note": f"metric {res.metric}; n_jobs=None (all cores); standardize=True"}
+    if lib == "glmnet":
+        import glmnet
+
+        if fam == "gaussian":
+            model, yy = glmnet.ElasticNet(alpha=a, n_splits=folds), y
+        elif fam == "binomial":
+            model, yy = glmnet.LogitNet(alpha=a, n_splits=folds), y.astype(np.int64)
+        else:
+            return {"error": "python-glmnet has no poisson"}
+        t = time.perf_counter()
+        model.fit(X, yy)
+        sec = time.perf_counter() - t
+        k = int(model.n_lambda_)
+        score = "R^2" if fam == "gaussian" else "accuracy"
+        return {"cv": sec, "grid": _grid(model.lambda_path_[:k]),
+                "chosen": float(np.ravel(model.lambda_best_)[0]), "rule": "1se (cut_point=1)",
+                "min": float(np.ravel(model.lambda_max_)[0]),
+                "nnz": int(np.count_nonzero(model.coef_)),
+                "note": f"scoring {score} (default); n_jobs=1; standardize=True"}
+    if lib == "adelie":
+        import shutil
+        import tempfile
+
+        from _cases import save
+        from _runners import call_adelie
+
+        out = tempfile.mkdtemp(prefix="adelie-cvdef-")
+        try:
+            save(os.path.join(out, "data"), X, y)
+            res = call_adelie({"task": "cv_defaults", "data": os.path.join(out, "data"),
+                               "family": fam, "l1_ratio": a, "n_folds": folds},
+                              os.path.join(out, "res"))
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+        res["cv"] = res.pop("cv_s")
+        res["min"] = res["chosen"]
+        res["note"] += (f"; CV {res['cv_only_s']:.2f} s + refit {res['refit_s']:.2f} s")
+        return res
+    if lib == "sklearn":
+        if fam == "gaussian":
+            from sklearn.linear_model import ElasticNetCV, LassoCV
+
+            model = LassoCV(cv=folds) if a == 1.0 else ElasticNetCV(l1_ratio=a, cv=folds)
+            t = time.perf_counter()
+            model.fit(X, y)
+            sec = time.perf_counter() - t
+            return {"cv": sec, "grid": _grid(model.alphas_), "chosen": float(model.alpha_),
+                    "rule": "min", "min": float(model.alpha_),
+                    "nnz": int(np.count_nonzero(model.coef_)),
+                    "note": f"{type(model).__name__}(cv={folds}); alpha = lam on raw X"}
+        if fam == "binomial":
+            from sklearn.linear_model import LogisticRegressionCV
+
+            model = LogisticRegressionCV(l1_ratios=(a,), solver="saga", cv=folds)
+            t = time.perf_counter()
+            model.fit(X, y)
+            sec = time.perf_counter() - t
+            lam = 1.0 / (n * float(np.ravel(model.C_)[0]))
+            return {"cv": sec, "grid": _grid(1.0 / (n * np.asarray(model.Cs_))),
+                    "chosen": lam, "rule": "min (best score)", "min": lam,
+                    "nnz": int(np.count_nonzero(model.coef_)),
+                    "note": "LogisticRegressionCV(l1_ratios=(1,), solver='saga'); lam = "
+                    "1/(n C) on raw X; scoring accuracy (default)"}
+        return {"error": "no poisson CV in scikit-learn"}
+    return {"error": f"no --defaults runner for {lib}"}
 
 
 def _child(name, lib, args):
@@ -112,13 +229,15 @@ def _child(name, lib, args):
            "--folds", str(args.folds), "--n-jobs", str(args.n_jobs)]
     if args.quick:
         cmd.append("--quick")
+    if args.defaults:
+        cmd.append("--defaults")
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     except subprocess.TimeoutExpired:
         return {"error": f">{args.timeout}s"}
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["failed"])[-1]
-        return {"error": last[:80]}
+        return {"error": last[:200]}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -131,8 +250,10 @@ def _fmt(r, key="cv"):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", nargs="+", default=DEFAULT_CASES)
-    ap.add_argument("--libs", nargs="+", default=["shrinkage", "sklearn", "glmnet"])
+    ap.add_argument("--libs", nargs="+", default=DEFAULT_LIBS)
     ap.add_argument("--quick", action="store_true", help="small versions of the cases")
+    ap.add_argument("--defaults", action="store_true",
+                    help="each library's own default CV on the raw data (see the docstring)")
     ap.add_argument("--n-lams", type=int, default=100)
     ap.add_argument("--folds", type=int, default=10)
     ap.add_argument("--n-jobs", type=int, default=2)
@@ -140,11 +261,17 @@ def main(argv=None):
     ap.add_argument("--one", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        res = run_one(args.one[0], args.one[1], args.quick, args.n_lams, args.folds,
-                      args.n_jobs)
+        if args.defaults:
+            res = run_one_defaults(args.one[0], args.one[1], args.quick, args.folds)
+        else:
+            res = run_one(args.one[0], args.one[1], args.quick, args.n_lams, args.folds,
+                          args.n_jobs)
         print(json.dumps(res))
         return 0
     from _cases import CASES
+
+    if args.defaults:
+        return main_defaults(args, CASES)
 
     refs = [lib for lib in args.libs if lib != "shrinkage"]
     head = ["case", "n x p", "path", "cv", "cv/path"]
@@ -165,6 +292,35 @@ def main(argv=None):
             both = "error" not in r and "error" not in ours
             row.append(f"{r['cv'] / ours['cv']:.1f}x" if both else "")
         print("| " + " | ".join(row) + " |", flush=True)
+    return 0
+
+
+def main_defaults(args, cases) -> int:
+    """--defaults: one row per (case, library)."""
+    print(f"# bench_cv --defaults: each library's own {args.folds}-fold CV with its own "
+          "defaults on the raw data; grids, tolerances, folds, rules and jobs differ.")
+    print("# adelie: X wrapped in ad.matrix.standardize (its Python API has no standardize "
+          "argument; adelie in R standardizes by default). Strengths are in each library's "
+          "own units: shrinkage, glmnet and adelie on standardized features, scikit-learn "
+          "on raw X.")
+    print()
+    print("| case | n x p | library | cv s | grid lam_max | lam_min | lams | chosen (rule) | "
+          "min | nnz at chosen | note |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in args.cases:
+        case = cases[name]
+        shape = case.shape(args.quick)
+        dims = "x".join(map(str, shape)) if shape else case.data
+        for lib in args.libs:
+            r = _child(name, lib, args)
+            if "error" in r:
+                print(f"| {name} | {dims} | {lib} | {r['error']} | | | | | | | |", flush=True)
+                continue
+            lmax, lmin, k = r["grid"]
+            nnz = "-" if r.get("nnz") is None else r["nnz"]
+            print(f"| {name} | {dims} | {lib} | {r['cv']:.2f} | {lmax:.4g} | {lmin:.4g} | "
+                  f"{k} | {r['chosen']:.4g} ({r['rule']}) | {r['min']:.4g} | {nnz} | "
+                  f"{r.get('note', '')} |", flush=True)
     return 0
 
 

@@ -1,9 +1,12 @@
-"""Benchmark regularization paths: shrinkage against scikit-learn, skglm, celer, glum, glmnet.
+"""Benchmark regularization paths: shrinkage against scikit-learn, skglm, celer, glum, glmnet,
+adelie.
 
 Run (from the repository root, in an environment with the ``bench`` extra)::
 
     python benchmarks/bench_path.py            # full cases (long: tens of minutes)
     python benchmarks/bench_path.py --quick    # small versions of every case (smoke test)
+    python benchmarks/bench_path.py --defaults --cases 'gaussian-lasso-text,binomial-l1-text' \
+        --libs shrinkage,glmnet,adelie         # every library's own defaults, raw data
 
 For every case, every library fits the same 100-strength grid (from the exact ``lam_max``
 down to ``lam_max * 1e-3``, or ``1e-2`` when p > n) on the same standardized data with
@@ -20,6 +23,15 @@ suboptimality ``(F - F_best) / max(|F_best|, tiny)`` along the path, where ``F``
 recomputed here from each library's coefficients and ``F_best`` is the lowest objective
 any library reached at that strength, and the peak resident memory above the pre-call
 level during a warm call, divided by the size of X.
+
+``--defaults`` answers a different question, "how fast is each library where users start":
+every library is called with its own defaults (its own grid, tolerance, standardization
+and early stopping) on the raw data a user would have (``_cases.make_data(raw=True)``: the
+design before the benchmark's standardization, y as generated). The libraries then solve
+different problems on different grids, so there is no suboptimality column; instead each
+library's grid (lam_max, lam_min, number of lams, in its own units) and its number of
+nonzero coefficients at its smallest strength are printed. adelie runs in its own
+interpreter (numpy < 2, ``ADELIE_PYTHON``) in both modes.
 """
 
 from __future__ import annotations
@@ -43,7 +55,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from _cases import CASES, load, load_grid, nbytes, objective, prepare  # noqa: E402
-from _runners import RUNNERS, SETTINGS, supports  # noqa: E402
+from _runners import (  # noqa: E402
+    DEFAULT_RUNNERS,
+    DEFAULT_SETTINGS,
+    RUNNERS,
+    SETTINGS,
+    adelie_missing,
+    interpreter,
+    supports,
+)
 
 SUBOPT_TARGET = 1e-6
 TINY = 1e-300
@@ -104,7 +124,7 @@ def run_group(lib, items, spec_base, out, timeout, env, log, grace=0.0) -> None:
                 first.add(it["name"])
         with open(err_path, "w") as err:
             proc = subprocess.Popen(
-                [sys.executable, os.path.join(HERE, "_worker.py"), spec_path],
+                [interpreter(lib), os.path.join(HERE, "_worker.py"), spec_path],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 env=env,
@@ -235,26 +255,39 @@ def _fmt_t(x):
     return f"{x:.3g}" if x < 100 else f"{x:.0f}"
 
 
-def _row(lib, res, n_lams, t_xtv, xbytes):
+def _floor(res, t_xtv):
+    """``warm / (L * time of one X^T v)`` with L the number of lams the library fitted."""
+    k = res["n_fitted"]
+    return res["warm_s"] / (k * t_xtv) if t_xtv > 0 and k > 0 else float("nan")
+
+
+def _row(lib, res, n_lams, t_xtv, xbytes, defaults=False):
     status = res.get("status", "?")
     if status != "ok":
         note = res.get("error", "")
-        return f"| {lib} | {status} | - | - | - | - | - | - | {note} |"
+        dashes = " - |" * (8 if defaults else 6)
+        return f"| {lib} | {status} |{dashes} {note} |"
     k = res["n_fitted"]
-    floor = res["warm_s"] / (k * t_xtv) if t_xtv > 0 else float("nan")
+    floor = _floor(res, t_xtv)
     mem = res.get("mem_extra_bytes")
     mem = None if mem is None else max(mem, 0)
     mem_s = f"{mem / 2**20:.1f} ({mem / xbytes:.2f})" if mem is not None else "n/a"
+    times = f"{_fmt_t(res['cold_s'])} | {_fmt_t(res['warm_s'])} | {_fmt_t(floor)}"
+    if defaults:
+        lmax, lmin, _ = res["grid"]
+        return (
+            f"| {lib} | ok | {k} | {lmax:.4g} | {lmin:.4g} ({lmin / lmax:.0e}) | {times} | "
+            f"{res['nnz_last']} | {mem_s} | {res.get('note', '')} |"
+        )
     sub = res.get("max_rel_subopt")
     sub_s = f"{sub:.1e}" if sub is not None else "-"
     lams = f"{k}" if k == n_lams else f"{k}/{n_lams}"
     return (
-        f"| {lib} | ok | {lams} | {_fmt_t(res['cold_s'])} | {_fmt_t(res['warm_s'])} | "
-        f"{_fmt_t(floor)} | {sub_s} | {mem_s} | {res.get('note', '')} |"
+        f"| {lib} | ok | {lams} | {times} | {sub_s} | {mem_s} | {res.get('note', '')} |"
     )
 
 
-def render(report, n_lams) -> str:
+def render(report, n_lams, defaults=False) -> str:
     lines = []
     imp = report.get("import")
     if imp:
@@ -275,23 +308,57 @@ def render(report, n_lams) -> str:
     lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     for name, c in report["cases"].items():
         lines.append("")
-        lines.append(
-            f"### {name}: n={c['n']} p={c['p']} {'sparse CSC' if c['sparse'] else 'dense'}"
-            f", l1_ratio={c['l1_ratio']:g}, {n_lams} lams from {c['lam_max']:.4g} down to "
-            f"{c['lam_min']:.4g}; one X^T v = {c['t_xtv'] * 1e3:.3g} ms; X = "
-            f"{c['x_bytes'] / 2**20:.1f} MiB"
-        )
-        lines.append("")
-        lines.append(
-            "| library | status | lams | cold s | warm s | x floor | max rel subopt | "
-            "mem extra MiB (/X) | note |"
-        )
-        lines.append("|---|---|---|---|---|---|---|---|---|")
+        kind = "sparse CSC" if c["sparse"] else "dense"
+        if defaults:
+            lines.append(
+                f"### {name} (--defaults, raw data): n={c['n']} p={c['p']} {kind}, "
+                f"l1_ratio={c['l1_ratio']:g}; each library on its own grid; one X^T v = "
+                f"{c['t_xtv'] * 1e3:.3g} ms; X = {c['x_bytes'] / 2**20:.1f} MiB"
+            )
+            lines.append("")
+            lines.append(
+                "| library | status | lams | lam_max | lam_min (ratio) | cold s | warm s | "
+                "x floor | nnz at lam_min | mem extra MiB (/X) | note |"
+            )
+            lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        else:
+            lines.append(
+                f"### {name}: n={c['n']} p={c['p']} {kind}, l1_ratio={c['l1_ratio']:g}, "
+                f"{n_lams} lams from {c['lam_max']:.4g} down to {c['lam_min']:.4g}; one X^T v"
+                f" = {c['t_xtv'] * 1e3:.3g} ms; X = {c['x_bytes'] / 2**20:.1f} MiB"
+            )
+            lines.append("")
+            lines.append(
+                "| library | status | lams | cold s | warm s | x floor | max rel subopt | "
+                "mem extra MiB (/X) | note |"
+            )
+            lines.append("|---|---|---|---|---|---|---|---|---|")
         for lib, res in c["results"].items():
-            lines.append(_row(lib, res, n_lams, c["t_xtv"], c["x_bytes"]))
+            lines.append(_row(lib, res, n_lams, c["t_xtv"], c["x_bytes"], defaults))
     lines.append("")
-    lines.extend(summary(report, n_lams))
+    lines.extend(defaults_summary(report) if defaults else summary(report, n_lams))
     return "\n".join(lines)
+
+
+def defaults_summary(report) -> list[str]:
+    """Warm time (and x floor) of every library on every case, --defaults."""
+    libs = []
+    for c in report["cases"].values():
+        libs += [lib for lib in c["results"] if lib not in libs]
+    out = ["### Summary (--defaults: warm s / x floor / lams; grids and tolerances differ)", ""]
+    out.append("| case | " + " | ".join(libs) + " |")
+    out.append("|---|" + "---|" * len(libs))
+    for name, c in report["cases"].items():
+        cells = []
+        for lib in libs:
+            r = c["results"].get(lib, {})
+            if r.get("status") == "ok":
+                cells.append(f"{_fmt_t(r['warm_s'])} / {_fmt_t(_floor(r, c['t_xtv']))} / "
+                             f"{r['n_fitted']}")
+            else:
+                cells.append(r.get("status", "-"))
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return out
 
 
 def summary(report, n_lams) -> list[str]:
@@ -327,6 +394,12 @@ def summary(report, n_lams) -> list[str]:
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small versions of every case")
+    ap.add_argument(
+        "--defaults",
+        action="store_true",
+        help="call every library with its own defaults on the raw (unstandardized) data "
+        "instead of the common objective and grid; skglm, celer and glum are skipped",
+    )
     ap.add_argument(
         "--cases",
         default="*",
@@ -408,14 +481,18 @@ def main(argv=None) -> int:
         f"# shrinkage path benchmark ({'quick' if args.quick else 'full'}), "
         f"{platform.python_version()}, {os.cpu_count()} CPUs visible, threads={args.threads}"
     )
+    settings = DEFAULT_SETTINGS if args.defaults else SETTINGS
+    if args.defaults:
+        print("--defaults: every library with its own defaults on the raw data (design "
+              "before the benchmark's standardization, y as generated); grids differ")
     print("Settings:")
     for lib in libs:
-        print(f"- {lib}: {SETTINGS[lib]}")
+        print(f"- {lib}: {settings.get(lib) or supports(lib, 'gaussian', args.defaults)}")
     sys.stdout.flush()
 
     folders, meta = {}, {}
     for case in cases:
-        folder = prepare(case, args.quick, args.data_dir, args.n_lams)
+        folder = prepare(case, args.quick, args.data_dir, args.n_lams, raw=args.defaults)
         X, y = load(folder)
         lams = load_grid(folder, case.l1_ratio, args.n_lams)
         folders[case.name] = folder
@@ -433,9 +510,10 @@ def main(argv=None) -> int:
         }
         del X, y
 
-    report = {"settings": {k: SETTINGS[k] for k in libs}, "args": vars(args), "cases": {}}
+    report = {"settings": {k: settings.get(k) for k in libs}, "args": vars(args), "cases": {}}
     out = tempfile.mkdtemp(prefix="shrinkage-bench-")
-    spec_base = {"n_lams": args.n_lams, "repeats": args.repeats, "min_warm_total_s": 1.0}
+    spec_base = {"n_lams": args.n_lams, "repeats": args.repeats, "min_warm_total_s": 1.0,
+                 "defaults": args.defaults}
 
     if "shrinkage" in libs:
         report["import"] = import_times(env)
@@ -445,7 +523,7 @@ def main(argv=None) -> int:
         warm_out = tempfile.mkdtemp(prefix="shrinkage-bench-warmup-")
         items = []
         for case in cases:
-            qf = prepare(case, True, args.data_dir, args.n_lams)
+            qf = prepare(case, True, args.data_dir, args.n_lams, raw=args.defaults)
             items.append(_item(case, qf))
         t0 = time.perf_counter()
         run_group(
@@ -467,10 +545,14 @@ def main(argv=None) -> int:
     results = {c.name: {} for c in cases}
     for lib in libs:
         items = []
-        missing = _missing(lib)
+        skipped = args.defaults and lib not in DEFAULT_RUNNERS
+        missing = None if skipped else _missing(lib)
         for case in cases:
-            why = supports(lib, case.family)
-            if missing:
+            why = supports(lib, case.family, args.defaults)
+            if skipped:
+                results[case.name][lib] = {"status": "skipped", "error": why or
+                                           "no --defaults runner"}
+            elif missing:
                 results[case.name][lib] = {"status": "missing", "error": missing}
             elif why:
                 results[case.name][lib] = {"status": "n/a", "error": why}
@@ -488,10 +570,11 @@ def main(argv=None) -> int:
 
     for case in cases:
         res = {lib: results[case.name][lib] for lib in libs}
-        score_case(case, folders[case.name], res, args.n_lams)
+        if not args.defaults:  # --defaults: different problems, nothing to score against
+            score_case(case, folders[case.name], res, args.n_lams)
         report["cases"][case.name] = dict(meta[case.name], results=res)
 
-    table = render(report, args.n_lams)
+    table = render(report, args.n_lams, args.defaults)
     print()
     print(table)
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s; worker files in {out}")
@@ -509,6 +592,8 @@ def _missing(lib: str) -> str | None:
     """Why ``lib`` cannot be imported at all (None when its module is installed)."""
     import importlib.util
 
+    if lib == "adelie":  # its own interpreter (numpy < 2)
+        return adelie_missing()
     module = {"sklearn": "sklearn"}.get(lib, lib)
     if importlib.util.find_spec(module) is None:
         pkg = {"glmnet": "python-glmnet", "sklearn": "scikit-learn"}.get(lib, lib)

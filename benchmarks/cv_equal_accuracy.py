@@ -12,6 +12,14 @@ every strength (one column per target).
 Same cases, data and grid as the engine benchmark (``_cases.py``), 10 folds, ``--n-jobs``
 jobs (2 by default, both libraries), one process, warm timings.
 
+adelie runs in its own interpreter (numpy < 2, ``ADELIE_PYTHON``; ``_adelie_worker.py``),
+timed there. ``cv_grpnet`` cannot take fixed folds (it draws them from ``np.random.seed``)
+or a fixed grid (it builds its own ``lmda_path``), so adelie's CV here is a loop over
+``grpnet`` on the benchmark's fixed folds (``_cases.fold_ids``, seed 0) and grid, each
+training fit on the full X with the held-out rows weighted zero (what ``cv_grpnet`` does
+inside), plus the full-data path; ``n_threads = --n-jobs``; ``tol`` and ``irls_tol`` set
+together, ``early_exit=False``. Its curve is the held-out MSE (gaussian) or mean deviance.
+
 Usage (in the environment with the ``bench`` extra and python-glmnet)::
 
     python benchmarks/cv_equal_accuracy.py --cases gaussian-lasso-sparse --targets 1e-2,1e-3
@@ -21,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -32,6 +42,7 @@ sys.path.insert(0, HERE)
 LADDERS = {
     "shrinkage": [1e-2, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 1e-6, 1e-7, 1e-10],
     "glmnet": [1e-7, 1e-8, 1e-9, 3e-10, 1e-10, 3e-11, 1e-11, 1e-13],
+    "adelie": [1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12],
 }
 
 
@@ -58,7 +69,29 @@ def _cv_glmnet(X, y, lams, family, l1_ratio, tol, n_jobs):
     return np.asarray(m.cv_mean_score_), np.asarray(m.cv_standard_error_)
 
 
-CVS = {"shrinkage": _cv_shrinkage, "glmnet": _cv_glmnet}
+CVS = {"shrinkage": _cv_shrinkage, "glmnet": _cv_glmnet, "adelie": None}
+
+
+def adelie_cv_runs(X, y, lams, family, l1_ratio, tols, n_jobs, timeout=None):
+    """adelie's fixed-fold CV once per tol: ``[(tol, seconds, mean, se)]``."""
+    from _cases import fold_ids, save
+    from _runners import call_adelie
+
+    out = tempfile.mkdtemp(prefix="adelie-cv-")
+    try:
+        save(os.path.join(out, "data"), X, y)
+        np.save(os.path.join(out, "lams.npy"), np.asarray(lams, dtype=np.float64))
+        np.save(os.path.join(out, "folds.npy"), fold_ids(X.shape[0], 10, 0))
+        res = call_adelie({"task": "cv_ladder", "data": os.path.join(out, "data"),
+                           "lams": os.path.join(out, "lams.npy"),
+                           "folds": os.path.join(out, "folds.npy"), "family": family,
+                           "l1_ratio": l1_ratio, "tols": list(tols), "n_threads": n_jobs},
+                          os.path.join(out, "res"), timeout=timeout, threads=n_jobs)
+        return [(r["tol"], r["seconds"], np.load(os.path.join(out, "res", f"mean_{i}.npy")),
+                 np.load(os.path.join(out, "res", f"se_{i}.npy")))
+                for i, r in enumerate(res["runs"])]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def deviation(mean, se, ref_mean, ref_se):
@@ -79,12 +112,20 @@ def run_case(name, libs, targets, n_jobs, quick):
     for lib in libs:
         fit = CVS[lib]
         ladder = LADDERS[lib]
-        fit(X[:200], y[:200], lams, case.family, case.l1_ratio, ladder[0], 1)  # warm-up
-        runs = []
-        for tol in ladder:
-            t = time.perf_counter()
-            mean, se = fit(X, y, lams, case.family, case.l1_ratio, tol, n_jobs)
-            runs.append((tol, time.perf_counter() - t, mean, se))
+        if lib == "adelie":  # its own interpreter, its own warm-up and timings
+            try:
+                runs = adelie_cv_runs(X, y, lams, case.family, case.l1_ratio, ladder, n_jobs)
+            except RuntimeError as exc:
+                print(f"  {name} adelie failed: {exc}", flush=True)
+                rows.append((lib, [None] * len(targets)))
+                continue
+        else:
+            fit(X[:200], y[:200], lams, case.family, case.l1_ratio, ladder[0], 1)  # warm-up
+            runs = []
+            for tol in ladder:
+                t = time.perf_counter()
+                mean, se = fit(X, y, lams, case.family, case.l1_ratio, tol, n_jobs)
+                runs.append((tol, time.perf_counter() - t, mean, se))
         ref = runs[-1]
         scored = []
         for tol, sec, mean, se in runs[:-1]:

@@ -11,16 +11,24 @@ run whose worst point is within the target.
 Same cases, data, grid and objective as ``bench_path.py`` (``_cases.py``), one process,
 one BLAS thread, warm timings (best of ``--repeats``).
 
+adelie (``--libs ...,adelie``) walks its ladder in its own interpreter (numpy < 2,
+``ADELIE_PYTHON``; ``_adelie_worker.py``), timed there around each ``grpnet`` call: each
+rung sets ``tol`` and ``irls_tol`` together, with ``early_exit=False``, the benchmark's
+``lmda_path`` and the benchmark's (already standardized) X as given.
+
 Usage (in the environment with the ``bench`` extra and python-glmnet)::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/equal_accuracy.py \\
         --cases gaussian-lasso-sparse,gaussian-lasso-wide --target 1e-6
+    python benchmarks/equal_accuracy.py --quick --cases binomial-l1-text \
+        --libs shrinkage,glmnet,adelie
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -33,6 +41,8 @@ sys.path.insert(0, HERE)
 LADDERS = {
     "shrinkage": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9],
     "glmnet": [1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12],
+    # tol and irls_tol together (adelie's defaults are 1e-7 for both)
+    "adelie": [1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12],
 }
 
 
@@ -56,7 +66,23 @@ def _fit_glmnet(X, y, lams, family, l1_ratio, tol):
     return m.coef_path_[0].T, m.intercept_path_[0]
 
 
-FITS = {"shrinkage": _fit_shrinkage, "glmnet": _fit_glmnet}
+FITS = {"shrinkage": _fit_shrinkage, "glmnet": _fit_glmnet, "adelie": None}
+
+
+def _adelie_ladder(folder, grid_file, family, l1_ratio, repeats):
+    """adelie's whole ladder in its interpreter: ``[(tol, seconds, coefs, intercepts)]``."""
+    from _runners import call_adelie
+
+    out = tempfile.mkdtemp(prefix="adelie-ladder-")
+    try:
+        res = call_adelie({"task": "ladder", "data": folder, "lams": grid_file,
+                           "family": family, "l1_ratio": l1_ratio,
+                           "tols": LADDERS["adelie"], "repeats": repeats}, out)
+        return [(r["tol"], r["seconds"], np.load(os.path.join(out, f"coefs_{i}.npy")),
+                 np.load(os.path.join(out, f"inter_{i}.npy")))
+                for i, r in enumerate(res["runs"])]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def _timed(fit, repeats, *args):
@@ -68,21 +94,33 @@ def _timed(fit, repeats, *args):
     return best, out
 
 
-def run_case(name, libs, target, repeats, data_dir):
+def run_case(name, libs, target, repeats, data_dir, quick=False):
     from _cases import CASES, load, load_grid, objective, prepare
 
     case = CASES[name]
-    folder = prepare(case, False, data_dir)
+    folder = prepare(case, quick, data_dir)
     X, y = load(folder)
     lams = load_grid(folder, case.l1_ratio)
+    grid_file = os.path.join(folder, f"lams-{case.l1_ratio:g}-{lams.size}.npy")
     fam, a = case.family, case.l1_ratio
-    # warm-up (compilation, caches) on a short grid
+    # warm-up (compilation, caches) on a short grid; adelie warms up in its own process
     for lib in libs:
-        FITS[lib](X, y, lams[:5], fam, a, LADDERS[lib][-1])
+        if lib != "adelie":
+            FITS[lib](X, y, lams[:5], fam, a, LADDERS[lib][-1])
     runs = []
     for lib in libs:
-        for tol in LADDERS[lib]:
-            dt, (coefs, inter) = _timed(FITS[lib], repeats, X, y, lams, fam, a, tol)
+        if lib == "adelie":
+            try:
+                ladder = _adelie_ladder(folder, grid_file, fam, a, repeats)
+            except RuntimeError as exc:
+                print(f"adelie failed on {name}: {exc}")
+                ladder = []
+        else:
+            ladder = []
+            for tol in LADDERS[lib]:
+                dt, (coefs, inter) = _timed(FITS[lib], repeats, X, y, lams, fam, a, tol)
+                ladder.append((tol, dt, coefs, inter))
+        for tol, dt, coefs, inter in ladder:
             k = coefs.shape[0]
             F = objective(X, y, coefs, inter, lams[:k], fam, a)
             runs.append((lib, tol, dt, k, F))
@@ -118,6 +156,7 @@ def main(argv=None):
     ap.add_argument("--libs", default="shrinkage,glmnet")
     ap.add_argument("--target", type=float, default=1e-6)
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--quick", action="store_true", help="small versions of the cases")
     ap.add_argument("--data-dir",
                     default=os.path.join(tempfile.gettempdir(), "shrinkage-bench-data"))
     args = ap.parse_args(argv)
@@ -126,7 +165,7 @@ def main(argv=None):
         if lib not in FITS:
             ap.error(f"unknown library {lib!r}; choose from {sorted(FITS)}")
     for name in args.cases.split(","):
-        run_case(name, libs, args.target, args.repeats, args.data_dir)
+        run_case(name, libs, args.target, args.repeats, args.data_dir, args.quick)
 
 
 if __name__ == "__main__":
