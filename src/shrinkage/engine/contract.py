@@ -108,9 +108,15 @@ class Solver:
         raise NotImplementedError
 
     def intercept(self):
+        """The unpenalised intercept ``b0`` at the current point, on the original scale
+        (a float, or shape (K,) for the multinomial family; 0.0 without an intercept)."""
         raise NotImplementedError
 
     def deviance(self):
+        """The weighted deviance at the current point (weights normalised to sum to 1),
+        on the scale of the null deviance the path's ``dev_ratio = 1 - deviance /
+        null_dev`` divides by: ``sum_i w_i r_i^2`` for the gaussian solvers, the family's
+        ``deviance(y, eta, w)`` for the others."""
         raise NotImplementedError
 
     def separated(self):

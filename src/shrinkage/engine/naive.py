@@ -77,6 +77,9 @@ class FreeFeatures:
         self.cu = Xu.T @ (prob.w * yc)
 
     def arrays(self):
+        """``(mask, idx, pinv, gall, cu)``: the pieces as the kernels take them (``mask``
+        shape (p,) bool, ``idx`` (u,) int64, ``pinv`` (u, u), ``gall`` (p, u), ``cu``
+        (u,))."""
         return self.mask, self.idx, self.pinv, self.gall, self.cu
 
 

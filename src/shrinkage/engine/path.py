@@ -69,6 +69,7 @@ class PathOptions:
     early_stop: bool | None = None
 
     def replace(self, **changes):
+        """A copy with the named fields changed (:func:`dataclasses.replace`)."""
         return dataclasses.replace(self, **changes)
 
 

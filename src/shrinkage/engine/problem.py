@@ -91,6 +91,9 @@ class Problem:
         self.unpenalized = (self.l1u == 0) & (self.l2u == 0) & self.candidates
 
     def kernel_design(self):
+        """``(kX, data, indices, indptr, sparse)``: the design as every numba kernel takes
+        it. Dense ``X``: ``kX`` is the (n, p) array and the CSC arrays are empty; sparse
+        ``X``: ``kX`` is a dummy and the three CSC arrays hold the matrix."""
         return self.kX, self.kd, self.ki, self.kp, self.sparse
 
     def centred_response(self):

@@ -52,6 +52,7 @@ class SharedDesign:
 
     @property
     def shape(self):
+        """``(n, p)``: the shape of the shared design ``X``."""
         return self.X.shape
 
     def path(self, y, options):
