@@ -338,6 +338,7 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
         return e / e.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X, offset=None):
+        """Logarithm of :meth:`predict_proba`, shape (n_samples, n_classes)."""
         return np.log(self.predict_proba(X, offset))
 
     def predict(self, X, offset=None):

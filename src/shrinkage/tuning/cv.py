@@ -238,6 +238,8 @@ class CVSetup:
     grid: dict
 
     def fold_weight(self, test):
+        """The weight of a test fold (row indices ``test``): its number of rows, or the
+        sum of its sample weights. A fold's mean error counts with this weight."""
         return float(test.size if self.weight is None else np.sum(self.weight[test]))
 
 

@@ -41,10 +41,13 @@ class ElasticNetCVResult:
 
     @property
     def l1_ratio_chosen(self) -> float:
+        """The chosen ``l1_ratio``: ``l1_ratios[index_chosen[0]]``."""
         return float(self.l1_ratios[self.index_chosen[0]])
 
     @property
     def lam_chosen(self) -> float:
+        """The chosen ``lam``, on the grid of the chosen ``l1_ratio``:
+        ``results[i].lams[j]`` with ``(i, j) = index_chosen``."""
         i, j = self.index_chosen
         return float(self.results[i].lams[j])
 
