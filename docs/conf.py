@@ -64,10 +64,17 @@ numpydoc_show_class_members = False  # the class template lists members with aut
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 numpydoc_attributes_as_param_list = True
-# Validation: a modest set that every public name must pass, without rewriting every
-# docstring of the library. GL08: the object has no docstring. (tests/test_docs.py checks
-# the same for every public name, methods and properties included.)
-numpydoc_validation_checks = {"GL08"}
+# Validation of every documented object (a failure is a warning, so an error under -W):
+# the structural checks that the whole library passes today, without rewriting every
+# docstring to numpydoc's full style (extended summaries, examples and See Also sections
+# for every name). GL08: the object has no docstring (tests/test_docs.py checks the same
+# without Sphinx, for every public name, methods and properties included).
+numpydoc_validation_checks = {
+    "GL08",  # no docstring
+    "GL05", "GL06", "GL07", "GL09", "GL10",  # tabs, unknown or misordered sections
+    "PR03", "PR04", "PR06", "PR10",  # parameters: order, types, "name : type"
+    "SS01", "SS03", "SS04",  # a one-line summary that ends with a period
+}
 numpydoc_validation_exclude = {
     r"\.__init__$",  # the class docstring documents the constructor
     r"\.__call__$",

@@ -1,14 +1,17 @@
 """Write the API reference pages from the package's ``__all__`` lists.
 
-Every documented module gets a page ``api/generated/<module>.rst``: its docstring, then
+Every documented module (:data:`MODULES`, then any other submodule that ``shrinkage.__all__``
+names, so a new capability's module appears without editing the docs) gets a page
+``api/generated/<module>.rst``: its docstring, then
 tables of its functions, classes and exceptions (one stub page each, made by autosummary)
 and its data. The names come from the module's ``__all__``, so a name added there appears
 in the reference without editing the docs. ``shrinkage`` itself gets a page of its
 public names grouped by task; a name that a documented submodule also exports links to
 that submodule's entry, so each object is documented once.
 
-The pages are written when this extension is loaded, before Sphinx looks for sources,
-and rewritten only when their text changes.
+The reference's table of contents is written to ``api/generated/toctree.inc``, which
+``api/index.rst`` includes. The pages are written when this extension is loaded, before
+Sphinx looks for sources, and rewritten only when their text changes.
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def module_page(modname, title):
     """The reST of one module's page."""
     module = importlib.import_module(modname)
     by_kind = {"function": [], "class": [], "exception": [], "data": [], "module": []}
-    for name in module.__all__:
+    for name in getattr(module, "__all__", ()):
         by_kind[_kind(getattr(module, name))].append(name)
     lines = _title(f"{modname}: {title}")
     lines += [f".. automodule:: {modname}", "   :no-members:", "",
@@ -125,9 +128,9 @@ def module_page(modname, title):
 
 def _home(name, obj):
     """The documented submodule that exports ``obj`` as ``name``, or None."""
-    for modname, _ in MODULES:
+    for modname, _ in documented_modules():
         module = importlib.import_module(modname)
-        if name in module.__all__ and getattr(module, name) is obj:
+        if name in getattr(module, "__all__", ()) and getattr(module, name) is obj:
             return modname
     return None
 
@@ -183,15 +186,41 @@ def _write(path, text):
         path.write_text(text, encoding="utf-8")
 
 
+def documented_modules():
+    """:data:`MODULES`, then every other submodule that ``shrinkage.__all__`` names (a new
+    capability's module, titled by the first line of its docstring), in that order."""
+    import shrinkage
+
+    known = {m for m, _ in MODULES} | set(LAYERS)
+    extra = []
+    for name in shrinkage.__all__:
+        obj = getattr(shrinkage, name)
+        if isinstance(obj, types.ModuleType) and obj.__name__ not in known:
+            known.add(obj.__name__)
+            summary = (inspect.getdoc(obj) or obj.__name__).splitlines()[0].rstrip(".")
+            extra.append((obj.__name__, summary.split(": ")[0] if ": " in summary
+                          else summary))
+    return (*MODULES, *extra)
+
+
+def toctree_lines():
+    """The API reference's table of contents (included by ``api/index.rst``)."""
+    lines = [".. toctree::", "   :maxdepth: 1", "", "   generated/shrinkage"]
+    lines += [f"   generated/{modname}" for modname, _ in documented_modules()]
+    return "\n".join([*lines, "   generated/layers", ""])
+
+
 def write_pages(outdir):
     """Write every generated page into ``outdir``; return the module names documented."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     _write(outdir / "shrinkage.rst", top_page())
     _write(outdir / "layers.rst", layers_page())
-    for modname, title in MODULES:
+    modules = documented_modules()
+    for modname, title in modules:
         _write(outdir / f"{modname}.rst", module_page(modname, title))
-    return ["shrinkage", *(m for m, _ in MODULES)]
+    _write(outdir / "toctree.inc", toctree_lines())
+    return ["shrinkage", *(m for m, _ in modules)]
 
 
 def aliases():
@@ -204,7 +233,8 @@ def aliases():
 
     out = {}
     documented = [("shrinkage", n) for n in shrinkage.__all__ if n != "__version__"]
-    documented += [(m, n) for m, _ in MODULES for n in importlib.import_module(m).__all__]
+    documented += [(m, n) for m, _ in documented_modules()
+                   for n in getattr(importlib.import_module(m), "__all__", ())]
     for modname, name in documented:
         obj = getattr(importlib.import_module(modname), name)
         home = _home(name, obj) if modname == "shrinkage" else modname
@@ -246,7 +276,74 @@ def _resolve_alias(app, env, node, contnode):
                                             node["reftype"], option, node, contnode)
                 if found is not None:
                     return found
+    if node["reftype"] == "attr" and module and klass and "." not in target:
+        return _field_of_class(app, env, node, contnode, module, klass, target)
     return None
+
+
+def _field_of_class(app, env, node, contnode, module, klass, field):
+    """``:attr:`field``` inside a class whose docstring documents ``field`` in its
+    Attributes section (a dataclass field, which has no target of its own): a link to the
+    class."""
+    try:
+        cls = importlib.import_module(module)
+        for part in klass.split("."):
+            cls = getattr(cls, part)
+    except (ImportError, AttributeError):
+        return None
+    fields = getattr(cls, "__dataclass_fields__", {})
+    if field not in fields and field not in getattr(cls, "__annotations__", {}):
+        return None
+    name = f"{module}.{klass}"
+    domain = env.get_domain("py")
+    for option in (env.shrinkage_aliases.get(name), name):
+        if option:
+            found = domain.resolve_xref(env, node["refdoc"], app.builder, "class", option,
+                                        node, contnode)
+            if found is not None:
+                return found
+    return None
+
+
+_DATA_DOCS = {}
+
+
+def data_doc(obj, name):
+    """The ``#:`` comment above ``name = ...`` in the shrinkage module that defines the
+    data object ``obj``, as lines; None when there is none.
+
+    autodoc reads such comments from the module a name is documented under, so a constant
+    re-exported by a package (``shrinkage.torch.KNOBS``, defined in
+    ``shrinkage.torch.training``) would show the docstring of its type (``dict``'s) instead.
+    """
+    import sys
+
+    from sphinx.pycode import ModuleAnalyzer, PycodeError
+
+    for modname, module in sorted(sys.modules.items()):
+        if not modname.startswith("shrinkage") or getattr(module, name, None) is not obj:
+            continue
+        if modname not in _DATA_DOCS:
+            try:
+                _DATA_DOCS[modname] = ModuleAnalyzer.for_module(modname).find_attr_docs()
+            except PycodeError:
+                _DATA_DOCS[modname] = {}
+        lines = _DATA_DOCS[modname].get(("", name))
+        if lines:
+            return list(lines)
+    return None
+
+
+def _data_docstring(app, what, name, obj, options, lines):
+    """Give documented data their ``#:`` comment, never their type's docstring
+    (``autodoc-process-docstring``, run before numpydoc validates the result)."""
+    if what != "data" or not name.startswith("shrinkage."):
+        return
+    doc = data_doc(obj, name.rpartition(".")[2])
+    if doc is not None:
+        lines[:] = doc
+    elif lines and "\n".join(lines).strip() == inspect.cleandoc(type(obj).__doc__ or ""):
+        lines[:] = []  # undocumented: numpydoc's validation (GL08) then says so
 
 
 def setup(app):
@@ -257,4 +354,5 @@ def setup(app):
 
     app.connect("builder-inited", remember)
     app.connect("missing-reference", _resolve_alias)
+    app.connect("autodoc-process-docstring", _data_docstring, priority=100)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -32,16 +32,15 @@ path = shrinkage.regularization_path(data.X, data.y, feature_names=data.feature_
 lasso = shrinkage.regularization_path(data.X, data.y, lams=[bl.lam_]).coefs[0]
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5.5), layout="constrained")
 plot_path(path, ax=ax1, lam=bl.lam_)
 lo, hi = np.quantile(bl.lam_samples_, [0.05, 0.95])
 ax1.axvspan(lo, hi, color="C1", alpha=0.15, label="90% of the posterior of lam")
-ax1.legend(fontsize=8, loc="upper left")
+ax1.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=4)
 plot_intervals(bl, ax=ax2, feature_names=data.feature_names, level=0.9)
 rows = np.arange(lasso.size)[::-1]
 ax2.plot(lasso, rows, "s", mfc="none", color="C3", label="lasso at the same lam")
-ax2.legend(fontsize=8, loc="lower right")
-fig.tight_layout()
+ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=3)
 plt.show()
 
 # %%

@@ -68,6 +68,7 @@ __all__ = [
 ]
 
 FORMAT_NAME = "shrinkage"
+#: The version of the file format :func:`save` writes; :func:`load` refuses newer ones.
 FORMAT_VERSION = 1
 _META = "metadata.json"
 
