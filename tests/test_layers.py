@@ -30,6 +30,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.tuning", 3),
     ("shrinkage.estimators", 4),
     ("shrinkage.bayes", 4),
+    ("shrinkage.inference", 4),
     ("shrinkage.torch", 4),
     ("shrinkage.plotting", 5),
     ("shrinkage.report", 5),

@@ -244,6 +244,15 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
 
     y_codes = _codes(enc, model.classes)
     images = render_figures(path, cv, enc.X, y_codes, overfit=overfit, offset=enc.offset)
+    inference = _infer(console, enc, opts, rule)
+    if inference is not None:
+        from .cli_output import csv_bytes
+        from .report import render_inference_figure
+        from .report.inference_section import inference_csv_rows
+
+        images["inference"] = render_inference_figure(inference)
+        extra_files = {**(extra_files or {}), "inference.csv": csv_bytes(
+            *inference_csv_rows(inference))}
     facts = {"source": name.name, "target": opts["target"], "rows read": enc.n_read,
              "rows used": n_used}
     for role in ("weights", "offset"):
@@ -252,7 +261,7 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
     html = build_report(
         path, cv, X=enc.X, y=y_codes, title=title or f"{name.stem}: shrinkage report",
         images=images, notes=enc.notes, columns=columns, data=facts, command=command,
-        offset=enc.offset,
+        offset=enc.offset, inference=inference,
     )
     with staged_output(out, opts["force"], known) as stage:
         write_run(stage, model, images, html, extra_files)
@@ -298,9 +307,38 @@ _FIT_OPTIONS = [
     click.option("--impute", is_flag=True,
                  help="Fill missing values (numeric: mean, categorical: most frequent level) "
                       "and drop rows with a missing target."),
+    click.option("--inference", default="none", show_default=True,
+                 type=click.Choice(["none", "stability", "selective", "debiased"]),
+                 help="Uncertainty of the selection, in the report and inference.csv: "
+                      "stability selection, selective inference (by data splitting, as lam "
+                      "comes from CV) or debiased-lasso intervals."),
     click.option("--seed", default=0, show_default=True, type=int, help="Seed of the folds."),
     click.option("--force", is_flag=True, help="Overwrite files in --out."),
 ]
+
+
+def _infer(console, enc, opts, rule):
+    """The ``--inference`` result on the encoded data, or None."""
+    method = opts.get("inference", "none")
+    if method == "none":
+        return None
+    if enc.weights is not None or enc.offset is not None:
+        raise CLIError("--inference does not take --weights or --offset")
+    from . import inference as inf
+
+    console.print(f"computing {method} inference...")
+    X, y, family, seed = enc.X, enc.y, enc.family, opts["seed"]
+    if method == "stability":
+        return inf.stability_selection(X, y, family, random_state=seed,
+                                       feature_names=enc.feature_names)
+    if family not in ("gaussian", "binomial", "poisson"):
+        raise CLIError(f"--inference {method} covers gaussian, binomial and poisson models; "
+                       f"use --inference stability for {family}")
+    if method == "selective":
+        return inf.selective_lasso(X, y, "cv", family, rule=rule, cv=opts["folds"],
+                                   random_state=seed, feature_names=enc.feature_names)
+    return inf.debiased_lasso(X, y, family, cv=opts["folds"], random_state=seed,
+                              feature_names=enc.feature_names)
 
 
 def _fit_options(f):

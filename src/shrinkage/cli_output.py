@@ -31,7 +31,8 @@ __all__ = ["OUTPUTS", "OutputError", "check_out", "staged_output", "command_line
            "csv_bytes", "coefficients_csv", "predictions_csv", "summary_tables",
            "kernels_need_compiling"]
 
-OUTPUTS = ("model.npz", "report.html", "path.png", "cv.png", "gap.png", "coefficients.csv")
+OUTPUTS = ("model.npz", "report.html", "path.png", "cv.png", "gap.png", "coefficients.csv",
+           "inference.png", "inference.csv")
 
 
 class OutputError(Exception):
@@ -183,7 +184,7 @@ def write_run(stage, model, images, html, extra_files=None):
 
     sio.save(model, stage / "model.npz", info={"command": model.command})
     for name, png in images.items():
-        if name in ("path", "cv", "gap"):
+        if name in ("path", "cv", "gap", "inference"):
             put(f"{name}.png", png)
     put("coefficients.csv", coefficients_csv(model))
     put("report.html", html.encode("utf-8"))

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import io as _io
 import platform
 
 import numpy as np
 
 from ..results import CVResult, Path
+from .figures import png_bytes
+from .inference_section import inference_section, render_inference_figure
 
-__all__ = ["build_report", "render_figures", "write_report", "rule_sentence", "overfit_demo",
+__all__ = ["build_report", "render_figures", "render_inference_figure", "write_report",
+           "rule_sentence", "overfit_demo",
            "feature_sds"]
 
 _MAX_COEF_ROWS = 100  # the largest non-zero coefficients listed (all are in the model file)
@@ -35,19 +37,6 @@ def _fmt(value):
     if not np.isfinite(value):
         return str(value)
     return f"{value:.4g}"
-
-
-def _png(draw, figsize=(6.4, 4.2)):
-    """PNG bytes of a figure drawn by ``draw(ax)``, without touching pyplot."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, layout="constrained")
-    FigureCanvasAgg(fig)
-    draw(fig.add_subplot())
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
 
 
 def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feature_sd=None):
@@ -78,8 +67,8 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
 
     _check_pair(path, cv)
     figs = {
-        "path": _png(lambda ax: plotting.plot_path(path, ax, cv=cv, feature_sd=feature_sd)),
-        "cv": _png(lambda ax: plotting.plot_cv(cv, ax)),
+        "path": png_bytes(lambda ax: plotting.plot_path(path, ax, cv=cv, feature_sd=feature_sd)),
+        "cv": png_bytes(lambda ax: plotting.plot_cv(cv, ax)),
     }
     if offset is not None and X is not None and y is not None:
         if path.family != "gaussian":
@@ -87,10 +76,16 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
         else:
             y = np.asarray(y, dtype=float) - np.asarray(offset, dtype=float)
     if X is not None and y is not None:
-        figs["gap"] = _png(lambda ax: plotting.plot_gap(path, X, y, ax, cv=cv))
+        figs["gap"] = png_bytes(lambda ax: plotting.plot_gap(path, X, y, ax, cv=cv))
     if overfit:
-        figs["overfit"] = _png(lambda ax: plotting.plot_overfit(overfit_demo(), ax))
+        figs["overfit"] = png_bytes(lambda ax: plotting.plot_overfit(overfit_demo(), ax))
     return figs
+
+
+def _with_inference_image(images, inference):
+    if inference is None or "inference" in images:
+        return images
+    return {**images, "inference": render_inference_figure(inference)}
 
 
 def overfit_demo():
@@ -369,6 +364,7 @@ def build_report(
     feature_sd=None,
     sample_weight=None,
     offset=None,
+    inference=None,
 ):
     """Render the HTML report.
 
@@ -402,6 +398,9 @@ def build_report(
         The weights of the fit (for the standard deviations computed from ``X``).
     offset : array of shape (n_samples,), optional
         The offset of the fit (for the gaussian noise estimate and the gap plot).
+    inference : InferenceResult, optional
+        Adds a section on the uncertainty of the selection
+        (:mod:`shrinkage.inference`) with its table and picture.
 
     Returns
     -------
@@ -414,6 +413,7 @@ def build_report(
     sd = _resolve_sd(path, X, feature_sd, sample_weight)
     if images is None:
         images = render_figures(path, cv, X, y, overfit=overfit, offset=offset, feature_sd=sd)
+    images = _with_inference_image(images, inference)
     encoded = {k: base64.b64encode(v).decode("ascii") for k, v in images.items()}
     i = cv.index_chosen
     names = (
@@ -466,6 +466,7 @@ def build_report(
         prior_sentence=prior_sentence,
         repro_rows=repro_rows,
         command=command,
+        inference=None if inference is None else inference_section(inference),
     )
 
 
