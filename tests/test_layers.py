@@ -10,7 +10,7 @@ The layers, bottom up (``docs/design.md``):
 1. ``model`` (families, penalties) and ``engine.kernels`` (numba primitives);
 2. ``engine``;
 3. ``tuning``;
-4. ``estimators``, ``bayes``, ``torch``;
+4. ``estimators``, ``bayes``, ``inference``, ``torch``;
 5. the faces: ``plotting``, ``report``, ``cli``, ``io``, ``tabular``, ``quickstart``;
 6. the package ``__init__`` (lazy public names).
 """
