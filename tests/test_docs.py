@@ -6,8 +6,9 @@ shrinkage (private ``_`` modules and the ``shrinkage.moved`` alias module left o
 public methods and properties of the public classes that shrinkage defines (members that
 come from scikit-learn, torch or other libraries are theirs to document; a method that
 overrides a documented one inherits its docstring, as ``inspect.getdoc`` and autodoc show
-it). A class needs its own docstring: the one a
-dataclass makes up from its signature does not count.
+it). A class needs its own docstring: the one a dataclass makes up from its signature
+does not count. (Documented constants get their text from a ``#:`` comment; the
+documentation build checks those, with numpydoc's validation.)
 
 Code blocks. In ``README.md`` every ```` ```python ```` block runs, in order, in one
 namespace. In the pages under ``docs/`` (MyST Markdown) the ```` ```{pyrun} ```` blocks,
