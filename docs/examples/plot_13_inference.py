@@ -1,6 +1,6 @@
 """
-Which selected features can we trust? Stability, selective and debiased intervals
-================================================================================
+Which selected features can we trust? Stability, selective, debiased intervals
+==============================================================================
 
 The lasso selects features, but an interval computed as if the selected model had been
 fixed in advance is too optimistic. On simulated data with a known truth (6 true features
