@@ -42,6 +42,11 @@ _MARGIN = 5
 # the half-sample grid: at most this many strengths down to that point (selection
 # probabilities need no finer steps, and a path's cost grows with its strengths)
 _MAX_STEPS = 40
+# halves in the pilot run on the whole grid; the rest stop this many strengths after the
+# pilot's average union of selections passes _PILOT_SLACK times q
+_PILOT = 4
+_PILOT_MARGIN = 2
+_PILOT_SLACK = 1.0
 
 
 def complementary_pairs(n, n_pairs, random_state=0, labels=None):
@@ -162,18 +167,9 @@ def stability_selection(X, y, family="gaussian", *, n_pairs=50, threshold=0.75, 
     y_fit = np.asarray(y_fit, dtype=float)
     halves = [half for pair in pairs for half in pair]
 
-    def one(rows):
-        # a half is fitted on a copy of its rows: with half of the rows weighted zero, a
-        # sweep would spend half its work on rows that are not there
-        path = fit_path(check_design(take_rows(Xc, rows)), y_fit[rows], options)
-        sel = _selected(path.coefs)
-        if sel.shape[0] < grid.size:  # cannot happen with early_stop=False; kept honest
-            raise RuntimeError("a half-sample path stopped before the end of the grid")
-        return sel
-
-    sels = parallel_map((delayed(one)(rows) for rows in halves), n_jobs, backend,
-                        size=int(np.prod(np.shape(X))))
-    probs, union, region = _region(np.stack(sels), penalized, q_target)
+    sels, grid = _half_sample_selections(Xc, y_fit, halves, grid, options, penalized,
+                                         q_target, n_jobs, backend)
+    probs, union, region = _region(sels, penalized, q_target)
     q = float(union[region - 1])
     stab = probs[:region].max(axis=0)
     stable = (stab >= threshold) & penalized
@@ -186,6 +182,36 @@ def stability_selection(X, y, family="gaussian", *, n_pairs=50, threshold=0.75, 
     names = names_of(X, p, full.feature_names)
     return InferenceResult("stability", names, estimate, lower, upper, pvalue, stab, stable,
                            float("nan"), full.family, details)
+
+
+def _half_sample_selections(Xc, y_fit, halves, grid, options, penalized, q_target, n_jobs,
+                            backend):
+    """Selection indicators of every half-sample path, ``(2B, L, p)``, and the grid
+    ``L`` they share."""
+    def one(rows, lams):
+        # a half is fitted on a copy of its rows: with half of the rows weighted zero, a
+        # sweep would spend half its work on rows that are not there
+        path = fit_path(check_design(take_rows(Xc, rows)), y_fit[rows],
+                        options.replace(lams=lams))
+        sel = _selected(path.coefs)
+        if sel.shape[0] < lams.size:  # cannot happen with early_stop=False; kept honest
+            raise RuntimeError("a half-sample path stopped before the end of the grid")
+        return sel
+
+    size = int(np.prod(Xc.shape))
+    # a pilot of a few halves on the whole grid shows where the halves' selections reach
+    # q; the others stop a little past that point (the deep end costs the most). The
+    # region is then read from every half on the shared part of the grid, so the bound
+    # holds whatever the pilot saw.
+    n_pilot = min(_PILOT, len(halves))
+    sels = parallel_map((delayed(one)(rows, grid) for rows in halves[:n_pilot]), n_jobs,
+                        backend, size=size)
+    _, pilot_union, _ = _region(np.stack(sels), penalized, q_target)
+    past = np.flatnonzero(pilot_union > _PILOT_SLACK * q_target)
+    grid = grid[: int(past[0]) + 1 + _PILOT_MARGIN] if past.size else grid
+    sels = [s[: grid.size] for s in sels] + parallel_map(
+        (delayed(one)(rows, grid) for rows in halves[n_pilot:]), n_jobs, backend, size=size)
+    return np.stack(sels), grid
 
 
 def _region(sels, penalized, q_target):
