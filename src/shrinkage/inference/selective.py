@@ -109,7 +109,7 @@ def selective_lasso(X, y, lam="cv", family="gaussian", *, level=0.95, sigma=None
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((100, 5)); y = 2 * X[:, 0] + rng.standard_normal(100)
     >>> res = selective_lasso(X, y, lam=0.3, sigma=1.0, level=0.9)
-    >>> bool(res.selected[0]) and res.lower[0] < 2 < res.upper[0]
+    >>> bool(res.selected[0] and res.lower[0] < 2 < res.upper[0])
     True
     """
     family = check_family(family, "selective_lasso")
