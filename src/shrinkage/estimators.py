@@ -222,6 +222,18 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
 """
         + _COMMON_DOC
         + _FITTED_DOC
+        + """
+    Examples
+    --------
+    >>> from shrinkage import PenalizedRegressor
+    >>> from shrinkage.datasets import load_diabetes
+    >>> data = load_diabetes()
+    >>> model = PenalizedRegressor(random_state=0).fit(data.X, data.y)
+    >>> model.coef_.shape, int((model.coef_ != 0).sum())  # 4 features at the 1-SE lam_
+    ((10,), 4)
+    >>> bool(model.lam_ == model.cv_.lam_chosen)
+    True
+"""
     )
 
     _families = ("gaussian", "poisson")
@@ -276,6 +288,17 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
         Class labels; for binomial, ``coef_`` models the log-odds of ``classes_[1]``.
     coef_ has shape (1, n_features) (binomial) or (n_classes, n_features), and
     intercept_ shape (1,) or (n_classes,), as in scikit-learn's LogisticRegression.
+
+    Examples
+    --------
+    >>> from shrinkage import PenalizedClassifier
+    >>> from shrinkage.datasets import load_breast_cancer
+    >>> data = load_breast_cancer()
+    >>> clf = PenalizedClassifier(random_state=0).fit(data.X, data.y)
+    >>> clf.coef_.shape, clf.predict_proba(data.X[:2]).shape
+    ((1, 30), (2, 2))
+    >>> bool(clf.score(data.X, data.y) > 0.95)  # training accuracy
+    True
 """
     )
 
