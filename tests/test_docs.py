@@ -373,3 +373,17 @@ def test_pages_with_code_are_tested():
         text = page.read_text(encoding="utf-8")
         fences = re.findall(r"(?m)^[ \t]*`{3,}[ \t]*(\{pyrun\}|python)[ \t]*$", text)
         assert len(code_blocks(text)) == len(fences), page
+
+
+def test_readme_commands_are_the_ones_ci_runs():
+    """.ci/run runs the README's test command and its documentation build command, as
+    written there (the README says so)."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    bash = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    commands = [line for block in bash for line in block.splitlines()]
+    tests = [c for c in commands if "pytest" in c]
+    docs = [c for c in commands if "sphinx" in c]
+    assert len(tests) == 1 and len(docs) == 1
+    assert tests[0] in ci and docs[0] in ci
+    assert "-W" in docs[0].split()  # warnings are errors
