@@ -234,12 +234,7 @@ def _defined_in(test, module):
 
 # Examples known to fail, by module, with what is wrong: strict, so a fixed one must leave
 # this list (the test then fails until it does).
-KNOWN_FAILING_EXAMPLES = {
-    "shrinkage.inference.debiased": "debiased_lasso's example claims its interval for the "
-    "first coefficient covers 2; it does not (seed 0, n=100, p=150)",
-    "shrinkage.inference.stability": "stability_selection's example prints np.str_ values "
-    "under NumPy 2 (expected ['x0', 'x1'])",
-}
+KNOWN_FAILING_EXAMPLES = {}  # module -> why its docstring example fails (xfail, strict)
 
 
 def _example_params():

@@ -122,7 +122,7 @@ def stability_selection(X, y, family="gaussian", *, n_pairs=50, threshold=0.75, 
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((200, 30)); y = X[:, 0] - X[:, 1] + rng.standard_normal(200)
     >>> res = stability_selection(X, y, n_pairs=20)
-    >>> sorted(res.feature_names[res.selected])
+    >>> res.feature_names[res.selected].tolist()
     ['x0', 'x1']
     """
     n_pairs = _check_int(n_pairs, "n_pairs")
