@@ -31,6 +31,7 @@ from ..tuning.cv import cross_validate, path_options
 from ..tuning.parallel import parallel_map
 from .design import (
     check_family,
+    check_lam,
     check_level,
     design,
     names_of,
@@ -105,17 +106,14 @@ def debiased_lasso(X, y, family="gaussian", *, lam="cv", level=0.95, sigma=None,
     names = names_of(X, p, feature_names)
     if p < 2:
         raise ValueError("debiased_lasso needs at least 2 features")
-    if isinstance(lam, str):
-        if lam != "cv":
-            raise ValueError(f"lam must be a number or 'cv', got {lam!r}")
+    lam = check_lam(lam)
+    if lam == "cv":
         res, path = cross_validate(X, y, family, cv=cv, rule="min", random_state=random_state,
                                    standardize=standardize, return_path=True)
         k = res.index_min
         lam_used = float(res.lam_min)
     else:
-        lam_used = float(lam)
-        if not (math.isfinite(lam_used) and lam_used > 0):
-            raise ValueError(f"lam must be a positive number (or 'cv'), got {lam}")
+        lam_used = lam
         path = tight_fit(X, y, family, lam_used, standardize=standardize)
         k = 0
     b = path.coefs[k]

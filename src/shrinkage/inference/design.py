@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -9,8 +11,8 @@ from ..engine.path import regularization_path
 from ..model.families import get_family
 from ..validation import check_design
 
-__all__ = ["SUPPORTED", "check_level", "feature_scales", "numeric_response", "tight_fit",
-           "columns", "weighted_hessian", "names_of"]
+__all__ = ["SUPPORTED", "check_family", "check_lam", "check_level", "columns", "design",
+           "feature_scales", "names_of", "numeric_response", "tight_fit", "weighted_hessian"]
 
 SUPPORTED = ("gaussian", "binomial", "poisson")
 # inference needs the exact solution's support and signs: a tight certificate
@@ -26,6 +28,21 @@ def check_level(level):
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
     return level
+
+
+def check_lam(lam):
+    """``"cv"`` or the strength as a positive finite float; anything else is refused."""
+    if isinstance(lam, str):
+        if lam != "cv":
+            raise ValueError(f"lam must be a number or 'cv', got {lam!r}")
+        return lam
+    try:
+        value = float(lam)
+    except (TypeError, ValueError):
+        raise ValueError(f"lam must be a number or 'cv', got {lam!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"lam must be a positive number (or 'cv'), got {lam}")
+    return value
 
 
 def check_family(family, method):

@@ -33,6 +33,7 @@ from scipy import stats
 from ..tuning.cv import cross_validate
 from .design import (
     check_family,
+    check_lam,
     check_level,
     columns,
     design,
@@ -122,14 +123,10 @@ def selective_lasso(X, y, lam="cv", family="gaussian", *, level=0.95, sigma=None
         sigma = float(sigma)
         if not (math.isfinite(sigma) and sigma > 0):
             raise ValueError(f"sigma must be a positive number, got {sigma}")
-    if isinstance(lam, str):
-        if lam != "cv":
-            raise ValueError(f"lam must be a number or 'cv', got {lam!r}")
+    lam = check_lam(lam)
+    if lam == "cv":
         return _data_splitting(X, y, family, level, sigma, penalty_factor, standardize, rule,
                                cv, random_state, names)
-    lam = float(lam)
-    if not (math.isfinite(lam) and lam > 0):
-        raise ValueError(f"lam must be a positive number (or 'cv'), got {lam}")
     return _fixed_lam(X, y, lam, family, level, sigma, penalty_factor, standardize, cv,
                       random_state, names)
 
