@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .concave_steps import ActiveGram, convexity_margin, gram_polish, polish_piece
 from .contract import Solver
 from .kernels.cd import weighted_moments
 from .kernels.certify import centred_dots, dot
-from .kernels.concave import concave_cd, kkt_scan, line_search, ws_kkt
+from .kernels.concave import concave_cd, gram_cd, kkt_scan, line_search, ws_kkt
 from .kernels.glm import irls_model, weighted_residual
+from .kernels.moments import centred_combination
 from .problem import strong_set
 from .stopping import DEV_MAX, MIN_LAMS
 
-__all__ = ["ConcaveSolver", "convexity_margin"]
+__all__ = ["ConcaveSolver"]
 
 _EPS = float(np.finfo(float).eps)
 _MAX_HALVINGS = 12  # beyond, a damped step (smaller, certain to descend) does better
@@ -49,6 +51,8 @@ class ConcaveSolver(Solver):
     ws_tol_ratio = 0.5
     inner_accuracy = 1e-3
     chunk = 200  # sweeps between working-set certificates
+    sweeps_before_polish = 10
+    covariance_max_p = 2000
     # glmnet's "deviance explained stops changing" rule would end a nonconvex path on the
     # plateaus between entries (a coefficient past gamma * lam is no longer shrunk)
     stop_rules = (MIN_LAMS, DEV_MAX, -np.inf)
@@ -85,6 +89,10 @@ class ConcaveSolver(Solver):
         self._deta = np.empty(n)
         self._eta_t = np.empty(n)
         self._margins = []
+        self._gram = ActiveGram(prob) if self.quadratic else None
+        # covariance updates pay where rows far outnumber features (as glmnet's choice)
+        self._covariance = (self.quadratic and not prob.sparse and n >= 2 * p
+                            and p <= self.covariance_max_p)
         self._margin_key = None
 
     def _residual(self):
@@ -131,7 +139,7 @@ class ConcaveSolver(Solver):
                 return self._margins[-1]
         self._margin_key = key
         weights = prob.w if self.quadratic else self.curvature_weights()
-        return convexity_margin(prob, weights, self.b, lam2, self.pen.concavity)
+        return convexity_margin(prob, weights, self.b, lam2, self.pen.concavity, self._gram)
 
     def diagnostics(self):
         """``(extra, warning)``: the margins per path point for ``Path.extra`` and, where
@@ -182,6 +190,7 @@ class ConcaveSolver(Solver):
         v, z, r = self._v, self._z, self._r
         uv = prob.uniform_w if self.quadratic else 0.0
         damp = 0.0
+        polish_wait = polish_in = 0
         while ws_cert > ws_tol:
             if state[0] >= prob.max_iter or state[1] >= self.max_newton:
                 break
@@ -193,6 +202,10 @@ class ConcaveSolver(Solver):
             else:
                 svz, sv, q0 = irls_model(self.fam, prob.y, self.eta, prob.w, v, z)
                 weighted_moments(X, xd, xi, xp, sparse, v, prob.xm, ws, m, self.xv, self.h)
+            if self._covariance and self._gram_step(ws, lam1, lam2, ws_cert, state):
+                moved = True
+                ws_cert = self._ws_cert(ws, lam1, lam2)
+                continue
             r[:] = z
             st = np.array([0.0, svz, sv, self.b0])
             b_ws = self.b[ws].copy()
@@ -202,10 +215,22 @@ class ConcaveSolver(Solver):
             thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2
                       / max(hmax, 1e-300), 1e-300)
             budget = max(min(prob.max_iter - state[0], self.chunk), 1)
-            state[0] += concave_cd(self.kind, self.gamma, X, xd, xi, xp, sparse, v, uv,
-                                   prob.xm, self.xv, self.h, prob.scale, lam1, lam2, self.b,
-                                   r, st, ws, m, prob.fit_intercept, thr, budget, damp,
-                                   anchor)
+            while budget > 0:
+                step = min(budget, self.sweeps_before_polish)
+                done = concave_cd(self.kind, self.gamma, X, xd, xi, xp, sparse, v, uv,
+                                  prob.xm, self.xv, self.h, prob.scale, lam1, lam2, self.b,
+                                  r, st, ws, m, prob.fit_intercept, thr, step, damp, anchor)
+                state[0] += done
+                budget -= done
+                if done < step:
+                    break
+                if damp == 0.0 and polish_in <= 0:
+                    # slow (correlated features): solve the current piece exactly; after a
+                    # refusal (a sign or piece still changing) wait twice as long
+                    if not polish_piece(prob, v, r, st, self.b, ws, lam1, lam2, self._gram):
+                        polish_wait = max(2 * polish_wait, step)
+                    polish_in = polish_wait
+                polish_in -= done
             deta = self._deta
             np.subtract(z, r, out=deta)
             if st[0] != 0.0:
@@ -235,6 +260,45 @@ class ConcaveSolver(Solver):
             ws_cert = self._ws_cert(ws, lam1, lam2)
         return moved
 
+    def _gram_step(self, ws, lam1, lam2, ws_cert, state):
+        """Gaussian, n >> p: coordinate descent on ``ws`` by covariance updates, then one
+        update of the residual. ``self.g`` must be exact on ``ws``. False when the Gram
+        block is unavailable (cache full) or nothing moved."""
+        prob = self.prob
+        G = self._gram.block(ws)
+        if G is None:
+            return False
+        s = prob.scale[ws]
+        b_old = self.b[ws]
+        b = b_old.copy()
+        g = self.g[ws].copy()
+        hmax = float((np.diag(G) / s**2).max())
+        thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
+                  1e-300)
+        budget = max(min(prob.max_iter - state[0], 50 * self.chunk), 1)
+        l1, l2 = lam1[ws], lam2[ws]
+        wait = self.sweeps_before_polish
+        while budget > 0:
+            chunk = min(budget, wait)
+            done = gram_cd(self.kind, self.gamma, G, g, b, s, l1, l2, thr, chunk)
+            state[0] += done
+            budget -= done
+            if done < chunk:
+                break
+            if not gram_polish(self.pen, G, g, b, s, l1, l2):
+                wait *= 2
+        nz = np.flatnonzero(b != b_old)
+        if nz.size == 0:
+            return False
+        X, xd, xi, xp, sparse = prob.kernel_design()
+        step = np.zeros(prob.n)
+        centred_combination(X, xd, xi, xp, sparse, prob.xm, ws[nz].astype(np.int64),
+                            np.ascontiguousarray(b[nz] - b_old[nz]), step)
+        self.eta += step
+        self.b[ws] = b
+        self.swres = self._residual()
+        return True
+
     def _ws_cert(self, ws, lam1, lam2):
         """Gradient on ``ws`` (written into ``self.g``) and its largest violation."""
         prob = self.prob
@@ -255,41 +319,3 @@ class ConcaveSolver(Solver):
     def curvature_weights(self):
         """``w_i * loss''(eta_i)`` at the current point."""
         return self.prob.w * self.prob.family.curvature(self.eta)
-
-
-_MAX_DIAG_WORK = 5e8  # n * |A|^2 flops allowed for one eigenvalue diagnostic
-
-
-def convexity_margin(prob, weights, b, lam2, concavity):
-    """ncvreg's local convexity diagnostic at a solution ``b``.
-
-    The smallest eigenvalue of the loss's curvature on the active set in standardized
-    units (the intercept profiled out: ``Xc_A^T W Xc_A`` minus its projection on the
-    intercept, ``W = diag(weights)``), plus the ridge part ``lam2``, minus the penalty's
-    concavity for penalised features. Negative: the objective is not locally convex there
-    and the solution is one local minimiser among possibly several. NaN when the
-    eigenvalue would cost more than ``_MAX_DIAG_WORK``; 0 curvature is used when the
-    active set has more features than rows with weight.
-    """
-    A = np.flatnonzero(b != 0)
-    if A.size == 0:
-        return np.inf
-    pen = ~prob.unpenalized[A]
-    if not np.any(pen):
-        return np.inf
-    n_live = int(np.sum(weights > 0)) - (1 if prob.fit_intercept else 0)
-    floor = lam2[A][pen] - concavity
-    if A.size > n_live:
-        return float(np.min(floor))
-    if float(prob.n) * A.size ** 2 > _MAX_DIAG_WORK:
-        return float("nan")
-    XA = prob.X[:, A]
-    XA = XA.toarray() if hasattr(XA, "toarray") else np.asarray(XA, dtype=float)
-    XA = (XA - prob.xm[A]) / prob.scale[A]
-    WX = weights[:, None] * XA
-    H = XA.T @ WX
-    if prob.fit_intercept:
-        u = WX.sum(axis=0)
-        H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
-    H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
-    return float(np.linalg.eigvalsh(H)[0])

@@ -329,3 +329,36 @@ def line_search(fam, kind, gamma, y, w, eta, deta, eta_t, b, b_old, idx, scale, 
         b[idx[k]] = b_old[k]
     return 0.0, 0.0
 
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def gram_cd(kind, gamma, G, g, b, scale, lam1, lam2, thr, max_sweeps):
+    """Coordinate descent of a gaussian model in Gram space (covariance updates, n >> p).
+
+    On a working set of ``m`` features (local indexing): ``G`` their centred weighted Gram
+    matrix, ``g`` the gradient ``Xc^T W r`` at ``b`` (kept exact: ``g -= G[:, j] d_j``),
+    ``b, scale, lam1, lam2`` theirs. The same exact coordinate minimiser and stopping test
+    as :func:`concave_cd`; the unpenalised intercept is orthogonal to centred columns and
+    does not move. Returns the number of sweeps.
+    """
+    m = g.shape[0]
+    for it in range(max_sweeps):
+        maxch = 0.0
+        for j in range(m):
+            hj = G[j, j]
+            if hj <= 0.0:
+                continue
+            s = scale[j]
+            vs = hj / (s * s)
+            new = threshold(kind, vs * s * b[j] + g[j] / s, vs, lam1[j], lam2[j], gamma) / s
+            d = new - b[j]
+            if d != 0.0:
+                b[j] = new
+                for k in range(m):
+                    g[k] -= G[k, j] * d
+                ch = hj * d * d
+                if ch > maxch:
+                    maxch = ch
+        if maxch < thr:
+            return it + 1
+    return max_sweeps
