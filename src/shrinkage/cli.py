@@ -27,7 +27,7 @@ import numpy as np
 from .cli_output import OUTPUTS, OutputError
 from .version import __version__
 
-_PENALTIES = {"lasso": 1.0, "ridge": 0.0, "elasticnet": None}
+_PENALTIES = {"lasso": 1.0, "ridge": 0.0, "elasticnet": None, "mcp": 1.0, "scad": 1.0}
 
 
 class CLIError(Exception):
@@ -174,6 +174,16 @@ def _check_opts(opts):
         if opts[name] < (2 if name == "folds" else 1):
             raise CLIError(f"--{name} must be >= {2 if name == 'folds' else 1}, got {opts[name]}")
     grid = {}
+    if opts["penalty"] in ("mcp", "scad"):
+        from .model.concave import check_penalty
+
+        try:
+            _, gamma = check_penalty(opts["penalty"], opts.get("gamma"))
+        except ValueError as exc:
+            raise CLIError(f"--gamma: {exc}") from None
+        grid["penalty"], grid["gamma"] = opts["penalty"], gamma
+    elif opts.get("gamma") is not None:
+        raise CLIError(f"--gamma applies to --penalty mcp or scad, not {opts['penalty']}")
     if opts.get("n_lams") is not None:
         if opts["n_lams"] < 1:
             raise CLIError(f"--n-lams must be >= 1, got {opts['n_lams']}")
@@ -267,7 +277,12 @@ _FIT_OPTIONS = [
                  help="auto: class labels -> binomial/multinomial, 2 numeric values -> "
                       "binomial, other numbers -> gaussian."),
     click.option("--penalty", default="lasso", show_default=True,
-                 type=click.Choice(["lasso", "ridge", "elasticnet"])),
+                 type=click.Choice(["lasso", "ridge", "elasticnet", "mcp", "scad"]),
+                 help="mcp, scad: folded-concave penalties (ncvreg's; less bias on large "
+                      "coefficients than the lasso)."),
+    click.option("--gamma", type=float, default=None,
+                 help="Concavity of --penalty mcp (> 1, default 3) or scad (> 2, default "
+                      "3.7)."),
     click.option("--l1-ratio", type=float, default=None,
                  help="Mix of L1 in (0, 1) for --penalty elasticnet (default 0.5)."),
     click.option("--folds", default=10, show_default=True, type=int),

@@ -45,6 +45,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .model.concave import check_penalty
 from .tuning.selection import parse_rule
 from .validation import check_offset, check_sample_weight, check_target
 
@@ -57,7 +58,8 @@ def _estimator_init(family_default):
     def __init__(
         self, family=family_default, lam="auto", l1_ratio=1.0, penalty_factor=None,
         standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
-        lam_min_ratio=None, tol=None, n_jobs=None, random_state=None,
+        lam_min_ratio=None, tol=None, n_jobs=None, random_state=None, penalty="elasticnet",
+        gamma=None,
     ):
         self.family = family
         self.lam = lam
@@ -73,6 +75,8 @@ def _estimator_init(family_default):
         self.tol = tol
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.penalty = penalty
+        self.gamma = gamma
 
     return __init__
 
@@ -96,11 +100,12 @@ class _PenalizedBase(BaseEstimator):
         if self.family not in self._families:
             raise ValueError(f"family must be one of {self._families}, got {self.family!r}")
         parse_rule(self.rule)
+        check_penalty(self.penalty, self.gamma)
 
     def _path_kwargs(self, sample_weight, offset):
         kw = dict(
             standardize=self.standardize, fit_intercept=self.fit_intercept, tol=self.tol,
-            sample_weight=sample_weight, offset=offset,
+            sample_weight=sample_weight, offset=offset, penalty=self.penalty, gamma=self.gamma,
         )
         if self.penalty_factor is not None:
             kw["penalty_factor"] = self.penalty_factor
@@ -188,6 +193,12 @@ _COMMON_DOC = """
         Seed of the fold assignment; None uses seed 0, so that fitting twice gives the
         same folds and the same ``lam_`` (as scikit-learn's ``LassoCV``, whose folds are
         not shuffled).
+    penalty : {"elasticnet", "mcp", "scad"}, default "elasticnet"
+        ``"mcp"``/``"scad"``: ncvreg's folded-concave penalties (less bias on large
+        coefficients; ``l1_ratio`` is then ncvreg's ``alpha``); see
+        :func:`shrinkage.regularization_path`. Not for the multinomial family.
+    gamma : float or None
+        MCP (> 1, default 3) or SCAD (> 2, default 3.7) concavity; None for the default.
 """
 
 _FITTED_DOC = """
