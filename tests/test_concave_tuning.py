@@ -12,6 +12,7 @@ from shrinkage import io as sio
 from shrinkage.cli import cli
 from shrinkage.engine.path import NonconvexWarning
 from shrinkage.report import build_report
+from shrinkage.tuning.adaptive import adaptive_weights, cross_validate_adaptive
 from shrinkage.tuning.gamma_cv import cross_validate_gamma
 
 pytestmark = pytest.mark.filterwarnings("ignore::shrinkage.engine.path.NonconvexWarning")
@@ -131,3 +132,72 @@ def test_binomial_mcp_warns_nonconvex_by_default():
         warnings.simplefilter("always")
         PenalizedClassifier(penalty="mcp", lam=0.02).fit(X, (y > 0).astype(int))
     assert any(issubclass(w.category, NonconvexWarning) for w in caught)
+
+
+# ---------------------------------------------------------------- the adaptive lasso
+
+
+def test_adaptive_unit_weights_are_the_lasso():
+    X, y = _data(seed=7)
+    assert np.all(adaptive_weights(X, y, exponent=0.0) == 1.0)
+    r0, p0 = cross_validate_adaptive(X, y, exponent=0.0, cv=5, random_state=1,
+                                     return_path=True)
+    r1, p1 = cross_validate(X, y, cv=5, random_state=1, return_path=True)
+    np.testing.assert_allclose(p0.coefs, p1.coefs, atol=1e-12)
+    np.testing.assert_allclose(r0.mean, r1.mean[: r0.mean.size], rtol=1e-10)
+
+
+@pytest.mark.parametrize("initial", ["ridge", "lasso", "ols"])
+def test_adaptive_weights_follow_the_initial_fit(initial):
+    X, y = _data(n=200, seed=8)
+    w = adaptive_weights(X, y, initial=initial)
+    sd = X.std(axis=0)
+    assert w.shape == (X.shape[1],) and np.all(w > 0)
+    assert w[:3].max() < w[3:].min()  # the signal features are penalised least
+    if initial == "ols":
+        b = np.linalg.lstsq(np.c_[np.ones(len(y)), X], y, rcond=None)[0][1:]
+        np.testing.assert_allclose(w, 1 / np.abs(b * sd), rtol=1e-6)
+
+
+def test_adaptive_cv_refits_the_first_stage_in_every_fold(monkeypatch):
+    from shrinkage.tuning import adaptive
+
+    X, y = _data(seed=9)
+    seen = []
+    real = adaptive.adaptive_weights
+
+    def spy(Xr, yr, *args, **kw):
+        seen.append(Xr.shape[0])
+        return real(Xr, yr, *args, **kw)
+
+    monkeypatch.setattr(adaptive, "adaptive_weights", spy)
+    res, path = cross_validate_adaptive(X, y, cv=4, random_state=0, return_path=True)
+    assert seen[0] == X.shape[0] and len(seen) == 5 and all(s < X.shape[0] for s in seen[1:])
+    assert res.extra["adaptive"]["initial"] == "ridge"
+    assert path.extra["adaptive_weights"].shape == (X.shape[1],)
+    assert set(np.flatnonzero(path.coefs[res.index_chosen])) == {0, 1, 2}
+
+
+def test_adaptive_bad_inputs():
+    X, y = _data(n=20, p=30)
+    with pytest.raises(ValueError, match="initial must be one of"):
+        adaptive_weights(X, y, initial="enet")
+    with pytest.raises(ValueError, match="more rows than features"):
+        adaptive_weights(X, y, initial="ols")
+    with pytest.raises(ValueError, match="exponent"):
+        adaptive_weights(X, y, exponent=-1.0)
+    with pytest.raises(ValueError, match="not supported"):
+        cross_validate_adaptive(X, y, sample_weight=np.ones(20))
+
+
+def test_cli_adaptive(tmp_path):
+    X, y = _data(n=80, p=5, seed=10)
+    data = tmp_path / "d.csv"
+    rows = ["x0,x1,x2,x3,x4,y"] + [",".join(f"{v:.6f}" for v in (*r, t)) for r, t in zip(X, y)]
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    r = CliRunner().invoke(cli, ["fit", str(data), "-t", "y", "--penalty", "adaptive",
+                                 "--folds", "4", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    html = (out / "report.html").read_text()
+    assert "adaptive lasso path" in html and "empirical-Bayes" in html

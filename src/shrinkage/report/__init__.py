@@ -161,6 +161,10 @@ def _prior_sentence(path, cv, X, y, n_samples, offset=None):
                 "exp(-penalty) is flat beyond gamma * lam, so it is no proper prior, and the "
                 "fit is a local stationary point of a nonconvex objective, not a posterior "
                 "mode. (The lasso's Laplace-prior reading does not carry over.)")
+    if "adaptive_weights" in path.extra:
+        return ("The adaptive lasso reads as independent Laplace priors whose scales differ "
+                "by feature (divided by each feature's weight): an empirical-Bayes prior, "
+                "its weights chosen from the data by the first-stage fit.")
     i = cv.index_chosen
     if n_samples is None:
         return ("The implied prior needs the number of samples: pass the training data "
@@ -439,6 +443,8 @@ def build_report(
     kind = {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
     if path.penalty in ("mcp", "scad"):
         kind = f"{path.penalty.upper()} (gamma = {path.gamma:g})"
+    elif "adaptive_weights" in path.extra:
+        kind = "adaptive lasso"
     headline = (
         f"A {path.family} {kind} path cross-validated over {n_folds} folds: the chosen "
         f"lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of {path.n_features} features."
