@@ -201,3 +201,14 @@ def test_cli_adaptive(tmp_path):
     assert r.exit_code == 0, r.output
     html = (out / "report.html").read_text()
     assert "adaptive lasso path" in html and "empirical-Bayes" in html
+
+
+def test_estimator_adaptive():
+    X, y = _data(n=150, seed=11)
+    est = PenalizedRegressor(adaptive="ridge", cv=4).fit(X, y)
+    assert set(np.flatnonzero(est.coef_)) == {0, 1, 2}
+    assert "adaptive_weights" in est.path_.extra
+    fixed = PenalizedRegressor(adaptive="ols", lam=0.05).fit(X, y)
+    assert fixed.path_.n_lams == 1 and fixed.lam_ == 0.05
+    with pytest.raises(ValueError, match="adaptive must be"):
+        PenalizedRegressor(adaptive="ridge", penalty="mcp").fit(X, y)
