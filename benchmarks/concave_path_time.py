@@ -21,6 +21,7 @@ import argparse
 import sys
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
@@ -95,17 +96,17 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|---|---|")
     for n, p, rho, s in CASES:
         X, y = simulate(n, p, rho, s)
-        t_lasso, lasso = best_time(lambda: shrinkage.regularization_path(X, y), args.repeats)
+        t_lasso, lasso = best_time(partial(shrinkage.regularization_path, X, y),
+                                   args.repeats)
         lams = lasso.lams
         print(f"| {n} | {p} | lasso | {lams.size} | {t_lasso:.3f} | 1.00 | - | - | - |",
               flush=True)
         for kind, gamma in (("mcp", 3.0), ("scad", 3.7)):
-            t, path = best_time(lambda: shrinkage.regularization_path(  # noqa: B023
-                X, y, penalty=kind, gamma=gamma, lams=lams), args.repeats)
+            t, path = best_time(partial(shrinkage.regularization_path, X, y, penalty=kind,
+                                        gamma=gamma, lams=lams), args.repeats)
             ours = violation(kind, gamma, X, y, path.coefs, path.lams)
             tol = float(ours.max())
-            t_sk, sk = best_time(lambda: skglm_path(kind, gamma, X, y,  # noqa: B023
-                                                    path.lams, tol), 1)
+            t_sk, sk = best_time(partial(skglm_path, kind, gamma, X, y, path.lams, tol), 1)
             theirs = violation(kind, gamma, X, y, sk, path.lams)
             print(f"| {n} | {p} | {kind} | {path.n_lams} | {t:.3f} | {t / t_lasso:.2f} | "
                   f"{tol:.1e} | {t_sk:.3f} | {theirs.max():.1e} |", flush=True)

@@ -291,3 +291,23 @@ def test_multinomial_is_refused():
     y = np.arange(30) % 3
     with pytest.raises(ValueError, match="not supported for the multinomial family"):
         regularization_path(X, y, "multinomial", penalty="mcp")
+
+
+@pytest.mark.filterwarnings("ignore::shrinkage.engine.path.NonconvexWarning")
+@pytest.mark.parametrize("family", ["gaussian", "poisson"])
+def test_weight_two_equals_a_duplicated_row_and_offsets_work(family):
+    X, y = _data(family, n=60, p=8, seed=11)
+    w = np.ones(60)
+    w[:10] = 2.0
+    Xd, yd = np.vstack([X, X[:10]]), np.concatenate([y, y[:10]])
+    kw = dict(penalty="mcp", tol=1e-11, n_lams=15)
+    a = regularization_path(X, y, family, sample_weight=w, **kw)
+    b = regularization_path(Xd, yd, family, lams=a.lams, penalty="mcp", tol=1e-11)
+    np.testing.assert_allclose(a.coefs, b.coefs, atol=1e-6)
+    off = np.linspace(-0.3, 0.3, 60)
+    c = regularization_path(X, y, family, offset=off, **kw)
+    assert c.converged.all()
+    for k in range(c.n_lams):
+        eta = X @ c.coefs[k] + c.intercepts[k] + off
+        res = (y - eta) if family == "gaussian" else (y - np.exp(eta))
+        assert abs(res.mean()) <= 1e-8 * max(1.0, np.abs(y).mean())
