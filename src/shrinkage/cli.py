@@ -27,7 +27,8 @@ import numpy as np
 from .cli_output import OUTPUTS, OutputError
 from .version import __version__
 
-_PENALTIES = {"lasso": 1.0, "ridge": 0.0, "elasticnet": None}
+_PENALTIES = {"lasso": 1.0, "ridge": 0.0, "elasticnet": None, "mcp": 1.0, "scad": 1.0,
+              "adaptive": 1.0}
 
 
 class CLIError(Exception):
@@ -138,8 +139,14 @@ def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, see
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
             task = progress.add_task(f"fitting the path and {what}", total=None)
-            cv, path = cross_validate(
-                enc.X, enc.y, family=enc.family, l1_ratio=l1_ratio, cv=folds,
+            grid = dict(grid)
+            if grid.pop("adaptive", False):  # the two stages, both inside every fold
+                from .tuning.adaptive import cross_validate_adaptive as fit
+            else:
+                fit = cross_validate
+                grid["l1_ratio"] = l1_ratio
+            cv, path = fit(
+                enc.X, enc.y, family=enc.family, cv=folds,
                 repeats=repeats, groups=enc.groups, metric=metric, rule=rule,
                 random_state=seed, return_path=True, feature_names=enc.feature_names,
                 sample_weight=enc.weights, offset=enc.offset, **grid,
@@ -174,6 +181,20 @@ def _check_opts(opts):
         if opts[name] < (2 if name == "folds" else 1):
             raise CLIError(f"--{name} must be >= {2 if name == 'folds' else 1}, got {opts[name]}")
     grid = {}
+    if opts["penalty"] in ("mcp", "scad"):
+        from .model.concave import check_penalty
+
+        try:
+            _, gamma = check_penalty(opts["penalty"], opts.get("gamma"))
+        except ValueError as exc:
+            raise CLIError(f"--gamma: {exc}") from None
+        grid["penalty"], grid["gamma"] = opts["penalty"], gamma
+    elif opts["penalty"] == "adaptive":
+        if opts.get("weights") or opts.get("offset"):
+            raise CLIError("--penalty adaptive does not take --weights or --offset")
+        grid["adaptive"] = True
+    if opts["penalty"] not in ("mcp", "scad") and opts.get("gamma") is not None:
+        raise CLIError(f"--gamma applies to --penalty mcp or scad, not {opts['penalty']}")
     if opts.get("n_lams") is not None:
         if opts["n_lams"] < 1:
             raise CLIError(f"--n-lams must be >= 1, got {opts['n_lams']}")
@@ -276,7 +297,14 @@ _FIT_OPTIONS = [
                  help="auto: class labels -> binomial/multinomial, 2 numeric values -> "
                       "binomial, other numbers -> gaussian."),
     click.option("--penalty", default="lasso", show_default=True,
-                 type=click.Choice(["lasso", "ridge", "elasticnet"])),
+                 type=click.Choice(["lasso", "ridge", "elasticnet", "mcp", "scad",
+                                    "adaptive"]),
+                 help="mcp, scad: folded-concave penalties (ncvreg's; less bias on large "
+                      "coefficients than the lasso); adaptive: the adaptive lasso (weights "
+                      "from a cross-validated ridge fit, refitted inside every fold)."),
+    click.option("--gamma", type=float, default=None,
+                 help="Concavity of --penalty mcp (> 1, default 3) or scad (> 2, default "
+                      "3.7)."),
     click.option("--l1-ratio", type=float, default=None,
                  help="Mix of L1 in (0, 1) for --penalty elasticnet (default 0.5)."),
     click.option("--folds", default=10, show_default=True, type=int),

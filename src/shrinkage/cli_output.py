@@ -154,6 +154,8 @@ def command_line(data, opts):
              "--family", opts["family"], "--penalty", opts["penalty"]]
     if opts["penalty"] == "elasticnet":
         parts += ["--l1-ratio", f"{opts['l1_ratio']:g}"]
+    if opts["penalty"] in ("mcp", "scad") and opts.get("gamma") is not None:
+        parts += ["--gamma", f"{opts['gamma']:g}"]
     parts += ["--folds", str(opts["folds"]), "--repeats", str(opts["repeats"]),
               "--rule", str(opts["rule"]), "--seed", str(opts["seed"])]
     if opts.get("metric"):

@@ -123,7 +123,7 @@ class ProximalNewton(Solver):
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
         return (family.kernel_code is not None and family.response == "vector"
-                and penalty.block == "coordinate")
+                and penalty.block == "coordinate" and penalty.shape == "elasticnet")
 
     def __init__(self, prob, setup):
         self.prob = prob

@@ -151,6 +151,15 @@ def _prior_sentence(path, cv, X, y, n_samples, offset=None):
     """The Bayesian reading of the chosen lam (:func:`shrinkage.bayes.priors.implied_prior`)."""
     from ..bayes.priors import implied_prior
 
+    if path.penalty in ("mcp", "scad"):
+        return (f"The {path.penalty.upper()} penalty has no Bayesian prior reading: its "
+                "exp(-penalty) is flat beyond gamma * lam, so it is no proper prior, and the "
+                "fit is a local stationary point of a nonconvex objective, not a posterior "
+                "mode. (The lasso's Laplace-prior reading does not carry over.)")
+    if "adaptive_weights" in path.extra:
+        return ("The adaptive lasso reads as independent Laplace priors whose scales differ "
+                "by feature (divided by each feature's weight): an empirical-Bayes prior, "
+                "its weights chosen from the data by the first-stage fit.")
     i = cv.index_chosen
     if n_samples is None:
         return ("The implied prior needs the number of samples: pass the training data "
@@ -339,6 +348,8 @@ def _repro_rows(path, cv, n_folds, n_repeats):
         ("repeats", n_repeats),
         ("rule", cv.rule),
         ("metric", cv.metric),
+        ("penalty", path.penalty + ("" if path.penalty == "elasticnet"
+                                    else f", gamma = {path.gamma:g}")),
         ("l1_ratio", _fmt(path.l1_ratio)),
         ("standardize", path.standardize),
         ("lams fitted", path.n_lams),
@@ -430,6 +441,10 @@ def build_report(
     prior_sentence = _prior_sentence(path, cv, X, y, n_samples, offset)
     repro_rows = _repro_rows(path, cv, n_folds, n_repeats)
     kind = {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
+    if path.penalty in ("mcp", "scad"):
+        kind = f"{path.penalty.upper()} (gamma = {path.gamma:g})"
+    elif "adaptive_weights" in path.extra:
+        kind = "adaptive lasso"
     headline = (
         f"A {path.family} {kind} path cross-validated over {n_folds} folds: the chosen "
         f"lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of {path.n_features} features."
