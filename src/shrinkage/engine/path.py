@@ -26,6 +26,7 @@ from ..model.families import get_family
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
 from ..results import Path
 from ..validation import (
+    check_coefficient_scale,
     check_design,
     check_offset,
     check_sample_weight,
@@ -256,6 +257,7 @@ def fit_path(X, y, options, hints=None):
     converged = np.isfinite(cert) & (cert <= tol)
     _warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,
                       solver.certificate_kind)
+    check_coefficient_scale(coefs)
     extra, note = solver.diagnostics()
     if note:
         warnings.warn(f"{data.family.name} path: {note}", NonconvexWarning, stacklevel=3)
@@ -383,6 +385,7 @@ def _rescaled(X, y, options, hints, scale):
     if not np.isfinite(big):
         raise ValueError("the coefficients (of the size of y / X) overflow double precision; "
                          "rescale y or X before fitting")
+    check_coefficient_scale(path.coefs, scale)
     return dataclasses.replace(
         path, lams=path.lams * scale, coefs=path.coefs * scale,
         intercepts=path.intercepts * scale, lam_max=path.lam_max * scale,
