@@ -19,6 +19,7 @@ from ..model.concave import DEFAULT_GAMMA, check_penalty
 from ..results import CVResult
 from . import selection
 from .cv import assemble_result, fit_with_extensions, prepare_cv, run_paths
+from .grid_cv import choose_on_grid
 
 __all__ = ["GammaCVResult", "cross_validate_gamma", "DEFAULT_GAMMAS"]
 
@@ -67,14 +68,6 @@ class GammaCVResult:
         return self.results[self.index_chosen[0]]
 
 
-def _stack(arrays):
-    width = max(a.size for a in arrays)
-    out = np.full((len(arrays), width), np.nan)
-    for i, a in enumerate(arrays):
-        out[i, : a.size] = a
-    return out
-
-
 def cross_validate_gamma(
     X,
     y,
@@ -104,7 +97,7 @@ def cross_validate_gamma(
     -------
     GammaCVResult
     """
-    k, rel = selection.parse_rule(rule).grid_slack()
+    selection.parse_rule(rule)  # a bad rule is refused before any fit
     if not isinstance(penalty, str) or penalty.lower() not in DEFAULT_GAMMA:
         raise ValueError(f"cross_validate_gamma needs penalty='mcp' or 'scad', got {penalty!r}")
     name = penalty.lower()
@@ -130,12 +123,5 @@ def cross_validate_gamma(
         _, res = fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule, random_state,
                                      first)
         results.append(res)
-    mean = _stack([r.mean for r in results])
-    se = _stack([r.se for r in results])
-    nnz = _stack([r.nnz.astype(float) for r in results])
-    lams = _stack([r.lams for r in results])
-    greater = base.greater
-    i_min = selection.sparsest_within_grid(lams, mean, nnz, greater_is_better=greater)
-    i_ch = selection.sparsest_within_grid(
-        lams, mean, nnz, se=se if k > 0 else None, k=k, rel=rel, greater_is_better=greater)
+    i_min, i_ch = choose_on_grid(results, base.greater, rule)
     return GammaCVResult(name, gam, results, i_min, i_ch, selection.parse_rule(rule).text)
