@@ -40,6 +40,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.tabular_read", 5),
     ("shrinkage.tabular_encode", 5),
     ("shrinkage.cli_output", 5),
+    ("shrinkage.cli_options", 5),
     ("shrinkage.quickstart", 5),
     ("shrinkage.validation", 0),
     ("shrinkage.results", 0),

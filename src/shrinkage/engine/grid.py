@@ -24,6 +24,8 @@ def strength_grid(options, lam_max, n, p, n_lams, ends=None):
 
 
 def check_lams(lams):
+    """A user's strengths as a float64 array: 1-D, non-empty, finite, non-negative and
+    strictly decreasing, or a ValueError naming what is wrong."""
     arr = np.asarray(lams, dtype=np.float64)
     if arr.ndim == 0:
         arr = arr[None]

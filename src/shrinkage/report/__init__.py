@@ -359,6 +359,15 @@ def _repro_rows(path, cv, n_folds, n_repeats):
     ]
 
 
+def _penalty_kind(path):
+    """The penalty in a few words: lasso, ridge, elastic-net, MCP/SCAD with gamma, adaptive."""
+    if path.penalty in ("mcp", "scad"):
+        return f"{path.penalty.upper()} (gamma = {path.gamma:g})"
+    if "adaptive_weights" in path.extra:
+        return "adaptive lasso"
+    return {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
+
+
 def build_report(
     path,
     cv,
@@ -427,11 +436,8 @@ def build_report(
     images = _with_inference_image(images, inference)
     encoded = {k: base64.b64encode(v).decode("ascii") for k, v in images.items()}
     i = cv.index_chosen
-    names = (
-        [str(n) for n in path.feature_names]
-        if path.feature_names is not None
-        else [f"x{j}" for j in range(path.n_features)]
-    )
+    names = ([str(n) for n in path.feature_names] if path.feature_names is not None
+             else [f"x{j}" for j in range(path.n_features)])
     n_samples = None if X is None else int(np.shape(X)[0])
     if n_samples is None and cv.fold_ids is not None:
         n_samples = int(np.shape(cv.fold_ids)[-1])
@@ -440,15 +446,9 @@ def build_report(
     coef_columns, coef_rows, n_nonzero, intercept_text = _coef_table(path, cv, i, names, sd)
     prior_sentence = _prior_sentence(path, cv, X, y, n_samples, offset)
     repro_rows = _repro_rows(path, cv, n_folds, n_repeats)
-    kind = {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
-    if path.penalty in ("mcp", "scad"):
-        kind = f"{path.penalty.upper()} (gamma = {path.gamma:g})"
-    elif "adaptive_weights" in path.extra:
-        kind = "adaptive lasso"
-    headline = (
-        f"A {path.family} {kind} path cross-validated over {n_folds} folds: the chosen "
-        f"lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of {path.n_features} features."
-    )
+    headline = (f"A {path.family} {_penalty_kind(path)} path cross-validated over {n_folds} "
+                f"folds: the chosen lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of "
+                f"{path.n_features} features.")
     model_notes = _model_notes(path, cv, (data or {}).get("target", "y"),
                                offset is not None and X is not None and "gap" not in images)
     return _template().render(
