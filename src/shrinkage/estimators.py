@@ -58,6 +58,7 @@ def _estimator_init(family_default):
         self, family=family_default, lam="auto", l1_ratio=1.0, penalty_factor=None,
         standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
         lam_min_ratio=None, tol=None, n_jobs=None, random_state=None,
+        feature_groups=None, group_mix=0.0,
     ):
         self.family = family
         self.lam = lam
@@ -73,6 +74,8 @@ def _estimator_init(family_default):
         self.tol = tol
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.feature_groups = feature_groups
+        self.group_mix = group_mix
 
     return __init__
 
@@ -104,6 +107,11 @@ class _PenalizedBase(BaseEstimator):
         )
         if self.penalty_factor is not None:
             kw["penalty_factor"] = self.penalty_factor
+        if self.feature_groups is not None:
+            kw["feature_groups"] = self.feature_groups
+            kw["group_mix"] = self.group_mix
+        elif self.group_mix != 0.0:
+            raise ValueError("group_mix needs feature_groups")
         return kw
 
     def _fit_codes(self, X, y, family, sample_weight, offset):
@@ -188,6 +196,13 @@ _COMMON_DOC = """
         Seed of the fold assignment; None uses seed 0, so that fitting twice gives the
         same folds and the same ``lam_`` (as scikit-learn's ``LassoCV``, whose folds are
         not shuffled).
+    feature_groups : array of shape (n_features,) or list of index arrays, optional
+        Penalise groups of features as blocks (the group lasso; a categorical feature's
+        dummies enter or leave together); ``penalty_factor`` is then one factor per group
+        (default ``sqrt(group size)``). See :mod:`shrinkage.model.groups`.
+    group_mix : float in [0, 1], default 0.0
+        With ``feature_groups``: 0 the group lasso, 1 the lasso, in between the
+        sparse-group lasso.
 """
 
 _FITTED_DOC = """

@@ -272,6 +272,11 @@ def _model_notes(path, cv, target, gap_left_out):
         notes.append("The multinomial penalty is grouped: each feature's coefficients for "
                       "all classes form one group, which enters or leaves the model as a "
                       "whole.")
+    from .groups import group_sentence
+
+    group_note = group_sentence(path, cv.index_chosen)
+    if group_note:
+        notes.append(group_note)
     if gap_left_out:
         notes.append("The overfitting-gap plot is left out: it cannot apply the offset of "
                      "this fit yet.")
