@@ -48,6 +48,7 @@ class GroupSolver(Solver):
     name = "group"
     max_newton = 100
     inner_accuracy = 1e-3
+    anderson = 5  # sweeps between Anderson extrapolations (0: none)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -166,7 +167,7 @@ class GroupSolver(Solver):
         return group_bcd(X, xd, xi, xp, sparse, self.v, self.vsum, self.prob.xm, self.inv_s,
                          self.xv, self.starts, self.order, self.eoff, self.H, self.Q, self.D,
                          ws, l1g, l1in, l2g, self.beta, self.R, self.sh, self.svR, self.b0,
-                         self.prob.fit_intercept, thr, max(budget, 1), sgl_tol)
+                         self.prob.fit_intercept, thr, max(budget, 1), sgl_tol, self.anderson)
 
     def _strong(self, lam, lam_prev):
         cut = max(2.0 * lam - lam_prev, 0.0)

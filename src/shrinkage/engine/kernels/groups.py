@@ -26,7 +26,8 @@ solved exactly on that support by the same root finding (``c_S - l1in sign(b_S)`
 import numpy as np
 from numba import njit
 
-_EPS = 2.220446049250313e-16
+from .flags import FASTMATH
+from .group_blocks import solve_block_en, solve_block_sgl
 
 
 @njit(cache=True, nogil=True)
@@ -87,209 +88,6 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
 
 
 @njit(cache=True, nogil=True)
-def group_root(ss, e, l1g, cnorm):
-    """Root ``t > 0`` of ``sum_j ss_j / (t e_j + l1g)^2 = 1`` (``cnorm^2 = sum ss``,
-    ``cnorm > l1g``) by Newton's method from a point left of the root."""
-    emax = 0.0
-    for j in range(e.shape[0]):
-        if e[j] > emax:
-            emax = e[j]
-    if l1g <= 0.0:
-        # no group norm: t = ||b|| with b_j = c_j / e_j, any t solves the scaled problem
-        return -1.0
-    t = (cnorm - l1g) / emax if emax > 0.0 else 0.0
-    for _ in range(200):
-        f = 0.0
-        fp = 0.0
-        for j in range(e.shape[0]):
-            den = t * e[j] + l1g
-            q = ss[j] / (den * den)
-            f += q
-            fp -= 2.0 * q * e[j] / den
-        f -= 1.0
-        if f <= 0.0 or fp >= 0.0:
-            break
-        step = -f / fp
-        t += step
-        if step <= 4.0 * _EPS * t:
-            break
-    return t
-
-
-@njit(cache=True, nogil=True)
-def solve_block_en(Qg, d, c, l1g, l2, out, ct, ss, e):
-    """Exact minimiser of ``1/2 b^T H b - <c, b> + l1g ||b|| + l2 / 2 ||b||^2`` for
-    ``H = Qg diag(d) Qg^T``; ``c`` and ``out`` have shape (m, K)."""
-    m, K = c.shape
-    cn = 0.0
-    for s in range(m):
-        for k in range(K):
-            cn += c[s, k] * c[s, k]
-    cn = np.sqrt(cn)
-    if cn <= l1g:
-        out[:, :] = 0.0
-        return
-    for s in range(m):  # ct = Q^T c
-        acc2 = 0.0
-        for k in range(K):
-            acc = 0.0
-            for u in range(m):
-                acc += Qg[u, s] * c[u, k]
-            ct[s, k] = acc
-            acc2 += acc * acc
-        ss[s] = acc2
-        e[s] = d[s] + l2
-    t = group_root(ss[:m], e[:m], l1g, cn)
-    for s in range(m):
-        if t < 0.0:  # l1g == 0: a ridge block
-            f = 1.0 / e[s] if e[s] > 0.0 else 0.0
-        else:
-            f = t / (t * e[s] + l1g)
-        for k in range(K):
-            ct[s, k] *= f
-    for s in range(m):
-        for k in range(K):
-            acc = 0.0
-            for u in range(m):
-                acc += Qg[s, u] * ct[u, k]
-            out[s, k] = acc
-
-
-@njit(cache=True, nogil=True)
-def sgl_prox(u, l1in, l1g, l2, out):
-    """``argmin_b 1/2 ||b - u||^2 + l1in ||b||_1 + l1g ||b|| + l2 / 2 ||b||^2``."""
-    m, K = u.shape
-    nn = 0.0
-    for s in range(m):
-        for k in range(K):
-            a = abs(u[s, k]) - l1in
-            out[s, k] = np.sign(u[s, k]) * a if a > 0.0 else 0.0
-            nn += out[s, k] * out[s, k]
-    nn = np.sqrt(nn)
-    f = max(0.0, 1.0 - l1g / nn) / (1.0 + l2) if nn > 0.0 else 0.0
-    for s in range(m):
-        for k in range(K):
-            out[s, k] *= f
-
-
-@njit(cache=True, nogil=True)
-def block_violation(Hg, c, b, l1in, l1g, l2):
-    """Largest distance of ``c - H b - l2 b`` from the block's subdifferential (per entry
-    for the L1 part, whole block for the group norm)."""
-    m, K = c.shape
-    z = c - Hg @ b - l2 * b
-    bn = np.sqrt(np.sum(b * b))
-    if bn == 0.0:
-        s2 = 0.0
-        for s in range(m):
-            for k in range(K):
-                a = abs(z[s, k]) - l1in
-                if a > 0.0:
-                    s2 += a * a
-        return max(0.0, np.sqrt(s2) - l1g)
-    s2 = 0.0
-    for s in range(m):
-        for k in range(K):
-            r = z[s, k] - l1g * b[s, k] / bn
-            if b[s, k] != 0.0:
-                r -= l1in * np.sign(b[s, k])
-            else:
-                r = max(0.0, abs(r) - l1in)
-            s2 += r * r
-    return np.sqrt(s2)
-
-
-@njit(cache=True, nogil=True)
-def solve_block_sgl(Hg, c, l1in, l1g, l2, b, dmax, tol_abs):
-    """Sparse-group block: support by accelerated proximal gradient, then exact on it.
-
-    ``b`` holds the warm start and receives the minimiser. Returns the block's final
-    violation (``<= tol_abs`` unless the iteration budget ran out).
-    """
-    m, K = c.shape
-    u = np.empty((m, K))
-    for s in range(m):
-        for k in range(K):
-            a = abs(c[s, k]) - l1in
-            u[s, k] = a if a > 0.0 else 0.0
-    if np.sqrt(np.sum(u * u)) <= l1g:
-        b[:, :] = 0.0
-        return 0.0
-    if dmax <= 0.0:  # constant columns: c = 0 up to rounding
-        if l2 > 0.0:
-            sgl_prox(c / l2, l1in / l2, l1g / l2, 0.0, b)
-        else:
-            b[:, :] = 0.0
-        return 0.0
-    L = dmax
-    y = b.copy()
-    prev = b.copy()
-    nb = np.empty((m, K))
-    mom = 1.0
-    viol = block_violation(Hg, c, b, l1in, l1g, l2)
-    for it in range(1, 20001):
-        if viol <= tol_abs:
-            break
-        grad = Hg @ y - c
-        sgl_prox((y - grad / L), l1in / L, l1g / L, l2 / L, nb)
-        mom_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * mom * mom))
-        restart = np.sum((y - nb) * (nb - prev)) > 0.0
-        if restart:
-            mom_new = 1.0
-            y[:, :] = nb
-        else:
-            y[:, :] = nb + ((mom - 1.0) / mom_new) * (nb - prev)
-        mom = mom_new
-        prev[:, :] = nb
-        b[:, :] = nb
-        if it % 10 == 0:
-            polish_support(Hg, c, l1in, l1g, l2, b)
-            viol = block_violation(Hg, c, b, l1in, l1g, l2)
-            if viol <= tol_abs:
-                break
-            b[:, :] = nb
-            viol = block_violation(Hg, c, b, l1in, l1g, l2)
-    return viol
-
-
-@njit(cache=True, nogil=True)
-def polish_support(Hg, c, l1in, l1g, l2, b):
-    """Solve the block exactly on the support and signs of ``b`` (in place)."""
-    m, K = c.shape
-    idx = np.empty(m * K, dtype=np.int64)
-    n_s = 0
-    for s in range(m):
-        for k in range(K):
-            if b[s, k] != 0.0:
-                idx[n_s] = s * K + k
-                n_s += 1
-    if n_s == 0:
-        return
-    Hs = np.empty((n_s, n_s))
-    cs = np.empty((n_s, 1))
-    for a in range(n_s):
-        sa, ka = idx[a] // K, idx[a] % K
-        cs[a, 0] = c[sa, ka] - l1in * np.sign(b[sa, ka])
-        for q in range(n_s):
-            sq, kq = idx[q] // K, idx[q] % K
-            Hs[a, q] = Hg[sa, sq] if ka == kq else 0.0
-    d, V = np.linalg.eigh(Hs)
-    for a in range(n_s):
-        d[a] = max(d[a], 0.0)
-    out = np.empty((n_s, 1))
-    ct = np.empty((n_s, 1))
-    ss = np.empty(n_s)
-    e = np.empty(n_s)
-    solve_block_en(V, d, cs, l1g, l2, out, ct, ss, e)
-    for a in range(n_s):
-        sa, ka = idx[a] // K, idx[a] % K
-        if out[a, 0] * b[sa, ka] <= 0.0:
-            return  # a sign flip or a zero: keep b (the caller checks)
-    for a in range(n_s):
-        b[idx[a] // K, idx[a] % K] = out[a, 0]
-
-
-@njit(cache=True, nogil=True)
 def block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j, out):
     """``out_k = sum_i v_i z_ij (R_ik - sh_k)`` for column ``j`` (the lazy residual)."""
     K = R.shape[1]
@@ -301,6 +99,8 @@ def block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j,
             a = v[i] * xd[q]
             for k in range(K):
                 out[k] += a * R[i, k]
+    elif K == 1:
+        out[0] = dense_dot(X, v, R, j)
     else:
         for i in range(X.shape[0]):
             a = v[i] * X[i, j]
@@ -310,16 +110,36 @@ def block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j,
         out[k] = inv_s[j] * (out[k] - sh[k] * xv[j] - xm[j] * (svR[k] - sh[k] * vsum))
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def dense_dot(X, v, R, j):
+    """``sum_i v_i x_ij R_i0`` (vectorised: see ``flags``)."""
+    acc = 0.0
+    for i in range(X.shape[0]):
+        acc += v[i] * X[i, j] * R[i, 0]
+    return acc
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def dense_axpy(X, R, j, a0):
+    """``R[:, 0] -= a0 * x_j``."""
+    for i in range(X.shape[0]):
+        R[i, 0] -= X[i, j] * a0
+
+
 @njit(cache=True, nogil=True)
-def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta):
-    """The residual after ``beta_j += delta`` (shape (K,)): ``R -= z_j delta``, lazily."""
+def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
+    """The residual after ``beta_j += delta`` (shape (K,)): ``R -= z_j delta``, lazily
+    (``a`` is scratch of shape (K,))."""
     K = R.shape[1]
-    a = delta * inv_s[j]
+    for k in range(K):
+        a[k] = delta[k] * inv_s[j]
     if sparse:
         for q in range(xp[j], xp[j + 1]):
             i = xi[q]
             for k in range(K):
                 R[i, k] -= xd[q] * a[k]
+    elif K == 1:
+        dense_axpy(X, R, j, a[0])
     else:
         for i in range(X.shape[0]):
             x = X[i, j]
@@ -331,18 +151,94 @@ def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta):
 
 
 @njit(cache=True, nogil=True)
+def bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
+              ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, sgl_tol, c, out,
+              ct, ss, e, col, delta, scr, bbuf):
+    """One sweep of exact block updates over ``ws`` and the intercept; returns the largest
+    move ``(d_max + l2) ||delta_g||^2`` (the objective's scale)."""
+    K = R.shape[1]
+    worst = 0.0
+    for t in range(ws.shape[0]):
+        g = ws[t]
+        a = gptr[g]
+        m = gptr[g + 1] - a
+        e0 = eoff[g]
+        Hg = H[e0:e0 + m * m].reshape((m, m))
+        cg = c[:m]
+        og = out[:m]
+        for s in range(m):
+            block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR,
+                           gidx[a + s], col)
+            for k in range(K):
+                cg[s, k] = col[k]
+        bg = bbuf[:m]
+        for s in range(m):
+            for k in range(K):
+                bg[s, k] = beta[gidx[a + s], k]
+        for s in range(m):  # cg += Hg @ bg
+            for k in range(K):
+                acc = 0.0
+                for u in range(m):
+                    acc += Hg[s, u] * bg[u, k]
+                cg[s, k] += acc
+        dmax = 0.0
+        for s in range(m):
+            dmax = max(dmax, D[a + s])
+        if l1in[g] > 0.0:
+            og[:, :] = bg
+            solve_block_sgl(Hg, cg, l1in[g], l1g[g], l2g[g], og, dmax, sgl_tol)
+        else:
+            solve_block_en(Q[e0:e0 + m * m].reshape((m, m)), D[a:a + m], cg, l1g[g],
+                           l2g[g], og, ct, ss, e)
+        moved = 0.0
+        for s in range(m):
+            j = gidx[a + s]
+            nz = False
+            for k in range(K):
+                delta[k] = og[s, k] - beta[j, k]
+                moved += delta[k] * delta[k]
+                nz = nz or delta[k] != 0.0
+            if nz:
+                block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta,
+                           scr)
+                for k in range(K):
+                    beta[j, k] = og[s, k]
+        worst = max(worst, (dmax + l2g[g]) * moved)
+    if fit_intercept:
+        for k in range(K):
+            d0 = (svR[k] - sh[k] * vsum) / vsum
+            b0[k] += d0
+            sh[k] += d0
+            worst = max(worst, vsum * d0 * d0)
+    return worst
+
+
+@njit(cache=True, nogil=True)
 def group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
               ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, max_sweeps,
-              sgl_tol):
+              sgl_tol, n_anderson):
     """Sweeps of exact block updates over the groups ``ws`` until no block moves the model
     by more than ``thr`` (``d_max ||delta_g||^2``, the objective's scale) or
     ``max_sweeps``; the intercept ``b0`` (shape (K,)) is updated after each sweep.
-    Returns the number of sweeps."""
-    K = R.shape[1]
+
+    Every ``n_anderson + 1`` sweeps (0: never) the iterates are extrapolated by Anderson
+    acceleration (Bertrand & Massias 2021): the affine combination of the last iterates
+    whose differences combine to the smallest norm; the residual, affine in the
+    coefficients, follows by the same combination. The extrapolation is kept only when
+    it lowers the model's objective. Returns the number of sweeps."""
+    n, K = R.shape
     mmax = 1
+    F = 0
     for t in range(ws.shape[0]):
         g = ws[t]
         mmax = max(mmax, gptr[g + 1] - gptr[g])
+        F += gptr[g + 1] - gptr[g]
+    feats = np.empty(F, dtype=np.int64)
+    F = 0
+    for t in range(ws.shape[0]):
+        for q in range(gptr[ws[t]], gptr[ws[t] + 1]):
+            feats[F] = gidx[q]
+            F += 1
     c = np.empty((mmax, K))
     out = np.empty((mmax, K))
     ct = np.empty((mmax, K))
@@ -350,59 +246,119 @@ def group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
     e = np.empty(mmax)
     col = np.empty(K)
     delta = np.empty(K)
+    scr = np.empty(K)
+    bbuf = np.empty((mmax, K))
+    M = n_anderson
+    Bh = np.empty((M + 1, F, K))
+    Rh = np.empty((M + 1, n, K))
+    b0h = np.empty((M + 1, K))
+    hist = 0
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        worst = 0.0
-        for t in range(ws.shape[0]):
-            g = ws[t]
-            a = gptr[g]
-            m = gptr[g + 1] - a
-            e0 = eoff[g]
-            Hg = H[e0:e0 + m * m].reshape((m, m))
-            cg = c[:m]
-            og = out[:m]
-            for s in range(m):
-                block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR,
-                               gidx[a + s], col)
-                for k in range(K):
-                    cg[s, k] = col[k]
-            bg = np.empty((m, K))
-            for s in range(m):
-                for k in range(K):
-                    bg[s, k] = beta[gidx[a + s], k]
-            cg += Hg @ bg
-            dmax = 0.0
-            for s in range(m):
-                dmax = max(dmax, D[a + s])
-            if l1in[g] > 0.0:
-                og[:, :] = bg
-                solve_block_sgl(Hg, cg, l1in[g], l1g[g], l2g[g], og, dmax, sgl_tol)
-            else:
-                solve_block_en(Q[e0:e0 + m * m].reshape((m, m)), D[a:a + m], cg, l1g[g],
-                               l2g[g], og, ct, ss, e)
-            moved = 0.0
-            for s in range(m):
-                j = gidx[a + s]
-                nz = False
-                for k in range(K):
-                    delta[k] = og[s, k] - beta[j, k]
-                    moved += delta[k] * delta[k]
-                    nz = nz or delta[k] != 0.0
-                if nz:
-                    block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta)
-                    for k in range(K):
-                        beta[j, k] = og[s, k]
-            worst = max(worst, (dmax + l2g[g]) * moved)
-        if fit_intercept:
-            for k in range(K):
-                d0 = (svR[k] - sh[k] * vsum) / vsum
-                b0[k] += d0
-                sh[k] += d0
-                worst = max(worst, vsum * d0 * d0)
+        worst = bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
+                          H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
+                          sgl_tol, c, out, ct, ss, e, col, delta, scr, bbuf)
         if worst <= thr:
             break
+        if M == 0 or F == 0:
+            continue
+        for f in range(F):
+            for k in range(K):
+                Bh[hist, f, k] = beta[feats[f], k]
+        for i in range(n):
+            for k in range(K):
+                Rh[hist, i, k] = R[i, k] - sh[k]
+        b0h[hist, :] = b0
+        hist += 1
+        if hist == M + 1:
+            hist = 0
+            anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R,
+                          sh, svR, b0)
     return sweeps
+
+
+@njit(cache=True, nogil=True)
+def model_objective(Rt, v, B, feats, ws, gptr, l1g, l1in, l2g, pos):
+    """``1/2 sum_i v_i ||Rt_i||^2 + pen`` over the working set (``B`` rows follow
+    ``feats``; ``pos`` maps a feature to its row)."""
+    n, K = Rt.shape
+    f = 0.0
+    for i in range(n):
+        for k in range(K):
+            f += 0.5 * v[i] * Rt[i, k] * Rt[i, k]
+    for t in range(ws.shape[0]):
+        g = ws[t]
+        sq = 0.0
+        ab = 0.0
+        for q in range(gptr[g], gptr[g + 1]):
+            for k in range(K):
+                x = B[pos[q], k]
+                sq += x * x
+                ab += abs(x)
+        f += l1g[g] * np.sqrt(sq) + l1in[g] * ab + 0.5 * l2g[g] * sq
+    return f
+
+
+@njit(cache=True, nogil=True)
+def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R, sh, svR,
+                  b0):
+    """Replace the current point by the Anderson extrapolation of the stored iterates
+    when it lowers the model's objective."""
+    M = Bh.shape[0] - 1
+    F, K = Bh.shape[1], Bh.shape[2]
+    n = Rh.shape[1]
+    G = np.zeros((M, M))
+    for a in range(M):
+        for b in range(a + 1):
+            acc = 0.0
+            for f in range(F):
+                for k in range(K):
+                    acc += (Bh[a + 1, f, k] - Bh[a, f, k]) * (Bh[b + 1, f, k] - Bh[b, f, k])
+            G[a, b] = acc
+            G[b, a] = acc
+    tr = 0.0
+    for a in range(M):
+        tr += G[a, a]
+    if not tr > 0.0:
+        return
+    for a in range(M):
+        G[a, a] += 1e-10 * tr
+    z = np.linalg.solve(G, np.ones(M))
+    zs = np.sum(z)
+    if not np.isfinite(zs) or zs == 0.0:
+        return
+    coef = z / zs
+    Be = np.zeros((F, K))
+    Re = np.zeros((n, K))
+    b0e = np.zeros(K)
+    for a in range(M):
+        w = coef[a]
+        Be += w * Bh[a + 1]
+        Re += w * Rh[a + 1]
+        b0e += w * b0h[a + 1]
+    # rows of B in group order: feats lists the ws groups' features in order
+    pos = np.empty(gidx.shape[0], dtype=np.int64)
+    r = 0
+    for t in range(ws.shape[0]):
+        for q in range(gptr[ws[t]], gptr[ws[t] + 1]):
+            pos[q] = r
+            r += 1
+    f_new = model_objective(Re, v, Be, feats, ws, gptr, l1g, l1in, l2g, pos)
+    f_cur = model_objective(Rh[M], v, Bh[M], feats, ws, gptr, l1g, l1in, l2g, pos)
+    if not f_new < f_cur:
+        return
+    for f in range(F):
+        for k in range(K):
+            beta[feats[f], k] = Be[f, k]
+    for k in range(K):
+        sh[k] = 0.0
+        acc = 0.0
+        for i in range(n):
+            R[i, k] = Re[i, k]
+            acc += v[i] * Re[i, k]
+        svR[k] = acc
+        b0[k] = b0e[k]
 
 
 @njit(cache=True, nogil=True)
