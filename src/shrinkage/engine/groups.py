@@ -92,7 +92,7 @@ class GroupSolver(Solver):
         if self.quadratic:
             self.v = prob.w
             self.vsum = float(np.sum(prob.w))
-            self.R = np.ascontiguousarray(self.y2 - self.eta)
+            self.R = np.asfortranarray(self.y2 - self.eta)
             yc = self.y2 if prob.offset is None else self.y2 - prob.offset.reshape(n, self.K)
             if prob.fit_intercept:
                 yc = yc - prob.w @ yc

@@ -99,31 +99,27 @@ def block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j,
             a = v[i] * xd[q]
             for k in range(K):
                 out[k] += a * R[i, k]
-    elif K == 1:
-        out[0] = dense_dot(X, v, R, j)
     else:
-        for i in range(X.shape[0]):
-            a = v[i] * X[i, j]
-            for k in range(K):
-                out[k] += a * R[i, k]
+        for k in range(K):
+            out[k] = dense_dot(X, v, R, j, k)
     for k in range(K):
         out[k] = inv_s[j] * (out[k] - sh[k] * xv[j] - xm[j] * (svR[k] - sh[k] * vsum))
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def dense_dot(X, v, R, j):
-    """``sum_i v_i x_ij R_i0`` (vectorised: see ``flags``)."""
+def dense_dot(X, v, R, j, k):
+    """``sum_i v_i x_ij R_ik`` (vectorised: see ``flags``; R is Fortran-ordered)."""
     acc = 0.0
     for i in range(X.shape[0]):
-        acc += v[i] * X[i, j] * R[i, 0]
+        acc += v[i] * X[i, j] * R[i, k]
     return acc
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def dense_axpy(X, R, j, a0):
-    """``R[:, 0] -= a0 * x_j``."""
+def dense_axpy(X, R, j, k, a0):
+    """``R[:, k] -= a0 * x_j``."""
     for i in range(X.shape[0]):
-        R[i, 0] -= X[i, j] * a0
+        R[i, k] -= X[i, j] * a0
 
 
 @njit(cache=True, nogil=True)
@@ -138,13 +134,9 @@ def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
             i = xi[q]
             for k in range(K):
                 R[i, k] -= xd[q] * a[k]
-    elif K == 1:
-        dense_axpy(X, R, j, a[0])
     else:
-        for i in range(X.shape[0]):
-            x = X[i, j]
-            for k in range(K):
-                R[i, k] -= x * a[k]
+        for k in range(K):
+            dense_axpy(X, R, j, k, a[k])
     for k in range(K):
         sh[k] -= xm[j] * a[k]
         svR[k] -= a[k] * xv[j]
