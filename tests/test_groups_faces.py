@@ -74,3 +74,23 @@ def test_cli_factor_groups(tmp_path):
     predicted = tmp_path / "pred.csv"
     res = run(["predict", out / "model.npz", data, "--out", predicted])
     assert res.exit_code == 0, res.output
+
+
+def test_cross_validate_mgaussian_scores_each_fold_by_summed_squared_error():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 30))
+    W = np.zeros((30, 3))
+    W[:4] = rng.standard_normal((4, 3))
+    Y = X @ W + rng.standard_normal((200, 3))
+    cv, path = cross_validate(X, Y, family="mgaussian", cv=4, random_state=0, n_jobs=1,
+                              return_path=True)
+    assert path.coefs.shape[1:] == (30, 3)
+    ids = np.asarray(cv.fold_ids).ravel()
+    for f in range(4):
+        train = ids != f
+        fold = regularization_path(X[train], Y[train], family="mgaussian", lams=cv.lams)
+        eta = fold.intercepts[None] + np.einsum("ij,ljk->ilk", X[~train], fold.coefs)
+        score = np.mean(np.sum((Y[~train][:, None, :] - eta) ** 2, axis=2), axis=0)
+        np.testing.assert_allclose(cv.fold_scores[f][:score.size], score, rtol=1e-8)
+    chosen = path.coefs[cv.index_chosen]
+    assert np.all((chosen != 0).all(axis=1) == (chosen != 0).any(axis=1))
