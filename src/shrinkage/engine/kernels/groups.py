@@ -213,33 +213,66 @@ def group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
     by more than ``thr`` (``d_max ||delta_g||^2``, the objective's scale) or
     ``max_sweeps``; the intercept ``b0`` (shape (K,)) is updated after each sweep.
 
+    After a sweep over ``ws``, sweeps run over its non-zero groups only until they settle
+    (glmnet's active-set cycling), then ``ws`` is swept again; the blocks are converged
+    when a sweep over all of ``ws`` moves none of them by more than ``thr``. Returns the
+    number of sweeps."""
+    K = R.shape[1]
+    mmax = 1
+    for t in range(ws.shape[0]):
+        mmax = max(mmax, gptr[ws[t] + 1] - gptr[ws[t]])
+    bufs = (np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)), np.empty(mmax),
+            np.empty(mmax), np.empty(K), np.empty(K), np.empty(K), np.empty((mmax, K)))
+    c, out, ct, ss, e, col, delta, scr, bbuf = bufs
+    act = np.empty(ws.shape[0], dtype=np.int64)
+    sweeps = 0
+    while sweeps < max_sweeps:
+        sweeps += 1
+        worst = bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
+                          H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
+                          sgl_tol, c, out, ct, ss, e, col, delta, scr, bbuf)
+        if worst <= thr:
+            break
+        m = 0
+        for t in range(ws.shape[0]):
+            g = ws[t]
+            nz = False
+            for q in range(gptr[g], gptr[g + 1]):
+                for k in range(K):
+                    nz = nz or beta[gidx[q], k] != 0.0
+            if nz:
+                act[m] = g
+                m += 1
+        if m > 0:
+            sweeps += active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
+                                    gidx, eoff, H, Q, D, act[:m].copy(), l1g, l1in, l2g,
+                                    beta, R, sh, svR, b0, fit_intercept, thr,
+                                    max_sweeps - sweeps, sgl_tol, n_anderson, bufs)
+    return sweeps
+
+
+@njit(cache=True, nogil=True)
+def active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
+                  D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
+                  max_sweeps, sgl_tol, n_anderson, bufs):
+    """Sweeps over the groups ``ws`` until none moves by more than ``thr``.
+
     Every ``n_anderson + 1`` sweeps (0: never) the iterates are extrapolated by Anderson
     acceleration (Bertrand & Massias 2021): the affine combination of the last iterates
     whose differences combine to the smallest norm; the residual, affine in the
     coefficients, follows by the same combination. The extrapolation is kept only when
     it lowers the model's objective. Returns the number of sweeps."""
+    c, out, ct, ss, e, col, delta, scr, bbuf = bufs
     n, K = R.shape
-    mmax = 1
     F = 0
     for t in range(ws.shape[0]):
-        g = ws[t]
-        mmax = max(mmax, gptr[g + 1] - gptr[g])
-        F += gptr[g + 1] - gptr[g]
+        F += gptr[ws[t] + 1] - gptr[ws[t]]
     feats = np.empty(F, dtype=np.int64)
     F = 0
     for t in range(ws.shape[0]):
         for q in range(gptr[ws[t]], gptr[ws[t] + 1]):
             feats[F] = gidx[q]
             F += 1
-    c = np.empty((mmax, K))
-    out = np.empty((mmax, K))
-    ct = np.empty((mmax, K))
-    ss = np.empty(mmax)
-    e = np.empty(mmax)
-    col = np.empty(K)
-    delta = np.empty(K)
-    scr = np.empty(K)
-    bbuf = np.empty((mmax, K))
     M = n_anderson
     Bh = np.empty((M + 1, F, K))
     Rh = np.empty((M + 1, n, K))
