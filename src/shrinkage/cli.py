@@ -92,7 +92,8 @@ def main(argv=None):
 
 
 # --------------------------------------------------------------------------- fit
-def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, seed, grid):
+def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, seed, grid,
+                    factor_groups=False):
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from .cli_output import kernels_need_compiling
@@ -101,6 +102,10 @@ def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, see
     if kernels_need_compiling():
         click.echo("compiling numerical kernels (first run only)...", err=True)
 
+    if factor_groups:
+        from .tabular_encode import factor_labels
+
+        grid = {**grid, "feature_groups": np.asarray(factor_labels(enc.columns))}
     what = f"{folds}-fold CV" + (f" x {repeats} repeats" if repeats > 1 else "")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -185,7 +190,8 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
     command = command_line(name, opts)
     cv, path = _cross_validate(console, enc, l1_ratio=l1_ratio, folds=opts["folds"],
                                repeats=opts["repeats"], rule=rule, metric=opts["metric"],
-                               seed=opts["seed"], grid=grid)
+                               seed=opts["seed"], grid=grid,
+                               factor_groups=bool(opts.get("factor_groups")))
     sd = feature_sds(enc.X, enc.weights)
     path = dataclasses.replace(path, extra={**path.extra, "feature_sd": sd})
     classes = cv.extra.get("classes")

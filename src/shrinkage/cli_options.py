@@ -130,6 +130,10 @@ FIT_OPTIONS = [
                       "stability selection, selective inference (by data splitting, as lam "
                       "comes from CV) or debiased-lasso intervals."),
     click.option("--seed", default=0, show_default=True, type=int, help="Seed of the folds."),
+    click.option("--factor-groups", is_flag=True,
+                 help="Penalise each categorical column's indicators as one group (the "
+                      "group lasso): a factor enters or leaves the model as a whole, and "
+                      "the lasso no longer depends on which level is the reference."),
     click.option("--force", is_flag=True, help="Overwrite files in --out."),
 ]
 

@@ -172,6 +172,8 @@ def command_line(data, opts):
         parts += ["--keep", col]
     if opts.get("impute"):
         parts.append("--impute")
+    if opts.get("factor_groups"):
+        parts.append("--factor-groups")
     parts += ["--out", str(opts["out"])]
     return " ".join(shlex.quote(p) for p in parts)
 

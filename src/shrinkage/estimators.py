@@ -60,6 +60,7 @@ def _estimator_init(family_default):
         standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
         lam_min_ratio=None, tol=None, n_jobs=None, random_state=None, penalty="elasticnet",
         gamma=None, adaptive=None,
+        feature_groups=None, group_mix=0.0,
     ):
         self.family = family
         self.lam = lam
@@ -78,6 +79,8 @@ def _estimator_init(family_default):
         self.penalty = penalty
         self.gamma = gamma
         self.adaptive = adaptive
+        self.feature_groups = feature_groups
+        self.group_mix = group_mix
 
     return __init__
 
@@ -116,6 +119,11 @@ class _PenalizedBase(BaseEstimator):
         )
         if self.penalty_factor is not None:
             kw["penalty_factor"] = self.penalty_factor
+        if self.feature_groups is not None:
+            kw["feature_groups"] = self.feature_groups
+            kw["group_mix"] = self.group_mix
+        elif self.group_mix != 0.0:
+            raise ValueError("group_mix needs feature_groups")
         return kw
 
     def _fit_codes(self, X, y, family, sample_weight, offset):
@@ -242,6 +250,13 @@ _COMMON_DOC = """
         The adaptive lasso (Zou 2006): penalty factors ``|s_j b_j|^-1`` from this initial
         fit (its strength chosen by CV), refitted inside every fold when ``lam="auto"``
         (:func:`shrinkage.tuning.adaptive.cross_validate_adaptive`).
+    feature_groups : array of shape (n_features,) or list of index arrays, optional
+        Penalise groups of features as blocks (the group lasso; a categorical feature's
+        dummies enter or leave together); ``penalty_factor`` is then one factor per group
+        (default ``sqrt(group size)``). See :mod:`shrinkage.model.groups`.
+    group_mix : float in [0, 1], default 0.0
+        With ``feature_groups``: 0 the group lasso, 1 the lasso, in between the
+        sparse-group lasso.
 """
 
 _FITTED_DOC = """

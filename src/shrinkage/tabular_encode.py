@@ -287,6 +287,12 @@ def encode_for_fit(table, target, *, family="auto", exclude=(), groups=None, imp
                    n_read=table.n_rows, identifiers=ids)
 
 
+def factor_labels(columns):
+    """The column each design-matrix column comes from (a factor's indicators share its
+    name): the ``feature_groups`` that penalise every factor as one group."""
+    return [spec["name"] for spec in columns for _ in _spec_names(spec)]
+
+
 def _spec_names(spec):
     if spec["kind"] == "numeric":
         return [spec["name"]]

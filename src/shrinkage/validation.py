@@ -219,6 +219,24 @@ def check_offset(offset, n, n_classes=None):
     return arr
 
 
+def check_response_matrix(y, n):
+    """A real response of shape (n, k) (a 1-D y is one column), finite, as float64."""
+    if y is None:
+        raise ValueError("y is None; pass the target values")
+    arr = np.asarray(_target_array(y))
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ValueError(f"y must have shape ({n}, k) (one column per response), got "
+                         f"{arr.shape}")
+    if arr.dtype.kind not in "fiub":
+        raise TypeError("y must be numeric for a multi-response gaussian model")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        _raise_nonfinite("y", arr)
+    return arr
+
+
 def check_target(y, n):
     """A 1-D target of length n (labels may be non-numeric; the family checks them)."""
     if y is None:

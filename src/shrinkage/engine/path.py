@@ -21,14 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..model.concave import make_penalty
+from ..model.build import penalty_for
 from ..model.families import get_family
+from ..model.groups import group_extra
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
 from ..results import Path
 from ..validation import (
     check_coefficient_scale,
     check_design,
     check_offset,
+    check_response_matrix,
     check_sample_weight,
     check_scalar,
     check_target,
@@ -77,6 +79,8 @@ class PathOptions:
     early_stop: bool | None = None
     penalty: str = "elasticnet"
     gamma: float | None = None
+    feature_groups: object = None
+    group_mix: float = 0.0
 
     def replace(self, **changes):
         """A copy with the named fields changed (:func:`dataclasses.replace`)."""
@@ -106,6 +110,8 @@ def regularization_path(
     early_stop=None,
     penalty="elasticnet",
     gamma=None,
+    feature_groups=None,
+    group_mix=0.0,
 ):
     """Fit a penalised GLM for every strength on a decreasing grid.
 
@@ -121,10 +127,10 @@ def regularization_path(
     ----------
     X : array-like of shape (n, p) or scipy.sparse matrix
         A float64 Fortran-ordered array or CSC matrix is used without a copy.
-    y : array-like of shape (n,)
-        Response: real (gaussian), 0/1, two labels or proportions (binomial), counts
-        (poisson), labels (multinomial).
-    family : {"gaussian", "binomial", "poisson", "multinomial"}
+    y : array-like of shape (n,), or (n, k) for mgaussian
+        Real (gaussian), 0/1, two labels or proportions (binomial), counts (poisson),
+        labels (multinomial), k real responses (mgaussian).
+    family : {"gaussian", "binomial", "poisson", "multinomial", "mgaussian"}
     l1_ratio : float in [0, 1]
         Mix of L1 (1, lasso) and L2 (0, ridge).
     lams : array-like, optional
@@ -159,7 +165,11 @@ def regularization_path(
     early_stop : bool, optional
         Stop when the deviance explained exceeds 0.999 or stops changing. Default: True for
         the automatic grid, False when ``lams`` is given (as glmnet).
-
+    feature_groups : array of shape (p,) or list of index arrays, optional
+        Groups penalised as blocks, ``penalty_factor`` then one per group (default
+        ``sqrt(|g|)``; :mod:`shrinkage.model.groups`). mgaussian: rows are groups.
+    group_mix : float in [0, 1]
+        Groups only: 0 group lasso, 1 lasso, between them the sparse-group lasso.
     penalty : {"elasticnet", "mcp", "scad"}
         ``"mcp"`` and ``"scad"`` replace ``pf_j * s_j |b_j|`` by ncvreg's folded-concave
         penalties of the standardized coefficient with strength ``lam * l1_ratio * pf_j``
@@ -182,6 +192,7 @@ def regularization_path(
         standardize=standardize, fit_intercept=fit_intercept, sample_weight=sample_weight,
         offset=offset, tol=tol, max_iter=max_iter, multinomial_grouped=multinomial_grouped,
         feature_names=feature_names, early_stop=early_stop, penalty=penalty, gamma=gamma,
+        feature_groups=feature_groups, group_mix=group_mix,
     )
     return fit_path(check_design(X), y, options)
 
@@ -219,11 +230,7 @@ def fit_path(X, y, options, hints=None):
         if not isinstance(getattr(options, flag), (bool, np.bool_)):
             raise TypeError(f"{flag} must be True or False, got {getattr(options, flag)!r}")
     names = _feature_names(options.feature_names, p)
-    penalty = make_penalty(options.penalty, options.gamma, l1_ratio, options.penalty_factor,
-                           options.lower, options.upper, bool(options.multinomial_grouped))
-    if penalty.shape != "elasticnet" and data.y.ndim == 2:
-        raise ValueError(f"penalty={penalty.shape!r} is not supported for the "
-                         f"{data.family.name} family (gaussian, binomial and poisson are)")
+    penalty = penalty_for(data.family, p, l1_ratio, options)
     prob, g0, held_block = _problem(X, data, penalty, options, hints, tol, max_iter, names)
     eta_null, b0_null = data.family.null_eta(data.y, data.w, data.offset, prob.fit_intercept)
     null_dev = data.family.deviance(data.y, eta_null, data.w)
@@ -271,7 +278,8 @@ def fit_path(X, y, options, hints=None):
         standardize=bool(options.standardize), fit_intercept=bool(options.fit_intercept),
         stopped_early=done < L, stop_reason=stop_reason(code, dev_ratio[-1], grid[done - 1],
                                 _separation_note(solver.separated_class, data)),
-        classes=data.classes, feature_names=names, lam_max=float(lam_max), extra=extra,
+        classes=data.classes, feature_names=names, lam_max=float(lam_max),
+        extra={**extra, **group_extra(penalty)},
         penalty=penalty.shape, gamma=float(getattr(penalty, "gamma", np.nan)),
     )
 
@@ -339,7 +347,8 @@ def _separation_note(k, data):
 def _prepare_data(X, y, options):
     n = X.shape[0]
     fam = get_family(options.family)
-    yv, classes = fam.prepare_target(check_target(y, n))
+    matrix = fam.response == "matrix" and fam.quadratic
+    yv, classes = fam.prepare_target((check_response_matrix if matrix else check_target)(y, n))
     w_norm = check_sample_weight(options.sample_weight, n)
     uniform = w_norm is None
     w = np.full(n, 1.0 / n) if uniform else w_norm

@@ -20,6 +20,7 @@ import numpy as np
 from ..results import CVResult, Path
 from .figures import png_bytes
 from .inference_section import inference_section, render_inference_figure
+from .penalty_words import penalty_kind
 
 __all__ = ["build_report", "render_figures", "render_inference_figure", "write_report",
            "rule_sentence", "overfit_demo",
@@ -276,6 +277,11 @@ def _model_notes(path, cv, target, gap_left_out):
         notes.append("The multinomial penalty is grouped: each feature's coefficients for "
                       "all classes form one group, which enters or leaves the model as a "
                       "whole.")
+    from .groups import group_sentence
+
+    group_note = group_sentence(path, cv.index_chosen)
+    if group_note:
+        notes.append(group_note)
     if gap_left_out:
         notes.append("The overfitting-gap plot is left out: it cannot apply the offset of "
                      "this fit yet.")
@@ -359,15 +365,6 @@ def _repro_rows(path, cv, n_folds, n_repeats):
     ]
 
 
-def _penalty_kind(path):
-    """The penalty in a few words: lasso, ridge, elastic-net, MCP/SCAD with gamma, adaptive."""
-    if path.penalty in ("mcp", "scad"):
-        return f"{path.penalty.upper()} (gamma = {path.gamma:g})"
-    if "adaptive_weights" in path.extra:
-        return "adaptive lasso"
-    return {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
-
-
 def build_report(
     path,
     cv,
@@ -446,7 +443,7 @@ def build_report(
     coef_columns, coef_rows, n_nonzero, intercept_text = _coef_table(path, cv, i, names, sd)
     prior_sentence = _prior_sentence(path, cv, X, y, n_samples, offset)
     repro_rows = _repro_rows(path, cv, n_folds, n_repeats)
-    headline = (f"A {path.family} {_penalty_kind(path)} path cross-validated over {n_folds} "
+    headline = (f"A {path.family} {penalty_kind(path)} path cross-validated over {n_folds} "
                 f"folds: the chosen lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of "
                 f"{path.n_features} features.")
     model_notes = _model_notes(path, cv, (data or {}).get("target", "y"),

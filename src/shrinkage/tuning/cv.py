@@ -76,7 +76,7 @@ from joblib import delayed
 from ..engine.path import PathOptions
 from ..engine.shared import SharedDesign
 from ..results import CVResult
-from ..validation import check_offset, check_sample_weight, check_target
+from ..validation import check_offset, check_response_matrix, check_sample_weight, check_target
 from . import selection
 from .folds import make_folds
 from .metrics import check_metric, score_path
@@ -150,6 +150,8 @@ def _fold_job(design, y, train, test, options, metric, weight, offset):
 
 # ----------------------------------------------------------------- input checks
 def _prepare_target(y, family, n):
+    if family == "mgaussian":
+        return check_response_matrix(y, n), None
     y = check_target(y, n)
     if family in _CLASSIFICATION:
         classes, codes = np.unique(y, return_inverse=True)
@@ -246,10 +248,10 @@ class CVSetup:
 def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
                path_kwargs):
     """Check everything once and draw the folds (see :func:`cross_validate`)."""
-    if family not in ("gaussian", "binomial", "poisson", "multinomial"):
+    if family not in ("gaussian", "binomial", "poisson", "multinomial", "mgaussian"):
         raise ValueError(
-            "family must be 'gaussian', 'binomial', 'poisson' or 'multinomial', "
-            f"got {family!r}"
+            "family must be 'gaussian', 'binomial', 'poisson', 'multinomial' or "
+            f"'mgaussian', got {family!r}"
         )
     metric, greater = check_metric(metric, family)
     kwargs = dict(path_kwargs)

@@ -35,7 +35,7 @@ from scipy.special import logsumexp, xlogy
 
 __all__ = ["METRICS", "default_metric", "check_metric", "score_path", "weighted_auc"]
 
-FAMILIES = ("gaussian", "binomial", "poisson", "multinomial")
+FAMILIES = ("gaussian", "binomial", "poisson", "multinomial", "mgaussian")
 _ALL = FAMILIES
 _CLASS = ("binomial", "multinomial")
 
@@ -55,7 +55,7 @@ METRICS = {
 def default_metric(family):
     """The metric used when none is given: ``"deviance"`` (``"mse"`` for gaussian)."""
     _check_family(family)
-    return "mse" if family == "gaussian" else "deviance"
+    return "mse" if family in ("gaussian", "mgaussian") else "deviance"
 
 
 def _check_family(family):
@@ -189,7 +189,7 @@ def score_path(metric, family, y, eta, sample_weight=None):
     y = np.asarray(y, dtype=float)
     eta = np.asarray(eta, dtype=float)
     n = y.shape[0]
-    want = 3 if family == "multinomial" else 2
+    want = 3 if family in ("multinomial", "mgaussian") else 2
     if eta.ndim != want or eta.shape[0] != n:
         raise ValueError(
             f"eta must have {want} dimensions with {n} rows for family {family!r}, "
@@ -202,6 +202,9 @@ def score_path(metric, family, y, eta, sample_weight=None):
         return np.array([weighted_auc(y, eta[:, j], w) for j in range(eta.shape[1])])
     if family == "gaussian":
         loss = _gaussian_loss(metric, y, eta)
+    elif family == "mgaussian":  # summed over the responses (glmnet's mgaussian)
+        r = y[:, None, :] - eta
+        loss = np.sum(np.abs(r) if metric == "mae" else r * r, axis=2)
     elif family == "poisson":
         loss = _poisson_loss(metric, y, eta)
     elif family == "binomial":
