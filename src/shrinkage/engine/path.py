@@ -165,11 +165,6 @@ def regularization_path(
     early_stop : bool, optional
         Stop when the deviance explained exceeds 0.999 or stops changing. Default: True for
         the automatic grid, False when ``lams`` is given (as glmnet).
-    feature_groups : array of shape (p,) or list of index arrays, optional
-        Groups penalised as blocks, ``penalty_factor`` then one per group (default
-        ``sqrt(|g|)``; :mod:`shrinkage.model.groups`). mgaussian: rows are groups.
-    group_mix : float in [0, 1]
-        Groups only: 0 group lasso, 1 lasso, between them the sparse-group lasso.
     penalty : {"elasticnet", "mcp", "scad"}
         ``"mcp"`` and ``"scad"`` replace ``pf_j * s_j |b_j|`` by ncvreg's folded-concave
         penalties of the standardized coefficient with strength ``lam * l1_ratio * pf_j``
@@ -179,6 +174,11 @@ def regularization_path(
         certificate is the largest violation of the first-order conditions.
     gamma : float, optional
         MCP (> 1, default 3) or SCAD (> 2, default 3.7) concavity parameter.
+    feature_groups : array of shape (p,) or list of index arrays, optional
+        Groups penalised as blocks, ``penalty_factor`` then one per group (default
+        ``sqrt(|g|)``; :mod:`shrinkage.model.groups`). mgaussian: rows are groups.
+    group_mix : float in [0, 1]
+        Groups only: 0 group lasso, 1 lasso, between them the sparse-group lasso.
 
     Returns
     -------

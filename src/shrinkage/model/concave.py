@@ -34,7 +34,9 @@ from .penalties import ElasticNet
 __all__ = ["FoldedConcave", "PENALTIES", "DEFAULT_GAMMA", "make_penalty", "check_penalty",
            "concave_value", "concave_slope", "stationarity_violation"]
 
+#: The names ``penalty=`` accepts.
 PENALTIES = ("elasticnet", "mcp", "scad")
+#: ncvreg's default concavity of each folded-concave penalty.
 DEFAULT_GAMMA = {"mcp": 3.0, "scad": 3.7}
 _GAMMA_MIN = {"mcp": 1.0, "scad": 2.0}
 KIND_CODE = {"mcp": 1, "scad": 2}  # the integers of shrinkage.engine.kernels.concave
@@ -120,7 +122,7 @@ class FoldedConcave:
 
 
 def make_penalty(penalty, gamma, l1_ratio, penalty_factor, lower, upper, grouped):
-    """The penalty object of :func:`~shrinkage.engine.path.fit_path`'s options."""
+    """The penalty object of a fit's options (``shrinkage.engine.path.fit_path``)."""
     name, g = check_penalty(penalty, gamma)
     if name == "elasticnet":
         return ElasticNet(l1_ratio, penalty_factor, lower, upper, group_responses=grouped)

@@ -20,11 +20,11 @@ group's coefficients times the columns' weighted standard deviations. So singlet
 groups are exactly the lasso, coefficients keep the units of every other path, and a
 group's penalty does not depend on how its columns are correlated. (grpreg instead
 orthonormalizes each group, which makes its block update a closed form; shrinkage solves
-the block exactly for any group Hessian, see :mod:`shrinkage.engine.kernels.groups`, so
+the block exactly for any group Hessian, see ``shrinkage.engine.kernels.groups``, so
 it has no need to change the penalty's geometry.)
 
 The penalty declares ``block = "group"``; the path driver pairs it with the group solver
-(:mod:`shrinkage.engine.groups`).
+(``shrinkage.engine.groups``).
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ class GroupElasticNet:
         return a * self.pf * (1.0 - mix), a * self.pf * mix, (1.0 - a) * self.pf
 
     def lower_arrays(self, p, scale):
-        """Per-feature :class:`PenaltyArrays` (zero where a group is unpenalised; the
+        """Per-feature ``PenaltyArrays`` (zero where a group is unpenalised; the
         group solver reads :meth:`unit_arrays`), no bounds."""
         if self.order.size != p:
             raise ValueError(f"feature_groups cover {self.order.size} features, X has {p}")

@@ -26,8 +26,10 @@ from .metrics import score_path
 
 __all__ = ["adaptive_weights", "cross_validate_adaptive", "INITIAL_FITS", "MAX_WEIGHT"]
 
+#: The first-stage fits ``adaptive=`` accepts.
 INITIAL_FITS = ("ridge", "lasso", "ols")
-MAX_WEIGHT = 1e12  # a feature this heavily penalised never enters the path
+#: The largest penalty factor: a feature this heavily penalised never enters the path.
+MAX_WEIGHT = 1e12
 
 
 def _check(initial, exponent):

@@ -23,6 +23,7 @@ from .grid_cv import choose_on_grid
 
 __all__ = ["GammaCVResult", "cross_validate_gamma", "DEFAULT_GAMMAS"]
 
+#: The gamma grid of each penalty when ``gammas`` is not given.
 DEFAULT_GAMMAS = {"mcp": (1.5, 2.0, 3.0, 5.0, 10.0, 30.0),
                   "scad": (2.5, 3.0, 3.7, 5.0, 10.0, 30.0)}
 
