@@ -9,7 +9,11 @@ we fit one gaussian lasso path (shrinkage's default grid, standardize=True) and 
 
 * ``min``, ``1se``, ``5%`` -- 10-fold :func:`shrinkage.cross_validate` with that rule;
 * ``aic``, ``bic``, ``ebic`` -- :mod:`shrinkage.information` on the full-data path;
-* ``relaxed-1se`` -- :func:`shrinkage.relaxed.cross_validate_relaxed` (gamma x lam).
+* ``relaxed-1se`` -- :func:`shrinkage.relaxed.cross_validate_relaxed` (gamma x lam);
+* ``mcp-min``, ``mcp-1se``, ``scad-min``, ``scad-1se`` -- the folded-concave penalties
+  (default gamma 3 and 3.7) cross-validated on their own paths;
+* ``adaptive-1se`` -- the adaptive lasso (ridge first stage, refitted in every fold,
+  :func:`shrinkage.tuning.adaptive.cross_validate_adaptive`).
 
 Reported per rule, averaged over seeds:
 
@@ -25,6 +29,7 @@ Usage::
 
     python benchmarks/selection_quality.py            # 4 settings x 10 seeds, ~minutes
     python benchmarks/selection_quality.py --reps 3   # faster
+    python benchmarks/selection_quality.py --rules 1se,mcp-1se,scad-1se,adaptive-1se
 
 Seeds are fixed (seed = 1000 * setting + rep), so the table is reproducible.
 """
@@ -44,7 +49,9 @@ SETTINGS = [
     (100, 500, 5, 0.35, 2.0),
     (500, 100, 10, 0.7, 1.0),
 ]
-RULES = ["min", "1se", "5%", "aic", "bic", "ebic", "relaxed-1se"]
+RULES = ["min", "1se", "5%", "aic", "bic", "ebic", "relaxed-1se", "mcp-min", "mcp-1se",
+         "scad-min", "scad-1se", "adaptive-1se"]
+_OWN_PATH = ("relaxed-1se", "mcp-min", "mcp-1se", "scad-min", "scad-1se", "adaptive-1se")
 
 
 def simulate(n, p, s, rho, snr, seed):
@@ -75,12 +82,34 @@ def support_scores(coef, beta):
     return prec, rec, f1, int(sel.sum())
 
 
-def run_setting(k, setting, reps, folds):
-    from shrinkage import cross_validate, cross_validate_relaxed, selection
+def own_path_fit(rule, X, y, folds, seed):
+    """``(coef, intercept)`` chosen by a rule that fits its own path (not the lasso's)."""
+    import warnings
+
+    from shrinkage import cross_validate, cross_validate_relaxed
+    from shrinkage.tuning.adaptive import cross_validate_adaptive
+
+    if rule == "relaxed-1se":
+        return cross_validate_relaxed(X, y, cv=folds, random_state=seed, rule="1se").coef()
+    name, how = rule.split("-")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NonconvexWarning: p > n paths are nonconvex
+        if name == "adaptive":
+            res, path = cross_validate_adaptive(X, y, cv=folds, random_state=seed, rule=how,
+                                                return_path=True)
+        else:
+            res, path = cross_validate(X, y, cv=folds, random_state=seed, rule=how,
+                                       penalty=name, return_path=True)
+    i = res.index_chosen
+    return path.coefs[i], path.intercepts[i]
+
+
+def run_setting(k, setting, reps, folds, rules=RULES):
+    from shrinkage import cross_validate, selection
     from shrinkage.tuning.information import select_by_criterion
 
     n, p, s, rho, snr = setting
-    rows = {r: [] for r in RULES}
+    rows = {r: [] for r in rules}
     for rep in range(reps):
         seed = 1000 * k + rep
         X, y, beta, sigma, nv = simulate(n, p, s, rho, snr, seed)
@@ -97,13 +126,13 @@ def run_setting(k, setting, reps, folds):
         for crit in ("aic", "bic", "ebic"):
             picks[crit] = select_by_criterion(path, X, y, crit)
         for rule, i in picks.items():
-            c = path.coefs[i]
-            rows[rule].append((errs[i] / oracle, *support_scores(c, beta)))
-        rel = cross_validate_relaxed(X, y, cv=folds, random_state=seed, rule="1se")
-        c, b = rel.coef()
-        rows["relaxed-1se"].append(
-            (test_error(c, b, beta, sigma, nv) / oracle, *support_scores(c, beta))
-        )
+            if rule in rows:
+                c = path.coefs[i]
+                rows[rule].append((errs[i] / oracle, *support_scores(c, beta)))
+        for rule in (r for r in _OWN_PATH if r in rows):
+            c, b = own_path_fit(rule, X, y, folds, seed)
+            rows[rule].append(
+                (test_error(c, b, beta, sigma, nv) / oracle, *support_scores(c, beta)))
     return {r: np.mean(np.array(v, dtype=float), axis=0) for r, v in rows.items()}
 
 
@@ -111,14 +140,20 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="selection quality of each rule")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--folds", type=int, default=10)
+    ap.add_argument("--rules", default=",".join(RULES),
+                    help="comma-separated subset of: " + ", ".join(RULES))
     args = ap.parse_args(argv)
+    rules = [r for r in args.rules.split(",") if r]
+    unknown = sorted(set(rules) - set(RULES))
+    if unknown:
+        ap.error(f"unknown rules {unknown}")
     print("| n | p | s | rho | SNR | rule | err/oracle | prec | rec | F1 | nnz |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     t0 = time.perf_counter()
     for k, setting in enumerate(SETTINGS):
-        table = run_setting(k, setting, args.reps, args.folds)
+        table = run_setting(k, setting, args.reps, args.folds, rules)
         n, p, s, rho, snr = setting
-        for rule in RULES:
+        for rule in rules:
             e, pr, rc, f1, nz = table[rule]
             print(f"| {n} | {p} | {s} | {rho} | {snr} | {rule} | {e:.3f} | {pr:.2f} | "
                   f"{rc:.2f} | {f1:.2f} | {nz:.1f} |", flush=True)

@@ -140,6 +140,14 @@ def test_extreme_scales_give_the_scaled_answer_or_a_clear_error(kx, ky, kw, fami
     np.testing.assert_allclose(path.dev_ratio, base.dev_ratio, atol=1e-8)
 
 
+@pytest.mark.parametrize("kx, ky", [(14, -306), (18, -306), (40, -290)])
+def test_coefficients_that_would_underflow_are_refused(kx, ky):
+    # y / X near 1e-320 (subnormal: 3-4 digits left) or below 5e-324 (zero): a clear error,
+    # not a converged path of rounded or vanished coefficients
+    with pytest.raises(ValueError, match="subnormal.*rescale"):
+        regularization_path(X0 * 10.0**kx, Y0 * 10.0**ky, n_lams=12, tol=1e-10)
+
+
 def test_one_enormous_response_value_is_fitted_not_nulled():
     y = Y0.copy()
     y[3] = 1e200

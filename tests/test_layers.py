@@ -10,7 +10,7 @@ The layers, bottom up (``docs/design.md``):
 1. ``model`` (families, penalties) and ``engine.kernels`` (numba primitives);
 2. ``engine``;
 3. ``tuning``;
-4. ``estimators``, ``bayes``, ``torch``;
+4. ``estimators``, ``bayes``, ``inference``, ``torch``;
 5. the faces: ``plotting``, ``report``, ``cli``, ``io``, ``tabular``, ``quickstart``;
 6. the package ``__init__`` (lazy public names).
 """
@@ -30,6 +30,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.tuning", 3),
     ("shrinkage.estimators", 4),
     ("shrinkage.bayes", 4),
+    ("shrinkage.inference", 4),
     ("shrinkage.torch", 4),
     ("shrinkage.plotting", 5),
     ("shrinkage.report", 5),
@@ -39,6 +40,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.tabular_read", 5),
     ("shrinkage.tabular_encode", 5),
     ("shrinkage.cli_output", 5),
+    ("shrinkage.cli_options", 5),
     ("shrinkage.quickstart", 5),
     ("shrinkage.validation", 0),
     ("shrinkage.results", 0),

@@ -46,6 +46,12 @@ _LAZY = {
     "glm_evidence": "shrinkage.bayes",
     "implied_prior": "shrinkage.bayes",
     "penalty_from_prior": "shrinkage.bayes",
+    # inference after selection
+    "inference": "shrinkage.inference",
+    "stability_selection": "shrinkage.inference",
+    "selective_lasso": "shrinkage.inference",
+    "debiased_lasso": "shrinkage.inference",
+    "selection_bootstrap": "shrinkage.inference",
     # the layers, for those who reach below the public names
     "model": "shrinkage.model",
     "engine": "shrinkage.engine",

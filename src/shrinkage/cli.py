@@ -24,14 +24,9 @@ from pathlib import Path as FilePath
 import click
 import numpy as np
 
+from .cli_options import CLIError, check_fit_options, fit_options, run_inference
 from .cli_output import OUTPUTS, OutputError
 from .version import __version__
-
-_PENALTIES = {"lasso": 1.0, "ridge": 0.0, "elasticnet": None}
-
-
-class CLIError(Exception):
-    """An error to report in one line."""
 
 
 # --------------------------------------------------------------------------- plumbing
@@ -97,30 +92,6 @@ def main(argv=None):
 
 
 # --------------------------------------------------------------------------- fit
-def _parse_rule(rule):
-    """The canonical rule text (the grammar of :func:`shrinkage.tuning.selection.parse_rule`)."""
-    from .tuning.selection import parse_rule
-
-    try:
-        return parse_rule(rule).text
-    except ValueError:
-        raise CLIError(
-            f"--rule must be min, Kse (e.g. 1se, 1.5se), a number K of standard errors or "
-            f"R% (e.g. 1%), got {rule!r}"
-        ) from None
-
-
-def _l1_ratio(penalty, l1_ratio):
-    if penalty == "elasticnet":
-        value = 0.5 if l1_ratio is None else l1_ratio
-        if not 0.0 < value < 1.0:
-            raise CLIError(f"--l1-ratio must be strictly between 0 and 1, got {value}")
-        return value
-    if l1_ratio is not None:
-        raise CLIError(f"--l1-ratio applies to --penalty elasticnet, not {penalty}")
-    return _PENALTIES[penalty]
-
-
 def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, seed, grid,
                     factor_groups=False):
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -143,8 +114,14 @@ def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, see
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
             task = progress.add_task(f"fitting the path and {what}", total=None)
-            cv, path = cross_validate(
-                enc.X, enc.y, family=enc.family, l1_ratio=l1_ratio, cv=folds,
+            grid = dict(grid)
+            if grid.pop("adaptive", False):  # the two stages, both inside every fold
+                from .tuning.adaptive import cross_validate_adaptive as fit
+            else:
+                fit = cross_validate
+                grid["l1_ratio"] = l1_ratio
+            cv, path = fit(
+                enc.X, enc.y, family=enc.family, cv=folds,
                 repeats=repeats, groups=enc.groups, metric=metric, rule=rule,
                 random_state=seed, return_path=True, feature_names=enc.feature_names,
                 sample_weight=enc.weights, offset=enc.offset, **grid,
@@ -169,26 +146,6 @@ def _write_bytes(target, data, force):
 
 def _fmt(v):
     return f"{float(v):.4g}"
-
-
-def _check_opts(opts):
-    """Validate the numeric options before any work; returns (rule text, l1_ratio, grid)."""
-    rule = _parse_rule(opts["rule"])
-    l1_ratio = _l1_ratio(opts["penalty"], opts.get("l1_ratio"))
-    for name in ("folds", "repeats"):
-        if opts[name] < (2 if name == "folds" else 1):
-            raise CLIError(f"--{name} must be >= {2 if name == 'folds' else 1}, got {opts[name]}")
-    grid = {}
-    if opts.get("n_lams") is not None:
-        if opts["n_lams"] < 1:
-            raise CLIError(f"--n-lams must be >= 1, got {opts['n_lams']}")
-        grid["n_lams"] = opts["n_lams"]
-    if opts.get("lam_min_ratio") is not None:
-        if not 0.0 < opts["lam_min_ratio"] < 1.0:
-            raise CLIError(f"--lam-min-ratio must be strictly between 0 and 1, got "
-                           f"{opts['lam_min_ratio']:g}")
-        grid["lam_min_ratio"] = opts["lam_min_ratio"]
-    return rule, l1_ratio, grid
 
 
 def _encode(console, data, opts):
@@ -224,7 +181,7 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
     from .report import build_report, feature_sds, render_figures
     from .tabular import TabularModel
 
-    rule, l1_ratio, grid = _check_opts(opts)
+    rule, l1_ratio, grid = check_fit_options(opts)
     opts = {**opts, "l1_ratio": l1_ratio}
     known = OUTPUTS + tuple(extra_files or ())
     out = check_out(opts["out"], opts["force"], known)
@@ -250,6 +207,15 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
 
     y_codes = _codes(enc, model.classes)
     images = render_figures(path, cv, enc.X, y_codes, overfit=overfit, offset=enc.offset)
+    inference = run_inference(console, enc, opts, rule)
+    if inference is not None:
+        from .cli_output import csv_bytes
+        from .report import render_inference_figure
+        from .report.inference_section import inference_csv_rows
+
+        images["inference"] = render_inference_figure(inference)
+        extra_files = {**(extra_files or {}), "inference.csv": csv_bytes(
+            *inference_csv_rows(inference))}
     facts = {"source": name.name, "target": opts["target"], "rows read": enc.n_read,
              "rows used": n_used}
     for role in ("weights", "offset"):
@@ -258,7 +224,7 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
     html = build_report(
         path, cv, X=enc.X, y=y_codes, title=title or f"{name.stem}: shrinkage report",
         images=images, notes=enc.notes, columns=columns, data=facts, command=command,
-        offset=enc.offset,
+        offset=enc.offset, inference=inference,
     )
     with staged_output(out, opts["force"], known) as stage:
         write_run(stage, model, images, html, extra_files)
@@ -266,62 +232,9 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
     console.print(f"wrote {', '.join(written)} to {out}")
     return model, out
 
-_FIT_OPTIONS = [
-    click.option("--target", "-t", required=True, help="Column to predict."),
-    click.option("--family", default="auto", show_default=True,
-                 type=click.Choice(["auto", "gaussian", "binomial", "poisson", "multinomial"]),
-                 help="auto: class labels -> binomial/multinomial, 2 numeric values -> "
-                      "binomial, other numbers -> gaussian."),
-    click.option("--penalty", default="lasso", show_default=True,
-                 type=click.Choice(["lasso", "ridge", "elasticnet"])),
-    click.option("--l1-ratio", type=float, default=None,
-                 help="Mix of L1 in (0, 1) for --penalty elasticnet (default 0.5)."),
-    click.option("--folds", default=10, show_default=True, type=int),
-    click.option("--repeats", default=1, show_default=True, type=int),
-    click.option("--rule", default="1se", show_default=True,
-                 help="min, Kse or a number K (the strongest lam within K standard errors of "
-                      "the best, e.g. 1se, 1.5se), or R% (within R percent of the best)."),
-    click.option("--metric", default=None,
-                 help="CV metric (mse, mae, deviance, log_loss, misclassification, accuracy, "
-                      "auc, poisson_deviance); default: the family's deviance."),
-    click.option("--n-lams", type=int, default=None,
-                 help="Number of lam values on the path (default 100)."),
-    click.option("--lam-min-ratio", type=float, default=None,
-                 help="Weakest lam as a fraction of lam_max (default 1e-4, 1e-2 when there "
-                      "are more features than rows)."),
-    click.option("--groups", default=None, help="Column of groups kept within one fold."),
-    click.option("--weights", default=None,
-                 help="Column of sample weights (>= 0); not a feature."),
-    click.option("--offset", default=None,
-                 help="Column added to the linear predictor with coefficient 1, e.g. "
-                      "log(exposure) for poisson rates; not a feature, and `shrinkage "
-                      "predict` needs it in the data too."),
-    click.option("--exclude", multiple=True,
-                 help="Column(s) to leave out (repeatable, or comma-separated)."),
-    click.option("--keep", multiple=True,
-                 help="Use this identifier column as a feature (repeatable): columns with "
-                      "a different value in every row are left out by default."),
-    click.option("--impute", is_flag=True,
-                 help="Fill missing values (numeric: mean, categorical: most frequent level) "
-                      "and drop rows with a missing target."),
-    click.option("--seed", default=0, show_default=True, type=int, help="Seed of the folds."),
-    click.option("--factor-groups", is_flag=True,
-                 help="Penalise each categorical column's indicators as one group (the "
-                      "group lasso): a factor enters or leaves the model as a whole, and "
-                      "the lasso no longer depends on which level is the reference."),
-    click.option("--force", is_flag=True, help="Overwrite files in --out."),
-]
-
-
-def _fit_options(f):
-    for option in reversed(_FIT_OPTIONS):
-        f = option(f)
-    return f
-
-
 @cli.command(short_help="Cross-validate a regularized GLM on a CSV or Parquet file.")
 @click.argument("data")
-@_fit_options
+@fit_options
 @click.option("--out", default="shrinkage-out", show_default=True,
               help="Directory for model.npz, plots and report.html.")
 @_debug_option

@@ -31,7 +31,8 @@ __all__ = ["OUTPUTS", "OutputError", "check_out", "staged_output", "command_line
            "csv_bytes", "coefficients_csv", "predictions_csv", "summary_tables",
            "kernels_need_compiling"]
 
-OUTPUTS = ("model.npz", "report.html", "path.png", "cv.png", "gap.png", "coefficients.csv")
+OUTPUTS = ("model.npz", "report.html", "path.png", "cv.png", "gap.png", "coefficients.csv",
+           "inference.png", "inference.csv")
 
 
 class OutputError(Exception):
@@ -153,6 +154,8 @@ def command_line(data, opts):
              "--family", opts["family"], "--penalty", opts["penalty"]]
     if opts["penalty"] == "elasticnet":
         parts += ["--l1-ratio", f"{opts['l1_ratio']:g}"]
+    if opts["penalty"] in ("mcp", "scad") and opts.get("gamma") is not None:
+        parts += ["--gamma", f"{opts['gamma']:g}"]
     parts += ["--folds", str(opts["folds"]), "--repeats", str(opts["repeats"]),
               "--rule", str(opts["rule"]), "--seed", str(opts["seed"])]
     if opts.get("metric"):
@@ -185,7 +188,7 @@ def write_run(stage, model, images, html, extra_files=None):
 
     sio.save(model, stage / "model.npz", info={"command": model.command})
     for name, png in images.items():
-        if name in ("path", "cv", "gap"):
+        if name in ("path", "cv", "gap", "inference"):
             put(f"{name}.png", png)
     put("coefficients.csv", coefficients_csv(model))
     put("report.html", html.encode("utf-8"))

@@ -45,6 +45,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .model.concave import check_penalty
 from .tuning.selection import parse_rule
 from .validation import check_offset, check_sample_weight, check_target
 
@@ -57,7 +58,8 @@ def _estimator_init(family_default):
     def __init__(
         self, family=family_default, lam="auto", l1_ratio=1.0, penalty_factor=None,
         standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
-        lam_min_ratio=None, tol=None, n_jobs=None, random_state=None,
+        lam_min_ratio=None, tol=None, n_jobs=None, random_state=None, penalty="elasticnet",
+        gamma=None, adaptive=None,
         feature_groups=None, group_mix=0.0,
     ):
         self.family = family
@@ -74,6 +76,9 @@ def _estimator_init(family_default):
         self.tol = tol
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.penalty = penalty
+        self.gamma = gamma
+        self.adaptive = adaptive
         self.feature_groups = feature_groups
         self.group_mix = group_mix
 
@@ -99,11 +104,18 @@ class _PenalizedBase(BaseEstimator):
         if self.family not in self._families:
             raise ValueError(f"family must be one of {self._families}, got {self.family!r}")
         parse_rule(self.rule)
+        check_penalty(self.penalty, self.gamma)
+        if self.adaptive is not None and (self.adaptive not in ("ridge", "lasso", "ols")
+                                          or self.penalty != "elasticnet"
+                                          or self.l1_ratio != 1):
+            raise ValueError("adaptive must be None, 'ridge', 'lasso' or 'ols' (the initial "
+                             "fit of the adaptive lasso: penalty='elasticnet', l1_ratio=1), "
+                             f"got {self.adaptive!r}")
 
     def _path_kwargs(self, sample_weight, offset):
         kw = dict(
             standardize=self.standardize, fit_intercept=self.fit_intercept, tol=self.tol,
-            sample_weight=sample_weight, offset=offset,
+            sample_weight=sample_weight, offset=offset, penalty=self.penalty, gamma=self.gamma,
         )
         if self.penalty_factor is not None:
             kw["penalty_factor"] = self.penalty_factor
@@ -120,6 +132,8 @@ class _PenalizedBase(BaseEstimator):
         kw = self._path_kwargs(sample_weight, offset)
         # folds of seed 0 by default: two fits of one estimator choose the same lam_
         seed = 0 if self.random_state is None else self.random_state
+        if self.adaptive is not None:
+            return self._fit_adaptive(X, y, family, kw, seed)
         if self.lam == "auto":
             from .tuning.cv import cross_validate
 
@@ -144,6 +158,36 @@ class _PenalizedBase(BaseEstimator):
         coef = np.asarray(self.path_.coefs[index], dtype=float)
         inter = np.asarray(self.path_.intercepts[index], dtype=float)
         return coef, inter
+
+    def _fit_adaptive(self, X, y, family, kw, seed):
+        """The adaptive lasso: its first stage refitted inside every fold for lam="auto"."""
+        from .tuning.adaptive import adaptive_weights, cross_validate_adaptive
+
+        if self.penalty_factor is not None:
+            raise ValueError("penalty_factor cannot be combined with adaptive (the adaptive "
+                             "lasso computes its own factors)")
+        kw = {k: v for k, v in kw.items() if k not in ("penalty", "gamma")}
+        if self.lam == "auto":
+            self.cv_, self.path_ = cross_validate_adaptive(
+                X, y, family, initial=self.adaptive, cv=self.cv, rule=self.rule,
+                metric=self.metric, random_state=seed, return_path=True,
+                n_lams=self.n_lams, lam_min_ratio=self.lam_min_ratio, **kw)
+            index = self.cv_.index_chosen
+        else:
+            from .engine.path import regularization_path
+
+            if kw.get("sample_weight") is not None or kw.get("offset") is not None:
+                raise ValueError("sample_weight and offset are not supported with adaptive")
+            w = adaptive_weights(X, y, family, self.adaptive, random_state=seed,
+                                 standardize=self.standardize, fit_intercept=self.fit_intercept)
+            self.cv_ = None
+            self.path_ = regularization_path(X, y, family=family, penalty_factor=w,
+                                             lams=np.array([float(self.lam)]), **kw)
+            index = 0
+        self.lam_ = float(self.path_.lams[index])
+        self._uses_offset = False
+        return (np.asarray(self.path_.coefs[index], dtype=float),
+                np.asarray(self.path_.intercepts[index], dtype=float))
 
     def _eta(self, X, offset=None):
         check_is_fitted(self)
@@ -196,6 +240,16 @@ _COMMON_DOC = """
         Seed of the fold assignment; None uses seed 0, so that fitting twice gives the
         same folds and the same ``lam_`` (as scikit-learn's ``LassoCV``, whose folds are
         not shuffled).
+    penalty : {"elasticnet", "mcp", "scad"}, default "elasticnet"
+        ``"mcp"``/``"scad"``: ncvreg's folded-concave penalties (less bias on large
+        coefficients; ``l1_ratio`` is then ncvreg's ``alpha``); see
+        :func:`shrinkage.regularization_path`. Not for the multinomial family.
+    gamma : float or None
+        MCP (> 1, default 3) or SCAD (> 2, default 3.7) concavity; None for the default.
+    adaptive : {None, "ridge", "lasso", "ols"}
+        The adaptive lasso (Zou 2006): penalty factors ``|s_j b_j|^-1`` from this initial
+        fit (its strength chosen by CV), refitted inside every fold when ``lam="auto"``
+        (:func:`shrinkage.tuning.adaptive.cross_validate_adaptive`).
     feature_groups : array of shape (n_features,) or list of index arrays, optional
         Penalise groups of features as blocks (the group lasso; a categorical feature's
         dummies enter or leave together); ``penalty_factor`` is then one factor per group
@@ -237,6 +291,18 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
 """
         + _COMMON_DOC
         + _FITTED_DOC
+        + """
+    Examples
+    --------
+    >>> from shrinkage import PenalizedRegressor
+    >>> from shrinkage.datasets import load_diabetes
+    >>> data = load_diabetes()
+    >>> model = PenalizedRegressor(random_state=0).fit(data.X, data.y)
+    >>> model.coef_.shape, int((model.coef_ != 0).sum())  # 4 features at the 1-SE lam_
+    ((10,), 4)
+    >>> bool(model.lam_ == model.cv_.lam_chosen)
+    True
+"""
     )
 
     _families = ("gaussian", "poisson")
@@ -291,6 +357,17 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
         Class labels; for binomial, ``coef_`` models the log-odds of ``classes_[1]``.
     coef_ has shape (1, n_features) (binomial) or (n_classes, n_features), and
     intercept_ shape (1,) or (n_classes,), as in scikit-learn's LogisticRegression.
+
+    Examples
+    --------
+    >>> from shrinkage import PenalizedClassifier
+    >>> from shrinkage.datasets import load_breast_cancer
+    >>> data = load_breast_cancer()
+    >>> clf = PenalizedClassifier(random_state=0).fit(data.X, data.y)
+    >>> clf.coef_.shape, clf.predict_proba(data.X[:2]).shape
+    ((1, 30), (2, 2))
+    >>> bool(clf.score(data.X, data.y) > 0.95)  # training accuracy
+    True
 """
     )
 
@@ -353,6 +430,7 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
         return e / e.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X, offset=None):
+        """Logarithm of :meth:`predict_proba`, shape (n_samples, n_classes)."""
         return np.log(self.predict_proba(X, offset))
 
     def predict(self, X, offset=None):

@@ -64,6 +64,12 @@ class Path:
     lam_max : float
         Smallest ``lam`` at which every penalised coefficient is zero (for pure ridge a
         conventional large value).
+    extra : dict
+        Solver diagnostics (e.g. ``"convexity_margin"`` per ``lam`` for MCP/SCAD).
+    penalty : str
+        ``"elasticnet"``, ``"mcp"`` or ``"scad"`` (:mod:`shrinkage.model.concave`).
+    gamma : float
+        The MCP/SCAD concavity parameter (NaN for the elastic net).
     """
 
     lams: np.ndarray
@@ -87,6 +93,8 @@ class Path:
     feature_names: np.ndarray | None = None
     lam_max: float = float("nan")
     extra: dict = field(default_factory=dict)
+    penalty: str = "elasticnet"
+    gamma: float = float("nan")
 
     @property
     def n_lams(self) -> int:

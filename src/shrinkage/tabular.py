@@ -161,22 +161,29 @@ class TabularModel:
 
     @property
     def index(self):
+        """The position of the chosen ``lam`` on the path: ``cv.index_chosen``."""
         return int(self.cv.index_chosen)
 
     @property
     def lam(self):
+        """The chosen strength ``lam`` (``cv.lam_chosen``)."""
         return float(self.cv.lam_chosen)
 
     @property
     def coef(self):
+        """The coefficients at the chosen ``lam``, on the original scale of the encoded
+        features: shape (p,), or (p, n_classes) for the multinomial family."""
         return np.asarray(self.path.coefs[self.index])
 
     @property
     def intercept(self):
+        """The intercept at the chosen ``lam``: a float, or shape (n_classes,)."""
         return self.path.intercepts[self.index]
 
     @property
     def feature_names(self):
+        """The names of the encoded features (one-hot columns named ``column=level``),
+        in the order of :attr:`coef`."""
         return [str(n) for n in self.path.feature_names]
 
     def linear_predictor(self, X, offset=None):

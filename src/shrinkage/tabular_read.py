@@ -66,9 +66,11 @@ class Table:
 
     @property
     def n_rows(self):
+        """The number of rows (0 for a table without columns)."""
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
     def is_numeric(self, name):
+        """Whether column ``name`` was read as numbers (a float array)."""
         return self.columns[name].dtype.kind == "f"
 
     def missing(self, name):

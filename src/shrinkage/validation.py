@@ -26,6 +26,7 @@ __all__ = [
     "store_params",
     "DataWarning",
     "check_feature_names",
+    "check_coefficient_scale",
 ]
 
 
@@ -373,3 +374,25 @@ def check_feature_names(X, names, what="the model"):
         parts.append(f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}")
     raise ValueError(f"X's columns are not the feature names {what} was fitted with: "
                      + "; ".join(parts))
+
+
+# Below this the largest coefficient nears the subnormal range of double precision, where
+# numbers are multiples of 5e-324: rounding would cost more than 1e-12 of their size.
+_COEF_FLOOR = 1e-300
+
+
+def check_coefficient_scale(coefs, scale=1.0):
+    """Refuse a fit whose coefficients ``coefs * scale`` lose digits to underflow.
+
+    Coefficients have the size of ``y / X``: with ``y`` near 1e-306 and ``X`` near 1e14
+    they would be near 1e-320, subnormal, with three or four significant digits left (or
+    zero, with none). A ``ValueError`` saying what to rescale is the answer there, never
+    such numbers.
+    """
+    internal = float(np.max(np.abs(coefs), initial=0.0))
+    with np.errstate(under="ignore"):
+        big = internal * scale
+    if internal > 0.0 and big < _COEF_FLOOR:
+        raise ValueError(f"the coefficients (of the size of y / X, here {big:.1e}) fall to "
+                         "the subnormal range of double precision and would lose digits; "
+                         "rescale y or X before fitting")

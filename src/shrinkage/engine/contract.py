@@ -86,6 +86,7 @@ class Solver:
     name = "solver"
     certificate_kind = "kkt_violation"
     separated_class = None
+    stop_rules = RULES  # (min_lams, dev_max, dev_change) of early_stop_code
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -119,6 +120,11 @@ class Solver:
         ``deviance(y, eta, w)`` for the others."""
         raise NotImplementedError
 
+    def diagnostics(self):
+        """``(extra, warning)``: entries for ``Path.extra`` and a sentence to warn with (or
+        None). The default: nothing."""
+        return {}, None
+
     def separated(self):
         """The index of a class fitted perfectly (separated), or None (the default)."""
         return None
@@ -139,7 +145,7 @@ class Solver:
             dev_ratio[k] = 1.0 - self.deviance() / null_dev if null_dev > 0 else 0.0
             lam_prev = lam
             if early_stop:
-                code = early_stop_code(dev_ratio, k, L, *RULES)
+                code = early_stop_code(dev_ratio, k, L, *self.stop_rules)
                 if code:
                     return k + 1, code
                 self.separated_class = self.separated()

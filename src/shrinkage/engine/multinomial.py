@@ -51,7 +51,8 @@ class MultinomialSolver(Solver):
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
-        return family.response == "matrix" and penalty.block == "coordinate"
+        return (family.response == "matrix" and penalty.block == "coordinate"
+                and penalty.shape == "elasticnet")
 
     def __init__(self, prob, setup):
         self.prob = prob

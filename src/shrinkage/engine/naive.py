@@ -96,7 +96,8 @@ class GaussianNaive(Solver):
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
-        return family.quadratic and penalty.block == "coordinate" and prob.y.ndim == 1
+        return (family.quadratic and penalty.block == "coordinate" and prob.y.ndim == 1
+                and penalty.shape == "elasticnet")
 
     def __init__(self, prob, setup):
         self.prob = prob

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..model.build import penalty_for
 from ..model.families import get_family
-from ..model.groups import build_penalty, group_extra
+from ..model.groups import group_extra
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
 from ..results import Path
 from ..validation import (
+    check_coefficient_scale,
     check_design,
     check_offset,
     check_response_matrix,
@@ -35,16 +37,22 @@ from ..validation import (
 )
 from .contract import FitHints, SolverSetup, choose_solver
 from .gram import live_moments
+from .grid import strength_grid
 from .problem import Problem, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
 from .ridge import penalised_spectrum, ridge_grid_ends
 from .stopping import stop_reason
 
-__all__ = ["regularization_path", "fit_path", "PathOptions", "ConvergenceWarning"]
+__all__ = ["regularization_path", "fit_path", "PathOptions", "ConvergenceWarning",
+           "NonconvexWarning"]
 
 
 class ConvergenceWarning(UserWarning):
     """A path point did not reach its certificate tolerance."""
+
+
+class NonconvexWarning(UserWarning):
+    """An MCP/SCAD objective is not locally convex at some path points (ncvreg's check)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class PathOptions:
     multinomial_grouped: bool = True
     feature_names: object = None
     early_stop: bool | None = None
+    penalty: str = "elasticnet"
+    gamma: float | None = None
     feature_groups: object = None
     group_mix: float = 0.0
 
@@ -98,7 +108,10 @@ def regularization_path(
     multinomial_grouped=True,
     feature_names=None,
     early_stop=None,
-    feature_groups=None, group_mix=0.0,
+    penalty="elasticnet",
+    gamma=None,
+    feature_groups=None,
+    group_mix=0.0,
 ):
     """Fit a penalised GLM for every strength on a decreasing grid.
 
@@ -157,6 +170,15 @@ def regularization_path(
         ``sqrt(|g|)``; :mod:`shrinkage.model.groups`). mgaussian: rows are groups.
     group_mix : float in [0, 1]
         Groups only: 0 group lasso, 1 lasso, between them the sparse-group lasso.
+    penalty : {"elasticnet", "mcp", "scad"}
+        ``"mcp"`` and ``"scad"`` replace ``pf_j * s_j |b_j|`` by ncvreg's folded-concave
+        penalties of the standardized coefficient with strength ``lam * l1_ratio * pf_j``
+        (``l1_ratio`` is ncvreg's ``alpha``; see :mod:`shrinkage.model.concave`); gaussian,
+        binomial and poisson, without bounds. The objective is then nonconvex: the path
+        follows the stationary point reached by warm starts from ``lam_max`` down, and the
+        certificate is the largest violation of the first-order conditions.
+    gamma : float, optional
+        MCP (> 1, default 3) or SCAD (> 2, default 3.7) concavity parameter.
 
     Returns
     -------
@@ -169,8 +191,9 @@ def regularization_path(
         lam_min_ratio=lam_min_ratio, penalty_factor=penalty_factor, lower=lower, upper=upper,
         standardize=standardize, fit_intercept=fit_intercept, sample_weight=sample_weight,
         offset=offset, tol=tol, max_iter=max_iter, multinomial_grouped=multinomial_grouped,
-        feature_names=feature_names, early_stop=early_stop, feature_groups=feature_groups,
-        group_mix=group_mix)
+        feature_names=feature_names, early_stop=early_stop, penalty=penalty, gamma=gamma,
+        feature_groups=feature_groups, group_mix=group_mix,
+    )
     return fit_path(check_design(X), y, options)
 
 
@@ -207,9 +230,7 @@ def fit_path(X, y, options, hints=None):
         if not isinstance(getattr(options, flag), (bool, np.bool_)):
             raise TypeError(f"{flag} must be True or False, got {getattr(options, flag)!r}")
     names = _feature_names(options.feature_names, p)
-    penalty = build_penalty(data.family, p, l1_ratio, *(getattr(options, k) for k in (
-        "penalty_factor", "lower", "upper", "multinomial_grouped", "feature_groups",
-        "group_mix")))
+    penalty = penalty_for(data.family, p, l1_ratio, options)
     prob, g0, held_block = _problem(X, data, penalty, options, hints, tol, max_iter, names)
     eta_null, b0_null = data.family.null_eta(data.y, data.w, data.offset, prob.fit_intercept)
     null_dev = data.family.deviance(data.y, eta_null, data.w)
@@ -229,10 +250,10 @@ def fit_path(X, y, options, hints=None):
                                                                       prob.lo, prob.hi),
                               prob.candidates & ~prob.unpenalized, prob.scale)
     ends = None
-    if l1_ratio < RIDGE_LAM_MAX_RATIO and options.lams is None:
+    if l1_ratio < RIDGE_LAM_MAX_RATIO and options.lams is None and penalty.shape == "elasticnet":
         ends = _ridge_ends(prob, data, eta_null)
         lam_max = lam_max if ends is None else ends[0]
-    grid, user_grid = _grid(options, lam_max, n, p, n_lams, ends)
+    grid, user_grid = strength_grid(options, lam_max, n, p, n_lams, ends)
     early_stop = (not user_grid) if options.early_stop is None else options.early_stop
     L = grid.size
     K = data.y.shape[1] if data.y.ndim == 2 else None
@@ -243,6 +264,10 @@ def fit_path(X, y, options, hints=None):
     converged = np.isfinite(cert) & (cert <= tol)
     _warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,
                       solver.certificate_kind)
+    check_coefficient_scale(coefs)
+    extra, note = solver.diagnostics()
+    if note:
+        warnings.warn(f"{data.family.name} path: {note}", NonconvexWarning, stacklevel=3)
     return Path(
         lams=grid[:done].copy(), coefs=coefs, intercepts=intercepts,
         nnz=(np.count_nonzero(np.any(coefs != 0, axis=2), axis=1) if K
@@ -254,7 +279,9 @@ def fit_path(X, y, options, hints=None):
         stopped_early=done < L, stop_reason=stop_reason(code, dev_ratio[-1], grid[done - 1],
                                 _separation_note(solver.separated_class, data)),
         classes=data.classes, feature_names=names, lam_max=float(lam_max),
-        extra=group_extra(penalty))
+        extra={**extra, **group_extra(penalty)},
+        penalty=penalty.shape, gamma=float(getattr(penalty, "gamma", np.nan)),
+    )
 
 
 def _null_is_exact(data, eta):
@@ -287,7 +314,7 @@ def _null_path(prob, data, options, eta, b0, null_dev, names, tol, l1_ratio, n_l
     if prob.fit_intercept:
         violation = max(violation, float(np.max(np.abs(data.w @ (data.y - mu)))))
     cert_value = violation / natural if natural > 0 else violation
-    grid, _ = _grid(options, 1.0, prob.n, prob.p, n_lams)
+    grid, _ = strength_grid(options, 1.0, prob.n, prob.p, n_lams)
     L, p = grid.size, prob.p
     K = data.y.shape[1] if data.y.ndim == 2 else None
     cert = np.full(L, cert_value)
@@ -301,7 +328,8 @@ def _null_path(prob, data, options, eta, b0, null_dev, names, tol, l1_ratio, n_l
         family=data.family.name, l1_ratio=float(l1_ratio), tol=float(tol),
         standardize=bool(options.standardize), fit_intercept=bool(options.fit_intercept),
         classes=data.classes, feature_names=names, lam_max=1.0,
-        extra={"null_model_exact": True},
+        extra={"null_model_exact": True}, penalty=prob.penalty.shape,
+        gamma=float(getattr(prob.penalty, "gamma", np.nan)),
     )
 
 
@@ -366,6 +394,7 @@ def _rescaled(X, y, options, hints, scale):
     if not np.isfinite(big):
         raise ValueError("the coefficients (of the size of y / X) overflow double precision; "
                          "rescale y or X before fitting")
+    check_coefficient_scale(path.coefs, scale)
     return dataclasses.replace(
         path, lams=path.lams * scale, coefs=path.coefs * scale,
         intercepts=path.intercepts * scale, lam_max=path.lam_max * scale,
@@ -436,20 +465,6 @@ def _ridge_ends(prob, data, eta):
     return None if e is None else ridge_grid_ends(e, int(np.sum(data.w > 0)))
 
 
-def _grid(options, lam_max, n, p, n_lams, ends=None):
-    """``(grid, user_given)``: the user's ``lams`` or ``n_lams`` log-spaced from lam_max
-    (down to the df-based end ``ends[1]`` of a ridge grid, unless lam_min_ratio is set)."""
-    if options.lams is not None:
-        return _check_lams(options.lams), True
-    ratio = options.lam_min_ratio
-    if ratio is None and ends is not None:
-        ratio = min(max(ends[1] / ends[0], 1e-12), 0.5)
-    if ratio is None:
-        ratio = 1e-4 if n > p else 1e-2
-    ratio = check_scalar(ratio, "lam_min_ratio", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    return lam_max * np.logspace(0.0, np.log10(ratio), n_lams), False
-
-
 def _warn_unconverged(family, converged, grid, cert, tol, max_iter, kind):
     if np.all(converged):
         return
@@ -483,18 +498,3 @@ def _live_split(w, uniform, held_out):
     if not (live_w[0] > 0.0 and np.all(live_w == live_w[0])):
         return None
     return rows, block
-
-
-def _check_lams(lams):
-    arr = np.asarray(lams, dtype=np.float64)
-    if arr.ndim == 0:
-        arr = arr[None]
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError("lams must be a non-empty 1-D sequence of strengths")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("lams contains NaN or inf")
-    if np.any(arr < 0):
-        raise ValueError("lams has negative values; strengths must be >= 0")
-    if np.any(np.diff(arr) >= 0) and arr.size > 1:
-        raise ValueError("lams must be strictly decreasing (strongest first), without repeats")
-    return arr.copy()

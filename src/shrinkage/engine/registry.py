@@ -4,11 +4,12 @@
 and penalty by their declared attributes. A new solver is added here.
 """
 
+from .concave import ConcaveSolver
 from .covariance import GaussianCovariance
 from .groups import GroupSolver
 from .multinomial import MultinomialSolver
 from .naive import GaussianNaive
 from .newton import ProximalNewton
 
-SOLVERS = (GaussianCovariance, GaussianNaive, ProximalNewton, MultinomialSolver,
+SOLVERS = (GaussianCovariance, GaussianNaive, ProximalNewton, MultinomialSolver, ConcaveSolver,
            GroupSolver)

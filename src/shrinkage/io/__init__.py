@@ -68,6 +68,7 @@ __all__ = [
 ]
 
 FORMAT_NAME = "shrinkage"
+#: The version of the file format :func:`save` writes; :func:`load` refuses newer ones.
 FORMAT_VERSION = 1
 _META = "metadata.json"
 
@@ -119,6 +120,19 @@ def save(obj, path, *, overwrite=False, info=None):
         If ``path`` exists and ``overwrite`` is false.
     TypeError
         If ``obj`` holds a value that cannot be stored without pickle.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import shrinkage
+    >>> from shrinkage.datasets import load_diabetes
+    >>> data = load_diabetes()
+    >>> model = shrinkage.PenalizedRegressor(random_state=0).fit(data.X, data.y)
+    >>> shrinkage.save(model, "model.npz").name
+    'model.npz'
+    >>> again = shrinkage.load("model.npz", expected=shrinkage.PenalizedRegressor)
+    >>> bool(np.array_equal(again.predict(data.X), model.predict(data.X)))
+    True
     """
     target = FilePath(os.fspath(path))
     if target.is_dir():

@@ -184,6 +184,10 @@ def register_estimator(cls):
 
 
 def register_builtin_types():
+    """Register the result classes every model file may hold (:class:`~shrinkage.Path`,
+    :class:`~shrinkage.CVResult`, :class:`~shrinkage.SweepResult`, the data sets and
+    :class:`~shrinkage.tabular.TabularModel`); called once when :mod:`shrinkage.io` is
+    imported."""
     from .. import datasets, results, tabular
 
     for cls in (results.Path, results.CVResult, results.SweepResult):
@@ -219,6 +223,14 @@ class Encoder:
         return {"__array__": name}
 
     def encode(self, value, where="object", depth=0):
+        """The JSON form of ``value``; its arrays are moved to ``self.arrays``.
+
+        ``None``, booleans, strings, finite numbers stay as they are; non-finite floats,
+        arrays, lists, tuples, dicts, registered dataclasses and estimators become marked
+        nodes (``{"__array__": name}``, ``{"__list__": [...]}``, ...). ``where`` names the
+        value in error messages; ``depth`` counts the nesting. Raises ``TypeError`` for
+        anything that would need pickle or that :func:`~shrinkage.io.load` would refuse.
+        """
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, np.ndarray):
@@ -340,6 +352,9 @@ class Decoder:
         self.used: set[str] = set()
 
     def decode(self, node, depth=0):
+        """The value that JSON ``node`` stands for (the inverse of
+        :meth:`Encoder.encode`); raises :class:`~shrinkage.io.ModelFileError` for any node
+        the encoder does not write, or one nested more than ``MAX_DEPTH`` levels deep."""
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
         if depth >= MAX_DEPTH:

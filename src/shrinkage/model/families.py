@@ -68,6 +68,9 @@ class Family:
         """Raise ``ValueError`` when the positively weighted part of ``y`` cannot be fitted."""
 
     def mean(self, eta):
+        """The mean ``mu = g^{-1}(eta)`` of the response given the linear predictor (the
+        inverse link), row by row: shape (n,), or (n, K) class probabilities for a
+        matrix response."""
         raise NotImplementedError
 
     def loss(self, y, eta, w):
@@ -118,6 +121,8 @@ class Gaussian(Family):
         return float(np.dot(w, r * r))
 
     def variance(self, mu):
+        """The variance function ``V(mu) = 1`` of the gaussian family (same shape as
+        ``mu``)."""
         return np.ones_like(mu)
 
     def curvature(self, eta):
@@ -168,6 +173,12 @@ def _f64(a):
 
 
 class Binomial(_CompiledGLM):
+    """Logistic loss ``log(1 + exp(eta)) - y eta`` for ``y`` in {0, 1} or a proportion in
+    [0, 1] (logit link, ``mu = 1 / (1 + exp(-eta))``); certified by the KKT violation.
+
+    Two class labels of any type are encoded as 0 (the first in sorted order) and 1.
+    """
+
     name = "binomial"
     kernel_code = glm_math.BINOMIAL
 
@@ -203,6 +214,10 @@ class Binomial(_CompiledGLM):
 
 
 class Poisson(_CompiledGLM):
+    """Poisson negative log-likelihood ``exp(eta) - y eta`` (up to a term in ``y``) for
+    counts ``y >= 0`` (log link, ``mu = exp(eta)``; a rate with an exposure is fitted with
+    ``offset = log(exposure)``); certified by the KKT violation."""
+
     name = "poisson"
     kernel_code = glm_math.POISSON
 

@@ -68,6 +68,7 @@ class ElasticNet:
     group_responses: bool = True
 
     block = "coordinate"
+    shape = "elasticnet"  # solvers accept a penalty by its block and shape
 
     def lower_arrays(self, p, scale):
         """Lower to :class:`PenaltyArrays` per unit of ``lam`` for ``p`` features.

@@ -12,6 +12,7 @@ setting -- the emptiest model -- is on the right for ``lam``), as glmnet does.
 
 from .bayes import plot_evidence, plot_intervals
 from .fits import plot_gap, plot_overfit
+from .inference import plot_selection_intervals, plot_stability_path
 from .networks import plot_learning_curves, plot_sweep
 from .paths import plot_cv, plot_path
 
@@ -24,4 +25,6 @@ __all__ = [
     "plot_learning_curves",
     "plot_evidence",
     "plot_intervals",
+    "plot_stability_path",
+    "plot_selection_intervals",
 ]

@@ -8,6 +8,8 @@ __all__ = ["check_type", "count_axis", "new_axes", "strength_scale"]
 
 
 def new_axes(ax, figsize=(6.4, 4.2)):
+    """``ax`` itself, or new axes on a new figure of ``figsize`` inches (constrained
+    layout) when ``ax`` is None."""
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -17,6 +19,7 @@ def new_axes(ax, figsize=(6.4, 4.2)):
 
 
 def check_type(name, value, cls):
+    """Raise ``TypeError`` naming argument ``name`` unless ``value`` is a ``cls``."""
     if not isinstance(value, cls):
         raise TypeError(f"{name} must be a {cls.__name__}, got {type(value).__name__}")
 
@@ -36,6 +39,8 @@ def count_axis(ax, x, counts, label, n_ticks=6):
 
 
 def strength_scale(ax, values):
+    """A logarithmic x axis when the finite strengths ``values`` are all positive and
+    span more than a factor of 20; otherwise the axis is left linear."""
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
     if finite.size and np.all(finite > 0) and finite.max() / finite.min() > 20:

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import io as _io
 import platform
 
 import numpy as np
 
 from ..results import CVResult, Path
+from .figures import png_bytes
+from .groups import group_sentence
+from .inference_section import inference_section, render_inference_figure
 
-__all__ = ["build_report", "render_figures", "write_report", "rule_sentence", "overfit_demo",
+__all__ = ["build_report", "render_figures", "render_inference_figure", "write_report",
+           "rule_sentence", "overfit_demo",
            "feature_sds"]
 
 _MAX_COEF_ROWS = 100  # the largest non-zero coefficients listed (all are in the model file)
@@ -35,19 +38,6 @@ def _fmt(value):
     if not np.isfinite(value):
         return str(value)
     return f"{value:.4g}"
-
-
-def _png(draw, figsize=(6.4, 4.2)):
-    """PNG bytes of a figure drawn by ``draw(ax)``, without touching pyplot."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, layout="constrained")
-    FigureCanvasAgg(fig)
-    draw(fig.add_subplot())
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
 
 
 def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feature_sd=None):
@@ -78,8 +68,8 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
 
     _check_pair(path, cv)
     figs = {
-        "path": _png(lambda ax: plotting.plot_path(path, ax, cv=cv, feature_sd=feature_sd)),
-        "cv": _png(lambda ax: plotting.plot_cv(cv, ax)),
+        "path": png_bytes(lambda ax: plotting.plot_path(path, ax, cv=cv, feature_sd=feature_sd)),
+        "cv": png_bytes(lambda ax: plotting.plot_cv(cv, ax)),
     }
     if offset is not None and X is not None and y is not None:
         if path.family != "gaussian":
@@ -87,10 +77,16 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
         else:
             y = np.asarray(y, dtype=float) - np.asarray(offset, dtype=float)
     if X is not None and y is not None:
-        figs["gap"] = _png(lambda ax: plotting.plot_gap(path, X, y, ax, cv=cv))
+        figs["gap"] = png_bytes(lambda ax: plotting.plot_gap(path, X, y, ax, cv=cv))
     if overfit:
-        figs["overfit"] = _png(lambda ax: plotting.plot_overfit(overfit_demo(), ax))
+        figs["overfit"] = png_bytes(lambda ax: plotting.plot_overfit(overfit_demo(), ax))
     return figs
+
+
+def _with_inference_image(images, inference):
+    if inference is None or "inference" in images:
+        return images
+    return {**images, "inference": render_inference_figure(inference)}
 
 
 def overfit_demo():
@@ -156,6 +152,15 @@ def _prior_sentence(path, cv, X, y, n_samples, offset=None):
     """The Bayesian reading of the chosen lam (:func:`shrinkage.bayes.priors.implied_prior`)."""
     from ..bayes.priors import implied_prior
 
+    if path.penalty in ("mcp", "scad"):
+        return (f"The {path.penalty.upper()} penalty has no Bayesian prior reading: its "
+                "exp(-penalty) is flat beyond gamma * lam, so it is no proper prior, and the "
+                "fit is a local stationary point of a nonconvex objective, not a posterior "
+                "mode. (The lasso's Laplace-prior reading does not carry over.)")
+    if "adaptive_weights" in path.extra:
+        return ("The adaptive lasso reads as independent Laplace priors whose scales differ "
+                "by feature (divided by each feature's weight): an empirical-Bayes prior, "
+                "its weights chosen from the data by the first-stage fit.")
     i = cv.index_chosen
     if n_samples is None:
         return ("The implied prior needs the number of samples: pass the training data "
@@ -267,16 +272,11 @@ def _data_rows(path, n_samples, data):
 
 def _model_notes(path, cv, target, gap_left_out):
     """Sentences under the headline: what the model predicts, how it is penalised."""
-    notes = [t for t in (_class_sentence(path, cv, target),) if t]
+    notes = [t for t in (_class_sentence(path, cv, target), group_sentence(path, cv)) if t]
     if path.family == "multinomial" and path.l1_ratio > 0:
         notes.append("The multinomial penalty is grouped: each feature's coefficients for "
                       "all classes form one group, which enters or leaves the model as a "
                       "whole.")
-    from .groups import group_sentence
-
-    group_note = group_sentence(path, cv.index_chosen)
-    if group_note:
-        notes.append(group_note)
     if gap_left_out:
         notes.append("The overfitting-gap plot is left out: it cannot apply the offset of "
                      "this fit yet.")
@@ -349,6 +349,8 @@ def _repro_rows(path, cv, n_folds, n_repeats):
         ("repeats", n_repeats),
         ("rule", cv.rule),
         ("metric", cv.metric),
+        ("penalty", path.penalty + ("" if path.penalty == "elasticnet"
+                                    else f", gamma = {path.gamma:g}")),
         ("l1_ratio", _fmt(path.l1_ratio)),
         ("standardize", path.standardize),
         ("lams fitted", path.n_lams),
@@ -356,6 +358,15 @@ def _repro_rows(path, cv, n_folds, n_repeats):
         (f"max {path.certificate_kind}", _fmt(np.max(path.certificate))),
         ("all path points converged", bool(np.all(path.converged))),
     ]
+
+
+def _penalty_kind(path):
+    """The penalty in a few words: lasso, ridge, elastic-net, MCP/SCAD with gamma, adaptive."""
+    if path.penalty in ("mcp", "scad"):
+        return f"{path.penalty.upper()} (gamma = {path.gamma:g})"
+    if "adaptive_weights" in path.extra:
+        return "adaptive lasso"
+    return {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
 
 
 def build_report(
@@ -374,6 +385,7 @@ def build_report(
     feature_sd=None,
     sample_weight=None,
     offset=None,
+    inference=None,
 ):
     """Render the HTML report.
 
@@ -407,6 +419,9 @@ def build_report(
         The weights of the fit (for the standard deviations computed from ``X``).
     offset : array of shape (n_samples,), optional
         The offset of the fit (for the gaussian noise estimate and the gap plot).
+    inference : InferenceResult, optional
+        Adds a section on the uncertainty of the selection
+        (:mod:`shrinkage.inference`) with its table and picture.
 
     Returns
     -------
@@ -419,13 +434,11 @@ def build_report(
     sd = _resolve_sd(path, X, feature_sd, sample_weight)
     if images is None:
         images = render_figures(path, cv, X, y, overfit=overfit, offset=offset, feature_sd=sd)
+    images = _with_inference_image(images, inference)
     encoded = {k: base64.b64encode(v).decode("ascii") for k, v in images.items()}
     i = cv.index_chosen
-    names = (
-        [str(n) for n in path.feature_names]
-        if path.feature_names is not None
-        else [f"x{j}" for j in range(path.n_features)]
-    )
+    names = ([str(n) for n in path.feature_names] if path.feature_names is not None
+             else [f"x{j}" for j in range(path.n_features)])
     n_samples = None if X is None else int(np.shape(X)[0])
     if n_samples is None and cv.fold_ids is not None:
         n_samples = int(np.shape(cv.fold_ids)[-1])
@@ -434,11 +447,9 @@ def build_report(
     coef_columns, coef_rows, n_nonzero, intercept_text = _coef_table(path, cv, i, names, sd)
     prior_sentence = _prior_sentence(path, cv, X, y, n_samples, offset)
     repro_rows = _repro_rows(path, cv, n_folds, n_repeats)
-    kind = {1.0: "lasso", 0.0: "ridge"}.get(float(path.l1_ratio), "elastic-net")
-    headline = (
-        f"A {path.family} {kind} path cross-validated over {n_folds} folds: the chosen "
-        f"lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of {path.n_features} features."
-    )
+    headline = (f"A {path.family} {_penalty_kind(path)} path cross-validated over {n_folds} "
+                f"folds: the chosen lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of "
+                f"{path.n_features} features.")
     model_notes = _model_notes(path, cv, (data or {}).get("target", "y"),
                                offset is not None and X is not None and "gap" not in images)
     return _template().render(
@@ -471,6 +482,7 @@ def build_report(
         prior_sentence=prior_sentence,
         repro_rows=repro_rows,
         command=command,
+        inference=None if inference is None else inference_section(inference),
     )
 
 

@@ -192,7 +192,9 @@ class Penalty:
         raise NotImplementedError
 
     def prox(self, w: torch.Tensor, t: float) -> torch.Tensor:  # pragma: no cover - abstract
-        """The proximal map of ``t`` times the penalty at ``w``, as a new tensor::
+        """The proximal map of ``t`` times the penalty at ``w``, as a new tensor.
+
+        With ``term`` the penalty of one parameter tensor::
 
             prox(w, t) = argmin_v ||v - w||^2 / 2 + t * term(v)
 

@@ -19,7 +19,7 @@ from .early_stopping import EarlyStopping
 from .penalties import L1, L2, DecoupledWeightDecay
 from .structural import GaussianNoise, Mixup, set_dropout
 
-#: knob -> which direction regularizes more
+#: Each knob of :func:`sweep` and the direction that regularizes more ("larger" or "smaller").
 KNOBS = {
     "weight_decay": "larger",  # decoupled decay after each optimizer step (AdamW-style)
     "l2": "larger",  # coupled L2 loss term lam/2 ||w||^2

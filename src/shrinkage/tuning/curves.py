@@ -24,6 +24,7 @@ from ..engine.ridge import ExactRidge
 
 __all__ = ["BASES", "Basis", "CurveComparison", "compare_fits", "make_basis"]
 
+#: The bases :func:`make_basis` builds: Legendre polynomials and cubic truncated-power splines.
 BASES = ("polynomial", "spline")
 DEFAULT_LAMS = np.logspace(1, -8, 60)
 

@@ -240,6 +240,8 @@ class CVSetup:
     grid: dict
 
     def fold_weight(self, test):
+        """The weight of a test fold (row indices ``test``): its number of rows, or the
+        sum of its sample weights. A fold's mean error counts with this weight."""
         return float(test.size if self.weight is None else np.sum(self.weight[test]))
 
 
@@ -435,6 +437,17 @@ def cross_validate(
         ``result.lam_chosen`` is the choice (glmnet's ``lambda.1se`` under the default
         rule), ``result.lam_min`` glmnet's ``lambda.min``; ``mean``/``se`` are
         ``cvm``/``cvsd``; ``nnz`` is ``nzero``.
+
+    Examples
+    --------
+    >>> import shrinkage
+    >>> from shrinkage.datasets import load_diabetes
+    >>> data = load_diabetes()
+    >>> cv = shrinkage.cross_validate(data.X, data.y, cv=10, rule="1se", random_state=0)
+    >>> bool(cv.lam_chosen >= cv.lam_min)  # the rule's choice is never the weaker
+    True
+    >>> int(cv.nnz[cv.index_min]), int(cv.nnz[cv.index_chosen])  # features kept
+    (9, 4)
     """
     selection.parse_rule(rule)
     if "l1_ratio" in path_kwargs:

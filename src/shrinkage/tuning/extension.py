@@ -21,6 +21,8 @@ import numpy as np
 __all__ = ["GridEdgeWarning", "MAX_EXTENSIONS", "edge_of", "extend_at_edges",
            "extended_grid"]
 
+#: How many times cross-validation extends the grid (a decade of strengths each time)
+#: while the minimum sits at its edge.
 MAX_EXTENSIONS = 3
 
 

@@ -15,7 +15,7 @@ from ..results import CVResult
 from . import selection
 from .cv import assemble_result, fit_with_extensions, prepare_cv, run_paths
 
-__all__ = ["cross_validate_elastic_net", "ElasticNetCVResult"]
+__all__ = ["cross_validate_elastic_net", "ElasticNetCVResult", "choose_on_grid"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,10 +41,13 @@ class ElasticNetCVResult:
 
     @property
     def l1_ratio_chosen(self) -> float:
+        """The chosen ``l1_ratio``: ``l1_ratios[index_chosen[0]]``."""
         return float(self.l1_ratios[self.index_chosen[0]])
 
     @property
     def lam_chosen(self) -> float:
+        """The chosen ``lam``, on the grid of the chosen ``l1_ratio``:
+        ``results[i].lams[j]`` with ``(i, j) = index_chosen``."""
         i, j = self.index_chosen
         return float(self.results[i].lams[j])
 
@@ -95,7 +98,7 @@ def cross_validate_elastic_net(
     -------
     ElasticNetCVResult
     """
-    k, rel = selection.parse_rule(rule).grid_slack()
+    selection.parse_rule(rule)  # a bad rule is refused before any fit
     ratios = np.atleast_1d(np.asarray(l1_ratios, dtype=float))
     if ratios.ndim != 1 or ratios.size == 0:
         raise ValueError("l1_ratios must be a non-empty 1-D sequence")
@@ -114,13 +117,21 @@ def cross_validate_elastic_net(
         fulls[i], res = fit_with_extensions(setup, float(ratios[i]), n_jobs, backend, rule,
                                             random_state, first)
         results.append(res)
+    i_min, i_ch = choose_on_grid(results, setup.greater, rule)
+    return ElasticNetCVResult(ratios, results, i_min, i_ch, selection.parse_rule(rule).text)
+
+
+def choose_on_grid(results, greater, rule):
+    """``(index_min, index_chosen)`` over the cells of per-knob CV results (one
+    CVResult per value of a second knob, each on its own ``lam`` grid): the best cell, and
+    the sparsest cell within ``rule``'s slack of it (ties to the stronger ``lam``)."""
+    k, rel = selection.parse_rule(rule).grid_slack()
     mean = _stack([r.mean for r in results])
     se = _stack([r.se for r in results])
     nnz = _stack([r.nnz.astype(float) for r in results])
     lams = _stack([r.lams for r in results])
-    g = setup.greater
-    i_min = selection.sparsest_within_grid(lams, mean, nnz, greater_is_better=g)
+    i_min = selection.sparsest_within_grid(lams, mean, nnz, greater_is_better=greater)
     i_ch = selection.sparsest_within_grid(
-        lams, mean, nnz, se=se if k > 0 else None, k=k, rel=rel, greater_is_better=g,
+        lams, mean, nnz, se=se if k > 0 else None, k=k, rel=rel, greater_is_better=greater,
     )
-    return ElasticNetCVResult(ratios, results, i_min, i_ch, selection.parse_rule(rule).text)
+    return i_min, i_ch

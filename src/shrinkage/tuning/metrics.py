@@ -39,7 +39,7 @@ FAMILIES = ("gaussian", "binomial", "poisson", "multinomial", "mgaussian")
 _ALL = FAMILIES
 _CLASS = ("binomial", "multinomial")
 
-# name -> (families it fits, greater_is_better)
+#: The validation metrics by name: ``name -> (families it fits, greater_is_better)``.
 METRICS = {
     "mse": (_ALL, False),
     "mae": (_ALL, False),

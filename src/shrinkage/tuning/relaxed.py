@@ -164,10 +164,13 @@ class RelaxedCVResult:
 
     @property
     def gamma_chosen(self) -> float:
+        """The chosen relaxation ``gamma``: ``gammas[index_chosen[0]]`` (1 is the lasso,
+        0 the unpenalised refit on the lasso's support)."""
         return float(self.gammas[self.index_chosen[0]])
 
     @property
     def lam_chosen(self) -> float:
+        """The chosen ``lam``: ``path.lams[index_chosen[1]]``."""
         return float(self.path.lams[self.index_chosen[1]])
 
     def coef(self, index=None):

@@ -1,0 +1,169 @@
+"""The ``shrinkage fit`` options: their declarations, their checks, and ``--inference``.
+
+Every option is checked before any work is done, with a one-line :class:`CLIError` that
+names the option; :func:`check_fit_options` turns them into the arguments of the fit.
+"""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["CLIError", "FIT_OPTIONS", "PENALTIES", "check_fit_options", "fit_options",
+           "run_inference"]
+
+#: the l1_ratio of each --penalty (elasticnet: --l1-ratio, default 0.5)
+PENALTIES = {"lasso": 1.0, "ridge": 0.0, "elasticnet": None, "mcp": 1.0, "scad": 1.0,
+             "adaptive": 1.0}
+
+
+class CLIError(Exception):
+    """An error to report in one line."""
+
+
+def _parse_rule(rule):
+    """The canonical rule text (the grammar of :func:`shrinkage.tuning.selection.parse_rule`)."""
+    from .tuning.selection import parse_rule
+
+    try:
+        return parse_rule(rule).text
+    except ValueError:
+        raise CLIError(
+            f"--rule must be min, Kse (e.g. 1se, 1.5se), a number K of standard errors or "
+            f"R% (e.g. 1%), got {rule!r}"
+        ) from None
+
+
+def _l1_ratio(penalty, l1_ratio):
+    if penalty == "elasticnet":
+        value = 0.5 if l1_ratio is None else l1_ratio
+        if not 0.0 < value < 1.0:
+            raise CLIError(f"--l1-ratio must be strictly between 0 and 1, got {value}")
+        return value
+    if l1_ratio is not None:
+        raise CLIError(f"--l1-ratio applies to --penalty elasticnet, not {penalty}")
+    return PENALTIES[penalty]
+
+
+def check_fit_options(opts):
+    """Validate the numeric options before any work; returns (rule text, l1_ratio, grid)."""
+    rule = _parse_rule(opts["rule"])
+    l1_ratio = _l1_ratio(opts["penalty"], opts.get("l1_ratio"))
+    for name in ("folds", "repeats"):
+        if opts[name] < (2 if name == "folds" else 1):
+            raise CLIError(f"--{name} must be >= {2 if name == 'folds' else 1}, got {opts[name]}")
+    grid = {}
+    if opts["penalty"] in ("mcp", "scad"):
+        from .model.concave import check_penalty
+
+        try:
+            _, gamma = check_penalty(opts["penalty"], opts.get("gamma"))
+        except ValueError as exc:
+            raise CLIError(f"--gamma: {exc}") from None
+        grid["penalty"], grid["gamma"] = opts["penalty"], gamma
+    elif opts["penalty"] == "adaptive":
+        if opts.get("weights") or opts.get("offset"):
+            raise CLIError("--penalty adaptive does not take --weights or --offset")
+        grid["adaptive"] = True
+    if opts["penalty"] not in ("mcp", "scad") and opts.get("gamma") is not None:
+        raise CLIError(f"--gamma applies to --penalty mcp or scad, not {opts['penalty']}")
+    if opts.get("n_lams") is not None:
+        if opts["n_lams"] < 1:
+            raise CLIError(f"--n-lams must be >= 1, got {opts['n_lams']}")
+        grid["n_lams"] = opts["n_lams"]
+    if opts.get("lam_min_ratio") is not None:
+        if not 0.0 < opts["lam_min_ratio"] < 1.0:
+            raise CLIError(f"--lam-min-ratio must be strictly between 0 and 1, got "
+                           f"{opts['lam_min_ratio']:g}")
+        grid["lam_min_ratio"] = opts["lam_min_ratio"]
+    return rule, l1_ratio, grid
+
+
+#: the options of ``shrinkage fit`` (and of the demo's fit), in the order --help lists them
+FIT_OPTIONS = [
+    click.option("--target", "-t", required=True, help="Column to predict."),
+    click.option("--family", default="auto", show_default=True,
+                 type=click.Choice(["auto", "gaussian", "binomial", "poisson", "multinomial"]),
+                 help="auto: class labels -> binomial/multinomial, 2 numeric values -> "
+                      "binomial, other numbers -> gaussian."),
+    click.option("--penalty", default="lasso", show_default=True,
+                 type=click.Choice(["lasso", "ridge", "elasticnet", "mcp", "scad",
+                                    "adaptive"]),
+                 help="mcp, scad: folded-concave penalties (ncvreg's; less bias on large "
+                      "coefficients than the lasso); adaptive: the adaptive lasso (weights "
+                      "from a cross-validated ridge fit, refitted inside every fold)."),
+    click.option("--gamma", type=float, default=None,
+                 help="Concavity of --penalty mcp (> 1, default 3) or scad (> 2, default "
+                      "3.7)."),
+    click.option("--l1-ratio", type=float, default=None,
+                 help="Mix of L1 in (0, 1) for --penalty elasticnet (default 0.5)."),
+    click.option("--folds", default=10, show_default=True, type=int),
+    click.option("--repeats", default=1, show_default=True, type=int),
+    click.option("--rule", default="1se", show_default=True,
+                 help="min, Kse or a number K (the strongest lam within K standard errors of "
+                      "the best, e.g. 1se, 1.5se), or R% (within R percent of the best)."),
+    click.option("--metric", default=None,
+                 help="CV metric (mse, mae, deviance, log_loss, misclassification, accuracy, "
+                      "auc, poisson_deviance); default: the family's deviance."),
+    click.option("--n-lams", type=int, default=None,
+                 help="Number of lam values on the path (default 100)."),
+    click.option("--lam-min-ratio", type=float, default=None,
+                 help="Weakest lam as a fraction of lam_max (default 1e-4, 1e-2 when there "
+                      "are more features than rows)."),
+    click.option("--groups", default=None, help="Column of groups kept within one fold."),
+    click.option("--weights", default=None,
+                 help="Column of sample weights (>= 0); not a feature."),
+    click.option("--offset", default=None,
+                 help="Column added to the linear predictor with coefficient 1, e.g. "
+                      "log(exposure) for poisson rates; not a feature, and `shrinkage "
+                      "predict` needs it in the data too."),
+    click.option("--exclude", multiple=True,
+                 help="Column(s) to leave out (repeatable, or comma-separated)."),
+    click.option("--keep", multiple=True,
+                 help="Use this identifier column as a feature (repeatable): columns with "
+                      "a different value in every row are left out by default."),
+    click.option("--impute", is_flag=True,
+                 help="Fill missing values (numeric: mean, categorical: most frequent level) "
+                      "and drop rows with a missing target."),
+    click.option("--inference", default="none", show_default=True,
+                 type=click.Choice(["none", "stability", "selective", "debiased"]),
+                 help="Uncertainty of the selection, in the report and inference.csv: "
+                      "stability selection, selective inference (by data splitting, as lam "
+                      "comes from CV) or debiased-lasso intervals."),
+    click.option("--seed", default=0, show_default=True, type=int, help="Seed of the folds."),
+    click.option("--factor-groups", is_flag=True,
+                 help="Penalise each categorical column's indicators as one group (the "
+                      "group lasso): a factor enters or leaves the model as a whole, and "
+                      "the lasso no longer depends on which level is the reference."),
+    click.option("--force", is_flag=True, help="Overwrite files in --out."),
+]
+
+
+def run_inference(console, enc, opts, rule):
+    """The ``--inference`` result on the encoded data, or None."""
+    method = opts.get("inference", "none")
+    if method == "none":
+        return None
+    if enc.weights is not None or enc.offset is not None:
+        raise CLIError("--inference does not take --weights or --offset")
+    from . import inference as inf
+
+    console.print(f"computing {method} inference...")
+    X, y, family, seed = enc.X, enc.y, enc.family, opts["seed"]
+    if method == "stability":
+        return inf.stability_selection(X, y, family, random_state=seed,
+                                       feature_names=enc.feature_names)
+    if family not in ("gaussian", "binomial", "poisson"):
+        raise CLIError(f"--inference {method} covers gaussian, binomial and poisson models; "
+                       f"use --inference stability for {family}")
+    if method == "selective":
+        return inf.selective_lasso(X, y, "cv", family, rule=rule, cv=opts["folds"],
+                                   random_state=seed, feature_names=enc.feature_names)
+    return inf.debiased_lasso(X, y, family, cv=opts["folds"], random_state=seed,
+                              feature_names=enc.feature_names)
+
+
+def fit_options(f):
+    """Decorate the click command ``f`` with every option of :data:`FIT_OPTIONS`."""
+    for option in reversed(FIT_OPTIONS):
+        f = option(f)
+    return f

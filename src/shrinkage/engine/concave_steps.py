@@ -1,0 +1,221 @@
+"""Exact steps and diagnostics of the MCP/SCAD solver (:mod:`shrinkage.engine.concave`).
+
+On a fixed active set, with the signs and the quadratic pieces of ``rho`` fixed, the
+model is a quadratic: :func:`polish_piece` (from X) and :func:`gram_polish` (from a cached
+Gram block, :class:`ActiveGram`) solve it in one Newton step when coordinate descent is
+slow. :func:`convexity_margin` is ncvreg's local convexity diagnostic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.concave import concave_slope, concave_value
+from .gram import dense_gram_columns, sparse_gram_columns
+from .kernels.certify import centred_dots
+from .kernels.moments import active_normal_equations, centred_combination
+
+__all__ = ["ActiveGram", "convexity_margin", "gram_polish", "polish_piece"]
+
+
+_MAX_DIAG_WORK = 5e8  # n * |A|^2 flops allowed for one eigenvalue diagnostic
+
+
+def convexity_margin(prob, weights, b, lam2, concavity, gram=None):
+    """ncvreg's local convexity diagnostic at a solution ``b``.
+
+    The smallest eigenvalue of the loss's curvature on the active set in standardized
+    units (the intercept profiled out: ``Xc_A^T W Xc_A`` minus its projection on the
+    intercept, ``W = diag(weights)``), plus the ridge part ``lam2``, minus the penalty's
+    concavity for penalised features. Negative: the objective is not locally convex there
+    and the solution is one local minimiser among possibly several. NaN when the
+    eigenvalue would cost more than ``_MAX_DIAG_WORK``; 0 curvature is used when the
+    active set has more features than rows with weight.
+    """
+    A = np.flatnonzero(b != 0)
+    if A.size == 0:
+        return np.inf
+    pen = ~prob.unpenalized[A]
+    if not np.any(pen):
+        return np.inf
+    n_live = int(np.sum(weights > 0)) - (1 if prob.fit_intercept else 0)
+    floor = lam2[A][pen] - concavity
+    if A.size > n_live:
+        return float(np.min(floor))
+    H = None if gram is None else gram.block(A.astype(np.int64))
+    if H is not None:  # gaussian: the cached Gram, standardized, intercept profiled out
+        sA = prob.scale[A]
+        H = H / np.outer(sA, sA)
+        if prob.fit_intercept:
+            u = (prob.xw[A] - prob.xm[A] * float(weights.sum())) / sA
+            H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
+        H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
+        return float(np.linalg.eigvalsh(H)[0])
+    if float(prob.n) * A.size ** 2 > _MAX_DIAG_WORK:
+        return float("nan")
+    XA = prob.X[:, A]
+    XA = XA.toarray() if hasattr(XA, "toarray") else np.asarray(XA, dtype=float)
+    XA = (XA - prob.xm[A]) / prob.scale[A]
+    WX = weights[:, None] * XA
+    H = XA.T @ WX
+    if prob.fit_intercept:
+        u = WX.sum(axis=0)
+        H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
+    H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
+    return float(np.linalg.eigvalsh(H)[0])
+
+
+def gram_polish(pen, G, g, b, s, l1, l2):
+    """:func:`polish_piece` in Gram space (local indexing, no intercept: the gaussian
+    model's centred columns are orthogonal to it); ``g`` kept exact. True if kept."""
+    A = np.flatnonzero(b)
+    if A.size == 0:
+        return False
+    sA, lA, l2A = s[A], l1[A], l2[A]
+    t = b[A] * sA
+    piece, curv = _pieces(pen.kind, np.abs(t), lA, pen.gamma)
+    GA = G[np.ix_(A, A)]
+    H = GA.copy()
+    H[np.diag_indices_from(H)] += sA * sA * (curv + l2A)
+    rhs = g[A] - sA * (concave_slope(pen.kind, t, lA, pen.gamma) * np.sign(t) + l2A * t)
+    try:
+        d = np.linalg.solve(H, rhs)
+    except np.linalg.LinAlgError:
+        return False
+    tn = (b[A] + d) * sA
+    if (not np.all(np.isfinite(d)) or np.any(np.sign(tn) != np.sign(t))
+            or np.any(_pieces(pen.kind, np.abs(tn), lA, pen.gamma)[0] != piece)):
+        return False
+    dq = -float(g[A] @ d) + 0.5 * float(d @ GA @ d) + float(np.sum(
+        concave_value(pen.kind, tn, lA, pen.gamma) + 0.5 * l2A * tn * tn
+        - concave_value(pen.kind, t, lA, pen.gamma) - 0.5 * l2A * t * t))
+    if not dq <= 0.0:
+        return False
+    b[A] += d
+    g -= G[:, A] @ d
+    return True
+
+
+_POLISH_MAX_WORK = 2e8  # n * |A|^2 flops allowed for one exact step
+
+
+def _pieces(kind, a, lam1, gamma):
+    """Which quadratic piece of ``rho`` each ``a = |t| > 0`` lies on, and ``rho''`` there."""
+    if kind == "mcp":
+        piece = (a > gamma * lam1).astype(np.int8)
+        return piece, np.where(piece == 0, -1.0 / gamma, 0.0)
+    piece = np.where(a <= lam1, 0, np.where(a <= gamma * lam1, 1, 2)).astype(np.int8)
+    return piece, np.where(piece == 1, -1.0 / (gamma - 1.0), 0.0)
+
+
+class ActiveGram:
+    """Centred weighted Gram entries ``Xc_j^T W Xc_k`` of the features ever active, read
+    from X once per feature (the gaussian family: the weights never change)."""
+
+    max_entries = 5e7
+
+    def __init__(self, prob):
+        self.prob = prob
+        self.pos = np.full(prob.p, -1, dtype=np.int64)
+        self.cols = np.zeros((prob.p, 0))
+
+    def block(self, A):
+        """``Xc_A^T W Xc_A``, or None when the cache would pass ``max_entries``."""
+        prob = self.prob
+        new = A[self.pos[A] < 0]
+        if new.size:
+            k = self.cols.shape[1]
+            if float(prob.p) * (k + new.size) > self.max_entries:
+                return None
+            X = prob.X
+            raw = (sparse_gram_columns(X, prob.w, new) if prob.sparse
+                   else dense_gram_columns(X, prob.w, prob.uniform_w, new))
+            # sum_i w_i (x_ij - m_j)(x_ik - m_k) = G_jk - m_j xw_k - m_k xw_j + m_j m_k V
+            xm, xw = prob.xm, prob.xw
+            V = float(prob.w.sum())
+            raw -= np.outer(xm, xw[new]) + np.outer(xw, xm[new]) - V * np.outer(xm, xm[new])
+            self.cols = np.concatenate([self.cols, raw], axis=1)
+            self.pos[new] = np.arange(k, k + new.size)
+        return self.cols[np.ix_(A, self.pos[A])]
+
+
+def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
+    """Exact minimiser of the quadratic model on the current active set, signs and pieces.
+
+    On the active set ``A`` (non-zero coordinates of ``ws``) with their signs and the
+    pieces of ``rho`` they lie on fixed, the model ``1/2 sum_i v_i r_i^2 + P(b)`` is a
+    quadratic; one Newton step solves it::
+
+        (Z^T V Z + diag(0, s_A^2 (rho''_A + lam2_A))) d = Z^T V r - (0, P'(b_A))
+
+    The step is kept only if no sign or piece changes and the model decreases (the piece
+    may be nonconvex: then its stationary point can be a saddle, and is refused). ``r``,
+    ``st`` and ``b`` are updated as :func:`~shrinkage.engine.kernels.concave.concave_cd`
+    keeps them. Returns True if kept.
+    """
+    pen = prob.penalty
+    A = ws[b[ws] != 0]
+    n = prob.n
+    m = A.size + 1
+    sweep_cost = float(np.sum(np.diff(prob.kp)[ws])) if prob.sparse else float(n * ws.size)
+    work = float(n) * m * m + float(m) ** 3
+    if A.size == 0 or work > min(_POLISH_MAX_WORK, 1000.0 * sweep_cost) or 2 * m > n:
+        return False
+    off = 1 if prob.fit_intercept else 0
+    m = A.size + off
+    s = prob.scale[A]
+    t = b[A] * s
+    l1, l2 = lam1[A], lam2[A]
+    piece, curv = _pieces(pen.kind, np.abs(t), l1, pen.gamma)
+    H = np.empty((m, m))
+    rhs = np.empty(m)
+    rt = r + st[0]
+    X, xd, xi, xp, sparse = prob.kernel_design()
+    idx = A.astype(np.int64)
+    block = None if gram is None else gram.block(idx)
+    if block is None:
+        active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, idx,
+                                prob.fit_intercept, H, rhs)
+    else:  # the gaussian model's curvature is the cached Gram; only Z^T V r is new
+        g = np.empty(prob.p)
+        u = v * rt
+        su = float(u.sum())
+        centred_dots(X, xd, xi, xp, sparse, u, su, prob.xm, idx, idx.size, g)
+        H[off:, off:] = block
+        rhs[off:] = g[idx]
+        if off:
+            V = float(v.sum())
+            H[0, 0] = V
+            H[0, 1:] = H[1:, 0] = prob.xw[idx] - prob.xm[idx] * V
+            rhs[0] = su
+    rhs[off:] -= s * (concave_slope(pen.kind, t, l1, pen.gamma) * np.sign(t) + l2 * t)
+    H[np.arange(off, m), np.arange(off, m)] += s * s * (curv + l2)
+    try:
+        d = np.linalg.solve(H, rhs)
+    except np.linalg.LinAlgError:
+        return False
+    if not np.all(np.isfinite(d)):
+        return False
+    new = b[A] + d[off:]
+    tn = new * s
+    if np.any(np.sign(tn) != np.sign(t)) or np.any(
+            _pieces(pen.kind, np.abs(tn), l1, pen.gamma)[0] != piece):
+        return False
+    step = np.zeros(n)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, np.ascontiguousarray(d[off:]),
+                        step)
+    r_new = rt - step - (d[0] if off else 0.0)
+
+    def model(res, tt):
+        return 0.5 * float(np.dot(v, res * res)) + float(np.sum(
+            concave_value(pen.kind, tt, l1, pen.gamma) + 0.5 * l2 * tt * tt))
+
+    if not model(r_new, tn) <= model(rt, t):
+        return False
+    b[A] = new
+    r[:] = r_new
+    st[0] = 0.0
+    st[1] = float(np.dot(v, r))
+    if off:
+        st[3] += d[0]
+    return True

@@ -1,0 +1,40 @@
+"""The strength grid of a path: the user's ``lams`` checked, or log-spaced from lam_max."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import check_scalar
+
+__all__ = ["strength_grid", "check_lams"]
+
+
+def strength_grid(options, lam_max, n, p, n_lams, ends=None):
+    """``(grid, user_given)``: the user's ``lams`` or ``n_lams`` log-spaced from lam_max
+    (down to the df-based end ``ends[1]`` of a ridge grid, unless lam_min_ratio is set)."""
+    if options.lams is not None:
+        return check_lams(options.lams), True
+    ratio = options.lam_min_ratio
+    if ratio is None and ends is not None:
+        ratio = min(max(ends[1] / ends[0], 1e-12), 0.5)
+    if ratio is None:
+        ratio = 1e-4 if n > p else 1e-2
+    ratio = check_scalar(ratio, "lam_min_ratio", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    return lam_max * np.logspace(0.0, np.log10(ratio), n_lams), False
+
+
+def check_lams(lams):
+    """A user's strengths as a float64 array: 1-D, non-empty, finite, non-negative and
+    strictly decreasing, or a ValueError naming what is wrong."""
+    arr = np.asarray(lams, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = arr[None]
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError("lams must be a non-empty 1-D sequence of strengths")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("lams contains NaN or inf")
+    if np.any(arr < 0):
+        raise ValueError("lams has negative values; strengths must be >= 0")
+    if np.any(np.diff(arr) >= 0) and arr.size > 1:
+        raise ValueError("lams must be strictly decreasing (strongest first), without repeats")
+    return arr.copy()
