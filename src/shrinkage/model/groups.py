@@ -226,6 +226,7 @@ class GroupElasticNet:
 
     @property
     def n_groups(self):
+        """The number of groups."""
         return self.starts.size - 1
 
     def unit_arrays(self):
