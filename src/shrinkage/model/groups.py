@@ -199,6 +199,7 @@ class GroupElasticNet:
     group_mix: float = 0.0
 
     block = "group"
+    shape = "elasticnet"  # the elastic net on group norms (solvers read block and shape)
     group_responses = True
 
     @classmethod

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..results import CVResult, Path
 from .figures import png_bytes
+from .groups import group_sentence
 from .inference_section import inference_section, render_inference_figure
 from .penalty_words import penalty_kind
 
@@ -272,16 +273,11 @@ def _data_rows(path, n_samples, data):
 
 def _model_notes(path, cv, target, gap_left_out):
     """Sentences under the headline: what the model predicts, how it is penalised."""
-    notes = [t for t in (_class_sentence(path, cv, target),) if t]
+    notes = [t for t in (_class_sentence(path, cv, target), group_sentence(path, cv)) if t]
     if path.family == "multinomial" and path.l1_ratio > 0:
         notes.append("The multinomial penalty is grouped: each feature's coefficients for "
                       "all classes form one group, which enters or leaves the model as a "
                       "whole.")
-    from .groups import group_sentence
-
-    group_note = group_sentence(path, cv.index_chosen)
-    if group_note:
-        notes.append(group_note)
     if gap_left_out:
         notes.append("The overfitting-gap plot is left out: it cannot apply the offset of "
                      "this fit yet.")

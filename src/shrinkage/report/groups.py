@@ -6,8 +6,10 @@ __all__ = ["group_sentence"]
 
 
 def group_sentence(path, index):
-    """Which groups (factors) are in the model at ``index``, for a group-penalised path
-    (``path.extra["group_labels"]``); None for any other path."""
+    """Which groups (factors) are in the model at ``index`` (a path index, or a CVResult:
+    its chosen index), for a group-penalised path (``path.extra["group_labels"]``); None
+    for any other path."""
+    index = getattr(index, "index_chosen", index)
     labels = path.extra.get("group_labels")
     if labels is None:
         return None
