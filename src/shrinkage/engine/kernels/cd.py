@@ -61,7 +61,7 @@ def _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, id
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _dense_gradient(X, j, c, v, uv, r):
+def dense_gradient(X, j, c, v, uv, r):
     """``g_j = sum_i v_i (x_ij - c) r_i`` (``uv > 0``: every ``v_i`` equals ``uv``)."""
     gj = 0.0
     if uv > 0.0:
@@ -74,7 +74,7 @@ def _dense_gradient(X, j, c, v, uv, r):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sparse_dot(xd, xi, xp, j, v, uv, r):
+def sparse_dot(xd, xi, xp, j, v, uv, r):
     """``sum_i v_i x_ij r_i`` over the stored entries of column ``j`` (scalar gathers)."""
     s = 0.0
     if uv > 0.0:
@@ -85,6 +85,35 @@ def _sparse_dot(xd, xi, xp, j, v, uv, r):
         i = xi[k]
         s += xd[k] * v[i] * r[i]
     return s
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def intercept_step_dense(v, r, st, V):
+    """Exact update of the unpenalised intercept after a dense sweep: ``d0 = sum_i v_i r_i
+    / V``, the sum taken afresh (the running one loses digits on large-mean columns).
+    ``r`` and ``st[3]`` move by ``d0``; returns ``(sum_i v_i r_i after it, V d0^2)``."""
+    n = r.shape[0]
+    svr = 0.0
+    for i in range(n):
+        svr += v[i] * r[i]
+    d0 = svr / V
+    if d0 == 0.0:
+        return svr, 0.0
+    st[3] += d0
+    for i in range(n):
+        r[i] -= d0
+    return svr - d0 * V, V * d0 * d0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def intercept_step_sparse(svr, roff, V, st):
+    """The same for a sparse sweep, whose residual carries the shift ``roff``: returns
+    ``(roff after it, V d0^2)`` with ``d0 = (svr + roff V) / V``."""
+    d0 = (svr + roff * V) / V
+    if d0 == 0.0:
+        return roff, 0.0
+    st[3] += d0
+    return roff - d0, V * d0 * d0
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -99,7 +128,7 @@ def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercep
         if hj <= 0.0:
             continue
         c = xm[j]
-        gj = _dense_gradient(X, j, c, v, uv, r)
+        gj = dense_gradient(X, j, c, v, uv, r)
         bj = b[j]
         new = _soft_clip(gj + hj * bj, l1[j], hj + l2[j], lo[j], hi[j])
         d = new - bj
@@ -112,20 +141,8 @@ def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercep
             if ch > maxch:
                 maxch = ch
     if intercept:
-        # exact update of the unpenalised intercept: d0 = sum_i v_i r_i / sum_i v_i, with
-        # the sum taken afresh (the running one loses digits on large-mean columns)
-        svr = 0.0
-        for i in range(n):
-            svr += v[i] * r[i]
-        d0 = svr / V
-        if d0 != 0.0:
-            st[3] += d0
-            for i in range(n):
-                r[i] -= d0
-            svr -= d0 * V
-            ch = V * d0 * d0
-            if ch > maxch:
-                maxch = ch
+        svr, ch = intercept_step_dense(v, r, st, V)
+        maxch = max(maxch, ch)
     st[1] = svr
     return maxch
 
@@ -144,7 +161,7 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
             continue
         c = xm[j]
         # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only
-        gj = _sparse_dot(xd, xi, xp, j, v, uv, r) + roff * xv[j] - c * (svr + roff * V)
+        gj = sparse_dot(xd, xi, xp, j, v, uv, r) + roff * xv[j] - c * (svr + roff * V)
         bj = b[j]
         new = _soft_clip(gj + hj * bj, l1[j], hj + l2[j], lo[j], hi[j])
         d = new - bj
@@ -158,13 +175,8 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
             if ch > maxch:
                 maxch = ch
     if intercept:
-        d0 = (svr + roff * V) / V
-        if d0 != 0.0:
-            st[3] += d0
-            roff -= d0
-            ch = V * d0 * d0
-            if ch > maxch:
-                maxch = ch
+        roff, ch = intercept_step_sparse(svr, roff, V, st)
+        maxch = max(maxch, ch)
     st[0] = roff
     st[1] = svr
     return maxch

@@ -21,6 +21,7 @@ of its piecewise candidates where it is not.
 from numba import njit
 
 from ...model.glm_math import loss_change
+from .cd import dense_gradient, intercept_step_dense, intercept_step_sparse, sparse_dot
 from .flags import FASTMATH
 
 MCP = 1
@@ -170,14 +171,7 @@ def _sweep_dense(kind, gamma, X, v, uv, xm, xv, h, scale, lam1, lam2, b, r, st, 
         if hj <= 0.0:
             continue
         c = xm[j]
-        gj = 0.0  # np.dot(v * r, X[:, j] - c)
-        if uv > 0.0:
-            for i in range(n):
-                gj += (X[i, j] - c) * r[i]
-            gj *= uv
-        else:
-            for i in range(n):
-                gj += (X[i, j] - c) * v[i] * r[i]
+        gj = dense_gradient(X, j, c, v, uv, r)
         s = scale[j]
         vs = hj / (s * s)
         u = vs * s * (b[j] + damp * anchor[j]) + gj / s
@@ -192,18 +186,8 @@ def _sweep_dense(kind, gamma, X, v, uv, xm, xv, h, scale, lam1, lam2, b, r, st, 
             if ch > maxch:
                 maxch = ch
     if intercept:
-        svr = 0.0
-        for i in range(n):
-            svr += v[i] * r[i]
-        d0 = svr / V
-        if d0 != 0.0:
-            st[3] += d0
-            for i in range(n):
-                r[i] -= d0
-            svr -= d0 * V
-            ch = V * d0 * d0
-            if ch > maxch:
-                maxch = ch
+        svr, ch = intercept_step_dense(v, r, st, V)
+        maxch = max(maxch, ch)
     st[1] = svr
     return maxch
 
@@ -222,15 +206,7 @@ def _sweep_sparse(kind, gamma, xd, xi, xp, v, uv, xm, xv, h, scale, lam1, lam2, 
             continue
         c = xm[j]
         # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only
-        dotj = 0.0
-        if uv > 0.0:
-            for q in range(xp[j], xp[j + 1]):
-                dotj += xd[q] * r[xi[q]]
-            dotj *= uv
-        else:
-            for q in range(xp[j], xp[j + 1]):
-                dotj += xd[q] * v[xi[q]] * r[xi[q]]
-        gj = dotj + roff * xv[j] - c * (svr + roff * V)
+        gj = sparse_dot(xd, xi, xp, j, v, uv, r) + roff * xv[j] - c * (svr + roff * V)
         s = scale[j]
         vs = hj / (s * s)
         u = vs * s * (b[j] + damp * anchor[j]) + gj / s
@@ -246,13 +222,8 @@ def _sweep_sparse(kind, gamma, xd, xi, xp, v, uv, xm, xv, h, scale, lam1, lam2, 
             if ch > maxch:
                 maxch = ch
     if intercept:
-        d0 = (svr + roff * V) / V
-        if d0 != 0.0:
-            st[3] += d0
-            roff -= d0
-            ch = V * d0 * d0
-            if ch > maxch:
-                maxch = ch
+        roff, ch = intercept_step_sparse(svr, roff, V, st)
+        maxch = max(maxch, ch)
     st[0] = roff
     st[1] = svr
     return maxch
