@@ -20,9 +20,9 @@ of its piecewise candidates where it is not.
 
 from numba import njit
 
-from ...model.glm_math import loss_change
 from .cd import dense_gradient, intercept_step_dense, intercept_step_sparse, sparse_dot
 from .flags import FASTMATH
+from .glm import loss_step
 
 MCP = 1
 SCAD = 2
@@ -266,7 +266,6 @@ def line_search(fam, kind, gamma, y, w, eta, deta, eta_t, b, b_old, idx, scale, 
     Writes ``eta_t = eta + t deta``; returns ``(t, F(t) - F(0))``, ``t = 0`` (and
     ``b`` restored) when no step lowers ``F``.
     """
-    n = y.shape[0]
     target = b.copy()
     p0 = 0.0
     for k in range(idx.shape[0]):
@@ -275,14 +274,7 @@ def line_search(fam, kind, gamma, y, w, eta, deta, eta_t, b, b_old, idx, scale, 
         p0 += rho(kind, a, lam1[j], gamma) + 0.5 * lam2[j] * a * a
     t = 1.0
     for _ in range(max_halvings):
-        df = 0.0
-        mag = 0.0
-        for i in range(n):
-            d = t * deta[i]
-            eta_t[i] = eta[i] + d
-            c = w[i] * loss_change(fam, y[i], eta[i], d)
-            df += c
-            mag += abs(c)
+        df, mag = loss_step(fam, y, w, eta, deta, t, eta_t)
         p1 = 0.0
         for k in range(idx.shape[0]):
             j = idx[k]

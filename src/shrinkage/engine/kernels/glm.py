@@ -76,6 +76,23 @@ def step_decrease(wres, deta, b_old, db, idx, l1, l2):
     return gd
 
 
+@njit(cache=True, nogil=True, inline="always")
+def loss_step(fam, y, w, eta, deta, t, eta_t):
+    """``eta_t = eta + t deta`` and the loss change it makes, summed from accurate
+    per-sample changes (:func:`~shrinkage.model.glm_math.loss_change`): returns
+    ``(sum_i w_i dloss_i, sum_i |w_i dloss_i|)``, the second the rounding scale of the
+    first."""
+    df = 0.0
+    mag = 0.0
+    for i in range(y.shape[0]):
+        d = t * deta[i]
+        eta_t[i] = eta[i] + d
+        c = w[i] * loss_change(fam, y[i], eta[i], d)
+        df += c
+        mag += abs(c)
+    return df, mag
+
+
 @njit(cache=True, nogil=True)
 def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
            max_halvings):
@@ -93,17 +110,9 @@ def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
     ``idx``). Writes ``eta_t = eta + t deta`` and returns ``(t, F(t) - F(0))``; ``t = 0``
     when no step is accepted.
     """
-    n = y.shape[0]
     t = 1.0
     for _ in range(max_halvings):
-        df = 0.0
-        mag = 0.0
-        for i in range(n):
-            d = t * deta[i]
-            eta_t[i] = eta[i] + d
-            c = w[i] * loss_change(fam, y[i], eta[i], d)
-            df += c
-            mag += abs(c)
+        df, mag = loss_step(fam, y, w, eta, deta, t, eta_t)
         for k in range(idx.shape[0]):
             j = idx[k]
             c = _pen1(b_old[k] + t * db[k], l1[j], l2[j]) - _pen1(b_old[k], l1[j], l2[j])
