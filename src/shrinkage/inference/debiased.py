@@ -29,11 +29,11 @@ from ..engine.shared import SharedDesign
 from ..model.families import get_family
 from ..tuning.cv import cross_validate, path_options
 from ..tuning.parallel import parallel_map
+from ..validation import check_design
 from .design import (
     check_family,
     check_lam,
     check_level,
-    design,
     names_of,
     numeric_response,
     tight_fit,
@@ -100,7 +100,7 @@ def debiased_lasso(X, y, family="gaussian", *, lam="cv", level=0.95, sigma=None,
     """
     family = check_family(family, "debiased_lasso")
     level = check_level(level)
-    X = design(X)
+    X = check_design(X)
     y = np.asarray(y)
     n, p = X.shape
     names = names_of(X, p, feature_names)

@@ -9,10 +9,9 @@ import scipy.sparse as sp
 
 from ..engine.path import regularization_path
 from ..model.families import get_family
-from ..validation import check_design
 
-__all__ = ["SUPPORTED", "check_family", "check_lam", "check_level", "columns", "design",
-           "feature_scales", "names_of", "numeric_response", "tight_fit", "weighted_hessian"]
+__all__ = ["SUPPORTED", "check_family", "check_lam", "check_level", "columns",
+           "names_of", "numeric_response", "tight_fit", "weighted_hessian"]
 
 SUPPORTED = ("gaussian", "binomial", "poisson")
 # inference needs the exact solution's support and signs: a tight certificate
@@ -66,20 +65,6 @@ def names_of(X, p, feature_names=None):
     return names
 
 
-def feature_scales(X, standardize):
-    """The population standard deviation of each column (the engine's ``s_j``), or ones."""
-    p = X.shape[1]
-    if not standardize:
-        return np.ones(p)
-    if sp.issparse(X):
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
-        var = np.maximum(sq - mean * mean, 0.0)
-    else:
-        var = np.var(X, axis=0)
-    return np.sqrt(var)
-
-
 def numeric_response(y, family, classes):
     """The response as the loss sees it: 0/1 for a binomial path with class labels."""
     y = np.asarray(y)
@@ -107,8 +92,3 @@ def weighted_hessian(Z, family, eta):
     fam = get_family(family)
     w = np.ones(Z.shape[0]) if fam.name == "gaussian" else np.asarray(fam.curvature(eta))
     return Z.T @ (Z * w[:, None]), w
-
-
-def design(X):
-    """The checked design (array or CSC matrix)."""
-    return check_design(X)

@@ -31,13 +31,12 @@ import numpy as np
 from scipy import stats
 
 from ..tuning.cv import cross_validate
+from ..validation import check_design
 from .design import (
     check_family,
     check_lam,
     check_level,
     columns,
-    design,
-    feature_scales,
     names_of,
     numeric_response,
     tight_fit,
@@ -115,7 +114,7 @@ def selective_lasso(X, y, lam="cv", family="gaussian", *, level=0.95, sigma=None
     """
     family = check_family(family, "selective_lasso")
     level = check_level(level)
-    X = design(X)
+    X = check_design(X)
     y = np.asarray(y)
     n, p = X.shape
     names = names_of(X, p, feature_names)
@@ -154,7 +153,8 @@ def _fixed_lam(X, y, lam, family, level, sigma, penalty_factor, standardize, cv,
         eta = path.intercepts[0] + Z[:, 1:] @ b[model]
         H, _ = weighted_hessian(Z, family, eta)
         Hinv = np.linalg.pinv(H, hermitian=True)
-        lam_j = n * lam * pf[model] * feature_scales(X, standardize)[model]
+        sd = np.std(Z[:, 1:], axis=0) if standardize else 1.0  # the engine's s_j
+        lam_j = n * lam * pf[model] * sd
         signs = np.sign(b[model])
         shift = Hinv @ np.concatenate([[0.0], lam_j * signs])
         bbar = np.concatenate([[path.intercepts[0]], b[model]]) + shift
