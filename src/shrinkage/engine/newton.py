@@ -119,6 +119,7 @@ class ProximalNewton(Solver):
     # (binomial, 70 lams: 11.6 s against 18.2 s), 1.1-1.2x on dense binomial paths, equal
     # on poisson; 10 stalls (Newton steps too inexact to reach tol)
     inner_accuracy = 0.1
+    refine_after = None  # Newton steps on a working set before :meth:`refine` (None: never)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -135,7 +136,7 @@ class ProximalNewton(Solver):
         self.h = np.zeros(p)
         self.xv = np.zeros(p)
         self.wres = np.empty(n)  # w_i (y_i - mu_i)
-        self.swres = weighted_residual(self.fam, prob.y, self.eta, prob.w, self.wres)
+        self.swres = self.residual()
         self.g = prob.gradient(self.wres)
         # certificates are relative to the null model's largest standardized gradient
         cand = prob.candidates
@@ -151,6 +152,26 @@ class ProximalNewton(Solver):
 
     def feature_gradient(self):
         return np.abs(self.g)
+
+    # the three places the loss enters; a family whose loss couples rows replaces them
+    def residual(self):
+        """Fill ``self.wres`` with minus the loss's derivative in ``eta`` (``w_i (y_i -
+        mu_i)``); returns its sum (the intercept's gradient)."""
+        prob = self.prob
+        return weighted_residual(self.fam, prob.y, self.eta, prob.w, self.wres)
+
+    def irls(self, v, z):
+        """Fill the quadratic model's weights ``v`` and working residual ``z`` around
+        ``self.eta``; returns ``(sum v z, sum v, 1/2 sum v z^2)``."""
+        prob = self.prob
+        return irls_model(self.fam, prob.y, self.eta, prob.w, v, z)
+
+    def line_search(self, deta, b_old, db, idx, l1, l2, decrease, slack, max_halvings):
+        """Backtracking on the true objective along ``(db, deta)``; writes
+        ``self._eta_t`` and returns ``(t, F(t) - F(0))`` (``t = 0``: no step)."""
+        prob = self.prob
+        return armijo(self.fam, prob.y, prob.w, self.eta, deta, self._eta_t, b_old, db, idx,
+                      l1, l2, decrease, slack, max_halvings)
 
     def certificate(self, lam, mask=None):
         """Largest KKT violation (standardized units) relative to the null model's gradient."""
@@ -250,14 +271,13 @@ class ProximalNewton(Solver):
         centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, db, deta)
         if db0 != 0.0:
             deta += db0
-        t, _ = armijo(self.fam, prob.y, prob.w, self.eta, deta, self._eta_t, cur, db, idx,
-                      l1, l2, 0.0, 0.0, 1)
+        t, _ = self.line_search(deta, cur, db, idx, l1, l2, 0.0, 0.0, 1)
         if t != 1.0:
             return
         b[idx] = cur + db
         self.b0 += db0
         self.eta, self._eta_t = self._eta_t, self.eta
-        self.swres = weighted_residual(self.fam, prob.y, self.eta, prob.w, self.wres)
+        self.swres = self.residual()
         ws_gradient_kkt(X, xd, xi, xp, sparse, self.wres, self.swres, prob.xm, b, l1, l2,
                         prob.lo, prob.hi, prob.scale, ws, ws.size, self.g)
 
@@ -269,8 +289,6 @@ class ProximalNewton(Solver):
         updated in place. Returns True if any step was taken.
         """
         prob = self.prob
-        fam = self.fam
-        y, w = prob.y, prob.w
         X, xd, xi, xp, sparse = prob.kernel_design()
         m = ws.size
         ws_cert = ws_kkt(self.g, self.b, l1, l2, prob.lo, prob.hi, prob.scale, ws, m)
@@ -279,11 +297,12 @@ class ProximalNewton(Solver):
         ws_cert /= self.grad_scale
         v, z = self._v, self._z
         moved_any = False
+        steps = 0
         while ws_cert > ws_tol:
             if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                 break
             state[2] += 1
-            svz, sv, q0 = irls_model(fam, y, self.eta, w, v, z)
+            svz, sv, q0 = self.irls(v, z)
             weighted_moments(X, xd, xi, xp, sparse, v, prob.xm, ws, m, self.xv, self.h)
             b_ws = self.b[ws]
             st = np.array([0.0, svz, sv, self.b0])
@@ -322,8 +341,8 @@ class ProximalNewton(Solver):
             # coordinate descent (its Anderson test included) resolves the model only to
             # the rounding of its value q0: a change of F below that is noise, not ascent
             slack = 8.0 * _EPS * q0
-            t, df = armijo(fam, y, w, self.eta, deta, self._eta_t, b_old, db, idx, l1, l2,
-                           decrease, slack, _MAX_HALVINGS)
+            t, df = self.line_search(deta, b_old, db, idx, l1, l2, decrease, slack,
+                                     _MAX_HALVINGS)
             if t == 0.0:
                 self.b[idx] = b_old
                 break
@@ -333,14 +352,23 @@ class ProximalNewton(Solver):
             self.eta, self._eta_t = self._eta_t, self.eta
             state[0] += df
             moved_any = True
-            self.swres = weighted_residual(fam, y, self.eta, w, self.wres)
+            self.swres = self.residual()
             ws_cert = ws_gradient_kkt(X, xd, xi, xp, sparse, self.wres, self.swres, prob.xm,
                                       self.b, l1, l2, prob.lo, prob.hi, prob.scale, ws, m,
                                       self.g)
             if prob.fit_intercept:
                 ws_cert = max(ws_cert, abs(self.swres))
             ws_cert /= self.grad_scale
+            steps += 1
+            if self.refine_after is not None and steps >= self.refine_after and ws_cert > ws_tol:
+                ws_cert = self.refine(ws, l1, l2, ws_cert, state)
         return moved_any
+
+    def refine(self, ws, l1, l2, ws_cert, state):
+        """A further step after ``refine_after`` Newton steps on one working set, for
+        solvers whose quadratic model is only an approximation of the Hessian; returns the
+        working set's KKT violation after it (the default takes none)."""
+        return ws_cert
 
     def intercept(self):
         return self.b0 - dot(self.prob.xm, self.b)

@@ -38,6 +38,7 @@ from ..validation import (
 from .contract import FitHints, SolverSetup, choose_solver
 from .gram import live_moments
 from .grid import strength_grid
+from .null_path import null_is_exact, null_path, separation_note
 from .problem import Problem, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
 from .ridge import penalised_spectrum, ridge_grid_ends
@@ -81,6 +82,8 @@ class PathOptions:
     gamma: float | None = None
     feature_groups: object = None
     group_mix: float = 0.0
+    strata: object = None
+    ties: str | None = None
 
     def replace(self, **changes):
         """A copy with the named fields changed (:func:`dataclasses.replace`)."""
@@ -112,6 +115,8 @@ def regularization_path(
     gamma=None,
     feature_groups=None,
     group_mix=0.0,
+    strata=None,
+    ties=None,
 ):
     """Fit a penalised GLM for every strength on a decreasing grid.
 
@@ -179,6 +184,10 @@ def regularization_path(
         ``sqrt(|g|)``; :mod:`shrinkage.model.groups`). mgaussian: rows are groups.
     group_mix : float in [0, 1]
         Groups only: 0 group lasso, 1 lasso, between them the sparse-group lasso.
+    strata : array of shape (n,), optional
+        Cox only: stratum labels, each stratum with its own baseline hazard.
+    ties : {"efron", "breslow"}, optional
+        Cox only: handling of tied event times (default ``"efron"``).
 
     Returns
     -------
@@ -192,7 +201,7 @@ def regularization_path(
         standardize=standardize, fit_intercept=fit_intercept, sample_weight=sample_weight,
         offset=offset, tol=tol, max_iter=max_iter, multinomial_grouped=multinomial_grouped,
         feature_names=feature_names, early_stop=early_stop, penalty=penalty, gamma=gamma,
-        feature_groups=feature_groups, group_mix=group_mix,
+        feature_groups=feature_groups, group_mix=group_mix, strata=strata, ties=ties,
     )
     return fit_path(check_design(X), y, options)
 
@@ -237,8 +246,9 @@ def fit_path(X, y, options, hints=None):
     if not np.isfinite(null_dev):
         raise ValueError(f"the {data.family.name} deviance of y overflows double precision "
                          "(values too large); rescale y before fitting")
-    if not data.family.quadratic and _null_is_exact(data, eta_null):
-        return _null_path(prob, data, options, eta_null, b0_null, null_dev, names, tol,
+    if data.family.response != "survival" and not data.family.quadratic and null_is_exact(
+            data, eta_null):
+        return null_path(prob, data, options, eta_null, b0_null, null_dev, names, tol,
                           l1_ratio, n_lams)
     path_len = n_lams if options.lams is None else np.size(options.lams)
     setup = SolverSetup(eta=eta_null, b0=b0_null, n_lams=int(path_len), g0=g0, hints=hints,
@@ -275,80 +285,24 @@ def fit_path(X, y, options, hints=None):
         dev_ratio=dev_ratio, null_deviance=float(null_dev), certificate=cert,
         certificate_kind=solver.certificate_kind, converged=converged, n_iter=n_iter,
         family=data.family.name, l1_ratio=float(l1_ratio), tol=float(tol),
-        standardize=bool(options.standardize), fit_intercept=bool(options.fit_intercept),
+        standardize=bool(options.standardize), fit_intercept=bool(prob.fit_intercept),
         stopped_early=done < L, stop_reason=stop_reason(code, dev_ratio[-1], grid[done - 1],
-                                _separation_note(solver.separated_class, data)),
+                                separation_note(solver.separated_class, data)),
         classes=data.classes, feature_names=names, lam_max=float(lam_max),
         extra={**extra, **group_extra(penalty)},
         penalty=penalty.shape, gamma=float(getattr(penalty, "gamma", np.nan)),
     )
 
 
-def _null_is_exact(data, eta):
-    """Whether the null model fits every weighted row to rounding (e.g. a constant count):
-    then every ``lam`` has the null model as its exact solution, and the gradient the
-    solvers would normalise their certificates by is rounding noise."""
-    mu = data.family.mean(eta)
-    live = data.w > 0
-    resid = np.abs(data.y - mu)[live]
-    size = (np.abs(data.y) + np.abs(mu))[live]
-    return bool(np.all(resid <= 64 * np.finfo(float).eps * size))
-
-
-def _null_path(prob, data, options, eta, b0, null_dev, names, tol, l1_ratio, n_lams):
-    """The path of a response the null model fits exactly, with its certificate.
-
-    The certificate is the largest KKT violation (the gradient itself, every coefficient
-    being zero) relative to ``sqrt(sum_i w_i (|y_i| + |mu_i|)^2)`` times the largest
-    ``sqrt(xsq_j) / s_j``: by Cauchy-Schwarz the size the gradient would have if the
-    residuals were of the size of the response. ``lam_max`` is a conventional 1.
-    """
-    mu = data.family.mean(eta)
-    g = prob.gradient(data.w * (data.y - mu))
-    gmag = np.abs(g) if g.ndim == 1 else np.sqrt(np.sum(g * g, axis=1))
-    cand = prob.candidates
-    ratio = np.sqrt(prob.xsq[cand]) / prob.scale[cand]
-    natural = (float(np.max(ratio)) if ratio.size else 1.0) * float(
-        np.sqrt(data.w @ (np.abs(data.y) + np.abs(mu)) ** 2))
-    violation = float(np.max(gmag[cand] / prob.scale[cand])) if np.any(cand) else 0.0
-    if prob.fit_intercept:
-        violation = max(violation, float(np.max(np.abs(data.w @ (data.y - mu)))))
-    cert_value = violation / natural if natural > 0 else violation
-    grid, _ = strength_grid(options, 1.0, prob.n, prob.p, n_lams)
-    L, p = grid.size, prob.p
-    K = data.y.shape[1] if data.y.ndim == 2 else None
-    cert = np.full(L, cert_value)
-    intercept = np.asarray(b0, dtype=float)
-    return Path(
-        lams=grid, coefs=np.zeros((L, p, K) if K else (L, p)),
-        intercepts=np.tile(intercept, (L, 1)) if K else np.full(L, float(intercept)),
-        nnz=np.zeros(L, dtype=int), dev_ratio=np.zeros(L), null_deviance=float(null_dev),
-        certificate=cert, certificate_kind="kkt_violation",
-        converged=np.isfinite(cert) & (cert <= tol), n_iter=np.zeros(L, dtype=np.int64),
-        family=data.family.name, l1_ratio=float(l1_ratio), tol=float(tol),
-        standardize=bool(options.standardize), fit_intercept=bool(options.fit_intercept),
-        classes=data.classes, feature_names=names, lam_max=1.0,
-        extra={"null_model_exact": True}, penalty=prob.penalty.shape,
-        gamma=float(getattr(prob.penalty, "gamma", np.nan)),
-    )
-
-
-def _separation_note(k, data):
-    """Why a path stopped on a separated class (see ``Solver.separated``)."""
-    if k is None:
-        return ""
-    label = data.classes[k] if data.classes is not None else k
-    rows = int(np.sum(data.y[data.w > 0, k] > 0))
-    return (f"class {label!r} ({rows} row{'s' if rows != 1 else ''}) is separated from the "
-            "others: its fitted probabilities are 0 or 1 to 1e-5 and its coefficients would "
-            "grow without bound as lam decreases")
-
-
 def _prepare_data(X, y, options):
     n = X.shape[0]
-    fam = get_family(options.family)
+    fam = get_family(options.family).with_options(options.ties, options.strata)
     matrix = fam.response == "matrix" and fam.quadratic
-    yv, classes = fam.prepare_target((check_response_matrix if matrix else check_target)(y, n))
+    yv, classes = fam.prepare_target(
+        y if fam.response == "survival" else
+        (check_response_matrix if matrix else check_target)(y, n))
+    if yv.shape[0] != n:
+        raise ValueError(f"y has {yv.shape[0]} rows but X has {n}")
     w_norm = check_sample_weight(options.sample_weight, n)
     uniform = w_norm is None
     w = np.full(n, 1.0 / n) if uniform else w_norm
@@ -416,7 +370,7 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
     """The :class:`Problem` and, for a fold fitted from shared sums, its starting gradient
     and gathered held-out block."""
     n, p = X.shape
-    fit_intercept = bool(options.fit_intercept)
+    fit_intercept = bool(options.fit_intercept) and data.family.has_intercept
     live_split = None
     if (hints.shared_gram is not None and data.family.quadratic and not sp.issparse(X)
             and data.offset is None and fit_intercept and data.y.ndim == 1):
@@ -437,7 +391,9 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
                          "rescale X before fitting")
     constant = constant_columns(lo, hi, var, names)
     xs = np.sqrt(var)
-    xm = xw if fit_intercept else np.zeros(p)
+    # no intercept in the Cox model, but its loss ignores a shift of eta: centring the
+    # columns changes nothing and keeps the diagonal Newton model well conditioned
+    xm = xw if fit_intercept or not data.family.has_intercept else np.zeros(p)
     scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)
     arrays = penalty.lower_arrays(p, scale)
     lo = np.where(constant, 0.0, arrays.lo)
@@ -461,7 +417,7 @@ def _ridge_ends(prob, data, eta):
     """The df-based ends of a ridge grid (:func:`~shrinkage.engine.ridge.ridge_grid_ends`)
     with the rows weighted by the loss's curvature at the null model; None when the
     design is too large to decompose or has rank below 2."""
-    e = penalised_spectrum(prob, data.w * data.family.curvature(eta))
+    e = penalised_spectrum(prob, data.family.irls_weights(data.y, eta, data.w))
     return None if e is None else ridge_grid_ends(e, int(np.sum(data.w > 0)))
 
 

@@ -59,6 +59,18 @@ class Family:
     kernel_code = None
     certificate = "kkt_violation"
     default_tol = 1e-6
+    has_intercept = True
+
+    def with_options(self, ties=None, strata=None):
+        """This family configured by the Cox-only options (an error for the others)."""
+        if ties is not None or strata is not None:
+            raise ValueError(f"ties and strata apply to the cox family only, not {self.name}")
+        return self
+
+    def irls_weights(self, y, eta, w):
+        """``w_i`` times the loss's curvature at ``eta_i``: the weights of the quadratic
+        model around ``eta``."""
+        return w * self.curvature(eta)
 
     def prepare_target(self, y):
         """``(y_engine, classes)``: the response as the solvers need it, and class labels."""
@@ -350,8 +362,12 @@ def get_family(family):
     """Return the family object for a name (or pass an instance through)."""
     if isinstance(family, Family):
         return family
+    if family == "cox":  # its module builds on this one
+        from .cox import Cox
+
+        return Cox()
     if not isinstance(family, str) or family not in FAMILIES:
         raise ValueError(
-            f"family must be one of {sorted(FAMILIES)}, got {family!r}"
+            f"family must be one of {sorted([*FAMILIES, 'cox'])}, got {family!r}"
         )
     return FAMILIES[family]()

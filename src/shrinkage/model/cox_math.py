@@ -1,0 +1,170 @@
+"""The Cox partial likelihood, its gradient and diagonal curvature in O(n) (numba).
+
+Written once and used by the family (:class:`shrinkage.model.cox.Cox`) and the engine's
+Cox solver. Observations are mapped once (:func:`shrinkage.model.cox.cox_index`) onto
+*slots*: the distinct event times of each stratum in increasing order, each stratum closed
+by an empty sentinel slot. Observation ``j`` is at risk at the slots ``lo_j <= k < hi_j``
+(``start_j < t_k <= stop_j``) and, if it is an event, dies at slot ``evk_j``. With
+``mu_j = w_j exp(eta_j)``, ``S_k`` the sum of ``mu`` over the risk set at ``t_k``,
+``D_k`` that over its ``d_k`` tied events and ``W_k`` their summed weight, the loss is::
+
+    L(eta) = sum_k [ (W_k / d_k) sum_{r<d_k} log(S_k - c_r D_k) - sum_{i dies at k} w_i eta_i ]
+
+with ``c_r = r / d_k`` (Efron) or ``c_r = 0`` (Breslow); weights sum to one, so ``L`` is
+the negative log partial likelihood divided by ``sum(w)``. Risk-set sums are reverse
+cumulative sums over the slots and per-observation sums over slots are differences of
+prefix sums, so one evaluation costs ``O(n + number of events)``. Rows with zero weight
+are absent: out of every risk set and every tie count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["cox_terms", "cox_observation_derivatives", "cox_loss", "new_terms"]
+
+
+@njit(cache=True, nogil=True)
+def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms):
+    """Per-slot sums of the partial likelihood at ``eta``.
+
+    Fills ``terms`` (shape (7, n_slots)): rows ``A1, A2, B2, A3`` (the Efron sums over the
+    tie correction, see :func:`cox_observation_derivatives`), ``S``, ``D`` and ``E``, all
+    with ``mu`` scaled by ``exp(-m)``, ``m = max eta``; with ``a = W_k / d_k`` and ``c_r``
+    as above, ``A1 = sum_r a / den_r``, ``A2 = sum_r a (1 - c_r) / den_r``,
+    ``B2 = sum_r a / den_r^2``, ``E = sum_r a (1 - c_r) / den_r^2``,
+    ``A3 = sum_r a (1 - c_r)^2 / den_r^2``. Returns ``(loss, magnitude, m)``:
+    the loss and the sum of the magnitudes of its terms (its rounding scale).
+    """
+    n = eta.shape[0]
+    T = sentinel.shape[0]
+    m = -np.inf
+    for j in range(n):
+        if w[j] > 0.0 and eta[j] > m:
+            m = eta[j]
+    if not np.isfinite(m):
+        m = 0.0
+    A1, A2, B2, A3, S, D, E = (terms[0], terms[1], terms[2], terms[3], terms[4], terms[5],
+                               terms[6])
+    terms[:] = 0.0
+    cnt = np.zeros(T)
+    ww = np.zeros(T)
+    # risk set bins: S_k = sum_{k' >= k} (enter-at-hi bins - enter-at-lo bins)
+    loss = 0.0
+    mag = 0.0
+    for j in range(n):
+        wj = w[j]
+        if wj <= 0.0 or hi[j] <= lo[j]:
+            continue
+        mu = wj * np.exp(eta[j] - m)
+        A1[hi[j] - 1] += mu
+        if lo[j] > 0 and not sentinel[lo[j] - 1]:  # entered after the stratum's first slot
+            A2[lo[j] - 1] += mu
+        k = evk[j]
+        if k >= 0:
+            D[k] += mu
+            cnt[k] += 1.0
+            ww[k] += wj
+            loss -= wj * eta[j]
+            mag += abs(wj * eta[j])
+    acc_hi = 0.0
+    acc_lo = 0.0
+    for k in range(T - 1, -1, -1):
+        if sentinel[k]:
+            acc_hi = 0.0
+            acc_lo = 0.0
+            A1[k] = 0.0
+            A2[k] = 0.0
+            continue
+        acc_hi += A1[k]
+        acc_lo += A2[k]
+        Sk = max(acc_hi - acc_lo, D[k])
+        S[k] = Sk
+        A1[k] = 0.0
+        A2[k] = 0.0
+        d = cnt[k]
+        if d == 0.0:
+            continue
+        share = ww[k] / d
+        nd = int(d)
+        for r in range(nd if efron else 1):
+            c = r / d if efron else 0.0
+            den = Sk - c * D[k]
+            if den <= 0.0:  # rounding of a risk set made only of the tied events
+                den = (1.0 - c) * D[k]
+            if not den > 0.0:  # every risk underflowed: a point no step may reach
+                return np.inf, np.inf, m
+            reps = 1.0 if efron else d
+            q = share * reps / den
+            A1[k] += q
+            A2[k] += (1.0 - c) * q
+            B2[k] += q / den
+            E[k] += (1.0 - c) * q / den
+            A3[k] += (1.0 - c) * (1.0 - c) * q / den
+            t = share * reps * (np.log(den) + m)
+            loss += t
+            mag += abs(t)
+    return loss, mag, m
+
+
+@njit(cache=True, nogil=True)
+def cox_observation_derivatives(eta, w, lo, hi, evk, sentinel, terms, m, prefix, wres, v):
+    """Minus the gradient and the diagonal of the Hessian of the loss, per observation.
+
+    With ``C1_j = sum_{lo_j <= k < hi_j} A1_k`` and ``C2_j`` the same sum of ``B2``::
+
+        dL/deta_j   = mu_j (C1_j - e_j (A1 - A2)_{k_j}) - e_j w_j
+        d2L/deta_j2 = mu_j (C1_j - e_j (A1 - A2)_{k_j}) - mu_j^2 (C2_j - e_j (B2 - A3)_{k_j})
+
+    (``e_j`` the event indicator, ``k_j`` its slot). Writes ``wres = -dL/deta`` and
+    ``v`` (floored at 0); ``prefix`` is scratch of shape (2, n_slots). Returns
+    ``sum_j wres_j`` (zero up to rounding: the loss is invariant to a shift of ``eta``).
+    """
+    T = sentinel.shape[0]
+    A1, A2, B2, A3 = terms[0], terms[1], terms[2], terms[3]
+    P1, P2 = prefix[0], prefix[1]
+    s1 = 0.0
+    s2 = 0.0
+    for k in range(T):
+        P1[k] = s1
+        P2[k] = s2
+        if sentinel[k]:
+            s1 = 0.0
+            s2 = 0.0
+        else:
+            s1 += A1[k]
+            s2 += B2[k]
+    total = 0.0
+    for j in range(eta.shape[0]):
+        wj = w[j]
+        if wj <= 0.0 or hi[j] <= lo[j]:
+            wres[j] = 0.0
+            v[j] = 0.0
+            continue
+        mu = wj * np.exp(eta[j] - m)
+        c1 = P1[hi[j]] - P1[lo[j]]
+        c2 = P2[hi[j]] - P2[lo[j]]
+        k = evk[j]
+        ev = 0.0
+        if k >= 0:
+            c1 -= A1[k] - A2[k]
+            c2 -= B2[k] - A3[k]
+            ev = wj
+        g = mu * c1
+        wres[j] = ev - g
+        v[j] = max(g - mu * mu * c2, 0.0)
+        total += wres[j]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def cox_loss(eta, w, lo, hi, evk, sentinel, efron, terms):
+    """``(loss, magnitude)`` of :func:`cox_terms` (the per-slot sums left in ``terms``)."""
+    loss, mag, _ = cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms)
+    return loss, mag
+
+
+def new_terms(n_slots):
+    """Scratch for :func:`cox_terms`: ``(terms, prefix)`` of shapes (7, T) and (2, T)."""
+    return np.zeros((7, n_slots)), np.zeros((2, n_slots))
