@@ -6,7 +6,7 @@ argument and the problem, or returns the arrays in the form the survival functio
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,7 +15,8 @@ from ..validation import as_real_array, check_vector
 __all__ = ["SurvivalData", "check_survival", "check_event", "check_strata", "check_risk"]
 
 
-class SurvivalData(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class SurvivalData:
     """Checked survival data (every array of length ``n``).
 
     Attributes

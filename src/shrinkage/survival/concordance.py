@@ -1,7 +1,7 @@
 """Concordance of risk scores with censored survival times: Harrell's C and Uno's C.
 
 Both are computed in ``O(n log n)`` per column of scores (a Fenwick tree over risk
-ranks, :mod:`shrinkage.survival.kernels`), for one score vector or a whole path of them
+ranks, compiled with numba), for one score vector or a whole path of them
 at once (``risk`` of shape ``(n, L)``).
 """
 
