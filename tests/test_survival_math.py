@@ -353,3 +353,18 @@ def test_plot_risk_groups_draws_observed_and_predicted_curves(rossi):
     assert plot_risk_groups(rossi.week, rossi.arrest, eta, bh_s, ax=ax2,
                             strata=rossi.wexp) is ax2
     plt.close("all")
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_baseline_is_equivariant_in_eta_and_survives_a_wide_range(ties):
+    time, event, _ = _tied_data(12, n=150)
+    eta = np.random.default_rng(12).normal(size=time.size)
+    base = breslow_baseline(time, event, eta, ties=ties).cumulative_hazard
+    shifted = breslow_baseline(time, event, eta + 3.0, ties=ties).cumulative_hazard
+    np.testing.assert_allclose(shifted, base * np.exp(-3.0), rtol=1e-12)
+    # five huge predictors leave the risk set first; later sets hold eta = 0 alone
+    n = 100
+    wide = np.r_[np.full(5, 900.0), np.zeros(n - 5)]
+    bh = breslow_baseline(np.arange(1.0, n + 1), np.ones(n), wide, ties=ties)
+    steps = np.diff(bh.cumulative_hazard)[5:]
+    np.testing.assert_allclose(steps, 1.0 / np.arange(n - 6, 0, -1), rtol=1e-12)

@@ -168,22 +168,52 @@ class BaselineHazard:
         return cls(times, hazard, offsets, levels, ties)
 
 
-def _increments(time, event, w, risk_w, start, ties):
-    """Event times and hazard increments of one stratum (``risk_w = w exp(eta - c)``)."""
+def log_risk_sums(times, stop, w, eta, start=None):
+    """``log R(u) = log sum_j w_j exp(eta_j) [start_j < u <= stop_j]`` at ``times``.
+
+    Without entry times the suffix sums are accumulated in the log domain
+    (``logaddexp``), so no ``eta`` range overflows or empties a late risk set; with entry
+    times the sums are taken after shifting ``eta`` by its maximum.
+    """
+    logv = np.full(w.shape, -np.inf)
+    pos = w > 0
+    logv[pos] = np.log(w[pos]) + eta[pos]
+    shift = logv.max(initial=-np.inf)
+    if not np.isfinite(shift):
+        return np.full(times.shape, -np.inf)
+    if start is None:
+        order = np.argsort(stop, kind="stable")
+        suffix = np.logaddexp.accumulate(logv[order][::-1] - shift)[::-1]
+        out = np.concatenate([suffix, [-np.inf]])[np.searchsorted(stop[order], times)]
+    else:
+        with np.errstate(divide="ignore"):
+            out = np.log(at_risk_sums(times, stop, np.exp(logv - shift), start))
+    return out + shift
+
+
+def _increments(time, event, w, eta, start, ties):
+    """Event times and hazard increments of one stratum."""
     ev = event & (w > 0)
     times, inverse = np.unique(time[event], return_inverse=True)
     inv_pos = inverse[ev[event]]
     dw = np.bincount(inv_pos, weights=w[ev], minlength=times.shape[0])
-    at_risk = at_risk_sums(times, time, risk_w, start)
+    log_risk = log_risk_sums(times, time, w, eta, start)
+    inv_risk = np.exp(-np.where(dw > 0, log_risk, 0.0))
     if ties == "breslow":
-        return times, np.divide(dw, at_risk, out=np.zeros_like(dw), where=dw > 0)
-    # Efron: the k-th of d tied events sees the risk set less k/d of the tied events' sum
+        return times, np.where(dw > 0, dw * inv_risk, 0.0)
+    # Efron: the k-th of d tied events sees the risk set less k/d of the tied events' sum,
+    # R - (k/d) E = R (1 - (k/d) E/R) with E/R <= 1 computed from the logs
     count = np.bincount(inv_pos, minlength=times.shape[0])
-    tied = np.bincount(inv_pos, weights=risk_w[ev], minlength=times.shape[0])
+    log_ev = np.log(w[ev]) + eta[ev]
+    top = np.full(times.shape[0], -np.inf)
+    np.maximum.at(top, inv_pos, log_ev)
+    with np.errstate(divide="ignore"):
+        log_tied = top + np.log(np.bincount(inv_pos, weights=np.exp(log_ev - top[inv_pos]),
+                                            minlength=times.shape[0]))
     rows = np.repeat(np.arange(times.shape[0]), count)
     k = np.arange(rows.shape[0]) - np.repeat(np.cumsum(count) - count, count)
-    frac = k / count[rows]
-    terms = (dw[rows] / count[rows]) / (at_risk[rows] - frac * tied[rows])
+    share = np.exp(log_tied[rows] - log_risk[rows])
+    terms = (dw[rows] / count[rows]) * inv_risk[rows] / (1.0 - k / count[rows] * share)
     return times, np.bincount(rows, weights=terms, minlength=times.shape[0])
 
 
@@ -233,16 +263,14 @@ def breslow_baseline(time, event, eta, sample_weight=None, start=None, strata=No
     d = check_survival(time, event, sample_weight=sample_weight, start=start, strata=strata)
     n = d.time.shape[0]
     eta = check_vector(eta, "eta", n, allow_none=False)
-    shift = float(eta.max())
-    risk_w = d.weight * np.exp(eta - shift)
     codes = np.zeros(n, dtype=np.int64) if d.strata is None else d.strata
     times, hazard, offsets = [], [], [0]
     for s in range(int(codes.max()) + 1):
         rows = codes == s
-        t, dh = _increments(d.time[rows], d.event[rows], d.weight[rows], risk_w[rows],
+        t, dh = _increments(d.time[rows], d.event[rows], d.weight[rows], eta[rows],
                             None if d.start is None else d.start[rows], ties)
         times.append(t)
-        hazard.append(np.cumsum(dh) * np.exp(-shift))
+        hazard.append(np.cumsum(dh))
         offsets.append(offsets[-1] + t.shape[0])
     return BaselineHazard(np.concatenate(times), np.concatenate(hazard),
                           np.asarray(offsets, dtype=np.int64),
