@@ -7,7 +7,8 @@ The layers, bottom up (``docs/design.md``):
 
 0. ``validation``, ``results``, ``units``, ``datasets``, ``moved``, ``version``: shared
    leaves;
-1. ``model`` (families, penalties) and ``engine.kernels`` (numba primitives);
+1. ``model`` (families, penalties), ``engine.kernels`` (numba primitives) and
+   ``survival`` (survival mathematics on arrays);
 2. ``engine``;
 3. ``tuning``;
 4. ``estimators``, ``bayes``, ``inference``, ``torch``;
@@ -26,6 +27,7 @@ PACKAGE = SRC / "shrinkage"
 RANKS = [  # most specific prefix first
     ("shrinkage.engine.kernels", 1),
     ("shrinkage.model", 1),
+    ("shrinkage.survival", 1),
     ("shrinkage.engine", 2),
     ("shrinkage.tuning", 3),
     ("shrinkage.estimators", 4),
@@ -52,6 +54,8 @@ RANKS = [  # most specific prefix first
 ]
 # numba kernels are primitives: they import other kernels and the compiled family math only
 KERNEL_IMPORTS = ("shrinkage.engine.kernels", "shrinkage.model.glm_math")
+# survival mathematics works on arrays: it needs the input checks and nothing else of ours
+SURVIVAL_IMPORTS = ("shrinkage.survival", "shrinkage.validation", "shrinkage.results")
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 120
 
@@ -114,6 +118,9 @@ def test_imports_go_down_the_layers(module):
         if module.startswith("shrinkage.engine.kernels"):
             assert target.startswith(KERNEL_IMPORTS), (
                 f"{module}:{line} kernel imports {target}: kernels are primitives")
+        if module.startswith("shrinkage.survival"):
+            assert target.startswith(SURVIVAL_IMPORTS), (
+                f"{module}:{line} imports {target}: survival math imports only the leaves")
         assert _rank(target) <= rank, (
             f"{module}:{line} (layer {rank}) imports {target} (layer {_rank(target)})")
 

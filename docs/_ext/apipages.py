@@ -36,6 +36,7 @@ MODULES = (
     ("shrinkage.tuning.adaptive", "The adaptive lasso"),
     ("shrinkage.model.concave", "MCP and SCAD penalties"),
     ("shrinkage.model.groups", "Group penalties"),
+    ("shrinkage.survival", "Survival mathematics"),
     ("shrinkage.bayes", "Bayesian regularization"),
     ("shrinkage.torch", "Networks (PyTorch)"),
     ("shrinkage.plotting", "Plots"),
@@ -51,6 +52,7 @@ NOTES = {
     "shrinkage.torch": ("shrinkage.torch.penalties", "shrinkage.torch.structural",
                         "shrinkage.torch.masks", "shrinkage.torch.early_stopping",
                         "shrinkage.torch.sweep", "shrinkage.torch.estimators"),
+    "shrinkage.survival": ("shrinkage.survival.concordance", "shrinkage.survival.baseline"),
     "shrinkage.io": ("shrinkage.io.checks", "shrinkage.io.limits", "shrinkage.io.files"),
 }
 

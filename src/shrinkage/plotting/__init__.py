@@ -15,6 +15,7 @@ from .fits import plot_gap, plot_overfit
 from .inference import plot_selection_intervals, plot_stability_path
 from .networks import plot_learning_curves, plot_sweep
 from .paths import plot_cv, plot_path
+from .survival import plot_risk_groups
 
 __all__ = [
     "plot_path",
@@ -27,4 +28,5 @@ __all__ = [
     "plot_intervals",
     "plot_stability_path",
     "plot_selection_intervals",
+    "plot_risk_groups",
 ]
