@@ -35,6 +35,7 @@ _LAZY = {
     "select_by_criterion": "shrinkage.tuning.information",
     "PenalizedRegressor": "shrinkage.estimators",
     "PenalizedClassifier": "shrinkage.estimators",
+    "PenalizedCox": "shrinkage.survival_estimators",
     "compare_fits": "shrinkage.tuning.curves",
     # ridge, units, Bayes
     "ridge_path": "shrinkage.tuning.ridge",

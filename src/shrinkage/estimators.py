@@ -85,25 +85,30 @@ def _estimator_init(family_default):
     return __init__
 
 
+def check_strength(lam, l1_ratio, rule):
+    """Refuse by name a ``lam`` that is neither ``"auto"`` nor a finite number >= 0, an
+    ``l1_ratio`` outside [0, 1] or a selection ``rule`` that does not parse."""
+    if isinstance(lam, str):
+        if lam != "auto":
+            raise ValueError(f"lam must be 'auto' or a number >= 0, got {lam!r}")
+    elif isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not (
+        np.isfinite(lam) and lam >= 0
+    ):
+        raise ValueError(f"lam must be 'auto' or a finite number >= 0, got {lam!r}")
+    if isinstance(l1_ratio, bool) or not isinstance(l1_ratio, numbers.Real) or not (
+        0 <= l1_ratio <= 1
+    ):
+        raise ValueError(f"l1_ratio must be a number in [0, 1], got {l1_ratio!r}")
+    parse_rule(rule)
+
+
 class _PenalizedBase(BaseEstimator):
     _families: tuple = ()
 
     def _check_params(self):
-        lam = self.lam
-        if isinstance(lam, str):
-            if lam != "auto":
-                raise ValueError(f"lam must be 'auto' or a number >= 0, got {lam!r}")
-        elif isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not (
-            np.isfinite(lam) and lam >= 0
-        ):
-            raise ValueError(f"lam must be 'auto' or a finite number >= 0, got {lam!r}")
-        if isinstance(self.l1_ratio, bool) or not isinstance(self.l1_ratio, numbers.Real) or not (
-            0 <= self.l1_ratio <= 1
-        ):
-            raise ValueError(f"l1_ratio must be a number in [0, 1], got {self.l1_ratio!r}")
+        check_strength(self.lam, self.l1_ratio, self.rule)
         if self.family not in self._families:
             raise ValueError(f"family must be one of {self._families}, got {self.family!r}")
-        parse_rule(self.rule)
         check_penalty(self.penalty, self.gamma)
         if self.adaptive is not None and (self.adaptive not in ("ridge", "lasso", "ols")
                                           or self.penalty != "elasticnet"

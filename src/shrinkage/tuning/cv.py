@@ -75,9 +75,11 @@ from joblib import delayed
 
 from ..engine.path import PathOptions
 from ..engine.shared import SharedDesign
+from ..model.cox import survival_response
 from ..results import CVResult
 from ..validation import check_offset, check_response_matrix, check_sample_weight, check_target
 from . import selection
+from .cox_scores import cox_fold_scores
 from .folds import make_folds
 from .metrics import check_metric, score_path
 from .parallel import parallel_map
@@ -141,17 +143,27 @@ def _fold_job(design, y, train, test, options, metric, weight, offset):
     n_done = path.n_lams
     if n_done > lams.size or not np.allclose(path.lams, lams[:n_done], rtol=1e-12, atol=0):
         raise RuntimeError("the fold's path did not follow the requested lam grid")
+    scores = np.full(lams.size, np.nan)
+    if options.family == "cox":  # risk sets mix rows: scored from every row's eta
+        eta = path.linear_predictor(design.X, offset=offset)
+        scores[:n_done] = cox_fold_scores(metric, y, eta, weight, train, test,
+                                          options.ties or "efron")
+        return scores
     eta = path.linear_predictor(X_test, offset=None if offset is None else offset[test])
     w_te = None if weight is None else weight[test]
-    scores = np.full(lams.size, np.nan)
     scores[:n_done] = score_path(metric, options.family, y[test], eta, w_te)
     return scores
 
 
 # ----------------------------------------------------------------- input checks
-def _prepare_target(y, family, n):
+def _prepare_target(y, family, n, strata=None):
     if family == "mgaussian":
         return check_response_matrix(y, n), None
+    if family == "cox":  # strata travel with the rows of the encoded response
+        yv = survival_response(y, strata=strata)
+        if yv.shape[0] != n:
+            raise ValueError(f"y has {yv.shape[0]} rows but X has {n}")
+        return yv, None
     y = check_target(y, n)
     if family in _CLASSIFICATION:
         classes, codes = np.unique(y, return_inverse=True)
@@ -248,30 +260,32 @@ class CVSetup:
 def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
                path_kwargs):
     """Check everything once and draw the folds (see :func:`cross_validate`)."""
-    if family not in ("gaussian", "binomial", "poisson", "multinomial", "mgaussian"):
+    if family not in ("gaussian", "binomial", "poisson", "multinomial", "mgaussian", "cox"):
         raise ValueError(
-            "family must be 'gaussian', 'binomial', 'poisson', 'multinomial' or "
-            f"'mgaussian', got {family!r}"
+            "family must be 'gaussian', 'binomial', 'poisson', 'multinomial', 'mgaussian' "
+            f"or 'cox', got {family!r}"
         )
     metric, greater = check_metric(metric, family)
     kwargs = dict(path_kwargs)
     weight = kwargs.pop("sample_weight", None)
     offset = kwargs.pop("offset", None)
     grid = {k: kwargs.pop(k) for k in _GRID_ARGS if k in kwargs}
+    strata = kwargs.pop("strata", None)
     if kwargs.get("feature_names") is None and hasattr(X, "columns"):
         kwargs["feature_names"] = [str(c) for c in X.columns]  # kept with the path
     options = path_options(family, kwargs)
     design = SharedDesign(X, family)
     n = design.shape[0]
-    y, classes = _prepare_target(y, family, n)
-    if stratify is None:
-        stratify = family in _CLASSIFICATION and groups is None
-    elif stratify and family not in _CLASSIFICATION:
+    y, classes = _prepare_target(y, family, n, strata)
+    if stratify is None:  # survival folds keep the share of events
+        stratify = family in (*_CLASSIFICATION, "cox") and groups is None
+    elif stratify and family not in (*_CLASSIFICATION, "cox"):
         raise ValueError(
             f"stratify=True needs class labels; family {family!r} has a continuous response"
         )
+    labels = y["event"] if family == "cox" else y
     folds = make_folds(
-        n, cv, y=y if stratify else None, stratify=bool(stratify), groups=groups,
+        n, cv, y=labels if stratify else None, stratify=bool(stratify), groups=groups,
         repeats=repeats, random_state=random_state, X=design.X,
     )
     if classes is not None:

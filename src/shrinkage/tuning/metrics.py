@@ -35,20 +35,22 @@ from scipy.special import logsumexp, xlogy
 
 __all__ = ["METRICS", "default_metric", "check_metric", "score_path", "weighted_auc"]
 
-FAMILIES = ("gaussian", "binomial", "poisson", "multinomial", "mgaussian")
-_ALL = FAMILIES
+FAMILIES = ("gaussian", "binomial", "poisson", "multinomial", "mgaussian", "cox")
+_ALL = FAMILIES[:-1]
 _CLASS = ("binomial", "multinomial")
 
 #: The validation metrics by name: ``name -> (families it fits, greater_is_better)``.
 METRICS = {
     "mse": (_ALL, False),
     "mae": (_ALL, False),
-    "deviance": (_ALL, False),
+    "deviance": (FAMILIES, False),
     "poisson_deviance": (("poisson",), False),
     "log_loss": (_CLASS, False),
     "misclassification": (_CLASS, False),
     "accuracy": (_CLASS, True),
     "auc": (("binomial",), True),
+    "c_index": (("cox",), True),
+    "uno_c": (("cox",), True),
 }
 
 
