@@ -152,3 +152,25 @@ def test_ties_only_and_options_for_other_families_are_refused():
         regularization_path(X, np.arange(5.0), "gaussian", ties="breslow")
     with pytest.raises(ValueError, match="ties must be"):
         regularization_path(X, np.c_[np.arange(1.0, 6), np.ones(5)], "cox", ties="exact")
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.6])
+def test_coxnet_normalize_units_convert_exactly(l1_ratio):
+    pytest.importorskip("sksurv")
+    from sksurv.linear_model import CoxnetSurvivalAnalysis
+    from sksurv.util import Surv
+
+    from shrinkage import units
+
+    X, t, e, rng = _data(n=300, p=6, seed=5, ties=12)
+    X = X * rng.uniform(0.3, 4.0, 6)
+    lam = 0.04
+    alpha, r = units.to_coxnet(lam, l1_ratio, n_samples=300, normalize=True)
+    assert units.from_coxnet(alpha, r, n_samples=300, normalize=True) == pytest.approx(
+        (lam, l1_ratio), rel=1e-12)
+    ref = CoxnetSurvivalAnalysis(alphas=[alpha], l1_ratio=r, normalize=True, tol=1e-12,
+                                 max_iter=10**6).fit(X, Surv.from_arrays(e == 1, t))
+    path = regularization_path(X, np.c_[t, e], "cox", lams=[lam], l1_ratio=l1_ratio,
+                               tol=1e-11, ties="breslow")
+    np.testing.assert_allclose(path.coefs[0], ref.coef_[:, 0], atol=2e-6)
+    assert np.count_nonzero(path.coefs[0]) == np.count_nonzero(ref.coef_[:, 0]) > 0

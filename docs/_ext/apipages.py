@@ -36,6 +36,9 @@ MODULES = (
     ("shrinkage.tuning.adaptive", "The adaptive lasso"),
     ("shrinkage.model.concave", "MCP and SCAD penalties"),
     ("shrinkage.model.groups", "Group penalties"),
+    ("shrinkage.model.cox", "The Cox family"),
+    ("shrinkage.tuning.cox_scores", "Cox validation scores"),
+    ("shrinkage.survival_estimators", "The penalised Cox estimator"),
     ("shrinkage.survival", "Survival mathematics"),
     ("shrinkage.bayes", "Bayesian regularization"),
     ("shrinkage.torch", "Networks (PyTorch)"),
@@ -53,6 +56,7 @@ NOTES = {
                         "shrinkage.torch.masks", "shrinkage.torch.early_stopping",
                         "shrinkage.torch.sweep", "shrinkage.torch.estimators"),
     "shrinkage.survival": ("shrinkage.survival.concordance", "shrinkage.survival.baseline"),
+    "shrinkage.model.cox": ("shrinkage.model.cox_math", "shrinkage.engine.cox"),
     "shrinkage.io": ("shrinkage.io.checks", "shrinkage.io.limits", "shrinkage.io.files"),
 }
 

@@ -27,7 +27,8 @@ __all__ = [
     "make_sparse_regression",
 ]
 
-_FAMILIES = ("gaussian", "binomial", "poisson")
+_FAMILIES = ("gaussian", "binomial", "poisson", "cox")
+_COX_CENSORING = 0.3  # the expected share of censored rows of a simulated survival response
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,11 +38,11 @@ class Dataset:
     Attributes
     ----------
     X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
+    y : ndarray of shape (n_samples,), or (n_samples, 2) ``[time, event]`` for cox
     feature_names : ndarray of str, shape (n_features,)
     target_name : str
     family : str
-        The GLM family that suits ``y`` ("gaussian", "binomial", "poisson").
+        The family that suits ``y`` ("gaussian", "binomial", "poisson", "cox").
     description : str
         One paragraph: where the data come from.
     coef : ndarray of shape (n_features,) or None
@@ -187,6 +188,20 @@ def make_noisy_curve(n_samples=20, *, noise_sd=0.3, n_grid=400, random_state=0) 
     return NoisyCurve(x, y, grid, _true_curve(grid), noise_sd, -1 if seed is None else seed)
 
 
+def _survival_times(rng, eta):
+    """``[min(T, C), T <= C]`` for hazards ``exp(eta)`` and exponential censoring whose rate
+    ``r`` solves ``mean_i r / (r + exp(eta_i)) = 0.3`` (bisection on ``log r``)."""
+    rate = np.exp(eta)
+    lo, hi = np.log(rate.min()) - 20.0, np.log(rate.max()) + 20.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        share = np.mean(np.exp(mid) / (np.exp(mid) + rate))
+        lo, hi = (mid, hi) if share < _COX_CENSORING else (lo, mid)
+    T = rng.exponential(1.0 / rate)
+    C = rng.exponential(np.exp(-0.5 * (lo + hi)), size=eta.size)
+    return np.column_stack([np.minimum(T, C), (T <= C).astype(float)])
+
+
 def make_sparse_regression(
     n_samples=100,
     n_features=50,
@@ -207,6 +222,10 @@ def make_sparse_regression(
     * gaussian: ``y = X b + e``, ``e ~ N(0, sigma^2)``, ``sigma^2 = b' S b / snr``;
     * binomial: ``y ~ Bernoulli(1 / (1 + exp(-X b c)))``;
     * poisson: ``y ~ Poisson(exp(X b c))``;
+    * cox: ``y = [min(T, C), T <= C]`` (shape (n, 2)) with event times
+      ``T ~ Exponential(rate exp(X b c))`` (proportional hazards, baseline hazard 1) and
+      independent censoring times ``C ~ Exponential(rate r)``, ``r`` set so that 30% of
+      the rows are censored in expectation;
 
     where for the GLMs ``c = sqrt(snr / b' S b) / 2`` scales the signal so that the linear
     predictor has variance ``snr / 4`` (``coef`` reports ``b c``).
@@ -221,7 +240,7 @@ def make_sparse_regression(
     snr : float > 0, default 3.0
         Signal-to-noise ratio ``Var(X b) / sigma^2`` (gaussian) or the scale of the linear
         predictor (other families).
-    family : {"gaussian", "binomial", "poisson"}
+    family : {"gaussian", "binomial", "poisson", "cox"}
     random_state : int, default 0
 
     Returns
@@ -276,6 +295,8 @@ def make_sparse_regression(
         eta = X @ coef
         if family == "binomial":
             y = (rng.uniform(size=n_samples) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+        elif family == "cox":
+            y = _survival_times(rng, eta)
         else:
             y = rng.poisson(np.exp(eta)).astype(float)
     names = np.asarray([f"x{j}" for j in range(n_features)], dtype=str)

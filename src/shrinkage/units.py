@@ -23,6 +23,9 @@ statsmodels ``fit_regularized(alpha, L1_wt)``  ``lam = alpha``, ``l1_ratio = L1_
 glmnet ``lambda, alpha`` (binomial, poisson)   ``lam = lambda``, ``l1_ratio = alpha``
 glmnet gaussian (internal y scaling)           L1 part ``lambda*alpha``; L2 part
                                                ``lambda*(1-alpha)/sd(y)``
+glmnet ``family="cox"``                        ``lam = lambda``, ``l1_ratio = alpha``
+scikit-survival ``CoxnetSurvivalAnalysis``     ``lam = alpha``, ``l1_ratio`` unchanged;
+(``normalize=False``; Breslow ties)            with ``normalize=True`` see :func:`to_coxnet`
 Keras ``L1L2(l1, l2)`` with MSE loss           ``l1 = 2*lam*a``, ``l2 = lam*(1-a)``
 Keras with a cross-entropy / poisson loss      ``l1 = lam*a``, ``l2 = lam*(1-a)/2``
 PyTorch ``weight_decay`` (SGD, Adam: coupled)  ``wd = lam * c`` (``c = 2`` for MSELoss)
@@ -58,6 +61,8 @@ __all__ = [
     "to_glmnet",
     "from_glmnet",
     "glmnet_penalty_factor",
+    "to_coxnet",
+    "from_coxnet",
     "to_keras",
     "from_keras",
     "to_torch_weight_decay",
@@ -244,6 +249,40 @@ def glmnet_penalty_factor(penalty_factor):
     if np.any(~np.isfinite(pf)) or np.any(pf < 0) or pf.sum() <= 0:
         raise ValueError("penalty_factor must be finite, >= 0 and not all zero")
     return pf * pf.size / pf.sum()
+
+
+def to_coxnet(lam, l1_ratio=1.0, *, n_samples=None, normalize=False):
+    """scikit-survival ``CoxnetSurvivalAnalysis(alphas=[alpha], l1_ratio=r)`` for
+    shrinkage's Cox ``(lam, l1_ratio)`` (``ties="breslow"``, Coxnet's only one).
+
+    Coxnet minimises ``-log PL / n + alpha * (r |b| + (1 - r) / 2 b^2)`` on centred
+    columns, which with ``normalize=False`` is shrinkage's objective with
+    ``standardize=False``: ``alpha = lam``, ``r = l1_ratio``. ``normalize=True`` divides
+    each centred column by its L2 norm ``sqrt(n) s_j`` (``s_j`` the population standard
+    deviation), so against ``standardize=True`` the L1 part scales by ``sqrt(n)`` and the L2
+    part by ``n``: ``alpha r = lam a / sqrt(n)``, ``alpha (1 - r) = lam (1 - a) / n``.
+    Coxnet rescales ``penalty_factor`` to sum to ``p`` as glmnet does
+    (:func:`glmnet_penalty_factor`). Returns ``(alpha, r)``.
+    """
+    lam = check_positive("lam", lam)
+    a = check_ratio("l1_ratio", l1_ratio)
+    if not normalize:
+        return lam, a
+    n = check_positive("n_samples", n_samples)
+    l1, l2 = lam * a / np.sqrt(n), lam * (1.0 - a) / n
+    return l1 + l2, l1 / (l1 + l2)
+
+
+def from_coxnet(alpha, l1_ratio=1.0, *, n_samples=None, normalize=False):
+    """Inverse of :func:`to_coxnet`: shrinkage's ``(lam, l1_ratio)`` for a Coxnet fit
+    (compare with ``standardize=normalize``)."""
+    alpha = check_positive("alpha", alpha)
+    r = check_ratio("l1_ratio", l1_ratio)
+    if not normalize:
+        return alpha, r
+    n = check_positive("n_samples", n_samples)
+    l1, l2 = alpha * r * np.sqrt(n), alpha * (1.0 - r) * n
+    return l1 + l2, l1 / (l1 + l2)
 
 
 def _need_sd(sd_y):

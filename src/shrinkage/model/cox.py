@@ -22,6 +22,7 @@ __all__ = ["Cox", "CoxIndex", "SURVIVAL_DTYPE", "survival_response", "cox_index"
 #: The engine's encoding of a survival response: one record per row.
 SURVIVAL_DTYPE = np.dtype([("start", "f8"), ("stop", "f8"), ("event", "f8"),
                            ("stratum", "i8")])
+#: The handlings of tied event times, the default first.
 TIES = ("efron", "breslow")
 
 
@@ -206,9 +207,12 @@ class Cox(Family):
                    self.strata if strata is None else strata)
 
     def prepare_target(self, y):
+        """``(survival_response(y, strata=self.strata), None)``: the encoded response."""
         return survival_response(y, strata=self.strata), None
 
     def check_support(self, y, w, classes):
+        """Refuse weights that leave no event, and risk sets that hold only their tied
+        events (no comparison, no information)."""
         if not np.any((y["event"] == 1.0) & (w > 0)):
             raise ValueError("every event has zero sample_weight; the Cox model needs some "
                              "weighted events")
@@ -231,6 +235,7 @@ class Cox(Family):
         return idx, terms, loss, m
 
     def loss(self, y, eta, w):
+        """The negative log partial likelihood with weights ``w`` (inside the risk sets)."""
         return float(self._terms(y, eta, w)[2])
 
     def saturated_loss(self, y, w):
@@ -250,6 +255,7 @@ class Cox(Family):
         return sat
 
     def deviance(self, y, eta, w):
+        """``2 (loss - saturated_loss)``."""
         return 2.0 * (self.loss(y, eta, w) - self.saturated_loss(y, w))
 
     def irls_weights(self, y, eta, w):
@@ -263,10 +269,13 @@ class Cox(Family):
         return v
 
     def grad_residual(self, y, eta):
+        """Not defined row by row for the Cox model (its gradient couples rows)."""
         raise NotImplementedError("the Cox gradient couples rows: use the Cox solver")
 
     def curvature(self, eta):
+        """Not defined row by row for the Cox model; see :meth:`irls_weights`."""
         raise NotImplementedError("the Cox curvature couples rows: use irls_weights")
 
     def null_eta(self, y, w, offset, fit_intercept):
+        """``(offset or 0, 0.0)``: the Cox model has no intercept."""
         return (np.zeros(y.shape[0]) if offset is None else np.asarray(offset, float)), 0.0

@@ -1,0 +1,211 @@
+"""Cox paths and 10-fold CV: shrinkage against scikit-survival's Coxnet and adelie.
+
+Run on demand (never in CI), from the repository root, in the development environment
+(scikit-survival is in the ``dev`` extra); adelie runs in its own interpreter
+(``ADELIE_PYTHON``, default ``/work/venv-adelie/bin/python``; see README.md)::
+
+    python benchmarks/bench_cox.py                       # wide 300 x 10,000 and tall 100,000 x 50
+    python benchmarks/bench_cox.py --cases wide --folds 0
+
+Designs: AR(1)-correlated gaussian features (rho 0.5, "expression"-like, standardized to
+unit population variance), 10 true log hazard ratios, exponential event times, ~30%
+censoring, continuous times (no ties: Efron = Breslow, so all three solve one problem).
+Every library fits the same 100 strengths (shrinkage's default grid), unstandardized on
+the standardized X (so ``lam`` = Coxnet's ``alpha`` = adelie's ``lmda``), early stopping
+off. Reported per library: seconds for the path, and its accuracy -- the largest relative
+suboptimality ``(F(b) - F*) / |F*|`` over the grid, ``F*`` the best objective any run
+reached -- at its default tolerance and at a tight one (equal accuracy). With
+``--folds K`` each library also runs K-fold CV on the same folds (its paths on each
+training part; scoring excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+ADELIE_PYTHON = os.environ.get("ADELIE_PYTHON", "/work/venv-adelie/bin/python")
+CASES = {"wide": (300, 10_000), "tall": (100_000, 50)}
+
+
+def make_case(n, p, seed=0):
+    """AR(1) features, 10 true effects, exponential times with ~30% censoring."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, p))
+    X = np.empty_like(Z)
+    X[:, 0] = Z[:, 0]
+    for j in range(1, p):
+        X[:, j] = 0.5 * X[:, j - 1] + np.sqrt(0.75) * Z[:, j]
+    X = (X - X.mean(0)) / X.std(0)
+    beta = np.zeros(p)
+    beta[np.linspace(0, p - 1, 10).astype(int)] = rng.choice([-1, 1], 10) * 0.4
+    T = rng.exponential(np.exp(-X @ beta))
+    C = rng.exponential(np.quantile(T, 0.8), size=n)
+    return np.asfortranarray(X), np.minimum(T, C), (T <= C).astype(float)
+
+
+def objective(X, t, e, coefs, lams):
+    """The penalised Cox objective of every path point (lasso, weights 1/n)."""
+    from shrinkage.model.cox import Cox, survival_response
+
+    fam, y = Cox("breslow"), survival_response(np.c_[t, e])
+    w = np.full(t.size, 1.0 / t.size)
+    return np.array([fam.loss(y, X @ b, w) + lam * np.abs(b).sum()
+                     for b, lam in zip(coefs, lams)])
+
+
+def run_shrinkage(X, t, e, lams, tol, folds):
+    from shrinkage import cross_validate, regularization_path
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = regularization_path(X, np.c_[t, e], "cox", lams=lams, tol=tol,
+                                   standardize=False, ties="breslow")
+    sec = time.perf_counter() - t0
+    cv_sec = None
+    if folds is not None:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cross_validate(X, np.c_[t, e], "cox", cv=folds, lams=lams, tol=tol,
+                           standardize=False, ties="breslow", n_jobs=1)
+        cv_sec = time.perf_counter() - t0
+    return path.coefs, sec, cv_sec
+
+
+def run_coxnet(X, t, e, lams, tol, folds):
+    from sksurv.linear_model import CoxnetSurvivalAnalysis
+    from sksurv.util import Surv
+
+    def fit(rows):
+        kw = {} if tol is None else {"tol": tol, "max_iter": 10**6}
+        model = CoxnetSurvivalAnalysis(alphas=lams, l1_ratio=1.0, normalize=False,
+                                       fit_baseline_model=False, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return model.fit(X[rows], Surv.from_arrays(e[rows] == 1, t[rows]))
+
+    t0 = time.perf_counter()
+    model = fit(np.arange(t.size))
+    sec = time.perf_counter() - t0
+    coefs = np.zeros((lams.size, X.shape[1]))
+    coefs[:model.coef_.shape[1]] = model.coef_.T  # Coxnet may stop early: the rest stay 0
+    cv_sec = None
+    if folds is not None:
+        t0 = time.perf_counter()
+        for f in np.unique(folds):
+            fit(np.flatnonzero(folds != f))
+        cv_sec = time.perf_counter() - t0
+    return coefs, sec, cv_sec
+
+
+ADELIE_CODE = r"""
+import json, sys, time
+import numpy as np
+import adelie as ad
+d = sys.argv[1]
+spec = json.load(open(d + "/spec.json"))
+X = np.load(d + "/X.npy"); t = np.load(d + "/t.npy"); e = np.load(d + "/e.npy")
+lams = np.load(d + "/lams.npy"); folds = np.load(d + "/folds.npy") if spec["folds"] else None
+def fit(rows):
+    Xr = np.asfortranarray(X[rows])
+    glm = ad.glm.cox(np.zeros(rows.size), t[rows], e[rows], tie_method="breslow")
+    kw = {} if spec["tol"] is None else {"tol": spec["tol"], "irls_tol": spec["tol"]}
+    return ad.grpnet(ad.matrix.dense(Xr, method="naive"), glm, lmda_path=lams,
+                     early_exit=False, intercept=False, progress_bar=False,
+                     max_iters=10**7, **kw)
+t0 = time.perf_counter(); st = fit(np.arange(t.size)); sec = time.perf_counter() - t0
+np.save(d + "/coefs.npy", st.betas.toarray())
+cv = None
+if folds is not None:
+    t0 = time.perf_counter()
+    for f in np.unique(folds):
+        fit(np.flatnonzero(folds != f))
+    cv = time.perf_counter() - t0
+json.dump({"sec": sec, "cv_sec": cv, "error": st.error}, open(d + "/out.json", "w"))
+"""
+
+
+def run_adelie(X, t, e, lams, tol, folds):
+    with tempfile.TemporaryDirectory() as d:
+        for name, a in (("X", X), ("t", t), ("e", e), ("lams", lams)):
+            np.save(f"{d}/{name}.npy", a)
+        if folds is not None:
+            np.save(f"{d}/folds.npy", folds)
+        json.dump({"tol": tol, "folds": folds is not None}, open(f"{d}/spec.json", "w"))
+        res = subprocess.run([ADELIE_PYTHON, "-c", ADELIE_CODE, d], capture_output=True,
+                             text=True)
+        if res.returncode != 0:
+            return None, res.stderr.strip().splitlines()[-1:], None
+        out = json.load(open(f"{d}/out.json"))
+        coefs = np.load(f"{d}/coefs.npy")
+    full = np.zeros((lams.size, X.shape[1]))
+    full[:coefs.shape[0]] = coefs
+    return full, out["sec"], out["cv_sec"]
+
+
+RUNNERS = {"shrinkage": run_shrinkage, "coxnet": run_coxnet, "adelie": run_adelie}
+TIGHT = {"shrinkage": 1e-10, "coxnet": 1e-12, "adelie": 1e-12}
+
+
+def bench(case, n_folds, libs):
+    n, p = CASES[case]
+    X, t, e = make_case(n, p)
+    from shrinkage import regularization_path
+
+    lams = regularization_path(X, np.c_[t, e], "cox", standardize=False, n_lams=100,
+                               early_stop=False, lams=None).lams
+    folds = None
+    if n_folds:
+        folds = np.random.default_rng(1).permutation(np.arange(n) % n_folds)
+    runs = {}
+    for lib in libs:
+        for mode, tol in (("default", None), ("tight", TIGHT[lib])):
+            coefs, sec, cv_sec = RUNNERS[lib](X, t, e, lams, tol, folds)
+            runs[(lib, mode)] = (coefs, sec, cv_sec)
+            print(f"  {case} {lib:9s} {mode:7s} path {sec if coefs is not None else sec}"
+                  f" s, cv {cv_sec} s", flush=True)
+    F = {k: objective(X, t, e, v[0], lams) for k, v in runs.items() if v[0] is not None}
+    best = np.min(np.vstack(list(F.values())), axis=0)
+    rows = []
+    for (lib, mode), (coefs, sec, cv_sec) in runs.items():
+        subopt = (float(np.max((F[(lib, mode)] - best) / np.abs(best)))
+                  if (lib, mode) in F else None)
+        rows.append({"case": case, "n": n, "p": p, "lib": lib, "mode": mode,
+                     "path_sec": sec, "cv_sec": cv_sec, "max_rel_subopt": subopt})
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", default="wide,tall")
+    ap.add_argument("--libs", default="shrinkage,coxnet,adelie")
+    ap.add_argument("--folds", type=int, default=10, help="CV folds (0: no CV)")
+    ap.add_argument("--out", default=None, help="write the rows as JSON here")
+    args = ap.parse_args(argv)
+    rows = []
+    for case in args.cases.split(","):
+        rows += bench(case, args.folds, args.libs.split(","))
+    print(f"{'case':5s} {'library':9s} {'mode':7s} {'path s':>8s} {'cv s':>8s} "
+          f"{'max rel subopt':>15s}")
+    for r in rows:
+        cv = "-" if r["cv_sec"] is None else f"{r['cv_sec']:.2f}"
+        so = "failed" if r["max_rel_subopt"] is None else f"{r['max_rel_subopt']:.1e}"
+        sec = r["path_sec"] if isinstance(r["path_sec"], float) else float("nan")
+        print(f"{r['case']:5s} {r['lib']:9s} {r['mode']:7s} {sec:8.2f} {cv:>8s} {so:>15s}")
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
