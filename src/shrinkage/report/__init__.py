@@ -84,7 +84,9 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
     return figs
 
 
-def _with_inference_image(images, inference):
+def _with_section_images(images, inference, survival):
+    if survival is not None and "survival" not in images:
+        images = {**images, "survival": survival["image"]}
     if inference is None or "inference" in images:
         return images
     return {**images, "inference": render_inference_figure(inference)}
@@ -430,9 +432,7 @@ def build_report(
     sd = _resolve_sd(path, X, feature_sd, sample_weight)
     if images is None:
         images = render_figures(path, cv, X, y, overfit=overfit, offset=offset, feature_sd=sd)
-    images = _with_inference_image(images, inference)
-    if survival is not None and "survival" not in images:
-        images = {**images, "survival": survival["image"]}
+    images = _with_section_images(images, inference, survival)
     encoded = {k: base64.b64encode(v).decode("ascii") for k, v in images.items()}
     i = cv.index_chosen
     names = ([str(n) for n in path.feature_names] if path.feature_names is not None
