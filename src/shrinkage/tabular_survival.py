@@ -1,10 +1,10 @@
 """Survival tables for a Cox fit: time, event, entry-time and strata columns.
 
-:func:`encode_survival` reads the survival columns of a table (``--time``, ``--event``,
+``encode_survival`` reads the survival columns of a table (``--time``, ``--event``,
 optionally ``--start`` and ``--strata``), none of which is a feature, and encodes the
-other columns with :func:`shrinkage.tabular_encode.encode_for_fit` (same rules: one-hot
+other columns with ``shrinkage.tabular_encode.encode_for_fit`` (same rules: one-hot
 levels, identifiers left out, imputation). The response is the engine's structured
-survival array (:func:`shrinkage.model.cox.survival_response`), which carries the strata
+survival array (``shrinkage.model.cox.survival_response``), which carries the strata
 into every cross-validation fold.
 
 An event column holds 0 / 1 (numbers) or true / false (text, any case); a row with a
@@ -122,7 +122,7 @@ def encode_survival(table, cols, *, exclude=(), groups=None, impute=False, keep=
     table : Table
     cols : SurvivalColumns
     exclude, groups, impute, keep, weights, offset
-        As in :func:`shrinkage.tabular_encode.encode_for_fit`.
+        As in ``shrinkage.tabular_encode.encode_for_fit``.
 
     Returns
     -------

@@ -29,8 +29,8 @@ Supported objects: :class:`~shrinkage.results.Path`, :class:`~shrinkage.results.
 other result dataclass defined in the package (``RidgeResult``, ``ElasticNetCVResult``,
 ``Prior``, ...; stored under ``"module:Class"``), torch ``nn.Sequential`` networks of
 standard layers (weights as arrays, layers from an allow-list), the baseline hazard of a
-Cox model (:class:`~shrinkage.survival.BaselineHazard`, as arrays checked on loading:
-:mod:`.survival_types`), any type registered with
+Cox model (``BaselineHazard``, as arrays checked on loading:
+``.survival_types``), any type registered with
 :func:`register_type`, and fitted estimators (saved as their
 ``get_params()`` plus every other attribute in their ``__dict__``, which must itself be
 saveable: arrays, numbers, strings, containers, registered objects).

@@ -1,10 +1,10 @@
 """Saving survival objects: the baseline hazard of a Cox model, as checked arrays.
 
-A :class:`~shrinkage.survival.BaselineHazard` is stored as the arrays of its
-:meth:`~shrinkage.survival.BaselineHazard.to_arrays` (flat event times and cumulative
+A ``BaselineHazard`` is stored as the arrays of its
+``to_arrays`` (flat event times and cumulative
 hazards, stratum offsets) with its strata codes and ties as JSON, under the name
 :data:`NAME`. Loading rebuilds it with
-:meth:`~shrinkage.survival.BaselineHazard.from_arrays` after checking what a file could
+``from_arrays`` after checking what a file could
 get wrong: the keys, finite event times increasing within each stratum, finite
 cumulative hazards that never decrease, from 0 up. A fitted
 :class:`~shrinkage.PenalizedCox` saved with :func:`shrinkage.io.save` keeps its

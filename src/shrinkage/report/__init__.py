@@ -5,7 +5,7 @@
 a data summary, the path plot, the CV plot with the chosen strength and the rule in one
 sentence, the overfitting gap, the selected coefficients (ranked on the standardized
 scale, shown on both), the Bayesian reading of the chosen ``lam``, for a Cox fit its
-risk groups (:mod:`.survival_section`), and what is needed to reproduce it. Images are
+risk groups (``.survival_section``), and what is needed to reproduce it. Images are
 inline PNGs (base64 ``data:`` URIs), so the file needs no network and no companion files.
 Nothing is refitted.
 """
@@ -418,7 +418,7 @@ def build_report(
         Adds a section on the uncertainty of the selection
         (:mod:`shrinkage.inference`) with its table and picture.
     survival : dict, optional
-        For a Cox fit: :func:`shrinkage.report.survival_section.survival_report`'s facts
+        For a Cox fit: ``shrinkage.report.survival_section.survival_report``'s facts
         (the training C-index, the CV metric) and its risk-group figure.
 
     Returns

@@ -1,6 +1,6 @@
 """The report's section on a Cox fit: risk groups against Kaplan-Meier, the C-index.
 
-:func:`survival_report` takes the cross-validated path of a Cox model and its training
+``survival_report`` takes the cross-validated path of a Cox model and its training
 data, and gives what the report shows and what a model file keeps: the baseline hazard
 of the chosen fit (Breslow's or Efron's estimate), Harrell's C-index of the chosen fit on
 the training data, a table of facts and the risk-group figure
@@ -59,7 +59,7 @@ def survival_report(path, cv, X, y, *, ties="efron", sample_weight=None, offset=
     X : array of shape (n_samples, n_features)
         The training design.
     y : array-like
-        The survival response (:func:`shrinkage.model.cox.survival_response`'s encoding,
+        The survival response (``shrinkage.model.cox.survival_response``'s encoding,
         whose strata are kept, or any form it accepts).
     ties : {"efron", "breslow"}
         How the baseline hazard treats tied event times (as the fit did).
@@ -71,7 +71,7 @@ def survival_report(path, cv, X, y, *, ties="efron", sample_weight=None, offset=
     Returns
     -------
     dict
-        ``baseline`` (:class:`~shrinkage.survival.BaselineHazard`), ``c_index`` (Harrell's,
+        ``baseline`` (``BaselineHazard``), ``c_index`` (Harrell's,
         training data), ``rows`` (``(name, value)`` facts), ``caption`` and ``image``
         (PNG bytes of the risk-group figure).
     """
