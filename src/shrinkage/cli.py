@@ -3,7 +3,9 @@
 ``shrinkage fit DATA --target COL`` reads a CSV or Parquet table, encodes it (one-hot for
 categorical columns, saying so), cross-validates a regularization path with
 :func:`shrinkage.cross_validate`, prints a summary and writes the model file (see
-:mod:`shrinkage.io`), the plots and a self-contained ``report.html`` to ``--out``.
+:mod:`shrinkage.io`), the plots and a self-contained ``report.html`` to ``--out``; with
+``--family cox --time COL --event COL`` it fits a penalized Cox model to survival data
+(``shrinkage.tabular_survival``) and the report shows its risk groups.
 ``shrinkage predict MODEL DATA`` applies a saved model, ``shrinkage show MODEL`` describes
 any shrinkage file, and ``shrinkage demo`` runs the whole workflow on bundled data.
 
