@@ -42,6 +42,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.tabular", 5),
     ("shrinkage.tabular_read", 5),
     ("shrinkage.tabular_encode", 5),
+    ("shrinkage.tabular_survival", 5),
     ("shrinkage.cli_output", 5),
     ("shrinkage.cli_options", 5),
     ("shrinkage.quickstart", 5),

@@ -3,7 +3,9 @@
 ``shrinkage fit DATA --target COL`` reads a CSV or Parquet table, encodes it (one-hot for
 categorical columns, saying so), cross-validates a regularization path with
 :func:`shrinkage.cross_validate`, prints a summary and writes the model file (see
-:mod:`shrinkage.io`), the plots and a self-contained ``report.html`` to ``--out``.
+:mod:`shrinkage.io`), the plots and a self-contained ``report.html`` to ``--out``; with
+``--family cox --time COL --event COL`` it fits a penalized Cox model to survival data
+(``shrinkage.tabular_survival``) and the report shows its risk groups.
 ``shrinkage predict MODEL DATA`` applies a saved model, ``shrinkage show MODEL`` describes
 any shrinkage file, and ``shrinkage demo`` runs the whole workflow on bundled data.
 
@@ -155,10 +157,17 @@ def _encode(console, data, opts):
 
     table = read_table(data)
     columns = describe_columns(table)
-    enc = encode_for_fit(table, opts["target"], family=opts["family"],
-                         exclude=opts["exclude"], groups=opts["groups"],
-                         impute=opts["impute"], keep=opts.get("keep", ()),
-                         weights=opts.get("weights"), offset=opts.get("offset"))
+    roles = dict(exclude=opts["exclude"], groups=opts["groups"], impute=opts["impute"],
+                 keep=opts.get("keep", ()), weights=opts.get("weights"),
+                 offset=opts.get("offset"))
+    if opts["family"] == "cox":
+        from .tabular_survival import SurvivalColumns, encode_survival
+
+        cols = SurvivalColumns(opts["time"], opts["event"], opts.get("start"),
+                               opts.get("strata"))
+        enc = encode_survival(table, cols, **roles)
+    else:
+        enc = encode_for_fit(table, opts["target"], family=opts["family"], **roles)
     del table
     for note in enc.notes:
         console.print(f"note: {note}")
@@ -169,6 +178,36 @@ def _encode(console, data, opts):
 
         check_metric(opts["metric"], enc.family)  # fail before anything is written
     return enc, columns
+
+
+def _survival(enc, opts, path, cv, grid):
+    """For a Cox fit: the report's survival facts and figure, and what the model file
+    keeps (the survival columns, the baseline hazard of the chosen fit); else Nones."""
+    if enc.family != "cox":
+        return None, {}
+    from .report.survival_section import survival_report
+
+    surv = survival_report(path, cv, enc.X, enc.y, ties=grid["ties"],
+                           sample_weight=enc.weights, offset=enc.offset,
+                           strata_name=opts.get("strata"))
+    keep = {role: opts.get(role) for role in ("time", "event", "start", "strata")}
+    return surv, {"survival": {**keep, "ties": grid["ties"], "c_index": surv["c_index"],
+                               "strata_levels": list(enc.strata_levels),
+                               "baseline_hazard": surv["baseline"]}}
+
+
+def _facts(name, enc, opts, n_used):
+    """The data rows of the report: source, the target or survival columns, rows."""
+    if enc.family == "cox":
+        roles = {role: opts[role] for role in ("time", "event", "start", "strata")
+                 if opts.get(role)}
+    else:
+        roles = {"target": opts["target"]}
+    facts = {"source": name.name, **roles, "rows read": enc.n_read, "rows used": n_used}
+    for role in ("weights", "offset"):
+        if opts.get(role):
+            facts[f"{role} column"] = opts[role]
+    return facts
 
 
 def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None,
@@ -196,17 +235,21 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
     path = dataclasses.replace(path, extra={**path.extra, "feature_sd": sd})
     classes = cv.extra.get("classes")
     n_used = int(enc.X.shape[0])
+    survival, survival_extra = _survival(enc, opts, path, cv, grid)
     model = TabularModel(
-        path=path, cv=cv, target=opts["target"], family=enc.family, columns=enc.columns,
-        classes=None if classes is None else np.asarray(classes, dtype=str),
+        path=path, cv=cv, target=opts.get("target") or opts.get("time"), family=enc.family,
+        columns=enc.columns, classes=None if classes is None else np.asarray(classes, dtype=str),
         notes=list(enc.notes), command=command,
-        extra={"source": name.name, "n_rows": n_used, "n_rows_read": enc.n_read},
+        extra={"source": name.name, "n_rows": n_used, "n_rows_read": enc.n_read,
+               **survival_extra},
         weights=opts.get("weights"), offset=opts.get("offset"),
     )
     summary_tables(console, model, n_used, name.name)
 
-    y_codes = _codes(enc, model.classes)
+    y_codes = None if survival else _codes(enc, model.classes)
     images = render_figures(path, cv, enc.X, y_codes, overfit=overfit, offset=enc.offset)
+    if survival:
+        images["survival"] = survival["image"]
     inference = run_inference(console, enc, opts, rule)
     if inference is not None:
         from .cli_output import csv_bytes
@@ -216,15 +259,11 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
         images["inference"] = render_inference_figure(inference)
         extra_files = {**(extra_files or {}), "inference.csv": csv_bytes(
             *inference_csv_rows(inference))}
-    facts = {"source": name.name, "target": opts["target"], "rows read": enc.n_read,
-             "rows used": n_used}
-    for role in ("weights", "offset"):
-        if opts.get(role):
-            facts[f"{role} column"] = opts[role]
     html = build_report(
         path, cv, X=enc.X, y=y_codes, title=title or f"{name.stem}: shrinkage report",
-        images=images, notes=enc.notes, columns=columns, data=facts, command=command,
-        offset=enc.offset, inference=inference,
+        images=images, notes=enc.notes, columns=columns,
+        data=_facts(name, enc, opts, n_used), command=command, offset=enc.offset,
+        inference=inference, survival=survival,
     )
     with staged_output(out, opts["force"], known) as stage:
         write_run(stage, model, images, html, extra_files)

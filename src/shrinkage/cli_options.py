@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["CLIError", "FIT_OPTIONS", "PENALTIES", "check_fit_options", "fit_options",
-           "run_inference"]
+__all__ = ["CLIError", "FIT_OPTIONS", "PENALTIES", "SURVIVAL_OPTIONS", "check_fit_options",
+           "fit_options", "run_inference"]
 
 #: the l1_ratio of each --penalty (elasticnet: --l1-ratio, default 0.5)
 PENALTIES = {"lasso": 1.0, "ridge": 0.0, "elasticnet": None, "mcp": 1.0, "scad": 1.0,
@@ -44,14 +44,48 @@ def _l1_ratio(penalty, l1_ratio):
     return PENALTIES[penalty]
 
 
+#: the options of a Cox fit only
+SURVIVAL_OPTIONS = ("time", "event", "start", "strata", "ties")
+
+
+def _check_family_options(opts):
+    """The target or the survival columns, as the family needs; the cox grid."""
+    if opts.get("family") != "cox":
+        given = [f"--{k}" for k in SURVIVAL_OPTIONS if opts.get(k) is not None]
+        if given:
+            raise CLIError(f"{given[0]} applies to --family cox only (got --family "
+                           f"{opts.get('family', 'auto')}); add --family cox")
+        if not opts.get("target"):
+            raise CLIError("--target is required (for survival data: --family cox --time "
+                           "COL --event COL)")
+        return {}
+    if opts.get("target"):
+        raise CLIError("--target does not apply to --family cox: name the survival columns "
+                       "with --time and --event")
+    missing = [f"--{k}" for k in ("time", "event") if not opts.get(k)]
+    if missing:
+        raise CLIError(f"--family cox needs {' and '.join(missing)} (the columns of survival "
+                       "times and of event indicators)")
+    refused = {"--penalty mcp": opts["penalty"] == "mcp",
+               "--penalty scad": opts["penalty"] == "scad",
+               "--penalty adaptive": opts["penalty"] == "adaptive",
+               "--factor-groups": bool(opts.get("factor_groups")),
+               f"--inference {opts.get('inference')}": opts.get("inference", "none") != "none"}
+    for option, given in refused.items():
+        if given:
+            raise CLIError(f"{option} does not apply to --family cox yet (use --penalty "
+                           "lasso, ridge or elasticnet)")
+    return {"ties": opts.get("ties") or "efron"}
+
+
 def check_fit_options(opts):
     """Validate the numeric options before any work; returns (rule text, l1_ratio, grid)."""
+    grid = _check_family_options(opts)
     rule = _parse_rule(opts["rule"])
     l1_ratio = _l1_ratio(opts["penalty"], opts.get("l1_ratio"))
     for name in ("folds", "repeats"):
         if opts[name] < (2 if name == "folds" else 1):
             raise CLIError(f"--{name} must be >= {2 if name == 'folds' else 1}, got {opts[name]}")
-    grid = {}
     if opts["penalty"] in ("mcp", "scad"):
         from .model.concave import check_penalty
 
@@ -80,11 +114,28 @@ def check_fit_options(opts):
 
 #: the options of ``shrinkage fit`` (and of the demo's fit), in the order --help lists them
 FIT_OPTIONS = [
-    click.option("--target", "-t", required=True, help="Column to predict."),
+    click.option("--target", "-t", default=None,
+                 help="Column to predict (every family but cox, which takes --time and "
+                      "--event)."),
     click.option("--family", default="auto", show_default=True,
-                 type=click.Choice(["auto", "gaussian", "binomial", "poisson", "multinomial"]),
+                 type=click.Choice(["auto", "gaussian", "binomial", "poisson", "multinomial",
+                                    "cox"]),
                  help="auto: class labels -> binomial/multinomial, 2 numeric values -> "
-                      "binomial, other numbers -> gaussian."),
+                      "binomial, other numbers -> gaussian; cox: proportional hazards "
+                      "(survival times in --time, events in --event)."),
+    click.option("--time", default=None,
+                 help="--family cox: column of survival (or censoring) times."),
+    click.option("--event", default=None,
+                 help="--family cox: column of event indicators (1/true = event, "
+                      "0/false = censored)."),
+    click.option("--start", default=None,
+                 help="--family cox: column of entry times (at risk on (start, time]: "
+                      "left truncation, time-varying covariates)."),
+    click.option("--strata", default=None,
+                 help="--family cox: column of strata, each with its own baseline hazard "
+                      "(not a feature)."),
+    click.option("--ties", default=None, type=click.Choice(["efron", "breslow"]),
+                 help="--family cox: handling of tied event times (default efron)."),
     click.option("--penalty", default="lasso", show_default=True,
                  type=click.Choice(["lasso", "ridge", "elasticnet", "mcp", "scad",
                                     "adaptive"]),
@@ -103,7 +154,8 @@ FIT_OPTIONS = [
                       "the best, e.g. 1se, 1.5se), or R% (within R percent of the best)."),
     click.option("--metric", default=None,
                  help="CV metric (mse, mae, deviance, log_loss, misclassification, accuracy, "
-                      "auc, poisson_deviance); default: the family's deviance."),
+                      "auc, poisson_deviance; for cox: deviance, c_index, uno_c); default: "
+                      "the family's deviance."),
     click.option("--n-lams", type=int, default=None,
                  help="Number of lam values on the path (default 100)."),
     click.option("--lam-min-ratio", type=float, default=None,

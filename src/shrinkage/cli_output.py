@@ -32,7 +32,7 @@ __all__ = ["OUTPUTS", "OutputError", "check_out", "staged_output", "command_line
            "kernels_need_compiling"]
 
 OUTPUTS = ("model.npz", "report.html", "path.png", "cv.png", "gap.png", "coefficients.csv",
-           "inference.png", "inference.csv")
+           "inference.png", "inference.csv", "survival.png")
 
 
 class OutputError(Exception):
@@ -150,8 +150,15 @@ def staged_output(out, force, known=OUTPUTS):
 # --------------------------------------------------------------------------- run
 def command_line(data, opts):
     """The ``shrinkage fit`` command that reproduces a run (every option that matters)."""
-    parts = ["shrinkage", "fit", str(data), "--target", opts["target"],
-             "--family", opts["family"], "--penalty", opts["penalty"]]
+    parts = ["shrinkage", "fit", str(data)]
+    if opts["family"] == "cox":
+        for role in ("time", "event", "start", "strata"):
+            if opts.get(role):
+                parts += [f"--{role}", opts[role]]
+        parts += ["--ties", opts.get("ties") or "efron"]
+    else:
+        parts += ["--target", opts["target"]]
+    parts += ["--family", opts["family"], "--penalty", opts["penalty"]]
     if opts["penalty"] == "elasticnet":
         parts += ["--l1-ratio", f"{opts['l1_ratio']:g}"]
     if opts["penalty"] in ("mcp", "scad") and opts.get("gamma") is not None:
@@ -188,7 +195,7 @@ def write_run(stage, model, images, html, extra_files=None):
 
     sio.save(model, stage / "model.npz", info={"command": model.command})
     for name, png in images.items():
-        if name in ("path", "cv", "gap", "inference"):
+        if name in ("path", "cv", "gap", "inference", "survival"):
             put(f"{name}.png", png)
     put("coefficients.csv", coefficients_csv(model))
     put("report.html", html.encode("utf-8"))
@@ -238,7 +245,8 @@ def _selection(model):
 
 
 def coefficients_csv(model):
-    """coefficients.csv: the intercept and every feature's coefficient at the chosen lam.
+    """coefficients.csv: the intercept and every feature's coefficient at the chosen lam
+    (for a Cox model: every feature's log hazard ratio, no intercept).
 
     A coefficient not selected (:func:`shrinkage.plotting.paths.selected_features`: at
     the solver's precision) is written as 0; the model file keeps the exact values. With
@@ -248,14 +256,15 @@ def coefficients_csv(model):
     keep, size, sd = _selection(model)
     coef = model.coef
     if coef.ndim == 1:
-        header = ["feature", "coefficient"]
+        header = ["feature", "log_hazard_ratio" if model.family == "cox" else "coefficient"]
         inter = [float(model.intercept)]
     else:
         header = ["feature"] + [f"class_{c}" for c in model.classes]
         inter = [float(v) for v in model.intercept]
     if sd is not None:
         header.append("standardized")
-    rows = [["(intercept)"] + inter + ([""] if sd is not None else [])]
+    rows = [] if model.family == "cox" else [  # a Cox model has no intercept
+        ["(intercept)"] + inter + ([""] if sd is not None else [])]
     for j, name in enumerate(model.feature_names):
         values = np.atleast_1d(coef[j]) if keep[j] else np.zeros(np.atleast_1d(coef[j]).size)
         row = [name] + [float(v) for v in values]
@@ -298,11 +307,20 @@ def _cv_table(model):
 
 
 def _model_lines(model):
-    """What the model predicts, for binomial and multinomial models."""
+    """What the model predicts, for binomial, multinomial and cox models."""
     if model.family == "binomial":
         first, second = (str(c) for c in model.classes)
         return [f"the model gives the probability that {model.target} = {second!r} (the "
                 f"other class: {first!r})"]
+    if model.family == "cox":
+        surv = model.extra.get("survival", {})
+        lines = ["the model gives log hazard ratios: a row's hazard is the baseline hazard "
+                 "(of its stratum) times exp(x . b); no intercept"]
+        if "c_index" in surv:
+            lines.append(f"C-index of the chosen fit on the training data: "
+                         f"{_fmt(surv['c_index'])} (optimistic; the CV {model.cv.metric} is "
+                         "the honest estimate)")
+        return lines
     if model.family == "multinomial" and model.path.l1_ratio > 0:
         return ["the multinomial penalty is grouped: one group per feature (its "
                 "coefficients for all classes enter or leave together); its Bayesian reading "
@@ -336,7 +354,8 @@ def summary_tables(console, model, n_rows, source):
     c = Table()
     c.add_column("feature")
     if coef.ndim == 1:
-        c.add_column("coefficient", justify="right")
+        c.add_column("log hazard ratio" if model.family == "cox" else "coefficient",
+                     justify="right")
     else:
         for k in model.classes:
             c.add_column(f"class {k}", justify="right")
@@ -349,7 +368,9 @@ def summary_tables(console, model, n_rows, source):
             cells.append(_fmt(coef[j] * sd[j] if coef.ndim == 1 else size[j]))
         c.add_row(model.feature_names[j], *cells)
     if not order:
-        console.print("no coefficient is non-zero at the chosen lam (intercept-only model)")
+        console.print("no coefficient is non-zero at the chosen lam (" + (
+            "every row has the baseline hazard)" if model.family == "cox"
+            else "intercept-only model)"))
         return
     scale = ("ranked on the standardized scale (coefficient x feature sd); coefficients on "
              "the original scale" if sd is not None else "original scale")

@@ -202,7 +202,9 @@ class TabularModel:
 
         gaussian: ``prediction`` (the mean); poisson: ``prediction`` (the mean count,
         ``exp(eta)``); binomial and multinomial: ``prediction`` (the most probable class)
-        and ``probability_<class>`` for each class. A model fitted with an offset reads
+        and ``probability_<class>`` for each class; cox: ``prediction`` (the log hazard
+        ratio ``x . b``, a risk score) and ``hazard_ratio`` (``exp`` of it, relative to the
+        baseline hazard). A model fitted with an offset reads
         the offset column from ``table``.
         """
         if self.offset is not None and self.offset not in table.columns:
@@ -215,6 +217,8 @@ class TabularModel:
             return {"prediction": eta}
         if self.family == "poisson":
             return {"prediction": np.exp(eta)}
+        if self.family == "cox":  # no intercept: eta is the log hazard ratio
+            return {"prediction": eta, "hazard_ratio": np.exp(eta)}
         if self.family == "binomial":
             p1 = 0.5 * (1.0 + np.tanh(0.5 * eta))  # expit without overflow
             probs = np.column_stack([1.0 - p1, p1])

@@ -123,7 +123,8 @@ class Encoded:
 
     ``X`` is float64 in Fortran order (what the solvers read without a copy);
     ``weights`` and ``offset`` are None unless their columns were named; ``n_read`` is
-    the number of rows in the table, ``X.shape[0]`` the number used.
+    the number of rows in the table, ``X.shape[0]`` the number used; ``strata_levels``
+    are the sorted strata labels of a Cox response (:mod:`shrinkage.tabular_survival`).
     """
 
     X: np.ndarray
@@ -137,6 +138,7 @@ class Encoded:
     offset: np.ndarray | None = None
     n_read: int = 0
     identifiers: list = field(default_factory=list)
+    strata_levels: list = field(default_factory=list)
 
 
 def _roles(table, target, exclude, keep, groups, weights, offset):

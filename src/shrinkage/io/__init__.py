@@ -28,7 +28,9 @@ Supported objects: :class:`~shrinkage.results.Path`, :class:`~shrinkage.results.
 :class:`~shrinkage.results.SweepResult`, the datasets of :mod:`shrinkage.datasets`, every
 other result dataclass defined in the package (``RidgeResult``, ``ElasticNetCVResult``,
 ``Prior``, ...; stored under ``"module:Class"``), torch ``nn.Sequential`` networks of
-standard layers (weights as arrays, layers from an allow-list), any type registered with
+standard layers (weights as arrays, layers from an allow-list), the baseline hazard of a
+Cox model (``BaselineHazard``, as arrays checked on loading:
+``.survival_types``), any type registered with
 :func:`register_type`, and fitted estimators (saved as their
 ``get_params()`` plus every other attribute in their ``__dict__``, which must itself be
 saveable: arrays, numbers, strings, containers, registered objects).

@@ -96,15 +96,19 @@ def register_type(cls, name=None, *, to_state=None, from_state=None):
     return cls
 
 
-# Types whose handlers live in a module imported only when needed (torch is optional):
-# stored name -> handler module, and library prefix -> handler module.
-_LAZY_TYPES = {"torch.nn.Sequential": "shrinkage.io.torch_networks"}
-_LAZY_LIBRARIES = {"torch.": "shrinkage.io.torch_networks"}
+# Types whose handlers live in a module imported only when needed (torch is optional; the
+# survival module compiles kernels): stored name -> handler module, and module prefix ->
+# handler module.
+_LAZY_TYPES = {"torch.nn.Sequential": "shrinkage.io.torch_networks",
+               "shrinkage.survival.baseline:BaselineHazard": "shrinkage.io.survival_types"}
+_LAZY_LIBRARIES = {"torch.": "shrinkage.io.torch_networks",
+                   "shrinkage.survival.baseline": "shrinkage.io.survival_types"}
 
 
 def _auto_register(cls):
     """Register a result dataclass defined inside shrinkage under ``module:qualname``, or
-    load the handler module of an optional library's type (torch networks)."""
+    load the handler module of a type saved its own way (torch networks, the baseline
+    hazard of a Cox model)."""
     if cls is None:
         return None
     module = getattr(cls, "__module__", "") or ""

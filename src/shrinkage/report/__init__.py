@@ -4,9 +4,10 @@
 :class:`~shrinkage.results.CVResult` with a Jinja2 template shipped inside the package:
 a data summary, the path plot, the CV plot with the chosen strength and the rule in one
 sentence, the overfitting gap, the selected coefficients (ranked on the standardized
-scale, shown on both), the Bayesian reading of the chosen ``lam`` and what is needed to
-reproduce it. Images are inline PNGs (base64
-``data:`` URIs), so the file needs no network and no companion files. Nothing is refitted.
+scale, shown on both), the Bayesian reading of the chosen ``lam``, for a Cox fit its
+risk groups (``.survival_section``), and what is needed to reproduce it. Images are
+inline PNGs (base64 ``data:`` URIs), so the file needs no network and no companion files.
+Nothing is refitted.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from .inference_section import inference_section, render_inference_figure
 from .penalty_words import penalty_kind
 
 __all__ = ["build_report", "render_figures", "render_inference_figure", "write_report",
-           "rule_sentence", "overfit_demo",
-           "feature_sds"]
+           "rule_sentence", "overfit_demo", "feature_sds"]
 
 _MAX_COEF_ROWS = 100  # the largest non-zero coefficients listed (all are in the model file)
 
@@ -77,14 +77,16 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
             X = None
         else:
             y = np.asarray(y, dtype=float) - np.asarray(offset, dtype=float)
-    if X is not None and y is not None:
+    if X is not None and y is not None and path.family != "cox":  # cox: survival_section
         figs["gap"] = png_bytes(lambda ax: plotting.plot_gap(path, X, y, ax, cv=cv))
     if overfit:
         figs["overfit"] = png_bytes(lambda ax: plotting.plot_overfit(overfit_demo(), ax))
     return figs
 
 
-def _with_inference_image(images, inference):
+def _with_section_images(images, inference, survival):
+    if survival is not None and "survival" not in images:
+        images = {**images, "survival": survival["image"]}
     if inference is None or "inference" in images:
         return images
     return {**images, "inference": render_inference_figure(inference)}
@@ -218,7 +220,7 @@ def _coef_table(path, cv, index, names, sd):
 
     coefs = np.asarray(path.coefs[index])
     if coefs.ndim == 1:
-        columns = ["coefficient"]
+        columns = ["log hazard ratio" if path.family == "cox" else "coefficient"]
         mat = coefs[:, None]
     else:
         columns = [f"class {c}" for c in _class_labels(path, cv, coefs.shape[1])]
@@ -378,6 +380,7 @@ def build_report(
     sample_weight=None,
     offset=None,
     inference=None,
+    survival=None,
 ):
     """Render the HTML report.
 
@@ -414,6 +417,9 @@ def build_report(
     inference : InferenceResult, optional
         Adds a section on the uncertainty of the selection
         (:mod:`shrinkage.inference`) with its table and picture.
+    survival : dict, optional
+        For a Cox fit: ``shrinkage.report.survival_section.survival_report``'s facts
+        (the training C-index, the CV metric) and its risk-group figure.
 
     Returns
     -------
@@ -426,7 +432,7 @@ def build_report(
     sd = _resolve_sd(path, X, feature_sd, sample_weight)
     if images is None:
         images = render_figures(path, cv, X, y, overfit=overfit, offset=offset, feature_sd=sd)
-    images = _with_inference_image(images, inference)
+    images = _with_section_images(images, inference, survival)
     encoded = {k: base64.b64encode(v).decode("ascii") for k, v in images.items()}
     i = cv.index_chosen
     names = ([str(n) for n in path.feature_names] if path.feature_names is not None
@@ -475,6 +481,7 @@ def build_report(
         repro_rows=repro_rows,
         command=command,
         inference=None if inference is None else inference_section(inference),
+        survival=survival,
     )
 
 
