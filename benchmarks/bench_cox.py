@@ -177,7 +177,7 @@ def bench(case, n_folds, libs):
     F = {k: objective(X, t, e, v[0], lams) for k, v in runs.items() if v[0] is not None}
     best = np.min(np.vstack(list(F.values())), axis=0)
     rows = []
-    for (lib, mode), (coefs, sec, cv_sec) in runs.items():
+    for (lib, mode), (_, sec, cv_sec) in runs.items():
         subopt = (float(np.max((F[(lib, mode)] - best) / np.abs(best)))
                   if (lib, mode) in F else None)
         rows.append({"case": case, "n": n, "p": p, "lib": lib, "mode": mode,
