@@ -119,7 +119,6 @@ class ProximalNewton(Solver):
     # (binomial, 70 lams: 11.6 s against 18.2 s), 1.1-1.2x on dense binomial paths, equal
     # on poisson; 10 stalls (Newton steps too inexact to reach tol)
     inner_accuracy = 0.1
-    refine_after = None  # Newton steps on a working set before :meth:`refine` (None: never)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -297,7 +296,6 @@ class ProximalNewton(Solver):
         ws_cert /= self.grad_scale
         v, z = self._v, self._z
         moved_any = False
-        steps = 0
         while ws_cert > ws_tol:
             if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                 break
@@ -359,16 +357,7 @@ class ProximalNewton(Solver):
             if prob.fit_intercept:
                 ws_cert = max(ws_cert, abs(self.swres))
             ws_cert /= self.grad_scale
-            steps += 1
-            if self.refine_after is not None and steps >= self.refine_after and ws_cert > ws_tol:
-                ws_cert = self.refine(ws, l1, l2, ws_cert, state)
         return moved_any
-
-    def refine(self, ws, l1, l2, ws_cert, state):
-        """A further step after ``refine_after`` Newton steps on one working set, for
-        solvers whose quadratic model is only an approximation of the Hessian; returns the
-        working set's KKT violation after it (the default takes none)."""
-        return ws_cert
 
     def intercept(self):
         return self.b0 - dot(self.prob.xm, self.b)
