@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.cox import cox_index
-from ..model.cox_math import cox_loss, cox_observation_derivatives, cox_terms, new_terms
+from ..model.cox_math import cox_observation_derivatives, cox_terms, new_terms
 from .newton import ProximalNewton
 
 __all__ = ["CoxNewton"]
@@ -53,6 +53,7 @@ class CoxNewton(ProximalNewton):
         self._vdiag = np.empty(prob.n)
         self._floor = _MIN_CURVATURE * prob.w
         self.loss_value = np.nan
+        self._pending = None  # (eta_t, loss, shift) of the last accepted line search
         self.saturated = prob.family.saturated_loss(prob.y, prob.w)
         super().__init__(prob, setup)
 
@@ -64,7 +65,13 @@ class CoxNewton(ProximalNewton):
         """``wres = -dL/deta`` and the diagonal curvature at ``self.eta`` (one pass)."""
         prob = self.prob
         eta = self.eta
-        self.loss_value, _, m = cox_terms(eta, prob.w, *self._args(), self.efron, self._terms)
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] is eta:  # the line search's accepted point
+            self._terms, self._terms_t = self._terms_t, self._terms
+            self.loss_value, m = pending[1], pending[2]
+        else:
+            self.loss_value, _, m = cox_terms(eta, prob.w, *self._args(), self.efron,
+                                              self._terms)
         total = cox_observation_derivatives(eta, prob.w, *self._args(), self._terms, m,
                                             self._prefix, self.wres, self._vdiag)
         np.maximum(self._vdiag, self._floor, out=self._vdiag)
@@ -87,13 +94,16 @@ class CoxNewton(ProximalNewton):
         eta_t = self._eta_t
         f0 = self.loss_value
         t = 1.0
+        self._pending = None
         for _ in range(max_halvings):
             np.multiply(deta, t, out=eta_t)
             eta_t += self.eta
-            f, mag = cox_loss(eta_t, prob.w, *self._args(), self.efron, self._terms_t)
+            f, mag, m = cox_terms(eta_t, prob.w, *self._args(), self.efron, self._terms_t)
             df = f - f0 + _penalty_change(b_old, db, idx, l1, l2, t)
             if (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
                     or df <= 16.0 * _EPS * mag):
+                # the accepted point's sums serve residual() when eta moves there
+                self._pending = (eta_t, f, m)
                 return t, df
             t *= 0.5
         return 0.0, 0.0
