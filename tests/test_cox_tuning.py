@@ -126,3 +126,27 @@ def test_estimator_params_are_validated_by_name():
                        (dict(l1_ratio=2.0), "l1_ratio"), (dict(rule="nope"), "rule")):
         with pytest.raises(ValueError, match=match):
             PenalizedCox(**bad).fit(X, np.c_[t, e])
+
+
+@pytest.mark.parametrize("check", [
+    "check_parameters_default_constructible", "check_no_attributes_set_in_init",
+    "check_get_params_invariance", "check_set_params", "check_estimator_cloneable",
+    "check_estimator_repr", "check_do_not_raise_errors_in_init_or_set_params",
+])
+def test_estimator_passes_the_checks_that_need_no_regression_target(check):
+    # scikit-learn's other checks feed a 1-d regression y, which no survival estimator
+    # can take (scikit-survival's own estimators skip them too)
+    from sklearn.utils import estimator_checks
+
+    getattr(estimator_checks, check)("PenalizedCox", PenalizedCox())
+
+
+def test_estimator_does_not_change_its_parameters_when_fitting():
+    X, t, e, _ = _data(n=120, p=4, seed=6)
+    model = PenalizedCox(lam=0.05, penalty_factor=np.ones(4))
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+              for k, v in model.get_params().items()}
+    model.fit(X, np.c_[t, e])
+    after = model.get_params()
+    for k, v in before.items():
+        assert np.array_equal(v, after[k]) if isinstance(v, np.ndarray) else v == after[k]
