@@ -50,10 +50,11 @@ class CoxNewton(ProximalNewton):
         self.efron = prob.family.ties == "efron"
         self._terms, self._prefix = new_terms(self.index.sentinel.size)
         self._terms_t = np.zeros_like(self._terms)
+        self._mu, self._mu_t = np.empty(prob.n), np.empty(prob.n)
         self._vdiag = np.empty(prob.n)
         self._floor = _MIN_CURVATURE * prob.w
         self.loss_value = np.nan
-        self._pending = None  # (eta_t, loss, shift) of the last accepted line search
+        self._pending = None  # (eta_t, loss) of the last accepted line search
         self.saturated = prob.family.saturated_loss(prob.y, prob.w)
         super().__init__(prob, setup)
 
@@ -68,11 +69,12 @@ class CoxNewton(ProximalNewton):
         pending, self._pending = self._pending, None
         if pending is not None and pending[0] is eta:  # the line search's accepted point
             self._terms, self._terms_t = self._terms_t, self._terms
-            self.loss_value, m = pending[1], pending[2]
+            self._mu, self._mu_t = self._mu_t, self._mu
+            self.loss_value = pending[1]
         else:
-            self.loss_value, _, m = cox_terms(eta, prob.w, *self._args(), self.efron,
-                                              self._terms)
-        total = cox_observation_derivatives(eta, prob.w, *self._args(), self._terms, m,
+            self.loss_value = cox_terms(eta, prob.w, *self._args(), self.efron, self._terms,
+                                        self._mu)[0]
+        total = cox_observation_derivatives(prob.w, *self._args(), self._terms, self._mu,
                                             self._prefix, self.wres, self._vdiag)
         np.maximum(self._vdiag, self._floor, out=self._vdiag)
         return total
@@ -98,12 +100,13 @@ class CoxNewton(ProximalNewton):
         for _ in range(max_halvings):
             np.multiply(deta, t, out=eta_t)
             eta_t += self.eta
-            f, mag, m = cox_terms(eta_t, prob.w, *self._args(), self.efron, self._terms_t)
+            f, mag, _ = cox_terms(eta_t, prob.w, *self._args(), self.efron, self._terms_t,
+                                  self._mu_t)
             df = f - f0 + _penalty_change(b_old, db, idx, l1, l2, t)
             if (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
                     or df <= 16.0 * _EPS * mag):
                 # the accepted point's sums serve residual() when eta moves there
-                self._pending = (eta_t, f, m)
+                self._pending = (eta_t, f)
                 return t, df
             t *= 0.5
         return 0.0, 0.0

@@ -229,10 +229,11 @@ class Cox(Family):
     def _terms(self, y, eta, w):
         idx = cox_index(y)
         terms, _ = cox_math.new_terms(idx.sentinel.size)
+        mu = np.empty(y.shape[0])
         loss, mag, m = cox_math.cox_terms(np.ascontiguousarray(eta, dtype=np.float64), w,
                                           idx.lo, idx.hi, idx.evk, idx.sentinel,
-                                          self.ties == "efron", terms)
-        return idx, terms, loss, m
+                                          self.ties == "efron", terms, mu)
+        return idx, terms, loss, mu
 
     def loss(self, y, eta, w):
         """The negative log partial likelihood with weights ``w`` (inside the risk sets)."""
@@ -260,12 +261,11 @@ class Cox(Family):
 
     def irls_weights(self, y, eta, w):
         """The diagonal of the loss's Hessian in ``eta`` (glmnet's IRLS weights for Cox)."""
-        idx, terms, _, m = self._terms(y, eta, w)
+        idx, terms, _, mu = self._terms(y, eta, w)
         wres = np.empty(y.shape[0])
         v = np.empty(y.shape[0])
-        cox_math.cox_observation_derivatives(np.ascontiguousarray(eta, dtype=np.float64), w,
-                                             idx.lo, idx.hi, idx.evk, idx.sentinel, terms,
-                                             m, np.zeros((2, idx.sentinel.size)), wres, v)
+        cox_math.cox_observation_derivatives(w, idx.lo, idx.hi, idx.evk, idx.sentinel, terms,
+                                             mu, np.zeros((2, idx.sentinel.size)), wres, v)
         return v
 
     def grad_residual(self, y, eta):

@@ -26,15 +26,17 @@ __all__ = ["cox_terms", "cox_observation_derivatives", "cox_loss", "new_terms"]
 
 
 @njit(cache=True, nogil=True)
-def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms):
+def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms, mu):
     """Per-slot sums of the partial likelihood at ``eta``.
 
-    Fills ``terms`` (shape (7, n_slots)): rows ``A1, A2, B2, A3`` (the Efron sums over the
+    Fills ``mu`` (shape (n,): ``w_j exp(eta_j - m)``, 0 for rows never at risk) and
+    ``terms`` (shape (9, n_slots)): rows ``A1, A2, B2, A3`` (the Efron sums over the
     tie correction, see :func:`cox_observation_derivatives`), ``S``, ``D`` and ``E``, all
     with ``mu`` scaled by ``exp(-m)``, ``m = max eta``; with ``a = W_k / d_k`` and ``c_r``
     as above, ``A1 = sum_r a / den_r``, ``A2 = sum_r a (1 - c_r) / den_r``,
     ``B2 = sum_r a / den_r^2``, ``E = sum_r a (1 - c_r) / den_r^2``,
-    ``A3 = sum_r a (1 - c_r)^2 / den_r^2``. Returns ``(loss, magnitude, m)``:
+    ``A3 = sum_r a (1 - c_r)^2 / den_r^2``, then the tie counts and their weights
+    (scratch). Returns ``(loss, magnitude, m)``:
     the loss and the sum of the magnitudes of its terms (its rounding scale).
     """
     n = eta.shape[0]
@@ -48,22 +50,24 @@ def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms):
     A1, A2, B2, A3, S, D, E = (terms[0], terms[1], terms[2], terms[3], terms[4], terms[5],
                                terms[6])
     terms[:] = 0.0
-    cnt = np.zeros(T)
-    ww = np.zeros(T)
+    cnt = terms[7]
+    ww = terms[8]
     # risk set bins: S_k = sum_{k' >= k} (enter-at-hi bins - enter-at-lo bins)
     loss = 0.0
     mag = 0.0
     for j in range(n):
         wj = w[j]
         if wj <= 0.0 or hi[j] <= lo[j]:
+            mu[j] = 0.0
             continue
-        mu = wj * np.exp(eta[j] - m)
-        A1[hi[j] - 1] += mu
+        mj = wj * np.exp(eta[j] - m)
+        mu[j] = mj
+        A1[hi[j] - 1] += mj
         if lo[j] > 0 and not sentinel[lo[j] - 1]:  # entered after the stratum's first slot
-            A2[lo[j] - 1] += mu
+            A2[lo[j] - 1] += mj
         k = evk[j]
         if k >= 0:
-            D[k] += mu
+            D[k] += mj
             cnt[k] += 1.0
             ww[k] += wj
             loss -= wj * eta[j]
@@ -109,7 +113,7 @@ def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms):
 
 
 @njit(cache=True, nogil=True)
-def cox_observation_derivatives(eta, w, lo, hi, evk, sentinel, terms, m, prefix, wres, v):
+def cox_observation_derivatives(w, lo, hi, evk, sentinel, terms, mu, prefix, wres, v):
     """Minus the gradient and the diagonal of the Hessian of the loss, per observation.
 
     With ``C1_j = sum_{lo_j <= k < hi_j} A1_k`` and ``C2_j`` the same sum of ``B2``::
@@ -117,8 +121,9 @@ def cox_observation_derivatives(eta, w, lo, hi, evk, sentinel, terms, m, prefix,
         dL/deta_j   = mu_j (C1_j - e_j (A1 - A2)_{k_j}) - e_j w_j
         d2L/deta_j2 = mu_j (C1_j - e_j (A1 - A2)_{k_j}) - mu_j^2 (C2_j - e_j (B2 - A3)_{k_j})
 
-    (``e_j`` the event indicator, ``k_j`` its slot). Writes ``wres = -dL/deta`` and
-    ``v`` (floored at 0); ``prefix`` is scratch of shape (2, n_slots). Returns
+    (``e_j`` the event indicator, ``k_j`` its slot), with ``terms`` and ``mu`` from
+    :func:`cox_terms` at the same ``eta``. Writes ``wres = -dL/deta`` and ``v`` (floored
+    at 0); ``prefix`` is scratch of shape (2, n_slots). Returns
     ``sum_j wres_j`` (zero up to rounding: the loss is invariant to a shift of ``eta``).
     """
     T = sentinel.shape[0]
@@ -136,13 +141,13 @@ def cox_observation_derivatives(eta, w, lo, hi, evk, sentinel, terms, m, prefix,
             s1 += A1[k]
             s2 += B2[k]
     total = 0.0
-    for j in range(eta.shape[0]):
+    for j in range(w.shape[0]):
         wj = w[j]
         if wj <= 0.0 or hi[j] <= lo[j]:
             wres[j] = 0.0
             v[j] = 0.0
             continue
-        mu = wj * np.exp(eta[j] - m)
+        mj = mu[j]
         c1 = P1[hi[j]] - P1[lo[j]]
         c2 = P2[hi[j]] - P2[lo[j]]
         k = evk[j]
@@ -151,9 +156,9 @@ def cox_observation_derivatives(eta, w, lo, hi, evk, sentinel, terms, m, prefix,
             c1 -= A1[k] - A2[k]
             c2 -= B2[k] - A3[k]
             ev = wj
-        g = mu * c1
+        g = mj * c1
         wres[j] = ev - g
-        v[j] = max(g - mu * mu * c2, 0.0)
+        v[j] = max(g - mj * mj * c2, 0.0)
         total += wres[j]
     return total
 
@@ -161,10 +166,11 @@ def cox_observation_derivatives(eta, w, lo, hi, evk, sentinel, terms, m, prefix,
 @njit(cache=True, nogil=True)
 def cox_loss(eta, w, lo, hi, evk, sentinel, efron, terms):
     """``(loss, magnitude)`` of :func:`cox_terms` (the per-slot sums left in ``terms``)."""
-    loss, mag, _ = cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms)
+    loss, mag, _ = cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms,
+                             np.empty(eta.shape[0]))
     return loss, mag
 
 
 def new_terms(n_slots):
-    """Scratch for :func:`cox_terms`: ``(terms, prefix)`` of shapes (7, T) and (2, T)."""
-    return np.zeros((7, n_slots)), np.zeros((2, n_slots))
+    """Scratch for :func:`cox_terms`: ``(terms, prefix)`` of shapes (9, T) and (2, T)."""
+    return np.zeros((9, n_slots)), np.zeros((2, n_slots))
