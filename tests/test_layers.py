@@ -9,7 +9,7 @@ The layers, bottom up (``docs/design.md``):
    leaves;
 1. ``model`` (families, penalties) and ``engine.kernels`` (numba primitives);
 2. ``engine``;
-3. ``tuning``;
+3. ``tuning`` and ``distributed`` (fits on blocked data);
 4. ``estimators``, ``bayes``, ``inference``, ``torch``;
 5. the faces: ``plotting``, ``report``, ``cli``, ``io``, ``tabular``, ``quickstart``;
 6. the package ``__init__`` (lazy public names).
@@ -28,6 +28,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.model", 1),
     ("shrinkage.engine", 2),
     ("shrinkage.tuning", 3),
+    ("shrinkage.distributed", 3),
     ("shrinkage.estimators", 4),
     ("shrinkage.bayes", 4),
     ("shrinkage.inference", 4),

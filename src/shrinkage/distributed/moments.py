@@ -1,0 +1,220 @@
+"""Per-block sums: the weighted moments of a pass, per fold, and the IRLS model's Gram.
+
+Every sum is taken about a fixed shift ``c`` (the first block's column means) and
+``c_y`` (the mean of ``y - offset`` there): with ``u_i = x_i - c`` and
+``v_i = y_i - offset_i - c_y``, one pass gives, for each fold label ``k`` (all rows when
+there are no folds)::
+
+    sw = sum w_i          su = sum w_i u_i       suu = sum w_i u_i u_i^T
+    sv = sum w_i v_i      suv = sum w_i u_i v_i  svv = sum w_i v_i^2
+    sy = sum w_i y_i      min_x, max_x: column ranges over rows with w_i > 0
+
+A fold's training sums are the sums over the other labels (added, never subtracted).
+:class:`Moments` turns sums into the engine's quantities: the weighted means ``xm``,
+variances, the centred Gram ``G = sum w (x - xm)(x - xm)^T / sum w`` and
+``c = sum w (x - xm)(r - rbar) / sum w``.
+
+:func:`glm_block` is the pass of the proximal Newton solver: at ``eta = offset + b0 + X b``
+of one or more fits (each on the rows not in its held-out fold) it returns the loss
+changes along a step for several step lengths and, at the first step length, the IRLS
+sums ``sum v u u^T``, ``sum v u``, ``sum u wres``, ``sum wres``, ``sum wres^2 / v`` with
+``v_i = w_i var_i`` and ``wres_i = w_i (y_i - mu_i)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.kernels.glm import loss_step
+from ..model.glm_math import loss_and_deviance, means
+from .blocks import check_block, row_folds
+
+__all__ = ["moment_block", "glm_block", "score_block", "Moments", "select"]
+
+_FAMILY_CODES = {"gaussian": -1, "binomial": 0, "poisson": 1}
+
+
+def _check_response(i, start, fam, yb):
+    rows = f"block {i} (rows {start} to {start + yb.shape[0] - 1})"
+    if fam == 0 and np.any((yb < 0) | (yb > 1)):
+        raise ValueError(f"y has values outside [0, 1] in {rows}: the distributed binomial "
+                         "family takes 0/1 labels or proportions")
+    if fam == 1 and np.any(yb < 0):
+        raise ValueError(f"y has negative values in {rows}; poisson counts must be >= 0")
+
+
+def moment_block(i, start, Xb, yb, wb, ob, fb, spec, n_groups, shift, y_shift, family):
+    """The sums of the module docstring for one block, one row per fold label."""
+    Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
+    _check_response(i, start, _FAMILY_CODES[family], yb)
+    f = row_folds(i, start, Xb.shape[0], fb, spec)
+    g = np.maximum(f, 0)
+    p = Xb.shape[1]
+    K = n_groups
+    out = {k: np.zeros((K,) + s) for k, s in (
+        ("sw", ()), ("su", (p,)), ("suu", (p, p)), ("sv", ()), ("suv", (p,)), ("svv", ()),
+        ("sy", ()), ("rows", ()), ("live", ()), ("non01", ()))}
+    out["min_x"] = np.full((K, p), np.inf)
+    out["max_x"] = np.full((K, p), -np.inf)
+    out["max_absr"] = np.zeros(K)
+    r = yb if ob is None else yb - ob
+    for k in range(K):
+        m = g == k
+        if not np.any(m):
+            continue
+        U = Xb[m] - shift
+        w = wb[m]
+        v = r[m] - y_shift
+        wv = w * v
+        out["sw"][k] = w.sum()
+        out["su"][k] = w @ U
+        out["suu"][k] = U.T @ (U * w[:, None])
+        out["sv"][k] = wv.sum()
+        out["suv"][k] = wv @ U
+        out["svv"][k] = wv @ v
+        out["sy"][k] = w @ yb[m]
+        out["rows"][k] = m.sum()
+        live = w > 0
+        out["live"][k] = live.sum()
+        if np.any(live):
+            Xl = Xb[m][live]
+            out["min_x"][k] = Xl.min(axis=0)
+            out["max_x"][k] = Xl.max(axis=0)
+            out["max_absr"][k] = np.max(np.abs(r[m][live]))
+            yl = yb[m][live]
+            out["non01"][k] = np.count_nonzero((yl != 0) & (yl != 1))
+    return out
+
+
+def select(total, keep):
+    """The sums over the fold labels in ``keep`` (a boolean mask or index array)."""
+    out = {}
+    for k, v in total.items():
+        part = v[keep]
+        if k.startswith("min_"):
+            out[k] = part.min(axis=0)
+        elif k.startswith("max_"):
+            out[k] = part.max(axis=0)
+        else:
+            out[k] = part.sum(axis=0)
+    return out
+
+
+@dataclass
+class Moments:
+    """Weighted moments from the sums of one set of rows (see :func:`select`).
+
+    ``xm`` is the weighted mean of X, ``var`` its weighted variance, ``G`` the weighted
+    centred Gram ``E_w[(x - xm)(x - xm)^T]`` (uncentred, ``E_w[x x^T]``, when
+    ``centred`` is False), ``c = E_w[(x - xm)(r - rbar)]`` (or ``E_w[x r]``), ``yw =
+    E_w[(r - rbar)^2]`` (or ``E_w[r^2]``), ``rbar = E_w[r]`` with ``r = y - offset``.
+    """
+
+    sums: dict
+    shift: np.ndarray
+    y_shift: float
+
+    def __post_init__(self):
+        s = self.sums
+        self.W = float(s["sw"])
+        if not self.W > 0:
+            raise ValueError("sample_weight sums to zero: no observation carries weight")
+        self.mu = s["su"] / self.W  # E[u]
+        self.xm = self.shift + self.mu
+        self.M2 = s["suu"] / self.W  # E[u u^T]
+        self.var = np.maximum(np.diag(self.M2) - self.mu * self.mu, 0.0)
+        self.muv = float(s["sv"]) / self.W
+        self.rbar = self.y_shift + self.muv
+        self.ybar = float(s["sy"]) / self.W
+        self.n_rows = int(round(float(s["rows"])))
+        self.n_live = int(round(float(s["live"])))
+
+    def gram(self, centred):
+        """``(G, c, yw)`` of the module docstring (centred or uncentred)."""
+        s, W, mu, c0 = self.sums, self.W, self.mu, self.shift
+        if centred:
+            G = self.M2 - np.outer(mu, mu)
+            c = s["suv"] / W - mu * self.muv
+            yw = float(s["svv"]) / W - self.muv ** 2
+        else:
+            G = self.M2 + np.outer(c0, mu) + np.outer(mu, c0) + np.outer(c0, c0)
+            euv = s["suv"] / W
+            c = euv + self.y_shift * mu + c0 * self.muv + c0 * self.y_shift
+            yw = (float(s["svv"]) / W + 2.0 * self.y_shift * self.muv + self.y_shift ** 2)
+        return np.asfortranarray(0.5 * (G + G.T)), c, max(yw, 0.0)
+
+    def xsq(self, centred):
+        """``E_w[(x - xm)^2]`` when centred, else ``E_w[x^2]``."""
+        if centred:
+            return self.var.copy()
+        return np.maximum(np.diag(self.M2) + 2 * self.shift * self.mu + self.shift ** 2, 0.0)
+
+
+def glm_block(i, start, Xb, yb, wb, ob, fb, spec, fam, shift, requests):
+    """The Newton pass of one block for every request (module docstring).
+
+    Each request is ``(k, W, b, b0, db, db0, ts)``: rows with fold label ``k`` are left
+    out (none when ``k < 0``), weights are divided by ``W`` (the fit's total weight), the
+    step is ``eta(t) = offset + b0 + t db0 + X (b + t db)``. Returns, per request ``q``,
+    ``q/dloss`` and ``q/dmag`` (``sum w dloss(t)`` and its rounding scale, per ``t``) and
+    at ``t = ts[0]``: ``q/loss``, ``q/dev``, ``q/sv``, ``q/su``, ``q/suu``, ``q/sug``
+    (``sum u wres``), ``q/sg`` (``sum wres``), ``q/sr2`` (``sum wres^2 / v``).
+    """
+    Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
+    _check_response(i, start, fam, yb)
+    f = row_folds(i, start, Xb.shape[0], fb, spec)
+    p = Xb.shape[1]
+    out = {}
+    for q, (k, W, b, b0, db, db0, ts) in enumerate(requests):
+        m = f != k if k >= 0 else np.ones(f.shape[0], dtype=bool)
+        X = Xb[m]
+        y = np.ascontiguousarray(yb[m])
+        w = np.ascontiguousarray(wb[m] / W)
+        eta = X @ b + b0
+        if ob is not None:
+            eta += ob[m]
+        deta = np.ascontiguousarray(X @ db + db0)
+        eta = np.ascontiguousarray(eta)
+        scratch = np.empty_like(eta)
+        dl, dm = np.zeros(len(ts)), np.zeros(len(ts))
+        for j, t in enumerate(ts):
+            dl[j], dm[j] = loss_step(fam, y, w, eta, deta, float(t), scratch)
+        out[f"{q}/dloss"], out[f"{q}/dmag"] = dl, dm
+        e1 = np.ascontiguousarray(eta + ts[0] * deta)
+        loss, dev = loss_and_deviance(fam, y, e1, w)
+        mu, var = means(fam, e1)
+        v = w * var
+        wres = w * (y - mu)
+        U = X - shift
+        out[f"{q}/loss"], out[f"{q}/dev"] = np.array(loss), np.array(dev)
+        out[f"{q}/sv"] = np.array(v.sum())
+        out[f"{q}/su"] = v @ U if X.shape[0] else np.zeros(p)
+        out[f"{q}/suu"] = U.T @ (U * v[:, None])
+        out[f"{q}/sug"] = wres @ U if X.shape[0] else np.zeros(p)
+        out[f"{q}/sg"] = np.array(wres.sum())
+        out[f"{q}/sr2"] = np.array(np.sum(wres * wres / v))
+    return out
+
+
+def score_block(i, start, Xb, yb, wb, ob, fb, spec, family, metric, fits):
+    """Held-out score sums of one block: per fold ``k`` in ``fits`` (``k -> (coefs,
+    intercepts)``), ``k/sum`` = ``sum_i w_i score_l(y_i, eta_il)`` over the rows labelled
+    ``k`` (:func:`shrinkage.tuning.metrics.score_path` times their weight)."""
+    from ..tuning.metrics import score_path
+
+    Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
+    f = row_folds(i, start, Xb.shape[0], fb, spec)
+    out = {}
+    for k, (coefs, intercepts) in fits.items():
+        m = f == k
+        sw = float(wb[m].sum())
+        out[f"{k}/sum"] = np.zeros(coefs.shape[0])
+        if not sw > 0:
+            continue
+        eta = Xb[m] @ coefs.T + intercepts
+        if ob is not None:
+            eta += ob[m][:, None]
+        out[f"{k}/sum"] = score_path(metric, family, yb[m], eta, wb[m]) * sw
+    return out
