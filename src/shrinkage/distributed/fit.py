@@ -107,7 +107,7 @@ def regularization_path(
         return gaussian_path(mom, options, data.n)
     from .newton import newton_path, run_fits
 
-    fit = newton_path(mom, options, data.n, fold=-1)
+    fit = newton_path(mom, options, data.n, fold=-1, has_offset=offset is not None)
     run_fits(data, [fit])
     path = fit.result
     path.extra["passes"] = data.passes
