@@ -107,7 +107,7 @@ def block_data(X, y, sample_weight=None, offset=None, folds=None, *, block_rows=
         Passed to :func:`dask.compute` (None: the active client or dask's default).
     progress : callable, optional
         Called as ``progress(pass_number, blocks_done, n_blocks)`` as blocks finish
-        (local schedulers only).
+        (in-process schedulers: ``"synchronous"``, ``"threads"``).
     """
     Xd, wrapped = _as_dask_design(X, block_rows)
     if Xd.ndim != 2:
@@ -219,21 +219,30 @@ def reduce_blocks(data, fn, *args):
 
     xs = list(data.X.to_delayed().ravel())
     ys, ws, os_, fs = (parts_of(v) for v in (data.y, data.w, data.offset, data.folds))
+    data.passes += 1
+    if data.progress is not None and data.scheduler in _LOCAL:
+        fn = _counted(fn, data.progress, data.passes, data.n_blocks)
     parts = [dask.delayed(fn)(i, int(data.starts[i]), xs[i], ys[i], ws[i], os_[i], fs[i],
                               *args) for i in range(data.n_blocks)]
-    total = _tree(parts, dask.delayed)
-    data.passes += 1
-    if data.progress is not None and data.scheduler in ("synchronous", "threads",
-                                                          "sync", "single-threaded"):
-        from dask.callbacks import Callback
+    return dask.compute(_tree(parts, dask.delayed), scheduler=data.scheduler)[0]
 
-        done = [0]
-        n_tasks = len(total.dask)
 
-        def posttask(key, result, dsk, state, worker_id):
+_LOCAL = ("synchronous", "sync", "single-threaded", "threads", "threading")
+
+
+def _counted(fn, progress, pass_number, n_blocks):
+    """``fn`` reporting ``progress(pass_number, blocks_done, n_blocks)`` after each block
+    (in-process schedulers, where the callback runs in the caller's process)."""
+    import threading
+
+    lock = threading.Lock()
+    done = [0]
+
+    def run(*args):
+        out = fn(*args)
+        with lock:
             done[0] += 1
-            data.progress(data.passes, done[0], n_tasks)
+            progress(pass_number, done[0], n_blocks)
+        return out
 
-        with Callback(posttask=posttask):
-            return dask.compute(total, scheduler=data.scheduler)[0]
-    return dask.compute(total, scheduler=data.scheduler)[0]
+    return run

@@ -80,7 +80,7 @@ def regularization_path(
     scheduler : str, optional
         Passed to :func:`dask.compute`; None uses the active client or dask's default.
     progress : callable, optional
-        ``progress(pass_number, tasks_done, n_tasks)`` (local schedulers).
+        ``progress(pass_number, blocks_done, n_blocks)`` (in-process schedulers).
     **others
         As :func:`shrinkage.regularization_path` (the elastic net without groups;
         ``penalty`` must be ``"elasticnet"``).
