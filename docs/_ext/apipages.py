@@ -38,6 +38,7 @@ MODULES = (
     ("shrinkage.model.groups", "Group penalties"),
     ("shrinkage.bayes", "Bayesian regularization"),
     ("shrinkage.torch", "Networks (PyTorch)"),
+    ("shrinkage.distributed", "Data larger than memory"),
     ("shrinkage.plotting", "Plots"),
     ("shrinkage.report", "The HTML report"),
     ("shrinkage.io", "Model files"),
@@ -51,6 +52,11 @@ NOTES = {
     "shrinkage.torch": ("shrinkage.torch.penalties", "shrinkage.torch.structural",
                         "shrinkage.torch.masks", "shrinkage.torch.early_stopping",
                         "shrinkage.torch.sweep", "shrinkage.torch.estimators"),
+    "shrinkage.distributed": ("shrinkage.distributed.blocks", "shrinkage.distributed.moments",
+                              "shrinkage.distributed.problem",
+                              "shrinkage.distributed.gaussian",
+                              "shrinkage.distributed.newton", "shrinkage.distributed.cv",
+                              "shrinkage.distributed.read"),
     "shrinkage.io": ("shrinkage.io.checks", "shrinkage.io.limits", "shrinkage.io.files"),
 }
 
@@ -77,6 +83,7 @@ GROUPS = (
         "penalty_from_prior")),
     ("Networks", ("SweepResult",)),
     ("Model files", ("save", "load")),
+    ("Data larger than memory", ("distributed_path", "distributed_cv")),
 )
 
 

@@ -115,16 +115,20 @@ def read_parquet(path, target, *, columns=None, weight=None, csv=False, blocksiz
     lengths = dask.compute(*[dask.delayed(len)(part) for part in parts])
     feature_names = list(numeric) + [f"{c}={lv}" for c, v in levels.items() for lv in v[1:]]
     p = len(feature_names)
+    extra = [target] + ([weight] if weight else [])
     enc = dask.delayed(encode_partition)
-    X = da.concatenate([da.from_delayed(enc(part, numeric, levels), shape=(int(m), p),
-                                        dtype=np.float64)
+    # one array per partition, the response (and weights) as its last columns, so that
+    # a pass reads each partition once for X and y alike
+    Z = da.concatenate([da.from_delayed(enc(part, numeric + extra, levels),
+                                        shape=(int(m), p + len(extra)), dtype=np.float64)
                         for part, m in zip(parts, lengths) if m > 0], axis=0)
+    X = Z[:, :p] if not levels else Z[:, _feature_order(len(numeric), p, len(extra))]
+    y = Z[:, len(numeric)]
+    w = Z[:, len(numeric) + 1] if weight else None
+    return BlockedTable(X, y, w, feature_names, levels)
 
-    def column(name):
-        pick = dask.delayed(lambda frame: frame[name].to_numpy(dtype=np.float64))
-        return da.concatenate([da.from_delayed(pick(part), shape=(int(m),),
-                                               dtype=np.float64)
-                               for part, m in zip(parts, lengths) if m > 0])
 
-    return BlockedTable(X, column(target), column(weight) if weight else None,
-                        feature_names, levels)
+def _feature_order(n_numeric, p, n_extra):
+    """Columns of the encoded partition that are features: the numeric ones, then (past
+    the response and weight columns) the one-hot ones."""
+    return np.r_[np.arange(n_numeric), np.arange(n_numeric + n_extra, p + n_extra)]
