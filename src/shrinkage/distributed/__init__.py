@@ -4,12 +4,12 @@ A design held as a :class:`dask.array.Array` (chunked by rows), a
 :class:`numpy.memmap` or a zarr array is read block by block; every fit is the in-memory
 fit of the same data to the certificate's tolerance:
 
-* :func:`regularization_path` -- gaussian in one pass over the data (the weighted Gram and
+* ``regularization_path`` -- gaussian in one pass over the data (the weighted Gram and
   its moments, then the engine's covariance-mode path on ``p x p``); binomial and poisson
   by proximal Newton, one pass per Newton step;
-* :func:`cross_validate` -- per-fold sums from the same passes: a fold trains on the sums
+* ``cross_validate`` -- per-fold sums from the same passes: a fold trains on the sums
   of the other folds, so gaussian K-fold CV costs one pass;
-* :func:`read_parquet` -- Parquet (or CSV) files larger than memory into a blocked design.
+* ``read_parquet`` -- Parquet (or CSV) files larger than memory into a blocked design.
 
 Dask is imported only when these functions run (``pip install shrinkage[dask]``).
 """

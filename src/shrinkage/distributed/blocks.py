@@ -4,7 +4,7 @@ A design is a :class:`dask.array.Array` chunked by rows only (one chunk spans ev
 column), a :class:`numpy.memmap` (or any array, zarr included) read in row blocks through
 :func:`dask.array.from_array`, or an in-memory array. The response, weights, offset and
 fold labels travel with X's row blocks (rechunked to the same boundaries). A *pass*
-(:func:`reduce_blocks`) applies one function to every block and sums the results
+(``reduce_blocks``) applies one function to every block and sums the results
 pairwise (a tree of depth ``log2(blocks)``), so a worker holds one block and a few
 partial sums at a time::
 
@@ -93,7 +93,7 @@ def _aligned(v, name, n, chunks):
 
 def block_data(X, y, sample_weight=None, offset=None, folds=None, *, block_rows=None,
                scheduler=None, progress=None):
-    """Check a blocked design and align its vectors: a :class:`BlockData`.
+    """Check a blocked design and align its vectors: a ``BlockData``.
 
     Parameters
     ----------
@@ -209,7 +209,7 @@ def _tree(parts, delayed):
 def reduce_blocks(data, fn, *args):
     """One pass: ``sum_b fn(i, start, X_b, y_b, w_b, offset_b, folds_b, *args)``.
 
-    ``fn`` returns a dict of arrays, merged by :func:`combine`. Counts the pass in
+    ``fn`` returns a dict of arrays, merged by ``combine``. Counts the pass in
     ``data.passes``.
     """
     import dask

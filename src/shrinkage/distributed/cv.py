@@ -2,7 +2,7 @@
 
 Each row carries a fold label ``k`` (given, a seeded hash of its row number, or its
 block's number). One pass sums the moments per label
-(:func:`~shrinkage.distributed.moments.moment_block`); fold ``k`` trains on the sums of
+(``moment_block``); fold ``k`` trains on the sums of
 the other labels (added, never subtracted, so no digits are lost)::
 
     S_train(k) = sum_{j != k} S_j            S_full = sum_j S_j
@@ -33,12 +33,10 @@ from .newton import newton_path, run_fits
 
 __all__ = ["cross_validate", "fold_spec", "held_out_mse"]
 
-_GRID_ARGS = ("lams", "n_lams", "lam_min_ratio")
-
 
 def fold_spec(cv, n, random_state, fold_by):
     """``(spec, K, labels, ids)`` of a fold assignment (see
-    :func:`~shrinkage.distributed.blocks.row_folds`): ``cv`` an int (rows hashed with
+    ``row_folds``): ``cv`` an int (rows hashed with
     the seed ``random_state``, or whole blocks when ``fold_by="block"``) or fold labels
     per row (numpy: any values, coded in sorted order; dask: integers ``0..K-1``)."""
     import dask.array as da

@@ -1,7 +1,7 @@
 """``regularization_path`` on blocked data: the same signature and results as in memory.
 
-Gaussian: one pass (:mod:`.gaussian`). Binomial and poisson: one pass of moments, then
-proximal Newton whose every step is one pass (:mod:`.newton`). The result is the
+Gaussian: one pass (``gaussian``). Binomial and poisson: one pass of moments, then
+proximal Newton whose every step is one pass (``newton``). The result is the
 :class:`~shrinkage.results.Path` that :func:`shrinkage.regularization_path` returns on the
 same data in memory, to the certificate's tolerance; ``path.extra["passes"]`` counts the
 passes over the data.
@@ -21,7 +21,7 @@ __all__ = ["regularization_path", "moments_pass"]
 
 
 def moments_pass(data, family, spec=None, n_groups=1):
-    """The sums of :func:`~shrinkage.distributed.moments.moment_block` over every block,
+    """The sums of ``moment_block`` over every block,
     one row per fold label (one pass)."""
     return reduce_blocks(data, moment_block, spec, n_groups, data.shift, data.y_shift,
                          family)

@@ -7,11 +7,11 @@ The gaussian objective depends on the data only through the weighted moments: wi
 
 (uncentred moments without an intercept), the objective at ``b`` is
 ``1/2 (yw - 2 b.c + b^T G b) + lam * penalty(b)``, and the duality gap is computed from
-the same inner products. So one pass over the blocks (:func:`~shrinkage.distributed.
-moments.moment_block`) gives everything, and the whole path is solved locally by
-:func:`shrinkage.engine.covariance.covariance_path` (the in-memory solver for ``n >>
-p``) with the whole Gram cached: the same objective, standardization, grid, duality-gap
-certificate and early stop as :func:`shrinkage.regularization_path`.
+the same inner products. So one pass over the blocks (``moment_block``) gives
+everything, and the whole path is solved locally by ``covariance_path`` of
+``shrinkage.engine.covariance`` (the in-memory solver for ``n >> p``) with the whole
+Gram cached: the same objective, standardization, grid, duality-gap certificate and
+early stop as :func:`shrinkage.regularization_path`.
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ there are no folds)::
     sy = sum w_i y_i      min_x, max_x: column ranges over rows with w_i > 0
 
 A fold's training sums are the sums over the other labels (added, never subtracted).
-:class:`Moments` turns sums into the engine's quantities: the weighted means ``xm``,
+``Moments`` turns sums into the engine's quantities: the weighted means ``xm``,
 variances, the centred Gram ``G = sum w (x - xm)(x - xm)^T / sum w`` and
 ``c = sum w (x - xm)(r - rbar) / sum w``.
 
-:func:`glm_block` is the pass of the proximal Newton solver: at ``eta = offset + b0 + X b``
+``glm_block`` is the pass of the proximal Newton solver: at ``eta = offset + b0 + X b``
 of one or more fits (each on the rows not in its held-out fold) it returns the loss
 changes along a step for several step lengths and, at the first step length, the IRLS
 sums ``sum v u u^T``, ``sum v u``, ``sum u wres``, ``sum wres``, ``sum wres^2 / v`` with
@@ -104,7 +104,7 @@ def select(total, keep):
 
 @dataclass
 class Moments:
-    """Weighted moments from the sums of one set of rows (see :func:`select`).
+    """Weighted moments from the sums of one set of rows (see ``select``).
 
     ``xm`` is the weighted mean of X, ``var`` its weighted variance, ``G`` the weighted
     centred Gram ``E_w[(x - xm)(x - xm)^T]`` (uncentred, ``E_w[x x^T]``, when

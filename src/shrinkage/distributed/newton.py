@@ -1,22 +1,22 @@
 """Binomial and poisson paths on blocked data: proximal Newton, one pass per step.
 
-At the current point ``(b0, b)`` one pass (:func:`~shrinkage.distributed.moments.glm_block`)
+At the current point ``(b0, b)`` one pass (``glm_block``)
 returns the IRLS model: with ``v_i = w_i var(mu_i)``, ``wres_i = w_i (y_i - mu_i)`` and
 ``V = sum v``, the quadratic model of the loss is, up to a constant,
 ``1/2 sum_i v_i (wres_i / v_i - d0 - x_i . d)^2`` in the step ``(d0, d)``. Divided by
 ``V`` it is a weighted gaussian problem with the centred Gram
 ``G = E_v[(x - xm_v)(x - xm_v)^T]``, ``c = E_v[(x - xm_v)(z - zbar)]`` and strength
 ``lam / V``, solved locally by the engine's covariance-mode driver
-(:func:`shrinkage.engine.covariance.covariance_path`), inexactly as in memory: to a
+(``shrinkage.engine.covariance.covariance_path``), inexactly as in memory: to a
 duality gap tied to the current KKT violation. The line search ``F(t) = loss(eta + t
 deta) + penalty(b + t d)`` (Armijo, ``t = 1, 1/2, ...``) is evaluated in the next pass,
 which also returns the model at ``t = 1``; only when ``t = 1`` is refused does a step
 cost a second pass. The certificate is the in-memory one
-(:class:`shrinkage.engine.newton.ProximalNewton`): the largest KKT violation in
+(``shrinkage.engine.newton.ProximalNewton``): the largest KKT violation in
 standardized units, with the intercept's gradient, relative to the null model's largest
 standardized gradient.
 
-Each fit is a generator that yields the point it needs evaluated; :func:`run_fits` runs
+Each fit is a generator that yields the point it needs evaluated; ``run_fits`` runs
 several fits (the folds of a cross-validation) in lockstep, one pass per round.
 """
 
@@ -48,7 +48,7 @@ class NewtonFit:
     """One path (the full data, or the training rows of fold ``fold``) as a generator.
 
     ``request`` is the evaluation the fit waits for: ``(fold, W, b, b0, db, db0, ts)``
-    (see :func:`~shrinkage.distributed.moments.glm_block`); :meth:`send` gives it the
+    (see ``glm_block``); ``send`` gives it the
     pass's sums; ``result`` is the :class:`~shrinkage.results.Path` once done.
     """
 
@@ -151,8 +151,8 @@ class NewtonFit:
         """The first accepted ``t`` (index into the step lengths), or None.
 
         Accepts ``F(t) - F(0) <= 1e-4 t min(decrease, 0)`` (Lee, Sun & Saunders 2014), or a
-        change within the rounding of its own terms, as :func:`~shrinkage.engine.kernels.
-        glm.armijo` does; ``F(t) - F(0)`` is summed from accurate per-row loss changes.
+        change within the rounding of its own terms, as the engine's ``armijo`` does;
+        ``F(t) - F(0)`` is summed from accurate per-row loss changes.
         """
         xwres = s["sug"] + self.shift * float(s["sg"])
         p0 = self.penalty(b, lam)
@@ -198,7 +198,7 @@ class NewtonFit:
 
     def null_model(self):
         """The intercept-only model (closed form, or Newton on the intercept with an
-        offset, as :meth:`shrinkage.model.families.Family.null_eta`)."""
+        offset, as ``shrinkage.model.families.Family.null_eta``)."""
         st, mom = self.st, self.mom
         p = mom.shift.size
         self.b = np.zeros(p)
@@ -270,13 +270,13 @@ class NewtonFit:
 
 
 def newton_path(mom, options, n, fold=-1, has_offset=False):
-    """A :class:`NewtonFit` of ``options`` on the rows summarised by ``mom``."""
+    """A ``NewtonFit`` of ``options`` on the rows summarised by ``mom``."""
     return NewtonFit(mom, options, n, fold, has_offset)
 
 
 def run_fits(data, fits, spec=None):
-    """Run :class:`NewtonFit` generators to the end, all in lockstep: each pass evaluates
-    every unfinished fit's request (:func:`~shrinkage.distributed.moments.glm_block`)."""
+    """Run ``NewtonFit`` generators to the end, all in lockstep: each pass evaluates
+    every unfinished fit's request (``glm_block``)."""
     active = [f for f in fits if f.result is None]
     fam = active[0].st.family.kernel_code if active else None
     while active:

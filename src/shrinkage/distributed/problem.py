@@ -1,11 +1,11 @@
 """A fit on blocked data as the engine sees it: standardization, penalty arrays, results.
 
-:func:`fit_setup` turns a pass's :class:`~shrinkage.distributed.moments.Moments` and the
+``fit_setup`` turns a pass's ``Moments`` and the
 path options into what the engine's compiled kernels take, with the in-memory rules
-(:mod:`shrinkage.engine.path`): weighted means ``xm_j``, scales ``s_j = sqrt(E_w[(x_j -
+(``shrinkage.engine.path``): weighted means ``xm_j``, scales ``s_j = sqrt(E_w[(x_j -
 xm_j)^2])`` when standardizing, constant columns excluded from their live range, the
 penalty lowered to ``l1u = l1_ratio pf s``, ``l2u = (1 - l1_ratio) pf s^2`` per unit
-``lam``. :func:`finish_path` builds the :class:`~shrinkage.results.Path` with the same
+``lam``. ``finish_path`` builds the :class:`~shrinkage.results.Path` with the same
 warnings and fields as an in-memory fit.
 """
 
@@ -78,7 +78,7 @@ def check_family(options):
 
 
 def fit_setup(mom, options, p):
-    """The :class:`FitSetup` of ``options`` on the rows summarised by ``mom``."""
+    """The ``FitSetup`` of ``options`` on the rows summarised by ``mom``."""
     fam = check_family(options)
     tol = fam.default_tol if options.tol is None else options.tol
     tol = check_scalar(tol, "tol", lo=0.0, lo_open=True)
@@ -117,7 +117,7 @@ def fit_setup(mom, options, p):
 
 def free_arrays(G, c, st, cand):
     """The dual projection pieces of the free features, from a Gram (as
-    :class:`shrinkage.engine.naive.FreeFeatures`): ``(mask, idx, pinv, gall, cu)`` with
+    ``shrinkage.engine.naive.FreeFeatures``): ``(mask, idx, pinv, gall, cu)`` with
     ``pinv = G_FF^+``, ``gall = G[:, F]`` and ``cu = c_F`` over the free candidates ``F``
     (unpenalised with an unbounded side)."""
     free = st.unpen & cand & (np.isinf(st.lo) | np.isinf(st.hi))
@@ -131,7 +131,7 @@ def free_arrays(G, c, st, cand):
 def gram_ridge_ends(G, st, n_live):
     """The df-based ends of a ridge grid from a (curvature-weighted) centred Gram: the
     eigenvalues of ``D G_PP D``, ``D = diag(l2u_P)^(-1/2)``, over the ridge-penalised
-    candidates ``P`` (:func:`shrinkage.engine.ridge.ridge_grid_ends`)."""
+    candidates ``P`` (``shrinkage.engine.ridge.ridge_grid_ends``)."""
     idx = np.flatnonzero(st.cand & (st.l2u > 0))
     if idx.size == 0:
         return None

@@ -1,8 +1,8 @@
 """Parquet (or CSV) files larger than memory as a blocked design.
 
-:func:`read_parquet` reads a glob of files with :mod:`dask.dataframe` (nothing is loaded:
+``read_parquet`` reads a glob of files with :mod:`dask.dataframe` (nothing is loaded:
 each partition is read when a pass reaches it), encodes the features into a dask array
-with one row block per partition, and returns a :class:`BlockedTable` ready for
+with one row block per partition, and returns a ``BlockedTable`` ready for
 :func:`shrinkage.distributed.regularization_path` and
 :func:`shrinkage.distributed.cross_validate`. Numeric columns are used as float64;
 text and categorical columns are one-hot encoded with a reference level (the first in
@@ -68,7 +68,7 @@ def encode_partition(frame, numeric, levels):
 
 
 def read_parquet(path, target, *, columns=None, weight=None, csv=False, blocksize=None):
-    """Read a glob of Parquet (or CSV, ``csv=True``) files as a :class:`BlockedTable`.
+    """Read a glob of Parquet (or CSV, ``csv=True``) files as a ``BlockedTable``.
 
     Parameters
     ----------
