@@ -113,7 +113,7 @@ def test_memmap_is_read_in_blocks(tmp_path):
 
 
 def test_local_cluster_fits_data_larger_than_a_worker():
-    n, p = 600_000, 50  # 240 MB of X, generated on the workers, 256 MB each
+    n, p = 500_000, 50  # 200 MB of X, generated on the workers, 256 MB each
     rs = da.random.RandomState(7)
     X = rs.normal(size=(n, p), chunks=(20_000, p)) + 1.0
     beta = np.r_[np.linspace(1, -1, 5), np.zeros(p - 5)]

@@ -31,7 +31,7 @@ from ..engine.kernels.glm import loss_step
 from ..model.glm_math import loss_and_deviance, means
 from .blocks import check_block, row_folds
 
-__all__ = ["moment_block", "glm_block", "score_block", "Moments", "select"]
+__all__ = ["moment_block", "glm_block", "score_block", "Moments", "select", "SLICE_ROWS"]
 
 _FAMILY_CODES = {"gaussian": -1, "binomial": 0, "poisson": 1}
 
@@ -45,12 +45,25 @@ def _check_response(i, start, fam, yb):
         raise ValueError(f"y has negative values in {rows}; poisson counts must be >= 0")
 
 
+#: Rows of a block processed at a time: temporaries stay a few MB whatever the block.
+SLICE_ROWS = 16384
+
+
+def _slices(f, k):
+    """Row selections of fold label ``k`` (every row for ``k < 0`` on unlabelled rows),
+    ``SLICE_ROWS`` at a time: views (slices) when every row is selected."""
+    n = f.shape[0]
+    if k < 0 or np.all(f == k):
+        return [slice(s0, min(s0 + SLICE_ROWS, n)) for s0 in range(0, n, SLICE_ROWS)]
+    rows = np.flatnonzero(f == k)
+    return [rows[s0: s0 + SLICE_ROWS] for s0 in range(0, rows.size, SLICE_ROWS)]
+
+
 def moment_block(i, start, Xb, yb, wb, ob, fb, spec, n_groups, shift, y_shift, family):
     """The sums of the module docstring for one block, one row per fold label."""
     Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
     _check_response(i, start, _FAMILY_CODES[family], yb)
-    f = row_folds(i, start, Xb.shape[0], fb, spec)
-    g = np.maximum(f, 0)
+    f = np.maximum(row_folds(i, start, Xb.shape[0], fb, spec), 0)
     p = Xb.shape[1]
     K = n_groups
     out = {k: np.zeros((K,) + s) for k, s in (
@@ -61,30 +74,29 @@ def moment_block(i, start, Xb, yb, wb, ob, fb, spec, n_groups, shift, y_shift, f
     out["max_absr"] = np.zeros(K)
     r = yb if ob is None else yb - ob
     for k in range(K):
-        m = g == k
-        if not np.any(m):
-            continue
-        U = Xb[m] - shift
-        w = wb[m]
-        v = r[m] - y_shift
-        wv = w * v
-        out["sw"][k] = w.sum()
-        out["su"][k] = w @ U
-        out["suu"][k] = U.T @ (U * w[:, None])
-        out["sv"][k] = wv.sum()
-        out["suv"][k] = wv @ U
-        out["svv"][k] = wv @ v
-        out["sy"][k] = w @ yb[m]
-        out["rows"][k] = m.sum()
-        live = w > 0
-        out["live"][k] = live.sum()
-        if np.any(live):
-            Xl = Xb[m][live]
-            out["min_x"][k] = Xl.min(axis=0)
-            out["max_x"][k] = Xl.max(axis=0)
-            out["max_absr"][k] = np.max(np.abs(r[m][live]))
-            yl = yb[m][live]
-            out["non01"][k] = np.count_nonzero((yl != 0) & (yl != 1))
+        for sel in _slices(f, k if K > 1 else -1):
+            Xs = Xb[sel]
+            U = Xs - shift
+            w = wb[sel]
+            v = r[sel] - y_shift
+            wv = w * v
+            out["sw"][k] += w.sum()
+            out["su"][k] += w @ U
+            out["suu"][k] += U.T @ (U * w[:, None])
+            out["sv"][k] += wv.sum()
+            out["suv"][k] += wv @ U
+            out["svv"][k] += wv @ v
+            out["sy"][k] += w @ yb[sel]
+            out["rows"][k] += w.size
+            live = w > 0
+            out["live"][k] += live.sum()
+            if np.any(live):
+                Xs = Xs[live] if not np.all(live) else Xs
+                out["min_x"][k] = np.minimum(out["min_x"][k], Xs.min(axis=0))
+                out["max_x"][k] = np.maximum(out["max_x"][k], Xs.max(axis=0))
+                lr, ly = r[sel][live], yb[sel][live]
+                out["max_absr"][k] = max(out["max_absr"][k], float(np.max(np.abs(lr))))
+                out["non01"][k] += np.count_nonzero((ly != 0) & (ly != 1))
     return out
 
 
@@ -165,37 +177,50 @@ def glm_block(i, start, Xb, yb, wb, ob, fb, spec, fam, shift, requests):
     Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
     _check_response(i, start, fam, yb)
     f = row_folds(i, start, Xb.shape[0], fb, spec)
-    p = Xb.shape[1]
     out = {}
     for q, (k, W, b, b0, db, db0, ts) in enumerate(requests):
-        m = f != k if k >= 0 else np.ones(f.shape[0], dtype=bool)
-        X = Xb[m]
-        y = np.ascontiguousarray(yb[m])
-        w = np.ascontiguousarray(wb[m] / W)
-        eta = X @ b + b0
-        if ob is not None:
-            eta += ob[m]
-        deta = np.ascontiguousarray(X @ db + db0)
-        eta = np.ascontiguousarray(eta)
-        scratch = np.empty_like(eta)
-        dl, dm = np.zeros(len(ts)), np.zeros(len(ts))
-        for j, t in enumerate(ts):
-            dl[j], dm[j] = loss_step(fam, y, w, eta, deta, float(t), scratch)
-        out[f"{q}/dloss"], out[f"{q}/dmag"] = dl, dm
-        e1 = np.ascontiguousarray(eta + ts[0] * deta)
-        loss, dev = loss_and_deviance(fam, y, e1, w)
-        mu, var = means(fam, e1)
-        v = w * var
-        wres = w * (y - mu)
-        U = X - shift
-        out[f"{q}/loss"], out[f"{q}/dev"] = np.array(loss), np.array(dev)
-        out[f"{q}/sv"] = np.array(v.sum())
-        out[f"{q}/su"] = v @ U if X.shape[0] else np.zeros(p)
-        out[f"{q}/suu"] = U.T @ (U * v[:, None])
-        out[f"{q}/sug"] = wres @ U if X.shape[0] else np.zeros(p)
-        out[f"{q}/sg"] = np.array(wres.sum())
-        out[f"{q}/sr2"] = np.array(np.sum(wres * wres / v))
+        acc = {"dloss": np.zeros(len(ts)), "dmag": np.zeros(len(ts)), "loss": 0.0,
+               "dev": 0.0, "sv": 0.0, "su": 0.0, "suu": 0.0, "sug": 0.0, "sg": 0.0,
+               "sr2": 0.0}
+        rows = _slices(f, -1) if k < 0 else _slices((f != k).astype(np.int64), 1)
+        for sel in rows:
+            _glm_slice(acc, fam, Xb[sel], yb[sel], wb[sel] / W,
+                       None if ob is None else ob[sel], shift, b, b0, db, db0, ts)
+        for name, v in acc.items():
+            out[f"{q}/{name}"] = np.asarray(v, dtype=float) * np.ones(
+                (Xb.shape[1], Xb.shape[1]) if name == "suu" else
+                (Xb.shape[1],) if name in ("su", "sug") else ())
     return out
+
+
+def _glm_slice(acc, fam, X, y, w, off, shift, b, b0, db, db0, ts):
+    """Add one slice of rows to the sums of :func:`glm_block`."""
+    y = np.ascontiguousarray(y)
+    w = np.ascontiguousarray(w)
+    eta = X @ b + b0
+    if off is not None:
+        eta += off
+    eta = np.ascontiguousarray(eta)
+    deta = np.ascontiguousarray(X @ db + db0)
+    scratch = np.empty_like(eta)
+    for j, t in enumerate(ts):
+        dl, dm = loss_step(fam, y, w, eta, deta, float(t), scratch)
+        acc["dloss"][j] += dl
+        acc["dmag"][j] += dm
+    e1 = np.ascontiguousarray(eta + ts[0] * deta)
+    loss, dev = loss_and_deviance(fam, y, e1, w)
+    mu, var = means(fam, e1)
+    v = w * var
+    wres = w * (y - mu)
+    U = X - shift
+    acc["loss"] += loss
+    acc["dev"] += dev
+    acc["sv"] += v.sum()
+    acc["su"] = acc["su"] + v @ U
+    acc["suu"] = acc["suu"] + U.T @ (U * v[:, None])
+    acc["sug"] = acc["sug"] + wres @ U
+    acc["sg"] += wres.sum()
+    acc["sr2"] += float(np.sum(wres * wres / v))
 
 
 def score_block(i, start, Xb, yb, wb, ob, fb, spec, family, metric, fits):
