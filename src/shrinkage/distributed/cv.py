@@ -116,16 +116,42 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
 
     Parameters
     ----------
-    X, y : see :func:`shrinkage.distributed.regularization_path`
+    X : dask.array.Array, numpy.memmap, zarr array or ndarray of shape (n, p)
+        As :func:`shrinkage.distributed.regularization_path`.
+    y : array-like or dask array of length n
     family : {"gaussian", "binomial", "poisson"}
+    l1_ratio : float in [0, 1]
     cv : int or array of fold labels (numpy, or a dask array of integers 0..K-1)
         An int ``K`` assigns each row to ``splitmix64(row + seed) % K`` (``fold_by="row"``)
         or each block to ``(block + seed) % K`` (``fold_by="block"``).
-    metric, rule, random_state, return_path, **path_kwargs
+    metric : str or None
         As :func:`shrinkage.cross_validate` (every metric but ``auc``).
-    repeats, stratify, groups, n_jobs, backend
-        Accepted for the same signature: one repeat, no stratification or groups (give
-        fold labels instead); the passes run on dask's scheduler.
+    rule : str or float, default "1se"
+        As :func:`shrinkage.cross_validate`.
+    random_state : int or None
+        Seed of the row hash (``cv`` an int).
+    return_path : bool, default False
+        Also return the full-data :class:`~shrinkage.results.Path`.
+    repeats : int, default 1
+        Only 1 (the signature of :func:`shrinkage.cross_validate`).
+    stratify : None or False
+        No stratification on blocked data (give fold labels instead).
+    groups : None
+        No groups on blocked data (give fold labels instead).
+    n_jobs : None
+        Unused: the passes run on dask's scheduler.
+    backend : None
+        Unused: the passes run on dask's scheduler.
+    fold_by : {"row", "block"}
+        How an int ``cv`` assigns folds.
+    block_rows : int, optional
+        Rows per block for a non-dask X.
+    scheduler : str, optional
+        Passed to :func:`dask.compute`.
+    progress : callable, optional
+        ``progress(pass_number, blocks_done, n_blocks)``.
+    **path_kwargs
+        As :func:`shrinkage.distributed.regularization_path`.
 
     Returns
     -------
