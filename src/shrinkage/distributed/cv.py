@@ -124,24 +124,24 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     cv : int or array of fold labels (numpy, or a dask array of integers 0..K-1)
         An int ``K`` assigns each row to ``splitmix64(row + seed) % K`` (``fold_by="row"``)
         or each block to ``(block + seed) % K`` (``fold_by="block"``).
-    metric : str or None
-        As :func:`shrinkage.cross_validate` (every metric but ``auc``).
-    rule : str or float, default "1se"
-        As :func:`shrinkage.cross_validate`.
-    random_state : int or None
-        Seed of the row hash (``cv`` an int).
-    return_path : bool, default False
-        Also return the full-data :class:`~shrinkage.results.Path`.
     repeats : int, default 1
         Only 1 (the signature of :func:`shrinkage.cross_validate`).
     stratify : None or False
         No stratification on blocked data (give fold labels instead).
     groups : None
         No groups on blocked data (give fold labels instead).
+    metric : str or None
+        As :func:`shrinkage.cross_validate` (every metric but ``auc``).
+    rule : str or float, default "1se"
+        As :func:`shrinkage.cross_validate`.
     n_jobs : None
         Unused: the passes run on dask's scheduler.
+    random_state : int or None
+        Seed of the row hash (``cv`` an int).
     backend : None
         Unused: the passes run on dask's scheduler.
+    return_path : bool, default False
+        Also return the full-data :class:`~shrinkage.results.Path`.
     fold_by : {"row", "block"}
         How an int ``cv`` assigns folds.
     block_rows : int, optional
