@@ -62,12 +62,28 @@ def timed(fn):
     return out, time.perf_counter() - t0
 
 
+def binomial(folder, cols, args):
+    """Time and passes of a binomial lasso path on the first ``--binomial-files`` files."""
+    import shrinkage.distributed as dist
+
+    files = sorted(os.listdir(folder))[: args.binomial_files]
+    small = dist.read_parquet([os.path.join(folder, f) for f in files], "label",
+                              columns=cols)
+    bpath, seconds = timed(lambda: dist.regularization_path(
+        small.X, small.y, "binomial", n_lams=args.n_lams, scheduler=args.scheduler))
+    return {"binomial_path_s": seconds, "binomial_rows": int(small.X.shape[0]),
+            "binomial_path_lams": bpath.n_lams,
+            "binomial_path_passes": bpath.extra["passes"],
+            "binomial_passes_per_lam": bpath.extra["passes"] / bpath.n_lams,
+            "binomial_converged": bool(np.all(bpath.converged))}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2_000_000)
     ap.add_argument("--features", type=int, default=50)
     ap.add_argument("--files", type=int, default=8)
-    ap.add_argument("--binomial-files", type=int, default=2)
+    ap.add_argument("--binomial-files", type=int, default=1)
     ap.add_argument("--n-lams", type=int, default=100)
     ap.add_argument("--scheduler", default="threads")
     ap.add_argument("--dir", default=None, help="folder for the files (default: temporary)")
@@ -110,16 +126,8 @@ def main():
             **table.fit_kwargs()))
         res["gaussian_cv10_passes"] = cv.extra["passes"]
         res["peak_mb_after_gaussian"] = peak_mb()
-        files = sorted(os.listdir(folder))[: args.binomial_files]
-        small = dist.read_parquet([os.path.join(folder, f) for f in files], "label",
-                                  columns=cols)
-        bpath, res["binomial_path_s"] = timed(lambda: dist.regularization_path(
-            small.X, small.y, "binomial", n_lams=args.n_lams, scheduler=sched))
-        res["binomial_rows"] = int(small.X.shape[0])
-        res["binomial_path_lams"] = bpath.n_lams
-        res["binomial_path_passes"] = bpath.extra["passes"]
-        res["binomial_passes_per_lam"] = bpath.extra["passes"] / bpath.n_lams
-        res["binomial_converged"] = bool(np.all(bpath.converged))
+        if args.binomial_files > 0:  # 0 skips the binomial path
+            res.update(binomial(folder, cols, args))
         res["peak_mb"] = peak_mb()
     finally:
         if args.dir is None:
