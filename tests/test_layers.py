@@ -10,7 +10,7 @@ The layers, bottom up (``docs/design.md``):
 1. ``model`` (families, penalties), ``engine.kernels`` (numba primitives) and
    ``survival`` (survival mathematics on arrays);
 2. ``engine``;
-3. ``tuning``;
+3. ``tuning`` and ``distributed`` (fits on blocked data);
 4. ``estimators``, ``bayes``, ``inference``, ``torch``;
 5. the faces: ``plotting``, ``report``, ``cli``, ``io``, ``tabular``, ``quickstart``;
 6. the package ``__init__`` (lazy public names).
@@ -30,6 +30,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.survival", 1),
     ("shrinkage.engine", 2),
     ("shrinkage.tuning", 3),
+    ("shrinkage.distributed", 3),
     ("shrinkage.estimators", 4),
     ("shrinkage.survival_estimators", 4),
     ("shrinkage.bayes", 4),

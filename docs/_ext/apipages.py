@@ -42,6 +42,7 @@ MODULES = (
     ("shrinkage.survival", "Survival mathematics"),
     ("shrinkage.bayes", "Bayesian regularization"),
     ("shrinkage.torch", "Networks (PyTorch)"),
+    ("shrinkage.distributed", "Data larger than memory"),
     ("shrinkage.plotting", "Plots"),
     ("shrinkage.report", "The HTML report"),
     ("shrinkage.io", "Model files"),
@@ -57,6 +58,11 @@ NOTES = {
                         "shrinkage.torch.sweep", "shrinkage.torch.estimators"),
     "shrinkage.survival": ("shrinkage.survival.concordance", "shrinkage.survival.baseline"),
     "shrinkage.model.cox": ("shrinkage.model.cox_math", "shrinkage.engine.cox"),
+    "shrinkage.distributed": ("shrinkage.distributed.blocks", "shrinkage.distributed.moments",
+                              "shrinkage.distributed.problem",
+                              "shrinkage.distributed.gaussian",
+                              "shrinkage.distributed.newton", "shrinkage.distributed.cv",
+                              "shrinkage.distributed.read"),
     "shrinkage.io": ("shrinkage.io.checks", "shrinkage.io.limits", "shrinkage.io.files"),
 }
 
@@ -83,6 +89,7 @@ GROUPS = (
         "penalty_from_prior")),
     ("Networks", ("SweepResult",)),
     ("Model files", ("save", "load")),
+    ("Data larger than memory", ("distributed_path", "distributed_cv")),
 )
 
 

@@ -64,6 +64,10 @@ _LAZY = {
     "io": "shrinkage.io",
     "save": "shrinkage.io",
     "load": "shrinkage.io",
+    # data larger than memory (optional extra; dask is imported only when a fit runs)
+    "distributed": "shrinkage.distributed",
+    "distributed_path": "shrinkage.distributed.fit:regularization_path",
+    "distributed_cv": "shrinkage.distributed.cv:cross_validate",
     # networks (optional extra; torch is imported only when this is touched)
     "torch": "shrinkage.torch",
 }
@@ -76,8 +80,9 @@ def __getattr__(name):
         module_name = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'shrinkage' has no attribute {name!r}") from None
+    module_name, _, attr = module_name.partition(":")
     module = importlib.import_module(module_name)
-    value = module if module_name.endswith("." + name) else getattr(module, name)
+    value = module if module_name.endswith("." + name) else getattr(module, attr or name)
     globals()[name] = value
     return value
 

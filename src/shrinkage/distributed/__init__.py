@@ -1,0 +1,43 @@
+"""Exact fits on data that do not fit in memory (tall designs, ``n >> p``).
+
+A design held as a :class:`dask.array.Array` (chunked by rows), a
+:class:`numpy.memmap` or a zarr array is read block by block; every fit is the in-memory
+fit of the same data to the certificate's tolerance:
+
+* ``regularization_path`` -- gaussian in one pass over the data (the weighted Gram and
+  its moments, then the engine's covariance-mode path on ``p x p``); binomial and poisson
+  by proximal Newton, one pass per Newton step;
+* ``cross_validate`` -- per-fold sums from the same passes: a fold trains on the sums
+  of the other folds, so gaussian K-fold CV costs one pass;
+* ``read_parquet`` -- Parquet (or CSV) files larger than memory into a blocked design.
+
+Dask is imported only when these functions run (``pip install shrinkage[dask]``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["regularization_path", "cross_validate", "read_parquet", "BlockedTable"]
+
+_LAZY = {
+    "regularization_path": "shrinkage.distributed.fit",
+    "cross_validate": "shrinkage.distributed.cv",
+    "read_parquet": "shrinkage.distributed.read",
+    "BlockedTable": "shrinkage.distributed.read",
+}
+
+
+def __getattr__(name):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'shrinkage.distributed' has no attribute {name!r}") \
+            from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

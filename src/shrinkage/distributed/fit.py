@@ -1,0 +1,114 @@
+"""``regularization_path`` on blocked data: the same signature and results as in memory.
+
+Gaussian: one pass (``gaussian``). Binomial and poisson: one pass of moments, then
+proximal Newton whose every step is one pass (``newton``). The result is the
+:class:`~shrinkage.results.Path` that :func:`shrinkage.regularization_path` returns on the
+same data in memory, to the certificate's tolerance; ``path.extra["passes"]`` counts the
+passes over the data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine.path import PathOptions
+from .blocks import block_data, reduce_blocks
+from .gaussian import gaussian_path
+from .moments import Moments, moment_block, select
+from .problem import check_family
+
+__all__ = ["regularization_path", "moments_pass"]
+
+
+def moments_pass(data, family, spec=None, n_groups=1):
+    """The sums of ``moment_block`` over every block,
+    one row per fold label (one pass)."""
+    return reduce_blocks(data, moment_block, spec, n_groups, data.shift, data.y_shift,
+                         family)
+
+
+def regularization_path(
+    X,
+    y,
+    family="gaussian",
+    *,
+    l1_ratio=1.0,
+    lams=None,
+    n_lams=100,
+    lam_min_ratio=None,
+    penalty_factor=None,
+    lower=None,
+    upper=None,
+    standardize=True,
+    fit_intercept=True,
+    sample_weight=None,
+    offset=None,
+    tol=None,
+    max_iter=100_000,
+    multinomial_grouped=True,
+    feature_names=None,
+    early_stop=None,
+    penalty="elasticnet",
+    gamma=None,
+    feature_groups=None,
+    group_mix=0.0,
+    block_rows=None,
+    scheduler=None,
+    progress=None,
+):
+    """:func:`shrinkage.regularization_path` for a design read in row blocks.
+
+    Minimises, for each ``lam`` of the grid, the objective of the in-memory function::
+
+        (1 / sum(w)) * sum_i w_i * loss(y_i, b0 + x_i . b + offset_i)
+            + lam * sum_j pf_j * (l1_ratio * s_j |b_j| + (1 - l1_ratio) / 2 * s_j^2 b_j^2)
+
+    from sums over row blocks: one pass for gaussian (the weighted Gram ``X^T W X``,
+    ``X^T W y``, ``y^T W y``), and for binomial and poisson one pass per proximal Newton
+    step (the IRLS Gram ``X^T V X`` and ``X^T V z`` with the loss along the step).
+
+    Parameters
+    ----------
+    X : dask.array.Array, numpy.memmap, zarr array or ndarray of shape (n, p)
+        Chunked by rows only; a non-dask array is read in blocks of ``block_rows`` rows
+        with the synchronous scheduler.
+    y, sample_weight, offset : array-like or dask arrays of length n
+        ``y``: real (gaussian), 0/1 or proportions (binomial), counts (poisson).
+    family : {"gaussian", "binomial", "poisson"}
+    block_rows : int, optional
+        Rows per block for a non-dask X.
+    scheduler : str, optional
+        Passed to :func:`dask.compute`; None uses the active client or dask's default.
+    progress : callable, optional
+        ``progress(pass_number, blocks_done, n_blocks)`` (in-process schedulers).
+    **others
+        As :func:`shrinkage.regularization_path` (the elastic net without groups;
+        ``penalty`` must be ``"elasticnet"``).
+
+    Returns
+    -------
+    Path
+        With ``extra["passes"]``, the number of passes over the data.
+    """
+    options = PathOptions(
+        family=family, l1_ratio=l1_ratio, lams=lams, n_lams=n_lams,
+        lam_min_ratio=lam_min_ratio, penalty_factor=penalty_factor, lower=lower, upper=upper,
+        standardize=standardize, fit_intercept=fit_intercept, sample_weight=sample_weight,
+        offset=offset, tol=tol, max_iter=max_iter, multinomial_grouped=multinomial_grouped,
+        feature_names=feature_names, early_stop=early_stop, penalty=penalty, gamma=gamma,
+        feature_groups=feature_groups, group_mix=group_mix,
+    )
+    check_family(options)
+    data = block_data(X, y, sample_weight, offset, block_rows=block_rows,
+                      scheduler=scheduler, progress=progress)
+    total = moments_pass(data, family)
+    mom = Moments(select(total, np.array([0])), data.shift, data.y_shift)
+    if family == "gaussian":
+        return gaussian_path(mom, options, data.n)
+    from .newton import newton_path, run_fits
+
+    fit = newton_path(mom, options, data.n, fold=-1, has_offset=offset is not None)
+    run_fits(data, [fit])
+    path = fit.result
+    path.extra["passes"] = data.passes
+    return path

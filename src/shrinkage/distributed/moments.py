@@ -1,0 +1,245 @@
+"""Per-block sums: the weighted moments of a pass, per fold, and the IRLS model's Gram.
+
+Every sum is taken about a fixed shift ``c`` (the first block's column means) and
+``c_y`` (the mean of ``y - offset`` there): with ``u_i = x_i - c`` and
+``v_i = y_i - offset_i - c_y``, one pass gives, for each fold label ``k`` (all rows when
+there are no folds)::
+
+    sw = sum w_i          su = sum w_i u_i       suu = sum w_i u_i u_i^T
+    sv = sum w_i v_i      suv = sum w_i u_i v_i  svv = sum w_i v_i^2
+    sy = sum w_i y_i      min_x, max_x: column ranges over rows with w_i > 0
+
+A fold's training sums are the sums over the other labels (added, never subtracted).
+``Moments`` turns sums into the engine's quantities: the weighted means ``xm``,
+variances, the centred Gram ``G = sum w (x - xm)(x - xm)^T / sum w`` and
+``c = sum w (x - xm)(r - rbar) / sum w``.
+
+``glm_block`` is the pass of the proximal Newton solver: at ``eta = offset + b0 + X b``
+of one or more fits (each on the rows not in its held-out fold) it returns the loss
+changes along a step for several step lengths and, at the first step length, the IRLS
+sums ``sum v u u^T``, ``sum v u``, ``sum u wres``, ``sum wres``, ``sum wres^2 / v`` with
+``v_i = w_i var_i`` and ``wres_i = w_i (y_i - mu_i)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.kernels.glm import loss_step
+from ..model.glm_math import loss_and_deviance, means
+from .blocks import check_block, row_folds
+
+__all__ = ["moment_block", "glm_block", "score_block", "Moments", "select", "SLICE_ROWS"]
+
+_FAMILY_CODES = {"gaussian": -1, "binomial": 0, "poisson": 1}
+
+
+def _check_response(i, start, fam, yb):
+    rows = f"block {i} (rows {start} to {start + yb.shape[0] - 1})"
+    if fam == 0 and np.any((yb < 0) | (yb > 1)):
+        raise ValueError(f"y has values outside [0, 1] in {rows}: the distributed binomial "
+                         "family takes 0/1 labels or proportions")
+    if fam == 1 and np.any(yb < 0):
+        raise ValueError(f"y has negative values in {rows}; poisson counts must be >= 0")
+
+
+#: Rows of a block processed at a time: temporaries stay a few MB whatever the block.
+SLICE_ROWS = 16384
+
+
+def _slices(f, k):
+    """Row selections of fold label ``k`` (every row for ``k < 0`` on unlabelled rows),
+    ``SLICE_ROWS`` at a time: views (slices) when every row is selected."""
+    n = f.shape[0]
+    if k < 0 or np.all(f == k):
+        return [slice(s0, min(s0 + SLICE_ROWS, n)) for s0 in range(0, n, SLICE_ROWS)]
+    rows = np.flatnonzero(f == k)
+    return [rows[s0: s0 + SLICE_ROWS] for s0 in range(0, rows.size, SLICE_ROWS)]
+
+
+def moment_block(i, start, Xb, yb, wb, ob, fb, spec, n_groups, shift, y_shift, family):
+    """The sums of the module docstring for one block, one row per fold label."""
+    Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
+    _check_response(i, start, _FAMILY_CODES[family], yb)
+    f = np.maximum(row_folds(i, start, Xb.shape[0], fb, spec), 0)
+    p = Xb.shape[1]
+    K = n_groups
+    out = {k: np.zeros((K,) + s) for k, s in (
+        ("sw", ()), ("su", (p,)), ("suu", (p, p)), ("sv", ()), ("suv", (p,)), ("svv", ()),
+        ("sy", ()), ("rows", ()), ("live", ()), ("non01", ()))}
+    out["min_x"] = np.full((K, p), np.inf)
+    out["max_x"] = np.full((K, p), -np.inf)
+    out["max_absr"] = np.zeros(K)
+    r = yb if ob is None else yb - ob
+    for k in range(K):
+        for sel in _slices(f, k if K > 1 else -1):
+            Xs = Xb[sel]
+            U = Xs - shift
+            w = wb[sel]
+            v = r[sel] - y_shift
+            wv = w * v
+            out["sw"][k] += w.sum()
+            out["su"][k] += w @ U
+            out["suu"][k] += U.T @ (U * w[:, None])
+            out["sv"][k] += wv.sum()
+            out["suv"][k] += wv @ U
+            out["svv"][k] += wv @ v
+            out["sy"][k] += w @ yb[sel]
+            out["rows"][k] += w.size
+            live = w > 0
+            out["live"][k] += live.sum()
+            if np.any(live):
+                Xs = Xs[live] if not np.all(live) else Xs
+                out["min_x"][k] = np.minimum(out["min_x"][k], Xs.min(axis=0))
+                out["max_x"][k] = np.maximum(out["max_x"][k], Xs.max(axis=0))
+                lr, ly = r[sel][live], yb[sel][live]
+                out["max_absr"][k] = max(out["max_absr"][k], float(np.max(np.abs(lr))))
+                out["non01"][k] += np.count_nonzero((ly != 0) & (ly != 1))
+    return out
+
+
+def select(total, keep):
+    """The sums over the fold labels in ``keep`` (a boolean mask or index array)."""
+    out = {}
+    for k, v in total.items():
+        part = v[keep]
+        if k.startswith("min_"):
+            out[k] = part.min(axis=0)
+        elif k.startswith("max_"):
+            out[k] = part.max(axis=0)
+        else:
+            out[k] = part.sum(axis=0)
+    return out
+
+
+@dataclass
+class Moments:
+    """Weighted moments from the sums of one set of rows (see ``select``).
+
+    ``xm`` is the weighted mean of X, ``var`` its weighted variance, ``G`` the weighted
+    centred Gram ``E_w[(x - xm)(x - xm)^T]`` (uncentred, ``E_w[x x^T]``, when
+    ``centred`` is False), ``c = E_w[(x - xm)(r - rbar)]`` (or ``E_w[x r]``), ``yw =
+    E_w[(r - rbar)^2]`` (or ``E_w[r^2]``), ``rbar = E_w[r]`` with ``r = y - offset``.
+    """
+
+    sums: dict
+    shift: np.ndarray
+    y_shift: float
+
+    def __post_init__(self):
+        s = self.sums
+        self.W = float(s["sw"])
+        if not self.W > 0:
+            raise ValueError("sample_weight sums to zero: no observation carries weight")
+        self.mu = s["su"] / self.W  # E[u]
+        self.xm = self.shift + self.mu
+        self.M2 = s["suu"] / self.W  # E[u u^T]
+        self.var = np.maximum(np.diag(self.M2) - self.mu * self.mu, 0.0)
+        self.muv = float(s["sv"]) / self.W
+        self.rbar = self.y_shift + self.muv
+        self.ybar = float(s["sy"]) / self.W
+        self.n_rows = int(round(float(s["rows"])))
+        self.n_live = int(round(float(s["live"])))
+
+    def gram(self, centred):
+        """``(G, c, yw)`` of the module docstring (centred or uncentred)."""
+        s, W, mu, c0 = self.sums, self.W, self.mu, self.shift
+        if centred:
+            G = self.M2 - np.outer(mu, mu)
+            c = s["suv"] / W - mu * self.muv
+            yw = float(s["svv"]) / W - self.muv ** 2
+        else:
+            G = self.M2 + np.outer(c0, mu) + np.outer(mu, c0) + np.outer(c0, c0)
+            euv = s["suv"] / W
+            c = euv + self.y_shift * mu + c0 * self.muv + c0 * self.y_shift
+            yw = (float(s["svv"]) / W + 2.0 * self.y_shift * self.muv + self.y_shift ** 2)
+        return np.asfortranarray(0.5 * (G + G.T)), c, max(yw, 0.0)
+
+    def xsq(self, centred):
+        """``E_w[(x - xm)^2]`` when centred, else ``E_w[x^2]``."""
+        if centred:
+            return self.var.copy()
+        return np.maximum(np.diag(self.M2) + 2 * self.shift * self.mu + self.shift ** 2, 0.0)
+
+
+def glm_block(i, start, Xb, yb, wb, ob, fb, spec, fam, shift, requests):
+    """The Newton pass of one block for every request (module docstring).
+
+    Each request is ``(k, W, b, b0, db, db0, ts)``: rows with fold label ``k`` are left
+    out (none when ``k < 0``), weights are divided by ``W`` (the fit's total weight), the
+    step is ``eta(t) = offset + b0 + t db0 + X (b + t db)``. Returns, per request ``q``,
+    ``q/dloss`` and ``q/dmag`` (``sum w dloss(t)`` and its rounding scale, per ``t``) and
+    at ``t = ts[0]``: ``q/loss``, ``q/dev``, ``q/sv``, ``q/su``, ``q/suu``, ``q/sug``
+    (``sum u wres``), ``q/sg`` (``sum wres``), ``q/sr2`` (``sum wres^2 / v``).
+    """
+    Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
+    _check_response(i, start, fam, yb)
+    f = row_folds(i, start, Xb.shape[0], fb, spec)
+    out = {}
+    for q, (k, W, b, b0, db, db0, ts) in enumerate(requests):
+        acc = {"dloss": np.zeros(len(ts)), "dmag": np.zeros(len(ts)), "loss": 0.0,
+               "dev": 0.0, "sv": 0.0, "su": 0.0, "suu": 0.0, "sug": 0.0, "sg": 0.0,
+               "sr2": 0.0}
+        rows = _slices(f, -1) if k < 0 else _slices((f != k).astype(np.int64), 1)
+        for sel in rows:
+            _glm_slice(acc, fam, Xb[sel], yb[sel], wb[sel] / W,
+                       None if ob is None else ob[sel], shift, b, b0, db, db0, ts)
+        for name, v in acc.items():
+            out[f"{q}/{name}"] = np.asarray(v, dtype=float) * np.ones(
+                (Xb.shape[1], Xb.shape[1]) if name == "suu" else
+                (Xb.shape[1],) if name in ("su", "sug") else ())
+    return out
+
+
+def _glm_slice(acc, fam, X, y, w, off, shift, b, b0, db, db0, ts):
+    """Add one slice of rows to the sums of :func:`glm_block`."""
+    y = np.ascontiguousarray(y)
+    w = np.ascontiguousarray(w)
+    eta = X @ b + b0
+    if off is not None:
+        eta += off
+    eta = np.ascontiguousarray(eta)
+    deta = np.ascontiguousarray(X @ db + db0)
+    scratch = np.empty_like(eta)
+    for j, t in enumerate(ts):
+        dl, dm = loss_step(fam, y, w, eta, deta, float(t), scratch)
+        acc["dloss"][j] += dl
+        acc["dmag"][j] += dm
+    e1 = np.ascontiguousarray(eta + ts[0] * deta)
+    loss, dev = loss_and_deviance(fam, y, e1, w)
+    mu, var = means(fam, e1)
+    v = w * var
+    wres = w * (y - mu)
+    U = X - shift
+    acc["loss"] += loss
+    acc["dev"] += dev
+    acc["sv"] += v.sum()
+    acc["su"] = acc["su"] + v @ U
+    acc["suu"] = acc["suu"] + U.T @ (U * v[:, None])
+    acc["sug"] = acc["sug"] + wres @ U
+    acc["sg"] += wres.sum()
+    acc["sr2"] += float(np.sum(wres * wres / v))
+
+
+def score_block(i, start, Xb, yb, wb, ob, fb, spec, family, metric, fits):
+    """Held-out score sums of one block: per fold ``k`` in ``fits`` (``k -> (coefs,
+    intercepts)``), ``k/sum`` = ``sum_i w_i score_l(y_i, eta_il)`` over the rows labelled
+    ``k`` (:func:`shrinkage.tuning.metrics.score_path` times their weight)."""
+    from ..tuning.metrics import score_path
+
+    Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
+    f = row_folds(i, start, Xb.shape[0], fb, spec)
+    out = {}
+    for k, (coefs, intercepts) in fits.items():
+        m = f == k
+        sw = float(wb[m].sum())
+        out[f"{k}/sum"] = np.zeros(coefs.shape[0])
+        if not sw > 0:
+            continue
+        eta = Xb[m] @ coefs.T + intercepts
+        if ob is not None:
+            eta += ob[m][:, None]
+        out[f"{k}/sum"] = score_path(metric, family, yb[m], eta, wb[m]) * sw
+    return out

@@ -1,0 +1,170 @@
+"""A fit on blocked data as the engine sees it: standardization, penalty arrays, results.
+
+``fit_setup`` turns a pass's ``Moments`` and the
+path options into what the engine's compiled kernels take, with the in-memory rules
+(``shrinkage.engine.path``): weighted means ``xm_j``, scales ``s_j = sqrt(E_w[(x_j -
+xm_j)^2])`` when standardizing, constant columns excluded from their live range, the
+penalty lowered to ``l1u = l1_ratio pf s``, ``l2u = (1 - l1_ratio) pf s^2`` per unit
+``lam``. ``finish_path`` builds the :class:`~shrinkage.results.Path` with the same
+warnings and fields as an in-memory fit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.path import ConvergenceWarning
+from ..engine.problem import constant_columns
+from ..engine.ridge import ridge_grid_ends
+from ..engine.stopping import stop_reason
+from ..model.build import penalty_for
+from ..model.families import get_family
+from ..results import Path
+from ..validation import check_coefficient_scale, check_scalar
+
+__all__ = ["FitSetup", "fit_setup", "finish_path", "free_arrays", "gram_ridge_ends",
+           "FAMILIES"]
+
+#: The families fitted on blocked data.
+FAMILIES = ("gaussian", "binomial", "poisson")
+
+
+@dataclass
+class FitSetup:
+    """Checked options and the standardized problem of one fit (plain arrays).
+
+    ``xm`` are the weighted means (zeros without intercept), ``scale`` the ``s_j``,
+    ``xsq`` the curvature ``E_w[(x - xm)^2]`` (0 on excluded columns), ``l1u, l2u, lo,
+    hi`` the penalty arrays per unit ``lam``, ``cand`` the non-constant columns and
+    ``unpen`` the unpenalised candidates.
+    """
+
+    family: object
+    penalty: object
+    tol: float
+    max_iter: int
+    l1_ratio: float
+    n_lams: int
+    fit_intercept: bool
+    standardize: bool
+    names: object
+    xm: np.ndarray
+    xw: np.ndarray
+    scale: np.ndarray
+    xsq: np.ndarray
+    l1u: np.ndarray
+    l2u: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    cand: np.ndarray
+    unpen: np.ndarray
+
+
+def check_family(options):
+    """The family object of ``options``, refused by name when not fitted blockwise."""
+    if options.family not in FAMILIES:
+        raise ValueError(f"family={options.family!r} is not fitted on blocked data; "
+                         f"choose one of {FAMILIES}")
+    for name in ("feature_groups",):
+        if getattr(options, name) is not None:
+            raise ValueError(f"{name} is not supported on blocked data")
+    if options.penalty != "elasticnet":
+        raise ValueError(f"penalty={options.penalty!r} is not supported on blocked data; "
+                         "use penalty='elasticnet'")
+    return get_family(options.family)
+
+
+def fit_setup(mom, options, p):
+    """The ``FitSetup`` of ``options`` on the rows summarised by ``mom``."""
+    fam = check_family(options)
+    tol = fam.default_tol if options.tol is None else options.tol
+    tol = check_scalar(tol, "tol", lo=0.0, lo_open=True)
+    max_iter = check_scalar(options.max_iter, "max_iter", lo=1, integer=True)
+    l1_ratio = check_scalar(options.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
+    n_lams = check_scalar(options.n_lams, "n_lams", lo=1, integer=True)
+    for flag in ("standardize", "fit_intercept"):
+        if not isinstance(getattr(options, flag), (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {getattr(options, flag)!r}")
+    names = None
+    if options.feature_names is not None:
+        names = np.asarray(options.feature_names, dtype=str)
+        if names.shape != (p,):
+            raise ValueError(f"feature_names must have {p} entries, got {names.shape}")
+    penalty = penalty_for(fam, p, l1_ratio, options)
+    if not np.all(np.isfinite(mom.xm)):
+        j = int(np.flatnonzero(~np.isfinite(mom.xm))[0])
+        raise ValueError(f"the weighted mean of X column {j} overflows double precision; "
+                         "rescale X before fitting")
+    fit_intercept = bool(options.fit_intercept)
+    constant = constant_columns(mom.sums["min_x"], mom.sums["max_x"], mom.var, names)
+    xs = np.sqrt(mom.var)
+    scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)
+    arrays = penalty.lower_arrays(p, scale)
+    lo = np.where(constant, 0.0, arrays.lo)
+    hi = np.where(constant, 0.0, arrays.hi)
+    xsq = mom.xsq(fit_intercept)
+    xsq[constant] = 0.0
+    cand = ~constant
+    unpen = (arrays.l1 == 0) & (arrays.l2 == 0) & cand
+    return FitSetup(fam, penalty, float(tol), int(max_iter), float(l1_ratio), int(n_lams),
+                    fit_intercept, bool(options.standardize), names,
+                    mom.xm if fit_intercept else np.zeros(p), mom.xm, scale, xsq, arrays.l1,
+                    arrays.l2, lo, hi, cand, unpen)
+
+
+def free_arrays(G, c, st, cand):
+    """The dual projection pieces of the free features, from a Gram (as
+    ``shrinkage.engine.naive.FreeFeatures``): ``(mask, idx, pinv, gall, cu)`` with
+    ``pinv = G_FF^+``, ``gall = G[:, F]`` and ``cu = c_F`` over the free candidates ``F``
+    (unpenalised with an unbounded side)."""
+    free = st.unpen & cand & (np.isinf(st.lo) | np.isinf(st.hi))
+    idx = np.flatnonzero(free).astype(np.int64)
+    if idx.size == 0:
+        return free, idx, np.zeros((0, 0)), np.zeros((G.shape[0], 0)), np.zeros(0)
+    pinv = np.linalg.pinv(G[np.ix_(idx, idx)], rcond=np.finfo(float).eps * idx.size)
+    return free, idx, pinv, np.ascontiguousarray(G[:, idx]), c[idx].copy()
+
+
+def gram_ridge_ends(G, st, n_live):
+    """The df-based ends of a ridge grid from a (curvature-weighted) centred Gram: the
+    eigenvalues of ``D G_PP D``, ``D = diag(l2u_P)^(-1/2)``, over the ridge-penalised
+    candidates ``P`` (``shrinkage.engine.ridge.ridge_grid_ends``)."""
+    idx = np.flatnonzero(st.cand & (st.l2u > 0))
+    if idx.size == 0:
+        return None
+    d = 1.0 / np.sqrt(st.l2u[idx])
+    gram = G[np.ix_(idx, idx)] * np.outer(d, d)
+    e = np.linalg.eigvalsh(gram)
+    e = e[e > max(e.max(), 0.0) * gram.shape[0] * np.finfo(float).eps]
+    return ridge_grid_ends(e, n_live)
+
+
+def finish_path(st, grid, out, done, code, null_dev, lam_max, kind, extra=None,
+                classes=None):
+    """The :class:`~shrinkage.results.Path` of the first ``done`` points of ``out =
+    (coefs, intercepts, dev_ratio, cert, n_iter)``, warning about unconverged points
+    as :func:`shrinkage.regularization_path` does."""
+    coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
+    converged = np.isfinite(cert) & (cert <= st.tol)
+    if not np.all(converged):
+        k0 = int(np.flatnonzero(~converged)[0])
+        warnings.warn(
+            f"{st.family.name} path: {int(np.sum(~converged))} of {converged.size} lams did "
+            f"not converge within max_iter={st.max_iter}; first at index {k0} "
+            f"(lam={grid[k0]:.4g}) with {kind} {cert[k0]:.2e} > tol {st.tol:.1e}",
+            ConvergenceWarning, stacklevel=4)
+    check_coefficient_scale(coefs)
+    return Path(
+        lams=grid[:done].copy(), coefs=coefs, intercepts=intercepts,
+        nnz=np.count_nonzero(coefs, axis=1), dev_ratio=dev_ratio,
+        null_deviance=float(null_dev), certificate=cert, certificate_kind=kind,
+        converged=converged, n_iter=n_iter, family=st.family.name,
+        l1_ratio=float(st.l1_ratio), tol=float(st.tol), standardize=st.standardize,
+        fit_intercept=st.fit_intercept, stopped_early=done < grid.size,
+        stop_reason=stop_reason(code, dev_ratio[-1], grid[done - 1]) if done else "",
+        classes=classes, feature_names=st.names, lam_max=float(lam_max),
+        extra=dict(extra or {}), penalty="elasticnet", gamma=float("nan"),
+    )

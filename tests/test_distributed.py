@@ -1,0 +1,177 @@
+"""Fits on blocked data (dask arrays, memmaps, Parquet) equal the in-memory fits."""
+
+import subprocess
+import sys
+
+import dask.array as da
+import distributed
+import numpy as np
+import pandas as pd
+import pytest
+
+import shrinkage
+import shrinkage.distributed as dist
+
+
+def _data(n=2000, p=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * rng.uniform(0.5, 3, p) + rng.normal(size=p) * 3
+    eta = (X - X.mean(0))[:, :3] @ np.array([0.3, -0.4, 0.2])
+    ys = {
+        "gaussian": eta + rng.normal(size=n),
+        "binomial": (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(float),
+        "poisson": rng.poisson(np.exp(0.5 * eta)).astype(float),
+    }
+    w = rng.uniform(0, 2, n)
+    off = 0.1 * rng.normal(size=n)
+    return X, ys, w, off
+
+
+CASES = [
+    ("gaussian", dict()),
+    ("gaussian", dict(standardize=False)),
+    ("gaussian", dict(sample_weight=True, offset=True)),
+    ("gaussian", dict(fit_intercept=False, sample_weight=True, l1_ratio=0.5)),
+    ("binomial", dict(sample_weight=True, offset=True)),
+    ("binomial", dict(standardize=False)),
+    ("poisson", dict(sample_weight=True, offset=True, standardize=False)),
+    ("poisson", dict(penalty_factor=np.r_[0.0, np.ones(5)])),
+]
+
+
+@pytest.mark.parametrize("family,kw", CASES)
+def test_path_equals_in_memory(family, kw):
+    X, ys, w, off = _data()
+    kw = dict(kw)
+    if kw.pop("sample_weight", False):
+        kw["sample_weight"] = w
+    if kw.pop("offset", False):
+        kw["offset"] = off
+    tol = 1e-12 if family == "gaussian" else 1e-10
+    n_lams = 100 if family == "gaussian" else 30
+    ref = shrinkage.regularization_path(X, ys[family], family, tol=tol, n_lams=n_lams, **kw)
+    got = dist.regularization_path(da.from_array(X, chunks=(300, X.shape[1])), ys[family],
+                                   family, tol=tol, n_lams=n_lams, scheduler="synchronous",
+                                   **kw)
+    assert got.n_lams == ref.n_lams
+    np.testing.assert_allclose(got.lams, ref.lams, rtol=1e-10)
+    np.testing.assert_allclose(got.coefs, ref.coefs, atol=1e-8)
+    np.testing.assert_allclose(got.intercepts, ref.intercepts, atol=1e-8)
+    np.testing.assert_allclose(got.dev_ratio, ref.dev_ratio, atol=1e-8)
+    assert got.certificate_kind == ref.certificate_kind
+    assert np.all(got.converged) and np.all(got.certificate <= tol)
+    if family == "gaussian":
+        assert got.extra["passes"] == 1
+    else:  # one pass of moments, then about one per Newton step
+        assert 1 < got.extra["passes"] < 12 * got.n_lams
+
+
+@pytest.mark.parametrize("family,metric", [("gaussian", None), ("gaussian", "mae"),
+                                           ("binomial", "deviance")])
+def test_cv_equals_in_memory_with_the_same_folds(family, metric):
+    X, ys, w, off = _data(n=1500, p=5, seed=1)
+    folds = np.random.default_rng(2).integers(0, 5, X.shape[0])
+    tol = 1e-12 if family == "gaussian" else 1e-10
+    kw = dict(sample_weight=w, offset=off, tol=tol,
+              n_lams=100 if family == "gaussian" else 20)
+    ref = shrinkage.cross_validate(X, ys[family], family, cv=folds, metric=metric, **kw)
+    got = dist.cross_validate(da.from_array(X, chunks=(250, 5)), ys[family], family,
+                              cv=folds, metric=metric, scheduler="synchronous", **kw)
+    np.testing.assert_allclose(got.lams, ref.lams, rtol=1e-10)
+    np.testing.assert_allclose(got.fold_scores, ref.fold_scores, rtol=1e-8)
+    np.testing.assert_allclose(got.fold_weights, ref.fold_weights, rtol=1e-12)
+    np.testing.assert_allclose(got.se, ref.se, rtol=1e-6)
+    assert (got.index_min, got.index_chosen) == (ref.index_min, ref.index_chosen)
+    assert got.metric == ref.metric and got.rule == ref.rule
+    if family == "gaussian" and metric is None:
+        assert got.extra["passes"] == 1  # every fold from the sums of one pass
+
+
+def test_hashed_folds_do_not_depend_on_the_blocks():
+    X, ys, _, _ = _data(n=1200, p=4)
+    results = [dist.cross_validate(da.from_array(X, chunks=(rows, 4)), ys["gaussian"], cv=4,
+                                   random_state=3, scheduler="synchronous")
+               for rows in (100, 333)]
+    np.testing.assert_allclose(results[0].fold_scores, results[1].fold_scores, rtol=1e-10)
+    by_block = dist.cross_validate(da.from_array(X, chunks=(100, 4)), ys["gaussian"], cv=4,
+                                   fold_by="block", scheduler="synchronous")
+    assert by_block.extra["fold_by"] == "block" and by_block.fold_scores.shape[0] == 4
+
+
+def test_memmap_is_read_in_blocks(tmp_path):
+    X, ys, w, _ = _data(n=3000, p=5)
+    mm = np.memmap(tmp_path / "X.dat", dtype=np.float64, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    ro = np.memmap(tmp_path / "X.dat", dtype=np.float64, mode="r", shape=X.shape)
+    seen = []
+    got = dist.regularization_path(ro, ys["gaussian"], sample_weight=w, tol=1e-12,
+                                   block_rows=400, progress=lambda *a: seen.append(a))
+    ref = shrinkage.regularization_path(X, ys["gaussian"], sample_weight=w, tol=1e-12)
+    np.testing.assert_allclose(got.coefs, ref.coefs, atol=1e-8)
+    assert seen[-1] == (1, 8, 8)  # one pass over 8 blocks of 400 rows
+
+
+def test_local_cluster_fits_data_larger_than_a_worker():
+    n, p = 500_000, 50  # 200 MB of X, generated on the workers, 256 MB each
+    rs = da.random.RandomState(7)
+    X = rs.normal(size=(n, p), chunks=(20_000, p)) + 1.0
+    beta = np.r_[np.linspace(1, -1, 5), np.zeros(p - 5)]
+    y = X @ beta + rs.normal(size=n, chunks=20_000)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="256MB",
+                                  processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        got = dist.regularization_path(X, y, tol=1e-12, n_lams=20)
+    Xm, ym = (a.compute(scheduler="threads") for a in (X, y))  # here, not on a worker
+    ref = shrinkage.regularization_path(Xm, ym, tol=1e-12, n_lams=20)
+    np.testing.assert_allclose(got.coefs, ref.coefs, atol=1e-8)
+    assert got.extra["passes"] == 1 and np.all(got.converged)
+
+
+def test_parquet_glob_with_categoricals(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(3):
+        f = pd.DataFrame({"a": rng.normal(size=400), "c": rng.choice(["x", "y", "z"], 400),
+                          "w": rng.uniform(0.5, 1.5, 400)})
+        f["y"] = f.a + (f.c == "y") - (f.c == "z") + rng.normal(size=400)
+        f.to_parquet(tmp_path / f"part{i}.parquet")
+        frames.append(f)
+    table = dist.read_parquet(str(tmp_path / "*.parquet"), "y", weight="w")
+    assert table.feature_names == ["a", "c=y", "c=z"]
+    full = pd.concat(frames)
+    Xm = np.column_stack([full.a, full.c == "y", full.c == "z"]).astype(float)
+    ref = shrinkage.regularization_path(Xm, full.y.to_numpy(), sample_weight=full.w.to_numpy(),
+                                        tol=1e-12)
+    got = dist.regularization_path(table.X, table.y, tol=1e-12, **table.fit_kwargs())
+    np.testing.assert_allclose(got.coefs, ref.coefs, atol=1e-8)
+    assert list(got.feature_names) == table.feature_names
+
+
+def test_bad_inputs_are_named():
+    X, ys, _, _ = _data(n=600, p=4)
+    y = ys["gaussian"]
+    bad = X.copy()
+    bad[450, 2] = np.nan
+    with pytest.raises(ValueError, match=r"X has NaN or inf in block 2 .*row 450, column 2"):
+        dist.regularization_path(da.from_array(bad, chunks=(200, 4)), y)
+    with pytest.raises(ValueError, match="chunked along its columns"):
+        dist.regularization_path(da.from_array(X, chunks=(200, 2)), y)
+    with pytest.raises(ValueError, match="y must be 1-D of length 600"):
+        dist.regularization_path(da.from_array(X, chunks=(200, 4)), y[:500])
+    with pytest.raises(ValueError, match="sample_weight must be 1-D of length 600"):
+        dist.regularization_path(da.from_array(X, chunks=(200, 4)), y, sample_weight=y[:5])
+    with pytest.raises(ValueError, match="outside \\[0, 1\\] in block"):
+        dist.regularization_path(da.from_array(X, chunks=(200, 4)), y, "binomial")
+    with pytest.raises(ValueError, match="not fitted on blocked data"):
+        dist.regularization_path(da.from_array(X, chunks=(200, 4)), y, "multinomial")
+    with pytest.raises(ValueError, match="auc"):
+        dist.cross_validate(da.from_array(X, chunks=(200, 4)), ys["binomial"], "binomial",
+                            metric="auc")
+
+
+def test_import_stays_cheap():
+    code = ("import sys, shrinkage, shrinkage.distributed; "
+            "assert shrinkage.distributed_path is shrinkage.distributed.regularization_path; "
+            "assert 'dask' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
