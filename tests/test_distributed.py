@@ -175,3 +175,30 @@ def test_import_stays_cheap():
             "assert shrinkage.distributed_path is shrinkage.distributed.regularization_path; "
             "assert 'dask' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_public_entry_points_route_dask_designs_block_by_block():
+    import dask.array as da
+
+    import shrinkage
+    from shrinkage.engine.path import regularization_path as in_memory_path
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((600, 6))
+    y = X[:, 0] - 0.5 * X[:, 1] + rng.standard_normal(600)
+    Xd = da.from_array(X, chunks=(150, 6))
+    blocked = shrinkage.regularization_path(Xd, y, tol=1e-12, n_lams=20)
+    direct = in_memory_path(X, y, tol=1e-12, n_lams=20)
+    assert blocked.extra["passes"] >= 1 and "passes" not in direct.extra
+    np.testing.assert_allclose(blocked.coefs, direct.coefs, atol=1e-10)
+    folds = np.arange(600) % 4
+    cv_blocked = shrinkage.cross_validate(Xd, y, cv=folds, n_lams=20, tol=1e-12)
+    cv_direct = shrinkage.cross_validate(X, y, cv=folds, n_lams=20, tol=1e-12)
+    np.testing.assert_allclose(cv_blocked.mean, cv_direct.mean, rtol=1e-9)
+    assert cv_blocked.index_chosen == cv_direct.index_chosen
+    # the wrapper keeps the engine's signature and documentation
+    import inspect
+
+    assert inspect.signature(shrinkage.regularization_path) == inspect.signature(
+        in_memory_path)
+    assert shrinkage.regularization_path.__doc__ == in_memory_path.__doc__

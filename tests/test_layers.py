@@ -53,6 +53,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.datasets", 0),
     ("shrinkage.moved", 0),
     ("shrinkage.version", 0),
+    ("shrinkage.entry", 6),
     ("shrinkage", 6),
 ]
 # numba kernels are primitives: they import other kernels and the compiled family math only

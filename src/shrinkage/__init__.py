@@ -20,11 +20,11 @@ _LAZY = {
     "CVResult": "shrinkage.results",
     "SweepResult": "shrinkage.results",
     # the path engine
-    "regularization_path": "shrinkage.engine.path",
+    "regularization_path": "shrinkage.entry",
     "ConvergenceWarning": "shrinkage.engine.path",
     # tuning
     "selection": "shrinkage.tuning.selection",
-    "cross_validate": "shrinkage.tuning.cv",
+    "cross_validate": "shrinkage.entry",
     "cross_validate_elastic_net": "shrinkage.tuning.grid_cv",
     "ElasticNetCVResult": "shrinkage.tuning.grid_cv",
     "cross_validate_relaxed": "shrinkage.tuning.relaxed",

@@ -19,7 +19,7 @@ import types
 __all__ = ["MOVED", "install", "resolve"]
 
 MOVED = {
-    "shrinkage.path": ("shrinkage.engine.path",),
+    "shrinkage.path": ("shrinkage.entry", "shrinkage.engine.path"),
     "shrinkage.losses": ("shrinkage.model.families",),
     "shrinkage.penalties": ("shrinkage.model.penalties",),
     "shrinkage.gram": ("shrinkage.engine.gram",),
@@ -27,7 +27,7 @@ MOVED = {
     "shrinkage.multinomial": ("shrinkage.engine.multinomial",),
     "shrinkage.solvers": ("shrinkage.engine.naive", "shrinkage.engine.covariance",
                           "shrinkage.engine.problem"),
-    "shrinkage.cv": ("shrinkage.tuning.cv", "shrinkage.tuning.grid_cv",
+    "shrinkage.cv": ("shrinkage.entry", "shrinkage.tuning.cv", "shrinkage.tuning.grid_cv",
                      "shrinkage.tuning.parallel"),
     "shrinkage.selection": ("shrinkage.tuning.selection",),
     "shrinkage.folds": ("shrinkage.tuning.folds",),
