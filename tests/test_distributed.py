@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import dask
 import dask.array as da
 import distributed
 import numpy as np
@@ -113,13 +114,17 @@ def test_memmap_is_read_in_blocks(tmp_path):
 
 
 def test_local_cluster_fits_data_larger_than_a_worker():
-    n, p = 500_000, 50  # 200 MB of X, generated on the workers, 256 MB each
+    n, p = 1_500_000, 50  # 600 MB of X, generated on the workers, 512 MB each
     rs = da.random.RandomState(7)
     X = rs.normal(size=(n, p), chunks=(20_000, p)) + 1.0
     beta = np.r_[np.linspace(1, -1, 5), np.zeros(p - 5)]
     y = X @ beta + rs.normal(size=n, chunks=20_000)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="256MB",
-                                  processes=True, dashboard_address=None) as cluster, \
+    # a worker past 95% of its limit is killed (the fit then fails with KilledWorker);
+    # pausing at 80% is off, since a worker compiling the numba kernels from a cold cache
+    # briefly passes it and a paused worker would wait forever instead of failing
+    with dask.config.set({"distributed.worker.memory.pause": False}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="512MB",
+                                     processes=True, dashboard_address=None) as cluster, \
             distributed.Client(cluster):
         got = dist.regularization_path(X, y, tol=1e-12, n_lams=20)
     Xm, ym = (a.compute(scheduler="threads") for a in (X, y))  # here, not on a worker
