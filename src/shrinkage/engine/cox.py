@@ -40,12 +40,6 @@ class CoxNewton(ProximalNewton):
     """Proximal Newton on the Cox partial likelihood (no intercept; ``eta`` shift-free)."""
 
     name = "cox"
-    # Newton steps per strength: where the active set nears the number of events (p >> n)
-    # the diagonal model converges slowly; on 300 x 10,000 (100 strengths, tol 1e-6) the
-    # GLM solver's 100 left 39 strengths unconverged (2e-4) and the path 1.6e-5 above the
-    # optimum, 3,000 leave 1 (3.4e-6) and reach it, in 34 s against adelie's 104 s at
-    # equal accuracy; paths that converge fast (tall designs) take no more steps
-    max_newton = 3000
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
         return (family.response == "survival" and penalty.block == "coordinate"
