@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.path import PathOptions
+from ..tuning.cv import path_options
 from .blocks import block_data, reduce_blocks
 from .gaussian import gaussian_path
 from .moments import Moments, moment_block, select
@@ -27,35 +27,8 @@ def moments_pass(data, family, spec=None, n_groups=1):
                          family)
 
 
-def regularization_path(
-    X,
-    y,
-    family="gaussian",
-    *,
-    l1_ratio=1.0,
-    lams=None,
-    n_lams=100,
-    lam_min_ratio=None,
-    penalty_factor=None,
-    lower=None,
-    upper=None,
-    standardize=True,
-    fit_intercept=True,
-    sample_weight=None,
-    offset=None,
-    tol=None,
-    max_iter=100_000,
-    multinomial_grouped=True,
-    feature_names=None,
-    early_stop=None,
-    penalty="elasticnet",
-    gamma=None,
-    feature_groups=None,
-    group_mix=0.0,
-    block_rows=None,
-    scheduler=None,
-    progress=None,
-):
+def regularization_path(X, y, family="gaussian", *, block_rows=None, scheduler=None,
+                        progress=None, **path_kwargs):
     """:func:`shrinkage.regularization_path` for a design read in row blocks.
 
     Minimises, for each ``lam`` of the grid, the objective of the in-memory function::
@@ -81,25 +54,18 @@ def regularization_path(
         Passed to :func:`dask.compute`; None uses the active client or dask's default.
     progress : callable, optional
         ``progress(pass_number, blocks_done, n_blocks)`` (in-process schedulers).
-    **others
-        As :func:`shrinkage.regularization_path` (the elastic net without groups;
-        ``penalty`` must be ``"elasticnet"``).
+    **path_kwargs
+        The keyword arguments of :func:`shrinkage.regularization_path` (the elastic net
+        without groups; ``penalty`` must be ``"elasticnet"``), checked by name.
 
     Returns
     -------
     Path
         With ``extra["passes"]``, the number of passes over the data.
     """
-    options = PathOptions(
-        family=family, l1_ratio=l1_ratio, lams=lams, n_lams=n_lams,
-        lam_min_ratio=lam_min_ratio, penalty_factor=penalty_factor, lower=lower, upper=upper,
-        standardize=standardize, fit_intercept=fit_intercept, sample_weight=sample_weight,
-        offset=offset, tol=tol, max_iter=max_iter, multinomial_grouped=multinomial_grouped,
-        feature_names=feature_names, early_stop=early_stop, penalty=penalty, gamma=gamma,
-        feature_groups=feature_groups, group_mix=group_mix,
-    )
+    options = path_options(family, path_kwargs)
     check_family(options)
-    data = block_data(X, y, sample_weight, offset, block_rows=block_rows,
+    data = block_data(X, y, options.sample_weight, options.offset, block_rows=block_rows,
                       scheduler=scheduler, progress=progress)
     total = moments_pass(data, family)
     mom = Moments(select(total, np.array([0])), data.shift, data.y_shift)
@@ -107,7 +73,7 @@ def regularization_path(
         return gaussian_path(mom, options, data.n)
     from .newton import newton_path, run_fits
 
-    fit = newton_path(mom, options, data.n, fold=-1, has_offset=offset is not None)
+    fit = newton_path(mom, options, data.n, fold=-1, has_offset=options.offset is not None)
     run_fits(data, [fit])
     path = fit.result
     path.extra["passes"] = data.passes

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.path import ConvergenceWarning
+from ..engine.path import ConvergenceWarning, check_options
 from ..engine.problem import constant_columns
 from ..engine.ridge import ridge_grid_ends
 from ..engine.stopping import stop_reason
 from ..model.build import penalty_for
 from ..model.families import get_family
 from ..results import Path
-from ..validation import check_coefficient_scale, check_scalar
+from ..validation import check_coefficient_scale
 
 __all__ = ["FitSetup", "fit_setup", "finish_path", "free_arrays", "gram_ridge_ends",
            "FAMILIES"]
@@ -80,19 +80,7 @@ def check_family(options):
 def fit_setup(mom, options, p):
     """The ``FitSetup`` of ``options`` on the rows summarised by ``mom``."""
     fam = check_family(options)
-    tol = fam.default_tol if options.tol is None else options.tol
-    tol = check_scalar(tol, "tol", lo=0.0, lo_open=True)
-    max_iter = check_scalar(options.max_iter, "max_iter", lo=1, integer=True)
-    l1_ratio = check_scalar(options.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
-    n_lams = check_scalar(options.n_lams, "n_lams", lo=1, integer=True)
-    for flag in ("standardize", "fit_intercept"):
-        if not isinstance(getattr(options, flag), (bool, np.bool_)):
-            raise TypeError(f"{flag} must be True or False, got {getattr(options, flag)!r}")
-    names = None
-    if options.feature_names is not None:
-        names = np.asarray(options.feature_names, dtype=str)
-        if names.shape != (p,):
-            raise ValueError(f"feature_names must have {p} entries, got {names.shape}")
+    tol, max_iter, l1_ratio, n_lams, names = check_options(options, fam, p)
     penalty = penalty_for(fam, p, l1_ratio, options)
     if not np.all(np.isfinite(mom.xm)):
         j = int(np.flatnonzero(~np.isfinite(mom.xm))[0])

@@ -45,7 +45,7 @@ from .ridge import penalised_spectrum, ridge_grid_ends
 from .stopping import stop_reason
 
 __all__ = ["regularization_path", "fit_path", "PathOptions", "ConvergenceWarning",
-           "NonconvexWarning"]
+           "NonconvexWarning", "check_options"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -230,15 +230,7 @@ def fit_path(X, y, options, hints=None):
     scale = _response_scale(data)
     if scale != 1.0:
         return _rescaled(X, data.y, options, hints, scale)
-    tol = data.family.default_tol if options.tol is None else options.tol
-    tol = check_scalar(tol, "tol", lo=0.0, lo_open=True)
-    max_iter = check_scalar(options.max_iter, "max_iter", lo=1, integer=True)
-    l1_ratio = check_scalar(options.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
-    n_lams = check_scalar(options.n_lams, "n_lams", lo=1, integer=True)
-    for flag in ("standardize", "fit_intercept"):
-        if not isinstance(getattr(options, flag), (bool, np.bool_)):
-            raise TypeError(f"{flag} must be True or False, got {getattr(options, flag)!r}")
-    names = _feature_names(options.feature_names, p)
+    tol, max_iter, l1_ratio, n_lams, names = check_options(options, data.family, p)
     penalty = penalty_for(data.family, p, l1_ratio, options)
     prob, g0, held_block = _problem(X, data, penalty, options, hints, tol, max_iter, names)
     eta_null, b0_null = data.family.null_eta(data.y, data.w, data.offset, prob.fit_intercept)
@@ -355,6 +347,20 @@ def _rescaled(X, y, options, hints, scale):
         null_deviance=path.null_deviance * scale * scale,
         extra={**path.extra, "response_scale": scale},
     )
+
+
+def check_options(options, family, p):
+    """``(tol, max_iter, l1_ratio, n_lams, feature_names)`` of ``options`` checked by name
+    (``tol`` defaults to the family's), for a design of ``p`` columns."""
+    tol = family.default_tol if options.tol is None else options.tol
+    tol = check_scalar(tol, "tol", lo=0.0, lo_open=True)
+    max_iter = check_scalar(options.max_iter, "max_iter", lo=1, integer=True)
+    l1_ratio = check_scalar(options.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
+    n_lams = check_scalar(options.n_lams, "n_lams", lo=1, integer=True)
+    for flag in ("standardize", "fit_intercept"):
+        if not isinstance(getattr(options, flag), (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {getattr(options, flag)!r}")
+    return tol, max_iter, l1_ratio, n_lams, _feature_names(options.feature_names, p)
 
 
 def _feature_names(names, p):
