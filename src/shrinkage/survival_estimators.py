@@ -151,7 +151,7 @@ class PenalizedCox(BaseEstimator):
         eta = np.asarray(X @ self.coef_).ravel()
         if offset is not None:
             eta = eta + check_offset(offset, eta.shape[0])
-        start = np.where(np.isfinite(yv["start"]), yv["start"], -np.inf)
+        start = yv["start"]  # -inf where no entry time was given
         self.baseline_ = breslow_baseline(
             yv["stop"], yv["event"] == 1.0, eta, sample_weight=sample_weight,
             start=start if np.any(np.isfinite(start)) else None,

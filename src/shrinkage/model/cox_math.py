@@ -30,13 +30,12 @@ def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms, mu):
     """Per-slot sums of the partial likelihood at ``eta``.
 
     Fills ``mu`` (shape (n,): ``w_j exp(eta_j - m)``, 0 for rows never at risk) and
-    ``terms`` (shape (9, n_slots)): rows ``A1, A2, B2, A3`` (the Efron sums over the
-    tie correction, see :func:`cox_observation_derivatives`), ``S``, ``D`` and ``E``, all
-    with ``mu`` scaled by ``exp(-m)``, ``m = max eta``; with ``a = W_k / d_k`` and ``c_r``
-    as above, ``A1 = sum_r a / den_r``, ``A2 = sum_r a (1 - c_r) / den_r``,
-    ``B2 = sum_r a / den_r^2``, ``E = sum_r a (1 - c_r) / den_r^2``,
-    ``A3 = sum_r a (1 - c_r)^2 / den_r^2``, then the tie counts and their weights
-    (scratch). Returns ``(loss, magnitude, m)``:
+    ``terms`` (shape (8, n_slots)): rows ``A1, A2, B2, A3`` (the Efron sums over the
+    tie correction, see :func:`cox_observation_derivatives`), ``S`` and ``D``, all with
+    ``mu`` scaled by ``exp(-m)``, ``m = max eta``; with ``a = W_k / d_k`` and ``c_r`` as
+    above, ``A1 = sum_r a / den_r``, ``A2 = sum_r a (1 - c_r) / den_r``,
+    ``B2 = sum_r a / den_r^2``, ``A3 = sum_r a (1 - c_r)^2 / den_r^2``; then the tie
+    counts and their weights (scratch). Returns ``(loss, magnitude, m)``:
     the loss and the sum of the magnitudes of its terms (its rounding scale).
     """
     n = eta.shape[0]
@@ -47,11 +46,10 @@ def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms, mu):
             m = eta[j]
     if not np.isfinite(m):
         m = 0.0
-    A1, A2, B2, A3, S, D, E = (terms[0], terms[1], terms[2], terms[3], terms[4], terms[5],
-                               terms[6])
+    A1, A2, B2, A3, S, D = terms[0], terms[1], terms[2], terms[3], terms[4], terms[5]
     terms[:] = 0.0
-    cnt = terms[7]
-    ww = terms[8]
+    cnt = terms[6]
+    ww = terms[7]
     # risk set bins: S_k = sum_{k' >= k} (enter-at-hi bins - enter-at-lo bins)
     loss = 0.0
     mag = 0.0
@@ -104,7 +102,6 @@ def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms, mu):
             A1[k] += q
             A2[k] += (1.0 - c) * q
             B2[k] += q / den
-            E[k] += (1.0 - c) * q / den
             A3[k] += (1.0 - c) * (1.0 - c) * q / den
             t = share * reps * (np.log(den) + m)
             loss += t
@@ -172,5 +169,5 @@ def cox_loss(eta, w, lo, hi, evk, sentinel, efron, terms):
 
 
 def new_terms(n_slots):
-    """Scratch for :func:`cox_terms`: ``(terms, prefix)`` of shapes (9, T) and (2, T)."""
-    return np.zeros((9, n_slots)), np.zeros((2, n_slots))
+    """Scratch for :func:`cox_terms`: ``(terms, prefix)`` of shapes (8, T) and (2, T)."""
+    return np.zeros((8, n_slots)), np.zeros((2, n_slots))
