@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.cox import cox_index
 from ..model.cox_math import cox_observation_derivatives, cox_terms, new_terms
 from .newton import ProximalNewton
 
@@ -46,7 +45,7 @@ class CoxNewton(ProximalNewton):
                 and penalty.shape == "elasticnet")
 
     def __init__(self, prob, setup):
-        self.index = cox_index(prob.y)
+        self.index = prob.family.index(prob.y)
         self.efron = prob.family.ties == "efron"
         self._terms, self._prefix = new_terms(self.index.sentinel.size)
         self._terms_t = np.zeros_like(self._terms)

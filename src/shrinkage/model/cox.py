@@ -208,7 +208,9 @@ class Cox(Family):
 
     def prepare_target(self, y):
         """``(survival_response(y, strata=self.strata), None)``: the encoded response."""
-        return survival_response(y, strata=self.strata), None
+        yv = survival_response(y, strata=self.strata)
+        self._owned = (yv, None)
+        return yv, None
 
     def check_support(self, y, w, classes):
         """Refuse weights that leave no event, and risk sets that hold only their tied
@@ -226,8 +228,19 @@ class Cox(Family):
         """The relative risk ``exp(eta)``."""
         return np.exp(eta)
 
+    def index(self, y):
+        """The :class:`CoxIndex` of ``y``. The response this family encoded (in
+        :meth:`prepare_target`, held by the engine only and never changed) gets its index
+        built once, shared by the support check, the null deviance and the solver."""
+        owned = getattr(self, "_owned", None)
+        if owned is None or owned[0] is not y:
+            return cox_index(y)
+        if owned[1] is None:
+            self._owned = (y, cox_index(y))
+        return self._owned[1]
+
     def _terms(self, y, eta, w):
-        idx = cox_index(y)
+        idx = self.index(y)
         terms, _ = cox_math.new_terms(idx.sentinel.size)
         mu = np.empty(y.shape[0])
         loss, mag, m = cox_math.cox_terms(np.ascontiguousarray(eta, dtype=np.float64), w,
