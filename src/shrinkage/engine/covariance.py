@@ -269,7 +269,8 @@ def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lam
                 break
         if gap == np.inf:
             bq = covariance_residual_terms(b, c, g, yw)[1]
-        coefs[k, :] = b
+        for j in range(b.shape[0]):  # a slice copy would compile numba's string-formatting error path
+            coefs[k, j] = b[j]
         intercepts[k] = ybar - dot(xm, b) if fit_intercept else 0.0
         dev_ratio[k] = 1.0 - bq / null_dev if null_dev > 0.0 else 0.0
         cert[k] = gap
