@@ -299,9 +299,12 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
                         for i in range(n):
                             for k in range(K):
                                 qsum[k] += q[i, k]
-                    else:
-                        B[:, :] = Bsave
-                        b0[:] = b0save
+                    else:  # loops: a slice copy would compile numba's string-formatting error path
+                        for j in range(B.shape[0]):
+                            for k in range(K):
+                                B[j, k] = Bsave[j, k]
+                        for k in range(K):
+                            b0[k] = b0save[k]
                 _store(hist, 0, B, b0, act, m, K)
     return sweeps
 
