@@ -3,8 +3,9 @@
 A wide design (``p`` far above ``n``) is stored by columns so that one column, or a run
 of neighbouring columns, is one contiguous read:
 
-* a :class:`numpy.memmap` or a ``.npy`` file stored column-major (``order="F"``,
-  ``fortran_order`` in the ``.npy`` header), opened with ``mmap_mode="r"``;
+* a ``.npy`` file stored column-major (``fortran_order`` in its header), read with
+  plain file reads (:class:`NpyColumns`; any other ``.npy`` is memory-mapped);
+* a :class:`numpy.memmap` (or any array) stored column-major (``order="F"``);
 * a zarr (or any) array whose chunks span all rows and a run of columns (anything with
   ``shape``, ``dtype`` and ``X[:, a:b]``);
 * a folder (or a list) of ``.npy`` files, each one block of columns of the same ``n``
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ColumnSource", "open_columns", "BLOCK_BYTES"]
+__all__ = ["ColumnSource", "NpyColumns", "open_columns", "BLOCK_BYTES"]
 
 #: Bytes of one block of columns read per step of a pass (``n * block_cols * 8``).
 BLOCK_BYTES = 64 * 2**20
@@ -85,10 +86,12 @@ class ColumnSource:
         with ``view``, the stored array itself when it already is one (no copy: a pass
         multiplies the mapped pages directly)."""
         k = int(np.searchsorted(self.starts, a, side="right")) - 1
-        if view and b <= int(self.starts[k + 1]):
+        if b <= int(self.starts[k + 1]):
             s0 = int(self.starts[k])
+            if isinstance(self.parts[k], NpyColumns):
+                return np.asfortranarray(self.parts[k].read(a - s0, b - s0), dtype=np.float64)
             part = self.parts[k][:, a - s0:b - s0]
-            if isinstance(part, np.ndarray) and part.dtype == np.float64 \
+            if view and isinstance(part, np.ndarray) and part.dtype == np.float64 \
                     and part.flags.f_contiguous:
                 return np.asarray(part)
         out = np.empty((self.shape[0], b - a), order="F")
@@ -126,7 +129,61 @@ class ColumnSource:
         return out
 
 
+class NpyColumns:
+    """A column-major ``.npy`` file read with plain file reads, not a memory map: a read
+    of columns ``a:b`` is one ``readinto`` of contiguous bytes, and pages of the file
+    never count in the process's resident memory (those of a memory map do, once
+    touched)."""
+
+    def __init__(self, path, header):
+        self.shape, self.dtype, self.offset = header
+        self.path = str(path)
+        self.fh = open(self.path, "rb")  # kept open: one read per block
+
+    def read(self, a, b):
+        """Columns ``a:b`` as an ``(n, b - a)`` Fortran array of the stored dtype."""
+        n = self.shape[0]
+        out = np.empty(n * (b - a), dtype=self.dtype)
+        self.fh.seek(self.offset + a * n * self.dtype.itemsize)
+        got = self.fh.readinto(memoryview(out).cast("B"))
+        if got != out.nbytes:
+            raise OSError(f"{self.path!r} ended after {got} of {out.nbytes} bytes of "
+                          f"columns {a}:{b}; the file is truncated")
+        return out.reshape((n, b - a), order="F")
+
+    def __getitem__(self, key):
+        rows, cols = key
+        if rows != slice(None) or cols.step not in (None, 1):
+            raise IndexError("NpyColumns reads whole columns a:b only")
+        return self.read(cols.start, cols.stop)
+
+    def __del__(self):
+        fh = getattr(self, "fh", None)
+        if fh is not None:
+            fh.close()
+
+
+def _npy_header(path):
+    """``(shape, dtype, offset)`` of a 2-D column-major ``.npy`` file, else None."""
+    fmt = np.lib.format
+    with open(path, "rb") as fh:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            return None
+        offset = fh.tell()
+    if len(shape) != 2 or not (fortran or shape[1] == 1) or dtype.hasobject:
+        return None
+    return shape, dtype, offset
+
+
 def _npy(path):
+    header = _npy_header(path)
+    if header is not None:
+        return NpyColumns(path, header)
     return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
