@@ -105,7 +105,12 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-7)
     ap.add_argument("--dir", default=None)
     ap.add_argument("--one", nargs=3, metavar=("MODE", "PATH", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--write", nargs=3, metavar=("PATH", "ROWS", "FEATURES"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.write:
+        write_design(args.write[0], int(args.write[1]), int(args.write[2]))
+        return
     if args.one:
         run_one(args.one[0], args.one[1], args.tol, args.one[2])
         return
@@ -113,7 +118,11 @@ def main():
     try:
         path = os.path.join(folder, "X.npy")
         t0 = time.perf_counter()
-        write_design(path, args.rows, args.features)
+        # written by a child process: Linux carries a process's peak resident memory
+        # over fork and exec, so the fits' children must not start from a parent that
+        # touched the whole file
+        subprocess.run([sys.executable, __file__, "--write", path, str(args.rows),
+                        str(args.features)], check=True)
         print(f"wrote {args.rows} x {args.features} float64 "
               f"({8 * args.rows * args.features / 1e9:.2f} GB) in "
               f"{time.perf_counter() - t0:.1f} s")

@@ -71,7 +71,7 @@ def _send(gen, value):
 
 
 def run_lockstep(source, fits, hook=None):
-    """Advance ``fits`` (:class:`~shrinkage.distributed.wide_solve.WideFit`) together.
+    """Advance ``fits`` (``WideFit``) together.
 
     Each fit runs until it needs a pass or reaches a barrier; when any needs a pass, one
     pass computes the exact gradients of **every** live fit (those waiting at a barrier
@@ -120,7 +120,7 @@ def wide_path(source, y, family="gaussian", *, block_cols=None, cache_bytes=None
     source : array, str or path, list, or ColumnSource
         The ``(n, p)`` design stored by columns: a column-major ``numpy.memmap`` or
         ``.npy`` file, a zarr array chunked by columns, a folder or list of ``.npy``
-        column blocks (:func:`~shrinkage.distributed.wide_source.open_columns`).
+        column blocks (:func:`~shrinkage.distributed.open_columns`).
     y : array-like of shape (n,)
     family : {"gaussian"}
     block_cols : int, optional

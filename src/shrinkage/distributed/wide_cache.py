@@ -5,13 +5,12 @@ gradient bound does not yet prove them inactive. Keeping them in memory turns th
 rereads into memory reads. The cache never holds more than ``cache_bytes`` of columns
 (``8 n`` bytes each): the least recently used are dropped first. When one request alone
 needs more columns than the budget holds, they are read from the source without being
-cached and a :class:`CacheLimitWarning` says so once per cache.
+cached and a :class:`~shrinkage.distributed.CacheLimitWarning` says so once per cache.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections import OrderedDict
 
 import numpy as np
 
@@ -26,8 +25,12 @@ class CacheLimitWarning(UserWarning):
 
 
 class ColumnCache:
-    """Columns of a :class:`~shrinkage.distributed.wide_source.ColumnSource`, least
+    """Columns of a :class:`~shrinkage.distributed.ColumnSource`, least
     recently used dropped first, at most ``cache_bytes`` held.
+
+    The columns live in one ``(n, capacity)`` array (its pages are touched only as
+    slots fill), with the slot of each column and the last use of each slot, so a
+    request of many columns is a few array operations.
 
     Attributes
     ----------
@@ -44,10 +47,16 @@ class ColumnCache:
             cache_bytes = DEFAULT_CACHE_BYTES
         if not np.isscalar(cache_bytes) or not cache_bytes >= 0:
             raise ValueError(f"cache_bytes must be a number of bytes >= 0, got {cache_bytes!r}")
+        n, p = source.shape
         self.source = source
         self.cache_bytes = int(cache_bytes)
-        self.col_bytes = 8 * source.shape[0]
-        self.store = OrderedDict()
+        self.col_bytes = 8 * n
+        cap = min(self.cache_bytes // self.col_bytes, p)
+        self.store = np.empty((n, cap), order="F")
+        self.slot_of = np.full(p, -1, dtype=np.int64)
+        self.col_of = np.full(cap, -1, dtype=np.int64)
+        self.used = np.zeros(cap, dtype=np.int64)
+        self.tick = 0
         self.nbytes = 0
         self.peak_bytes = 0
         self.hits = 0
@@ -56,24 +65,22 @@ class ColumnCache:
 
     def capacity(self):
         """How many columns the budget holds."""
-        return self.cache_bytes // self.col_bytes
+        return self.col_of.size
 
     def get(self, idx):
         """The columns ``idx`` (sorted, distinct) as an ``(n, len(idx))`` Fortran array."""
         idx = np.asarray(idx, dtype=np.int64)
         out = np.empty((self.source.shape[0], idx.size), order="F")
-        missing = []
-        for t, j in enumerate(idx.tolist()):
-            col = self.store.get(j)
-            if col is None:
-                missing.append(t)
-            else:
-                self.store.move_to_end(j)
-                out[:, t] = col
-        self.hits += idx.size - len(missing)
-        if not missing:
+        self.tick += 1
+        slots = self.slot_of[idx]
+        hit = slots >= 0
+        if np.any(hit):
+            out[:, hit] = self.store[:, slots[hit]]
+            self.used[slots[hit]] = self.tick
+        self.hits += int(np.count_nonzero(hit))
+        miss = np.flatnonzero(~hit)
+        if miss.size == 0:
             return out
-        miss = np.asarray(missing, dtype=np.int64)
         cols = self.source.columns(idx[miss])
         out[:, miss] = cols
         self.misses += miss.size
@@ -86,11 +93,26 @@ class ColumnCache:
                     f"{self.capacity()}: they are reread from disk at each strength; raise "
                     "cache_bytes to keep them in memory", CacheLimitWarning, stacklevel=4)
             return out
-        for t, j in enumerate(idx[miss].tolist()):
-            while self.nbytes + self.col_bytes > self.cache_bytes:
-                self.store.popitem(last=False)
-                self.nbytes -= self.col_bytes
-            self.store[j] = cols[:, t].copy()
-            self.nbytes += self.col_bytes
-        self.peak_bytes = max(self.peak_bytes, self.nbytes)
+        self._insert(idx[miss], cols)
         return out
+
+    def _insert(self, new, cols):
+        """Store the columns ``new``, in free slots first, then in the least recently used
+        ones not used by the current request."""
+        free = np.flatnonzero(self.col_of < 0)
+        if free.size < new.size:
+            old = np.flatnonzero((self.col_of >= 0) & (self.used < self.tick))
+            k = min(new.size - free.size, old.size)
+            if k:
+                old = old[np.argpartition(self.used[old], k - 1)[:k]]
+                self.slot_of[self.col_of[old]] = -1
+                self.col_of[old] = -1
+                free = np.concatenate([free, old])
+        k = min(free.size, new.size)
+        chosen = free[:k]
+        self.store[:, chosen] = cols[:, :k]
+        self.slot_of[new[:k]] = chosen
+        self.col_of[chosen] = new[:k]
+        self.used[chosen] = self.tick
+        self.nbytes = int(np.count_nonzero(self.col_of >= 0)) * self.col_bytes
+        self.peak_bytes = max(self.peak_bytes, self.nbytes)

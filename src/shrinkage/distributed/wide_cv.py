@@ -1,7 +1,7 @@
 """``wide_cross_validate``: K-fold CV of the gaussian elastic net on a wide design on disk.
 
 The full-data fit and the K fold fits (each the full design with zero weight on its
-held-out rows, as in memory) are :class:`~shrinkage.distributed.wide_solve.WideFit`
+held-out rows, as in memory) are ``WideFit``
 objects advanced **in lockstep** along the full-data grid (``run_lockstep``): one first
 pass gives every fit's column means, scales and null gradients, and every later pass
 (a checkpoint refresh, the final KKT check) computes the gradients of all ``K + 1``

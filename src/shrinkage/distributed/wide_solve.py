@@ -1,10 +1,10 @@
 """One gaussian elastic-net path on a wide design, solved on its candidate columns.
 
-A :class:`WideFit` holds in memory only its *candidate* columns ``C`` (the unpenalised
+A ``WideFit`` holds in memory only its *candidate* columns ``C`` (the unpenalised
 ones, the strong set of each strength, and every column that ever violated its KKT
 condition; ``C`` only grows) as an ``(n, |C|)`` array, and solves each strength on them
 with the engine's residual-updating coordinate descent
-(:class:`~shrinkage.engine.naive.GaussianNaive`, warm-started from the previous
+(``GaussianNaive``, warm-started from the previous
 strength). Every other column is certified after the solve (``wide_screen``): by its
 gradient bound, by its exact gradient read through the cache, or by a pass. A violator
 joins ``C`` and the strength is solved again. With every column outside ``C`` at zero
@@ -12,8 +12,8 @@ and satisfying its KKT condition, the duality gap of the problem on ``C`` is the
 the whole problem (those columns add nothing to the penalty nor to the conjugate), so
 the :class:`~shrinkage.results.Path` carries the in-memory certificate.
 
-The fit is a generator (:meth:`WideFit.steps`) that yields :data:`NEED_PASS` when it needs
-the exact gradients of every column at its residual and :data:`BARRIER` when its grid is
+The fit is a generator (``WideFit.steps``) that yields ``NEED_PASS`` when it needs
+the exact gradients of every column at its residual and ``BARRIER`` when its grid is
 set (first) and after each strength, so that the driver (``wide``) advances many fits
 (the full data and the folds of cross-validation) in lockstep and serves all of them
 with each pass.
@@ -37,16 +37,16 @@ from .wide_screen import GradientBound, directions, exact_violators
 
 __all__ = ["WideFit", "NEED_PASS", "BARRIER", "REFRESH_SHARE"]
 
-#: Yielded by :meth:`WideFit.steps`: send back the exact gradients of every column.
+#: Yielded by ``WideFit.steps``: send back the exact gradients of every column.
 NEED_PASS = "pass"
-#: Yielded by :meth:`WideFit.steps`: the grid is set, or a strength is done.
+#: Yielded by ``WideFit.steps``: the grid is set, or a strength is done.
 BARRIER = "barrier"
 #: A pass refreshes the checkpoint when more than this share of the columns is uncertain.
 REFRESH_SHARE = 0.05
 
 
 def wide_setup(options, stats, p):
-    """The :class:`~shrinkage.distributed.problem.FitSetup` of one fit from its
+    """The ``FitSetup`` of one fit from its
     ``stats_pass`` row (weighted means, moments and live ranges of every column)."""
     fam = get_family("gaussian")
     tol, max_iter, l1_ratio, n_lams, names = check_options(options, fam, p)
@@ -81,7 +81,7 @@ class WideFit:
         Whether ``w`` is ``1 / n`` everywhere.
     options : PathOptions
     stats : dict
-        This fit's row of :func:`~shrinkage.distributed.wide_stats.stats_pass`.
+        This fit's row of ``stats_pass``.
     yc : ndarray of shape (n,)
         The centred response of ``stats``.
     """

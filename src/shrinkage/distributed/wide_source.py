@@ -4,21 +4,23 @@ A wide design (``p`` far above ``n``) is stored by columns so that one column, o
 of neighbouring columns, is one contiguous read:
 
 * a ``.npy`` file stored column-major (``fortran_order`` in its header), read with
-  plain file reads (:class:`NpyColumns`; any other ``.npy`` is memory-mapped);
+  plain file reads (``NpyColumns``; any other ``.npy`` is memory-mapped);
 * a :class:`numpy.memmap` (or any array) stored column-major (``order="F"``);
 * a zarr (or any) array whose chunks span all rows and a run of columns (anything with
   ``shape``, ``dtype`` and ``X[:, a:b]``);
 * a folder (or a list) of ``.npy`` files, each one block of columns of the same ``n``
   rows, in column order (sorted names for a folder).
 
-:class:`ColumnSource` gives every fit the same two ways in, and counts both: a **pass**
-(every column, block by block, :meth:`ColumnSource.blocks`) and a **read** of chosen
-columns (:meth:`ColumnSource.columns`; ``reads[j]`` counts the reads of column ``j``).
+:class:`~shrinkage.distributed.ColumnSource` gives every fit the same two ways in, and
+counts both: a **pass** (every column, block by block, ``ColumnSource.blocks``) and a
+**read** of chosen columns (``ColumnSource.columns``; ``reads[j]`` counts the reads of
+column ``j``).
 A row-major array is accepted but each column read then gathers ``n`` strided values.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 from pathlib import Path
 
@@ -28,6 +30,8 @@ __all__ = ["ColumnSource", "NpyColumns", "open_columns", "BLOCK_BYTES"]
 
 #: Bytes of one block of columns read per step of a pass (``n * block_cols * 8``).
 BLOCK_BYTES = 64 * 2**20
+#: Reads of at least this many bytes map the block instead of copying it.
+MAP_BYTES = 2**20
 
 
 class ColumnSource:
@@ -130,10 +134,14 @@ class ColumnSource:
 
 
 class NpyColumns:
-    """A column-major ``.npy`` file read with plain file reads, not a memory map: a read
-    of columns ``a:b`` is one ``readinto`` of contiguous bytes, and pages of the file
-    never count in the process's resident memory (those of a memory map do, once
-    touched)."""
+    """A column-major ``.npy`` file read a block of columns at a time, never mapped whole.
+
+    Columns ``a:b`` are contiguous bytes: a large read maps just those bytes (a pass then
+    multiplies the file's cached pages without copying them, and the mapping is dropped
+    with the block), a small one is a single ``readinto``. Either way at most a block or
+    two of the file count in the process's resident memory, where a memory map of the
+    whole file counts every page it has touched.
+    """
 
     def __init__(self, path, header):
         self.shape, self.dtype, self.offset = header
@@ -141,10 +149,19 @@ class NpyColumns:
         self.fh = open(self.path, "rb")  # kept open: one read per block
 
     def read(self, a, b):
-        """Columns ``a:b`` as an ``(n, b - a)`` Fortran array of the stored dtype."""
+        """Columns ``a:b`` as an ``(n, b - a)`` Fortran array of the stored dtype (read-only
+        when mapped)."""
         n = self.shape[0]
+        start = self.offset + a * n * self.dtype.itemsize
+        size = n * (b - a) * self.dtype.itemsize
+        if size >= MAP_BYTES:
+            skip = start % mmap.ALLOCATIONGRANULARITY
+            view = mmap.mmap(self.fh.fileno(), size + skip, access=mmap.ACCESS_READ,
+                             offset=start - skip)
+            out = np.frombuffer(view, dtype=self.dtype, count=n * (b - a), offset=skip)
+            return out.reshape((n, b - a), order="F")
         out = np.empty(n * (b - a), dtype=self.dtype)
-        self.fh.seek(self.offset + a * n * self.dtype.itemsize)
+        self.fh.seek(start)
         got = self.fh.readinto(memoryview(out).cast("B"))
         if got != out.nbytes:
             raise OSError(f"{self.path!r} ended after {got} of {out.nbytes} bytes of "
@@ -188,7 +205,7 @@ def _npy(path):
 
 
 def open_columns(source, block_cols=None):
-    """A :class:`ColumnSource` for ``source``.
+    """A :class:`~shrinkage.distributed.ColumnSource` for ``source``.
 
     Parameters
     ----------

@@ -1,17 +1,17 @@
 """Passes over a wide design: column moments and gradients of many fits at once.
 
 A pass reads every column once, a block of columns at a time
-(:meth:`~shrinkage.distributed.wide_source.ColumnSource.blocks`), and serves every fit
+(``ColumnSource.blocks``), and serves every fit
 that asks (the full-data fit and each cross-validation fold, whose weights differ):
 
-* :func:`stats_pass` -- per fit ``f`` with weights ``w_f`` (summing to one) the weighted
+* ``stats_pass`` -- per fit ``f`` with weights ``w_f`` (summing to one) the weighted
   means ``xw_fj = sum_i w_fi x_ij``, the centred second moments ``var_fj = sum_i w_fi
   (x_ij - xw_fj)^2``, the uncentred ones ``sum_i w_fi x_ij^2`` (fits without intercept),
   the live range (smallest and largest value over rows with ``w_fi > 0``) and the
   gradient at the null model ``g_fj = sum_i (x_ij - xm_fj) u_fi``, ``u_f = w_f yc_f``
   (``xm_f = xw_f`` with an intercept, else 0). Every value is checked finite here, so
   a NaN in any block is named by its column before any fit starts;
-* :func:`gradient_pass` -- the same ``g_f`` for new vectors ``u_f`` (one product
+* ``gradient_pass`` -- the same ``g_f`` for new vectors ``u_f`` (one product
   ``X_B^T U`` per block for all fits): the exact KKT check of every column.
 """
 
