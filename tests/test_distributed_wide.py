@@ -149,5 +149,7 @@ def test_bad_inputs_are_named(tmp_path):
         dist.wide_path(X, np.where(np.arange(N) == 2, np.nan, y))
     with pytest.raises(FileNotFoundError, match="no wide design"):
         dist.wide_path(tmp_path / "missing.npy", y)
+    with pytest.raises(ValueError, match="tol"):
+        dist.wide_path(X, y, tol=-1.0)
     with pytest.raises(ValueError, match="cache_bytes"):
         dist.wide_path(X, y, cache_bytes=-1)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.path import check_options
 from ..model.families import get_family
 from ..model.penalties import RIDGE_LAM_MAX_RATIO
 from ..tuning.cv import path_options
@@ -44,8 +45,10 @@ def check_wide(source, y, family, path_kwargs, block_cols):
         raise ValueError(f"l1_ratio={options.l1_ratio!r}: screening needs an L1 part "
                          f"(l1_ratio >= {RIDGE_LAM_MAX_RATIO}); a ridge keeps every column")
     src = open_columns(source, block_cols)
-    n = src.shape[0]
-    yv, _ = get_family("gaussian").prepare_target(check_target(y, n))
+    n, p = src.shape
+    fam = get_family("gaussian")
+    check_options(options, fam, p)  # tol, max_iter, names... refused before any pass
+    yv, _ = fam.prepare_target(check_target(y, n))
     if not np.all(np.isfinite(yv)):
         raise ValueError("y holds NaN or infinity")
     return src, yv, options
