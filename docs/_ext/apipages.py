@@ -62,7 +62,13 @@ NOTES = {
                               "shrinkage.distributed.problem",
                               "shrinkage.distributed.gaussian",
                               "shrinkage.distributed.newton", "shrinkage.distributed.cv",
-                              "shrinkage.distributed.read"),
+                              "shrinkage.distributed.read",
+                              "shrinkage.distributed.wide", "shrinkage.distributed.wide_source",
+                              "shrinkage.distributed.wide_stats",
+                              "shrinkage.distributed.wide_screen",
+                              "shrinkage.distributed.wide_cache",
+                              "shrinkage.distributed.wide_solve",
+                              "shrinkage.distributed.wide_cv"),
     "shrinkage.io": ("shrinkage.io.checks", "shrinkage.io.limits", "shrinkage.io.files"),
 }
 
