@@ -140,6 +140,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="selection quality of each rule")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--folds", type=int, default=10)
+    ap.add_argument("--settings", default=None,
+                    help="comma-separated indices into SETTINGS (default: all), e.g. 2 "
+                         "for the p > n one")
     ap.add_argument("--rules", default=",".join(RULES),
                     help="comma-separated subset of: " + ", ".join(RULES))
     args = ap.parse_args(argv)
@@ -150,7 +153,11 @@ def main(argv=None):
     print("| n | p | s | rho | SNR | rule | err/oracle | prec | rec | F1 | nnz |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     t0 = time.perf_counter()
+    keep = (range(len(SETTINGS)) if args.settings is None
+            else [int(i) for i in args.settings.split(",")])
     for k, setting in enumerate(SETTINGS):
+        if k not in keep:
+            continue
         table = run_setting(k, setting, args.reps, args.folds, rules)
         n, p, s, rho, snr = setting
         for rule in rules:

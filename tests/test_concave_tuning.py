@@ -103,7 +103,7 @@ def test_report_states_the_penalty_and_no_prior():
     res, path = cross_validate(X, y, penalty="mcp", cv=5, return_path=True)
     html = build_report(path, res, X=X, y=y)
     assert "MCP (gamma = 3)" in html
-    assert "no Bayesian prior reading" in html
+    assert "no reading as a proper prior" in html and "improper prior" in html
     assert "Laplace prior with scale" not in html
 
 
