@@ -8,7 +8,7 @@ the two-axis grid (:func:`~shrinkage.tuning.gamma_cv.cross_validate_gamma`,
 cell (:func:`~shrinkage.tuning.grid_choice.grid_choice`), the grid kept in
 ``cv.extra["grid_cv"]`` (and so in the model file). :func:`tuning_outputs` turns that
 grid into ``tuning.csv`` (every cell) and ``tuning.png``
-(:func:`~shrinkage.plotting.penalty.plot_cv_grid`).
+(:func:`~shrinkage.plotting.plot_cv_grid`).
 """
 
 from __future__ import annotations

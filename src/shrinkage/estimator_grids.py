@@ -1,7 +1,7 @@
 """The estimators' second tuning axis: a list of ``gamma`` values or of adaptive exponents.
 
-:class:`~shrinkage.estimators.PenalizedRegressor` and
-:class:`~shrinkage.estimators.PenalizedClassifier` take ``gamma`` (MCP, SCAD) and
+:class:`~shrinkage.PenalizedRegressor` and
+:class:`~shrinkage.PenalizedClassifier` take ``gamma`` (MCP, SCAD) and
 ``adaptive_exponent`` (the adaptive lasso) either as one number or as a list. A list is
 cross-validated with ``lam`` on a two-axis grid, like scikit-learn's ``ElasticNetCV``
 over ``l1_ratio``:

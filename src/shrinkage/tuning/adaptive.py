@@ -230,7 +230,7 @@ def cross_validate_adaptive_grid(X, y, family="gaussian", initial="ridge",
     Every exponent shares the folds and the first stages (one full-data fit and one per
     fold, on its training rows): only the factors ``|t_j| ** -exponent`` differ. The cell
     is chosen as on the ``l1_ratio`` and ``gamma`` axes
-    (:func:`~shrinkage.tuning.grid_cv.choose_on_grid`): the sparsest cell within the
+    (:func:`~shrinkage.tuning.selection.sparsest_within_grid`): the sparsest cell within the
     rule's slack of the best, ties to the larger ``lam``, then the better mean, then the
     *smaller* exponent -- the stronger setting, nearer the lasso (``exponent = 0`` is the
     lasso), which shrinks large initial effects more. Other parameters are those of

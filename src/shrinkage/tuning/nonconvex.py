@@ -2,7 +2,7 @@
 
 A cross-validation of MCP or SCAD fits the full-data path and one path per fold (per
 ``gamma`` on a grid); each path whose objective is not locally convex somewhere
-(:class:`~shrinkage.engine.path.NonconvexWarning`, ncvreg's diagnostic) would warn on its
+(``shrinkage.engine.path.NonconvexWarning``, ncvreg's diagnostic) would warn on its
 own -- eleven identical warnings for one 10-fold CV. :func:`one_nonconvex_warning` gathers
 them while the CV runs and issues one that counts them. Other warnings pass through
 unchanged. Nested uses (a CV inside a CV) add up: the outer one issues the only warning.
@@ -33,7 +33,7 @@ class NonconvexSummary(NonconvexWarning):
 
 @contextmanager
 def one_nonconvex_warning(what, stacklevel=3):
-    """Gather the :class:`NonconvexWarning` of every path fitted inside; issue one.
+    """Gather the ``NonconvexWarning`` of every path fitted inside; issue one.
 
     Parameters
     ----------
