@@ -104,7 +104,7 @@ def plot_cv_grid(result, ax=None, *, color="C0"):
     result : GammaCVResult or AdaptiveGridResult
         A cross-validation over ``axis values x lam``
         (:func:`shrinkage.tuning.gamma_cv.cross_validate_gamma`,
-        :func:`shrinkage.tuning.adaptive_grid.cross_validate_adaptive_grid`): its
+        :func:`shrinkage.tuning.adaptive.cross_validate_adaptive_grid`): its
         ``values``, ``axis``, ``results`` and ``index_chosen``.
     ax : matplotlib Axes, optional
     color : str

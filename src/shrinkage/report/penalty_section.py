@@ -1,7 +1,7 @@
 """The report's penalty section for MCP, SCAD and the adaptive lasso: a picture and words.
 
-:func:`penalty_figures` draws the folded-concave penalty and its threshold function next
-to the lasso's (:func:`shrinkage.plotting.plot_penalty`); :func:`nonconvex_note`
+``penalty_figures`` draws the folded-concave penalty and its threshold function next
+to the lasso's (:func:`shrinkage.plotting.plot_penalty`); ``nonconvex_note``
 is the Bayesian reading of these penalties -- what is true of it -- and, for MCP and
 SCAD, which local solution the path reports and whether the convexity diagnostic holds
 at the chosen strength.

@@ -40,7 +40,7 @@ def one_nonconvex_warning(what, stacklevel=3):
     what : str
         The fit in words, e.g. ``"MCP cross-validation"`` (the warning starts with it).
     stacklevel : int
-        Passed to :func:`warnings.warn` for the summary.
+        Passed to ``warnings.warn`` for the summary.
     """
     with warnings.catch_warnings(record=True) as caught:
         # every NonconvexWarning is recorded (none lost to the once-per-location registry);
