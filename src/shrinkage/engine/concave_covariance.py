@@ -180,11 +180,33 @@ class ConvexityTest:
         if not grown:
             self.seen = self.factor = np.zeros(0, dtype=np.int64)
             self.bound = 0.0
+            mark[A] = False
+            if self._lapack(A, shift):
+                return np.nan
+            mark[A] = True
         mark[self.seen] = False
         new = A[mark[A]]
         mark[A] = False
         self._grow(new, shift[np.searchsorted(A, new)])
         return np.nan if self.bound == 0.0 else self.bound
+
+    def _lapack(self, A, shift):
+        """A new factor in one LAPACK call; False (nothing kept) when ``M_A`` is not
+        positive definite, for :meth:`_grow` to find the direction."""
+        M = self.block(A, A)
+        M[np.diag_indices_from(M)] += shift
+        try:
+            F = np.linalg.cholesky(M)
+        except np.linalg.LinAlgError:
+            return False
+        cap = max(self.L.shape[0], 16)
+        while cap < A.size:
+            cap *= 2
+        if cap > self.L.shape[0]:
+            self.L = np.zeros((cap, cap))
+        self.L[:A.size, :A.size] = F
+        self.factor = self.seen = A
+        return True
 
     def _grow(self, new, d):
         k = new.size
