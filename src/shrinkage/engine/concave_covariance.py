@@ -126,7 +126,10 @@ class ConcaveCovariance(GaussianCovariance):
         """Standardized centred Gram entries (the columns of active features are cached:
         they moved)."""
         s = self.prob.scale
-        return self.G[np.ix_(rows, self.col[cols])] / np.outer(s[rows], s[cols])
+        B = self.G[np.ix_(rows, self.col[cols])]
+        B /= s[rows][:, None]
+        B /= s[cols]
+        return B
 
     def diagnostics(self):
         """``(extra, warning)`` as :meth:`ConcaveSolver.diagnostics
@@ -147,8 +150,10 @@ class ConvexityTest:
     the ridge part minus the penalty's concavity on penalised features. A Cholesky
     factorization decides it (:func:`~.kernels.concave_gram.cholesky_grow`) without any
     eigenvalue: while the set only grows the entering features are appended to the factor
-    (``O(|A|^2)`` each); a feature that leaves it (or a ridge part, which moves the shift
-    with ``lam``) starts a new factor. Where the test fails, the margin reported is the
+    (``O(|A|^2)`` each); when a feature leaves, the features of the old factor that stay
+    (positive definite: a principal block of a positive definite matrix) are refactored
+    in one LAPACK call and the others appended; a ridge part, which moves the shift with
+    ``lam``, tries one LAPACK call on the whole set first. Where the test fails, the margin reported is the
     Rayleigh quotient of the direction of negative curvature it found: negative, and an
     upper bound on the smallest eigenvalue.
 
@@ -162,7 +167,6 @@ class ConvexityTest:
         self.mark = np.zeros(p, dtype=bool)
         self.seen = np.zeros(0, dtype=np.int64)  # the features tested since the factor began
         self.L = np.zeros((0, 0))
-        self.rows = np.zeros(0, dtype=np.int64)
         self.factor = np.zeros(0, dtype=np.int64)  # the features in the factor, in order
         self.bound = 0.0
 
@@ -176,15 +180,14 @@ class ConvexityTest:
             return float(np.min(shift[pen]))
         mark = self.mark
         mark[A] = True
-        grown = incremental and bool(np.all(mark[self.seen]))
-        if not grown:
-            self.seen = self.factor = np.zeros(0, dtype=np.int64)
+        if incremental and np.all(mark[self.seen]):  # only grown: the new rows
+            mark[self.seen] = False
+        else:  # a feature left (or the shift moved): the old factor's survivors first
+            keep = self.factor[mark[self.factor]] if incremental else A
+            self.factor = self.seen = np.zeros(0, dtype=np.int64)
             self.bound = 0.0
-            mark[A] = False
-            if self._lapack(A, shift):
-                return np.nan
-            mark[A] = True
-        mark[self.seen] = False
+            if keep.size and self._lapack(keep, shift[np.searchsorted(A, keep)]):
+                mark[keep] = False
         new = A[mark[A]]
         mark[A] = False
         self._grow(new, shift[np.searchsorted(A, new)])
