@@ -58,7 +58,7 @@ class ConcaveCovariance(GaussianCovariance):
     certificate_kind = "kkt_violation"
     covariance_max_p = 2000
     anderson_k = 5  # iterates per extrapolation (skglm's choice)
-    sweeps_before_polish = 5  # then after each refusal twice as long
+    sweeps_before_polish = 8  # then after each refusal twice as long
     # as ConcaveSolver: no "deviance explained stops changing" rule on a nonconvex path
     stop_rules = (MIN_LAMS, DEV_MAX, -np.inf)
 
@@ -153,9 +153,9 @@ class ConvexityTest:
     (``O(|A|^2)`` each); when a feature leaves, the features of the old factor that stay
     (positive definite: a principal block of a positive definite matrix) are refactored
     in one LAPACK call and the others appended; a ridge part, which moves the shift with
-    ``lam``, tries one LAPACK call on the whole set first. Where the test fails, the margin reported is the
-    Rayleigh quotient of the direction of negative curvature it found: negative, and an
-    upper bound on the smallest eigenvalue.
+    ``lam``, tries one LAPACK call on the whole set first. Where the test fails, the
+    margin reported is the Rayleigh quotient of the direction of negative curvature it
+    found: negative, and an upper bound on the smallest eigenvalue.
 
     ``block(rows, cols)`` returns ``S[rows][:, cols]``; ``n_live`` is the number of rows
     with weight (less one with an intercept).
