@@ -16,7 +16,8 @@ per ``lam``, warm-started:
    where it keeps every sign and lowers the nonconvex objective
    (:func:`~.kernels.concave_gram.anderson_try`);
 3. when the sweeps crawl (correlated features), the exact minimiser on the active piece
-   (:func:`~.kernels.concave_gram.piece_newton`), retried at doubling intervals after a
+   (:func:`~.kernels.concave_gram.piece_newton`: LAPACK's solve, cut at the first edge
+   of a piece), every ``sweeps_before_polish`` sweeps, at doubling intervals after a
    refusal;
 4. a violator whose Gram column is not cached sends the driver back to Python for a
    batch of columns (:data:`~shrinkage.engine.covariance.NEED_COLUMNS`).
@@ -136,7 +137,7 @@ class ConcaveCovariance(GaussianCovariance):
         <shrinkage.engine.concave.ConcaveSolver.diagnostics>`: ``convexity_margin`` per
         path point, from :class:`ConvexityTest`: NaN where the point is locally convex,
         where it is not a negative upper bound on the smallest eigenvalue, ``inf``
-        without penalised active features)."""
+        without penalised active features."""
         margins = np.asarray(self._margins, dtype=float)
         return {"convexity_margin": margins}, nonconvex_note(self.pen, margins)
 
