@@ -25,7 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .concave_steps import ActiveGram, convexity_margin, gram_polish, polish_piece
+from .concave_steps import (
+    ActiveGram,
+    convexity_margin,
+    gram_polish,
+    nonconvex_note,
+    polish_piece,
+)
 from .contract import Solver
 from .kernels.cd import weighted_moments
 from .kernels.certify import centred_dots, dot
@@ -145,17 +151,7 @@ class ConcaveSolver(Solver):
         """``(extra, warning)``: the margins per path point for ``Path.extra`` and, where
         the objective is not locally convex, the sentence the path driver warns with."""
         margins = np.asarray(self._margins, dtype=float)
-        extra = {"convexity_margin": margins}
-        bad = np.flatnonzero(margins < 0)
-        if bad.size == 0:
-            return extra, None
-        return extra, (
-            f"the {self.pen.kind.upper()} objective (gamma={self.gamma:g}) is not locally "
-            f"convex at {bad.size} of {margins.size} lams, from index {int(bad[0])} on: the "
-            "curvature of the loss on the active set (standardized) falls below the "
-            f"penalty's concavity {self.pen.concavity:.3g} (ncvreg's diagnostic). There the "
-            "path gives the local solution reached by warm starts from lam_max; consider a "
-            "larger gamma or a ridge mix (l1_ratio < 1)")
+        return {"convexity_margin": margins}, nonconvex_note(self.pen, margins)
 
     def _solve(self, lam, lam_prev, ws_mask):
         prob = self.prob

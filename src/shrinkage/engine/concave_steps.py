@@ -15,7 +15,7 @@ from .gram import dense_gram_columns, sparse_gram_columns
 from .kernels.certify import centred_dots
 from .kernels.moments import active_normal_equations, centred_combination
 
-__all__ = ["ActiveGram", "convexity_margin", "gram_polish", "polish_piece"]
+__all__ = ["ActiveGram", "convexity_margin", "gram_polish", "nonconvex_note", "polish_piece"]
 
 
 _MAX_DIAG_WORK = 5e8  # n * |A|^2 flops allowed for one eigenvalue diagnostic
@@ -63,6 +63,21 @@ def convexity_margin(prob, weights, b, lam2, concavity, gram=None):
         H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
     H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
     return float(np.linalg.eigvalsh(H)[0])
+
+
+def nonconvex_note(pen, margins):
+    """The sentence the path driver warns with where some ``margins < 0`` (the objective
+    is not locally convex there), or None."""
+    bad = np.flatnonzero(margins < 0)
+    if bad.size == 0:
+        return None
+    return (
+        f"the {pen.kind.upper()} objective (gamma={float(pen.gamma):g}) is not locally "
+        f"convex at {bad.size} of {margins.size} lams, from index {int(bad[0])} on: the "
+        "curvature of the loss on the active set (standardized) falls below the "
+        f"penalty's concavity {pen.concavity:.3g} (ncvreg's diagnostic). There the "
+        "path gives the local solution reached by warm starts from lam_max; consider a "
+        "larger gamma or a ridge mix (l1_ratio < 1)")
 
 
 def gram_polish(pen, G, g, b, s, l1, l2):

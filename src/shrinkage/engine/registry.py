@@ -5,6 +5,7 @@ and penalty by their declared attributes. A new solver is added here.
 """
 
 from .concave import ConcaveSolver
+from .concave_covariance import ConcaveCovariance
 from .covariance import GaussianCovariance
 from .cox import CoxNewton
 from .groups import GroupSolver
@@ -12,5 +13,6 @@ from .multinomial import MultinomialSolver
 from .naive import GaussianNaive
 from .newton import ProximalNewton
 
-SOLVERS = (GaussianCovariance, GaussianNaive, ProximalNewton, MultinomialSolver, ConcaveSolver,
+SOLVERS = (GaussianCovariance, GaussianNaive, ProximalNewton, MultinomialSolver,
+           ConcaveCovariance, ConcaveSolver,
            GroupSolver, CoxNewton)

@@ -1,0 +1,331 @@
+"""Gaussian MCP and SCAD paths by covariance updates (``n >> p``).
+
+:class:`ConcaveCovariance` is :class:`~shrinkage.engine.concave.ConcaveSolver`'s method
+in Gram space, for the gaussian family where rows far outnumber features (``n >= 2p``,
+``p <= 2000``, glmnet's choice for the lasso's covariance mode). It shares the lasso's
+Gram cache (:class:`~shrinkage.engine.covariance.GaussianCovariance`: centred weighted
+Gram columns read in batches that at least double the cache, or the whole Gram in one
+symmetric product on a long path), so a coordinate move costs ``O(p)`` and no step of
+the path touches X. Its strategy is the compiled driver :func:`concave_covariance_path`;
+per ``lam``, warm-started:
+
+1. sweeps of exact univariate minimisers (:func:`~.kernels.concave.threshold`) over the
+   cached features, each followed by the stationarity certificate of every feature (the
+   gradient is exact everywhere: ``g = c - G b``);
+2. every ``anderson_k`` sweeps an Anderson extrapolation of the last iterates, kept only
+   where it keeps every sign and lowers the nonconvex objective
+   (:func:`~.kernels.concave_gram.anderson_try`);
+3. when the sweeps crawl (correlated features), the exact minimiser on the active piece
+   (:func:`~.kernels.concave_gram.piece_newton`: LAPACK's solve, cut at the first edge
+   of a piece), every ``sweeps_before_polish`` sweeps, at doubling intervals after a
+   refusal;
+4. a violator whose Gram column is not cached sends the driver back to Python for a
+   batch of columns (:data:`~shrinkage.engine.covariance.NEED_COLUMNS`).
+
+The certificate is :class:`ConcaveSolver`'s: the largest stationarity violation relative
+to the null model's largest standardized gradient (the intercept is profiled out by the
+centring, its gradient is zero). The path is the same local solution, reached by warm
+starts from ``lam_max``.
+
+ncvreg's convexity diagnostic is decided by a Cholesky test, not an eigenvalue
+(:class:`ConvexityTest`): once per change of the active set, by appending the new
+features' rows to the factor of the previous set when the set only grew.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .concave_steps import nonconvex_note
+from .covariance import NEED_COLUMNS, GaussianCovariance, gram_centring_safe
+from .kernels.certify import dot
+from .kernels.concave import kkt_scan
+from .kernels.concave_gram import anderson_try, cholesky_grow, gram_sweep, piece_newton
+from .kernels.gap import covariance_residual_terms
+from .stopping import DEV_MAX, MIN_LAMS, early_stop_code
+
+__all__ = ["ConcaveCovariance", "ConvexityTest", "concave_covariance_path"]
+
+#: Work of one active-piece Newton step allowed, in sweeps.
+POLISH_MAX_SWEEPS = 200.0
+
+
+class ConcaveCovariance(GaussianCovariance):
+    """Covariance-update coordinate descent for gaussian MCP/SCAD, certified by
+    stationarity."""
+
+    name = "concave_covariance"
+    certificate_kind = "kkt_violation"
+    covariance_max_p = 2000
+    anderson_k = 5  # iterates per extrapolation (skglm's choice)
+    sweeps_before_polish = 8  # then after each refusal twice as long
+    # as ConcaveSolver: no "deviance explained stops changing" rule on a nonconvex path
+    stop_rules = (MIN_LAMS, DEV_MAX, -np.inf)
+
+    @classmethod
+    def accepts(cls, family, penalty, prob, setup):
+        if not (penalty.block == "coordinate" and penalty.shape in ("mcp", "scad")
+                and family.quadratic and family.response == "vector" and prob.y.ndim == 1
+                and not prob.sparse):
+            return False
+        if setup.hints.solver == cls.name:
+            return True
+        tall = prob.n >= 2 * prob.p and prob.p <= cls.covariance_max_p
+        return tall and gram_centring_safe(prob.xm, prob.xsq, prob.excluded)
+
+    def __init__(self, prob, setup):
+        super().__init__(prob, setup)
+        self.pen = prob.penalty
+        cand = prob.candidates
+        scale = float(np.max(np.abs(self.g[cand]) / prob.scale[cand])) if np.any(cand) else 1.0
+        self.grad_scale = scale if scale > 0 else 1.0
+        self._margins = np.zeros(0)
+
+    def run_path(self, grid, lam_prev, null_dev, early_stop, out):
+        prob = self.prob
+        k = 0
+        self.g = np.ascontiguousarray(self.g)
+        while True:
+            k, code, nv = concave_covariance_path(
+                self.pen.code, float(self.pen.gamma), self.G, self.col, self.n_cols, self.c,
+                self.yw, self.h, prob.l1u, prob.l2u, prob.candidates, prob.scale, grid, k,
+                prob.tol, self.grad_scale, prob.max_iter, self.anderson_k,
+                self.sweeps_before_polish, prob.fit_intercept, self.ybar, prob.xm,
+                float(null_dev), bool(early_stop), *self.stop_rules, self.b, self.g,
+                self._scratch, *out)
+            if code != NEED_COLUMNS:
+                break
+            in_ws = self.col >= 0
+            self._add_columns(self._batch(self._scratch[:nv].copy(), in_ws))
+        self._margins = self._path_margins(out[0][:k], grid[:k])
+        return k, code
+
+    def _path_margins(self, coefs, lams):
+        """The convexity test along the path, once per change of the active set (and per
+        ``lam`` with a ridge part, which shifts the curvature)."""
+        prob = self.prob
+        conc = float(self.pen.concavity)
+        shift = np.where(prob.unpenalized, 0.0, -conc)
+        l2 = prob.l2u / prob.scale**2
+        ridge = bool(np.any(l2[prob.candidates]))
+        n_live = int(np.sum(prob.w > 0)) - (1 if prob.fit_intercept else 0)
+        test = ConvexityTest(self._block, prob.p, n_live)
+        out = np.empty(lams.size)
+        prev = None
+        for k in range(lams.size):
+            A = np.flatnonzero(coefs[k])
+            if not ridge and prev is not None and np.array_equal(A, prev):
+                out[k] = out[k - 1]
+                continue
+            out[k] = test.margin(A, shift[A] + lams[k] * l2[A], ~prob.unpenalized[A],
+                                 incremental=not ridge)
+            prev = A
+        return out
+
+    def _block(self, rows, cols):
+        """Standardized centred Gram entries (the columns of active features are cached:
+        they moved)."""
+        s = self.prob.scale
+        B = self.G[np.ix_(rows, self.col[cols])]
+        B /= s[rows][:, None]
+        B /= s[cols]
+        return B
+
+    def diagnostics(self):
+        """``(extra, warning)`` as :meth:`ConcaveSolver.diagnostics
+        <shrinkage.engine.concave.ConcaveSolver.diagnostics>`: ``convexity_margin`` per
+        path point, from :class:`ConvexityTest`: NaN where the point is locally convex,
+        where it is not a negative upper bound on the smallest eigenvalue, ``inf``
+        without penalised active features."""
+        margins = np.asarray(self._margins, dtype=float)
+        return {"convexity_margin": margins}, nonconvex_note(self.pen, margins)
+
+
+class ConvexityTest:
+    """ncvreg's local convexity diagnostic from a Cholesky factor, grown as features enter.
+
+    At a solution with active set ``A`` the objective is locally convex when
+    ``M_A = S_A + diag(shift_A)`` is positive definite, ``S_A`` the standardized centred
+    Gram (the intercept profiled out: centred columns are orthogonal to it) and ``shift``
+    the ridge part minus the penalty's concavity on penalised features. A Cholesky
+    factorization decides it (:func:`~.kernels.concave_gram.cholesky_grow`) without any
+    eigenvalue: while the set only grows the entering features are appended to the factor
+    (``O(|A|^2)`` each); when a feature leaves, the features of the old factor that stay
+    (positive definite: a principal block of a positive definite matrix) are refactored
+    in one LAPACK call and the others appended; a ridge part, which moves the shift with
+    ``lam``, tries one LAPACK call on the whole set first. Where the test fails, the
+    margin reported is the Rayleigh quotient of the direction of negative curvature it
+    found: negative, and an upper bound on the smallest eigenvalue.
+
+    ``block(rows, cols)`` returns ``S[rows][:, cols]``; ``n_live`` is the number of rows
+    with weight (less one with an intercept).
+    """
+
+    def __init__(self, block, p, n_live):
+        self.block = block
+        self.n_live = n_live
+        self.mark = np.zeros(p, dtype=bool)
+        self.seen = np.zeros(0, dtype=np.int64)  # the features tested since the factor began
+        self.L = np.zeros((0, 0))
+        self.factor = np.zeros(0, dtype=np.int64)  # the features in the factor, in order
+        self.bound = 0.0
+
+    def margin(self, A, shift, pen, incremental):
+        """The margin at the sorted active set ``A`` (``shift``, ``pen`` aligned with it):
+        NaN when positive definite, negative (a bound) when not, ``inf`` when no penalised
+        feature is active."""
+        if not np.any(pen):
+            return np.inf
+        if A.size > self.n_live:
+            return float(np.min(shift[pen]))
+        mark = self.mark
+        mark[A] = True
+        if incremental and np.all(mark[self.seen]):  # only grown: the new rows
+            mark[self.seen] = False
+        else:  # a feature left (or the shift moved): the old factor's survivors first
+            keep = self.factor[mark[self.factor]] if incremental else A
+            self.factor = self.seen = np.zeros(0, dtype=np.int64)
+            self.bound = 0.0
+            if keep.size and self._lapack(keep, shift[np.searchsorted(A, keep)]):
+                mark[keep] = False
+        new = A[mark[A]]
+        mark[A] = False
+        self._grow(new, shift[np.searchsorted(A, new)])
+        return np.nan if self.bound == 0.0 else self.bound
+
+    def _lapack(self, A, shift):
+        """A new factor in one LAPACK call; False (nothing kept) when ``M_A`` is not
+        positive definite, for :meth:`_grow` to find the direction."""
+        M = self.block(A, A)
+        M[np.diag_indices_from(M)] += shift
+        try:
+            F = np.linalg.cholesky(M)
+        except np.linalg.LinAlgError:
+            return False
+        cap = max(self.L.shape[0], 16)
+        while cap < A.size:
+            cap *= 2
+        if cap > self.L.shape[0]:
+            self.L = np.zeros((cap, cap))
+        self.L[:A.size, :A.size] = F
+        self.factor = self.seen = A
+        return True
+
+    def _grow(self, new, d):
+        k = new.size
+        if k == 0:
+            return
+        m = self.factor.size
+        need = m + k
+        if need > self.L.shape[0]:  # grown by doubling, as the Gram cache
+            cap = max(2 * self.L.shape[0], need, 16)
+            L = np.zeros((cap, cap))
+            L[:m, :m] = self.L[:m, :m]
+            self.L = L
+        everyone = np.concatenate([self.factor, new])
+        M = np.ascontiguousarray(self.block(everyone, new))
+        M[np.arange(m, need), np.arange(k)] += d
+        rows = np.empty(need, dtype=np.int64)
+        rows[:m] = np.arange(m)
+        m_new, bound = cholesky_grow(self.L, m, M, rows)
+        self.factor = everyone[rows[:m_new]]
+        self.seen = np.concatenate([self.seen, new])
+        self.bound = min(self.bound, bound)
+
+
+@njit(cache=True, nogil=True)
+def _strengths(lam, l1u, l2u, scale, cand, in_ws, col, ws, l1, l2):
+    """Per-feature strengths in standardized units; the cached candidates into ``ws``."""
+    m = 0
+    for j in range(scale.shape[0]):
+        s = scale[j]
+        l1[j] = lam * l1u[j] / s
+        l2[j] = lam * l2u[j] / (s * s)
+        in_ws[j] = cand[j] and col[j] >= 0
+        if in_ws[j]:
+            ws[m] = j
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _active(b, ws, m, A):
+    na = 0
+    for k in range(m):
+        if b[ws[k]] != 0.0:
+            A[na] = ws[k]
+            na += 1
+    return na
+
+
+@njit(cache=True, nogil=True)
+def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, cand, scale,
+                            lams, k0, tol, grad_scale, max_iter, anderson_k, polish_every,
+                            fit_intercept, ybar, xm, null_dev, early_stop, min_lams,
+                            dev_max, dev_change, b, g, need, coefs, intercepts, dev_ratio,
+                            cert, n_iter):
+    """MCP/SCAD by covariance updates along ``lams[k0:]`` over the cached columns.
+
+    ``g`` (kept equal to ``c - G b`` for every feature) and ``b`` are the warm start.
+    Returns ``(k, code, n_need)``: ``(n_lams_done, stop_code, 0)``, or ``(k,
+    NEED_COLUMNS, m)`` with the ``m`` uncached violators at ``lam_k`` in ``need[:m]``
+    (``n_iter[k]`` keeps the sweeps spent so far).
+    """
+    p = b.shape[0]
+    L = lams.shape[0]
+    K = anderson_k
+    l1, l2 = np.empty(p), np.empty(p)
+    in_ws = np.zeros(p, dtype=np.bool_)
+    ws = np.empty(p, dtype=np.int64)
+    A = np.empty(p, dtype=np.int64)
+    hist = np.empty((p, K + 1))
+    g_try, delta = np.empty(p), np.empty(p)
+    for k in range(k0, L):
+        m = _strengths(lams[k], l1u, l2u, scale, cand, in_ws, col, ws, l1, l2)
+        sweeps = n_iter[k]
+        v, nv = kkt_scan(kind, gamma, g, b, scale, l1, l2, cand, in_ws, need)
+        if nv > 0:
+            return k, NEED_COLUMNS, nv
+        n_hist = 0
+        wait = polish_every
+        polish_in = wait
+        while v / grad_scale > tol and sweeps < max_iter:
+            moved = gram_sweep(kind, gamma, G, col, g, h, scale, l1, l2, b, ws, m) > 0.0
+            sweeps += 1
+            if not moved:  # a coordinate-wise minimiser: what is left is rounding
+                break
+            for q in range(m):
+                hist[q, n_hist] = b[ws[q]]
+            n_hist += 1
+            if n_hist == K + 1:
+                anderson_try(kind, gamma, G, col, c, g, yw, scale, l1, l2, b, ws, m, hist,
+                             K, g_try, delta)
+                n_hist = 0
+            polish_in -= 1
+            if polish_in <= 0:
+                na = _active(b, ws, m, A)
+                work = na * na * na / 3.0 + float(p) * na
+                if na and work <= POLISH_MAX_SWEEPS * float(p) * (na + 1):
+                    kept = piece_newton(kind, gamma, G, col, g, b, scale, l1, l2, A, na)
+                    if kept:
+                        n_hist = 0
+                    else:  # a saddle or a singular piece: wait longer
+                        wait *= 2
+                polish_in = wait
+            v, nv = kkt_scan(kind, gamma, g, b, scale, l1, l2, cand, in_ws, need)
+            if nv > 0:
+                n_iter[k] = sweeps
+                return k, NEED_COLUMNS, nv
+        bq = covariance_residual_terms(b, c, g, yw)[1]
+        for j in range(p):  # a slice copy would compile numba's string-formatting error path
+            coefs[k, j] = b[j]
+        intercepts[k] = ybar - dot(xm, b) if fit_intercept else 0.0
+        dev_ratio[k] = 1.0 - bq / null_dev if null_dev > 0.0 else 0.0
+        cert[k] = v / grad_scale
+        n_iter[k] = sweeps
+        if early_stop:
+            code = early_stop_code(dev_ratio, k, L, min_lams, dev_max, dev_change)
+            if code:
+                return k + 1, code, 0
+    return L, 0, 0

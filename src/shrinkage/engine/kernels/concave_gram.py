@@ -1,0 +1,269 @@
+"""MCP/SCAD coordinate descent in Gram space (covariance updates, gaussian, ``n >> p``).
+
+The gaussian model ``1/2 sum_i w_i r_i^2 + sum_j rho(s_j |b_j|) + lam2_j/2 (s_j b_j)^2``
+(the notation of :mod:`.concave`) is written through cached centred weighted Gram
+columns ``G[:, col[j]] = Xc^T W Xc_j`` of the features ever cached: the gradient
+``g = c - G b`` (``c = Xc^T W yc``) of every feature is kept exact by ``g -= G[:, col[j]]
+d_j`` after each move, and ``sum w r^2 = yw - b.c - b.g`` gives the objective from inner
+products, so no step touches X. Here:
+
+- :func:`gram_sweep`: one sweep of exact univariate minimisers (:func:`.concave.threshold`);
+- :func:`gram_objective`: the objective from ``b, c, g``;
+- :func:`anderson_try`: an Anderson-extrapolated point (Bertrand & Massias 2021), kept only
+  when its support and signs are those of the current point and the (nonconvex)
+  objective decreases;
+- :func:`piece_newton`: the exact minimiser on the active set with its signs and
+  pieces of ``rho`` fixed (LAPACK through ``np.linalg.solve``, the gradient update one
+  BLAS product on a contiguous block);
+- :func:`cholesky_grow`: rows appended to a Cholesky factor (ncvreg's convexity
+  diagnostic tested incrementally as features enter).
+"""
+
+import numpy as np
+from numba import njit
+
+from .anderson import anderson_weights
+from .concave import MCP, penalty_sum, rho, slope, threshold
+from .flags import FASTMATH
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def gram_sweep(kind, gamma, G, col, g, h, scale, lam1, lam2, b, ws, m):
+    """One sweep over ``ws[:m]`` (cached features); returns ``max_j h_j * (change)^2``.
+
+    ``h_j = Xc_j^T W Xc_j``; ``lam1, lam2`` in standardized units (per feature).
+    """
+    p = g.shape[0]
+    maxch = 0.0
+    for k in range(m):
+        j = ws[k]
+        hj = h[j]
+        if hj <= 0.0:
+            continue
+        s = scale[j]
+        vs = hj / (s * s)
+        new = threshold(kind, vs * s * b[j] + g[j] / s, vs, lam1[j], lam2[j], gamma) / s
+        d = new - b[j]
+        if d != 0.0:
+            b[j] = new
+            cj = col[j]
+            for t in range(p):
+                g[t] -= d * G[t, cj]
+            ch = hj * d * d
+            if ch > maxch:
+                maxch = ch
+    return maxch
+
+
+@njit(cache=True, nogil=True)
+def gram_objective(kind, gamma, b, c, g, yw, scale, lam1, lam2, ws, m):
+    """``1/2 (yw - b.c - b.g) + penalty`` (``b`` zero outside ``ws[:m]``)."""
+    q = yw
+    for k in range(m):
+        j = ws[k]
+        q -= b[j] * (c[j] + g[j])
+    return 0.5 * q + penalty_sum(kind, gamma, b, scale, lam1, lam2, ws[:m])
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _move_gradient(G, col, g, ws, m, delta):
+    """``g -= sum_k G[:, col[ws_k]] delta_k`` over the non-zero ``delta``."""
+    p = g.shape[0]
+    for k in range(m):
+        d = delta[k]
+        if d != 0.0:
+            cj = col[ws[k]]
+            for t in range(p):
+                g[t] -= d * G[t, cj]
+
+
+@njit(cache=True, nogil=True)
+def anderson_try(kind, gamma, G, col, c, g, yw, scale, lam1, lam2, b, ws, m, hist, K,
+                 g_try, delta):
+    """Replace ``b`` (and ``g``) by the Anderson extrapolation of the iterates in ``hist``.
+
+    ``hist[:m, 0..K]`` holds ``b[ws]`` after K+1 successive sweeps, the last equal to the
+    current ``b``. The extrapolated point is kept only if every coordinate keeps its sign
+    (zero stays zero: the same local piece, hence the same local solution is followed)
+    and the objective strictly decreases -- the objective is nonconvex, so extrapolation
+    is not otherwise safe. Returns True if kept. ``g_try`` (p,) and ``delta`` (m,) are
+    scratch.
+    """
+    cw = anderson_weights(hist, m, K)
+    if cw.shape[0] == 0:
+        return False
+    moved = False
+    for k in range(m):
+        e = 0.0
+        for a in range(K):
+            e += cw[a] * hist[k, a + 1]
+        bj = b[ws[k]]
+        if (e > 0.0) != (bj > 0.0) or (e < 0.0) != (bj < 0.0):
+            return False
+        delta[k] = e - bj
+        if delta[k] != 0.0:
+            moved = True
+    if not moved:
+        return False
+    f0 = gram_objective(kind, gamma, b, c, g, yw, scale, lam1, lam2, ws, m)
+    for t in range(g.shape[0]):
+        g_try[t] = g[t]
+    _move_gradient(G, col, g_try, ws, m, delta)
+    for k in range(m):
+        b[ws[k]] += delta[k]
+    f1 = gram_objective(kind, gamma, b, c, g_try, yw, scale, lam1, lam2, ws, m)
+    if f1 < f0:
+        for t in range(g.shape[0]):
+            g[t] = g_try[t]
+        return True
+    for k in range(m):
+        b[ws[k]] -= delta[k]
+    return False
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _piece(kind, a, lam1, gamma):
+    """The quadratic piece of ``rho`` holding ``a = |t| > 0`` and ``rho''`` there."""
+    if kind == MCP:
+        if a > gamma * lam1:
+            return 1, 0.0
+        return 0, -1.0 / gamma
+    if a <= lam1:
+        return 0, 0.0
+    if a <= gamma * lam1:
+        return 1, -1.0 / (gamma - 1.0)
+    return 2, 0.0
+
+
+#: A step cut before a sign change stops at this share of the way to zero.
+CUT_SHARE = 0.9
+
+
+@njit(cache=True, nogil=True)
+def piece_newton(kind, gamma, G, col, g, b, scale, lam1, lam2, A, na):
+    """Exact minimiser of the model on the active set ``A[:na]``, signs and pieces fixed.
+
+    With ``t = s b`` and the pieces of ``rho`` fixed the model is quadratic in ``b_A``::
+
+        (G_AA + diag(s_A^2 (rho''_A + lam2_A))) d = g_A - s_A (rho'(|t_A|) sign(t_A)
+                                                             + lam2_A t_A)
+
+    The step is cut where the first coordinate would leave its piece (landing on the
+    edge, where ``rho`` is continuously differentiable) or come within ``1 - CUT_SHARE``
+    of zero, and kept only if the objective does not increase (on a nonconvex piece the
+    stationary point may be a saddle). The solve is LAPACK's; ``g -= G[:, A] d`` one
+    BLAS product on the gathered block. Returns 0 (refused), 1 (the full step) or 2 (a
+    cut step).
+    """
+    p = g.shape[0]
+    GA = np.empty((p, na))
+    for a in range(na):
+        cj = col[A[a]]
+        for t in range(p):
+            GA[t, a] = G[t, cj]
+    H = np.empty((na, na))
+    rhs = np.empty(na)
+    piece = np.empty(na, dtype=np.int64)
+    for a in range(na):
+        j = A[a]
+        s = scale[j]
+        t = b[j] * s
+        sg = 1.0 if t > 0.0 else -1.0
+        piece[a], curv = _piece(kind, abs(t), lam1[j], gamma)
+        for a2 in range(na):
+            H[a, a2] = GA[A[a2], a]
+        H[a, a] += s * s * (curv + lam2[j])
+        rhs[a] = g[j] - s * (slope(kind, abs(t), lam1[j], gamma) * sg + lam2[j] * t)
+    try:
+        d = np.linalg.solve(H, rhs)
+    except Exception:  # singular: leave it to coordinate descent
+        return 0
+    tau = 1.0
+    for a in range(na):
+        j = A[a]
+        s = scale[j]
+        t, tn = b[j] * s, (b[j] + d[a]) * s
+        if not np.isfinite(tn):
+            return 0
+        tau = min(tau, _boundary(kind, t, tn, lam1[j], gamma))
+    if tau <= 0.0:
+        return 0
+    dq = 0.0
+    for a in range(na):
+        j = A[a]
+        s = scale[j]
+        d[a] *= tau
+        t, tn = b[j] * s, (b[j] + d[a]) * s
+        if (tn > 0.0) != (t > 0.0) or tn == 0.0:  # rounding at a cut: stop short
+            return 0
+        dq += (rho(kind, abs(tn), lam1[j], gamma) - rho(kind, abs(t), lam1[j], gamma)
+               + 0.5 * lam2[j] * (tn * tn - t * t) - g[j] * d[a])
+    gd = np.dot(GA, d)  # G[:, A] d, every feature's gradient change
+    for a in range(na):
+        dq += 0.5 * d[a] * gd[A[a]]
+    if not dq <= 0.0:
+        return 0
+    for a in range(na):
+        b[A[a]] += d[a]
+    for t in range(p):
+        g[t] -= gd[t]
+    return 1 if tau == 1.0 else 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _boundary(kind, t, tn, lam1, gamma):
+    """The share of the move ``t -> tn`` (standardized, ``t != 0``) taken before it
+    leaves the piece of ``rho`` (or the sign) ``t`` lies on; 1 when it never does."""
+    if (tn > 0.0) != (t > 0.0) or tn == 0.0:
+        return CUT_SHARE * t / (t - tn)  # stop short of zero: the sign stays
+    a, an = abs(t), abs(tn)
+    tau = 1.0
+    for k in range(2):
+        edge = gamma * lam1 if (k == 0 or kind == MCP) else lam1
+        if (a - edge) * (an - edge) < 0.0:
+            tau = min(tau, (edge - a) / (an - a))
+    return tau
+
+
+@njit(cache=True, nogil=True)
+def cholesky_grow(L, m, M, rows):
+    """Append features to the Cholesky factor of a positive definite block, skipping those
+    that would break it; returns ``(new_size, bound)``.
+
+    ``L[:m, :m]`` (lower triangular) factors the block of the ``m`` features already in,
+    whose rows of ``M`` are ``rows[:m]``; column ``k`` of ``M`` holds feature ``k``'s
+    entries against every row (its own at row ``M.shape[0] - M.shape[1] + k``). A
+    feature whose pivot ``d = M_kk - y^T y`` (``y = L^-1 M[rows, k]``) is not positive
+    is left out: ``x = (-L^-T y, 1)`` is then a direction of curvature ``x^T M x = d
+    <= 0``, and ``bound`` the smallest Rayleigh quotient ``d / |x|^2`` over the features
+    left out (0 when none was), an upper bound on the smallest eigenvalue of any block
+    holding them.
+    """
+    n_new = M.shape[1]
+    off = M.shape[0] - n_new
+    bound = 0.0
+    z = np.empty(L.shape[0])
+    for k in range(n_new):
+        r = m
+        for i in range(m):
+            t = M[rows[i], k]
+            for q in range(i):
+                t -= L[r, q] * L[i, q]
+            L[r, i] = t / L[i, i]
+        d = M[off + k, k]
+        for q in range(m):
+            d -= L[r, q] * L[r, q]
+        if d > 0.0:
+            L[r, r] = np.sqrt(d)
+            rows[m] = off + k
+            m += 1
+            continue
+        nz = 1.0
+        for i in range(m - 1, -1, -1):  # z = L^-T y
+            t = L[r, i]
+            for q in range(i + 1, m):
+                t -= L[q, i] * z[q]
+            z[i] = t / L[i, i]
+            nz += z[i] * z[i]
+        bound = min(bound, d / nz)
+    return m, bound
