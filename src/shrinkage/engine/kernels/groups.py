@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from .flags import FASTMATH
-from .group_blocks import solve_block_en, solve_block_sgl
+from .group_blocks import copy2, solve_block_en, solve_block_sgl
 
 
 @njit(cache=True, nogil=True)
@@ -177,7 +177,7 @@ def bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
         for s in range(m):
             dmax = max(dmax, D[a + s])
         if l1in[g] > 0.0:
-            og[:, :] = bg
+            copy2(og, bg)
             solve_block_sgl(Hg, cg, l1in[g], l1g[g], l2g[g], og, dmax, sgl_tol)
         else:
             solve_block_en(Q[e0:e0 + m * m].reshape((m, m)), D[a:a + m], cg, l1g[g],
@@ -294,7 +294,8 @@ def active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eof
         for i in range(n):
             for k in range(K):
                 Rh[hist, i, k] = R[i, k] - sh[k]
-        b0h[hist, :] = b0
+        for k in range(K):
+            b0h[hist, k] = b0[k]
         hist += 1
         if hist == M + 1:
             hist = 0
