@@ -7,10 +7,11 @@ and penalty by their declared attributes. A new solver is added here.
 from .concave import ConcaveSolver
 from .covariance import GaussianCovariance
 from .cox import CoxNewton
+from .group_gram import GroupGramSolver
 from .groups import GroupSolver
 from .multinomial import MultinomialSolver
 from .naive import GaussianNaive
 from .newton import ProximalNewton
 
 SOLVERS = (GaussianCovariance, GaussianNaive, ProximalNewton, MultinomialSolver, ConcaveSolver,
-           GroupSolver, CoxNewton)
+           GroupGramSolver, GroupSolver, CoxNewton)
