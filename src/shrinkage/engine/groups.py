@@ -220,13 +220,23 @@ class GroupSolver(Solver):
     def _gap(self, lam):
         """Duality gap relative to the null objective, dual point ``alpha * r``."""
         prob = self.prob
-        l1g, l1in, l2g = self._arrays(lam)
         w = prob.w
         R = self.R
         if prob.fit_intercept:
             R = R - (w @ R) / np.sum(w)
-        primal = 0.5 * float(np.sum(w @ (R * R))) + group_penalty_value(
-            self.beta, self.order, self.starts, l1g, l1in, l2g)
+        rr = float(np.sum(w @ (R * R)))
+        ryc = float(np.sum(w @ (R * self.centred_target())))
+        return self.relative_gap(lam, rr, ryc)
+
+    def relative_gap(self, lam, rr, ryc):
+        """The gap from ``rr = ||r||_W^2`` and ``ryc = <r, y_c>_W`` (``r`` the centred
+        residual, ``self.G`` its standardized gradient): primal ``rr / 2 + pen(beta)``,
+        dual ``alpha ryc - alpha^2 rr / 2 - conj``, where ``alpha <= 1`` is the largest
+        scaling of ``r`` feasible for the groups without ridge part and ``conj`` the
+        ridge groups' conjugate term."""
+        l1g, l1in, l2g = self._arrays(lam)
+        primal = 0.5 * rr + group_penalty_value(self.beta, self.order, self.starts, l1g,
+                                                l1in, l2g)
         G = self.G
         pen = self.gcand & ~self.unpen_g
         hard = pen & (l2g == 0)
@@ -248,12 +258,11 @@ class GroupSolver(Solver):
             sn = _soft_norm(alpha * G, self.order, self.starts, l1in)
             ex = np.maximum(sn - l1g, 0.0)[soft]
             conj = float(np.sum(ex * ex / (2.0 * l2g[soft])))
-        yc = self._centred_target()
-        dual = alpha * float(np.sum(w @ (R * yc))) - 0.5 * alpha * alpha * float(
-            np.sum(w @ (R * R))) - conj
+        dual = alpha * ryc - 0.5 * alpha * alpha * rr - conj
         return max(primal - dual, 0.0) / self.obj_scale
 
-    def _centred_target(self):
+    def centred_target(self):
+        """``y - offset``, centred by its weighted mean with an intercept (n, K)."""
         prob = self.prob
         n = prob.n
         yc = self.y2 if prob.offset is None else self.y2 - prob.offset.reshape(n, self.K)

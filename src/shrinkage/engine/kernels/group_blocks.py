@@ -12,6 +12,22 @@ _EPS = 2.220446049250313e-16
 
 
 @njit(cache=True, nogil=True)
+def fill2(a, value):
+    """``a[:, :] = value`` as a loop (a slice assignment compiles numba's error path)."""
+    for s in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            a[s, k] = value
+
+
+@njit(cache=True, nogil=True)
+def copy2(dst, src):
+    """``dst[:, :] = src`` as a loop (see :func:`fill2`)."""
+    for s in range(dst.shape[0]):
+        for k in range(dst.shape[1]):
+            dst[s, k] = src[s, k]
+
+
+@njit(cache=True, nogil=True)
 def group_root(ss, e, l1g, cnorm):
     """Root ``t > 0`` of ``sum_j ss_j / (t e_j + l1g)^2 = 1`` (``cnorm^2 = sum ss``,
     ``cnorm > l1g``) by Newton's method from a point left of the root."""
@@ -52,7 +68,7 @@ def solve_block_en(Qg, d, c, l1g, l2, out, ct, ss, e):
             cn += c[s, k] * c[s, k]
     cn = np.sqrt(cn)
     if cn <= l1g:
-        out[:, :] = 0.0
+        fill2(out, 0.0)
         return
     for s in range(m):  # ct = Q^T c
         acc2 = 0.0
@@ -138,13 +154,13 @@ def solve_block_sgl(Hg, c, l1in, l1g, l2, b, dmax, tol_abs):
             a = abs(c[s, k]) - l1in
             u[s, k] = a if a > 0.0 else 0.0
     if np.sqrt(np.sum(u * u)) <= l1g:
-        b[:, :] = 0.0
+        fill2(b, 0.0)
         return 0.0
     if dmax <= 0.0:  # constant columns: c = 0 up to rounding
         if l2 > 0.0:
             sgl_prox(c / l2, l1in / l2, l1g / l2, 0.0, b)
         else:
-            b[:, :] = 0.0
+            fill2(b, 0.0)
         return 0.0
     L = dmax
     y = b.copy()
@@ -161,18 +177,21 @@ def solve_block_sgl(Hg, c, l1in, l1g, l2, b, dmax, tol_abs):
         restart = np.sum((y - nb) * (nb - prev)) > 0.0
         if restart:
             mom_new = 1.0
-            y[:, :] = nb
+            copy2(y, nb)
         else:
-            y[:, :] = nb + ((mom - 1.0) / mom_new) * (nb - prev)
+            f = (mom - 1.0) / mom_new
+            for s in range(m):
+                for k in range(K):
+                    y[s, k] = nb[s, k] + f * (nb[s, k] - prev[s, k])
         mom = mom_new
-        prev[:, :] = nb
-        b[:, :] = nb
+        copy2(prev, nb)
+        copy2(b, nb)
         if it % 10 == 0:
             polish_support(Hg, c, l1in, l1g, l2, b)
             viol = block_violation(Hg, c, b, l1in, l1g, l2)
             if viol <= tol_abs:
                 break
-            b[:, :] = nb
+            copy2(b, nb)
             viol = block_violation(Hg, c, b, l1in, l1g, l2)
     return viol
 

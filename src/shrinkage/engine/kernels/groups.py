@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from .flags import FASTMATH
-from .group_blocks import solve_block_en, solve_block_sgl
+from .group_blocks import copy2, solve_block_en, solve_block_sgl
 
 
 @njit(cache=True, nogil=True)
@@ -51,31 +51,24 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
                 for i in range(X.shape[0]):
                     acc += v[i] * X[i, j]
             xv[j] = acc
-        for s in range(m):
+        if not sparse:
+            dense_block_hessian(X, v, xm, inv_s, gidx, a, m, e0, H)
+        for s in range(m if sparse else 0):
             j = gidx[a + s]
-            if sparse:
-                for k in range(xp[j], xp[j + 1]):
-                    scratch[xi[k]] = v[xi[k]] * xd[k]
+            for k in range(xp[j], xp[j + 1]):
+                scratch[xi[k]] = v[xi[k]] * xd[k]
             for u in range(s + 1):
                 jj = gidx[a + u]
-                if sparse:
-                    raw = 0.0
-                    for k in range(xp[jj], xp[jj + 1]):
-                        raw += scratch[xi[k]] * xd[k]
-                    # sum v (x_j - m_j)(x_l - m_l) from the raw sums
-                    h = raw - xm[j] * xv[jj] - xm[jj] * xv[j] + xm[j] * xm[jj] * vsum
-                else:
-                    h = 0.0
-                    mj = xm[j]
-                    ml = xm[jj]
-                    for i in range(X.shape[0]):
-                        h += v[i] * (X[i, j] - mj) * (X[i, jj] - ml)
+                raw = 0.0
+                for k in range(xp[jj], xp[jj + 1]):
+                    raw += scratch[xi[k]] * xd[k]
+                # sum v (x_j - m_j)(x_l - m_l) from the raw sums
+                h = raw - xm[j] * xv[jj] - xm[jj] * xv[j] + xm[j] * xm[jj] * vsum
                 h *= inv_s[j] * inv_s[jj]
                 H[e0 + s * m + u] = h
                 H[e0 + u * m + s] = h
-            if sparse:
-                for k in range(xp[j], xp[j + 1]):
-                    scratch[xi[k]] = 0.0
+            for k in range(xp[j], xp[j + 1]):
+                scratch[xi[k]] = 0.0
         Hm = np.empty((m, m))
         for s in range(m):
             for u in range(m):
@@ -85,6 +78,35 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
             D[a + s] = max(d[s], 0.0)
             for u in range(m):
                 Q[e0 + s * m + u] = V[s, u]
+
+
+@njit(cache=True, nogil=True)
+def dense_block_hessian(X, v, xm, inv_s, gidx, a, m, e0, H):
+    """``H_g = Z_g^T V Z_g`` of a dense group: the rows ``sqrt(v_i) (x_ij - xm_j) inv_s_j``
+    are formed once (n m), then each entry is one contiguous dot product (vectorised;
+    weights are non-negative: prior weights times IRLS curvatures)."""
+    n = X.shape[0]
+    Zt = np.empty((m, n))
+    for s in range(m):
+        j = gidx[a + s]
+        mj = xm[j]
+        sj = inv_s[j]
+        for i in range(n):
+            Zt[s, i] = np.sqrt(v[i]) * (X[i, j] - mj) * sj
+    for s in range(m):
+        for u in range(s + 1):
+            h = row_dot(Zt, s, u)
+            H[e0 + s * m + u] = h
+            H[e0 + u * m + s] = h
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def row_dot(Zt, s, u):
+    """``sum_i Zt[s, i] Zt[u, i]`` (vectorised: see ``flags``)."""
+    acc = 0.0
+    for i in range(Zt.shape[1]):
+        acc += Zt[s, i] * Zt[u, i]
+    return acc
 
 
 @njit(cache=True, nogil=True)
@@ -177,7 +199,7 @@ def bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
         for s in range(m):
             dmax = max(dmax, D[a + s])
         if l1in[g] > 0.0:
-            og[:, :] = bg
+            copy2(og, bg)
             solve_block_sgl(Hg, cg, l1in[g], l1g[g], l2g[g], og, dmax, sgl_tol)
         else:
             solve_block_en(Q[e0:e0 + m * m].reshape((m, m)), D[a:a + m], cg, l1g[g],
@@ -294,7 +316,8 @@ def active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eof
         for i in range(n):
             for k in range(K):
                 Rh[hist, i, k] = R[i, k] - sh[k]
-        b0h[hist, :] = b0
+        for k in range(K):
+            b0h[hist, k] = b0[k]
         hist += 1
         if hist == M + 1:
             hist = 0

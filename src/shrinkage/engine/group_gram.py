@@ -1,0 +1,106 @@
+"""The group solver's Gram mode: gaussian group penalties on tall dense designs.
+
+For ``n >> p`` a block move that updates the residual costs O(n) per coordinate, one
+that updates every feature's gradient through the Gram matrix O(p) (glmnet's covariance
+mode, :mod:`shrinkage.engine.covariance`, for single coefficients). :class:`GroupGramSolver`
+computes the weighted, centred, standardized Gram ``C = Z^T W Z`` once per fit (one
+symmetric BLAS product, shared across cross-validation folds through the same
+:class:`~shrinkage.engine.gram.SharedGram` hint), and then never touches X: block
+coordinate descent keeps ``G = c0 - C beta`` exact, the group Hessians are blocks of C,
+and the duality gap needs only inner products::
+
+    ||r||_W^2 = y_c^T W y_c - <beta, c0> - <beta, G>,    <r, y_c>_W = y_c^T W y_c - <beta, c0>
+
+Everything else (strong rules, working sets, the certificate's dual point) is
+:class:`~shrinkage.engine.groups.GroupSolver`'s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .covariance import gram_centring_safe
+from .gram import dense_gram
+from .groups import GroupSolver
+from .kernels.group_gram import gram_bcd, gram_blocks
+
+#: the Gram mode is chosen when ``n >= TALL_RATIO * p`` (and p is at most GRAM_MAX_P)
+TALL_RATIO = 2
+#: the largest p whose p x p Gram the mode builds (32 MB)
+GRAM_MAX_P = 2000
+
+
+class GroupGramSolver(GroupSolver):
+    """Block coordinate descent on the Gram matrix (see the module docstring)."""
+
+    name = "group_gram"
+
+    @classmethod
+    def accepts(cls, family, penalty, prob, setup):
+        if penalty.block != "group" or not family.quadratic or prob.sparse:
+            return False
+        if setup.hints.solver == cls.name:
+            return True
+        tall = prob.n >= TALL_RATIO * prob.p and prob.p <= GRAM_MAX_P
+        return tall and gram_centring_safe(prob.xm, prob.xsq, prob.excluded)
+
+    def __init__(self, prob, setup):
+        super().__init__(prob, setup)
+        C = dense_gram(prob.X, prob.w, prob.uniform_w, setup.hints.shared_gram,
+                       setup.held_block)
+        C -= np.outer(prob.xm, prob.xm)  # weights sum to one; xm = 0 without intercept
+        C *= self.inv_s[:, None]
+        C *= self.inv_s[None, :]
+        self.C = np.ascontiguousarray(C)
+        self.c0 = self.G.copy()  # beta = 0: the gradient is Z^T W y_c
+        yc = self.centred_target()
+        self.yw = float(np.sum(prob.w @ (yc * yc)))
+        self.b0 = np.zeros(self.K)
+        if prob.fit_intercept:  # Z is centred: the intercept is the target's mean
+            self.b0 = prob.w @ (self.y2 - yc)
+
+    def deviance(self):
+        return self._terms()[0]
+
+    def _terms(self):
+        """``(||r||_W^2, <r, y_c>_W)`` from inner products (the residual is never formed)."""
+        bc = float(np.sum(self.beta * self.c0))
+        return self.yw - bc - float(np.sum(self.beta * self.G)), self.yw - bc
+
+    def _hessians(self, groups):
+        todo = groups[~self.fresh[groups]].astype(np.int64)
+        if todo.size:
+            gram_blocks(self.C, self.starts, self.order, self.eoff, todo, self.H, self.Q,
+                        self.D)
+            self.fresh[todo] = True
+
+    def _bcd(self, ws, lam, thr, budget):
+        l1g, l1in, l2g = self._arrays(lam)
+        sgl_tol = 1e-3 * self.prob.tol * self.grad_scale
+        return gram_bcd(self.C, self.starts, self.order, self.eoff, self.H, self.Q, self.D,
+                        ws, l1g, l1in, l2g, self.beta, self.G, thr, max(budget, 1), sgl_tol)
+
+    def _solve_quadratic(self, lam, in_ws, expand):
+        prob = self.prob
+        thr = 0.1 * prob.tol * self.obj_scale
+        sweeps = 0
+        while True:
+            ws = np.flatnonzero(in_ws)
+            self._hessians(ws)
+            sweeps += self._bcd(ws, lam, thr, prob.max_iter - sweeps)
+            # the running updates accumulate rounding: the certificate reads the exact G
+            self.G = self.c0 - self.C @ self.beta
+            cert = self._gap(lam) if expand else self._ws_gap(lam, in_ws)
+            if cert <= prob.tol or sweeps >= prob.max_iter:
+                return cert, sweeps
+            new = (self._violations(lam) > 0) & ~in_ws if expand else np.zeros(1, bool)
+            if np.any(new):
+                in_ws = in_ws | new
+            else:
+                thr *= 0.1
+                if thr < 1e-300:
+                    return cert, sweeps
+
+    def _gap(self, lam):
+        rr, ryc = self._terms()
+        return self.relative_gap(lam, rr, ryc)

@@ -1,0 +1,111 @@
+"""The group solver's Gram mode (tall gaussian designs): the same paths as the residual
+mode at tight tolerance, and duality gaps re-derived here from the coefficients alone."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from shrinkage.engine.contract import FitHints
+from shrinkage.engine.path import PathOptions, fit_path
+from shrinkage.validation import check_design
+
+
+def _design(n=300, sizes=(3, 2, 4, 1, 5, 2, 6), seed=0, k=1):
+    rng = np.random.default_rng(seed)
+    p = sum(sizes)
+    X = rng.standard_normal((n, p)) + 0.5 * rng.standard_normal((n, 1))
+    X[:, 1] = X[:, 0] + 0.3 * rng.standard_normal(n)  # correlated inside a group
+    X *= rng.uniform(0.5, 3.0, p)
+    X += rng.uniform(-2.0, 2.0, p)  # non-zero means: the centring is implicit
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    B = np.zeros((p, k))
+    B[:3] = rng.standard_normal((3, k))
+    B[5:9] = rng.standard_normal((4, k))
+    Y = X @ B / 2 + rng.standard_normal((n, k))
+    return X, labels, (Y[:, 0] if k == 1 else Y)
+
+
+def _fit(X, y, solver, **kw):
+    kw.setdefault("tol", 1e-12)
+    kw.setdefault("n_lams", 30)
+    return fit_path(check_design(X), y, PathOptions(**kw), FitHints(solver=solver))
+
+
+def _relative_gap(path, X, Y, labels, l1_ratio, k):
+    """Duality gap of point k over the null objective, from scratch (dual point: the
+    residual scaled into the dual feasible set), standardized units."""
+    n = X.shape[0]
+    Y = Y.reshape(n, -1)
+    B = path.coefs[k].reshape(X.shape[1], -1)
+    s = X.std(axis=0) if path.standardize else np.ones(X.shape[1])
+    Xs = (X - X.mean(axis=0)) / s
+    beta = B * s[:, None]
+    Yc = Y - Y.mean(axis=0)
+    R = Yc - Xs @ beta
+    lam = path.lams[k]
+    G = Xs.T @ R / n
+    primal = 0.5 * np.sum(R * R) / n
+    alpha, groups = 1.0, np.unique(labels)
+    if l1_ratio == 1.0:
+        alpha = min(1.0, min(lam * np.sqrt(np.sum(labels == g)) / np.linalg.norm(G[labels == g])
+                             for g in groups))
+    conj = 0.0
+    for g in groups:
+        idx = labels == g
+        pf = np.sqrt(idx.sum())
+        bg = beta[idx]
+        primal += lam * pf * (l1_ratio * np.linalg.norm(bg)
+                              + (1 - l1_ratio) / 2 * np.sum(bg * bg))
+        if l1_ratio < 1.0:
+            ex = max(np.linalg.norm(alpha * G[idx]) - lam * pf * l1_ratio, 0.0)
+            conj += ex * ex / (2 * lam * pf * (1 - l1_ratio))
+    dual = alpha * np.sum(R * Yc) / n - 0.5 * alpha * alpha * np.sum(R * R) / n - conj
+    return (primal - dual) / (0.5 * np.sum(Yc * Yc) / n)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_gram_mode_equals_residual_mode(l1_ratio, standardize):
+    X, labels, y = _design()
+    kw = {"feature_groups": labels, "l1_ratio": l1_ratio, "standardize": standardize}
+    auto = _fit(X, y, "auto", **kw)
+    gram = _fit(X, y, "group_gram", **kw)
+    resid = _fit(X, y, "group", **kw)
+    assert np.array_equal(auto.coefs, gram.coefs)  # the tall design picks the Gram mode
+    assert gram.converged.all()
+    np.testing.assert_allclose(gram.lams, resid.lams, rtol=1e-12)
+    scale = np.max(np.abs(resid.coefs))
+    np.testing.assert_allclose(gram.coefs, resid.coefs, atol=1e-6 * scale)
+    np.testing.assert_allclose(gram.intercepts, resid.intercepts, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_gram_mode_certificates(l1_ratio):
+    X, labels, y = _design(seed=3)
+    path = _fit(X, y, "group_gram", feature_groups=labels, l1_ratio=l1_ratio, tol=1e-10)
+    assert path.converged.all()
+    gaps = [_relative_gap(path, X, y, labels, l1_ratio, k) for k in range(path.lams.size)]
+    assert max(gaps) <= 1e-8
+    assert min(gaps) >= -1e-12
+
+
+def test_gram_mode_multi_response():
+    X, _, Y = _design(seed=5, k=3)
+    auto = _fit(X, Y, "auto", family="mgaussian")
+    gram = _fit(X, Y, "group_gram", family="mgaussian")
+    resid = _fit(X, Y, "group", family="mgaussian")
+    assert np.array_equal(auto.coefs, gram.coefs)
+    assert gram.converged.all()
+    np.testing.assert_allclose(gram.coefs, resid.coefs, atol=1e-6 * np.max(np.abs(resid.coefs)))
+    np.testing.assert_allclose(gram.intercepts, resid.intercepts,
+                               atol=1e-6 * np.max(np.abs(resid.coefs)))
+
+
+def test_residual_mode_for_wide_or_sparse_designs():
+    X, labels, y = _design(n=20)
+    wide = _fit(X, y, "auto", feature_groups=labels, n_lams=5)
+    assert np.array_equal(wide.coefs, _fit(X, y, "group", feature_groups=labels,
+                                           n_lams=5).coefs)
+    tall = sp.csc_matrix(np.vstack([X] * 20))
+    with pytest.raises(ValueError, match="group_gram"):
+        _fit(tall, np.tile(y, 20), "group_gram", feature_groups=labels)
