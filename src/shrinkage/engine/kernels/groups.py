@@ -26,6 +26,7 @@ solved exactly on that support by the same root finding (``c_S - l1in sign(b_S)`
 import numpy as np
 from numba import njit
 
+from .active_set import cholesky_solve
 from .flags import FASTMATH
 from .group_blocks import copy2, solve_block_en, solve_block_sgl
 
@@ -372,7 +373,11 @@ def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R
         return
     for a in range(M):
         G[a, a] += 1e-10 * tr
-    z = np.linalg.solve(G, np.ones(M))
+    # G is symmetric positive definite: our Cholesky rather than np.linalg.solve, whose
+    # shape checks compile numba's string-formatting error path
+    z = np.ones(M)
+    if not cholesky_solve(G, z, M):
+        return
     zs = np.sum(z)
     if not np.isfinite(zs) or zs == 0.0:
         return
