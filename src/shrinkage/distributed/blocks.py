@@ -215,9 +215,14 @@ def reduce_blocks(data, fn, *args):
     import dask
 
     def parts_of(v):
-        return [None] * data.n_blocks if v is None else list(v.to_delayed().ravel())
+        # unoptimized: X, y, weights and offset cut from one array (a file read once)
+        # keep that array's task; optimized graphs would each fuse their own copy of it,
+        # reading every block once per vector
+        if v is None:
+            return [None] * data.n_blocks
+        return list(v.to_delayed(optimize_graph=False).ravel())
 
-    xs = list(data.X.to_delayed().ravel())
+    xs = parts_of(data.X)
     ys, ws, os_, fs = (parts_of(v) for v in (data.y, data.w, data.offset, data.folds))
     data.passes += 1
     if data.progress is not None and data.scheduler in _LOCAL:
