@@ -198,6 +198,7 @@ def combine(a, b):
 
 
 def _tree(parts, delayed):
+    """Pairwise sums of ``parts`` (``delayed(combine)`` makes one merge)."""
     while len(parts) > 1:
         nxt = [delayed(combine)(parts[k], parts[k + 1]) for k in range(0, len(parts) - 1, 2)]
         if len(parts) % 2:
@@ -231,10 +232,41 @@ def reduce_blocks(data, fn, *args):
         fn = _one_blas_thread(fn)
     parts = [dask.delayed(fn)(i, int(data.starts[i]), xs[i], ys[i], ws[i], os_[i], fs[i],
                               *args) for i in range(data.n_blocks)]
+    client = _client() if data.progress is not None and data.scheduler is None else None
+    if client is not None:
+        return _counted_on(client, parts, data)
     from ..tuning.parallel import one_blas_thread
 
     with one_blas_thread():  # for the whole pass: in-process blocks run in this process
         return dask.compute(_tree(parts, dask.delayed), scheduler=data.scheduler)[0]
+
+
+def _client():
+    """The active :class:`distributed.Client`, or None (none, or not installed)."""
+    try:
+        from distributed import get_client
+    except ImportError:
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+def _counted_on(client, parts, data):
+    """A pass on a cluster, reporting ``progress(pass, blocks_done, n_blocks)`` as the
+    blocks' futures finish (the callback runs here, not on the workers); the partial
+    sums are merged on the cluster, and only the total comes back."""
+    from distributed import as_completed
+
+    futures = client.compute(parts)
+    for done, _ in enumerate(as_completed(futures), 1):
+        data.progress(data.passes, done, data.n_blocks)
+
+    def merge(a, b):
+        return client.submit(combine, a, b)
+
+    return _tree(futures, lambda _fn: merge).result()
 
 
 _LOCAL = ("synchronous", "sync", "single-threaded", "threads", "threading")
