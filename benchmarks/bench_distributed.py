@@ -6,7 +6,8 @@ file at a time, so the data never sit in memory whole), then measures with
 
 * one plain pass, ``dask.array.sum`` of X and y over the same blocks (reading and
   decoding the files: the floor any pass pays);
-* the moments pass (the weighted Gram and its sums) alone;
+* the moments pass (the weighted Gram and its sums) alone, and with per-fold sums for
+  10-fold CV (the pass of gaussian CV);
 * the gaussian lasso path (one pass) and 10-fold CV (one pass);
 * a binomial lasso path on the first ``--binomial-files`` files: its number of passes
   (one per Newton step) and time;
@@ -15,9 +16,10 @@ file at a time, so the data never sit in memory whole), then measures with
 
 Defaults run in a couple of minutes on 2 cores. The large case::
 
-    python benchmarks/bench_distributed.py --rows 20000000 --features 50 --files 40
+    python benchmarks/bench_distributed.py --rows 20000000 --features 50 --files 80 \
+        --dir /tmp/bench_distributed
 
-(8 GB of float64 data, 40 files of 500,000 rows).
+(8 GB of float64 data, 80 files of 250,000 rows; the folder is deleted afterwards).
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def main():
     ap.add_argument("--binomial-files", type=int, default=1)
     ap.add_argument("--n-lams", type=int, default=100)
     ap.add_argument("--scheduler", default="threads")
-    ap.add_argument("--dir", default=None, help="folder for the files (default: temporary)")
+    ap.add_argument("--dir", default=None,
+                    help="folder for the files, deleted afterwards when empty (default: temporary)")
     ap.add_argument("--out", default=None, help="write the numbers as JSON here")
     args = ap.parse_args()
 
@@ -117,6 +120,10 @@ def main():
             table.X.sum(axis=0), table.y.sum(), scheduler=sched))
         data = block_data(table.X, table.y, scheduler=sched)
         _, res["moments_pass_s"] = timed(lambda: moments_pass(data, "gaussian"))
+        _, res["cv10_moments_pass_s"] = timed(lambda: moments_pass(
+            data, "gaussian", ("row", 10, 0), 10))
+        res["moments_over_sum"] = res["moments_pass_s"] / res["dask_sum_pass_s"]
+        res["cv10_pass_over_sum"] = res["cv10_moments_pass_s"] / res["dask_sum_pass_s"]
         path, res["gaussian_path_s"] = timed(lambda: dist.regularization_path(
             table.X, table.y, n_lams=args.n_lams, scheduler=sched, **table.fit_kwargs()))
         res["gaussian_path_passes"] = path.extra["passes"]
@@ -129,8 +136,11 @@ def main():
         if args.binomial_files > 0:  # 0 skips the binomial path
             res.update(binomial(folder, cols, args))
         res["peak_mb"] = peak_mb()
-    finally:
-        if args.dir is None:
+    finally:  # the files written here, and the folder when nothing else is left in it
+        for name in os.listdir(folder):
+            if name.startswith("part") and name.endswith(".parquet"):
+                os.remove(os.path.join(folder, name))
+        if not os.listdir(folder):
             shutil.rmtree(folder, ignore_errors=True)
     for k, v in res.items():
         print(f"{k:28s} {v:.4g}" if isinstance(v, float) else f"{k:28s} {v}")

@@ -130,12 +130,19 @@ def block_data(X, y, sample_weight=None, offset=None, folds=None, *, block_rows=
     data = BlockData(Xd, _aligned(y, "y", n, chunks), _aligned(sample_weight,
                      "sample_weight", n, chunks), _aligned(offset, "offset", n, chunks),
                      _aligned(folds, "folds", n, chunks), n, p, starts, scheduler, progress)
-    first = np.asarray(Xd.blocks[0].compute(scheduler="synchronous"), dtype=np.float64)
+    import dask
+
+    # the first block of each vector in one computation (a file is read once), on the
+    # fit's scheduler: a persisted array's blocks live on the workers
+    vectors = [data.y] + ([] if data.offset is None else [data.offset])
+    first, *heads = dask.compute(Xd.blocks[0], *(v.blocks[0] for v in vectors),
+                                 scheduler=scheduler, optimize_graph=False)
+    first = np.asarray(first, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         data.shift = np.nan_to_num(first.mean(axis=0), nan=0.0, posinf=0.0, neginf=0.0)
-        r = np.asarray(data.y.blocks[0].compute(scheduler="synchronous"), dtype=float)
+        r = np.asarray(heads[0], dtype=float)
         if data.offset is not None:
-            r = r - np.asarray(data.offset.blocks[0].compute(scheduler="synchronous"))
+            r = r - np.asarray(heads[1], dtype=float)
         data.y_shift = float(np.nan_to_num(np.mean(r), nan=0.0, posinf=0.0, neginf=0.0))
     return data
 
