@@ -147,3 +147,28 @@ def test_block_counter_on_a_log_and_on_a_terminal():
     BlockCounter(tty)(1, 1, 2)
     BlockCounter(tty)(1, 2, 2)
     assert tty == ["\rpass 1: 1/2 blocks", "\rpass 1: 2/2 blocks\n"]
+
+
+def test_data_larger_than_the_memory_share_go_to_a_local_cluster(parts, tmp_path,
+                                                                 monkeypatch):
+    import distributed
+
+    from shrinkage import cli_blocked
+
+    glob, _ = parts
+    started = []
+    real = distributed.LocalCluster
+
+    def in_process(**kw):  # its workers as threads here (fast to start), unlimited
+        started.append(kw)
+        return real(**{**kw, "processes": False, "memory_limit": 0})  # 0: no limit
+
+    monkeypatch.setattr(cli_blocked, "memory_bytes", lambda: 10_000)  # 10 kB of memory
+    monkeypatch.setattr(distributed, "LocalCluster", in_process)
+    res = run(["fit", glob, "--target", "y", "--exclude", "label", "--n-lams", 20,
+               "--out", tmp_path / "o"])
+    assert res.exit_code == 0, res.output
+    assert "exceed 0.5 of memory" in " ".join(res.output.split())
+    assert "pass 1: 4/4 blocks" in res.output
+    assert len(started) == 1 and started[0]["memory_limit"] * started[0]["n_workers"] <= 5_000
+    assert sio.load(tmp_path / "o" / "model.npz").path.extra["passes"] == 1
