@@ -172,3 +172,12 @@ def test_data_larger_than_the_memory_share_go_to_a_local_cluster(parts, tmp_path
     assert "pass 1: 4/4 blocks" in res.output
     assert len(started) == 1 and started[0]["memory_limit"] * started[0]["n_workers"] <= 5_000
     assert sio.load(tmp_path / "o" / "model.npz").path.extra["passes"] == 1
+
+
+def test_a_file_whose_name_looks_like_a_glob_is_one_file(tmp_path):
+    from shrinkage.tabular_blocked import is_many, list_files
+
+    odd = tmp_path / "data[1].csv"
+    odd.write_text("a,y\n1,2\n")
+    assert not is_many(odd) and is_many(tmp_path) and is_many(tmp_path / "*.csv")
+    assert list_files(tmp_path) == [str(odd)]

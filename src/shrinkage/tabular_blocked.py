@@ -42,9 +42,10 @@ SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv
 
 
 def is_many(data):
-    """Whether ``data`` names several files: a glob pattern or a folder."""
+    """Whether ``data`` names several files: a folder, or a glob pattern that is not the
+    name of a file (``data[1].csv`` may be either)."""
     data = os.fspath(data)
-    return glob.has_magic(data) or os.path.isdir(data)
+    return os.path.isdir(data) or (glob.has_magic(data) and not os.path.isfile(data))
 
 
 def list_files(data):
