@@ -14,6 +14,10 @@ we fit one gaussian lasso path (shrinkage's default grid, standardize=True) and 
   (default gamma 3 and 3.7) cross-validated on their own paths;
 * ``adaptive-1se`` -- the adaptive lasso (ridge first stage, refitted in every fold,
   :func:`shrinkage.tuning.adaptive.cross_validate_adaptive`).
+* ``mcp-grid-1se``, ``scad-grid-1se`` -- gamma cross-validated with lam (default gamma
+  grids, :func:`shrinkage.tuning.gamma_cv.cross_validate_gamma`);
+  ``adaptive-grid-1se`` -- the exponent (0.5, 1, 2) cross-validated with lam
+  (:func:`shrinkage.tuning.adaptive.cross_validate_adaptive_grid`).
 
 Reported per rule, averaged over seeds:
 
@@ -50,8 +54,10 @@ SETTINGS = [
     (500, 100, 10, 0.7, 1.0),
 ]
 RULES = ["min", "1se", "5%", "aic", "bic", "ebic", "relaxed-1se", "mcp-min", "mcp-1se",
-         "scad-min", "scad-1se", "adaptive-1se"]
-_OWN_PATH = ("relaxed-1se", "mcp-min", "mcp-1se", "scad-min", "scad-1se", "adaptive-1se")
+         "scad-min", "scad-1se", "adaptive-1se", "mcp-grid-1se", "scad-grid-1se",
+         "adaptive-grid-1se"]
+_OWN_PATH = ("relaxed-1se", "mcp-min", "mcp-1se", "scad-min", "scad-1se", "adaptive-1se",
+             "mcp-grid-1se", "scad-grid-1se", "adaptive-grid-1se")
 
 
 def simulate(n, p, s, rho, snr, seed):
@@ -91,6 +97,8 @@ def own_path_fit(rule, X, y, folds, seed):
 
     if rule == "relaxed-1se":
         return cross_validate_relaxed(X, y, cv=folds, random_state=seed, rule="1se").coef()
+    if "-grid-" in rule:
+        return grid_fit(rule, X, y, folds, seed)
     name, how = rule.split("-")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NonconvexWarning: p > n paths are nonconvex
@@ -102,6 +110,28 @@ def own_path_fit(rule, X, y, folds, seed):
                                        penalty=name, return_path=True)
     i = res.index_chosen
     return path.coefs[i], path.intercepts[i]
+
+
+def grid_fit(rule, X, y, folds, seed):
+    """``(coef, intercept)`` of a two-axis rule (gamma or the adaptive exponent x lam)."""
+    import warnings
+
+    from shrinkage.tuning.adaptive import cross_validate_adaptive_grid
+    from shrinkage.tuning.gamma_cv import cross_validate_gamma
+    from shrinkage.tuning.grid_choice import grid_choice
+
+    name, _, how = rule.split("-")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NonconvexWarning: p > n paths are nonconvex
+        if name == "adaptive":
+            res, paths = cross_validate_adaptive_grid(X, y, exponents=(0.5, 1.0, 2.0),
+                                                      cv=folds, random_state=seed, rule=how,
+                                                      return_path=True)
+        else:
+            res, paths = cross_validate_gamma(X, y, penalty=name, cv=folds,
+                                              random_state=seed, rule=how, return_path=True)
+    cv, path = grid_choice(res, paths)
+    return path.coefs[cv.index_chosen], path.intercepts[cv.index_chosen]
 
 
 def run_setting(k, setting, reps, folds, rules=RULES):
@@ -140,6 +170,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="selection quality of each rule")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--folds", type=int, default=10)
+    ap.add_argument("--settings", default=None,
+                    help="comma-separated indices into SETTINGS (default: all), e.g. 2 "
+                         "for the p > n one")
     ap.add_argument("--rules", default=",".join(RULES),
                     help="comma-separated subset of: " + ", ".join(RULES))
     args = ap.parse_args(argv)
@@ -150,7 +183,11 @@ def main(argv=None):
     print("| n | p | s | rho | SNR | rule | err/oracle | prec | rec | F1 | nnz |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     t0 = time.perf_counter()
+    keep = (range(len(SETTINGS)) if args.settings is None
+            else [int(i) for i in args.settings.split(",")])
     for k, setting in enumerate(SETTINGS):
+        if k not in keep:
+            continue
         table = run_setting(k, setting, args.reps, args.folds, rules)
         n, p, s, rho, snr = setting
         for rule in rules:

@@ -103,7 +103,7 @@ def test_report_states_the_penalty_and_no_prior():
     res, path = cross_validate(X, y, penalty="mcp", cv=5, return_path=True)
     html = build_report(path, res, X=X, y=y)
     assert "MCP (gamma = 3)" in html
-    assert "no Bayesian prior reading" in html
+    assert "no reading as a proper prior" in html and "improper prior" in html
     assert "Laplace prior with scale" not in html
 
 
@@ -164,13 +164,13 @@ def test_adaptive_cv_refits_the_first_stage_in_every_fold(monkeypatch):
 
     X, y = _data(seed=9)
     seen = []
-    real = adaptive.adaptive_weights
+    real = adaptive.initial_sizes  # the first stage
 
     def spy(Xr, yr, *args, **kw):
         seen.append(Xr.shape[0])
         return real(Xr, yr, *args, **kw)
 
-    monkeypatch.setattr(adaptive, "adaptive_weights", spy)
+    monkeypatch.setattr(adaptive, "initial_sizes", spy)
     res, path = cross_validate_adaptive(X, y, cv=4, random_state=0, return_path=True)
     assert seen[0] == X.shape[0] and len(seen) == 5 and all(s < X.shape[0] for s in seen[1:])
     assert res.extra["adaptive"]["initial"] == "ridge"

@@ -34,6 +34,9 @@ MODULES = (
     ("shrinkage.tuning.curves", "The overfitting comparison"),
     ("shrinkage.tuning.gamma_cv", "MCP/SCAD over gamma x lam"),
     ("shrinkage.tuning.adaptive", "The adaptive lasso"),
+    ("shrinkage.tuning.grid_choice", "The chosen cell of a two-axis grid"),
+    ("shrinkage.tuning.nonconvex", "One nonconvexity warning per fit"),
+    ("shrinkage.estimator_grids", "The estimators' second tuning axis"),
     ("shrinkage.model.concave", "MCP and SCAD penalties"),
     ("shrinkage.model.groups", "Group penalties"),
     ("shrinkage.model.cox", "The Cox family"),
@@ -62,8 +65,16 @@ NOTES = {
                               "shrinkage.distributed.problem",
                               "shrinkage.distributed.gaussian",
                               "shrinkage.distributed.newton", "shrinkage.distributed.cv",
-                              "shrinkage.distributed.read"),
+                              "shrinkage.distributed.read",
+                              "shrinkage.distributed.wide", "shrinkage.distributed.wide_source",
+                              "shrinkage.distributed.wide_stats",
+                              "shrinkage.distributed.wide_screen",
+                              "shrinkage.distributed.wide_cache",
+                              "shrinkage.distributed.wide_solve",
+                              "shrinkage.distributed.wide_cv"),
     "shrinkage.io": ("shrinkage.io.checks", "shrinkage.io.limits", "shrinkage.io.files"),
+    "shrinkage.plotting": ("shrinkage.plotting.penalty",),
+    "shrinkage.report": ("shrinkage.report.penalty_section",),
 }
 
 #: old module paths that still import (``shrinkage.moved``) -> the documented module

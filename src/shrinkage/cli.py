@@ -100,7 +100,7 @@ def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, see
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from .cli_output import kernels_need_compiling
-    from .tuning.cv import cross_validate
+    from .cli_tuning import choose_fit
 
     if kernels_need_compiling():
         click.echo("compiling numerical kernels (first run only)...", err=True)
@@ -117,12 +117,7 @@ def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, see
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
             task = progress.add_task(f"fitting the path and {what}", total=None)
-            grid = dict(grid)
-            if grid.pop("adaptive", False):  # the two stages, both inside every fold
-                from .tuning.adaptive import cross_validate_adaptive as fit
-            else:
-                fit = cross_validate
-                grid["l1_ratio"] = l1_ratio
+            fit, grid = choose_fit(grid, l1_ratio)  # the lam axis, or a 2-D grid
             cv, path = fit(
                 enc.X, enc.y, family=enc.family, cv=folds,
                 repeats=repeats, groups=enc.groups, metric=metric, rule=rule,
@@ -218,6 +213,7 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
     import dataclasses
 
     from .cli_output import check_out, command_line, staged_output, summary_tables, write_run
+    from .cli_tuning import tuning_outputs
     from .report import build_report, feature_sds, render_figures
     from .tabular import TabularModel
 
@@ -249,6 +245,7 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
 
     y_codes = None if survival else _codes(enc, model.classes)
     images = render_figures(path, cv, enc.X, y_codes, overfit=overfit, offset=enc.offset)
+    images, extra_files = tuning_outputs(cv, images, extra_files)  # --gamma 2,3,5
     if survival:
         images["survival"] = survival["image"]
     inference = run_inference(console, enc, opts, rule)

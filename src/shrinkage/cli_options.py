@@ -78,6 +78,53 @@ def _check_family_options(opts):
     return {"ties": opts.get("ties") or "efron"}
 
 
+def _numbers(text, option):
+    """The comma-separated numbers of ``option`` (a tuple), or None when not given."""
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in str(text).split(","))
+    except ValueError:
+        raise CLIError(f"{option} must be a number or a comma-separated list of numbers "
+                       f"(e.g. 2,3,5), got {text!r}") from None
+    if len(set(values)) != len(values):
+        raise CLIError(f"{option} lists a value twice: {text!r}")
+    return values
+
+
+def _one_or_list(values):
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def _check_axes(opts, grid):
+    """--gamma (mcp, scad) and --adaptive-exponent (adaptive): one value, or a list that
+    is cross-validated with lam (``shrinkage.cli_tuning``)."""
+    penalty = opts["penalty"]
+    gammas = _numbers(opts.get("gamma"), "--gamma")
+    exps = _numbers(opts.get("adaptive_exponent"), "--adaptive-exponent")
+    if penalty in ("mcp", "scad"):
+        from .model.concave import check_penalty
+
+        try:
+            checked = [check_penalty(penalty, g)[1] for g in (gammas or (None,))]
+        except ValueError as exc:
+            raise CLIError(f"--gamma: {exc}") from None
+        grid["penalty"], grid["gamma"] = penalty, _one_or_list(checked)
+    elif penalty == "adaptive":
+        if opts.get("weights") or opts.get("offset"):
+            raise CLIError("--penalty adaptive does not take --weights or --offset")
+        grid["adaptive"] = True
+        if exps is not None:
+            if min(exps) < 0 or not all(e < float("inf") for e in exps):
+                raise CLIError(f"--adaptive-exponent must be finite numbers >= 0, got "
+                               f"{opts['adaptive_exponent']!r}")
+            grid["adaptive_exponent"] = _one_or_list(exps)
+    if penalty not in ("mcp", "scad") and gammas is not None:
+        raise CLIError(f"--gamma applies to --penalty mcp or scad, not {penalty}")
+    if penalty != "adaptive" and exps is not None:
+        raise CLIError(f"--adaptive-exponent applies to --penalty adaptive, not {penalty}")
+
+
 def check_fit_options(opts):
     """Validate the numeric options before any work; returns (rule text, l1_ratio, grid)."""
     grid = _check_family_options(opts)
@@ -86,20 +133,7 @@ def check_fit_options(opts):
     for name in ("folds", "repeats"):
         if opts[name] < (2 if name == "folds" else 1):
             raise CLIError(f"--{name} must be >= {2 if name == 'folds' else 1}, got {opts[name]}")
-    if opts["penalty"] in ("mcp", "scad"):
-        from .model.concave import check_penalty
-
-        try:
-            _, gamma = check_penalty(opts["penalty"], opts.get("gamma"))
-        except ValueError as exc:
-            raise CLIError(f"--gamma: {exc}") from None
-        grid["penalty"], grid["gamma"] = opts["penalty"], gamma
-    elif opts["penalty"] == "adaptive":
-        if opts.get("weights") or opts.get("offset"):
-            raise CLIError("--penalty adaptive does not take --weights or --offset")
-        grid["adaptive"] = True
-    if opts["penalty"] not in ("mcp", "scad") and opts.get("gamma") is not None:
-        raise CLIError(f"--gamma applies to --penalty mcp or scad, not {opts['penalty']}")
+    _check_axes(opts, grid)
     if opts.get("n_lams") is not None:
         if opts["n_lams"] < 1:
             raise CLIError(f"--n-lams must be >= 1, got {opts['n_lams']}")
@@ -142,9 +176,15 @@ FIT_OPTIONS = [
                  help="mcp, scad: folded-concave penalties (ncvreg's; less bias on large "
                       "coefficients than the lasso); adaptive: the adaptive lasso (weights "
                       "from a cross-validated ridge fit, refitted inside every fold)."),
-    click.option("--gamma", type=float, default=None,
+    click.option("--gamma", default=None,
                  help="Concavity of --penalty mcp (> 1, default 3) or scad (> 2, default "
-                      "3.7)."),
+                      "3.7); a list such as 2,3,5 is cross-validated with lam (the "
+                      "sparsest cell within the rule, ties to the larger gamma; writes "
+                      "tuning.csv and tuning.png)."),
+    click.option("--adaptive-exponent", default=None,
+                 help="Exponent of --penalty adaptive's weights |b|^-exponent (default 1); "
+                      "a list such as 0.5,1,2 is cross-validated with lam (ties to the "
+                      "smaller exponent), the first stage refitted in every fold."),
     click.option("--l1-ratio", type=float, default=None,
                  help="Mix of L1 in (0, 1) for --penalty elasticnet (default 0.5)."),
     click.option("--folds", default=10, show_default=True, type=int),

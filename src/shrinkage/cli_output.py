@@ -32,7 +32,7 @@ __all__ = ["OUTPUTS", "OutputError", "check_out", "staged_output", "command_line
            "kernels_need_compiling"]
 
 OUTPUTS = ("model.npz", "report.html", "path.png", "cv.png", "gap.png", "coefficients.csv",
-           "inference.png", "inference.csv", "survival.png")
+           "inference.png", "inference.csv", "survival.png", "tuning.csv", "tuning.png")
 
 
 class OutputError(Exception):
@@ -161,8 +161,10 @@ def command_line(data, opts):
     parts += ["--family", opts["family"], "--penalty", opts["penalty"]]
     if opts["penalty"] == "elasticnet":
         parts += ["--l1-ratio", f"{opts['l1_ratio']:g}"]
-    if opts["penalty"] in ("mcp", "scad") and opts.get("gamma") is not None:
-        parts += ["--gamma", f"{opts['gamma']:g}"]
+    for key in ("gamma", "adaptive_exponent"):  # one number or a comma-separated list
+        if opts.get(key) is not None:
+            parts += [f"--{key.replace('_', '-')}",
+                      ",".join(f"{float(v):g}" for v in str(opts[key]).split(","))]
     parts += ["--folds", str(opts["folds"]), "--repeats", str(opts["repeats"]),
               "--rule", str(opts["rule"]), "--seed", str(opts["seed"])]
     if opts.get("metric"):

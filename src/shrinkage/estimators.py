@@ -45,7 +45,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .model.concave import check_penalty
+from .estimator_grids import check_axes, fit_on_grid
 from .tuning.selection import parse_rule
 from .validation import check_offset, check_sample_weight, check_target
 
@@ -59,7 +59,7 @@ def _estimator_init(family_default):
         self, family=family_default, lam="auto", l1_ratio=1.0, penalty_factor=None,
         standardize=True, fit_intercept=True, cv=10, metric=None, rule="1se", n_lams=100,
         lam_min_ratio=None, tol=None, n_jobs=None, random_state=None, penalty="elasticnet",
-        gamma=None, adaptive=None,
+        gamma=None, adaptive=None, adaptive_exponent=1.0,
         feature_groups=None, group_mix=0.0,
     ):
         self.family = family
@@ -79,6 +79,7 @@ def _estimator_init(family_default):
         self.penalty = penalty
         self.gamma = gamma
         self.adaptive = adaptive
+        self.adaptive_exponent = adaptive_exponent
         self.feature_groups = feature_groups
         self.group_mix = group_mix
 
@@ -109,7 +110,7 @@ class _PenalizedBase(BaseEstimator):
         check_strength(self.lam, self.l1_ratio, self.rule)
         if self.family not in self._families:
             raise ValueError(f"family must be one of {self._families}, got {self.family!r}")
-        check_penalty(self.penalty, self.gamma)
+        check_axes(self)  # gamma and adaptive_exponent: one value or a list
         if self.adaptive is not None and (self.adaptive not in ("ridge", "lasso", "ols")
                                           or self.penalty != "elasticnet"
                                           or self.l1_ratio != 1):
@@ -137,6 +138,9 @@ class _PenalizedBase(BaseEstimator):
         kw = self._path_kwargs(sample_weight, offset)
         # folds of seed 0 by default: two fits of one estimator choose the same lam_
         seed = 0 if self.random_state is None else self.random_state
+        grid = fit_on_grid(self, X, y, family, kw, seed)  # gamma_, cv_grid_; lists
+        if grid is not None:
+            return grid
         if self.adaptive is not None:
             return self._fit_adaptive(X, y, family, kw, seed)
         if self.lam == "auto":
@@ -174,7 +178,8 @@ class _PenalizedBase(BaseEstimator):
         kw = {k: v for k, v in kw.items() if k not in ("penalty", "gamma")}
         if self.lam == "auto":
             self.cv_, self.path_ = cross_validate_adaptive(
-                X, y, family, initial=self.adaptive, cv=self.cv, rule=self.rule,
+                X, y, family, initial=self.adaptive, exponent=self.adaptive_exponent_,
+                cv=self.cv, rule=self.rule,
                 metric=self.metric, random_state=seed, return_path=True,
                 n_lams=self.n_lams, lam_min_ratio=self.lam_min_ratio, **kw)
             index = self.cv_.index_chosen
@@ -183,7 +188,8 @@ class _PenalizedBase(BaseEstimator):
 
             if kw.get("sample_weight") is not None or kw.get("offset") is not None:
                 raise ValueError("sample_weight and offset are not supported with adaptive")
-            w = adaptive_weights(X, y, family, self.adaptive, random_state=seed,
+            w = adaptive_weights(X, y, family, self.adaptive, self.adaptive_exponent_,
+                                 random_state=seed,
                                  standardize=self.standardize, fit_intercept=self.fit_intercept)
             self.cv_ = None
             self.path_ = regularization_path(X, y, family=family, penalty_factor=w,
@@ -249,12 +255,17 @@ _COMMON_DOC = """
         ``"mcp"``/``"scad"``: ncvreg's folded-concave penalties (less bias on large
         coefficients; ``l1_ratio`` is then ncvreg's ``alpha``); see
         :func:`shrinkage.regularization_path`. Not for the multinomial family.
-    gamma : float or None
+    gamma : float, list of floats or None
         MCP (> 1, default 3) or SCAD (> 2, default 3.7) concavity; None for the default.
+        A list is cross-validated with ``lam`` (``gamma x lam``, ties to the larger
+        ``gamma``; :mod:`shrinkage.estimator_grids`).
     adaptive : {None, "ridge", "lasso", "ols"}
-        The adaptive lasso (Zou 2006): penalty factors ``|s_j b_j|^-1`` from this initial
-        fit (its strength chosen by CV), refitted inside every fold when ``lam="auto"``
-        (:func:`shrinkage.tuning.adaptive.cross_validate_adaptive`).
+        The adaptive lasso (Zou 2006): penalty factors ``|s_j b_j|^-adaptive_exponent``
+        from this initial fit (its strength chosen by CV), refitted inside every fold when
+        ``lam="auto"`` (:func:`shrinkage.tuning.adaptive.cross_validate_adaptive`).
+    adaptive_exponent : float >= 0 or list of floats, default 1.0
+        The adaptive lasso's exponent; a list is cross-validated with ``lam``
+        (``exponent x lam``, ties to the smaller exponent, nearer the lasso).
     feature_groups : array of shape (n_features,) or list of index arrays, optional
         Penalise groups of features as blocks (the group lasso; a categorical feature's
         dummies enter or leave together); ``penalty_factor`` is then one factor per group
@@ -276,6 +287,13 @@ _FITTED_DOC = """
         The full-data path (one point when ``lam`` is a number).
     cv_ : CVResult or None
         Cross-validation scores along the path (None when ``lam`` is a number).
+    gamma_ : float or None
+        The MCP/SCAD concavity used (chosen by CV from a list); None for the elastic net.
+    adaptive_exponent_ : float or None
+        The adaptive lasso's exponent used (chosen from a list); None without ``adaptive``.
+    cv_grid_ : GammaCVResult, AdaptiveGridResult or None
+        The two-axis cross-validation of a list of ``gamma`` or ``adaptive_exponent``
+        values (None for one value).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Column names when ``X`` is a DataFrame with string column names.

@@ -44,6 +44,13 @@ _COND_MAX = 1e8
 
 
 @njit(cache=True, nogil=True)
+def _copy(dst, src):
+    # a loop: ``dst[:] = src`` would compile numba's string-formatting error path
+    for j in range(dst.shape[0]):
+        dst[j] = src[j]
+
+
+@njit(cache=True, nogil=True)
 def _chol_solve_lower(L, b):
     # x = L^-1 b  (forward substitution)
     n = b.shape[0]
@@ -122,7 +129,7 @@ def _draw_cholesky(FtF, Ftf, sd, invtau2, c):
     m1 = _chol_solve_lower(L, Ftf)
     for j in range(p):
         m1[j] += sd * np.random.standard_normal()
-    c[:] = _chol_solve_upper_t(L, m1)
+    _copy(c, _chol_solve_upper_t(L, m1))
     return True
 
 
@@ -152,7 +159,7 @@ def _draw_woodbury(F, f, sd, tau2, c):
     if not ok:
         return False
     w = _chol_solve_upper_t(L, _chol_solve_lower(L, b))
-    c[:] = u + sd * (FD.T @ w)
+    _copy(c, u + sd * (FD.T @ w))
     return True
 
 
@@ -171,7 +178,7 @@ def _draw_qr(F, f, sd, tau2, c):
     Q, R = np.linalg.qr(K)
     t = _chol_solve_lower(np.ascontiguousarray(R.T), b)  # R^-T b
     h = np.ascontiguousarray(Q[:p]) @ t
-    c[:] = u + sd * dh * h
+    _copy(c, u + sd * dh * h)
 
 
 @njit(cache=True, nogil=True)
@@ -259,7 +266,8 @@ def gibbs_lasso_chain(
             lam2 = np.random.gamma(p + r_shape, 1.0 / (0.5 * tau2_sum + delta_rate))
         if t >= burn and (t - burn) % thin == 0:
             k = (t - burn) // thin
-            out_c[k, :] = c
+            for j in range(p):
+                out_c[k, j] = c[j]
             out_sigma2[k] = s2
             out_lam2[k] = lam2
             out_tau2_sum[k] = tau2_sum

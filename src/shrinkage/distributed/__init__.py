@@ -9,7 +9,11 @@ fit of the same data to the certificate's tolerance:
   by proximal Newton, one pass per Newton step;
 * ``cross_validate`` -- per-fold sums from the same passes: a fold trains on the sums
   of the other folds, so gaussian K-fold CV costs one pass;
-* ``read_parquet`` -- Parquet (or CSV) files larger than memory into a blocked design.
+* ``read_parquet`` -- Parquet (or CSV) files larger than memory into a blocked design;
+* ``wide_path`` and ``wide_cross_validate`` -- the other shape (``p >> n``, biglasso's
+  case): a gaussian lasso or elastic net on a design stored by columns on disk, reading
+  only the columns that screening cannot prove inactive (``wide_source``, ``wide_stats``,
+  ``wide_screen``, ``wide_cache``, ``wide_solve``, ``wide_cv``); no dask needed.
 
 Dask is imported only when these functions run (``pip install shrinkage[dask]``).
 """
@@ -18,13 +22,20 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["regularization_path", "cross_validate", "read_parquet", "BlockedTable"]
+__all__ = ["regularization_path", "cross_validate", "read_parquet", "BlockedTable",
+           "wide_path", "wide_cross_validate", "open_columns", "ColumnSource",
+           "CacheLimitWarning"]
 
 _LAZY = {
     "regularization_path": "shrinkage.distributed.fit",
     "cross_validate": "shrinkage.distributed.cv",
     "read_parquet": "shrinkage.distributed.read",
     "BlockedTable": "shrinkage.distributed.read",
+    "wide_path": "shrinkage.distributed.wide",
+    "wide_cross_validate": "shrinkage.distributed.wide_cv",
+    "open_columns": "shrinkage.distributed.wide_source",
+    "ColumnSource": "shrinkage.distributed.wide_source",
+    "CacheLimitWarning": "shrinkage.distributed.wide_cache",
 }
 
 

@@ -61,6 +61,9 @@ def gaussian_path(mom, options, n):
     st = fit_setup(mom, options, mom.shift.size)
     p = mom.shift.size
     G, c, yw = gram_problem(mom, st)
+    # Fortran order, as the in-memory Gram cache holds it: the covariance kernels then
+    # compile one specialisation for both routes, not two
+    G = np.asfortranarray(G)
     ybar = mom.rbar if st.fit_intercept else 0.0
     obj_scale = 0.5 * yw if yw > 0 else 1.0
     h = st.xsq

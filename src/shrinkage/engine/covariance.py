@@ -78,7 +78,9 @@ class GaussianCovariance(GaussianNaive):
         self.c = self.g.copy()  # Xc^T W yc
         self.yw = float(np.dot(prob.w, self.yc * self.yc))
         self.col = np.full(p, -1, dtype=np.int64)
-        self.G = np.zeros((p, 0), order="F")
+        # room for a few columns from the start: an empty (p, 0) array counts as C-ordered
+        # and would compile every covariance kernel a second time for that layout
+        self.G = np.zeros((p, min(16, p)), order="F")
         self.n_cols = 0
         self.r = None  # the residual is never formed in this mode
         self._scratch = np.empty(p, dtype=np.int64)
@@ -133,8 +135,10 @@ class GaussianCovariance(GaussianNaive):
             # columns in feature order (symmetric, so its transpose is the Fortran-ordered
             # G we need)
             every = np.arange(prob.p)
-            self.G = dense_gram(prob.X, prob.w, prob.uniform_w, self.shared,
-                                self.held_block).T
+            # (asfortranarray copies only when a weighted product came back in C order:
+            # one memory layout means one compiled specialisation of the kernels)
+            self.G = np.asfortranarray(dense_gram(prob.X, prob.w, prob.uniform_w, self.shared,
+                                                  self.held_block).T)
             self._finish_columns(self.G, every)
             self.col[:] = every
             self.n_cols = prob.p
@@ -269,7 +273,8 @@ def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lam
                 break
         if gap == np.inf:
             bq = covariance_residual_terms(b, c, g, yw)[1]
-        for j in range(b.shape[0]):  # a slice copy would compile numba's string-formatting error path
+        # a loop: a slice copy would compile numba's string-formatting error path
+        for j in range(b.shape[0]):
             coefs[k, j] = b[j]
         intercepts[k] = ybar - dot(xm, b) if fit_intercept else 0.0
         dev_ratio[k] = 1.0 - bq / null_dev if null_dev > 0.0 else 0.0

@@ -324,7 +324,8 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             want_polish = True
             if thr < floor:
                 break
-        for j in range(b.shape[0]):  # a slice copy would compile numba's string-formatting error path
+        # a loop: a slice copy would compile numba's string-formatting error path
+        for j in range(b.shape[0]):
             coefs[k, j] = b[j]
         intercepts[k] = ybar - dot(xm, b) if fit_intercept else 0.0
         dev = 0.0

@@ -32,7 +32,8 @@ from ..validation import check_scalar
 from .penalties import ElasticNet
 
 __all__ = ["FoldedConcave", "PENALTIES", "DEFAULT_GAMMA", "make_penalty", "check_penalty",
-           "concave_value", "concave_slope", "stationarity_violation"]
+           "concave_value", "concave_slope", "concave_threshold", "soft_threshold",
+           "stationarity_violation"]
 
 #: The names ``penalty=`` accepts.
 PENALTIES = ("elasticnet", "mcp", "scad")
@@ -165,3 +166,55 @@ def stationarity_violation(kind, gamma, gs, t, lam1, lam2):
     z = gs - lam2 * t
     moving = np.abs(z - concave_slope(kind, t, lam1, gamma) * np.sign(t))
     return np.where(t != 0, moving, np.maximum(np.abs(gs) - lam1, 0.0))
+
+
+def soft_threshold(z, lam1):
+    """The lasso's univariate solution ``sign(z) max(|z| - lam1, 0)`` (NumPy)."""
+    z = np.asarray(z, dtype=float)
+    return np.sign(z) * np.maximum(np.abs(z) - lam1, 0.0)
+
+
+def concave_threshold(kind, z, lam1, gamma, lam2=0.0, v=1.0):
+    """The univariate solution ``argmin_t v/2 t^2 - z t + rho(|t|; lam1, gamma) + lam2/2 t^2``.
+
+    With ``c = v + lam2`` above the concavity (``1/gamma`` for MCP, ``1/(gamma - 1)`` for
+    SCAD; always so for ``v = 1``, ``lam2 = 0``) the problem is convex and the solution is
+    the closed form (Breheny & Huang 2011; ``S`` the soft threshold)::
+
+        MCP:  S(z, lam1) / (c - 1/gamma)                       |z| <= gamma lam1 c
+              z / c                                            beyond
+        SCAD: S(z, lam1) / c                                   |z| <= lam1 (1 + c)
+              S(z, gamma lam1 / (gamma - 1)) / (c - 1/(gamma - 1))  |z| <= gamma lam1 c
+              z / c                                            beyond
+
+    Otherwise the global minimiser among the stationary points of the convex pieces is
+    returned (the objective is then nonconvex and the answer jumps). ``v = 1``,
+    ``lam2 = 0`` is the thresholding of an orthonormal (standardized, uncorrelated) design
+    with gaussian loss; elementwise in ``z`` (NumPy, the reference for the compiled
+    kernel ``shrinkage.engine.kernels.concave.threshold``).
+    """
+    kind = check_penalty(kind, gamma)[0]
+    if kind == "elasticnet":
+        raise ValueError("concave_threshold needs kind='mcp' or 'scad'")
+    z = np.asarray(z, dtype=float)
+    c = float(v) + float(lam2)
+    if not c > 0:
+        raise ValueError(f"v + lam2 must be > 0, got {c}")
+    az, sgn = np.abs(z), np.where(z >= 0, 1.0, -1.0)
+    conc = 1.0 / gamma if kind == "mcp" else 1.0 / (gamma - 1.0)
+    if c > conc:
+        if kind == "mcp":
+            return np.where(az <= gamma * lam1 * c, soft_threshold(z, lam1) / (c - conc),
+                            z / c)
+        mid = soft_threshold(z, gamma * lam1 / (gamma - 1.0)) / (c - conc)
+        return np.where(az <= lam1 * (1.0 + c), soft_threshold(z, lam1) / c,
+                        np.where(az <= gamma * lam1 * c, mid, z / c))
+    # nonconvex: compare the candidates (0 or the inner piece's best, the outer piece's)
+    inner = (np.zeros_like(z) if kind == "mcp"
+             else sgn * np.minimum(np.maximum(az - lam1, 0.0) / c, lam1))
+    outer = sgn * np.maximum(gamma * lam1, az / c)
+
+    def value(t):
+        return 0.5 * c * t * t - z * t + concave_value(kind, t, lam1, gamma)
+
+    return np.where(value(outer) < value(inner), outer, inner)

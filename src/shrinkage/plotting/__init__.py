@@ -15,6 +15,7 @@ from .fits import plot_gap, plot_overfit
 from .inference import plot_selection_intervals, plot_stability_path
 from .networks import plot_learning_curves, plot_sweep
 from .paths import plot_cv, plot_path
+from .penalty import plot_cv_grid, plot_penalty
 from .survival import plot_risk_groups
 
 __all__ = [
@@ -29,4 +30,6 @@ __all__ = [
     "plot_stability_path",
     "plot_selection_intervals",
     "plot_risk_groups",
+    "plot_penalty",
+    "plot_cv_grid",
 ]

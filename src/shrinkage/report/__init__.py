@@ -22,6 +22,7 @@ from ..results import CVResult, Path
 from .figures import png_bytes
 from .groups import group_sentence
 from .inference_section import inference_section, render_inference_figure
+from .penalty_section import nonconvex_note, penalty_figures, penalty_section
 from .penalty_words import penalty_kind
 
 __all__ = ["build_report", "render_figures", "render_inference_figure", "write_report",
@@ -62,7 +63,7 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
     Returns
     -------
     dict
-        ``"path"``, ``"cv"``, ``"gap"`` (only when ``X`` and ``y`` are given) and
+        ``"path"``, ``"cv"``, ``"penalty"`` (MCP, SCAD), ``"gap"`` (with ``X``, ``y``) and
         ``"overfit"`` (the bundled 1-D demo, when ``overfit`` is true).
     """
     from .. import plotting
@@ -71,6 +72,7 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
     figs = {
         "path": png_bytes(lambda ax: plotting.plot_path(path, ax, cv=cv, feature_sd=feature_sd)),
         "cv": png_bytes(lambda ax: plotting.plot_cv(cv, ax)),
+        **penalty_figures(path),  # MCP, SCAD: the penalty's shape next to the lasso's
     }
     if offset is not None and X is not None and y is not None:
         if path.family != "gaussian":
@@ -155,15 +157,9 @@ def _prior_sentence(path, cv, X, y, n_samples, offset=None):
     """The Bayesian reading of the chosen lam (:func:`shrinkage.bayes.priors.implied_prior`)."""
     from ..bayes.priors import implied_prior
 
-    if path.penalty in ("mcp", "scad"):
-        return (f"The {path.penalty.upper()} penalty has no Bayesian prior reading: its "
-                "exp(-penalty) is flat beyond gamma * lam, so it is no proper prior, and the "
-                "fit is a local stationary point of a nonconvex objective, not a posterior "
-                "mode. (The lasso's Laplace-prior reading does not carry over.)")
-    if "adaptive_weights" in path.extra:
-        return ("The adaptive lasso reads as independent Laplace priors whose scales differ "
-                "by feature (divided by each feature's weight): an empirical-Bayes prior, "
-                "its weights chosen from the data by the first-stage fit.")
+    note = nonconvex_note(path, cv)  # MCP, SCAD, the adaptive lasso
+    if note is not None:
+        return note
     i = cv.index_chosen
     if n_samples is None:
         return ("The implied prior needs the number of samples: pass the training data "
@@ -481,7 +477,7 @@ def build_report(
         repro_rows=repro_rows,
         command=command,
         inference=None if inference is None else inference_section(inference),
-        survival=survival,
+        survival=survival, penalty=penalty_section(path) if "penalty" in images else None,
     )
 
 

@@ -82,6 +82,7 @@ from . import selection
 from .cox_scores import cox_fold_scores
 from .folds import make_folds
 from .metrics import check_metric, score_path
+from .nonconvex import nonconvex_guard
 from .parallel import parallel_map
 
 __all__ = ["cross_validate", "cv_summary", "CVSetup", "prepare_cv", "run_paths",
@@ -466,9 +467,10 @@ def cross_validate(
     selection.parse_rule(rule)
     if "l1_ratio" in path_kwargs:
         raise TypeError("l1_ratio is given twice")
-    setup = prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
-                       path_kwargs)
-    full, res = fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule, random_state)
+    with nonconvex_guard(path_kwargs.get("penalty")):  # one warning, not one per fold
+        setup = prepare_cv(X, y, family, cv, repeats, stratify, groups, metric,
+                           random_state, path_kwargs)
+        full, res = fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule, random_state)
     return (res, full) if return_path else res
 
 

@@ -20,6 +20,7 @@ from ..results import CVResult
 from . import selection
 from .cv import assemble_result, fit_with_extensions, prepare_cv, run_paths
 from .grid_cv import choose_on_grid
+from .nonconvex import nonconvex_guard
 
 __all__ = ["GammaCVResult", "cross_validate_gamma", "DEFAULT_GAMMAS"]
 
@@ -68,6 +69,16 @@ class GammaCVResult:
         """The CVResult of the chosen ``gamma``."""
         return self.results[self.index_chosen[0]]
 
+    @property
+    def axis(self) -> str:
+        """The name of the second tuning axis: ``"gamma"``."""
+        return "gamma"
+
+    @property
+    def values(self) -> np.ndarray:
+        """The axis values: :attr:`gammas`."""
+        return self.gammas
+
 
 def cross_validate_gamma(
     X,
@@ -86,17 +97,22 @@ def cross_validate_gamma(
     random_state=None,
     *,
     backend=None,
+    return_path=False,
     **path_kwargs,
 ):
     """Cross-validate MCP or SCAD over ``gamma`` x ``lam`` and choose both.
 
     Parameters are those of :func:`~shrinkage.tuning.cv.cross_validate`, with ``penalty``
     (``"mcp"`` or ``"scad"``) and ``gammas`` a sequence (default
-    :data:`DEFAULT_GAMMAS`; each > 1 for MCP, > 2 for SCAD).
+    :data:`DEFAULT_GAMMAS`; each > 1 for MCP, > 2 for SCAD). Larger ``gamma`` is the
+    stronger setting (nearer the lasso: large coefficients shrunk more); ties of the grid
+    rule go to it. The paths that are not locally convex give one
+    :class:`~shrinkage.tuning.nonconvex.NonconvexSummary` warning for the whole grid.
 
     Returns
     -------
-    GammaCVResult
+    GammaCVResult, or (GammaCVResult, list of Path) when ``return_path``: the full-data
+    path of each ``gamma``.
     """
     selection.parse_rule(rule)  # a bad rule is refused before any fit
     if not isinstance(penalty, str) or penalty.lower() not in DEFAULT_GAMMA:
@@ -115,14 +131,17 @@ def cross_validate_gamma(
             raise TypeError(f"{key} is given twice (use penalty= and gammas=)")
     base = prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
                       path_kwargs)
-    results = []
-    for g in gam:
-        setup = dataclasses.replace(base, options=base.options.replace(penalty=name,
-                                                                       gamma=float(g)))
-        fulls, scores = run_paths(setup, [l1_ratio], n_jobs, backend)
-        first = (fulls[0], assemble_result(setup, fulls[0], scores, rule, random_state))
-        _, res = fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule, random_state,
-                                     first)
-        results.append(res)
+    results, paths = [], []
+    with nonconvex_guard(name, "cross-validation over gamma x lam"):
+        for g in gam:
+            setup = dataclasses.replace(base, options=base.options.replace(penalty=name,
+                                                                           gamma=float(g)))
+            fulls, scores = run_paths(setup, [l1_ratio], n_jobs, backend)
+            first = (fulls[0], assemble_result(setup, fulls[0], scores, rule, random_state))
+            full, res = fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule,
+                                            random_state, first)
+            results.append(res)
+            paths.append(full)
     i_min, i_ch = choose_on_grid(results, base.greater, rule)
-    return GammaCVResult(name, gam, results, i_min, i_ch, selection.parse_rule(rule).text)
+    out = GammaCVResult(name, gam, results, i_min, i_ch, selection.parse_rule(rule).text)
+    return (out, paths) if return_path else out

@@ -3,15 +3,17 @@
 import numpy as np
 from numba import njit
 
+from .active_set import cholesky_solve
+
 
 @njit(cache=True, nogil=True)
 def anderson_weights(hist, dim, K):
     """Weights ``c`` with ``sum(c) = 1`` minimising ``||U c||``, U the iterate differences.
 
     ``hist[:dim, 0..K]`` holds K+1 successive iterates as columns; ``U[:, a] =
-    hist[:, a+1] - hist[:, a]``. Solves ``(U^T U + eps I) z = 1`` and returns ``z / sum(z)``
-    (extrapolated point: ``sum_a c_a hist[:, a+1]``), or an empty array when the system is
-    degenerate.
+    hist[:, a+1] - hist[:, a]``. Solves ``(U^T U + eps I) z = 1`` by Cholesky and returns
+    ``z / sum(z)`` (extrapolated point: ``sum_a c_a hist[:, a+1]``), or an empty array when
+    the system is degenerate.
     """
     C = np.empty((K, K))
     tr = 0.0
@@ -27,7 +29,11 @@ def anderson_weights(hist, dim, K):
         return np.empty(0)
     for a in range(K):
         C[a, a] += 1e-10 * tr
-    z = np.linalg.solve(C, np.ones(K))
+    # C is symmetric positive definite: our Cholesky rather than np.linalg.solve, whose
+    # shape checks compile numba's string-formatting error path (seconds on first use)
+    z = np.ones(K)
+    if not cholesky_solve(C, z, C.shape[0]):  # (K may be a literal: one specialisation)
+        return np.empty(0)
     zs = z.sum()
     if not np.isfinite(zs) or zs == 0.0:
         return np.empty(0)

@@ -161,7 +161,7 @@ def centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g):
     compete with the threads that run cross-validation folds side by side.
     """
     idx = np.empty(g.shape[0], dtype=np.int64)
-    m = 0
+    m = np.int64(0)  # typed, not the literal 0: a literal compiles callees twice
     for j in range(g.shape[0]):
         if excluded[j]:
             g[j] = 0.0

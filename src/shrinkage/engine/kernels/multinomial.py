@@ -244,7 +244,7 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
         sweeps += 1
         if maxch < thr:
             return sweeps
-        m = 0
+        m = np.int64(0)  # typed, not the literal 0: a literal compiles callees twice
         for t in range(n_ws):
             j = ws[t]
             nz = False
@@ -255,8 +255,8 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
                 act[m] = j
                 m += 1
         dim = m * K + K
-        filled = 0
-        _store(hist, 0, B, b0, act, m, K)
+        filled = np.int64(0)
+        _store(hist, filled, B, b0, act, m, K)
         while sweeps < max_sweeps:
             maxch = _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q,
                                  qsum, b0, M0, act, m, grouped, intercept, gbuf, cbuf)
@@ -266,7 +266,7 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
             filled += 1
             _store(hist, filled, B, b0, act, m, K)
             if filled == AK:
-                filled = 0
+                filled = np.int64(0)
                 z = anderson_weights(hist, dim, AK)
                 if z.shape[0] > 0:
                     f_cur = _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00,
@@ -299,10 +299,13 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
                         for i in range(n):
                             for k in range(K):
                                 qsum[k] += q[i, k]
-                    else:
-                        B[:, :] = Bsave
-                        b0[:] = b0save
-                _store(hist, 0, B, b0, act, m, K)
+                    else:  # loops: a slice copy would compile numba's string-formatting error path
+                        for j in range(B.shape[0]):
+                            for k in range(K):
+                                B[j, k] = Bsave[j, k]
+                        for k in range(K):
+                            b0[k] = b0save[k]
+                _store(hist, np.int64(0), B, b0, act, m, K)
     return sweeps
 
 
