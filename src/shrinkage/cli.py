@@ -26,6 +26,7 @@ from pathlib import Path as FilePath
 import click
 import numpy as np
 
+from .cli_blocked import blocked_options, fit_blocked
 from .cli_options import CLIError, check_fit_options, fit_options, run_inference
 from .cli_output import OUTPUTS, OutputError
 from .version import __version__
@@ -273,15 +274,18 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
 @fit_options
 @click.option("--out", default="shrinkage-out", show_default=True,
               help="Directory for model.npz, plots and report.html.")
+@blocked_options
 @_debug_option
 def fit(data, **opts):
-    """Cross-validate a regularized GLM on DATA (CSV or Parquet) and write the results."""
+    """Cross-validate a regularized GLM on DATA (a CSV or Parquet file, or a glob or
+    folder of them) and write the results."""
     exclude = []
     for item in opts["exclude"]:
         exclude.extend(c.strip() for c in item.split(",") if c.strip())
     opts["exclude"] = exclude
     opts["keep"] = list(opts["keep"])
-    _run_fit(_console(), data, opts)
+    if not fit_blocked(_console(), data, opts):  # many files larger than memory
+        _run_fit(_console(), data, opts)
 
 
 # --------------------------------------------------------------------------- predict

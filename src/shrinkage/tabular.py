@@ -53,10 +53,15 @@ __all__ = ["FAMILIES", "ROW_NAME_COLUMNS", "DataError", "Table", "Encoded", "Tab
 
 # --------------------------------------------------------------------------- reading
 def read_table(path):
-    """Read a CSV (``.csv``, ``.tsv``, ``.txt``) or Parquet (``.parquet``, ``.pq``) file."""
+    """Read a CSV (``.csv``, ``.tsv``, ``.txt``) or Parquet (``.parquet``, ``.pq``) file, or
+    the files of a glob or folder (:func:`shrinkage.tabular_blocked.read_tables`)."""
     from .tabular_read import read_csv, read_parquet
 
     path = os.fspath(path)
+    from .tabular_blocked import is_many, read_tables
+
+    if is_many(path):  # a glob or a folder: its files, one after the other
+        return read_tables(path)
     if not os.path.exists(path):
         raise DataError(f"no such file: {path}")
     if os.path.isdir(path):

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["DataError", "Table", "MISSING_TOKENS", "WHITESPACE", "read_csv", "read_parquet",
-           "row_numbers", "absent_values", "check_columns", "first_text", "label_text"]
+           "row_numbers", "absent_values", "check_columns", "first_text", "label_text",
+           "parquet_column"]
 
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
 # Exactly the characters str.strip() removes (str.isspace); tests check the list against
@@ -359,7 +360,9 @@ def read_csv(path, delimiter=","):
                  path)
 
 
-def _parquet_column(path, name, col):
+def parquet_column(path, name, col):
+    """One Parquet column (a pyarrow array) as a numeric float64 array (nulls as NaN) or
+    an object array of str (None missing); dates and times refused naming the column."""
     import pyarrow as pa
     import pyarrow.types as pat
 
@@ -398,7 +401,7 @@ def read_parquet(path):
     try:
         pf = pq.ParquetFile(path)
         names = pf.schema_arrow.names
-        cols = {name: _parquet_column(path, name, pf.read(columns=[name]).column(0))
+        cols = {name: parquet_column(path, name, pf.read(columns=[name]).column(0))
                 for name in names}
     except DataError:
         raise

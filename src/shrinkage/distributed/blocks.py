@@ -130,12 +130,19 @@ def block_data(X, y, sample_weight=None, offset=None, folds=None, *, block_rows=
     data = BlockData(Xd, _aligned(y, "y", n, chunks), _aligned(sample_weight,
                      "sample_weight", n, chunks), _aligned(offset, "offset", n, chunks),
                      _aligned(folds, "folds", n, chunks), n, p, starts, scheduler, progress)
-    first = np.asarray(Xd.blocks[0].compute(scheduler="synchronous"), dtype=np.float64)
+    import dask
+
+    # the first block of each vector in one computation (a file is read once), on the
+    # fit's scheduler: a persisted array's blocks live on the workers
+    vectors = [data.y] + ([] if data.offset is None else [data.offset])
+    first, *heads = dask.compute(Xd.blocks[0], *(v.blocks[0] for v in vectors),
+                                 scheduler=scheduler, optimize_graph=False)
+    first = np.asarray(first, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         data.shift = np.nan_to_num(first.mean(axis=0), nan=0.0, posinf=0.0, neginf=0.0)
-        r = np.asarray(data.y.blocks[0].compute(scheduler="synchronous"), dtype=float)
+        r = np.asarray(heads[0], dtype=float)
         if data.offset is not None:
-            r = r - np.asarray(data.offset.blocks[0].compute(scheduler="synchronous"))
+            r = r - np.asarray(heads[1], dtype=float)
         data.y_shift = float(np.nan_to_num(np.mean(r), nan=0.0, posinf=0.0, neginf=0.0))
     return data
 
@@ -198,6 +205,7 @@ def combine(a, b):
 
 
 def _tree(parts, delayed):
+    """Pairwise sums of ``parts`` (``delayed(combine)`` makes one merge)."""
     while len(parts) > 1:
         nxt = [delayed(combine)(parts[k], parts[k + 1]) for k in range(0, len(parts) - 1, 2)]
         if len(parts) % 2:
@@ -215,9 +223,14 @@ def reduce_blocks(data, fn, *args):
     import dask
 
     def parts_of(v):
-        return [None] * data.n_blocks if v is None else list(v.to_delayed().ravel())
+        # unoptimized: X, y, weights and offset cut from one array (a file read once)
+        # keep that array's task; optimized graphs would each fuse their own copy of it,
+        # reading every block once per vector
+        if v is None:
+            return [None] * data.n_blocks
+        return list(v.to_delayed(optimize_graph=False).ravel())
 
-    xs = list(data.X.to_delayed().ravel())
+    xs = parts_of(data.X)
     ys, ws, os_, fs = (parts_of(v) for v in (data.y, data.w, data.offset, data.folds))
     data.passes += 1
     if data.progress is not None and data.scheduler in _LOCAL:
@@ -226,10 +239,41 @@ def reduce_blocks(data, fn, *args):
         fn = _one_blas_thread(fn)
     parts = [dask.delayed(fn)(i, int(data.starts[i]), xs[i], ys[i], ws[i], os_[i], fs[i],
                               *args) for i in range(data.n_blocks)]
+    client = _client() if data.progress is not None and data.scheduler is None else None
+    if client is not None:
+        return _counted_on(client, parts, data)
     from ..tuning.parallel import one_blas_thread
 
     with one_blas_thread():  # for the whole pass: in-process blocks run in this process
         return dask.compute(_tree(parts, dask.delayed), scheduler=data.scheduler)[0]
+
+
+def _client():
+    """The active :class:`distributed.Client`, or None (none, or not installed)."""
+    try:
+        from distributed import get_client
+    except ImportError:
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+def _counted_on(client, parts, data):
+    """A pass on a cluster, reporting ``progress(pass, blocks_done, n_blocks)`` as the
+    blocks' futures finish (the callback runs here, not on the workers); the partial
+    sums are merged on the cluster, and only the total comes back."""
+    from distributed import as_completed
+
+    futures = client.compute(parts)
+    for done, _ in enumerate(as_completed(futures), 1):
+        data.progress(data.passes, done, data.n_blocks)
+
+    def merge(a, b):
+        return client.submit(combine, a, b)
+
+    return _tree(futures, lambda _fn: merge).result()
 
 
 _LOCAL = ("synchronous", "sync", "single-threaded", "threads", "threading")

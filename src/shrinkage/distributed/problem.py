@@ -61,6 +61,7 @@ class FitSetup:
     hi: np.ndarray
     cand: np.ndarray
     unpen: np.ndarray
+    sd: np.ndarray = None
 
 
 def check_family(options):
@@ -100,7 +101,7 @@ def fit_setup(mom, options, p):
     return FitSetup(fam, penalty, float(tol), int(max_iter), float(l1_ratio), int(n_lams),
                     fit_intercept, bool(options.standardize), names,
                     mom.xm if fit_intercept else np.zeros(p), mom.xm, scale, xsq, arrays.l1,
-                    arrays.l2, lo, hi, cand, unpen)
+                    arrays.l2, lo, hi, cand, unpen, xs)
 
 
 def free_arrays(G, c, st, cand):
@@ -154,5 +155,6 @@ def finish_path(st, grid, out, done, code, null_dev, lam_max, kind, extra=None,
         fit_intercept=st.fit_intercept, stopped_early=done < grid.size,
         stop_reason=stop_reason(code, dev_ratio[-1], grid[done - 1]) if done else "",
         classes=classes, feature_names=st.names, lam_max=float(lam_max),
-        extra=dict(extra or {}), penalty="elasticnet", gamma=float("nan"),
+        extra={**({} if st.sd is None else {"feature_sd": st.sd.copy()}), **(extra or {})},
+        penalty="elasticnet", gamma=float("nan"),
     )

@@ -65,7 +65,7 @@ def wide_setup(options, stats, p):
                     intercept, bool(options.standardize), names,
                     xw if intercept else np.zeros(p), xw, scale, xsq, arrays.l1, arrays.l2,
                     np.where(constant, 0.0, arrays.lo), np.where(constant, 0.0, arrays.hi),
-                    cand, unpen)
+                    cand, unpen, xs)
 
 
 class WideFit:
