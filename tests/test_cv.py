@@ -314,6 +314,7 @@ def test_overlapping_blas_limits_from_two_threads_restore_the_original(monkeypat
 
     from threadpoolctl import threadpool_info
 
+    from shrinkage.engine import blas as blas_module
     from shrinkage.tuning import parallel
 
     state = {"threads": 2}
@@ -326,7 +327,7 @@ def test_overlapping_blas_limits_from_two_threads_restore_the_original(monkeypat
         def restore_original_limits(self):
             state["threads"] = self.saved
 
-    monkeypatch.setattr(parallel, "threadpool_limits", GlobalLimiter)
+    monkeypatch.setattr(blas_module, "threadpool_limits", GlobalLimiter)
     a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
     seen = {}
 

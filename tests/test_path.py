@@ -550,3 +550,37 @@ def test_multinomial_with_a_single_row_class_converges_and_says_why():
     # cross-validation cannot put that row in every training part: it says which class
     with pytest.raises(ValueError, match="class '3' has 1 sample"):
         cross_validate(X, y, family="multinomial", cv=5, n_lams=10)
+
+
+def test_small_designs_run_their_solver_on_one_blas_thread(monkeypatch):
+    """A path on at most SMALL_DESIGN entries runs its solver with BLAS limited to one
+    thread (its dense solves are small; spinning BLAS threads only compete for cores),
+    and the process's own limit is back once the fit returns."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from shrinkage.engine import blas
+    from shrinkage.engine.multinomial import MultinomialSolver
+
+    def blas_threads():
+        return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+    seen = []
+    original = MultinomialSolver.run_path
+
+    def spy(self, *args):
+        seen.append(blas_threads())
+        return original(self, *args)
+
+    monkeypatch.setattr(MultinomialSolver, "run_path", spy)
+    rng = np.random.default_rng(3)
+    with threadpool_limits(limits=2, user_api="blas"):  # a known starting point
+        before = blas_threads()
+        X = rng.normal(size=(200, 10))
+        y = rng.integers(0, 3, size=200)
+        regularization_path(X, y, family="multinomial", n_lams=5)
+        assert before == [2] and X.size <= blas.SMALL_DESIGN and seen == [[1]]
+        assert blas_threads() == before
+        Xbig = rng.normal(size=(blas.SMALL_DESIGN // 10 + 1, 10))
+        regularization_path(Xbig, rng.integers(0, 3, size=Xbig.shape[0]),
+                            family="multinomial", n_lams=3)
+        assert seen[1] == before  # a larger design keeps the process's BLAS threads

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ from ..validation import (
     check_scalar,
     check_target,
 )
+from .blas import SMALL_DESIGN, one_blas_thread
 from .contract import FitHints, SolverSetup, choose_solver
 from .gram import live_moments
 from .grid import strength_grid
@@ -261,7 +263,8 @@ def fit_path(X, y, options, hints=None):
     K = data.y.shape[1] if data.y.ndim == 2 else None
     out = (np.zeros((L, p, K) if K else (L, p)), np.zeros((L, K) if K else L), np.zeros(L),
            np.zeros(L), np.zeros(L, dtype=np.int64))
-    done, code = solver.run_path(grid, max(lam_max, grid[0]), null_dev, early_stop, out)
+    with one_blas_thread() if n * p <= SMALL_DESIGN else nullcontext():
+        done, code = solver.run_path(grid, max(lam_max, grid[0]), null_dev, early_stop, out)
     coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
     converged = np.isfinite(cert) & (cert <= tol)
     _warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,

@@ -10,18 +10,13 @@ threads would cost more than it saves. Any joblib backend works, selected either
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
-
 import numpy as np
 from joblib import Parallel, effective_n_jobs, parallel_config
-from threadpoolctl import threadpool_limits
+
+from ..engine.blas import SMALL_DESIGN, one_blas_thread
 
 __all__ = ["SMALL_DESIGN", "one_blas_thread", "parallel_map"]
 
-# Below this many entries of X, a fold's path takes a millisecond or two: starting and
-# feeding worker threads costs more than it saves, so n_jobs=None runs them in turn.
-SMALL_DESIGN = 100_000
 
 
 def parallel_map(tasks, n_jobs, backend, size=None):
@@ -47,34 +42,6 @@ def parallel_map(tasks, n_jobs, backend, size=None):
     # resolves its backend when constructed, so it is built inside the context.
     with parallel_config(backend=backend):
         return Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
-
-
-_LIMIT_LOCK = threading.Lock()
-_limit = {"depth": 0, "limiter": None}
-
-
-@contextmanager
-def one_blas_thread():
-    """BLAS limited to one thread while any caller, in any thread, is inside.
-
-    threadpoolctl's limits are process-wide and each context restores what it found on
-    entry, so two overlapping contexts in two threads would leave the process limited
-    for good (the second saves the first's limit and restores it last). A count of the
-    callers inside sets the limit on the first entry and restores the original on the
-    last exit.
-    """
-    with _LIMIT_LOCK:
-        if _limit["depth"] == 0:
-            _limit["limiter"] = threadpool_limits(limits=1, user_api="blas")
-        _limit["depth"] += 1
-    try:
-        yield
-    finally:
-        with _LIMIT_LOCK:
-            _limit["depth"] -= 1
-            if _limit["depth"] == 0:
-                _limit["limiter"].restore_original_limits()
-                _limit["limiter"] = None
 
 
 def _backend_chosen():
