@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.path import regularization_path
-from ..results import CVResult
 from ..validation import check_scalar
 from . import selection
 from .cv import assemble_result, cross_validate, prepare_cv
+from .grid_choice import AxisGridResult
 from .grid_cv import choose_on_grid
 from .metrics import score_path
 
@@ -171,7 +171,7 @@ def _result(setup, full, rows, rule, random_state, initial, exponent, inner_cv):
 
 
 @dataclass(frozen=True, eq=False)
-class AdaptiveGridResult:
+class AdaptiveGridResult(AxisGridResult):
     """Cross-validation of the adaptive lasso over ``exponent`` x ``lam``.
 
     Attributes
@@ -196,19 +196,8 @@ class AdaptiveGridResult:
 
     @property
     def exponent_chosen(self) -> float:
-        """The exponent of the chosen cell."""
-        return float(self.exponents[self.index_chosen[0]])
-
-    @property
-    def lam_chosen(self) -> float:
-        """The ``lam`` of the chosen cell."""
-        i, j = self.index_chosen
-        return float(self.results[i].lams[j])
-
-    @property
-    def chosen(self) -> CVResult:
-        """The CVResult of the chosen exponent."""
-        return self.results[self.index_chosen[0]]
+        """The ``exponent`` of the chosen cell."""
+        return self.value_chosen
 
     @property
     def axis(self) -> str:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.concave import DEFAULT_GAMMA, check_penalty
-from ..results import CVResult
 from . import selection
 from .cv import assemble_result, fit_with_extensions, prepare_cv, run_paths
+from .grid_choice import AxisGridResult
 from .grid_cv import choose_on_grid
 from .nonconvex import nonconvex_guard
 
@@ -30,7 +30,7 @@ DEFAULT_GAMMAS = {"mcp": (1.5, 2.0, 3.0, 5.0, 10.0, 30.0),
 
 
 @dataclass(frozen=True, eq=False)
-class GammaCVResult:
+class GammaCVResult(AxisGridResult):
     """Cross-validation over a ``gamma`` x ``lam`` grid.
 
     Attributes
@@ -56,18 +56,7 @@ class GammaCVResult:
     @property
     def gamma_chosen(self) -> float:
         """The ``gamma`` of the chosen cell."""
-        return float(self.gammas[self.index_chosen[0]])
-
-    @property
-    def lam_chosen(self) -> float:
-        """The ``lam`` of the chosen cell."""
-        i, j = self.index_chosen
-        return float(self.results[i].lams[j])
-
-    @property
-    def chosen(self) -> CVResult:
-        """The CVResult of the chosen ``gamma``."""
-        return self.results[self.index_chosen[0]]
+        return self.value_chosen
 
     @property
     def axis(self) -> str:

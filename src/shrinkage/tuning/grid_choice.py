@@ -15,10 +15,34 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["grid_choice", "grid_rows", "GRID_HEADER"]
+__all__ = ["AxisGridResult", "grid_choice", "grid_rows", "GRID_HEADER"]
 
 #: The columns of :func:`grid_rows` (``tuning.csv``); the first is the axis name.
 GRID_HEADER = ("lam", "cv_mean", "cv_se", "nnz", "best_of_row", "chosen")
+
+
+class AxisGridResult:
+    """What a two-axis cross-validation result shares: the chosen cell's ``lam`` and row.
+
+    Subclasses (dataclasses) hold ``results`` (one CVResult per value of the second
+    axis), ``index_chosen`` = ``(i, j)`` and define ``values`` and ``axis``.
+    """
+
+    @property
+    def value_chosen(self) -> float:
+        """The second axis's value in the chosen cell."""
+        return float(self.values[self.index_chosen[0]])
+
+    @property
+    def lam_chosen(self) -> float:
+        """The ``lam`` of the chosen cell."""
+        i, j = self.index_chosen
+        return float(self.results[i].lams[j])
+
+    @property
+    def chosen(self):
+        """The CVResult of the chosen row (the chosen value of the second axis)."""
+        return self.results[self.index_chosen[0]]
 
 
 def grid_choice(result, paths):
