@@ -24,7 +24,7 @@ from collections import Counter
 
 import numpy as np
 
-from .tabular_encode import ROW_NAME_COLUMNS
+from .tabular_encode import ROW_NAME_COLUMNS, categorical_spec
 from .tabular_read import DataError, label_text
 
 __all__ = ["summarize_table", "merge_summaries", "infer_family", "identifier_names",
@@ -203,24 +203,7 @@ def column_spec(name, s, impute, notes):
             notes.append(f"imputed {s['missing']} {what} values of {name!r} with the "
                          f"mean {s['mean']:.4g}")
         return {"name": name, "kind": "numeric", "fill": float(s["mean"])}
-    counts = s["counts"]
-    levels = sorted(counts)
-    fill = max(levels, key=lambda v: counts[v])
-    spec = {"name": name, "kind": "categorical", "levels": levels, "fill": fill}
-    if len(levels) == 2:
-        spec["reference"] = levels[0]
-        notes.append(f"encoded {name!r} as one indicator {name}={levels[1]} (reference "
-                     f"level: {levels[0]})")
-    else:
-        shown = ", ".join(levels[:8]) + (", ..." if len(levels) > 8 else "")
-        notes.append(f"one-hot encoded {name!r} ({len(levels)} levels: {shown})")
-    if len(levels) >= 20 and len(levels) > 0.5 * present:
-        notes.append(f"{name!r} has {len(levels)} levels in {present} rows: an identifier "
-                     f"or free text? Consider --exclude {name}")
-    if s["missing"]:
-        notes.append(f"imputed {s['missing']} missing values of {name!r} with the most "
-                     f"frequent level {fill!r}")
-    return spec
+    return categorical_spec(name, s["counts"], int(s["missing"]), notes)
 
 
 def describe_summary(merged):

@@ -20,8 +20,8 @@ from .tabular_read import (
     label_text,
 )
 
-__all__ = ["FAMILIES", "ROW_NAME_COLUMNS", "Encoded", "encode_for_fit", "design_matrix",
-           "identifier_columns", "numeric_column"]
+__all__ = ["FAMILIES", "ROW_NAME_COLUMNS", "Encoded", "categorical_spec", "encode_for_fit",
+           "design_matrix", "identifier_columns", "numeric_column"]
 
 FAMILIES = ("gaussian", "binomial", "poisson", "multinomial")
 # Names that writers give a column of row names: R's write.csv ("" or "X" once read back),
@@ -181,9 +181,20 @@ def _column_spec(table, name, rows, impute, notes):
             notes.append(f"imputed {int(miss.sum())} {what} values of {name!r} with the "
                          f"mean {fill:.4g}")
         return {"name": name, "kind": "numeric", "fill": fill}
-    counts = Counter(col[~miss].tolist())
+    return categorical_spec(name, Counter(col[~miss].tolist()), int(miss.sum()), notes)
+
+
+def categorical_spec(name, counts, missing, notes):
+    """The encoding of a categorical column from its level counts (missing values apart).
+
+    Levels sorted; the fill for missing values is the first of the most frequent levels;
+    two levels become one indicator against the first. Appends the notes the user reads
+    (encoding, a likely identifier column, imputation) to ``notes``. Shared by the
+    in-memory and the block-by-block readers so both encode a column identically.
+    """
     levels = sorted(counts)
-    fill = max(levels, key=lambda v: counts[v])  # the first of the most frequent, sorted
+    present = int(sum(counts.values()))
+    fill = max(levels, key=lambda v: counts[v])
     spec = {"name": name, "kind": "categorical", "levels": levels, "fill": fill}
     if len(levels) == 2:
         spec["reference"] = levels[0]
@@ -192,11 +203,11 @@ def _column_spec(table, name, rows, impute, notes):
     else:
         shown = ", ".join(levels[:8]) + (", ..." if len(levels) > 8 else "")
         notes.append(f"one-hot encoded {name!r} ({len(levels)} levels: {shown})")
-    if len(levels) >= 20 and len(levels) > 0.5 * (~miss).sum():
-        notes.append(f"{name!r} has {len(levels)} levels in {int((~miss).sum())} rows: "
+    if len(levels) >= 20 and len(levels) > 0.5 * present:
+        notes.append(f"{name!r} has {len(levels)} levels in {present} rows: "
                      f"an identifier or free text? Consider --exclude {name}")
-    if miss.any():
-        notes.append(f"imputed {int(miss.sum())} missing values of {name!r} with the "
+    if missing:
+        notes.append(f"imputed {missing} missing values of {name!r} with the "
                      f"most frequent level {fill!r}")
     return spec
 
