@@ -132,14 +132,17 @@ class ActiveGram:
     def __init__(self, prob):
         self.prob = prob
         self.pos = np.full(prob.p, -1, dtype=np.int64)
-        self.cols = np.zeros((prob.p, 0))
+        self.k = 0
+        # columns live in a buffer grown by doubling: copying the whole p x k cache at
+        # each growth (as concatenation does) dominated wide (p >> n) paths
+        self.buf = np.zeros((prob.p, 0))
 
     def block(self, A):
         """``Xc_A^T W Xc_A``, or None when the cache would pass ``max_entries``."""
         prob = self.prob
         new = A[self.pos[A] < 0]
         if new.size:
-            k = self.cols.shape[1]
+            k = self.k
             if float(prob.p) * (k + new.size) > self.max_entries:
                 return None
             X = prob.X
@@ -149,9 +152,16 @@ class ActiveGram:
             xm, xw = prob.xm, prob.xw
             V = float(prob.w.sum())
             raw -= np.outer(xm, xw[new]) + np.outer(xw, xm[new]) - V * np.outer(xm, xm[new])
-            self.cols = np.concatenate([self.cols, raw], axis=1)
+            if k + new.size > self.buf.shape[1]:
+                cap = max(k + new.size, min(2 * self.buf.shape[1] + 16,
+                                            int(self.max_entries // max(prob.p, 1))))
+                buf = np.empty((prob.p, cap))
+                buf[:, :k] = self.buf[:, :k]
+                self.buf = buf
+            self.buf[:, k:k + new.size] = raw
             self.pos[new] = np.arange(k, k + new.size)
-        return self.cols[np.ix_(A, self.pos[A])]
+            self.k = k + new.size
+        return self.buf[np.ix_(A, self.pos[A])]
 
 
 def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
