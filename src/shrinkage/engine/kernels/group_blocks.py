@@ -231,3 +231,37 @@ def polish_support(Hg, c, l1in, l1g, l2, b):
             return  # a sign flip or a zero: keep b (the caller checks)
     for a in range(n_s):
         b[idx[a] // K, idx[a] % K] = out[a, 0]
+
+
+@njit(cache=True, nogil=True)
+def exact_group_update(Hg, Qg, D, a, gidx, beta, cg, bg, og, l1in, l1g, l2, sgl_tol, ct, ss,
+                       e):
+    """The group's exact minimiser in ``og`` given its gradient at zero move in ``cg``.
+
+    Gathers the current coefficients ``bg = beta[gidx[a:a+m]]``, turns ``cg`` (the data
+    term's gradient at the current point, ``(m, K)``) into the linear term of the block's
+    quadratic at zero, ``cg + Hg bg``, and solves the block: sparse-group when ``l1in > 0``
+    (started from ``bg``), else the group elastic net through ``Qg`` and the eigenvalues
+    ``D[a:a+m]``. Returns ``d_max``, the block's largest eigenvalue (the move's scale).
+    Shared by the residual and the Gram sweeps, which differ only in how they get the
+    gradient and apply the move.
+    """
+    m, K = cg.shape
+    for s in range(m):
+        for k in range(K):
+            bg[s, k] = beta[gidx[a + s], k]
+    for s in range(m):  # cg += Hg @ bg
+        for k in range(K):
+            acc = 0.0
+            for u in range(m):
+                acc += Hg[s, u] * bg[u, k]
+            cg[s, k] += acc
+    dmax = 0.0
+    for s in range(m):
+        dmax = max(dmax, D[a + s])
+    if l1in > 0.0:
+        copy2(og, bg)
+        solve_block_sgl(Hg, cg, l1in, l1g, l2, og, dmax, sgl_tol)
+    else:
+        solve_block_en(Qg, D[a:a + m], cg, l1g, l2, og, ct, ss, e)
+    return dmax

@@ -14,7 +14,7 @@ intercept drops out (Z is centred). The block update is the exact one of
 import numpy as np
 from numba import njit
 
-from .group_blocks import copy2, solve_block_en, solve_block_sgl
+from .group_blocks import exact_group_update
 
 
 @njit(cache=True, nogil=True)
@@ -64,25 +64,11 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, sgl_to
         Hg = H[e0:e0 + m * m].reshape((m, m))
         cg = c[:m]
         og = out[:m]
-        bg = bbuf[:m]
-        for s in range(m):
+        for s in range(m):  # the gradient at the current point, kept exact in G
             for k in range(K):
-                bg[s, k] = beta[gidx[a + s], k]
-        for s in range(m):  # c = G_g + H_g beta_g
-            for k in range(K):
-                acc = G[gidx[a + s], k]
-                for u in range(m):
-                    acc += Hg[s, u] * bg[u, k]
-                cg[s, k] = acc
-        dmax = 0.0
-        for s in range(m):
-            dmax = max(dmax, D[a + s])
-        if l1in[g] > 0.0:
-            copy2(og, bg)
-            solve_block_sgl(Hg, cg, l1in[g], l1g[g], l2g[g], og, dmax, sgl_tol)
-        else:
-            solve_block_en(Q[e0:e0 + m * m].reshape((m, m)), D[a:a + m], cg, l1g[g],
-                           l2g[g], og, ct, ss, e)
+                cg[s, k] = G[gidx[a + s], k]
+        dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
+                                  bbuf[:m], og, l1in[g], l1g[g], l2g[g], sgl_tol, ct, ss, e)
         moved = 0.0
         for s in range(m):
             j = gidx[a + s]

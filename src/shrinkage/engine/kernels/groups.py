@@ -28,7 +28,7 @@ from numba import njit
 
 from .active_set import cholesky_solve
 from .flags import FASTMATH
-from .group_blocks import copy2, solve_block_en, solve_block_sgl
+from .group_blocks import exact_group_update
 
 
 @njit(cache=True, nogil=True)
@@ -186,25 +186,8 @@ def bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
                            gidx[a + s], col)
             for k in range(K):
                 cg[s, k] = col[k]
-        bg = bbuf[:m]
-        for s in range(m):
-            for k in range(K):
-                bg[s, k] = beta[gidx[a + s], k]
-        for s in range(m):  # cg += Hg @ bg
-            for k in range(K):
-                acc = 0.0
-                for u in range(m):
-                    acc += Hg[s, u] * bg[u, k]
-                cg[s, k] += acc
-        dmax = 0.0
-        for s in range(m):
-            dmax = max(dmax, D[a + s])
-        if l1in[g] > 0.0:
-            copy2(og, bg)
-            solve_block_sgl(Hg, cg, l1in[g], l1g[g], l2g[g], og, dmax, sgl_tol)
-        else:
-            solve_block_en(Q[e0:e0 + m * m].reshape((m, m)), D[a:a + m], cg, l1g[g],
-                           l2g[g], og, ct, ss, e)
+        dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
+                                  bbuf[:m], og, l1in[g], l1g[g], l2g[g], sgl_tol, ct, ss, e)
         moved = 0.0
         for s in range(m):
             j = gidx[a + s]
