@@ -80,26 +80,9 @@ class GroupGramSolver(GroupSolver):
         return gram_bcd(self.C, self.starts, self.order, self.eoff, self.H, self.Q, self.D,
                         ws, l1g, l1in, l2g, self.beta, self.G, thr, max(budget, 1), sgl_tol)
 
-    def _solve_quadratic(self, lam, in_ws, expand):
-        prob = self.prob
-        thr = 0.1 * prob.tol * self.obj_scale
-        sweeps = 0
-        while True:
-            ws = np.flatnonzero(in_ws)
-            self._hessians(ws)
-            sweeps += self._bcd(ws, lam, thr, prob.max_iter - sweeps)
-            # the running updates accumulate rounding: the certificate reads the exact G
-            self.G = self.c0 - self.C @ self.beta
-            cert = self._gap(lam) if expand else self._ws_gap(lam, in_ws)
-            if cert <= prob.tol or sweeps >= prob.max_iter:
-                return cert, sweeps
-            new = (self._violations(lam) > 0) & ~in_ws if expand else np.zeros(1, bool)
-            if np.any(new):
-                in_ws = in_ws | new
-            else:
-                thr *= 0.1
-                if thr < 1e-300:
-                    return cert, sweeps
+    def _settle(self):
+        # the running updates accumulate rounding: the certificate reads the exact G
+        self.G = self.c0 - self.C @ self.beta
 
     def _gap(self, lam):
         rr, ryc = self._terms()
