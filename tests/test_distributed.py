@@ -63,8 +63,8 @@ def test_path_equals_in_memory(family, kw):
     assert np.all(got.converged) and np.all(got.certificate <= tol)
     if family == "gaussian":
         assert got.extra["passes"] == 1
-    else:  # one pass of moments, then about one per Newton step
-        assert 1 < got.extra["passes"] < 12 * got.n_lams
+    else:  # one pass of moments, then one per round of steps on a window of lams
+        assert 1 < got.extra["passes"] < got.n_lams
 
 
 @pytest.mark.parametrize("family,metric", [("gaussian", None), ("gaussian", "mae"),
@@ -254,6 +254,8 @@ def test_newton_path_takes_few_passes_for_many_strengths(family):
                                    scheduler="synchronous", **kw)
     assert got.n_lams == 100 and np.all(got.converged)
     assert got.extra["passes"] < 30
+    # a pass serves many strengths: far fewer passes than Newton steps
+    assert got.extra["passes"] < got.extra["newton_steps"].sum() / 4
     certs = _kkt_from_scratch(X, y, w, off, family, got)
     np.testing.assert_allclose(certs, got.certificate, rtol=1e-6, atol=1e-12)
     assert np.all(certs <= got.tol)

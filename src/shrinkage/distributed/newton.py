@@ -64,6 +64,8 @@ class NewtonFit:
         self.shift = mom.shift
         self.result = None
         self.passes = 0
+        # work done, reported in ``result.extra``: points evaluated, curvature sums taken
+        self.points = self.curvatures = 0
         self._gen = self._run()
         self.request = self._wrap(next(self._gen))
 
@@ -87,6 +89,8 @@ class NewtonFit:
         m = len(points)
         which = np.zeros(m, dtype=np.int64) if which is None else np.asarray(which)
         anchors, slot = np.unique(which, return_inverse=True)
+        self.points += m
+        self.curvatures += anchors.size
         B = np.array([pt[0] for pt in points], dtype=float)
         B0 = np.array([pt[1] for pt in points], dtype=float)
         D = np.array([pt[2] for pt in points], dtype=float)
@@ -240,10 +244,13 @@ class NewtonFit:
         out = (np.zeros((L, p)), np.zeros(L), np.zeros(L), np.zeros(L),
                np.zeros(L, dtype=np.int64))
         stop = [L, 0]
+        steps = np.zeros(L, dtype=np.int64)
+        before = self.passes
 
         def record(e):  # strengths arrive in order; True stops the path
             k = e.k
             out[0][k], out[1][k], out[3][k], out[4][k] = e.b, e.b0, e.cert, e.sweeps
+            steps[k] = e.steps
             out[2][k] = 1.0 - float(e.s["dev"]) / null_dev if null_dev > 0 else 0.0
             code = early_stop_code(out[2], k, L, *RULES) if early_stop else 0
             if code:
@@ -253,8 +260,10 @@ class NewtonFit:
         yield from window_solve(self, grid, cand, start, record)
         classes = (np.array([0, 1]) if st.family.name == "binomial"
                    and float(self.mom.sums["non01"]) == 0 else None)
+        extra = {"newton_steps": steps[:stop[0]], "passes_before_path": before,
+                 "points_evaluated": self.points, "curvature_sums": self.curvatures}
         return finish_path(st, grid, out, stop[0], stop[1], null_dev, lam_max,
-                           "kkt_violation", classes=classes)
+                           "kkt_violation", extra=extra, classes=classes)
 
 
 def newton_path(mom, options, n, fold=-1, has_offset=False):
