@@ -194,6 +194,23 @@ def test_large_gamma_tends_to_the_group_lasso(family):
     assert gaps[1] <= 1e-2 * np.abs(lasso.coefs).max() and gaps[1] <= 0.02 * gaps[0]
 
 
+@pytest.mark.parametrize("family", ["gaussian", "poisson"])
+def test_sparse_design_and_unpenalized_group(family):
+    import scipy.sparse as sp
+
+    X, labels, ys = _design()
+    X[np.abs(X) < 1.0] = 0.0
+    dense = _quiet_path(X, ys[family], family=family, penalty="mcp", feature_groups=labels,
+                        tol=1e-10)
+    sparse = _quiet_path(sp.csc_matrix(X), ys[family], family=family, penalty="mcp",
+                         feature_groups=labels, tol=1e-10, lams=dense.lams)
+    np.testing.assert_allclose(sparse.coefs, dense.coefs, atol=1e-10)
+    free = _quiet_path(X, ys[family], family=family, penalty="scad", feature_groups=labels,
+                       penalty_factor=[0, 1, 1, 1, 1], tol=1e-10)
+    assert free.converged.all()
+    assert np.all(free.coefs[:, labels == 0] != 0) and not np.any(free.coefs[0, labels != 0])
+
+
 # ---------------------------------------------------------------- brute force
 
 def _tiny(seed, corr):
