@@ -39,6 +39,7 @@ MODULES = (
     ("shrinkage.estimator_grids", "The estimators' second tuning axis"),
     ("shrinkage.model.concave", "MCP and SCAD penalties"),
     ("shrinkage.model.groups", "Group penalties"),
+    ("shrinkage.model.group_concave", "Group MCP and SCAD"),
     ("shrinkage.model.cox", "The Cox family"),
     ("shrinkage.tuning.cox_scores", "Cox validation scores"),
     ("shrinkage.survival_estimators", "The penalised Cox estimator"),
