@@ -117,11 +117,8 @@ def block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j,
     for k in range(K):
         out[k] = 0.0
     if sparse:
-        for q in range(xp[j], xp[j + 1]):
-            i = xi[q]
-            a = v[i] * xd[q]
-            for k in range(K):
-                out[k] += a * R[i, k]
+        for k in range(K):
+            out[k] = sparse_dot(xd, xi, xp[j], xp[j + 1], v, R, k)
     else:
         for k in range(K):
             out[k] = dense_dot(X, v, R, j, k)
@@ -136,6 +133,24 @@ def dense_dot(X, v, R, j, k):
     for i in range(X.shape[0]):
         acc += v[i] * X[i, j] * R[i, k]
     return acc
+
+
+@njit(cache=True, nogil=True)
+def sparse_dot(xd, xi, q0, q1, v, R, k):
+    """``sum_q v_i xd_q R_ik`` over the stored entries ``q0:q1`` of a column (one
+    response at a time: the inner loop is a plain gather)."""
+    acc = 0.0
+    for q in range(q0, q1):
+        i = xi[q]
+        acc += v[i] * xd[q] * R[i, k]
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def sparse_axpy(xd, xi, q0, q1, R, k, a0):
+    """``R[i, k] -= a0 * xd_q`` over the stored entries ``q0:q1`` of a column."""
+    for q in range(q0, q1):
+        R[xi[q], k] -= xd[q] * a0
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -153,10 +168,8 @@ def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
     for k in range(K):
         a[k] = delta[k] * inv_s[j]
     if sparse:
-        for q in range(xp[j], xp[j + 1]):
-            i = xi[q]
-            for k in range(K):
-                R[i, k] -= xd[q] * a[k]
+        for k in range(K):
+            sparse_axpy(xd, xi, xp[j], xp[j + 1], R, k, a[k])
     else:
         for k in range(K):
             dense_axpy(X, R, j, k, a[k])
