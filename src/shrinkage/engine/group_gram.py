@@ -77,8 +77,11 @@ class GroupGramSolver(GroupSolver):
     def _bcd(self, ws, lam, thr, budget):
         l1g, l1in, l2g = self._arrays(lam)
         sgl_tol = 1e-3 * self.prob.tol * self.grad_scale
-        return gram_bcd(self.C, self.starts, self.order, self.eoff, self.H, self.Q, self.D,
-                        ws, l1g, l1in, l2g, self.beta, self.G, thr, max(budget, 1), sgl_tol)
+        Gt = np.ascontiguousarray(self.G.T)  # the kernel's layout: one row per response
+        sweeps = gram_bcd(self.C, self.starts, self.order, self.eoff, self.H, self.Q, self.D,
+                          ws, l1g, l1in, l2g, self.beta, Gt, thr, max(budget, 1), sgl_tol)
+        self.G = Gt.T
+        return sweeps
 
     def _settle(self):
         # the running updates accumulate rounding: the certificate reads the exact G

@@ -5,8 +5,10 @@ centred, standardized Gram ``C = Z^T W Z`` (p x p) instead of the residual::
 
     q(beta) = 1/2 beta^T C beta - <c0, beta> + pen(beta)
 
-``G = c0 - C beta`` (shape (p, K)) is the gradient of every feature, kept exact after each
-block move by ``G -= C[:, j] delta_j`` (O(p) per coordinate instead of O(n)); the
+``G = c0 - C beta`` is the gradient of every feature, kept exact after each block move by
+``G -= C[:, j] delta_j`` (O(p) per coordinate instead of O(n)); the kernels hold it
+transposed, ``Gt = G^T`` of shape (K, p), so that each response's update is one
+contiguous, vectorised row operation (``Gt[k] -= delta_jk C[j]``); the
 intercept drops out (Z is centred). The block update is the exact one of
 :mod:`shrinkage.engine.kernels.group_blocks`, with the block Hessian ``C_gg``.
 """
@@ -14,6 +16,7 @@ intercept drops out (Z is centred). The block update is the exact one of
 import numpy as np
 from numba import njit
 
+from .flags import FASTMATH
 from .group_blocks import exact_group_update
 
 
@@ -39,22 +42,26 @@ def gram_blocks(C, gptr, gidx, eoff, todo, H, Q, D):
 
 
 @njit(cache=True, nogil=True)
-def gram_move(C, G, j, delta):
-    """``G -= C[:, j] delta`` (C is symmetric: its row ``j`` is read, contiguous)."""
-    p, K = G.shape
-    for k in range(K):
-        dk = delta[k]
-        if dk != 0.0:
-            for i in range(p):
-                G[i, k] -= C[j, i] * dk
+def gram_move(C, Gt, j, delta):
+    """``Gt[k] -= delta_k C[j]`` for every response (C is symmetric: its row ``j``)."""
+    for k in range(Gt.shape[0]):
+        if delta[k] != 0.0:
+            row_axpy(C, Gt, j, k, delta[k])
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def row_axpy(C, Gt, j, k, dk):
+    """``Gt[k, :] -= dk * C[j, :]`` (vectorised: see ``flags``)."""
+    for i in range(Gt.shape[1]):
+        Gt[k, i] -= C[j, i] * dk
 
 
 @njit(cache=True, nogil=True)
-def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, sgl_tol, c, out,
+def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, sgl_tol, c, out,
                ct, ss, e, delta, bbuf):
     """One sweep of exact block updates over ``ws``; returns the largest move
     ``(d_max + l2) ||delta_g||^2`` (the objective's scale)."""
-    K = G.shape[1]
+    K = Gt.shape[0]
     worst = 0.0
     for t in range(ws.shape[0]):
         g = ws[t]
@@ -64,9 +71,9 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, sgl_to
         Hg = H[e0:e0 + m * m].reshape((m, m))
         cg = c[:m]
         og = out[:m]
-        for s in range(m):  # the gradient at the current point, kept exact in G
+        for s in range(m):  # the gradient at the current point, kept exact in Gt
             for k in range(K):
-                cg[s, k] = G[gidx[a + s], k]
+                cg[s, k] = Gt[k, gidx[a + s]]
         dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
                                   bbuf[:m], og, l1in[g], l1g[g], l2g[g], sgl_tol, ct, ss, e)
         moved = 0.0
@@ -78,7 +85,7 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, sgl_to
                 moved += delta[k] * delta[k]
                 nz = nz or delta[k] != 0.0
             if nz:
-                gram_move(C, G, j, delta)
+                gram_move(C, Gt, j, delta)
                 for k in range(K):
                     beta[j, k] = og[s, k]
         worst = max(worst, (dmax + l2g[g]) * moved)
@@ -86,13 +93,13 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, sgl_to
 
 
 @njit(cache=True, nogil=True)
-def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, thr, max_sweeps,
+def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, thr, max_sweeps,
              sgl_tol):
     """Sweeps of exact block updates over the groups ``ws`` until no block moves by more
     than ``thr`` or ``max_sweeps``: after a sweep over ``ws``, sweeps over its non-zero
     groups until they settle (glmnet's active-set cycling), then ``ws`` again. Returns
-    the number of sweeps."""
-    K = G.shape[1]
+    the number of sweeps. ``Gt`` is the gradient transposed, (K, p)."""
+    K = Gt.shape[0]
     mmax = 1
     for t in range(ws.shape[0]):
         mmax = max(mmax, gptr[ws[t] + 1] - gptr[ws[t]])
@@ -107,7 +114,7 @@ def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, thr, max
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        worst = gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G,
+        worst = gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt,
                            sgl_tol, c, out, ct, ss, e, delta, bbuf)
         if worst <= thr:
             break
@@ -124,7 +131,7 @@ def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, thr, max
         sub = act[:m].copy()
         while m > 0 and sweeps < max_sweeps:
             sweeps += 1
-            worst = gram_sweep(C, gptr, gidx, eoff, H, Q, D, sub, l1g, l1in, l2g, beta, G,
+            worst = gram_sweep(C, gptr, gidx, eoff, H, Q, D, sub, l1g, l1in, l2g, beta, Gt,
                                sgl_tol, c, out, ct, ss, e, delta, bbuf)
             if worst <= thr:
                 break
