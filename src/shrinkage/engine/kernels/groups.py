@@ -346,13 +346,12 @@ def model_objective(Rt, v, B, feats, ws, gptr, l1g, l1in, l2g, pos):
 
 
 @njit(cache=True, nogil=True)
-def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R, sh, svR,
-                  b0):
-    """Replace the current point by the Anderson extrapolation of the stored iterates
-    when it lowers the model's objective."""
+def anderson_weights(Bh):
+    """Anderson's affine weights ``coef`` (summing to one) of the iterates ``Bh[1:]``
+    whose differences ``Bh[a + 1] - Bh[a]`` combine to the smallest norm; empty when
+    the differences are degenerate."""
     M = Bh.shape[0] - 1
     F, K = Bh.shape[1], Bh.shape[2]
-    n = Rh.shape[1]
     G = np.zeros((M, M))
     for a in range(M):
         for b in range(a + 1):
@@ -366,18 +365,31 @@ def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R
     for a in range(M):
         tr += G[a, a]
     if not tr > 0.0:
-        return
+        return np.zeros(0)
     for a in range(M):
         G[a, a] += 1e-10 * tr
     # G is symmetric positive definite: our Cholesky rather than np.linalg.solve, whose
     # shape checks compile numba's string-formatting error path
     z = np.ones(M)
     if not cholesky_solve(G, z, M):
-        return
+        return np.zeros(0)
     zs = np.sum(z)
     if not np.isfinite(zs) or zs == 0.0:
+        return np.zeros(0)
+    return z / zs
+
+
+@njit(cache=True, nogil=True)
+def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R, sh, svR,
+                  b0):
+    """Replace the current point by the Anderson extrapolation of the stored iterates
+    when it lowers the model's objective."""
+    M = Bh.shape[0] - 1
+    F, K = Bh.shape[1], Bh.shape[2]
+    n = Rh.shape[1]
+    coef = anderson_weights(Bh)
+    if coef.shape[0] == 0:
         return
-    coef = z / zs
     Be = np.zeros((F, K))
     Re = np.zeros((n, K))
     b0e = np.zeros(K)
