@@ -54,6 +54,7 @@ class GroupGramSolver(GroupSolver):
         C *= self.inv_s[None, :]
         self.C = np.ascontiguousarray(C)
         self.c0 = self.G.copy()  # beta = 0: the gradient is Z^T W y_c
+        self.c0t = np.ascontiguousarray(self.c0.T)
         yc = self.centred_target()
         self.yw = float(np.sum(prob.w @ (yc * yc)))
         self.b0 = np.zeros(self.K)
@@ -78,8 +79,12 @@ class GroupGramSolver(GroupSolver):
     def _bcd(self, ws, lam, thr, budget):
         l1g, l1in, l2g = self._arrays(lam)
         sgl_tol = 1e-3 * self.prob.tol * self.grad_scale
-        return gram_bcd(self.C, self.starts, self.order, self.eoff, self.H, self.Q, self.D,
-                        ws, l1g, l1in, l2g, self.beta, self.G, thr, max(budget, 1), sgl_tol)
+        Gt = np.ascontiguousarray(self.G.T)  # the kernel's layout: one row per response
+        sweeps = gram_bcd(self.C, self.starts, self.order, self.eoff, self.H, self.Q, self.D,
+                          ws, l1g, l1in, l2g, self.beta, Gt, self.c0t, thr, max(budget, 1),
+                          sgl_tol, self.anderson)
+        self.G = Gt.T
+        return sweeps
 
     def _settle(self):
         # the running updates accumulate rounding: the certificate reads the exact G

@@ -87,6 +87,7 @@ class GroupSolver(Solver):
                                      self.starts[:-1]) > 0
         self.unpen_g = (self.l1g_u == 0) & (self.l1in_u == 0) & (self.l2g_u == 0) & self.gcand
         self.ever = np.zeros(self.G_n, dtype=bool)
+        self.thr_rel = 0.1  # sweep threshold / (tol * null objective) last certified
         self.sh = np.zeros(self.K)
         self.svR = np.zeros(self.K)
         if self.quadratic:
@@ -193,7 +194,10 @@ class GroupSolver(Solver):
     # ---- gaussian ------------------------------------------------------------------------
     def _solve_quadratic(self, lam, in_ws, expand):
         prob = self.prob
-        thr = 0.1 * prob.tol * self.obj_scale
+        unit = prob.tol * self.obj_scale
+        # the sweeps' stopping threshold that certified the previous lam, loosened a little
+        # so that it can drift back up: each failed certificate costs a pass over X
+        thr = min(0.1, 4.0 * self.thr_rel) * unit
         sweeps = 0
         while True:
             ws = np.flatnonzero(in_ws)
@@ -202,12 +206,15 @@ class GroupSolver(Solver):
             self._settle()
             cert = self._gap(lam) if expand else self._ws_gap(lam, in_ws)
             if cert <= prob.tol or sweeps >= prob.max_iter:
+                self.thr_rel = thr / unit if unit > 0 else 0.1
                 return cert, sweeps
             new = (self._violations(lam) > 0) & ~in_ws if expand else np.zeros(1, bool)
             if np.any(new):
                 in_ws = in_ws | new
             else:
-                thr *= 0.1
+                # the moves shrink about in proportion to the gap (linear convergence):
+                # aim the threshold at the tolerance rather than a fixed tenth
+                thr *= min(0.1, max(0.3 * prob.tol / cert, 1e-4))
                 if thr < 1e-300:
                     return cert, sweeps
 

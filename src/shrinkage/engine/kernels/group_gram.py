@@ -5,8 +5,10 @@ centred, standardized Gram ``C = Z^T W Z`` (p x p) instead of the residual::
 
     q(beta) = 1/2 beta^T C beta - <c0, beta> + pen(beta)
 
-``G = c0 - C beta`` (shape (p, K)) is the gradient of every feature, kept exact after each
-block move by ``G -= C[:, j] delta_j`` (O(p) per coordinate instead of O(n)); the
+``G = c0 - C beta`` is the gradient of every feature, kept exact after each block move by
+``G -= C[:, j] delta_j`` (O(p) per coordinate instead of O(n)); the kernels hold it
+transposed, ``Gt = G^T`` of shape (K, p), so that each response's update is one
+contiguous, vectorised row operation (``Gt[k] -= delta_jk C[j]``); the
 intercept drops out (Z is centred). The block update is the exact one of
 :mod:`shrinkage.engine.kernels.group_blocks`, with the block Hessian ``C_gg``.
 """
@@ -14,7 +16,9 @@ intercept drops out (Z is centred). The block update is the exact one of
 import numpy as np
 from numba import njit
 
+from .flags import FASTMATH
 from .group_blocks import exact_group_update
+from .groups import anderson_weights
 
 
 @njit(cache=True, nogil=True)
@@ -39,22 +43,26 @@ def gram_blocks(C, gptr, gidx, eoff, todo, H, Q, D):
 
 
 @njit(cache=True, nogil=True)
-def gram_move(C, G, j, delta):
-    """``G -= C[:, j] delta`` (C is symmetric: its row ``j`` is read, contiguous)."""
-    p, K = G.shape
-    for k in range(K):
-        dk = delta[k]
-        if dk != 0.0:
-            for i in range(p):
-                G[i, k] -= C[j, i] * dk
+def gram_move(C, Gt, j, delta):
+    """``Gt[k] -= delta_k C[j]`` for every response (C is symmetric: its row ``j``)."""
+    for k in range(Gt.shape[0]):
+        if delta[k] != 0.0:
+            row_axpy(C, Gt, j, k, delta[k])
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def row_axpy(C, Gt, j, k, dk):
+    """``Gt[k, :] -= dk * C[j, :]`` (vectorised: see ``flags``)."""
+    for i in range(Gt.shape[1]):
+        Gt[k, i] -= C[j, i] * dk
 
 
 @njit(cache=True, nogil=True)
-def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, sgl_tol, c, out,
+def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, sgl_tol, c, out,
                ct, ss, e, delta, bbuf):
     """One sweep of exact block updates over ``ws``; returns the largest move
     ``(d_max + l2) ||delta_g||^2`` (the objective's scale)."""
-    K = G.shape[1]
+    K = Gt.shape[0]
     worst = 0.0
     for t in range(ws.shape[0]):
         g = ws[t]
@@ -64,9 +72,9 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, sgl_to
         Hg = H[e0:e0 + m * m].reshape((m, m))
         cg = c[:m]
         og = out[:m]
-        for s in range(m):  # the gradient at the current point, kept exact in G
+        for s in range(m):  # the gradient at the current point, kept exact in Gt
             for k in range(K):
-                cg[s, k] = G[gidx[a + s], k]
+                cg[s, k] = Gt[k, gidx[a + s]]
         dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
                                   bbuf[:m], og, l1in[g], l1g[g], l2g[g], sgl_tol, ct, ss, e)
         moved = 0.0
@@ -78,7 +86,7 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, sgl_to
                 moved += delta[k] * delta[k]
                 nz = nz or delta[k] != 0.0
             if nz:
-                gram_move(C, G, j, delta)
+                gram_move(C, Gt, j, delta)
                 for k in range(K):
                     beta[j, k] = og[s, k]
         worst = max(worst, (dmax + l2g[g]) * moved)
@@ -86,28 +94,25 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, sgl_to
 
 
 @njit(cache=True, nogil=True)
-def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, thr, max_sweeps,
-             sgl_tol):
+def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, c0t, thr,
+             max_sweeps, sgl_tol, n_anderson):
     """Sweeps of exact block updates over the groups ``ws`` until no block moves by more
     than ``thr`` or ``max_sweeps``: after a sweep over ``ws``, sweeps over its non-zero
-    groups until they settle (glmnet's active-set cycling), then ``ws`` again. Returns
-    the number of sweeps."""
-    K = G.shape[1]
+    groups until they settle (glmnet's active-set cycling, with Anderson acceleration:
+    :func:`gram_active_sweeps`), then ``ws`` again. Returns the number of sweeps.
+    ``Gt`` is the gradient transposed, (K, p); ``c0t`` its value at ``beta = 0``."""
+    K = Gt.shape[0]
     mmax = 1
     for t in range(ws.shape[0]):
         mmax = max(mmax, gptr[ws[t] + 1] - gptr[ws[t]])
-    c = np.empty((mmax, K))
-    out = np.empty((mmax, K))
-    ct = np.empty((mmax, K))
-    bbuf = np.empty((mmax, K))
-    ss = np.empty(mmax)
-    e = np.empty(mmax)
-    delta = np.empty(K)
+    bufs = (np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)), np.empty(mmax),
+            np.empty(mmax), np.empty(K), np.empty((mmax, K)))
+    c, out, ct, ss, e, delta, bbuf = bufs
     act = np.empty(ws.shape[0], dtype=np.int64)
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        worst = gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G,
+        worst = gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt,
                            sgl_tol, c, out, ct, ss, e, delta, bbuf)
         if worst <= thr:
             break
@@ -121,11 +126,103 @@ def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G, thr, max
             if nz:
                 act[m] = g
                 m += 1
-        sub = act[:m].copy()
-        while m > 0 and sweeps < max_sweeps:
-            sweeps += 1
-            worst = gram_sweep(C, gptr, gidx, eoff, H, Q, D, sub, l1g, l1in, l2g, beta, G,
-                               sgl_tol, c, out, ct, ss, e, delta, bbuf)
-            if worst <= thr:
-                break
+        if m > 0:
+            sweeps += gram_active_sweeps(C, gptr, gidx, eoff, H, Q, D, act[:m].copy(), l1g,
+                                         l1in, l2g, beta, Gt, c0t, thr, max_sweeps - sweeps,
+                                         sgl_tol, n_anderson, bufs)
     return sweeps
+
+
+@njit(cache=True, nogil=True)
+def gram_active_sweeps(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, c0t, thr,
+                       max_sweeps, sgl_tol, n_anderson, bufs):
+    """Sweeps over the groups ``ws`` until none moves by more than ``thr``; every
+    ``n_anderson + 1`` sweeps (0: never) the iterates are extrapolated by Anderson
+    acceleration (as in :func:`shrinkage.engine.kernels.groups.active_sweeps`; the
+    gradient, affine in the coefficients, follows by the same combination), kept only
+    when it lowers the objective. Returns the number of sweeps."""
+    c, out, ct, ss, e, delta, bbuf = bufs
+    K, p = Gt.shape
+    F = 0
+    for t in range(ws.shape[0]):
+        F += gptr[ws[t] + 1] - gptr[ws[t]]
+    feats = np.empty(F, dtype=np.int64)
+    F = 0
+    for t in range(ws.shape[0]):
+        for q in range(gptr[ws[t]], gptr[ws[t] + 1]):
+            feats[F] = gidx[q]
+            F += 1
+    M = n_anderson
+    Bh = np.empty((M + 1, F, K))
+    Gh = np.empty((M + 1, K, p))
+    hist = 0
+    sweeps = 0
+    while sweeps < max_sweeps:
+        sweeps += 1
+        worst = gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt,
+                           sgl_tol, c, out, ct, ss, e, delta, bbuf)
+        if worst <= thr:
+            break
+        if M == 0 or F == 0:
+            continue
+        for f in range(F):
+            for k in range(K):
+                Bh[hist, f, k] = beta[feats[f], k]
+        for k in range(K):
+            for i in range(p):
+                Gh[hist, k, i] = Gt[k, i]
+        hist += 1
+        if hist == M + 1:
+            hist = 0
+            gram_anderson_step(Bh, Gh, feats, ws, gptr, l1g, l1in, l2g, beta, Gt, c0t)
+    return sweeps
+
+
+@njit(cache=True, nogil=True)
+def gram_objective(B, Gt_, c0t, feats, ws, gptr, l1g, l1in, l2g):
+    """``1/2 beta^T C beta - <c0, beta> + pen = -1/2 <beta, c0 + G> + pen`` with the
+    coefficients outside ``feats`` at zero (rows of ``B`` follow ``feats``; ``ws``'s
+    groups list ``feats`` in order)."""
+    K = B.shape[1]
+    f = 0.0
+    for r in range(feats.shape[0]):
+        j = feats[r]
+        for k in range(K):
+            f -= 0.5 * B[r, k] * (c0t[k, j] + Gt_[k, j])
+    r = 0
+    for t in range(ws.shape[0]):
+        g = ws[t]
+        sq = 0.0
+        ab = 0.0
+        for _ in range(gptr[g], gptr[g + 1]):
+            for k in range(K):
+                sq += B[r, k] * B[r, k]
+                ab += abs(B[r, k])
+            r += 1
+        f += l1g[g] * np.sqrt(sq) + l1in[g] * ab + 0.5 * l2g[g] * sq
+    return f
+
+
+@njit(cache=True, nogil=True)
+def gram_anderson_step(Bh, Gh, feats, ws, gptr, l1g, l1in, l2g, beta, Gt, c0t):
+    """Replace the current point by the Anderson extrapolation of the stored iterates
+    when it lowers the objective."""
+    M = Bh.shape[0] - 1
+    coef = anderson_weights(Bh)
+    if coef.shape[0] == 0:
+        return
+    Be = np.zeros(Bh.shape[1:])
+    Ge = np.zeros(Gh.shape[1:])
+    for a in range(M):
+        Be += coef[a] * Bh[a + 1]
+        Ge += coef[a] * Gh[a + 1]
+    f_new = gram_objective(Be, Ge, c0t, feats, ws, gptr, l1g, l1in, l2g)
+    f_cur = gram_objective(Bh[M], Gh[M], c0t, feats, ws, gptr, l1g, l1in, l2g)
+    if not f_new < f_cur:
+        return
+    for f in range(feats.shape[0]):
+        for k in range(Be.shape[1]):
+            beta[feats[f], k] = Be[f, k]
+    for k in range(Ge.shape[0]):
+        for i in range(Ge.shape[1]):
+            Gt[k, i] = Ge[k, i]

@@ -117,11 +117,8 @@ def block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j,
     for k in range(K):
         out[k] = 0.0
     if sparse:
-        for q in range(xp[j], xp[j + 1]):
-            i = xi[q]
-            a = v[i] * xd[q]
-            for k in range(K):
-                out[k] += a * R[i, k]
+        for k in range(K):
+            out[k] = sparse_dot(xd, xi, xp[j], xp[j + 1], v, R, k)
     else:
         for k in range(K):
             out[k] = dense_dot(X, v, R, j, k)
@@ -136,6 +133,24 @@ def dense_dot(X, v, R, j, k):
     for i in range(X.shape[0]):
         acc += v[i] * X[i, j] * R[i, k]
     return acc
+
+
+@njit(cache=True, nogil=True)
+def sparse_dot(xd, xi, q0, q1, v, R, k):
+    """``sum_q v_i xd_q R_ik`` over the stored entries ``q0:q1`` of a column (one
+    response at a time: the inner loop is a plain gather)."""
+    acc = 0.0
+    for q in range(q0, q1):
+        i = xi[q]
+        acc += v[i] * xd[q] * R[i, k]
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def sparse_axpy(xd, xi, q0, q1, R, k, a0):
+    """``R[i, k] -= a0 * xd_q`` over the stored entries ``q0:q1`` of a column."""
+    for q in range(q0, q1):
+        R[xi[q], k] -= xd[q] * a0
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -153,10 +168,8 @@ def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
     for k in range(K):
         a[k] = delta[k] * inv_s[j]
     if sparse:
-        for q in range(xp[j], xp[j + 1]):
-            i = xi[q]
-            for k in range(K):
-                R[i, k] -= xd[q] * a[k]
+        for k in range(K):
+            sparse_axpy(xd, xi, xp[j], xp[j + 1], R, k, a[k])
     else:
         for k in range(K):
             dense_axpy(X, R, j, k, a[k])
@@ -333,13 +346,12 @@ def model_objective(Rt, v, B, feats, ws, gptr, l1g, l1in, l2g, pos):
 
 
 @njit(cache=True, nogil=True)
-def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R, sh, svR,
-                  b0):
-    """Replace the current point by the Anderson extrapolation of the stored iterates
-    when it lowers the model's objective."""
+def anderson_weights(Bh):
+    """Anderson's affine weights ``coef`` (summing to one) of the iterates ``Bh[1:]``
+    whose differences ``Bh[a + 1] - Bh[a]`` combine to the smallest norm; empty when
+    the differences are degenerate."""
     M = Bh.shape[0] - 1
     F, K = Bh.shape[1], Bh.shape[2]
-    n = Rh.shape[1]
     G = np.zeros((M, M))
     for a in range(M):
         for b in range(a + 1):
@@ -353,18 +365,31 @@ def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R
     for a in range(M):
         tr += G[a, a]
     if not tr > 0.0:
-        return
+        return np.zeros(0)
     for a in range(M):
         G[a, a] += 1e-10 * tr
     # G is symmetric positive definite: our Cholesky rather than np.linalg.solve, whose
     # shape checks compile numba's string-formatting error path
     z = np.ones(M)
     if not cholesky_solve(G, z, M):
-        return
+        return np.zeros(0)
     zs = np.sum(z)
     if not np.isfinite(zs) or zs == 0.0:
+        return np.zeros(0)
+    return z / zs
+
+
+@njit(cache=True, nogil=True)
+def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R, sh, svR,
+                  b0):
+    """Replace the current point by the Anderson extrapolation of the stored iterates
+    when it lowers the model's objective."""
+    M = Bh.shape[0] - 1
+    F, K = Bh.shape[1], Bh.shape[2]
+    n = Rh.shape[1]
+    coef = anderson_weights(Bh)
+    if coef.shape[0] == 0:
         return
-    coef = z / zs
     Be = np.zeros((F, K))
     Re = np.zeros((n, K))
     b0e = np.zeros(K)
