@@ -49,6 +49,7 @@ _MODEL_CHUNK = 20
 # switches the path to exact steps (diagonal steps reduce it ~3-5x per step on tall
 # designs, by a few percent in the deep end of p >> n paths)
 _SLOW_RATE = 0.5
+_MAX_DAMPING = 0.1
 
 
 def _penalty_change(b_old, db, idx, l1, l2, t):
@@ -64,6 +65,7 @@ class CoxNewton(ProximalNewton):
     # the exact model's sweeps cost m^2, not n m: it is solved more accurately than the
     # diagonal one, so that Newton steps converge fast
     exact_inner_accuracy = 1e-3
+    damping = 1.0
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -180,6 +182,12 @@ class CoxNewton(ProximalNewton):
         G = self.hessian(Z)
         diag = np.diag(G)
         h = np.maximum(diag, _MIN_CURVATURE * float(np.max(diag, initial=0.0)))
+        # Levenberg-Marquardt damping that vanishes with the violation (the steps stay
+        # superlinear): where the active set nears the number of events the model is
+        # singular, and undamped its coordinate descent crawls and its active-set solves
+        # fail
+        h = h * (1.0 + min(self.damping * ws_cert, _MAX_DAMPING))
+        G[np.diag_indices_from(G)] = h
         # inexact Newton as the base class, with a tighter inner tolerance: the exact
         # model's sweeps cost m^2 against the n m^2 of building it
         thr = max(self.exact_inner_accuracy * (ws_cert * self.grad_scale) ** 2
