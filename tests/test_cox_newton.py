@@ -135,3 +135,24 @@ def test_wide_deep_end_equals_scikit_survival_coxnet():
     theirs = fam.loss(yy, X @ c, w) + lam * np.abs(c).sum()
     assert ours <= theirs + 1e-12 * abs(theirs)  # never worse than the reference
     np.testing.assert_allclose(b, c, atol=2e-4)  # Coxnet's convergence limits this
+
+
+def test_exact_steps_with_elastic_net_bounds_free_features_and_sparse_design():
+    sp = pytest.importorskip("scipy.sparse")
+    X, t, e = _wide(seed=2)
+    X[np.abs(X) < 0.8] = 0.0  # about half the entries zero
+    p = X.shape[1]
+    pf = np.ones(p)
+    pf[:2] = 0.0  # unpenalized
+    upper = np.full(p, np.inf)
+    upper[::7] = 0.05
+    kw = dict(tol=1e-10, l1_ratio=0.5, penalty_factor=pf, upper=upper, ties="efron",
+              sample_weight=np.linspace(0.5, 1.5, t.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dense = regularization_path(X, np.c_[t, e], "cox", **kw)
+        csc = regularization_path(sp.csc_matrix(X), np.c_[t, e], "cox", **kw)
+    for path in (dense, csc):
+        assert path.converged.all() and np.all(path.certificate <= 1e-10)
+        assert np.all(path.coefs[:, ::7] <= 0.05) and np.any(path.coefs[:, ::7] == 0.05)
+    np.testing.assert_allclose(csc.coefs, dense.coefs, atol=1e-6)
