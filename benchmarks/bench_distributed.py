@@ -10,7 +10,7 @@ file at a time, so the data never sit in memory whole), then measures with
   10-fold CV (the pass of gaussian CV);
 * the gaussian lasso path (one pass) and 10-fold CV (one pass);
 * a binomial lasso path on the first ``--binomial-files`` files: its number of passes
-  (one per Newton step) and time;
+  (a window of strengths per pass) and time;
 * the peak resident memory of the process (``resource.getrusage``) after each stage,
   against the size of X.
 

@@ -311,3 +311,31 @@ def test_weight_two_equals_a_duplicated_row_and_offsets_work(family):
         eta = X @ c.coefs[k] + c.intercepts[k] + off
         res = (y - eta) if family == "gaussian" else (y - np.exp(eta))
         assert abs(res.mean()) <= 1e-8 * max(1.0, np.abs(y).mean())
+
+
+@pytest.mark.parametrize("sparse, uniform", [(False, True), (False, False), (True, False)])
+def test_active_gram_blocks_are_the_centred_weighted_gram(sparse, uniform):
+    """The square cache (grown feature by feature, in any order) returns exactly the
+    blocks ``Xc_A^T W Xc_A`` of the features asked for."""
+    from types import SimpleNamespace
+
+    from shrinkage.engine.concave_steps import ActiveGram
+
+    rng = np.random.default_rng(4)
+    n, p = 30, 50
+    X = rng.standard_normal((n, p)) + rng.uniform(-2, 2, p)
+    X[rng.random((n, p)) < 0.5] = 0.0
+    w = np.full(n, 1 / n) if uniform else rng.uniform(0.2, 1.0, n) / n
+    xw = X.T @ w
+    prob = SimpleNamespace(p=p, X=sp.csc_matrix(X) if sparse else np.asfortranarray(X), w=w,
+                           uniform_w=1 / n if uniform else 0.0, sparse=sparse,
+                           xm=xw / w.sum(), xw=xw)
+    Xc = X - prob.xm
+    full = Xc.T @ (w[:, None] * Xc)
+    gram = ActiveGram(prob)
+    for A in ([3, 1], [1, 7, 3, 20], [40], rng.permutation(p)[:25], np.arange(p)):
+        A = np.asarray(A, dtype=np.int64)
+        np.testing.assert_allclose(gram.block(A), full[np.ix_(A, A)], atol=1e-12)
+    gram = ActiveGram(prob)
+    gram.max_entries = 100.0
+    assert gram.block(np.arange(11, dtype=np.int64)) is None

@@ -152,7 +152,9 @@ def test_one_enormous_response_value_is_fitted_not_nulled():
     y = Y0.copy()
     y[3] = 1e200
     path = regularization_path(X0, y, n_lams=10, tol=1e-10)
-    assert path.converged.all() and 0 < path.certificate.max() <= 1e-10
+    # a computed gap: finite and non-negative (exactly 0 when the fit is exact to rounding)
+    cert = path.certificate
+    assert path.converged.all() and np.all(np.isfinite(cert) & (cert >= 0) & (cert <= 1e-10))
     assert np.all(np.isfinite(path.dev_ratio)) and path.extra["response_scale"] > 1e190
     # the same answer as the problem scaled down by hand
     small = regularization_path(X0, y / 2.0**664, n_lams=10, tol=1e-10)

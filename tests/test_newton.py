@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from _reference import objective
 from shrinkage import regularization_path
 from shrinkage.engine import newton as newton_mod
 from shrinkage.engine.contract import FitHints, SolverSetup, choose_solver
@@ -255,3 +256,59 @@ def test_refuses_a_family_it_does_not_serve():
     assert newton_mod.ProximalNewton.accepts(Binomial(), penalty, prob, forced)
     with pytest.raises(ValueError, match="solver 'newton' accepts the gaussian family"):
         choose_solver(SOLVERS, Gaussian(), penalty, prob, forced)
+
+
+def text_like(n, p, seed):
+    """Sparse binomial data whose rare columns let the lasso fit most rows: at the deep
+    end of the path the active set exceeds n / 2, where only conjugate gradients apply."""
+    rng = np.random.default_rng(seed)
+    freq = 1.0 / (np.arange(p) + 2.0)
+    X = np.where(rng.uniform(size=(n, p)) < np.minimum(0.5, 8.0 * freq), 1.0, 0.0)
+    X[rng.integers(n, size=p), np.arange(p)] = 1.0  # no empty column
+    X *= rng.uniform(0.5, 1.5, size=(n, p))
+    eta = X[:, :6] @ np.array([1.5, -1.0, 1.0, -1.5, 1.0, 0.8])
+    y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-eta + eta.mean()))).astype(float)
+    return X, y
+
+
+def model_value(v, r, st, b, ws, l1, l2):
+    res = r + st[0]
+    return 0.5 * np.dot(v, res * res) + np.sum(l1[ws] * np.abs(b[ws]) + 0.5 * l2[ws] * b[ws] ** 2)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+def test_conjugate_gradient_steps_on_large_active_sets(fmt, monkeypatch):
+    # every CG step must lower the IRLS model and leave its residual exact; the path it
+    # serves must certify at a tight tolerance (checked independently) and reach the
+    # objective of coordinate descent alone
+    X, y = text_like(60, 400, seed=7)
+    Xin = sp.csc_matrix(X) if fmt == "csc" else np.asfortranarray(X)
+    calls = []
+    original = newton_mod.cg_active_step
+
+    def checked(prob, v, r, st, b, ws, l1, l2, h):
+        before = model_value(v, r, st, b, ws, l1, l2)
+        b_old, r_old, b0_old = b.copy(), r + st[0], st[3]
+        taken = original(prob, v, r, st, b, ws, l1, l2, h)
+        calls.append(taken)
+        assert model_value(v, r, st, b, ws, l1, l2) <= before * (1 + 1e-12) + 1e-15
+        xm = np.full(prob.n, 1.0 / prob.n) @ X
+        moved = (X - xm) @ (b - b_old) + (st[3] - b0_old)
+        np.testing.assert_allclose(r + st[0], r_old - moved, atol=1e-10)
+        return taken
+
+    monkeypatch.setattr(newton_mod, "cg_active_step", checked)
+    kw = dict(family="binomial", n_lams=40, lam_min_ratio=1e-3, tol=1e-9, early_stop=False)
+    path = regularization_path(Xin, y, **kw)
+    assert any(calls), "the deep end never reached the conjugate-gradient route"
+    assert path.converged.all()
+    for k in range(path.n_lams):
+        ref = independent_certificate("binomial", X, y, path.intercepts[k], path.coefs[k],
+                                      path.lams[k])
+        assert ref <= 1e-9 * (1 + 1e-6) + 1e-14, k
+    monkeypatch.setattr(newton_mod, "cg_active_step", lambda *a: False)
+    plain = regularization_path(Xin, y, **kw)
+    for k in range(path.n_lams):
+        f = [objective("binomial", X, y, q.intercepts[k], q.coefs[k], q.lams[k], 1.0)
+             for q in (path, plain)]
+        assert abs(f[0] - f[1]) <= 1e-7 * abs(f[1]), k

@@ -10,8 +10,9 @@ the other labels (added, never subtracted, so no digits are lost)::
 Gaussian: the full path and every fold's path are solved from these sums locally, and a
 fold's held-out mean squared error at ``(b0, b)`` is a quadratic form in its own sums,
 ``E_k[(r - b0 - x.b)^2]``, so K-fold CV costs **one pass** over the data. Binomial and
-poisson: the full path first (one pass per Newton step), then the K fold paths in
-lockstep (each pass evaluates every fold's next step), then one pass to score the
+poisson: the full path first (one pass per round of Newton steps on a window of
+strengths), then the K fold paths in lockstep (each pass evaluates every fold's next
+round), then one pass to score the
 held-out rows. Scores, the weighted mean and glmnet's standard error, and the rules are
 those of :func:`shrinkage.cross_validate`; the result is the same
 :class:`~shrinkage.results.CVResult`.

@@ -1,7 +1,8 @@
 """``regularization_path`` on blocked data: the same signature and results as in memory.
 
 Gaussian: one pass (``gaussian``). Binomial and poisson: one pass of moments, then
-proximal Newton whose every step is one pass (``newton``). The result is the
+proximal Newton on a window of strengths, one step of each per pass (``newton``,
+``path_window``). The result is the
 :class:`~shrinkage.results.Path` that :func:`shrinkage.regularization_path` returns on the
 same data in memory, to the certificate's tolerance; ``path.extra["passes"]`` counts the
 passes over the data.
@@ -37,8 +38,10 @@ def regularization_path(X, y, family="gaussian", *, block_rows=None, scheduler=N
             + lam * sum_j pf_j * (l1_ratio * s_j |b_j| + (1 - l1_ratio) / 2 * s_j^2 b_j^2)
 
     from sums over row blocks: one pass for gaussian (the weighted Gram ``X^T W X``,
-    ``X^T W y``, ``y^T W y``), and for binomial and poisson one pass per proximal Newton
-    step (the IRLS Gram ``X^T V X`` and ``X^T V z`` with the loss along the step).
+    ``X^T W y``, ``y^T W y``), and for binomial and poisson one pass per round of
+    proximal Newton steps on a window of strengths (the loss and the gradient
+    ``X^T (w (y - mu))`` at each strength's trial point, the IRLS Gram ``X^T V X`` at a
+    few of them).
 
     Parameters
     ----------

@@ -14,11 +14,13 @@ A fold's training sums are the sums over the other labels (added, never subtract
 variances, the centred Gram ``G = sum w (x - xm)(x - xm)^T / sum w`` and
 ``c = sum w (x - xm)(r - rbar) / sum w``.
 
-``glm_block`` is the pass of the proximal Newton solver: at ``eta = offset + b0 + X b``
-of one or more fits (each on the rows not in its held-out fold) it returns the loss
-changes along a step for several step lengths and, at the first step length, the IRLS
-sums ``sum v u u^T``, ``sum v u``, ``sum u wres``, ``sum wres``, ``sum wres^2 / v`` with
-``v_i = w_i var_i`` and ``wres_i = w_i (y_i - mu_i)``.
+``points_block`` is the pass of the proximal Newton solver: for one or more fits (each
+on the rows not in its held-out fold) it evaluates ``m`` points ``eta_l = offset + b0_l +
+X b_l`` at once (the ``m`` candidate solutions of a run of strengths: two ``m x p`` by
+``p x n`` products), returning at each the loss, its change from a base point, the
+deviance and the gradient sums ``sum u wres``, ``sum wres`` (``wres_i = w_i (y_i -
+mu_i)``), and at the first point only the IRLS curvature sums ``sum v u u^T``, ``sum v
+u``, ``sum v`` (``v_i = w_i var_i``), the one ``O(n p^2)`` product of the pass.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ..engine.kernels.glm import loss_step
 from ..model.glm_math import loss_and_deviance, means
 from .blocks import check_block, row_folds
 
-__all__ = ["moment_block", "glm_block", "score_block", "Moments", "select", "SLICE_ROWS"]
+__all__ = ["moment_block", "points_block", "score_block", "Moments", "select", "SLICE_ROWS"]
 
 _FAMILY_CODES = {"gaussian": -1, "binomial": 0, "poisson": 1}
 
@@ -185,63 +187,76 @@ class Moments:
         return np.maximum(np.diag(self.M2) + 2 * self.shift * self.mu + self.shift ** 2, 0.0)
 
 
-def glm_block(i, start, Xb, yb, wb, ob, fb, spec, fam, shift, requests):
+def points_block(i, start, Xb, yb, wb, ob, fb, spec, fam, shift, requests):
     """The Newton pass of one block for every request (module docstring).
 
-    Each request is ``(k, W, b, b0, db, db0, ts)``: rows with fold label ``k`` are left
-    out (none when ``k < 0``), weights are divided by ``W`` (the fit's total weight), the
-    step is ``eta(t) = offset + b0 + t db0 + X (b + t db)``. Returns, per request ``q``,
-    ``q/dloss`` and ``q/dmag`` (``sum w dloss(t)`` and its rounding scale, per ``t``) and
-    at ``t = ts[0]``: ``q/loss``, ``q/dev``, ``q/sv``, ``q/su``, ``q/suu``, ``q/sug``
-    (``sum u wres``), ``q/sg`` (``sum wres``), ``q/sr2`` (``sum wres^2 / v``).
+    Each request is ``(k, W, B, B0, D, D0, anchors, which)``: rows with fold label ``k``
+    are left out (none when ``k < 0``), weights are divided by ``W`` (the fit's total
+    weight), and the ``m`` points ``(B0_l + D0_l, B_l + D_l)`` (rows of ``B, D``) are
+    evaluated, each as a step from its base ``(B0_l, B_l)``. Returns, per request ``q``
+    and point ``l``: ``q/dloss``, ``q/dmag`` (``sum w (loss(base + step) -
+    loss(base))``, summed from accurate per-row changes, and its rounding scale),
+    ``q/loss``, ``q/dev``, ``q/sug`` (``sum u wres``, an ``m x p`` array), ``q/sg``
+    (``sum wres``); with ``v^a`` the curvature ``w var`` at the point ``anchors[a]``:
+    ``q/sv``, ``q/su``, ``q/suu`` (its sums ``sum v^a``, ``sum v^a u``, ``sum v^a u
+    u^T``, one row per anchor) and ``q/sr2`` (``sum wres_l^2 / v^a`` with ``a =
+    which[l]``, the anchor point ``l`` is modelled with).
     """
     Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
     _check_response(i, start, fam, yb)
     f = row_folds(i, start, Xb.shape[0], fb, spec)
+    p = Xb.shape[1]
     out = {}
-    for q, (k, W, b, b0, db, db0, ts) in enumerate(requests):
-        acc = {"dloss": np.zeros(len(ts)), "dmag": np.zeros(len(ts)), "loss": 0.0,
-               "dev": 0.0, "sv": 0.0, "su": 0.0, "suu": 0.0, "sug": 0.0, "sg": 0.0,
-               "sr2": 0.0}
+    for q, (k, W, B, B0, D, D0, anchors, which) in enumerate(requests):
+        m, a = B.shape[0], len(anchors)
+        acc = {"dloss": np.zeros(m), "dmag": np.zeros(m), "loss": np.zeros(m),
+               "dev": np.zeros(m), "sug": np.zeros((m, p)), "sg": np.zeros(m),
+               "sr2": np.zeros(m), "sv": np.zeros(a), "su": np.zeros((a, p)),
+               "suu": np.zeros((a, p, p))}
         rows = _slices(f, -1) if k < 0 else _slices((f != k).astype(np.int64), 1)
         for sel in rows:
-            _glm_slice(acc, fam, Xb[sel], yb[sel], wb[sel] / W,
-                       None if ob is None else ob[sel], shift, b, b0, db, db0, ts)
+            _points_slice(acc, fam, Xb[sel], yb[sel], wb[sel] / W,
+                          None if ob is None else ob[sel], shift, (B, B0, D, D0),
+                          anchors, which)
         for name, v in acc.items():
-            out[f"{q}/{name}"] = np.asarray(v, dtype=float) * np.ones(
-                (Xb.shape[1], Xb.shape[1]) if name == "suu" else
-                (Xb.shape[1],) if name in ("su", "sug") else ())
+            out[f"{q}/{name}"] = v
     return out
 
 
-def _glm_slice(acc, fam, X, y, w, off, shift, b, b0, db, db0, ts):
-    """Add one slice of rows to the sums of :func:`glm_block`."""
+def _points_slice(acc, fam, X, y, w, off, shift, points, anchors, which):
+    """Add one slice of rows to the sums of :func:`points_block`: ``eta`` of every base
+    point and every step in two products (``m x n``, one row per point)."""
+    B, B0, D, D0 = points
     y = np.ascontiguousarray(y)
     w = np.ascontiguousarray(w)
-    eta = X @ b + b0
+    E0 = B @ X.T + B0[:, None]
     if off is not None:
-        eta += off
-    eta = np.ascontiguousarray(eta)
-    deta = np.ascontiguousarray(X @ db + db0)
-    scratch = np.empty_like(eta)
-    for j, t in enumerate(ts):
-        dl, dm = loss_step(fam, y, w, eta, deta, float(t), scratch)
+        E0 += off
+    dE = D @ X.T + D0[:, None]
+    m, n = E0.shape
+    wres = np.empty((m, n))
+    var = np.empty((m, n))
+    e1 = np.empty(n)
+    for j in range(m):
+        dl, dm = loss_step(fam, y, w, E0[j], dE[j], 1.0, e1)
+        loss, dev = loss_and_deviance(fam, y, e1, w)
+        mu, var[j] = means(fam, e1)
+        wres[j] = w * (y - mu)
         acc["dloss"][j] += dl
         acc["dmag"][j] += dm
-    e1 = np.ascontiguousarray(eta + ts[0] * deta)
-    loss, dev = loss_and_deviance(fam, y, e1, w)
-    mu, var = means(fam, e1)
-    v = w * var
-    wres = w * (y - mu)
+        acc["loss"][j] += loss
+        acc["dev"][j] += dev
     U = X - shift
-    acc["loss"] += loss
-    acc["dev"] += dev
-    acc["sv"] += v.sum()
-    acc["su"] = acc["su"] + v @ U
-    acc["suu"] = acc["suu"] + U.T @ (U * v[:, None])
-    acc["sug"] = acc["sug"] + wres @ U
-    acc["sg"] += wres.sum()
-    acc["sr2"] += float(np.sum(wres * wres / v))
+    acc["sug"] += wres @ U
+    acc["sg"] += wres.sum(axis=1)
+    V = w * var[anchors]
+    # rows of zero weight have v = wres = 0 and add nothing
+    inv = np.divide(1.0, V, out=np.zeros(V.shape), where=V > 0)
+    acc["sr2"] += np.einsum("ln,ln->l", wres * wres, inv[which])
+    acc["sv"] += V.sum(axis=1)
+    acc["su"] += V @ U
+    for a in range(V.shape[0]):
+        acc["suu"][a] += U.T @ (U * V[a][:, None])
 
 
 def score_block(i, start, Xb, yb, wb, ob, fb, spec, family, metric, fits):

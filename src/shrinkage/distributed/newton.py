@@ -1,22 +1,29 @@
-"""Binomial and poisson paths on blocked data: proximal Newton, one pass per step.
+"""Binomial and poisson paths on blocked data: proximal Newton on many strengths per pass.
 
-At the current point ``(b0, b)`` one pass (``glm_block``)
-returns the IRLS model: with ``v_i = w_i var(mu_i)``, ``wres_i = w_i (y_i - mu_i)`` and
-``V = sum v``, the quadratic model of the loss is, up to a constant,
-``1/2 sum_i v_i (wres_i / v_i - d0 - x_i . d)^2`` in the step ``(d0, d)``. Divided by
-``V`` it is a weighted gaussian problem with the centred Gram
-``G = E_v[(x - xm_v)(x - xm_v)^T]``, ``c = E_v[(x - xm_v)(z - zbar)]`` and strength
-``lam / V``, solved locally by the engine's covariance-mode driver
-(``shrinkage.engine.covariance.covariance_path``), inexactly as in memory: to a
-duality gap tied to the current KKT violation. The line search ``F(t) = loss(eta + t
-deta) + penalty(b + t d)`` (Armijo, ``t = 1, 1/2, ...``) is evaluated in the next pass,
-which also returns the model at ``t = 1``; only when ``t = 1`` is refused does a step
-cost a second pass. The certificate is the in-memory one
-(``shrinkage.engine.newton.ProximalNewton``): the largest KKT violation in
-standardized units, with the intercept's gradient, relative to the null model's largest
-standardized gradient.
+A pass (``points_block``) evaluates ``m`` points at once: at each, the loss, the
+deviance and the gradient sums (``X^T wres`` with ``wres_i = w_i (y_i - mu_i)``); at the
+first (the *anchor*) also the IRLS curvature ``v_i = w_i var(mu_i)`` and its sums ``V =
+sum v``, ``sum v u``, ``sum v u u^T``. With the gradient of a point and the curvature of
+its pass, the quadratic model of the loss is, up to a constant,
+``1/2 sum_i v_i (wres_i / v_i - d0 - x_i . d)^2`` in the step ``(d0, d)``: exactly the
+IRLS model at the anchor, and a quasi-Newton model (exact gradient, the anchor's
+curvature) at the other points. Divided by ``V`` it is a weighted gaussian problem with
+the centred Gram ``G = E_v[(x - xm_v)(x - xm_v)^T]``, ``c = E_v[(x - xm_v)(z - zbar)]``
+and strength ``lam / V``, solved locally by the engine's covariance-mode driver
+(``shrinkage.engine.covariance.covariance_path``), inexactly as in memory: to a duality
+gap tied to the current KKT violation.
 
-Each fit is a generator that yields the point it needs evaluated; ``run_fits`` runs
+The path is solved on a moving window of strengths (``path_window``): each pass evaluates
+the next iterate of every strength in the window (the anchor is the first's), each
+strength steps from its own exact gradient, a step is kept when the next pass confirms
+the Armijo decrease of ``F(t) = loss(eta + t deta) + penalty(b + t d)`` (else it is halved
+and tried in the following pass), and a strength leaves the window when the KKT
+violation computed from the exact gradient at its iterate is below ``tol``. The
+certificate is the in-memory one (``shrinkage.engine.newton.ProximalNewton``): the
+largest KKT violation in standardized units, with the intercept's gradient, relative to
+the null model's largest standardized gradient.
+
+Each fit is a generator that yields the points it needs evaluated; ``run_fits`` runs
 several fits (the folds of a cross-validation) in lockstep, one pass per round.
 """
 
@@ -27,29 +34,27 @@ import numpy as np
 from ..engine.covariance import GaussianCovariance, covariance_path
 from ..engine.grid import strength_grid
 from ..engine.kernels.certify import kkt_scan
-from ..engine.newton import ProximalNewton
 from ..engine.stopping import RULES, early_stop_code
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
 from .blocks import reduce_blocks
-from .moments import glm_block
+from .moments import points_block
+from .path_window import window_solve
 from .problem import finish_path, fit_setup, free_arrays, gram_ridge_ends
 
-__all__ = ["NewtonFit", "newton_path", "run_fits", "MAX_HALVINGS", "INNER_ACCURACY"]
+__all__ = ["NewtonFit", "newton_path", "run_fits", "INNER_ACCURACY"]
 
-#: Step lengths tried by the line search: ``t = 2^-k`` for ``k = 0 .. MAX_HALVINGS``.
-MAX_HALVINGS = 30
 #: Inner accuracy: the model's KKT error is kept below this share of the current one.
 INNER_ACCURACY = 0.1
-_EPS = float(np.finfo(float).eps)
-_STATS = ("dloss", "dmag", "loss", "dev", "sv", "su", "suu", "sug", "sg", "sr2")
+_POINT_STATS = ("dloss", "dmag", "loss", "dev", "sg", "sug", "sr2")
+_STATS = _POINT_STATS + ("sv", "su", "suu")
 
 
 class NewtonFit:
     """One path (the full data, or the training rows of fold ``fold``) as a generator.
 
-    ``request`` is the evaluation the fit waits for: ``(fold, W, b, b0, db, db0, ts)``
-    (see ``glm_block``); ``send`` gives it the
-    pass's sums; ``result`` is the :class:`~shrinkage.results.Path` once done.
+    ``request`` is the evaluation the fit waits for: ``(fold, W, B, B0, D, D0)`` (see
+    ``points_block``); ``send`` gives it the pass's sums; ``result`` is the
+    :class:`~shrinkage.results.Path` once done.
     """
 
     def __init__(self, mom, options, n, fold, has_offset):
@@ -59,12 +64,13 @@ class NewtonFit:
         self.shift = mom.shift
         self.result = None
         self.passes = 0
+        # work done, reported in ``result.extra``: points evaluated, curvature sums taken
+        self.points = self.curvatures = 0
         self._gen = self._run()
         self.request = self._wrap(next(self._gen))
 
-    def _wrap(self, point):
-        b, b0, db, db0, ts = point
-        return (self.fold, self.mom.W, b, float(b0), db, float(db0), np.asarray(ts))
+    def _wrap(self, points):
+        return (self.fold, self.mom.W, *points)
 
     def send(self, stats):
         """Resume with the sums of the requested evaluation."""
@@ -75,7 +81,25 @@ class NewtonFit:
             self.result = stop.value
             self.result.extra["passes"] = self.passes
 
-    # ------------------------------------------------------------ pieces of a step
+    def evaluate(self, points, which=None):
+        """Evaluate ``points``, a list of ``(b, b0, db, db0)`` (the point ``(b0 + db0, b +
+        db)`` reached from its base ``(b0, b)``), in one pass (a generator); returns one
+        stats dict per point, each with the curvature sums of its anchor: point
+        ``which[l]`` (default: the first point for every one)."""
+        m = len(points)
+        which = np.zeros(m, dtype=np.int64) if which is None else np.asarray(which)
+        anchors, slot = np.unique(which, return_inverse=True)
+        self.points += m
+        self.curvatures += anchors.size
+        B = np.array([pt[0] for pt in points], dtype=float)
+        B0 = np.array([pt[1] for pt in points], dtype=float)
+        D = np.array([pt[2] for pt in points], dtype=float)
+        D0 = np.array([pt[3] for pt in points], dtype=float)
+        s = yield (B, B0, D, D0, anchors, slot)
+        return [{**{name: s[name][j] for name in _POINT_STATS},
+                 **{name: s[name][slot[j]] for name in ("sv", "su", "suu")}}
+                for j in range(m)]
+
     def gradient(self, s):
         """``g_j = sum_i (x_ij - xm_j) wres_i`` from the pass's sums."""
         return np.where(self.st.cand, s["sug"] + (self.shift - self.st.xm) * s["sg"], 0.0)
@@ -147,55 +171,18 @@ class NewtonFit:
         st = self.st
         return lam * float(st.l1u @ np.abs(b) + 0.5 * st.l2u @ (b * b))
 
-    def line_search(self, s, new, b, db, db0, lam):
-        """The first accepted ``t`` (index into the step lengths), or None.
+    def objective(self, s, b, lam):
+        """``loss + penalty`` at a point with stats ``s``."""
+        return float(s["loss"]) + self.penalty(b, lam)
 
-        Accepts ``F(t) - F(0) <= 1e-4 t min(decrease, 0)`` (Lee, Sun & Saunders 2014), or a
-        change within the rounding of its own terms, as the engine's ``armijo`` does;
-        ``F(t) - F(0)`` is summed from accurate per-row loss changes.
-        """
+    def decrease(self, s, b, db, db0, lam):
+        """The model's first-order decrease along ``(db0, db)``: ``-(X^T wres).db - (sum
+        wres) db0 + penalty(b + db) - penalty(b)`` (the Armijo reference)."""
         xwres = s["sug"] + self.shift * float(s["sg"])
-        p0 = self.penalty(b, lam)
-        decrease = -(float(xwres @ db) + float(s["sg"]) * db0) + self.penalty(b + db,
-                                                                          lam) - p0
-        for j, t in enumerate(self.ts):
-            pt = self.penalty(b + t * db, lam)
-            change = float(new["dloss"][j]) + pt - p0
-            noise = 4.0 * _EPS * (float(new["dmag"][j]) + abs(pt) + abs(p0))
-            if change <= 1e-4 * t * min(decrease, 0.0) or abs(change) <= noise:
-                return j
-        return None
+        return (-(float(xwres @ db) + float(s["sg"]) * db0) + self.penalty(b + db, lam)
+                - self.penalty(b, lam))
 
     # ------------------------------------------------------------------ the solver
-    def solve(self, lam, mask):
-        """Newton steps at ``lam`` until the certificate is below ``tol`` (a generator
-        yielding evaluations); returns ``(certificate, sweeps)``. ``mask`` restricts the
-        moving features (the unpenalised start)."""
-        st = self.st
-        cand = st.cand if mask is None else st.cand & mask
-        steps = sweeps = 0
-        while True:
-            cert = self.kkt(self.s, self.b, lam, cand)
-            if (cert <= st.tol or steps >= ProximalNewton.max_newton
-                    or sweeps >= st.max_iter):
-                return cert, sweeps
-            steps += 1
-            bn, b0n, k = self.solve_model(self.s, self.b, self.b0, lam, cand, cert)
-            sweeps += k
-            db, db0 = bn - self.b, b0n - self.b0
-            if not np.any(db) and db0 == 0.0:
-                return cert, sweeps
-            new = yield (self.b, self.b0, db, db0, self.ts)
-            j = self.line_search(self.s, new, self.b, db, db0, lam)
-            if j is None:
-                return cert, sweeps  # no descent along the step: reported unconverged
-            if j == 0:
-                self.b, self.b0, self.s = bn, b0n, new
-            else:
-                t = self.ts[j]
-                self.b, self.b0 = self.b + t * db, self.b0 + t * db0
-                self.s = yield (self.b, self.b0, np.zeros_like(db), 0.0, self.ts[:1])
-
     def null_model(self):
         """The intercept-only model (closed form, or Newton on the intercept with an
         offset, as ``shrinkage.model.families.Family.null_eta``)."""
@@ -216,19 +203,18 @@ class NewtonFit:
                     raise ValueError("every positive count of y has zero sample_weight; the "
                                      "poisson model needs some weighted positive counts")
                 self.b0 = float(np.log(ybar))
-        self.s = yield (self.b, self.b0, zero, 0.0, self.ts[:1])
+        self.s = (yield from self.evaluate([(self.b, self.b0, zero, 0.0)]))[0]
         if st.fit_intercept and self.has_offset:
             for _ in range(100):
                 step = float(self.s["sg"]) / float(self.s["sv"])
                 self.b0 += step
-                self.s = yield (self.b, self.b0, zero, 0.0, self.ts[:1])
+                self.s = (yield from self.evaluate([(self.b, self.b0, zero, 0.0)]))[0]
                 if abs(step) < 1e-12 * (1.0 + abs(self.b0)):
                     break
 
     def _run(self):
         st, options = self.st, self.options
         p = self.mom.shift.size
-        self.ts = 0.5 ** np.arange(MAX_HALVINGS + 1)
         yield from self.null_model()
         null_dev = float(self.s["dev"])
         g = self.gradient(self.s)
@@ -242,9 +228,13 @@ class NewtonFit:
             Gv = (s["suu"] - np.outer(s["su"], d) - np.outer(d, s["su"])
                   + float(s["sv"]) * np.outer(d, d))
             ends = gram_ridge_ends(Gv, st, self.mom.n_live)
+        start = (self.b, self.b0, self.s)
         if np.any(st.unpen):
-            yield from self.solve(1.0, st.unpen)
-        lam_max = st.penalty.lam_max(np.abs(self.gradient(self.s)),
+            done = []
+            yield from window_solve(self, np.array([1.0]), cand & st.unpen, start,
+                                    lambda e: done.append(e))
+            start = (done[0].b, done[0].b0, done[0].s)
+        lam_max = st.penalty.lam_max(np.abs(self.gradient(start[2])),
                                      PenaltyArrays(st.l1u, st.l2u, st.lo, st.hi),
                                      cand & ~st.unpen, st.scale)
         lam_max = lam_max if ends is None else ends[0]
@@ -253,20 +243,27 @@ class NewtonFit:
         L = grid.size
         out = (np.zeros((L, p)), np.zeros(L), np.zeros(L), np.zeros(L),
                np.zeros(L, dtype=np.int64))
-        done, code = L, 0
-        for k, lam in enumerate(grid):
-            out[3][k], out[4][k] = yield from self.solve(float(lam), None)
-            out[0][k], out[1][k] = self.b, self.b0
-            out[2][k] = 1.0 - float(self.s["dev"]) / null_dev if null_dev > 0 else 0.0
-            if early_stop:
-                code = early_stop_code(out[2], k, L, *RULES)
-                if code:
-                    done = k + 1
-                    break
+        stop = [L, 0]
+        steps = np.zeros(L, dtype=np.int64)
+        before = self.passes
+
+        def record(e):  # strengths arrive in order; True stops the path
+            k = e.k
+            out[0][k], out[1][k], out[3][k], out[4][k] = e.b, e.b0, e.cert, e.sweeps
+            steps[k] = e.steps
+            out[2][k] = 1.0 - float(e.s["dev"]) / null_dev if null_dev > 0 else 0.0
+            code = early_stop_code(out[2], k, L, *RULES) if early_stop else 0
+            if code:
+                stop[:] = [k + 1, code]
+            return bool(code)
+
+        yield from window_solve(self, grid, cand, start, record)
         classes = (np.array([0, 1]) if st.family.name == "binomial"
                    and float(self.mom.sums["non01"]) == 0 else None)
-        return finish_path(st, grid, out, done, code, null_dev, lam_max, "kkt_violation",
-                           classes=classes)
+        extra = {"newton_steps": steps[:stop[0]], "passes_before_path": before,
+                 "points_evaluated": self.points, "curvature_sums": self.curvatures}
+        return finish_path(st, grid, out, stop[0], stop[1], null_dev, lam_max,
+                           "kkt_violation", extra=extra, classes=classes)
 
 
 def newton_path(mom, options, n, fold=-1, has_offset=False):
@@ -276,11 +273,11 @@ def newton_path(mom, options, n, fold=-1, has_offset=False):
 
 def run_fits(data, fits, spec=None):
     """Run ``NewtonFit`` generators to the end, all in lockstep: each pass evaluates
-    every unfinished fit's request (``glm_block``)."""
+    every unfinished fit's request (``points_block``)."""
     active = [f for f in fits if f.result is None]
     fam = active[0].st.family.kernel_code if active else None
     while active:
-        total = reduce_blocks(data, glm_block, spec, fam, data.shift,
+        total = reduce_blocks(data, points_block, spec, fam, data.shift,
                               [f.request for f in active])
         for q, f in enumerate(active):
             f.send({name: total[f"{q}/{name}"] for name in _STATS})

@@ -114,6 +114,27 @@ def gram_polish(pen, G, g, b, s, l1, l2):
 _POLISH_MAX_WORK = 2e8  # n * |A|^2 flops allowed for one exact step
 
 
+_CUT_SHARE = 0.9  # a coordinate heading for zero goes this share of the way
+
+
+def _piece_cut(kind, a0, a1, piece, lam1, gamma):
+    """The largest ``tau`` in [0, 1] for which ``a0 + tau (a1 - a0)`` (the magnitudes
+    ``|t|`` along a step, ``a1`` signed: negative past zero) stays in each coordinate's
+    piece of ``rho`` (edges included) and above zero (cut at ``_CUT_SHARE`` of the way)."""
+    if kind == "mcp":
+        lo = np.where(piece == 0, 0.0, gamma * lam1)
+        hi = np.where(piece == 0, gamma * lam1, np.inf)
+    else:
+        lo = np.choose(piece, [np.zeros_like(lam1), lam1, gamma * lam1])
+        hi = np.choose(piece, [lam1, gamma * lam1, np.full_like(lam1, np.inf)])
+    da = a1 - a0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(a1 > hi, (hi - a0) / da, 1.0)
+        down = np.where(a1 < lo, np.where(lo > 0, (lo - a0) / da, -_CUT_SHARE * a0 / da),
+                        1.0)
+    return float(min(1.0, np.min(up, initial=1.0), np.min(down, initial=1.0)))
+
+
 def _pieces(kind, a, lam1, gamma):
     """Which quadratic piece of ``rho`` each ``a = |t| > 0`` lies on, and ``rho''`` there."""
     if kind == "mcp":
@@ -124,44 +145,65 @@ def _pieces(kind, a, lam1, gamma):
 
 
 class ActiveGram:
-    """Centred weighted Gram entries ``Xc_j^T W Xc_k`` of the features ever active, read
-    from X once per feature (the gaussian family: the weights never change)."""
+    """Centred weighted Gram entries ``Xc_j^T W Xc_k`` among the features ever asked for
+    (the gaussian family: the weights never change).
+
+    Only blocks on such features are ever needed (working sets, active sets), so the
+    cache is square, ``k x k`` for the ``k`` features seen: a feature's entry costs
+    ``O(n k)``, not a whole Gram column's ``O(n p)`` (which dominated wide paths).
+    """
 
     max_entries = 5e7
 
     def __init__(self, prob):
         self.prob = prob
         self.pos = np.full(prob.p, -1, dtype=np.int64)
+        self.idx = np.zeros(0, dtype=np.int64)  # the cached features, in cache order
         self.k = 0
-        # columns live in a buffer grown by doubling: copying the whole p x k cache at
-        # each growth (as concatenation does) dominated wide (p >> n) paths
-        self.buf = np.zeros((prob.p, 0))
+        # grown by doubling: copying the whole cache at each growth (as concatenation
+        # does) dominated wide (p >> n) paths
+        self.buf = np.zeros((0, 0))
 
     def block(self, A):
         """``Xc_A^T W Xc_A``, or None when the cache would pass ``max_entries``."""
-        prob = self.prob
         new = A[self.pos[A] < 0]
         if new.size:
             k = self.k
-            if float(prob.p) * (k + new.size) > self.max_entries:
+            m = k + new.size
+            if float(m) * m > self.max_entries:
                 return None
-            X = prob.X
-            raw = (sparse_gram_columns(X, prob.w, new) if prob.sparse
-                   else dense_gram_columns(X, prob.w, prob.uniform_w, new))
-            # sum_i w_i (x_ij - m_j)(x_ik - m_k) = G_jk - m_j xw_k - m_k xw_j + m_j m_k V
-            xm, xw = prob.xm, prob.xw
-            V = float(prob.w.sum())
-            raw -= np.outer(xm, xw[new]) + np.outer(xw, xm[new]) - V * np.outer(xm, xm[new])
-            if k + new.size > self.buf.shape[1]:
-                cap = max(k + new.size, min(2 * self.buf.shape[1] + 16,
-                                            int(self.max_entries // max(prob.p, 1))))
-                buf = np.empty((prob.p, cap))
-                buf[:, :k] = self.buf[:, :k]
-                self.buf = buf
-            self.buf[:, k:k + new.size] = raw
-            self.pos[new] = np.arange(k, k + new.size)
-            self.k = k + new.size
-        return self.buf[np.ix_(A, self.pos[A])]
+            self._grow(m)
+            idx = np.concatenate([self.idx[:k], new])
+            self._fill(idx, new, k)
+            self.idx = idx
+            self.pos[new] = np.arange(k, m)
+            self.k = m
+        pos = self.pos[A]
+        return self.buf[np.ix_(pos, pos)]
+
+    def _grow(self, m):
+        cap = self.buf.shape[0]
+        if m <= cap:
+            return
+        cap = max(m, min(2 * cap + 16, int(np.sqrt(self.max_entries))))
+        buf = np.empty((cap, cap))
+        buf[:self.k, :self.k] = self.buf[:self.k, :self.k]
+        self.buf = buf
+
+    def _fill(self, idx, new, k):
+        """Rows ``idx`` (the cached features and then ``new``) of the columns ``new``."""
+        prob = self.prob
+        X = prob.X
+        raw = (sparse_gram_columns(X, prob.w, new, idx) if prob.sparse
+               else dense_gram_columns(X, prob.w, prob.uniform_w, new, idx))
+        # sum_i w_i (x_ij - m_j)(x_ik - m_k) = G_jk - m_j xw_k - m_k xw_j + m_j m_k V
+        xm, xw = prob.xm[idx], prob.xw[idx]
+        V = float(prob.w.sum())
+        raw -= (np.outer(xm, prob.xw[new]) + np.outer(xw, prob.xm[new])
+                - V * np.outer(xm, prob.xm[new]))
+        m = idx.size
+        self.buf[:m, k:m] = raw
+        self.buf[k:m, :k] = raw[:k].T
 
 
 def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
@@ -173,8 +215,11 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
 
         (Z^T V Z + diag(0, s_A^2 (rho''_A + lam2_A))) d = Z^T V r - (0, P'(b_A))
 
-    The step is kept only if no sign or piece changes and the model decreases (the piece
-    may be nonconvex: then its stationary point can be a saddle, and is refused). ``r``,
+    The step is cut where the first coordinate would leave its piece (landing on the
+    edge, where ``rho`` is continuously differentiable) or come within
+    ``1 - _CUT_SHARE`` of zero (coordinate descent then decides whether it leaves), and
+    kept only if the model decreases (the piece may be nonconvex: then its stationary
+    point can be a saddle, and is refused). ``r``,
     ``st`` and ``b`` are updated as :func:`~shrinkage.engine.kernels.concave.concave_cd`
     keeps them. Returns True if kept.
     """
@@ -184,7 +229,7 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
     m = A.size + 1
     sweep_cost = float(np.sum(np.diff(prob.kp)[ws])) if prob.sparse else float(n * ws.size)
     work = float(n) * m * m + float(m) ** 3
-    if A.size == 0 or work > min(_POLISH_MAX_WORK, 1000.0 * sweep_cost) or 2 * m > n:
+    if A.size == 0 or work > min(_POLISH_MAX_WORK, 1000.0 * sweep_cost) or m >= n:
         return False
     off = 1 if prob.fit_intercept else 0
     m = A.size + off
@@ -221,11 +266,13 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
         return False
     if not np.all(np.isfinite(d)):
         return False
+    tau = _piece_cut(pen.kind, np.abs(t), np.sign(t) * (t + d[off:] * s), piece, l1,
+                     pen.gamma)
+    if not tau > 0.0:
+        return False
+    d *= tau
     new = b[A] + d[off:]
     tn = new * s
-    if np.any(np.sign(tn) != np.sign(t)) or np.any(
-            _pieces(pen.kind, np.abs(tn), l1, pen.gamma)[0] != piece):
-        return False
     step = np.zeros(n)
     centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, np.ascontiguousarray(d[off:]),
                         step)

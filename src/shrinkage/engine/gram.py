@@ -131,34 +131,38 @@ def dense_gram(X, w, uniform_w, shared=None, held_block=None):
     return G
 
 
-def dense_gram_columns(X, w, uniform_w, idx):
-    """``X^T W X[:, idx]``, ``idx`` in chunks so that the copied columns stay small."""
-    p = X.shape[1]
+def dense_gram_columns(X, w, uniform_w, idx, rows=None):
+    """``X^T W X[:, idx]`` (or only its ``rows``: ``X[:, rows]^T W X[:, idx]``), ``idx``
+    in chunks so that the copied columns stay small."""
+    XT = X if rows is None else X[:, rows]
+    p = XT.shape[1]
     out = np.empty((p, idx.size))
-    chunk = max(1, p // _CHUNK_DIVISOR)
+    chunk = max(1, X.shape[1] // _CHUNK_DIVISOR)
     for s0 in range(0, idx.size, chunk):
         part = idx[s0: s0 + chunk]
         Xn = X[:, part]
         if uniform_w > 0:
-            out[:, s0: s0 + part.size] = (X.T @ Xn) * uniform_w
+            out[:, s0: s0 + part.size] = (XT.T @ Xn) * uniform_w
         else:
             Xn *= w[:, None]
-            out[:, s0: s0 + part.size] = X.T @ Xn
+            out[:, s0: s0 + part.size] = XT.T @ Xn
     return out
 
 
-def sparse_gram_columns(X, w, idx):
-    """``X^T W X[:, idx]`` for CSC ``X``, in column chunks (the sparse product's
-    intermediate storage grows with the chunk, so chunks keep it a small part of X)."""
+def sparse_gram_columns(X, w, idx, rows=None):
+    """``X^T W X[:, idx]`` (or only its ``rows``) for CSC ``X``, in column chunks (the
+    sparse product's intermediate storage grows with the chunk, so chunks keep it a small
+    part of X)."""
     import scipy.sparse as sp
 
-    p = X.shape[1]
+    XT = X if rows is None else X[:, rows]
+    p = XT.shape[1]
     out = np.empty((p, idx.size))
-    chunk = max(1, p // (2 * _CHUNK_DIVISOR))
+    chunk = max(1, X.shape[1] // (2 * _CHUNK_DIVISOR))
     for s0 in range(0, idx.size, chunk):
         part = idx[s0: s0 + chunk]
         WXn = sp.csc_matrix(X[:, part].multiply(w[:, None]))
-        out[:, s0: s0 + part.size] = (X.T @ WXn).toarray()
+        out[:, s0: s0 + part.size] = (XT.T @ WXn).toarray()
     return out
 
 

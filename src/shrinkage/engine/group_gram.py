@@ -37,7 +37,8 @@ class GroupGramSolver(GroupSolver):
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
-        if penalty.block != "group" or not family.quadratic or prob.sparse:
+        if (penalty.block != "group" or penalty.shape != "elasticnet" or not family.quadratic
+                or prob.sparse):
             return False
         if setup.hints.solver == cls.name:
             return True

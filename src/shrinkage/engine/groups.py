@@ -30,7 +30,6 @@ from ..model.groups import group_dual_norm, group_kkt_violation, group_penalty_v
 from .contract import Solver
 from .kernels.groups import block_hessians, group_bcd, settle_residual
 
-_MAX_HALVINGS = 40
 _EPS = float(np.finfo(float).eps)
 
 
@@ -47,12 +46,13 @@ class GroupSolver(Solver):
 
     name = "group"
     max_newton = 100
+    max_halvings = 40  # of the proximal Newton step's backtracking
     inner_accuracy = 1e-3
     anderson = 5  # sweeps between Anderson extrapolations (0: none)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
-        return penalty.block == "group" and (
+        return penalty.block == "group" and penalty.shape == "elasticnet" and (
             family.quadratic or (family.kernel_code is not None
                                  and family.response == "vector"))
 
@@ -106,6 +106,7 @@ class GroupSolver(Solver):
     # ---- the contract -------------------------------------------------------------------
     @property
     def b(self):
+        """The coefficients on the original scale, (p,) or (p, K)."""
         b = self.beta * self.inv_s[:, None]
         return b[:, 0].copy() if self.vector else b
 
@@ -276,11 +277,14 @@ class GroupSolver(Solver):
         return yc
 
     # ---- GLM: proximal Newton --------------------------------------------------------------
+    def penalty_value(self, beta, lam):
+        """The penalty at the standardized coefficients ``beta`` and strength ``lam``."""
+        l1g, l1in, l2g = self._arrays(lam)
+        return group_penalty_value(beta, self.order, self.starts, l1g, l1in, l2g)
+
     def _objective(self, eta, beta, lam):
         prob = self.prob
-        l1g, l1in, l2g = self._arrays(lam)
-        return prob.family.loss(prob.y, eta, prob.w) + group_penalty_value(
-            beta, self.order, self.starts, l1g, l1in, l2g)
+        return prob.family.loss(prob.y, eta, prob.w) + self.penalty_value(beta, lam)
 
     def _glm_cert(self, lam, mask=None):
         viol = self._violations(lam)
@@ -314,7 +318,8 @@ class GroupSolver(Solver):
         return cert, sweeps
 
     def _newton_step(self, lam, ws, cert):
-        """One proximal Newton step on the groups ``ws``; ``(moved, sweeps)``."""
+        """One proximal Newton step on the groups ``ws``; ``(moved, sweeps)``, ``moved``
+        None when the model moved but no backtracked step lowers the objective."""
         prob = self.prob
         fam = prob.family
         eta = self._eta_out()
@@ -339,15 +344,14 @@ class GroupSolver(Solver):
         if not np.any(d) and not np.any(d0):
             return False, sweeps
         f0 = self._objective(eta, beta_old, lam)
-        l1g, l1in, l2g = self._arrays(lam)
-        pen0 = group_penalty_value(beta_old, self.order, self.starts, l1g, l1in, l2g)
-        pen1 = group_penalty_value(self.beta, self.order, self.starts, l1g, l1in, l2g)
+        pen0 = self.penalty_value(beta_old, lam)
+        pen1 = self.penalty_value(self.beta, lam)
         decrease = -float(prob.w @ ((prob.y - mu) * deta)) + pen1 - pen0
         slack = 8.0 * _EPS * abs(f0)
         t = 1.0
         # a predicted decrease below the objective's rounding cannot be checked by
         # evaluating it: the quadratic model is exact to that order, so the full step stands
-        for _ in range(0 if -decrease <= 64.0 * _EPS * abs(f0) else _MAX_HALVINGS):
+        for _ in range(0 if -decrease <= 64.0 * _EPS * abs(f0) else self.max_halvings):
             beta_t = beta_old + t * d
             f1 = self._objective(eta + t * deta, beta_t, lam)
             if f1 <= f0 + 1e-4 * t * min(decrease, 0.0) + slack:
@@ -356,7 +360,7 @@ class GroupSolver(Solver):
         else:
             if -decrease > 64.0 * _EPS * abs(f0):
                 self.beta, self.b0 = beta_old, b0_old
-                return False, sweeps
+                return None, sweeps  # a step was found but none of it descends
         if t != 1.0:
             self.beta = beta_old + t * d
         self.b0 = b0_old + t * d0

@@ -25,6 +25,7 @@ from .kernels.glm import (
     ws_kkt,
 )
 from .kernels.moments import active_normal_equations, centred_combination
+from .newton_cg import cg_active_step
 from .problem import strong_set
 
 _EMPTY_IDX = np.zeros(0, dtype=np.int64)
@@ -45,7 +46,9 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
         (Z^T V Z + diag(0, l2_A)) d = Z^T V r - (0, l2_A b_A + l1_A s_A),   Z = [1, Xc_A]
 
     The step is kept only if no sign flips and no bound is crossed; the residual, its
-    weighted sum and the intercept in ``st`` are updated to match. Returns True if kept.
+    weighted sum and the intercept in ``st`` are updated to match. Returns True if kept,
+    False if refused, None if the active set is too large for a direct solve (see
+    :func:`~shrinkage.engine.newton_cg.cg_active_step`).
     """
     A = ws[(b[ws] != 0) & (b[ws] > prob.lo[ws]) & (b[ws] < prob.hi[ws])]
     n = prob.n
@@ -54,8 +57,10 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     # exact step is cheaper than ~100 more sweeps
     sweep_cost = float(np.sum(np.diff(prob.kp)[ws])) if prob.sparse else float(n * ws.size)
     work = float(n) * m * m + float(m) ** 3
-    if A.size == 0 or work > min(_POLISH_MAX_WORK, 100.0 * sweep_cost) or 2 * m > n:
-        return False  # empty, too costly, or (nearly) rank deficient
+    if A.size == 0:
+        return False
+    if work > min(_POLISH_MAX_WORK, 100.0 * sweep_cost) or 2 * m > n:
+        return None  # too costly, or too many features for a direct solve of full rank
     off = 1 if prob.fit_intercept else 0
     m = A.size + off
     H = np.empty((m, m))
@@ -361,7 +366,8 @@ class ProximalNewton(Solver):
                 break
             # slow inner convergence (correlated features): solve the model exactly on
             # its active set, then let coordinate descent confirm or correct it
-            polish_active_set(prob, v, z, st, self.b, ws, l1, l2)
+            if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:
+                cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
         d_ws = self.b[ws] - b_ws
         nz = np.flatnonzero(d_ws)
         idx = ws[nz]

@@ -1,0 +1,75 @@
+"""How far default-tolerance cross-validation curves lie from exactly solved ones.
+
+For each case and tolerance, runs shrinkage's 10-fold ``cross_validate`` (fixed folds,
+one job) and reports the largest deviation of its mean curve from the curve of a tightly
+solved reference run on the same grid, in units of the reference's standard error, with
+the minimum-CV and one-standard-error indices and the CPU seconds. This is the yardstick
+the family defaults (``default_tol``) are set by: within 0.01 standard errors and the same
+chosen strengths on every case (docs/guide/speed.md, "Tolerances").
+
+Usage (development environment; a few minutes per text case on 2 cores)::
+
+    python benchmarks/default_tolerance.py --cases breast_cancer,diabetes
+    python benchmarks/default_tolerance.py --cases text-binomial --tols 1e-6,1e-5,1e-4
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9}
+
+
+def make_case(name):
+    """``(X, y, family)``: power-law text (5,000 x 11,000) or scikit-learn's bundled data."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+
+    if name == "breast_cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+        return X, y, "binomial"
+    if name == "diabetes":
+        X, y = load_diabetes(return_X_y=True)
+        return X, (y > np.median(y)).astype(float), "binomial"
+    import _cases
+
+    family = name.split("-")[1]
+    rng = np.random.default_rng(7)
+    X, rank = _cases.text_design(5000, 11000, rng)
+    beta = _cases._text_coef(rank, 40, rng)
+    y = _cases._response(family, np.asarray(_cases._scale_sparse(X) @ beta), rng)
+    return X, y, family
+
+
+def main():
+    from shrinkage import cross_validate
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", default="breast_cancer,diabetes,text-binomial,text-gaussian")
+    ap.add_argument("--tols", default="1e-7,1e-6,3e-6,1e-5,1e-4")
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    print("| case | tol | CPU s | max deviation / SE | index min (ref) | index 1se (ref) |")
+    print("|---|---|---|---|---|---|")
+    for name in args.cases.split(","):
+        X, y, family = make_case(name)
+        ref = cross_validate(X, y, family, tol=REFERENCE_TOL[family], n_jobs=1, random_state=0)
+        for tol in (float(t) for t in args.tols.split(",")):
+            t0 = time.process_time()
+            cv = cross_validate(X, y, family, tol=tol, lams=ref.lams, n_jobs=1, random_state=0)
+            cpu = time.process_time() - t0
+            m = min(cv.mean.size, ref.mean.size)
+            dev = np.abs(cv.mean[:m] - ref.mean[:m]) / ref.se[:m]
+            print(f"| {name} | {tol:g} | {cpu:.2f} | {dev.max():.2e} | {cv.index_min} "
+                  f"({ref.index_min}) | {cv.index_chosen} ({ref.index_chosen}) |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Block coordinate descent for group MCP / group SCAD (numba, plain arrays).
+
+The model is :mod:`~shrinkage.engine.kernels.groups`'s weighted quadratic in the
+standardized coefficients ``beta`` (shape (p, K)) with the folded-concave penalty on
+each group's norm::
+
+    q(b0, beta) = 1/2 sum_i v_i ||R_i - b0 - sum_j z_ij beta_j||^2
+                  + sum_g rho(||beta_g||; l1g_g, gamma) + l2g_g / 2 ||beta_g||^2
+
+**The group update** majorizes the block's quadratic by its largest eigenvalue ``L``
+(``H_g = Z_g^T V Z_g <= L I``). At a point ``x`` of the block, with
+``q = Z_g^T V r(x)`` (minus the data term's gradient) and an optional proximal term
+``damp L / 2 ||b - a||^2`` (``a`` the anchor; ``damp = 0`` normally), the majorized
+problem is::
+
+    min_b  Lt / 2 ||b - u||^2 + rho(||b||) + l2 / 2 ||b||^2,
+    Lt = (1 + damp) L,   u = (L x + q + damp L a) / Lt
+
+whose exact solution is radial: ``b = u / ||u|| * r*`` with ``r*`` the univariate
+threshold :func:`~shrinkage.engine.kernels.concave.threshold` of ``Lt ||u||`` under the
+curvature ``Lt``. For MCP with ``Lt + l2 > 1/gamma`` this is the firm thresholding of the
+norm::
+
+    r* = S(Lt ||u||, l1g) / (Lt + l2 - 1/gamma)    if Lt ||u|| <= gamma l1g (Lt + l2)
+         Lt ||u|| / (Lt + l2)                      beyond
+
+(SCAD's three pieces likewise; the global minimiser of the one-dimensional problem when
+it is itself nonconvex). Each such step cannot increase the block's model (it minimises
+a majorizer that touches it at ``x``), and it is repeated on the block (``x`` the new
+point, ``q`` updated through ``H_g``, no pass over X) until the block's move falls below
+the sweep's threshold, so one visit solves the block's model to that accuracy. For an
+orthonormal group (``H_g = I``, grpreg's geometry) one step is the exact block minimiser.
+"""
+
+import numpy as np
+from numba import njit
+
+from .concave import threshold
+from .groups import block_gradient, block_move
+
+
+@njit(cache=True, nogil=True)
+def radial_block(kind, gamma, Hg, cg, bg, ag, L, damp, l1g, l2g, out, q, u, thr,
+                 max_inner):
+    """Repeated majorized updates of one block (module docstring) from ``bg``.
+
+    ``cg`` is ``Z_g^T V r`` at ``bg`` (shape (m, K)), ``ag`` the anchor of the proximal
+    term; the solution goes to ``out``; ``q`` and ``u`` are scratch of ``cg``'s shape.
+    Stops when ``Lt ||change||^2 <= thr`` or after ``max_inner`` steps."""
+    m, K = cg.shape
+    Lt = (1.0 + damp) * L
+    for s in range(m):
+        for k in range(K):
+            out[s, k] = bg[s, k]
+    for _ in range(max_inner):
+        nrm = 0.0
+        for s in range(m):  # q = cg - Hg (out - bg), u = (L out + q + damp L a) / Lt
+            for k in range(K):
+                acc = cg[s, k]
+                for w in range(m):
+                    acc -= Hg[s, w] * (out[w, k] - bg[w, k])
+                q[s, k] = acc
+                u[s, k] = (L * out[s, k] + acc + damp * L * ag[s, k]) / Lt
+                nrm += u[s, k] * u[s, k]
+        nrm = np.sqrt(nrm)
+        f = 0.0
+        if nrm > 0.0:
+            f = threshold(kind, Lt * nrm, Lt, l1g, l2g, gamma) / nrm
+        ch = 0.0
+        for s in range(m):
+            for k in range(K):
+                new = u[s, k] * f
+                d = new - out[s, k]
+                ch += d * d
+                out[s, k] = new
+        if Lt * ch <= thr:
+            break
+
+
+@njit(cache=True, nogil=True)
+def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
+                        gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept,
+                        thr, damp, anchor, bufs):
+    """One sweep of block updates over ``ws`` and the intercept; returns the largest
+    move ``(Lt + l2) ||delta_g||^2`` (the objective's scale)."""
+    c, out, bg, ag, q, u, col, delta, scr = bufs
+    K = R.shape[1]
+    worst = 0.0
+    for t in range(ws.shape[0]):
+        g = ws[t]
+        a = gptr[g]
+        m = gptr[g + 1] - a
+        L = 0.0
+        for s in range(m):
+            L = max(L, D[a + s])
+        if L <= 0.0:  # constant columns: nothing to move
+            continue
+        e0 = eoff[g]
+        Hg = H[e0:e0 + m * m].reshape((m, m))
+        for s in range(m):
+            j = gidx[a + s]
+            block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j, col)
+            for k in range(K):
+                c[s, k] = col[k]
+                bg[s, k] = beta[j, k]
+                ag[s, k] = anchor[j, k]
+        radial_block(kind, gamma, Hg, c[:m], bg[:m], ag[:m], L, damp, l1g[g], l2g[g],
+                     out[:m], q[:m], u[:m], 1e-2 * thr, 100)
+        moved = 0.0
+        for s in range(m):
+            j = gidx[a + s]
+            nz = False
+            for k in range(K):
+                delta[k] = out[s, k] - beta[j, k]
+                moved += delta[k] * delta[k]
+                nz = nz or delta[k] != 0.0
+            if nz:
+                block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, scr)
+                for k in range(K):
+                    beta[j, k] = out[s, k]
+        worst = max(worst, ((1.0 + damp) * L + l2g[g]) * moved)
+    if fit_intercept:
+        for k in range(K):
+            d0 = (svR[k] - sh[k] * vsum) / vsum
+            b0[k] += d0
+            sh[k] += d0
+            worst = max(worst, vsum * d0 * d0)
+    return worst
+
+
+@njit(cache=True, nogil=True)
+def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
+                      gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept,
+                      thr, max_sweeps, damp, anchor):
+    """Sweeps of block updates over the groups ``ws`` until no block moves the model by
+    more than ``thr`` or ``max_sweeps``. After a sweep over ``ws``, sweeps run over its
+    non-zero groups only until they settle (glmnet's active-set cycling), then ``ws`` is
+    swept again. Returns the number of sweeps."""
+    K = R.shape[1]
+    mmax = 1
+    for t in range(ws.shape[0]):
+        mmax = max(mmax, gptr[ws[t] + 1] - gptr[ws[t]])
+    bufs = (np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)),
+            np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)), np.empty(K),
+            np.empty(K), np.empty(K))
+    act = np.empty(ws.shape[0], dtype=np.int64)
+    sweeps = 0
+    while sweeps < max_sweeps:
+        sweeps += 1
+        worst = concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s,
+                                    xv, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh,
+                                    svR, b0, fit_intercept, thr, damp, anchor, bufs)
+        if worst <= thr:
+            break
+        m = 0
+        for t in range(ws.shape[0]):
+            g = ws[t]
+            nz = False
+            for r in range(gptr[g], gptr[g + 1]):
+                for k in range(K):
+                    nz = nz or beta[gidx[r], k] != 0.0
+            if nz:
+                act[m] = g
+                m += 1
+        active = act[:m].copy()
+        while m > 0 and sweeps < max_sweeps:
+            sweeps += 1
+            worst = concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm,
+                                        inv_s, xv, gptr, gidx, eoff, H, D, active, l1g, l2g,
+                                        beta, R, sh, svR, b0, fit_intercept, thr, damp,
+                                        anchor, bufs)
+            if worst <= thr:
+                break
+    return sweeps
