@@ -299,52 +299,17 @@ class ProximalNewton(Solver):
         if prob.fit_intercept:
             ws_cert = max(ws_cert, abs(self.swres))
         ws_cert /= self.grad_scale
-        v, z = self._v, self._z
         moved_any = False
         while ws_cert > ws_tol:
             if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                 break
             state[2] += 1
-            svz, sv, q0 = self.irls(v, z)
-            weighted_moments(X, xd, xi, xp, sparse, v, prob.xm, ws, m, self.xv, self.h)
-            b_ws = self.b[ws]
-            st = np.array([0.0, svz, sv, self.b0])
-            # inexact Newton: the inner tolerance follows the current KKT violation
-            # the inner threshold compares h_j d_j^2 with the squared violation: both in
-            # standardized units (h_j / s_j^2), so that rescaling X changes nothing
-            hmax = float((self.h[ws] / prob.scale[ws] ** 2).max()) if m else 1.0
-            thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
-                      1e-300)
-            budget = max(prob.max_iter - state[1], 1)
-            while budget > 0:
-                chunk = min(budget, self.sweeps_before_polish)
-                done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, prob.xm, self.xv, self.h,
-                                    l1, l2, prob.lo, prob.hi, self.b, z, st, ws, m,
-                                    prob.fit_intercept, thr, chunk)
-                state[1] += done
-                budget -= done
-                if done < chunk:
-                    break
-                # slow inner convergence (correlated features): solve the model exactly on
-                # its active set, then let coordinate descent confirm or correct it
-                if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:
-                    cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
-            d_ws = self.b[ws] - b_ws
-            nz = np.flatnonzero(d_ws)
-            idx = ws[nz]
-            b_old = b_ws[nz]
-            db = d_ws[nz]
-            db0 = st[3] - self.b0
-            if idx.size == 0 and db0 == 0.0:
+            step = self._newton_step(ws, l1, l2, ws_cert, state)
+            if step is None:
                 break  # the model's minimiser is the current point
+            idx, b_old, db, db0, slack = step
             deta = self._deta
-            centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, db, deta)
-            if db0 != 0.0:
-                deta += db0
             decrease = step_decrease(self.wres, deta, b_old, db, idx, l1, l2)
-            # coordinate descent (its Anderson test included) resolves the model only to
-            # the rounding of its value q0: a change of F below that is noise, not ascent
-            slack = 8.0 * _EPS * q0
             t, df = self.line_search(deta, b_old, db, idx, l1, l2, decrease, slack,
                                      _MAX_HALVINGS)
             if t == 0.0:
@@ -364,6 +329,58 @@ class ProximalNewton(Solver):
                 ws_cert = max(ws_cert, abs(self.swres))
             ws_cert /= self.grad_scale
         return moved_any
+
+    def _newton_step(self, ws, l1, l2, ws_cert, state):
+        """Minimise the quadratic (IRLS) model around ``eta`` on the working set.
+
+        Moves ``self.b[ws]`` to the model's minimiser (solved to an accuracy that follows
+        ``ws_cert``, the current violation), adds its sweeps to ``state[1]`` and writes the
+        step's ``deta`` into ``self._deta``. Returns ``(idx, b_old, db, db0, slack)``: the
+        coordinates that moved, their old values and moves, the intercept's move, and the
+        rounding level of the model's value (changes of the objective below it are noise);
+        None when nothing moved.
+        """
+        prob = self.prob
+        X, xd, xi, xp, sparse = prob.kernel_design()
+        m = ws.size
+        v, z = self._v, self._z
+        svz, sv, q0 = self.irls(v, z)
+        weighted_moments(X, xd, xi, xp, sparse, v, prob.xm, ws, m, self.xv, self.h)
+        b_ws = self.b[ws]
+        st = np.array([0.0, svz, sv, self.b0])
+        # inexact Newton: the inner tolerance follows the current KKT violation
+        # the inner threshold compares h_j d_j^2 with the squared violation: both in
+        # standardized units (h_j / s_j^2), so that rescaling X changes nothing
+        hmax = float((self.h[ws] / prob.scale[ws] ** 2).max()) if m else 1.0
+        thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
+                  1e-300)
+        budget = max(prob.max_iter - state[1], 1)
+        while budget > 0:
+            chunk = min(budget, self.sweeps_before_polish)
+            done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, prob.xm, self.xv, self.h,
+                                l1, l2, prob.lo, prob.hi, self.b, z, st, ws, m,
+                                prob.fit_intercept, thr, chunk)
+            state[1] += done
+            budget -= done
+            if done < chunk:
+                break
+            # slow inner convergence (correlated features): solve the model exactly on
+            # its active set, then let coordinate descent confirm or correct it
+            if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:
+                cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
+        d_ws = self.b[ws] - b_ws
+        nz = np.flatnonzero(d_ws)
+        idx = ws[nz]
+        db0 = st[3] - self.b0
+        if idx.size == 0 and db0 == 0.0:
+            return None
+        db = d_ws[nz]
+        centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, db, self._deta)
+        if db0 != 0.0:
+            self._deta += db0
+        # coordinate descent (its Anderson test included) resolves the model only to
+        # the rounding of its value q0: a change of F below that is noise, not ascent
+        return idx, b_ws[nz], db, db0, 8.0 * _EPS * q0
 
     def intercept(self):
         return self.b0 - dot(self.prob.xm, self.b)

@@ -257,11 +257,10 @@ class Cox(Family):
         ``sum_k W_k log W_k`` (Breslow) plus ``sum_k (W_k/d_k) sum_r log(1 - r/d_k)``
         (Efron)."""
         live = (y["event"] == 1.0) & (w > 0)
-        keys = np.stack([y["stratum"][live].astype(float), y["stop"][live]])
-        _, inv = np.unique(keys, axis=1, return_inverse=True)
-        inv = inv.ravel()
-        W = np.bincount(inv, weights=w[live])
-        d = np.bincount(inv)
+        slot = self.index(y).evk[live]  # tied events share their event-time slot
+        W = np.bincount(slot, weights=w[live])
+        d = np.bincount(slot)
+        W, d = W[d > 0], d[d > 0]
         sat = float(np.sum(W * np.log(W)))
         if self.ties == "efron":
             sat += float(sum(Wk / dk * np.sum(np.log1p(-np.arange(dk) / dk))
