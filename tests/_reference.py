@@ -90,3 +90,22 @@ def kkt_residual(family, X, y, b0, b, lam, l1_ratio, w=None, pf=None, standardiz
     if fit_intercept:
         out = max(out, abs(np.sum(w * r)))
     return out
+
+
+def group_design(n=120, sizes=(3, 2, 4, 1, 5), seed=0):
+    """Five groups (sizes 1 to 5), correlated columns inside the first, responses of the
+    three families driven by two groups: ``(X, labels, {family: y})``."""
+    rng = np.random.default_rng(seed)
+    p = sum(sizes)
+    X = rng.standard_normal((n, p)) + 0.5 * rng.standard_normal((n, 1))
+    X[:, 1] = X[:, 0] + 0.3 * rng.standard_normal(n)  # correlated inside a group
+    X *= rng.uniform(0.5, 3.0, p)
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    beta = np.zeros(p)
+    beta[:3] = [1.0, -0.7, 0.4]
+    beta[5:9] = [0.5, 0.0, -0.6, 0.3]
+    eta = X @ beta / 2
+    y = eta + rng.standard_normal(n)
+    yb = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    yp = rng.poisson(np.exp(0.3 * eta)).astype(float)
+    return X, labels, {"gaussian": y, "binomial": yb, "poisson": yp}

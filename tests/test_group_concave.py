@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from _reference import loss_residual, mean_loss, standardization
+from _reference import group_design, loss_residual, mean_loss, standardization
 from shrinkage import regularization_path
 from shrinkage.engine.kernels.concave import MCP, SCAD
 from shrinkage.engine.kernels.group_concave import radial_block
@@ -38,21 +38,6 @@ def _slope(kind, t, lam, gamma):
     return lam if t <= lam else max(gamma * lam - t, 0.0) / (gamma - 1)
 
 
-def _design(n=120, sizes=SIZES, seed=0):
-    rng = np.random.default_rng(seed)
-    p = sum(sizes)
-    X = rng.standard_normal((n, p)) + 0.5 * rng.standard_normal((n, 1))
-    X[:, 1] = X[:, 0] + 0.3 * rng.standard_normal(n)  # correlated inside a group
-    X *= rng.uniform(0.5, 3.0, p)
-    labels = np.repeat(np.arange(len(sizes)), sizes)
-    beta = np.zeros(p)
-    beta[:3] = [1.0, -0.7, 0.4]
-    beta[5:9] = [0.5, 0.0, -0.6, 0.3]
-    eta = X @ beta / 2
-    y = eta + rng.standard_normal(n)
-    yb = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-    yp = rng.poisson(np.exp(0.3 * eta)).astype(float)
-    return X, labels, {"gaussian": y, "binomial": yb, "poisson": yp}
 
 
 def _null_gradient(family, X, y, w, scale):
@@ -137,7 +122,7 @@ def test_radial_threshold_is_the_global_block_minimum(kind, code, gamma, L, lam2
 @pytest.mark.parametrize("family", ["gaussian", "binomial", "poisson"])
 @pytest.mark.parametrize("penalty", ["mcp", "scad"])
 def test_stationarity_certificate_at_tight_tol(family, penalty):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     path = _quiet_path(X, ys[family], family=family, penalty=penalty, feature_groups=labels,
                        tol=1e-10)
     assert path.converged.all() and path.certificate_kind == "kkt_violation"
@@ -154,7 +139,7 @@ def test_stationarity_certificate_at_tight_tol(family, penalty):
 
 
 def test_ridge_mix_is_certified():
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     path = _quiet_path(X, ys["gaussian"], penalty="scad", l1_ratio=0.6,
                        feature_groups=labels, tol=1e-10)
     assert path.converged.all()
@@ -183,7 +168,7 @@ def test_singleton_groups_are_the_single_coefficient_path(family, penalty):
 def test_large_gamma_tends_to_the_group_lasso(family):
     """The gap to the group lasso shrinks like 1/gamma (MCP's slope differs from the
     group norm's by ||t|| / gamma): 100 times larger gamma, 50+ times smaller gap."""
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     lasso = regularization_path(X, ys[family], family=family, feature_groups=labels,
                                 n_lams=30, tol=1e-11)
     gaps = []
@@ -198,7 +183,7 @@ def test_large_gamma_tends_to_the_group_lasso(family):
 def test_sparse_design_and_unpenalized_group(family):
     import scipy.sparse as sp
 
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     X[np.abs(X) < 1.0] = 0.0
     dense = _quiet_path(X, ys[family], family=family, penalty="mcp", feature_groups=labels,
                         tol=1e-10)
@@ -287,13 +272,13 @@ def test_brute_force_on_three_groups(kind, gamma, corr):
     ({"penalty": "mcp", "penalty_factor": np.ones(3)}, "one entry per group"),
 ])
 def test_bad_inputs_are_named(kwargs, match):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     with pytest.raises(ValueError, match=match):
         regularization_path(X, ys["gaussian"], feature_groups=labels, **kwargs)
 
 
 def test_unsupported_families_say_so():
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     with pytest.raises(ValueError, match="not supported for the mgaussian"):
         regularization_path(X, np.c_[ys["gaussian"], ys["gaussian"]], family="mgaussian",
                             penalty="mcp")
@@ -303,7 +288,7 @@ def test_unsupported_families_say_so():
 
 
 def test_nonconvex_warning_names_the_penalty():
-    X, labels, ys = _design(n=30)
+    X, labels, ys = group_design(n=30)
     with pytest.warns(NonconvexWarning, match="MCP objective"):
         regularization_path(X, ys["gaussian"], penalty="mcp", gamma=1.5,
                             feature_groups=labels)

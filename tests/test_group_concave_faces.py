@@ -4,13 +4,13 @@ and the command line (issue 18)."""
 import numpy as np
 import pytest
 
+from _reference import group_design
 from shrinkage import cross_validate, regularization_path
 from shrinkage import io as sio
 from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
 from shrinkage.tabular_encode import factor_labels
 from shrinkage.tuning.gamma_cv import cross_validate_gamma
 from test_cli import HEADER, regression_rows, run, write_csv
-from test_groups import _design
 
 pytestmark = pytest.mark.filterwarnings("ignore::shrinkage.engine.path.NonconvexWarning")
 
@@ -23,7 +23,7 @@ def _whole(coefs, labels):
 
 @pytest.mark.parametrize("family", ["gaussian", "binomial"])
 def test_cross_validate_with_group_mcp_matches_its_full_path(family):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     cv, path = cross_validate(X, ys[family], family=family, penalty="mcp",
                               feature_groups=labels, cv=4, random_state=0, n_jobs=1,
                               return_path=True)
@@ -35,7 +35,7 @@ def test_cross_validate_with_group_mcp_matches_its_full_path(family):
 
 
 def test_gamma_axis_with_groups():
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     g, paths = cross_validate_gamma(X, ys["gaussian"], penalty="scad", gammas=(2.5, 3.7, 30),
                                     feature_groups=labels, cv=4, random_state=0,
                                     return_path=True)
@@ -48,7 +48,7 @@ def test_gamma_axis_with_groups():
 
 
 def test_estimators_fit_save_and_load(tmp_path):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     names = np.array(["a", "b", "c", "d", "e"])[labels]
     reg = PenalizedRegressor(penalty="mcp", gamma=2.5, feature_groups=names,
                              cv=4).fit(X, ys["gaussian"])

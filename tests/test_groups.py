@@ -10,26 +10,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from _reference import group_design
 from shrinkage import regularization_path
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "group_reference.npz")
 
 
-def _design(n=120, sizes=(3, 2, 4, 1, 5), seed=0):
-    rng = np.random.default_rng(seed)
-    p = sum(sizes)
-    X = rng.standard_normal((n, p)) + 0.5 * rng.standard_normal((n, 1))
-    X[:, 1] = X[:, 0] + 0.3 * rng.standard_normal(n)  # correlated inside a group
-    X *= rng.uniform(0.5, 3.0, p)
-    labels = np.repeat(np.arange(len(sizes)), sizes)
-    beta = np.zeros(p)
-    beta[:3] = [1.0, -0.7, 0.4]
-    beta[5:9] = [0.5, 0.0, -0.6, 0.3]
-    eta = X @ beta / 2
-    y = eta + rng.standard_normal(n)
-    yb = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-    yp = rng.poisson(np.exp(0.3 * eta)).astype(float)
-    return X, labels, {"gaussian": y, "binomial": yb, "poisson": yp}
 
 
 def _mean(family, eta):
@@ -71,7 +57,7 @@ def _kkt(path, X, y, labels, l1_ratio, mix, k, family):
 @pytest.mark.parametrize("family", ["gaussian", "binomial", "poisson"])
 @pytest.mark.parametrize("l1_ratio,mix", [(1.0, 0.0), (0.6, 0.0), (1.0, 0.4)])
 def test_certificates_at_tight_tolerance(family, l1_ratio, mix):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     y = ys[family]
     path = regularization_path(X, y, family=family, feature_groups=labels, l1_ratio=l1_ratio,
                                group_mix=mix, n_lams=30, tol=1e-10)
@@ -103,7 +89,7 @@ def test_certificates_at_tight_tolerance(family, l1_ratio, mix):
 @pytest.mark.parametrize("family", ["gaussian", "binomial"])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_singleton_groups_are_the_lasso(family, sparse):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     Xs = sp.csc_matrix(X) if sparse else X
     p = X.shape[1]
     lasso = regularization_path(Xs, ys[family], family=family, tol=1e-12, n_lams=40)
@@ -115,7 +101,7 @@ def test_singleton_groups_are_the_lasso(family, sparse):
 
 
 def test_sparse_design_equals_dense():
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     dense = regularization_path(X, ys["gaussian"], feature_groups=labels, tol=1e-12, n_lams=30)
     spar = regularization_path(sp.csc_matrix(X), ys["gaussian"], feature_groups=labels,
                                lams=dense.lams, tol=1e-12)
@@ -124,7 +110,7 @@ def test_sparse_design_equals_dense():
 
 @pytest.mark.parametrize("family", ["gaussian", "binomial"])
 def test_invariant_to_group_order_and_form(family):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     base = regularization_path(X, ys[family], family=family, feature_groups=labels,
                                tol=1e-12, n_lams=30)
     relabel = np.array([4, 0, 3, 1, 2])[labels]  # the same partition, other group order
@@ -197,7 +183,7 @@ def _sgl_reference(X, y, labels, lam, mix, iters=50_000):
 
 
 def test_sparse_group_lasso_against_proximal_gradient():
-    X, labels, ys = _design(n=100, sizes=(3, 4, 2, 3))
+    X, labels, ys = group_design(n=100, sizes=(3, 4, 2, 3))
     path = regularization_path(X, ys["gaussian"], feature_groups=labels, group_mix=0.5,
                                standardize=False, n_lams=12, lam_min_ratio=0.05, tol=1e-13)
     for k in (2, 6, 11):
@@ -210,7 +196,7 @@ def test_sparse_group_lasso_against_proximal_gradient():
 
 @pytest.mark.parametrize("family", ["gaussian", "binomial"])
 def test_sparse_group_lasso_ends(family):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     y = ys[family]
     pf = np.sqrt(np.bincount(labels))
     lasso = regularization_path(X, y, family=family, penalty_factor=pf[labels], tol=1e-12,
@@ -232,7 +218,7 @@ def test_sparse_group_lasso_ends(family):
 def test_mgaussian_agrees_with_sklearn_multitask(l1_ratio):
     from sklearn.linear_model import MultiTaskElasticNet, MultiTaskLasso
 
-    X, _, _ = _design(n=90)
+    X, _, _ = group_design(n=90)
     rng = np.random.default_rng(3)
     W = np.zeros((X.shape[1], 3))
     W[:4] = rng.standard_normal((4, 3))
@@ -265,7 +251,7 @@ def test_mgaussian_agrees_with_sklearn_multitask(l1_ratio):
 
 
 def test_unpenalized_group_is_fitted_from_the_start():
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     pf = np.sqrt(np.bincount(labels))
     pf[2] = 0.0
     path = regularization_path(X, ys["binomial"], family="binomial", feature_groups=labels,
@@ -293,13 +279,13 @@ def test_unpenalized_group_is_fitted_from_the_start():
     ({"group_mix": 0.5}, "group_mix needs feature_groups"),
 ])
 def test_bad_inputs_are_named(kwargs, message):
-    X, _, ys = _design()
+    X, _, ys = group_design()
     with pytest.raises(ValueError, match=message):
         regularization_path(X, ys["gaussian"], **kwargs)
 
 
 def test_unsupported_combinations_say_so():
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     with pytest.raises(ValueError, match="not supported for the multinomial"):
         regularization_path(X, np.arange(X.shape[0]) % 3, family="multinomial",
                             feature_groups=labels)

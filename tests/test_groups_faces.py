@@ -4,18 +4,18 @@ command line and the report (issue 16)."""
 import numpy as np
 import pytest
 
+from _reference import group_design
 from shrinkage import cross_validate, regularization_path
 from shrinkage import io as sio
 from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
 from shrinkage.report.groups import group_sentence
 from shrinkage.tabular_encode import factor_labels
 from test_cli import HEADER, regression_rows, run, write_csv
-from test_groups import _design
 
 
 @pytest.mark.parametrize("family", ["gaussian", "binomial"])
 def test_cross_validate_with_groups_matches_its_full_path(family):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     cv, path = cross_validate(X, ys[family], family=family, feature_groups=labels, cv=4,
                               random_state=0, n_jobs=1, return_path=True)
     direct = regularization_path(X, ys[family], family=family, feature_groups=labels,
@@ -29,7 +29,7 @@ def test_cross_validate_with_groups_matches_its_full_path(family):
 
 
 def test_estimators_take_groups_and_files_keep_them(tmp_path):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     names = np.array(["a", "b", "c", "d", "e"])[labels]
     reg = PenalizedRegressor(feature_groups=names, cv=4).fit(X, ys["gaussian"])
     clf = PenalizedClassifier(feature_groups=[np.flatnonzero(labels == g) for g in range(5)],
@@ -48,7 +48,7 @@ def test_estimators_take_groups_and_files_keep_them(tmp_path):
 
 
 def test_path_files_keep_the_groups(tmp_path):
-    X, labels, ys = _design()
+    X, labels, ys = group_design()
     path = regularization_path(X, ys["gaussian"], feature_groups=labels, n_lams=10)
     sio.save(path, tmp_path / "p.npz")
     back = sio.load(tmp_path / "p.npz")

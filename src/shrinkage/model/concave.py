@@ -31,8 +31,8 @@ import numpy as np
 from ..validation import check_scalar
 from .penalties import ElasticNet
 
-__all__ = ["FoldedConcave", "PENALTIES", "DEFAULT_GAMMA", "make_penalty", "check_penalty",
-           "concave_value", "concave_slope", "concave_threshold", "soft_threshold",
+__all__ = ["ConcaveKind", "FoldedConcave", "PENALTIES", "DEFAULT_GAMMA", "make_penalty",
+           "check_penalty", "concave_value", "concave_slope", "concave_threshold", "soft_threshold",
            "stationarity_violation"]
 
 #: The names ``penalty=`` accepts.
@@ -69,8 +69,29 @@ def check_penalty(penalty, gamma):
     return penalty, float(g)
 
 
+class ConcaveKind:
+    """What a folded-concave penalty with attributes ``kind`` and ``gamma`` tells solvers."""
+
+    @property
+    def shape(self):
+        """The penalty's name (``"mcp"`` or ``"scad"``); solvers accept by it."""
+        return self.kind
+
+    @property
+    def code(self):
+        """The integer by which compiled kernels evaluate this penalty."""
+        return KIND_CODE[self.kind]
+
+    @property
+    def concavity(self):
+        """``-inf_t rho''(t)``: ``1/gamma`` (MCP) or ``1/(gamma - 1)`` (SCAD); for a group
+        penalty of the norm, along the radial direction, the only one of negative
+        curvature."""
+        return 1.0 / self.gamma if self.kind == "mcp" else 1.0 / (self.gamma - 1.0)
+
+
 @dataclass(frozen=True)
-class FoldedConcave:
+class FoldedConcave(ConcaveKind):
     """MCP or SCAD with a ridge mix, per-feature factors; no box constraints.
 
     Parameters
@@ -92,20 +113,6 @@ class FoldedConcave:
     block = "coordinate"
     group_responses = False
 
-    @property
-    def shape(self):
-        """The penalty's name (``"mcp"`` or ``"scad"``); solvers accept by it."""
-        return self.kind
-
-    @property
-    def code(self):
-        """The integer by which compiled kernels evaluate this penalty."""
-        return KIND_CODE[self.kind]
-
-    @property
-    def concavity(self):
-        """``-inf_t rho''(t)``: ``1/gamma`` (MCP) or ``1/(gamma - 1)`` (SCAD)."""
-        return 1.0 / self.gamma if self.kind == "mcp" else 1.0 / (self.gamma - 1.0)
 
     def lower_arrays(self, p, scale):
         """The lasso-like arrays per unit ``lam``: ``l1_j = l1_ratio pf_j s_j``,

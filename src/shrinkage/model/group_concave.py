@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .concave import KIND_CODE, check_penalty, concave_slope, concave_threshold, concave_value
+from .concave import ConcaveKind, check_penalty, concave_slope, concave_threshold, concave_value
 from .groups import GroupElasticNet, group_sq_norms
 
 __all__ = ["GroupFoldedConcave", "group_concave_threshold", "group_concave_value",
@@ -99,7 +99,7 @@ def group_concave_threshold(kind, u, lam1, gamma, lam2=0.0, L=1.0):
 
 
 @dataclass(frozen=True, eq=False)
-class GroupFoldedConcave:
+class GroupFoldedConcave(ConcaveKind):
     """Group MCP or group SCAD with a ridge mix, on a partition of the features.
 
     Build it with :meth:`from_groups`. Per unit ``lam`` each group has ``l1g = l1_ratio *
@@ -131,22 +131,6 @@ class GroupFoldedConcave:
                              "ridge: use penalty='elasticnet')")
         base = GroupElasticNet.from_groups(feature_groups, p, l1_ratio, 0.0, penalty_factor)
         return cls(base.order, base.starts, base.labels, base.pf, name, g, base.l1_ratio)
-
-    @property
-    def shape(self):
-        """The penalty's name (``"mcp"`` or ``"scad"``); solvers accept by it."""
-        return self.kind
-
-    @property
-    def code(self):
-        """The integer by which compiled kernels evaluate this penalty."""
-        return KIND_CODE[self.kind]
-
-    @property
-    def concavity(self):
-        """``-inf rho''``: ``1/gamma`` (MCP) or ``1/(gamma - 1)`` (SCAD); the radial
-        direction of a group is the only one with negative curvature."""
-        return 1.0 / self.gamma if self.kind == "mcp" else 1.0 / (self.gamma - 1.0)
 
     @property
     def n_groups(self):

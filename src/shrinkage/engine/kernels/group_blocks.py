@@ -265,3 +265,44 @@ def exact_group_update(Hg, Qg, D, a, gidx, beta, cg, bg, og, l1in, l1g, l2, sgl_
     else:
         solve_block_en(Qg, D[a:a + m], cg, l1g, l2, og, ct, ss, e)
     return dmax
+
+
+@njit(cache=True, nogil=True)
+def largest_group(gptr, ws):
+    """The most features any group of ``ws`` holds (at least 1: buffer sizes)."""
+    mmax = 1
+    for t in range(ws.shape[0]):
+        mmax = max(mmax, gptr[ws[t] + 1] - gptr[ws[t]])
+    return mmax
+
+
+@njit(cache=True, nogil=True)
+def nonzero_groups(beta, gptr, gidx, ws, act):
+    """Write the groups of ``ws`` with a non-zero coefficient into ``act``; how many."""
+    K = beta.shape[1]
+    m = 0
+    for t in range(ws.shape[0]):
+        g = ws[t]
+        nz = False
+        for q in range(gptr[g], gptr[g + 1]):
+            for k in range(K):
+                nz = nz or beta[gidx[q], k] != 0.0
+        if nz:
+            act[m] = g
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def group_features(gptr, gidx, ws):
+    """The features of the groups ``ws``, group by group."""
+    F = 0
+    for t in range(ws.shape[0]):
+        F += gptr[ws[t] + 1] - gptr[ws[t]]
+    feats = np.empty(F, dtype=np.int64)
+    F = 0
+    for t in range(ws.shape[0]):
+        for q in range(gptr[ws[t]], gptr[ws[t] + 1]):
+            feats[F] = gidx[q]
+            F += 1
+    return feats

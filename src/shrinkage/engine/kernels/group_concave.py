@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit
 
 from .concave import threshold
+from .group_blocks import largest_group, nonzero_groups
 from .groups import block_gradient, block_move
 
 
@@ -137,9 +138,7 @@ def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv
     non-zero groups only until they settle (glmnet's active-set cycling), then ``ws`` is
     swept again. Returns the number of sweeps."""
     K = R.shape[1]
-    mmax = 1
-    for t in range(ws.shape[0]):
-        mmax = max(mmax, gptr[ws[t] + 1] - gptr[ws[t]])
+    mmax = largest_group(gptr, ws)
     bufs = (np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)),
             np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)), np.empty(K),
             np.empty(K), np.empty(K))
@@ -152,16 +151,7 @@ def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv
                                     svR, b0, fit_intercept, thr, damp, anchor, bufs)
         if worst <= thr:
             break
-        m = 0
-        for t in range(ws.shape[0]):
-            g = ws[t]
-            nz = False
-            for r in range(gptr[g], gptr[g + 1]):
-                for k in range(K):
-                    nz = nz or beta[gidx[r], k] != 0.0
-            if nz:
-                act[m] = g
-                m += 1
+        m = nonzero_groups(beta, gptr, gidx, ws, act)
         active = act[:m].copy()
         while m > 0 and sweeps < max_sweeps:
             sweeps += 1

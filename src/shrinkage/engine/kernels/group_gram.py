@@ -17,7 +17,12 @@ import numpy as np
 from numba import njit
 
 from .flags import FASTMATH
-from .group_blocks import exact_group_update
+from .group_blocks import (
+    exact_group_update,
+    group_features,
+    largest_group,
+    nonzero_groups,
+)
 from .groups import anderson_weights
 
 
@@ -102,9 +107,7 @@ def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, c0t, th
     :func:`gram_active_sweeps`), then ``ws`` again. Returns the number of sweeps.
     ``Gt`` is the gradient transposed, (K, p); ``c0t`` its value at ``beta = 0``."""
     K = Gt.shape[0]
-    mmax = 1
-    for t in range(ws.shape[0]):
-        mmax = max(mmax, gptr[ws[t] + 1] - gptr[ws[t]])
+    mmax = largest_group(gptr, ws)
     bufs = (np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)), np.empty(mmax),
             np.empty(mmax), np.empty(K), np.empty((mmax, K)))
     c, out, ct, ss, e, delta, bbuf = bufs
@@ -116,16 +119,7 @@ def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, c0t, th
                            sgl_tol, c, out, ct, ss, e, delta, bbuf)
         if worst <= thr:
             break
-        m = 0
-        for t in range(ws.shape[0]):
-            g = ws[t]
-            nz = False
-            for q in range(gptr[g], gptr[g + 1]):
-                for k in range(K):
-                    nz = nz or beta[gidx[q], k] != 0.0
-            if nz:
-                act[m] = g
-                m += 1
+        m = nonzero_groups(beta, gptr, gidx, ws, act)
         if m > 0:
             sweeps += gram_active_sweeps(C, gptr, gidx, eoff, H, Q, D, act[:m].copy(), l1g,
                                          l1in, l2g, beta, Gt, c0t, thr, max_sweeps - sweeps,
@@ -143,15 +137,8 @@ def gram_active_sweeps(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G
     when it lowers the objective. Returns the number of sweeps."""
     c, out, ct, ss, e, delta, bbuf = bufs
     K, p = Gt.shape
-    F = 0
-    for t in range(ws.shape[0]):
-        F += gptr[ws[t] + 1] - gptr[ws[t]]
-    feats = np.empty(F, dtype=np.int64)
-    F = 0
-    for t in range(ws.shape[0]):
-        for q in range(gptr[ws[t]], gptr[ws[t] + 1]):
-            feats[F] = gidx[q]
-            F += 1
+    feats = group_features(gptr, gidx, ws)
+    F = feats.shape[0]
     M = n_anderson
     Bh = np.empty((M + 1, F, K))
     Gh = np.empty((M + 1, K, p))

@@ -28,7 +28,12 @@ from numba import njit
 
 from .active_set import cholesky_solve
 from .flags import FASTMATH
-from .group_blocks import exact_group_update
+from .group_blocks import (
+    exact_group_update,
+    group_features,
+    largest_group,
+    nonzero_groups,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -237,9 +242,7 @@ def group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
     when a sweep over all of ``ws`` moves none of them by more than ``thr``. Returns the
     number of sweeps."""
     K = R.shape[1]
-    mmax = 1
-    for t in range(ws.shape[0]):
-        mmax = max(mmax, gptr[ws[t] + 1] - gptr[ws[t]])
+    mmax = largest_group(gptr, ws)
     bufs = (np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)), np.empty(mmax),
             np.empty(mmax), np.empty(K), np.empty(K), np.empty(K), np.empty((mmax, K)))
     c, out, ct, ss, e, col, delta, scr, bbuf = bufs
@@ -252,16 +255,7 @@ def group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
                           sgl_tol, c, out, ct, ss, e, col, delta, scr, bbuf)
         if worst <= thr:
             break
-        m = 0
-        for t in range(ws.shape[0]):
-            g = ws[t]
-            nz = False
-            for q in range(gptr[g], gptr[g + 1]):
-                for k in range(K):
-                    nz = nz or beta[gidx[q], k] != 0.0
-            if nz:
-                act[m] = g
-                m += 1
+        m = nonzero_groups(beta, gptr, gidx, ws, act)
         if m > 0:
             sweeps += active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
                                     gidx, eoff, H, Q, D, act[:m].copy(), l1g, l1in, l2g,
@@ -283,15 +277,8 @@ def active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eof
     it lowers the model's objective. Returns the number of sweeps."""
     c, out, ct, ss, e, col, delta, scr, bbuf = bufs
     n, K = R.shape
-    F = 0
-    for t in range(ws.shape[0]):
-        F += gptr[ws[t] + 1] - gptr[ws[t]]
-    feats = np.empty(F, dtype=np.int64)
-    F = 0
-    for t in range(ws.shape[0]):
-        for q in range(gptr[ws[t]], gptr[ws[t] + 1]):
-            feats[F] = gidx[q]
-            F += 1
+    feats = group_features(gptr, gidx, ws)
+    F = feats.shape[0]
     M = n_anderson
     Bh = np.empty((M + 1, F, K))
     Rh = np.empty((M + 1, n, K))
