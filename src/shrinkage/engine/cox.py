@@ -18,7 +18,7 @@ terms dominate the Hessian: in the deep end of ``p >> n`` paths (300 x 10,000: 4
 strengths stopped at the 100-step cap). Where it is affordable (``n m^2`` flops for a
 working set of ``m`` features), each Newton step therefore uses the exact Hessian on the
 working set instead, ``X_ws^T (diag(d) - sum_k beta_k u_k u_k^T - gamma_k f_k f_k^T)
-X_ws`` (:func:`~shrinkage.model.cox_math.cox_hessian`), built in ``O(n m^2)`` from
+X_ws`` (``shrinkage.model.cox_math.cox_hessian``), built in ``O(n m^2)`` from
 risk-set sums over the rows sorted once by time, and solves that quadratic model by
 covariance-update coordinate descent with active-set Newton steps.
 """

@@ -1,5 +1,5 @@
 """The Cox partial likelihood, its gradient and diagonal curvature in O(n) (numba), and its
-exact Hessian on a set of columns (:func:`cox_hessian`).
+exact Hessian on a set of columns (``cox_hessian``).
 
 Written once and used by the family (:class:`shrinkage.model.cox.Cox`) and the engine's
 Cox solver. Observations are mapped once (:func:`shrinkage.model.cox.cox_index`) onto
