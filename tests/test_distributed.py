@@ -1,4 +1,5 @@
-"""Fits on blocked data (dask arrays, memmaps, Parquet) equal the in-memory fits."""
+"""Fits on blocked data (dask arrays, memmaps, zarr arrays, Parquet) equal the in-memory
+fits."""
 
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import distributed
 import numpy as np
 import pandas as pd
 import pytest
+import zarr
 
 import shrinkage
 import shrinkage.distributed as dist
@@ -111,6 +113,32 @@ def test_memmap_is_read_in_blocks(tmp_path):
     ref = shrinkage.regularization_path(X, ys["gaussian"], sample_weight=w, tol=1e-12)
     np.testing.assert_allclose(got.coefs, ref.coefs, atol=1e-8)
     assert seen[-1] == (1, 8, 8)  # one pass over 8 blocks of 400 rows
+
+
+@pytest.mark.parametrize("family", ["gaussian", "binomial"])
+def test_zarr_array_is_read_in_row_blocks(tmp_path, monkeypatch, family):
+    X, ys, w, off = _data(n=3000, p=5)
+    z = zarr.open(str(tmp_path / "X.zarr"), mode="w", shape=X.shape, chunks=(500, 5),
+                  dtype="f8")
+    z[:] = X
+    ro = zarr.open(str(tmp_path / "X.zarr"), mode="r")
+    rows_read = []
+    original = type(ro).__getitem__
+
+    def recording(self, key):
+        out = original(self, key)
+        rows_read.append(np.shape(out)[0] if np.ndim(out) else 1)
+        return out
+
+    monkeypatch.setattr(type(ro), "__getitem__", recording)
+    got = dist.regularization_path(ro, ys[family], family, sample_weight=w, offset=off,
+                                   tol=1e-12, block_rows=500)
+    ref = shrinkage.regularization_path(X, ys[family], family, sample_weight=w, offset=off,
+                                        tol=1e-12)
+    np.testing.assert_allclose(got.coefs, ref.coefs, atol=1e-8)
+    np.testing.assert_allclose(got.intercepts, ref.intercepts, atol=1e-8)
+    # never more than one block of rows in memory from the array at a time
+    assert rows_read and max(rows_read) <= 500
 
 
 def test_local_cluster_fits_data_larger_than_a_worker():
