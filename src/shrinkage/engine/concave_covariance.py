@@ -43,7 +43,7 @@ from .kernels.certify import dot
 from .kernels.concave import kkt_scan
 from .kernels.concave_gram import anderson_try, cholesky_grow, gram_sweep, piece_newton
 from .kernels.gap import covariance_residual_terms
-from .stopping import DEV_MAX, MIN_LAMS, early_stop_code
+from .stopping import DEV_MAX, MIN_LAMS, record_point
 
 __all__ = ["ConcaveCovariance", "ConvexityTest", "concave_covariance_path"]
 
@@ -318,14 +318,9 @@ def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, can
                 n_iter[k] = sweeps
                 return k, NEED_COLUMNS, nv
         bq = covariance_residual_terms(b, c, g, yw)[1]
-        for j in range(p):  # a slice copy would compile numba's string-formatting error path
-            coefs[k, j] = b[j]
-        intercepts[k] = ybar - dot(xm, b) if fit_intercept else 0.0
-        dev_ratio[k] = 1.0 - bq / null_dev if null_dev > 0.0 else 0.0
-        cert[k] = v / grad_scale
-        n_iter[k] = sweeps
-        if early_stop:
-            code = early_stop_code(dev_ratio, k, L, min_lams, dev_max, dev_change)
-            if code:
-                return k + 1, code, 0
+        code = record_point(k, b, ybar - dot(xm, b) if fit_intercept else 0.0, bq, null_dev,
+                            v / grad_scale, sweeps, coefs, intercepts, dev_ratio, cert, n_iter,
+                            early_stop, L, min_lams, dev_max, dev_change)
+        if code:
+            return k + 1, code, 0
     return L, 0, 0

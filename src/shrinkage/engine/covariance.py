@@ -23,7 +23,7 @@ from .kernels.certify import dot, kkt_scan
 from .kernels.flags import FASTMATH
 from .kernels.gap import covariance_residual_terms, relative_gap
 from .naive import GaussianNaive
-from .stopping import RULES, early_stop_code
+from .stopping import RULES, record_point
 
 __all__ = ["GaussianCovariance", "covariance_path", "NEED_COLUMNS"]
 
@@ -273,15 +273,9 @@ def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lam
                 break
         if gap == np.inf:
             bq = covariance_residual_terms(b, c, g, yw)[1]
-        # a loop: a slice copy would compile numba's string-formatting error path
-        for j in range(b.shape[0]):
-            coefs[k, j] = b[j]
-        intercepts[k] = ybar - dot(xm, b) if fit_intercept else 0.0
-        dev_ratio[k] = 1.0 - bq / null_dev if null_dev > 0.0 else 0.0
-        cert[k] = gap
-        n_iter[k] = sweeps
-        if early_stop:
-            code = early_stop_code(dev_ratio, k, L, min_lams, dev_max, dev_change)
-            if code:
-                return k + 1, code, 0
+        code = record_point(k, b, ybar - dot(xm, b) if fit_intercept else 0.0, bq, null_dev,
+                            gap, sweeps, coefs, intercepts, dev_ratio, cert, n_iter,
+                            early_stop, L, min_lams, dev_max, dev_change)
+        if code:
+            return k + 1, code, 0
     return L, 0, 0

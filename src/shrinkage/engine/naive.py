@@ -38,7 +38,7 @@ from .kernels.cd import cd_quadratic
 from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
 from .kernels.flags import FASTMATH
 from .kernels.gap import relative_gap, residual_terms
-from .stopping import RULES, early_stop_code
+from .stopping import RULES, record_point
 
 __all__ = ["FreeFeatures", "GaussianNaive", "naive_path"]
 
@@ -324,19 +324,13 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             want_polish = True
             if thr < floor:
                 break
-        # a loop: a slice copy would compile numba's string-formatting error path
-        for j in range(b.shape[0]):
-            coefs[k, j] = b[j]
-        intercepts[k] = ybar - dot(xm, b) if fit_intercept else 0.0
         dev = 0.0
         for i in range(n):
             dev += w[i] * r[i] * r[i]
-        dev_ratio[k] = 1.0 - dev / null_dev if null_dev > 0.0 else 0.0
-        cert[k] = gap
-        n_iter[k] = sweeps
         lam_prev = lam
-        if early_stop:
-            code = early_stop_code(dev_ratio, k, L, min_lams, dev_max, dev_change)
-            if code:
-                return k + 1, code
+        code = record_point(k, b, ybar - dot(xm, b) if fit_intercept else 0.0, dev, null_dev,
+                            gap, sweeps, coefs, intercepts, dev_ratio, cert, n_iter,
+                            early_stop, L, min_lams, dev_max, dev_change)
+        if code:
+            return k + 1, code
     return L, 0

@@ -43,3 +43,24 @@ def stop_reason(code, dev_ratio, lam, note=""):
         return (f"deviance explained changed by less than {DEV_CHANGE:g} (relative) "
                 f"at lam={lam:.4g}")
     return ""
+
+
+@njit(cache=True, nogil=True)
+def record_point(k, b, b0, dev, null_dev, certificate, sweeps, coefs, intercepts, dev_ratio,
+                 cert, n_iter, early_stop, n_lams, min_lams, dev_max, dev_change):
+    """Write path point ``k`` of a compiled gaussian driver; returns its early-stop code.
+
+    ``dev`` is the weighted residual sum of squares, so the deviance explained is
+    ``1 - dev / null_dev``; the code is :func:`early_stop_code`'s, 0 when ``early_stop``
+    is off.
+    """
+    # a loop: a slice copy would compile numba's string-formatting error path
+    for j in range(b.shape[0]):
+        coefs[k, j] = b[j]
+    intercepts[k] = b0
+    dev_ratio[k] = 1.0 - dev / null_dev if null_dev > 0.0 else 0.0
+    cert[k] = certificate
+    n_iter[k] = sweeps
+    if not early_stop:
+        return 0
+    return early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change)

@@ -306,3 +306,32 @@ def group_features(gptr, gidx, ws):
             feats[F] = gidx[q]
             F += 1
     return feats
+
+
+@njit(cache=True, nogil=True)
+def take_block_row(out, s, beta, j, delta):
+    """Move feature ``j`` to its block solution ``out[s]`` (one entry per response).
+
+    Writes ``delta = out[s] - beta[j]`` (for the caller's residual or gradient update)
+    and ``beta[j] = out[s]``; returns ``(sum delta^2, whether any entry moved)``.
+    """
+    moved = 0.0
+    nz = False
+    for k in range(beta.shape[1]):
+        delta[k] = out[s, k] - beta[j, k]
+        moved += delta[k] * delta[k]
+        nz = nz or delta[k] != 0.0
+        beta[j, k] = out[s, k]
+    return moved, nz
+
+
+@njit(cache=True, nogil=True)
+def refit_intercepts(svR, sh, vsum, b0, worst):
+    """The exact intercept step of every response, ``d0 = (sum v r - sh vsum) / vsum``,
+    applied to ``b0`` and the residual shift ``sh``; returns ``max(worst, vsum d0^2)``."""
+    for k in range(b0.shape[0]):
+        d0 = (svR[k] - sh[k] * vsum) / vsum
+        b0[k] += d0
+        sh[k] += d0
+        worst = max(worst, vsum * d0 * d0)
+    return worst

@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit
 
 from .concave import threshold
-from .group_blocks import largest_group, nonzero_groups
+from .group_blocks import largest_group, nonzero_groups, refit_intercepts, take_block_row
 from .groups import block_gradient, block_move
 
 
@@ -110,22 +110,13 @@ def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, 
         moved = 0.0
         for s in range(m):
             j = gidx[a + s]
-            nz = False
-            for k in range(K):
-                delta[k] = out[s, k] - beta[j, k]
-                moved += delta[k] * delta[k]
-                nz = nz or delta[k] != 0.0
+            sq, nz = take_block_row(out, s, beta, j, delta)
+            moved += sq
             if nz:
                 block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, scr)
-                for k in range(K):
-                    beta[j, k] = out[s, k]
         worst = max(worst, ((1.0 + damp) * L + l2g[g]) * moved)
     if fit_intercept:
-        for k in range(K):
-            d0 = (svR[k] - sh[k] * vsum) / vsum
-            b0[k] += d0
-            sh[k] += d0
-            worst = max(worst, vsum * d0 * d0)
+        worst = refit_intercepts(svR, sh, vsum, b0, worst)
     return worst
 
 

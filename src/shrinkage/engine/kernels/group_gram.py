@@ -22,6 +22,7 @@ from .group_blocks import (
     group_features,
     largest_group,
     nonzero_groups,
+    take_block_row,
 )
 from .groups import anderson_weights
 
@@ -85,15 +86,10 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, sgl_t
         moved = 0.0
         for s in range(m):
             j = gidx[a + s]
-            nz = False
-            for k in range(K):
-                delta[k] = og[s, k] - beta[j, k]
-                moved += delta[k] * delta[k]
-                nz = nz or delta[k] != 0.0
+            sq, nz = take_block_row(og, s, beta, j, delta)
+            moved += sq
             if nz:
                 gram_move(C, Gt, j, delta)
-                for k in range(K):
-                    beta[j, k] = og[s, k]
         worst = max(worst, (dmax + l2g[g]) * moved)
     return worst
 

@@ -33,6 +33,8 @@ from .group_blocks import (
     group_features,
     largest_group,
     nonzero_groups,
+    refit_intercepts,
+    take_block_row,
 )
 
 
@@ -209,23 +211,14 @@ def bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
         moved = 0.0
         for s in range(m):
             j = gidx[a + s]
-            nz = False
-            for k in range(K):
-                delta[k] = og[s, k] - beta[j, k]
-                moved += delta[k] * delta[k]
-                nz = nz or delta[k] != 0.0
+            sq, nz = take_block_row(og, s, beta, j, delta)
+            moved += sq
             if nz:
                 block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta,
                            scr)
-                for k in range(K):
-                    beta[j, k] = og[s, k]
         worst = max(worst, (dmax + l2g[g]) * moved)
     if fit_intercept:
-        for k in range(K):
-            d0 = (svR[k] - sh[k] * vsum) / vsum
-            b0[k] += d0
-            sh[k] += d0
-            worst = max(worst, vsum * d0 * d0)
+        worst = refit_intercepts(svR, sh, vsum, b0, worst)
     return worst
 
 
