@@ -30,9 +30,8 @@ CG_MAX_ITER = 20
 CG_RTOL = 1e-3
 
 
-def _model_value(v, resid, b_new, l1, l2, A):
+def _model_value(v, resid, bA, l1, l2, A):
     """``1/2 sum_i v_i resid_i^2 + sum_{j in A} l1_j |b_j| + l2_j / 2 b_j^2``."""
-    bA = b_new
     return (0.5 * float(np.dot(v, resid * resid))
             + float(np.dot(l1[A], np.abs(bA)) + 0.5 * np.dot(l2[A], bA * bA)))
 
@@ -139,8 +138,7 @@ def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
     proj[off:] = new - bA
     hess.apply_z(proj, step)
     if _model_value(v, rt - step, new, l1, l2, A) < f_old:
-        d = proj
-        t = 1.0
+        b[A] = new
     else:  # cut at the first crossing: the model decreases all along the segment
         with np.errstate(divide="ignore", invalid="ignore"):
             cross = np.where(np.sign(bA + d[off:]) != sA, bA / -d[off:], np.inf)
@@ -149,13 +147,15 @@ def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
         t = float(min(1.0, cross.min(), up.min(), down.min()))
         if not t > 0.0:
             return False
-    moves = np.ascontiguousarray(d[off:])
-    apply_step(b, A, A.size, moves, t, prob.lo, prob.hi)  # moves now holds b_new - b_old
-    X, xd, xi, xp, sparse = prob.kernel_design()
-    centred_combination(X, xd, xi, xp, sparse, prob.xm, A, moves, step)
-    d0 = t * d[0] if off else 0.0
-    r[:] = rt - step - d0
+        moves = np.ascontiguousarray(d[off:])
+        apply_step(b, A, A.size, moves, t, prob.lo, prob.hi)  # moves: b_new - b_old
+        proj[off:] = moves
+        if off:
+            proj[0] = t * d[0]
+        hess.apply_z(proj, step)
+    r[:] = rt - step
     st[0] = 0.0
     st[1] = float(np.dot(v, r))
-    st[3] += d0
+    if off:
+        st[3] += proj[0]
     return True
