@@ -120,7 +120,7 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     X : dask.array.Array, numpy.memmap, zarr array or ndarray of shape (n, p)
         As :func:`shrinkage.distributed.regularization_path`.
     y : array-like or dask array of length n
-    family : {"gaussian", "binomial", "poisson"}
+    family : {"gaussian", "binomial", "poisson", "multinomial"}
     l1_ratio : float in [0, 1]
     cv : int or array of fold labels (numpy, or a dask array of integers 0..K-1)
         An int ``K`` assigns each row to ``splitmix64(row + seed) % K`` (``fold_by="row"``)
@@ -170,27 +170,17 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     kwargs = dict(path_kwargs)
     weight, offset = kwargs.pop("sample_weight", None), kwargs.pop("offset", None)
     options = path_options(family, {**kwargs, "l1_ratio": l1_ratio})
-    from .problem import check_family
-
-    check_family(options)
     n = int(X.shape[0])
     spec, K, folds, ids = fold_spec(cv, n, random_state, fold_by)
-    data = block_data(X, y, weight, offset, folds, block_rows=block_rows,
-                      scheduler=scheduler, progress=progress)
-    total = moments_pass(data, family, spec, K)
-    for k in range(K):
-        if not total["sw"][k] > 0:
-            raise ValueError(f"fold {k} has no rows with positive weight; choose other folds")
-    full_mom = Moments(select(total, np.arange(K)), data.shift, data.y_shift)
-    if family == "gaussian":
-        full = gaussian_path(full_mom, options, n)
+    blocked = {"block_rows": block_rows, "scheduler": scheduler, "progress": progress}
+    if family == "multinomial":
+        from .multinomial_cv import multinomial_folds
+
+        full, table, total, data = multinomial_folds(X, y, weight, offset, options, spec, K,
+                                                     folds, metric, **blocked)
     else:
-        fit = newton_path(full_mom, options, n, has_offset=offset is not None)
-        run_fits(data, [fit])
-        full = fit.result
-    paths = _fold_paths(data, total, K, spec, options, family, full.lams,
-                        offset is not None)
-    table = _scores(data, total, K, spec, family, metric, paths, full.n_lams)
+        full, table, total, data = _folds(X, y, weight, offset, options, spec, K, folds,
+                                          metric, blocked)
     if weight is None:
         weights = np.asarray(total["rows"], dtype=float)
     else:
@@ -200,6 +190,30 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
                    "passes": data.passes})
     full.extra["passes"] = data.passes
     return (res, full) if return_path else res
+
+
+def _folds(X, y, weight, offset, options, spec, K, folds, metric, blocked):
+    """The full path, the fold paths and their ``(K, L)`` held-out scores (gaussian,
+    binomial, poisson): ``(full, table, total, data)``."""
+    from .problem import check_family
+
+    family = options.family
+    check_family(options)
+    data = block_data(X, y, weight, offset, folds, **blocked)
+    total = moments_pass(data, family, spec, K)
+    for k in range(K):
+        if not total["sw"][k] > 0:
+            raise ValueError(f"fold {k} has no rows with positive weight; choose other folds")
+    full_mom = Moments(select(total, np.arange(K)), data.shift, data.y_shift)
+    if family == "gaussian":
+        full = gaussian_path(full_mom, options, data.n)
+    else:
+        fit = newton_path(full_mom, options, data.n, has_offset=offset is not None)
+        run_fits(data, [fit])
+        full = fit.result
+    paths = _fold_paths(data, total, K, spec, options, family, full.lams,
+                        offset is not None)
+    return full, _scores(data, total, K, spec, family, metric, paths, full.n_lams), total, data
 
 
 def _result(full, table, weights, metric, greater, rule, ids, random_state, extra):
