@@ -123,12 +123,18 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     family : {"gaussian", "binomial", "poisson", "multinomial"}
     l1_ratio : float in [0, 1]
     cv : int or array of fold labels (numpy, or a dask array of integers 0..K-1)
-        An int ``K`` assigns each row to ``splitmix64(row + seed) % K`` (``fold_by="row"``)
-        or each block to ``(block + seed) % K`` (``fold_by="block"``).
+        An int ``K`` assigns each row to stratified folds (see ``stratify``), else to
+        ``splitmix64(row + seed) % K`` (``fold_by="row"``) or each block to ``(block +
+        seed) % K`` (``fold_by="block"``).
     repeats : int, default 1
         Only 1 (the signature of :func:`shrinkage.cross_validate`).
-    stratify : None or False
-        No stratification on blocked data (give fold labels instead).
+    stratify : bool or None
+        Stratify the folds of an int ``cv`` by class (``fold_by="row"``); None means yes
+        for binomial (0/1 labels) and multinomial, as :func:`shrinkage.cross_validate`.
+        Each class's rows, in row order, are dealt in runs of ``K`` to the ``K`` folds in
+        a seeded random order (``shrinkage.distributed.stratify``): every fold holds
+        ``floor(n_c / K)`` or ``ceil(n_c / K)`` rows of class ``c``, whatever the
+        blocking. A dask ``y`` is read once more (not X) to count its classes per block.
     groups : None
         No groups on blocked data (give fold labels instead).
     metric : str or None
@@ -159,9 +165,9 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     CVResult, or (CVResult, Path) when ``return_path`` is true.
     """
     selection.parse_rule(rule)
-    if repeats != 1 or stratify or groups is not None:
-        raise ValueError("repeats, stratify and groups are not supported on blocked data; "
-                         "give fold labels per row as cv=...")
+    if repeats != 1 or groups is not None:
+        raise ValueError("repeats and groups are not supported on blocked data; give fold "
+                         "labels per row as cv=...")
     metric, greater = check_metric(metric, family)
     if metric == "auc":
         raise ValueError("metric='auc' ranks all held-out rows together and is not "
@@ -172,6 +178,12 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     options = path_options(family, {**kwargs, "l1_ratio": l1_ratio})
     n = int(X.shape[0])
     spec, K, folds, ids = fold_spec(cv, n, random_state, fold_by)
+    from .stratify import stratified_cv
+
+    strata = stratified_cv(stratify, family, cv, fold_by, y, random_state)
+    if strata is not None:  # given labels, balanced per class
+        spec, folds = ("given", K), strata
+        ids = strata if isinstance(strata, np.ndarray) else None
     blocked = {"block_rows": block_rows, "scheduler": scheduler, "progress": progress}
     if family == "multinomial":
         from .multinomial_cv import multinomial_folds
@@ -187,7 +199,7 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
         weights = np.asarray(total["sw"], dtype=float) / float(np.sum(total["sw"])) * n
     res = _result(full, table, weights, metric, greater, rule, ids, random_state,
                   {"family": family, "n_folds": K, "fold_by": spec[0],
-                   "passes": data.passes})
+                   "stratified": strata is not None, "passes": data.passes})
     full.extra["passes"] = data.passes
     return (res, full) if return_path else res
 
