@@ -178,3 +178,60 @@ def test_dask_labels_and_bad_labels_are_named():
         dist.regularization_path(Xd, y, "multinomial", lower=-1.0)
     with pytest.raises(ValueError, match="training part of fold"):
         dist.cross_validate(Xd, y, "multinomial", cv=np.where(y == 2, 0, 1))
+
+
+def test_cli_fits_class_labels_block_by_block(tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from shrinkage import io as sio
+    from shrinkage.cli import cli
+
+    rng = np.random.default_rng(4)
+    frames = []
+    for i in range(3):
+        f = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300) * 2 + 1,
+                          "g": rng.choice(["p", "q"], 300), "w": rng.uniform(0.5, 2, 300)})
+        score = f.a - 0.5 * f.b + (f.g == "q") + rng.normal(size=300)
+        f["kind"] = np.select([score < -1.2, score < 0.4], ["low", "mid"], "high")
+        f.to_parquet(tmp_path / f"part{i}.parquet", index=False)
+        frames.append(f)
+    whole = tmp_path / "whole.parquet"
+    pd.concat(frames).to_parquet(whole, index=False)
+    common = ["--target", "kind", "--weights", "w", "--n-lams", 15, "--folds", 4]
+
+    def fit(src, out, *extra):
+        res = CliRunner().invoke(cli, [str(a) for a in ["fit", src, *common, *extra,
+                                                        "--out", tmp_path / out]])
+        assert res.exit_code == 0, res.output
+        return sio.load(tmp_path / out / "model.npz")
+
+    b = fit(str(tmp_path / "part*.parquet"), "b", "--scheduler", "synchronous")
+    m = fit(whole, "m")
+    assert b.family == m.family == "multinomial"
+    assert list(b.classes) == list(m.classes) == ["high", "low", "mid"]
+    assert list(b.path.feature_names) == list(m.path.feature_names) == ["a", "b", "g=q"]
+    assert b.path.coefs.shape == m.path.coefs.shape
+    np.testing.assert_allclose(b.path.lams, m.path.lams, rtol=1e-9)
+    # both certified to the default tolerance (1e-7): the same model to its scale. The
+    # loss ignores a shift of a feature's row of coefficients across the classes, which
+    # only the penalty's curvature pins down: compare the rows centred across classes
+    assert np.all(b.path.converged) and np.all(m.path.converged)
+
+    def centred(c):
+        return c - c.mean(axis=2, keepdims=True)
+
+    np.testing.assert_allclose(centred(b.path.coefs), centred(m.path.coefs), atol=1e-5)
+    for name in ("model.npz", "report.html", "path.png", "cv.png", "coefficients.csv"):
+        assert (tmp_path / "b" / name).stat().st_size > 0
+    # its CV is distributed.cross_validate's on the same rows (stratified folds, seed 0)
+    frame = pd.concat(frames)
+    X = np.column_stack([frame.a, frame.b, frame.g == "q"]).astype(float)
+    ref = dist.cross_validate(da.from_array(X, chunks=(300, 3)), frame.kind.to_numpy(),
+                              "multinomial", cv=4, random_state=0, n_lams=15,
+                              sample_weight=frame.w.to_numpy(), scheduler="synchronous")
+    assert ref.extra["stratified"]
+    np.testing.assert_allclose(b.cv.mean, ref.mean, rtol=1e-8)
+    pred = CliRunner().invoke(cli, ["predict", str(tmp_path / "b" / "model.npz"),
+                                    str(tmp_path / "part0.parquet")])
+    assert pred.exit_code == 0 and pred.output.startswith("prediction,probability_high")

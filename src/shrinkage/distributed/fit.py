@@ -2,7 +2,7 @@
 
 Gaussian: one pass (``gaussian``). Binomial and poisson: one pass of moments, then
 proximal Newton on a window of strengths, one step of each per pass (``newton``,
-``path_window``). The result is the
+``path_window``); multinomial the same with ``K`` classes (``multinomial``). The result is the
 :class:`~shrinkage.results.Path` that :func:`shrinkage.regularization_path` returns on the
 same data in memory, to the certificate's tolerance; ``path.extra["passes"]`` counts the
 passes over the data.
