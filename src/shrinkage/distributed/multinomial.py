@@ -174,7 +174,7 @@ class MultinomialFit:
         viol = INNER_ACCURACY * cert * self.grad_scale
         thr = max(viol * viol / hmax, 1e-300)
         sweeps = cd_multinomial_gram(H, g, T, l1, l2, lo, hi, active, self.grouped, thr,
-                                     st.max_iter)
+                                     st.max_iter, True)
         return T.ravel(), 0.0, int(sweeps)
 
     def penalty(self, b, lam):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.kernels.multinomial_gram import multinomial_rows
 from .blocks import check_block, row_folds
 from .moments import SLICE_ROWS, moment_block
 
@@ -58,24 +59,6 @@ def class_moment_block(i, start, Xb, yb, wb, ob, fb, spec, n_groups, shift, clas
     return out
 
 
-def _log_change(E0, dE, P0):
-    """``logsumexp(E0 + dE) - logsumexp(E0)`` per row, accurately for small steps:
-    ``log1p(sum_k P0_k expm1(dE_k))``, or the shifted sum for large ones."""
-    top = np.max(dE, axis=1, keepdims=True)
-    small = np.max(np.abs(dE), axis=1) < 1.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        near = np.log1p(np.sum(P0 * np.expm1(np.where(small[:, None], dE, 0.0)), axis=1))
-    far = top[:, 0] + np.log(np.sum(P0 * np.exp(dE - top), axis=1))
-    return np.where(small, near, far)
-
-
-def _softmax(E):
-    top = np.max(E, axis=1, keepdims=True)
-    e = np.exp(E - top)
-    s = e.sum(axis=1, keepdims=True)
-    return e / s, top[:, 0] + np.log(s[:, 0])
-
-
 def multinomial_points_block(i, start, Xb, yb, wb, ob, fb, spec, shift, classes, requests):
     """The Newton pass of one block for every request (module docstring).
 
@@ -111,34 +94,28 @@ def multinomial_points_block(i, start, Xb, yb, wb, ob, fb, spec, shift, classes,
 
 
 def _points_slice(acc, res, U, codes, w, off, points, anchors):
-    """Add one slice of rows (``U = X - c``) to the sums of the pass."""
+    """Add one slice of rows (``U = X - c``) to the sums of the pass (the per-row
+    arithmetic in ``multinomial_rows``)."""
     A0, B, dA0, dB = points
     n = U.shape[0]
     K = A0.shape[1]
-    Y = np.zeros((n, K))
-    Y[np.arange(n), codes] = 1.0
-    live = w > 0
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    w = np.ascontiguousarray(w)
     anchor_P = {}
     for j in range(B.shape[0]):
         E0 = A0[j] + U @ B[j]
         if off is not None:
             E0 = E0 + off
-        dE = dA0[j] + U @ dB[j]
-        P0, lse0 = _softmax(E0)
-        P1, lse1 = _softmax(E0 + dE)
-        change = _log_change(E0, dE, P0)
-        ydE = np.sum(Y * dE, axis=1)
-        acc["dloss"][j] += w @ (change - ydE)
-        acc["dmag"][j] += w @ (np.abs(change) + np.abs(ydE))
-        loss = w @ (lse1 - np.sum(Y * (E0 + dE), axis=1))
+        dE = np.ascontiguousarray(dA0[j] + U @ dB[j])
+        P1 = np.empty((n, K))
+        Q = np.empty((n, K))
+        dl, dm, loss = multinomial_rows(np.ascontiguousarray(E0), dE, codes, w, P1, Q, res[j])
+        acc["dloss"][j] += dl
+        acc["dmag"][j] += dm
         acc["loss"][j] += loss
         acc["dev"][j] += 2.0 * loss
-        R = Y - P1
-        Q = w[:, None] * R
         acc["sug"][j] += U.T @ Q
         acc["sg"][j] += Q.sum(axis=0)
-        if np.any(live):
-            res[j] = np.maximum(res[j], np.max(np.abs(R[live]), axis=0))
         anchor_P[j] = P1
     for a, j in enumerate(anchors):
         P = anchor_P[int(j)]

@@ -91,8 +91,15 @@ def _coordinate_row(H, r, T, j, l1, l2, lo, hi, active):
 
 
 @njit(cache=True, nogil=True)
-def _group_row(H, r, T, j, l1, l2, active, inner):
-    """Majorisation-minimisation on the group of row ``j`` (``inner`` steps at most)."""
+def _group_row(H, r, T, j, l1, l2, active, inner, centre):
+    """Majorisation-minimisation on the group of row ``j`` (``inner`` steps at most).
+
+    The model is flat along ``(1, ..., 1)`` (``A 1 = 0``: the loss ignores a shift of
+    every class's coefficient) and its linear term ``z`` sums to zero across the
+    classes, so the penalty alone decides that direction and is smallest at a row of
+    mean zero: with ``centre``, each step is followed by that exact minimisation, which
+    the majoriser (``2 diag(A)``, far above ``A``'s zero curvature there) would only
+    approach slowly."""
     K = T.shape[1]
     c = np.empty(K)
     u = np.empty(K)
@@ -118,6 +125,8 @@ def _group_row(H, r, T, j, l1, l2, active, inner):
             for k in range(K):
                 den = c[k] * s + l1
                 new[k] = u[k] * s / den if den > 0.0 else 0.0
+            if centre:  # the exact minimum along (1, ..., 1), where A is flat
+                new -= new.mean()
         moved = 0.0
         for k in range(K):
             moved = max(moved, abs(new[k] - v[k]))
@@ -128,7 +137,8 @@ def _group_row(H, r, T, j, l1, l2, active, inner):
 
 
 @njit(cache=True, nogil=True)
-def cd_multinomial_gram(H, g, T, l1, l2, lo, hi, active, grouped, thr, max_sweeps):
+def cd_multinomial_gram(H, g, T, l1, l2, lo, hi, active, grouped, thr, max_sweeps,
+                        centre):
     """Minimise the model of the module docstring from ``T`` (updated in place).
 
     Parameters
@@ -147,6 +157,9 @@ def cd_multinomial_gram(H, g, T, l1, l2, lo, hi, active, grouped, thr, max_sweep
     thr : float
         A sweep whose largest row change ``sum_k A_kk d_k^2`` is at most ``thr`` ends it.
     max_sweeps : int
+    centre : bool
+        The model is the multinomial one (flat along a shift of a row across the
+        classes, see ``_group_row``): centre the grouped rows.
 
     Returns
     -------
@@ -163,10 +176,65 @@ def cd_multinomial_gram(H, g, T, l1, l2, lo, hi, active, grouped, thr, max_sweep
             if not active[j]:
                 continue
             if grouped and l1[j] > 0.0:
-                chg = _group_row(H, r, T, j, l1[j], l2[j], active, 10)
+                chg = _group_row(H, r, T, j, l1[j], l2[j], active, 10, centre)
             else:
                 chg = _coordinate_row(H, r, T, j, l1[j], l2[j], lo[j], hi[j], active)
             big = max(big, chg)
         if big <= thr:
             break
     return sweeps
+
+
+@njit(cache=True, nogil=True)
+def multinomial_rows(E0, dE, codes, w, P1, Q, res):
+    """The per-row multinomial sums of a step ``E0 -> E0 + dE`` (``n x K`` predictors).
+
+    Fills ``P1`` (the probabilities at ``E0 + dE``), ``Q = w (Y - P1)`` (``Y`` the
+    one-hot rows of ``codes``) and ``res_k = max |Y_ik - P1_ik|`` over rows with
+    ``w_i > 0`` (updated in place). Returns ``(dloss, dmag, loss)``: ``sum_i w_i
+    (L_i(E0 + dE) - L_i(E0))`` with ``L_i(E) = logsumexp(E_i) - E_i,y_i``, the log-sum
+    change taken as ``log1p(sum_k P0_k expm1(dE_k))`` when every ``|dE_k| < 1`` (no
+    cancellation of two large logs), its rounding scale ``sum_i w_i (|log change| +
+    |dE_i,y_i|)``, and ``sum_i w_i L_i(E0 + dE)``.
+    """
+    n, K = E0.shape
+    dloss = 0.0
+    dmag = 0.0
+    loss = 0.0
+    p0 = np.empty(K)
+    for i in range(n):
+        top0 = E0[i, 0]
+        top1 = E0[i, 0] + dE[i, 0]
+        big = 0.0
+        for k in range(1, K):
+            top0 = max(top0, E0[i, k])
+            top1 = max(top1, E0[i, k] + dE[i, k])
+        for k in range(K):
+            big = max(big, abs(dE[i, k]))
+        s0 = 0.0
+        s1 = 0.0
+        for k in range(K):
+            p0[k] = np.exp(E0[i, k] - top0)
+            s0 += p0[k]
+            P1[i, k] = np.exp(E0[i, k] + dE[i, k] - top1)
+            s1 += P1[i, k]
+        lse1 = top1 + np.log(s1)
+        if big < 1.0:
+            acc = 0.0
+            for k in range(K):
+                acc += p0[k] / s0 * np.expm1(dE[i, k])
+            change = np.log1p(acc)
+        else:
+            change = lse1 - (top0 + np.log(s0))
+        c = codes[i]
+        wi = w[i]
+        dloss += wi * (change - dE[i, c])
+        dmag += wi * (abs(change) + abs(dE[i, c]))
+        loss += wi * (lse1 - E0[i, c] - dE[i, c])
+        for k in range(K):
+            P1[i, k] /= s1
+            r = (1.0 if k == c else 0.0) - P1[i, k]
+            Q[i, k] = wi * r
+            if wi > 0.0:
+                res[k] = max(res[k], abs(r))
+    return dloss, dmag, loss
