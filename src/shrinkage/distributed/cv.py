@@ -134,7 +134,8 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
         Each class's rows, in row order, are dealt in runs of ``K`` to the ``K`` folds in
         a seeded random order (``shrinkage.distributed.stratify``): every fold holds
         ``floor(n_c / K)`` or ``ceil(n_c / K)`` rows of class ``c``, whatever the
-        blocking. A dask ``y`` is read once more (not X) to count its classes per block.
+        blocking. A dask ``y`` is read once more (not X) to count its classes per block
+        (counted in ``extra["passes"]``).
     groups : None
         No groups on blocked data (give fold labels instead).
     metric : str or None
@@ -200,7 +201,9 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     res = _result(full, table, weights, metric, greater, rule, ids, random_state,
                   {"family": family, "n_folds": K, "fold_by": spec[0],
                    "stratified": strata is not None, "passes": data.passes})
-    full.extra["passes"] = data.passes
+    if strata is not None and not isinstance(strata, np.ndarray):
+        res.extra["passes"] += 1  # the pass over a dask y that counted its classes
+    full.extra["passes"] = res.extra["passes"]
     return (res, full) if return_path else res
 
 
