@@ -181,7 +181,7 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     spec, K, folds, ids = fold_spec(cv, n, random_state, fold_by)
     from .stratify import stratified_cv
 
-    strata = stratified_cv(stratify, family, cv, fold_by, y, random_state)
+    strata, found = stratified_cv(stratify, family, cv, fold_by, y, random_state)
     if strata is not None:  # given labels, balanced per class
         spec, folds = ("given", K), strata
         ids = strata if isinstance(strata, np.ndarray) else None
@@ -190,7 +190,7 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
         from .multinomial_cv import multinomial_folds
 
         full, table, total, data = multinomial_folds(X, y, weight, offset, options, spec, K,
-                                                     folds, metric, **blocked)
+                                                     folds, metric, classes=found, **blocked)
     else:
         full, table, total, data = _folds(X, y, weight, offset, options, spec, K, folds,
                                           metric, blocked)

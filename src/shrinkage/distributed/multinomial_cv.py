@@ -31,18 +31,19 @@ def check_options(options):
                          "use penalty='elasticnet'")
 
 
-def labels_and_classes(y):
+def labels_and_classes(y, known=None):
     """``(y_for_blocks, block_classes, classes, label_pass)``: a NumPy ``y`` of any labels
     is coded ``0..K-1`` here; a dask ``y`` (numeric) keeps its values and its classes are
-    found in one pass (``label_pass`` True)."""
+    ``known`` (found by an earlier pass) or found in one pass (``label_pass`` True)."""
     import dask.array as da
 
     if isinstance(y, da.Array):
         if y.dtype.kind not in "fiub":
             raise TypeError(f"a dask y must hold numeric labels, got dtype {y.dtype}")
-        found = np.asarray(da.unique(y).compute(), dtype=float)
+        label_pass = known is None
+        found = np.asarray(da.unique(y).compute() if label_pass else known, dtype=float)
         classes = found[np.isfinite(found)]
-        block_classes, out, label_pass = classes, y, True
+        block_classes, out = classes, y
     else:
         arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
         if arr.ndim == 2 and 1 in arr.shape:
@@ -64,6 +65,12 @@ def labels_and_classes(y):
     return out, block_classes, classes, label_pass
 
 
+def _is_dask(v):
+    import dask.array as da
+
+    return isinstance(v, da.Array)
+
+
 def _aligned_offset(offset, n, K, chunks):
     """An ``(n, K)`` offset as a dask array with X's row blocks."""
     import dask.array as da
@@ -82,11 +89,12 @@ def _aligned_offset(offset, n, K, chunks):
     return da.from_array(arr, chunks=(chunks, (K,)))
 
 
-def prepare(X, y, weight, offset, folds=None, spec=None, n_groups=1, *, block_rows=None,
-            scheduler=None, progress=None):
+def prepare(X, y, weight, offset, folds=None, spec=None, n_groups=1, *, classes=None,
+            block_rows=None, scheduler=None, progress=None):
     """``(data, total, block_classes, classes)``: the blocked data and the pass of sums
-    per fold label, with the classes checked as in memory."""
-    yb, block_classes, classes, label_pass = labels_and_classes(y)
+    per fold label, with the classes checked as in memory (``classes``: those of a
+    dask ``y`` when already known)."""
+    yb, block_classes, classes, label_pass = labels_and_classes(y, classes)
     data = block_data(X, yb, weight, None, folds, block_rows=block_rows,
                       scheduler=scheduler, progress=progress)
     data.offset = _aligned_offset(offset, data.n, classes.size, data.X.chunks[0])
@@ -117,14 +125,15 @@ def multinomial_path(X, y, options, *, block_rows=None, scheduler=None, progress
 
 
 def multinomial_folds(X, y, weight, offset, options, spec, K, folds, metric, *,
-                      block_rows=None, scheduler=None, progress=None):
+                      classes=None, block_rows=None, scheduler=None, progress=None):
     """The full path, the ``K`` fold paths on its grid (training sums = the other
     labels' sums, fits in lockstep) and the ``(K, L)`` held-out scores: ``(full, table,
-    total, data)``."""
+    total, data)``; ``classes``: those of a dask ``y`` when already known (stratified
+    folds counted them)."""
     check_options(options)
     data, total, block_classes, classes = prepare(
-        X, y, weight, offset, folds, spec, K, block_rows=block_rows, scheduler=scheduler,
-        progress=progress)
+        X, y, weight, offset, folds, spec, K, classes=classes if _is_dask(y) else None,
+        block_rows=block_rows, scheduler=scheduler, progress=progress)
     for k in range(K):
         if not total["sw"][k] > 0:
             raise ValueError(f"fold {k} has no rows with positive weight; choose other folds")

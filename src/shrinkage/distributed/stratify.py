@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stratified_folds", "fold_of_occurrence", "stratified_cv"]
+__all__ = ["stratified_folds", "fold_of_occurrence", "stratified_cv", "block_class_counts"]
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -72,7 +72,7 @@ def _codes(values, classes):
     return np.where(classes[codes] == values, codes, -1)
 
 
-def _block_counts(y):
+def block_class_counts(y):
     """One pass over a dask ``y`` (not X): ``(classes, counts)``, the sorted finite
     values and each block's count of each (``blocks x classes``)."""
     import dask
@@ -110,7 +110,7 @@ def stratified_folds(y, K, classes=None, random_state=None, counts=None):
         return fold_of_occurrence(codes, _occurrences(codes, Kc, np.zeros(Kc, np.int64)),
                                   K, seed)
     if classes is None or counts is None:
-        classes, counts = _block_counts(y)
+        classes, counts = block_class_counts(y)
     Kc = classes.size
     before = np.vstack([np.zeros((1, Kc), np.int64), np.cumsum(counts, axis=0)[:-1]])
 
@@ -123,10 +123,11 @@ def stratified_folds(y, K, classes=None, random_state=None, counts=None):
 
 
 def stratified_cv(stratify, family, cv, fold_by, y, random_state):
-    """The stratified fold labels of an int ``cv``, or None where the folds are not
-    stratified: ``stratify=None`` means yes for binomial and multinomial with row folds
-    (as :func:`shrinkage.cross_validate`); a binomial ``y`` with values other than 0 and
-    1 (proportions) is not stratified then, and refused with ``stratify=True``."""
+    """``(labels, classes)``: the stratified fold labels of an int ``cv`` and the classes
+    found, or ``(None, None)`` where the folds are not stratified: ``stratify=None``
+    means yes for binomial and multinomial with row folds (as
+    :func:`shrinkage.cross_validate`); a binomial ``y`` with values other than 0 and 1
+    (proportions) is not stratified then, and refused with ``stratify=True``."""
     import dask.array as da
 
     classification = family in ("binomial", "multinomial")
@@ -134,20 +135,20 @@ def stratified_cv(stratify, family, cv, fold_by, y, random_state):
         raise ValueError(f"stratify=True needs class labels; family {family!r} has a "
                          "continuous response")
     if not (classification if stratify is None else bool(stratify)):
-        return None
+        return None, None
     if not isinstance(cv, (int, np.integer)) or isinstance(cv, bool):
         if stratify:
             raise ValueError("stratify=True draws the folds; give cv as a number of folds, "
                              "not fold labels")
-        return None
+        return None, None
     if fold_by != "row":
         if stratify:
             raise ValueError("stratify=True needs fold_by='row' (whole blocks cannot be "
                              "balanced per class)")
-        return None
+        return None, None
     counts = None
     if isinstance(y, da.Array):
-        classes, counts = _block_counts(y)
+        classes, counts = block_class_counts(y)
     else:
         y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y).ravel()
         classes = np.unique(y[np.isfinite(y)] if y.dtype.kind in "fc" else y)
@@ -155,5 +156,5 @@ def stratified_cv(stratify, family, cv, fold_by, y, random_state):
         if stratify:
             raise ValueError("stratify=True needs 0/1 labels; this binomial y holds "
                              "proportions")
-        return None
-    return stratified_folds(y, int(cv), classes, random_state, counts)
+        return None, None
+    return stratified_folds(y, int(cv), classes, random_state, counts), classes
