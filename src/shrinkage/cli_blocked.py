@@ -87,7 +87,6 @@ def fit_blocked(console, data, opts):
 
 def _check_options(opts):
     refused = {"--family cox": opts["family"] == "cox",
-               "--family multinomial": opts["family"] == "multinomial",
                f"--penalty {opts['penalty']}": opts["penalty"] in ("mcp", "scad", "adaptive"),
                "--groups": bool(opts.get("groups")),
                "--repeats": opts.get("repeats", 1) != 1,
@@ -96,8 +95,8 @@ def _check_options(opts):
     for option, given in refused.items():
         if given:
             raise CLIError(f"{option} is not supported when fitting files block by block "
-                           "(gaussian, binomial and poisson with lasso, ridge or elasticnet "
-                           "are); fit a sample of the data in memory")
+                           "(gaussian, binomial, poisson and multinomial with lasso, ridge "
+                           "or elasticnet are); fit a sample of the data in memory")
 
 
 @contextlib.contextmanager
