@@ -13,6 +13,7 @@ import numpy as np
 from ..model.concave import concave_slope, concave_value
 from .gram import dense_gram_columns, sparse_gram_columns
 from .kernels.certify import centred_dots
+from .kernels.concave import piece_steps
 from .kernels.moments import active_normal_equations, centred_combination
 
 __all__ = ["ActiveGram", "convexity_margin", "gram_polish", "nonconvex_note", "polish_piece"]
@@ -166,20 +167,27 @@ class ActiveGram:
 
     def block(self, A):
         """``Xc_A^T W Xc_A``, or None when the cache would pass ``max_entries``."""
+        if not self.cache(A):
+            return None
+        pos = self.pos[A]
+        return self.buf[np.ix_(pos, pos)]
+
+    def cache(self, A):
+        """Brings the entries among ``A`` into ``buf`` (at rows and columns ``pos[A]``);
+        False when the cache would pass ``max_entries``."""
         new = A[self.pos[A] < 0]
         if new.size:
             k = self.k
             m = k + new.size
             if float(m) * m > self.max_entries:
-                return None
+                return False
             self._grow(m)
             idx = np.concatenate([self.idx[:k], new])
             self._fill(idx, new, k)
             self.idx = idx
             self.pos[new] = np.arange(k, m)
             self.k = m
-        pos = self.pos[A]
-        return self.buf[np.ix_(pos, pos)]
+        return True
 
     def _grow(self, m):
         cap = self.buf.shape[0]
@@ -242,22 +250,10 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
     rt = r + st[0]
     X, xd, xi, xp, sparse = prob.kernel_design()
     idx = A.astype(np.int64)
-    block = None if gram is None else gram.block(idx)
-    if block is None:
-        active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, idx,
-                                prob.fit_intercept, H, rhs)
-    else:  # the gaussian model's curvature is the cached Gram; only Z^T V r is new
-        g = np.empty(prob.p)
-        u = v * rt
-        su = float(u.sum())
-        centred_dots(X, xd, xi, xp, sparse, u, su, prob.xm, idx, idx.size, g)
-        H[off:, off:] = block
-        rhs[off:] = g[idx]
-        if off:
-            V = float(v.sum())
-            H[0, 0] = V
-            H[0, 1:] = H[1:, 0] = prob.xw[idx] - prob.xm[idx] * V
-            rhs[0] = su
+    if gram is not None and gram.cache(idx):
+        return _polish_gram(prob, v, r, st, b, idx, l1, l2, gram, rt)
+    active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, idx,
+                            prob.fit_intercept, H, rhs)
     rhs[off:] -= s * (concave_slope(pen.kind, t, l1, pen.gamma) * np.sign(t) + l2 * t)
     H[np.arange(off, m), np.arange(off, m)] += s * s * (curv + l2)
     try:
@@ -290,4 +286,47 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
     st[1] = float(np.dot(v, r))
     if off:
         st[3] += d[0]
+    return True
+
+
+
+_MAX_PIECE_STEPS = 500  # exact steps (one piece change each) per polish
+
+
+def _polish_gram(prob, v, r, st, b, idx, l1, l2, gram, rt):
+    """:func:`polish_piece` for the gaussian model from the cached Gram entries of the
+    active set ``idx``, followed through piece changes
+    (:func:`~shrinkage.engine.kernels.concave.piece_steps`).
+
+    The centred columns are orthogonal to the intercept (weighted means), so the
+    intercept's step is ``sum_i v_i r_i / V`` on its own and the features' steps need
+    the Gram block alone (``O(|A|^3)`` each, no pass over the rows); the residual is
+    updated once at the end. True if anything moved.
+    """
+    X, xd, xi, xp, sparse = prob.kernel_design()
+    u = v * rt
+    su = float(u.sum())
+    g = np.empty(prob.p)
+    centred_dots(X, xd, xi, xp, sparse, u, su, prob.xm, idx, idx.size, g)
+    pen = prob.penalty
+    b_old = b[idx]
+    bA = b_old.copy()
+    try:
+        steps = piece_steps(pen.code, float(pen.gamma), gram.buf, gram.pos[idx], g[idx], bA,
+                            prob.scale[idx], l1, l2, _MAX_PIECE_STEPS)
+    except np.linalg.LinAlgError:  # a singular piece system: coordinate descent goes on
+        return False
+    if steps == 0:
+        return False
+    step = np.empty(prob.n)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, idx,
+                        np.ascontiguousarray(bA - b_old), step)
+    d0 = su / float(st[2]) if prob.fit_intercept and st[2] > 0 else 0.0
+    b[idx] = bA
+    np.subtract(rt, step, out=r)
+    if d0 != 0.0:
+        r -= d0
+        st[3] += d0
+    st[0] = 0.0
+    st[1] = float(np.dot(v, r))
     return True
