@@ -390,7 +390,7 @@ def test_piece_steps_descend_and_keep_the_gradient_exact(kind, seed):
     """From a random non-zero start, the exact steps never raise the model, keep
     ``g = c - G b`` exact, and where they end on a full step (no edge met) the point is
     stationary on its pieces."""
-    from shrinkage.engine.kernels.concave import piece_steps
+    from shrinkage.engine.kernels.concave_pieces import piece_steps
 
     rng = np.random.default_rng(seed)
     m, gamma = 7, {"mcp": 3.0, "scad": 3.7}[kind]
@@ -413,7 +413,7 @@ def test_piece_steps_descend_and_keep_the_gradient_exact(kind, seed):
 def test_piece_steps_solve_the_flat_pieces_exactly(kind):
     """Every coordinate far out on the unshrunk piece (``rho' = 0``) and staying there:
     one step lands on the least-squares solution ``G^{-1} c`` (no bias left)."""
-    from shrinkage.engine.kernels.concave import piece_steps
+    from shrinkage.engine.kernels.concave_pieces import piece_steps
 
     rng = np.random.default_rng(0)
     m, gamma = 5, {"mcp": 3.0, "scad": 3.7}[kind]

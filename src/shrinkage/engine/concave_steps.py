@@ -9,11 +9,12 @@ slow. :func:`convexity_margin` is ncvreg's local convexity diagnostic.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 
 from ..model.concave import concave_slope, concave_value
 from .gram import dense_gram_columns, sparse_gram_columns
 from .kernels.certify import centred_dots
-from .kernels.concave import piece_steps
+from .kernels.concave_pieces import piece_steps
 from .kernels.moments import active_normal_equations, centred_combination
 
 __all__ = ["ActiveGram", "convexity_margin", "gram_polish", "nonconvex_note", "polish_piece"]
@@ -51,7 +52,7 @@ def convexity_margin(prob, weights, b, lam2, concavity, gram=None):
             u = (prob.xw[A] - prob.xm[A] * float(weights.sum())) / sA
             H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
         H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
-        return float(np.linalg.eigvalsh(H)[0])
+        return _smallest_eigenvalue(H)
     if float(prob.n) * A.size ** 2 > _MAX_DIAG_WORK:
         return float("nan")
     XA = prob.X[:, A]
@@ -63,7 +64,13 @@ def convexity_margin(prob, weights, b, lam2, concavity, gram=None):
         u = WX.sum(axis=0)
         H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
     H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
-    return float(np.linalg.eigvalsh(H)[0])
+    return _smallest_eigenvalue(H)
+
+
+def _smallest_eigenvalue(H):
+    """``lambda_min`` of the symmetric ``H`` (LAPACK's ``syevr`` for that one eigenvalue:
+    no other eigenvalue is computed)."""
+    return float(scipy.linalg.eigvalsh(H, subset_by_index=[0, 0], driver="evr")[0])
 
 
 def nonconvex_note(pen, margins):
@@ -229,7 +236,8 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
     kept only if the model decreases (the piece may be nonconvex: then its stationary
     point can be a saddle, and is refused). ``r``,
     ``st`` and ``b`` are updated as :func:`~shrinkage.engine.kernels.concave.concave_cd`
-    keeps them. Returns True if kept.
+    keeps them. Returns True if kept. With a Gram cache (the gaussian family) the steps
+    go on through piece changes instead (:func:`_polish_gram`).
     """
     pen = prob.penalty
     A = ws[b[ws] != 0]
@@ -239,19 +247,19 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
     work = float(n) * m * m + float(m) ** 3
     if A.size == 0 or work > min(_POLISH_MAX_WORK, 1000.0 * sweep_cost) or m >= n:
         return False
+    rt = r + st[0]
+    idx = A.astype(np.int64)
+    l1, l2 = lam1[A], lam2[A]
+    if gram is not None and gram.cache(idx):
+        return _polish_gram(prob, v, r, st, b, idx, l1, l2, gram, rt)
     off = 1 if prob.fit_intercept else 0
     m = A.size + off
     s = prob.scale[A]
     t = b[A] * s
-    l1, l2 = lam1[A], lam2[A]
     piece, curv = _pieces(pen.kind, np.abs(t), l1, pen.gamma)
     H = np.empty((m, m))
     rhs = np.empty(m)
-    rt = r + st[0]
     X, xd, xi, xp, sparse = prob.kernel_design()
-    idx = A.astype(np.int64)
-    if gram is not None and gram.cache(idx):
-        return _polish_gram(prob, v, r, st, b, idx, l1, l2, gram, rt)
     active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, idx,
                             prob.fit_intercept, H, rhs)
     rhs[off:] -= s * (concave_slope(pen.kind, t, l1, pen.gamma) * np.sign(t) + l2 * t)
@@ -296,7 +304,7 @@ _MAX_PIECE_STEPS = 500  # exact steps (one piece change each) per polish
 def _polish_gram(prob, v, r, st, b, idx, l1, l2, gram, rt):
     """:func:`polish_piece` for the gaussian model from the cached Gram entries of the
     active set ``idx``, followed through piece changes
-    (:func:`~shrinkage.engine.kernels.concave.piece_steps`).
+    (:func:`~shrinkage.engine.kernels.concave_pieces.piece_steps`).
 
     The centred columns are orthogonal to the intercept (weighted means), so the
     intercept's step is ``sum_i v_i r_i / V`` on its own and the features' steps need
