@@ -319,12 +319,8 @@ def _polish_gram(prob, v, r, st, b, idx, l1, l2, gram, rt):
     pen = prob.penalty
     b_old = b[idx]
     bA = b_old.copy()
-    try:
-        steps = piece_steps(pen.code, float(pen.gamma), gram.buf, gram.pos[idx], g[idx], bA,
-                            prob.scale[idx], l1, l2, _MAX_PIECE_STEPS)
-    except np.linalg.LinAlgError:  # a singular piece system: coordinate descent goes on
-        return False
-    if steps == 0:
+    if not piece_steps(pen.code, float(pen.gamma), gram.buf, gram.pos[idx], g[idx], bA,
+                       prob.scale[idx], l1, l2, _MAX_PIECE_STEPS):
         return False
     step = np.empty(prob.n)
     centred_combination(X, xd, xi, xp, sparse, prob.xm, idx,
