@@ -354,10 +354,12 @@ def _wide(n=60, p=300, rho=0.3, seed=4):
 
 @pytest.mark.filterwarnings("ignore::shrinkage.engine.path.NonconvexWarning")
 @pytest.mark.parametrize("penalty", ["mcp", "scad"])
-def test_wide_gaussian_path_with_piece_steps_is_stationary(penalty, monkeypatch):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_wide_gaussian_path_with_piece_steps_is_stationary(penalty, weighted, monkeypatch):
     """p >> n (nonconvex on the active set): the Gram-space exact steps followed through
     piece changes run, and every point is stationary to the tolerance asked, re-derived
-    from the coefficients alone."""
+    from the coefficients alone (with weights: the intercept's step is separate only
+    because the columns are centred by their weighted means)."""
     from shrinkage.engine import concave_steps
 
     calls = []
@@ -369,11 +371,12 @@ def test_wide_gaussian_path_with_piece_steps_is_stationary(penalty, monkeypatch)
 
     monkeypatch.setattr(concave_steps, "piece_steps", counted)
     X, y = _wide()
-    path = regularization_path(X, y, penalty=penalty, tol=1e-12, n_lams=60)
+    w = np.random.default_rng(1).uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    path = regularization_path(X, y, penalty=penalty, tol=1e-12, n_lams=60, sample_weight=w)
     assert path.converged.all()
     assert max(calls) > 1  # steps went on through piece changes
     for k in range(path.n_lams):
-        assert _violation(path, X, y, k) <= 1e-11
+        assert _violation(path, X, y, k, None, w) <= 1e-11
 
 
 def _model(kind, gamma, G, g, b, s, lam1, lam2):
