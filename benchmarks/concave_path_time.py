@@ -9,15 +9,21 @@ warm-started, in a subprocess of the benchmark environment, with its tolerance s
 the absolute stationarity violation our certificate guarantees (``tol`` times the null
 model's largest standardized gradient), so that both sides are asked for the same
 first-order accuracy. Both sides get centred, standardized X and centred y (no
-intercept) so that the objectives are identical. Reported: best of ``--repeats`` wall
-times after a warm-up (compilation excluded; shrinkage's paths of one design timed in
-turns), the ratio to the lasso path, and the
-largest violation each side actually reached (recomputed here with NumPy).
+intercept) so that the objectives are identical. Reported: best of ``--repeats`` times
+(wall, or with ``--clock cpu`` each process's CPU time, on both sides) after a warm-up
+(compilation excluded; shrinkage's paths of one design timed in turns), the ratio to the
+lasso path, and the largest violation each side actually reached (recomputed here with
+NumPy).
+
+With ``--groups SIZE``, group MCP/SCAD instead (consecutive groups of ``SIZE`` columns):
+the group lasso path, then group MCP and SCAD on its ``lams`` with the solver the
+registry picks (``GroupConcaveGram`` where ``n >= 2p`` and ``p <= 2000``, else
+``GroupConcaveSolver``) and, on tall designs, the residual mode forced, next to it.
 
 Usage::
 
     OPENBLAS_NUM_THREADS=1 PYTHONPATH=src python benchmarks/concave_path_time.py \
-        [--skglm-python /work/venv-bench/bin/python]
+        [--skglm-python /work/venv-bench/bin/python] [--clock cpu] [--groups 5]
 """
 
 from __future__ import annotations
@@ -64,13 +70,13 @@ def violation(kind, gamma, X, y, coefs, lams):
     return np.array(out)
 
 
-def best_time(fn, repeats):
+def best_time(fn, repeats, clock=time.perf_counter):
     fn()
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = clock()
         out = fn()
-        times.append(time.perf_counter() - t)
+        times.append(clock() - t)
     return min(times), out
 
 
@@ -111,14 +117,17 @@ def skglm_worker(src, dst):
     warm-up, written to ``dst``."""
     d = np.load(src)
     kind, gamma, tol = str(d["kind"]), float(d["gamma"]), float(d["tol"])
-    t, coefs = best_time(partial(skglm_path, kind, gamma, d["X"], d["y"], d["lams"], tol), 1)
+    clock = time.process_time if str(d["clock"]) == "cpu" else time.perf_counter
+    t, coefs = best_time(partial(skglm_path, kind, gamma, d["X"], d["y"], d["lams"], tol),
+                         int(d["repeats"]), clock)
     np.savez(dst, coefs=coefs, time=t)
 
 
-def run_skglm(python, kind, gamma, X, y, lams, tol):
+def run_skglm(python, kind, gamma, X, y, lams, tol, clock="wall", repeats=1):
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
-        np.savez(src, X=X, y=y, lams=lams, kind=kind, gamma=gamma, tol=tol)
+        np.savez(src, X=X, y=y, lams=lams, kind=kind, gamma=gamma, tol=tol, clock=clock,
+                 repeats=repeats)
         subprocess.run([python, os.path.abspath(__file__), "--skglm-worker", src, dst],
                        check=True, timeout=3600)
         out = np.load(dst)
@@ -132,6 +141,8 @@ def main(argv=None):
         (p for p in SKGLM_PYTHONS if os.path.exists(p)), None))
     ap.add_argument("--skglm-worker", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--cases", default=None, help="n x p pairs, e.g. 2000x200,500x2000")
+    ap.add_argument("--groups", type=int, default=0,
+                    help="group MCP/SCAD with groups of this many columns (no skglm)")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="shrinkage's times: wall clock, or this process's CPU time (steadier "
                          "on a loaded machine; with OPENBLAS_NUM_THREADS=1)")
@@ -145,6 +156,9 @@ def main(argv=None):
     cases = CASES if args.cases is None else [
         c for c in CASES if f"{c[0]}x{c[1]}" in args.cases.split(",")]
     warnings.simplefilter("ignore")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    if args.groups:
+        return group_rows(cases, args.groups, args.repeats, clock)
     print("| n | p | penalty | L | solver | shrinkage (s) | / lasso | ConcaveSolver (s) | "
           "max viol | skglm (s) | skglm max viol | skglm / shrinkage |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -161,8 +175,7 @@ def main(argv=None):
                     fit_path, check_design(X), y, PathOptions(penalty=kind, gamma=gamma,
                                                               lams=lams),
                     FitHints(solver="concave"))
-        times, paths = best_times(fns, args.repeats, time.process_time
-                                  if args.clock == "cpu" else time.perf_counter)
+        times, paths = best_times(fns, args.repeats, clock)
         t_lasso = times["lasso"]
         print(f"| {n} | {p} | lasso | {lams.size} | - | {t_lasso:.3f} | 1.00 | - | - | - | - "
               "| - |", flush=True)
@@ -176,13 +189,51 @@ def main(argv=None):
             tol = path.tol * float(np.max(np.abs(X.T @ y))) / n
             sk = "| - | - | - |"
             if args.skglm_python:
-                t_sk, coefs = run_skglm(args.skglm_python, kind, gamma, X, y, path.lams, tol)
+                t_sk, coefs = run_skglm(args.skglm_python, kind, gamma, X, y, path.lams, tol,
+                                        args.clock, args.repeats)
                 theirs = violation(kind, gamma, X, y, coefs, path.lams)
                 sk = f"| {t_sk:.3f} | {theirs.max():.1e} | {t_sk / t:.1f} |"
             name = "ConcaveCovariance" if covariance else "ConcaveSolver"
             print(f"| {n} | {p} | {kind} | {path.n_lams} | {name} | {t:.3f} | "
                   f"{t / t_lasso:.2f} | {old} | {ours.max():.1e} (tol {tol:.1e}) {sk}",
                   flush=True)
+    return 0
+
+
+def group_rows(cases, size, repeats, clock):
+    """The ``--groups`` table (see the module docstring)."""
+    import shrinkage
+    from shrinkage.engine.contract import FitHints
+    from shrinkage.engine.path import PathOptions, check_design, fit_path
+
+    print("| n | p | group size | penalty | L | solver | shrinkage (s) | / group lasso | "
+          "residual mode (s) | max certificate |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n, p, rho, s in cases:
+        X, y = simulate(n, p, rho, s)
+        labels = np.arange(p) // size
+        lams = shrinkage.regularization_path(X, y, feature_groups=labels).lams
+        tall = n >= 2 * p and p <= 2000
+        fns = {"lasso": partial(shrinkage.regularization_path, X, y, feature_groups=labels,
+                                lams=lams)}
+        for kind in ("mcp", "scad"):
+            fns[kind] = partial(shrinkage.regularization_path, X, y, penalty=kind,
+                                feature_groups=labels, lams=lams)
+            if tall:
+                fns[kind + " old"] = partial(
+                    fit_path, check_design(X), y, PathOptions(
+                        penalty=kind, feature_groups=labels, lams=lams),
+                    FitHints(solver="group_concave"))
+        times, paths = best_times(fns, repeats, clock)
+        t_lasso = times["lasso"]
+        print(f"| {n} | {p} | {size} | group lasso | {lams.size} | - | {t_lasso:.3f} | 1.00 "
+              "| - | - |", flush=True)
+        for kind in ("mcp", "scad"):
+            t, path = times[kind], paths[kind]
+            old = f"{times[kind + ' old']:.3f}" if tall else "-"
+            name = "GroupConcaveGram" if tall else "GroupConcaveSolver"
+            print(f"| {n} | {p} | {size} | {kind} | {path.n_lams} | {name} | {t:.3f} | "
+                  f"{t / t_lasso:.2f} | {old} | {path.certificate.max():.1e} |", flush=True)
     return 0
 
 

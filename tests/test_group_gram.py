@@ -125,3 +125,76 @@ def test_gram_mode_anderson_same_path_fewer_sweeps(monkeypatch):
     assert accel.converged.all() and plain.converged.all()
     np.testing.assert_allclose(accel.coefs, plain.coefs, atol=1e-6 * np.max(np.abs(plain.coefs)))
     assert np.sum(accel.n_iter) < np.sum(plain.n_iter)
+
+
+# ------------------------------------------------------- group MCP / SCAD in Gram mode
+def _concave_violation(path, X, y, labels, k):
+    """Largest violation of the first-order conditions of group MCP/SCAD at point k
+    (standardized units, intercept included) over the null model's largest gradient,
+    re-derived from the coefficients alone."""
+    n = X.shape[0]
+    s = X.std(axis=0) if path.standardize else np.ones(X.shape[1])
+    res = y - X @ path.coefs[k] - path.intercepts[k]
+    g = X.T @ res / n / s
+    t = path.coefs[k] * s
+    lam, gamma, a = path.lams[k], path.gamma, path.l1_ratio
+    worst = abs(res.mean())
+    for grp in np.unique(labels):
+        idx = labels == grp
+        l1, l2 = lam * a * np.sqrt(idx.sum()), lam * (1 - a) * np.sqrt(idx.sum())
+        r = np.linalg.norm(t[idx])
+        if r == 0:
+            worst = max(worst, np.linalg.norm(g[idx]) - l1)
+            continue
+        if path.penalty == "mcp":
+            slope = max(l1 - r / gamma, 0.0)
+        else:
+            slope = l1 if r <= l1 else max(gamma * l1 - r, 0.0) / (gamma - 1)
+        worst = max(worst, np.linalg.norm(g[idx] - l2 * t[idx] - slope * t[idx] / r))
+    return worst / np.max(np.abs(X.T @ (y - y.mean()) / n / s))
+
+
+@pytest.mark.filterwarnings("ignore::shrinkage.engine.path.NonconvexWarning")
+@pytest.mark.parametrize("penalty", ["mcp", "scad"])
+@pytest.mark.parametrize("l1_ratio, standardize", [(1.0, True), (0.5, False)])
+def test_group_concave_gram_mode_equals_residual_mode(penalty, l1_ratio, standardize):
+    """The tall design picks the Gram mode; it follows the same local solution as the
+    residual mode along the whole path (1e-8 at tol 1e-12), and the same diagnostic."""
+    X, labels, y = _design()
+    kw = {"feature_groups": labels, "l1_ratio": l1_ratio, "standardize": standardize,
+          "penalty": penalty}
+    auto = _fit(X, y, "auto", **kw)
+    gram = _fit(X, y, "group_concave_gram", **kw)
+    resid = _fit(X, y, "group_concave", **kw)
+    assert np.array_equal(auto.coefs, gram.coefs)
+    assert gram.converged.all() and resid.converged.all()
+    assert gram.certificate.max() <= 1e-12
+    np.testing.assert_allclose(gram.lams, resid.lams, rtol=1e-12)
+    scale = np.max(np.abs(resid.coefs))
+    np.testing.assert_allclose(gram.coefs, resid.coefs, atol=1e-8 * scale)
+    np.testing.assert_allclose(gram.intercepts, resid.intercepts, atol=1e-8 * scale)
+    np.testing.assert_allclose(gram.extra["convexity_margin"],
+                               resid.extra["convexity_margin"], rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::shrinkage.engine.path.NonconvexWarning")
+@pytest.mark.parametrize("penalty", ["mcp", "scad"])
+def test_group_concave_gram_mode_certificates(penalty):
+    X, labels, y = _design(seed=3)
+    path = _fit(X, y, "group_concave_gram", feature_groups=labels, penalty=penalty,
+                tol=1e-10)
+    assert path.converged.all()
+    viol = [_concave_violation(path, X, y, labels, k) for k in range(path.lams.size)]
+    assert max(viol) <= 1e-9
+    assert np.count_nonzero(path.coefs[-1]) > 0
+
+
+@pytest.mark.filterwarnings("ignore::shrinkage.engine.path.NonconvexWarning")
+def test_group_concave_residual_mode_for_wide_or_sparse_designs():
+    X, labels, y = _design(n=20)
+    kw = {"feature_groups": labels, "n_lams": 5, "penalty": "scad"}
+    wide = _fit(X, y, "auto", **kw)
+    assert np.array_equal(wide.coefs, _fit(X, y, "group_concave", **kw).coefs)
+    tall = sp.csc_matrix(np.vstack([X] * 20))
+    with pytest.raises(ValueError, match="group_concave_gram"):
+        _fit(tall, np.tile(y, 20), "group_concave_gram", **kw)

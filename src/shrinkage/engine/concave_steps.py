@@ -9,10 +9,12 @@ slow. :func:`convexity_margin` is ncvreg's local convexity diagnostic.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 
 from ..model.concave import concave_slope, concave_value
 from .gram import dense_gram_columns, sparse_gram_columns
 from .kernels.certify import centred_dots
+from .kernels.concave_pieces import piece_steps
 from .kernels.moments import active_normal_equations, centred_combination
 
 __all__ = ["ActiveGram", "convexity_margin", "gram_polish", "nonconvex_note", "polish_piece"]
@@ -50,7 +52,7 @@ def convexity_margin(prob, weights, b, lam2, concavity, gram=None):
             u = (prob.xw[A] - prob.xm[A] * float(weights.sum())) / sA
             H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
         H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
-        return float(np.linalg.eigvalsh(H)[0])
+        return _smallest_eigenvalue(H)
     if float(prob.n) * A.size ** 2 > _MAX_DIAG_WORK:
         return float("nan")
     XA = prob.X[:, A]
@@ -62,7 +64,13 @@ def convexity_margin(prob, weights, b, lam2, concavity, gram=None):
         u = WX.sum(axis=0)
         H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
     H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
-    return float(np.linalg.eigvalsh(H)[0])
+    return _smallest_eigenvalue(H)
+
+
+def _smallest_eigenvalue(H):
+    """``lambda_min`` of the symmetric ``H`` (LAPACK's ``syevr`` for that one eigenvalue:
+    no other eigenvalue is computed)."""
+    return float(scipy.linalg.eigvalsh(H, subset_by_index=[0, 0], driver="evr")[0])
 
 
 def nonconvex_note(pen, margins):
@@ -166,20 +174,27 @@ class ActiveGram:
 
     def block(self, A):
         """``Xc_A^T W Xc_A``, or None when the cache would pass ``max_entries``."""
+        if not self.cache(A):
+            return None
+        pos = self.pos[A]
+        return self.buf[np.ix_(pos, pos)]
+
+    def cache(self, A):
+        """Brings the entries among ``A`` into ``buf`` (at rows and columns ``pos[A]``);
+        False when the cache would pass ``max_entries``."""
         new = A[self.pos[A] < 0]
         if new.size:
             k = self.k
             m = k + new.size
             if float(m) * m > self.max_entries:
-                return None
+                return False
             self._grow(m)
             idx = np.concatenate([self.idx[:k], new])
             self._fill(idx, new, k)
             self.idx = idx
             self.pos[new] = np.arange(k, m)
             self.k = m
-        pos = self.pos[A]
-        return self.buf[np.ix_(pos, pos)]
+        return True
 
     def _grow(self, m):
         cap = self.buf.shape[0]
@@ -221,7 +236,8 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
     kept only if the model decreases (the piece may be nonconvex: then its stationary
     point can be a saddle, and is refused). ``r``,
     ``st`` and ``b`` are updated as :func:`~shrinkage.engine.kernels.concave.concave_cd`
-    keeps them. Returns True if kept.
+    keeps them. Returns True if kept. With a Gram cache (the gaussian family) the steps
+    go on through piece changes instead (:func:`_polish_gram`).
     """
     pen = prob.penalty
     A = ws[b[ws] != 0]
@@ -231,33 +247,21 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
     work = float(n) * m * m + float(m) ** 3
     if A.size == 0 or work > min(_POLISH_MAX_WORK, 1000.0 * sweep_cost) or m >= n:
         return False
+    rt = r + st[0]
+    idx = A.astype(np.int64)
+    l1, l2 = lam1[A], lam2[A]
+    if gram is not None and gram.cache(idx):
+        return _polish_gram(prob, v, r, st, b, idx, l1, l2, gram, rt)
     off = 1 if prob.fit_intercept else 0
     m = A.size + off
     s = prob.scale[A]
     t = b[A] * s
-    l1, l2 = lam1[A], lam2[A]
     piece, curv = _pieces(pen.kind, np.abs(t), l1, pen.gamma)
     H = np.empty((m, m))
     rhs = np.empty(m)
-    rt = r + st[0]
     X, xd, xi, xp, sparse = prob.kernel_design()
-    idx = A.astype(np.int64)
-    block = None if gram is None else gram.block(idx)
-    if block is None:
-        active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, idx,
-                                prob.fit_intercept, H, rhs)
-    else:  # the gaussian model's curvature is the cached Gram; only Z^T V r is new
-        g = np.empty(prob.p)
-        u = v * rt
-        su = float(u.sum())
-        centred_dots(X, xd, xi, xp, sparse, u, su, prob.xm, idx, idx.size, g)
-        H[off:, off:] = block
-        rhs[off:] = g[idx]
-        if off:
-            V = float(v.sum())
-            H[0, 0] = V
-            H[0, 1:] = H[1:, 0] = prob.xw[idx] - prob.xm[idx] * V
-            rhs[0] = su
+    active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, idx,
+                            prob.fit_intercept, H, rhs)
     rhs[off:] -= s * (concave_slope(pen.kind, t, l1, pen.gamma) * np.sign(t) + l2 * t)
     H[np.arange(off, m), np.arange(off, m)] += s * s * (curv + l2)
     try:
@@ -290,4 +294,43 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
     st[1] = float(np.dot(v, r))
     if off:
         st[3] += d[0]
+    return True
+
+
+
+_MAX_PIECE_STEPS = 500  # exact steps (one piece change each) per polish
+
+
+def _polish_gram(prob, v, r, st, b, idx, l1, l2, gram, rt):
+    """:func:`polish_piece` for the gaussian model from the cached Gram entries of the
+    active set ``idx``, followed through piece changes
+    (:func:`~shrinkage.engine.kernels.concave_pieces.piece_steps`).
+
+    The centred columns are orthogonal to the intercept (weighted means), so the
+    intercept's step is ``sum_i v_i r_i / V`` on its own and the features' steps need
+    the Gram block alone (``O(|A|^3)`` each, no pass over the rows); the residual is
+    updated once at the end. True if anything moved.
+    """
+    X, xd, xi, xp, sparse = prob.kernel_design()
+    u = v * rt
+    su = float(u.sum())
+    g = np.empty(prob.p)
+    centred_dots(X, xd, xi, xp, sparse, u, su, prob.xm, idx, idx.size, g)
+    pen = prob.penalty
+    b_old = b[idx]
+    bA = b_old.copy()
+    if not piece_steps(pen.code, float(pen.gamma), gram.buf, gram.pos[idx], g[idx], bA,
+                       prob.scale[idx], l1, l2, _MAX_PIECE_STEPS):
+        return False
+    step = np.empty(prob.n)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, idx,
+                        np.ascontiguousarray(bA - b_old), step)
+    d0 = su / float(st[2]) if prob.fit_intercept and st[2] > 0 else 0.0
+    b[idx] = bA
+    np.subtract(rt, step, out=r)
+    if d0 != 0.0:
+        r -= d0
+        st[3] += d0
+    st[0] = 0.0
+    st[1] = float(np.dot(v, r))
     return True

@@ -30,11 +30,13 @@ import numpy as np
 
 from ..model.group_concave import group_concave_value, group_concave_violation
 from .concave_steps import convexity_margin, nonconvex_note
+from .covariance import gram_centring_safe
+from .group_gram import GRAM_MAX_P, TALL_RATIO, GroupGramSolver
 from .groups import GroupSolver
-from .kernels.group_concave import concave_group_bcd
+from .kernels.group_concave import concave_group_bcd, gram_concave_bcd
 from .stopping import DEV_MAX, MIN_LAMS
 
-__all__ = ["GroupConcaveSolver"]
+__all__ = ["GroupConcaveSolver", "GroupConcaveGram"]
 
 _MAX_DAMP = 1e12  # a proximal weight this large moves no group measurably
 
@@ -136,10 +138,75 @@ class GroupConcaveSolver(GroupSolver):
         self._margin_key = key
         weights = prob.w if self.quadratic else prob.w * prob.family.curvature(
             self._eta_out())
-        return convexity_margin(prob, weights, b, lam2, self.pen.concavity)
+        return convexity_margin(prob, weights, b, lam2, self.pen.concavity,
+                                self._gram_blocks())
+
+    def _gram_blocks(self):
+        """Where the diagnostic reads the active Gram block from (None: from X)."""
+        return None
 
     def diagnostics(self):
         """``(extra, warning)``: the margins per path point and, where the objective is
         not locally convex, the sentence the path driver warns with."""
         margins = np.asarray(self._margins, dtype=float)
         return {"convexity_margin": margins}, nonconvex_note(self.pen, margins)
+
+
+class GroupConcaveGram(GroupConcaveSolver, GroupGramSolver):
+    """Group MCP/SCAD for the gaussian family on tall dense designs, on the Gram matrix.
+
+    :class:`GroupConcaveSolver`'s working sets, block updates and stationarity
+    certificate, with :class:`~shrinkage.engine.group_gram.GroupGramSolver`'s Gram mode:
+    the standardized Gram ``C = Z^T W Z`` is formed once, the gradient of every feature
+    is kept exact as ``G = c0 - C beta`` (recomputed so before each certificate), the
+    block Hessians are blocks of ``C``, and X is never read again. Z is centred, so the
+    intercept is the target's weighted mean and its gradient is zero. Chosen where the
+    group lasso's Gram mode would be (``n >= TALL_RATIO * p``, ``p <= GRAM_MAX_P``, no
+    column too large in mean for the centred Gram to keep its digits).
+    """
+
+    name = "group_concave_gram"
+    # sweeps between Anderson extrapolations of the active sweeps, kept only where they
+    # lower the objective (a descent, so the same stationary points; the residual mode
+    # has none)
+    gram_anderson = 5
+
+    @classmethod
+    def accepts(cls, family, penalty, prob, setup):
+        if (penalty.block != "group" or penalty.shape not in ("mcp", "scad")
+                or not family.quadratic or prob.y.ndim != 1 or prob.sparse):
+            return False
+        if setup.hints.solver == cls.name:
+            return True
+        tall = prob.n >= TALL_RATIO * prob.p and prob.p <= GRAM_MAX_P
+        return tall and gram_centring_safe(prob.xm, prob.xsq, prob.excluded)
+
+    def __init__(self, prob, setup):
+        super().__init__(prob, setup)
+        self.svR = np.zeros(self.K)  # the intercept is exact: Z is centred
+
+    def _bcd(self, ws, lam, thr, budget):
+        l1g, _, l2g = self._arrays(lam)
+        Gt = np.ascontiguousarray(self.G.T)  # the kernel's layout: one row per response
+        sweeps = gram_concave_bcd(self.kind, self.gamma, self.C, self.starts, self.order,
+                                  self.eoff, self.H, self.D, ws, l1g, l2g, self.beta, Gt,
+                                  self.c0t, thr, max(budget, 1), self.damp, self.anchor,
+                                  self.gram_anderson)
+        self.G = Gt.T
+        return sweeps
+
+    def _gram_blocks(self):
+        return _RawBlocks(self.C, self.prob.scale)
+
+
+class _RawBlocks:
+    """Blocks of the centred weighted Gram in the columns' own units, ``s_A C_AA s_A``,
+    from the standardized ``C`` (what :func:`convexity_margin` reads)."""
+
+    def __init__(self, C, scale):
+        self.C = C
+        self.scale = scale
+
+    def block(self, A):
+        s = self.scale[A]
+        return self.C[np.ix_(A, A)] * np.outer(s, s)

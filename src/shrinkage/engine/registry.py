@@ -8,7 +8,7 @@ from .concave import ConcaveSolver
 from .concave_covariance import ConcaveCovariance
 from .covariance import GaussianCovariance
 from .cox import CoxNewton
-from .group_concave import GroupConcaveSolver
+from .group_concave import GroupConcaveGram, GroupConcaveSolver
 from .group_gram import GroupGramSolver
 from .groups import GroupSolver
 from .multinomial import MultinomialSolver
@@ -17,4 +17,4 @@ from .newton import ProximalNewton
 
 SOLVERS = (GaussianCovariance, GaussianNaive, ProximalNewton, MultinomialSolver,
            ConcaveCovariance, ConcaveSolver,
-           GroupGramSolver, GroupSolver, GroupConcaveSolver, CoxNewton)
+           GroupGramSolver, GroupSolver, GroupConcaveGram, GroupConcaveSolver, CoxNewton)

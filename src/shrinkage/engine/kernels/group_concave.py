@@ -35,9 +35,16 @@ orthonormal group (``H_g = I``, grpreg's geometry) one step is the exact block m
 import numpy as np
 from numba import njit
 
-from .concave import threshold
-from .group_blocks import largest_group, nonzero_groups, refit_intercepts, take_block_row
-from .groups import block_gradient, block_move
+from .concave import rho, threshold
+from .group_blocks import (
+    group_features,
+    largest_group,
+    nonzero_groups,
+    refit_intercepts,
+    take_block_row,
+)
+from .group_gram import gram_move
+from .groups import anderson_weights, block_gradient, block_move
 
 
 @njit(cache=True, nogil=True)
@@ -153,3 +160,151 @@ def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv
             if worst <= thr:
                 break
     return sweeps
+
+
+@njit(cache=True, nogil=True)
+def gram_concave_sweep(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta, Gt, thr,
+                       damp, anchor, bufs):
+    """:func:`concave_group_sweep` on the Gram matrix (gaussian, ``n >> p``): the block's
+    gradient is read from ``Gt`` (``G`` transposed, kept exact through ``C``), so no pass
+    over the rows; the intercept drops out (Z is centred)."""
+    c, out, bg, ag, q, u, col, delta, scr = bufs
+    K = Gt.shape[0]
+    worst = 0.0
+    for t in range(ws.shape[0]):
+        g = ws[t]
+        a = gptr[g]
+        m = gptr[g + 1] - a
+        L = 0.0
+        for s in range(m):
+            L = max(L, D[a + s])
+        if L <= 0.0:  # constant columns: nothing to move
+            continue
+        e0 = eoff[g]
+        Hg = H[e0:e0 + m * m].reshape((m, m))
+        for s in range(m):
+            j = gidx[a + s]
+            for k in range(K):
+                c[s, k] = Gt[k, j]
+                bg[s, k] = beta[j, k]
+                ag[s, k] = anchor[j, k]
+        radial_block(kind, gamma, Hg, c[:m], bg[:m], ag[:m], L, damp, l1g[g], l2g[g],
+                     out[:m], q[:m], u[:m], 1e-2 * thr, 100)
+        moved = 0.0
+        for s in range(m):
+            j = gidx[a + s]
+            sq, nz = take_block_row(out, s, beta, j, delta)
+            moved += sq
+            if nz:
+                gram_move(C, Gt, j, delta)
+        worst = max(worst, ((1.0 + damp) * L + l2g[g]) * moved)
+    return worst
+
+
+@njit(cache=True, nogil=True)
+def gram_concave_bcd(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta, Gt, c0t,
+                     thr, max_sweeps, damp, anchor, n_anderson):
+    """:func:`concave_group_bcd` on the Gram matrix (:func:`gram_concave_sweep`): sweeps
+    over ``ws``, then over its non-zero groups until they settle
+    (:func:`gram_concave_active_sweeps`), until no block moves the model by more than
+    ``thr`` or ``max_sweeps``. ``c0t`` is ``Gt`` at ``beta = 0``. Returns the number of
+    sweeps."""
+    K = Gt.shape[0]
+    mmax = largest_group(gptr, ws)
+    bufs = (np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)),
+            np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)), np.empty(K),
+            np.empty(K), np.empty(K))
+    act = np.empty(ws.shape[0], dtype=np.int64)
+    sweeps = 0
+    while sweeps < max_sweeps:
+        sweeps += 1
+        worst = gram_concave_sweep(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g,
+                                   beta, Gt, thr, damp, anchor, bufs)
+        if worst <= thr:
+            break
+        m = nonzero_groups(beta, gptr, gidx, ws, act)
+        if m > 0:
+            sweeps += gram_concave_active_sweeps(
+                kind, gamma, C, gptr, gidx, eoff, H, D, act[:m].copy(), l1g, l2g, beta, Gt,
+                c0t, thr, max_sweeps - sweeps, damp, anchor, n_anderson, bufs)
+    return sweeps
+
+
+@njit(cache=True, nogil=True)
+def gram_concave_active_sweeps(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta,
+                               Gt, c0t, thr, max_sweeps, damp, anchor, n_anderson, bufs):
+    """Sweeps over the groups ``ws`` until none moves by more than ``thr``; every
+    ``n_anderson + 1`` sweeps (0: never; never with a proximal term) the iterates are
+    extrapolated by Anderson acceleration (the gradient, affine in the coefficients,
+    follows by the same combination), kept only when it lowers the nonconvex objective:
+    every accepted point is still a descent from the last. Returns the number of
+    sweeps."""
+    K, p = Gt.shape
+    feats = group_features(gptr, gidx, ws)
+    F = feats.shape[0]
+    M = n_anderson if damp == 0.0 else 0
+    Bh = np.empty((M + 1, F, K))
+    Gh = np.empty((M + 1, K, p))
+    hist = 0
+    sweeps = 0
+    while sweeps < max_sweeps:
+        sweeps += 1
+        worst = gram_concave_sweep(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g,
+                                   beta, Gt, thr, damp, anchor, bufs)
+        if worst <= thr:
+            break
+        if M == 0 or F == 0:
+            continue
+        for f in range(F):
+            for k in range(K):
+                Bh[hist, f, k] = beta[feats[f], k]
+        for k in range(K):
+            for i in range(p):
+                Gh[hist, k, i] = Gt[k, i]
+        hist += 1
+        if hist == M + 1:
+            hist = 0
+            coef = anderson_weights(Bh)
+            if coef.shape[0] == 0:
+                continue
+            Be = np.zeros(Bh.shape[1:])
+            Ge = np.zeros(Gh.shape[1:])
+            for a in range(M):
+                Be += coef[a] * Bh[a + 1]
+                Ge += coef[a] * Gh[a + 1]
+            f_new = _gram_concave_objective(kind, gamma, Be, Ge, c0t, feats, ws, gptr, l1g,
+                                            l2g)
+            f_cur = _gram_concave_objective(kind, gamma, Bh[M], Gh[M], c0t, feats, ws, gptr,
+                                            l1g, l2g)
+            if not f_new < f_cur:
+                continue
+            for f in range(F):
+                for k in range(K):
+                    beta[feats[f], k] = Be[f, k]
+            for k in range(K):
+                for i in range(p):
+                    Gt[k, i] = Ge[k, i]
+    return sweeps
+
+
+@njit(cache=True, nogil=True)
+def _gram_concave_objective(kind, gamma, B, Gt_, c0t, feats, ws, gptr, l1g, l2g):
+    """``1/2 beta^T C beta - <c0, beta> + P = -1/2 <beta, c0 + G> + P`` with the
+    coefficients outside ``feats`` at zero (rows of ``B`` follow ``feats``) and
+    ``P = sum_g rho(||beta_g||) + l2g / 2 ||beta_g||^2``."""
+    K = B.shape[1]
+    f = 0.0
+    for r in range(feats.shape[0]):
+        j = feats[r]
+        for k in range(K):
+            f -= 0.5 * B[r, k] * (c0t[k, j] + Gt_[k, j])
+    r = 0
+    for t in range(ws.shape[0]):
+        g = ws[t]
+        sq = 0.0
+        for _ in range(gptr[g], gptr[g + 1]):
+            for k in range(K):
+                sq += B[r, k] * B[r, k]
+            r += 1
+        f += rho(kind, np.sqrt(sq), l1g[g], gamma) + 0.5 * l2g[g] * sq
+    return f
