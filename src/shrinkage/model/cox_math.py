@@ -25,7 +25,7 @@ from numba import njit
 from scipy.linalg.blas import dsyrk
 
 __all__ = ["cox_terms", "cox_observation_derivatives", "cox_loss", "new_terms",
-           "cox_slot_curvature", "cox_risk_sums", "cox_hessian"]
+           "cox_slot_curvature", "cox_risk_sums", "cox_hessian", "fill_lower"]
 
 
 @njit(cache=True, nogil=True)
@@ -262,7 +262,8 @@ def cox_hessian(Z, event_w, wres, mu, terms, lo, hi, evk, sentinel, efron):
     ``mu Z`` (:func:`cox_risk_sums`). ``event_w`` is ``w`` at events and 0 elsewhere;
     ``wres``, ``mu`` and ``terms`` from :func:`cox_terms` and
     :func:`cox_observation_derivatives` at the same ``eta``. ``O((n + n_slots) m^2)``
-    flops, in symmetric rank-k products.
+    flops, in symmetric rank-k products; returned in Fortran order (symmetric, so its
+    columns, which the covariance kernels read, are contiguous).
     """
     T = sentinel.shape[0]
     d = np.where(mu > 0, event_w - wres, 0.0)
@@ -281,7 +282,18 @@ def cox_hessian(Z, event_w, wres, mu, terms, lo, hi, evk, sentinel, efron):
         G = dsyrk(-1.0, (Fl * np.sqrt(gamma[live])[:, None]).T, beta=1.0, c=G,
                   overwrite_c=1)
     G = dsyrk(-1.0, (U * np.sqrt(beta[live])[:, None]).T, beta=1.0, c=G, overwrite_c=1)
-    return np.triu(G) + np.triu(G, 1).T
+    # Fortran order kept: the covariance kernels read its columns contiguously
+    fill_lower(G)
+    return G
+
+
+@njit(cache=True, nogil=True)
+def fill_lower(G):
+    """Copy the upper triangle of the square ``G`` onto its lower one, in place."""
+    m = G.shape[0]
+    for j in range(m):
+        for i in range(j + 1, m):
+            G[i, j] = G[j, i]
 
 
 def new_terms(n_slots):
