@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.cox import Cox, cox_index
-from ..model.cox_math import cox_loss, new_terms
+from ..model.cox_math import cox_loss_pair
 
 __all__ = ["COX_METRICS", "cox_fold_scores", "partial_likelihood_deviance"]
 
@@ -57,14 +57,12 @@ def partial_likelihood_deviance(y, eta, weight, train, test, ties="efron"):
     w_full = w_train.copy()
     w_full[test] = w_all[test]
     idx = cox_index(y)
-    terms, _ = new_terms(idx.sentinel.size)
     efron = Cox(ties).ties == "efron"
     held = float(np.sum(w_all[test]))
     out = np.empty(eta.shape[1])
-    for k in range(eta.shape[1]):
-        e = np.ascontiguousarray(eta[:, k])
-        full, _ = cox_loss(e, w_full, idx.lo, idx.hi, idx.evk, idx.sentinel, efron, terms)
-        part, _ = cox_loss(e, w_train, idx.lo, idx.hi, idx.evk, idx.sentinel, efron, terms)
+    # column by column from one Fortran copy: every path point's eta is a contiguous read
+    for k, e in enumerate(np.asfortranarray(eta, dtype=np.float64).T):
+        full, part = cox_loss_pair(e, w_full, w_train, idx, efron)
         out[k] = 2.0 * (full - part) / held
     return out
 
