@@ -75,6 +75,14 @@ def test_loss_gradient_and_curvature_equal_the_definition(efron):
     fd_h = np.array([(ref(eta + h * u) - 2 * ref(eta) + ref(eta - h * u)) / h**2 for u in E])
     np.testing.assert_allclose(v, fd_h, rtol=1e-4, atol=1e-7)
     assert np.all(wres[w == 0] == 0) and np.all(v[w == 0] == 0)
+    # the solver counts ties once and reuses the counts at every later eta
+    idx = cox_index(y)
+    terms, _ = new_terms(idx.sentinel.size)
+    mu = np.empty(y.size)
+    args = (w, idx.lo, idx.hi, idx.evk, idx.sentinel, efron, terms, mu)
+    cox_terms(np.zeros(y.size), *args)
+    again = cox_terms(eta, *args, True)
+    assert again[0] == loss and again == cox_terms(eta, *args)
 
 
 @pytest.mark.parametrize("efron", [False, True])
