@@ -25,11 +25,11 @@ times (CPU seconds: the smallest and the median of the R): the full-data path pl
 training parts' paths (what ``cross_validate`` and ``cv.glmnet`` fit), at each library's
 defaults; shrinkage's time also includes scoring every fold (the others' excludes it).
 Equal accuracy: shrinkage's CV is run again at the loosest ``tol`` of its ladder whose
-path is at least as accurate as the most accurate of the other libraries' default paths
-(mode ``matched``). Tightening a library's tolerance only costs it time, so CV faster
-than a library's defaults at that accuracy is faster than it at equal accuracy. Where
-Coxnet ends its path early (``K`` strengths), shrinkage's CV also runs on those ``K``
-(modes ``@K``).
+path is at least as accurate as each other library's default path (on the strengths that
+library fitted), and as the most accurate of them (modes ``matched``). Tightening a
+library's tolerance only costs it time, so CV faster than a library's defaults at that
+accuracy is faster than it at equal accuracy. Where Coxnet ends its path early (``K``
+strengths), shrinkage's CV also runs on those ``K`` (modes ``@K``).
 """
 
 from __future__ import annotations
@@ -198,15 +198,34 @@ MODES = {"shrinkage": (("default", None), ("tight", 1e-10), ("tol=1e-2", 1e-2),
 
 
 def suboptimality(runs, X, t, e, lams):
-    """Each run's largest relative suboptimality over the strengths it fitted."""
+    """Each run's relative suboptimality ``(F - F*) / |F*|`` at every strength it fitted."""
     F = {k: objective(X, t, e, v[0][:v[3]], lams[:v[3]]) for k, v in runs.items()
          if v[0] is not None}
     best = np.array([min(f[k] for f in F.values() if f.size > k) for k in range(lams.size)])
-    return {k: float(np.max((f - best[:f.size]) / np.abs(best[:f.size])))
-            for k, f in F.items()}
+    return {k: (f - best[:f.size]) / np.abs(best[:f.size]) for k, f in F.items()}
 
 
-def bench(case, n_folds, libs, repeats):
+def matched_grids(runs, subopt, libs, lams):
+    """``{(tol, K)}``: for each other library, the loosest tol of shrinkage's ladder whose
+    path is, on that library's ``K`` fitted strengths, at least as accurate as its
+    default path; and the loosest as accurate as the most accurate of them all."""
+    ladder = [(tol, mode) for mode, tol in MODES["shrinkage"] if tol is not None]
+
+    def loosest(target, K):
+        ok = [tol for tol, mode in ladder
+              if float(np.max(subopt[("shrinkage", mode)][:K])) <= target]
+        return max(ok) if ok else 1e-6
+
+    others = {lib: (float(np.max(subopt[(lib, "default")])), runs[(lib, "default")][3])
+              for lib in libs if lib != "shrinkage" and (lib, "default") in subopt}
+    out = {(loosest(target, K), K) for target, K in others.values()}
+    if others:
+        target = min(v[0] for v in others.values())
+        out |= {(loosest(target, lams.size), K) for _, K in others.values()}
+    return sorted(out)
+
+
+def bench(case, n_folds, libs, repeats, default_cv=True):
     n, p = CASES[case]
     X, t, e = make_case(n, p)
     from shrinkage import regularization_path
@@ -220,8 +239,9 @@ def bench(case, n_folds, libs, repeats):
     for lib in libs:
         for mode, tol in MODES[lib]:
             # CV at each library's defaults only (the tight modes take minutes per path)
-            runs[(lib, mode)] = RUNNERS[lib](X, t, e, lams, tol,
-                                             folds if mode == "default" else None, repeats)
+            cv = mode == "default" and (default_cv or lib != "shrinkage")
+            runs[(lib, mode)] = RUNNERS[lib](X, t, e, lams, tol, folds if cv else None,
+                                             repeats)
             print(f"  {case} {lib:9s} {mode:8s} path {runs[(lib, mode)][1]} s, "
                   f"cv {runs[(lib, mode)][2]} s", flush=True)
     short = min(v[3] for v in runs.values() if v[0] is not None)
@@ -229,34 +249,28 @@ def bench(case, n_folds, libs, repeats):
         # a library stopped its path early: shrinkage on the same strengths, for times
         # on equal work
         for mode, tol in MODES["shrinkage"][:2]:
+            cv = mode == "default" and default_cv
             coefs, sec, cv_sec, _ = run_shrinkage(X, t, e, lams[:short], tol,
-                                                  folds if mode == "default" else None,
-                                                  repeats)
+                                                  folds if cv else None, repeats)
             full = np.zeros((lams.size, X.shape[1]))
             full[:short] = coefs
             runs[("shrinkage", f"{mode}@{short}")] = (full, sec, cv_sec, short)
     subopt = suboptimality(runs, X, t, e, lams)
-    others = [subopt[(lib, "default")] for lib in libs
-              if lib != "shrinkage" and (lib, "default") in subopt]
-    if "shrinkage" in libs and others and folds is not None:
-        # equal accuracy: the loosest tol whose path is as accurate as the others' best
-        ladder = [(tol, mode) for mode, tol in MODES["shrinkage"]
-                  if tol is not None and subopt[("shrinkage", mode)] <= min(others)]
-        tol = max(ladder)[0] if ladder else 1e-6
-        grids = [(f"matched tol={tol:g}", lams)]
-        if short < lams.size:
-            grids.append((f"matched tol={tol:g}@{short}", lams[:short]))
-        for mode, grid in grids:
-            coefs, sec, cv_sec, _ = run_shrinkage(X, t, e, grid, tol, folds, repeats)
+    if "shrinkage" in libs and folds is not None:
+        # equal accuracy: CV at each matched tolerance, on the matched strengths
+        for tol, K in matched_grids(runs, subopt, libs, lams):
+            coefs, sec, cv_sec, _ = run_shrinkage(X, t, e, lams[:K], tol, folds, repeats)
             full = np.zeros((lams.size, X.shape[1]))
-            full[:grid.size] = coefs
-            runs[("shrinkage", mode)] = (full, sec, cv_sec, grid.size)
+            full[:K] = coefs
+            mode = f"matched tol={tol:g}" + ("" if K == lams.size else f"@{K}")
+            runs[("shrinkage", mode)] = (full, sec, cv_sec, K)
         subopt = suboptimality(runs, X, t, e, lams)
     rows = []
     for (lib, mode), (_, sec, cv_sec, fitted) in runs.items():
         rows.append({"case": case, "n": n, "p": p, "lib": lib, "mode": mode,
                      "path_sec": sec, "cv_sec": cv_sec, "lams_fitted": fitted,
-                     "max_rel_subopt": subopt.get((lib, mode))})
+                     "max_rel_subopt": (float(np.max(subopt[(lib, mode)]))
+                                        if (lib, mode) in subopt else None)})
     return rows
 
 
@@ -266,11 +280,14 @@ def main(argv=None):
     ap.add_argument("--libs", default="shrinkage,coxnet,adelie")
     ap.add_argument("--folds", type=int, default=10, help="CV folds (0: no CV)")
     ap.add_argument("--repeats", type=int, default=3, help="CV timings per library")
+    ap.add_argument("--no-default-cv", action="store_true",
+                    help="no CV for shrinkage at its default tol (matched modes only)")
     ap.add_argument("--out", default=None, help="write the rows as JSON here")
     args = ap.parse_args(argv)
     rows = []
     for case in args.cases.split(","):
-        rows += bench(case, args.folds, args.libs.split(","), args.repeats)
+        rows += bench(case, args.folds, args.libs.split(","), args.repeats,
+                      not args.no_default_cv)
     print(f"{'case':5s} {'library':9s} {'mode':22s} {'lams':>4s} {'path cpu s':>10s} "
           f"{'cv cpu s min':>12s} {'cv median':>9s} {'max rel subopt':>15s}")
     for r in rows:
