@@ -18,9 +18,18 @@ modes ``@K``). Reported per library: CPU seconds (``time.process_time`` of the p
 run with ``OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1`` on a shared machine) for the
 path, and its accuracy -- the largest relative suboptimality ``(F(b) - F*) / |F*|`` over
 the grid, ``F*`` the best objective any run reached -- at its default tolerance, at a
-tight one and (shrinkage) a loose one, for comparisons at equal accuracy. With
-``--folds K`` each library also runs K-fold CV at its defaults on the same folds (its
-paths on each training part; scoring excluded).
+tight one and (shrinkage) a ladder of looser ones, for comparisons at equal accuracy.
+
+With ``--folds K`` each library also runs K-fold CV on the same folds, ``--repeats R``
+times (CPU seconds: the smallest and the median of the R): the full-data path plus the K
+training parts' paths (what ``cross_validate`` and ``cv.glmnet`` fit), at each library's
+defaults; shrinkage's time also includes scoring every fold (the others' excludes it).
+Equal accuracy: shrinkage's CV is run again at the loosest ``tol`` of its ladder whose
+path is at least as accurate as each other library's default path (on the strengths that
+library fitted), and as the most accurate of them (modes ``matched``). Tightening a
+library's tolerance only costs it time, so CV faster than a library's defaults at that
+accuracy is faster than it at equal accuracy. Where Coxnet ends its path early (``K``
+strengths), shrinkage's CV also runs on those ``K`` (modes ``@K``).
 """
 
 from __future__ import annotations
@@ -66,7 +75,17 @@ def objective(X, t, e, coefs, lams):
                      for b, lam in zip(coefs, lams)])
 
 
-def run_shrinkage(X, t, e, lams, tol, folds):
+def cpu_repeats(fn, repeats):
+    """CPU seconds of ``repeats`` calls of ``fn``."""
+    out = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        out.append(time.process_time() - t0)
+    return out
+
+
+def run_shrinkage(X, t, e, lams, tol, folds, repeats=1):
     from shrinkage import cross_validate, regularization_path
 
     t0 = time.process_time()
@@ -79,16 +98,16 @@ def run_shrinkage(X, t, e, lams, tol, folds):
           "converged", flush=True)
     cv_sec = None
     if folds is not None:
-        t0 = time.process_time()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cross_validate(X, np.c_[t, e], "cox", cv=folds, lams=lams, tol=tol,
-                           standardize=False, ties="breslow", n_jobs=1)
-        cv_sec = time.process_time() - t0
+        def cv():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cross_validate(X, np.c_[t, e], "cox", cv=folds, lams=lams, tol=tol,
+                               standardize=False, ties="breslow", n_jobs=1)
+        cv_sec = cpu_repeats(cv, repeats)
     return path.coefs, sec, cv_sec, lams.size
 
 
-def run_coxnet(X, t, e, lams, tol, folds):
+def run_coxnet(X, t, e, lams, tol, folds, repeats=1):
     from sksurv.linear_model import CoxnetSurvivalAnalysis
     from sksurv.util import Surv
 
@@ -111,10 +130,11 @@ def run_coxnet(X, t, e, lams, tol, folds):
           flush=True)
     cv_sec = None
     if folds is not None:
-        t0 = time.process_time()
-        for f in np.unique(folds):
-            fit(np.flatnonzero(folds != f))
-        cv_sec = time.process_time() - t0
+        def cv():
+            fit(np.arange(t.size))
+            for f in np.unique(folds):
+                fit(np.flatnonzero(folds != f))
+        cv_sec = cpu_repeats(cv, repeats)
     return coefs, sec, cv_sec, model.coef_.shape[1]
 
 
@@ -137,21 +157,25 @@ t0 = time.process_time(); st = fit(np.arange(t.size)); sec = time.process_time()
 np.save(d + "/coefs.npy", st.betas.toarray())
 cv = None
 if folds is not None:
-    t0 = time.process_time()
-    for f in np.unique(folds):
-        fit(np.flatnonzero(folds != f))
-    cv = time.process_time() - t0
+    cv = []
+    for _ in range(spec["repeats"]):
+        t0 = time.process_time()
+        fit(np.arange(t.size))
+        for f in np.unique(folds):
+            fit(np.flatnonzero(folds != f))
+        cv.append(time.process_time() - t0)
 json.dump({"sec": sec, "cv_sec": cv, "error": st.error}, open(d + "/out.json", "w"))
 """
 
 
-def run_adelie(X, t, e, lams, tol, folds):
+def run_adelie(X, t, e, lams, tol, folds, repeats=1):
     with tempfile.TemporaryDirectory() as d:
         for name, a in (("X", X), ("t", t), ("e", e), ("lams", lams)):
             np.save(f"{d}/{name}.npy", a)
         if folds is not None:
             np.save(f"{d}/folds.npy", folds)
-        json.dump({"tol": tol, "folds": folds is not None}, open(f"{d}/spec.json", "w"))
+        json.dump({"tol": tol, "folds": folds is not None, "repeats": repeats},
+                  open(f"{d}/spec.json", "w"))
         res = subprocess.run([ADELIE_PYTHON, "-c", ADELIE_CODE, d], capture_output=True,
                              text=True)
         if res.returncode != 0:
@@ -165,13 +189,43 @@ def run_adelie(X, t, e, lams, tol, folds):
 
 RUNNERS = {"shrinkage": run_shrinkage, "coxnet": run_coxnet, "adelie": run_adelie}
 #: each library's modes: its default tolerance (None), a tight one, and for shrinkage a
-#: loose one (its KKT tolerance is far stricter than the others' defaults)
-MODES = {"shrinkage": (("default", None), ("tight", 1e-10), ("loose", 1e-4)),
+#: ladder of loose ones (its KKT tolerance is far stricter than the others' defaults):
+#: the loosest whose path is as accurate as the others' defaults runs CV ("matched")
+MODES = {"shrinkage": (("default", None), ("tight", 1e-10), ("tol=1e-2", 1e-2),
+                       ("tol=1e-3", 1e-3), ("tol=1e-4", 1e-4), ("tol=1e-5", 1e-5)),
          "coxnet": (("default", None), ("tight", 1e-12)),
          "adelie": (("default", None), ("tight", 1e-12))}
 
 
-def bench(case, n_folds, libs):
+def suboptimality(runs, X, t, e, lams):
+    """Each run's relative suboptimality ``(F - F*) / |F*|`` at every strength it fitted."""
+    F = {k: objective(X, t, e, v[0][:v[3]], lams[:v[3]]) for k, v in runs.items()
+         if v[0] is not None}
+    best = np.array([min(f[k] for f in F.values() if f.size > k) for k in range(lams.size)])
+    return {k: (f - best[:f.size]) / np.abs(best[:f.size]) for k, f in F.items()}
+
+
+def matched_grids(runs, subopt, libs, lams):
+    """``{(tol, K)}``: for each other library, the loosest tol of shrinkage's ladder whose
+    path is, on that library's ``K`` fitted strengths, at least as accurate as its
+    default path; and the loosest as accurate as the most accurate of them all."""
+    ladder = [(tol, mode) for mode, tol in MODES["shrinkage"] if tol is not None]
+
+    def loosest(target, K):
+        ok = [tol for tol, mode in ladder
+              if float(np.max(subopt[("shrinkage", mode)][:K])) <= target]
+        return max(ok) if ok else 1e-6
+
+    others = {lib: (float(np.max(subopt[(lib, "default")])), runs[(lib, "default")][3])
+              for lib in libs if lib != "shrinkage" and (lib, "default") in subopt}
+    out = {(loosest(target, K), K) for target, K in others.values()}
+    if others:
+        target = min(v[0] for v in others.values())
+        out |= {(loosest(target, lams.size), K) for _, K in others.values()}
+    return sorted(out)
+
+
+def bench(case, n_folds, libs, repeats, default_cv=True):
     n, p = CASES[case]
     X, t, e = make_case(n, p)
     from shrinkage import regularization_path
@@ -185,30 +239,38 @@ def bench(case, n_folds, libs):
     for lib in libs:
         for mode, tol in MODES[lib]:
             # CV at each library's defaults only (the tight modes take minutes per path)
-            runs[(lib, mode)] = RUNNERS[lib](X, t, e, lams, tol,
-                                             folds if mode == "default" else None)
-            print(f"  {case} {lib:9s} {mode:7s} path {runs[(lib, mode)][1]} s, "
+            cv = mode == "default" and (default_cv or lib != "shrinkage")
+            runs[(lib, mode)] = RUNNERS[lib](X, t, e, lams, tol, folds if cv else None,
+                                             repeats)
+            print(f"  {case} {lib:9s} {mode:8s} path {runs[(lib, mode)][1]} s, "
                   f"cv {runs[(lib, mode)][2]} s", flush=True)
     short = min(v[3] for v in runs.values() if v[0] is not None)
     if "shrinkage" in libs and short < lams.size:
         # a library stopped its path early: shrinkage on the same strengths, for times
         # on equal work
-        for mode, tol in MODES["shrinkage"]:
-            coefs, sec, _, _ = run_shrinkage(X, t, e, lams[:short], tol, None)
+        for mode, tol in MODES["shrinkage"][:2]:
+            cv = mode == "default" and default_cv
+            coefs, sec, cv_sec, _ = run_shrinkage(X, t, e, lams[:short], tol,
+                                                  folds if cv else None, repeats)
             full = np.zeros((lams.size, X.shape[1]))
             full[:short] = coefs
-            runs[("shrinkage", f"{mode}@{short}")] = (full, sec, None, short)
-    F = {k: objective(X, t, e, v[0][:v[3]], lams[:v[3]]) for k, v in runs.items()
-         if v[0] is not None}
-    best = np.array([min(f[k] for f in F.values() if f.size > k) for k in range(lams.size)])
+            runs[("shrinkage", f"{mode}@{short}")] = (full, sec, cv_sec, short)
+    subopt = suboptimality(runs, X, t, e, lams)
+    if "shrinkage" in libs and folds is not None:
+        # equal accuracy: CV at each matched tolerance, on the matched strengths
+        for tol, K in matched_grids(runs, subopt, libs, lams):
+            coefs, sec, cv_sec, _ = run_shrinkage(X, t, e, lams[:K], tol, folds, repeats)
+            full = np.zeros((lams.size, X.shape[1]))
+            full[:K] = coefs
+            mode = f"matched tol={tol:g}" + ("" if K == lams.size else f"@{K}")
+            runs[("shrinkage", mode)] = (full, sec, cv_sec, K)
+        subopt = suboptimality(runs, X, t, e, lams)
     rows = []
     for (lib, mode), (_, sec, cv_sec, fitted) in runs.items():
-        f = F.get((lib, mode))
-        subopt = (None if f is None else
-                  float(np.max((f - best[:f.size]) / np.abs(best[:f.size]))))
         rows.append({"case": case, "n": n, "p": p, "lib": lib, "mode": mode,
                      "path_sec": sec, "cv_sec": cv_sec, "lams_fitted": fitted,
-                     "max_rel_subopt": subopt})
+                     "max_rel_subopt": (float(np.max(subopt[(lib, mode)]))
+                                        if (lib, mode) in subopt else None)})
     return rows
 
 
@@ -217,19 +279,25 @@ def main(argv=None):
     ap.add_argument("--cases", default="wide,tall")
     ap.add_argument("--libs", default="shrinkage,coxnet,adelie")
     ap.add_argument("--folds", type=int, default=10, help="CV folds (0: no CV)")
+    ap.add_argument("--repeats", type=int, default=3, help="CV timings per library")
+    ap.add_argument("--no-default-cv", action="store_true",
+                    help="no CV for shrinkage at its default tol (matched modes only)")
     ap.add_argument("--out", default=None, help="write the rows as JSON here")
     args = ap.parse_args(argv)
     rows = []
     for case in args.cases.split(","):
-        rows += bench(case, args.folds, args.libs.split(","))
-    print(f"{'case':5s} {'library':9s} {'mode':10s} {'lams':>4s} {'path cpu s':>10s} "
-          f"{'cv cpu s':>8s} {'max rel subopt':>15s}")
+        rows += bench(case, args.folds, args.libs.split(","), args.repeats,
+                      not args.no_default_cv)
+    print(f"{'case':5s} {'library':9s} {'mode':22s} {'lams':>4s} {'path cpu s':>10s} "
+          f"{'cv cpu s min':>12s} {'cv median':>9s} {'max rel subopt':>15s}")
     for r in rows:
-        cv = "-" if r["cv_sec"] is None else f"{r['cv_sec']:.2f}"
+        cv, med = "-", "-"
+        if r["cv_sec"] is not None:
+            cv, med = f"{min(r['cv_sec']):.2f}", f"{float(np.median(r['cv_sec'])):.2f}"
         so = "failed" if r["max_rel_subopt"] is None else f"{r['max_rel_subopt']:.1e}"
         sec = r["path_sec"] if isinstance(r["path_sec"], float) else float("nan")
-        print(f"{r['case']:5s} {r['lib']:9s} {r['mode']:10s} {r['lams_fitted']:4d} {sec:10.2f} "
-              f"{cv:>8s} {so:>15s}")
+        print(f"{r['case']:5s} {r['lib']:9s} {r['mode']:22s} {r['lams_fitted']:4d} "
+              f"{sec:10.2f} {cv:>12s} {med:>9s} {so:>15s}")
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(rows, fh, indent=1)

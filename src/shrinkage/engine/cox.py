@@ -76,8 +76,11 @@ class CoxNewton(ProximalNewton):
         self.index = prob.family.index(prob.y)
         self.efron = prob.family.ties == "efron"
         self._terms, self._prefix = new_terms(self.index.sentinel.size)
-        self._terms_t = np.zeros_like(self._terms)
         self._mu, self._mu_t = np.empty(prob.n), np.empty(prob.n)
+        # the tie counts and weights do not change with eta: counted once, for both
+        # scratch sums (the line search's and the current point's)
+        cox_terms(np.zeros(prob.n), prob.w, *self._args(), self.efron, self._terms, self._mu)
+        self._terms_t = self._terms.copy()
         self._vdiag = np.empty(prob.n)
         self._floor = _MIN_CURVATURE * prob.w
         self.loss_value = np.nan
@@ -103,7 +106,7 @@ class CoxNewton(ProximalNewton):
             self.loss_value = pending[1]
         else:
             self.loss_value = cox_terms(eta, prob.w, *self._args(), self.efron, self._terms,
-                                        self._mu)[0]
+                                        self._mu, True)[0]
         total = cox_observation_derivatives(prob.w, *self._args(), self._terms, self._mu,
                                             self._prefix, self.wres, self._vdiag)
         np.maximum(self._vdiag, self._floor, out=self._vdiag)
@@ -131,7 +134,7 @@ class CoxNewton(ProximalNewton):
             np.multiply(deta, t, out=eta_t)
             eta_t += self.eta
             f, mag, _ = cox_terms(eta_t, prob.w, *self._args(), self.efron, self._terms_t,
-                                  self._mu_t)
+                                  self._mu_t, True)
             df = f - f0 + _penalty_change(b_old, db, idx, l1, l2, t)
             if (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
                     or df <= 16.0 * _EPS * mag):

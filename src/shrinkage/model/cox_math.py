@@ -24,12 +24,12 @@ import numpy as np
 from numba import njit
 from scipy.linalg.blas import dsyrk
 
-__all__ = ["cox_terms", "cox_observation_derivatives", "cox_loss", "new_terms",
-           "cox_slot_curvature", "cox_risk_sums", "cox_hessian"]
+__all__ = ["cox_terms", "risk_shift", "slot_sums", "cox_observation_derivatives", "cox_loss",
+           "cox_loss_pair", "new_terms", "cox_slot_curvature", "cox_risk_sums", "cox_hessian",
+           "fill_lower"]
 
 
-@njit(cache=True, nogil=True)
-def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms, mu):
+def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms, mu, counted=False):
     """Per-slot sums of the partial likelihood at ``eta``.
 
     Fills ``mu`` (shape (n,): ``w_j exp(eta_j - m)``, 0 for rows never at risk) and
@@ -38,39 +38,76 @@ def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms, mu):
     ``mu`` scaled by ``exp(-m)``, ``m = max eta``; with ``a = W_k / d_k`` and ``c_r`` as
     above, ``A1 = sum_r a / den_r``, ``A2 = sum_r a (1 - c_r) / den_r``,
     ``B2 = sum_r a / den_r^2``, ``A3 = sum_r a (1 - c_r)^2 / den_r^2``; then the tie
-    counts and their weights (scratch). Returns ``(loss, magnitude, m)``:
-    the loss and the sum of the magnitudes of its terms (its rounding scale).
+    counts and their weights (``counted``: already there, for these ``w``, from an
+    earlier call). Returns ``(loss, magnitude, m)``: the loss and the sum of the
+    magnitudes of its terms (its rounding scale).
+    """
+    m = risk_shift(eta, w)
+    # numpy's exp is vectorised (several times faster than a scalar exp per row); rows
+    # without weight may lie above m: clipped at 0, their mu is 0 either way
+    np.subtract(eta, m, out=mu)
+    np.minimum(mu, 0.0, out=mu)
+    np.exp(mu, out=mu)
+    mu *= w
+    pairs = np.empty((2, eta.shape[0]))
+    loss, mag, nd = slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, pairs, counted)
+    if not np.isfinite(loss):
+        return loss, mag, m
+    # the log terms a log(den_r e^m) of every event, vectorised as exp above
+    coef, logs = pairs[0, :nd], np.log(pairs[1, :nd])
+    logs += m
+    logs *= coef
+    return loss + float(np.sum(logs)), mag + float(np.sum(np.abs(logs))), m
+
+
+@njit(cache=True, nogil=True)
+def risk_shift(eta, w):
+    """``max eta`` over the rows with positive weight (0 when there are none)."""
+    m = -np.inf
+    for j in range(eta.shape[0]):
+        if w[j] > 0.0 and eta[j] > m:
+            m = eta[j]
+    return m if np.isfinite(m) else 0.0
+
+
+@njit(cache=True, nogil=True)
+def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
+    """The slot sums of :func:`cox_terms` from ``mu = w exp(eta - m)``.
+
+    ``counted``: ``terms[6:8]`` already hold the tie counts and weights of ``w`` (they do
+    not change with ``eta``; two fewer scattered writes per event). Returns
+    ``(loss, mag, nlog)`` without the log terms: those are left in ``logs`` (shape
+    (2, >= number of events)) as ``logs[0, i] log(logs[1, i] e^m)``, ``i < nlog``;
+    ``loss = inf`` when a denominator underflowed to 0.
     """
     n = eta.shape[0]
     T = sentinel.shape[0]
-    m = -np.inf
-    for j in range(n):
-        if w[j] > 0.0 and eta[j] > m:
-            m = eta[j]
-    if not np.isfinite(m):
-        m = 0.0
     A1, A2, B2, A3, S, D = terms[0], terms[1], terms[2], terms[3], terms[4], terms[5]
-    terms[:] = 0.0
+    terms[:6] = 0.0
     cnt = terms[6]
     ww = terms[7]
+    if not counted:
+        cnt[:] = 0.0
+        ww[:] = 0.0
     # risk set bins: S_k = sum_{k' >= k} (enter-at-hi bins - enter-at-lo bins)
     loss = 0.0
     mag = 0.0
+    nlog = 0
     for j in range(n):
         wj = w[j]
         if wj <= 0.0 or hi[j] <= lo[j]:
             mu[j] = 0.0
             continue
-        mj = wj * np.exp(eta[j] - m)
-        mu[j] = mj
+        mj = mu[j]
         A1[hi[j] - 1] += mj
         if lo[j] > 0 and not sentinel[lo[j] - 1]:  # entered after the stratum's first slot
             A2[lo[j] - 1] += mj
         k = evk[j]
         if k >= 0:
             D[k] += mj
-            cnt[k] += 1.0
-            ww[k] += wj
+            if not counted:
+                cnt[k] += 1.0
+                ww[k] += wj
             loss -= wj * eta[j]
             mag += abs(wj * eta[j])
     acc_hi = 0.0
@@ -99,17 +136,17 @@ def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms, mu):
             if den <= 0.0:  # rounding of a risk set made only of the tied events
                 den = (1.0 - c) * D[k]
             if not den > 0.0:  # every risk underflowed: a point no step may reach
-                return np.inf, np.inf, m
+                return np.inf, np.inf, 0
             reps = 1.0 if efron else d
             q = share * reps / den
             A1[k] += q
             A2[k] += (1.0 - c) * q
             B2[k] += q / den
             A3[k] += (1.0 - c) * (1.0 - c) * q / den
-            t = share * reps * (np.log(den) + m)
-            loss += t
-            mag += abs(t)
-    return loss, mag, m
+            logs[0, nlog] = share * reps
+            logs[1, nlog] = den
+            nlog += 1
+    return loss, mag, nlog
 
 
 @njit(cache=True, nogil=True)
@@ -163,7 +200,6 @@ def cox_observation_derivatives(w, lo, hi, evk, sentinel, terms, mu, prefix, wre
     return total
 
 
-@njit(cache=True, nogil=True)
 def cox_loss(eta, w, lo, hi, evk, sentinel, efron, terms):
     """``(loss, magnitude)`` of :func:`cox_terms` (the per-slot sums left in ``terms``)."""
     loss, mag, _ = cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms,
@@ -262,7 +298,8 @@ def cox_hessian(Z, event_w, wres, mu, terms, lo, hi, evk, sentinel, efron):
     ``mu Z`` (:func:`cox_risk_sums`). ``event_w`` is ``w`` at events and 0 elsewhere;
     ``wres``, ``mu`` and ``terms`` from :func:`cox_terms` and
     :func:`cox_observation_derivatives` at the same ``eta``. ``O((n + n_slots) m^2)``
-    flops, in symmetric rank-k products.
+    flops, in symmetric rank-k products; returned in Fortran order (symmetric, so its
+    columns, which the covariance kernels read, are contiguous).
     """
     T = sentinel.shape[0]
     d = np.where(mu > 0, event_w - wres, 0.0)
@@ -281,7 +318,46 @@ def cox_hessian(Z, event_w, wres, mu, terms, lo, hi, evk, sentinel, efron):
         G = dsyrk(-1.0, (Fl * np.sqrt(gamma[live])[:, None]).T, beta=1.0, c=G,
                   overwrite_c=1)
     G = dsyrk(-1.0, (U * np.sqrt(beta[live])[:, None]).T, beta=1.0, c=G, overwrite_c=1)
-    return np.triu(G) + np.triu(G, 1).T
+    # Fortran order kept: the covariance kernels read its columns contiguously
+    fill_lower(G)
+    return G
+
+
+@njit(cache=True, nogil=True)
+def fill_lower(G):
+    """Copy the upper triangle of the square ``G`` onto its lower one, in place."""
+    m = G.shape[0]
+    for j in range(m):
+        for i in range(j + 1, m):
+            G[i, j] = G[j, i]
+
+
+def cox_loss_pair(eta, w_a, w_b, index, efron):
+    """The losses ``(L(eta; w_a), L(eta; w_b))`` of :func:`cox_terms` on one
+    :class:`~shrinkage.model.cox.CoxIndex`, sharing one ``exp(eta)``.
+
+    The rows of ``w_b > 0`` must be among those of ``w_a > 0`` (a cross-validation fold's
+    training rows among all rows): both losses are then scaled by the one shift
+    ``m = max eta`` over ``w_a``'s rows. Should that shift underflow every risk of
+    ``w_b``, its loss is recomputed with its own.
+    """
+    args = (index.lo, index.hi, index.evk, index.sentinel, efron)
+    n = eta.shape[0]
+    terms, _ = new_terms(index.sentinel.size)
+    m = risk_shift(eta, w_a)
+    e = np.subtract(eta, m)
+    np.minimum(e, 0.0, out=e)
+    np.exp(e, out=e)
+    pairs = np.empty((2, n))
+    out = []
+    for w in (w_a, w_b):
+        loss, mag, nlog = slot_sums(eta, w, *args[:4], efron, terms, e * w, pairs, False)
+        if np.isfinite(loss):
+            loss += float(np.dot(pairs[0, :nlog], np.log(pairs[1, :nlog]) + m))
+        else:  # every risk of w underflowed at the shared shift
+            loss = cox_loss(eta, w, *args, terms)[0]
+        out.append(loss)
+    return out[0], out[1]
 
 
 def new_terms(n_slots):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.cox import Cox, cox_index
-from ..model.cox_math import cox_loss, new_terms
+from ..model.cox_math import cox_loss_pair
 
 __all__ = ["COX_METRICS", "cox_fold_scores", "partial_likelihood_deviance"]
 
@@ -35,7 +35,8 @@ def partial_likelihood_deviance(y, eta, weight, train, test, ties="efron"):
     Parameters
     ----------
     y : ndarray of dtype :data:`~shrinkage.model.cox.SURVIVAL_DTYPE`, shape (n,)
-        Every row's survival response.
+        Every row's survival response (not to be changed in place between calls: the
+        index of the last response is reused, all folds scoring the same one).
     eta : ndarray of shape (n, n_lams)
         The fold's linear predictor on every row.
     weight : ndarray of shape (n,) or None
@@ -56,17 +57,30 @@ def partial_likelihood_deviance(y, eta, weight, train, test, ties="efron"):
     w_train[train] = w_all[train]
     w_full = w_train.copy()
     w_full[test] = w_all[test]
-    idx = cox_index(y)
-    terms, _ = new_terms(idx.sentinel.size)
+    idx = _index_of(y)
     efron = Cox(ties).ties == "efron"
     held = float(np.sum(w_all[test]))
     out = np.empty(eta.shape[1])
-    for k in range(eta.shape[1]):
-        e = np.ascontiguousarray(eta[:, k])
-        full, _ = cox_loss(e, w_full, idx.lo, idx.hi, idx.evk, idx.sentinel, efron, terms)
-        part, _ = cox_loss(e, w_train, idx.lo, idx.hi, idx.evk, idx.sentinel, efron, terms)
+    # column by column from one Fortran copy: every path point's eta is a contiguous read
+    for k, e in enumerate(np.asfortranarray(eta, dtype=np.float64).T):
+        full, part = cox_loss_pair(e, w_full, w_train, idx, efron)
         out[k] = 2.0 * (full - part) / held
     return out
+
+
+# every fold scores the same response: its index is built once. One (response, index)
+# pair, replaced whole (threads see a consistent pair); the reference held keeps the
+# identity test sound
+_LAST_INDEX = [(None, None)]
+
+
+def _index_of(y):
+    last = _LAST_INDEX[0]
+    if last[0] is y:
+        return last[1]
+    index = cox_index(y)
+    _LAST_INDEX[0] = (y, index)
+    return index
 
 
 def cox_fold_scores(metric, y, eta, weight, train, test, ties="efron"):
