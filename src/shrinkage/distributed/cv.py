@@ -162,6 +162,12 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     if repeats != 1 or stratify or groups is not None:
         raise ValueError("repeats, stratify and groups are not supported on blocked data; "
                          "give fold labels per row as cv=...")
+    if family == "cox":  # risk sets: histograms over the event times (cox_route)
+        from .cox_route import cox_cross_validate
+
+        return cox_cross_validate(X, y, cv, fold_spec, _result, metric, rule, random_state,
+                                  fold_by, return_path, block_rows, scheduler, progress,
+                                  {**path_kwargs, "l1_ratio": l1_ratio})
     metric, greater = check_metric(metric, family)
     if metric == "auc":
         raise ValueError("metric='auc' ranks all held-out rows together and is not "

@@ -66,6 +66,11 @@ def regularization_path(X, y, family="gaussian", *, block_rows=None, scheduler=N
     Path
         With ``extra["passes"]``, the number of passes over the data.
     """
+    if family == "cox":  # risk sets: histograms over the event times (cox_route)
+        from .cox_route import cox_path
+
+        return cox_path(X, y, block_rows=block_rows, scheduler=scheduler,
+                        progress=progress, **path_kwargs)
     options = path_options(family, path_kwargs)
     check_family(options)
     data = block_data(X, y, options.sample_weight, options.offset, block_rows=block_rows,
