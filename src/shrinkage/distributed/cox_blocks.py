@@ -185,17 +185,21 @@ def _eta(Xb, ob, shift, b):
 
 
 def hist_block(i, start, Xb, Rb, wb, ob, fb, spec, shift, grid, requests):
-    """The histograms of the module docstring for each request ``(k, W, b)`` (the fit
-    leaving out fold ``k``, of total weight ``W``, at coefficients ``b``): ``q/MF``
+    """The histograms of the module docstring for each request ``(k, W, b, base)`` (the
+    fit leaving out fold ``k``, of total weight ``W``, at coefficients ``b``): ``q/MF``
     (``Scaled`` with ``M`` and ``F``), ``q/Wk`` and ``q/dk`` (event weight and count per
-    slot), ``q/ev_u`` (``sum_events w u``), ``q/ev_eta`` (``sum_events w eta``)."""
+    slot), ``q/ev_u`` (``sum_events w u``), ``q/ev_eta`` (``sum_events w eta``) and
+    ``q/ev_abs`` (``sum_events w |eta|``). With ``base = (c, terms)``, the slot terms of
+    another point (the one ``b`` was stepped from), also ``q/Gd``: the Hessian's
+    diagonal part with the rows' ``mu`` at ``b`` and the risk-set weights of ``base``
+    (:func:`gram_block`'s ``d_j`` with ``sum_k A1_k`` lagged one step)."""
     Xb, R, wb, ob = _block(i, start, Xb, Rb, wb, ob)
     lo, hi, evk = block_slots(R, grid)
     U1 = np.empty((Xb.shape[0], Xb.shape[1] + 1))
     U1[:, 0] = 1.0
     U1[:, 1:] = Xb - shift
     out = {}
-    for q, (k, W, b) in enumerate(requests):
+    for q, (k, W, b, base) in enumerate(requests):
         w = _fit_rows(i, start, R.shape[0], fb, spec, k, wb, W)
         eta = _eta(Xb, ob, shift, b)
         live = (w > 0) & (hi > lo)
@@ -211,7 +215,26 @@ def hist_block(i, start, Xb, Rb, wb, ob, fb, spec, shift, grid, requests):
         out[f"{q}/ev_u"] = w[ev] @ U1[ev, 1:]
         out[f"{q}/ev_eta"] = np.array(float(w[ev] @ eta[ev]))
         out[f"{q}/ev_abs"] = np.array(float(w[ev] @ np.abs(eta[ev])))
+        if base is not None:
+            out[f"{q}/Gd"] = _diagonal_part(U1[:, 1:], w, eta, lo, hi, evk, grid, *base)[0]
     return out
+
+
+def _diagonal_part(U, w, eta, lo, hi, evk, grid, c, terms):
+    """``(sum_j d_j u_j u_j^T, v)`` with ``d_j = mu_j (sum_{k at risk} A1_k - e_j
+    Ac_{k_j})`` and ``mu_j = w_j exp(eta_j - c)`` (``terms`` scaled by ``exp(c)``), and
+    ``v_j`` the diagonal of the loss's Hessian in ``eta``
+    (:func:`~shrinkage.model.cox_math.cox_observation_derivatives`); inf when ``mu``
+    overflows (a lagged ``c`` far below ``eta``)."""
+    n = w.shape[0]
+    live = (w > 0) & (hi > lo)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mu = np.where(live, w * np.exp(np.where(live, eta - c, 0.0)), 0.0)
+        wres, v = np.empty(n), np.empty(n)
+        cox_observation_derivatives(w, lo, hi, evk, grid.sentinel, terms, mu,
+                                    np.zeros((2, grid.T)), wres, v)
+        d = np.where(live, np.where(evk >= 0, w, 0.0) - wres, 0.0)
+        return U.T @ (U * d[:, None]), v
 
 
 def gram_block(i, start, Xb, Rb, wb, ob, fb, spec, shift, grid, requests):
@@ -227,14 +250,8 @@ def gram_block(i, start, Xb, Rb, wb, ob, fb, spec, shift, grid, requests):
     out = {}
     for q, (k, W, b, c, terms, curv) in enumerate(requests):
         w = _fit_rows(i, start, n, fb, spec, k, wb, W)
-        eta = _eta(Xb, ob, shift, b)
-        live = (w > 0) & (hi > lo)
-        mu = np.where(live, w * np.exp(np.where(live, eta - c, 0.0)), 0.0)
-        wres, v = np.empty(n), np.empty(n)
-        cox_observation_derivatives(w, lo, hi, evk, grid.sentinel, terms, mu,
-                                    np.zeros((2, grid.T)), wres, v)
-        d = np.where(live, np.where(evk >= 0, w, 0.0) - wres, 0.0)
-        out[f"{q}/Gd"] = U.T @ (U * d[:, None])
+        out[f"{q}/Gd"], v = _diagonal_part(U, w, _eta(Xb, ob, shift, b), lo, hi, evk, grid,
+                                           c, terms)
         if curv:
             out[f"{q}/sv"] = np.array(v.sum())
             out[f"{q}/su"] = v @ U

@@ -122,6 +122,8 @@ class _Point:
         self.M, self.F = M[:, 1:], F[:, 1:]
         if np.isfinite(self.loss):
             self.g = raw["ev_u"] - (t["terms"][0] @ self.M - t["Ac"] @ self.F)
+        gd = raw.get("Gd")
+        self.Gd = gd if gd is not None and np.all(np.isfinite(gd)) else None
 
 
 class CoxFit:
@@ -131,6 +133,11 @@ class CoxFit:
     ``("g", (fold, W, b, c, terms, curv))`` for a Gram pass; ``send`` resumes it with
     the pass's sums; ``result`` is the :class:`~shrinkage.results.Path` once done.
     """
+
+    #: Take the Hessian's diagonal part at a point from its histogram pass, with the
+    #: risk-set weights of the point it was stepped from (one pass per Newton step),
+    #: rather than from a Gram pass of its own (two).
+    lagged = True
 
     def __init__(self, mom, options, n, fold, fam, grid):
         self.st = cox_setup(mom, options, mom.shift.size, fam)
@@ -151,9 +158,11 @@ class CoxFit:
             self.result = stop.value
             self.result.extra["passes"] = self.passes
 
-    def point(self, b):
-        """The ``_Point`` at ``b`` (one histogram pass; a generator)."""
-        raw = yield ("h", (self.fold, self.mom.W, b))
+    def point(self, b, base=None):
+        """The ``_Point`` at ``b`` (one histogram pass; a generator), with the lagged
+        diagonal part of the Hessian when stepped from the point ``base``."""
+        lag = None if base is None or not self.lagged else (base.c, base.t["terms"])
+        raw = yield ("h", (self.fold, self.mom.W, b, lag))
         return _Point(b, raw, self.efron)
 
     def gram(self, pt, curv=False):
@@ -188,7 +197,8 @@ class CoxFit:
         """The minimiser of the exact quadratic model plus the penalty over ``cand``:
         ``(b', sweeps)`` (a generator: one Gram pass)."""
         st = self.st
-        H = self.hessian(pt, (yield from self.gram(pt))["Gd"])
+        Gd = pt.Gd if pt.Gd is not None else (yield from self.gram(pt))["Gd"]
+        H = self.hessian(pt, Gd)
         idx = np.flatnonzero(cand)
         G = np.ascontiguousarray(H[np.ix_(idx, idx)])
         diag = np.diag(G).copy()
@@ -221,7 +231,7 @@ class CoxFit:
             dec = -float(pt.g @ d) + self.penalty(b, lam) - p0
             t = 1.0
             while True:
-                trial = yield from self.point(pt.b + t * d)
+                trial = yield from self.point(pt.b + t * d, base=pt)
                 change = trial.loss - pt.loss + self.penalty(trial.b, lam) - p0
                 if (change <= 1e-4 * t * min(dec, 0.0)
                         or abs(change) <= 16.0 * _EPS * max(trial.mag, pt.mag)):
