@@ -169,3 +169,17 @@ def test_cv_deviance_equals_in_memory_with_the_same_folds():
     assert (got.index_min, got.index_chosen) == (ref.index_min, ref.index_chosen)
     with pytest.raises(ValueError, match="c_index.*not computed on blocked data"):
         dist.cross_validate(X, y, "cox", cv=folds, metric="c_index")
+
+
+def test_one_strength_per_pass_when_histograms_are_large(monkeypatch):
+    import shrinkage.distributed.cox_fit as cox_fit
+
+    X, y = _survival(n=700, seed=11)
+    kw = dict(ties="efron", tol=1e-11, n_lams=10, block_rows=200)
+    wide = dist.regularization_path(X, y, "cox", **kw)
+    monkeypatch.setattr(cox_fit, "WINDOW_BYTES", 1)
+    narrow = dist.regularization_path(X, y, "cox", **kw)
+    assert wide.extra["window"] == 16 and narrow.extra["window"] == 1
+    assert narrow.extra["passes"] > wide.extra["passes"]
+    np.testing.assert_allclose(narrow.coefs, wide.coefs, rtol=0, atol=1e-9)
+    assert np.all(narrow.certificate <= 1e-11)

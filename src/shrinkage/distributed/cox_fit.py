@@ -1,24 +1,27 @@
-"""The Cox path on blocked data: proximal Newton with exact Hessians from two passes.
+"""The Cox path on blocked data: proximal Newton on a window of strengths per pass.
 
 A first pass checks the survival response block by block and collects the weighted
 moments of X and the distinct event times of each stratum (the grid of
-:mod:`shrinkage.distributed.cox_blocks`). Then, at each point ``b`` the solver visits:
+:mod:`shrinkage.distributed.cox_blocks`). Every later pass evaluates the next trial
+point of each strength of a window (``path_window``, up to 16 strengths): at each, the
+histograms ``M, F`` over the grid give the loss, the exact gradient (so the
+certificate) and the Hessian's rank-one terms, and at up to four *anchors* the pass
+also sums the Hessian's diagonal part ``sum_j d_j u_j u_j^T``. Its row weights ``d_j``
+need the risk-set sums ``sum_k A1_k`` of the whole data at the same point, known only
+after the pass, so the pass uses those of the point the trial stepped from (lagged one
+step; exact once the steps vanish). The null model's diagonal part comes from a Gram
+pass of its own (``gram_block``).
 
-* a *histogram pass* gives the loss, the exact gradient (so the certificate) and the
-  risk-set sums ``M, F`` over the grid (``2 T (p + 1)`` floats per fit and block);
-* for a Newton step, a *Gram pass* gives ``sum_j d_j u_j u_j^T``; with the rank-one
-  terms from ``M, F`` it is the exact Hessian of the loss in ``b``.
-
-The step minimises the quadratic model plus the penalty locally on ``p x p`` by the
-in-memory Cox solver's covariance-mode coordinate descent
-(:func:`shrinkage.engine.cox.solve_model`, damped as in memory), and the histogram pass
-at the trial point confirms the Armijo decrease (halving otherwise). A Newton step thus
-costs two passes; a strength is done when the KKT violation from the exact gradient at
-its point, in the in-memory normalisation (standardized units, relative to the null
-model's largest standardized gradient), is at most ``tol``: the certificate is never
-claimed without that pass. Strengths are solved one after the other, each from the
-previous solution. ``run_cox`` runs several fits (the folds of a cross-validation) in
-lockstep, one pass per round.
+Each strength's step minimises its quadratic model (exact gradient, the Hessian above)
+plus the penalty locally on ``p x p`` by the in-memory Cox solver's covariance-mode
+coordinate descent (:func:`shrinkage.engine.cox.solve_model`, damped as in memory); the
+next pass confirms the Armijo decrease (halving otherwise). A strength is done when the
+KKT violation from the exact gradient at its point, in the in-memory normalisation
+(standardized units, relative to the null model's largest standardized gradient), is at
+most ``tol``: the certificate is never claimed without that pass. A window's
+histograms take ``16 T (p + 1)`` bytes per strength and block (``T`` slots); past
+``WINDOW_BYTES`` fewer strengths share a pass, down to one. ``run_cox`` runs several
+fits (the folds of a cross-validation) in lockstep, one pass per round.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import numpy as np
 from ..engine.cox import solve_model
 from ..engine.grid import strength_grid
 from ..engine.kernels.certify import kkt_scan
-from ..engine.newton import ProximalNewton
 from ..engine.path import check_options
 from ..engine.problem import constant_columns
 from ..engine.stopping import RULES, early_stop_code
@@ -38,9 +40,11 @@ from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
 from .blocks import reduce_blocks
 from .cox_blocks import CoxGrid, pass_block, setup_block, slot_terms
 from .moments import Moments, select
+from .path_window import WINDOW, window_solve
 from .problem import FitSetup, finish_path, gram_ridge_ends
 
-__all__ = ["CoxFit", "cox_setup", "setup_pass", "run_cox", "saturated_loss"]
+__all__ = ["CoxFit", "cox_setup", "setup_pass", "run_cox", "saturated_loss",
+           "WINDOW_BYTES"]
 
 _EPS = float(np.finfo(float).eps)
 # as the in-memory Cox solver (shrinkage.engine.cox): floor of the model's curvature, its
@@ -48,7 +52,9 @@ _EPS = float(np.finfo(float).eps)
 _MIN_CURVATURE = 1e-10
 _MAX_DAMPING = 0.1
 _INNER_ACCURACY = 1e-3
-_MAX_HALVINGS = 30
+#: Bytes of one window's histograms per block (``16 T (p + 1)`` per point): fewer
+#: strengths share a pass past it (one at least), so a worker's partial sums stay small.
+WINDOW_BYTES = 1 << 27
 
 
 def setup_pass(data, spec=None, n_groups=1):
@@ -123,29 +129,31 @@ class _Point:
         if np.isfinite(self.loss):
             self.g = raw["ev_u"] - (t["terms"][0] @ self.M - t["Ac"] @ self.F)
         gd = raw.get("Gd")
-        self.Gd = gd if gd is not None and np.all(np.isfinite(gd)) else None
+        self.Gd = gd if gd is not None and np.all(np.isfinite(gd)) else None  # lagged
 
 
 class CoxFit:
     """One Cox path (all rows, or the training rows of fold ``fold``) as a generator.
 
-    ``request`` is ``(kind, args)``: ``("h", (fold, W, b))`` for a histogram pass,
-    ``("g", (fold, W, b, c, terms, curv))`` for a Gram pass; ``send`` resumes it with
-    the pass's sums; ``result`` is the :class:`~shrinkage.results.Path` once done.
+    ``request`` is ``(kind, args)``: ``("h", [(fold, W, b, lag), ...])`` for histogram
+    passes at several points, ``("g", (fold, W, b, c, terms, curv))`` for a Gram pass;
+    ``send`` resumes it with the pass's sums (a list for ``"h"``); ``result`` is the
+    :class:`~shrinkage.results.Path` once done. The path is solved on a moving window of
+    strengths (:func:`shrinkage.distributed.path_window.window_solve`): this class
+    provides the window's ``evaluate``, ``kkt``, ``solve_model``, ``decrease`` and
+    ``penalty`` for the partial likelihood.
     """
-
-    #: Take the Hessian's diagonal part at a point from its histogram pass, with the
-    #: risk-set weights of the point it was stepped from (one pass per Newton step),
-    #: rather than from a Gram pass of its own (two).
-    lagged = True
 
     def __init__(self, mom, options, n, fold, fam, grid):
         self.st = cox_setup(mom, options, mom.shift.size, fam)
         self.n_events = grid.n_events
+        p = mom.shift.size
+        self.width = int(max(1, min(WINDOW, WINDOW_BYTES // (16 * grid.T * (p + 1)))))
         self.mom, self.options, self.n, self.fold = mom, options, n, fold
         self.efron = fam.ties == "efron"
         self.result = None
-        self.passes = self.steps_total = 0
+        self.passes = self.points = self.curvatures = 0
+        self._known = {}  # bases of the next trial points: b.tobytes() -> _Point
         self._gen = self._run()
         self.request = next(self._gen)
 
@@ -158,23 +166,43 @@ class CoxFit:
             self.result = stop.value
             self.result.extra["passes"] = self.passes
 
-    def point(self, b, base=None):
-        """The ``_Point`` at ``b`` (one histogram pass; a generator), with the lagged
-        diagonal part of the Hessian when stepped from the point ``base``."""
-        lag = None if base is None or not self.lagged else (base.c, base.t["terms"])
-        raw = yield ("h", (self.fold, self.mom.W, b, lag))
-        return _Point(b, raw, self.efron)
+    def _stats(self, pt, base=None):
+        dloss = 0.0 if base is None else pt.loss - base.loss
+        return {"point": pt, "dloss": dloss,
+                "dmag": pt.mag + (0.0 if base is None else base.mag)}
+
+    def evaluate(self, points, which=None):
+        """Histograms at the points ``b + db`` of ``points = [(b, b0, db, db0), ...]`` in
+        one pass (a generator), each ``b`` a point met before; the anchors ``which``
+        also get the Hessian's diagonal part with their base's risk-set weights, and the
+        other points share their anchor's. Returns one stats dict per point: ``point``
+        (its ``_Point``), ``dloss`` (the change from its base) and ``dmag``."""
+        m = len(points)
+        which = np.zeros(m, dtype=np.int64) if which is None else np.asarray(which)
+        bases = [self._known[pt[0].tobytes()] for pt in points]
+        trials = [pt[0] + pt[2] for pt in points]
+        items = [(self.fold, self.mom.W, b, (base.c, base.t["terms"]) if l in which
+                  else None) for l, (b, base) in enumerate(zip(trials, bases))]
+        self.points += m
+        self.curvatures += np.unique(which).size
+        raws = yield ("h", items)
+        out = [_Point(b, raw, self.efron) for b, raw in zip(trials, raws)]
+        for l, pt in enumerate(out):  # the anchor's, else the base's (an overflow)
+            pt.Gd = next(g for g in (out[which[l]].Gd, bases[l].Gd) if g is not None)
+        self._known = {pt.b.tobytes(): pt for pt in bases + out}
+        return [self._stats(pt, base) for pt, base in zip(out, bases)]
 
     def gram(self, pt, curv=False):
         """The Gram pass at ``pt``: the raw sums of ``gram_block`` (a generator)."""
         return (yield ("g", (self.fold, self.mom.W, pt.b, pt.c, pt.t["terms"], curv)))
 
-    def hessian(self, pt, Gd):
-        """The exact Hessian of the loss in ``b`` at ``pt`` (module docstring)."""
+    def hessian(self, pt):
+        """The Hessian of the loss in ``b`` at ``pt``: its rank-one terms from the
+        point's histograms, its diagonal part ``pt.Gd`` (module docstring)."""
         t = pt.t
         live = t["beta"] > 0
         U = pt.M[live] - t["ratio"][live, None] * pt.F[live]
-        H = Gd - U.T @ (U * t["beta"][live, None])
+        H = pt.Gd - U.T @ (U * t["beta"][live, None])
         Fl = pt.F[live]
         H -= Fl.T @ (Fl * t["gamma"][live, None])
         return 0.5 * (H + H.T)
@@ -184,90 +212,77 @@ class CoxFit:
         st = self.st
         return lam * float(st.l1u @ np.abs(b) + 0.5 * st.l2u @ (b * b))
 
-    def kkt(self, pt, lam, cand):
-        """The certificate at ``pt``: the largest standardized KKT violation relative to
-        the null model's largest standardized gradient (as in memory)."""
+    def kkt(self, s, b, lam, cand):
+        """The certificate at the point of ``s``: the largest standardized KKT violation
+        relative to the null model's largest standardized gradient (as in memory)."""
         st = self.st
-        out = np.empty(pt.b.size, dtype=np.int64)
-        v, _ = kkt_scan(pt.g, pt.b, lam * st.l1u, lam * st.l2u, st.lo, st.hi, cand, cand,
-                        st.scale, out)
+        out = np.empty(b.size, dtype=np.int64)
+        v, _ = kkt_scan(s["point"].g, b, lam * st.l1u, lam * st.l2u, st.lo, st.hi, cand,
+                        cand, st.scale, out)
         return v / self.grad_scale
 
-    def step(self, pt, lam, cand, cert):
-        """The minimiser of the exact quadratic model plus the penalty over ``cand``:
-        ``(b', sweeps)`` (a generator: one Gram pass)."""
-        st = self.st
-        Gd = pt.Gd if pt.Gd is not None else (yield from self.gram(pt))["Gd"]
-        H = self.hessian(pt, Gd)
+    def decrease(self, s, b, db, db0, lam):
+        """The model's first-order decrease along ``db``: ``-g.db + penalty(b + db) -
+        penalty(b)`` (``g`` minus the loss's gradient; the Armijo reference)."""
+        return -float(s["point"].g @ db) + self.penalty(b + db, lam) - self.penalty(b, lam)
+
+    def solve_model(self, s, b, b0, lam, cand, cert):
+        """The minimiser ``(b', 0, sweeps)`` of the quadratic model (exact gradient, the
+        point's Hessian) plus the penalty over ``cand``, damped and solved as in memory
+        (:func:`shrinkage.engine.cox.solve_model`)."""
+        st, pt = self.st, s["point"]
         idx = np.flatnonzero(cand)
-        G = np.ascontiguousarray(H[np.ix_(idx, idx)])
+        G = np.ascontiguousarray(self.hessian(pt)[np.ix_(idx, idx)])
         diag = np.diag(G).copy()
         h = np.maximum(diag, _MIN_CURVATURE * float(np.max(diag, initial=0.0)))
         h = h * (1.0 + min(cert, _MAX_DAMPING))
         G[np.diag_indices_from(G)] = h
         hmax = max(float(np.max(h / st.scale[idx] ** 2)), 1e-300)
         thr = max(_INNER_ACCURACY * (cert * self.grad_scale) ** 2 / hmax, 1e-300)
-        new = pt.b[idx].copy()
+        new = b[idx].copy()
         sweeps = solve_model(G, pt.g[idx].copy(), h, new, lam * st.l1u[idx],
                              lam * st.l2u[idx], st.lo[idx], st.hi[idx], thr, st.max_iter)
-        b = pt.b.copy()
-        b[idx] = new
-        return b, sweeps
+        out = b.copy()
+        out[idx] = new
+        return out, 0.0, sweeps
 
-    def solve(self, pt, lam, cand):
-        """Proximal Newton at ``lam`` from ``pt``: ``(point, cert, steps, sweeps)``."""
-        steps = sweeps = 0
-        while True:
-            cert = self.kkt(pt, lam, cand)
-            if (cert <= self.st.tol or steps >= ProximalNewton.max_newton
-                    or sweeps >= self.st.max_iter):
-                return pt, cert, steps, sweeps
-            b, k = yield from self.step(pt, lam, cand, cert)
-            sweeps += k
-            d = b - pt.b
-            if not np.any(d):
-                return pt, cert, steps, sweeps  # the model sees no descent
-            p0 = self.penalty(pt.b, lam)
-            dec = -float(pt.g @ d) + self.penalty(b, lam) - p0
-            t = 1.0
-            while True:
-                trial = yield from self.point(pt.b + t * d, base=pt)
-                change = trial.loss - pt.loss + self.penalty(trial.b, lam) - p0
-                if (change <= 1e-4 * t * min(dec, 0.0)
-                        or abs(change) <= 16.0 * _EPS * max(trial.mag, pt.mag)):
-                    break
-                t *= 0.5
-                if t < 0.5 ** _MAX_HALVINGS:
-                    return pt, cert, steps, sweeps  # no descent along the step
-            pt = trial
-            steps += 1
-
-    def _ridge_ends(self, pt):
-        """The df-based ends of a ridge grid from the curvature at the null model (as
-        in memory: ``v``-weighted Gram of the columns centred at their weighted means)."""
-        s = yield from self.gram(pt, curv=True)
-        d = self.st.xw - self.mom.shift
-        Gv = (s["suu"] - np.outer(s["su"], d) - np.outer(d, s["su"])
-              + float(s["sv"]) * np.outer(d, d))
-        return gram_ridge_ends(Gv, self.st, self.mom.n_live)
+    def _null(self):
+        """The null model's point, with the Hessian's diagonal part from a Gram pass
+        (and the ridge grid's ends from its curvature, as in memory)."""
+        st, options = self.st, self.options
+        raws = yield ("h", [(self.fold, self.mom.W, np.zeros(self.mom.shift.size), None)])
+        pt = _Point(np.zeros(self.mom.shift.size), raws[0], self.efron)
+        if not np.isfinite(pt.loss):
+            raise ValueError("the partial likelihood of the null model is not finite")
+        ridge = st.l1_ratio < RIDGE_LAM_MAX_RATIO and options.lams is None
+        s = yield from self.gram(pt, curv=ridge)
+        pt.Gd = s["Gd"]
+        ends = None
+        if ridge:
+            d = st.xw - self.mom.shift
+            Gv = (s["suu"] - np.outer(s["su"], d) - np.outer(d, s["su"])
+                  + float(s["sv"]) * np.outer(d, d))
+            ends = gram_ridge_ends(Gv, st, self.mom.n_live)
+        self._known = {pt.b.tobytes(): pt}
+        return pt, ends
 
     def _run(self):
         st, options = self.st, self.options
         p = self.mom.shift.size
-        pt = yield from self.point(np.zeros(p))
-        if not np.isfinite(pt.loss):
-            raise ValueError("the partial likelihood of the null model is not finite")
+        pt, ends = yield from self._null()
         null_dev = 2.0 * (pt.loss - saturated_loss(pt.Wk, pt.dk, self.efron))
         cand = st.cand
         top = float(np.max(np.abs(pt.g[cand]) / st.scale[cand])) if np.any(cand) else 1.0
         self.grad_scale = top if top > 0 else 1.0
-        ends = None
-        if st.l1_ratio < RIDGE_LAM_MAX_RATIO and options.lams is None:
-            ends = yield from self._ridge_ends(pt)
+        start = (pt.b, 0.0, self._stats(pt))
         if np.any(st.unpen):
-            pt = (yield from self.solve(pt, 1.0, cand & st.unpen))[0]
-        lam_max = st.penalty.lam_max(np.abs(pt.g), PenaltyArrays(st.l1u, st.l2u, st.lo,
-                                                                 st.hi),
+            done = []
+            yield from window_solve(self, np.array([1.0]), cand & st.unpen, start,
+                                    done.append, self.width)
+            start = (done[0].b, 0.0, done[0].s)
+            self._known[done[0].b.tobytes()] = done[0].s["point"]
+        lam_max = st.penalty.lam_max(np.abs(start[2]["point"].g),
+                                     PenaltyArrays(st.l1u, st.l2u, st.lo, st.hi),
                                      cand & ~st.unpen, st.scale)
         lam_max = lam_max if ends is None else ends[0]
         grid, user_grid = strength_grid(options, lam_max, self.n, p, st.n_lams, ends)
@@ -276,21 +291,25 @@ class CoxFit:
         out = (np.zeros((L, p)), np.zeros(L), np.zeros(L), np.zeros(L),
                np.zeros(L, dtype=np.int64))
         steps = np.zeros(L, dtype=np.int64)
+        stop = [L, 0]
         before = self.passes
-        done, code = L, 0
-        for k in range(L):
-            pt, cert, steps[k], out[4][k] = yield from self.solve(pt, grid[k], cand)
-            out[0][k], out[3][k] = pt.b, cert
-            dev = 2.0 * (pt.loss - saturated_loss(pt.Wk, pt.dk, self.efron))
+
+        def record(e):  # strengths arrive in order; True stops the path
+            k = e.k
+            out[0][k], out[3][k], out[4][k], steps[k] = e.b, e.cert, e.sweeps, e.steps
+            dev = 2.0 * (e.s["point"].loss - saturated_loss(pt.Wk, pt.dk, self.efron))
             out[2][k] = 1.0 - dev / null_dev if null_dev > 0 else 0.0
             code = early_stop_code(out[2], k, L, *RULES) if early_stop else 0
             if code:
-                done = k + 1
-                break
-        extra = {"newton_steps": steps[:done], "passes_before_path": before,
-                 "event_times": int(self.n_events)}
-        return finish_path(st, grid, out, done, code, null_dev, lam_max, "kkt_violation",
-                           extra=extra)
+                stop[:] = [k + 1, code]
+            return bool(code)
+
+        yield from window_solve(self, grid, cand, start, record, self.width)
+        extra = {"newton_steps": steps[:stop[0]], "passes_before_path": before,
+                 "points_evaluated": self.points, "curvature_sums": self.curvatures,
+                 "event_times": int(self.n_events), "window": self.width}
+        return finish_path(st, grid, out, stop[0], stop[1], null_dev, lam_max,
+                           "kkt_violation", extra=extra)
 
 
 def run_cox(data, fits, grid, spec=None):
@@ -298,19 +317,23 @@ def run_cox(data, fits, grid, spec=None):
     unfinished fit's request (``pass_block``)."""
     active = [f for f in fits if f.result is None]
     while active:
-        hists = [f.request[1] for f in active if f.request[0] == "h"]
-        grams = [f.request[1] for f in active if f.request[0] == "g"]
-        total = reduce_blocks(data, pass_block, spec, data.shift, grid, hists, grams)
-        qh = qg = 0
+        hists, grams, slots = [], [], []
         for f in active:
-            kind = f.request[0]
-            q = qh if kind == "h" else qg
-            prefix = f"{kind}/{q}/"
-            f.send({k[len(prefix):]: v for k, v in total.items() if k.startswith(prefix)})
+            kind, args = f.request
             if kind == "h":
-                qh += 1
+                slots.append(("h", len(hists), len(args)))
+                hists.extend(args)
             else:
-                qg += 1
+                slots.append(("g", len(grams), 1))
+                grams.append(args)
+        total = reduce_blocks(data, pass_block, spec, data.shift, grid, hists, grams)
+        for f, (kind, q0, m) in zip(active, slots):
+            raws = []
+            for q in range(q0, q0 + m):
+                prefix = f"{kind}/{q}/"
+                raws.append({k[len(prefix):]: v for k, v in total.items()
+                             if k.startswith(prefix)})
+            f.send(raws if kind == "h" else raws[0])
         active = [f for f in active if f.result is None]
 
 
