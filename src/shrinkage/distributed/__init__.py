@@ -6,7 +6,9 @@ fit of the same data to the certificate's tolerance:
 
 * ``regularization_path`` -- gaussian in one pass over the data (the weighted Gram and
   its moments, then the engine's covariance-mode path on ``p x p``); binomial and poisson
-  by proximal Newton on a window of strengths, one Newton step of each per pass;
+  by proximal Newton on a window of strengths, one Newton step of each per pass; Cox
+  the same way from histograms over the event times (``cox_blocks``, ``cox_fit``,
+  ``cox_route``);
 * ``cross_validate`` -- per-fold sums from the same passes: a fold trains on the sums
   of the other folds, so gaussian K-fold CV costs one pass;
 * ``read_parquet`` -- Parquet (or CSV) files larger than memory into a blocked design;

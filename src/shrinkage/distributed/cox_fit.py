@@ -14,7 +14,7 @@ pass of its own (``gram_block``).
 
 Each strength's step minimises its quadratic model (exact gradient, the Hessian above)
 plus the penalty locally on ``p x p`` by the in-memory Cox solver's covariance-mode
-coordinate descent (:func:`shrinkage.engine.cox.solve_model`, damped as in memory); the
+coordinate descent (``shrinkage.engine.cox.solve_model``, damped as in memory); the
 next pass confirms the Armijo decrease (halving otherwise). A strength is done when the
 KKT violation from the exact gradient at its point, in the in-memory normalisation
 (standardized units, relative to the null model's largest standardized gradient), is at
@@ -229,7 +229,7 @@ class CoxFit:
     def solve_model(self, s, b, b0, lam, cand, cert):
         """The minimiser ``(b', 0, sweeps)`` of the quadratic model (exact gradient, the
         point's Hessian) plus the penalty over ``cand``, damped and solved as in memory
-        (:func:`shrinkage.engine.cox.solve_model`)."""
+        (``shrinkage.engine.cox.solve_model``)."""
         st, pt = self.st, s["point"]
         idx = np.flatnonzero(cand)
         G = np.ascontiguousarray(self.hessian(pt)[np.ix_(idx, idx)])

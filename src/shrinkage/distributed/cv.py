@@ -120,7 +120,9 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     X : dask.array.Array, numpy.memmap, zarr array or ndarray of shape (n, p)
         As :func:`shrinkage.distributed.regularization_path`.
     y : array-like or dask array of length n
-    family : {"gaussian", "binomial", "poisson"}
+    family : {"gaussian", "binomial", "poisson", "cox"}
+        ``"cox"``: as :func:`shrinkage.distributed.regularization_path`, scored by the
+        partial likelihood deviance (:mod:`shrinkage.distributed.cox_route`).
     l1_ratio : float in [0, 1]
     cv : int or array of fold labels (numpy, or a dask array of integers 0..K-1)
         An int ``K`` assigns each row to ``splitmix64(row + seed) % K`` (``fold_by="row"``)

@@ -50,7 +50,11 @@ def regularization_path(X, y, family="gaussian", *, block_rows=None, scheduler=N
         with the synchronous scheduler.
     y, sample_weight, offset : array-like or dask arrays of length n
         ``y``: real (gaussian), 0/1 or proportions (binomial), counts (poisson).
-    family : {"gaussian", "binomial", "poisson"}
+    family : {"gaussian", "binomial", "poisson", "cox"}
+        ``"cox"``: ``y`` is ``[time, event]`` or ``[start, stop, event]`` (``(n, 2)`` or
+        ``(n, 3)``, NumPy or dask) or a structured array; ``ties`` and ``strata`` (one
+        numeric label per row, NumPy or dask) as in memory
+        (:mod:`shrinkage.distributed.cox_fit`).
     block_rows : int, optional
         Rows per block for a non-dask X.
     scheduler : str, optional
