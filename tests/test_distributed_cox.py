@@ -183,3 +183,36 @@ def test_one_strength_per_pass_when_histograms_are_large(monkeypatch):
     assert narrow.extra["passes"] > wide.extra["passes"]
     np.testing.assert_allclose(narrow.coefs, wide.coefs, rtol=0, atol=1e-9)
     assert np.all(narrow.certificate <= 1e-11)
+
+
+def test_cli_fits_survival_files_block_by_block(tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from shrinkage import io as sio
+    from shrinkage.cli import cli
+
+    X, y = _survival(n=800, p=3, seed=12)
+    rng = np.random.default_rng(13)
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "t": y[:, 0],
+                          "dead": np.where(y[:, 1] == 1, "true", "false"),
+                          "centre": rng.choice(["north", "south"], 800)})
+    for i in range(4):
+        frame.iloc[200 * i: 200 * (i + 1)].to_csv(tmp_path / f"p{i}.csv", index=False)
+    args = ["fit", str(tmp_path / "p*.csv"), "--family", "cox", "--time", "t", "--event",
+            "dead", "--strata", "centre", "--ties", "breslow", "--n-lams", "15", "--folds",
+            "4", "--scheduler", "synchronous", "--out", str(tmp_path / "out")]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    model = sio.load(tmp_path / "out" / "model.npz")
+    assert model.family == "cox" and list(model.path.feature_names) == ["a", "b", "c"]
+    assert model.extra["survival"]["strata"] == "centre"
+    strata = (frame.centre == "south").to_numpy(dtype=float)
+    ref = dist.cross_validate(da.from_array(X, chunks=(200, 3)), y, "cox", cv=4,
+                              random_state=0, strata=strata, ties="breslow", n_lams=15,
+                              scheduler="synchronous", return_path=True)
+    np.testing.assert_allclose(model.path.coefs, ref[1].coefs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.cv.mean, ref[0].mean, rtol=1e-10)
+    memory = shrinkage.regularization_path(X, y, "cox", strata=strata, ties="breslow",
+                                           n_lams=15)
+    np.testing.assert_allclose(model.path.coefs, memory.coefs, rtol=0, atol=1e-5)

@@ -27,6 +27,7 @@ from ..tuning import selection
 from ..tuning.cv import cv_summary, path_options
 from ..tuning.metrics import check_metric
 from .blocks import block_data, reduce_blocks
+from .cox_route import cox_cross_validate
 from .fit import moments_pass
 from .gaussian import gaussian_path
 from .moments import Moments, score_block, select
@@ -165,8 +166,6 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
         raise ValueError("repeats, stratify and groups are not supported on blocked data; "
                          "give fold labels per row as cv=...")
     if family == "cox":  # risk sets: histograms over the event times (cox_route)
-        from .cox_route import cox_cross_validate
-
         return cox_cross_validate(X, y, cv, fold_spec, _result, metric, rule, random_state,
                                   fold_by, return_path, block_rows, scheduler, progress,
                                   {**path_kwargs, "l1_ratio": l1_ratio})

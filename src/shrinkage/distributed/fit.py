@@ -14,6 +14,7 @@ import numpy as np
 
 from ..tuning.cv import path_options
 from .blocks import block_data, reduce_blocks
+from .cox_route import cox_path
 from .gaussian import gaussian_path
 from .moments import Moments, moment_block, select
 from .problem import check_family
@@ -71,8 +72,6 @@ def regularization_path(X, y, family="gaussian", *, block_rows=None, scheduler=N
         With ``extra["passes"]``, the number of passes over the data.
     """
     if family == "cox":  # risk sets: histograms over the event times (cox_route)
-        from .cox_route import cox_path
-
         return cox_path(X, y, block_rows=block_rows, scheduler=scheduler,
                         progress=progress, **path_kwargs)
     options = path_options(family, path_kwargs)
