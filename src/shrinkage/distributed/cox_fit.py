@@ -20,7 +20,8 @@ KKT violation from the exact gradient at its point, in the in-memory normalisati
 (standardized units, relative to the null model's largest standardized gradient), is at
 most ``tol``: the certificate is never claimed without that pass. A window's
 histograms take ``16 T (p + 1)`` bytes per strength and block (``T`` slots); past
-``WINDOW_BYTES`` fewer strengths share a pass, down to one. ``run_cox`` runs several
+``WINDOW_BYTES`` (shared by the folds of a cross-validation) fewer strengths share a
+pass, down to one. ``run_cox`` runs several
 fits (the folds of a cross-validation) in lockstep, one pass per round.
 """
 
@@ -144,11 +145,13 @@ class CoxFit:
     ``penalty`` for the partial likelihood.
     """
 
-    def __init__(self, mom, options, n, fold, fam, grid):
+    def __init__(self, mom, options, n, fold, fam, grid, share=1):
         self.st = cox_setup(mom, options, mom.shift.size, fam)
         self.n_events = grid.n_events
         p = mom.shift.size
-        self.width = int(max(1, min(WINDOW, WINDOW_BYTES // (16 * grid.T * (p + 1)))))
+        # ``share`` fits run in lockstep (the folds of a CV) split the histograms' budget
+        budget = WINDOW_BYTES // max(int(share), 1)
+        self.width = int(max(1, min(WINDOW, budget // (16 * grid.T * (p + 1)))))
         self.mom, self.options, self.n, self.fold = mom, options, n, fold
         self.efron = fam.ties == "efron"
         self.result = None

@@ -164,7 +164,8 @@ def cox_cross_validate(X, y, cv, spec_of, finish, metric, rule, random_state, fo
     full = full.result
     fold_options = options.replace(lams=full.lams)
     fits = [CoxFit(fold_moments(total, np.arange(K) != k, data.shift), fold_options,
-                   int(round(float(np.sum(np.delete(total["rows"], k))))), k, fam, grid)
+                   int(round(float(np.sum(np.delete(total["rows"], k))))), k, fam, grid,
+                   share=K)
             for k in range(K)]
     run_cox(data, fits, grid, spec)
     paths = [f.result for f in fits]
