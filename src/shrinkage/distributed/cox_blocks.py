@@ -281,7 +281,6 @@ def deviance_block(i, start, Xb, Rb, wb, ob, fb, spec, shift, grid, coefs, wscal
     wb = wb * wscale
     lo, hi, evk = block_slots(R, grid)
     f = row_folds(i, start, R.shape[0], fb, spec)
-    one = np.ones((R.shape[0], 1))
     out = {}
     for k, B in coefs.items():
         E = (Xb - shift) @ B.T
@@ -292,12 +291,10 @@ def deviance_block(i, start, Xb, Rb, wb, ob, fb, spec, shift, grid, coefs, wscal
             ev = (evk >= 0) & (w > 0)
             L = E.shape[1]
             c = E[live].max(axis=0) if np.any(live) else np.full(L, -np.inf)
-            S, D = np.zeros((grid.T, L)), np.zeros((grid.T, L))
-            Mt, Ft = np.empty((grid.T, 1)), np.empty((grid.T, 1))
-            for j in range(L):
-                mu = np.where(live, w * np.exp(np.where(live, E[:, j] - c[j], 0.0)), 0.0)
-                cox_risk_sums(one, mu, lo, hi, evk, grid.sentinel, Mt, Ft)
-                S[:, j], D[:, j] = Mt[:, 0], Ft[:, 0]
+            # every lam at once: rows weighted by w, columns exp(eta_l - c_l)
+            Z = np.exp(np.where(live[:, None], E - np.where(np.isfinite(c), c, 0.0), -np.inf))
+            S, D = np.empty((grid.T, L)), np.empty((grid.T, L))
+            cox_risk_sums(Z, np.where(live, w, 0.0), lo, hi, evk, grid.sentinel, S, D)
             out[f"{k}/{part}"] = Scaled(c, {"S": S, "D": D})
             out[f"{k}/{part}_eta"] = w[ev] @ E[ev]
             out[f"{k}/{part}_Wk"] = np.bincount(evk[ev], weights=w[ev], minlength=grid.T)
