@@ -24,7 +24,7 @@ or 0 (Breslow) and ``a = W_k / d_k`` (``slot_terms``)::
     Hessian   = sum_j d_j u_j u_j^T - sum_k beta_k U_k U_k^T + gamma_k F_k F_k^T
 
 with ``A1 = sum_r a / den_r``, ``Ac = sum_r a c_r / den_r``, ``U = M - ratio F``
-(``beta, ratio, gamma`` of :func:`shrinkage.model.cox_math.cox_slot_curvature`), all
+(``beta, ratio, gamma`` of ``shrinkage.model.cox_math.cox_slot_curvature``), all
 on columns ``1:``. The diagonal part needs the per-row weight ``d_j = mu_j (sum_{k at
 risk} A1_k - e_j Ac_{k_j})`` and so a second pass (``gram_block``): ``A1`` is global.
 Weights are divided by the fit's total weight, as in memory.
@@ -171,16 +171,29 @@ def block_slots(R, grid):
     return lo, hi, evk
 
 
-def _fit_rows(i, start, nb, fb, spec, k, wb, W):
-    """The weights of a fit's rows: ``w / W``, 0 on the rows of held-out fold ``k``."""
+def _fit_rows(folds, k, wb, W):
+    """The weights of a fit's rows: ``w / W``, 0 on the rows of held-out fold ``k``
+    (``folds``: a callable giving the block's fold labels)."""
     w = wb / W
     if k >= 0:
-        w = np.where(row_folds(i, start, nb, fb, spec) == k, 0.0, w)
+        w = np.where(folds() == k, 0.0, w)
     return w
 
 
-def _eta(Xb, ob, shift, b):
-    eta = (Xb - shift) @ b
+def _fold_labels(i, start, nb, fb, spec):
+    """The block's fold labels, computed once when first asked for."""
+    cache = []
+
+    def labels():
+        if not cache:
+            cache.append(row_folds(i, start, nb, fb, spec))
+        return cache[0]
+    return labels
+
+
+def _eta(U, ob, b):
+    """``offset + u . b`` (``U`` the block's rows less the shift)."""
+    eta = U @ b
     return eta if ob is None else eta + ob
 
 
@@ -199,22 +212,25 @@ def hist_block(i, start, Xb, Rb, wb, ob, fb, spec, shift, grid, requests):
     U1[:, 0] = 1.0
     U1[:, 1:] = Xb - shift
     out = {}
+    folds = _fold_labels(i, start, R.shape[0], fb, spec)
+    event = evk >= 0
     for q, (k, W, b, base) in enumerate(requests):
-        w = _fit_rows(i, start, R.shape[0], fb, spec, k, wb, W)
-        eta = _eta(Xb, ob, shift, b)
+        w = _fit_rows(folds, k, wb, W)
+        eta = _eta(U1[:, 1:], ob, b)
         live = (w > 0) & (hi > lo)
         c = float(np.max(eta[live])) if np.any(live) else -np.inf
         mu = np.where(live, w * np.exp(np.where(live, eta - c, 0.0)), 0.0)
         M = np.empty((grid.T, U1.shape[1]))
         F = np.empty_like(M)
         cox_risk_sums(U1, mu, lo, hi, evk, grid.sentinel, M, F)
-        ev = (evk >= 0) & (w > 0)
+        ev = event & (w > 0)
+        we = np.where(ev, w, 0.0)  # the events' weights (dense products: no row copies)
         out[f"{q}/MF"] = Scaled([c], {"M": M, "F": F})
         out[f"{q}/Wk"] = np.bincount(evk[ev], weights=w[ev], minlength=grid.T)
         out[f"{q}/dk"] = np.bincount(evk[ev], minlength=grid.T).astype(float)
-        out[f"{q}/ev_u"] = w[ev] @ U1[ev, 1:]
-        out[f"{q}/ev_eta"] = np.array(float(w[ev] @ eta[ev]))
-        out[f"{q}/ev_abs"] = np.array(float(w[ev] @ np.abs(eta[ev])))
+        out[f"{q}/ev_u"] = we @ U1[:, 1:]
+        out[f"{q}/ev_eta"] = np.array(float(we @ eta))
+        out[f"{q}/ev_abs"] = np.array(float(we @ np.abs(eta)))
         if base is not None:
             out[f"{q}/Gd"] = _diagonal_part(U1[:, 1:], w, eta, lo, hi, evk, grid, *base)[0]
     return out
@@ -224,7 +240,7 @@ def _diagonal_part(U, w, eta, lo, hi, evk, grid, c, terms):
     """``(sum_j d_j u_j u_j^T, v)`` with ``d_j = mu_j (sum_{k at risk} A1_k - e_j
     Ac_{k_j})`` and ``mu_j = w_j exp(eta_j - c)`` (``terms`` scaled by ``exp(c)``), and
     ``v_j`` the diagonal of the loss's Hessian in ``eta``
-    (:func:`~shrinkage.model.cox_math.cox_observation_derivatives`); inf when ``mu``
+    (``shrinkage.model.cox_math.cox_observation_derivatives``); inf when ``mu``
     overflows (a lagged ``c`` far below ``eta``)."""
     n = w.shape[0]
     live = (w > 0) & (hi > lo)
@@ -248,9 +264,10 @@ def gram_block(i, start, Xb, Rb, wb, ob, fb, spec, shift, grid, requests):
     U = Xb - shift
     n = R.shape[0]
     out = {}
+    folds = _fold_labels(i, start, n, fb, spec)
     for q, (k, W, b, c, terms, curv) in enumerate(requests):
-        w = _fit_rows(i, start, n, fb, spec, k, wb, W)
-        out[f"{q}/Gd"], v = _diagonal_part(U, w, _eta(Xb, ob, shift, b), lo, hi, evk, grid,
+        w = _fit_rows(folds, k, wb, W)
+        out[f"{q}/Gd"], v = _diagonal_part(U, w, _eta(U, ob, b), lo, hi, evk, grid,
                                            c, terms)
         if curv:
             out[f"{q}/sv"] = np.array(v.sum())

@@ -273,7 +273,8 @@ class CoxFit:
         st, options = self.st, self.options
         p = self.mom.shift.size
         pt, ends = yield from self._null()
-        null_dev = 2.0 * (pt.loss - saturated_loss(pt.Wk, pt.dk, self.efron))
+        saturated = saturated_loss(pt.Wk, pt.dk, self.efron)  # data only: the same at every b
+        null_dev = 2.0 * (pt.loss - saturated)
         cand = st.cand
         top = float(np.max(np.abs(pt.g[cand]) / st.scale[cand])) if np.any(cand) else 1.0
         self.grad_scale = top if top > 0 else 1.0
@@ -300,7 +301,7 @@ class CoxFit:
         def record(e):  # strengths arrive in order; True stops the path
             k = e.k
             out[0][k], out[3][k], out[4][k], steps[k] = e.b, e.cert, e.sweeps, e.steps
-            dev = 2.0 * (e.s["point"].loss - saturated_loss(pt.Wk, pt.dk, self.efron))
+            dev = 2.0 * (e.s["point"].loss - saturated)
             out[2][k] = 1.0 - dev / null_dev if null_dev > 0 else 0.0
             code = early_stop_code(out[2], k, L, *RULES) if early_stop else 0
             if code:
@@ -330,12 +331,12 @@ def run_cox(data, fits, grid, spec=None):
                 slots.append(("g", len(grams), 1))
                 grams.append(args)
         total = reduce_blocks(data, pass_block, spec, data.shift, grid, hists, grams)
+        parts = {}
+        for key, v in total.items():  # "h/q/name": request q's sums
+            kind, q, name = key.split("/", 2)
+            parts.setdefault((kind, int(q)), {})[name] = v
         for f, (kind, q0, m) in zip(active, slots):
-            raws = []
-            for q in range(q0, q0 + m):
-                prefix = f"{kind}/{q}/"
-                raws.append({k[len(prefix):]: v for k, v in total.items()
-                             if k.startswith(prefix)})
+            raws = [parts[(kind, q)] for q in range(q0, q0 + m)]
             f.send(raws if kind == "h" else raws[0])
         active = [f for f in active if f.result is None]
 
