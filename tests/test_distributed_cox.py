@@ -148,6 +148,7 @@ def test_bad_survival_inputs_are_refused_by_block_and_row():
     strata = np.zeros(400)
     strata[y[:, 1] == 0] = 1
     _bad(y, strata=strata, match="stratum 1 has no events")
+    _bad(np.c_[np.ones(400), np.ones(400)], match="only its tied events")
     with pytest.raises(ValueError, match="ties must be"):
         dist.regularization_path(np.ones((4, 1)) * np.arange(4)[:, None], y[:4], "cox",
                                  ties="exact")

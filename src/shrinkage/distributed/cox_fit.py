@@ -127,6 +127,7 @@ class _Point:
         self.loss = t["loss"] - float(raw["ev_eta"])
         self.mag = t["mag"] + float(raw["ev_abs"])
         self.M, self.F = M[:, 1:], F[:, 1:]
+        self.S_D = (M[:, 0], F[:, 0])
         if np.isfinite(self.loss):
             self.g = raw["ev_u"] - (t["terms"][0] @ self.M - t["Ac"] @ self.F)
         gd = raw.get("Gd")
@@ -257,6 +258,10 @@ class CoxFit:
         pt = _Point(np.zeros(self.mom.shift.size), raws[0], self.efron)
         if not np.isfinite(pt.loss):
             raise ValueError("the partial likelihood of the null model is not finite")
+        S, D = pt.S_D
+        if not np.any((pt.dk > 0) & (S > D * (1.0 + 1e-12))):
+            raise ValueError("every risk set holds only its tied events (no one survives an "
+                             "event time), so the partial likelihood carries no information")
         ridge = st.l1_ratio < RIDGE_LAM_MAX_RATIO and options.lams is None
         s = yield from self.gram(pt, curv=ridge)
         pt.Gd = s["Gd"]
