@@ -1,16 +1,18 @@
-"""Passes over the data of blocked binomial and Cox paths and 10-fold CV, by the number
-of lams.
+"""Passes over the data of blocked binomial, multinomial and Cox paths and 10-fold CV, by
+the number of lams.
 
-A 20,000 x 20 binomial problem in 10 row blocks (in memory, synchronous scheduler: the
-count of passes does not depend on where the blocks live), the default tolerance::
+A 20,000 x 20 binomial problem and a 20,000 x 20 multinomial one with 4 classes, each in
+10 row blocks (in memory, synchronous scheduler: the count of passes does not depend on
+where the blocks live), the default tolerance; CPU time (``time.process_time``) of each
+fit, to be read with one BLAS and one numba thread::
 
-    python benchmarks/distributed_passes.py [--family binomial|cox|all]
+    OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python benchmarks/distributed_passes.py \
+        [--family glm|cox|all]
 
-The Cox case: 20,000 x 20 survival times on a grid of 1/50 (tied events, about 30%
-censored), Breslow and Efron ties, the default tolerance and ``1e-10``; with the CPU
-time (``time.process_time``) of the blocked fit and of the in-memory fit of the same
-data, and the largest coefficient difference between them. Run it with
-``OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1`` on a shared machine.
+The Cox case (``--family cox``): 20,000 x 20 survival times on a grid of 1/50 (tied
+events, about 30% censored), Breslow and Efron ties, the default tolerance and
+``1e-10``; with the CPU time of the blocked fit and of the in-memory fit of the same
+data, and the largest coefficient difference between them.
 
 For each path: the passes (one of moments, the null model's, then the rounds of the
 window of strengths), the Newton steps per ``lam`` (each evaluated in some pass, many
@@ -26,33 +28,51 @@ import time
 import numpy as np
 
 
-def binomial():
-    import dask.array as da
-
-    import shrinkage.distributed as dist
-
+def _problems():
     rng = np.random.default_rng(0)
     n, p = 20_000, 20
     X = rng.normal(size=(n, p))
     eta = X[:, :5] @ np.linspace(1, -1, 5) * 0.5
-    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(float)
-    Xd = da.from_array(X, chunks=(2_000, p))
-    for n_lams in (20, 100):
-        path = dist.regularization_path(Xd, y, "binomial", n_lams=n_lams,
-                                        scheduler="synchronous")
-        cv = dist.cross_validate(Xd, y, "binomial", cv=10, n_lams=n_lams,
-                                 scheduler="synchronous", random_state=0)
-        ex = path.extra
-        passes = ex["passes"]
-        before = 1 + ex["passes_before_path"]
-        steps = ex["newton_steps"]
-        print(f"n_lams={n_lams}: {path.n_lams} lams reached, path {passes} passes "
-              f"({passes / path.n_lams:.2f} per lam: {before} for the moments and the null "
-              f"model, {passes - before} for the path), 10-fold CV {cv.extra['passes']} "
-              f"passes")
-        print(f"  Newton steps per lam: mean {steps.mean():.2f}, max {steps.max()}, "
-              f"total {steps.sum()}; points evaluated {ex['points_evaluated']}, curvature "
-              f"sums {ex['curvature_sums']}; all converged: {bool(np.all(path.converged))}")
+    yield "binomial", X, (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(float)
+    B = np.zeros((p, 4))
+    B[:5] = rng.normal(size=(5, 4)) * 0.5
+    E = X @ B
+    P = np.exp(E - E.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    yield "multinomial", X, (rng.uniform(size=(n, 1)) > np.cumsum(P, axis=1)).sum(axis=1)
+
+
+def glm():
+    """The binomial and multinomial cases."""
+    import dask.array as da
+
+    import shrinkage.distributed as dist
+
+    for family, X, y in _problems():
+        Xd = da.from_array(X, chunks=(2_000, X.shape[1]))
+        for n_lams in (20, 100):
+            _report(dist, family, Xd, y, n_lams)
+
+
+def _report(dist, family, Xd, y, n_lams):
+    """Print the passes and CPU time of the path and of its 10-fold CV."""
+    t0 = time.process_time()
+    path = dist.regularization_path(Xd, y, family, n_lams=n_lams, scheduler="synchronous")
+    t1 = time.process_time()
+    cv = dist.cross_validate(Xd, y, family, cv=10, n_lams=n_lams, scheduler="synchronous",
+                             random_state=0)
+    t2 = time.process_time()
+    ex = path.extra
+    passes = ex["passes"]
+    before = 1 + ex["passes_before_path"]
+    steps = ex["newton_steps"]
+    print(f"{family} n_lams={n_lams}: {path.n_lams} lams reached, path {passes} passes "
+          f"({passes / path.n_lams:.2f} per lam: {before} for the moments and the null "
+          f"model, {passes - before} for the path; {t1 - t0:.1f} s CPU), 10-fold CV "
+          f"{cv.extra['passes']} passes ({t2 - t1:.1f} s CPU)")
+    print(f"  Newton steps per lam: mean {steps.mean():.2f}, max {steps.max()}, "
+          f"total {steps.sum()}; points evaluated {ex['points_evaluated']}, curvature "
+          f"sums {ex['curvature_sums']}; all converged: {bool(np.all(path.converged))}")
 
 
 def _survival(n, p, rng):
@@ -99,10 +119,10 @@ def cox():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--family", choices=("binomial", "cox", "all"), default="all")
+    parser.add_argument("--family", choices=("glm", "cox", "all"), default="all")
     family = parser.parse_args().family
-    if family in ("binomial", "all"):
-        binomial()
+    if family in ("glm", "all"):
+        glm()
     if family in ("cox", "all"):
         cox()
 

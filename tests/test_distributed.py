@@ -197,7 +197,7 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="outside \\[0, 1\\] in block"):
         dist.regularization_path(da.from_array(X, chunks=(200, 4)), y, "binomial")
     with pytest.raises(ValueError, match="not fitted on blocked data"):
-        dist.regularization_path(da.from_array(X, chunks=(200, 4)), y, "multinomial")
+        dist.regularization_path(da.from_array(X, chunks=(200, 4)), y, "mgaussian")
     with pytest.raises(ValueError, match="auc"):
         dist.cross_validate(da.from_array(X, chunks=(200, 4)), ys["binomial"], "binomial",
                             metric="auc")

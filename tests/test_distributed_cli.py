@@ -121,8 +121,6 @@ def test_bad_inputs_are_named(parts, tmp_path):
     pd.DataFrame({"a": ["u", "v", "w"], "y": [1.0, 0.0, 2.0]}).to_parquet(mixed / "1.parquet")
     assert_one_line_error(run(["fit", mixed, "--target", "y", *sync]),
                           "column 'a' is numeric in some files and text in others")
-    assert_one_line_error(run(["fit", glob, "--target", "c", "--family", "multinomial",
-                               *sync]), "--family multinomial is not supported")
     assert_one_line_error(run(["fit", glob, "--target", "y", "--memory-share", 2, *sync]),
                           "--memory-share must be in (0, 1]")
     assert not (tmp_path / "o").exists()  # nothing written

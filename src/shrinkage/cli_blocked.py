@@ -86,8 +86,7 @@ def fit_blocked(console, data, opts):
 
 
 def _check_options(opts):
-    refused = {"--family multinomial": opts["family"] == "multinomial",
-               f"--penalty {opts['penalty']}": opts["penalty"] in ("mcp", "scad", "adaptive"),
+    refused = {f"--penalty {opts['penalty']}": opts["penalty"] in ("mcp", "scad", "adaptive"),
                "--groups": bool(opts.get("groups")),
                "--repeats": opts.get("repeats", 1) != 1,
                "--factor-groups": bool(opts.get("factor_groups")),
@@ -95,8 +94,8 @@ def _check_options(opts):
     for option, given in refused.items():
         if given:
             raise CLIError(f"{option} is not supported when fitting files block by block "
-                           "(gaussian, binomial, poisson and cox with lasso, ridge or "
-                           "elasticnet are); fit a sample of the data in memory")
+                           "(gaussian, binomial, poisson, multinomial and cox with lasso, "
+                           "ridge or elasticnet are); fit a sample of the data in memory")
 
 
 @contextlib.contextmanager

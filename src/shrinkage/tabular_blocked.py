@@ -189,9 +189,9 @@ def blocked_design(files, opts, compute, summary=None):
         raise DataError(f"target {target!r} has {ts['missing']} missing or non-finite values;"
                         " remove those rows (blocked fits do not drop rows)")
     family = infer_family(ts, target, opts["family"])
-    if family not in ("gaussian", "binomial", "poisson"):
+    if family not in ("gaussian", "binomial", "poisson", "multinomial"):
         raise DataError(f"family {family} is not fitted on data read in blocks (gaussian, "
-                        "binomial and poisson are); fit a sample in memory")
+                        "binomial, poisson and multinomial are); fit a sample in memory")
     notes = []
     ids = [c for c in identifier_names(merged, candidates) if c not in opts["keep"]]
     features = [c for c in candidates if c not in ids]
@@ -211,7 +211,7 @@ def blocked_design(files, opts, compute, summary=None):
             raise DataError(f"{role} column {name!r} must be numeric without missing values")
     if opts.get("weights") and merged["columns"][opts["weights"]]["min"] < 0:
         raise DataError(f"weights column {opts['weights']!r} must be >= 0")
-    classes = class_labels(ts) if family == "binomial" else None
+    classes = class_labels(ts) if family in ("binomial", "multinomial") else None
     roles = {"target": target, "weights": opts.get("weights"), "offset": opts.get("offset"),
              "impute": bool(opts["impute"]), "classes": classes}
     probe, names = design_matrix(_empty_table(merged, features), columns)
@@ -235,8 +235,8 @@ def _empty_table(merged, features):
 
 def encode_file(path, columns, roles):
     """One row block: the design matrix of the file under ``columns``, then the response
-    (0/1 codes of ``classes[1]`` for binomial), the weights and the offset, as one
-    C-ordered float64 array."""
+    (the class codes ``0..K-1`` of ``classes``: for binomial, 0/1 codes of
+    ``classes[1]``), the weights and the offset, as one C-ordered float64 array."""
     need = [c["name"] for c in columns] + [r for r in (roles["target"], roles["weights"],
                                                        roles["offset"]) if r]
     table = read_file(path, set(need))
@@ -245,8 +245,8 @@ def encode_file(path, columns, roles):
     if roles["classes"] is not None:  # labels of the distinct values, not of every row
         values, codes = np.unique(y if y.dtype.kind == "f" else y.astype(str),
                                   return_inverse=True)
-        second = np.array([label_text(v) == roles["classes"][1] for v in values])
-        y = second[codes.ravel()].astype(np.float64)
+        index = {label: k for k, label in enumerate(roles["classes"])}
+        y = np.array([index[label_text(v)] for v in values])[codes.ravel()].astype(float)
     parts = [X, np.asarray(y, dtype=np.float64)[:, None]]
     for role, what in (("weights", "weights"), ("offset", "offset")):
         if roles[role]:

@@ -5,12 +5,13 @@ A design held as a :class:`dask.array.Array` (chunked by rows), a
 fit of the same data to the certificate's tolerance:
 
 * ``regularization_path`` -- gaussian in one pass over the data (the weighted Gram and
-  its moments, then the engine's covariance-mode path on ``p x p``); binomial and poisson
-  by proximal Newton on a window of strengths, one Newton step of each per pass; Cox
-  the same way from histograms over the event times (``cox_blocks``, ``cox_fit``,
-  ``cox_route``);
+  its moments, then the engine's covariance-mode path on ``p x p``); binomial, poisson
+  and multinomial by proximal Newton on a window of strengths, one Newton step of each
+  per pass; Cox the same way from histograms over the event times (``cox_blocks``,
+  ``cox_fit``, ``cox_route``);
 * ``cross_validate`` -- per-fold sums from the same passes: a fold trains on the sums
-  of the other folds, so gaussian K-fold CV costs one pass;
+  of the other folds, so gaussian K-fold CV costs one pass; classification folds are
+  stratified by class (``stratify``);
 * ``read_parquet`` -- Parquet (or CSV) files larger than memory into a blocked design;
 * ``wide_path`` and ``wide_cross_validate`` -- the other shape (``p >> n``, biglasso's
   case): a gaussian lasso or elastic net on a design stored by columns on disk, reading

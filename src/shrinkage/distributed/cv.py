@@ -121,17 +121,25 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     X : dask.array.Array, numpy.memmap, zarr array or ndarray of shape (n, p)
         As :func:`shrinkage.distributed.regularization_path`.
     y : array-like or dask array of length n
-    family : {"gaussian", "binomial", "poisson", "cox"}
+    family : {"gaussian", "binomial", "poisson", "multinomial", "cox"}
         ``"cox"``: as :func:`shrinkage.distributed.regularization_path`, scored by the
-        partial likelihood deviance (:mod:`shrinkage.distributed.cox_route`).
+        partial likelihood deviance (:mod:`shrinkage.distributed.cox_route`), on hashed
+        (not stratified) folds.
     l1_ratio : float in [0, 1]
     cv : int or array of fold labels (numpy, or a dask array of integers 0..K-1)
-        An int ``K`` assigns each row to ``splitmix64(row + seed) % K`` (``fold_by="row"``)
-        or each block to ``(block + seed) % K`` (``fold_by="block"``).
+        An int ``K`` assigns each row to stratified folds (see ``stratify``), else to
+        ``splitmix64(row + seed) % K`` (``fold_by="row"``) or each block to ``(block +
+        seed) % K`` (``fold_by="block"``).
     repeats : int, default 1
         Only 1 (the signature of :func:`shrinkage.cross_validate`).
-    stratify : None or False
-        No stratification on blocked data (give fold labels instead).
+    stratify : bool or None
+        Stratify the folds of an int ``cv`` by class (``fold_by="row"``); None means yes
+        for binomial (0/1 labels) and multinomial, as :func:`shrinkage.cross_validate`.
+        Each class's rows, in row order, are dealt in runs of ``K`` to the ``K`` folds in
+        a seeded random order (``shrinkage.distributed.stratify``): every fold holds
+        ``floor(n_c / K)`` or ``ceil(n_c / K)`` rows of class ``c``, whatever the
+        blocking. A dask ``y`` is read once more (not X) to count its classes per block
+        (counted in ``extra["passes"]``).
     groups : None
         No groups on blocked data (give fold labels instead).
     metric : str or None
@@ -162,10 +170,13 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     CVResult, or (CVResult, Path) when ``return_path`` is true.
     """
     selection.parse_rule(rule)
-    if repeats != 1 or stratify or groups is not None:
-        raise ValueError("repeats, stratify and groups are not supported on blocked data; "
-                         "give fold labels per row as cv=...")
+    if repeats != 1 or groups is not None:
+        raise ValueError("repeats and groups are not supported on blocked data; give fold "
+                         "labels per row as cv=...")
     if family == "cox":  # risk sets: histograms over the event times (cox_route)
+        if stratify:
+            raise ValueError("stratify is not supported for the cox family on blocked "
+                             "data (its folds are hashed rows); give fold labels as cv=...")
         return cox_cross_validate(X, y, cv, fold_spec, _result, metric, rule, random_state,
                                   fold_by, return_path, block_rows, scheduler, progress,
                                   {**path_kwargs, "l1_ratio": l1_ratio})
@@ -177,36 +188,58 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     kwargs = dict(path_kwargs)
     weight, offset = kwargs.pop("sample_weight", None), kwargs.pop("offset", None)
     options = path_options(family, {**kwargs, "l1_ratio": l1_ratio})
-    from .problem import check_family
-
-    check_family(options)
     n = int(X.shape[0])
     spec, K, folds, ids = fold_spec(cv, n, random_state, fold_by)
-    data = block_data(X, y, weight, offset, folds, block_rows=block_rows,
-                      scheduler=scheduler, progress=progress)
-    total = moments_pass(data, family, spec, K)
-    for k in range(K):
-        if not total["sw"][k] > 0:
-            raise ValueError(f"fold {k} has no rows with positive weight; choose other folds")
-    full_mom = Moments(select(total, np.arange(K)), data.shift, data.y_shift)
-    if family == "gaussian":
-        full = gaussian_path(full_mom, options, n)
+    from .stratify import stratified_cv
+
+    strata, found = stratified_cv(stratify, family, cv, fold_by, y, random_state)
+    if strata is not None:  # given labels, balanced per class
+        spec, folds = ("given", K), strata
+        ids = strata if isinstance(strata, np.ndarray) else None
+    blocked = {"block_rows": block_rows, "scheduler": scheduler, "progress": progress}
+    if family == "multinomial":
+        from .multinomial_cv import multinomial_folds
+
+        full, table, total, data = multinomial_folds(X, y, weight, offset, options, spec, K,
+                                                     folds, metric, classes=found, **blocked)
     else:
-        fit = newton_path(full_mom, options, n, has_offset=offset is not None)
-        run_fits(data, [fit])
-        full = fit.result
-    paths = _fold_paths(data, total, K, spec, options, family, full.lams,
-                        offset is not None)
-    table = _scores(data, total, K, spec, family, metric, paths, full.n_lams)
+        full, table, total, data = _folds(X, y, weight, offset, options, spec, K, folds,
+                                          metric, blocked)
     if weight is None:
         weights = np.asarray(total["rows"], dtype=float)
     else:
         weights = np.asarray(total["sw"], dtype=float) / float(np.sum(total["sw"])) * n
     res = _result(full, table, weights, metric, greater, rule, ids, random_state,
                   {"family": family, "n_folds": K, "fold_by": spec[0],
-                   "passes": data.passes})
-    full.extra["passes"] = data.passes
+                   "stratified": strata is not None, "passes": data.passes})
+    if strata is not None and not isinstance(strata, np.ndarray):
+        res.extra["passes"] += 1  # the pass over a dask y that counted its classes
+    full.extra["passes"] = res.extra["passes"]
     return (res, full) if return_path else res
+
+
+def _folds(X, y, weight, offset, options, spec, K, folds, metric, blocked):
+    """The full path, the fold paths and their ``(K, L)`` held-out scores (gaussian,
+    binomial, poisson): ``(full, table, total, data)``."""
+    from .problem import check_family
+
+    family = options.family
+    check_family(options)
+    data = block_data(X, y, weight, offset, folds, **blocked)
+    total = moments_pass(data, family, spec, K)
+    for k in range(K):
+        if not total["sw"][k] > 0:
+            raise ValueError(f"fold {k} has no rows with positive weight; choose other folds")
+    full_mom = Moments(select(total, np.arange(K)), data.shift, data.y_shift)
+    if family == "gaussian":
+        full = gaussian_path(full_mom, options, data.n)
+    else:
+        fit = newton_path(full_mom, options, data.n, has_offset=offset is not None)
+        run_fits(data, [fit])
+        full = fit.result
+    paths = _fold_paths(data, total, K, spec, options, family, full.lams,
+                        offset is not None)
+    return full, _scores(data, total, K, spec, family, metric, paths, full.n_lams), total, data
 
 
 def _result(full, table, weights, metric, greater, rule, ids, random_state, extra):

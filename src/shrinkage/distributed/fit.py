@@ -2,7 +2,7 @@
 
 Gaussian: one pass (``gaussian``). Binomial and poisson: one pass of moments, then
 proximal Newton on a window of strengths, one step of each per pass (``newton``,
-``path_window``). The result is the
+``path_window``); multinomial the same with ``K`` classes (``multinomial``). The result is the
 :class:`~shrinkage.results.Path` that :func:`shrinkage.regularization_path` returns on the
 same data in memory, to the certificate's tolerance; ``path.extra["passes"]`` counts the
 passes over the data.
@@ -51,7 +51,9 @@ def regularization_path(X, y, family="gaussian", *, block_rows=None, scheduler=N
         with the synchronous scheduler.
     y, sample_weight, offset : array-like or dask arrays of length n
         ``y``: real (gaussian), 0/1 or proportions (binomial), counts (poisson).
-    family : {"gaussian", "binomial", "poisson", "cox"}
+    family : {"gaussian", "binomial", "poisson", "multinomial", "cox"}
+        Multinomial: ``y`` holds class labels (any labels in a NumPy array, numbers in a
+        dask array), ``offset`` has shape ``(n, K)``; see ``multinomial``.
         ``"cox"``: ``y`` is ``[time, event]`` or ``[start, stop, event]`` (``(n, 2)`` or
         ``(n, 3)``, NumPy or dask) or a structured array; ``ties`` and ``strata`` (one
         numeric label per row, NumPy or dask) as in memory
@@ -75,6 +77,11 @@ def regularization_path(X, y, family="gaussian", *, block_rows=None, scheduler=N
         return cox_path(X, y, block_rows=block_rows, scheduler=scheduler,
                         progress=progress, **path_kwargs)
     options = path_options(family, path_kwargs)
+    if family == "multinomial":
+        from .multinomial_cv import multinomial_path
+
+        return multinomial_path(X, y, options, block_rows=block_rows, scheduler=scheduler,
+                                progress=progress)
     check_family(options)
     data = block_data(X, y, options.sample_weight, options.offset, block_rows=block_rows,
                       scheduler=scheduler, progress=progress)

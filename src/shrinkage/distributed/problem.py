@@ -78,9 +78,10 @@ def check_family(options):
     return get_family(options.family)
 
 
-def fit_setup(mom, options, p):
-    """The ``FitSetup`` of ``options`` on the rows summarised by ``mom``."""
-    fam = check_family(options)
+def fit_setup(mom, options, p, family=None):
+    """The ``FitSetup`` of ``options`` on the rows summarised by ``mom`` (``family``: a
+    family object checked by its own module, else ``check_family(options)``)."""
+    fam = check_family(options) if family is None else family
     tol, max_iter, l1_ratio, n_lams, names = check_options(options, fam, p)
     penalty = penalty_for(fam, p, l1_ratio, options)
     if not np.all(np.isfinite(mom.xm)):
