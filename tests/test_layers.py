@@ -51,6 +51,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.cli_blocked", 5),
     ("shrinkage.tabular_blocked", 5),
     ("shrinkage.tabular_blocked_rules", 5),
+    ("shrinkage.tabular_blocked_survival", 5),
     ("shrinkage.quickstart", 5),
     ("shrinkage.validation", 0),
     ("shrinkage.results", 0),

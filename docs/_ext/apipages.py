@@ -68,6 +68,9 @@ NOTES = {
                               "shrinkage.distributed.newton",
                               "shrinkage.distributed.path_window", "shrinkage.distributed.cv",
                               "shrinkage.distributed.read",
+                              "shrinkage.distributed.cox_blocks",
+                              "shrinkage.distributed.cox_fit",
+                              "shrinkage.distributed.cox_route",
                               "shrinkage.distributed.wide", "shrinkage.distributed.wide_source",
                               "shrinkage.distributed.wide_stats",
                               "shrinkage.distributed.wide_screen",
@@ -154,7 +157,11 @@ def module_page(modname, title):
         lines += _title(f"Notes: {note}", "-")
         lines += [f".. automodule:: {note}", "   :no-members:"]
         parent, _, last = note.rpartition(".")
-        if getattr(importlib.import_module(parent), last) is not importlib.import_module(note):
+        # what the package holds under that name before the import (a lazy package's
+        # __getattr__ knows only its exports, not its submodules)
+        before = vars(importlib.import_module(parent)).get(last)
+        module = importlib.import_module(note)
+        if before is not None and before is not module:
             lines.append("   :no-index:")  # the package exports an object of that name
         lines.append("")
     return "\n".join(lines)

@@ -86,8 +86,7 @@ def fit_blocked(console, data, opts):
 
 
 def _check_options(opts):
-    refused = {"--family cox": opts["family"] == "cox",
-               f"--penalty {opts['penalty']}": opts["penalty"] in ("mcp", "scad", "adaptive"),
+    refused = {f"--penalty {opts['penalty']}": opts["penalty"] in ("mcp", "scad", "adaptive"),
                "--groups": bool(opts.get("groups")),
                "--repeats": opts.get("repeats", 1) != 1,
                "--factor-groups": bool(opts.get("factor_groups")),
@@ -95,8 +94,8 @@ def _check_options(opts):
     for option, given in refused.items():
         if given:
             raise CLIError(f"{option} is not supported when fitting files block by block "
-                           "(gaussian, binomial, poisson and multinomial with lasso, ridge "
-                           "or elasticnet are); fit a sample of the data in memory")
+                           "(gaussian, binomial, poisson, multinomial and cox with lasso, "
+                           "ridge or elasticnet are); fit a sample of the data in memory")
 
 
 @contextlib.contextmanager
@@ -174,6 +173,8 @@ def _run(console, data, files, opts, scheduler, scheduler_name):
     out = check_out(opts["out"], opts["force"], OUTPUTS)
     console.print(f"reading {len(files)} files block by block ({scheduler_name} "
                   "scheduler); first pass: column kinds and levels")
+    if opts["family"] == "cox":  # the survival columns: a second block per file
+        from .tabular_blocked_survival import survival_design as blocked_design
     design = blocked_design(files, opts, _compute(scheduler))
     for note in design.notes:
         console.print(f"note: {note}")
@@ -212,7 +213,8 @@ def _cross_validate(design, opts, rule, l1_ratio, grid, scheduler):
             design.X, design.y, design.family, l1_ratio=l1_ratio, cv=opts["folds"],
             metric=opts["metric"], rule=rule, random_state=opts["seed"], return_path=True,
             scheduler=scheduler, progress=BlockCounter(), feature_names=design.feature_names,
-            sample_weight=design.weights, offset=design.offset, **grid)
+            sample_weight=design.weights, offset=design.offset, **grid,
+            **({"strata": design.strata} if design.family == "cox" else {}))
     for w in {str(w.message) for w in caught}:
         click.echo(f"warning: {w}", err=True)
     if design.classes is not None:
@@ -227,20 +229,32 @@ def _model(design, path, cv, opts, command, name):
 
     n_used = int(design.X.shape[0])
     return TabularModel(
-        path=path, cv=cv, target=opts["target"], family=design.family,
+        path=path, cv=cv, target=opts["target"] or opts.get("time"), family=design.family,
         columns=design.columns,
         classes=None if design.classes is None else np.asarray(design.classes, dtype=str),
         notes=list(design.notes), command=command,
         extra={"source": name.name, "n_rows": n_used, "n_rows_read": design.n_read,
-               "files": len(design.files), "passes": int(path.extra.get("passes", 0))},
+               "files": len(design.files), "passes": int(path.extra.get("passes", 0)),
+               **_survival_extra(design, opts)},
         weights=opts.get("weights"), offset=opts.get("offset"))
+
+
+def _survival_extra(design, opts):
+    """What the model file keeps of a Cox fit: its survival columns and ties (no
+    baseline hazard: that needs the rows in memory)."""
+    if design.family != "cox":
+        return {}
+    keep = {role: opts.get(role) for role in ("time", "event", "start", "strata")}
+    return {"survival": {**keep, "ties": opts.get("ties") or "efron",
+                         "strata_levels": list(design.strata_levels)}}
 
 
 def _report(design, path, cv, command, name, n_used, opts):
     from .report import build_report, render_figures
 
     images = render_figures(path, cv)
-    facts = {"source": name.name, "target": opts["target"], "files": len(design.files),
+    facts = {"source": name.name, "target": opts["target"] or opts.get("time"),
+             "files": len(design.files),
              "rows read": design.n_read, "rows used": n_used,
              "passes over the data": int(path.extra.get("passes", 0))}
     for role in ("weights", "offset"):

@@ -174,14 +174,14 @@ def _roles(merged, opts):
     return [c for c in names if c != target and c not in special and c not in exclude]
 
 
-def blocked_design(files, opts, compute):
+def blocked_design(files, opts, compute, summary=None):
     """Encode ``files`` for a blocked fit under the options ``opts`` of ``shrinkage fit``
     (target, family, exclude, keep, impute, weights, offset); ``compute`` runs the
-    first pass."""
+    first pass, unless its result ``summary = survey(files, compute)`` is given."""
     import dask
     import dask.array as da
 
-    merged, lengths = survey(files, compute)
+    merged, lengths = survey(files, compute) if summary is None else summary
     candidates = _roles(merged, opts)
     target = opts["target"]
     ts = merged["columns"][target]

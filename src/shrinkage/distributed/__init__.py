@@ -7,7 +7,8 @@ fit of the same data to the certificate's tolerance:
 * ``regularization_path`` -- gaussian in one pass over the data (the weighted Gram and
   its moments, then the engine's covariance-mode path on ``p x p``); binomial, poisson
   and multinomial by proximal Newton on a window of strengths, one Newton step of each
-  per pass;
+  per pass; Cox the same way from histograms over the event times (``cox_blocks``,
+  ``cox_fit``, ``cox_route``);
 * ``cross_validate`` -- per-fold sums from the same passes: a fold trains on the sums
   of the other folds, so gaussian K-fold CV costs one pass; classification folds are
   stratified by class (``stratify``);

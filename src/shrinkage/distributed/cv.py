@@ -27,6 +27,7 @@ from ..tuning import selection
 from ..tuning.cv import cv_summary, path_options
 from ..tuning.metrics import check_metric
 from .blocks import block_data, reduce_blocks
+from .cox_route import cox_cross_validate
 from .fit import moments_pass
 from .gaussian import gaussian_path
 from .moments import Moments, score_block, select
@@ -120,7 +121,10 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     X : dask.array.Array, numpy.memmap, zarr array or ndarray of shape (n, p)
         As :func:`shrinkage.distributed.regularization_path`.
     y : array-like or dask array of length n
-    family : {"gaussian", "binomial", "poisson", "multinomial"}
+    family : {"gaussian", "binomial", "poisson", "multinomial", "cox"}
+        ``"cox"``: as :func:`shrinkage.distributed.regularization_path`, scored by the
+        partial likelihood deviance (:mod:`shrinkage.distributed.cox_route`), on hashed
+        (not stratified) folds.
     l1_ratio : float in [0, 1]
     cv : int or array of fold labels (numpy, or a dask array of integers 0..K-1)
         An int ``K`` assigns each row to stratified folds (see ``stratify``), else to
@@ -169,6 +173,13 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     if repeats != 1 or groups is not None:
         raise ValueError("repeats and groups are not supported on blocked data; give fold "
                          "labels per row as cv=...")
+    if family == "cox":  # risk sets: histograms over the event times (cox_route)
+        if stratify:
+            raise ValueError("stratify is not supported for the cox family on blocked "
+                             "data (its folds are hashed rows); give fold labels as cv=...")
+        return cox_cross_validate(X, y, cv, fold_spec, _result, metric, rule, random_state,
+                                  fold_by, return_path, block_rows, scheduler, progress,
+                                  {**path_kwargs, "l1_ratio": l1_ratio})
     metric, greater = check_metric(metric, family)
     if metric == "auc":
         raise ValueError("metric='auc' ranks all held-out rows together and is not "

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..tuning.cv import path_options
 from .blocks import block_data, reduce_blocks
+from .cox_route import cox_path
 from .gaussian import gaussian_path
 from .moments import Moments, moment_block, select
 from .problem import check_family
@@ -50,9 +51,13 @@ def regularization_path(X, y, family="gaussian", *, block_rows=None, scheduler=N
         with the synchronous scheduler.
     y, sample_weight, offset : array-like or dask arrays of length n
         ``y``: real (gaussian), 0/1 or proportions (binomial), counts (poisson).
-    family : {"gaussian", "binomial", "poisson", "multinomial"}
+    family : {"gaussian", "binomial", "poisson", "multinomial", "cox"}
         Multinomial: ``y`` holds class labels (any labels in a NumPy array, numbers in a
         dask array), ``offset`` has shape ``(n, K)``; see ``multinomial``.
+        ``"cox"``: ``y`` is ``[time, event]`` or ``[start, stop, event]`` (``(n, 2)`` or
+        ``(n, 3)``, NumPy or dask) or a structured array; ``ties`` and ``strata`` (one
+        numeric label per row, NumPy or dask) as in memory
+        (:mod:`shrinkage.distributed.cox_fit`).
     block_rows : int, optional
         Rows per block for a non-dask X.
     scheduler : str, optional
@@ -68,6 +73,9 @@ def regularization_path(X, y, family="gaussian", *, block_rows=None, scheduler=N
     Path
         With ``extra["passes"]``, the number of passes over the data.
     """
+    if family == "cox":  # risk sets: histograms over the event times (cox_route)
+        return cox_path(X, y, block_rows=block_rows, scheduler=scheduler,
+                        progress=progress, **path_kwargs)
     options = path_options(family, path_kwargs)
     if family == "multinomial":
         from .multinomial_cv import multinomial_path

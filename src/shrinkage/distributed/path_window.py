@@ -114,18 +114,19 @@ def anchors(m, p):
     return np.arange(m) // s * s
 
 
-def window_solve(fit, grid, cand, start, record):
+def window_solve(fit, grid, cand, start, record, width=WINDOW):
     """Solve ``fit`` at every strength of ``grid`` over the features ``cand`` (a
     generator yielding ``fit.evaluate`` passes), starting from ``start = (b, b0,
     stats)``; each finished ``Strength`` goes to ``record`` in the order of ``grid``,
-    and a true return from ``record`` ends the path there."""
+    and a true return from ``record`` ends the path there; at most ``width`` strengths
+    share a pass."""
     window, finished = [], {}
     nxt = reported = 0
     tip = start
     while True:
         moved = True
         while moved:
-            while nxt < grid.size and len(window) < WINDOW:
+            while nxt < grid.size and len(window) < width:
                 window.append(Strength(nxt, grid[nxt], *tip))
                 nxt += 1
             moved = False
