@@ -89,6 +89,22 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
 
 
 @njit(cache=True, nogil=True)
+def weighted_sums(X, xd, xi, xp, sparse, v, feats, xv):
+    """``xv_j = sum_i v_i x_ij`` for the features ``feats`` (the lazy residual's
+    correction under new weights when the block Hessians are kept)."""
+    for t in range(feats.shape[0]):
+        j = feats[t]
+        acc = 0.0
+        if sparse:
+            for k in range(xp[j], xp[j + 1]):
+                acc += v[xi[k]] * xd[k]
+        else:
+            for i in range(X.shape[0]):
+                acc += v[i] * X[i, j]
+        xv[j] = acc
+
+
+@njit(cache=True, nogil=True)
 def dense_block_hessian(X, v, xm, inv_s, gidx, a, m, e0, H):
     """``H_g = Z_g^T V Z_g`` of a dense group: the rows ``sqrt(v_i) (x_ij - xm_j) inv_s_j``
     are formed once (n m), then each entry is one contiguous dot product (vectorised;
