@@ -10,7 +10,7 @@ import shrinkage.engine.groups as engine_groups
 from _reference import group_design
 from shrinkage import regularization_path
 from shrinkage.engine.groups import GroupSolver
-from shrinkage.engine.kernels.groups import weighted_sums
+from shrinkage.engine.kernels.groups import dense_group_gradient, weighted_sums
 
 
 def _counted_path(monkeypatch, X, y, family, labels, mix, slack):
@@ -67,3 +67,22 @@ def test_weighted_sums_match_numpy(sparse):
     expect = np.full(12, -1.0)
     expect[feats] = X[:, feats].T @ v
     np.testing.assert_allclose(xv, expect, rtol=1e-13, atol=1e-13)
+
+
+def test_dense_group_gradient_matches_numpy():
+    """``Z_g^T V (R - sh)`` for a group of columns (centred by ``xm``, scaled by
+    ``inv_s``), with ``xv = X^T v`` and ``svR = v^T R`` as the kernel keeps them."""
+    rng = np.random.default_rng(5)
+    n, p, K = 30, 9, 2
+    X = np.asfortranarray(rng.standard_normal((n, p)))
+    v = rng.random(n)
+    R = np.asfortranarray(rng.standard_normal((n, K)))
+    sh = rng.standard_normal(K)
+    xm, inv_s = rng.standard_normal(p), rng.uniform(0.5, 2.0, p)
+    gidx = np.array([4, 1, 7, 2, 8], dtype=np.int64)
+    cg = np.empty((3, K))
+    dense_group_gradient(X, v, float(v.sum()), xm, inv_s, X.T @ v, R, sh, v @ R, gidx, 1,
+                         cg, np.empty(n))
+    cols = gidx[1:4]
+    Z = (X[:, cols] - xm[cols]) * inv_s[cols]
+    np.testing.assert_allclose(cg, Z.T @ (v[:, None] * (R - sh)), rtol=1e-12, atol=1e-12)
