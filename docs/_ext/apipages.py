@@ -66,6 +66,7 @@ NOTES = {
                               "shrinkage.distributed.problem",
                               "shrinkage.distributed.gaussian",
                               "shrinkage.distributed.newton",
+                              "shrinkage.distributed.pass_fit",
                               "shrinkage.distributed.path_window", "shrinkage.distributed.cv",
                               "shrinkage.distributed.read",
                               "shrinkage.distributed.cox_blocks",

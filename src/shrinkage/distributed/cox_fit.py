@@ -30,19 +30,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.cox import solve_model
-from ..engine.grid import strength_grid
 from ..engine.kernels.certify import kkt_scan
-from ..engine.path import check_options
-from ..engine.problem import constant_columns
 from ..engine.stopping import RULES, early_stop_code
-from ..model.build import penalty_for
 from ..model.cox import TIES, Cox
-from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
+from ..model.penalties import RIDGE_LAM_MAX_RATIO
 from .blocks import reduce_blocks
 from .cox_blocks import CoxGrid, pass_block, setup_block, slot_terms
 from .moments import Moments, select
+from .pass_fit import PassFit
 from .path_window import WINDOW, window_solve
-from .problem import FitSetup, finish_path, gram_ridge_ends
+from .problem import check_penalty_options, finish_path, fit_setup, gram_ridge_ends
 
 __all__ = ["CoxFit", "cox_setup", "setup_pass", "run_cox", "saturated_loss",
            "WINDOW_BYTES"]
@@ -76,28 +73,8 @@ def setup_pass(data, spec=None, n_groups=1):
 def cox_setup(mom, options, p, fam):
     """The :class:`~shrinkage.distributed.problem.FitSetup` of a Cox fit: the in-memory
     rules (``shrinkage.engine.path``) with no intercept and uncentred curvatures."""
-    if options.feature_groups is not None:
-        raise ValueError("feature_groups is not supported on blocked data")
-    if options.penalty != "elasticnet":
-        raise ValueError(f"penalty={options.penalty!r} is not supported on blocked data; "
-                         "use penalty='elasticnet'")
-    tol, max_iter, l1_ratio, n_lams, names = check_options(options, fam, p)
-    penalty = penalty_for(fam, p, l1_ratio, options)
-    if not np.all(np.isfinite(mom.xm)):
-        raise ValueError("a weighted mean of X overflows double precision; rescale X")
-    constant = constant_columns(mom.sums["min_x"], mom.sums["max_x"], mom.var, names)
-    xs = np.sqrt(mom.var)
-    scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)
-    arrays = penalty.lower_arrays(p, scale)
-    lo = np.where(constant, 0.0, arrays.lo)
-    hi = np.where(constant, 0.0, arrays.hi)
-    xsq = mom.xsq(False)
-    xsq[constant] = 0.0
-    cand = ~constant
-    unpen = (arrays.l1 == 0) & (arrays.l2 == 0) & cand
-    return FitSetup(fam, penalty, float(tol), int(max_iter), float(l1_ratio), int(n_lams),
-                    False, bool(options.standardize), names, mom.xm, mom.xm, scale, xsq,
-                    arrays.l1, arrays.l2, lo, hi, cand, unpen, xs)
+    check_penalty_options(options)
+    return fit_setup(mom, options, p, fam, fit_intercept=False, centre=mom.xm)
 
 
 def saturated_loss(Wk, dk, efron):
@@ -134,7 +111,7 @@ class _Point:
         self.Gd = gd if gd is not None and np.all(np.isfinite(gd)) else None  # lagged
 
 
-class CoxFit:
+class CoxFit(PassFit):
     """One Cox path (all rows, or the training rows of fold ``fold``) as a generator.
 
     ``request`` is ``(kind, args)``: ``("h", [(fold, W, b, lag), ...])`` for histogram
@@ -155,20 +132,11 @@ class CoxFit:
         self.width = int(max(1, min(WINDOW, budget // (16 * grid.T * (p + 1)))))
         self.mom, self.options, self.n, self.fold = mom, options, n, fold
         self.efron = fam.ties == "efron"
-        self.result = None
-        self.passes = self.points = self.curvatures = 0
         self._known = {}  # bases of the next trial points: b.tobytes() -> _Point
-        self._gen = self._run()
-        self.request = next(self._gen)
+        self.start()
 
-    def send(self, raw):
-        """Resume with the sums of the requested pass."""
-        self.passes += 1
-        try:
-            self.request = self._gen.send(raw)
-        except StopIteration as stop:
-            self.result = stop.value
-            self.result.extra["passes"] = self.passes
+    def _wrap(self, request):
+        return request  # already ``(kind, args)``
 
     def _stats(self, pt, base=None):
         dloss = 0.0 if base is None else pt.loss - base.loss
@@ -275,7 +243,7 @@ class CoxFit:
         return pt, ends
 
     def _run(self):
-        st, options = self.st, self.options
+        st = self.st
         p = self.mom.shift.size
         pt, ends = yield from self._null()
         saturated = saturated_loss(pt.Wk, pt.dk, self.efron)  # data only: the same at every b
@@ -290,12 +258,8 @@ class CoxFit:
                                     done.append, self.width)
             start = (done[0].b, 0.0, done[0].s)
             self._known[done[0].b.tobytes()] = done[0].s["point"]
-        lam_max = st.penalty.lam_max(np.abs(start[2]["point"].g),
-                                     PenaltyArrays(st.l1u, st.l2u, st.lo, st.hi),
-                                     cand & ~st.unpen, st.scale)
-        lam_max = lam_max if ends is None else ends[0]
-        grid, user_grid = strength_grid(options, lam_max, self.n, p, st.n_lams, ends)
-        early_stop = (not user_grid) if options.early_stop is None else options.early_stop
+        lam_max, grid, early_stop = self.path_grid(np.abs(start[2]["point"].g),
+                                                   cand & ~st.unpen, ends)
         L = grid.size
         out = (np.zeros((L, p)), np.zeros(L), np.zeros(L), np.zeros(L),
                np.zeros(L, dtype=np.int64))

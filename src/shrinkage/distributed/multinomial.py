@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.grid import strength_grid
 from ..engine.kernels.multinomial_gram import cd_multinomial_gram
 from ..engine.stopping import RULES, SEPARATED, early_stop_code, stop_reason
 from ..model.families import get_family
-from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays, kkt_violation, penalty_value
+from ..model.penalties import RIDGE_LAM_MAX_RATIO, kkt_violation, penalty_value
 from ..results import Path
 from ..validation import check_coefficient_scale
 from .multinomial_blocks import multinomial_points_block
 from .newton import INNER_ACCURACY
+from .pass_fit import PassFit
 from .path_window import window_solve
 from .problem import fit_setup, gram_ridge_ends
 
@@ -44,7 +44,7 @@ SEPARATION_TOL = 1e-5
 _POINT = ("dloss", "dmag", "loss", "dev", "sug", "sg")
 
 
-class MultinomialFit:
+class MultinomialFit(PassFit):
     """One multinomial path (all rows, or the training rows of fold ``fold``) as a
     generator of passes, with the interface ``path_window`` drives: iterates are packed
     vectors ``b = T.ravel()`` (``b0`` unused, always 0)."""
@@ -65,23 +65,7 @@ class MultinomialFit:
         self.has_offset = has_offset
         self.shift = mom.shift
         self.d = mom.shift - st.xm  # u = x - c, so x - xm = u + d
-        self.result = None
-        self.passes = self.points = self.curvatures = 0
-        self._gen = self._run()
-        self.request = self._wrap(next(self._gen))
-
-    # ------------------------------------------------------------- the pass interface
-    def _wrap(self, points):
-        return (self.fold, self.mom.W, *points)
-
-    def send(self, stats):
-        """Resume with the sums of the requested evaluation."""
-        self.passes += 1
-        try:
-            self.request = self._wrap(self._gen.send(stats))
-        except StopIteration as stop:
-            self.result = stop.value
-            self.result.extra["passes"] = self.passes
+        self.start()
 
     def evaluate(self, points, which=None):
         """Evaluate ``points`` (``(b, b0, db, db0)`` packed) in one pass (a generator):
@@ -239,12 +223,8 @@ class MultinomialFit:
             yield from window_solve(self, np.array([1.0]), mask, start,
                                     lambda e: done.append(e))
             start = (done[0].b, 0.0, done[0].s)
-        lam_max = st.penalty.lam_max(self.feature_gradient(start[2]),
-                                     PenaltyArrays(st.l1u, st.l2u, st.lo, st.hi),
-                                     st.cand & ~st.unpen, st.scale)
-        lam_max = lam_max if ends is None else ends[0]
-        grid, user_grid = strength_grid(options, lam_max, self.n, p, st.n_lams, ends)
-        early_stop = (not user_grid) if options.early_stop is None else options.early_stop
+        lam_max, grid, early_stop = self.path_grid(self.feature_gradient(start[2]),
+                                                   st.cand & ~st.unpen, ends)
         L = grid.size
         out = {"coefs": np.zeros((L, p, K)), "intercepts": np.zeros((L, K)),
                "dev_ratio": np.zeros(L), "cert": np.zeros(L),

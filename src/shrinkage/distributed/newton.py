@@ -32,12 +32,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.covariance import GaussianCovariance, covariance_path
-from ..engine.grid import strength_grid
 from ..engine.kernels.certify import kkt_scan
 from ..engine.stopping import RULES, early_stop_code
-from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
+from ..model.penalties import RIDGE_LAM_MAX_RATIO
 from .blocks import reduce_blocks
 from .moments import points_block
+from .pass_fit import PassFit
 from .path_window import window_solve
 from .problem import finish_path, fit_setup, free_arrays, gram_ridge_ends
 
@@ -49,7 +49,7 @@ _POINT_STATS = ("dloss", "dmag", "loss", "dev", "sg", "sug", "sr2")
 _STATS = _POINT_STATS + ("sv", "su", "suu")
 
 
-class NewtonFit:
+class NewtonFit(PassFit):
     """One path (the full data, or the training rows of fold ``fold``) as a generator.
 
     ``request`` is the evaluation the fit waits for: ``(fold, W, B, B0, D, D0)`` (see
@@ -62,24 +62,7 @@ class NewtonFit:
         self.mom, self.options, self.n, self.fold = mom, options, n, fold
         self.has_offset = has_offset
         self.shift = mom.shift
-        self.result = None
-        self.passes = 0
-        # work done, reported in ``result.extra``: points evaluated, curvature sums taken
-        self.points = self.curvatures = 0
-        self._gen = self._run()
-        self.request = self._wrap(next(self._gen))
-
-    def _wrap(self, points):
-        return (self.fold, self.mom.W, *points)
-
-    def send(self, stats):
-        """Resume with the sums of the requested evaluation."""
-        self.passes += 1
-        try:
-            self.request = self._wrap(self._gen.send(stats))
-        except StopIteration as stop:
-            self.result = stop.value
-            self.result.extra["passes"] = self.passes
+        self.start()
 
     def evaluate(self, points, which=None):
         """Evaluate ``points``, a list of ``(b, b0, db, db0)`` (the point ``(b0 + db0, b +
@@ -234,12 +217,8 @@ class NewtonFit:
             yield from window_solve(self, np.array([1.0]), cand & st.unpen, start,
                                     lambda e: done.append(e))
             start = (done[0].b, done[0].b0, done[0].s)
-        lam_max = st.penalty.lam_max(np.abs(self.gradient(start[2])),
-                                     PenaltyArrays(st.l1u, st.l2u, st.lo, st.hi),
-                                     cand & ~st.unpen, st.scale)
-        lam_max = lam_max if ends is None else ends[0]
-        grid, user_grid = strength_grid(options, lam_max, self.n, p, st.n_lams, ends)
-        early_stop = (not user_grid) if options.early_stop is None else options.early_stop
+        lam_max, grid, early_stop = self.path_grid(np.abs(self.gradient(start[2])),
+                                                   cand & ~st.unpen, ends)
         L = grid.size
         out = (np.zeros((L, p)), np.zeros(L), np.zeros(L), np.zeros(L),
                np.zeros(L, dtype=np.int64))

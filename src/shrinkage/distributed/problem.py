@@ -26,10 +26,12 @@ from ..results import Path
 from ..validation import check_coefficient_scale
 
 __all__ = ["FitSetup", "fit_setup", "finish_path", "free_arrays", "gram_ridge_ends",
-           "FAMILIES"]
+           "check_penalty_options", "FAMILIES", "BLOCKED_FAMILIES"]
 
-#: The families fitted on blocked data.
+#: The families fitted by the generic blocked Newton route (this module's setup).
 FAMILIES = ("gaussian", "binomial", "poisson")
+#: Every family fitted on blocked data (multinomial and Cox by their own routes).
+BLOCKED_FAMILIES = FAMILIES + ("multinomial", "cox")
 
 
 @dataclass
@@ -68,19 +70,29 @@ def check_family(options):
     """The family object of ``options``, refused by name when not fitted blockwise."""
     if options.family not in FAMILIES:
         raise ValueError(f"family={options.family!r} is not fitted on blocked data; "
-                         f"choose one of {FAMILIES}")
-    for name in ("feature_groups",):
-        if getattr(options, name) is not None:
-            raise ValueError(f"{name} is not supported on blocked data")
-    if options.penalty != "elasticnet":
-        raise ValueError(f"penalty={options.penalty!r} is not supported on blocked data; "
-                         "use penalty='elasticnet'")
+                         f"choose one of {BLOCKED_FAMILIES}")
+    check_penalty_options(options)
     return get_family(options.family)
 
 
-def fit_setup(mom, options, p, family=None):
+def check_penalty_options(options):
+    """Refuse, by name, the penalty options no blocked fit supports (feature groups,
+    penalties other than the elastic net)."""
+    if options.feature_groups is not None:
+        raise ValueError("feature_groups is not supported on blocked data")
+    if options.penalty != "elasticnet":
+        raise ValueError(f"penalty={options.penalty!r} is not supported on blocked data; "
+                         "use penalty='elasticnet'")
+
+
+def fit_setup(mom, options, p, family=None, *, fit_intercept=None, centre=None):
     """The ``FitSetup`` of ``options`` on the rows summarised by ``mom`` (``family``: a
-    family object checked by its own module, else ``check_family(options)``)."""
+    family object checked by its own module, else ``check_family(options)``).
+
+    ``fit_intercept`` overrides ``options.fit_intercept`` (the Cox model has none);
+    ``centre`` overrides the centring shift (default: the weighted means with an
+    intercept, zeros without).
+    """
     fam = check_family(options) if family is None else family
     tol, max_iter, l1_ratio, n_lams, names = check_options(options, fam, p)
     penalty = penalty_for(fam, p, l1_ratio, options)
@@ -88,7 +100,10 @@ def fit_setup(mom, options, p, family=None):
         j = int(np.flatnonzero(~np.isfinite(mom.xm))[0])
         raise ValueError(f"the weighted mean of X column {j} overflows double precision; "
                          "rescale X before fitting")
-    fit_intercept = bool(options.fit_intercept)
+    if fit_intercept is None:
+        fit_intercept = bool(options.fit_intercept)
+    if centre is None:
+        centre = mom.xm if fit_intercept else np.zeros(p)
     constant = constant_columns(mom.sums["min_x"], mom.sums["max_x"], mom.var, names)
     xs = np.sqrt(mom.var)
     scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)
@@ -100,9 +115,8 @@ def fit_setup(mom, options, p, family=None):
     cand = ~constant
     unpen = (arrays.l1 == 0) & (arrays.l2 == 0) & cand
     return FitSetup(fam, penalty, float(tol), int(max_iter), float(l1_ratio), int(n_lams),
-                    fit_intercept, bool(options.standardize), names,
-                    mom.xm if fit_intercept else np.zeros(p), mom.xm, scale, xsq, arrays.l1,
-                    arrays.l2, lo, hi, cand, unpen, xs)
+                    fit_intercept, bool(options.standardize), names, centre, mom.xm, scale,
+                    xsq, arrays.l1, arrays.l2, lo, hi, cand, unpen, xs)
 
 
 def free_arrays(G, c, st, cand):
