@@ -51,14 +51,7 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
         e0 = eoff[g]
         for s in range(m):
             j = gidx[a + s]
-            acc = 0.0
-            if sparse:
-                for k in range(xp[j], xp[j + 1]):
-                    acc += v[xi[k]] * xd[k]
-            else:
-                for i in range(X.shape[0]):
-                    acc += v[i] * X[i, j]
-            xv[j] = acc
+            xv[j] = column_weighted_sum(X, xd, xi, xp, sparse, v, j)
         if not sparse:
             dense_block_hessian(X, v, xm, inv_s, gidx, a, m, e0, H)
         for s in range(m if sparse else 0):
@@ -94,14 +87,20 @@ def weighted_sums(X, xd, xi, xp, sparse, v, feats, xv):
     correction under new weights when the block Hessians are kept)."""
     for t in range(feats.shape[0]):
         j = feats[t]
-        acc = 0.0
-        if sparse:
-            for k in range(xp[j], xp[j + 1]):
-                acc += v[xi[k]] * xd[k]
-        else:
-            for i in range(X.shape[0]):
-                acc += v[i] * X[i, j]
-        xv[j] = acc
+        xv[j] = column_weighted_sum(X, xd, xi, xp, sparse, v, j)
+
+
+@njit(cache=True, nogil=True)
+def column_weighted_sum(X, xd, xi, xp, sparse, v, j):
+    """``sum_i v_i x_ij`` for one column of a dense or CSC design."""
+    acc = 0.0
+    if sparse:
+        for k in range(xp[j], xp[j + 1]):
+            acc += v[xi[k]] * xd[k]
+    else:
+        for i in range(X.shape[0]):
+            acc += v[i] * X[i, j]
+    return acc
 
 
 @njit(cache=True, nogil=True)
