@@ -50,7 +50,7 @@ class GroupConcaveSolver(GroupSolver):
     # sweeps between Anderson extrapolations of the residual mode's active sweeps, kept
     # only where they lower the nonconvex model objective (a descent, so the same
     # stationary points); none while a proximal term damps a GLM's model
-    residual_anderson = 5
+    residual_anderson = 10
     # a model step that only descends when shrunk below 2^-12 of itself jumped to another
     # basin of the nonconvex model: refuse it and damp (as for single coefficients)
     max_halvings = 12
