@@ -169,7 +169,7 @@ def concave_active_sweeps(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s
     affine in the coefficients, follow by the same affine combination (weights summing to
     one), so the extrapolated residual is the residual of the extrapolated point. It is
     kept only when it lowers the nonconvex model objective
-    (:func:`_residual_concave_objective`): every accepted point is still a descent from
+    (``_residual_concave_objective``): every accepted point is still a descent from
     the last, as for :func:`gram_concave_active_sweeps`. Returns the number of sweeps."""
     n, K = R.shape
     feats = group_features(gptr, gidx, ws)
