@@ -47,6 +47,10 @@ class GroupConcaveSolver(GroupSolver):
 
     name = "group_concave"
     anderson = 0
+    # sweeps between Anderson extrapolations of the residual mode's active sweeps, kept
+    # only where they lower the nonconvex model objective (a descent, so the same
+    # stationary points); none while a proximal term damps a GLM's model
+    residual_anderson = 10
     # a model step that only descends when shrunk below 2^-12 of itself jumped to another
     # basin of the nonconvex model: refuse it and damp (as for single coefficients)
     max_halvings = 12
@@ -92,7 +96,7 @@ class GroupConcaveSolver(GroupSolver):
                                  self.order, self.eoff, self.H, self.D, ws, l1g, l2g,
                                  self.beta, self.R, self.sh, self.svR, self.b0,
                                  self.prob.fit_intercept, thr, max(budget, 1), self.damp,
-                                 self.anchor)
+                                 self.anchor, self.residual_anderson)
 
     def _gap(self, lam):
         """Gaussian: the stationarity certificate (no duality gap for a nonconvex
@@ -167,8 +171,7 @@ class GroupConcaveGram(GroupConcaveSolver, GroupGramSolver):
 
     name = "group_concave_gram"
     # sweeps between Anderson extrapolations of the active sweeps, kept only where they
-    # lower the objective (a descent, so the same stationary points; the residual mode
-    # has none)
+    # lower the objective (a descent, so the same stationary points)
     gram_anderson = 5
 
     @classmethod

@@ -130,11 +130,12 @@ def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, 
 @njit(cache=True, nogil=True)
 def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
                       gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept,
-                      thr, max_sweeps, damp, anchor):
+                      thr, max_sweeps, damp, anchor, n_anderson):
     """Sweeps of block updates over the groups ``ws`` until no block moves the model by
     more than ``thr`` or ``max_sweeps``. After a sweep over ``ws``, sweeps run over its
-    non-zero groups only until they settle (glmnet's active-set cycling), then ``ws`` is
-    swept again. Returns the number of sweeps."""
+    non-zero groups only until they settle (glmnet's active-set cycling,
+    :func:`concave_active_sweeps`, Anderson-accelerated every ``n_anderson + 1`` sweeps),
+    then ``ws`` is swept again. Returns the number of sweeps."""
     K = R.shape[1]
     mmax = largest_group(gptr, ws)
     bufs = (np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)),
@@ -150,16 +151,114 @@ def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv
         if worst <= thr:
             break
         m = nonzero_groups(beta, gptr, gidx, ws, act)
-        active = act[:m].copy()
-        while m > 0 and sweeps < max_sweeps:
-            sweeps += 1
-            worst = concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm,
-                                        inv_s, xv, gptr, gidx, eoff, H, D, active, l1g, l2g,
-                                        beta, R, sh, svR, b0, fit_intercept, thr, damp,
-                                        anchor, bufs)
-            if worst <= thr:
-                break
+        if m > 0:
+            sweeps += concave_active_sweeps(
+                kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
+                H, D, act[:m].copy(), l1g, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
+                max_sweeps - sweeps, damp, anchor, n_anderson, bufs)
     return sweeps
+
+
+@njit(cache=True, nogil=True)
+def concave_active_sweeps(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
+                          gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh, svR, b0,
+                          fit_intercept, thr, max_sweeps, damp, anchor, n_anderson, bufs):
+    """Sweeps over the groups ``ws`` until none moves by more than ``thr``; every
+    ``n_anderson + 1`` sweeps (0: never; never with a proximal term) the iterates are
+    extrapolated by Anderson acceleration. The residual ``R - sh`` and the intercept,
+    affine in the coefficients, follow by the same affine combination (weights summing to
+    one), so the extrapolated residual is the residual of the extrapolated point. It is
+    kept only when it lowers the nonconvex model objective
+    (``_residual_concave_objective``): every accepted point is still a descent from
+    the last, as for :func:`gram_concave_active_sweeps`. Returns the number of sweeps."""
+    n, K = R.shape
+    feats = group_features(gptr, gidx, ws)
+    F = feats.shape[0]
+    M = n_anderson if damp == 0.0 else 0
+    Bh = np.empty((M + 1, F, K))
+    Rh = np.empty((M + 1, n, K))
+    b0h = np.empty((M + 1, K))
+    hist = 0
+    sweeps = 0
+    while sweeps < max_sweeps:
+        sweeps += 1
+        worst = concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s,
+                                    xv, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh,
+                                    svR, b0, fit_intercept, thr, damp, anchor, bufs)
+        if worst <= thr:
+            break
+        if M == 0 or F == 0:
+            continue
+        for f in range(F):
+            for k in range(K):
+                Bh[hist, f, k] = beta[feats[f], k]
+        for i in range(n):
+            for k in range(K):
+                Rh[hist, i, k] = R[i, k] - sh[k]
+        for k in range(K):
+            b0h[hist, k] = b0[k]
+        hist += 1
+        if hist == M + 1:
+            hist = 0
+            _residual_anderson_step(kind, gamma, Bh, Rh, b0h, feats, v, ws, gptr, l1g, l2g,
+                                    beta, R, sh, svR, b0)
+    return sweeps
+
+
+@njit(cache=True, nogil=True)
+def _residual_anderson_step(kind, gamma, Bh, Rh, b0h, feats, v, ws, gptr, l1g, l2g, beta, R,
+                            sh, svR, b0):
+    """Move to the Anderson extrapolation of the stored iterates (coefficients, residual
+    and intercept alike) when it lowers the nonconvex model objective."""
+    M = Bh.shape[0] - 1
+    F, K = Bh.shape[1], Bh.shape[2]
+    n = Rh.shape[1]
+    coef = anderson_weights(Bh)
+    if coef.shape[0] == 0:
+        return
+    Be = np.zeros((F, K))
+    Re = np.zeros((n, K))
+    b0e = np.zeros(K)
+    for a in range(M):
+        Be += coef[a] * Bh[a + 1]
+        Re += coef[a] * Rh[a + 1]
+        b0e += coef[a] * b0h[a + 1]
+    f_new = _residual_concave_objective(kind, gamma, Re, v, Be, ws, gptr, l1g, l2g)
+    f_cur = _residual_concave_objective(kind, gamma, Rh[M], v, Bh[M], ws, gptr, l1g, l2g)
+    if not f_new < f_cur:
+        return
+    for f in range(F):
+        for k in range(K):
+            beta[feats[f], k] = Be[f, k]
+    for k in range(K):
+        sh[k] = 0.0
+        acc = 0.0
+        for i in range(n):
+            R[i, k] = Re[i, k]
+            acc += v[i] * Re[i, k]
+        svR[k] = acc
+        b0[k] = b0e[k]
+
+
+@njit(cache=True, nogil=True)
+def _residual_concave_objective(kind, gamma, Rt, v, B, ws, gptr, l1g, l2g):
+    """``1/2 sum_i v_i ||Rt_i||^2 + sum_g rho(||beta_g||) + l2g / 2 ||beta_g||^2`` with the
+    coefficients outside ``ws`` at zero (rows of ``B`` follow ``ws``'s features)."""
+    n, K = Rt.shape
+    f = 0.0
+    for i in range(n):
+        for k in range(K):
+            f += 0.5 * v[i] * Rt[i, k] * Rt[i, k]
+    r = 0
+    for t in range(ws.shape[0]):
+        g = ws[t]
+        sq = 0.0
+        for _ in range(gptr[g], gptr[g + 1]):
+            for k in range(K):
+                sq += B[r, k] * B[r, k]
+            r += 1
+        f += rho(kind, np.sqrt(sq), l1g[g], gamma) + 0.5 * l2g[g] * sq
+    return f
 
 
 @njit(cache=True, nogil=True)
