@@ -3,7 +3,7 @@
 A blocked fit is a generator: it yields the evaluation it needs from the next pass over
 the blocks, and the driver (``run_fits``) sends it the pass's sums. Several fits (the
 folds of a cross-validation) wait on the same pass, so none of them reads the data
-itself. :class:`PassFit` holds the bookkeeping every such fit shares: the pending
+itself. ``PassFit`` holds the bookkeeping every such fit shares: the pending
 ``request``, the pass count, and the :class:`~shrinkage.results.Path` once done.
 """
 
