@@ -44,7 +44,13 @@ from .group_blocks import (
     take_block_row,
 )
 from .group_gram import gram_move
-from .groups import anderson_weights, block_gradient, block_move
+from .groups import (
+    anderson_combination,
+    anderson_weights,
+    block_gradient,
+    block_move,
+    move_to_point,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -211,33 +217,14 @@ def _residual_anderson_step(kind, gamma, Bh, Rh, b0h, feats, v, ws, gptr, l1g, l
     """Move to the Anderson extrapolation of the stored iterates (coefficients, residual
     and intercept alike) when it lowers the nonconvex model objective."""
     M = Bh.shape[0] - 1
-    F, K = Bh.shape[1], Bh.shape[2]
-    n = Rh.shape[1]
     coef = anderson_weights(Bh)
     if coef.shape[0] == 0:
         return
-    Be = np.zeros((F, K))
-    Re = np.zeros((n, K))
-    b0e = np.zeros(K)
-    for a in range(M):
-        Be += coef[a] * Bh[a + 1]
-        Re += coef[a] * Rh[a + 1]
-        b0e += coef[a] * b0h[a + 1]
+    Be, Re, b0e = anderson_combination(coef, Bh, Rh, b0h)
     f_new = _residual_concave_objective(kind, gamma, Re, v, Be, ws, gptr, l1g, l2g)
     f_cur = _residual_concave_objective(kind, gamma, Rh[M], v, Bh[M], ws, gptr, l1g, l2g)
-    if not f_new < f_cur:
-        return
-    for f in range(F):
-        for k in range(K):
-            beta[feats[f], k] = Be[f, k]
-    for k in range(K):
-        sh[k] = 0.0
-        acc = 0.0
-        for i in range(n):
-            R[i, k] = Re[i, k]
-            acc += v[i] * Re[i, k]
-        svR[k] = acc
-        b0[k] = b0e[k]
+    if f_new < f_cur:
+        move_to_point(Be, Re, b0e, feats, v, beta, R, sh, svR, b0)
 
 
 @njit(cache=True, nogil=True)

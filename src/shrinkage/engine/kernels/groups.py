@@ -415,19 +415,10 @@ def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R
     """Replace the current point by the Anderson extrapolation of the stored iterates
     when it lowers the model's objective."""
     M = Bh.shape[0] - 1
-    F, K = Bh.shape[1], Bh.shape[2]
-    n = Rh.shape[1]
     coef = anderson_weights(Bh)
     if coef.shape[0] == 0:
         return
-    Be = np.zeros((F, K))
-    Re = np.zeros((n, K))
-    b0e = np.zeros(K)
-    for a in range(M):
-        w = coef[a]
-        Be += w * Bh[a + 1]
-        Re += w * Rh[a + 1]
-        b0e += w * b0h[a + 1]
+    Be, Re, b0e = anderson_combination(coef, Bh, Rh, b0h)
     # rows of B in group order: feats lists the ws groups' features in order
     pos = np.empty(gidx.shape[0], dtype=np.int64)
     r = 0
@@ -437,9 +428,31 @@ def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R
             r += 1
     f_new = model_objective(Re, v, Be, feats, ws, gptr, l1g, l1in, l2g, pos)
     f_cur = model_objective(Rh[M], v, Bh[M], feats, ws, gptr, l1g, l1in, l2g, pos)
-    if not f_new < f_cur:
-        return
-    for f in range(F):
+    if f_new < f_cur:
+        move_to_point(Be, Re, b0e, feats, v, beta, R, sh, svR, b0)
+
+
+@njit(cache=True, nogil=True)
+def anderson_combination(coef, Bh, Rh, b0h):
+    """``sum_a coef_a (B, R, b0)_{a+1}``: the extrapolated coefficients, residual and
+    intercept (the residual is linear in the point, so it is that point's residual)."""
+    Be = np.zeros(Bh.shape[1:])
+    Re = np.zeros(Rh.shape[1:])
+    b0e = np.zeros(b0h.shape[1])
+    for a in range(coef.shape[0]):
+        w = coef[a]
+        Be += w * Bh[a + 1]
+        Re += w * Rh[a + 1]
+        b0e += w * b0h[a + 1]
+    return Be, Re, b0e
+
+
+@njit(cache=True, nogil=True)
+def move_to_point(Be, Re, b0e, feats, v, beta, R, sh, svR, b0):
+    """Make ``(Be, Re, b0e)`` the current point: ``beta[feats] = Be``, the residual (its
+    lazy shift cleared) and its weighted sums ``svR``, the intercept."""
+    n, K = R.shape
+    for f in range(feats.shape[0]):
         for k in range(K):
             beta[feats[f], k] = Be[f, k]
     for k in range(K):
