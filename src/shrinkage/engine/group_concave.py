@@ -30,8 +30,7 @@ import numpy as np
 
 from ..model.group_concave import group_concave_value, group_concave_violation
 from .concave_steps import convexity_margin, nonconvex_note
-from .covariance import gram_centring_safe
-from .group_gram import GRAM_MAX_P, TALL_RATIO, GroupGramSolver
+from .group_gram import GroupGramSolver, prefers_gram
 from .groups import GroupSolver
 from .kernels.group_concave import concave_group_bcd, gram_concave_bcd
 from .stopping import DEV_MAX, MIN_LAMS
@@ -179,10 +178,7 @@ class GroupConcaveGram(GroupConcaveSolver, GroupGramSolver):
         if (penalty.block != "group" or penalty.shape not in ("mcp", "scad")
                 or not family.quadratic or prob.y.ndim != 1 or prob.sparse):
             return False
-        if setup.hints.solver == cls.name:
-            return True
-        tall = prob.n >= TALL_RATIO * prob.p and prob.p <= GRAM_MAX_P
-        return tall and gram_centring_safe(prob.xm, prob.xsq, prob.excluded)
+        return setup.hints.solver == cls.name or prefers_gram(prob)
 
     def __init__(self, prob, setup):
         super().__init__(prob, setup)

@@ -30,6 +30,13 @@ TALL_RATIO = 2
 GRAM_MAX_P = 2000
 
 
+def prefers_gram(prob):
+    """Whether a dense gaussian group problem is tall enough (``n >= TALL_RATIO p``,
+    ``p <= GRAM_MAX_P``) for the Gram matrix to pay, and centring it is safe."""
+    tall = prob.n >= TALL_RATIO * prob.p and prob.p <= GRAM_MAX_P
+    return tall and gram_centring_safe(prob.xm, prob.xsq, prob.excluded)
+
+
 class GroupGramSolver(GroupSolver):
     """Block coordinate descent on the Gram matrix (see the module docstring)."""
 
@@ -40,10 +47,7 @@ class GroupGramSolver(GroupSolver):
         if (penalty.block != "group" or penalty.shape != "elasticnet" or not family.quadratic
                 or prob.sparse):
             return False
-        if setup.hints.solver == cls.name:
-            return True
-        tall = prob.n >= TALL_RATIO * prob.p and prob.p <= GRAM_MAX_P
-        return tall and gram_centring_safe(prob.xm, prob.xsq, prob.excluded)
+        return setup.hints.solver == cls.name or prefers_gram(prob)
 
     def __init__(self, prob, setup):
         super().__init__(prob, setup)
