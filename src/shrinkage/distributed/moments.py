@@ -33,7 +33,8 @@ from ..engine.kernels.glm import loss_step
 from ..model.glm_math import loss_and_deviance, means
 from .blocks import check_block, row_folds
 
-__all__ = ["moment_block", "points_block", "score_block", "Moments", "select", "SLICE_ROWS"]
+__all__ = ["moment_block", "points_block", "score_block", "fold_score_sums", "Moments", "select",
+           "SLICE_ROWS"]
 
 _FAMILY_CODES = {"gaussian": -1, "binomial": 0, "poisson": 1}
 
@@ -263,10 +264,20 @@ def score_block(i, start, Xb, yb, wb, ob, fb, spec, family, metric, fits):
     """Held-out score sums of one block: per fold ``k`` in ``fits`` (``k -> (coefs,
     intercepts)``), ``k/sum`` = ``sum_i w_i score_l(y_i, eta_il)`` over the rows labelled
     ``k`` (:func:`shrinkage.tuning.metrics.score_path` times their weight)."""
-    from ..tuning.metrics import score_path
-
     Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
     f = row_folds(i, start, Xb.shape[0], fb, spec)
+    return fold_score_sums(Xb, yb, wb, ob, f, family, metric, fits)
+
+
+def fold_score_sums(Xb, yb, wb, ob, f, family, metric, fits):
+    """``{k/sum}`` of :func:`score_block` from a checked block with fold labels ``f``.
+
+    Coefficients ``(L, p)`` (or ``(L, p, K)`` for multinomial, with intercepts ``(L, K)``
+    and an ``(n, K)`` offset) give the linear predictors ``(n, L[, K])`` of each held-out
+    row at every strength.
+    """
+    from ..tuning.metrics import score_path
+
     out = {}
     for k, (coefs, intercepts) in fits.items():
         m = f == k
@@ -274,7 +285,7 @@ def score_block(i, start, Xb, yb, wb, ob, fb, spec, family, metric, fits):
         out[f"{k}/sum"] = np.zeros(coefs.shape[0])
         if not sw > 0:
             continue
-        eta = Xb[m] @ coefs.T + intercepts
+        eta = np.tensordot(Xb[m], coefs, axes=([1], [1])) + intercepts
         if ob is not None:
             eta += ob[m][:, None]
         out[f"{k}/sum"] = score_path(metric, family, yb[m], eta, wb[m]) * sw

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..engine.kernels.multinomial_gram import multinomial_rows
 from .blocks import check_block, row_folds
-from .moments import SLICE_ROWS, moment_block
+from .moments import SLICE_ROWS, fold_score_sums, moment_block
 
 __all__ = ["class_codes", "class_moment_block", "multinomial_points_block",
            "multinomial_score_block"]
@@ -138,22 +138,7 @@ def multinomial_score_block(i, start, Xb, yb, wb, ob, fb, spec, classes, metric,
     """Held-out score sums of one block: per fold ``k`` in ``fits`` (``k -> (coefs
     (L, p, K), intercepts (L, K))``), ``k/sum = sum_i w_i score_l(y_i, eta_il)`` over the
     rows labelled ``k``."""
-    from ..tuning.metrics import score_path
-
     Xb, yb, wb, ob = check_block(i, start, Xb, yb, wb, ob)
-    codes = class_codes(i, start, yb, classes)
+    codes = class_codes(i, start, yb, classes).astype(float)
     f = row_folds(i, start, Xb.shape[0], fb, spec)
-    out = {}
-    for k, (coefs, intercepts) in fits.items():
-        m = f == k
-        sw = float(wb[m].sum())
-        out[f"{k}/sum"] = np.zeros(coefs.shape[0])
-        if not sw > 0:
-            continue
-        Xm = Xb[m]
-        eta = np.stack([Xm @ c + b0 for c, b0 in zip(coefs, intercepts)], axis=1)
-        if ob is not None:
-            eta += ob[m][:, None, :]
-        out[f"{k}/sum"] = score_path(metric, "multinomial", codes[m].astype(float), eta,
-                                     wb[m]) * sw
-    return out
+    return fold_score_sums(Xb, codes, wb, ob, f, "multinomial", metric, fits)
