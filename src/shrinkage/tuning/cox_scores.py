@@ -29,14 +29,13 @@ __all__ = ["COX_METRICS", "cox_fold_scores", "partial_likelihood_deviance"]
 COX_METRICS = {"deviance": False, "c_index": True, "uno_c": True}
 
 
-def partial_likelihood_deviance(y, eta, weight, train, test, ties="efron"):
+def partial_likelihood_deviance(y, eta, weight, train, test, ties="efron", index=None):
     """The Verweij-van Houwelingen deviance of one fold, per column of ``eta``.
 
     Parameters
     ----------
     y : ndarray of dtype :data:`~shrinkage.model.cox.SURVIVAL_DTYPE`, shape (n,)
-        Every row's survival response (not to be changed in place between calls: the
-        index of the last response is reused, all folds scoring the same one).
+        Every row's survival response.
     eta : ndarray of shape (n, n_lams)
         The fold's linear predictor on every row.
     weight : ndarray of shape (n,) or None
@@ -44,6 +43,9 @@ def partial_likelihood_deviance(y, eta, weight, train, test, ties="efron"):
     train, test : ndarray of int
         The fold's training and held-out rows.
     ties : {"efron", "breslow"}
+    index : shrinkage.model.cox.CoxIndex or None
+        ``shrinkage.model.cox.cox_index(y)``, built once by a caller scoring many folds
+        of the same response (None: built here).
 
     Returns
     -------
@@ -57,7 +59,7 @@ def partial_likelihood_deviance(y, eta, weight, train, test, ties="efron"):
     w_train[train] = w_all[train]
     w_full = w_train.copy()
     w_full[test] = w_all[test]
-    idx = _index_of(y)
+    idx = cox_index(y) if index is None else index
     efron = Cox(ties).ties == "efron"
     held = float(np.sum(w_all[test]))
     out = np.empty(eta.shape[1])
@@ -68,28 +70,14 @@ def partial_likelihood_deviance(y, eta, weight, train, test, ties="efron"):
     return out
 
 
-# every fold scores the same response: its index is built once. One (response, index)
-# pair, replaced whole (threads see a consistent pair); the reference held keeps the
-# identity test sound
-_LAST_INDEX = [(None, None)]
-
-
-def _index_of(y):
-    last = _LAST_INDEX[0]
-    if last[0] is y:
-        return last[1]
-    index = cox_index(y)
-    _LAST_INDEX[0] = (y, index)
-    return index
-
-
-def cox_fold_scores(metric, y, eta, weight, train, test, ties="efron"):
+def cox_fold_scores(metric, y, eta, weight, train, test, ties="efron", index=None):
     """One fold's score per path point (see the module docstring).
 
-    ``eta`` is the fold's linear predictor on every row, shape (n, n_lams).
+    ``eta`` is the fold's linear predictor on every row, shape (n, n_lams); ``index``
+    as in :func:`partial_likelihood_deviance`.
     """
     if metric == "deviance":
-        return partial_likelihood_deviance(y, eta, weight, train, test, ties)
+        return partial_likelihood_deviance(y, eta, weight, train, test, ties, index)
     from ..survival import concordance_index, uno_concordance
 
     yt = y[test]

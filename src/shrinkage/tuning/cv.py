@@ -75,7 +75,7 @@ from joblib import delayed
 
 from ..engine.path import PathOptions
 from ..engine.shared import SharedDesign
-from ..model.cox import survival_response
+from ..model.cox import cox_index, survival_response
 from ..results import CVResult
 from ..validation import check_offset, check_response_matrix, check_sample_weight, check_target
 from . import selection
@@ -137,8 +137,9 @@ def cv_summary(fold_scores, fold_weights):
 
 
 # ------------------------------------------------------------------- fold worker
-def _fold_job(design, y, train, test, options, metric, weight, offset):
-    """Fit one fold's whole path on ``train`` with the given ``lams``; score on ``test``."""
+def _fold_job(design, y, train, test, options, metric, weight, offset, cox_idx=None):
+    """Fit one fold's whole path on ``train`` with the given ``lams``; score on ``test``
+    (``cox_idx``: the Cox response's index, built once for every fold)."""
     path, X_test = design.fold_path(y, train, test, options, weight, offset)
     lams = np.asarray(options.lams)
     n_done = path.n_lams
@@ -148,7 +149,7 @@ def _fold_job(design, y, train, test, options, metric, weight, offset):
     if options.family == "cox":  # risk sets mix rows: scored from every row's eta
         eta = path.linear_predictor(design.X, offset=offset)
         scores[:n_done] = cox_fold_scores(metric, y, eta, weight, train, test,
-                                          options.ties or "efron")
+                                          options.ties or "efron", cox_idx)
         return scores
     eta = path.linear_predictor(X_test, offset=None if offset is None else offset[test])
     w_te = None if weight is None else weight[test]
@@ -310,6 +311,8 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     as a first stage; with ``lams`` given, everything runs in one parallel stage.
     """
     design = setup.design
+    # every Cox fold is scored on the whole response: its risk-set index is built once
+    cox_idx = cox_index(setup.y) if setup.family == "cox" else None
 
     def full_job(a):
         options = setup.options.replace(l1_ratio=a, sample_weight=setup.weight,
@@ -320,7 +323,7 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
         return [
             delayed(_fold_job)(design, setup.y, train, test,
                                setup.options.replace(l1_ratio=l1_ratios[i], lams=grids[i]),
-                               setup.metric, setup.weight, setup.offset)
+                               setup.metric, setup.weight, setup.offset, cox_idx)
             for i in range(len(l1_ratios))
             for splits in setup.folds.splits
             for train, test in splits
