@@ -43,13 +43,14 @@ from .group_blocks import (
     refit_intercepts,
     take_block_row,
 )
-from .group_gram import gram_move
+from .group_gram import gram_move, store_gram_iterate
 from .groups import (
     anderson_combination,
     anderson_weights,
     block_gradient,
     block_move,
     move_to_point,
+    store_iterate,
 )
 
 
@@ -195,14 +196,7 @@ def concave_active_sweeps(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s
             break
         if M == 0 or F == 0:
             continue
-        for f in range(F):
-            for k in range(K):
-                Bh[hist, f, k] = beta[feats[f], k]
-        for i in range(n):
-            for k in range(K):
-                Rh[hist, i, k] = R[i, k] - sh[k]
-        for k in range(K):
-            b0h[hist, k] = b0[k]
+        store_iterate(Bh, Rh, b0h, hist, beta, feats, R, sh, b0)
         hist += 1
         if hist == M + 1:
             hist = 0
@@ -341,12 +335,7 @@ def gram_concave_active_sweeps(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, 
             break
         if M == 0 or F == 0:
             continue
-        for f in range(F):
-            for k in range(K):
-                Bh[hist, f, k] = beta[feats[f], k]
-        for k in range(K):
-            for i in range(p):
-                Gh[hist, k, i] = Gt[k, i]
+        store_gram_iterate(Bh, Gh, hist, beta, feats, Gt)
         hist += 1
         if hist == M + 1:
             hist = 0

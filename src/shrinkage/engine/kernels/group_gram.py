@@ -28,6 +28,18 @@ from .groups import anderson_weights
 
 
 @njit(cache=True, nogil=True)
+def store_gram_iterate(Bh, Gh, hist, beta, feats, Gt):
+    """Slot ``hist`` of a Gram-mode Anderson history: ``beta[feats]`` and ``Gt``."""
+    F, K = Bh.shape[1], Bh.shape[2]
+    for f in range(F):
+        for k in range(K):
+            Bh[hist, f, k] = beta[feats[f], k]
+    for k in range(Gt.shape[0]):
+        for i in range(Gt.shape[1]):
+            Gh[hist, k, i] = Gt[k, i]
+
+
+@njit(cache=True, nogil=True)
 def gram_blocks(C, gptr, gidx, eoff, todo, H, Q, D):
     """Copy ``H_g = C_gg`` for the groups in ``todo`` and cache its eigenvectors ``Q_g``
     and (non-negative) eigenvalues ``D_g``."""
@@ -148,12 +160,7 @@ def gram_active_sweeps(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G
             break
         if M == 0 or F == 0:
             continue
-        for f in range(F):
-            for k in range(K):
-                Bh[hist, f, k] = beta[feats[f], k]
-        for k in range(K):
-            for i in range(p):
-                Gh[hist, k, i] = Gt[k, i]
+        store_gram_iterate(Bh, Gh, hist, beta, feats, Gt)
         hist += 1
         if hist == M + 1:
             hist = 0

@@ -337,14 +337,7 @@ def active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eof
             break
         if M == 0 or F == 0:
             continue
-        for f in range(F):
-            for k in range(K):
-                Bh[hist, f, k] = beta[feats[f], k]
-        for i in range(n):
-            for k in range(K):
-                Rh[hist, i, k] = R[i, k] - sh[k]
-        for k in range(K):
-            b0h[hist, k] = b0[k]
+        store_iterate(Bh, Rh, b0h, hist, beta, feats, R, sh, b0)
         hist += 1
         if hist == M + 1:
             hist = 0
@@ -430,6 +423,21 @@ def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R
     f_cur = model_objective(Rh[M], v, Bh[M], feats, ws, gptr, l1g, l1in, l2g, pos)
     if f_new < f_cur:
         move_to_point(Be, Re, b0e, feats, v, beta, R, sh, svR, b0)
+
+
+@njit(cache=True, nogil=True)
+def store_iterate(Bh, Rh, b0h, hist, beta, feats, R, sh, b0):
+    """Slot ``hist`` of an Anderson history: ``beta[feats]``, the residual with its lazy
+    shift applied, and the intercept."""
+    F, K = Bh.shape[1], Bh.shape[2]
+    for f in range(F):
+        for k in range(K):
+            Bh[hist, f, k] = beta[feats[f], k]
+    for i in range(R.shape[0]):
+        for k in range(K):
+            Rh[hist, i, k] = R[i, k] - sh[k]
+    for k in range(K):
+        b0h[hist, k] = b0[k]
 
 
 @njit(cache=True, nogil=True)
