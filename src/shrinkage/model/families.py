@@ -171,17 +171,63 @@ class _CompiledGLM(Family):
         b0 = self._canonical_intercept(float(np.dot(w, y)))
         if offset is None:
             return np.full_like(y, b0), b0  # closed form for canonical links
-        for _ in range(100):  # intercept-only maximum likelihood with an offset: Newton
-            mu, var = glm_math.means(self.kernel_code, offset + b0)
-            step = float(np.dot(w, y - mu)) / float(np.dot(w, var))
-            b0 += step
-            if abs(step) < 1e-12 * (1.0 + abs(b0)):
-                break
+
+        def evaluate(a):
+            eta = offset + a[0]
+            mu, var = glm_math.means(self.kernel_code, eta)
+            f = float(glm_math.loss_and_deviance(self.kernel_code, y, _f64(eta), w)[0])
+            return f, np.array([-float(np.dot(w, y - mu))]), np.array([[float(np.dot(w, var))]])
+
+        b0 = float(_newton_intercepts(evaluate, np.array([b0]), self.name)[0])
         return offset + b0, b0
 
 
 def _f64(a):
     return np.ascontiguousarray(a, dtype=np.float64)
+
+
+#: The intercept-only fit with an offset stops once every intercept's gradient (a
+#: weighted mean, the weights summing to one) is this small.
+NULL_GRADIENT_TOL = 1e-12
+
+
+def _newton_intercepts(evaluate, b0, family, null_direction=None, max_iter=100):
+    """Minimise the intercept-only loss ``f(b0) = sum_i w_i loss(y_i, offset_i + b0)``.
+
+    Newton steps ``d = H^{-1} g``, halved until ``f(b0 - t d) <= f(b0) - 1e-4 t g'd``
+    (Armijo), so the iteration converges from any start for these convex losses, also when
+    a class (or y = 0 throughout) drives an intercept towards minus infinity, where plain
+    Newton and fixed-step iterations crawl. ``null_direction`` is a direction along which
+    ``f`` is constant (the multinomial's all-ones vector): ``H + u u'`` is solved instead,
+    which gives the step orthogonal to it. Warns when the gradient is still above
+    ``1e-8`` after ``max_iter`` steps; the path's certificates do not depend on this fit,
+    only the start of its grid (``lam_max``) does.
+    """
+    f, g, H = evaluate(b0)
+    for _ in range(max_iter):
+        if np.max(np.abs(g)) <= NULL_GRADIENT_TOL:
+            break
+        A = H if null_direction is None else H + np.outer(null_direction, null_direction)
+        step = np.linalg.lstsq(A, g, rcond=None)[0]
+        slope = float(g @ step)
+        t = 1.0
+        while t > 1e-12:
+            cand = b0 - t * step
+            fc, gc, Hc = evaluate(cand)
+            if fc <= f - 1e-4 * t * slope or (  # near the optimum f moves by rounding only
+                    fc <= f + 1e-15 * abs(f) and np.max(np.abs(gc)) < np.max(np.abs(g))):
+                break
+            t *= 0.5
+        else:
+            break  # no decrease in floating point: as close as the loss can tell
+        b0, f, g, H = cand, fc, gc, Hc
+    worst = float(np.max(np.abs(g)))
+    if worst > 1e-8:
+        warnings.warn(
+            f"the {family} intercept-only fit with the offset stopped with gradient "
+            f"{worst:.2e} (tolerance {NULL_GRADIENT_TOL:.0e}); lam_max is taken from it",
+            DataWarning, stacklevel=4)
+    return b0
 
 
 class Binomial(_CompiledGLM):
@@ -307,12 +353,14 @@ class Multinomial(Family):
             pbar = np.clip(w @ Y, 1e-300, None)
             b0 = np.log(pbar) - np.mean(np.log(pbar))
             return base + b0, b0
-        for _ in range(200):
-            P = self.mean(base + b0)
-            g = w @ (Y - P)
-            b0 += 2.0 * g  # the multinomial Hessian is bounded by 1/2 (Bohning)
-            if np.max(np.abs(g)) < 1e-12:
-                break
+
+        def evaluate(a):
+            E = base + a
+            P = self.mean(E)
+            H = np.diag(w @ P) - (P * w[:, None]).T @ P
+            return self.loss(Y, E, w), -(w @ (Y - P)), H
+
+        b0 = _newton_intercepts(evaluate, b0, self.name, null_direction=np.ones(K))
         b0 -= b0.mean()
         return base + b0, b0
 
