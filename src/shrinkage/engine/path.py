@@ -45,6 +45,7 @@ from .problem import Problem, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
 from .ridge import penalised_spectrum, ridge_grid_ends
 from .stopping import stop_reason
+from .ties import average_ties, find_ties
 
 __all__ = ["regularization_path", "fit_path", "PathOptions", "ConvergenceWarning",
            "NonconvexWarning", "check_options"]
@@ -266,6 +267,11 @@ def fit_path(X, y, options, hints=None):
     with one_blas_thread() if n * p <= SMALL_DESIGN else nullcontext():
         done, code = solver.run_path(grid, max(lam_max, grid[0]), null_dev, early_stop, out)
     coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
+    if penalty.block == "coordinate" and penalty.shape == "elasticnet":
+        # the lasso's ties have many optima: take the order-free one (see engine.ties)
+        average_ties(coefs, intercepts, find_ties(X, prob.w, prob.xm, prob.excluded, prob.l1u,
+                                                  prob.l2u, prob.lo, prob.hi),
+                     prob.xm if prob.fit_intercept else None)
     converged = np.isfinite(cert) & (cert <= tol)
     _warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,
                       solver.certificate_kind)

@@ -1,0 +1,142 @@
+"""Tied features: columns a fit cannot tell apart, and the one solution chosen among them.
+
+Two features are *tied* when, on the rows that carry weight, their centred columns are
+proportional, ``x_k - xm_k = t_k (x_j - xm_j)`` with ``t_k != 0``, and their penalties
+agree in the common direction. The loss sees only ``gamma = sum_k t_k b_k`` along that
+direction; per unit of ``gamma_k = t_k b_k`` the penalty weights are ``l1u_k / |t_k|`` and
+``l2u_k / t_k^2`` and the bounds ``t_k [lo_k, hi_k]``, and these must be equal across the
+group (so ``standardize=False`` with columns of different scales is not a tie: the column
+with the cheaper unit takes everything, uniquely).
+
+With an L1 part and no ridge part, the optimum is then not unique: any split of ``gamma``
+of one sign within the group is optimal. The training fit cannot see the difference, but
+held-out predictions can, because the columns differ on rows the fit did not see (two
+rare terms in the same training document, only one of them in a held-out document;
+``student=Yes`` and ``student=No`` with an intercept). Cross-validation curves and the
+deployed model would then depend on the order of the columns and on the solver's route.
+Power-law text has dozens of such groups in every fold.
+
+The chosen solution replaces each group's ``gamma_k`` by their mean (and moves the
+intercept so that ``b0 + sum_k b_k xm_k`` is unchanged). Every fitted value on the weighted
+rows stays the same. The penalty is convex and symmetric in the group's ``gamma_k``, so
+by Jensen the objective does not rise, and the duality gap or KKT violation computed at the
+solver's point still bounds the averaged one. The result is the minimum-norm
+solution among the ties. It is the limit of the elastic net's unique solution as the
+ridge part vanishes, and it does not depend on the order of the columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .problem import column_moments
+
+__all__ = ["find_ties", "average_ties", "TIE_RTOL"]
+
+#: Relative tolerance of the proportionality and penalty checks. Columns closer than this
+#: to proportional are treated as exactly tied (the fit cannot tell them apart either).
+TIE_RTOL = 1e-10
+
+
+def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi):
+    """Groups of tied features: a list of ``(idx, t)`` with ``x_idx[k] - xm = t[k] (x_idx[0]
+    - xm)`` on the rows with ``w > 0``, ``t[0] = 1``, and equal penalties per unit.
+
+    Candidates come from two random projections of the centred, normalised columns; each
+    candidate group is then checked column by column, so a false match is impossible and
+    a missed one only leaves its split as the solver found it.
+    """
+    live = w > 0
+    cand = np.flatnonzero(~excluded)
+    if cand.size < 2:
+        return []
+    rng = np.random.default_rng(0)
+    U = np.where(live[:, None], rng.standard_normal((w.size, 2)), 0.0)
+    proj = np.asarray(X.T @ U)[cand] - np.outer(xm[cand], U.sum(axis=0))
+    norm = np.sqrt(column_moments(X, w, xm)[cand])  # proportional for tied columns
+    ok = norm > 0
+    cand, proj, norm = cand[ok], proj[ok], norm[ok]
+    key = proj / norm[:, None]
+    key *= np.where(key[:, :1] < 0, -1.0, 1.0)  # a column and its negative share a key
+    rounded = np.round(key, 7)
+    order = np.lexsort(rounded.T[::-1])
+    r = rounded[order]
+    starts = np.flatnonzero(np.r_[True, np.any(r[1:] != r[:-1], axis=1)])
+    ties = []
+    for a, b in zip(starts, np.r_[starts[1:], order.size]):
+        if b - a > 1:
+            ties.extend(_verified(X, live, xm, np.sort(cand[order[a:b]]),
+                                  (l1u, l2u, lo, hi)))
+    return ties
+
+
+def _verified(X, live, xm, idx, arrays):
+    """The exactly tied subgroups of the candidate features ``idx``."""
+    C = _live_centred(X, live, xm, idx)
+    found = []
+    rest = np.arange(idx.size)
+    while rest.size > 1:
+        ref = C[:, rest[0]]
+        t = ref @ C[:, rest] / (ref @ ref)
+        err = np.max(np.abs(C[:, rest] - np.outer(ref, t)), axis=0)
+        same = err <= TIE_RTOL * np.max(np.abs(C[:, rest]), axis=0)
+        same &= _same_penalty(idx[rest], t, arrays, idx[rest[0]])
+        if np.count_nonzero(same) > 1:
+            found.append((idx[rest[same]], t[same]))
+        rest = rest[~same]
+    return found
+
+
+def _live_centred(X, live, xm, idx):
+    """The centred columns ``idx`` on the live rows, as a dense array. For a sparse ``X``
+    only the rows where some of them is stored are kept, plus one row standing for all
+    the others (where every column equals ``-xm``): proportionality is decided the same."""
+    if not sp.issparse(X):
+        return X[:, idx][live] - xm[idx]
+    parts = [slice(X.indptr[j], X.indptr[j + 1]) for j in idx]
+    rows = np.unique(np.concatenate([X.indices[s] for s in parts]))
+    rows = rows[live[rows]]
+    C = np.repeat(-xm[idx][None, :], rows.size + 1, axis=0)
+    for k, s in enumerate(parts):
+        ind, dat = X.indices[s], X.data[s]
+        keep = live[ind]
+        C[np.searchsorted(rows, ind[keep]), k] += dat[keep]
+    return C if rows.size < np.count_nonzero(live) else C[:-1]
+
+
+def _same_penalty(j, t, arrays, j0):
+    """Whether features ``j`` (with ``x_j - xm_j = t (x_j0 - xm_j0)``) carry the penalty of
+    ``j0`` per unit of the common direction."""
+    l1u, l2u, lo, hi = arrays
+    at = np.abs(t)
+    same = _close(l1u[j] / at, l1u[j0]) & _close(l2u[j] / (t * t), l2u[j0])
+    with np.errstate(invalid="ignore"):  # inf * 0 never happens: t != 0
+        glo = np.where(t > 0, lo[j] * t, hi[j] * t)
+        ghi = np.where(t > 0, hi[j] * t, lo[j] * t)
+    return same & _close(glo, lo[j0]) & _close(ghi, hi[j0])
+
+
+def _close(a, b):
+    both_inf = np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b))
+    with np.errstate(invalid="ignore"):
+        near = np.abs(a - b) <= TIE_RTOL * np.maximum(np.abs(a), np.abs(b))
+    return both_inf | near
+
+
+def average_ties(coefs, intercepts, ties, xm=None):
+    """Replace each tied group's ``gamma_k = t_k b_k`` by its mean, in place, at every
+    strength of a path.
+
+    ``coefs``: (L, p) or (L, p, K); ``intercepts``: (L,) or (L, K); ``xm``: the column
+    centres of the fit when it has an intercept (None otherwise), used to keep
+    ``b0 + sum_j b_j xm_j`` and hence every fitted value unchanged.
+    """
+    for idx, t in ties:
+        B = coefs[:, idx]  # (L, m) or (L, m, K)
+        tt = t.reshape((1, -1) + (1,) * (B.ndim - 2))
+        new = np.mean(B * tt, axis=1, keepdims=True) / tt
+        if xm is not None:
+            xs = xm[idx].reshape(tt.shape)
+            intercepts += np.sum((B - new) * xs, axis=1)
+        coefs[:, idx] = new
