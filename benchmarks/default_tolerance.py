@@ -29,17 +29,27 @@ REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9}
 
 
 def make_case(name):
-    """``(X, y, family)``: power-law text (5,000 x 11,000) or scikit-learn's bundled data."""
+    """``(X, y, family)``: power-law text (5,000 x 11,000, ``text-<family>``), a correlated
+    wide design (300 x 1,000, ``ar1-<family>``) or scikit-learn's bundled data
+    (``breast_cancer``, ``breast_cancer-gaussian``, ``diabetes`` (y > median, binomial),
+    ``diabetes-gaussian``)."""
     from sklearn.datasets import load_breast_cancer, load_diabetes
 
-    if name == "breast_cancer":
+    if name.startswith("breast_cancer"):
         X, y = load_breast_cancer(return_X_y=True)
-        return X, y, "binomial"
+        return X, y.astype(float), name.partition("-")[2] or "binomial"
     if name == "diabetes":
         X, y = load_diabetes(return_X_y=True)
         return X, (y > np.median(y)).astype(float), "binomial"
+    if name == "diabetes-gaussian":
+        return *load_diabetes(return_X_y=True), "gaussian"
     import _cases
 
+    if name.startswith("ar1"):  # correlated wide design (corr 0.5**|j-k|), 20 true features
+        rng = np.random.default_rng(7)
+        X = _cases._ar1_design(300, 1000, rng)
+        family = name.split("-")[1]
+        return X, _cases._response(family, X @ _cases._true_coef(1000, 20, rng), rng), family
     family = name.split("-")[1]
     rng = np.random.default_rng(7)
     X, rank = _cases.text_design(5000, 11000, rng)
