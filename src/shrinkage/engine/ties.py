@@ -63,25 +63,24 @@ def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi):
     order = np.lexsort(rounded.T[::-1])
     r = rounded[order]
     starts = np.flatnonzero(np.r_[True, np.any(r[1:] != r[:-1], axis=1)])
-    ties = []
+    found = []
     for a, b in zip(starts, np.r_[starts[1:], order.size]):
         if b - a > 1:
-            ties.extend(_verified(X, live, xm, np.sort(cand[order[a:b]]),
-                                  (l1u, l2u, lo, hi)))
-    return ties
+            found.extend(_proportional(X, live, xm, np.sort(cand[order[a:b]])))
+    return _same_penalty(found, l1u, l2u, lo, hi)
 
 
-def _verified(X, live, xm, idx, arrays):
-    """The exactly tied subgroups of the candidate features ``idx``."""
+def _proportional(X, live, xm, idx):
+    """The subgroups of the candidate features ``idx`` whose centred live columns are
+    proportional: ``(idx, t)`` pairs, ``t`` relative to the subgroup's first column."""
     C = _live_centred(X, live, xm, idx)
+    size = np.max(np.abs(C), axis=0)
     found = []
     rest = np.arange(idx.size)
     while rest.size > 1:
         ref = C[:, rest[0]]
         t = ref @ C[:, rest] / (ref @ ref)
-        err = np.max(np.abs(C[:, rest] - np.outer(ref, t)), axis=0)
-        same = err <= TIE_RTOL * np.max(np.abs(C[:, rest]), axis=0)
-        same &= _same_penalty(idx[rest], t, arrays, idx[rest[0]])
+        same = np.max(np.abs(C[:, rest] - np.outer(ref, t)), axis=0) <= TIE_RTOL * size[rest]
         if np.count_nonzero(same) > 1:
             found.append((idx[rest[same]], t[same]))
         rest = rest[~same]
@@ -105,23 +104,33 @@ def _live_centred(X, live, xm, idx):
     return C if rows.size < np.count_nonzero(live) else C[:-1]
 
 
-def _same_penalty(j, t, arrays, j0):
-    """Whether features ``j`` (with ``x_j - xm_j = t (x_j0 - xm_j0)``) carry the penalty of
-    ``j0`` per unit of the common direction."""
-    l1u, l2u, lo, hi = arrays
+def _same_penalty(found, l1u, l2u, lo, hi):
+    """Keep, of each proportional group, the members that carry its first member's
+    penalty per unit of the common direction (weights ``l1u / |t|``, ``l2u / t^2``,
+    bounds ``t [lo, hi]``), when at least two do."""
+    if not found:
+        return []
+    j = np.concatenate([i for i, _ in found])
+    t = np.concatenate([tt for _, tt in found])
+    first = np.repeat([i[0] for i, _ in found], [i.size for i, _ in found])
+    glo = np.where(t > 0, lo[j] * t, hi[j] * t)  # t is finite and non-zero: no nan
+    ghi = np.where(t > 0, hi[j] * t, lo[j] * t)
     at = np.abs(t)
-    same = _close(l1u[j] / at, l1u[j0]) & _close(l2u[j] / (t * t), l2u[j0])
-    with np.errstate(invalid="ignore"):  # inf * 0 never happens: t != 0
-        glo = np.where(t > 0, lo[j] * t, hi[j] * t)
-        ghi = np.where(t > 0, hi[j] * t, lo[j] * t)
-    return same & _close(glo, lo[j0]) & _close(ghi, hi[j0])
+    same = (_close(l1u[j] / at, l1u[first]) & _close(l2u[j] / (t * t), l2u[first])
+            & _close(glo, lo[first]) & _close(ghi, hi[first]))
+    ties = []
+    for part_j, part_t, part_same in zip(*(np.split(a, np.cumsum([i.size for i, _ in found])[:-1])
+                                           for a in (j, t, same))):
+        if np.count_nonzero(part_same) > 1:
+            ties.append((part_j[part_same], part_t[part_same]))
+    return ties
 
 
 def _close(a, b):
-    both_inf = np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b))
-    with np.errstate(invalid="ignore"):
-        near = np.abs(a - b) <= TIE_RTOL * np.maximum(np.abs(a), np.abs(b))
-    return both_inf | near
+    """Equal to ``TIE_RTOL`` relatively (bounds beyond 1e300 count as infinite: equal)."""
+    a = np.clip(a, -1e300, 1e300)
+    b = np.clip(b, -1e300, 1e300)
+    return np.abs(a - b) <= TIE_RTOL * np.maximum(np.abs(a), np.abs(b))
 
 
 def average_ties(coefs, intercepts, ties, xm=None):
@@ -132,11 +141,15 @@ def average_ties(coefs, intercepts, ties, xm=None):
     centres of the fit when it has an intercept (None otherwise), used to keep
     ``b0 + sum_j b_j xm_j`` and hence every fitted value unchanged.
     """
-    for idx, t in ties:
-        B = coefs[:, idx]  # (L, m) or (L, m, K)
-        tt = t.reshape((1, -1) + (1,) * (B.ndim - 2))
-        new = np.mean(B * tt, axis=1, keepdims=True) / tt
-        if xm is not None:
-            xs = xm[idx].reshape(tt.shape)
-            intercepts += np.sum((B - new) * xs, axis=1)
-        coefs[:, idx] = new
+    if not ties:
+        return
+    j = np.concatenate([i for i, _ in ties])
+    sizes = np.array([i.size for i, _ in ties])
+    t = np.concatenate([tt for _, tt in ties]).reshape((1, -1) + (1,) * (coefs.ndim - 2))
+    gamma = coefs[:, j] * t
+    mean = np.add.reduceat(gamma, np.r_[0, np.cumsum(sizes)[:-1]], axis=1)
+    mean /= sizes.reshape((1, -1) + (1,) * (coefs.ndim - 2))
+    new = np.repeat(mean, sizes, axis=1) / t
+    if xm is not None:
+        intercepts += np.sum((coefs[:, j] - new) * xm[j].reshape(t.shape), axis=1)
+    coefs[:, j] = new
