@@ -25,7 +25,8 @@ engine pairs families with solvers without looking at names (see
 * ``certificate``: ``"duality_gap"`` or ``"kkt_violation"``;
 * ``default_tol``: the certificate tolerance used when the caller gives none, set by
   statistics rather than digits (cross-validation curves on the benchmark designs lie
-  within 1e-3 standard errors of exactly solved ones, with the same chosen strength);
+  within 2e-3 standard errors of exactly solved ones, with the same chosen strengths;
+  ``benchmarks/default_tolerance.py``);
 
 and by the methods of :class:`Family`. A new family (say one whose loss couples
 observations, as Cox's partial likelihood) is a new subclass here plus a solver that
@@ -113,7 +114,7 @@ class Gaussian(Family):
     name = "gaussian"
     quadratic = True
     certificate = "duality_gap"
-    default_tol = 1e-7
+    default_tol = 1e-5  # the gap overstates the suboptimality by orders of magnitude
 
     def prepare_target(self, y):
         y = np.asarray(y)
@@ -374,7 +375,7 @@ class MultiGaussian(Family):
     response = "matrix"
     quadratic = True
     certificate = "duality_gap"
-    default_tol = 1e-7
+    default_tol = 1e-7  # not measured as the gaussian's 1e-5 was: kept tight
 
     def prepare_target(self, y):
         y = np.asarray(y, dtype=np.float64)

@@ -65,8 +65,8 @@ def selected_features(coef, feature_sd=None, tol=0.0):
     certifies each fit to a relative duality gap (or KKT violation) ``tol``; near the
     optimum the objective is quadratic in the standardized coefficients, so a gap of
     ``tol`` leaves coefficient errors of order ``sqrt(tol)`` relative to their scale, and
-    a smaller size cannot be told from zero (with the default ``tol = 1e-7`` the
-    threshold is ``3.2e-4`` times the largest standardized coefficient). ``tol = 0``
+    a smaller size cannot be told from zero (with ``tol = 1e-6`` the
+    threshold is ``1e-3`` times the largest standardized coefficient). ``tol = 0``
     keeps every non-zero coefficient.
 
     Returns
