@@ -54,10 +54,14 @@ def _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, id
     reassociation (vectorised column loops), the sparse one without (vectorised gathers
     ``r[indices[k]]`` are about three times slower than scalar ones on short columns).
     """
-    if sparse:
-        return _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
+    maxch = 0.0
+    if xd is not None:
+        maxch = _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
+                              intercept)
+    if X is not None:
+        maxch = _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
                              intercept)
-    return _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercept)
+    return maxch
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
@@ -248,15 +252,15 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
         dsave[t] = d
         if d != 0.0:
             c = xm[j]
-            if sparse:
+            if xd is not None:
                 roff_new += d * c
                 svr_new -= d * xv[j]
-            else:
+            if X is not None:
                 for i in range(X.shape[0]):
                     rtmp[i] -= d * (X[i, j] - c)
                 svr_new -= d * (xv[j] - c * V)
             b[j] += d
-    if sparse:
+    if xd is not None:
         _sparse_apply(xd, xi, xp, act, m, dsave, rtmp)
     f_new = _quad_objective(v, uv, rtmp, roff_new, b, l1, l2, act, m)
     if f_new < f_old:
@@ -332,9 +336,9 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
 @njit(cache=True, nogil=True)
 def weighted_moments(X, xd, xi, xp, sparse, v, xm, idx, m, xv, h):
     """For j in idx[:m]: xv_j = sum_i v_i x_ij and h_j = sum_i v_i (x_ij - xm_j)^2."""
-    if sparse:
+    if xd is not None:
         _weighted_moments_sparse(xd, xi, xp, v, xm, idx, m, xv, h)
-    else:
+    if X is not None:
         _weighted_moments_dense(X, v, xm, idx, m, xv, h)
 
 

@@ -117,9 +117,9 @@ def centred_dots(X, xd, xi, xp, sparse, u, su, xm, idx, m, g):
     ``su = sum_i u_i``. The one column-by-column pass behind every gradient of the
     engine: dense columns vectorised, sparse ones with scalar gathers (see ``flags``).
     """
-    if sparse:
+    if xd is not None:
         _dots_sparse(xd, xi, xp, u, su, xm, idx, m, g)
-    else:
+    if X is not None:
         _dots_dense(X, u, su, xm, idx, m, g)
 
 

@@ -77,7 +77,7 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
             continue
         for k in range(K):
             gbuf[k] = 0.0
-        if sparse:
+        if xd is not None:
             for r in range(xp[j], xp[j + 1]):
                 i = xi[r]
                 a = xd[r]
@@ -85,7 +85,7 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
                     gbuf[k] += a * q[i, k]
             for k in range(K):
                 gbuf[k] -= c * qsum[k]
-        else:
+        if X is not None:
             for i in range(n):
                 a = X[i, j] - c
                 for k in range(K):
@@ -130,13 +130,13 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
                 ch += M[j, k] * d * d
         if ch == 0.0:
             continue
-        if sparse:
+        if xd is not None:
             if c != 0.0:
                 for i in range(n):
                     _row_update(w, P, q, qsum, i, -c, gbuf, K)
             for r in range(xp[j], xp[j + 1]):
                 _row_update(w, P, q, qsum, xi[r], xd[r], gbuf, K)
-        else:
+        if X is not None:
             for i in range(n):
                 _row_update(w, P, q, qsum, i, X[i, j] - c, gbuf, K)
         if ch > maxch:
@@ -187,7 +187,7 @@ def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, 
                 moved = True
         if not moved:
             continue
-        if sparse:
+        if xd is not None:
             for k in range(K):
                 d = B[j, k] - B0[j, k]
                 if d != 0.0:
@@ -195,7 +195,7 @@ def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, 
                         D[i, k] -= c * d
                     for r in range(xp[j], xp[j + 1]):
                         D[xi[r], k] += xd[r] * d
-        else:
+        if X is not None:
             for i in range(n):
                 a = X[i, j] - c
                 for k in range(K):
@@ -331,7 +331,7 @@ def class_curvature(X, xd, xi, xp, sparse, v, xm, idx, m, M):
         c = xm[j]
         for k in range(K):
             M[j, k] = 0.0
-        if sparse:
+        if xd is not None:
             s1 = np.zeros(K)
             for r in range(xp[j], xp[j + 1]):
                 i = xi[r]
@@ -342,7 +342,7 @@ def class_curvature(X, xd, xi, xp, sparse, v, xm, idx, m, M):
             for k in range(K):
                 hk = M[j, k] - 2.0 * c * s1[k] + c * c * V[k]
                 M[j, k] = 2.0 * hk if hk > 0.0 else 0.0
-        else:
+        if X is not None:
             for i in range(n):
                 e = X[i, j] - c
                 for k in range(K):
