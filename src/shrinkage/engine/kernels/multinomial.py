@@ -229,9 +229,10 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
     for i in range(n):
         for k in range(K):
             qsum[k] += q[i, k]
-    q0 = q.copy()
-    B0 = B.copy()
-    b00 = b0.copy()
+    # copies by loops (see _copy): .copy() compiles numba's generic array copy
+    q0 = _copy(q)
+    B0 = _copy(B)
+    b00 = _copy_vector(b0)
     D = np.empty((n, K))
     qc = np.empty((n, K))
     act = np.empty(n_ws, dtype=np.int64)
@@ -271,8 +272,8 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
                 if z.shape[0] > 0:
                     f_cur = _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00,
                                          ws, n_ws, l1, l2, grouped, intercept, D, qc)
-                    Bsave = B.copy()
-                    b0save = b0.copy()
+                    Bsave = _copy(B)
+                    b0save = _copy_vector(b0)
                     for t in range(m):
                         j = act[t]
                         for k in range(K):
@@ -307,6 +308,27 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
                             b0[k] = b0save[k]
                 _store(hist, np.int64(0), B, b0, act, m, K)
     return sweeps
+
+
+@njit(cache=True, nogil=True)
+def _copy(A):
+    """A C-ordered copy of the matrix ``A`` by plain loops: ``A.copy()`` compiles numba's
+    generic strided copy (about a second of first-call compilation per use)."""
+    n, K = A.shape
+    C = np.empty((n, K))
+    for i in range(n):
+        for k in range(K):
+            C[i, k] = A[i, k]
+    return C
+
+
+@njit(cache=True, nogil=True)
+def _copy_vector(a):
+    """``a.copy()`` by a plain loop (see :func:`_copy`)."""
+    c = np.empty(a.shape[0])
+    for i in range(a.shape[0]):
+        c[i] = a[i]
+    return c
 
 
 @njit(cache=True, nogil=True)
