@@ -214,10 +214,10 @@ def least_squares_gap(prob, b, yc, obj_scale):
     return max(gap, 0.0) / obj_scale
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _members(in_ws, ws):
     """The indices of ``in_ws`` into ``ws``, in feature order; returns how many."""
-    m = 0
+    m = np.int64(0)  # not the literal 0: inlined, it would compile callees twice
     for j in range(in_ws.shape[0]):
         if in_ws[j]:
             ws[m] = j

@@ -45,25 +45,6 @@ def _soft_clip(u, l1, denom, lo, hi):
     return z
 
 
-@njit(cache=True, nogil=True)
-def _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
-           intercept):
-    """One pass over the coordinates idx[:m]; returns max h_j * delta_j^2.
-
-    Dense and sparse sweeps are separate functions: the dense one is compiled with
-    reassociation (vectorised column loops), the sparse one without (vectorised gathers
-    ``r[indices[k]]`` are about three times slower than scalar ones on short columns).
-    """
-    maxch = 0.0
-    if xd is not None:
-        maxch = _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
-                              intercept)
-    if X is not None:
-        maxch = _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
-                             intercept)
-    return maxch
-
-
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def dense_gradient(X, j, c, v, uv, r):
     """``g_j = sum_i v_i (x_ij - c) r_i`` (``uv > 0``: every ``v_i`` equals ``uv``)."""
@@ -122,6 +103,12 @@ def intercept_step_sparse(svr, roff, V, st):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercept):
+    """One pass over the coordinates idx[:m]; returns max h_j * delta_j^2.
+
+    Dense and sparse sweeps are separate functions: the dense one is compiled with
+    reassociation (vectorised column loops), the sparse one without (vectorised gathers
+    ``r[indices[k]]`` are about three times slower than scalar ones on short columns).
+    """
     n = r.shape[0]
     svr = st[1]
     V = st[2]
@@ -189,10 +176,10 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
 _ANDERSON_K = 5  # iterates per Anderson extrapolation (skglm uses 5)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _nonzero_subset(b, ws, n_ws, act):
     """Write the j in ws[:n_ws] with b_j != 0 into act; return how many (the active set)."""
-    m = 0
+    m = np.int64(0)  # not the literal 0: inlined, it would compile callees twice
     for t in range(n_ws):
         if b[ws[t]] != 0.0:
             act[m] = ws[t]
@@ -200,7 +187,7 @@ def _nonzero_subset(b, ws, n_ws, act):
     return m
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _quad_objective(v, uv, r, roff, b, l1, l2, idx, m):
     """1/2 sum_i v_i (r_i + roff)^2 + sum_{j in idx} l1_j |b_j| + l2_j / 2 b_j^2."""
     s = 0.0
@@ -276,7 +263,7 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
 
 @njit(cache=True, nogil=True)
 def _sparse_apply(xd, xi, xp, act, m, d, r):
-    """r -= sum_t d_t * x_{act_t} over CSC columns (scalar gathers: see _sweep)."""
+    """r -= sum_t d_t * x_{act_t} over CSC columns (scalar gathers: see _sweep_dense)."""
     for t in range(m):
         dt = d[t]
         if dt != 0.0:
@@ -304,8 +291,13 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
     rtmp = np.empty(r.shape[0])
     sweeps = 0
     while sweeps < max_sweeps:
-        maxch = _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st,
-                       ws, n_ws, intercept)
+        # dense or sparse sweep: a None-typed X or xd prunes the other (package docstring)
+        if xd is not None:
+            maxch = _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, ws,
+                                  n_ws, intercept)
+        if X is not None:
+            maxch = _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, ws, n_ws,
+                                 intercept)
         sweeps += 1
         if maxch < thr:
             return sweeps
@@ -314,8 +306,12 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
             hist[t, 0] = b[act[t]]
         filled = 0
         while sweeps < max_sweeps:
-            maxch = _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r,
-                           st, act, m, intercept)
+            if xd is not None:
+                maxch = _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st,
+                                      act, m, intercept)
+            if X is not None:
+                maxch = _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, act, m,
+                                     intercept)
             sweeps += 1
             if maxch < thr:
                 break
