@@ -59,11 +59,10 @@ def test_weighted_sums_match_numpy(sparse):
     xv = np.full(12, -1.0)
     if sparse:
         C = sp.csc_matrix(X)
-        weighted_sums(np.zeros((1, 1)), C.data, C.indices.astype(np.int64),
+        weighted_sums(None, C.data, C.indices.astype(np.int64),
                       C.indptr.astype(np.int64), True, v, feats, xv)
     else:
-        weighted_sums(np.asfortranarray(X), np.zeros(0), np.zeros(0, np.int64),
-                      np.zeros(0, np.int64), False, v, feats, xv)
+        weighted_sums(np.asfortranarray(X), None, None, None, False, v, feats, xv)
     expect = np.full(12, -1.0)
     expect[feats] = X[:, feats].T @ v
     np.testing.assert_allclose(xv, expect, rtol=1e-13, atol=1e-13)

@@ -132,11 +132,10 @@ def test_working_set_gradient_and_kkt(sparse):
     ws = np.array([0, 3, 5, 7, 11, 20], dtype=np.int64)
     g = np.zeros(p)
     if sparse:
-        args = (np.zeros((1, 1), order="F"), Xs.data, Xs.indices.astype(np.int32),
-                Xs.indptr.astype(np.int32), True)
+        args = (None, Xs.data, Xs.indices.astype(np.int32), Xs.indptr.astype(np.int32),
+                True)
     else:
-        args = (X, np.zeros(1), np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.int32),
-                False)
+        args = (X, None, None, None, False)
     vmax = ws_gradient_kkt(*args, wres, wres.sum(), xm, b, l1, l2, lo, hi, scale, ws,
                            ws.size, g)
     ref_g = (X - xm).T @ wres

@@ -214,10 +214,10 @@ def least_squares_gap(prob, b, yc, obj_scale):
     return max(gap, 0.0) / obj_scale
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _members(in_ws, ws):
     """The indices of ``in_ws`` into ``ws``, in feature order; returns how many."""
-    m = 0
+    m = np.int64(0)  # not the literal 0: inlined, it would compile callees twice
     for j in range(in_ws.shape[0]):
         if in_ws[j]:
             ws[m] = j
@@ -253,7 +253,9 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
     rhs = np.empty(mmax)
     floor = 1e-30 * obj_scale
     # cost of a pass over all of X, in the units of sweep_cost below
-    x_cost = float(xp[p] - xp[0]) if sparse else float(n) * p
+    x_cost = float(n) * p
+    if xp is not None:  # sparse (a None-typed xp prunes this branch when dense)
+        x_cost = float(xp[p] - xp[0])
     for k in range(L):
         lam = lams[k]
         strong = 2.0 * lam - lam_prev
@@ -271,12 +273,11 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             if budget <= 0:
                 break
             na = active_subset(b, lo, hi, ws, m, A)
-            if sparse:
+            sweep_cost = float(n) * m
+            if xp is not None:
                 sweep_cost = 0.0
                 for t in range(m):
                     sweep_cost += xp[ws[t] + 1] - xp[ws[t]]
-            else:
-                sweep_cost = float(n) * m
             polish_cost = float(n) * na * na + na * na * na / 3.0
             polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na < n
             if polish and want_polish and na > 0:

@@ -36,10 +36,6 @@ NEAR_CONSTANT = 1e-13
 # precision, so such a column is refused by name rather than fitted inexactly.
 _VAR_RANGE = (1e-240, 1e240)
 
-_EMPTY_F = np.zeros(1)
-_EMPTY_I = np.zeros(1, dtype=np.int32)
-_DUMMY_X = np.zeros((1, 1), order="F")
-
 
 @dataclass
 class Problem:
@@ -78,22 +74,24 @@ class Problem:
             self.scale = np.ones(self.X.shape[1])
         X = self.X
         self.sparse = sp.issparse(X)
+        # the layout a kernel is not given is None: numba then prunes its branches before
+        # typing, so a dense fit never compiles the sparse loops and vice versa
         if self.sparse:
-            self.kX = _DUMMY_X
+            self.kX = None
             self.kd = X.data
             self.ki = X.indices
             self.kp = X.indptr
         else:
             self.kX = X
-            self.kd, self.ki, self.kp = _EMPTY_F, _EMPTY_I, _EMPTY_I
+            self.kd = self.ki = self.kp = None
         self.n, self.p = X.shape
         self.candidates = ~self.excluded
         self.unpenalized = (self.l1u == 0) & (self.l2u == 0) & self.candidates
 
     def kernel_design(self):
         """``(kX, data, indices, indptr, sparse)``: the design as every numba kernel takes
-        it. Dense ``X``: ``kX`` is the (n, p) array and the CSC arrays are empty; sparse
-        ``X``: ``kX`` is a dummy and the three CSC arrays hold the matrix."""
+        it. Dense ``X``: ``kX`` is the (n, p) array and the CSC arrays are None; sparse
+        ``X``: ``kX`` is None and the three CSC arrays hold the matrix."""
         return self.kX, self.kd, self.ki, self.kp, self.sparse
 
     def centred_response(self):

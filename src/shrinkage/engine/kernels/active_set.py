@@ -62,7 +62,7 @@ def cholesky_solve(H, rhs, m):
     return True
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def orthant_step(H, rhs, b, A, m, l1, l2, lo, hi):
     """Newton step on the active set ``A[:m]`` with signs fixed, cut at the first kink.
 
@@ -115,10 +115,10 @@ def apply_step(b, A, m, rhs, t, lo, hi):
         b[j] = new
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def active_subset(b, lo, hi, ws, m_ws, A):
     """Non-zero coordinates of ``ws[:m_ws]`` strictly inside their bounds, into ``A``."""
-    m = 0
+    m = np.int64(0)  # not the literal 0: inlined, it would compile callees twice
     for t in range(m_ws):
         j = ws[t]
         if b[j] != 0.0 and lo[j] < b[j] < hi[j]:
@@ -127,7 +127,7 @@ def active_subset(b, lo, hi, ws, m_ws, A):
     return m
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step, l1, l2, lo,
                   hi):
     """Newton step on the active set ``A[:na]`` (``na < n``) from the residual; True if kept."""
@@ -145,7 +145,7 @@ def naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step, l1
     return True
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def covariance_polish(G, col, g, b, A, na, H, rhs, l1, l2, lo, hi):
     """Newton step on the active set from cached Gram columns; True if kept."""
     p = g.shape[0]
@@ -166,7 +166,7 @@ def covariance_polish(G, col, g, b, A, na, H, rhs, l1, l2, lo, hi):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def chunk_size(polish_cost, sweep_cost):
     c = int(polish_cost / max(sweep_cost, 1.0))
     return min(max(c, CHUNK_MIN), CHUNK_MAX)

@@ -31,10 +31,18 @@ def anderson_weights(hist, dim, K):
         C[a, a] += 1e-10 * tr
     # C is symmetric positive definite: our Cholesky rather than np.linalg.solve, whose
     # shape checks compile numba's string-formatting error path (seconds on first use)
-    z = np.ones(K)
+    z = np.empty(K)
+    for a in range(K):
+        z[a] = 1.0
     if not cholesky_solve(C, z, C.shape[0]):  # (K may be a literal: one specialisation)
         return np.empty(0)
-    zs = z.sum()
+    # scalar loops rather than z.sum() and z / zs: array expressions compile their own
+    # ufunc kernels, a second of first-call compilation for five numbers
+    zs = 0.0
+    for a in range(K):
+        zs += z[a]
     if not np.isfinite(zs) or zs == 0.0:
         return np.empty(0)
-    return z / zs
+    for a in range(K):
+        z[a] /= zs
+    return z

@@ -45,21 +45,6 @@ def _soft_clip(u, l1, denom, lo, hi):
     return z
 
 
-@njit(cache=True, nogil=True)
-def _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
-           intercept):
-    """One pass over the coordinates idx[:m]; returns max h_j * delta_j^2.
-
-    Dense and sparse sweeps are separate functions: the dense one is compiled with
-    reassociation (vectorised column loops), the sparse one without (vectorised gathers
-    ``r[indices[k]]`` are about three times slower than scalar ones on short columns).
-    """
-    if sparse:
-        return _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
-                             intercept)
-    return _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercept)
-
-
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def dense_gradient(X, j, c, v, uv, r):
     """``g_j = sum_i v_i (x_ij - c) r_i`` (``uv > 0``: every ``v_i`` equals ``uv``)."""
@@ -118,6 +103,12 @@ def intercept_step_sparse(svr, roff, V, st):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercept):
+    """One pass over the coordinates idx[:m]; returns max h_j * delta_j^2.
+
+    Dense and sparse sweeps are separate functions: the dense one is compiled with
+    reassociation (vectorised column loops), the sparse one without (vectorised gathers
+    ``r[indices[k]]`` are about three times slower than scalar ones on short columns).
+    """
     n = r.shape[0]
     svr = st[1]
     V = st[2]
@@ -185,10 +176,10 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
 _ANDERSON_K = 5  # iterates per Anderson extrapolation (skglm uses 5)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _nonzero_subset(b, ws, n_ws, act):
     """Write the j in ws[:n_ws] with b_j != 0 into act; return how many (the active set)."""
-    m = 0
+    m = np.int64(0)  # not the literal 0: inlined, it would compile callees twice
     for t in range(n_ws):
         if b[ws[t]] != 0.0:
             act[m] = ws[t]
@@ -196,7 +187,7 @@ def _nonzero_subset(b, ws, n_ws, act):
     return m
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _quad_objective(v, uv, r, roff, b, l1, l2, idx, m):
     """1/2 sum_i v_i (r_i + roff)^2 + sum_{j in idx} l1_j |b_j| + l2_j / 2 b_j^2."""
     s = 0.0
@@ -248,15 +239,15 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
         dsave[t] = d
         if d != 0.0:
             c = xm[j]
-            if sparse:
+            if xd is not None:
                 roff_new += d * c
                 svr_new -= d * xv[j]
-            else:
+            if X is not None:
                 for i in range(X.shape[0]):
                     rtmp[i] -= d * (X[i, j] - c)
                 svr_new -= d * (xv[j] - c * V)
             b[j] += d
-    if sparse:
+    if xd is not None:
         _sparse_apply(xd, xi, xp, act, m, dsave, rtmp)
     f_new = _quad_objective(v, uv, rtmp, roff_new, b, l1, l2, act, m)
     if f_new < f_old:
@@ -272,7 +263,7 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
 
 @njit(cache=True, nogil=True)
 def _sparse_apply(xd, xi, xp, act, m, d, r):
-    """r -= sum_t d_t * x_{act_t} over CSC columns (scalar gathers: see _sweep)."""
+    """r -= sum_t d_t * x_{act_t} over CSC columns (scalar gathers: see _sweep_dense)."""
     for t in range(m):
         dt = d[t]
         if dt != 0.0:
@@ -300,8 +291,13 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
     rtmp = np.empty(r.shape[0])
     sweeps = 0
     while sweeps < max_sweeps:
-        maxch = _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st,
-                       ws, n_ws, intercept)
+        # dense or sparse sweep: a None-typed X or xd prunes the other (package docstring)
+        if xd is not None:
+            maxch = _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, ws,
+                                  n_ws, intercept)
+        if X is not None:
+            maxch = _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, ws, n_ws,
+                                 intercept)
         sweeps += 1
         if maxch < thr:
             return sweeps
@@ -310,8 +306,12 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
             hist[t, 0] = b[act[t]]
         filled = 0
         while sweeps < max_sweeps:
-            maxch = _sweep(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r,
-                           st, act, m, intercept)
+            if xd is not None:
+                maxch = _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st,
+                                      act, m, intercept)
+            if X is not None:
+                maxch = _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, act, m,
+                                     intercept)
             sweeps += 1
             if maxch < thr:
                 break
@@ -332,9 +332,9 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
 @njit(cache=True, nogil=True)
 def weighted_moments(X, xd, xi, xp, sparse, v, xm, idx, m, xv, h):
     """For j in idx[:m]: xv_j = sum_i v_i x_ij and h_j = sum_i v_i (x_ij - xm_j)^2."""
-    if sparse:
+    if xd is not None:
         _weighted_moments_sparse(xd, xi, xp, v, xm, idx, m, xv, h)
-    else:
+    if X is not None:
         _weighted_moments_dense(X, v, xm, idx, m, xv, h)
 
 

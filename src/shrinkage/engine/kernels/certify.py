@@ -117,9 +117,9 @@ def centred_dots(X, xd, xi, xp, sparse, u, su, xm, idx, m, g):
     ``su = sum_i u_i``. The one column-by-column pass behind every gradient of the
     engine: dense columns vectorised, sparse ones with scalar gathers (see ``flags``).
     """
-    if sparse:
+    if xd is not None:
         _dots_sparse(xd, xi, xp, u, su, xm, idx, m, g)
-    else:
+    if X is not None:
         _dots_dense(X, u, su, xm, idx, m, g)
 
 
@@ -149,8 +149,10 @@ def _dots_sparse(xd, xi, xp, u, su, xm, idx, m, g):
 @njit(cache=True, nogil=True)
 def ws_gradient(X, xd, xi, xp, sparse, w, r, xm, idx, m, g):
     """g_j = sum_i w_i (x_ij - xm_j) r_i for j in idx[:m] (the working-set gradient)."""
-    u = w * r
-    centred_dots(X, xd, xi, xp, sparse, u, u.sum(), xm, idx, m, g)
+    u = np.empty(r.shape[0])
+    for i in range(r.shape[0]):
+        u[i] = w[i] * r[i]
+    centred_dots(X, xd, xi, xp, sparse, u, total(u), xm, idx, m, g)
 
 
 @njit(cache=True, nogil=True)
@@ -168,7 +170,7 @@ def centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g):
         else:
             idx[m] = j
             m += 1
-    centred_dots(X, xd, xi, xp, sparse, u, u.sum(), xm, idx, m, g)
+    centred_dots(X, xd, xi, xp, sparse, u, total(u), xm, idx, m, g)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -177,4 +179,14 @@ def dot(a, b):
     s = 0.0
     for i in range(a.shape[0]):
         s += a[i] * b[i]
+    return s
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def total(a):
+    """``sum_i a_i`` as a plain loop: ``a.sum()`` and array expressions such as ``w * r``
+    compile numba's generic reduction and ufunc kernels on first use (seconds in all)."""
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i]
     return s

@@ -243,10 +243,11 @@ def concave_cd(kind, gamma, X, xd, xi, xp, sparse, v, uv, xm, xv, h, scale, lam1
     undamped one does not lower the true objective).
     """
     for it in range(max_sweeps):
-        if sparse:
+        ch = 0.0
+        if xd is not None:
             ch = _sweep_sparse(kind, gamma, xd, xi, xp, v, uv, xm, xv, h, scale, lam1, lam2,
                                b, r, st, idx, m, intercept, damp, anchor)
-        else:
+        if X is not None:
             ch = _sweep_dense(kind, gamma, X, v, uv, xm, xv, h, scale, lam1, lam2, b, r, st,
                               idx, m, intercept, damp, anchor)
         if ch < thr:

@@ -52,24 +52,25 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
         for s in range(m):
             j = gidx[a + s]
             xv[j] = column_weighted_sum(X, xd, xi, xp, sparse, v, j)
-        if not sparse:
+        if X is not None:
             dense_block_hessian(X, v, xm, inv_s, gidx, a, m, e0, H)
-        for s in range(m if sparse else 0):
-            j = gidx[a + s]
-            for k in range(xp[j], xp[j + 1]):
-                scratch[xi[k]] = v[xi[k]] * xd[k]
-            for u in range(s + 1):
-                jj = gidx[a + u]
-                raw = 0.0
-                for k in range(xp[jj], xp[jj + 1]):
-                    raw += scratch[xi[k]] * xd[k]
-                # sum v (x_j - m_j)(x_l - m_l) from the raw sums
-                h = raw - xm[j] * xv[jj] - xm[jj] * xv[j] + xm[j] * xm[jj] * vsum
-                h *= inv_s[j] * inv_s[jj]
-                H[e0 + s * m + u] = h
-                H[e0 + u * m + s] = h
-            for k in range(xp[j], xp[j + 1]):
-                scratch[xi[k]] = 0.0
+        if xd is not None:
+            for s in range(m):
+                j = gidx[a + s]
+                for k in range(xp[j], xp[j + 1]):
+                    scratch[xi[k]] = v[xi[k]] * xd[k]
+                for u in range(s + 1):
+                    jj = gidx[a + u]
+                    raw = 0.0
+                    for k in range(xp[jj], xp[jj + 1]):
+                        raw += scratch[xi[k]] * xd[k]
+                    # sum v (x_j - m_j)(x_l - m_l) from the raw sums
+                    h = raw - xm[j] * xv[jj] - xm[jj] * xv[j] + xm[j] * xm[jj] * vsum
+                    h *= inv_s[j] * inv_s[jj]
+                    H[e0 + s * m + u] = h
+                    H[e0 + u * m + s] = h
+                for k in range(xp[j], xp[j + 1]):
+                    scratch[xi[k]] = 0.0
         Hm = np.empty((m, m))
         for s in range(m):
             for u in range(m):
@@ -94,10 +95,10 @@ def weighted_sums(X, xd, xi, xp, sparse, v, feats, xv):
 def column_weighted_sum(X, xd, xi, xp, sparse, v, j):
     """``sum_i v_i x_ij`` for one column of a dense or CSC design."""
     acc = 0.0
-    if sparse:
+    if xd is not None:
         for k in range(xp[j], xp[j + 1]):
             acc += v[xi[k]] * xd[k]
-    else:
+    if X is not None:
         for i in range(X.shape[0]):
             acc += v[i] * X[i, j]
     return acc
@@ -138,10 +139,10 @@ def block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j,
     K = R.shape[1]
     for k in range(K):
         out[k] = 0.0
-    if sparse:
+    if xd is not None:
         for k in range(K):
             out[k] = sparse_dot(xd, xi, xp[j], xp[j + 1], v, R, k)
-    else:
+    if X is not None:
         for k in range(K):
             out[k] = dense_dot(X, v, R, j, k)
     for k in range(K):
@@ -219,10 +220,10 @@ def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
     K = R.shape[1]
     for k in range(K):
         a[k] = delta[k] * inv_s[j]
-    if sparse:
+    if xd is not None:
         for k in range(K):
             sparse_axpy(xd, xi, xp[j], xp[j + 1], R, k, a[k])
-    else:
+    if X is not None:
         for k in range(K):
             dense_axpy(X, R, j, k, a[k])
     for k in range(K):
@@ -247,13 +248,13 @@ def bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
         Hg = H[e0:e0 + m * m].reshape((m, m))
         cg = c[:m]
         og = out[:m]
-        if sparse:
+        if xd is not None:
             for s in range(m):
                 block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR,
                                gidx[a + s], col)
                 for k in range(K):
                     cg[s, k] = col[k]
-        else:
+        if X is not None:
             dense_group_gradient(X, v, vsum, xm, inv_s, xv, R, sh, svR, gidx, a, cg, vr)
         dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
                                   bbuf[:m], og, l1in[g], l1g[g], l2g[g], sgl_tol, ct, ss, e)

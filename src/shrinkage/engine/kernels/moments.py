@@ -137,11 +137,11 @@ def centred_combination(X, xd, xi, xp, sparse, xm, idx, coef, out):
     for t in range(idx.shape[0]):
         j = idx[t]
         c = coef[t]
-        if sparse:
+        if xd is not None:
             shift += xm[j] * c
             for k in range(xp[j], xp[j + 1]):
                 out[xi[k]] += xd[k] * c
-        else:  # centred element by element (no cancellation for large-mean columns)
+        if X is not None:  # centred element by element (no cancellation, large means)
             m = xm[j]
             for i in range(n):
                 out[i] += (X[i, j] - m) * c
@@ -169,10 +169,10 @@ def active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, idx, intercept, H, 
             c = xm[j]
             for i in range(n):
                 col[i] = -c
-            if sparse:
+            if xd is not None:
                 for k in range(xp[j], xp[j + 1]):
                     col[xi[k]] += xd[k]
-            else:
+            if X is not None:
                 for i in range(n):
                     col[i] += X[i, j]
         s = 0.0
@@ -187,7 +187,7 @@ def active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, idx, intercept, H, 
             else:
                 j = idx[b2 - off]
                 c = xm[j]
-                if sparse:
+                if xd is not None:
                     # sum_i v_i col_i (x_ij - c) = sum_nnz v x col - c sum_i v col
                     t = 0.0
                     for i in range(n):
@@ -196,7 +196,7 @@ def active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, idx, intercept, H, 
                     for k in range(xp[j], xp[j + 1]):
                         i = xi[k]
                         s += v[i] * col[i] * xd[k]
-                else:
+                if X is not None:
                     for i in range(n):
                         s += v[i] * col[i] * (X[i, j] - c)
             H[a, b2] = s

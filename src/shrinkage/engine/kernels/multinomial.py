@@ -77,7 +77,7 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
             continue
         for k in range(K):
             gbuf[k] = 0.0
-        if sparse:
+        if xd is not None:
             for r in range(xp[j], xp[j + 1]):
                 i = xi[r]
                 a = xd[r]
@@ -85,7 +85,7 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
                     gbuf[k] += a * q[i, k]
             for k in range(K):
                 gbuf[k] -= c * qsum[k]
-        else:
+        if X is not None:
             for i in range(n):
                 a = X[i, j] - c
                 for k in range(K):
@@ -130,13 +130,13 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
                 ch += M[j, k] * d * d
         if ch == 0.0:
             continue
-        if sparse:
+        if xd is not None:
             if c != 0.0:
                 for i in range(n):
                     _row_update(w, P, q, qsum, i, -c, gbuf, K)
             for r in range(xp[j], xp[j + 1]):
                 _row_update(w, P, q, qsum, xi[r], xd[r], gbuf, K)
-        else:
+        if X is not None:
             for i in range(n):
                 _row_update(w, P, q, qsum, i, X[i, j] - c, gbuf, K)
         if ch > maxch:
@@ -187,7 +187,7 @@ def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, 
                 moved = True
         if not moved:
             continue
-        if sparse:
+        if xd is not None:
             for k in range(K):
                 d = B[j, k] - B0[j, k]
                 if d != 0.0:
@@ -195,7 +195,7 @@ def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, 
                         D[i, k] -= c * d
                     for r in range(xp[j], xp[j + 1]):
                         D[xi[r], k] += xd[r] * d
-        else:
+        if X is not None:
             for i in range(n):
                 a = X[i, j] - c
                 for k in range(K):
@@ -229,9 +229,10 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
     for i in range(n):
         for k in range(K):
             qsum[k] += q[i, k]
-    q0 = q.copy()
-    B0 = B.copy()
-    b00 = b0.copy()
+    # copies by loops (see _copy): .copy() compiles numba's generic array copy
+    q0 = _copy(q)
+    B0 = _copy(B)
+    b00 = _copy_vector(b0)
     D = np.empty((n, K))
     qc = np.empty((n, K))
     act = np.empty(n_ws, dtype=np.int64)
@@ -271,8 +272,8 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
                 if z.shape[0] > 0:
                     f_cur = _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00,
                                          ws, n_ws, l1, l2, grouped, intercept, D, qc)
-                    Bsave = B.copy()
-                    b0save = b0.copy()
+                    Bsave = _copy(B)
+                    b0save = _copy_vector(b0)
                     for t in range(m):
                         j = act[t]
                         for k in range(K):
@@ -310,6 +311,27 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
 
 
 @njit(cache=True, nogil=True)
+def _copy(A):
+    """A C-ordered copy of the matrix ``A`` by plain loops: ``A.copy()`` compiles numba's
+    generic strided copy (about a second of first-call compilation per use)."""
+    n, K = A.shape
+    C = np.empty((n, K))
+    for i in range(n):
+        for k in range(K):
+            C[i, k] = A[i, k]
+    return C
+
+
+@njit(cache=True, nogil=True)
+def _copy_vector(a):
+    """``a.copy()`` by a plain loop (see :func:`_copy`)."""
+    c = np.empty(a.shape[0])
+    for i in range(a.shape[0]):
+        c[i] = a[i]
+    return c
+
+
+@njit(cache=True, nogil=True)
 def _store(hist, col, B, b0, act, m, K):
     for t in range(m):
         for k in range(K):
@@ -331,7 +353,7 @@ def class_curvature(X, xd, xi, xp, sparse, v, xm, idx, m, M):
         c = xm[j]
         for k in range(K):
             M[j, k] = 0.0
-        if sparse:
+        if xd is not None:
             s1 = np.zeros(K)
             for r in range(xp[j], xp[j + 1]):
                 i = xi[r]
@@ -342,7 +364,7 @@ def class_curvature(X, xd, xi, xp, sparse, v, xm, idx, m, M):
             for k in range(K):
                 hk = M[j, k] - 2.0 * c * s1[k] + c * c * V[k]
                 M[j, k] = 2.0 * hk if hk > 0.0 else 0.0
-        else:
+        if X is not None:
             for i in range(n):
                 e = X[i, j] - c
                 for k in range(K):
