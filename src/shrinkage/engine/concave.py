@@ -18,7 +18,7 @@
 
 The objective is nonconvex, so the point found depends on the start: the path follows the
 stationary point reached continuously from ``b = 0`` at ``lam_max`` by warm starts
-(ncvreg's convention). :func:`convexity_margin` gives ncvreg's local diagnostic.
+(ncvreg's convention). :class:`MarginTracker` gives ncvreg's local diagnostic.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 
 from .concave_steps import (
     ActiveGram,
-    convexity_margin,
+    MarginTracker,
     gram_polish,
     nonconvex_note,
     polish_piece,
@@ -99,7 +99,7 @@ class ConcaveSolver(Solver):
         # covariance updates pay where rows far outnumber features (as glmnet's choice)
         self._covariance = (self.quadratic and not prob.sparse and n >= 2 * p
                             and p <= self.covariance_max_p)
-        self._margin_key = None
+        self._margin_tracker = MarginTracker(self.quadratic)
 
     def _residual(self):
         """``wres = w (y - mu)``; returns its sum (the intercept's gradient)."""
@@ -134,18 +134,14 @@ class ConcaveSolver(Solver):
         return out
 
     def _margin(self, lam):
-        """:func:`convexity_margin` at the current point (cached while the gaussian active
-        set and a zero ridge part stay the same)."""
+        """:func:`convexity_margin` at the current point, through :class:`MarginTracker`
+        (the same while the gaussian active set and a zero ridge part stay the same; a
+        bound where one decides the sign)."""
         prob = self.prob
         _, lam2 = self._strengths(lam)
-        key = None
-        if self.quadratic and not np.any(lam2):
-            key = np.flatnonzero(self.b).tobytes()
-            if key == self._margin_key:
-                return self._margins[-1]
-        self._margin_key = key
         weights = prob.w if self.quadratic else self.curvature_weights()
-        return convexity_margin(prob, weights, self.b, lam2, self.pen.concavity, self._gram)
+        return self._margin_tracker.margin(prob, weights, self.b, lam2, self.pen.concavity,
+                                           self._gram)
 
     def diagnostics(self):
         """``(extra, warning)``: the margins per path point for ``Path.extra`` and, where

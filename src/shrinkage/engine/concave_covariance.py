@@ -156,7 +156,9 @@ class ConvexityTest:
     in one LAPACK call and the others appended; a ridge part, which moves the shift with
     ``lam``, tries one LAPACK call on the whole set first. Where the test fails, the
     margin reported is the Rayleigh quotient of the direction of negative curvature it
-    found: negative, and an upper bound on the smallest eigenvalue.
+    found: negative, and an upper bound on the smallest eigenvalue; while the set then
+    only grows that bound stands (a principal block's smallest eigenvalue is at least the
+    whole matrix's) and no row is appended.
 
     ``block(rows, cols)`` returns ``S[rows][:, cols]``; ``n_live`` is the number of rows
     with weight (less one with an intercept).
@@ -183,6 +185,11 @@ class ConvexityTest:
         mark[A] = True
         if incremental and np.all(mark[self.seen]):  # only grown: the new rows
             mark[self.seen] = False
+            if self.bound < 0.0:  # still a bound for the larger set (interlacing)
+                new = A[mark[A]]
+                mark[A] = False
+                self.seen = np.concatenate([self.seen, new])
+                return self.bound
         else:  # a feature left (or the shift moved): the old factor's survivors first
             keep = self.factor[mark[self.factor]] if incremental else A
             self.factor = self.seen = np.zeros(0, dtype=np.int64)

@@ -14,16 +14,18 @@ import scipy.linalg
 from ..model.concave import concave_slope, concave_value
 from .gram import dense_gram_columns, sparse_gram_columns
 from .kernels.certify import centred_dots
+from .kernels.concave_gram import rayleigh_quotient, shifted_gram_block
 from .kernels.concave_pieces import piece_steps
 from .kernels.moments import active_normal_equations, centred_combination
 
-__all__ = ["ActiveGram", "convexity_margin", "gram_polish", "nonconvex_note", "polish_piece"]
+__all__ = ["ActiveGram", "MarginTracker", "convexity_margin", "gram_polish", "nonconvex_note",
+           "polish_piece"]
 
 
 _MAX_DIAG_WORK = 5e8  # n * |A|^2 flops allowed for one eigenvalue diagnostic
 
 
-def convexity_margin(prob, weights, b, lam2, concavity, gram=None):
+def convexity_margin(prob, weights, b, lam2, concavity, gram=None, vector=False):
     """ncvreg's local convexity diagnostic at a solution ``b``.
 
     The smallest eigenvalue of the loss's curvature on the active set in standardized
@@ -32,45 +34,121 @@ def convexity_margin(prob, weights, b, lam2, concavity, gram=None):
     concavity for penalised features. Negative: the objective is not locally convex there
     and the solution is one local minimiser among possibly several. NaN when the
     eigenvalue would cost more than ``_MAX_DIAG_WORK``; 0 curvature is used when the
-    active set has more features than rows with weight.
+    active set has more features than rows with weight. With ``vector``, returns
+    ``(margin, v)``: ``v`` the eigenvector on the active set where the eigenvalue came
+    from the cache ``gram`` (its ``source``), else None.
     """
     A = np.flatnonzero(b != 0)
-    if A.size == 0:
-        return np.inf
+    out = _margin_shortcut(prob, weights, A, lam2, concavity)
+    if out is not None:
+        return (out, None) if vector else out
     pen = ~prob.unpenalized[A]
-    if not np.any(pen):
-        return np.inf
-    n_live = int(np.sum(weights > 0)) - (1 if prob.fit_intercept else 0)
-    floor = lam2[A][pen] - concavity
-    if A.size > n_live:
-        return float(np.min(floor))
-    H = None if gram is None else gram.block(A.astype(np.int64))
-    if H is not None:  # gaussian: the cached Gram, standardized, intercept profiled out
-        sA = prob.scale[A]
-        H = H / np.outer(sA, sA)
-        if prob.fit_intercept:
-            u = (prob.xw[A] - prob.xm[A] * float(weights.sum())) / sA
-            H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
-        H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
+    shift = lam2[A] - np.where(pen, concavity, 0.0)
+    src = None if gram is None else gram.source(A.astype(np.int64))
+    if src is not None:  # gaussian: the cached Gram, standardized, intercept profiled out
+        H = shifted_gram_block(*src, *_intercept_terms(prob, weights, A), shift)
+        if vector:
+            val, vec = scipy.linalg.eigh(H, subset_by_index=[0, 0], driver="evr")
+            return float(val[0]), vec[:, 0]
         return _smallest_eigenvalue(H)
     if float(prob.n) * A.size ** 2 > _MAX_DIAG_WORK:
-        return float("nan")
-    XA = prob.X[:, A]
-    XA = XA.toarray() if hasattr(XA, "toarray") else np.asarray(XA, dtype=float)
-    XA = (XA - prob.xm[A]) / prob.scale[A]
-    WX = weights[:, None] * XA
-    H = XA.T @ WX
-    if prob.fit_intercept:
-        u = WX.sum(axis=0)
-        H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
-    H[np.diag_indices_from(H)] += lam2[A] - np.where(pen, concavity, 0.0)
-    return _smallest_eigenvalue(H)
+        out = float("nan")
+    else:
+        XA = prob.X[:, A]
+        XA = XA.toarray() if hasattr(XA, "toarray") else np.asarray(XA, dtype=float)
+        XA = (XA - prob.xm[A]) / prob.scale[A]
+        WX = weights[:, None] * XA
+        H = XA.T @ WX
+        if prob.fit_intercept:
+            u = WX.sum(axis=0)
+            H -= np.outer(u, u) / max(float(weights.sum()), 1e-300)
+        H[np.diag_indices_from(H)] += shift
+        out = _smallest_eigenvalue(H)
+    return (out, None) if vector else out
 
 
 def _smallest_eigenvalue(H):
     """``lambda_min`` of the symmetric ``H`` (LAPACK's ``syevr`` for that one eigenvalue:
     no other eigenvalue is computed)."""
     return float(scipy.linalg.eigvalsh(H, subset_by_index=[0, 0], driver="evr")[0])
+
+
+def _margin_shortcut(prob, weights, A, lam2, concavity):
+    """The margin where no eigenvalue is needed (no penalised active feature: inf; more
+    active features than rows with weight: the floor), else None."""
+    if A.size == 0 or not np.any(~prob.unpenalized[A]):
+        return np.inf
+    n_live = int(np.sum(weights > 0)) - (1 if prob.fit_intercept else 0)
+    if A.size > n_live:
+        return float(np.min(lam2[A][~prob.unpenalized[A]] - concavity))
+    return None
+
+
+def _intercept_terms(prob, weights, A):
+    """``(u, V)``: the standardized columns' weighted sums and the weights' sum, the
+    intercept's projection ``u u^T / V`` (``V = 0``: no intercept)."""
+    V = float(weights.sum())
+    u = (prob.xw[A] - prob.xm[A] * V) / prob.scale[A]
+    return u, (max(V, 1e-300) if prob.fit_intercept else 0.0)
+
+
+class MarginTracker:
+    """:func:`convexity_margin` along a path, an eigenvalue only where no bound decides.
+
+    While the ridge part is zero (and the weights fixed: the gaussian family) the matrix
+    ``M`` whose principal blocks ``M_A`` the diagnostic reads does not move with
+    ``lam``. For the next active set ``A``:
+
+    * the same set as the last: the same margin;
+    * after a negative margin computed with its eigenvector ``v`` (on the set ``B``), the
+      Rayleigh quotient ``q`` of ``v`` restricted to ``A & B`` is an upper bound on
+      ``lambda_min(M_A)`` (``x^T M_A x / x^T x`` for any ``x``); where ``q < 0`` it
+      decides that the objective is not locally convex, and ``q`` is the margin
+      reported (negative, an upper bound on the smallest eigenvalue, as
+      :class:`~shrinkage.engine.concave_covariance.ConvexityTest`'s);
+    * otherwise the eigenvalue, and its eigenvector kept.
+
+    The warning (some margin negative) is therefore exactly the eigenvalue test's.
+    """
+
+    def __init__(self, fixed_weights):
+        self.fixed_weights = fixed_weights
+        self.key = None
+        self.value = None
+        self.vec = None  # (B, v): the last negative margin's eigenvector
+
+    def margin(self, prob, weights, b, lam2, concavity, gram):
+        """The margin at the solution ``b`` (arguments as :func:`convexity_margin`'s)."""
+        A = np.flatnonzero(b)
+        if not self.fixed_weights or np.any(lam2):
+            self.key = self.vec = None
+            return convexity_margin(prob, weights, b, lam2, concavity, gram)
+        if self.key is not None and np.array_equal(A, self.key):
+            return self.value
+        value = self._bound(prob, weights, A, lam2, concavity, gram)
+        if value is None:
+            value, vec = convexity_margin(prob, weights, b, lam2, concavity, gram,
+                                          vector=True)
+            self.vec = (A, vec) if vec is not None and value < 0 else None
+        self.key, self.value = A, value
+        return value
+
+    def _bound(self, prob, weights, A, lam2, concavity, gram):
+        """``q`` where it is negative (see the class docstring), else None."""
+        if self.vec is None or _margin_shortcut(prob, weights, A, lam2, concavity) is not None:
+            return None
+        B, v = self.vec
+        inter, _, ib = np.intersect1d(A, B, assume_unique=True, return_indices=True)
+        x = v[ib]
+        if not np.any(x):
+            return None
+        src = gram.source(inter.astype(np.int64))
+        if src is None:
+            return None
+        shift = np.where(prob.unpenalized[inter], 0.0, -concavity)
+        q = float(rayleigh_quotient(*src, *_intercept_terms(prob, weights, inter), shift,
+                                    np.ascontiguousarray(x)))
+        return q if q < 0.0 else None
 
 
 def nonconvex_note(pen, margins):
@@ -178,6 +256,13 @@ class ActiveGram:
             return None
         pos = self.pos[A]
         return self.buf[np.ix_(pos, pos)]
+
+    def source(self, A):
+        """``(buf, pos, w)`` with ``w_i w_j buf[pos_i, pos_j]`` the standardized block on
+        ``A`` (``w = 1 / scale``), or None when the cache would pass ``max_entries``."""
+        if not self.cache(A):
+            return None
+        return self.buf, self.pos[A], 1.0 / self.prob.scale[A]
 
     def cache(self, A):
         """Brings the entries among ``A`` into ``buf`` (at rows and columns ``pos[A]``);

@@ -16,7 +16,12 @@ kept, one pass over X per round, violators join) with three changes:
   gradient included, relative to the null model's largest standardized gradient;
 * for GLMs, when no backtracked proximal Newton step lowers the true objective, the
   model is solved again with a proximal term ``damp L / 2 ||b - b_now||^2`` (larger each
-  time), whose step is smaller and eventually descends.
+  time), whose step is smaller and eventually descends;
+* gaussian: where the sweeps crawl with the support settled (correlated groups, the
+  nonconvex end of a path), Newton steps on the non-zero groups from their cached Gram
+  block (:mod:`shrinkage.engine.kernels.group_concave_newton`: positive definite
+  Hessian only, cut at the edges of the pieces of ``rho``, kept only where the objective
+  drops); the sweeps still decide which groups are zero and end every solve.
 
 The path follows the stationary point reached by warm starts from ``b = 0`` at
 ``lam_max`` (ncvreg's and grpreg's convention); :meth:`GroupConcaveSolver.diagnostics`
@@ -29,15 +34,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.group_concave import group_concave_value, group_concave_violation
-from .concave_steps import convexity_margin, nonconvex_note
+from .concave_steps import ActiveGram, MarginTracker, nonconvex_note
 from .group_gram import GroupGramSolver, prefers_gram
 from .groups import GroupSolver
+from .kernels.certify import centred_dots
+from .kernels.group_blocks import nonzero_groups
 from .kernels.group_concave import concave_group_bcd, gram_concave_bcd
+from .kernels.group_concave_newton import group_newton
+from .kernels.groups import settle_residual
+from .kernels.moments import centred_combination
 from .stopping import DEV_MAX, MIN_LAMS
 
 __all__ = ["GroupConcaveSolver", "GroupConcaveGram"]
 
 _MAX_DAMP = 1e12  # a proximal weight this large moves no group measurably
+_EPS = float(np.finfo(float).eps)
 
 
 class GroupConcaveSolver(GroupSolver):
@@ -55,6 +66,11 @@ class GroupConcaveSolver(GroupSolver):
     max_halvings = 12
     # as for single coefficients: the plateaus between entries are not the path's end
     stop_rules = (MIN_LAMS, DEV_MAX, -np.inf)
+    # gaussian: sweeps before a Newton step on the active groups (then twice as long after
+    # each refusal), its steps at most, and the work it may cost, in sweeps
+    sweeps_before_newton = 20
+    newton_steps = 20
+    newton_max_sweeps = 100.0
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -72,7 +88,9 @@ class GroupConcaveSolver(GroupSolver):
         self.damp = 0.0
         self.anchor = np.zeros_like(self.beta)
         self._margins = []
-        self._margin_key = None
+        self._margin_tracker = MarginTracker(self.quadratic)
+        # the centred Gram entries among the features ever active (gaussian)
+        self._gram = ActiveGram(prob) if self.quadratic else None
 
     # ---- what differs from the group elastic net --------------------------------------
     def penalty_value(self, beta, lam):
@@ -88,13 +106,96 @@ class GroupConcaveSolver(GroupSolver):
         return viol
 
     def _bcd(self, ws, lam, thr, budget):
+        """Block sweeps (:meth:`_sweeps`) on ``ws``; for the gaussian family, every
+        ``sweeps_before_newton`` sweeps without settling, Newton steps on the active
+        groups (:meth:`_newton`; after a refusal, twice as many sweeps before the next).
+        Block descent still decides which groups are zero and ends every solve: the
+        stopping test is the sweeps' own."""
+        budget = max(budget, 1)
+        if not self.quadratic:
+            return self._sweeps(ws, lam, thr, budget)
+        total = 0
+        wait = self.sweeps_before_newton
+        support = self._support(ws)
+        while total < budget:
+            chunk = min(budget - total, wait)
+            done = self._sweeps(ws, lam, thr, chunk)
+            total += done
+            if done < chunk:
+                break
+            before, support = support, self._support(ws)
+            # while groups still enter or leave, the sweeps choose the local solution
+            if np.array_equal(before, support) and not self._newton(ws, lam, thr):
+                wait *= 2
+        return total
+
+    def _support(self, ws):
+        return np.any(self.beta[self.order] != 0, axis=1)
+
+    def _active(self, ws):
+        """The non-zero groups of ``ws``, their features and each group's first feature
+        in that list (and the end)."""
+        act = np.empty(ws.size, dtype=np.int64)
+        act = act[:nonzero_groups(self.beta, self.starts, self.order, ws.astype(np.int64),
+                                  act)]
+        sizes = np.diff(self.starts)[act]
+        off = np.zeros(act.size + 1, dtype=np.int64)
+        np.cumsum(sizes, out=off[1:])
+        feats = np.concatenate([self.order[self.starts[g]:self.starts[g + 1]] for g in act]
+                               ) if act.size else np.zeros(0, dtype=np.int64)
+        return act, feats.astype(np.int64), off
+
+    def _newton(self, ws, lam, thr):
+        """Newton steps on the non-zero groups of ``ws``
+        (:func:`~shrinkage.engine.kernels.group_concave_newton.group_newton`) from the
+        cached centred Gram entries, then one update of the residual; kept only where the
+        objective, recomputed from the residual, did not rise (the steps lowered it
+        exactly in Gram space; the recomputation guards the cache's rounding). True if
+        kept."""
+        act, feats, off = self._active(ws)
+        m = feats.size
+        prob = self.prob
+        sweep = 2.0 * prob.n * np.sum(np.diff(self.starts)[ws])
+        if (m == 0 or m ** 3 / 3.0 > self.newton_max_sweeps * sweep
+                or not self._gram.cache(feats)):
+            return False
+        settle_residual(self.R, self.sh)
+        X, xd, xi, xp, sparse = prob.kernel_design()
+        r = self.R[:, 0]
+        u = self.v * r
+        g = np.empty(prob.p)
+        centred_dots(X, xd, xi, xp, sparse, u, float(u.sum()), prob.xm, feats, m, g)
+        w = self.inv_s[feats]
+        b_old = self.beta[feats, 0]
+        b = b_old.copy()
+        l1g, _, l2g = self._arrays(lam)
+        if not group_newton(self.kind, self.gamma, self._gram.buf, self._gram.pos[feats], w,
+                            g[feats] * w, b, off, l1g[act], l2g[act], 1e-3 * thr,
+                            self.newton_steps):
+            return False
+        step = np.empty(prob.n)
+        centred_combination(X, xd, xi, xp, sparse, prob.xm, feats,
+                            np.ascontiguousarray((b - b_old) * w), step)
+        r_new = r - step
+        beta_new = self.beta.copy()
+        beta_new[feats, 0] = b
+        f0 = 0.5 * float(u @ r) + self.penalty_value(self.beta, lam)
+        f1 = 0.5 * float(self.v @ (r_new * r_new)) + self.penalty_value(beta_new, lam)
+        if not f1 <= f0 + 8.0 * _EPS * abs(f0):
+            return False
+        self.beta = beta_new
+        self.R[:, 0] = r_new
+        self.svR = self.v @ self.R
+        return True
+
+    def _sweeps(self, ws, lam, thr, budget):
         X, xd, xi, xp, sparse = self.prob.kernel_design()
         l1g, _, l2g = self._arrays(lam)
         return concave_group_bcd(self.kind, self.gamma, X, xd, xi, xp, sparse, self.v,
                                  self.vsum, self.prob.xm, self.inv_s, self.xv, self.starts,
                                  self.order, self.eoff, self.H, self.D, ws, l1g, l2g,
                                  self.beta, self.R, self.sh, self.svR, self.b0,
-                                 self.prob.fit_intercept, thr, max(budget, 1), self.damp,
+                                 self.prob.fit_intercept, thr, budget, self.damp,
                                  self.anchor, self.residual_anderson)
 
     def _gap(self, lam):
@@ -128,25 +229,20 @@ class GroupConcaveSolver(GroupSolver):
         return out
 
     def _margin(self, lam):
-        """:func:`~shrinkage.engine.concave_steps.convexity_margin` at the current point
-        (cached while the gaussian support and a zero ridge part stay the same)."""
+        """:func:`~shrinkage.engine.concave_steps.convexity_margin` at the current point,
+        through :class:`~shrinkage.engine.concave_steps.MarginTracker` (the same while the
+        gaussian support and a zero ridge part stay the same; a bound where one decides
+        the sign)."""
         prob = self.prob
         lam2 = lam * prob.l2u / (prob.scale * prob.scale)
-        b = self.b
-        key = None
-        if self.quadratic and not np.any(lam2):
-            key = np.flatnonzero(b).tobytes()
-            if key == self._margin_key:
-                return self._margins[-1]
-        self._margin_key = key
         weights = prob.w if self.quadratic else prob.w * prob.family.curvature(
             self._eta_out())
-        return convexity_margin(prob, weights, b, lam2, self.pen.concavity,
-                                self._gram_blocks())
+        return self._margin_tracker.margin(prob, weights, self.b, lam2, self.pen.concavity,
+                                           self._gram_blocks())
 
     def _gram_blocks(self):
         """Where the diagnostic reads the active Gram block from (None: from X)."""
-        return None
+        return self._gram
 
     def diagnostics(self):
         """``(extra, warning)``: the margins per path point and, where the objective is
@@ -184,28 +280,46 @@ class GroupConcaveGram(GroupConcaveSolver, GroupGramSolver):
         super().__init__(prob, setup)
         self.svR = np.zeros(self.K)  # the intercept is exact: Z is centred
 
-    def _bcd(self, ws, lam, thr, budget):
+    def _sweeps(self, ws, lam, thr, budget):
         l1g, _, l2g = self._arrays(lam)
         Gt = np.ascontiguousarray(self.G.T)  # the kernel's layout: one row per response
         sweeps = gram_concave_bcd(self.kind, self.gamma, self.C, self.starts, self.order,
                                   self.eoff, self.H, self.D, ws, l1g, l2g, self.beta, Gt,
-                                  self.c0t, thr, max(budget, 1), self.damp, self.anchor,
+                                  self.c0t, thr, budget, self.damp, self.anchor,
                                   self.gram_anderson)
         self.G = Gt.T
         return sweeps
 
+    def _newton(self, ws, lam, thr):
+        """:meth:`GroupConcaveSolver._newton` on the Gram matrix: the gradient is kept
+        exact through ``C`` (no residual), so the steps' own exact descent stands."""
+        act, feats, off = self._active(ws)
+        m = feats.size
+        if m == 0 or m ** 3 / 3.0 > self.newton_max_sweeps * self.prob.p * m:
+            return False
+        b_old = self.beta[feats, 0]
+        b = b_old.copy()
+        l1g, _, l2g = self._arrays(lam)
+        if not group_newton(self.kind, self.gamma, self.C, feats, np.ones(m),
+                            self.G[feats, 0], b, off, l1g[act], l2g[act], 1e-3 * thr,
+                            self.newton_steps):
+            return False
+        G = self.G - self.C[:, feats] @ (b - b_old)[:, None]
+        self.G = G
+        self.beta[feats, 0] = b
+        return True
+
     def _gram_blocks(self):
-        return _RawBlocks(self.C, self.prob.scale)
+        return _RawBlocks(self.C)
 
 
 class _RawBlocks:
-    """Blocks of the centred weighted Gram in the columns' own units, ``s_A C_AA s_A``,
-    from the standardized ``C`` (what :func:`convexity_margin` reads)."""
+    """The standardized centred weighted Gram ``C`` as
+    :func:`~shrinkage.engine.concave_steps.convexity_margin` reads a
+    cache: ``source(A)`` gives ``(C, A, 1)``."""
 
-    def __init__(self, C, scale):
+    def __init__(self, C):
         self.C = C
-        self.scale = scale
 
-    def block(self, A):
-        s = self.scale[A]
-        return self.C[np.ix_(A, A)] * np.outer(s, s)
+    def source(self, A):
+        return self.C, A, np.ones(A.size)

@@ -16,7 +16,9 @@ products, so no step touches X. Here:
   pieces of ``rho`` fixed (LAPACK through ``np.linalg.solve``, the gradient update one
   BLAS product on a contiguous block);
 - :func:`cholesky_grow`: rows appended to a Cholesky factor (ncvreg's convexity
-  diagnostic tested incrementally as features enter).
+  diagnostic tested incrementally as features enter);
+- :func:`shifted_gram_block`, :func:`rayleigh_quotient`: that diagnostic's matrix from
+  cached Gram entries, and an upper bound on its smallest eigenvalue.
 """
 
 import numpy as np
@@ -267,3 +269,42 @@ def cholesky_grow(L, m, M, rows):
             nz += z[i] * z[i]
         bound = min(bound, d / nz)
     return m, bound
+
+
+
+@njit(cache=True, nogil=True)
+def shifted_gram_block(buf, pos, w, u, vsum, shift):
+    """``M = S - u u^T / vsum + diag(shift)`` with ``S_ij = w_i w_j buf[pos_i, pos_j]`` (a
+    standardized Gram block gathered from a cache; ``u`` the columns' weighted sums,
+    profiled out with the intercept; ``vsum <= 0``: no intercept term): the matrix of
+    ncvreg's convexity diagnostic."""
+    m = pos.shape[0]
+    M = np.empty((m, m))
+    for i in range(m):
+        for j in range(m):
+            M[i, j] = buf[pos[i], pos[j]] * w[i] * w[j]
+            if vsum > 0.0:
+                M[i, j] -= u[i] * u[j] / vsum
+        M[i, i] += shift[i]
+    return M
+
+
+@njit(cache=True, nogil=True)
+def rayleigh_quotient(buf, pos, w, u, vsum, shift, x):
+    """``x^T M x / x^T x`` for :func:`shifted_gram_block`'s ``M`` without forming it: an
+    upper bound on its smallest eigenvalue, and on that of any larger principal block
+    holding it."""
+    m = pos.shape[0]
+    num = 0.0
+    ux = 0.0
+    xx = 0.0
+    for i in range(m):
+        acc = 0.0
+        for j in range(m):
+            acc += buf[pos[i], pos[j]] * w[j] * x[j]
+        num += x[i] * w[i] * acc + shift[i] * x[i] * x[i]
+        ux += u[i] * x[i]
+        xx += x[i] * x[i]
+    if vsum > 0.0:
+        num -= ux * ux / vsum
+    return num / xx
