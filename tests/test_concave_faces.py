@@ -288,3 +288,16 @@ def test_cli_axis_options_are_checked(tmp_path):
         r = CliRunner().invoke(cli, ["fit", str(data), "-t", "y", *args, "--out",
                                      str(tmp_path / "bad")])
         assert r.exit_code != 0 and match in r.output, r.output
+
+
+@quiet
+def test_report_reads_every_kind_of_convexity_margin():
+    """The covariance solver stores NaN where it decided convexity without computing the
+    eigenvalue: the report says the test passed, never "nan"."""
+    X, y = _data(n=200, p=10, seed=3)  # n >= 2p: the covariance solver
+    res, path = cross_validate(X, y, penalty="mcp", cv=4, return_path=True)
+    for m, words in ((np.nan, "diagnostic passed"), (0.25, "0.25 >= 0"),
+                     (-0.5, "is negative (-0.5")):
+        path.extra["convexity_margin"] = np.full(path.lams.size, m)
+        note = nonconvex_note(path, res)
+        assert words in note and "nan" not in note.lower()

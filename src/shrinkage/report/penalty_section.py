@@ -59,6 +59,11 @@ def _margin_sentence(path, index):
     if margins is None or index >= np.size(margins):
         return ""
     m = float(np.asarray(margins)[index])
+    if np.isnan(m):  # the covariance solver decides convexity without the eigenvalue
+        return (" At the chosen lam the convexity diagnostic passed: restricted to the "
+                "selected features the objective is convex, so this stationary point is "
+                "the unique minimiser on that support (it is not certified as the minimum "
+                "over all supports).")
     if m < 0:
         return (f" At the chosen lam the convexity diagnostic is negative ({m:.3g}: the "
                 "loss's curvature on the selected features falls below the penalty's "
