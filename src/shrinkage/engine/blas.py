@@ -41,6 +41,16 @@ def _controller():
     return _limit["controller"]
 
 
+def _one_thread_limiter():
+    """A limiter holding every BLAS library to one thread, or None when each already
+    runs one (nothing to set, nothing to restore)."""
+    controller = _controller()
+    if all(lib.num_threads == 1 for lib in controller.lib_controllers
+           if lib.user_api == "blas"):
+        return None
+    return controller.limit(limits=1, user_api="blas")
+
+
 @contextmanager
 def one_blas_thread():
     """BLAS limited to one thread while any caller, in any thread, is inside.
@@ -53,7 +63,7 @@ def one_blas_thread():
     """
     with _LIMIT_LOCK:
         if _limit["depth"] == 0:
-            _limit["limiter"] = _controller().limit(limits=1, user_api="blas")
+            _limit["limiter"] = _one_thread_limiter()
         _limit["depth"] += 1
     try:
         yield
@@ -61,5 +71,6 @@ def one_blas_thread():
         with _LIMIT_LOCK:
             _limit["depth"] -= 1
             if _limit["depth"] == 0:
-                _limit["limiter"].restore_original_limits()
+                if _limit["limiter"] is not None:
+                    _limit["limiter"].restore_original_limits()
                 _limit["limiter"] = None
