@@ -41,7 +41,7 @@ def _controller():
     return _limit["controller"]
 
 
-def _one_thread_limiter():
+def blas_limiter():
     """A limiter holding every BLAS library to one thread, or None when each already
     runs one (nothing to set, nothing to restore)."""
     controller = _controller()
@@ -63,7 +63,7 @@ def one_blas_thread():
     """
     with _LIMIT_LOCK:
         if _limit["depth"] == 0:
-            _limit["limiter"] = _one_thread_limiter()
+            _limit["limiter"] = blas_limiter()
         _limit["depth"] += 1
     try:
         yield
