@@ -327,7 +327,7 @@ def test_overlapping_blas_limits_from_two_threads_restore_the_original(monkeypat
         def restore_original_limits(self):
             state["threads"] = self.saved
 
-    monkeypatch.setattr(blas_module, "threadpool_limits", GlobalLimiter)
+    monkeypatch.setattr(blas_module, "blas_limiter", lambda: GlobalLimiter(1, "blas"))
     a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
     seen = {}
 

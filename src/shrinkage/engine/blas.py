@@ -10,10 +10,11 @@ threads limit BLAS the same way (:mod:`shrinkage.tuning.parallel`).
 
 from __future__ import annotations
 
+import sys
 import threading
 from contextlib import contextmanager
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["SMALL_DESIGN", "one_blas_thread"]
 
@@ -23,7 +24,31 @@ __all__ = ["SMALL_DESIGN", "one_blas_thread"]
 SMALL_DESIGN = 100_000
 
 _LIMIT_LOCK = threading.Lock()
-_limit = {"depth": 0, "limiter": None}
+_limit = {"depth": 0, "limiter": None, "controller": None, "modules": -1}
+
+
+def _controller():
+    """The process's thread-pool controller, rescanned only when modules were imported.
+
+    Building one lists the loaded shared libraries from ``/proc/self/maps``: about 2 ms in
+    a process that has compiled numba kernels, more than a whole small path. A native
+    library is loaded by an import, so the scan is repeated only when ``sys.modules`` has
+    grown since the last one (called under ``_LIMIT_LOCK``).
+    """
+    if _limit["controller"] is None or len(sys.modules) != _limit["modules"]:
+        _limit["modules"] = len(sys.modules)
+        _limit["controller"] = ThreadpoolController()
+    return _limit["controller"]
+
+
+def blas_limiter():
+    """A limiter holding every BLAS library to one thread, or None when each already
+    runs one (nothing to set, nothing to restore)."""
+    controller = _controller()
+    if all(lib.num_threads == 1 for lib in controller.lib_controllers
+           if lib.user_api == "blas"):
+        return None
+    return controller.limit(limits=1, user_api="blas")
 
 
 @contextmanager
@@ -38,7 +63,7 @@ def one_blas_thread():
     """
     with _LIMIT_LOCK:
         if _limit["depth"] == 0:
-            _limit["limiter"] = threadpool_limits(limits=1, user_api="blas")
+            _limit["limiter"] = blas_limiter()
         _limit["depth"] += 1
     try:
         yield
@@ -46,5 +71,6 @@ def one_blas_thread():
         with _LIMIT_LOCK:
             _limit["depth"] -= 1
             if _limit["depth"] == 0:
-                _limit["limiter"].restore_original_limits()
+                if _limit["limiter"] is not None:
+                    _limit["limiter"].restore_original_limits()
                 _limit["limiter"] = None

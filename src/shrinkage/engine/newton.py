@@ -50,7 +50,8 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     False if refused, None if the active set is too large for a direct solve (see
     :func:`~shrinkage.engine.newton_cg.cg_active_step`).
     """
-    A = ws[(b[ws] != 0) & (b[ws] > prob.lo[ws]) & (b[ws] < prob.hi[ws])]
+    bw = b[ws]
+    A = ws[(bw != 0) & (bw > prob.lo[ws]) & (bw < prob.hi[ws])]
     n = prob.n
     m = A.size + 1
     # one CD sweep over ws costs about the entries of its columns; solve only when the
@@ -67,25 +68,25 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     rhs = np.empty(m)
     rt = r + st[0]
     X, xd, xi, xp, sparse = prob.kernel_design()
-    active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, A.astype(np.int64),
-                            prob.fit_intercept, H, rhs)
+    A = A.astype(np.int64, copy=False)
+    active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, A, prob.fit_intercept, H,
+                            rhs)
     bA = b[A]
     sA = np.sign(bA)
-    rhs[off:] -= l2[A] * bA + l1[A] * sA
-    H[np.arange(off, m), np.arange(off, m)] += l2[A]
+    l2A = l2[A]
+    rhs[off:] -= l2A * bA + l1[A] * sA
+    H.flat[off * (m + 1)::m + 1] += l2A  # the diagonal past the intercept's row
     try:
         d = np.linalg.solve(H, rhs)
     except np.linalg.LinAlgError:
         return False
-    if not np.all(np.isfinite(d)):
-        return False
     new = bA + d[off:]
-    if np.any(np.sign(new) != sA) or np.any(new < prob.lo[A]) or np.any(new > prob.hi[A]):
+    if not (np.isfinite(d).all() and (np.sign(new) == sA).all() and (new >= prob.lo[A]).all()
+            and (new <= prob.hi[A]).all()):
         return False
     b[A] = new
     step = np.zeros(n)
-    centred_combination(X, xd, xi, xp, sparse, prob.xm, A.astype(np.int64),
-                        np.ascontiguousarray(d[off:]), step)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, A, np.ascontiguousarray(d[off:]), step)
     r[:] = rt - step - (d[0] if off else 0.0)
     st[0] = 0.0
     st[1] = float(np.dot(v, r))
@@ -153,6 +154,8 @@ class ProximalNewton(Solver):
         self._eta_t = np.empty(n)
         self._last = None  # (lam, b, b0) of the last two path solutions
         self._before = None
+        self._st = np.empty(4)  # the model's running sums (see cd_quadratic)
+        self._s2 = prob.scale ** 2  # curvatures h_j / s_j^2 are in standardized units
 
     def feature_gradient(self):
         return np.abs(self.g)
@@ -347,11 +350,12 @@ class ProximalNewton(Solver):
         svz, sv, q0 = self.irls(v, z)
         weighted_moments(X, xd, xi, xp, sparse, v, prob.xm, ws, m, self.xv, self.h)
         b_ws = self.b[ws]
-        st = np.array([0.0, svz, sv, self.b0])
+        st = self._st
+        st[0], st[1], st[2], st[3] = 0.0, svz, sv, self.b0
         # inexact Newton: the inner tolerance follows the current KKT violation
         # the inner threshold compares h_j d_j^2 with the squared violation: both in
         # standardized units (h_j / s_j^2), so that rescaling X changes nothing
-        hmax = float((self.h[ws] / prob.scale[ws] ** 2).max()) if m else 1.0
+        hmax = float((self.h[ws] / self._s2[ws]).max()) if m else 1.0
         thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
                   1e-300)
         budget = max(prob.max_iter - state[1], 1)

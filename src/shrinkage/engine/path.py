@@ -308,7 +308,7 @@ def _prepare_data(X, y, options):
     w_norm = check_sample_weight(options.sample_weight, n)
     uniform = w_norm is None
     w = np.full(n, 1.0 / n) if uniform else w_norm
-    if not uniform and np.unique(w).size == 1:
+    if not uniform and w.min() == w.max():  # all equal (no sort: a fold calls this)
         uniform = True
     fam.check_support(yv, w, classes)
     off = check_offset(options.offset, n, yv.shape[1] if yv.ndim == 2 else None)
@@ -327,8 +327,9 @@ def _response_scale(data):
     if not data.family.quadratic:
         return 1.0
     r = data.y if data.offset is None else data.y - data.offset
-    live = data.w > 0
-    m = float(np.max(np.abs(r[live]))) if np.any(live) else 0.0
+    if not data.uniform:  # (uniform weights are all positive: every row is live)
+        r = r[data.w > 0]
+    m = float(np.max(np.abs(r))) if r.size else 0.0
     if m == 0.0 or _Y_MAGNITUDE[0] <= m <= _Y_MAGNITUDE[1]:
         return 1.0
     if not np.isfinite(m):

@@ -51,8 +51,9 @@ def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi):
     cand = np.flatnonzero(~excluded)
     if cand.size < 2:
         return []
-    rng = np.random.default_rng(0)
-    U = np.where(live[:, None], rng.standard_normal((w.size, 2)), 0.0)
+    U = _projections(w.size)
+    if not live.all():
+        U = np.where(live[:, None], U, 0.0)
     proj = np.asarray(X.T @ U)[cand] - np.outer(xm[cand], U.sum(axis=0))
     norm = np.sqrt(column_moments(X, w, xm)[cand])  # proportional for tied columns
     ok = norm > 0
@@ -68,6 +69,23 @@ def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi):
         if b - a > 1:
             found.extend(_proportional(X, live, xm, np.sort(cand[order[a:b]])))
     return _same_penalty(found, l1u, l2u, lo, hi)
+
+
+# the last projection draw, (n, draws): the same seeded draw serves every fit on n rows
+# (cross-validation folds, repeated paths), so it is drawn once (a third of a small fit's
+# tie search)
+_LAST_DRAW = [None]
+
+
+def _projections(n):
+    """``default_rng(0).standard_normal((n, 2))``, read-only, drawn once per ``n`` in a
+    row."""
+    last = _LAST_DRAW[0]
+    if last is None or last.shape[0] != n:
+        last = np.random.default_rng(0).standard_normal((n, 2))
+        last.setflags(write=False)
+        _LAST_DRAW[0] = last
+    return last
 
 
 def _proportional(X, live, xm, idx):

@@ -77,15 +77,17 @@ class ElasticNet:
         """
         a = check_scalar(self.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
         pf = _per_feature(self.penalty_factor, p, "penalty_factor", default=1.0)
-        if np.any(pf < 0):
+        if self.penalty_factor is not None and np.any(pf < 0):
             raise ValueError("penalty_factor has negative entries; factors must be >= 0")
         lo = _per_feature(self.lower, p, "lower", default=-np.inf, allow_inf=True)
         hi = _per_feature(self.upper, p, "upper", default=np.inf, allow_inf=True)
-        if np.any(lo > hi):
-            j = int(np.flatnonzero(lo > hi)[0])
-            raise ValueError(f"lower > upper for feature {j} ({lo[j]} > {hi[j]})")
-        if np.any(lo == np.inf) or np.any(hi == -np.inf):
-            raise ValueError("lower cannot be +inf and upper cannot be -inf")
+        # (the defaults, no bounds, need no checks: a few microseconds on every fit)
+        if self.lower is not None or self.upper is not None:
+            if np.any(lo > hi):
+                j = int(np.flatnonzero(lo > hi)[0])
+                raise ValueError(f"lower > upper for feature {j} ({lo[j]} > {hi[j]})")
+            if np.any(lo == np.inf) or np.any(hi == -np.inf):
+                raise ValueError("lower cannot be +inf and upper cannot be -inf")
         return PenaltyArrays(a * pf * scale, (1.0 - a) * pf * scale**2, lo, hi)
 
     def lam_max(self, gmag, arrays, penalized, scale):

@@ -143,7 +143,10 @@ def _fold_job(design, y, train, test, options, metric, weight, offset, cox_idx=N
     path, X_test = design.fold_path(y, train, test, options, weight, offset)
     lams = np.asarray(options.lams)
     n_done = path.n_lams
-    if n_done > lams.size or not np.allclose(path.lams, lams[:n_done], rtol=1e-12, atol=0):
+    # (np.allclose's test with atol=0, without its broadcasting and NaN handling: the
+    # strengths are finite)
+    if n_done > lams.size or not (np.abs(path.lams - lams[:n_done])
+                                  <= 1e-12 * np.abs(lams[:n_done])).all():
         raise RuntimeError("the fold's path did not follow the requested lam grid")
     scores = np.full(lams.size, np.nan)
     if options.family == "cox":  # risk sets mix rows: scored from every row's eta
