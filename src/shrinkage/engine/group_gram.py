@@ -22,6 +22,7 @@ import numpy as np
 from .covariance import gram_centring_safe
 from .gram import dense_gram
 from .groups import GroupSolver
+from .kernels.group_blocks import group_features
 from .kernels.group_gram import gram_bcd, gram_blocks
 
 #: the Gram mode is chosen when ``n >= TALL_RATIO * p`` (and p is at most GRAM_MAX_P)
@@ -93,6 +94,13 @@ class GroupGramSolver(GroupSolver):
     def _settle(self):
         # the running updates accumulate rounding: the certificate reads the exact G
         self.G = self.c0 - self.C @ self.beta
+
+    def _free_pieces(self):
+        # the Gram matrix holds them all: Z^T W Z_u is C's columns, Z_u^T W y_c is c0's rows
+        idx = group_features(self.starts, self.order,
+                             np.flatnonzero(self.unpen_g).astype(np.int64))
+        gall = self.C[:, idx]
+        return idx, self._pinv(gall[idx]), gall, self.c0[idx]
 
     def _gap(self, lam):
         rr, ryc = self._terms()

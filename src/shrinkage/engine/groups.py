@@ -98,6 +98,7 @@ class GroupSolver(Solver):
                                      self.starts[:-1]) > 0
         self.unpen_g = (self.l1g_u == 0) & (self.l1in_u == 0) & (self.l2g_u == 0) & self.gcand
         self.ever = np.zeros(self.G_n, dtype=bool)
+        self.free = None  # the dual point's projection off unpenalised groups (lazy)
         self.thr_rel = 0.1  # sweep threshold / (tol * null objective) last certified
         self.sh = np.zeros(self.K)
         self.svR = np.zeros(self.K)
@@ -303,13 +304,27 @@ class GroupSolver(Solver):
     def relative_gap(self, lam, rr, ryc):
         """The gap from ``rr = ||r||_W^2`` and ``ryc = <r, y_c>_W`` (``r`` the centred
         residual, ``self.G`` its standardized gradient): primal ``rr / 2 + pen(beta)``,
-        dual ``alpha ryc - alpha^2 rr / 2 - conj``, where ``alpha <= 1`` is the largest
-        scaling of ``r`` feasible for the groups without ridge part and ``conj`` the
-        ridge groups' conjugate term."""
+        dual ``alpha ryc' - alpha^2 rr' / 2 - conj`` at the dual point ``alpha W r'``.
+
+        An unpenalised group's conjugate is the indicator of ``Z_u^T W r' = 0``: ``r' = r -
+        Z_u z`` with ``z = (Z_u^T W Z_u)^+ Z_u^T W r`` is ``r`` projected off those columns
+        (``Z`` the centred, standardized design), so that ``rr' = rr - <z, G_u>``, ``ryc' =
+        ryc - <z, Z_u^T W y_c>`` and the gradient becomes ``G' = G - Z^T W Z_u z``. Then
+        ``alpha <= 1`` is the largest scaling of ``r'`` feasible for the groups without
+        ridge part and ``conj`` the ridge groups' conjugate term."""
         l1g, l1in, l2g = self._arrays(lam)
         primal = 0.5 * rr + group_penalty_value(self.beta, self.order, self.starts, l1g,
                                                 l1in, l2g)
         G = self.G
+        if np.any(self.unpen_g):
+            if self.free is None:
+                self.free = self._free_pieces()
+            idx, pinv, gall, cu = self.free
+            z = pinv @ G[idx]
+            # ||r'||^2 = rr - 2 <z, G_u> + z^T Z_u^T W Z_u z, exact for any z
+            rr = max(rr + float(np.sum(z * (gall[idx] @ z - 2.0 * G[idx]))), 0.0)
+            G = G - gall @ z
+            ryc = ryc - float(np.sum(z * cu))
         pen = self.gcand & ~self.unpen_g
         hard = pen & (l2g == 0)
         alpha = 1.0
@@ -332,6 +347,28 @@ class GroupSolver(Solver):
             conj = float(np.sum(ex * ex / (2.0 * l2g[soft])))
         dual = alpha * ryc - 0.5 * alpha * alpha * rr - conj
         return max(primal - dual, 0.0) / self.obj_scale
+
+    def _free_pieces(self):
+        """``(idx, pinv, gall, cu)`` for the unpenalised groups' features ``idx``:
+        ``pinv = (Z_u^T W Z_u)^+``, ``gall = Z^T W Z_u`` (p, u) and ``cu = Z_u^T W y_c``
+        (u, K), in standardized units (one pass over X, once per fit)."""
+        prob = self.prob
+        idx = group_features(self.starts, self.order,
+                             np.flatnonzero(self.unpen_g).astype(np.int64))
+        Zu = prob.X[:, idx]
+        Zu = Zu.toarray() if hasattr(Zu, "toarray") else np.array(Zu, dtype=float)
+        if prob.fit_intercept:
+            Zu -= prob.xm[idx]
+        Zu *= self.inv_s[idx]
+        WZu = prob.w[:, None] * Zu
+        gall = prob.gradient(WZu) * self.inv_s[:, None]
+        cu = WZu.T @ self.centred_target()
+        return idx, self._pinv(gall[idx]), gall, cu
+
+    @staticmethod
+    def _pinv(guu):
+        """The pseudo-inverse of a Gram block, its null space cut at rounding."""
+        return np.linalg.pinv(guu, rcond=_EPS * max(guu.shape[0], 1), hermitian=True)
 
     def centred_target(self):
         """``y - offset``, centred by its weighted mean with an intercept (n, K)."""
