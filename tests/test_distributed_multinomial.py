@@ -98,12 +98,11 @@ def test_path_equals_in_memory_with_its_certificate(kw):
     tol = 1e-11
     ref = shrinkage.regularization_path(X, y, "multinomial", tol=tol, n_lams=25,
                                         sample_weight=weight, offset=offset, **kw)
-    # with an offset the in-memory null model stops after 200 Bohning steps (short of
-    # convergence when a class is rare), which moves its lam_max: compare on one grid
-    grid = {"lams": ref.lams} if offset is not None else {"n_lams": 25}
+    # both null models are exact (also with an offset and a rare class), so each path
+    # builds its own grid from its own lam_max
     got = dist.regularization_path(da.from_array(X, chunks=(400, X.shape[1])), y,
-                                   "multinomial", tol=tol, sample_weight=weight,
-                                   offset=offset, scheduler="synchronous", **grid, **kw)
+                                   "multinomial", tol=tol, n_lams=25, sample_weight=weight,
+                                   offset=offset, scheduler="synchronous", **kw)
     assert got.n_lams == ref.n_lams and got.coefs.shape == ref.coefs.shape
     np.testing.assert_allclose(got.lams, ref.lams, rtol=1e-10)
     np.testing.assert_allclose(got.coefs, ref.coefs, atol=1e-8)
@@ -254,3 +253,18 @@ def test_local_cluster_runs_the_passes_on_workers():
                                        tol=1e-11, n_lams=10, return_path=True)
     np.testing.assert_allclose(path.coefs, ref.coefs, atol=1e-8)
     assert cv.extra["stratified"] and cv.fold_scores.shape == (3, path.n_lams)
+
+
+def test_null_model_with_an_offset_and_a_rare_class_is_exact():
+    """Newton with halving on the intercepts: blocked and in-memory null models reach
+    the same optimum, so both paths start from the same lam_max."""
+    rng = np.random.default_rng(11)
+    n, p = 1200, 4
+    X = rng.normal(size=(n, p))
+    y = rng.choice(3, size=n, p=[0.7, 0.297, 0.003])
+    off = 2.0 * rng.normal(size=(n, 3))
+    ref = shrinkage.regularization_path(X, y, "multinomial", offset=off, n_lams=5, tol=1e-10)
+    got = dist.regularization_path(da.from_array(X, chunks=(300, p)), y, "multinomial",
+                                   offset=off, n_lams=5, tol=1e-10, scheduler="synchronous")
+    np.testing.assert_allclose(got.lam_max, ref.lam_max, rtol=1e-10)
+    np.testing.assert_allclose(got.intercepts[0], ref.intercepts[0], atol=1e-9)

@@ -185,13 +185,22 @@ class MultinomialFit(PassFit):
         self.s = (yield from self.evaluate([(self.b, 0.0, zero, 0.0)]))[0]
         if st.fit_intercept and self.has_offset:
             for _ in range(100):
-                if np.max(np.abs(self.s["sg"])) < 1e-12:
+                g = self.s["sg"]
+                if np.max(np.abs(g)) < 1e-12:
                     break
-                step = np.linalg.pinv(self.s["sv"]) @ self.s["sg"]
-                a = a + step
-                a -= a.mean()
-                self.b = np.concatenate([a, np.zeros(p * K)])
-                self.s = (yield from self.evaluate([(self.b, 0.0, zero, 0.0)]))[0]
+                step = np.linalg.pinv(self.s["sv"]) @ g
+                t = 1.0  # Newton, halved until the loss drops (Armijo): one pass per try
+                while t > 1e-6:
+                    b = np.concatenate([a + t * step - np.mean(a + t * step), np.zeros(p * K)])
+                    new = (yield from self.evaluate([(b, 0.0, zero, 0.0)]))[0]
+                    if new["loss"] <= self.s["loss"] - 1e-4 * t * float(g @ step) or (
+                            new["loss"] <= self.s["loss"] + 1e-15 * abs(self.s["loss"])
+                            and np.max(np.abs(new["sg"])) < np.max(np.abs(g))):
+                        break
+                    t *= 0.5
+                else:
+                    break  # no decrease in floating point: as close as the loss can tell
+                a, self.b, self.s = b[:K], b, new
 
     def _ridge_ends(self):
         """The in-memory ridge grid ends, with the rows weighted by ``w mean_k P_k (1 -
