@@ -109,3 +109,21 @@ def group_design(n=120, sizes=(3, 2, 4, 1, 5), seed=0):
     yb = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
     yp = rng.poisson(np.exp(0.3 * eta)).astype(float)
     return X, labels, {"gaussian": y, "binomial": yb, "poisson": yp}
+
+
+def concave_rho(kind, t, lam, gamma):
+    """MCP (``kind`` "mcp") or SCAD penalty of ``t >= 0`` (ncvreg's parameterisation)."""
+    if kind == "mcp":
+        return lam * t - t * t / (2 * gamma) if t <= gamma * lam else gamma * lam**2 / 2
+    if t <= lam:
+        return lam * t
+    if t <= gamma * lam:
+        return (2 * gamma * lam * t - t * t - lam**2) / (2 * (gamma - 1))
+    return lam**2 * (gamma + 1) / 2
+
+
+def concave_slope(kind, t, lam, gamma):
+    """``d rho / dt`` at ``t >= 0`` (its right derivative at 0)."""
+    if kind == "mcp":
+        return max(lam - t / gamma, 0.0)
+    return lam if t <= lam else max(gamma * lam - t, 0.0) / (gamma - 1)

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from _reference import group_design, loss_residual, mean_loss, standardization
+from _reference import (
+    concave_rho,
+    concave_slope,
+    group_design,
+    loss_residual,
+    mean_loss,
+    standardization,
+)
 from shrinkage import regularization_path
 from shrinkage.engine.kernels.concave import MCP, SCAD
 from shrinkage.engine.kernels.group_concave import radial_block
@@ -23,19 +30,11 @@ SIZES = (3, 2, 4, 1, 5)
 
 
 def _rho(kind, t, lam, gamma):
-    if kind == "mcp":
-        return lam * t - t * t / (2 * gamma) if t <= gamma * lam else gamma * lam**2 / 2
-    if t <= lam:
-        return lam * t
-    if t <= gamma * lam:
-        return (2 * gamma * lam * t - t * t - lam**2) / (2 * (gamma - 1))
-    return lam**2 * (gamma + 1) / 2
+    return concave_rho(kind, t, lam, gamma)
 
 
 def _slope(kind, t, lam, gamma):
-    if kind == "mcp":
-        return max(lam - t / gamma, 0.0)
-    return lam if t <= lam else max(gamma * lam - t, 0.0) / (gamma - 1)
+    return concave_slope(kind, t, lam, gamma)
 
 
 

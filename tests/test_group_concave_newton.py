@@ -11,6 +11,7 @@ tight tolerance, in fewer sweeps.
 import numpy as np
 import pytest
 
+from _reference import concave_rho, concave_slope
 from shrinkage.engine import group_concave as engine_module
 from shrinkage.engine.contract import FitHints
 from shrinkage.engine.group_concave import GroupConcaveSolver
@@ -20,19 +21,11 @@ from shrinkage.engine.path import PathOptions, check_design, fit_path
 
 
 def _rho(kind, t, lam, gamma):
-    if kind == MCP:
-        return lam * t - t * t / (2 * gamma) if t <= gamma * lam else gamma * lam**2 / 2
-    if t <= lam:
-        return lam * t
-    if t <= gamma * lam:
-        return (2 * gamma * lam * t - t * t - lam**2) / (2 * (gamma - 1))
-    return lam**2 * (gamma + 1) / 2
+    return concave_rho("mcp" if kind == MCP else "scad", t, lam, gamma)
 
 
 def _slope(kind, t, lam, gamma):
-    if kind == MCP:
-        return max(lam - t / gamma, 0.0)
-    return lam if t <= lam else max(gamma * lam - t, 0.0) / (gamma - 1)
+    return concave_slope("mcp" if kind == MCP else "scad", t, lam, gamma)
 
 
 def _piece(kind, t, lam, gamma):

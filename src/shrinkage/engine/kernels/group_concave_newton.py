@@ -26,6 +26,7 @@ column scales for a raw centred Gram, ones for a standardized one).
 import numpy as np
 from numba import njit
 
+from .active_set import cholesky_solve
 from .concave import MCP, rho, slope
 
 _ARMIJO = 1e-4  # the share of the slope a kept step must gain
@@ -77,24 +78,15 @@ def _system(kind, gamma, C, g, b, off, l1, l2, H, grad):
 
 @njit(cache=True, nogil=True)
 def _descent(H, grad, d):
-    """``d = -H^-1 grad`` through the Cholesky factor of ``H``; False where ``H`` is not
-    positive definite (the model is not locally convex: its stationary point there could
-    be a saddle, and a shifted step crawls; the sweeps go on instead)."""
+    """``d = -H^-1 grad`` through the Cholesky factor of ``H`` (``H`` is overwritten);
+    False where ``H`` is not clearly positive definite (the model is not locally convex:
+    its stationary point there could be a saddle, and a shifted step crawls; the sweeps
+    go on instead)."""
     m = H.shape[0]
-    try:
-        L = np.linalg.cholesky(H)
-    except Exception:  # not positive definite
+    for i in range(m):
+        d[i] = -grad[i]
+    if not cholesky_solve(H, d, m):
         return False
-    for i in range(m):  # L z = -grad, then L^T d = z
-        acc = -grad[i]
-        for k in range(i):
-            acc -= L[i, k] * d[k]
-        d[i] = acc / L[i, i]
-    for i in range(m - 1, -1, -1):
-        acc = d[i]
-        for k in range(i + 1, m):
-            acc -= L[k, i] * d[k]
-        d[i] = acc / L[i, i]
     for i in range(m):
         if not np.isfinite(d[i]):
             return False
