@@ -26,7 +26,7 @@ import numpy as np
 
 from ..engine.kernels.multinomial_gram import cd_multinomial_gram
 from ..engine.stopping import RULES, SEPARATED, early_stop_code, stop_reason
-from ..model.families import get_family
+from ..model.families import get_family, intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, kkt_violation, penalty_value
 from ..results import Path
 from ..validation import check_coefficient_scale
@@ -193,9 +193,8 @@ class MultinomialFit(PassFit):
                 while t > 1e-6:
                     b = np.concatenate([a + t * step - np.mean(a + t * step), np.zeros(p * K)])
                     new = (yield from self.evaluate([(b, 0.0, zero, 0.0)]))[0]
-                    if new["loss"] <= self.s["loss"] - 1e-4 * t * float(g @ step) or (
-                            new["loss"] <= self.s["loss"] + 1e-15 * abs(self.s["loss"])
-                            and np.max(np.abs(new["sg"])) < np.max(np.abs(g))):
+                    if intercept_step_accepted(self.s["loss"], g, new["loss"], new["sg"], t,
+                                               float(g @ step)):
                         break
                     t *= 0.5
                 else:

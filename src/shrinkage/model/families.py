@@ -44,7 +44,7 @@ from ..validation import DataWarning
 from . import glm_math
 
 __all__ = ["Family", "Gaussian", "Binomial", "Poisson", "Multinomial", "MultiGaussian",
-           "get_family"]
+           "get_family", "intercept_step_accepted"]
 
 
 class Family:
@@ -192,6 +192,16 @@ def _f64(a):
 NULL_GRADIENT_TOL = 1e-12
 
 
+def intercept_step_accepted(f, g, f_new, g_new, t, slope):
+    """Whether a damped Newton step of length ``t`` on the intercepts is kept: the loss
+    fell from ``f`` to ``f_new`` by at least ``1e-4 t slope`` (Armijo; ``slope`` the
+    first-order decrease of the full step), or, near the optimum where the loss moves by
+    rounding only, it did not rise beyond rounding and the largest gradient entry fell
+    (``g`` to ``g_new``)."""
+    return f_new <= f - 1e-4 * t * slope or (
+        f_new <= f + 1e-15 * abs(f) and np.max(np.abs(g_new)) < np.max(np.abs(g)))
+
+
 def _newton_intercepts(evaluate, b0, family, null_direction=None, max_iter=100):
     """Minimise the intercept-only loss ``f(b0) = sum_i w_i loss(y_i, offset_i + b0)``.
 
@@ -215,8 +225,7 @@ def _newton_intercepts(evaluate, b0, family, null_direction=None, max_iter=100):
         while t > 1e-12:
             cand = b0 - t * step
             fc, gc, Hc = evaluate(cand)
-            if fc <= f - 1e-4 * t * slope or (  # near the optimum f moves by rounding only
-                    fc <= f + 1e-15 * abs(f) and np.max(np.abs(gc)) < np.max(np.abs(g))):
+            if intercept_step_accepted(f, g, fc, gc, t, slope):
                 break
             t *= 0.5
         else:
