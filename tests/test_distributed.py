@@ -293,3 +293,20 @@ def test_newton_path_takes_few_passes_for_many_strengths(family):
     np.testing.assert_allclose(tight.coefs, ref.coefs, atol=1e-8)
     np.testing.assert_allclose(tight.intercepts, ref.intercepts, atol=1e-8)
     assert np.all(tight.certificate <= 1e-10)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_null_model_with_an_offset_and_rare_events_is_exact(family):
+    """Newton with halving on the intercept, blocked and in memory: both reach the same
+    intercept-only optimum with a large offset and 1% events, so both paths start from
+    the same lam_max."""
+    rng = np.random.default_rng(12)
+    n, p = 1500, 4
+    X = rng.normal(size=(n, p))
+    off = 3.0 * rng.normal(size=n)
+    y = ((rng.random(n) < 0.01) if family == "binomial" else rng.poisson(0.01, n)) * 1.0
+    ref = shrinkage.regularization_path(X, y, family, offset=off, n_lams=5, tol=1e-10)
+    got = dist.regularization_path(da.from_array(X, chunks=(400, p)), y, family, offset=off,
+                                   n_lams=5, tol=1e-10, scheduler="synchronous")
+    np.testing.assert_allclose(got.lam_max, ref.lam_max, rtol=1e-10)
+    np.testing.assert_allclose(got.intercepts[0], ref.intercepts[0], rtol=1e-10)

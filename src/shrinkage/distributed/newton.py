@@ -34,6 +34,7 @@ import numpy as np
 from ..engine.covariance import GaussianCovariance, covariance_path
 from ..engine.kernels.certify import kkt_scan
 from ..engine.stopping import RULES, early_stop_code
+from ..model.families import intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO
 from .blocks import reduce_blocks
 from .moments import points_block
@@ -189,10 +190,23 @@ class NewtonFit(PassFit):
         self.s = (yield from self.evaluate([(self.b, self.b0, zero, 0.0)]))[0]
         if st.fit_intercept and self.has_offset:
             for _ in range(100):
-                step = float(self.s["sg"]) / float(self.s["sv"])
-                self.b0 += step
-                self.s = (yield from self.evaluate([(self.b, self.b0, zero, 0.0)]))[0]
-                if abs(step) < 1e-12 * (1.0 + abs(self.b0)):
+                g = np.atleast_1d(float(self.s["sg"]))
+                if abs(g[0]) < 1e-12:
+                    break
+                step = g[0] / float(self.s["sv"])
+                t = 1.0  # Newton, halved until the loss drops (Armijo): one pass per try
+                while t > 1e-6:
+                    new = (yield from self.evaluate([(self.b, self.b0 + t * step, zero,
+                                                      0.0)]))[0]
+                    if intercept_step_accepted(float(self.s["loss"]), g, float(new["loss"]),
+                                               np.atleast_1d(float(new["sg"])), t,
+                                               g[0] * step):
+                        break
+                    t *= 0.5
+                else:
+                    break  # no decrease in floating point: as close as the loss can tell
+                self.b0, self.s = self.b0 + t * step, new
+                if abs(t * step) < 1e-12 * (1.0 + abs(self.b0)):
                     break
 
     def _run(self):
