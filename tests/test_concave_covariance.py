@@ -13,12 +13,13 @@ import pytest
 
 from _reference import standardization
 from shrinkage import regularization_path
-from shrinkage.engine.concave_covariance import ConcaveCovariance, ConvexityTest
+from shrinkage.engine.concave_covariance import ConcaveCovariance
 from shrinkage.engine.concave_steps import MarginTracker
 from shrinkage.engine.contract import FitHints
 from shrinkage.engine.kernels.concave import MCP, SCAD, penalty_sum
 from shrinkage.engine.kernels.concave_gram import (
     anderson_try,
+    convexity_margins,
     gram_objective,
     gram_sweep,
     piece_newton,
@@ -147,28 +148,46 @@ def test_convexity_warning_fires_where_it_should():
         regularization_path(X, y, penalty="scad", gamma=10.0, l1_ratio=0.5, n_lams=30)
 
 
+def _check_margins(got, S, sets, shifts):
+    for A, m, d in zip(sets, got, shifts):
+        lmin = np.linalg.eigvalsh(S[np.ix_(A, A)] + np.diag(d[A]))[0]
+        if lmin > 1e-10:
+            assert np.isnan(m)
+        elif lmin < -1e-10:
+            assert lmin - 1e-12 <= m < 0
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_convexity_test_against_eigenvalues(seed):
-    """Grown, shrunk and regrown active sets: the sign of the smallest eigenvalue, and a
-    bound above it where negative."""
+def test_convexity_margins_against_eigenvalues(seed):
+    """Grown, repeated, shrunk and regrown active sets (with and without a ridge part that
+    moves the shift with ``lam``): the sign of the smallest eigenvalue, and a bound above
+    it where negative; ``inf`` without penalised features, the smallest shift past
+    ``n_live`` features."""
     rng = np.random.default_rng(seed)
     p = 25
     Z = rng.standard_normal((60, p)) + rng.standard_normal((60, 1)) * (seed + 1) / 2
     S = Z.T @ Z / 60
-    S /= np.sqrt(np.outer(np.diag(S), np.diag(S)))
-    test = ConvexityTest(lambda r, c: S[np.ix_(r, c)].copy(), p, 59)
-    sets = [np.arange(3), np.arange(8), np.arange(15), np.arange(25),
-            np.array([0, 2, 4, 9, 11]), np.array([0, 2, 4, 9, 11, 20, 21])]
+    s = np.sqrt(np.diag(S))
+    G = np.asfortranarray(S)  # the standardized block is G / (s s^T)
+    S = S / np.outer(s, s)
+    col = np.arange(p, dtype=np.int64)
+    sets = [np.arange(3), np.arange(8), np.arange(8), np.arange(15), np.arange(25),
+            np.array([0, 2, 4, 9, 11]), np.array([0, 2, 4, 9, 11, 20, 21]), np.arange(6)]
+    coefs = np.zeros((len(sets), p))
+    for k, A in enumerate(sets):
+        coefs[k, A] = rng.choice([-1.0, 1.0], A.size)
     conc = 1.0 / 3.0 + 0.15 * seed
-    for A in sets:
-        shift = np.full(A.size, -conc)
-        got = test.margin(A, shift, np.ones(A.size, dtype=bool), incremental=True)
-        lmin = np.linalg.eigvalsh(S[np.ix_(A, A)] - conc * np.eye(A.size))[0]
-        if lmin > 1e-10:
-            assert np.isnan(got)
-        elif lmin < -1e-10:
-            assert lmin - 1e-12 <= got < 0
-    assert test.margin(np.arange(3), np.zeros(3), np.zeros(3, dtype=bool), True) == np.inf
+    lams = np.linspace(1.0, 0.2, len(sets))
+    pen = np.ones(p, dtype=bool)
+    for l2 in (np.zeros(p), np.full(p, 0.3)):
+        got = convexity_margins(G, col, s, coefs, lams, np.full(p, -conc), l2, pen, 59,
+                                bool(l2.any()))
+        _check_margins(got, S, sets, [lam * l2 - conc for lam in lams])
+        if not l2.any():
+            assert got[2] == got[1] or (np.isnan(got[1]) and np.isnan(got[2]))
+    got = convexity_margins(G, col, s, coefs, lams, np.full(p, -conc), np.zeros(p),
+                            np.arange(p) >= 3, 10, False)
+    assert got[0] == np.inf and got[3] == got[4] == -conc
 
 
 def _gram_problem(seed=0, p=12):

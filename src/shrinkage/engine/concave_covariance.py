@@ -28,8 +28,9 @@ centring, its gradient is zero). The path is the same local solution, reached by
 starts from ``lam_max``.
 
 ncvreg's convexity diagnostic is decided by a Cholesky test, not an eigenvalue
-(:class:`ConvexityTest`): once per change of the active set, by appending the new
-features' rows to the factor of the previous set when the set only grew.
+(:func:`~.kernels.concave_gram.convexity_margins`, one compiled pass over the path after
+it): once per change of the active set, by appending the new features' rows to the
+factor of the previous set when the set only grew.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ from .concave_steps import nonconvex_note
 from .covariance import NEED_COLUMNS, GaussianCovariance, gram_centring_safe
 from .kernels.certify import dot
 from .kernels.concave import kkt_scan
-from .kernels.concave_gram import anderson_try, cholesky_grow, gram_sweep, piece_newton
+from .kernels.concave_gram import anderson_try, convexity_margins, gram_sweep, piece_newton
 from .kernels.gap import covariance_residual_terms
 from .stopping import DEV_MAX, MIN_LAMS, record_point
 
-__all__ = ["ConcaveCovariance", "ConvexityTest", "concave_covariance_path"]
+__all__ = ["ConcaveCovariance", "concave_covariance_path"]
 
 #: Work of one active-piece Newton step allowed, in sweeps.
 POLISH_MAX_SWEEPS = 200.0
@@ -102,143 +103,24 @@ class ConcaveCovariance(GaussianCovariance):
         return k, code
 
     def _path_margins(self, coefs, lams):
-        """The convexity test along the path, once per change of the active set (and per
-        ``lam`` with a ridge part, which shifts the curvature)."""
+        """The convexity test along the path (:func:`~.kernels.concave_gram.\
+convexity_margins`)."""
         prob = self.prob
-        conc = float(self.pen.concavity)
-        shift = np.where(prob.unpenalized, 0.0, -conc)
+        shift = np.where(prob.unpenalized, 0.0, -float(self.pen.concavity))
         l2 = prob.l2u / prob.scale**2
         ridge = bool(np.any(l2[prob.candidates]))
         n_live = int(np.sum(prob.w > 0)) - (1 if prob.fit_intercept else 0)
-        test = ConvexityTest(self._block, prob.p, n_live)
-        out = np.empty(lams.size)
-        prev = None
-        for k in range(lams.size):
-            A = np.flatnonzero(coefs[k])
-            if not ridge and prev is not None and np.array_equal(A, prev):
-                out[k] = out[k - 1]
-                continue
-            out[k] = test.margin(A, shift[A] + lams[k] * l2[A], ~prob.unpenalized[A],
-                                 incremental=not ridge)
-            prev = A
-        return out
-
-    def _block(self, rows, cols):
-        """Standardized centred Gram entries (the columns of active features are cached:
-        they moved)."""
-        s = self.prob.scale
-        B = self.G[np.ix_(rows, self.col[cols])]
-        B /= s[rows][:, None]
-        B /= s[cols]
-        return B
+        return convexity_margins(self.G, self.col, prob.scale, coefs, lams, shift, l2,
+                                 ~prob.unpenalized, n_live, ridge)
 
     def diagnostics(self):
         """``(extra, warning)`` as :meth:`ConcaveSolver.diagnostics
         <shrinkage.engine.concave.ConcaveSolver.diagnostics>`: ``convexity_margin`` per
-        path point, from :class:`ConvexityTest`: NaN where the point is locally convex,
-        where it is not a negative upper bound on the smallest eigenvalue, ``inf``
-        without penalised active features."""
+        path point, from :func:`~.kernels.concave_gram.convexity_margins`: NaN where
+        the point is locally convex, where it is not a negative upper bound on the
+        smallest eigenvalue, ``inf`` without penalised active features."""
         margins = np.asarray(self._margins, dtype=float)
         return {"convexity_margin": margins}, nonconvex_note(self.pen, margins)
-
-
-class ConvexityTest:
-    """ncvreg's local convexity diagnostic from a Cholesky factor, grown as features enter.
-
-    At a solution with active set ``A`` the objective is locally convex when
-    ``M_A = S_A + diag(shift_A)`` is positive definite, ``S_A`` the standardized centred
-    Gram (the intercept profiled out: centred columns are orthogonal to it) and ``shift``
-    the ridge part minus the penalty's concavity on penalised features. A Cholesky
-    factorization decides it (:func:`~.kernels.concave_gram.cholesky_grow`) without any
-    eigenvalue: while the set only grows the entering features are appended to the factor
-    (``O(|A|^2)`` each); when a feature leaves, the features of the old factor that stay
-    (positive definite: a principal block of a positive definite matrix) are refactored
-    in one LAPACK call and the others appended; a ridge part, which moves the shift with
-    ``lam``, tries one LAPACK call on the whole set first. Where the test fails, the
-    margin reported is the Rayleigh quotient of the direction of negative curvature it
-    found: negative, and an upper bound on the smallest eigenvalue; while the set then
-    only grows that bound stands (a principal block's smallest eigenvalue is at least the
-    whole matrix's) and no row is appended.
-
-    ``block(rows, cols)`` returns ``S[rows][:, cols]``; ``n_live`` is the number of rows
-    with weight (less one with an intercept).
-    """
-
-    def __init__(self, block, p, n_live):
-        self.block = block
-        self.n_live = n_live
-        self.mark = np.zeros(p, dtype=bool)
-        self.seen = np.zeros(0, dtype=np.int64)  # the features tested since the factor began
-        self.L = np.zeros((0, 0))
-        self.factor = np.zeros(0, dtype=np.int64)  # the features in the factor, in order
-        self.bound = 0.0
-
-    def margin(self, A, shift, pen, incremental):
-        """The margin at the sorted active set ``A`` (``shift``, ``pen`` aligned with it):
-        NaN when positive definite, negative (a bound) when not, ``inf`` when no penalised
-        feature is active."""
-        if not np.any(pen):
-            return np.inf
-        if A.size > self.n_live:
-            return float(np.min(shift[pen]))
-        mark = self.mark
-        mark[A] = True
-        if incremental and np.all(mark[self.seen]):  # only grown: the new rows
-            mark[self.seen] = False
-            if self.bound < 0.0:  # still a bound for the larger set (interlacing)
-                new = A[mark[A]]
-                mark[A] = False
-                self.seen = np.concatenate([self.seen, new])
-                return self.bound
-        else:  # a feature left (or the shift moved): the old factor's survivors first
-            keep = self.factor[mark[self.factor]] if incremental else A
-            self.factor = self.seen = np.zeros(0, dtype=np.int64)
-            self.bound = 0.0
-            if keep.size and self._lapack(keep, shift[np.searchsorted(A, keep)]):
-                mark[keep] = False
-        new = A[mark[A]]
-        mark[A] = False
-        self._grow(new, shift[np.searchsorted(A, new)])
-        return np.nan if self.bound == 0.0 else self.bound
-
-    def _lapack(self, A, shift):
-        """A new factor in one LAPACK call; False (nothing kept) when ``M_A`` is not
-        positive definite, for :meth:`_grow` to find the direction."""
-        M = self.block(A, A)
-        M[np.diag_indices_from(M)] += shift
-        try:
-            F = np.linalg.cholesky(M)
-        except np.linalg.LinAlgError:
-            return False
-        cap = max(self.L.shape[0], 16)
-        while cap < A.size:
-            cap *= 2
-        if cap > self.L.shape[0]:
-            self.L = np.zeros((cap, cap))
-        self.L[:A.size, :A.size] = F
-        self.factor = self.seen = A
-        return True
-
-    def _grow(self, new, d):
-        k = new.size
-        if k == 0:
-            return
-        m = self.factor.size
-        need = m + k
-        if need > self.L.shape[0]:  # grown by doubling, as the Gram cache
-            cap = max(2 * self.L.shape[0], need, 16)
-            L = np.zeros((cap, cap))
-            L[:m, :m] = self.L[:m, :m]
-            self.L = L
-        everyone = np.concatenate([self.factor, new])
-        M = np.ascontiguousarray(self.block(everyone, new))
-        M[np.arange(m, need), np.arange(k)] += d
-        rows = np.empty(need, dtype=np.int64)
-        rows[:m] = np.arange(m)
-        m_new, bound = cholesky_grow(self.L, m, M, rows)
-        self.factor = everyone[rows[:m_new]]
-        self.seen = np.concatenate([self.seen, new])
-        self.bound = min(self.bound, bound)
 
 
 @njit(cache=True, nogil=True)

@@ -105,7 +105,7 @@ class MarginTracker:
       ``lambda_min(M_A)`` (``x^T M_A x / x^T x`` for any ``x``); where ``q < 0`` it
       decides that the objective is not locally convex, and ``q`` is the margin
       reported (negative, an upper bound on the smallest eigenvalue, as
-      :class:`~shrinkage.engine.concave_covariance.ConvexityTest`'s);
+      :func:`~shrinkage.engine.kernels.concave_gram.convexity_margins`);
     * otherwise the eigenvalue, and its eigenvector kept.
 
     The warning (some margin negative) is therefore exactly the eigenvalue test's.

@@ -15,8 +15,8 @@ products, so no step touches X. Here:
 - :func:`piece_newton`: the exact minimiser on the active set with its signs and
   pieces of ``rho`` fixed (LAPACK through ``np.linalg.solve``, the gradient update one
   BLAS product on a contiguous block);
-- :func:`cholesky_grow`: rows appended to a Cholesky factor (ncvreg's convexity
-  diagnostic tested incrementally as features enter);
+- :func:`cholesky_grow`, :func:`convexity_margins`: rows appended to a Cholesky factor,
+  and ncvreg's convexity diagnostic along a path tested with it as features enter;
 - :func:`shifted_gram_block`, :func:`rayleigh_quotient`: that diagnostic's matrix from
   cached Gram entries, and an upper bound on its smallest eigenvalue.
 """
@@ -270,6 +270,121 @@ def cholesky_grow(L, m, M, rows):
         bound = min(bound, d / nz)
     return m, bound
 
+
+
+@njit(cache=True, nogil=True)
+def _grow_factor(L, m, fac, feats, nk, G, col, scale, d):
+    """:func:`cholesky_grow` with the features ``feats[:nk]`` (in order), their rows of the
+    standardized block ``G[i, col[j]] / (s_i s_j) + d_j [i == j]`` read from the cache;
+    ``fac[:m]`` (the factor's features) is extended by those kept. Returns ``(L, m_new,
+    bound)``; ``L`` is reallocated (doubling) when too small."""
+    need = m + nk
+    if need > L.shape[0]:
+        big = np.zeros((max(2 * L.shape[0], need), max(2 * L.shape[0], need)))
+        big[:m, :m] = L[:m, :m]
+        L = big
+    M = np.empty((need, nk))
+    rows = np.empty(need, dtype=np.int64)
+    for i in range(m):
+        rows[i] = i
+    for c in range(nk):
+        j = feats[c]
+        cj = col[j]
+        sj = scale[j]
+        for i in range(need):
+            f = fac[i] if i < m else feats[i - m]
+            M[i, c] = G[f, cj] / (scale[f] * sj)
+        M[m + c, c] += d[j]
+    m_new, bound = cholesky_grow(L, m, M, rows)
+    for i in range(m, m_new):
+        fac[i] = feats[rows[i] - m]
+    return L, m_new, bound
+
+
+@njit(cache=True, nogil=True)
+def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge):
+    """ncvreg's convexity diagnostic at every path point ``coefs[k]`` (its support ``A``).
+
+    ``M_A = S_A + diag(shift_A + lam_k l2_A)`` (``S`` the standardized centred Gram,
+    ``S_ij = G[i, col[j]] / (s_i s_j)``, ``shift`` minus the concavity on penalised
+    features) is tested by a Cholesky factor (:func:`cholesky_grow`) carried along the
+    path: the same set as the last point gives the same margin (without ridge); while the
+    set only grows the entering features are appended (``O(|A|^2)`` each) and a negative
+    bound stands (a principal block's smallest eigenvalue is at least the whole matrix's);
+    when a feature leaves, the survivors of the old factor (a principal block of a
+    positive definite matrix) are refactored first and the others appended; with a ridge
+    part (the shift moves with ``lam``) the whole set is refactored. Returns per point:
+    NaN (positive definite), the negative Rayleigh quotient of a direction of negative
+    curvature (an upper bound on ``lambda_min(M_A)``), ``min(shift_A + lam l2_A)`` over
+    penalised features when ``|A| > n_live`` (rank-deficient ``S_A``), ``inf`` without
+    penalised active features.
+    """
+    n_l, p = coefs.shape
+    out = np.empty(n_l)
+    mark = np.zeros(p, dtype=np.bool_)
+    A, prev, keep = np.empty(p, np.int64), np.empty(p, np.int64), np.empty(p, np.int64)
+    seen, fac = np.empty(p, np.int64), np.empty(p, np.int64)
+    d = np.empty(p)
+    L = np.zeros((min(p, 16), min(p, 16)))
+    n_prev, ns, nf, bound = -1, 0, 0, 0.0
+    for k in range(n_l):
+        na = 0
+        for j in range(p):
+            if coefs[k, j] != 0.0:
+                A[na] = j
+                na += 1
+        if not ridge and na == n_prev and np.all(A[:na] == prev[:na]):
+            out[k] = out[k - 1]
+            continue
+        prev[:na] = A[:na]
+        n_prev = na
+        lowest = np.inf
+        for a in range(na):
+            j = A[a]
+            d[j] = shift[j] + lams[k] * l2[j]
+            if pen[j]:
+                lowest = min(lowest, d[j])
+        if lowest == np.inf or na > n_live:
+            out[k] = lowest
+            continue
+        mark[A[:na]] = True
+        if not ridge and np.all(mark[seen[:ns]]):  # only grown: the new rows
+            mark[seen[:ns]] = False
+            if bound < 0.0:  # still a bound for the larger set (interlacing)
+                for a in range(na):
+                    if mark[A[a]]:
+                        seen[ns] = A[a]
+                        ns += 1
+                mark[A[:na]] = False
+                out[k] = bound
+                continue
+        else:  # a feature left (or the shift moved): the old factor's survivors first
+            nk = 0
+            for i in range(na if ridge else nf):
+                j = A[i] if ridge else fac[i]
+                if mark[j]:
+                    keep[nk] = j
+                    nk += 1
+            nf, ns, bound = 0, 0, 0.0
+            if nk:
+                L, m_new, bk = _grow_factor(L, 0, fac, keep, nk, G, col, scale, d)
+                if bk == 0.0:  # positive definite: kept whole
+                    nf = ns = nk
+                    seen[:nk] = keep[:nk]
+                    mark[keep[:nk]] = False
+        nk = 0
+        for a in range(na):
+            if mark[A[a]]:
+                keep[nk] = A[a]
+                nk += 1
+                mark[A[a]] = False
+        if nk:
+            L, nf, bk = _grow_factor(L, nf, fac, keep, nk, G, col, scale, d)
+            seen[ns:ns + nk] = keep[:nk]
+            ns += nk
+            bound = min(bound, bk)
+        out[k] = np.nan if bound == 0.0 else bound
+    return out
 
 
 @njit(cache=True, nogil=True)
