@@ -17,6 +17,7 @@ from shrinkage.engine.concave_covariance import ConcaveCovariance
 from shrinkage.engine.concave_steps import MarginTracker
 from shrinkage.engine.contract import FitHints
 from shrinkage.engine.kernels.concave import MCP, SCAD, penalty_sum
+from shrinkage.engine.kernels.concave_factor import factor_solve, factor_sync, new_factor
 from shrinkage.engine.kernels.concave_gram import (
     anderson_try,
     convexity_margins,
@@ -213,6 +214,7 @@ def test_extrapolation_and_newton_steps_never_raise_the_objective(kind):
     kinds = []
     for seed in range(6):
         G, c, yw, scale = _gram_problem(seed, p)
+        fact = new_factor(p)  # carried across the steps of one problem
         rng = np.random.default_rng(seed)
         lam1 = np.full(p, rng.uniform(0.02, 0.2))
         lam2 = np.zeros(p) if seed % 2 else np.full(p, 0.05)
@@ -237,7 +239,7 @@ def test_extrapolation_and_newton_steps_never_raise_the_objective(kind):
             f1 = gram_objective(kind, gamma, b, c, g, yw, scale, lam1, lam2, ws, p)
             signs = np.sign(b)
             kinds.append(piece_newton(kind, gamma, G, col, g, b, scale, lam1, lam2, A,
-                                      A.size))
+                                      A.size, fact))
             f2 = gram_objective(kind, gamma, b, c, g, yw, scale, lam1, lam2, ws, p)
             assert f2 <= f1 + 1e-15 * abs(f1)
             np.testing.assert_array_equal(np.sign(b), signs)
@@ -249,3 +251,38 @@ def test_extrapolation_and_newton_steps_never_raise_the_objective(kind):
                   + penalty_sum(kind, gamma, b, scale, lam1, lam2, ws))
         assert f2 == pytest.approx(direct, rel=1e-12, abs=1e-14)
     assert {1, 2} <= set(kinds)  # both kinds of kept step were tested
+
+
+def test_carried_factor_is_the_cholesky_factor_of_each_newton_matrix():
+    """Active sets that grow, lose features and change diagonal terms (pieces) in random
+    order: after each update ``L L^T`` is ``G_AA + diag(e_A)`` in the factor's order, the
+    solve is NumPy's, and an indefinite matrix is reported (not factored)."""
+    rng = np.random.default_rng(5)
+    p = 30
+    G, _, _, _ = _gram_problem(1, p)
+    col = np.arange(p, dtype=np.int64)
+    fact = new_factor(p)
+    L, fac, fd, n = fact
+    e = np.zeros(p)
+    A = np.arange(4, dtype=np.int64)
+    for step in range(60):
+        if step % 3 == 0:
+            A = np.union1d(A, rng.choice(p, 3)).astype(np.int64)
+        elif step % 3 == 1 and A.size > 3:
+            A = np.setdiff1d(A, rng.choice(A, 2)).astype(np.int64)
+        e[rng.choice(p, 4)] = -rng.uniform(0, 0.2, 4) * np.diag(G)[:4]
+        assert factor_sync(G, col, A, A.size, e, L, fac, fd, n)
+        nf = int(n[0])
+        F = fac[:nf]
+        assert sorted(F.tolist()) == A.tolist()
+        np.testing.assert_array_equal(fd[:nf], e[F])
+        H = G[np.ix_(F, F)] + np.diag(e[F])
+        Lf = np.tril(L[:nf, :nf])
+        np.testing.assert_allclose(Lf @ Lf.T, H, rtol=1e-12, atol=1e-12)
+        r = rng.standard_normal(nf)
+        x = r.copy()
+        factor_solve(L, nf, x)
+        np.testing.assert_allclose(x, np.linalg.solve(H, r), rtol=1e-9, atol=1e-12)
+    e[A[0]] = -2.0 * G[A[0], A[0]]  # negative diagonal: not positive definite
+    assert not factor_sync(G, col, A, A.size, e, L, fac, fd, n)
+    assert A[0] not in fac[:n[0]]

@@ -16,7 +16,8 @@ per ``lam``, warm-started:
    where it keeps every sign and lowers the nonconvex objective
    (:func:`~.kernels.concave_gram.anderson_try`);
 3. when the sweeps crawl (correlated features), the exact minimiser on the active piece
-   (:func:`~.kernels.concave_gram.piece_newton`: LAPACK's solve, cut at the first edge
+   (:func:`~.kernels.concave_gram.piece_newton`: a Cholesky factor carried from step
+   to step, LAPACK's LU where the piece is not convex; cut at the first edge
    of a piece), every ``sweeps_before_polish`` sweeps, at doubling intervals after a
    refusal;
 4. a violator whose Gram column is not cached sends the driver back to Python for a
@@ -42,6 +43,7 @@ from .concave_steps import nonconvex_note
 from .covariance import NEED_COLUMNS, GaussianCovariance, gram_centring_safe
 from .kernels.certify import dot
 from .kernels.concave import kkt_scan
+from .kernels.concave_factor import new_factor
 from .kernels.concave_gram import anderson_try, convexity_margins, gram_sweep, piece_newton
 from .kernels.gap import covariance_residual_terms
 from .stopping import DEV_MAX, MIN_LAMS, record_point
@@ -170,6 +172,7 @@ def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, can
     A = np.empty(p, dtype=np.int64)
     hist = np.empty((p, K + 1))
     g_try, delta = np.empty(p), np.empty(p)
+    fact = new_factor(p)
     for k in range(k0, L):
         m = _strengths(lams[k], l1u, l2u, scale, cand, in_ws, col, ws, l1, l2)
         sweeps = n_iter[k]
@@ -196,7 +199,8 @@ def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, can
                 na = _active(b, ws, m, A)
                 work = na * na * na / 3.0 + float(p) * na
                 if na and work <= POLISH_MAX_SWEEPS * float(p) * (na + 1):
-                    kept = piece_newton(kind, gamma, G, col, g, b, scale, l1, l2, A, na)
+                    kept = piece_newton(kind, gamma, G, col, g, b, scale, l1, l2, A, na,
+                                        fact)
                     if kept:
                         n_hist = 0
                     else:  # a saddle or a singular piece: wait longer

@@ -13,8 +13,8 @@ products, so no step touches X. Here:
   when its support and signs are those of the current point and the (nonconvex)
   objective decreases;
 - :func:`piece_newton`: the exact minimiser on the active set with its signs and
-  pieces of ``rho`` fixed (LAPACK through ``np.linalg.solve``, the gradient update one
-  BLAS product on a contiguous block);
+  pieces of ``rho`` fixed (a Cholesky factor carried from step to step,
+  :mod:`.concave_factor`; LAPACK's LU where the piece is not convex);
 - :func:`cholesky_grow`, :func:`convexity_margins`: rows appended to a Cholesky factor,
   and ncvreg's convexity diagnostic along a path tested with it as features enter;
 - :func:`shifted_gram_block`, :func:`rayleigh_quotient`: that diagnostic's matrix from
@@ -26,6 +26,7 @@ from numba import njit
 
 from .anderson import anderson_weights
 from .concave import MCP, penalty_sum, rho, slope, threshold
+from .concave_factor import factor_solve, factor_sync
 from .flags import FASTMATH
 
 
@@ -142,7 +143,7 @@ CUT_SHARE = 0.9
 
 
 @njit(cache=True, nogil=True)
-def piece_newton(kind, gamma, G, col, g, b, scale, lam1, lam2, A, na):
+def piece_newton(kind, gamma, G, col, g, b, scale, lam1, lam2, A, na, fact):
     """Exact minimiser of the model on the active set ``A[:na]``, signs and pieces fixed.
 
     With ``t = s b`` and the pieces of ``rho`` fixed the model is quadratic in ``b_A``::
@@ -153,33 +154,45 @@ def piece_newton(kind, gamma, G, col, g, b, scale, lam1, lam2, A, na):
     The step is cut where the first coordinate would leave its piece (landing on the
     edge, where ``rho`` is continuously differentiable) or come within ``1 - CUT_SHARE``
     of zero, and kept only if the objective does not increase (on a nonconvex piece the
-    stationary point may be a saddle). The solve is LAPACK's; ``g -= G[:, A] d`` one
-    BLAS product on the gathered block. Returns 0 (refused), 1 (the full step) or 2 (a
-    cut step).
+    stationary point may be a saddle). The solve uses the Cholesky factor ``fact``
+    (:func:`.concave_factor.new_factor`) carried from the last step and updated for the
+    features that entered, left or changed piece (:func:`.concave_factor.factor_sync`);
+    where the matrix is not positive definite, LAPACK's LU. Returns 0 (refused), 1 (the
+    full step) or 2 (a cut step).
     """
     p = g.shape[0]
-    GA = np.empty((p, na))
-    for a in range(na):
-        cj = col[A[a]]
-        for t in range(p):
-            GA[t, a] = G[t, cj]
-    H = np.empty((na, na))
-    rhs = np.empty(na)
-    piece = np.empty(na, dtype=np.int64)
+    e, r = np.empty(p), np.empty(p)
     for a in range(na):
         j = A[a]
         s = scale[j]
         t = b[j] * s
         sg = 1.0 if t > 0.0 else -1.0
-        piece[a], curv = _piece(kind, abs(t), lam1[j], gamma)
-        for a2 in range(na):
-            H[a, a2] = GA[A[a2], a]
-        H[a, a] += s * s * (curv + lam2[j])
-        rhs[a] = g[j] - s * (slope(kind, abs(t), lam1[j], gamma) * sg + lam2[j] * t)
-    try:
-        d = np.linalg.solve(H, rhs)
-    except Exception:  # singular: leave it to coordinate descent
-        return 0
+        e[j] = s * s * (_piece(kind, abs(t), lam1[j], gamma)[1] + lam2[j])
+        r[j] = g[j] - s * (slope(kind, abs(t), lam1[j], gamma) * sg + lam2[j] * t)
+    L, fac, _, nf = fact
+    d = np.empty(na)
+    if factor_sync(G, col, A, na, e, L, fac, fact[2], nf):
+        x = np.empty(na)
+        for i in range(na):
+            x[i] = r[fac[i]]
+        factor_solve(L, na, x)
+        for i in range(na):
+            r[fac[i]] = x[i]
+        for a in range(na):
+            d[a] = r[A[a]]
+    else:
+        H = np.empty((na, na))
+        rhs = np.empty(na)
+        for a in range(na):
+            cj = col[A[a]]
+            for a2 in range(na):
+                H[a, a2] = G[A[a2], cj]
+            H[a, a] += e[A[a]]
+            rhs[a] = r[A[a]]
+        try:
+            d = np.linalg.solve(H, rhs)
+        except Exception:  # singular: leave it to coordinate descent
+            return 0
     tau = 1.0
     for a in range(na):
         j = A[a]
@@ -200,7 +213,11 @@ def piece_newton(kind, gamma, G, col, g, b, scale, lam1, lam2, A, na):
             return 0
         dq += (rho(kind, abs(tn), lam1[j], gamma) - rho(kind, abs(t), lam1[j], gamma)
                + 0.5 * lam2[j] * (tn * tn - t * t) - g[j] * d[a])
-    gd = np.dot(GA, d)  # G[:, A] d, every feature's gradient change
+    gd = np.zeros(p)  # G[:, A] d, every feature's gradient change
+    for a in range(na):
+        cj = col[A[a]]
+        for t in range(p):
+            gd[t] += d[a] * G[t, cj]
     for a in range(na):
         dq += 0.5 * d[a] * gd[A[a]]
     if not dq <= 0.0:
