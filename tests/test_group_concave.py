@@ -291,3 +291,33 @@ def test_nonconvex_warning_names_the_penalty():
     with pytest.warns(NonconvexWarning, match="MCP objective"):
         regularization_path(X, ys["gaussian"], penalty="mcp", gamma=1.5,
                             feature_groups=labels)
+
+
+@pytest.mark.parametrize("penalty, n_lams", [("mcp", 30), ("scad", 5)])
+def test_residual_mode_certificate_is_the_recomputed_one(penalty, n_lams):
+    """Residual mode at tol 1e-12 on a design with more features than rows: the reported
+    certificate is the violation recomputed here from the returned coefficients (the
+    running residual drifts by rounding; the certificate must not read the drift), and
+    the path converges (no Newton step along the null space of the active columns)."""
+    from shrinkage.engine.contract import FitHints
+    from shrinkage.engine.path import PathOptions, check_design, fit_path
+
+    rng = np.random.default_rng(0)
+    sizes = (3, 2, 4, 1, 5, 2, 6)
+    n, p = 20, sum(sizes)
+    X = rng.standard_normal((n, p)) + 0.5 * rng.standard_normal((n, 1))
+    X[:, 1] = X[:, 0] + 0.3 * rng.standard_normal(n)
+    X = X * rng.uniform(0.5, 3.0, p) + rng.uniform(-2.0, 2.0, p)
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    beta = np.zeros(p)
+    beta[:3], beta[5:9] = rng.standard_normal(3), rng.standard_normal(4)
+    y = X @ beta / 2 + rng.standard_normal(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonconvexWarning)
+        path = fit_path(check_design(X), y, PathOptions(
+            feature_groups=labels, penalty=penalty, tol=1e-12, n_lams=n_lams),
+            FitHints(solver="group_concave"))
+    assert path.converged.all() and np.count_nonzero(path.coefs[-1]) > n - 1
+    for k in range(path.n_lams):
+        mine = _violation(path, X, y, labels, k)
+        assert abs(path.certificate[k] - mine) <= 1e-14 + 1e-3 * mine

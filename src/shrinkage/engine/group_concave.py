@@ -156,7 +156,11 @@ class GroupConcaveSolver(GroupSolver):
         m = feats.size
         prob = self.prob
         sweep = 2.0 * prob.n * np.sum(np.diff(self.starts)[ws])
-        if (m == 0 or m ** 3 / 3.0 > self.newton_max_sweeps * sweep
+        # more active features than live rows: the loss is flat along the null space of
+        # the active columns, where a flat piece of rho leaves the Hessian singular (a
+        # rounding-sized pivot would send the step along it without raising the model)
+        n_live = int(np.count_nonzero(prob.w)) - (1 if prob.fit_intercept else 0)
+        if (m == 0 or m > n_live or m ** 3 / 3.0 > self.newton_max_sweeps * sweep
                 or not self._gram.cache(feats)):
             return False
         settle_residual(self.R, self.sh)
@@ -187,6 +191,24 @@ class GroupConcaveSolver(GroupSolver):
         self.R[:, 0] = r_new
         self.svR = self.v @ self.R
         return True
+
+    def _settle(self):
+        """The residual recomputed from the coefficients before the gradient
+        (gaussian): the sweeps' running updates and the extrapolations of the residual
+        drift by rounding, and on a tight path that drift (not the solution) is what the
+        certificate would read."""
+        if self.quadratic:
+            prob = self.prob
+            X, xd, xi, xp, sparse = prob.kernel_design()
+            feats = np.flatnonzero(self.beta[:, 0])
+            fit = np.zeros(prob.n)
+            if feats.size:
+                centred_combination(X, xd, xi, xp, sparse, prob.xm, feats,
+                                    self.beta[feats, 0] * self.inv_s[feats], fit)
+            off = 0.0 if prob.offset is None else prob.offset
+            self.R[:, 0] = self.y2[:, 0] - off - self.b0[0] - fit
+            self.sh[:] = 0.0
+        super()._settle()
 
     def _sweeps(self, ws, lam, thr, budget):
         X, xd, xi, xp, sparse = self.prob.kernel_design()
@@ -308,6 +330,8 @@ class GroupConcaveGram(GroupConcaveSolver, GroupGramSolver):
         self.G = G
         self.beta[feats, 0] = b
         return True
+
+    _settle = GroupGramSolver._settle  # the gradient from the Gram: no residual to drift
 
     def _gram_blocks(self):
         return _RawBlocks(self.C)
