@@ -15,8 +15,8 @@ products, so no step touches X. Here:
 - :func:`piece_newton`: the exact minimiser on the active set with its signs and
   pieces of ``rho`` fixed (a Cholesky factor carried from step to step,
   :mod:`.concave_factor`; LAPACK's LU where the piece is not convex);
-- :func:`cholesky_grow`, :func:`convexity_margins`: rows appended to a Cholesky factor,
-  and ncvreg's convexity diagnostic along a path tested with it as features enter;
+- :func:`convexity_margins`: ncvreg's convexity diagnostic along a path, a Cholesky
+  factor grown as features enter;
 - :func:`shifted_gram_block`, :func:`rayleigh_quotient`: that diagnostic's matrix from
   cached Gram entries, and an upper bound on its smallest eigenvalue.
 """
@@ -245,77 +245,54 @@ def _boundary(kind, t, tn, lam1, gamma):
 
 
 @njit(cache=True, nogil=True)
-def cholesky_grow(L, m, M, rows):
-    """Append features to the Cholesky factor of a positive definite block, skipping those
-    that would break it; returns ``(new_size, bound)``.
-
-    ``L[:m, :m]`` (lower triangular) factors the block of the ``m`` features already in,
-    whose rows of ``M`` are ``rows[:m]``; column ``k`` of ``M`` holds feature ``k``'s
-    entries against every row (its own at row ``M.shape[0] - M.shape[1] + k``). A
-    feature whose pivot ``d = M_kk - y^T y`` (``y = L^-1 M[rows, k]``) is not positive
-    is left out: ``x = (-L^-T y, 1)`` is then a direction of curvature ``x^T M x = d
-    <= 0``, and ``bound`` the smallest Rayleigh quotient ``d / |x|^2`` over the features
-    left out (0 when none was), an upper bound on the smallest eigenvalue of any block
-    holding them.
-    """
-    n_new = M.shape[1]
-    off = M.shape[0] - n_new
-    bound = 0.0
-    z = np.empty(L.shape[0])
-    for k in range(n_new):
-        r = m
-        for i in range(m):
-            t = M[rows[i], k]
-            for q in range(i):
-                t -= L[r, q] * L[i, q]
-            L[r, i] = t / L[i, i]
-        d = M[off + k, k]
-        for q in range(m):
-            d -= L[r, q] * L[r, q]
-        if d > 0.0:
-            L[r, r] = np.sqrt(d)
-            rows[m] = off + k
-            m += 1
-            continue
-        nz = 1.0
-        for i in range(m - 1, -1, -1):  # z = L^-T y
-            t = L[r, i]
-            for q in range(i + 1, m):
-                t -= L[q, i] * z[q]
-            z[i] = t / L[i, i]
-            nz += z[i] * z[i]
-        bound = min(bound, d / nz)
-    return m, bound
-
-
-
-@njit(cache=True, nogil=True)
 def _grow_factor(L, m, fac, feats, nk, G, col, scale, d):
-    """:func:`cholesky_grow` with the features ``feats[:nk]`` (in order), their rows of the
-    standardized block ``G[i, col[j]] / (s_i s_j) + d_j [i == j]`` read from the cache;
-    ``fac[:m]`` (the factor's features) is extended by those kept. Returns ``(L, m_new,
-    bound)``; ``L`` is reallocated (doubling) when too small."""
+    """Append the features ``feats[:nk]`` (in order) to the Cholesky factor ``L[:m, :m]``
+    of the block of ``fac[:m]`` in ``M = S + diag(d)`` (``S_ij = G[i, col[j]] / (s_i
+    s_j)``, the standardized Gram), skipping those that would break it; returns ``(L,
+    m_new, bound)`` (``L`` reallocated, doubling, when too small).
+
+    A feature whose pivot ``q = M_jj - y^T y`` (``y = L^-1 M[fac, j]``) is not positive is
+    left out: ``x = (-L^-T y, 1)`` is then a direction of curvature ``x^T M x = q <= 0``,
+    and ``bound`` the smallest Rayleigh quotient ``q / |x|^2`` over the features left out
+    (0 when none was), an upper bound on the smallest eigenvalue of any block holding
+    them.
+    """
     need = m + nk
     if need > L.shape[0]:
-        big = np.zeros((max(2 * L.shape[0], need), max(2 * L.shape[0], need)))
-        big[:m, :m] = L[:m, :m]
+        cap = max(2 * L.shape[0], need)
+        big = np.zeros((cap, cap))
+        for i in range(m):  # loops, not slices: no shape checks to compile
+            for q in range(i + 1):
+                big[i, q] = L[i, q]
         L = big
-    M = np.empty((need, nk))
-    rows = np.empty(need, dtype=np.int64)
-    for i in range(m):
-        rows[i] = i
+    bound = 0.0
+    z = np.empty(need)
     for c in range(nk):
         j = feats[c]
         cj = col[j]
         sj = scale[j]
-        for i in range(need):
-            f = fac[i] if i < m else feats[i - m]
-            M[i, c] = G[f, cj] / (scale[f] * sj)
-        M[m + c, c] += d[j]
-    m_new, bound = cholesky_grow(L, m, M, rows)
-    for i in range(m, m_new):
-        fac[i] = feats[rows[i] - m]
-    return L, m_new, bound
+        for i in range(m):  # the new row: L[m, :m] = L^-1 M[fac, j]
+            t = G[fac[i], cj] / (scale[fac[i]] * sj)
+            for q in range(i):
+                t -= L[m, q] * L[i, q]
+            L[m, i] = t / L[i, i]
+        piv = G[j, cj] / (sj * sj) + d[j]
+        for q in range(m):
+            piv -= L[m, q] * L[m, q]
+        if piv > 0.0:
+            L[m, m] = np.sqrt(piv)
+            fac[m] = j
+            m += 1
+            continue
+        nz = 1.0
+        for i in range(m - 1, -1, -1):  # z = L^-T y
+            t = L[m, i]
+            for q in range(i + 1, m):
+                t -= L[q, i] * z[q]
+            z[i] = t / L[i, i]
+            nz += z[i] * z[i]
+        bound = min(bound, piv / nz)
+    return L, m, bound
 
 
 @njit(cache=True, nogil=True)
@@ -324,17 +301,18 @@ def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge)
 
     ``M_A = S_A + diag(shift_A + lam_k l2_A)`` (``S`` the standardized centred Gram,
     ``S_ij = G[i, col[j]] / (s_i s_j)``, ``shift`` minus the concavity on penalised
-    features) is tested by a Cholesky factor (:func:`cholesky_grow`) carried along the
-    path: the same set as the last point gives the same margin (without ridge); while the
-    set only grows the entering features are appended (``O(|A|^2)`` each) and a negative
-    bound stands (a principal block's smallest eigenvalue is at least the whole matrix's);
-    when a feature leaves, the survivors of the old factor (a principal block of a
-    positive definite matrix) are refactored first and the others appended; with a ridge
-    part (the shift moves with ``lam``) the whole set is refactored. Returns per point:
-    NaN (positive definite), the negative Rayleigh quotient of a direction of negative
-    curvature (an upper bound on ``lambda_min(M_A)``), ``min(shift_A + lam l2_A)`` over
-    penalised features when ``|A| > n_live`` (rank-deficient ``S_A``), ``inf`` without
-    penalised active features.
+    features) is tested by a Cholesky factor carried along the path (a feature whose
+    pivot is not positive is left out of it, its Rayleigh quotient kept as the bound:
+    ``_grow_factor``). The same set as the last point gives the same margin (without
+    ridge); while the set only grows the entering features are appended (``O(|A|^2)``
+    each) and a negative bound stands (a principal block's smallest eigenvalue is at
+    least the whole matrix's); when a feature leaves, the survivors of the old factor (a
+    principal block of a positive definite matrix) are refactored first and the others
+    appended; with a ridge part (the shift moves with ``lam``) the whole set is
+    refactored. Returns per point: NaN (positive definite), the negative Rayleigh
+    quotient of a direction of negative curvature (an upper bound on
+    ``lambda_min(M_A)``), ``min(shift_A + lam l2_A)`` over penalised features when
+    ``|A| > n_live`` (rank-deficient ``S_A``), ``inf`` without penalised active features.
     """
     n_l, p = coefs.shape
     out = np.empty(n_l)
@@ -350,10 +328,14 @@ def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge)
             if coefs[k, j] != 0.0:
                 A[na] = j
                 na += 1
-        if not ridge and na == n_prev and np.all(A[:na] == prev[:na]):
+        same = not ridge and na == n_prev
+        for a in range(na if same else 0):
+            same = same and A[a] == prev[a]
+        if same:
             out[k] = out[k - 1]
             continue
-        prev[:na] = A[:na]
+        for a in range(na):
+            prev[a] = A[a]
         n_prev = na
         lowest = np.inf
         for a in range(na):
@@ -364,15 +346,20 @@ def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge)
         if lowest == np.inf or na > n_live:
             out[k] = lowest
             continue
-        mark[A[:na]] = True
-        if not ridge and np.all(mark[seen[:ns]]):  # only grown: the new rows
-            mark[seen[:ns]] = False
+        for a in range(na):
+            mark[A[a]] = True
+        grown = not ridge
+        for i in range(ns if grown else 0):
+            grown = grown and mark[seen[i]]
+        if grown:  # only grown: the new rows
+            for i in range(ns):
+                mark[seen[i]] = False
             if bound < 0.0:  # still a bound for the larger set (interlacing)
                 for a in range(na):
                     if mark[A[a]]:
                         seen[ns] = A[a]
                         ns += 1
-                mark[A[:na]] = False
+                        mark[A[a]] = False
                 out[k] = bound
                 continue
         else:  # a feature left (or the shift moved): the old factor's survivors first
@@ -384,11 +371,12 @@ def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge)
                     nk += 1
             nf, ns, bound = 0, 0, 0.0
             if nk:
-                L, m_new, bk = _grow_factor(L, 0, fac, keep, nk, G, col, scale, d)
+                L, _, bk = _grow_factor(L, 0, fac, keep, nk, G, col, scale, d)
                 if bk == 0.0:  # positive definite: kept whole
                     nf = ns = nk
-                    seen[:nk] = keep[:nk]
-                    mark[keep[:nk]] = False
+                    for i in range(nk):
+                        seen[i] = keep[i]
+                        mark[keep[i]] = False
         nk = 0
         for a in range(na):
             if mark[A[a]]:
@@ -397,7 +385,8 @@ def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge)
                 mark[A[a]] = False
         if nk:
             L, nf, bk = _grow_factor(L, nf, fac, keep, nk, G, col, scale, d)
-            seen[ns:ns + nk] = keep[:nk]
+            for i in range(nk):
+                seen[ns + i] = keep[i]
             ns += nk
             bound = min(bound, bk)
         out[k] = np.nan if bound == 0.0 else bound
