@@ -16,6 +16,7 @@ from shrinkage.engine import newton as newton_mod
 from shrinkage.engine.contract import FitHints, SolverSetup, choose_solver
 from shrinkage.engine.kernels.glm import (
     armijo,
+    armijo_irls,
     irls_model,
     weighted_residual,
     ws_gradient_kkt,
@@ -111,6 +112,49 @@ def test_armijo_accepts_descent_below_the_rounding_of_the_objective(family):
     t, _ = armijo(CODES[family], y, w, eta, -1e-3 * wres, eta_t, empty_f, empty_f, empty_i,
                   empty_f, empty_f, 0.0, 0.0, 20)
     assert t == 0.0
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+@pytest.mark.parametrize("scale", [1e-3, 10.0])
+def test_fused_line_search_leaves_the_next_steps_inputs(family, scale):
+    # armijo_irls must take the same step as armijo (a full step, then one that needs
+    # halvings) and leave at eta_t exactly what weighted_residual and irls_model compute
+    # there: the solver uses them in place of those two passes
+    rng = np.random.default_rng(3)
+    n = 250
+    eta = rng.normal(0, 2, n)
+    y = rng.integers(0, 2, n).astype(float) if family == "binomial" else \
+        rng.poisson(1.5, n).astype(float)
+    w = rng.uniform(0.2, 1.0, n)
+    w /= w.sum()
+    code = CODES[family]
+    wres = np.empty(n)
+    weighted_residual(code, y, eta, w, wres)
+    # descent along wres plus a component orthogonal to it, which makes long steps ascend
+    noise = rng.normal(size=n)
+    noise -= (noise @ wres) / (wres @ wres) * wres
+    deta = scale * (wres / np.abs(wres).max() + noise)
+    idx = np.array([1, 4], dtype=np.int64)
+    b_old = np.array([0.3, -0.2])
+    db = np.array([-0.1, 0.05])
+    l1 = np.full(6, 1e-3)
+    l2 = np.full(6, 1e-4)
+    dec = -float(wres @ deta)
+    eta_a, eta_b = np.empty(n), np.empty(n)
+    t, df = armijo(code, y, w, eta, deta, eta_a, b_old, db, idx, l1, l2, dec, 0.0, 40)
+    out = [np.full(n, np.nan) for _ in range(3)]
+    sums = np.empty(4)
+    t2, df2 = armijo_irls(code, y, w, eta, deta, eta_b, b_old, db, idx, l1, l2, dec, 0.0, 40,
+                          *out, sums)
+    assert (t2, df2) == (t, df)
+    assert 0.0 < t and (t < 1.0) == (scale > 1.0)
+    np.testing.assert_array_equal(eta_b, eta_a)
+    ref_wres, ref_v, ref_z = np.empty(n), np.empty(n), np.empty(n)
+    s = weighted_residual(code, y, eta_a, w, ref_wres)
+    svz, sv, q0 = irls_model(code, y, eta_a, w, ref_v, ref_z)
+    for got, ref in zip(out, (ref_wres, ref_v, ref_z)):
+        np.testing.assert_array_equal(got, ref)
+    np.testing.assert_allclose(sums, [s, svz, sv, q0], rtol=1e-13, atol=1e-300)
 
 
 @pytest.mark.parametrize("sparse", [False, True])

@@ -17,7 +17,7 @@ from .contract import Solver
 from .kernels.cd import cd_quadratic, weighted_moments
 from .kernels.certify import dot, kkt_scan
 from .kernels.glm import (
-    armijo,
+    armijo_irls,
     irls_model,
     step_decrease,
     weighted_residual,
@@ -141,6 +141,13 @@ class ProximalNewton(Solver):
         self.h = np.zeros(p)
         self.xv = np.zeros(p)
         self.wres = np.empty(n)  # w_i (y_i - mu_i)
+        # the line search evaluates wres and the IRLS model at its accepted point, in its
+        # own pass; residual() and irls() take them from there once eta moves to it
+        self._wres_t = np.empty(n)
+        self._v_t = np.empty(n)
+        self._z_t = np.empty(n)
+        self._sums_t = np.empty(4)
+        self._pending_res = self._pending_irls = None  # the eta those were computed at
         self.swres = self.residual()
         self.g = prob.gradient(self.wres)
         # certificates are relative to the null model's largest standardized gradient
@@ -165,20 +172,34 @@ class ProximalNewton(Solver):
         """Fill ``self.wres`` with minus the loss's derivative in ``eta`` (``w_i (y_i -
         mu_i)``); returns its sum (the intercept's gradient)."""
         prob = self.prob
+        if self._pending_res is self.eta:
+            self._pending_res = None
+            self.wres, self._wres_t = self._wres_t, self.wres
+            return float(self._sums_t[0])
         return weighted_residual(self.fam, prob.y, self.eta, prob.w, self.wres)
 
     def irls(self, v, z):
         """Fill the quadratic model's weights ``v`` and working residual ``z`` around
         ``self.eta``; returns ``(sum v z, sum v, 1/2 sum v z^2)``."""
         prob = self.prob
+        if self._pending_irls is self.eta:
+            self._pending_irls = None
+            v[:] = self._v_t
+            z[:] = self._z_t
+            st = self._sums_t
+            return float(st[1]), float(st[2]), float(st[3])
         return irls_model(self.fam, prob.y, self.eta, prob.w, v, z)
 
     def line_search(self, deta, b_old, db, idx, l1, l2, decrease, slack, max_halvings):
         """Backtracking on the true objective along ``(db, deta)``; writes
         ``self._eta_t`` and returns ``(t, F(t) - F(0))`` (``t = 0``: no step)."""
         prob = self.prob
-        return armijo(self.fam, prob.y, prob.w, self.eta, deta, self._eta_t, b_old, db, idx,
-                      l1, l2, decrease, slack, max_halvings)
+        t, df = armijo_irls(self.fam, prob.y, prob.w, self.eta, deta, self._eta_t, b_old, db,
+                            idx, l1, l2, decrease, slack, max_halvings, self._wres_t,
+                            self._v_t, self._z_t, self._sums_t)
+        pending = self._eta_t if t > 0.0 else None
+        self._pending_res = self._pending_irls = pending
+        return t, df
 
     def certificate(self, lam, mask=None):
         """Largest KKT violation (standardized units) relative to the null model's gradient."""

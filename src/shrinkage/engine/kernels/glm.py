@@ -93,6 +93,26 @@ def loss_step(fam, y, w, eta, deta, t, eta_t):
     return df, mag
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _penalty_change(b_old, db, idx, l1, l2, t):
+    """``(sum_k pen(b_old_k + t db_k) - pen(b_old_k), sum_k |each change|)``."""
+    df = 0.0
+    mag = 0.0
+    for k in range(idx.shape[0]):
+        j = idx[k]
+        c = _pen1(b_old[k] + t * db[k], l1[j], l2[j]) - _pen1(b_old[k], l1[j], l2[j])
+        df += c
+        mag += abs(c)
+    return df, mag
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _accepted(df, mag, t, decrease, slack):
+    """The line search's test (see :func:`armijo`)."""
+    return (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
+            or df <= 4.0 * 2.220446049250313e-16 * mag)
+
+
 @njit(cache=True, nogil=True)
 def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
            max_halvings):
@@ -113,13 +133,60 @@ def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
     t = 1.0
     for _ in range(max_halvings):
         df, mag = loss_step(fam, y, w, eta, deta, t, eta_t)
-        for k in range(idx.shape[0]):
-            j = idx[k]
-            c = _pen1(b_old[k] + t * db[k], l1[j], l2[j]) - _pen1(b_old[k], l1[j], l2[j])
+        dp, mp = _penalty_change(b_old, db, idx, l1, l2, t)
+        df += dp
+        mag += mp
+        if _accepted(df, mag, t, decrease, slack):
+            return t, df
+        t *= 0.5
+    return 0.0, 0.0
+
+
+@njit(cache=True, nogil=True)
+def armijo_irls(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
+                max_halvings, wres_t, v_t, z_t, sums):
+    """:func:`armijo`, and in the same pass the quantities the next step needs at
+    ``eta_t``: ``wres_t`` as :func:`weighted_residual`, ``v_t, z_t`` as :func:`irls_model`
+    and ``sums = [sum wres_t, sum v_t z_t, sum v_t, 1/2 sum v_t z_t^2]``.
+
+    Each trial evaluates the mean once more (one ``exp`` per row) and saves the two
+    separate passes (each with its own ``exp``) that would follow an accepted step. On
+    ``t = 0`` the outputs hold the last refused trial and must not be used.
+    """
+    t = 1.0
+    for _ in range(max_halvings):
+        df = 0.0
+        mag = 0.0
+        sr = 0.0
+        svz = 0.0
+        sv = 0.0
+        q0 = 0.0
+        for i in range(y.shape[0]):
+            e = eta[i] + t * deta[i]
+            eta_t[i] = e
+            c = w[i] * loss_change(fam, y[i], eta[i], t * deta[i])
             df += c
             mag += abs(c)
-        if (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
-                or df <= 4.0 * 2.220446049250313e-16 * mag):
+            mu, var = mean_var(fam, e)
+            r = y[i] - mu
+            wr = w[i] * r
+            wres_t[i] = wr
+            sr += wr
+            vi = w[i] * var
+            zi = r / var
+            v_t[i] = vi
+            z_t[i] = zi
+            svz += vi * zi
+            sv += vi
+            q0 += vi * zi * zi
+        dp, mp = _penalty_change(b_old, db, idx, l1, l2, t)
+        df += dp
+        mag += mp
+        if _accepted(df, mag, t, decrease, slack):
+            sums[0] = sr
+            sums[1] = svz
+            sums[2] = sv
+            sums[3] = 0.5 * q0
             return t, df
         t *= 0.5
     return 0.0, 0.0
