@@ -18,6 +18,8 @@ from shrinkage.engine.kernels.glm import (
     armijo,
     armijo_irls,
     irls_model,
+    moved_coordinates,
+    secant_prediction,
     weighted_residual,
     ws_gradient_kkt,
 )
@@ -155,6 +157,33 @@ def test_fused_line_search_leaves_the_next_steps_inputs(family, scale):
     for got, ref in zip(out, (ref_wres, ref_v, ref_z)):
         np.testing.assert_array_equal(got, ref)
     np.testing.assert_allclose(sums, [s, svz, sv, q0], rtol=1e-13, atol=1e-300)
+
+
+def test_step_bookkeeping_kernels_match_their_numpy_definitions():
+    # the coordinates a step moved, and the secant warm start (kept only where the
+    # prediction keeps its sign and its box), against the array expressions they replace
+    rng = np.random.default_rng(4)
+    p = 60
+    b = np.where(rng.uniform(size=p) < 0.6, rng.normal(size=p), 0.0)
+    b_prev = b + np.where(rng.uniform(size=p) < 0.5, rng.normal(0, 0.5, p), 0.0)
+    lo = np.where(rng.uniform(size=p) < 0.2, -0.3, -np.inf)
+    hi = np.where(rng.uniform(size=p) < 0.2, 0.3, np.inf)
+    ws = np.sort(rng.choice(p, 40, replace=False)).astype(np.int64)
+    idx, vals, moves = np.empty(p, dtype=np.int64), np.empty(p), np.empty(p)
+    k = moved_coordinates(b, b_prev[ws], ws, ws.size, idx, vals, moves)
+    nz = np.flatnonzero(b[ws] - b_prev[ws])
+    np.testing.assert_array_equal(idx[:k], ws[nz])
+    np.testing.assert_array_equal(vals[:k], b_prev[ws][nz])
+    np.testing.assert_array_equal(moves[:k], (b[ws] - b_prev[ws])[nz])
+    rho = 0.8
+    k = secant_prediction(b, b_prev, ws, ws.size, rho, lo, hi, idx, vals, moves)
+    cand = ws[b[ws] != 0.0]
+    pred = b[cand] + rho * (b[cand] - b_prev[cand])
+    keep = (np.sign(pred) == np.sign(b[cand])) & (pred >= lo[cand]) & (pred <= hi[cand])
+    assert 0 < k < cand.size  # some predictions are refused
+    np.testing.assert_array_equal(idx[:k], cand[keep])
+    np.testing.assert_array_equal(vals[:k], b[cand][keep])
+    np.testing.assert_array_equal(moves[:k], pred[keep] - b[cand][keep])
 
 
 @pytest.mark.parametrize("sparse", [False, True])

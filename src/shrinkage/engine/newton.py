@@ -19,10 +19,13 @@ from .kernels.certify import dot, kkt_scan
 from .kernels.glm import (
     armijo_irls,
     irls_model,
+    moved_coordinates,
+    secant_prediction,
     step_decrease,
     weighted_residual,
     ws_gradient_kkt,
     ws_kkt,
+    ws_max_curvature,
 )
 from .kernels.moments import active_normal_equations, centred_combination
 from .newton_cg import cg_active_step
@@ -155,6 +158,8 @@ class ProximalNewton(Solver):
         scale = float(np.max(np.abs(self.g[cand]) / prob.scale[cand])) if np.any(cand) else 1.0
         self.grad_scale = scale if scale > 0 else 1.0
         self._scratch = np.empty(p, dtype=np.int64)
+        # the coordinates a Newton step moved, their old values and moves
+        self._moved = (np.empty(p, dtype=np.int64), np.empty(p), np.empty(p))
         self._v = np.empty(n)
         self._z = np.empty(n)
         self._deta = np.empty(n)
@@ -282,18 +287,12 @@ class ProximalNewton(Solver):
         rho = (lam2 - lam) / (lam1 - lam2)
         prob = self.prob
         b = self.b
-        idx = ws[b[ws] != 0.0]
-        if idx.size == 0:
+        idx, cur, db = self._moved
+        k = secant_prediction(b, b1, ws, ws.size, rho, prob.lo, prob.hi, idx, cur, db)
+        if k == 0:
             return
-        cur = b[idx]
-        pred = cur + rho * (cur - b1[idx])
-        keep = (np.sign(pred) == np.sign(cur)) & (pred >= prob.lo[idx]) & (pred <= prob.hi[idx])
-        idx = idx[keep]
-        cur = cur[keep]
-        db = pred[keep] - cur
+        idx, cur, db = idx[:k], cur[:k], db[:k]
         db0 = rho * (self.b0 - b01) if prob.fit_intercept else 0.0
-        if idx.size == 0:
-            return
         X, xd, xi, xp, sparse = prob.kernel_design()
         deta = self._deta
         centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, db, deta)
@@ -376,7 +375,7 @@ class ProximalNewton(Solver):
         # inexact Newton: the inner tolerance follows the current KKT violation
         # the inner threshold compares h_j d_j^2 with the squared violation: both in
         # standardized units (h_j / s_j^2), so that rescaling X changes nothing
-        hmax = float((self.h[ws] / self._s2[ws]).max()) if m else 1.0
+        hmax = ws_max_curvature(self.h, self._s2, ws, m)
         thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
                   1e-300)
         budget = max(prob.max_iter - state[1], 1)
@@ -393,19 +392,18 @@ class ProximalNewton(Solver):
             # its active set, then let coordinate descent confirm or correct it
             if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:
                 cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
-        d_ws = self.b[ws] - b_ws
-        nz = np.flatnonzero(d_ws)
-        idx = ws[nz]
+        idx, b_old, db = self._moved
+        k = moved_coordinates(self.b, b_ws, ws, m, idx, b_old, db)
+        idx, b_old, db = idx[:k], b_old[:k], db[:k]
         db0 = st[3] - self.b0
-        if idx.size == 0 and db0 == 0.0:
+        if k == 0 and db0 == 0.0:
             return None
-        db = d_ws[nz]
         centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, db, self._deta)
         if db0 != 0.0:
             self._deta += db0
         # coordinate descent (its Anderson test included) resolves the model only to
         # the rounding of its value q0: a change of F below that is noise, not ascent
-        return idx, b_ws[nz], db, db0, 8.0 * _EPS * q0
+        return idx, b_old, db, db0, 8.0 * _EPS * q0
 
     def intercept(self):
         return self.b0 - dot(self.prob.xm, self.b)

@@ -214,3 +214,56 @@ def ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m):
         if vj > vmax:
             vmax = vj
     return vmax
+
+
+@njit(cache=True, nogil=True)
+def ws_max_curvature(h, s2, ws, m):
+    """``max_j h_j / s2_j`` over ``ws[:m]`` (1 when empty): the largest curvature in
+    standardized units, which scales the inner tolerance of a Newton step."""
+    hmax = 0.0
+    for t in range(m):
+        j = ws[t]
+        c = h[j] / s2[j]
+        if c > hmax:
+            hmax = c
+    return hmax if m > 0 else 1.0
+
+
+@njit(cache=True, nogil=True)
+def moved_coordinates(b, b_ws, ws, m, idx, old, moves):
+    """The coordinates of ``ws[:m]`` whose value differs from ``b_ws`` (their values
+    before the step): writes them, their old values and their moves into ``idx, old,
+    moves`` and returns how many."""
+    k = 0
+    for t in range(m):
+        j = ws[t]
+        d = b[j] - b_ws[t]
+        if d != 0.0:
+            idx[k] = j
+            old[k] = b_ws[t]
+            moves[k] = d
+            k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def secant_prediction(b, b_before, ws, m, rho, lo, hi, idx, cur, moves):
+    """Non-zero coordinates of ``ws[:m]`` moved along the secant of the path.
+
+    For each ``j`` with ``b_j != 0`` the prediction ``b_j + rho (b_j - b_before_j)`` is kept
+    when it has the sign of ``b_j`` and lies within ``[lo_j, hi_j]``; writes the kept
+    coordinates, their current values and their moves into ``idx, cur, moves`` and returns
+    how many.
+    """
+    k = 0
+    for t in range(m):
+        j = ws[t]
+        c = b[j]
+        pred = c + rho * (c - b_before[j])
+        same_sign = (c > 0.0 and pred > 0.0) or (c < 0.0 and pred < 0.0)
+        if same_sign and lo[j] <= pred <= hi[j]:
+            idx[k] = j
+            cur[k] = c
+            moves[k] = pred - c
+            k += 1
+    return k
