@@ -17,6 +17,7 @@ from shrinkage.engine.contract import FitHints, SolverSetup, choose_solver
 from shrinkage.engine.kernels.glm import (
     armijo,
     armijo_irls,
+    fill_mean_parts,
     irls_model,
     moved_coordinates,
     secant_prediction,
@@ -120,8 +121,8 @@ def test_armijo_accepts_descent_below_the_rounding_of_the_objective(family):
 @pytest.mark.parametrize("scale", [1e-3, 10.0])
 def test_fused_line_search_leaves_the_next_steps_inputs(family, scale):
     # armijo_irls must take the same step as armijo (a full step, then one that needs
-    # halvings) and leave at eta_t exactly what weighted_residual and irls_model compute
-    # there: the solver uses them in place of those two passes
+    # halvings) and leave at eta_t exactly what weighted_residual, irls_model and
+    # fill_mean_parts compute there: the solver uses them in place of those passes
     rng = np.random.default_rng(3)
     n = 250
     eta = rng.normal(0, 2, n)
@@ -144,17 +145,20 @@ def test_fused_line_search_leaves_the_next_steps_inputs(family, scale):
     dec = -float(wres @ deta)
     eta_a, eta_b = np.empty(n), np.empty(n)
     t, df = armijo(code, y, w, eta, deta, eta_a, b_old, db, idx, l1, l2, dec, 0.0, 40)
-    out = [np.full(n, np.nan) for _ in range(3)]
+    out = [np.full(n, np.nan) for _ in range(5)]
     sums = np.empty(4)
-    t2, df2 = armijo_irls(code, y, w, eta, deta, eta_b, b_old, db, idx, l1, l2, dec, 0.0, 40,
-                          *out, sums)
+    mu, mc = np.empty(n), np.empty(n)
+    fill_mean_parts(code, eta, mu, mc)
+    t2, df2 = armijo_irls(code, y, w, eta, mu, mc, deta, eta_b, b_old, db, idx, l1, l2, dec,
+                          0.0, 40, *out, sums)
     assert (t2, df2) == (t, df)
     assert 0.0 < t and (t < 1.0) == (scale > 1.0)
     np.testing.assert_array_equal(eta_b, eta_a)
     ref_wres, ref_v, ref_z = np.empty(n), np.empty(n), np.empty(n)
     s = weighted_residual(code, y, eta_a, w, ref_wres)
     svz, sv, q0 = irls_model(code, y, eta_a, w, ref_v, ref_z)
-    for got, ref in zip(out, (ref_wres, ref_v, ref_z)):
+    fill_mean_parts(code, eta_a, mu, mc)
+    for got, ref in zip(out, (ref_wres, ref_v, ref_z, mu, mc)):
         np.testing.assert_array_equal(got, ref)
     np.testing.assert_allclose(sums, [s, svz, sv, q0], rtol=1e-13, atol=1e-300)
 

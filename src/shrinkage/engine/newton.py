@@ -18,6 +18,7 @@ from .kernels.cd import cd_quadratic, weighted_moments
 from .kernels.certify import dot, kkt_scan
 from .kernels.glm import (
     armijo_irls,
+    fill_mean_parts,
     irls_model,
     moved_coordinates,
     secant_prediction,
@@ -150,6 +151,10 @@ class ProximalNewton(Solver):
         self._v_t = np.empty(n)
         self._z_t = np.empty(n)
         self._sums_t = np.empty(4)
+        # mean and 1 - mean at self._mean_of (the eta they belong to), and a trial's
+        self._mean = (np.empty(n), np.empty(n))
+        self._mean_t = (np.empty(n), np.empty(n))
+        self._mean_of = None
         self._pending_res = self._pending_irls = None  # the eta those were computed at
         self.swres = self.residual()
         self.g = prob.gradient(self.wres)
@@ -199,10 +204,18 @@ class ProximalNewton(Solver):
         """Backtracking on the true objective along ``(db, deta)``; writes
         ``self._eta_t`` and returns ``(t, F(t) - F(0))`` (``t = 0``: no step)."""
         prob = self.prob
-        t, df = armijo_irls(self.fam, prob.y, prob.w, self.eta, deta, self._eta_t, b_old, db,
-                            idx, l1, l2, decrease, slack, max_halvings, self._wres_t,
-                            self._v_t, self._z_t, self._sums_t)
-        pending = self._eta_t if t > 0.0 else None
+        mu, mc = self._mean
+        if self._mean_of is not self.eta:
+            fill_mean_parts(self.fam, self.eta, mu, mc)
+            self._mean_of = self.eta
+        t, df = armijo_irls(self.fam, prob.y, prob.w, self.eta, mu, mc, deta, self._eta_t,
+                            b_old, db, idx, l1, l2, decrease, slack, max_halvings,
+                            self._wres_t, self._v_t, self._z_t, *self._mean_t, self._sums_t)
+        pending = None
+        if t > 0.0:  # all of these now describe the point eta moves to
+            pending = self._eta_t
+            self._mean, self._mean_t = self._mean_t, self._mean
+            self._mean_of = pending
         self._pending_res = self._pending_irls = pending
         return t, df
 

@@ -15,7 +15,7 @@ nothing.
 
 from numba import njit
 
-from ...model.glm_math import loss_change, mean_var
+from ...model.glm_math import loss_change, loss_change_at, mean_parts, mean_var
 from .certify import centred_dots, violation
 
 
@@ -143,15 +143,18 @@ def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
 
 
 @njit(cache=True, nogil=True)
-def armijo_irls(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
-                max_halvings, wres_t, v_t, z_t, sums):
+def armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, b_old, db, idx, l1, l2, decrease,
+                slack, max_halvings, wres_t, v_t, z_t, mu_t, mc_t, sums):
     """:func:`armijo`, and in the same pass the quantities the next step needs at
-    ``eta_t``: ``wres_t`` as :func:`weighted_residual`, ``v_t, z_t`` as :func:`irls_model`
-    and ``sums = [sum wres_t, sum v_t z_t, sum v_t, 1/2 sum v_t z_t^2]``.
+    ``eta_t``: ``wres_t`` as :func:`weighted_residual`, ``v_t, z_t`` as :func:`irls_model`,
+    ``sums = [sum wres_t, sum v_t z_t, sum v_t, 1/2 sum v_t z_t^2]`` and ``(mu_t, mc_t)``
+    from :func:`~shrinkage.model.glm_math.mean_parts`.
 
-    Each trial evaluates the mean once more (one ``exp`` per row) and saves the two
-    separate passes (each with its own ``exp``) that would follow an accepted step. On
-    ``t = 0`` the outputs hold the last refused trial and must not be used.
+    ``(mu, mc)`` are ``mean_parts`` at ``eta`` (the previous accepted trial's ``mu_t,
+    mc_t``), so a trial evaluates the mean once (one ``exp`` per row) where :func:`armijo`
+    and the two passes that follow an accepted step (residual, IRLS model) evaluate it
+    three times. On ``t = 0`` the outputs hold the last refused trial and must not be
+    used.
     """
     t = 1.0
     for _ in range(max_halvings):
@@ -164,11 +167,13 @@ def armijo_irls(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, s
         for i in range(y.shape[0]):
             e = eta[i] + t * deta[i]
             eta_t[i] = e
-            c = w[i] * loss_change(fam, y[i], eta[i], t * deta[i])
+            c = w[i] * loss_change_at(fam, y[i], eta[i], mu[i], mc[i], t * deta[i])
             df += c
             mag += abs(c)
-            mu, var = mean_var(fam, e)
-            r = y[i] - mu
+            m, m_c, var = mean_parts(fam, e)
+            mu_t[i] = m
+            mc_t[i] = m_c
+            r = y[i] - m
             wr = w[i] * r
             wres_t[i] = wr
             sr += wr
@@ -267,3 +272,11 @@ def secant_prediction(b, b_before, ws, m, rho, lo, hi, idx, cur, moves):
             moves[k] = pred - c
             k += 1
     return k
+
+
+@njit(cache=True, nogil=True)
+def fill_mean_parts(fam, eta, mu, mc):
+    """``mu_i, mc_i = mean_parts(fam, eta_i)[:2]`` (what :func:`armijo_irls` needs at
+    ``eta`` when no earlier line search left it)."""
+    for i in range(eta.shape[0]):
+        mu[i], mc[i], _ = mean_parts(fam, eta[i])
