@@ -16,7 +16,11 @@ from shrinkage.engine import newton as newton_mod
 from shrinkage.engine.contract import FitHints, SolverSetup, choose_solver
 from shrinkage.engine.kernels.glm import (
     armijo,
+    armijo_irls,
+    fill_mean_parts,
     irls_model,
+    moved_coordinates,
+    secant_prediction,
     weighted_residual,
     ws_gradient_kkt,
 )
@@ -111,6 +115,79 @@ def test_armijo_accepts_descent_below_the_rounding_of_the_objective(family):
     t, _ = armijo(CODES[family], y, w, eta, -1e-3 * wres, eta_t, empty_f, empty_f, empty_i,
                   empty_f, empty_f, 0.0, 0.0, 20)
     assert t == 0.0
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+@pytest.mark.parametrize("scale", [1e-3, 10.0])
+def test_fused_line_search_leaves_the_next_steps_inputs(family, scale):
+    # armijo_irls must take the same step as armijo (a full step, then one that needs
+    # halvings) and leave at eta_t exactly what weighted_residual, irls_model and
+    # fill_mean_parts compute there: the solver uses them in place of those passes
+    rng = np.random.default_rng(3)
+    n = 250
+    eta = rng.normal(0, 2, n)
+    y = rng.integers(0, 2, n).astype(float) if family == "binomial" else \
+        rng.poisson(1.5, n).astype(float)
+    w = rng.uniform(0.2, 1.0, n)
+    w /= w.sum()
+    code = CODES[family]
+    wres = np.empty(n)
+    weighted_residual(code, y, eta, w, wres)
+    # descent along wres plus a component orthogonal to it, which makes long steps ascend
+    noise = rng.normal(size=n)
+    noise -= (noise @ wres) / (wres @ wres) * wres
+    deta = scale * (wres / np.abs(wres).max() + noise)
+    idx = np.array([1, 4], dtype=np.int64)
+    b_old = np.array([0.3, -0.2])
+    db = np.array([-0.1, 0.05])
+    l1 = np.full(6, 1e-3)
+    l2 = np.full(6, 1e-4)
+    dec = -float(wres @ deta)
+    eta_a, eta_b = np.empty(n), np.empty(n)
+    t, df = armijo(code, y, w, eta, deta, eta_a, b_old, db, idx, l1, l2, dec, 0.0, 40)
+    out = [np.full(n, np.nan) for _ in range(5)]
+    sums = np.empty(4)
+    mu, mc = np.empty(n), np.empty(n)
+    fill_mean_parts(code, eta, mu, mc)
+    t2, df2 = armijo_irls(code, y, w, eta, mu, mc, deta, eta_b, b_old, db, idx, l1, l2, dec,
+                          0.0, 40, *out, sums)
+    assert (t2, df2) == (t, df)
+    assert 0.0 < t and (t < 1.0) == (scale > 1.0)
+    np.testing.assert_array_equal(eta_b, eta_a)
+    ref_wres, ref_v, ref_z = np.empty(n), np.empty(n), np.empty(n)
+    s = weighted_residual(code, y, eta_a, w, ref_wres)
+    svz, sv, q0 = irls_model(code, y, eta_a, w, ref_v, ref_z)
+    fill_mean_parts(code, eta_a, mu, mc)
+    for got, ref in zip(out, (ref_wres, ref_v, ref_z, mu, mc)):
+        np.testing.assert_array_equal(got, ref)
+    np.testing.assert_allclose(sums, [s, svz, sv, q0], rtol=1e-13, atol=1e-300)
+
+
+def test_step_bookkeeping_kernels_match_their_numpy_definitions():
+    # the coordinates a step moved, and the secant warm start (kept only where the
+    # prediction keeps its sign and its box), against the array expressions they replace
+    rng = np.random.default_rng(4)
+    p = 60
+    b = np.where(rng.uniform(size=p) < 0.6, rng.normal(size=p), 0.0)
+    b_prev = b + np.where(rng.uniform(size=p) < 0.5, rng.normal(0, 0.5, p), 0.0)
+    lo = np.where(rng.uniform(size=p) < 0.2, -0.3, -np.inf)
+    hi = np.where(rng.uniform(size=p) < 0.2, 0.3, np.inf)
+    ws = np.sort(rng.choice(p, 40, replace=False)).astype(np.int64)
+    idx, vals, moves = np.empty(p, dtype=np.int64), np.empty(p), np.empty(p)
+    k = moved_coordinates(b, b_prev[ws], ws, ws.size, idx, vals, moves)
+    nz = np.flatnonzero(b[ws] - b_prev[ws])
+    np.testing.assert_array_equal(idx[:k], ws[nz])
+    np.testing.assert_array_equal(vals[:k], b_prev[ws][nz])
+    np.testing.assert_array_equal(moves[:k], (b[ws] - b_prev[ws])[nz])
+    rho = 0.8
+    k = secant_prediction(b, b_prev, ws, ws.size, rho, lo, hi, idx, vals, moves)
+    cand = ws[b[ws] != 0.0]
+    pred = b[cand] + rho * (b[cand] - b_prev[cand])
+    keep = (np.sign(pred) == np.sign(b[cand])) & (pred >= lo[cand]) & (pred <= hi[cand])
+    assert 0 < k < cand.size  # some predictions are refused
+    np.testing.assert_array_equal(idx[:k], cand[keep])
+    np.testing.assert_array_equal(vals[:k], b[cand][keep])
+    np.testing.assert_array_equal(moves[:k], pred[keep] - b[cand][keep])
 
 
 @pytest.mark.parametrize("sparse", [False, True])

@@ -17,12 +17,16 @@ from .contract import Solver
 from .kernels.cd import cd_quadratic, weighted_moments
 from .kernels.certify import dot, kkt_scan
 from .kernels.glm import (
-    armijo,
+    armijo_irls,
+    fill_mean_parts,
     irls_model,
+    moved_coordinates,
+    secant_prediction,
     step_decrease,
     weighted_residual,
     ws_gradient_kkt,
     ws_kkt,
+    ws_max_curvature,
 )
 from .kernels.moments import active_normal_equations, centred_combination
 from .newton_cg import cg_active_step
@@ -141,6 +145,17 @@ class ProximalNewton(Solver):
         self.h = np.zeros(p)
         self.xv = np.zeros(p)
         self.wres = np.empty(n)  # w_i (y_i - mu_i)
+        # the line search evaluates wres and the IRLS model at its accepted point, in its
+        # own pass; residual() and irls() take them from there once eta moves to it
+        self._wres_t = np.empty(n)
+        self._v_t = np.empty(n)
+        self._z_t = np.empty(n)
+        self._sums_t = np.empty(4)
+        # mean and 1 - mean at self._mean_of (the eta they belong to), and a trial's
+        self._mean = (np.empty(n), np.empty(n))
+        self._mean_t = (np.empty(n), np.empty(n))
+        self._mean_of = None
+        self._pending_res = self._pending_irls = None  # the eta those were computed at
         self.swres = self.residual()
         self.g = prob.gradient(self.wres)
         # certificates are relative to the null model's largest standardized gradient
@@ -148,6 +163,8 @@ class ProximalNewton(Solver):
         scale = float(np.max(np.abs(self.g[cand]) / prob.scale[cand])) if np.any(cand) else 1.0
         self.grad_scale = scale if scale > 0 else 1.0
         self._scratch = np.empty(p, dtype=np.int64)
+        # the coordinates a Newton step moved, their old values and moves
+        self._moved = (np.empty(p, dtype=np.int64), np.empty(p), np.empty(p))
         self._v = np.empty(n)
         self._z = np.empty(n)
         self._deta = np.empty(n)
@@ -165,20 +182,42 @@ class ProximalNewton(Solver):
         """Fill ``self.wres`` with minus the loss's derivative in ``eta`` (``w_i (y_i -
         mu_i)``); returns its sum (the intercept's gradient)."""
         prob = self.prob
+        if self._pending_res is self.eta:
+            self._pending_res = None
+            self.wres, self._wres_t = self._wres_t, self.wres
+            return float(self._sums_t[0])
         return weighted_residual(self.fam, prob.y, self.eta, prob.w, self.wres)
 
     def irls(self, v, z):
         """Fill the quadratic model's weights ``v`` and working residual ``z`` around
         ``self.eta``; returns ``(sum v z, sum v, 1/2 sum v z^2)``."""
         prob = self.prob
+        if self._pending_irls is self.eta:
+            self._pending_irls = None
+            v[:] = self._v_t
+            z[:] = self._z_t
+            st = self._sums_t
+            return float(st[1]), float(st[2]), float(st[3])
         return irls_model(self.fam, prob.y, self.eta, prob.w, v, z)
 
     def line_search(self, deta, b_old, db, idx, l1, l2, decrease, slack, max_halvings):
         """Backtracking on the true objective along ``(db, deta)``; writes
         ``self._eta_t`` and returns ``(t, F(t) - F(0))`` (``t = 0``: no step)."""
         prob = self.prob
-        return armijo(self.fam, prob.y, prob.w, self.eta, deta, self._eta_t, b_old, db, idx,
-                      l1, l2, decrease, slack, max_halvings)
+        mu, mc = self._mean
+        if self._mean_of is not self.eta:
+            fill_mean_parts(self.fam, self.eta, mu, mc)
+            self._mean_of = self.eta
+        t, df = armijo_irls(self.fam, prob.y, prob.w, self.eta, mu, mc, deta, self._eta_t,
+                            b_old, db, idx, l1, l2, decrease, slack, max_halvings,
+                            self._wres_t, self._v_t, self._z_t, *self._mean_t, self._sums_t)
+        pending = None
+        if t > 0.0:  # all of these now describe the point eta moves to
+            pending = self._eta_t
+            self._mean, self._mean_t = self._mean_t, self._mean
+            self._mean_of = pending
+        self._pending_res = self._pending_irls = pending
+        return t, df
 
     def certificate(self, lam, mask=None):
         """Largest KKT violation (standardized units) relative to the null model's gradient."""
@@ -261,18 +300,12 @@ class ProximalNewton(Solver):
         rho = (lam2 - lam) / (lam1 - lam2)
         prob = self.prob
         b = self.b
-        idx = ws[b[ws] != 0.0]
-        if idx.size == 0:
+        idx, cur, db = self._moved
+        k = secant_prediction(b, b1, ws, ws.size, rho, prob.lo, prob.hi, idx, cur, db)
+        if k == 0:
             return
-        cur = b[idx]
-        pred = cur + rho * (cur - b1[idx])
-        keep = (np.sign(pred) == np.sign(cur)) & (pred >= prob.lo[idx]) & (pred <= prob.hi[idx])
-        idx = idx[keep]
-        cur = cur[keep]
-        db = pred[keep] - cur
+        idx, cur, db = idx[:k], cur[:k], db[:k]
         db0 = rho * (self.b0 - b01) if prob.fit_intercept else 0.0
-        if idx.size == 0:
-            return
         X, xd, xi, xp, sparse = prob.kernel_design()
         deta = self._deta
         centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, db, deta)
@@ -355,7 +388,7 @@ class ProximalNewton(Solver):
         # inexact Newton: the inner tolerance follows the current KKT violation
         # the inner threshold compares h_j d_j^2 with the squared violation: both in
         # standardized units (h_j / s_j^2), so that rescaling X changes nothing
-        hmax = float((self.h[ws] / self._s2[ws]).max()) if m else 1.0
+        hmax = ws_max_curvature(self.h, self._s2, ws, m)
         thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
                   1e-300)
         budget = max(prob.max_iter - state[1], 1)
@@ -372,19 +405,18 @@ class ProximalNewton(Solver):
             # its active set, then let coordinate descent confirm or correct it
             if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:
                 cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
-        d_ws = self.b[ws] - b_ws
-        nz = np.flatnonzero(d_ws)
-        idx = ws[nz]
+        idx, b_old, db = self._moved
+        k = moved_coordinates(self.b, b_ws, ws, m, idx, b_old, db)
+        idx, b_old, db = idx[:k], b_old[:k], db[:k]
         db0 = st[3] - self.b0
-        if idx.size == 0 and db0 == 0.0:
+        if k == 0 and db0 == 0.0:
             return None
-        db = d_ws[nz]
         centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, db, self._deta)
         if db0 != 0.0:
             self._deta += db0
         # coordinate descent (its Anderson test included) resolves the model only to
         # the rounding of its value q0: a change of F below that is noise, not ascent
-        return idx, b_ws[nz], db, db0, 8.0 * _EPS * q0
+        return idx, b_old, db, db0, 8.0 * _EPS * q0
 
     def intercept(self):
         return self.b0 - dot(self.prob.xm, self.b)

@@ -27,23 +27,35 @@ ETA_MAX = 700.0
 
 
 @njit(cache=True, nogil=True, inline="always")
-def mean_var(fam, eta):
-    """``(mu, var)`` at one linear predictor; var is floored at ``MIN_VAR``."""
+def mean_parts(fam, eta):
+    """``(mu, 1 - mu, var)`` at one linear predictor, each to full relative precision;
+    var is floored at ``MIN_VAR`` (``1 - mu`` is 0 for the poisson, which has no use
+    for it)."""
     if fam == BINOMIAL:
-        # mu = expit(eta); var = mu (1 - mu) = e / (1 + e)^2 with e = exp(-|eta|),
-        # which keeps its relative precision when mu is near 0 or 1
+        # mu = expit(eta), 1 - mu = expit(-eta); var = mu (1 - mu) = e / (1 + e)^2 with
+        # e = exp(-|eta|), which keeps its relative precision when mu is near 0 or 1
         if eta >= 0.0:
             e = math.exp(-eta)
             mu = 1.0 / (1.0 + e)
+            mc = e / (1.0 + e)
         else:
             e = math.exp(eta)
             mu = e / (1.0 + e)
+            mc = 1.0 / (1.0 + e)
         var = e / ((1.0 + e) * (1.0 + e))
     else:
         mu = math.exp(min(eta, ETA_MAX))
+        mc = 0.0
         var = mu
     if var < MIN_VAR:
         var = MIN_VAR
+    return mu, mc, var
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mean_var(fam, eta):
+    """``(mu, var)`` at one linear predictor; var is floored at ``MIN_VAR``."""
+    mu, _, var = mean_parts(fam, eta)
     return mu, var
 
 
@@ -86,17 +98,16 @@ def loss_change(fam, y, eta, d):
     exact to rounding. Plain differences are used only where these forms could overflow
     (``|d| >= 30`` binomial; poisson predictors outside ``[-700, 700]``).
     """
+    mu, mc, _ = mean_parts(fam, eta)
+    return loss_change_at(fam, y, eta, mu, mc, d)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def loss_change_at(fam, y, eta, mu, mc, d):
+    """:func:`loss_change` given ``(mu, mc) = mean_parts(fam, eta)[:2]`` (a caller that
+    keeps them from its previous pass saves their ``exp``)."""
     if fam == BINOMIAL:
         if abs(d) < 30.0:
-            # mu = expit(eta) and 1 - mu = expit(-eta), both to full relative precision
-            if eta >= 0.0:
-                e = math.exp(-eta)
-                mu = 1.0 / (1.0 + e)
-                mc = e / (1.0 + e)
-            else:
-                e = math.exp(eta)
-                mu = e / (1.0 + e)
-                mc = 1.0 / (1.0 + e)
             out = 0.0
             if y != 1.0:
                 out += (1.0 - y) * math.log1p(mu * math.expm1(d))
@@ -105,7 +116,7 @@ def loss_change(fam, y, eta, d):
             return out
         return unit_loss(fam, y, eta + d) - unit_loss(fam, y, eta)
     if -ETA_MAX <= eta <= ETA_MAX and eta + d <= ETA_MAX:
-        return math.exp(eta) * math.expm1(d) - y * d
+        return mu * math.expm1(d) - y * d
     return math.exp(min(eta + d, ETA_MAX)) - math.exp(min(eta, ETA_MAX)) - y * d
 
 

@@ -15,7 +15,7 @@ nothing.
 
 from numba import njit
 
-from ...model.glm_math import loss_change, mean_var
+from ...model.glm_math import loss_change, loss_change_at, mean_parts, mean_var
 from .certify import centred_dots, violation
 
 
@@ -93,6 +93,26 @@ def loss_step(fam, y, w, eta, deta, t, eta_t):
     return df, mag
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _penalty_change(b_old, db, idx, l1, l2, t):
+    """``(sum_k pen(b_old_k + t db_k) - pen(b_old_k), sum_k |each change|)``."""
+    df = 0.0
+    mag = 0.0
+    for k in range(idx.shape[0]):
+        j = idx[k]
+        c = _pen1(b_old[k] + t * db[k], l1[j], l2[j]) - _pen1(b_old[k], l1[j], l2[j])
+        df += c
+        mag += abs(c)
+    return df, mag
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _accepted(df, mag, t, decrease, slack):
+    """The line search's test (see :func:`armijo`)."""
+    return (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
+            or df <= 4.0 * 2.220446049250313e-16 * mag)
+
+
 @njit(cache=True, nogil=True)
 def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
            max_halvings):
@@ -113,13 +133,65 @@ def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
     t = 1.0
     for _ in range(max_halvings):
         df, mag = loss_step(fam, y, w, eta, deta, t, eta_t)
-        for k in range(idx.shape[0]):
-            j = idx[k]
-            c = _pen1(b_old[k] + t * db[k], l1[j], l2[j]) - _pen1(b_old[k], l1[j], l2[j])
+        dp, mp = _penalty_change(b_old, db, idx, l1, l2, t)
+        df += dp
+        mag += mp
+        if _accepted(df, mag, t, decrease, slack):
+            return t, df
+        t *= 0.5
+    return 0.0, 0.0
+
+
+@njit(cache=True, nogil=True)
+def armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, b_old, db, idx, l1, l2, decrease,
+                slack, max_halvings, wres_t, v_t, z_t, mu_t, mc_t, sums):
+    """:func:`armijo`, and in the same pass the quantities the next step needs at
+    ``eta_t``: ``wres_t`` as :func:`weighted_residual`, ``v_t, z_t`` as :func:`irls_model`,
+    ``sums = [sum wres_t, sum v_t z_t, sum v_t, 1/2 sum v_t z_t^2]`` and ``(mu_t, mc_t)``
+    from :func:`~shrinkage.model.glm_math.mean_parts`.
+
+    ``(mu, mc)`` are ``mean_parts`` at ``eta`` (the previous accepted trial's ``mu_t,
+    mc_t``), so a trial evaluates the mean once (one ``exp`` per row) where :func:`armijo`
+    and the two passes that follow an accepted step (residual, IRLS model) evaluate it
+    three times. On ``t = 0`` the outputs hold the last refused trial and must not be
+    used.
+    """
+    t = 1.0
+    for _ in range(max_halvings):
+        df = 0.0
+        mag = 0.0
+        sr = 0.0
+        svz = 0.0
+        sv = 0.0
+        q0 = 0.0
+        for i in range(y.shape[0]):
+            e = eta[i] + t * deta[i]
+            eta_t[i] = e
+            c = w[i] * loss_change_at(fam, y[i], eta[i], mu[i], mc[i], t * deta[i])
             df += c
             mag += abs(c)
-        if (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
-                or df <= 4.0 * 2.220446049250313e-16 * mag):
+            m, m_c, var = mean_parts(fam, e)
+            mu_t[i] = m
+            mc_t[i] = m_c
+            r = y[i] - m
+            wr = w[i] * r
+            wres_t[i] = wr
+            sr += wr
+            vi = w[i] * var
+            zi = r / var
+            v_t[i] = vi
+            z_t[i] = zi
+            svz += vi * zi
+            sv += vi
+            q0 += vi * zi * zi
+        dp, mp = _penalty_change(b_old, db, idx, l1, l2, t)
+        df += dp
+        mag += mp
+        if _accepted(df, mag, t, decrease, slack):
+            sums[0] = sr
+            sums[1] = svz
+            sums[2] = sv
+            sums[3] = 0.5 * q0
             return t, df
         t *= 0.5
     return 0.0, 0.0
@@ -147,3 +219,64 @@ def ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m):
         if vj > vmax:
             vmax = vj
     return vmax
+
+
+@njit(cache=True, nogil=True)
+def ws_max_curvature(h, s2, ws, m):
+    """``max_j h_j / s2_j`` over ``ws[:m]`` (1 when empty): the largest curvature in
+    standardized units, which scales the inner tolerance of a Newton step."""
+    hmax = 0.0
+    for t in range(m):
+        j = ws[t]
+        c = h[j] / s2[j]
+        if c > hmax:
+            hmax = c
+    return hmax if m > 0 else 1.0
+
+
+@njit(cache=True, nogil=True)
+def moved_coordinates(b, b_ws, ws, m, idx, old, moves):
+    """The coordinates of ``ws[:m]`` whose value differs from ``b_ws`` (their values
+    before the step): writes them, their old values and their moves into ``idx, old,
+    moves`` and returns how many."""
+    k = 0
+    for t in range(m):
+        j = ws[t]
+        d = b[j] - b_ws[t]
+        if d != 0.0:
+            idx[k] = j
+            old[k] = b_ws[t]
+            moves[k] = d
+            k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def secant_prediction(b, b_before, ws, m, rho, lo, hi, idx, cur, moves):
+    """Non-zero coordinates of ``ws[:m]`` moved along the secant of the path.
+
+    For each ``j`` with ``b_j != 0`` the prediction ``b_j + rho (b_j - b_before_j)`` is kept
+    when it has the sign of ``b_j`` and lies within ``[lo_j, hi_j]``; writes the kept
+    coordinates, their current values and their moves into ``idx, cur, moves`` and returns
+    how many.
+    """
+    k = 0
+    for t in range(m):
+        j = ws[t]
+        c = b[j]
+        pred = c + rho * (c - b_before[j])
+        same_sign = (c > 0.0 and pred > 0.0) or (c < 0.0 and pred < 0.0)
+        if same_sign and lo[j] <= pred <= hi[j]:
+            idx[k] = j
+            cur[k] = c
+            moves[k] = pred - c
+            k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def fill_mean_parts(fam, eta, mu, mc):
+    """``mu_i, mc_i = mean_parts(fam, eta_i)[:2]`` (what :func:`armijo_irls` needs at
+    ``eta`` when no earlier line search left it)."""
+    for i in range(eta.shape[0]):
+        mu[i], mc[i], _ = mean_parts(fam, eta[i])
