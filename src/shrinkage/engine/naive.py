@@ -5,6 +5,8 @@ once, in the compiled driver :func:`naive_path`, which walks the whole grid with
 GIL (cross-validation folds in threads run truly in parallel, and no interpreter work is
 spent per ``lam``). Per ``lam``:
 
+0. the warm start: the previous solution moved along the secant of the last two
+   (:func:`path_prediction`), when that lowers the objective;
 1. the working set: strong-rule candidates (Tibshirani et al. 2012) plus the ever-active
    and the unpenalised features;
 2. coordinate descent over it (:func:`~.kernels.cd.cd_quadratic`), in chunks, with an
@@ -41,7 +43,7 @@ from .kernels.gap import relative_gap, residual_terms
 from .kernels.moments import centred_combination
 from .stopping import RULES, record_point
 
-__all__ = ["FreeFeatures", "GaussianNaive", "naive_path"]
+__all__ = ["FreeFeatures", "GaussianNaive", "naive_path", "path_prediction", "secant_moves"]
 
 
 class FreeFeatures:
@@ -231,6 +233,24 @@ def _members(in_ws, ws):
 _PREDICT_DAMPING = 0.8
 
 
+@njit(cache=True, nogil=True, inline="always")
+def secant_moves(b, b1, b2, ratio, lo, hi, idx, d):
+    """The moves ``d[:m]`` of coordinates ``idx[:m]`` that :func:`path_prediction`
+    proposes (non-zero coordinates only, stopping at zero, clipped to the box); returns m."""
+    m = np.int64(0)  # not the literal 0: inlined, it would compile callees twice
+    for j in range(b.shape[0]):
+        if b[j] != 0.0:
+            nb = b[j] + _PREDICT_DAMPING * ratio * (b1[j] - b2[j])
+            if nb * b[j] < 0.0:
+                nb = 0.0
+            nb = min(max(nb, lo[j]), hi[j])
+            if nb != b[j]:
+                idx[m] = j
+                d[m] = nb - b[j]
+                m += 1
+    return m
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, b2, ratio,
                     idx, d, step):
@@ -245,19 +265,8 @@ def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, 
     residual ``r``, ``st``) when ``1/2 sum w r^2 + sum l1 |b| + l2/2 b^2`` at ``lam_k`` (``l1,
     l2``) decreases; returns whether it did. ``idx``, ``d`` (p) and ``step`` (n) are scratch.
     """
-    p = b.shape[0]
     n = r.shape[0]
-    m = np.int64(0)
-    for j in range(p):
-        if b[j] != 0.0:
-            nb = b[j] + _PREDICT_DAMPING * ratio * (b1[j] - b2[j])
-            if nb * b[j] < 0.0:
-                nb = 0.0
-            nb = min(max(nb, lo[j]), hi[j])
-            if nb != b[j]:
-                idx[m] = j
-                d[m] = nb - b[j]
-                m += 1
+    m = secant_moves(b, b1, b2, ratio, lo, hi, idx, d)
     if m == 0:
         return False
     centred_combination(X, xd, xi, xp, sparse, xm, idx[:m], d[:m], step)
