@@ -178,3 +178,16 @@ def test_path_prediction_lowers_the_objective_and_keeps_the_residual(sparse_x):
     assert np.linalg.norm(b - exact.coefs[2]) < np.linalg.norm(exact.coefs[1] - exact.coefs[2])
     np.testing.assert_allclose(r, yc - (X - xm) @ b, atol=1e-12)
     assert st[1] == pytest.approx(w @ r, abs=1e-14)
+
+
+def test_shrink_factor_aims_at_the_target_within_its_bounds():
+    """The inner threshold's factor after a failed gap: 1/2 (target/gap)^2 (a lasso gap
+    falls like the square root of the threshold), never above 1/2 nor below shrink^2, and
+    shrink^2 for a gap that is NaN or infinite."""
+    from shrinkage.engine.naive import shrink_factor
+
+    assert shrink_factor(4e-5, 1e-5, 1e-2) == pytest.approx(0.5 / 16)
+    assert shrink_factor(1.1e-5, 1e-5, 1e-2) == 0.5
+    assert shrink_factor(1.0, 1e-5, 1e-2) == pytest.approx(1e-4)
+    assert shrink_factor(np.inf, 1e-5, 1e-2) == pytest.approx(1e-4)
+    assert shrink_factor(np.nan, 1e-5, 1e-2) == pytest.approx(1e-4)
