@@ -187,7 +187,8 @@ def test_shrink_factor_aims_at_the_target_within_its_bounds():
     from shrinkage.engine.naive import shrink_factor
 
     assert shrink_factor(4e-5, 1e-5, 1e-2) == pytest.approx(0.5 / 16)
-    assert shrink_factor(1.1e-5, 1e-5, 1e-2) == 0.5
+    assert shrink_factor(1.1e-5, 1e-5, 1e-2) == pytest.approx(0.5 / 1.21)
+    assert shrink_factor(0.5e-5, 1e-5, 1e-2) == 0.5
     assert shrink_factor(1.0, 1e-5, 1e-2) == pytest.approx(1e-4)
     assert shrink_factor(np.inf, 1e-5, 1e-2) == pytest.approx(1e-4)
     assert shrink_factor(np.nan, 1e-5, 1e-2) == pytest.approx(1e-4)
