@@ -141,17 +141,3 @@ def test_active_set_step_stops_at_the_first_kink():
     b = np.array([1.0, 0.5])
     t, _ = _step(b, [1.0, 0.1], hi=[1.5, np.inf])
     assert t == 0.5 and b[0] == 1.5
-
-
-def test_shrink_factor_aims_at_the_target_within_its_bounds():
-    """The inner threshold's factor after a failed gap: 1/2 (target/gap)^2 (a lasso gap
-    falls like the square root of the threshold), never above 1/2 nor below shrink^2, and
-    shrink^2 for a gap that is NaN or infinite."""
-    from shrinkage.engine.naive import shrink_factor
-
-    assert shrink_factor(4e-5, 1e-5, 1e-2) == pytest.approx(0.5 / 16)
-    assert shrink_factor(1.1e-5, 1e-5, 1e-2) == pytest.approx(0.5 / 1.21)
-    assert shrink_factor(0.5e-5, 1e-5, 1e-2) == 0.5
-    assert shrink_factor(1.0, 1e-5, 1e-2) == pytest.approx(1e-4)
-    assert shrink_factor(np.inf, 1e-5, 1e-2) == pytest.approx(1e-4)
-    assert shrink_factor(np.nan, 1e-5, 1e-2) == pytest.approx(1e-4)

@@ -40,7 +40,7 @@ from .kernels.flags import FASTMATH
 from .kernels.gap import relative_gap, residual_terms
 from .stopping import RULES, record_point
 
-__all__ = ["FreeFeatures", "GaussianNaive", "naive_path", "shrink_factor"]
+__all__ = ["FreeFeatures", "GaussianNaive", "naive_path"]
 
 
 class FreeFeatures:
@@ -89,9 +89,8 @@ class GaussianNaive(Solver):
     name = "naive"
     certificate_kind = "duality_gap"
     # Inner sweeps stop when max_j h_j * delta_j^2 < thr; thr starts at thr_start * tol *
-    # null objective and shrinks while the gap is above tol (here by a factor aimed at tol,
-    # shrink_factor, within [thr_shrink^2, 1/2]; the covariance driver by thr_shrink).
-    # Sweeps are cheap next to a certificate round trip, so start tight and shrink fast.
+    # null objective and shrinks by thr_shrink while the gap is above tol. Sweeps are cheap
+    # next to a certificate round trip, so start tight and shrink fast.
     thr_start = 1e-3
     thr_shrink = 1e-2
 
@@ -226,23 +225,6 @@ def _members(in_ws, ws):
     return m
 
 
-@njit(cache=True, nogil=True, inline="always")
-def shrink_factor(gap, target, shrink):
-    """The factor of the inner threshold after a gap above ``target``.
-
-    A lasso's gap from the rescaled residual falls like the square root of the sweeps'
-    threshold (the scale ``t`` of the dual point is off by the gradient error, of the
-    order of the residual error), so ``1/2 (target / gap)^2`` aims at the target in one
-    round; an elastic net's gap falls faster, so that overshoots only a little. Kept
-    within ``[shrink^2, 1/2]`` (NaN: ``shrink^2``).
-    """
-    lo = shrink * shrink
-    f = 0.5 * (target / gap) * (target / gap)
-    if not f > lo:
-        f = lo
-    return f if f < 0.5 else 0.5
-
-
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, unpen,
                excluded, scale, yc, lams, lam_prev, tol, obj_scale, max_iter, thr_start,
@@ -321,10 +303,9 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             if sweep_cost < WS_CHECK_SHARE * x_cost:
                 ws_gradient(X, xd, xi, xp, sparse, w, r, xm, ws, m, gws)
                 a, bq = residual_terms(w, r, yc)
-                wgap = relative_gap(a, bq, gws, b, l1, l2, lo, hi, in_ws, obj_scale, free,
-                                    free_idx, pinv, gall, cu)
-                if wgap > 0.5 * tol and thr > floor:
-                    thr *= shrink_factor(wgap, 0.5 * tol, thr_shrink)
+                if relative_gap(a, bq, gws, b, l1, l2, lo, hi, in_ws, obj_scale, free,
+                                free_idx, pinv, gall, cu) > 0.5 * tol and thr > floor:
+                    thr *= thr_shrink
                     want_polish = True
                     continue
             for i in range(n):
@@ -340,7 +321,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                                pinv, gall, cu)
             if gap <= tol:
                 break
-            thr *= shrink_factor(gap, tol, thr_shrink)
+            thr *= thr_shrink
             want_polish = True
             if thr < floor:
                 break
