@@ -231,3 +231,19 @@ def test_take_rows(order):
         assert got.flags.f_contiguous
         with pytest.raises(IndexError, match="outside"):
             take_rows(X, np.array([0, 12]))
+
+
+def test_auto_mode_takes_residual_updates_on_thin_sparse_columns():
+    """A tall sparse design whose columns hold few entries (a covariance move costs p, a
+    residual move about 2 nnz_j): auto mode is the naive solver, bit for bit; a tall
+    sparse design with full columns is the covariance solver."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(7)
+    y = rng.standard_normal(600)
+    for density, solver in ((0.02, "naive"), (0.9, "covariance")):
+        X = sp.random(600, 60, density=density, format="csc", random_state=rng)
+        auto = _path(X, y, n_lams=12, tol=1e-10)
+        chosen = _path(X, y, solver, lams=auto.lams, tol=1e-10)
+        np.testing.assert_array_equal(auto.coefs, chosen.coefs)
+        assert np.all(auto.converged)

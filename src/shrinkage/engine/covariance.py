@@ -48,6 +48,19 @@ def gram_centring_safe(xm, xsq, excluded):
     return bool(np.max(ratio) <= _GRAM_CANCELLATION_MAX)
 
 
+def gram_dense_enough(prob):
+    """Whether covariance updates beat residual updates on this design's columns.
+
+    A covariance move of ``b_j`` costs ``p`` (the gradient of every feature); a residual
+    move costs about ``2 nnz_j`` (the gradient of ``j`` from its stored entries, then the
+    residual update). A dense column has ``nnz_j = n >= 2p``; a sparse design takes
+    covariance updates only when its mean column has ``2 nnz_j >= p`` stored entries.
+    """
+    if not prob.sparse:
+        return True
+    return 2.0 * prob.X.nnz >= float(prob.p) * prob.p
+
+
 class GaussianCovariance(GaussianNaive):
     """glmnet's covariance-update mode for ``n >> p``.
 
@@ -68,7 +81,8 @@ class GaussianCovariance(GaussianNaive):
         if setup.hints.solver == cls.name:
             return True
         tall = prob.n >= 2 * prob.p and prob.p <= 2000
-        return tall and gram_centring_safe(prob.xm, prob.xsq, prob.excluded)
+        return (tall and gram_dense_enough(prob)
+                and gram_centring_safe(prob.xm, prob.xsq, prob.excluded))
 
     def __init__(self, prob, setup):
         super().__init__(prob, setup)

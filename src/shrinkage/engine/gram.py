@@ -23,7 +23,8 @@ __all__ = [
 ]
 
 _CHUNK_DIVISOR = 20  # column chunks of X copied at a time are at most 1/20 of X
-_BLOCK_BYTES = 1 << 24  # row blocks for arbitrary weights: ~16 MB of X each
+_BLOCK_BYTES = 1 << 24
+_SPARSE_BLOCK_ENTRIES = 1 << 21  # row blocks for arbitrary weights: ~16 MB of X each
 
 
 class SharedGram:
@@ -158,7 +159,7 @@ def sparse_gram_columns(X, w, idx, rows=None):
     XT = X if rows is None else X[:, rows]
     p = XT.shape[1]
     out = np.empty((p, idx.size))
-    chunk = max(1, X.shape[1] // (2 * _CHUNK_DIVISOR))
+    chunk = max(1, X.shape[1] // (2 * _CHUNK_DIVISOR), _SPARSE_BLOCK_ENTRIES // max(p, 1))
     for s0 in range(0, idx.size, chunk):
         part = idx[s0: s0 + chunk]
         WXn = sp.csc_matrix(X[:, part].multiply(w[:, None]))
