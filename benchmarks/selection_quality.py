@@ -12,12 +12,16 @@ we fit one gaussian lasso path (shrinkage's default grid, standardize=True) and 
 * ``relaxed-1se`` -- :func:`shrinkage.relaxed.cross_validate_relaxed` (gamma x lam);
 * ``mcp-min``, ``mcp-1se``, ``scad-min``, ``scad-1se`` -- the folded-concave penalties
   (default gamma 3 and 3.7) cross-validated on their own paths;
-* ``adaptive-1se`` -- the adaptive lasso (ridge first stage, refitted in every fold,
-  :func:`shrinkage.tuning.adaptive.cross_validate_adaptive`).
+* ``adaptive-min``, ``adaptive-1se`` -- the adaptive lasso (ridge first stage, refitted
+  in every fold, :func:`shrinkage.tuning.adaptive.cross_validate_adaptive`);
+  ``adaptivelasso-1se`` the same with a lasso first stage (``initial="lasso"``, its
+  strength at the CV minimum).
 * ``mcp-grid-1se``, ``scad-grid-1se`` -- gamma cross-validated with lam (default gamma
   grids, :func:`shrinkage.tuning.gamma_cv.cross_validate_gamma`);
-  ``adaptive-grid-1se`` -- the exponent (0.5, 1, 2) cross-validated with lam
-  (:func:`shrinkage.tuning.adaptive.cross_validate_adaptive_grid`).
+  ``adaptive-grid-min``, ``adaptive-grid-1se`` -- the exponent (0.5, 1, 2)
+  cross-validated with lam
+  (:func:`shrinkage.tuning.adaptive.cross_validate_adaptive_grid`);
+  ``adaptivelasso-grid-1se`` the same with a lasso first stage.
 
 Reported per rule, averaged over seeds:
 
@@ -54,10 +58,12 @@ SETTINGS = [
     (500, 100, 10, 0.7, 1.0),
 ]
 RULES = ["min", "1se", "5%", "aic", "bic", "ebic", "relaxed-1se", "mcp-min", "mcp-1se",
-         "scad-min", "scad-1se", "adaptive-1se", "mcp-grid-1se", "scad-grid-1se",
-         "adaptive-grid-1se"]
-_OWN_PATH = ("relaxed-1se", "mcp-min", "mcp-1se", "scad-min", "scad-1se", "adaptive-1se",
-             "mcp-grid-1se", "scad-grid-1se", "adaptive-grid-1se")
+         "scad-min", "scad-1se", "adaptive-min", "adaptive-1se", "adaptivelasso-1se",
+         "mcp-grid-1se", "scad-grid-1se", "adaptive-grid-min", "adaptive-grid-1se",
+         "adaptivelasso-grid-1se"]
+_OWN_PATH = tuple(r for r in RULES if r not in ("min", "1se", "5%", "aic", "bic", "ebic"))
+# the adaptive rules' first stage, by the rule's name
+_INITIAL = {"adaptive": "ridge", "adaptivelasso": "lasso"}
 
 
 def simulate(n, p, s, rho, snr, seed):
@@ -102,8 +108,9 @@ def own_path_fit(rule, X, y, folds, seed):
     name, how = rule.split("-")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NonconvexWarning: p > n paths are nonconvex
-        if name == "adaptive":
-            res, path = cross_validate_adaptive(X, y, cv=folds, random_state=seed, rule=how,
+        if name in _INITIAL:
+            res, path = cross_validate_adaptive(X, y, initial=_INITIAL[name], cv=folds,
+                                                random_state=seed, rule=how,
                                                 return_path=True)
         else:
             res, path = cross_validate(X, y, cv=folds, random_state=seed, rule=how,
@@ -123,8 +130,9 @@ def grid_fit(rule, X, y, folds, seed):
     name, _, how = rule.split("-")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NonconvexWarning: p > n paths are nonconvex
-        if name == "adaptive":
-            res, paths = cross_validate_adaptive_grid(X, y, exponents=(0.5, 1.0, 2.0),
+        if name in _INITIAL:
+            res, paths = cross_validate_adaptive_grid(X, y, initial=_INITIAL[name],
+                                                      exponents=(0.5, 1.0, 2.0),
                                                       cv=folds, random_state=seed, rule=how,
                                                       return_path=True)
         else:
