@@ -33,7 +33,8 @@ import numpy as np
 from ..model.groups import group_dual_norm, group_kkt_violation, group_penalty_value
 from .contract import Solver
 from .kernels.group_blocks import group_features
-from .kernels.groups import block_hessians, group_bcd, settle_residual, weighted_sums
+from .kernels.group_newton import bcd_with_newton
+from .kernels.groups import block_hessians, settle_residual, weighted_sums
 
 _EPS = float(np.finfo(float).eps)
 
@@ -58,6 +59,10 @@ class GroupSolver(Solver):
     # ``rho = max_i v_i / u_i`` (then ``rho Z_g^T U Z_g >= Z_g^T V Z_g``: a majorizer), while
     # ``max(v / u) / min(v / u)`` stays below this (how much looser the majorizer may be)
     hessian_slack = 3.0
+    # gaussian: Newton steps on the non-zero groups after this many sweeps left them as
+    # they were (0: never), at most ``newton_steps`` at a time, each solved by conjugate
+    # gradients (at most ``newton_cg``) to ``newton_forcing`` times the gradient's norm
+    newton_after, newton_steps, newton_cg, newton_forcing = 5, 5, 200, 0.3
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -226,10 +231,13 @@ class GroupSolver(Solver):
         X, xd, xi, xp, sparse = self.prob.kernel_design()
         l1g, l1in, l2g = self._arrays(lam)
         sgl_tol = 1e-3 * self.prob.tol * self.grad_scale
-        return group_bcd(X, xd, xi, xp, sparse, self.v, self.vsum, self.prob.xm, self.inv_s,
-                         self.xv, self.starts, self.order, self.eoff, self.H, self.Q, self.D,
-                         ws, l1g, l1in, l2g, self.beta, self.R, self.sh, self.svR, self.b0,
-                         self.prob.fit_intercept, thr, max(budget, 1), sgl_tol, self.anderson)
+        return bcd_with_newton(
+            X, xd, xi, xp, sparse, self.v, self.vsum, self.prob.xm, self.inv_s, self.xv,
+            self.starts, self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l1in, l2g,
+            self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
+            max(budget, 1), sgl_tol, self.anderson,
+            self.newton_after if self.quadratic else 0, self.newton_steps, self.newton_cg,
+            self.newton_forcing)
 
     def _strong(self, lam, lam_prev):
         cut = max(2.0 * lam - lam_prev, 0.0)
