@@ -32,7 +32,7 @@ import numpy as np
 
 from ..model.groups import group_dual_norm, group_kkt_violation, group_penalty_value
 from .contract import Solver
-from .kernels.group_blocks import group_features
+from .kernels.group_blocks import group_features, weighted_values
 from .kernels.group_newton import bcd_with_newton
 from .kernels.groups import block_hessians, settle_residual, weighted_sums
 
@@ -93,6 +93,7 @@ class GroupSolver(Solver):
         self.v_hess = None  # the IRLS weights of the cached Hessians (before scaling)
         self.hscale = 1.0  # the factor they carry (see hessian_slack)
         self.scratch = np.zeros(n)
+        self.xdv = self.xdv_of = None  # a sparse design's values times ``v`` (for ``v``)
         self.beta = np.zeros((p, self.K))
         self.b0 = np.atleast_1d(np.asarray(setup.b0, dtype=float)).copy()
         if self.b0.size != self.K:
@@ -231,8 +232,10 @@ class GroupSolver(Solver):
         X, xd, xi, xp, sparse = self.prob.kernel_design()
         l1g, l1in, l2g = self._arrays(lam)
         sgl_tol = 1e-3 * self.prob.tol * self.grad_scale
+        if xd is not None and self.xdv_of is not self.v:
+            self.xdv, self.xdv_of = weighted_values(xd, xi, self.v), self.v
         return bcd_with_newton(
-            X, xd, xi, xp, sparse, self.v, self.vsum, self.prob.xm, self.inv_s, self.xv,
+            X, xd, xi, xp, self.xdv, sparse, self.v, self.vsum, self.prob.xm, self.inv_s, self.xv,
             self.starts, self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l1in, l2g,
             self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
             max(budget, 1), sgl_tol, self.anderson,

@@ -335,3 +335,22 @@ def refit_intercepts(svR, sh, vsum, b0, worst):
         sh[k] += d0
         worst = max(worst, vsum * d0 * d0)
     return worst
+
+
+@njit(cache=True, nogil=True)
+def sparse_wdot(xdv, xi, q0, q1, R, k):
+    """``sum_q xdv_q R_ik`` over the stored entries ``q0:q1`` of a column whose values
+    ``xdv = v_i x_ij`` carry the weights (one gather per entry, not two)."""
+    acc = 0.0
+    for q in range(q0, q1):
+        acc += xdv[q] * R[xi[q], k]
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def weighted_values(xd, xi, v):
+    """``xdv_q = v_i xd_q`` for the stored entries of a CSC design (``i = xi_q``)."""
+    out = np.empty(xd.shape[0])
+    for q in range(xd.shape[0]):
+        out[q] = v[xi[q]] * xd[q]
+    return out

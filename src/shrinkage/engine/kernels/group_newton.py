@@ -340,7 +340,7 @@ def same_groups(a, na, b, nb):
 
 
 @njit(cache=True, nogil=True)
-def bcd_with_newton(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
+def bcd_with_newton(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
                     D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                     max_sweeps, sgl_tol, n_anderson, newton_after, max_steps, max_cg,
                     forcing):
@@ -351,7 +351,7 @@ def bcd_with_newton(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, e
     more than ``thr``). Only for a vector response without L1 inside the groups
     (``newton_after = 0``: plain sweeps). Returns the number of sweeps."""
     if newton_after <= 0 or R.shape[1] != 1:
-        return group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
+        return group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
                          Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                          max_sweeps, sgl_tol, n_anderson)
     chunk = newton_after
@@ -361,7 +361,7 @@ def bcd_with_newton(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, e
     n_prev = nonzero_groups(beta, gptr, gidx, ws, prev)
     while done < max_sweeps:
         step = min(chunk, max_sweeps - done)
-        s = group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
+        s = group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
                       D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, step,
                       sgl_tol, n_anderson)
         done += s

@@ -34,6 +34,7 @@ from .group_blocks import (
     largest_group,
     nonzero_groups,
     refit_intercepts,
+    sparse_wdot,
     take_block_row,
 )
 
@@ -232,12 +233,13 @@ def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
 
 
 @njit(cache=True, nogil=True)
-def bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
+def bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
               ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, sgl_tol, c, out,
               ct, ss, e, col, delta, scr, bbuf, vr):
     """One sweep of exact block updates over ``ws`` and the intercept; returns the largest
     move ``(d_max + l2) ||delta_g||^2`` (the objective's scale). ``vr`` is scratch of
-    length n (dense designs)."""
+    length n (dense designs); ``xdv`` a sparse design's stored values times ``v`` (see
+    :func:`~shrinkage.engine.kernels.group_blocks.weighted_values`; None for a dense one)."""
     K = R.shape[1]
     worst = 0.0
     for t in range(ws.shape[0]):
@@ -250,10 +252,10 @@ def bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
         og = out[:m]
         if xd is not None:
             for s in range(m):
-                block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR,
-                               gidx[a + s], col)
+                j = gidx[a + s]
                 for k in range(K):
-                    cg[s, k] = col[k]
+                    raw = sparse_wdot(xdv, xi, xp[j], xp[j + 1], R, k)
+                    cg[s, k] = inv_s[j] * (raw - sh[k] * xv[j] - xm[j] * (svR[k] - sh[k] * vsum))
         if X is not None:
             dense_group_gradient(X, v, vsum, xm, inv_s, xv, R, sh, svR, gidx, a, cg, vr)
         dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
@@ -273,7 +275,7 @@ def bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
 
 
 @njit(cache=True, nogil=True)
-def group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
+def group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
               ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, max_sweeps,
               sgl_tol, n_anderson):
     """Sweeps of exact block updates over the groups ``ws`` until no block moves the model
@@ -294,14 +296,14 @@ def group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        worst = bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
+        worst = bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
                           H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
                           sgl_tol, c, out, ct, ss, e, col, delta, scr, bbuf, vr)
         if worst <= thr:
             break
         m = nonzero_groups(beta, gptr, gidx, ws, act)
         if m > 0:
-            sweeps += active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
+            sweeps += active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr,
                                     gidx, eoff, H, Q, D, act[:m].copy(), l1g, l1in, l2g,
                                     beta, R, sh, svR, b0, fit_intercept, thr,
                                     max_sweeps - sweeps, sgl_tol, n_anderson, bufs)
@@ -309,7 +311,7 @@ def group_bcd(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H
 
 
 @njit(cache=True, nogil=True)
-def active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
+def active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
                   D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                   max_sweeps, sgl_tol, n_anderson, bufs):
     """Sweeps over the groups ``ws`` until none moves by more than ``thr``.
@@ -331,7 +333,7 @@ def active_sweeps(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eof
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        worst = bcd_sweep(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
+        worst = bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
                           H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
                           sgl_tol, c, out, ct, ss, e, col, delta, scr, bbuf, vr)
         if worst <= thr:
