@@ -6,7 +6,11 @@ One strategy serves every family it accepts:
 * gaussian and multi-response gaussian (``family.quadratic``): the loss is its own
   quadratic model, so block coordinate descent on the residual solves it; the group
   Hessians ``Z_g^T W Z_g`` are computed once per path, when a group first enters a
-  working set. Certificate: the duality gap relative to the null objective.
+  working set. Once a few sweeps leave the non-zero groups as they were, a Newton step
+  on those groups (:mod:`shrinkage.engine.kernels.group_newton`) replaces the hundreds of
+  sweeps an ill-conditioned design (more active features than samples) would need; the
+  sweeps still decide the zero groups and end every solve. Certificate: the duality gap
+  relative to the null objective.
 * binomial and poisson (compiled ``kernel_code``, vector response): proximal Newton. Each
   step builds the IRLS model at the current point, solves it by block coordinate descent
   and takes the longest backtracking step that decreases the true objective (Armijo).
@@ -62,7 +66,7 @@ class GroupSolver(Solver):
     # gaussian: Newton steps on the non-zero groups after this many sweeps left them as
     # they were (0: never), at most ``newton_steps`` at a time, each solved by conjugate
     # gradients (at most ``newton_cg``) to ``newton_forcing`` times the gradient's norm
-    newton_after, newton_steps, newton_cg, newton_forcing = 5, 5, 200, 0.3
+    newton_after, newton_steps, newton_cg, newton_forcing = 3, 1, 200, 0.5
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
