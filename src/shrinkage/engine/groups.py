@@ -6,11 +6,11 @@ One strategy serves every family it accepts:
 * gaussian and multi-response gaussian (``family.quadratic``): the loss is its own
   quadratic model, so block coordinate descent on the residual solves it; the group
   Hessians ``Z_g^T W Z_g`` are computed once per path, when a group first enters a
-  working set. Once a few sweeps leave the non-zero groups as they were, a Newton step
-  on those groups (:mod:`shrinkage.engine.kernels.group_newton`) replaces the hundreds of
-  sweeps an ill-conditioned design (more active features than samples) would need; the
-  sweeps still decide the zero groups and end every solve. Certificate: the duality gap
-  relative to the null objective.
+  working set. Each ``lam`` starts on the secant through the last two solutions. Once a
+  few sweeps leave the non-zero groups as they were, a Newton step on those groups
+  (:mod:`shrinkage.engine.kernels.group_newton`) stands for the hundreds of sweeps an
+  ill-conditioned design would need; sweeps decide the zero groups and end every solve.
+  Certificate: the duality gap relative to the null objective.
 * binomial and poisson (compiled ``kernel_code``, vector response): proximal Newton. Each
   step builds the IRLS model at the current point, solves it by block coordinate descent
   and takes the longest backtracking step that decreases the true objective (Armijo).
@@ -37,7 +37,7 @@ import numpy as np
 from ..model.groups import group_dual_norm, group_kkt_violation, group_penalty_value
 from .contract import Solver
 from .kernels.group_blocks import group_features, weighted_values
-from .kernels.group_newton import bcd_with_newton
+from .kernels.group_newton import bcd_with_newton, extrapolate
 from .kernels.groups import block_hessians, settle_residual, weighted_sums
 
 _EPS = float(np.finfo(float).eps)
@@ -64,9 +64,11 @@ class GroupSolver(Solver):
     # ``max(v / u) / min(v / u)`` stays below this (how much looser the majorizer may be)
     hessian_slack = 3.0
     # gaussian: Newton steps on the non-zero groups after this many sweeps left them as
-    # they were (0: never), at most ``newton_steps`` at a time, each solved by conjugate
-    # gradients (at most ``newton_cg``) to ``newton_forcing`` times the gradient's norm
+    # they were (0: never), ``newton_steps`` at a time, each by conjugate gradients (at
+    # most ``newton_cg``) to ``newton_forcing`` times the gradient's norm; warm starts on
+    # the path's secant (``secant``; residual sweeps only: it moves their state)
     newton_after, newton_steps, newton_cg, newton_forcing = 3, 1, 200, 0.5
+    secant = True
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -97,7 +99,8 @@ class GroupSolver(Solver):
         self.v_hess = None  # the IRLS weights of the cached Hessians (before scaling)
         self.hscale = 1.0  # the factor they carry (see hessian_slack)
         self.scratch = np.zeros(n)
-        self.xdv = self.xdv_of = None  # a sparse design's values times ``v`` (for ``v``)
+        # a sparse design's values times ``v`` (for ``v``); the secant's points (``_secant``)
+        self.xdv = self.xdv_of = self.prev_sol = self.cur_lam = None
         self.beta = np.zeros((p, self.K))
         self.b0 = np.atleast_1d(np.asarray(setup.b0, dtype=float)).copy()
         if self.b0.size != self.K:
@@ -235,15 +238,14 @@ class GroupSolver(Solver):
     def _bcd(self, ws, lam, thr, budget):
         X, xd, xi, xp, sparse = self.prob.kernel_design()
         l1g, l1in, l2g = self._arrays(lam)
-        sgl_tol = 1e-3 * self.prob.tol * self.grad_scale
         if xd is not None and self.xdv_of is not self.v:
             self.xdv, self.xdv_of = weighted_values(xd, xi, self.v), self.v
         return bcd_with_newton(
-            X, xd, xi, xp, self.xdv, sparse, self.v, self.vsum, self.prob.xm, self.inv_s, self.xv,
-            self.starts, self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l1in, l2g,
-            self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
-            max(budget, 1), sgl_tol, self.anderson,
-            self.newton_after if self.quadratic else 0, self.newton_steps, self.newton_cg,
+            X, xd, xi, xp, self.xdv, sparse, self.v, self.vsum, self.prob.xm, self.inv_s,
+            self.xv, self.starts, self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l1in,
+            l2g, self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
+            max(budget, 1), 1e-3 * self.prob.tol * self.grad_scale, self.anderson,
+            self.newton_after * self.quadratic, self.newton_steps, self.newton_cg,
             self.newton_forcing)
 
     def _strong(self, lam, lam_prev):
@@ -274,6 +276,8 @@ class GroupSolver(Solver):
         # so that it can drift back up: each failed certificate costs a pass over X
         thr = min(0.1, 4.0 * self.thr_rel) * unit
         sweeps = 0
+        if expand and self.K == 1 and self.secant and type(self)._bcd is GroupSolver._bcd:
+            self._secant(lam)
         while True:
             ws = np.flatnonzero(in_ws)
             self._hessians(ws)
@@ -292,6 +296,17 @@ class GroupSolver(Solver):
                 thr *= min(0.1, max(0.3 * prob.tol / cert, 1e-4))
                 if thr < 1e-300:
                     return cert, sweeps
+
+    def _secant(self, lam):
+        """Start from the secant through the last two solutions (log-strength scale)."""
+        prev, cur = self.prev_sol, self.cur_lam
+        self.prev_sol = None if cur is None else (cur, self.beta.copy())
+        ratio = np.log(lam / cur) / np.log(cur / prev[0]) if prev and prev[0] != cur else 0
+        if 0.0 < ratio <= 2.0:
+            extrapolate(*self.prob.kernel_design()[:4], self.prob.xm, self.inv_s, self.beta,
+                        prev[1], ratio, self.R)
+            self.svR = self.v @ self.R
+        self.cur_lam = lam
 
     def _settle(self):
         """Make the gradient exact after sweeps (running updates accumulate rounding; the

@@ -387,3 +387,26 @@ def bcd_with_newton(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gi
             prev[t] = act[t]
         n_prev = n_act
     return done
+
+
+@njit(cache=True, nogil=True)
+def extrapolate(X, xd, xi, xp, xm, inv_s, beta, prev, ratio, R):
+    """Move ``beta`` (p, 1) along the path's secant, ``beta += ratio (beta - prev)``, and
+    the settled residual ``R`` (n, 1) with it: a warm start for the next strength that
+    the sweeps then correct (zero groups included)."""
+    out = R[:, 0]
+    shift = 0.0
+    for j in range(beta.shape[0]):
+        a = ratio * (beta[j, 0] - prev[j, 0])
+        if a == 0.0:
+            continue
+        beta[j, 0] += a
+        a *= inv_s[j]
+        shift += a * xm[j]
+        if xd is not None:
+            for q in range(xp[j], xp[j + 1]):
+                out[xi[q]] -= a * xd[q]
+        if X is not None:
+            dense_axpy_col(X, j, -a, out)
+    for i in range(out.shape[0]):
+        out[i] += shift
