@@ -16,8 +16,9 @@ from shrinkage import regularization_path
 from shrinkage.engine.concave_covariance import ConcaveCovariance
 from shrinkage.engine.concave_steps import MarginTracker
 from shrinkage.engine.contract import FitHints
+from shrinkage.engine.kernels.active_set import cholesky_substitute
 from shrinkage.engine.kernels.concave import MCP, SCAD, penalty_sum
-from shrinkage.engine.kernels.concave_factor import factor_solve, factor_sync, new_factor
+from shrinkage.engine.kernels.concave_factor import factor_sync, new_factor
 from shrinkage.engine.kernels.concave_gram import (
     anderson_try,
     convexity_margins,
@@ -281,7 +282,7 @@ def test_carried_factor_is_the_cholesky_factor_of_each_newton_matrix():
         np.testing.assert_allclose(Lf @ Lf.T, H, rtol=1e-12, atol=1e-12)
         r = rng.standard_normal(nf)
         x = r.copy()
-        factor_solve(L, nf, x)
+        cholesky_substitute(L, nf, x)
         np.testing.assert_allclose(x, np.linalg.solve(H, r), rtol=1e-9, atol=1e-12)
     e[A[0]] = -2.0 * G[A[0], A[0]]  # negative diagonal: not positive definite
     assert not factor_sync(G, col, A, A.size, e, L, fac, fd, n)

@@ -23,12 +23,12 @@ CHUNK_MIN = 5
 CHUNK_MAX = 50
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def cholesky_solve(H, rhs, m):
-    """Solve ``H x = rhs`` (symmetric positive definite, leading ``m x m``) in place.
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def cholesky_factor(H, m):
+    """Lower Cholesky factor ``L`` (``H = L L^T``) of ``H[:m, :m]``, in place.
 
-    Returns False when a pivot is not clearly positive (singular or nearly so); ``rhs``
-    then holds garbage.
+    Returns False when a pivot is not clearly positive: ``s <= 1e-12 max_j H_jj``
+    (singular or nearly so); ``H`` then holds garbage.
     """
     dmax = 0.0
     for j in range(m):
@@ -49,16 +49,35 @@ def cholesky_solve(H, rhs, m):
             for k in range(j):
                 t -= H[i, k] * H[j, k]
             H[i, j] = t / d
+    return True
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def cholesky_substitute(L, m, r):
+    """``r <- (L L^T)^-1 r`` on the leading ``m`` rows, ``L`` lower triangular (forward,
+    then back substitution)."""
     for i in range(m):
-        t = rhs[i]
+        t = r[i]
         for k in range(i):
-            t -= H[i, k] * rhs[k]
-        rhs[i] = t / H[i, i]
+            t -= L[i, k] * r[k]
+        r[i] = t / L[i, i]
     for i in range(m - 1, -1, -1):
-        t = rhs[i]
+        t = r[i]
         for k in range(i + 1, m):
-            t -= H[k, i] * rhs[k]
-        rhs[i] = t / H[i, i]
+            t -= L[k, i] * r[k]
+        r[i] = t / L[i, i]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def cholesky_solve(H, rhs, m):
+    """Solve ``H x = rhs`` (symmetric positive definite, leading ``m x m``) in place.
+
+    Returns False when a pivot is not clearly positive (singular or nearly so); ``rhs``
+    then holds garbage.
+    """
+    if not cholesky_factor(H, m):
+        return False
+    cholesky_substitute(H, m, rhs)
     return True
 
 

@@ -87,18 +87,3 @@ def factor_sync(G, col, A, na, e, L, fac, fd, n):
         nf += 1
     n[0] = nf
     return True
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def factor_solve(L, nf, r):
-    """``r <- (L L^T)^-1 r`` on the leading ``nf`` rows (forward, then back substitution)."""
-    for i in range(nf):
-        t = r[i]
-        for q in range(i):
-            t -= L[i, q] * r[q]
-        r[i] = t / L[i, i]
-    for i in range(nf - 1, -1, -1):
-        t = r[i]
-        for q in range(i + 1, nf):
-            t -= L[q, i] * r[q]
-        r[i] = t / L[i, i]

@@ -24,9 +24,10 @@ products, so no step touches X. Here:
 import numpy as np
 from numba import njit
 
+from .active_set import cholesky_substitute
 from .anderson import anderson_weights
 from .concave import MCP, penalty_sum, rho, slope, threshold
-from .concave_factor import factor_solve, factor_sync
+from .concave_factor import factor_sync
 from .flags import FASTMATH
 
 
@@ -175,7 +176,7 @@ def piece_newton(kind, gamma, G, col, g, b, scale, lam1, lam2, A, na, fact):
         x = np.empty(na)
         for i in range(na):
             x[i] = r[fac[i]]
-        factor_solve(L, na, x)
+        cholesky_substitute(L, na, x)
         for i in range(na):
             r[fac[i]] = x[i]
         for a in range(na):

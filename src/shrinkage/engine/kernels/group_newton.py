@@ -23,9 +23,10 @@ end every solve; a Newton step only moves the point they start from.
 import numpy as np
 from numba import njit
 
+from .active_set import cholesky_factor
 from .flags import FASTMATH
 from .group_blocks import group_features, nonzero_groups
-from .groups import group_bcd, settle_residual
+from .groups import column_dot, group_bcd, settle_residual
 
 _ARMIJO = 1e-4  # the share of the slope a kept step must gain
 _MAX_HALVINGS = 20
@@ -68,15 +69,6 @@ def dense_axpy_col(X, j, a, out):
         out[i] += a * X[i, j]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def dense_col_dot(X, j, w):
-    """``x_j . w`` (vectorised: see ``flags``)."""
-    acc = 0.0
-    for i in range(X.shape[0]):
-        acc += X[i, j] * w[i]
-    return acc
-
-
 @njit(cache=True, nogil=True)
 def apply_zt(X, xd, xi, xp, xm, inv_s, feats, w, out):
     """``out_f = z_j^T w`` for the features ``j = feats[f]`` (``z_j`` centred by ``xm``)."""
@@ -90,7 +82,7 @@ def apply_zt(X, xd, xi, xp, xm, inv_s, feats, w, out):
             for q in range(xp[j], xp[j + 1]):
                 acc += xd[q] * w[xi[q]]
         if X is not None:
-            acc = dense_col_dot(X, j, w)
+            acc = column_dot(X, j, w)
         out[f] = inv_s[j] * (acc - xm[j] * sw)
 
 
@@ -130,36 +122,11 @@ def block_preconditioner(H, eoff, gptr, act, loc, rad, dir_, l1g, l2g, L):
                 B[s, u] = H[e0 + s * m + u] - c * dir_[a + s] * dir_[a + u]
             B[s, s] += c + l2g[g]
             dmax = max(dmax, B[s, s])
-        if not chol_factor(B, m):
+        if not cholesky_factor(B, m):
             for s in range(m):
                 for u in range(m):
                     B[s, u] = 0.0
                 B[s, s] = np.sqrt(dmax) if dmax > 0.0 else 1.0
-
-
-@njit(cache=True, nogil=True)
-def chol_factor(B, m):
-    """Lower Cholesky factor of ``B[:m, :m]`` in place; False when a pivot is not clearly
-    positive."""
-    dmax = 0.0
-    for j in range(m):
-        dmax = max(dmax, B[j, j])
-    if dmax <= 0.0:
-        return False
-    for j in range(m):
-        s = B[j, j]
-        for k in range(j):
-            s -= B[j, k] * B[j, k]
-        if s <= 1e-12 * dmax:
-            return False
-        dj = np.sqrt(s)
-        B[j, j] = dj
-        for i in range(j + 1, m):
-            t = B[i, j]
-            for k in range(j):
-                t -= B[i, k] * B[j, k]
-            B[i, j] = t / dj
-    return True
 
 
 @njit(cache=True, nogil=True)
