@@ -88,3 +88,19 @@ def test_csr_input_costs_one_csc_conversion_not_a_dense_copy():
     y = rng.standard_normal(N)
     peak, _ = _peak_extra(lambda: regularization_path(S, y, n_lams=3))
     assert peak < 0.1 * N * P * 8
+
+
+@pytest.mark.parametrize("density", [0.01, 0.2, 0.5])
+@pytest.mark.parametrize("fmt", ["csc", "csr"])
+def test_sparse_gram_columns_copy_a_small_part_of_X(density, fmt):
+    # denser sparse designs take covariance updates, whose Gram columns come from sparse
+    # products in column chunks: no chunk may copy a large part of X (CSR adds its one
+    # CSC conversion)
+    S = sp.random(N, P, density=density, format=fmt, random_state=3)
+    y = np.random.default_rng(3).standard_normal(N)
+    regularization_path(S[:300], y[:300], n_lams=3)  # warm the kernels
+    peak, path = _peak_extra(lambda: regularization_path(S, y, n_lams=3))
+    x_bytes = S.nnz * 12
+    limit = 0.1 * N * P * 8 + 0.25 * x_bytes + (x_bytes if fmt == "csr" else 0)
+    assert path.converged.all()
+    assert peak < limit, f"peak {peak / 1e6:.1f} MB vs limit {limit / 1e6:.1f} MB"
