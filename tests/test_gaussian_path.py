@@ -141,3 +141,54 @@ def test_active_set_step_stops_at_the_first_kink():
     b = np.array([1.0, 0.5])
     t, _ = _step(b, [1.0, 0.1], hi=[1.5, np.inf])
     assert t == 0.5 and b[0] == 1.5
+
+
+@pytest.mark.parametrize("sparse_x", [False, True])
+def test_path_prediction_lowers_the_objective_and_keeps_the_residual(sparse_x):
+    """The secant warm start: from exact solutions at lam_0 > lam_1 it predicts lam_2's;
+    the point it keeps has a lower objective at lam_2 than b(lam_1), is closer to
+    b(lam_2), and the residual it leaves is y - b0 - X b of its coefficients."""
+    from shrinkage.engine.naive import path_prediction
+
+    X, y, _ = _correlated(80, 12, rho=0.3, seed=3)
+    X = np.asfortranarray(X + 1.0)  # non-zero means: the centring is implicit
+    n, p = X.shape
+    Xs = sp.csc_matrix(X) if sparse_x else X
+    lams = regularization_path(X, y, n_lams=12).lams[[5, 6, 7]]
+    exact = regularization_path(X, y, lams=lams, standardize=False, tol=1e-14)
+    w = np.full(n, 1.0 / n)
+    xm = X.mean(axis=0)
+    yc = y - y.mean()
+
+    def objective(b):
+        r = yc - (X - xm) @ b
+        return 0.5 * w @ (r * r) + lams[2] * np.abs(b).sum()
+
+    b = exact.coefs[1].copy()
+    r = yc - (X - xm) @ b
+    st = np.array([0.0, w @ r, 1.0, 0.0])
+    kd = (None, Xs.data, Xs.indices, Xs.indptr) if sparse_x else (X, None, None, None)
+    ratio = (lams[2] - lams[1]) / (lams[1] - lams[0])
+    kept = path_prediction(*kd, sparse_x, w, xm, np.full(p, lams[2]), np.zeros(p),
+                           np.full(p, -np.inf), np.full(p, np.inf), b, r, st, exact.coefs[1],
+                           exact.coefs[0], ratio, np.empty(p, dtype=np.int64), np.empty(p),
+                           np.empty(n))
+    assert kept
+    assert objective(b) < objective(exact.coefs[1])
+    assert np.linalg.norm(b - exact.coefs[2]) < np.linalg.norm(exact.coefs[1] - exact.coefs[2])
+    np.testing.assert_allclose(r, yc - (X - xm) @ b, atol=1e-12)
+    assert st[1] == pytest.approx(w @ r, abs=1e-14)
+
+
+def test_shrink_factor_aims_at_the_target_within_its_bounds():
+    """The inner threshold's factor after a failed gap: 1/2 (target/gap)^2 (a lasso gap
+    falls like the square root of the threshold), never above 1/2 nor below shrink^2, and
+    shrink^2 for a gap that is NaN or infinite."""
+    from shrinkage.engine.naive import shrink_factor
+
+    assert shrink_factor(4e-5, 1e-5, 1e-2) == pytest.approx(0.5 / 16)
+    assert shrink_factor(1.1e-5, 1e-5, 1e-2) == pytest.approx(0.5 / 1.21)
+    assert shrink_factor(0.5e-5, 1e-5, 1e-2) == 0.5
+    assert shrink_factor(1.0, 1e-5, 1e-2) == pytest.approx(1e-4)
+    assert shrink_factor(np.inf, 1e-5, 1e-2) == pytest.approx(1e-4)
+    assert shrink_factor(np.nan, 1e-5, 1e-2) == pytest.approx(1e-4)

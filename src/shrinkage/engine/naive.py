@@ -5,6 +5,8 @@ once, in the compiled driver :func:`naive_path`, which walks the whole grid with
 GIL (cross-validation folds in threads run truly in parallel, and no interpreter work is
 spent per ``lam``). Per ``lam``:
 
+0. the warm start: the previous solution moved along the secant of the last two
+   (:func:`path_prediction`), when that lowers the objective;
 1. the working set: strong-rule candidates (Tibshirani et al. 2012) plus the ever-active
    and the unpenalised features;
 2. coordinate descent over it (:func:`~.kernels.cd.cd_quadratic`), in chunks, with an
@@ -38,9 +40,11 @@ from .kernels.cd import cd_quadratic
 from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
 from .kernels.flags import FASTMATH
 from .kernels.gap import relative_gap, residual_terms
+from .kernels.moments import centred_combination
 from .stopping import RULES, record_point
 
-__all__ = ["FreeFeatures", "GaussianNaive", "naive_path"]
+__all__ = ["FreeFeatures", "GaussianNaive", "naive_path", "path_prediction", "secant_moves",
+           "shrink_factor"]
 
 
 class FreeFeatures:
@@ -89,8 +93,9 @@ class GaussianNaive(Solver):
     name = "naive"
     certificate_kind = "duality_gap"
     # Inner sweeps stop when max_j h_j * delta_j^2 < thr; thr starts at thr_start * tol *
-    # null objective and shrinks by thr_shrink while the gap is above tol. Sweeps are cheap
-    # next to a certificate round trip, so start tight and shrink fast.
+    # null objective and shrinks while the gap is above tol (here by a factor aimed at tol,
+    # shrink_factor, within [thr_shrink^2, 1/2]; the covariance driver by thr_shrink).
+    # Sweeps are cheap next to a certificate round trip, so start tight and shrink fast.
     thr_start = 1e-3
     thr_shrink = 1e-2
 
@@ -225,6 +230,88 @@ def _members(in_ws, ws):
     return m
 
 
+# share of the secant step taken (see path_prediction): the full step overshoots where the
+# path bends (an elastic net's is curved, a lasso's has kinks between grid points)
+_PREDICT_DAMPING = 0.8
+
+
+@njit(cache=True, nogil=True, inline="always")
+def shrink_factor(gap, target, shrink):
+    """The factor of the inner threshold after a gap above ``target``.
+
+    A lasso's gap from the rescaled residual falls like the square root of the sweeps'
+    threshold (the scale ``t`` of the dual point is off by the gradient error, of the
+    order of the residual error), so ``1/2 (target / gap)^2`` aims at the target in one
+    round; an elastic net's gap falls faster, so that overshoots only a little. Kept
+    within ``[shrink^2, 1/2]`` (NaN: ``shrink^2``).
+    """
+    lo = shrink * shrink
+    f = 0.5 * (target / gap) * (target / gap)
+    if not f > lo:
+        f = lo
+    return f if f < 0.5 else 0.5
+
+
+@njit(cache=True, nogil=True, inline="always")
+def secant_moves(b, b1, b2, ratio, lo, hi, idx, d):
+    """The moves ``d[:m]`` of coordinates ``idx[:m]`` that :func:`path_prediction`
+    proposes (non-zero coordinates only, stopping at zero, clipped to the box); returns m."""
+    m = np.int64(0)  # not the literal 0: inlined, it would compile callees twice
+    for j in range(b.shape[0]):
+        if b[j] != 0.0:
+            nb = b[j] + _PREDICT_DAMPING * ratio * (b1[j] - b2[j])
+            if nb * b[j] < 0.0:
+                nb = 0.0
+            nb = min(max(nb, lo[j]), hi[j])
+            if nb != b[j]:
+                idx[m] = j
+                d[m] = nb - b[j]
+                m += 1
+    return m
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, b2, ratio,
+                    idx, d, step):
+    """Warm start from the secant of the path; kept only when it lowers the objective.
+
+    The lasso path is linear in ``lam`` between the points where a feature enters or
+    leaves, so from the last two solutions ``b1 = b(lam_{k-1})`` (the current ``b``) and
+    ``b2 = b(lam_{k-2})`` the next one is predicted as ``b + c (b1 - b2) ratio`` with
+    ``ratio = (lam_k - lam_{k-1}) / (lam_{k-1} - lam_{k-2})`` and ``c =
+    _PREDICT_DAMPING``, for the non-zero coordinates only, a coefficient that would change
+    sign stopping at zero, clipped to its box. The prediction replaces ``b`` (and the
+    residual ``r``, ``st``) when ``1/2 sum w r^2 + sum l1 |b| + l2/2 b^2`` at ``lam_k`` (``l1,
+    l2``) decreases; returns whether it did. ``idx``, ``d`` (p) and ``step`` (n) are scratch.
+    """
+    n = r.shape[0]
+    m = secant_moves(b, b1, b2, ratio, lo, hi, idx, d)
+    if m == 0:
+        return False
+    centred_combination(X, xd, xi, xp, sparse, xm, idx[:m], d[:m], step)
+    f0 = 0.0
+    f1 = 0.0
+    for i in range(n):
+        t = r[i] - step[i]
+        f0 += w[i] * r[i] * r[i]
+        f1 += w[i] * t * t
+    f0 *= 0.5
+    f1 *= 0.5
+    for t in range(m):
+        j = idx[t]
+        nb = b[j] + d[t]
+        f0 += l1[j] * abs(b[j]) + 0.5 * l2[j] * b[j] * b[j]
+        f1 += l1[j] * abs(nb) + 0.5 * l2[j] * nb * nb
+    if not f1 < f0:
+        return False
+    for t in range(m):
+        b[idx[t]] += d[t]
+    for i in range(n):
+        r[i] -= step[i]
+    st[1] = dot(w, r)
+    return True
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, unpen,
                excluded, scale, yc, lams, lam_prev, tol, obj_scale, max_iter, thr_start,
@@ -263,6 +350,10 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             l1[j] = lam * l1u[j]
             l2[j] = lam * l2u[j]
             in_ws[j] = cand[j] and (abs(g[j]) >= l1u[j] * strong or b[j] != 0.0 or unpen[j])
+        if k >= 2 and lams[k - 1] != lams[k - 2]:
+            path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st,
+                            coefs[k - 1], coefs[k - 2],
+                            (lam - lams[k - 1]) / (lams[k - 1] - lams[k - 2]), out, gws, step)
         thr = thr_start * tol * obj_scale
         sweeps = 0
         gap = np.inf
@@ -303,9 +394,10 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             if sweep_cost < WS_CHECK_SHARE * x_cost:
                 ws_gradient(X, xd, xi, xp, sparse, w, r, xm, ws, m, gws)
                 a, bq = residual_terms(w, r, yc)
-                if relative_gap(a, bq, gws, b, l1, l2, lo, hi, in_ws, obj_scale, free,
-                                free_idx, pinv, gall, cu) > 0.5 * tol and thr > floor:
-                    thr *= thr_shrink
+                wgap = relative_gap(a, bq, gws, b, l1, l2, lo, hi, in_ws, obj_scale, free,
+                                    free_idx, pinv, gall, cu)
+                if wgap > 0.5 * tol and thr > floor:
+                    thr *= shrink_factor(wgap, 0.5 * tol, thr_shrink)
                     want_polish = True
                     continue
             for i in range(n):
@@ -321,7 +413,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                                pinv, gall, cu)
             if gap <= tol:
                 break
-            thr *= thr_shrink
+            thr *= shrink_factor(gap, tol, thr_shrink)
             want_polish = True
             if thr < floor:
                 break
