@@ -57,6 +57,7 @@ class GroupConcaveSolver(GroupSolver):
 
     name = "group_concave"
     anderson = 0
+    secant = False  # its own sweeps (a nonconvex path is not followed by extrapolation)
     # sweeps between Anderson extrapolations of the residual mode's active sweeps, kept
     # only where they lower the nonconvex model objective (a descent, so the same
     # stationary points); none while a proximal term damps a GLM's model

@@ -42,6 +42,7 @@ class GroupGramSolver(GroupSolver):
     """Block coordinate descent on the Gram matrix (see the module docstring)."""
 
     name = "group_gram"
+    secant = False  # its sweeps keep the Gram-mode gradient, not the residual
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):

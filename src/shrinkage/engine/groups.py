@@ -65,10 +65,9 @@ class GroupSolver(Solver):
     hessian_slack = 3.0
     # gaussian: Newton steps on the non-zero groups after this many sweeps left them as
     # they were (0: never), ``newton_steps`` at a time, each by conjugate gradients (at
-    # most ``newton_cg``) to ``newton_forcing`` times the gradient's norm; warm starts on
-    # the path's secant (``secant``; residual sweeps only: it moves their state)
+    # most ``newton_cg``) to ``newton_forcing`` times the gradient's norm
     newton_after, newton_steps, newton_cg, newton_forcing = 3, 1, 200, 0.5
-    secant = True
+    secant = True  # warm starts on the path's secant (moves the residual sweeps' state)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -276,7 +275,7 @@ class GroupSolver(Solver):
         # so that it can drift back up: each failed certificate costs a pass over X
         thr = min(0.1, 4.0 * self.thr_rel) * unit
         sweeps = 0
-        if expand and self.K == 1 and self.secant and type(self)._bcd is GroupSolver._bcd:
+        if expand and self.K == 1 and self.secant:
             self._secant(lam)
         while True:
             ws = np.flatnonzero(in_ws)
