@@ -147,7 +147,15 @@ def block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j,
         for k in range(K):
             out[k] = dense_dot(X, v, R, j, k)
     for k in range(K):
-        out[k] = inv_s[j] * (out[k] - sh[k] * xv[j] - xm[j] * (svR[k] - sh[k] * vsum))
+        out[k] = lazy_gradient(out[k], j, k, inv_s, xv, xm, sh, svR, vsum)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def lazy_gradient(raw, j, k, inv_s, xv, xm, sh, svR, vsum):
+    """The standardized gradient ``sum_i v_i z_ij (R_ik - sh_k)`` of column ``j`` from its
+    raw product ``raw = sum_i v_i x_ij R_ik`` (the shift ``sh`` and centring ``xm`` applied
+    through ``xv_j = sum_i v_i x_ij`` and ``svR_k = sum_i v_i R_ik``)."""
+    return inv_s[j] * (raw - sh[k] * xv[j] - xm[j] * (svR[k] - sh[k] * vsum))
 
 
 @njit(cache=True, nogil=True)
@@ -158,10 +166,10 @@ def dense_group_gradient(X, v, vsum, xm, inv_s, xv, R, sh, svR, gidx, a, cg, vr)
     m, K = cg.shape
     for k in range(K):
         weighted_column(v, R, k, vr)
-        corr = svR[k] - sh[k] * vsum
         for s in range(m):
             j = gidx[a + s]
-            cg[s, k] = inv_s[j] * (column_dot(X, j, vr) - sh[k] * xv[j] - xm[j] * corr)
+            cg[s, k] = lazy_gradient(column_dot(X, j, vr), j, k, inv_s, xv, xm, sh, svR,
+                                     vsum)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -254,8 +262,8 @@ def bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
             for s in range(m):
                 j = gidx[a + s]
                 for k in range(K):
-                    raw = sparse_wdot(xdv, xi, xp[j], xp[j + 1], R, k)
-                    cg[s, k] = inv_s[j] * (raw - sh[k] * xv[j] - xm[j] * (svR[k] - sh[k] * vsum))
+                    cg[s, k] = lazy_gradient(sparse_wdot(xdv, xi, xp[j], xp[j + 1], R, k),
+                                             j, k, inv_s, xv, xm, sh, svR, vsum)
         if X is not None:
             dense_group_gradient(X, v, vsum, xm, inv_s, xv, R, sh, svR, gidx, a, cg, vr)
         dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
