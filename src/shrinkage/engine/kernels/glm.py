@@ -70,10 +70,7 @@ def step_decrease(wres, deta, b_old, db, idx, l1, l2):
     gd = 0.0
     for i in range(wres.shape[0]):
         gd -= wres[i] * deta[i]
-    for k in range(idx.shape[0]):
-        j = idx[k]
-        gd += _pen1(b_old[k] + db[k], l1[j], l2[j]) - _pen1(b_old[k], l1[j], l2[j])
-    return gd
+    return gd + _penalty_change(b_old, db, idx, l1, l2, 1.0)[0]
 
 
 @njit(cache=True, nogil=True, inline="always")
