@@ -23,9 +23,8 @@ __all__ = [
 ]
 
 _CHUNK_DIVISOR = 20  # column chunks of X copied at a time are at most 1/20 of X
-_BLOCK_BYTES = 1 << 24
+_BLOCK_BYTES = 1 << 24  # row blocks for arbitrary weights: ~16 MB of X each
 _SMALL_CHUNK_ENTRIES = 1 << 14  # a column chunk this small (~200 kB) is never split
-_SPARSE_BLOCK_ENTRIES = 1 << 21  # row blocks for arbitrary weights: ~16 MB of X each
 
 
 class SharedGram:
@@ -163,9 +162,9 @@ def sparse_gram_columns(X, w, idx, rows=None):
     # a chunk copies its columns of X and its product holds up to p entries per column:
     # each at most 1/40 of X or _SMALL_CHUNK_ENTRIES, so small designs take few products
     q = X.shape[1]
-    wide = q // (2 * _CHUNK_DIVISOR)
-    chunk = max(1, min(max(wide, _SMALL_CHUNK_ENTRIES * q // max(X.nnz, 1)),
-                       max(wide, _SMALL_CHUNK_ENTRIES // max(p, 1))))
+    share = q // (2 * _CHUNK_DIVISOR)
+    chunk = max(1, min(max(share, _SMALL_CHUNK_ENTRIES * q // max(X.nnz, 1)),
+                       max(share, _SMALL_CHUNK_ENTRIES // max(p, 1))))
     for s0 in range(0, idx.size, chunk):
         part = idx[s0: s0 + chunk]
         WXn = sp.csc_matrix(X[:, part].multiply(w[:, None]))
