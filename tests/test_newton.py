@@ -388,3 +388,31 @@ def test_conjugate_gradient_steps_on_large_active_sets(fmt, monkeypatch):
         f = [objective("binomial", X, y, q.intercepts[k], q.coefs[k], q.lams[k], 1.0)
              for q in (path, plain)]
         assert abs(f[0] - f[1]) <= 1e-7 * abs(f[1]), k
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_dense_normal_equations_match_the_kernel_and_numpy(intercept):
+    # the BLAS route the dense polish takes must build the same system as the column-pair
+    # kernel (the sparse route) and as Z^T V Z written out, also for columns with means
+    # far above their spread (centred element by element)
+    from shrinkage.engine.kernels.moments import active_normal_equations
+
+    rng = np.random.default_rng(3)
+    n, p = 50, 9
+    X = np.asfortranarray(rng.normal(size=(n, p)) + np.array([0, 1e6, 0, -3, 0, 0, 5e3, 0, 0]))
+    xm = X.mean(axis=0)
+    v, r = rng.uniform(0.01, 0.25, size=n), rng.normal(size=n)
+    A = np.array([6, 1, 4, 0], dtype=np.int64)
+    off = 1 if intercept else 0
+    m = A.size + off
+    H, rhs = np.empty((m, m)), np.empty(m)
+    newton_mod.dense_normal_equations(X, v, xm, r, A, off, H, rhs)
+    Hk, rk = np.empty((m, m)), np.empty(m)
+    active_normal_equations(X, None, None, None, False, v, xm, r, A, intercept, Hk, rk)
+    Z = X[:, A] - xm[A]
+    if intercept:
+        Z = np.column_stack([np.ones(n), Z])
+    np.testing.assert_allclose(H, Z.T @ (v[:, None] * Z), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rhs, Z.T @ (v * r), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(H, Hk, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rhs, rk, rtol=1e-12, atol=1e-12)

@@ -40,6 +40,25 @@ _EPS = float(np.finfo(float).eps)
 _POLISH_MAX_WORK = 2e8  # n * |A|^2 flops allowed for one active-set solve
 
 
+def dense_normal_equations(X, v, xm, r, A, off, H, rhs):
+    """``H = Z^T V Z``, ``rhs = Z^T V r`` for ``Z = [1 (if off), X[:, A] - xm[A]]`` by BLAS.
+
+    The centred columns are copied (``n |A|`` floats, which the ``n |A|^2`` product
+    dwarfs) and centred element by element, as every dense kernel does, so that columns
+    with large means lose nothing to cancellation.
+    """
+    Zc = X[:, A] - xm[A]
+    VZ = Zc * v[:, None]
+    H[off:, off:] = Zc.T @ VZ
+    rhs[off:] = VZ.T @ r
+    if off:
+        col = VZ.sum(axis=0)
+        H[0, 0] = v.sum()
+        H[0, 1:] = col
+        H[1:, 0] = col
+        rhs[0] = np.dot(v, r)
+
+
 def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     """Exact minimiser of the weighted quadratic model on the current active set and signs.
 
@@ -73,8 +92,11 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     rt = r + st[0]
     X, xd, xi, xp, sparse = prob.kernel_design()
     A = A.astype(np.int64, copy=False)
-    active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, A, prob.fit_intercept, H,
-                            rhs)
+    if X is None:
+        active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, A, prob.fit_intercept,
+                                H, rhs)
+    else:
+        dense_normal_equations(X, v, prob.xm, rt, A, off, H, rhs)
     bA = b[A]
     sA = np.sign(bA)
     l2A = l2[A]
