@@ -416,3 +416,32 @@ def test_dense_normal_equations_match_the_kernel_and_numpy(intercept):
     np.testing.assert_allclose(rhs, Z.T @ (v * r), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(H, Hk, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(rhs, rk, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+def test_compiled_rounds_take_the_python_loops_steps(family, fmt, monkeypatch):
+    # the compiled working-set loop (newton_rounds) is the Python loop moved into one
+    # call: same steps, same sweeps, same points, also where a model is polished or solved
+    # by conjugate gradients mid-step (text_like's deep end) and under box constraints
+    polished = []
+    original = newton_mod.polish_active_set
+
+    def counting(*args):
+        polished.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(newton_mod, "polish_active_set", counting)
+    X, y = text_like(60, 400, seed=7) if family == "binomial" else make_glm(family, 80, 60)
+    Xin = sp.csc_matrix(X) if fmt == "csc" else np.asfortranarray(X)
+    kw = dict(family=family, n_lams=30, lam_min_ratio=1e-3, tol=1e-9, early_stop=False,
+              upper=np.where(np.arange(X.shape[1]) % 7 == 0, 0.05, np.inf))
+    fast = regularization_path(Xin, y, **kw)
+    assert polished, "no model was polished: the resume route went untested"
+    monkeypatch.setattr(newton_mod.ProximalNewton, "compiled_rounds", False)
+    slow = regularization_path(Xin, y, **kw)
+    assert fast.converged.all() and slow.converged.all()
+    np.testing.assert_array_equal(fast.n_iter, slow.n_iter)
+    np.testing.assert_allclose(fast.coefs, slow.coefs, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(fast.intercepts, slow.intercepts, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(fast.certificate, slow.certificate, rtol=1e-9, atol=1e-20)

@@ -17,10 +17,13 @@ from .contract import Solver
 from .kernels.cd import cd_quadratic, weighted_moments
 from .kernels.certify import dot, kkt_scan
 from .kernels.glm import (
+    MAX_HALVINGS,
+    NEEDS_POLISH,
     armijo_irls,
     fill_mean_parts,
     irls_model,
     moved_coordinates,
+    newton_rounds,
     secant_prediction,
     step_decrease,
     weighted_residual,
@@ -33,8 +36,9 @@ from .newton_cg import cg_active_step
 from .problem import strong_set
 
 _EMPTY_IDX = np.zeros(0, dtype=np.int64)
-_MAX_HALVINGS = 40
 _EPS = float(np.finfo(float).eps)
+# the methods a subclass may replace; the compiled loop runs only where none is replaced
+_STEP_PIECES = ("residual", "irls", "line_search", "_newton_step")
 
 
 _POLISH_MAX_WORK = 2e8  # n * |A|^2 flops allowed for one active-set solve
@@ -151,6 +155,7 @@ class ProximalNewton(Solver):
     # (binomial, 70 lams: 11.6 s against 18.2 s), 1.1-1.2x on dense binomial paths, equal
     # on poisson; 10 stalls (Newton steps too inexact to reach tol)
     inner_accuracy = 0.1
+    compiled_rounds = True  # the working-set loop in one compiled call (newton_rounds)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -195,6 +200,7 @@ class ProximalNewton(Solver):
         self._before = None
         self._st = np.empty(4)  # the model's running sums (see cd_quadratic)
         self._s2 = prob.scale ** 2  # curvatures h_j / s_j^2 are in standardized units
+        self._b_ws = np.empty(p)  # b on the working set before a step (newton_rounds)
 
     def feature_gradient(self):
         return np.abs(self.g)
@@ -349,7 +355,15 @@ class ProximalNewton(Solver):
         ``self.g`` must hold the exact gradient on ``ws`` at entry; it is kept exact on
         ``ws`` (only) after every step. ``state = [objective change, sweeps, newton steps]`` is
         updated in place. Returns True if any step was taken.
+
+        The loop runs compiled (:func:`~shrinkage.engine.kernels.glm.newton_rounds`,
+        returning to Python only to polish a slow model) unless a subclass replaces a
+        step's pieces (:meth:`residual`, :meth:`irls`, :meth:`line_search`,
+        :meth:`_newton_step`); then the same loop runs here, step by step.
         """
+        if self.compiled_rounds and all(getattr(type(self), f) is getattr(ProximalNewton, f)
+                                        for f in _STEP_PIECES):
+            return self._compiled_working_set(ws, l1, l2, ws_tol, state)
         prob = self.prob
         X, xd, xi, xp, sparse = prob.kernel_design()
         m = ws.size
@@ -369,7 +383,7 @@ class ProximalNewton(Solver):
             deta = self._deta
             decrease = step_decrease(self.wres, deta, b_old, db, idx, l1, l2)
             t, df = self.line_search(deta, b_old, db, idx, l1, l2, decrease, slack,
-                                     _MAX_HALVINGS)
+                                     MAX_HALVINGS)
             if t == 0.0:
                 self.b[idx] = b_old
                 break
@@ -387,6 +401,36 @@ class ProximalNewton(Solver):
                 ws_cert = max(ws_cert, abs(self.swres))
             ws_cert /= self.grad_scale
         return moved_any
+
+    def _compiled_working_set(self, ws, l1, l2, ws_tol, state):
+        """:meth:`_solve_working_set` through the compiled loop."""
+        prob = self.prob
+        X, xd, xi, xp, sparse = prob.kernel_design()
+        if self._mean_of is not self.eta:
+            fill_mean_parts(self.fam, self.eta, *self._mean)
+        self._mean_of = self.eta
+        fl = np.array([self.b0, self.swres, 0.0, state[0], 0.0, 0.0])
+        it = np.array([state[1], state[2], prob.max_iter, self.max_newton,
+                       self.sweeps_before_polish, self._pending_irls is self.eta, 0, 0],
+                      dtype=np.int64)
+        v, z, st = self._v, self._z, self._st
+        while newton_rounds(self.fam, X, xd, xi, xp, sparse, prob.y, prob.w, prob.xm,
+                            prob.scale, self._s2, prob.lo, prob.hi, l1, l2, ws, ws.size,
+                            prob.fit_intercept, self.b, self.eta, self._eta_t, self.wres,
+                            self._wres_t, self.g, v, z, self._v_t, self._z_t, *self._mean,
+                            *self._mean_t, self._sums_t, self.xv, self.h, self._deta, st,
+                            *self._moved, self._b_ws, fl, it, ws_tol, self.grad_scale,
+                            self.inner_accuracy) == NEEDS_POLISH:
+            # slow inner convergence (correlated features): solve the model exactly on
+            # its active set, then let coordinate descent confirm or correct it
+            if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:
+                cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
+            it[7] = 1
+        self.b0, self.swres = float(fl[0]), float(fl[1])
+        state[0], state[1], state[2] = float(fl[3]), int(it[0]), int(it[1])
+        self._pending_res = None
+        self._pending_irls = self.eta if it[5] else None
+        return bool(it[6])
 
     def _newton_step(self, ws, l1, l2, ws_cert, state):
         """Minimise the quadratic (IRLS) model around ``eta`` on the working set.
