@@ -26,7 +26,7 @@ from shrinkage.engine.kernels.glm import (
 )
 from shrinkage.engine.problem import Problem
 from shrinkage.engine.registry import SOLVERS
-from shrinkage.model.families import Binomial, Gaussian
+from shrinkage.model.families import Binomial, Gaussian, Poisson
 from shrinkage.model.glm_math import BINOMIAL, POISSON
 from shrinkage.model.glm_math import loss_change as _loss_change
 from shrinkage.model.penalties import ElasticNet
@@ -396,6 +396,7 @@ def test_dense_normal_equations_match_the_kernel_and_numpy(intercept):
     # kernel (the sparse route) and as Z^T V Z written out, also for columns with means
     # far above their spread (centred element by element)
     from shrinkage.engine.kernels.moments import active_normal_equations
+    from shrinkage.engine.newton_cg import dense_normal_equations
 
     rng = np.random.default_rng(3)
     n, p = 50, 9
@@ -406,7 +407,7 @@ def test_dense_normal_equations_match_the_kernel_and_numpy(intercept):
     off = 1 if intercept else 0
     m = A.size + off
     H, rhs = np.empty((m, m)), np.empty(m)
-    newton_mod.dense_normal_equations(X, v, xm, r, A, off, H, rhs)
+    dense_normal_equations(X, v, xm, r, A, off, H, rhs)
     Hk, rk = np.empty((m, m)), np.empty(m)
     active_normal_equations(X, None, None, None, False, v, xm, r, A, intercept, Hk, rk)
     Z = X[:, A] - xm[A]
@@ -445,3 +446,23 @@ def test_compiled_rounds_take_the_python_loops_steps(family, fmt, monkeypatch):
     np.testing.assert_allclose(fast.coefs, slow.coefs, rtol=0, atol=1e-13)
     np.testing.assert_allclose(fast.intercepts, slow.intercepts, rtol=0, atol=1e-13)
     np.testing.assert_allclose(fast.certificate, slow.certificate, rtol=1e-9, atol=1e-20)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_running_deviance_matches_the_deviance_at_the_returned_point(family, compiled,
+                                                                     monkeypatch):
+    # the deviance is kept by adding each accepted step's accurate loss change; the
+    # deviance explained it gives must equal the family's deviance recomputed from the
+    # returned coefficients (to the rounding of the loss, not of the deviance)
+    monkeypatch.setattr(newton_mod.ProximalNewton, "compiled_rounds", compiled)
+    X, y = make_glm(family, n=90, p=30, seed=2)
+    path = regularization_path(X, y, family=family, n_lams=40, lam_min_ratio=1e-4,
+                               early_stop=False)
+    fam = Binomial() if family == "binomial" else Poisson()
+    w = np.full(y.size, 1.0 / y.size)
+    null = fam.deviance(y, fam.null_eta(y, w, None, True)[0], w)
+    for k in range(path.n_lams):
+        eta = X @ path.coefs[k] + path.intercepts[k]
+        ratio = 1.0 - fam.deviance(y, eta, w) / null
+        assert abs(path.dev_ratio[k] - ratio) <= 1e-12, k

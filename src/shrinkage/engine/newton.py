@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model.glm_math import loss_and_deviance
 from .contract import Solver
 from .kernels.cd import cd_quadratic, weighted_moments
 from .kernels.certify import dot, kkt_scan
@@ -24,6 +25,7 @@ from .kernels.glm import (
     irls_model,
     moved_coordinates,
     newton_rounds,
+    penalty_change,
     secant_prediction,
     step_decrease,
     weighted_residual,
@@ -31,98 +33,14 @@ from .kernels.glm import (
     ws_kkt,
     ws_max_curvature,
 )
-from .kernels.moments import active_normal_equations, centred_combination
-from .newton_cg import cg_active_step
+from .kernels.moments import centred_combination
+from .newton_cg import cg_active_step, polish_active_set
 from .problem import strong_set
 
 _EMPTY_IDX = np.zeros(0, dtype=np.int64)
 _EPS = float(np.finfo(float).eps)
 # the methods a subclass may replace; the compiled loop runs only where none is replaced
 _STEP_PIECES = ("residual", "irls", "line_search", "_newton_step")
-
-
-_POLISH_MAX_WORK = 2e8  # n * |A|^2 flops allowed for one active-set solve
-
-
-def dense_normal_equations(X, v, xm, r, A, off, H, rhs):
-    """``H = Z^T V Z``, ``rhs = Z^T V r`` for ``Z = [1 (if off), X[:, A] - xm[A]]`` by BLAS.
-
-    The centred columns are copied (``n |A|`` floats, which the ``n |A|^2`` product
-    dwarfs) and centred element by element, as every dense kernel does, so that columns
-    with large means lose nothing to cancellation.
-    """
-    Zc = X[:, A] - xm[A]
-    VZ = Zc * v[:, None]
-    H[off:, off:] = Zc.T @ VZ
-    rhs[off:] = VZ.T @ r
-    if off:
-        col = VZ.sum(axis=0)
-        H[0, 0] = v.sum()
-        H[0, 1:] = col
-        H[1:, 0] = col
-        rhs[0] = np.dot(v, r)
-
-
-def polish_active_set(prob, v, r, st, b, ws, l1, l2):
-    """Exact minimiser of the weighted quadratic model on the current active set and signs.
-
-    With ``A`` the non-zero coordinates of ``b`` strictly inside their bounds and ``s`` their
-    signs, the model ``1/2 sum_i v_i r_i^2 + sum_j l1_j |b_j| + l2_j / 2 b_j^2`` is smooth
-    on that orthant; one Newton step solves it::
-
-        (Z^T V Z + diag(0, l2_A)) d = Z^T V r - (0, l2_A b_A + l1_A s_A),   Z = [1, Xc_A]
-
-    The step is kept only if no sign flips and no bound is crossed; the residual, its
-    weighted sum and the intercept in ``st`` are updated to match. Returns True if kept,
-    False if refused, None if the active set is too large for a direct solve (see
-    :func:`~shrinkage.engine.newton_cg.cg_active_step`).
-    """
-    bw = b[ws]
-    A = ws[(bw != 0) & (bw > prob.lo[ws]) & (bw < prob.hi[ws])]
-    n = prob.n
-    m = A.size + 1
-    # one CD sweep over ws costs about the entries of its columns; solve only when the
-    # exact step is cheaper than ~100 more sweeps
-    sweep_cost = float(np.sum(np.diff(prob.kp)[ws])) if prob.sparse else float(n * ws.size)
-    work = float(n) * m * m + float(m) ** 3
-    if A.size == 0:
-        return False
-    if work > min(_POLISH_MAX_WORK, 100.0 * sweep_cost) or 2 * m > n:
-        return None  # too costly, or too many features for a direct solve of full rank
-    off = 1 if prob.fit_intercept else 0
-    m = A.size + off
-    H = np.empty((m, m))
-    rhs = np.empty(m)
-    rt = r + st[0]
-    X, xd, xi, xp, sparse = prob.kernel_design()
-    A = A.astype(np.int64, copy=False)
-    if X is None:
-        active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, A, prob.fit_intercept,
-                                H, rhs)
-    else:
-        dense_normal_equations(X, v, prob.xm, rt, A, off, H, rhs)
-    bA = b[A]
-    sA = np.sign(bA)
-    l2A = l2[A]
-    rhs[off:] -= l2A * bA + l1[A] * sA
-    H.flat[off * (m + 1)::m + 1] += l2A  # the diagonal past the intercept's row
-    try:
-        d = np.linalg.solve(H, rhs)
-    except np.linalg.LinAlgError:
-        return False
-    new = bA + d[off:]
-    if not (np.isfinite(d).all() and (np.sign(new) == sA).all() and (new >= prob.lo[A]).all()
-            and (new <= prob.hi[A]).all()):
-        return False
-    b[A] = new
-    step = np.zeros(n)
-    centred_combination(X, xd, xi, xp, sparse, prob.xm, A, np.ascontiguousarray(d[off:]), step)
-    r[:] = rt - step - (d[0] if off else 0.0)
-    st[0] = 0.0
-    st[1] = float(np.dot(v, r))
-    if prob.fit_intercept:
-        st[3] += d[0]
-    return True
 
 
 class ProximalNewton(Solver):
@@ -185,6 +103,16 @@ class ProximalNewton(Solver):
         self._pending_res = self._pending_irls = None  # the eta those were computed at
         self.swres = self.residual()
         self.g = prob.gradient(self.wres)
+        # the loss sum_i w_i loss_i at eta, kept by adding each accepted step's accurate
+        # change (no pass over the rows per lam for the deviance), and the saturated sum;
+        # only where the loss is this module's own (a subclass replacing the step's pieces
+        # keeps its deviance)
+        self._plain = all(getattr(type(self), f) is getattr(ProximalNewton, f)
+                          for f in _STEP_PIECES)
+        self._loss = self._saturated = self._trial_loss = 0.0
+        if self._plain:
+            self._loss, dev = loss_and_deviance(self.fam, prob.y, self.eta, prob.w)
+            self._saturated = self._loss - 0.5 * dev
         # certificates are relative to the null model's largest standardized gradient
         cand = prob.candidates
         scale = float(np.max(np.abs(self.g[cand]) / prob.scale[cand])) if np.any(cand) else 1.0
@@ -241,6 +169,7 @@ class ProximalNewton(Solver):
                             self._wres_t, self._v_t, self._z_t, *self._mean_t, self._sums_t)
         pending = None
         if t > 0.0:  # all of these now describe the point eta moves to
+            self._trial_loss = df - penalty_change(b_old, db, idx, l1, l2, t)
             pending = self._eta_t
             self._mean, self._mean_t = self._mean_t, self._mean
             self._mean_of = pending
@@ -345,6 +274,7 @@ class ProximalNewton(Solver):
         b[idx] = cur + db
         self.b0 += db0
         self.eta, self._eta_t = self._eta_t, self.eta
+        self._loss += self._trial_loss
         self.swres = self.residual()
         ws_gradient_kkt(X, xd, xi, xp, sparse, self.wres, self.swres, prob.xm, b, l1, l2,
                         prob.lo, prob.hi, prob.scale, ws, ws.size, self.g)
@@ -361,8 +291,7 @@ class ProximalNewton(Solver):
         step's pieces (:meth:`residual`, :meth:`irls`, :meth:`line_search`,
         :meth:`_newton_step`); then the same loop runs here, step by step.
         """
-        if self.compiled_rounds and all(getattr(type(self), f) is getattr(ProximalNewton, f)
-                                        for f in _STEP_PIECES):
+        if self.compiled_rounds and self._plain:
             return self._compiled_working_set(ws, l1, l2, ws_tol, state)
         prob = self.prob
         X, xd, xi, xp, sparse = prob.kernel_design()
@@ -391,6 +320,7 @@ class ProximalNewton(Solver):
                 self.b[idx] = b_old + t * db
             self.b0 += t * db0
             self.eta, self._eta_t = self._eta_t, self.eta
+            self._loss += self._trial_loss
             state[0] += df
             moved_any = True
             self.swres = self.residual()
@@ -409,7 +339,7 @@ class ProximalNewton(Solver):
         if self._mean_of is not self.eta:
             fill_mean_parts(self.fam, self.eta, *self._mean)
         self._mean_of = self.eta
-        fl = np.array([self.b0, self.swres, 0.0, state[0], 0.0, 0.0])
+        fl = np.array([self.b0, self.swres, 0.0, state[0], 0.0, 0.0, self._loss])
         it = np.array([state[1], state[2], prob.max_iter, self.max_newton,
                        self.sweeps_before_polish, self._pending_irls is self.eta, 0, 0],
                       dtype=np.int64)
@@ -426,7 +356,7 @@ class ProximalNewton(Solver):
             if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:
                 cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
             it[7] = 1
-        self.b0, self.swres = float(fl[0]), float(fl[1])
+        self.b0, self.swres, self._loss = float(fl[0]), float(fl[1]), float(fl[6])
         state[0], state[1], state[2] = float(fl[3]), int(it[0]), int(it[1])
         self._pending_res = None
         self._pending_irls = self.eta if it[5] else None
@@ -488,4 +418,7 @@ class ProximalNewton(Solver):
         return self.b0 - dot(self.prob.xm, self.b)
 
     def deviance(self):
-        return self.prob.family.deviance(self.prob.y, self.eta, self.prob.w)
+        """``2 sum_i w_i (loss_i - saturated_i)`` at ``eta``, from the running loss."""
+        if not self._plain:
+            return self.prob.family.deviance(self.prob.y, self.eta, self.prob.w)
+        return max(2.0 * (self._loss - self._saturated), 0.0)

@@ -1,13 +1,15 @@
-"""A Newton step on a large active set by preconditioned conjugate gradients.
+"""Newton steps on the active set: an exact solve where it is cheap, conjugate gradients
+where it is not.
 
-:func:`~shrinkage.engine.newton.polish_active_set` solves the IRLS model exactly on the
-active set when that costs little (``n |A|^2`` flops); at the deep end of a path on text
-data the active set holds thousands of features and that solve is out of reach, while
-coordinate descent crawls there: near-separated binomial data make the model's
+:func:`polish_active_set` solves the IRLS model exactly on the active set when that
+costs little (``n |A|^2`` flops; by BLAS on a dense design); at the deep end of a path on
+text data the active set holds thousands of features and that solve is out of reach,
+while coordinate descent crawls there: near-separated binomial data make the model's
 curvature tiny along many coordinates, and hundreds of sweeps per Newton step were
-measured on a 20,000 x 45,000 tf-idf design. Conjugate gradients need only products with
-``Z = [1, Xc_A]`` and ``Z^T`` (each about one sweep over the active columns) and converge
-in about the square root of the iterations coordinate descent needs on the same system.
+measured on a 20,000 x 45,000 tf-idf design. Conjugate gradients
+(:func:`cg_active_step`) need only products with ``Z = [1, Xc_A]`` and ``Z^T`` (each
+about one sweep over the active columns) and converge in about the square root of the
+iterations coordinate descent needs on the same system.
 
 The step is taken on the orthant of the current signs. Its point is projected on that
 orthant (coordinates that would cross zero or a bound stop there) and kept if it lowers
@@ -22,12 +24,97 @@ import numpy as np
 
 from .kernels.active_set import apply_step
 from .kernels.certify import centred_dots
-from .kernels.moments import centred_combination
+from .kernels.moments import active_normal_equations, centred_combination
 
 #: conjugate-gradient iterations per step (each about one sweep over the active columns)
 CG_MAX_ITER = 20
 #: stop when the preconditioned residual norm falls below this fraction of its start
 CG_RTOL = 1e-3
+
+
+#: ``n |A|^2`` flops allowed for one exact active-set solve
+POLISH_MAX_WORK = 2e8
+
+
+def dense_normal_equations(X, v, xm, r, A, off, H, rhs):
+    """``H = Z^T V Z``, ``rhs = Z^T V r`` for ``Z = [1 (if off), X[:, A] - xm[A]]`` by BLAS.
+
+    The centred columns are copied (``n |A|`` floats, which the ``n |A|^2`` product
+    dwarfs) and centred element by element, as every dense kernel does, so that columns
+    with large means lose nothing to cancellation.
+    """
+    Zc = X[:, A] - xm[A]
+    VZ = Zc * v[:, None]
+    H[off:, off:] = Zc.T @ VZ
+    rhs[off:] = VZ.T @ r
+    if off:
+        col = VZ.sum(axis=0)
+        H[0, 0] = v.sum()
+        H[0, 1:] = col
+        H[1:, 0] = col
+        rhs[0] = np.dot(v, r)
+
+
+def polish_active_set(prob, v, r, st, b, ws, l1, l2):
+    """Exact minimiser of the weighted quadratic model on the current active set and signs.
+
+    With ``A`` the non-zero coordinates of ``b`` strictly inside their bounds and ``s`` their
+    signs, the model ``1/2 sum_i v_i r_i^2 + sum_j l1_j |b_j| + l2_j / 2 b_j^2`` is smooth
+    on that orthant; one Newton step solves it::
+
+        (Z^T V Z + diag(0, l2_A)) d = Z^T V r - (0, l2_A b_A + l1_A s_A),   Z = [1, Xc_A]
+
+    The step is kept only if no sign flips and no bound is crossed; the residual, its
+    weighted sum and the intercept in ``st`` are updated to match. Returns True if kept,
+    False if refused, None if the active set is too large for a direct solve (see
+    :func:`~shrinkage.engine.newton_cg.cg_active_step`).
+    """
+    bw = b[ws]
+    A = ws[(bw != 0) & (bw > prob.lo[ws]) & (bw < prob.hi[ws])]
+    n = prob.n
+    m = A.size + 1
+    # one CD sweep over ws costs about the entries of its columns; solve only when the
+    # exact step is cheaper than ~100 more sweeps
+    sweep_cost = float(np.sum(np.diff(prob.kp)[ws])) if prob.sparse else float(n * ws.size)
+    work = float(n) * m * m + float(m) ** 3
+    if A.size == 0:
+        return False
+    if work > min(POLISH_MAX_WORK, 100.0 * sweep_cost) or 2 * m > n:
+        return None  # too costly, or too many features for a direct solve of full rank
+    off = 1 if prob.fit_intercept else 0
+    m = A.size + off
+    H = np.empty((m, m))
+    rhs = np.empty(m)
+    rt = r + st[0]
+    X, xd, xi, xp, sparse = prob.kernel_design()
+    A = A.astype(np.int64, copy=False)
+    if X is None:
+        active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, A, prob.fit_intercept,
+                                H, rhs)
+    else:
+        dense_normal_equations(X, v, prob.xm, rt, A, off, H, rhs)
+    bA = b[A]
+    sA = np.sign(bA)
+    l2A = l2[A]
+    rhs[off:] -= l2A * bA + l1[A] * sA
+    H.flat[off * (m + 1)::m + 1] += l2A  # the diagonal past the intercept's row
+    try:
+        d = np.linalg.solve(H, rhs)
+    except np.linalg.LinAlgError:
+        return False
+    new = bA + d[off:]
+    if not (np.isfinite(d).all() and (np.sign(new) == sA).all() and (new >= prob.lo[A]).all()
+            and (new <= prob.hi[A]).all()):
+        return False
+    b[A] = new
+    step = np.zeros(n)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, A, np.ascontiguousarray(d[off:]), step)
+    r[:] = rt - step - (d[0] if off else 0.0)
+    st[0] = 0.0
+    st[1] = float(np.dot(v, r))
+    if prob.fit_intercept:
+        st[3] += d[0]
+    return True
 
 
 def _model_value(v, resid, bA, l1, l2, A):

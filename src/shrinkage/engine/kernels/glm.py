@@ -114,6 +114,13 @@ def _penalty_change(b_old, db, idx, l1, l2, t):
     return df, mag
 
 
+@njit(cache=True, nogil=True)
+def penalty_change(b_old, db, idx, l1, l2, t):
+    """``sum_k pen(b_old_k + t db_k) - pen(b_old_k)`` over the coordinates ``idx``: the
+    penalty's part of a line search's ``F(t) - F(0)`` (the rest is the loss's)."""
+    return _penalty_change(b_old, db, idx, l1, l2, t)[0]
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _accepted(df, mag, t, decrease, slack):
     """The line search's test (see :func:`armijo`)."""
@@ -331,13 +338,14 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     ``g`` must be exact on ``ws`` at entry. ``eta, wres`` and ``(mu, mc) = mean_parts(eta)``
     describe the current point and are updated in place.
 
-    ``fl = [b0, sum wres, ws violation, objective change, thr, q0]`` and ``it = [sweeps,
+    ``fl = [b0, sum wres, ws violation, objective change, thr, q0, loss]`` (``loss =
+    sum_i w_i loss_i`` at ``eta``, kept by adding each step's accurate change) and ``it = [sweeps,
     newton steps, max sweeps, max newton steps, sweeps per chunk, v_t/z_t/sums_t hold the
     model at eta, moved, resume]`` carry the state in and out. Returns
     :data:`NEEDS_POLISH` when a chunk of sweeps did not converge (the caller polishes
     ``b``, ``z``, ``st`` and resumes with ``it[7] = 1``), else 0.
     """
-    b0, swres, ws_cert, dftot, thr, q0 = fl[0], fl[1], fl[2], fl[3], fl[4], fl[5]
+    b0, swres, ws_cert, dftot, thr, q0, loss = fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6]
     sweeps, newton, max_iter, max_newton, chunk = it[0], it[1], it[2], it[3], it[4]
     pending, moved, resume = it[5], it[6], it[7]
     code = 0
@@ -399,12 +407,13 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
         swres = sums_t[0]
         pending = 1
         dftot += df
+        loss += df - _penalty_change(bk, dk, ik, l1, l2, t)[0]
         moved = 1
         ws_cert = ws_gradient_kkt(X, xd, xi, xp, sparse, wres, swres, xm, b, l1, l2, lo, hi,
                                   scale, ws, m, g)
         if intercept:
             ws_cert = max(ws_cert, abs(swres))
         ws_cert /= grad_scale
-    fl[0], fl[1], fl[2], fl[3], fl[4], fl[5] = b0, swres, ws_cert, dftot, thr, q0
+    fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6] = b0, swres, ws_cert, dftot, thr, q0, loss
     it[0], it[1], it[5], it[6], it[7] = sweeps, newton, pending, moved, 0
     return code
