@@ -131,6 +131,7 @@ class ProximalNewton(Solver):
         self._st = np.empty(4)  # the model's running sums (see cd_quadratic)
         self._s2 = prob.scale ** 2  # curvatures h_j / s_j^2 are in standardized units
         self._b_ws = np.empty(p)  # b on the working set before a step (newton_rounds)
+        self._secant = None  # (b_before, rho, db0): the secant newton_rounds starts with
 
     def feature_gradient(self):
         return np.abs(self.g)
@@ -260,6 +261,9 @@ class ProximalNewton(Solver):
         prob = self.prob
         b = self.b
         idx, cur, db = self._moved
+        if self.compiled_rounds and self._plain:  # newton_rounds starts with it
+            self._secant = (b1, rho, rho * (self.b0 - b01) if prob.fit_intercept else 0.0)
+            return
         k = secant_prediction(b, b1, ws, ws.size, rho, prob.lo, prob.hi, idx, cur, db)
         if k == 0:
             return
@@ -341,18 +345,21 @@ class ProximalNewton(Solver):
         if self._mean_of is not self.eta:
             fill_mean_parts(self.fam, self.eta, *self._mean)
         self._mean_of = self.eta
-        fl = np.array([self.b0, self.swres, 0.0, state[0], 0.0, 0.0, self._loss])
+        b_before, rho, db0 = self.b, 0.0, 0.0
+        if self._secant is not None:
+            (b_before, rho, db0), self._secant = self._secant, None
+        fl = np.array([self.b0, self.swres, 0.0, state[0], 0.0, 0.0, self._loss, rho, db0])
         it = np.array([state[1], state[2], prob.max_iter, self.max_newton,
-                       self.sweeps_before_polish, self._pending_irls is self.eta, 0, 0],
-                      dtype=np.int64)
+                       self.sweeps_before_polish, self._pending_irls is self.eta, 0, 0,
+                       b_before is not self.b], dtype=np.int64)
         v, z, st = self._v, self._z, self._st
         while newton_rounds(self.fam, X, xd, xi, xp, sparse, prob.y, prob.w, prob.xm,
                             prob.scale, self._s2, prob.lo, prob.hi, l1, l2, ws, ws.size,
                             prob.fit_intercept, self.b, self.eta, self._eta_t, self.wres,
                             self._wres_t, self.g, v, z, self._v_t, self._z_t, *self._mean,
                             *self._mean_t, self._sums_t, self.xv, self.h, self._deta, st,
-                            *self._moved, self._b_ws, fl, it, ws_tol, self.grad_scale,
-                            self.inner_accuracy) == NEEDS_POLISH:
+                            *self._moved, self._b_ws, b_before, fl, it, ws_tol,
+                            self.grad_scale, self.inner_accuracy) == NEEDS_POLISH:
             # slow inner convergence (correlated features): solve the model exactly on
             # its active set, then let coordinate descent confirm or correct it
             if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:

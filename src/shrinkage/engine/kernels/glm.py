@@ -324,10 +324,22 @@ def _model_setup(fam, X, xd, xi, xp, sparse, y, w, xm, s2, ws, m, eta, b, b0, v,
 
 
 @njit(cache=True, nogil=True)
+def _take_trial(eta, eta_t, wres, wres_t, mu, mu_t, mc, mc_t, sums_t):
+    """Move to the line search's accepted point: its ``eta``, residual and mean parts
+    replace the current ones; returns the residual's sum."""
+    for i in range(eta.shape[0]):
+        eta[i] = eta_t[i]
+        wres[i] = wres_t[i]
+        mu[i] = mu_t[i]
+        mc[i] = mc_t[i]
+    return sums_t[0]
+
+
+@njit(cache=True, nogil=True)
 def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l2, ws, m,
                   intercept, b, eta, eta_t, wres, wres_t, g, v, z, v_t, z_t, mu, mc, mu_t,
-                  mc_t, sums_t, xv, h, deta, st, idx, b_old, db, b_ws, fl, it, ws_tol,
-                  grad_scale, accuracy):
+                  mc_t, sums_t, xv, h, deta, st, idx, b_old, db, b_ws, b_before, fl, it,
+                  ws_tol, grad_scale, accuracy):
     """Newton steps on the working set ``ws[:m]`` until its KKT violation is below
     ``ws_tol``: the loop of ``ProximalNewton._solve_working_set`` in one compiled call.
 
@@ -338,10 +350,13 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     ``g`` must be exact on ``ws`` at entry. ``eta, wres`` and ``(mu, mc) = mean_parts(eta)``
     describe the current point and are updated in place.
 
-    ``fl = [b0, sum wres, ws violation, objective change, thr, q0, loss]`` (``loss =
-    sum_i w_i loss_i`` at ``eta``, kept by adding each step's accurate change) and ``it = [sweeps,
-    newton steps, max sweeps, max newton steps, sweeps per chunk, v_t/z_t/sums_t hold the
-    model at eta, moved, resume]`` carry the state in and out. Returns
+    ``fl = [b0, sum wres, ws violation, objective change, thr, q0, loss, rho, db0]``
+    (``loss = sum_i w_i loss_i`` at ``eta``, kept by adding each step's accurate change)
+    and ``it = [sweeps, newton steps, max sweeps, max newton steps, sweeps per chunk,
+    v_t/z_t/sums_t hold the model at eta, moved, resume, secant]`` carry the state in and
+    out. With ``secant`` set, the loop starts with the path's secant warm start (the
+    prediction ``b + rho (b - b_before)`` of :func:`secant_prediction`, the intercept moved
+    by ``db0``), kept if it passes the Armijo test at ``t = 1``. Returns
     :data:`NEEDS_POLISH` when a chunk of sweeps did not converge (the caller polishes
     ``b``, ``z``, ``st`` and resumes with ``it[7] = 1``), else 0.
     """
@@ -349,6 +364,25 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     sweeps, newton, max_iter, max_newton, chunk = it[0], it[1], it[2], it[3], it[4]
     pending, moved, resume = it[5], it[6], it[7]
     code = 0
+    if it[8]:
+        it[8] = 0
+        k = secant_prediction(b, b_before, ws, m, fl[7], lo, hi, idx, b_old, db)
+        if k > 0:
+            ik, bk, dk = idx[:k], b_old[:k], db[:k]
+            centred_combination(X, xd, xi, xp, sparse, xm, ik, dk, deta)
+            for i in range(deta.shape[0]):
+                deta[i] += fl[8]
+            t, df = armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, bk, dk, ik, l1, l2, 0.0,
+                                0.0, 1, wres_t, v_t, z_t, mu_t, mc_t, sums_t)
+            pending = 0
+            if t == 1.0:
+                for q in range(k):
+                    b[ik[q]] = bk[q] + dk[q]
+                b0 += fl[8]
+                loss += df - _penalty_change(bk, dk, ik, l1, l2, 1.0)[0]
+                swres = _take_trial(eta, eta_t, wres, wres_t, mu, mu_t, mc, mc_t, sums_t)
+                pending = 1
+                centred_dots(X, xd, xi, xp, sparse, wres, swres, xm, ws, m, g)
     if not resume:
         ws_cert = ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m)
         if intercept:
@@ -399,12 +433,7 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
             for q in range(k):
                 b[ik[q]] = bk[q] + t * dk[q]
         b0 += t * db0
-        for i in range(eta.shape[0]):
-            eta[i] = eta_t[i]
-            wres[i] = wres_t[i]
-            mu[i] = mu_t[i]
-            mc[i] = mc_t[i]
-        swres = sums_t[0]
+        swres = _take_trial(eta, eta_t, wres, wres_t, mu, mu_t, mc, mc_t, sums_t)
         pending = 1
         dftot += df
         loss += df - _penalty_change(bk, dk, ik, l1, l2, t)[0]
