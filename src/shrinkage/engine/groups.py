@@ -19,7 +19,9 @@ One strategy serves every family it accepts:
   by more than a factor ``hessian_slack`` (in ``max(v / u) / min(v / u)``) from the
   weights ``u`` they were computed at; in between they are scaled by ``max(v / u)``, an
   upper bound of the true block Hessians, so each block update minimises a majorizer of
-  the model along its block (same fixed point, no eigendecomposition).
+  the model along its block (same fixed point, no eigendecomposition). The IRLS models
+  are solved as the gaussian ones (Newton steps on their non-zero groups between
+  sweeps), and each ``lam`` starts on the secant where that lowers the true objective.
   Certificate: the largest group KKT violation (distance of the gradient from the group
   subdifferential, standardized units) relative to the null model's largest gradient.
 
@@ -57,7 +59,8 @@ class GroupSolver(GroupGap, Solver):
     # ``rho = max_i v_i / u_i`` (then ``rho Z_g^T U Z_g >= Z_g^T V Z_g``: a majorizer), while
     # ``max(v / u) / min(v / u)`` stays below this (how much looser the majorizer may be)
     hessian_slack = 3.0
-    # gaussian: Newton steps on the non-zero groups after this many sweeps left them as
+    # Newton steps on the non-zero groups (of the quadratic model: the gaussian loss or an
+    # IRLS model, vector response) after this many sweeps left them as
     # they were (0: never), ``newton_steps`` at a time, each by conjugate gradients (at
     # most ``newton_cg``) to ``newton_forcing`` times the gradient's norm
     newton_after, newton_steps, newton_cg, newton_forcing = 3, 1, 200, 0.5
@@ -238,7 +241,7 @@ class GroupSolver(GroupGap, Solver):
             self.xv, self.starts, self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l1in,
             l2g, self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
             max(budget, 1), 1e-3 * self.prob.tol * self.grad_scale, self.anderson,
-            self.newton_after * self.quadratic, self.newton_steps, self.newton_cg,
+            self.newton_after, self.newton_steps, self.newton_cg,
             self.newton_forcing)
 
     def _strong(self, lam, lam_prev):
@@ -255,7 +258,8 @@ class GroupSolver(GroupGap, Solver):
         if self.quadratic:
             cert, sweeps = self._solve_quadratic(lam, in_ws, expand)
         else:
-            cert, sweeps = self._solve_newton(lam, in_ws, expand)
+            moved = expand and self.secant and self._secant(lam)
+            cert, sweeps = self._solve_newton(lam, in_ws, expand, moved)
         if expand:
             self.ever |= np.add.reduceat(np.any(self.beta != 0, axis=1)[self.order],
                                          self.starts[:-1]) > 0
@@ -291,15 +295,30 @@ class GroupSolver(GroupGap, Solver):
                     return cert, sweeps
 
     def _secant(self, lam):
-        """Start from the secant through the last two solutions (log-strength scale)."""
+        """Start from the secant through the last two solutions (log-strength scale);
+        whether it moved. A GLM keeps the move only where it lowers the objective at
+        ``lam`` (the residual of a quadratic model moves with it exactly; a GLM's linear
+        predictor does, but its loss is not the model's)."""
         prev, cur = self.prev_sol, self.cur_lam
         self.prev_sol = None if cur is None else (cur, self.beta.copy())
-        ratio = np.log(lam / cur) / np.log(cur / prev[0]) if prev and prev[0] != cur else 0
-        if 0.0 < ratio <= 2.0:
-            extrapolate(*self.prob.kernel_design()[:4], self.prob.xm, self.inv_s, self.beta,
-                        prev[1], ratio, self.R)
-            self.svR = self.v @ self.R
         self.cur_lam = lam
+        ratio = np.log(lam / cur) / np.log(cur / prev[0]) if prev and prev[0] != cur else 0
+        if not 0.0 < ratio <= 2.0:
+            return False
+        design = self.prob.kernel_design()[:4]
+        if self.quadratic:
+            extrapolate(*design, self.prob.xm, self.inv_s, self.beta, prev[1], ratio, self.R)
+            self.svR = self.v @ self.R
+            return True
+        beta0, eta0 = self.beta.copy(), self.eta[:, 0]
+        minus = np.zeros((self.prob.n, 1))  # -Z (beta - beta0), Z the centred design
+        extrapolate(*design, self.prob.xm, self.inv_s, self.beta, prev[1], ratio, minus)
+        eta = eta0 - minus[:, 0]
+        if self._objective(eta, self.beta, lam) < self._objective(eta0, beta0, lam):
+            self.eta = eta[:, None]
+            return True
+        self.beta = beta0
+        return False
 
     def _settle(self):
         """Make the gradient exact after sweeps (running updates accumulate rounding; the
@@ -333,12 +352,19 @@ class GroupSolver(GroupGap, Solver):
             v = max(v, abs(float(self.prob.w @ (self.prob.y - mu))))
         return v / self.grad_scale
 
-    def _solve_newton(self, lam, in_ws, expand):
+    def _solve_newton(self, lam, in_ws, expand, stale=False):
+        """Proximal Newton steps until the KKT certificate is within ``prob.tol``; with
+        ``stale`` (the secant moved the point, ``self.G`` is the gradient before) the
+        certificate from ``self.G`` only sizes the first step, which is always taken."""
         prob = self.prob
         restrict = None if expand else in_ws
         cert = self._glm_cert(lam, restrict)
+        if stale:
+            cert = max(cert, prob.tol)
         sweeps = steps = 0
-        while cert > prob.tol and steps < self.max_newton and sweeps < prob.max_iter:
+        while ((cert > prob.tol or stale) and steps < self.max_newton
+               and sweeps < prob.max_iter):
+            stale = False
             steps += 1
             ws = np.flatnonzero(in_ws)
             moved, done = self._newton_step(lam, ws, cert)
