@@ -64,6 +64,10 @@ class GroupSolver(GroupGap, Solver):
     # they were (0: never), ``newton_steps`` at a time, each by conjugate gradients (at
     # most ``newton_cg``) to ``newton_forcing`` times the gradient's norm
     newton_after, newton_steps, newton_cg, newton_forcing = 3, 1, 200, 0.5
+    # gaussian: whether the sweeps end on a sweep over the whole working set that moves no
+    # block by more than the threshold (False: once the non-zero groups settle; the pass
+    # over X for the certificate then checks the zero ones)
+    confirm = False
     secant = True  # warm starts on the path's secant (moves the residual sweeps' state)
 
     @classmethod
@@ -242,7 +246,7 @@ class GroupSolver(GroupGap, Solver):
             l2g, self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
             max(budget, 1), 1e-3 * self.prob.tol * self.grad_scale, self.anderson,
             self.newton_after, self.newton_steps, self.newton_cg,
-            self.newton_forcing)
+            self.newton_forcing, self.confirm or not self.quadratic)
 
     def _strong(self, lam, lam_prev):
         cut = max(2.0 * lam - lam_prev, 0.0)
