@@ -85,3 +85,56 @@ def test_dense_group_gradient_matches_numpy():
     cols = gidx[1:4]
     Z = (X[:, cols] - xm[cols]) * inv_s[cols]
     np.testing.assert_allclose(cg, Z.T @ (v[:, None] * (R - sh)), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("K", [1, 3])
+def test_sweeps_ending_on_the_settled_active_groups_reach_the_same_path(monkeypatch, sparse,
+                                                                       l1_ratio, K):
+    """Gaussian sweeps that end once the non-zero groups settle (the certificate's pass
+    over X checks the zero groups) give the path of sweeps that end on a confirming sweep
+    over the whole working set, and its duality gap, re-derived here in NumPy from the
+    returned coefficients, is within the tolerance."""
+    X, labels, ys = group_design(n=80, sizes=(3, 2, 4, 1, 5, 3, 2, 4), seed=2)
+    rng = np.random.default_rng(4)
+    y = ys["gaussian"] if K == 1 else ys["gaussian"][:, None] + rng.standard_normal((80, K))
+    family = "gaussian" if K == 1 else "mgaussian"
+    if sparse:
+        X = sp.csc_matrix(np.where(np.abs(X) > 0.6, X, 0.0))
+    kw = dict(family=family, feature_groups=labels, l1_ratio=l1_ratio, n_lams=30,
+              tol=1e-8, standardize=False)
+    monkeypatch.setattr(GroupSolver, "confirm", False)
+    fast = regularization_path(X, y, **kw)
+    monkeypatch.setattr(GroupSolver, "confirm", True)
+    ref = regularization_path(X, y, **kw)
+    assert fast.converged.all() and ref.converged.all()
+    scale = float(np.max(np.abs(ref.coefs)))
+    np.testing.assert_allclose(fast.coefs, ref.coefs, atol=1e-4 * scale)
+    Xd = X.toarray() if sparse else X
+    Y = y.reshape(80, K)
+    Xc, Yc = Xd - Xd.mean(0), Y - Y.mean(0)
+    null = 0.5 * np.sum(Yc * Yc) / 80
+    for k in range(fast.n_lams):
+        B = fast.coefs[k].reshape(-1, K)
+        lam = fast.lams[k]
+        R = Yc - Xc @ B
+        G = Xc.T @ R / 80
+        primal = 0.5 * np.sum(R * R) / 80
+        dual_norm, ridge = 0.0, 0.0
+        for g in np.unique(labels):
+            idx = labels == g
+            pf = np.sqrt(idx.sum())
+            primal += lam * pf * (l1_ratio * np.linalg.norm(B[idx])
+                                  + (1 - l1_ratio) / 2 * np.sum(B[idx] ** 2))
+            dual_norm = max(dual_norm, np.linalg.norm(G[idx]) / (lam * pf)) \
+                if l1_ratio == 1 else dual_norm
+        alpha = min(1.0, 1.0 / dual_norm) if l1_ratio == 1 else 1.0
+        if l1_ratio < 1:
+            for g in np.unique(labels):
+                idx = labels == g
+                pf = np.sqrt(idx.sum())
+                ex = max(alpha * np.linalg.norm(G[idx]) - lam * pf * l1_ratio, 0.0)
+                ridge += ex * ex / (2 * lam * pf * (1 - l1_ratio))
+        dual = (alpha * np.sum(R * Yc) - 0.5 * alpha ** 2 * np.sum(R * R)) / 80 - ridge
+        assert (primal - dual) / null <= 1e-8 * (1 + 1e-6)

@@ -10,7 +10,8 @@ One strategy serves every family it accepts:
   few sweeps leave the non-zero groups as they were, a Newton step on those groups
   (:mod:`shrinkage.engine.kernels.group_newton`) stands for the hundreds of sweeps an
   ill-conditioned design would need; sweeps decide the zero groups and end every solve.
-  Certificate: the duality gap relative to the null objective.
+  Certificate: the duality gap relative to the null objective
+  (:mod:`shrinkage.engine.group_gap`).
 * binomial and poisson (compiled ``kernel_code``, vector response): proximal Newton. Each
   step builds the IRLS model at the current point, solves it by block coordinate descent
   and takes the longest backtracking step that decreases the true objective (Armijo).
@@ -18,7 +19,9 @@ One strategy serves every family it accepts:
   by more than a factor ``hessian_slack`` (in ``max(v / u) / min(v / u)``) from the
   weights ``u`` they were computed at; in between they are scaled by ``max(v / u)``, an
   upper bound of the true block Hessians, so each block update minimises a majorizer of
-  the model along its block (same fixed point, no eigendecomposition).
+  the model along its block (same fixed point, no eigendecomposition). The IRLS models
+  are solved as the gaussian ones (Newton steps on their non-zero groups between
+  sweeps), and each ``lam`` starts on the secant where that lowers the true objective.
   Certificate: the largest group KKT violation (distance of the gradient from the group
   subdifferential, standardized units) relative to the null model's largest gradient.
 
@@ -34,8 +37,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.groups import group_dual_norm, group_kkt_violation, group_penalty_value
+from ..model.groups import group_kkt_violation, group_penalty_value
 from .contract import Solver
+from .group_gap import GroupGap, soft_norm
 from .kernels.group_blocks import group_features, weighted_values
 from .kernels.group_newton import bcd_with_newton, extrapolate
 from .kernels.groups import block_hessians, settle_residual, weighted_sums
@@ -43,15 +47,7 @@ from .kernels.groups import block_hessians, settle_residual, weighted_sums
 _EPS = float(np.finfo(float).eps)
 
 
-def _soft_norm(G, order, starts, thr_g):
-    """``||S(G_g, thr_g)||`` per group (G of shape (p, K))."""
-    thr = np.empty(G.shape[0])
-    thr[order] = np.repeat(thr_g, np.diff(starts))
-    s = np.maximum(np.abs(G) - thr[:, None], 0.0)
-    return np.sqrt(np.add.reduceat(np.sum(s * s, axis=1)[order], starts[:-1]))
-
-
-class GroupSolver(Solver):
+class GroupSolver(GroupGap, Solver):
     """Block coordinate descent with exact group updates (see the module docstring)."""
 
     name = "group"
@@ -63,10 +59,15 @@ class GroupSolver(Solver):
     # ``rho = max_i v_i / u_i`` (then ``rho Z_g^T U Z_g >= Z_g^T V Z_g``: a majorizer), while
     # ``max(v / u) / min(v / u)`` stays below this (how much looser the majorizer may be)
     hessian_slack = 3.0
-    # gaussian: Newton steps on the non-zero groups after this many sweeps left them as
+    # Newton steps on the non-zero groups (of the quadratic model: the gaussian loss or an
+    # IRLS model, vector response) after this many sweeps left them as
     # they were (0: never), ``newton_steps`` at a time, each by conjugate gradients (at
     # most ``newton_cg``) to ``newton_forcing`` times the gradient's norm
     newton_after, newton_steps, newton_cg, newton_forcing = 3, 1, 200, 0.5
+    # gaussian: whether the sweeps end on a sweep over the whole working set that moves no
+    # block by more than the threshold (False: once the non-zero groups settle; the pass
+    # over X for the certificate then checks the zero ones)
+    confirm = False
     secant = True  # warm starts on the path's secant (moves the residual sweeps' state)
 
     @classmethod
@@ -244,13 +245,13 @@ class GroupSolver(Solver):
             self.xv, self.starts, self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l1in,
             l2g, self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
             max(budget, 1), 1e-3 * self.prob.tol * self.grad_scale, self.anderson,
-            self.newton_after * self.quadratic, self.newton_steps, self.newton_cg,
-            self.newton_forcing)
+            self.newton_after, self.newton_steps, self.newton_cg,
+            self.newton_forcing, self.confirm or not self.quadratic)
 
     def _strong(self, lam, lam_prev):
         cut = max(2.0 * lam - lam_prev, 0.0)
         l1g, l1in, _ = self._arrays(cut)
-        score = _soft_norm(self.G, self.order, self.starts, l1in)
+        score = soft_norm(self.G, self.order, self.starts, l1in)
         keep = (score >= l1g) & (l1g + l1in > 0)
         keep |= self.ever | self.unpen_g
         return keep & self.gcand
@@ -261,7 +262,8 @@ class GroupSolver(Solver):
         if self.quadratic:
             cert, sweeps = self._solve_quadratic(lam, in_ws, expand)
         else:
-            cert, sweeps = self._solve_newton(lam, in_ws, expand)
+            moved = expand and self.secant and self._secant(lam)
+            cert, sweeps = self._solve_newton(lam, in_ws, expand, moved)
         if expand:
             self.ever |= np.add.reduceat(np.any(self.beta != 0, axis=1)[self.order],
                                          self.starts[:-1]) > 0
@@ -297,15 +299,30 @@ class GroupSolver(Solver):
                     return cert, sweeps
 
     def _secant(self, lam):
-        """Start from the secant through the last two solutions (log-strength scale)."""
+        """Start from the secant through the last two solutions (log-strength scale);
+        whether it moved. A GLM keeps the move only where it lowers the objective at
+        ``lam`` (the residual of a quadratic model moves with it exactly; a GLM's linear
+        predictor does, but its loss is not the model's)."""
         prev, cur = self.prev_sol, self.cur_lam
         self.prev_sol = None if cur is None else (cur, self.beta.copy())
-        ratio = np.log(lam / cur) / np.log(cur / prev[0]) if prev and prev[0] != cur else 0
-        if 0.0 < ratio <= 2.0:
-            extrapolate(*self.prob.kernel_design()[:4], self.prob.xm, self.inv_s, self.beta,
-                        prev[1], ratio, self.R)
-            self.svR = self.v @ self.R
         self.cur_lam = lam
+        ratio = np.log(lam / cur) / np.log(cur / prev[0]) if prev and prev[0] != cur else 0
+        if not 0.0 < ratio <= 2.0:
+            return False
+        design = self.prob.kernel_design()[:4]
+        if self.quadratic:
+            extrapolate(*design, self.prob.xm, self.inv_s, self.beta, prev[1], ratio, self.R)
+            self.svR = self.v @ self.R
+            return True
+        beta0, eta0 = self.beta.copy(), self.eta[:, 0]
+        minus = np.zeros((self.prob.n, 1))  # -Z (beta - beta0), Z the centred design
+        extrapolate(*design, self.prob.xm, self.inv_s, self.beta, prev[1], ratio, minus)
+        eta = eta0 - minus[:, 0]
+        if self._objective(eta, self.beta, lam) < self._objective(eta0, beta0, lam):
+            self.eta = eta[:, None]
+            return True
+        self.beta = beta0
+        return False
 
     def _settle(self):
         """Make the gradient exact after sweeps (running updates accumulate rounding; the
@@ -318,95 +335,6 @@ class GroupSolver(Solver):
         """The certificate of a fit restricted to ``in_ws`` (the unpenalised start)."""
         viol = self._violations(lam)
         return float(np.max(viol[in_ws], initial=0.0)) / self.grad_scale
-
-    def _gap(self, lam):
-        """Duality gap relative to the null objective, dual point ``alpha * r``."""
-        prob = self.prob
-        w = prob.w
-        R = self.R
-        if prob.fit_intercept:
-            R = R - (w @ R) / np.sum(w)
-        rr = float(np.sum(w @ (R * R)))
-        ryc = float(np.sum(w @ (R * self.centred_target())))
-        return self.relative_gap(lam, rr, ryc)
-
-    def relative_gap(self, lam, rr, ryc):
-        """The gap from ``rr = ||r||_W^2`` and ``ryc = <r, y_c>_W`` (``r`` the centred
-        residual, ``self.G`` its standardized gradient): primal ``rr / 2 + pen(beta)``,
-        dual ``alpha ryc' - alpha^2 rr' / 2 - conj`` at the dual point ``alpha W r'``.
-
-        An unpenalised group's conjugate is the indicator of ``Z_u^T W r' = 0``: ``r' = r -
-        Z_u z`` with ``z = (Z_u^T W Z_u)^+ Z_u^T W r`` is ``r`` projected off those columns
-        (``Z`` the centred, standardized design), so that ``rr' = rr - <z, G_u>``, ``ryc' =
-        ryc - <z, Z_u^T W y_c>`` and the gradient becomes ``G' = G - Z^T W Z_u z``. Then
-        ``alpha <= 1`` is the largest scaling of ``r'`` feasible for the groups without
-        ridge part and ``conj`` the ridge groups' conjugate term."""
-        l1g, l1in, l2g = self._arrays(lam)
-        primal = 0.5 * rr + group_penalty_value(self.beta, self.order, self.starts, l1g,
-                                                l1in, l2g)
-        G = self.G
-        if np.any(self.unpen_g):
-            if self.free is None:
-                self.free = self._free_pieces()
-            idx, pinv, gall, cu = self.free
-            z = pinv @ G[idx]
-            # ||r'||^2 = rr - 2 <z, G_u> + z^T Z_u^T W Z_u z, exact for any z
-            rr = max(rr + float(np.sum(z * (gall[idx] @ z - 2.0 * G[idx]))), 0.0)
-            G = G - gall @ z
-            ryc = ryc - float(np.sum(z * cu))
-        pen = self.gcand & ~self.unpen_g
-        hard = pen & (l2g == 0)
-        alpha = 1.0
-        if np.any(hard):
-            over = hard & (_soft_norm(G, self.order, self.starts, l1in) > l1g)
-            if np.any(over):
-                sel = np.flatnonzero(over)
-                sizes = np.diff(self.starts)[sel]
-                sub_order = np.concatenate([self.order[self.starts[g]:self.starts[g + 1]]
-                                            for g in sel])
-                sub_starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-                dn = group_dual_norm(G[sub_order], np.arange(sub_order.size),
-                                     sub_starts, l1in[sel], l1g[sel])
-                alpha = min(1.0, 1.0 / float(np.max(dn)))
-        soft = pen & (l2g > 0)
-        conj = 0.0
-        if np.any(soft):
-            sn = _soft_norm(alpha * G, self.order, self.starts, l1in)
-            ex = np.maximum(sn - l1g, 0.0)[soft]
-            conj = float(np.sum(ex * ex / (2.0 * l2g[soft])))
-        dual = alpha * ryc - 0.5 * alpha * alpha * rr - conj
-        return max(primal - dual, 0.0) / self.obj_scale
-
-    def _free_pieces(self):
-        """``(idx, pinv, gall, cu)`` for the unpenalised groups' features ``idx``:
-        ``pinv = (Z_u^T W Z_u)^+``, ``gall = Z^T W Z_u`` (p, u) and ``cu = Z_u^T W y_c``
-        (u, K), in standardized units (one pass over X, once per fit)."""
-        prob = self.prob
-        idx = group_features(self.starts, self.order,
-                             np.flatnonzero(self.unpen_g).astype(np.int64))
-        Zu = prob.X[:, idx]
-        Zu = Zu.toarray() if hasattr(Zu, "toarray") else np.array(Zu, dtype=float)
-        if prob.fit_intercept:
-            Zu -= prob.xm[idx]
-        Zu *= self.inv_s[idx]
-        WZu = prob.w[:, None] * Zu
-        gall = prob.gradient(WZu) * self.inv_s[:, None]
-        cu = WZu.T @ self.centred_target()
-        return idx, self._pinv(gall[idx]), gall, cu
-
-    @staticmethod
-    def _pinv(guu):
-        """The pseudo-inverse of a Gram block, its null space cut at rounding."""
-        return np.linalg.pinv(guu, rcond=_EPS * max(guu.shape[0], 1), hermitian=True)
-
-    def centred_target(self):
-        """``y - offset``, centred by its weighted mean with an intercept (n, K)."""
-        prob = self.prob
-        n = prob.n
-        yc = self.y2 if prob.offset is None else self.y2 - prob.offset.reshape(n, self.K)
-        if prob.fit_intercept:
-            yc = yc - (prob.w @ yc) / np.sum(prob.w)
-        return yc
 
     # ---- GLM: proximal Newton --------------------------------------------------------------
     def penalty_value(self, beta, lam):
@@ -428,12 +356,19 @@ class GroupSolver(Solver):
             v = max(v, abs(float(self.prob.w @ (self.prob.y - mu))))
         return v / self.grad_scale
 
-    def _solve_newton(self, lam, in_ws, expand):
+    def _solve_newton(self, lam, in_ws, expand, stale=False):
+        """Proximal Newton steps until the KKT certificate is within ``prob.tol``; with
+        ``stale`` (the secant moved the point, ``self.G`` is the gradient before) the
+        certificate from ``self.G`` only sizes the first step, which is always taken."""
         prob = self.prob
         restrict = None if expand else in_ws
         cert = self._glm_cert(lam, restrict)
+        if stale:
+            cert = max(cert, prob.tol)
         sweeps = steps = 0
-        while cert > prob.tol and steps < self.max_newton and sweeps < prob.max_iter:
+        while ((cert > prob.tol or stale) and steps < self.max_newton
+               and sweeps < prob.max_iter):
+            stale = False
             steps += 1
             ws = np.flatnonzero(in_ws)
             moved, done = self._newton_step(lam, ws, cert)

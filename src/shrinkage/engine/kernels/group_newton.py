@@ -310,17 +310,18 @@ def same_groups(a, na, b, nb):
 def bcd_with_newton(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
                     D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                     max_sweeps, sgl_tol, n_anderson, newton_after, max_steps, max_cg,
-                    forcing):
+                    forcing, confirm=True):
     """:func:`~shrinkage.engine.kernels.groups.group_bcd` in chunks of ``newton_after``
     sweeps; after a chunk that left the non-zero groups as they were, Newton steps on
     them (:func:`newton_steps`; the chunk doubles when none is kept). The sweeps decide
     the zero groups and end the solve (the last one over all of ``ws`` moves no block by
     more than ``thr``). Only for a vector response without L1 inside the groups
-    (``newton_after = 0``: plain sweeps). Returns the number of sweeps."""
+    (``newton_after = 0``: plain sweeps); ``confirm`` as there. Returns the number of
+    sweeps."""
     if newton_after <= 0 or R.shape[1] != 1:
         return group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
                          Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
-                         max_sweeps, sgl_tol, n_anderson)
+                         max_sweeps, sgl_tol, n_anderson, confirm)
     chunk = newton_after
     done = 0
     act = np.empty(ws.shape[0], dtype=np.int64)
@@ -330,7 +331,7 @@ def bcd_with_newton(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gi
         step = min(chunk, max_sweeps - done)
         s = group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
                       D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, step,
-                      sgl_tol, n_anderson)
+                      sgl_tol, n_anderson, confirm)
         done += s
         if s < step:
             break

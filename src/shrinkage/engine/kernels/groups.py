@@ -285,15 +285,17 @@ def bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
 @njit(cache=True, nogil=True)
 def group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
               ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, max_sweeps,
-              sgl_tol, n_anderson):
+              sgl_tol, n_anderson, confirm=True):
     """Sweeps of exact block updates over the groups ``ws`` until no block moves the model
     by more than ``thr`` (``d_max ||delta_g||^2``, the objective's scale) or
     ``max_sweeps``; the intercept ``b0`` (shape (K,)) is updated after each sweep.
 
     After a sweep over ``ws``, sweeps run over its non-zero groups only until they settle
     (glmnet's active-set cycling), then ``ws`` is swept again; the blocks are converged
-    when a sweep over all of ``ws`` moves none of them by more than ``thr``. Returns the
-    number of sweeps."""
+    when a sweep over all of ``ws`` moves none of them by more than ``thr``. Without
+    ``confirm`` the sweeps end once the non-zero groups settle: the caller's pass over
+    X (gradient and certificate) then stands for the confirming sweep over ``ws``.
+    Returns the number of sweeps."""
     K = R.shape[1]
     mmax = largest_group(gptr, ws)
     bufs = (np.empty((mmax, K)), np.empty((mmax, K)), np.empty((mmax, K)), np.empty(mmax),
@@ -311,10 +313,14 @@ def group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
             break
         m = nonzero_groups(beta, gptr, gidx, ws, act)
         if m > 0:
-            sweeps += active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr,
-                                    gidx, eoff, H, Q, D, act[:m].copy(), l1g, l1in, l2g,
-                                    beta, R, sh, svR, b0, fit_intercept, thr,
-                                    max_sweeps - sweeps, sgl_tol, n_anderson, bufs)
+            left = max_sweeps - sweeps
+            done = active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr,
+                                 gidx, eoff, H, Q, D, act[:m].copy(), l1g, l1in, l2g, beta,
+                                 R, sh, svR, b0, fit_intercept, thr, left, sgl_tol,
+                                 n_anderson, bufs)
+            sweeps += done
+            if not confirm and done < left:
+                break
     return sweeps
 
 
