@@ -228,6 +228,40 @@ def test_sparse_gaussian_folds_on_copied_rows_match_dense_zero_weight_folds():
     assert (sparse.index_min, sparse.index_chosen) == (dense.index_min, dense.index_chosen)
 
 
+@pytest.mark.parametrize("family", ["gaussian", "binomial"])
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fold_paths_equal_fits_on_their_own_rows_with_tied_columns(family, layout, weighted):
+    """A fold's path through the shared design (zero weights or copied rows, the tie
+    search's projection from the full data's) equals a plain fit on its training rows,
+    on columns tied on some folds' training rows only (twins differing on held-out rows).
+    Sample weights with zeros on training rows leave the shared projection unused."""
+    import scipy.sparse as sp
+
+    r = np.random.default_rng(3)
+    A = np.where(np.abs(X) < 0.3, 0.0, X)
+    twins = A[:, :4].copy()
+    twins[r.choice(N, 4, replace=False), np.arange(4)] += 1.0
+    A = np.hstack([A, twins])
+    y = Y if family == "gaussian" else YB.astype(float)
+    sw = None
+    if weighted:
+        sw = r.uniform(0.5, 2.0, N)
+        sw[:3] = 0.0
+    Xd = sp.csc_matrix(A) if layout == "sparse" else A
+    design = SharedDesign(Xd, family)
+    folds = make_folds(N, 5, random_state=1)
+    opts = shared.fit_path.__globals__["PathOptions"](family=family, tol=1e-11)
+    full = design.path(y, opts.replace(n_lams=15, lam_min_ratio=0.05, sample_weight=sw))
+    for train, test in folds.splits[0]:
+        path, _ = design.fold_path(y, train, test, opts.replace(lams=full.lams), sw)
+        own = shrinkage.regularization_path(
+            Xd[train], y[train], family=family, lams=full.lams, tol=1e-11,
+            sample_weight=None if sw is None else sw[train])
+        scale = np.max(np.abs(own.coefs))
+        np.testing.assert_allclose(path.coefs, own.coefs, rtol=0, atol=1e-7 * scale)
+
+
 def test_large_sparse_folds_keep_zero_weights(monkeypatch):
     """Above the copy cap sparse folds use zero weights (no copies): the same curve."""
     import scipy.sparse as sp

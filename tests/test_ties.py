@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from _reference import kkt_residual
 from shrinkage import cross_validate, regularization_path
-from shrinkage.engine.ties import average_ties, find_ties
+from shrinkage.engine.ties import SharedProjections, average_ties, find_ties
 
 
 def _tied_design(n=200, p=20, seed=0):
@@ -65,6 +65,38 @@ def test_ties_are_judged_on_the_weighted_rows_only():
     assert [14, 15] not in [list(i) for i, _ in _find(X)]
     w[:5] = 0.0
     assert [14, 15] in [list(i) for i, _ in _find(X, w=w)]
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_shared_projection_of_a_fold_is_its_rows_own(sparse):
+    """A fold's projection, the full data's minus its held-out rows', equals the
+    projection of its live rows computed directly; from it (and the fit's own sums of
+    squares) the tie search finds the same groups as from its own passes over X."""
+    X, _, rng = _tied_design()
+    X[:, 15] = X[:, 14]
+    n = X.shape[0]
+    held = rng.choice(n, 30, replace=False)
+    X[held[:4], 15] += 1.0  # tied on the live rows only
+    Xs = sp.csc_matrix(X) if sparse else X
+    live = np.ones(n, dtype=bool)
+    live[held] = False
+    shared = SharedProjections()
+    assert shared.live(Xs)[0] is shared.live(Xs)[0]  # computed once
+    xtu, usum = shared.live(Xs, held, Xs[held])
+    U = np.random.default_rng(0).standard_normal((n, 2))  # the tie search's draw
+    np.testing.assert_allclose(xtu, X[live].T @ U[live], rtol=0, atol=1e-12 * n)
+    np.testing.assert_allclose(usum, U[live].sum(axis=0), rtol=0, atol=1e-12 * n)
+    w = live / live.sum()
+    xm = X.T @ w
+    xsq = ((X - xm) ** 2).T @ w
+    inf = np.full(X.shape[1], np.inf)
+    ones = np.ones(X.shape[1])
+    args = (Xs, w, xm, xsq == 0, ones, ones, -inf, inf)
+    own = sorted((list(i), list(np.round(t, 12))) for i, t in find_ties(*args))
+    given = sorted((list(i), list(np.round(t, 12)))
+                   for i, t in find_ties(*args, xsq=xsq, projection=(xtu, usum)))
+    assert given == own
+    assert [14, 15] in [g for g, _ in own] and [3, 7] in [g for g, _ in own]
 
 
 def test_average_keeps_fitted_values_and_the_intercept_sum():

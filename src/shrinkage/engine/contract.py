@@ -49,11 +49,15 @@ class FitHints:
     held_out : tuple or None
         ``(rows, X[rows])``: the held-out rows of a cross-validation fold, already
         gathered, whose weights are zero in this fit.
+    tie_projection : callable or None
+        Returns the tie search's projection ``(X^T U, sum U)`` over this fit's rows with
+        weight (:meth:`shrinkage.engine.ties.SharedProjections.live`, bound to the fold).
     """
 
     solver: str = "auto"
     shared_gram: object = None
     held_out: tuple | None = None
+    tie_projection: object = None
 
 
 @dataclass(frozen=True)

@@ -270,8 +270,11 @@ def fit_path(X, y, options, hints=None):
     coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
     if penalty.block == "coordinate" and penalty.shape == "elasticnet":
         # the lasso's ties have many optima: take the order-free one (see engine.ties)
+        # (the fit's own sums of squares serve when taken about xm: not for Cox's)
+        xsq = prob.xsq if prob.fit_intercept or data.family.has_intercept else None
+        proj = None if hints.tie_projection is None else hints.tie_projection()
         average_ties(coefs, intercepts, find_ties(X, prob.w, prob.xm, prob.excluded, prob.l1u,
-                                                  prob.l2u, prob.lo, prob.hi),
+                                                  prob.l2u, prob.lo, prob.hi, xsq, proj),
                      prob.xm if prob.fit_intercept else None)
     converged = np.isfinite(cert) & (cert <= tol)
     _warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,

@@ -16,9 +16,15 @@ Cross-validation fits a full-data path and one path per fold on the same X. A
   stored entries, hence the size cap: above it, zero weights keep memory flat. Dense
   folds gain nothing from a copy (and share X^T X), and GLM folds weight their rows at
   every Newton step anyway.
+
+Either way a fold takes the tie search's random projection of its rows from the full
+data's minus its held-out rows' (:class:`~shrinkage.engine.ties.SharedProjections`): one
+pass over X for the whole run instead of one per fold.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,6 +34,7 @@ from ..validation import check_design
 from .contract import FitHints
 from .gram import SharedGram, take_rows
 from .path import fit_path
+from .ties import SharedProjections
 
 __all__ = ["SharedDesign", "FOLD_COPY_MAX_BYTES"]
 
@@ -49,6 +56,7 @@ class SharedDesign:
         self.family = get_family(family)
         dense = not sp.issparse(self.X)
         self.gram = SharedGram() if self.family.quadratic and dense else None
+        self.ties = SharedProjections()
 
     @property
     def shape(self):
@@ -57,7 +65,12 @@ class SharedDesign:
 
     def path(self, y, options):
         """The full-data path of ``options`` (a :class:`~shrinkage.engine.path.PathOptions`)."""
-        return fit_path(self.X, y, options, FitHints(shared_gram=self.gram))
+        w = options.sample_weight
+        # the shared projection covers every row: for fits that weight them all
+        proj = (partial(self.ties.live, self.X)
+                if w is None or np.all(np.asarray(w) > 0) else None)
+        return fit_path(self.X, y, options, FitHints(shared_gram=self.gram,
+                                                     tie_projection=proj))
 
     def copies_fold_rows(self):
         """Whether folds fit a copy of their training rows (see the module docstring)."""
@@ -72,19 +85,32 @@ class SharedDesign:
         its own ``sample_weight`` or ``offset``.
         """
         X_test = take_rows(self.X, test)
+        proj = None
+        if _partition(train, test, y.shape[0]) and (weight is None or np.all(weight[train] > 0)):
+            # the training rows are all the others, and all of them weigh
+            proj = partial(self.ties.live, self.X, test, X_test)
         if self.copies_fold_rows():
             sub = _row_subset(self.X, train)
             path = fit_path(sub, y[train], options.replace(
                 sample_weight=None if weight is None else weight[train],
-                offset=None if offset is None else offset[train]))
+                offset=None if offset is None else offset[train]),
+                FitHints(tie_projection=proj))
             return path, X_test
         w = np.zeros(y.shape[0])
         w[train] = 1.0 if weight is None else weight[train]
         # the held-out rows, gathered once: the engine downdates full-data sums with them
         held = (test, X_test) if self.gram is not None else None
-        hints = FitHints(shared_gram=self.gram, held_out=held)
+        hints = FitHints(shared_gram=self.gram, held_out=held, tie_projection=proj)
         path = fit_path(self.X, y, options.replace(sample_weight=w, offset=offset), hints)
         return path, X_test
+
+
+def _partition(train, test, n):
+    """Whether ``train`` and ``test`` split the rows ``0..n-1`` between them."""
+    seen = np.zeros(n, dtype=np.int64)
+    np.add.at(seen, train, 1)
+    np.add.at(seen, test, 1)
+    return bool(np.all(seen == 1))
 
 
 def _row_subset(X, rows):

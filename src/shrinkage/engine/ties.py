@@ -27,35 +27,47 @@ ridge part vanishes, and it does not depend on the order of the columns.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 
 from .problem import column_moments
 
-__all__ = ["find_ties", "average_ties", "TIE_RTOL"]
+__all__ = ["find_ties", "average_ties", "SharedProjections", "TIE_RTOL"]
 
 #: Relative tolerance of the proportionality and penalty checks. Columns closer than this
 #: to proportional are treated as exactly tied (the fit cannot tell them apart either).
 TIE_RTOL = 1e-10
 
 
-def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi):
+def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi, xsq=None, projection=None):
     """Groups of tied features: a list of ``(idx, t)`` with ``x_idx[k] - xm = t[k] (x_idx[0]
     - xm)`` on the rows with ``w > 0``, ``t[0] = 1``, and equal penalties per unit.
 
     Candidates come from two random projections of the centred, normalised columns; each
     candidate group is then checked column by column, so a false match is impossible and
     a missed one only leaves its split as the solver found it.
+
+    ``xsq`` (``sum_i w_i (x_ij - xm_j)^2``, the fit's own) and ``projection`` (``(X^T U,
+    sum_i U_i)`` over the rows with ``w > 0`` for a random ``(n, 2)`` draw ``U``, from
+    :class:`SharedProjections`) spare the two passes over X when the caller has them; any
+    draw serves, since candidates are only candidates.
     """
     live = w > 0
     cand = np.flatnonzero(~excluded)
     if cand.size < 2:
         return []
-    U = _projections(w.size)
-    if not live.all():
-        U = np.where(live[:, None], U, 0.0)
-    proj = np.asarray(X.T @ U)[cand] - np.outer(xm[cand], U.sum(axis=0))
-    norm = np.sqrt(column_moments(X, w, xm)[cand])  # proportional for tied columns
+    if projection is None:
+        U = _projections(w.size)
+        if not live.all():
+            U = np.where(live[:, None], U, 0.0)
+        projection = (np.asarray(X.T @ U), U.sum(axis=0))
+    xtu, usum = projection
+    proj = xtu[cand] - np.outer(xm[cand], usum)
+    if xsq is None:
+        xsq = column_moments(X, w, xm)
+    norm = np.sqrt(xsq[cand])  # proportional for tied columns
     ok = norm > 0
     cand, proj, norm = cand[ok], proj[ok], norm[ok]
     key = proj / norm[:, None]
@@ -86,6 +98,48 @@ def _projections(n):
         last.setflags(write=False)
         _LAST_DRAW[0] = last
     return last
+
+
+class SharedProjections:
+    """The tie search's projection ``X^T U`` of one design, computed once and shared by
+    fits on subsets of its rows (cross-validation folds).
+
+    ``U`` is the tie search's seeded draw on all ``n`` rows. A fit on the rows
+    outside ``held`` uses ``U`` restricted to its rows, whose projection is the full one
+    minus the held-out rows' part::
+
+        X_live^T U_live = X^T U - X_held^T U_held,   sum U_live = sum U - sum U_held
+
+    (one pass over the held-out block, which the fold gathers anyway, instead of one over
+    X per fold). Whether the fit sees its rows by zero weights on ``X`` or as a copy of
+    ``X[live]``, the projection is the same. Thread-safe; the cache does not travel to
+    other processes (it is recomputed there).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._x = None
+        self._xtu = None
+        self._usum = None
+
+    def __getstate__(self):
+        return {}
+
+    def __setstate__(self, state):
+        self.__init__()
+
+    def live(self, X, held=None, X_held=None):
+        """``(X_live^T U_live, sum_i U_live_i)`` for the rows of ``X`` outside ``held``
+        (``X_held = X[held]``); ``held=None``: all rows."""
+        with self._lock:  # concurrent folds wait for one product
+            if self._x is not X:
+                U = _projections(X.shape[0])
+                self._xtu, self._usum, self._x = np.asarray(X.T @ U), U.sum(axis=0), X
+            xtu, usum = self._xtu, self._usum
+        if held is None or np.size(held) == 0:
+            return xtu, usum
+        Uh = _projections(X.shape[0])[held]
+        return xtu - np.asarray(X_held.T @ Uh), usum - Uh.sum(axis=0)
 
 
 def _proportional(X, live, xm, idx):
