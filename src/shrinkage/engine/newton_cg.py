@@ -64,10 +64,11 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
 
         (Z^T V Z + diag(0, l2_A)) d = Z^T V r - (0, l2_A b_A + l1_A s_A),   Z = [1, Xc_A]
 
-    The step is kept only if no sign flips and no bound is crossed; the residual, its
-    weighted sum and the intercept in ``st`` are updated to match. Returns True if kept,
-    False if refused, None if the active set is too large for a direct solve (see
-    :func:`~shrinkage.engine.newton_cg.cg_active_step`).
+    Where a sign would flip or a bound be crossed, the step is cut there
+    (:func:`first_crossing`; the coordinate that sets the cut lands on its zero or bound);
+    the residual, its weighted sum and the intercept in ``st`` are updated to match.
+    Returns True if a step was taken, False if refused (singular or non-finite system),
+    None if the active set is too large for a direct solve (see :func:`cg_active_step`).
     """
     bw = b[ws]
     A = ws[(bw != 0) & (bw > prob.lo[ws]) & (bw < prob.hi[ws])]
@@ -102,19 +103,36 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
         d = np.linalg.solve(H, rhs)
     except np.linalg.LinAlgError:
         return False
-    new = bA + d[off:]
-    if not (np.isfinite(d).all() and (np.sign(new) == sA).all() and (new >= prob.lo[A]).all()
-            and (new <= prob.hi[A]).all()):
+    if not np.isfinite(d).all():
         return False
-    b[A] = new
+    moves = np.ascontiguousarray(d[off:])
+    t = first_crossing(bA, moves, sA, prob.lo[A], prob.hi[A])
+    if not t > 0.0:
+        return False
+    if t == 1.0:
+        b[A] = bA + moves
+    else:  # cut where a sign flips or a bound is hit: the model still decreases
+        apply_step(b, A, A.size, moves, t, prob.lo, prob.hi)  # moves: b_new - b_old
     step = np.zeros(n)
-    centred_combination(X, xd, xi, xp, sparse, prob.xm, A, np.ascontiguousarray(d[off:]), step)
-    r[:] = rt - step - (d[0] if off else 0.0)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, A, moves, step)
+    d0 = t * d[0] if off else 0.0
+    r[:] = rt - step - d0
     st[0] = 0.0
     st[1] = float(np.dot(v, r))
-    if prob.fit_intercept:
-        st[3] += d[0]
+    st[3] += d0
     return True
+
+
+def first_crossing(bA, dA, sA, lo, hi):
+    """The largest ``t`` in [0, 1] keeping ``bA + t dA`` on the orthant of the signs ``sA``
+    and within ``[lo, hi]``: where a step to the model's minimiser on that orthant must be
+    cut (the model decreases all along the segment, a convex quadratic minimised at 1)."""
+    new = bA + dA
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = np.where(np.sign(new) != sA, bA / -dA, np.inf)
+        up = np.where(new > hi, (hi - bA) / dA, np.inf)
+        down = np.where(new < lo, (lo - bA) / dA, np.inf)
+    return float(min(1.0, cross.min(), up.min(), down.min()))
 
 
 def _model_value(v, resid, bA, l1, l2, A):
@@ -227,11 +245,7 @@ def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
     if _model_value(v, rt - step, new, l1, l2, A) < f_old:
         b[A] = new
     else:  # cut at the first crossing: the model decreases all along the segment
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cross = np.where(np.sign(bA + d[off:]) != sA, bA / -d[off:], np.inf)
-            up = np.where(bA + d[off:] > prob.hi[A], (prob.hi[A] - bA) / d[off:], np.inf)
-            down = np.where(bA + d[off:] < prob.lo[A], (prob.lo[A] - bA) / d[off:], np.inf)
-        t = float(min(1.0, cross.min(), up.min(), down.min()))
+        t = first_crossing(bA, d[off:], sA, prob.lo[A], prob.hi[A])
         if not t > 0.0:
             return False
         moves = np.ascontiguousarray(d[off:])
