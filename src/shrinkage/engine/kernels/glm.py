@@ -344,8 +344,9 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     ``ws_tol``: the loop of ``ProximalNewton._solve_working_set`` in one compiled call.
 
     Each step minimises the IRLS model ``1/2 sum_i v_i (z_i - deta_i)^2 + penalty`` by
-    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` to the threshold of
-    :func:`_model_setup`, then :func:`armijo_irls` backtracks on the true objective; the
+    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` to the inexact-Newton threshold
+    ``accuracy * (violation * grad_scale)^2 / max_j (h_j / s2_j)`` (coordinate moves
+    ``h_j d_j^2`` below it), then :func:`armijo_irls` backtracks on the true objective; the
     gradient ``g`` on ``ws`` and the violation are refreshed after every accepted step, so
     ``g`` must be exact on ``ws`` at entry. ``eta, wres`` and ``(mu, mc) = mean_parts(eta)``
     describe the current point and are updated in place.
