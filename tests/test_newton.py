@@ -499,3 +499,34 @@ def test_exact_active_set_steps_cut_at_a_sign_change_and_lower_the_model(monkeyp
         ref = independent_certificate("binomial", X, y, path.intercepts[k], path.coefs[k],
                                       path.lams[k])
         assert ref <= 1e-9 * (1 + 1e-6) + 1e-14, k
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_compiled_conjugate_gradients_solve_the_active_newton_system(fmt, intercept):
+    # given m iterations and no early stop, CG solves H x = rhs for
+    # H = Z^T V Z + diag(0, l2_A), Z = [1, X_A - xm_A], to rounding (checked with NumPy)
+    from shrinkage.engine.kernels.glm import active_pcg
+
+    rng = np.random.default_rng(5)
+    n, p = 40, 12
+    X = rng.normal(size=(n, p)) * (rng.uniform(size=(n, p)) < 0.5) + 3.0
+    xm = X.mean(axis=0)
+    v = rng.uniform(0.05, 0.25, size=n)
+    A = np.array([7, 2, 9, 4, 0], dtype=np.int64)
+    l2A = np.array([0.0, 0.3, 0.0, 1e-3, 0.1])
+    off = 1 if intercept else 0
+    Z = X[:, A] - xm[A]
+    if intercept:
+        Z = np.column_stack([np.ones(n), Z])
+    H = Z.T @ (v[:, None] * Z)
+    H[off:, off:] += np.diag(l2A)
+    rhs = rng.normal(size=A.size + off)
+    if fmt == "csc":
+        S = sp.csc_matrix(X)
+        design = (None, S.data, S.indices.astype(np.int64), S.indptr.astype(np.int64), True)
+    else:
+        design = (np.asfortranarray(X), None, None, None, False)
+    x = active_pcg(*design, xm, v, A, l2A, off, rhs, np.diag(H).copy(), 4 * rhs.size, 0.0,
+                   np.empty(p))
+    np.testing.assert_allclose(H @ x, rhs, rtol=0, atol=1e-9 * np.abs(rhs).max())
