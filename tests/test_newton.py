@@ -466,3 +466,67 @@ def test_running_deviance_matches_the_deviance_at_the_returned_point(family, com
         eta = X @ path.coefs[k] + path.intercepts[k]
         ratio = 1.0 - fam.deviance(y, eta, w) / null
         assert abs(path.dev_ratio[k] - ratio) <= 1e-12, k
+
+
+def test_exact_active_set_steps_cut_at_a_sign_change_and_lower_the_model(monkeypatch):
+    # the exact step on the active set's orthant is cut where a sign would flip; every
+    # step must lower the IRLS model, leave its residual exact, and the cut coordinate
+    # must land on zero; the path still certifies (checked independently)
+    from sklearn.datasets import load_diabetes
+
+    X, yc = load_diabetes(return_X_y=True)
+    y = (yc > np.median(yc)).astype(float)
+    X = np.asfortranarray(X)
+    original = newton_mod.polish_active_set
+    outcomes = []
+
+    def checked(prob, v, r, st, b, ws, l1, l2):
+        before = model_value(v, r, st, b, ws, l1, l2)
+        b_old, r_old, b0_old = b.copy(), r + st[0], st[3]
+        taken = original(prob, v, r, st, b, ws, l1, l2)
+        assert model_value(v, r, st, b, ws, l1, l2) <= before * (1 + 1e-12) + 1e-15
+        moved = (X - X.mean(axis=0)) @ (b - b_old) + (st[3] - b0_old)
+        np.testing.assert_allclose(r + st[0], r_old - moved, atol=1e-9)
+        outcomes.append(("cut" if np.any((b_old != 0) & (b == 0)) else "full") if taken
+                        else taken)
+        return taken
+
+    monkeypatch.setattr(newton_mod, "polish_active_set", checked)
+    path = regularization_path(X, y, family="binomial", tol=1e-9)
+    assert "cut" in outcomes and "full" in outcomes, outcomes
+    assert path.converged.all()
+    for k in range(path.n_lams):
+        ref = independent_certificate("binomial", X, y, path.intercepts[k], path.coefs[k],
+                                      path.lams[k])
+        assert ref <= 1e-9 * (1 + 1e-6) + 1e-14, k
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_compiled_conjugate_gradients_solve_the_active_newton_system(fmt, intercept):
+    # given m iterations and no early stop, CG solves H x = rhs for
+    # H = Z^T V Z + diag(0, l2_A), Z = [1, X_A - xm_A], to rounding (checked with NumPy)
+    from shrinkage.engine.kernels.glm import active_pcg
+
+    rng = np.random.default_rng(5)
+    n, p = 40, 12
+    X = rng.normal(size=(n, p)) * (rng.uniform(size=(n, p)) < 0.5) + 3.0
+    xm = X.mean(axis=0)
+    v = rng.uniform(0.05, 0.25, size=n)
+    A = np.array([7, 2, 9, 4, 0], dtype=np.int64)
+    l2A = np.array([0.0, 0.3, 0.0, 1e-3, 0.1])
+    off = 1 if intercept else 0
+    Z = X[:, A] - xm[A]
+    if intercept:
+        Z = np.column_stack([np.ones(n), Z])
+    H = Z.T @ (v[:, None] * Z)
+    H[off:, off:] += np.diag(l2A)
+    rhs = rng.normal(size=A.size + off)
+    if fmt == "csc":
+        S = sp.csc_matrix(X)
+        design = (None, S.data, S.indices.astype(np.int64), S.indptr.astype(np.int64), True)
+    else:
+        design = (np.asfortranarray(X), None, None, None, False)
+    x = active_pcg(*design, xm, v, A, l2A, off, rhs, np.diag(H).copy(), 4 * rhs.size, 0.0,
+                   np.empty(p))
+    np.testing.assert_allclose(H @ x, rhs, rtol=0, atol=1e-9 * np.abs(rhs).max())

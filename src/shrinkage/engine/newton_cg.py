@@ -24,6 +24,7 @@ import numpy as np
 
 from .kernels.active_set import apply_step
 from .kernels.certify import centred_dots
+from .kernels.glm import active_pcg
 from .kernels.moments import active_normal_equations, centred_combination
 
 #: conjugate-gradient iterations per step (each about one sweep over the active columns)
@@ -64,10 +65,11 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
 
         (Z^T V Z + diag(0, l2_A)) d = Z^T V r - (0, l2_A b_A + l1_A s_A),   Z = [1, Xc_A]
 
-    The step is kept only if no sign flips and no bound is crossed; the residual, its
-    weighted sum and the intercept in ``st`` are updated to match. Returns True if kept,
-    False if refused, None if the active set is too large for a direct solve (see
-    :func:`~shrinkage.engine.newton_cg.cg_active_step`).
+    Where a sign would flip or a bound be crossed, the step is cut there
+    (:func:`first_crossing`; the coordinate that sets the cut lands on its zero or bound);
+    the residual, its weighted sum and the intercept in ``st`` are updated to match.
+    Returns True if a step was taken, False if refused (singular or non-finite system),
+    None if the active set is too large for a direct solve (see :func:`cg_active_step`).
     """
     bw = b[ws]
     A = ws[(bw != 0) & (bw > prob.lo[ws]) & (bw < prob.hi[ws])]
@@ -102,19 +104,36 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
         d = np.linalg.solve(H, rhs)
     except np.linalg.LinAlgError:
         return False
-    new = bA + d[off:]
-    if not (np.isfinite(d).all() and (np.sign(new) == sA).all() and (new >= prob.lo[A]).all()
-            and (new <= prob.hi[A]).all()):
+    if not np.isfinite(d).all():
         return False
-    b[A] = new
+    moves = np.ascontiguousarray(d[off:])
+    t = first_crossing(bA, moves, sA, prob.lo[A], prob.hi[A])
+    if not t > 0.0:
+        return False
+    if t == 1.0:
+        b[A] = bA + moves
+    else:  # cut where a sign flips or a bound is hit: the model still decreases
+        apply_step(b, A, A.size, moves, t, prob.lo, prob.hi)  # moves: b_new - b_old
     step = np.zeros(n)
-    centred_combination(X, xd, xi, xp, sparse, prob.xm, A, np.ascontiguousarray(d[off:]), step)
-    r[:] = rt - step - (d[0] if off else 0.0)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, A, moves, step)
+    d0 = t * d[0] if off else 0.0
+    r[:] = rt - step - d0
     st[0] = 0.0
     st[1] = float(np.dot(v, r))
-    if prob.fit_intercept:
-        st[3] += d[0]
+    st[3] += d0
     return True
+
+
+def first_crossing(bA, dA, sA, lo, hi):
+    """The largest ``t`` in [0, 1] keeping ``bA + t dA`` on the orthant of the signs ``sA``
+    and within ``[lo, hi]``: where a step to the model's minimiser on that orthant must be
+    cut (the model decreases all along the segment, a convex quadratic minimised at 1)."""
+    new = bA + dA
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = np.where(np.sign(new) != sA, bA / -dA, np.inf)
+        up = np.where(new > hi, (hi - bA) / dA, np.inf)
+        down = np.where(new < lo, (lo - bA) / dA, np.inf)
+    return float(min(1.0, cross.min(), up.min(), down.min()))
 
 
 def _model_value(v, resid, bA, l1, l2, A):
@@ -123,17 +142,15 @@ def _model_value(v, resid, bA, l1, l2, A):
             + float(np.dot(l1[A], np.abs(bA)) + 0.5 * np.dot(l2[A], bA * bA)))
 
 
-class _ActiveHessian:
-    """Products with ``H = Z^T V Z + diag(0, l2_A)``, ``Z = [1, Xc_A]`` (or ``Xc_A``)."""
+class _ActiveColumns:
+    """Products with ``Z = [1, Xc_A]`` (or ``Xc_A``) and ``Z^T``; those with the model's
+    Hessian run compiled (:func:`~shrinkage.engine.kernels.glm.active_pcg`)."""
 
-    def __init__(self, prob, v, A, l2, off):
+    def __init__(self, prob, A, off):
         self.design = prob.kernel_design()
         self.xm = prob.xm
-        self.v = v
         self.A = A
-        self.l2A = l2[A]
         self.off = off
-        self.u = np.empty(prob.n)
         self.g = np.empty(prob.p)
 
     def apply_z(self, d, out):
@@ -153,38 +170,6 @@ class _ActiveHessian:
         if self.off:
             out[0] = su
 
-    def __call__(self, d, out):
-        self.apply_z(d, self.u)
-        self.u *= self.v
-        self.apply_zt(self.u, out)
-        out[self.off:] += self.l2A * d[self.off:]
-
-
-def _conjugate_gradients(hess, rhs, diag, max_iter, rtol):
-    """Jacobi-preconditioned CG from 0 for ``H x = rhs``; returns ``x``."""
-    x = np.zeros_like(rhs)
-    res = rhs.copy()
-    z = res / diag
-    p = z.copy()
-    rz = float(np.dot(res, z))
-    stop = rtol * rtol * rz
-    hp = np.empty_like(rhs)
-    for _ in range(max_iter):
-        if rz <= stop:
-            break
-        hess(p, hp)
-        php = float(np.dot(p, hp))
-        if not php > 0.0:
-            break
-        alpha = rz / php
-        x += alpha * p
-        res -= alpha * hp
-        z = res / diag
-        rz_new = float(np.dot(res, z))
-        p = z + (rz_new / rz) * p
-        rz = rz_new
-    return x
-
 
 def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
     """One conjugate-gradient Newton step on the active set of ``ws``; True if taken.
@@ -200,11 +185,11 @@ def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
     off = 1 if prob.fit_intercept else 0
     m = A.size + off
     rt = r + st[0]
-    hess = _ActiveHessian(prob, v, A, l2, off)
+    cols = _ActiveColumns(prob, A, off)
     bA = b[A].copy()
     sA = np.sign(bA)
     rhs = np.empty(m)
-    hess.apply_zt(v * rt, rhs)
+    cols.apply_zt(v * rt, rhs)
     rhs[off:] -= l2[A] * bA + l1[A] * sA
     diag = np.empty(m)
     diag[off:] = h[A] + l2[A]
@@ -212,7 +197,9 @@ def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
         diag[0] = st[2]
     if not np.all(diag > 0.0):
         return False
-    d = _conjugate_gradients(hess, rhs, diag, CG_MAX_ITER, CG_RTOL)
+    X, xd, xi, xp, sparse = prob.kernel_design()
+    d = active_pcg(X, xd, xi, xp, sparse, prob.xm, v, A, l2[A], off, rhs, diag, CG_MAX_ITER,
+                   CG_RTOL, cols.g)
     if not np.all(np.isfinite(d)):
         return False
     step = np.empty(prob.n)
@@ -223,15 +210,11 @@ def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
     new = np.clip(new, prob.lo[A], prob.hi[A])
     proj = d.copy()
     proj[off:] = new - bA
-    hess.apply_z(proj, step)
+    cols.apply_z(proj, step)
     if _model_value(v, rt - step, new, l1, l2, A) < f_old:
         b[A] = new
     else:  # cut at the first crossing: the model decreases all along the segment
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cross = np.where(np.sign(bA + d[off:]) != sA, bA / -d[off:], np.inf)
-            up = np.where(bA + d[off:] > prob.hi[A], (prob.hi[A] - bA) / d[off:], np.inf)
-            down = np.where(bA + d[off:] < prob.lo[A], (prob.lo[A] - bA) / d[off:], np.inf)
-        t = float(min(1.0, cross.min(), up.min(), down.min()))
+        t = first_crossing(bA, d[off:], sA, prob.lo[A], prob.hi[A])
         if not t > 0.0:
             return False
         moves = np.ascontiguousarray(d[off:])
@@ -239,7 +222,7 @@ def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
         proj[off:] = moves
         if off:
             proj[0] = t * d[0]
-        hess.apply_z(proj, step)
+        cols.apply_z(proj, step)
     r[:] = rt - step
     st[0] = 0.0
     st[1] = float(np.dot(v, r))

@@ -14,7 +14,7 @@ whole working-set loop of a ``lam``, so that a small problem's Newton steps pay 
 Python overhead.
 """
 
-
+import numpy as np
 from numba import njit
 
 from ...model.glm_math import loss_change, loss_change_at, mean_parts, mean_var
@@ -344,8 +344,9 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     ``ws_tol``: the loop of ``ProximalNewton._solve_working_set`` in one compiled call.
 
     Each step minimises the IRLS model ``1/2 sum_i v_i (z_i - deta_i)^2 + penalty`` by
-    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` to the threshold of
-    :func:`_model_setup`, then :func:`armijo_irls` backtracks on the true objective; the
+    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` to the inexact-Newton threshold
+    ``accuracy * (violation * grad_scale)^2 / max_j (h_j / s2_j)`` (coordinate moves
+    ``h_j d_j^2`` below it), then :func:`armijo_irls` backtracks on the true objective; the
     gradient ``g`` on ``ws`` and the violation are refreshed after every accepted step, so
     ``g`` must be exact on ``ws`` at entry. ``eta, wres`` and ``(mu, mc) = mean_parts(eta)``
     describe the current point and are updated in place.
@@ -446,3 +447,52 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6] = b0, swres, ws_cert, dftot, thr, q0, loss
     it[0], it[1], it[5], it[6], it[7] = sweeps, newton, pending, moved, 0
     return code
+
+
+@njit(cache=True, nogil=True)
+def _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, d, out, u, g):
+    """``out = H d`` for ``H = Z^T V Z + diag(0, l2_A)``, ``Z = [1 (if off), Xc_A]``
+    (``u``: n scratch, ``g``: p scratch)."""
+    centred_combination(X, xd, xi, xp, sparse, xm, A, d[off:], u)
+    su = 0.0
+    for i in range(u.shape[0]):
+        t = v[i] * (u[i] + d[0]) if off else v[i] * u[i]
+        u[i] = t
+        su += t
+    centred_dots(X, xd, xi, xp, sparse, u, su, xm, A, A.shape[0], g)
+    for a in range(A.shape[0]):
+        out[off + a] = g[A[a]] + l2A[a] * d[off + a]
+    if off:
+        out[0] = su
+
+
+@njit(cache=True, nogil=True)
+def active_pcg(X, xd, xi, xp, sparse, xm, v, A, l2A, off, rhs, diag, max_iter, rtol, g):
+    """Jacobi-preconditioned conjugate gradients from 0 for ``H x = rhs`` (``H`` as in
+    :func:`_hessian_product`, preconditioner ``diag``), at most ``max_iter`` products,
+    stopping once the preconditioned residual norm falls below ``rtol`` of its start;
+    returns ``x``."""
+    m = rhs.shape[0]
+    x = np.zeros(m)
+    res = rhs.copy()
+    z = res / diag
+    p = z.copy()
+    hp = np.empty(m)
+    u = np.empty(v.shape[0])
+    rz = np.sum(res * z)
+    stop = rtol * rtol * rz
+    for _ in range(max_iter):
+        if rz <= stop:
+            break
+        _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, p, hp, u, g)
+        php = np.sum(p * hp)
+        if not php > 0.0:
+            break
+        alpha = rz / php
+        x += alpha * p
+        res -= alpha * hp
+        z = res / diag
+        rz_new = np.sum(res * z)
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return x
