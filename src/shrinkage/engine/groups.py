@@ -67,7 +67,7 @@ class GroupSolver(GroupGap, Solver):
     # ... once the non-zero groups hold this share of n features (below, Z_F is well
     # conditioned: the sweeps settle in a few passes, each costing what a conjugate
     # gradient iteration does)
-    newton_share = 1.0
+    newton_share = 0.5
     # gaussian: whether the sweeps end on a sweep over the whole working set that moves no
     # block by more than the threshold (False: once the non-zero groups settle; the pass
     # over X for the certificate then checks the zero ones)
