@@ -73,13 +73,16 @@ class GroupGap:
         hard = pen & (l2g == 0)
         alpha = 1.0
         if np.any(hard):
-            over = hard & (soft_norm(G, self.order, self.starts, l1in) > l1g)
-            if np.any(over):
+            sn = soft_norm(G, self.order, self.starts, l1in)
+            over = hard & (sn > l1g)
+            if np.any(over) and not np.any(l1in[over]):
+                # the group norm alone: its dual norm is ||G_g|| / l1g
+                alpha = min(1.0, float(np.min(l1g[over] / sn[over])))
+            elif np.any(over):
                 sel = np.flatnonzero(over)
-                sizes = np.diff(self.starts)[sel]
-                sub_order = np.concatenate([self.order[self.starts[g]:self.starts[g + 1]]
-                                            for g in sel])
-                sub_starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+                sizes = np.diff(self.starts)
+                sub_order = self.order[np.repeat(over, sizes)]
+                sub_starts = np.concatenate([[0], np.cumsum(sizes[sel])]).astype(np.int64)
                 dn = group_dual_norm(G[sub_order], np.arange(sub_order.size),
                                      sub_starts, l1in[sel], l1g[sel])
                 alpha = min(1.0, 1.0 / float(np.max(dn)))
@@ -116,9 +119,11 @@ class GroupGap:
 
     def centred_target(self):
         """``y - offset``, centred by its weighted mean with an intercept (n, K)."""
-        prob = self.prob
-        n = prob.n
-        yc = self.y2 if prob.offset is None else self.y2 - prob.offset.reshape(n, self.K)
-        if prob.fit_intercept:
-            yc = yc - (prob.w @ yc) / np.sum(prob.w)
-        return yc
+        if getattr(self, "_yc", None) is None:  # computed once per fit
+            prob = self.prob
+            n = prob.n
+            yc = self.y2 if prob.offset is None else self.y2 - prob.offset.reshape(n, self.K)
+            if prob.fit_intercept:
+                yc = yc - (prob.w @ yc) / np.sum(prob.w)
+            self._yc = yc
+        return self._yc

@@ -64,6 +64,10 @@ class GroupSolver(GroupGap, Solver):
     # they were (0: never), ``newton_steps`` at a time, each by conjugate gradients (at
     # most ``newton_cg``) to ``newton_forcing`` times the gradient's norm
     newton_after, newton_steps, newton_cg, newton_forcing = 3, 1, 200, 0.5
+    # ... once the non-zero groups hold this share of n features (below, Z_F is well
+    # conditioned: the sweeps settle in a few passes, each costing what a conjugate
+    # gradient iteration does)
+    newton_share = 0.5
     # gaussian: whether the sweeps end on a sweep over the whole working set that moves no
     # block by more than the threshold (False: once the non-zero groups settle; the pass
     # over X for the certificate then checks the zero ones)
@@ -88,7 +92,7 @@ class GroupSolver(GroupGap, Solver):
         self.quadratic = bool(prob.family.quadratic)
         self.certificate_kind = "duality_gap" if self.quadratic else "kkt_violation"
         self.inv_s = np.where(prob.candidates, 1.0 / prob.scale, 0.0)
-        sizes = np.diff(self.starts)
+        self.sizes = sizes = np.diff(self.starts)
         self.eoff = np.zeros(self.G_n + 1, dtype=np.int64)
         np.cumsum(sizes * sizes, out=self.eoff[1:])
         self.H = np.zeros(self.eoff[-1])
@@ -240,13 +244,18 @@ class GroupSolver(GroupGap, Solver):
         l1g, l1in, l2g = self._arrays(lam)
         if xd is not None and self.xdv_of is not self.v:
             self.xdv, self.xdv_of = weighted_values(xd, xi, self.v), self.v
+        # Newton steps (and the chunked sweeps that look for them) only where the working
+        # set could hold enough features to take them
+        newton = self.newton_after if self.sizes[ws].sum() >= self.newton_share * self.prob.n \
+            else 0
         return bcd_with_newton(
             X, xd, xi, xp, self.xdv, sparse, self.v, self.vsum, self.prob.xm, self.inv_s,
             self.xv, self.starts, self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l1in,
             l2g, self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
             max(budget, 1), 1e-3 * self.prob.tol * self.grad_scale, self.anderson,
-            self.newton_after, self.newton_steps, self.newton_cg,
-            self.newton_forcing, self.confirm or not self.quadratic)
+            newton, self.newton_steps, self.newton_cg,
+            self.newton_forcing, self.confirm or not self.quadratic,
+            int(self.newton_share * self.prob.n))
 
     def _strong(self, lam, lam_prev):
         cut = max(2.0 * lam - lam_prev, 0.0)

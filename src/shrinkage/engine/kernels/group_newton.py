@@ -310,14 +310,15 @@ def same_groups(a, na, b, nb):
 def bcd_with_newton(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
                     D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                     max_sweeps, sgl_tol, n_anderson, newton_after, max_steps, max_cg,
-                    forcing, confirm=True):
+                    forcing, confirm=True, min_feats=0):
     """:func:`~shrinkage.engine.kernels.groups.group_bcd` in chunks of ``newton_after``
     sweeps; after a chunk that left the non-zero groups as they were, Newton steps on
     them (:func:`newton_steps`; the chunk doubles when none is kept). The sweeps decide
     the zero groups and end the solve (the last one over all of ``ws`` moves no block by
     more than ``thr``). Only for a vector response without L1 inside the groups
-    (``newton_after = 0``: plain sweeps); ``confirm`` as there. Returns the number of
-    sweeps."""
+    (``newton_after = 0``: plain sweeps); ``confirm`` as there. Newton steps are taken
+    only when the non-zero groups hold at least ``min_feats`` features. Returns the
+    number of sweeps."""
     if newton_after <= 0 or R.shape[1] != 1:
         return group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
                          Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
@@ -338,8 +339,11 @@ def bcd_with_newton(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gi
         n_act = nonzero_groups(beta, gptr, gidx, ws, act)
         if same_groups(act, n_act, prev, n_prev) and n_act > 0:
             smooth = True
+            n_feats = 0
             for t in range(n_act):
                 smooth = smooth and l1in[act[t]] == 0.0
+                n_feats += gptr[act[t] + 1] - gptr[act[t]]
+            smooth = smooth and n_feats >= min_feats
             kept = 0
             if smooth:
                 settle_residual(R, sh)
