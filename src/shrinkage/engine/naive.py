@@ -38,7 +38,7 @@ from .kernels.active_set import (
 )
 from .kernels.cd import cd_quadratic
 from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
-from .kernels.flags import FASTMATH
+from .kernels.flags import FASTMATH, KERNEL
 from .kernels.gap import relative_gap, residual_terms
 from .kernels.moments import centred_combination
 from .stopping import RULES, record_point
@@ -270,7 +270,7 @@ def secant_moves(b, b1, b2, ratio, lo, hi, idx, d):
     return m
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, b2, ratio,
                     idx, d, step):
     """Warm start from the secant of the path; kept only when it lowers the objective.
@@ -312,7 +312,7 @@ def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, 
     return True
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, unpen,
                excluded, scale, yc, lams, lam_prev, tol, obj_scale, max_iter, thr_start,
                thr_shrink, fit_intercept, ybar, null_dev, early_stop, min_lams, dev_max,

@@ -11,6 +11,8 @@ calls the same function.
 
 from numba import njit
 
+from .kernels.flags import KERNEL
+
 DEV_MAX = 0.999
 DEV_CHANGE = 1e-5
 MIN_LAMS = 5
@@ -18,7 +20,7 @@ RULES = (MIN_LAMS, DEV_MAX, DEV_CHANGE)
 SEPARATED = 4
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change):
     """glmnet's early stop after ``lam`` index ``k``: 0 go on, 1 or 2 (module docstring).
 
@@ -45,7 +47,7 @@ def stop_reason(code, dev_ratio, lam, note=""):
     return ""
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def record_point(k, b, b0, dev, null_dev, certificate, sweeps, coefs, intercepts, dev_ratio,
                  cert, n_iter, early_stop, n_lams, min_lams, dev_max, dev_change):
     """Write path point ``k`` of a compiled gaussian driver; returns its early-stop code.

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from .certify import dot
-from .flags import FASTMATH
+from .flags import FASTMATH, KERNEL
 from .moments import active_normal_equations, centred_combination
 
 POLISH_MAX_SWEEPS = 200.0
@@ -68,7 +68,7 @@ def cholesky_substitute(L, m, r):
         r[i] = t / L[i, i]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def cholesky_solve(H, rhs, m):
     """Solve ``H x = rhs`` (symmetric positive definite, leading ``m x m``) in place.
 
@@ -115,7 +115,7 @@ def orthant_step(H, rhs, b, A, m, l1, l2, lo, hi):
     return t if t > 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def apply_step(b, A, m, rhs, t, lo, hi):
     """``b[A] += t * d`` (``d`` in ``rhs``), landing exactly on the zero or bound hit."""
     for a in range(m):

@@ -4,9 +4,10 @@ import numpy as np
 from numba import njit
 
 from .active_set import cholesky_solve
+from .flags import INNER
 
 
-@njit(cache=True, nogil=True)
+@njit(**INNER)
 def anderson_weights(hist, dim, K):
     """Weights ``c`` with ``sum(c) = 1`` minimising ``||U c||``, U the iterate differences.
 

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from .anderson import anderson_weights
-from .flags import FASTMATH
+from .flags import FASTMATH, INNER, KERNEL
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
@@ -101,7 +101,7 @@ def intercept_step_sparse(svr, roff, V, st):
     return roff - d0, V * d0 * d0
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**INNER, fastmath=FASTMATH)
 def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercept):
     """One pass over the coordinates idx[:m]; returns max h_j * delta_j^2.
 
@@ -138,7 +138,7 @@ def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercep
     return maxch
 
 
-@njit(cache=True, nogil=True)
+@njit(**INNER)
 def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
                   intercept):
     roff = st[0]
@@ -207,7 +207,7 @@ def _quad_objective(v, uv, r, roff, b, l1, l2, idx, m):
     return s
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**INNER, fastmath=FASTMATH)
 def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, act, m,
               hist, rtmp):
     """Anderson extrapolation of the last K+1 iterates of ``b[act]`` (Bertrand & Massias).
@@ -217,7 +217,9 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
     quadratic objective. Returns True when accepted.
     """
     K = _ANDERSON_K
-    z = anderson_weights(hist, m, K)
+    # the count as a run-time value (hist has K + 1 columns): a literal K lets LLVM
+    # unroll the K x K products, 300 kB of IR and ~0.5 s of a first fit's compile
+    z = anderson_weights(hist, m, hist.shape[1] - 1)
     if z.shape[0] == 0:
         return False
     roff = st[0]
@@ -261,7 +263,7 @@ def _anderson(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, ac
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(**INNER)
 def _sparse_apply(xd, xi, xp, act, m, d, r):
     """r -= sum_t d_t * x_{act_t} over CSC columns (scalar gathers: see _sweep_dense)."""
     for t in range(m):
@@ -272,7 +274,7 @@ def _sparse_apply(xd, xi, xp, act, m, d, r):
                 r[xi[k]] -= dt * xd[k]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st,
                  ws, n_ws, intercept, thr, max_sweeps):
     """Coordinate descent over the working set ``ws[:n_ws]``.
@@ -329,7 +331,7 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def weighted_moments(X, xd, xi, xp, sparse, v, xm, idx, m, xv, h):
     """For j in idx[:m]: xv_j = sum_i v_i x_ij and h_j = sum_i v_i (x_ij - xm_j)^2."""
     if xd is not None:
@@ -338,7 +340,7 @@ def weighted_moments(X, xd, xi, xp, sparse, v, xm, idx, m, xv, h):
         _weighted_moments_dense(X, v, xm, idx, m, xv, h)
 
 
-@njit(cache=True, nogil=True)
+@njit(**INNER)
 def _weighted_moments_sparse(xd, xi, xp, v, xm, idx, m, xv, h):
     V = 0.0
     for i in range(v.shape[0]):
@@ -357,7 +359,7 @@ def _weighted_moments_sparse(xd, xi, xp, v, xm, idx, m, xv, h):
         h[j] = hj if hj > 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**INNER, fastmath=FASTMATH)
 def _weighted_moments_dense(X, v, xm, idx, m, xv, h):
     for t in range(m):
         j = idx[t]
@@ -373,7 +375,7 @@ def _weighted_moments_dense(X, v, xm, idx, m, xv, h):
         h[j] = s2
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def cd_covariance(G, col, g, h, l1, l2, lo, hi, b, ws, n_ws, thr, max_sweeps):
     """Covariance-update coordinate descent (glmnet's mode for n >> p), gaussian only.
 
@@ -402,7 +404,7 @@ def cd_covariance(G, col, g, h, l1, l2, lo, hi, b, ws, n_ws, thr, max_sweeps):
     return sweeps
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**INNER, fastmath=FASTMATH)
 def _cov_sweep(G, col, g, h, l1, l2, lo, hi, b, idx, m, p):
     maxch = 0.0
     for t in range(m):

@@ -8,7 +8,7 @@ temporaries dominate the cost of a KKT check when p is large and the working set
 import numpy as np
 from numba import njit
 
-from .flags import FASTMATH
+from .flags import FASTMATH, INNER, KERNEL
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
@@ -32,7 +32,7 @@ def violation(gj, bj, l1j, l2j, loj, hij):
     return abs(dev)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def kkt_scan(g, b, l1, l2, lo, hi, cand, in_ws, scale, out):
     """Largest violation (divided by ``scale_j``) over candidates, and violators outside ws.
 
@@ -55,7 +55,7 @@ def kkt_scan(g, b, l1, l2, lo, hi, cand, in_ws, scale, out):
     return vmax, m
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def dual_terms(g, b, l1, l2, lo, hi, keep):
     """Pieces of the duality gap over the features with ``keep``.
 
@@ -110,7 +110,7 @@ def dual_terms(g, b, l1, l2, lo, hi, keep):
     return pen, t, conj
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def centred_dots(X, xd, xi, xp, sparse, u, su, xm, idx, m, g):
     """g_j = sum_i (x_ij - xm_j) u_i = x_j . u - xm_j * su for j in idx[:m].
 
@@ -123,7 +123,7 @@ def centred_dots(X, xd, xi, xp, sparse, u, su, xm, idx, m, g):
         _dots_dense(X, u, su, xm, idx, m, g)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**INNER, fastmath=FASTMATH)
 def _dots_dense(X, u, su, xm, idx, m, g):
     # centred element by element: x . u - xm * su would cancel catastrophically for a
     # column whose mean is large next to its spread (1e8 + 1e-4 z)
@@ -136,7 +136,7 @@ def _dots_dense(X, u, su, xm, idx, m, g):
         g[j] = s
 
 
-@njit(cache=True, nogil=True)
+@njit(**INNER)
 def _dots_sparse(xd, xi, xp, u, su, xm, idx, m, g):
     for t in range(m):
         j = idx[t]
@@ -146,7 +146,7 @@ def _dots_sparse(xd, xi, xp, u, su, xm, idx, m, g):
         g[j] = s - xm[j] * su
 
 
-@njit(cache=True, nogil=True)
+@njit(**INNER)
 def ws_gradient(X, xd, xi, xp, sparse, w, r, xm, idx, m, g):
     """g_j = sum_i w_i (x_ij - xm_j) r_i for j in idx[:m] (the working-set gradient)."""
     u = np.empty(r.shape[0])
@@ -155,7 +155,7 @@ def ws_gradient(X, xd, xi, xp, sparse, w, r, xm, idx, m, g):
     centred_dots(X, xd, xi, xp, sparse, u, total(u), xm, idx, m, g)
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g):
     """g_j = sum_i (x_ij - xm_j) u_i for every column (0 where ``excluded``).
 
@@ -173,7 +173,7 @@ def centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g):
     centred_dots(X, xd, xi, xp, sparse, u, total(u), xm, idx, m, g)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def dot(a, b):
     """sum_i a_i b_i without BLAS thread start-up (cheap for the p-vectors of a KKT check)."""
     s = 0.0

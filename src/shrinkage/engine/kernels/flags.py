@@ -15,6 +15,21 @@ compilation (its own pipeline, LLVM module and cache entry), once more in every 
 that links it. Helpers that test ``X is None`` / ``xd is None`` are never inlined: numba
 inlines untyped code, where that test no longer refers to an argument and so is not
 pruned (see the package docstring).
+
+Every compiled function also gets wrappers that numba builds whether or not they are used:
+a C-callable one (nothing here takes a kernel's address) and a Python-callable one that
+unboxes every argument (40 kB of LLVM IR for a kernel of twenty arguments). Each is lowered,
+optimised and turned into machine code on the first fit. Kernels therefore go without the
+first (:data:`KERNEL`), and those called only from other kernels without both
+(:data:`INNER`); a first sparse gaussian fit compiles about 0.8 s faster.
 """
 
+#: Reassociation and contraction (see above); never ``nnan``/``ninf``.
 FASTMATH = {"reassoc", "contract"}
+
+#: ``njit`` options of a kernel: cached on disk, run without the GIL, no C wrapper.
+KERNEL = {"cache": True, "nogil": True, "no_cfunc_wrapper": True}
+
+#: ``njit`` options of a kernel that only other kernels call: no Python wrapper either
+#: (calling it from Python fails; give such a kernel :data:`KERNEL` once Python needs it).
+INNER = {**KERNEL, "no_cpython_wrapper": True}

@@ -21,10 +21,10 @@ import numpy as np
 from numba import njit
 
 from .certify import dot, dual_terms
-from .flags import FASTMATH
+from .flags import FASTMATH, INNER, KERNEL
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**INNER, fastmath=FASTMATH)
 def residual_terms(w, r, yc):
     """``(sum_i w_i r_i yc_i, sum_i w_i r_i^2)``."""
     a = 0.0
@@ -36,7 +36,7 @@ def residual_terms(w, r, yc):
     return a, bq
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def covariance_residual_terms(b, c, g, yw):
     """``(sum w r yc, sum w r^2)`` from cached inner products, without the residual.
 
@@ -49,7 +49,7 @@ def covariance_residual_terms(b, c, g, yw):
     return yw - bc, (bq if bq > 0.0 else 0.0)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def relative_gap(a, bq, g, b, l1, l2, lo, hi, mask, obj_scale, free, free_idx, pinv, gall,
                  cu):
     """``(P - D) / obj_scale`` over the features in ``mask`` (see the module docstring).

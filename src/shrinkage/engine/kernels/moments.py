@@ -3,8 +3,10 @@
 import numpy as np
 from numba import njit
 
+from .flags import KERNEL
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+
+@njit(**KERNEL, fastmath={"reassoc", "contract"})
 def column_variances(X, w, center):
     """out_j = sum_i w_i (x_ij - center_j)^2  (np.average((X - center)**2, 0, w) * sum(w)).
 
@@ -23,7 +25,7 @@ def column_variances(X, w, center):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def column_range(X, w, lo, hi):
     """Smallest and largest value of every column over the rows with ``w_i > 0``.
 
@@ -44,7 +46,7 @@ def column_range(X, w, lo, hi):
         hi[j] = b
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def sparse_column_range(data, indptr, indices, w, lo, hi):
     """:func:`column_range` of a CSC matrix: stored entries, and 0 when a row with
     positive weight has no stored entry in the column."""
@@ -71,7 +73,7 @@ def sparse_column_range(data, indptr, indices, w, lo, hi):
         hi[j] = b
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def take_rows_fortran(X, rows, out):
     """out[t, j] = X[rows[t], j] for Fortran-ordered X and out, one column at a time.
 
@@ -83,7 +85,7 @@ def take_rows_fortran(X, rows, out):
             out[t, j] = X[rows[t], j]
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(**KERNEL, fastmath={"reassoc", "contract"})
 def shifted_sums_by_column(X, y, m, ybar, s1, s2, sxy):
     """Sums about the shifts ``m`` (per column) and ``ybar``, for a Fortran-ordered X::
 
@@ -106,7 +108,7 @@ def shifted_sums_by_column(X, y, m, ybar, s1, s2, sxy):
         sxy[j] = e
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def sparse_column_moments(data, indptr, indices, w, center, out):
     """out_j = sum_i w_i (x_ij - center_j)^2 for a CSC matrix (zeros included)."""
     p = indptr.shape[0] - 1
@@ -127,7 +129,7 @@ def sparse_column_moments(data, indptr, indices, w, center, out):
         out[j] = s + wz * c * c
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def centred_combination(X, xd, xi, xp, sparse, xm, idx, coef, out):
     """out = sum_{t} (X[:, idx_t] - xm[idx_t]) * coef_t, without copying columns."""
     n = out.shape[0]
@@ -149,7 +151,7 @@ def centred_combination(X, xd, xi, xp, sparse, xm, idx, coef, out):
         out[i] -= shift
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, idx, intercept, H, rhs):
     """H = Z^T V Z and rhs = Z^T V r for Z = [1 (if intercept), X[:, idx] - xm[idx]].
 

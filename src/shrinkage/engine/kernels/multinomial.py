@@ -268,7 +268,9 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
             _store(hist, filled, B, b0, act, m, K)
             if filled == AK:
                 filled = np.int64(0)
-                z = anderson_weights(hist, dim, AK)
+                # the count as a run-time value (hist has K + 1 columns): a literal K lets LLVM
+                # unroll the K x K products, 300 kB of IR and ~0.5 s of a first fit's compile
+                z = anderson_weights(hist, dim, hist.shape[1] - 1)
                 if z.shape[0] > 0:
                     f_cur = _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00,
                                          ws, n_ws, l1, l2, grouped, intercept, D, qc)
