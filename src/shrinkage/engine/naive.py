@@ -378,8 +378,10 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                              l1, l2, lo, hi)
             want_polish = False
             chunk = min(budget, chunk_size(polish_cost, sweep_cost)) if polish else budget
+            # np.bool_: a literal False would compile cd_quadratic once more, apart from
+            # the specialisation the Python callers and the Newton rounds share
             did = cd_quadratic(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1, l2, lo, hi,
-                               b, r, st, ws, m, False, thr, chunk)
+                               b, r, st, ws, m, np.bool_(False), thr, chunk)
             sweeps += did
             if sparse and st[0] != 0.0:
                 for i in range(n):

@@ -151,8 +151,10 @@ def naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step, l1
                   hi):
     """Newton step on the active set ``A[:na]`` (``na < n``) from the residual; True if kept."""
     n = r.shape[0]
-    active_normal_equations(X, xd, xi, xp, sparse, w, xm, r, A[:na], False, H[:na, :na],
-                            rhs[:na])
+    # np.bool_: a literal False would compile the kernel once more (one specialisation
+    # per literal value)
+    active_normal_equations(X, xd, xi, xp, sparse, w, xm, r, A[:na], np.bool_(False),
+                            H[:na, :na], rhs[:na])
     t = orthant_step(H, rhs, b, A, na, l1, l2, lo, hi)
     if t <= 0.0:
         return False

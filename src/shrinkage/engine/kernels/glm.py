@@ -373,8 +373,10 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
             centred_combination(X, xd, xi, xp, sparse, xm, ik, dk, deta)
             for i in range(deta.shape[0]):
                 deta[i] += fl[8]
+            # np.int64: a literal int would compile armijo_irls once more (numba
+            # specialises a kernel-to-kernel call on each literal argument's value)
             t, df = armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, bk, dk, ik, l1, l2, 0.0,
-                                0.0, 1, wres_t, v_t, z_t, mu_t, mc_t, sums_t)
+                                0.0, np.int64(1), wres_t, v_t, z_t, mu_t, mc_t, sums_t)
             pending = 0
             if t == 1.0:
                 for q in range(k):
@@ -424,7 +426,7 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
         decrease = step_decrease(wres, deta, bk, dk, ik, l1, l2)
         # coordinate descent resolves the model only to the rounding of its value q0
         t, df = armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, bk, dk, ik, l1, l2,
-                            decrease, 8.0 * 2.220446049250313e-16 * q0, MAX_HALVINGS,
+                            decrease, 8.0 * 2.220446049250313e-16 * q0, np.int64(MAX_HALVINGS),
                             wres_t, v_t, z_t, mu_t, mc_t, sums_t)
         if t == 0.0:
             for q in range(k):
