@@ -80,6 +80,18 @@ def test_newton_steps_reach_the_restricted_optimum(ridge):
     np.testing.assert_allclose(b[:24], ref.x[1:], atol=1e-4)
 
 
+def _with_and_without_speedups(monkeypatch, X, y, kw):
+    """The path with the group Newton steps and secant start, and without; both certified
+    at ``kw["tol"]``."""
+    with_newton = regularization_path(X, y, **kw)
+    monkeypatch.setattr(GroupSolver, "newton_after", 0)
+    monkeypatch.setattr(GroupSolver, "secant", False)
+    plain = regularization_path(X, y, **kw)
+    assert np.all(with_newton.converged) and np.all(plain.converged)
+    assert np.max(with_newton.certificate) <= kw["tol"]
+    return with_newton, plain
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.6])
 def test_paths_with_and_without_newton_and_secant_agree(monkeypatch, sparse, l1_ratio):
@@ -89,12 +101,7 @@ def test_paths_with_and_without_newton_and_secant_agree(monkeypatch, sparse, l1_
     labels = np.repeat(np.arange(starts.size - 1), np.diff(starts))
     kw = dict(feature_groups=labels, l1_ratio=l1_ratio, n_lams=30, lam_min_ratio=1e-3,
               tol=1e-9, early_stop=False)
-    with_newton = regularization_path(X, y, **kw)
-    monkeypatch.setattr(GroupSolver, "newton_after", 0)
-    monkeypatch.setattr(GroupSolver, "secant", False)
-    plain = regularization_path(X, y, **kw)
-    assert np.all(with_newton.converged) and np.all(plain.converged)
-    assert np.max(with_newton.certificate) <= 1e-9
+    with_newton, plain = _with_and_without_speedups(monkeypatch, X, y, kw)
     scale = np.max(np.abs(plain.coefs))
     np.testing.assert_allclose(with_newton.coefs, plain.coefs, atol=1e-3 * scale)
     np.testing.assert_allclose(with_newton.intercepts, plain.intercepts, atol=1e-3 * scale)
@@ -136,12 +143,7 @@ def test_glm_paths_with_and_without_newton_and_secant_agree(monkeypatch, family,
     labels = np.repeat(np.arange(starts.size - 1), np.diff(starts))
     kw = dict(family=family, feature_groups=labels, l1_ratio=l1_ratio, n_lams=30,
               lam_min_ratio=1e-2, tol=1e-9, early_stop=False, standardize=False)
-    with_newton = regularization_path(X, y, **kw)
-    monkeypatch.setattr(GroupSolver, "newton_after", 0)
-    monkeypatch.setattr(GroupSolver, "secant", False)
-    plain = regularization_path(X, y, **kw)
-    assert np.all(with_newton.converged) and np.all(plain.converged)
-    assert np.max(with_newton.certificate) <= 1e-9
+    with_newton, plain = _with_and_without_speedups(monkeypatch, X, y, kw)
     Xd = X.toarray() if sparse else X
     top = float(np.max(np.abs(Xd.T @ (y - y.mean())))) / len(y)
     for k in range(with_newton.n_lams):
