@@ -322,7 +322,7 @@ def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge)
     seen, fac = np.empty(p, np.int64), np.empty(p, np.int64)
     d = np.empty(p)
     L = np.zeros((min(p, 16), min(p, 16)))
-    n_prev, ns, nf, bound = -1, 0, 0, 0.0
+    n_prev, ns, nf, bound = -1, np.int64(0), np.int64(0), 0.0
     for k in range(n_l):
         na = 0
         for j in range(p):
@@ -364,21 +364,21 @@ def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge)
                 out[k] = bound
                 continue
         else:  # a feature left (or the shift moved): the old factor's survivors first
-            nk = 0
+            nk = np.int64(0)
             for i in range(na if ridge else nf):
                 j = A[i] if ridge else fac[i]
                 if mark[j]:
                     keep[nk] = j
                     nk += 1
-            nf, ns, bound = 0, 0, 0.0
+            nf, ns, bound = np.int64(0), np.int64(0), 0.0
             if nk:
-                L, _, bk = _grow_factor(L, 0, fac, keep, nk, G, col, scale, d)
+                L, _, bk = _grow_factor(L, np.int64(0), fac, keep, nk, G, col, scale, d)
                 if bk == 0.0:  # positive definite: kept whole
                     nf = ns = nk
                     for i in range(nk):
                         seen[i] = keep[i]
                         mark[keep[i]] = False
-        nk = 0
+        nk = np.int64(0)
         for a in range(na):
             if mark[A[a]]:
                 keep[nk] = A[a]

@@ -120,7 +120,7 @@ def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, 
                 bg[s, k] = beta[j, k]
                 ag[s, k] = anchor[j, k]
         radial_block(kind, gamma, Hg, c[:m], bg[:m], ag[:m], L, damp, l1g[g], l2g[g],
-                     out[:m], q[:m], u[:m], 1e-2 * thr, 100)
+                     out[:m], q[:m], u[:m], 1e-2 * thr, np.int64(100))
         moved = 0.0
         for s in range(m):
             j = gidx[a + s]
@@ -185,7 +185,7 @@ def concave_active_sweeps(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s
     Bh = np.empty((M + 1, F, K))
     Rh = np.empty((M + 1, n, K))
     b0h = np.empty((M + 1, K))
-    hist = 0
+    hist = np.int64(0)  # not a literal: see test_kernel_specialisations
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
@@ -199,7 +199,7 @@ def concave_active_sweeps(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s
         store_iterate(Bh, Rh, b0h, hist, beta, feats, R, sh, b0)
         hist += 1
         if hist == M + 1:
-            hist = 0
+            hist = np.int64(0)  # not a literal: see test_kernel_specialisations
             _residual_anderson_step(kind, gamma, Bh, Rh, b0h, feats, v, ws, gptr, l1g, l2g,
                                     beta, R, sh, svR, b0)
     return sweeps
@@ -269,7 +269,7 @@ def gram_concave_sweep(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g, bet
                 bg[s, k] = beta[j, k]
                 ag[s, k] = anchor[j, k]
         radial_block(kind, gamma, Hg, c[:m], bg[:m], ag[:m], L, damp, l1g[g], l2g[g],
-                     out[:m], q[:m], u[:m], 1e-2 * thr, 100)
+                     out[:m], q[:m], u[:m], 1e-2 * thr, np.int64(100))
         moved = 0.0
         for s in range(m):
             j = gidx[a + s]
@@ -325,7 +325,7 @@ def gram_concave_active_sweeps(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, 
     M = n_anderson if damp == 0.0 else 0
     Bh = np.empty((M + 1, F, K))
     Gh = np.empty((M + 1, K, p))
-    hist = 0
+    hist = np.int64(0)  # not a literal: see test_kernel_specialisations
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
@@ -338,7 +338,7 @@ def gram_concave_active_sweeps(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, 
         store_gram_iterate(Bh, Gh, hist, beta, feats, Gt)
         hist += 1
         if hist == M + 1:
-            hist = 0
+            hist = np.int64(0)  # not a literal: see test_kernel_specialisations
             coef = anderson_weights(Bh)
             if coef.shape[0] == 0:
                 continue

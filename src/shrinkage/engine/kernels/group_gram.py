@@ -150,7 +150,7 @@ def gram_active_sweeps(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G
     M = n_anderson
     Bh = np.empty((M + 1, F, K))
     Gh = np.empty((M + 1, K, p))
-    hist = 0
+    hist = np.int64(0)  # not a literal: see test_kernel_specialisations
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
@@ -163,7 +163,7 @@ def gram_active_sweeps(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G
         store_gram_iterate(Bh, Gh, hist, beta, feats, Gt)
         hist += 1
         if hist == M + 1:
-            hist = 0
+            hist = np.int64(0)  # not a literal: see test_kernel_specialisations
             gram_anderson_step(Bh, Gh, feats, ws, gptr, l1g, l1in, l2g, beta, Gt, c0t)
     return sweeps
 

@@ -343,7 +343,7 @@ def active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx
     Bh = np.empty((M + 1, F, K))
     Rh = np.empty((M + 1, n, K))
     b0h = np.empty((M + 1, K))
-    hist = 0
+    hist = np.int64(0)  # not a literal: see test_kernel_specialisations
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
@@ -357,7 +357,7 @@ def active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx
         store_iterate(Bh, Rh, b0h, hist, beta, feats, R, sh, b0)
         hist += 1
         if hist == M + 1:
-            hist = 0
+            hist = np.int64(0)  # not a literal: see test_kernel_specialisations
             anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R,
                           sh, svR, b0)
     return sweeps
