@@ -360,16 +360,20 @@ class ProximalNewton(Solver):
                             *self._mean_t, self._sums_t, self.xv, self.h, self._deta, st,
                             *self._moved, self._b_ws, b_before, fl, it, ws_tol,
                             self.grad_scale, self.inner_accuracy) == NEEDS_POLISH:
-            # slow inner convergence (correlated features): solve the model exactly on
-            # its active set, then let coordinate descent confirm or correct it
-            if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:
-                cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
+            self._polish(v, z, st, ws, l1, l2)
             it[7] = 1
         self.b0, self.swres, self._loss = float(fl[0]), float(fl[1]), float(fl[6])
         state[0], state[1], state[2] = float(fl[3]), int(it[0]), int(it[1])
         self._pending_res = None
         self._pending_irls = self.eta if it[5] else None
         return bool(it[6])
+
+    def _polish(self, v, z, st, ws, l1, l2):
+        """Slow inner convergence (correlated features): solve the model exactly on its
+        active set (by conjugate gradients where a direct solve is too costly); coordinate
+        descent then confirms or corrects it."""
+        if polish_active_set(self.prob, v, z, st, self.b, ws, l1, l2) is None:
+            cg_active_step(self.prob, v, z, st, self.b, ws, l1, l2, self.h)
 
     def _newton_step(self, ws, l1, l2, ws_cert, state):
         """Minimise the quadratic (IRLS) model around ``eta`` on the working set.
@@ -406,10 +410,7 @@ class ProximalNewton(Solver):
             budget -= done
             if done < chunk:
                 break
-            # slow inner convergence (correlated features): solve the model exactly on
-            # its active set, then let coordinate descent confirm or correct it
-            if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is None:
-                cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
+            self._polish(v, z, st, ws, l1, l2)
         idx, b_old, db = self._moved
         k = moved_coordinates(self.b, b_ws, ws, m, idx, b_old, db)
         idx, b_old, db = idx[:k], b_old[:k], db[:k]

@@ -404,17 +404,14 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
                                    ws_cert, grad_scale, accuracy)
             pending = 0
             budget = max(max_iter - sweeps, 1)
-        while budget > 0:
+        if budget > 0:  # one chunk of sweeps; a chunk used up asks the caller to polish
             c = min(budget, chunk)
             done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, xm, xv, h, l1, l2, lo, hi, b,
                                 z, st, ws, m, intercept, thr, c)
             sweeps += done
-            budget -= done
             if done == c:
                 code = NEEDS_POLISH
-            break
-        if code == NEEDS_POLISH:
-            break
+                break
         k = moved_coordinates(b, b_ws, ws, m, idx, b_old, db)
         db0 = st[3] - b0
         if k == 0 and db0 == 0.0:
