@@ -320,6 +320,9 @@ def test_default_n_jobs_keeps_small_designs_in_the_calling_thread(monkeypatch):
         seen.append(threading.current_thread() is threading.main_thread())
         return engine(*args, **kwargs)
 
+    # The folds' expected work is the full-data path's CPU time: warm the kernels first,
+    # as a first call in a fresh process also pays for loading them (and may use threads).
+    cross_validate(X, Y, cv=5, random_state=0, **KW)
     monkeypatch.setattr(shared, "fit_path", spy)
     small = cross_validate(X, Y, cv=5, random_state=0, **KW)
     assert len(seen) == 6 and all(seen)
@@ -334,6 +337,49 @@ def test_default_n_jobs_keeps_small_designs_in_the_calling_thread(monkeypatch):
     Xb = r.normal(size=(1001, 100))
     cross_validate(Xb, Xb[:, 0] + r.normal(size=1001), cv=4, random_state=0, n_lams=5)
     assert len(seen) == 5 and not all(seen)
+
+
+def test_default_n_jobs_threads_small_designs_by_their_expected_work(monkeypatch):
+    """A small design goes to worker threads when its tasks are expected to take at least
+    MIN_THREADED_WORK CPU seconds; cross-validation passes the full-data path's cost."""
+    import threading
+
+    from joblib import delayed
+
+    from shrinkage.tuning import parallel
+
+    def where():
+        return threading.current_thread() is threading.main_thread()
+
+    jobs = [delayed(where)() for _ in range(4)]
+    limit = parallel.MIN_THREADED_WORK
+    assert all(parallel.parallel_map(jobs, None, None, size=1000))
+    assert all(parallel.parallel_map(jobs, None, None, size=1000, work=0.5 * limit))
+    assert not all(parallel.parallel_map(jobs, None, None, size=1000, work=limit))
+    # an explicit n_jobs and a large design are decided as before, whatever the work
+    assert all(parallel.parallel_map(jobs, 1, None, size=1000, work=10 * limit))
+    big = parallel.SMALL_DESIGN + 1
+    assert not all(parallel.parallel_map(jobs, None, None, size=big, work=0.0))
+    # cross_validate hands its folds' expected work over: with no threshold this small
+    # design's folds stay in the calling thread, with a zero one they run in threads,
+    # with identical results
+    seen = []
+    engine = shared.fit_path
+
+    def spy(*args, **kwargs):
+        seen.append(where())
+        return engine(*args, **kwargs)
+
+    monkeypatch.setattr(shared, "fit_path", spy)
+    monkeypatch.setattr(parallel, "MIN_THREADED_WORK", np.inf)
+    serial = cross_validate(X, YB, family="binomial", cv=5, random_state=0, **KW)
+    assert len(seen) == 6 and all(seen)
+    seen.clear()
+    monkeypatch.setattr(parallel, "MIN_THREADED_WORK", 0.0)
+    threaded = cross_validate(X, YB, family="binomial", cv=5, random_state=0, **KW)
+    assert len(seen) == 6 and seen[0] and not all(seen[1:])
+    np.testing.assert_array_equal(serial.fold_scores, threaded.fold_scores)
+    assert serial.index_chosen == threaded.index_chosen
 
 
 def test_overlapping_blas_limits_from_two_threads_restore_the_original(monkeypatch):

@@ -68,6 +68,7 @@ or backend.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -339,9 +340,13 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
         out = parallel_map([full_job(a) for a in l1_ratios] + fold_jobs([given] * m),
                            n_jobs, backend, size)
         return out[:m], out[m:]
+    start = time.thread_time()
     fulls = parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size)
+    # A fold path costs about what a full path cost (CPU of this thread, where the full
+    # paths of a small design ran): the folds' expected work decides threads or not.
+    work = (time.thread_time() - start) / m * setup.folds.n_repeats * setup.folds.n_folds
     grids = [np.asarray(f.lams, dtype=float) for f in fulls]
-    return fulls, parallel_map(fold_jobs(grids), n_jobs, backend, size)
+    return fulls, parallel_map(fold_jobs(grids), n_jobs, backend, size, work)
 
 
 def assemble_result(setup, full, score_rows, rule, random_state):
@@ -437,7 +442,8 @@ def cross_validate(
         (:func:`shrinkage.tuning.selection.parse_rule`).
     n_jobs : int or None
         Parallel jobs (threads by default); None uses every core (one thread for a
-        design of at most 100,000 entries).
+        design of at most 100,000 entries whose folds, judged by the full-data path's
+        CPU time, would take less than 0.05 s in all).
     random_state : int or None
         Seed of the fold assignment.
     backend : str or None
