@@ -222,7 +222,7 @@ def test_sparse_gaussian_folds_on_copied_rows_match_dense_zero_weight_folds():
     sparse = cross_validate(sp.csc_matrix(Xs), Y, **kw)
     assert SharedDesign(sp.csc_matrix(Xs), "gaussian").copies_fold_rows()
     assert not SharedDesign(Xs, "gaussian").copies_fold_rows()
-    assert not SharedDesign(sp.csc_matrix(Xs), "binomial").copies_fold_rows()
+    assert not SharedDesign(sp.csc_matrix(Xs), "cox").copies_fold_rows()
     assert np.allclose(sparse.lams, dense.lams, rtol=1e-12)
     assert np.allclose(sparse.fold_scores, dense.fold_scores, rtol=1e-7)
     assert (sparse.index_min, sparse.index_chosen) == (dense.index_min, dense.index_chosen)
@@ -273,6 +273,33 @@ def test_large_sparse_folds_keep_zero_weights(monkeypatch):
     assert not SharedDesign(Xs, "gaussian").copies_fold_rows()
     weighted = cross_validate(Xs, Y, **kw)
     assert np.allclose(weighted.fold_scores, copied.fold_scores, rtol=1e-7)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson", "multinomial"])
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+def test_glm_folds_on_copied_rows_match_zero_weight_folds(family, layout, monkeypatch):
+    """GLM folds fit copies of their training rows (dense or sparse); above the copy cap
+    they weigh the held-out rows zero on the shared X: the same curve and choices, with
+    sample weights and an offset split with the folds."""
+    import scipy.sparse as sp
+
+    A = np.where(np.abs(X) < 0.4, 0.0, X)
+    Xd = sp.csc_matrix(A) if layout == "sparse" else A
+    y = {"binomial": YB, "poisson": YP, "multinomial": YM}[family]
+    r = np.random.default_rng(11)
+    kw = dict(family=family, cv=4, random_state=3, n_lams=20, tol=1e-10,
+              sample_weight=r.uniform(0.3, 2.0, N))
+    if family != "multinomial":
+        kw["offset"] = 0.2 * r.normal(size=N)
+    assert SharedDesign(Xd, family).copies_fold_rows()
+    copied = cross_validate(Xd, y, **kw)
+    monkeypatch.setattr(shared, "FOLD_COPY_MAX_BYTES", 0)
+    assert not SharedDesign(Xd, family).copies_fold_rows()
+    weighted = cross_validate(Xd, y, **kw)
+    np.testing.assert_array_equal(copied.lams, weighted.lams)
+    np.testing.assert_allclose(copied.fold_scores, weighted.fold_scores, rtol=1e-6)
+    assert (copied.index_min, copied.index_chosen) == (weighted.index_min,
+                                                        weighted.index_chosen)
 
 
 def test_given_grid_runs_in_one_stage_with_the_same_result():
