@@ -27,6 +27,7 @@ __all__ = ["MIN_THREADED_WORK", "SMALL_DESIGN", "one_blas_thread", "parallel_map
 #: cross-validations of 100-strength paths on 2 cores.
 MIN_THREADED_WORK = 0.05
 
+
 def parallel_map(tasks, n_jobs, backend, size=None, work=None):
     """Run joblib ``delayed`` tasks in order: threads, a named backend, or the active one.
 
