@@ -407,6 +407,12 @@ def test_default_n_jobs_threads_small_designs_by_their_expected_work(monkeypatch
     assert len(seen) == 6 and seen[0] and not all(seen[1:])
     np.testing.assert_array_equal(serial.fold_scores, threaded.fold_scores)
     assert serial.index_chosen == threaded.index_chosen
+    # with a given grid too: the full path runs first, in this thread, to be timed
+    seen.clear()
+    given = cross_validate(X, YB, family="binomial", cv=5, random_state=0,
+                           lams=serial.lams, tol=KW["tol"])
+    assert len(seen) == 6 and seen[0] and not all(seen[1:])
+    np.testing.assert_array_equal(given.fold_scores, serial.fold_scores)
 
 
 def test_overlapping_blas_limits_from_two_threads_restore_the_original(monkeypatch):

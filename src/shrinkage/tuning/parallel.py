@@ -19,7 +19,8 @@ from joblib import Parallel, effective_n_jobs, parallel_config
 
 from ..engine.blas import SMALL_DESIGN, one_blas_thread
 
-__all__ = ["MIN_THREADED_WORK", "SMALL_DESIGN", "one_blas_thread", "parallel_map"]
+__all__ = ["MIN_THREADED_WORK", "SMALL_DESIGN", "decided_by_work", "one_blas_thread",
+           "parallel_map"]
 
 #: Expected CPU seconds of a batch of tasks on a small design at or above which
 #: ``n_jobs=None`` runs them in worker threads: starting and feeding the threads (and
@@ -52,6 +53,14 @@ def parallel_map(tasks, n_jobs, backend, size=None, work=None):
     # resolves its backend when constructed, so it is built inside the context.
     with parallel_config(backend=backend):
         return Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
+
+
+def decided_by_work(n_jobs, backend, size):
+    """Whether :func:`parallel_map` would choose between the calling thread and worker
+    threads by the tasks' expected ``work``: ``n_jobs=None``, no joblib backend chosen
+    (by argument or context manager) and a small design (``size`` entries)."""
+    return (n_jobs is None and backend is None and size is not None
+            and size <= SMALL_DESIGN and not _backend_chosen())
 
 
 def _stays_in_thread(size, work):
