@@ -7,7 +7,7 @@ whose tasks together are expected to take less than :data:`MIN_THREADED_WORK` ru
 in the calling thread: a gaussian fold there takes a millisecond or two, less than
 starting and feeding worker threads. The caller may pass that expectation (``work``);
 cross-validation measures it on its full-data path, which is what lets a small logistic
-cross-validation (a fold path of 10-50 ms, most of it in kernels that release the GIL)
+cross-validation (a fold path of 10-50 ms, 40-80% of it in kernels that release the GIL)
 use every core. Any joblib backend works, selected either with the
 ``backend=`` argument or a context manager (``joblib.parallel_config(backend="dask")``).
 """
