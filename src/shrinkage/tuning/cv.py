@@ -52,9 +52,9 @@ argument or a context manager; to run the folds on a Dask cluster::
     # or, equivalently: shrinkage.cross_validate(X, y, cv=10, backend="dask")
 
 Threads run in parallel only while the engine is inside its numba kernels; on small
-problems, where the engine's Python-level bookkeeping dominates, processes can be faster
-(``backend="loky"``; measured 3.0 s against 5.1 s for 10-fold CV of a 100-lam logistic
-path on scikit-learn's breast-cancer data, 2 cores).
+problems, where the engine's Python-level bookkeeping dominates, processes
+(``backend="loky"``) can be faster once the fold paths take long enough to pay for starting
+the workers and sending them ``X``.
 
 joblib's Dask backend scatters large arguments to the workers once; since every fold
 receives the same shared design object, ``X`` travels to each worker once, not once per
