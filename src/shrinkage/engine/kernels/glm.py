@@ -20,11 +20,14 @@ from numba import njit
 from ...model.glm_math import loss_change, loss_change_at, mean_parts, mean_var
 from .cd import cd_quadratic, weighted_moments
 from .certify import centred_dots, violation
+from .glm_polish import TOO_COSTLY, active_polish
 from .moments import centred_combination
 
 #: :func:`newton_rounds` stopped because a Newton step's coordinate descent ran a whole
-#: chunk of sweeps without converging: the caller solves the model on its active set
-#: (exactly or by conjugate gradients) and calls again with ``it[7] = 1`` to resume
+#: chunk of sweeps without converging and the exact active-set step
+#: (:func:`~shrinkage.engine.kernels.glm_polish.active_polish`) costs too much there: the
+#: caller solves the model on its active set by conjugate gradients and calls again with
+#: ``it[7] = 1`` to resume
 NEEDS_POLISH = 1
 #: backtracking halvings of :func:`newton_rounds`'s line search
 MAX_HALVINGS = 40
@@ -409,7 +412,11 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
             done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, xm, xv, h, l1, l2, lo, hi, b,
                                 z, st, ws, m, intercept, thr, c)
             sweeps += done
-            if done == c:
+            if done == c:  # slow inner convergence: polish here, or in Python by CG
+                if active_polish(X, xd, xi, xp, sparse, v, xm, z, st, b, ws, m, intercept,
+                                 l1, l2, lo, hi, idx) != TOO_COSTLY:
+                    resume = 1
+                    continue
                 code = NEEDS_POLISH
                 break
         k = moved_coordinates(b, b_ws, ws, m, idx, b_old, db)
@@ -446,52 +453,3 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6] = b0, swres, ws_cert, dftot, thr, q0, loss
     it[0], it[1], it[5], it[6], it[7] = sweeps, newton, pending, moved, 0
     return code
-
-
-@njit(cache=True, nogil=True)
-def _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, d, out, u, g):
-    """``out = H d`` for ``H = Z^T V Z + diag(0, l2_A)``, ``Z = [1 (if off), Xc_A]``
-    (``u``: n scratch, ``g``: p scratch)."""
-    centred_combination(X, xd, xi, xp, sparse, xm, A, d[off:], u)
-    su = 0.0
-    for i in range(u.shape[0]):
-        t = v[i] * (u[i] + d[0]) if off else v[i] * u[i]
-        u[i] = t
-        su += t
-    centred_dots(X, xd, xi, xp, sparse, u, su, xm, A, A.shape[0], g)
-    for a in range(A.shape[0]):
-        out[off + a] = g[A[a]] + l2A[a] * d[off + a]
-    if off:
-        out[0] = su
-
-
-@njit(cache=True, nogil=True)
-def active_pcg(X, xd, xi, xp, sparse, xm, v, A, l2A, off, rhs, diag, max_iter, rtol, g):
-    """Jacobi-preconditioned conjugate gradients from 0 for ``H x = rhs`` (``H`` as in
-    :func:`_hessian_product`, preconditioner ``diag``), at most ``max_iter`` products,
-    stopping once the preconditioned residual norm falls below ``rtol`` of its start;
-    returns ``x``."""
-    m = rhs.shape[0]
-    x = np.zeros(m)
-    res = rhs.copy()
-    z = res / diag
-    p = z.copy()
-    hp = np.empty(m)
-    u = np.empty(v.shape[0])
-    rz = np.sum(res * z)
-    stop = rtol * rtol * rz
-    for _ in range(max_iter):
-        if rz <= stop:
-            break
-        _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, p, hp, u, g)
-        php = np.sum(p * hp)
-        if not php > 0.0:
-            break
-        alpha = rz / php
-        x += alpha * p
-        res -= alpha * hp
-        z = res / diag
-        rz_new = np.sum(res * z)
-        p = z + (rz_new / rz) * p
-        rz = rz_new
-    return x
