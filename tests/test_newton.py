@@ -477,6 +477,8 @@ def test_exact_active_set_steps_cut_at_a_sign_change_and_lower_the_model(monkeyp
     from sklearn.datasets import load_diabetes
 
     monkeypatch.setattr(newton_mod.ProximalNewton, "compiled_rounds", False)
+    # the route of designs past the Gram path's limits (diabetes itself takes the Gram)
+    monkeypatch.setattr(newton_mod, "gram_applies", lambda *args: False)
     X, yc = load_diabetes(return_X_y=True)
     y = (yc > np.median(yc)).astype(float)
     X = np.asfortranarray(X)
@@ -595,3 +597,56 @@ def test_compiled_exact_step_solves_the_orthant_system(fmt, intercept):
                          b0.copy(), ws, p, intercept, l1, l2, lo, hi,
                          np.empty(p, dtype=np.int64))
     assert code == TOO_COSTLY
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_gram_model_step_reaches_the_models_minimiser(intercept):
+    # gram_model_step (small dense working sets) must minimise the IRLS model
+    # 1/2 sum_i v_i (z_i - (Z d)_i)^2 + penalty: its point satisfies the model's KKT
+    # conditions written out in NumPy and equals coordinate descent on X run to rounding,
+    # also with correlated columns, a large column mean and a bound that binds
+    from shrinkage.engine.kernels.cd import cd_quadratic, weighted_moments
+    from shrinkage.engine.kernels.glm_polish import gram_applies, gram_model_step
+
+    rng = np.random.default_rng(21)
+    n, p = 200, 12
+    X = rng.normal(size=(n, p))
+    X[:, 1] = X[:, 0] + 0.05 * rng.normal(size=n)  # correlated pair
+    X[:, 5] += 1e3  # a large mean, centred element by element
+    X = np.asfortranarray(X)
+    xm = X.mean(axis=0)
+    v = rng.uniform(0.05, 0.25, size=n)
+    z = rng.normal(size=n) + 1.5 * (X[:, 0] - xm[0]) - 0.8 * (X[:, 4] - xm[4])
+    ws = np.arange(p, dtype=np.int64)
+    l1 = np.full(p, 0.6)
+    l1[3] = 0.0
+    l2 = np.full(p, 0.05)
+    lo, hi = np.full(p, -np.inf), np.full(p, np.inf)
+    hi[0] = 0.02
+    b_start = np.where(np.arange(p) % 3 == 0, 0.1, 0.0)
+    assert gram_applies(X, n, p, intercept) and not gram_applies(None, n, p, intercept)
+    b, st = b_start.copy(), np.array([0.0, np.dot(v, z), v.sum(), 0.4])
+    sweeps = gram_model_step(X, v, xm, z.copy(), st, b, ws, p, intercept, l1, l2, lo, hi,
+                             1e-24, 100000, 10)
+    assert 0 < sweeps < 100000
+    Z = X - xm
+    d0 = st[3] - 0.4
+    res = z - Z @ (b - b_start) - d0
+    g = Z.T @ (v * res) - l2 * b
+    inside = (b > lo) & (b < hi)
+    nz = (b != 0) & inside
+    np.testing.assert_allclose(g[nz], l1[nz] * np.sign(b[nz]), rtol=0, atol=1e-10)
+    assert np.all(np.abs(g[(b == 0) & inside]) <= l1[(b == 0) & inside] + 1e-10)
+    assert b[0] == hi[0] and g[0] >= l1[0] - 1e-10  # the bound binds
+    if intercept:
+        assert abs(np.dot(v, res)) <= 1e-10
+    else:
+        assert d0 == 0.0
+    # coordinate descent on X itself, run to rounding
+    xv, h = np.empty(p), np.empty(p)
+    weighted_moments(X, None, None, None, False, v, xm, ws, p, xv, h)
+    bc, stc = b_start.copy(), np.array([0.0, np.dot(v, z), v.sum(), 0.4])
+    cd_quadratic(X, None, None, None, False, v, 0.0, xm, xv, h, l1, l2, lo, hi, bc, z.copy(),
+                 stc, ws, p, intercept, 1e-24, 100000)
+    np.testing.assert_allclose(b, bc, rtol=0, atol=1e-9)
+    assert st[3] == pytest.approx(stc[3], abs=1e-9)

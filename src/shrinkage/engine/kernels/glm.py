@@ -20,7 +20,7 @@ from numba import njit
 from ...model.glm_math import loss_change, loss_change_at, mean_parts, mean_var
 from .cd import cd_quadratic, weighted_moments
 from .certify import centred_dots, violation
-from .glm_polish import TOO_COSTLY, active_polish
+from .glm_polish import TOO_COSTLY, active_polish, gram_applies, gram_model_step
 from .moments import centred_combination
 
 #: :func:`newton_rounds` stopped because a Newton step's coordinate descent ran a whole
@@ -347,7 +347,9 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     ``ws_tol``: the loop of ``ProximalNewton._solve_working_set`` in one compiled call.
 
     Each step minimises the IRLS model ``1/2 sum_i v_i (z_i - deta_i)^2 + penalty`` by
-    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` to the inexact-Newton threshold
+    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` (by
+    :func:`~shrinkage.engine.kernels.glm_polish.gram_model_step` on the working set's
+    weighted Gram matrix where X is dense and the set small) to the inexact-Newton threshold
     ``accuracy * (violation * grad_scale)^2 / max_j (h_j / s2_j)`` (coordinate moves
     ``h_j d_j^2`` below it), then :func:`armijo_irls` backtracks on the true objective; the
     gradient ``g`` on ``ws`` and the violation are refreshed after every accepted step, so
@@ -407,7 +409,10 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
                                    ws_cert, grad_scale, accuracy)
             pending = 0
             budget = max(max_iter - sweeps, 1)
-        if budget > 0:  # one chunk of sweeps; a chunk used up asks the caller to polish
+        if budget > 0 and gram_applies(X, y.shape[0], m, intercept):
+            sweeps += gram_model_step(X, v, xm, z, st, b, ws, m, intercept, l1, l2, lo, hi,
+                                      thr, budget, chunk)
+        elif budget > 0:  # one chunk of sweeps; a chunk used up asks the caller to polish
             c = min(budget, chunk)
             done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, xm, xv, h, l1, l2, lo, hi, b,
                                 z, st, ws, m, intercept, thr, c)
