@@ -392,11 +392,13 @@ def test_conjugate_gradient_steps_on_large_active_sets(fmt, monkeypatch):
 
 @pytest.mark.parametrize("intercept", [True, False])
 def test_dense_normal_equations_match_the_kernel_and_numpy(intercept):
-    # the contiguous route the dense polish takes must build the same system as the
-    # column-pair kernel (the sparse route) and as Z^T V Z written out, also for columns
-    # with means far above their spread (centred element by element)
-    from shrinkage.engine.kernels.glm_polish import dense_normal_equations
+    # the BLAS route the dense polish takes and the contiguous kernel the Gram steps take
+    # must build the same system as the column-pair kernel (the sparse route) and as
+    # Z^T V Z written out, also for columns with means far above their spread (centred
+    # element by element)
+    from shrinkage.engine.kernels.glm_polish import dense_normal_equations as gram_kernel
     from shrinkage.engine.kernels.moments import active_normal_equations
+    from shrinkage.engine.newton_cg import dense_normal_equations
 
     rng = np.random.default_rng(3)
     n, p = 50, 9
@@ -407,7 +409,11 @@ def test_dense_normal_equations_match_the_kernel_and_numpy(intercept):
     off = 1 if intercept else 0
     m = A.size + off
     H, rhs = np.empty((m, m)), np.empty(m)
-    dense_normal_equations(X, v, xm, r, A, A.size, off, H, rhs)
+    dense_normal_equations(X, v, xm, r, A, off, H, rhs)
+    Hg, rg = np.empty((m, m)), np.empty(m)
+    gram_kernel(X, v, xm, r, A, A.size, off, Hg, rg)
+    np.testing.assert_allclose(Hg, H, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rg, rhs, rtol=1e-12, atol=1e-12)
     Hk, rk = np.empty((m, m)), np.empty(m)
     active_normal_equations(X, None, None, None, False, v, xm, r, A, intercept, Hk, rk)
     Z = X[:, A] - xm[A]
@@ -472,12 +478,11 @@ def test_exact_active_set_steps_cut_at_a_sign_change_and_lower_the_model(monkeyp
     # the exact step on the active set's orthant is cut where a sign would flip; every
     # step must lower the IRLS model, leave its residual exact, and the cut coordinate
     # must land on zero; the path still certifies (checked independently). The Python
-    # loop calls the same kernel newton_rounds calls between its chunks, through
-    # polish_active_set, where it can be watched
+    # loop, on the route of working sets past the Gram steps' limits (diabetes itself
+    # takes the Gram steps)
     from sklearn.datasets import load_diabetes
 
     monkeypatch.setattr(newton_mod.ProximalNewton, "compiled_rounds", False)
-    # the route of designs past the Gram path's limits (diabetes itself takes the Gram)
     monkeypatch.setattr(newton_mod, "gram_applies", lambda *args: False)
     X, yc = load_diabetes(return_X_y=True)
     y = (yc > np.median(yc)).astype(float)
@@ -535,68 +540,6 @@ def test_compiled_conjugate_gradients_solve_the_active_newton_system(fmt, interc
     x = active_pcg(*design, xm, v, A, l2A, off, rhs, np.diag(H).copy(), 4 * rhs.size, 0.0,
                    np.empty(p))
     np.testing.assert_allclose(H @ x, rhs, rtol=0, atol=1e-9 * np.abs(rhs).max())
-
-
-@pytest.mark.parametrize("fmt", ["dense", "csc"])
-@pytest.mark.parametrize("intercept", [True, False])
-def test_compiled_exact_step_solves_the_orthant_system(fmt, intercept):
-    # active_polish (what newton_rounds calls between chunks) must take the Newton step
-    # of the orthant's system written out in NumPy: in full where no sign flips, cut with
-    # the flipping coordinate on zero where one does; the residual and the model's sums
-    # must describe the new point, and an active set over n / 2 must be refused
-    from shrinkage.engine.kernels.glm_polish import TOO_COSTLY, active_polish
-
-    rng = np.random.default_rng(11)
-    n, p = 40, 8
-    X = rng.normal(size=(n, p)) * (rng.uniform(size=(n, p)) < 0.6) + 2.0
-    xm = X.mean(axis=0)
-    design = ((None, *(lambda S: (S.data, S.indices.astype(np.int64),
-                                  S.indptr.astype(np.int64)))(sp.csc_matrix(X)), True)
-              if fmt == "csc" else (np.asfortranarray(X), None, None, None, False))
-    v = rng.uniform(0.05, 0.25, size=n)
-    ws = np.arange(p, dtype=np.int64)
-    lo, hi = np.full(p, -np.inf), np.full(p, np.inf)
-    l2 = np.full(p, 0.01)
-    b0 = np.array([0.5, 0.0, -0.4, 0.3, 0.0, -0.6, 0.2, 0.0])
-    A = np.flatnonzero(b0)
-    off = 1 if intercept else 0
-    Z = X[:, A] - xm[A]
-    if intercept:
-        Z = np.column_stack([np.ones(n), Z])
-    for l1_level, cut in ((1e-3, False), (5.0, True)):
-        l1 = np.full(p, l1_level)
-        r, b = 0.01 * rng.normal(size=n), b0.copy()
-        st = np.array([0.003, np.dot(v, r), v.sum(), 0.7])
-        rt = r + st[0]
-        H = Z.T @ (v[:, None] * Z)
-        H[off:, off:] += np.diag(l2[A])
-        rhs = Z.T @ (v * rt)
-        rhs[off:] -= l2[A] * b0[A] + l1[A] * np.sign(b0[A])
-        d = np.linalg.solve(H, rhs)
-        flips = np.sign(b0[A] + d[off:]) != np.sign(b0[A])
-        assert flips.any() == cut
-        t = min([1.0] + list(-b0[A][flips] / d[off:][flips]))
-        code = active_polish(*design, v, xm, r, st, b, ws, p, intercept, l1, l2, lo, hi,
-                             np.empty(p, dtype=np.int64))
-        assert code == 1
-        moved = t * d
-        if cut:
-            assert np.any(b[A][flips] == 0.0)
-        np.testing.assert_allclose(b[A], b0[A] + moved[off:], rtol=0, atol=1e-12)
-        np.testing.assert_array_equal(b[b0 == 0], 0.0)
-        np.testing.assert_allclose(r + st[0], rt - Z @ moved, rtol=0, atol=1e-12)
-        assert st[1] == pytest.approx(np.dot(v, r), abs=1e-13)
-        assert st[3] == pytest.approx(0.7 + (moved[0] if intercept else 0.0), abs=1e-13)
-    # 2 (|A| + 1) > n: a direct solve of full rank is not assured, conjugate gradients are
-    if fmt == "dense":
-        small = (np.asfortranarray(X[:6]), None, None, None, False)
-    else:
-        S = sp.csc_matrix(X[:6])
-        small = (None, S.data, S.indices.astype(np.int64), S.indptr.astype(np.int64), True)
-    code = active_polish(*small, v[:6], xm, rng.normal(size=6), np.array([0.0, 0, 1, 0]),
-                         b0.copy(), ws, p, intercept, l1, l2, lo, hi,
-                         np.empty(p, dtype=np.int64))
-    assert code == TOO_COSTLY
 
 
 @pytest.mark.parametrize("intercept", [True, False])

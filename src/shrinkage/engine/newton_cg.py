@@ -2,7 +2,7 @@
 where it is not.
 
 :func:`polish_active_set` solves the IRLS model exactly on the active set when that
-costs little (``n |A|^2`` flops, compiled); at the deep end of a path on
+costs little (``n |A|^2`` flops; by BLAS on a dense design); at the deep end of a path on
 text data the active set holds thousands of features and that solve is out of reach,
 while coordinate descent crawls there: near-separated binomial data make the model's
 curvature tiny along many coordinates, and hundreds of sweeps per Newton step were
@@ -24,13 +24,36 @@ import numpy as np
 
 from .kernels.active_set import apply_step
 from .kernels.certify import centred_dots
-from .kernels.glm_polish import TOO_COSTLY, active_pcg, active_polish
-from .kernels.moments import centred_combination
+from .kernels.glm_polish import active_pcg
+from .kernels.moments import active_normal_equations, centred_combination
 
 #: conjugate-gradient iterations per step (each about one sweep over the active columns)
 CG_MAX_ITER = 20
 #: stop when the preconditioned residual norm falls below this fraction of its start
 CG_RTOL = 1e-3
+
+
+#: ``n |A|^2`` flops allowed for one exact active-set solve
+POLISH_MAX_WORK = 2e8
+
+
+def dense_normal_equations(X, v, xm, r, A, off, H, rhs):
+    """``H = Z^T V Z``, ``rhs = Z^T V r`` for ``Z = [1 (if off), X[:, A] - xm[A]]`` by BLAS.
+
+    The centred columns are copied (``n |A|`` floats, which the ``n |A|^2`` product
+    dwarfs) and centred element by element, as every dense kernel does, so that columns
+    with large means lose nothing to cancellation.
+    """
+    Zc = X[:, A] - xm[A]
+    VZ = Zc * v[:, None]
+    H[off:, off:] = Zc.T @ VZ
+    rhs[off:] = VZ.T @ r
+    if off:
+        col = VZ.sum(axis=0)
+        H[0, 0] = v.sum()
+        H[0, 1:] = col
+        H[1:, 0] = col
+        rhs[0] = np.dot(v, r)
 
 
 def polish_active_set(prob, v, r, st, b, ws, l1, l2):
@@ -42,20 +65,63 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
 
         (Z^T V Z + diag(0, l2_A)) d = Z^T V r - (0, l2_A b_A + l1_A s_A),   Z = [1, Xc_A]
 
-    Where a sign would flip or a bound be crossed, the step is cut there (the coordinate
-    that sets the cut lands on its zero or bound); the residual, its weighted sum and the
-    intercept in ``st`` are updated to match. The compiled
-    :func:`~shrinkage.engine.kernels.glm_polish.active_polish` does the work (the same
-    kernel :func:`~shrinkage.engine.kernels.glm.newton_rounds` calls between its chunks).
-    Returns True if a step was taken, False if refused (no active feature, singular
-    system), None if the active set is too large for a direct solve (see
-    :func:`cg_active_step`).
+    Where a sign would flip or a bound be crossed, the step is cut there
+    (:func:`first_crossing`; the coordinate that sets the cut lands on its zero or bound);
+    the residual, its weighted sum and the intercept in ``st`` are updated to match.
+    Returns True if a step was taken, False if refused (singular or non-finite system),
+    None if the active set is too large for a direct solve (see :func:`cg_active_step`).
     """
+    bw = b[ws]
+    A = ws[(bw != 0) & (bw > prob.lo[ws]) & (bw < prob.hi[ws])]
+    n = prob.n
+    m = A.size + 1
+    # one CD sweep over ws costs about the entries of its columns; solve only when the
+    # exact step is cheaper than ~100 more sweeps
+    sweep_cost = float(np.sum(np.diff(prob.kp)[ws])) if prob.sparse else float(n * ws.size)
+    work = float(n) * m * m + float(m) ** 3
+    if A.size == 0:
+        return False
+    if work > min(POLISH_MAX_WORK, 100.0 * sweep_cost) or 2 * m > n:
+        return None  # too costly, or too many features for a direct solve of full rank
+    off = 1 if prob.fit_intercept else 0
+    m = A.size + off
+    H = np.empty((m, m))
+    rhs = np.empty(m)
+    rt = r + st[0]
     X, xd, xi, xp, sparse = prob.kernel_design()
-    code = active_polish(X, xd, xi, xp, sparse, v, prob.xm, r, st, b, ws, ws.size,
-                         prob.fit_intercept, l1, l2, prob.lo, prob.hi,
-                         np.empty(prob.p, dtype=np.int64))
-    return None if code == TOO_COSTLY else bool(code)
+    A = A.astype(np.int64, copy=False)
+    if X is None:
+        active_normal_equations(X, xd, xi, xp, sparse, v, prob.xm, rt, A, prob.fit_intercept,
+                                H, rhs)
+    else:
+        dense_normal_equations(X, v, prob.xm, rt, A, off, H, rhs)
+    bA = b[A]
+    sA = np.sign(bA)
+    l2A = l2[A]
+    rhs[off:] -= l2A * bA + l1[A] * sA
+    H.flat[off * (m + 1)::m + 1] += l2A  # the diagonal past the intercept's row
+    try:
+        d = np.linalg.solve(H, rhs)
+    except np.linalg.LinAlgError:
+        return False
+    if not np.isfinite(d).all():
+        return False
+    moves = np.ascontiguousarray(d[off:])
+    t = first_crossing(bA, moves, sA, prob.lo[A], prob.hi[A])
+    if not t > 0.0:
+        return False
+    if t == 1.0:
+        b[A] = bA + moves
+    else:  # cut where a sign flips or a bound is hit: the model still decreases
+        apply_step(b, A, A.size, moves, t, prob.lo, prob.hi)  # moves: b_new - b_old
+    step = np.zeros(n)
+    centred_combination(X, xd, xi, xp, sparse, prob.xm, A, moves, step)
+    d0 = t * d[0] if off else 0.0
+    r[:] = rt - step - d0
+    st[0] = 0.0
+    st[1] = float(np.dot(v, r))
+    st[3] += d0
+    return True
 
 
 def first_crossing(bA, dA, sA, lo, hi):

@@ -20,14 +20,12 @@ from numba import njit
 from ...model.glm_math import loss_change, loss_change_at, mean_parts, mean_var
 from .cd import cd_quadratic, weighted_moments
 from .certify import centred_dots, violation
-from .glm_polish import TOO_COSTLY, active_polish, gram_applies, gram_model_step
+from .glm_polish import gram_applies, gram_model_step
 from .moments import centred_combination
 
 #: :func:`newton_rounds` stopped because a Newton step's coordinate descent ran a whole
-#: chunk of sweeps without converging and the exact active-set step
-#: (:func:`~shrinkage.engine.kernels.glm_polish.active_polish`) costs too much there: the
-#: caller solves the model on its active set by conjugate gradients and calls again with
-#: ``it[7] = 1`` to resume
+#: chunk of sweeps without converging: the caller solves the model on its active set
+#: (exactly or by conjugate gradients) and calls again with ``it[7] = 1`` to resume
 NEEDS_POLISH = 1
 #: backtracking halvings of :func:`newton_rounds`'s line search
 MAX_HALVINGS = 40
@@ -417,11 +415,7 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
             done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, xm, xv, h, l1, l2, lo, hi, b,
                                 z, st, ws, m, intercept, thr, c)
             sweeps += done
-            if done == c:  # slow inner convergence: polish here, or in Python by CG
-                if active_polish(X, xd, xi, xp, sparse, v, xm, z, st, b, ws, m, intercept,
-                                 l1, l2, lo, hi, idx) != TOO_COSTLY:
-                    resume = 1
-                    continue
+            if done == c:
                 code = NEEDS_POLISH
                 break
         k = moved_coordinates(b, b_ws, ws, m, idx, b_old, db)

@@ -1,4 +1,4 @@
-"""Newton steps on the active set of an IRLS model whose coordinate descent crawls.
+"""Solvers of the IRLS model of a Newton step, other than coordinate descent on X.
 
 The model is the one :func:`~shrinkage.engine.kernels.cd.cd_quadratic` minimises over a
 working set: ``1/2 sum_i v_i rt_i^2 + sum_j l1_j |b_j| + l2_j / 2 b_j^2`` with
@@ -8,24 +8,19 @@ their bounds) it is smooth, and one Newton step minimises it::
 
     (Z^T V Z + diag(0, l2_A)) d = Z^T V rt - (0, l2_A b_A + l1_A s_A),  Z = [1, Xc_A]
 
-:func:`active_polish` solves that system exactly (Cholesky) where it costs little next to
-the sweeps it replaces; :func:`active_pcg` runs conjugate gradients on it where it does
-not (products with ``Z`` and ``Z^T`` only).
+:func:`gram_model_step` minimises the model on a small dense working set from its weighted
+Gram matrix (coordinate moves in ``O(m)``, the orthant's step solved exactly);
+:func:`active_pcg` runs conjugate gradients on the orthant's system where the active set
+is too large for a direct solve (products with ``Z`` and ``Z^T`` only).
 """
 
 import numpy as np
 from numba import njit
 
-from .active_set import active_subset, apply_step, cholesky_solve
-from .certify import centred_dots, dot
-from .flags import FASTMATH
-from .moments import active_normal_equations, centred_combination
+from .certify import centred_dots
+from .flags import FASTMATH, INNER, KERNEL
+from .moments import centred_combination
 
-#: ``n m^2 + m^3`` flops (``m``: active features plus one) allowed for one exact
-#: active-set solve
-POLISH_MAX_WORK = 2e8
-#: ... and at most this many sweeps' worth of the working set's entries
-POLISH_MAX_SWEEPS = 100.0
 #: the IRLS model is minimised on the weighted Gram matrix of the working set
 #: (:func:`gram_model_step`) where X is dense and the working set holds at most this many
 #: columns (with the intercept) ...
@@ -33,28 +28,9 @@ GRAM_MAX_COLUMNS = 64
 #: ... and at most this share of the rows (``n m^2 / 2`` to build it, against the
 #: ``2 n m`` of each sweep it saves)
 GRAM_MAX_SHARE = 0.25
-#: :func:`active_polish`'s answer when the exact solve costs too much (or the active set
-#: holds more than ``n / 2`` features): conjugate gradients are the caller's route
-TOO_COSTLY = -1
 
 
-@njit(cache=True, nogil=True)
-def polish_cost(xp, n, ws, m_ws, na):
-    """Whether the exact active-set solve of :func:`exact_polish` is affordable for ``na``
-    active features: ``n m^2 + m^3`` flops (``m = na + 1``) within
-    :data:`POLISH_MAX_WORK` and :data:`POLISH_MAX_SWEEPS` sweeps over ``ws[:m_ws]``, and
-    ``2 (na + 1) <= n`` (far fewer unknowns than rows: a system of full rank)."""
-    sweep = float(n) * m_ws
-    if xp is not None:  # sparse (a None-typed xp prunes this branch)
-        sweep = 0.0
-        for t in range(m_ws):
-            sweep += xp[ws[t] + 1] - xp[ws[t]]
-    mm = float(na + 1)
-    work = float(n) * mm * mm + mm * mm * mm
-    return work <= min(POLISH_MAX_WORK, POLISH_MAX_SWEEPS * sweep) and 2 * (na + 1) <= n
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def dense_normal_equations(X, v, xm, r, A, na, off, H, rhs):
     """``H = Z^T V Z``, ``rhs = Z^T V r`` for ``Z = [1 (if off), X[:, A] - xm[A]]`` (dense).
 
@@ -90,104 +66,42 @@ def dense_normal_equations(X, v, xm, r, A, na, off, H, rhs):
             H[a2, a] = s
 
 
-@njit(cache=True, nogil=True)
-def orthant_solve(H, rhs, b, A, na, off, l1, l2, lo, hi):
-    """The orthant's Newton step from the data term's ``H`` and ``rhs`` (``Z^T V Z`` and
-    ``Z^T V rt`` on ``[intercept (if off), A[:na]]``): adds the penalty's smooth part on
-    the orthant of the signs of ``b[A]``, solves in place (``rhs`` returns the step ``d``)
-    and returns the largest ``t`` in (0, 1] keeping every sign and bound along ``t d``;
-    0 when the system is singular or nearly so."""
-    m = na + off
-    for a in range(na):
-        j = A[a]
-        sj = 1.0 if b[j] > 0.0 else -1.0
-        H[off + a, off + a] += l2[j]
-        rhs[off + a] -= l2[j] * b[j] + l1[j] * sj
-    if not cholesky_solve(H, rhs, np.int64(m)):
-        return 0.0
-    t = 1.0
-    for a in range(m):
-        if not np.isfinite(rhs[a]):
-            return 0.0
-    for a in range(na):
-        j = A[a]
-        d = rhs[off + a]
-        new = b[j] + d
-        if new * b[j] <= 0.0:
-            t = min(t, b[j] / (-d))
-        if new > hi[j]:
-            t = min(t, (hi[j] - b[j]) / d)
-        elif new < lo[j]:
-            t = min(t, (lo[j] - b[j]) / d)
-    return t if t > 0.0 else 0.0
-
-
-@njit(cache=True, nogil=True)
-def exact_polish(X, xd, xi, xp, sparse, v, xm, r, st, b, A, na, intercept, l1, l2, lo, hi):
-    """Exact minimiser of the IRLS model on the active set ``A[:na]`` and its signs.
-
-    The model ``1/2 sum_i v_i rt_i^2 + sum_{j in A} l1_j |b_j| + l2_j / 2 b_j^2``, with
-    ``rt = r + st[0]`` the working residual and ``st = [roff, sum v r, sum v, b0]`` as
-    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` keeps them, is smooth on that
-    orthant; one Newton step solves it::
-
-        (Z^T V Z + diag(0, l2_A)) d = Z^T V rt - (0, l2_A b_A + l1_A s_A),  Z = [1, Xc_A]
-
-    (Cholesky). The step is cut at the first sign change or bound (the model decreases all
-    along the segment: a convex quadratic minimised at its end), the coordinate that sets
-    the cut landing on its kink. Updates ``b``, ``r`` and ``st``; returns False (nothing
-    changed) when the system is singular or nearly so.
-    """
-    n = r.shape[0]
-    off = 1 if intercept else 0
-    m = na + off
-    for i in range(n):
-        r[i] += st[0]
-    H = np.empty((m, m))
-    rhs = np.empty(m)
-    if X is not None:
-        dense_normal_equations(X, v, xm, r, A, na, off, H, rhs)
-    else:
-        active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, A[:na],
-                                np.bool_(intercept), H, rhs)
-    t = orthant_solve(H, rhs, b, A, na, off, l1, l2, lo, hi)
-    if not t > 0.0:
-        for i in range(n):
-            r[i] -= st[0]
-        return False
-    moves = rhs[off:]
-    apply_step(b, A, na, moves, t, lo, hi)  # moves: the moves actually made
-    step = np.empty(n)
-    centred_combination(X, xd, xi, xp, sparse, xm, A[:na], moves, step)
-    d0 = t * rhs[0] if off else 0.0
-    for i in range(n):
-        r[i] -= step[i] + d0
-    st[0] = 0.0
-    st[1] = dot(v, r)
-    st[3] += d0
+@njit(**INNER, inline="always")
+def _small_cholesky_solve(H, rhs, m):
+    """``rhs <- H^-1 rhs`` by Cholesky, ``H`` (``m x m``, symmetric) overwritten by its
+    factor; False when a pivot is not clearly positive (``<= 1e-12 max_j H_jj``: singular
+    or nearly so). Plain loops, not vectorised: the systems hold at most
+    :data:`GRAM_MAX_COLUMNS` unknowns, and the compiler's time matters more."""
+    dmax = 0.0
+    for j in range(m):
+        dmax = max(dmax, H[j, j])
+    for j in range(m):
+        s = H[j, j]
+        for k in range(j):
+            s -= H[j, k] * H[j, k]
+        if not s > 1e-12 * dmax:
+            return False
+        d = np.sqrt(s)
+        H[j, j] = d
+        for i in range(j + 1, m):
+            t = H[i, j]
+            for k in range(j):
+                t -= H[i, k] * H[j, k]
+            H[i, j] = t / d
+    for i in range(m):
+        t = rhs[i]
+        for k in range(i):
+            t -= H[i, k] * rhs[k]
+        rhs[i] = t / H[i, i]
+    for i in range(m - 1, -1, -1):
+        t = rhs[i]
+        for k in range(i + 1, m):
+            t -= H[k, i] * rhs[k]
+        rhs[i] = t / H[i, i]
     return True
 
 
-@njit(cache=True, nogil=True)
-def active_polish(X, xd, xi, xp, sparse, v, xm, r, st, b, ws, m_ws, intercept, l1, l2, lo, hi,
-                  A):
-    """The exact Newton step of the model on the active set of ``ws[:m_ws]`` (scratch
-    ``A``, ``p`` entries), where :func:`polish_cost` allows it.
-
-    Returns 1 when the step was taken (``b``, ``r``, ``st`` updated), 0 when not (empty
-    active set, or a singular system), :data:`TOO_COSTLY` when the solve is out of reach.
-    """
-    na = active_subset(b, lo, hi, ws, m_ws, A)
-    if na == 0:
-        return 0
-    if not polish_cost(xp, r.shape[0], ws, m_ws, na):
-        return TOO_COSTLY
-    if exact_polish(X, xd, xi, xp, sparse, v, xm, r, st, b, A, na, intercept, l1, l2, lo, hi):
-        return 1
-    return 0
-
-
-@njit(cache=True, nogil=True)
+@njit(**INNER)
 def _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, d, out, u, g):
     """``out = H d`` for ``H = Z^T V Z + diag(0, l2_A)``, ``Z = [1 (if off), Xc_A]``
     (``u``: n scratch, ``g``: p scratch)."""
@@ -204,7 +118,7 @@ def _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, d, out, u, g):
         out[0] = su
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def active_pcg(X, xd, xi, xp, sparse, xm, v, A, l2A, off, rhs, diag, max_iter, rtol, g):
     """Jacobi-preconditioned conjugate gradients from 0 for ``H x = rhs`` (``H`` as in
     :func:`_hessian_product`, preconditioner ``diag``), at most ``max_iter`` products,
@@ -236,7 +150,7 @@ def active_pcg(X, xd, xi, xp, sparse, xm, v, A, l2A, off, rhs, diag, max_iter, r
     return x
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def gram_applies(X, n, m, intercept):
     """Whether :func:`gram_model_step` minimises the model on ``m`` working-set columns:
     X dense, ``m + intercept <= GRAM_MAX_COLUMNS`` and ``<= GRAM_MAX_SHARE n``."""
@@ -246,7 +160,7 @@ def gram_applies(X, n, m, intercept):
     return mm <= GRAM_MAX_COLUMNS and mm <= GRAM_MAX_SHARE * n
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**INNER, inline="always")
 def _gram_sweep(G, c, q, b, ws, m, off, l1, l2, lo, hi, st):
     """One coordinate-descent sweep over the model ``1/2 d^T G d - c^T d + penalty(b)``
     (``d``: the moves since the model's centre, ``q = G d`` kept up to date), then the
@@ -283,44 +197,68 @@ def _gram_sweep(G, c, q, b, ws, m, off, l1, l2, lo, hi, st):
     return maxch
 
 
-@njit(cache=True, nogil=True)
+@njit(**INNER, inline="always")
 def _gram_polish(G, c, q, b, ws, m, off, l1, l2, lo, hi, st, A, pos):
-    """The orthant's exact Newton step (:func:`orthant_solve`) from the Gram matrix, cut
-    at the first sign change or bound; ``q`` and the intercept ``st[3]`` follow it."""
+    """The orthant's exact Newton step from the Gram matrix: on ``[intercept (if off),
+    A]`` (the active set), ``(G_AA + diag(0, l2_A)) d = (c - q)_A - (0, l2_A b_A + l1_A
+    s_A)`` by Cholesky, cut at the first sign change or bound along ``t d`` (the
+    coordinate that sets the cut lands on its kink; the model decreases all along the
+    segment, a convex quadratic minimised at its end); ``q`` and the intercept ``st[3]``
+    follow it. Nothing moves when the system is singular or nearly so."""
     na = np.int64(0)
     for a in range(m):
         j = ws[a]
         if b[j] != 0.0 and lo[j] < b[j] < hi[j]:
             A[na] = j
-            pos[na] = a + off
+            pos[off + na] = a + off
             na += 1
     if na == 0:
         return
+    if off:
+        pos[0] = 0  # the intercept's row
     k = na + off
     H = np.empty((k, k))
-    rhs = np.empty(k)
-    if off:
-        pos[na] = 0
+    d = np.empty(k)
     for s1 in range(k):
-        p1 = pos[s1 - off] if s1 >= off else 0
-        rhs[s1] = c[p1] - q[p1]
+        d[s1] = c[pos[s1]] - q[pos[s1]]
         for s2 in range(k):
-            H[s1, s2] = G[p1, pos[s2 - off] if s2 >= off else 0]
-    t = orthant_solve(H, rhs, b, A, na, off, l1, l2, lo, hi)
+            H[s1, s2] = G[pos[s1], pos[s2]]
+    for a in range(na):
+        j = A[a]
+        H[off + a, off + a] += l2[j]
+        d[off + a] -= l2[j] * b[j] + (l1[j] if b[j] > 0.0 else -l1[j])
+    if not _small_cholesky_solve(H, d, k):
+        return
+    t = 1.0
+    cut = -1
+    kink = 0.0
+    for a in range(na):
+        j = A[a]
+        new = b[j] + d[off + a]
+        if not np.isfinite(new):
+            return
+        if new * b[j] <= 0.0 and b[j] / (b[j] - new) < t:
+            t, cut, kink = b[j] / (b[j] - new), a, 0.0
+        if new > hi[j] and (hi[j] - b[j]) / d[off + a] < t:
+            t, cut, kink = (hi[j] - b[j]) / d[off + a], a, hi[j]
+        elif new < lo[j] and (lo[j] - b[j]) / d[off + a] < t:
+            t, cut, kink = (lo[j] - b[j]) / d[off + a], a, lo[j]
     if not t > 0.0:
         return
-    apply_step(b, A, na, rhs[off:], t, lo, hi)  # rhs[off:]: the moves actually made
-    ma = m + off
     for s1 in range(k):
-        p1 = pos[s1 - off] if s1 >= off else 0
-        d = rhs[s1] if s1 >= off else t * rhs[0]
-        for r in range(ma):
-            q[r] += d * G[r, p1]
-    if off:
-        st[3] += t * rhs[0]
+        if s1 < off:
+            move = t * d[0]
+            st[3] += move
+        else:
+            j = A[s1 - off]
+            new = kink if s1 - off == cut else b[j] + t * d[s1]
+            move = new - b[j]
+            b[j] = new
+        for r in range(m + off):
+            q[r] += move * G[r, pos[s1]]
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def gram_model_step(X, v, xm, z, st, b, ws, m, intercept, l1, l2, lo, hi, thr, max_sweeps,
                     chunk):
     """Minimise the IRLS model on ``ws[:m]`` from its weighted Gram matrix.
@@ -329,7 +267,7 @@ def gram_model_step(X, v, xm, z, st, b, ws, m, intercept, l1, l2, lo, hi, thr, m
     (``z`` the working residual at the model's centre, ``st[0] = 0``), the model is
     ``1/2 d^T G d - c^T d + penalty`` in the moves ``d``; coordinate descent on it costs
     ``O(m)`` per coordinate instead of ``O(n)``, and every ``chunk`` sweeps without
-    convergence the orthant's exact step (:func:`orthant_solve`) is taken from ``G``.
+    convergence the orthant's exact Newton step is taken from ``G``.
     Stops when a sweep moves no coordinate by more than ``thr`` (``G_aa delta^2``, as
     :func:`~shrinkage.engine.kernels.cd.cd_quadratic`) or after ``max_sweeps``; updates
     ``b`` and the intercept ``st[3]`` (not ``z``: the caller takes the step from the
