@@ -37,6 +37,7 @@ from .group_blocks import (
     sparse_wdot,
     take_block_row,
 )
+from .group_sparse import no_inner_l1, sparse_vector_sweep
 
 
 @njit(cache=True, nogil=True)
@@ -241,14 +242,23 @@ def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
 
 
 @njit(cache=True, nogil=True)
-def bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
-              ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, sgl_tol, c, out,
+def bcd_sweep(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
+              D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, sgl_tol, c, out,
               ct, ss, e, col, delta, scr, bbuf, vr):
     """One sweep of exact block updates over ``ws`` and the intercept; returns the largest
     move ``(d_max + l2) ||delta_g||^2`` (the objective's scale). ``vr`` is scratch of
-    length n (dense designs); ``xdv`` a sparse design's stored values times ``v`` (see
-    :func:`~shrinkage.engine.kernels.group_blocks.weighted_values`; None for a dense one)."""
+    length n (dense designs); ``xdv`` a sparse design's stored values times ``v / vc`` (see
+    :func:`~shrinkage.engine.kernels.group_blocks.weighted_values`; None for a dense one):
+    with equal weights ``v = vc`` it is the design's own values, so that the gradient and
+    the residual update of a column stream the same array. A sparse design with a vector
+    response and no L1 inside the groups takes
+    :func:`~shrinkage.engine.kernels.group_sparse.sparse_vector_sweep` (the same updates)."""
     K = R.shape[1]
+    if xd is not None and K == 1 and no_inner_l1(l1in, ws):
+        return sparse_vector_sweep(xd, xi, xp, xdv, vc, vsum, xm, inv_s, xv, gptr, gidx, eoff,
+                                   H, Q, D, ws, l1g, l2g, beta, R, sh, svR, b0,
+                                   fit_intercept, c[:, 0], bbuf[:, 0], ct[:, 0], ss, e,
+                                   out[:, 0])
     worst = 0.0
     for t in range(ws.shape[0]):
         g = ws[t]
@@ -262,8 +272,8 @@ def bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
             for s in range(m):
                 j = gidx[a + s]
                 for k in range(K):
-                    cg[s, k] = lazy_gradient(sparse_wdot(xdv, xi, xp[j], xp[j + 1], R, k),
-                                             j, k, inv_s, xv, xm, sh, svR, vsum)
+                    raw = vc * sparse_wdot(xdv, xi, xp[j], xp[j + 1], R, k)
+                    cg[s, k] = lazy_gradient(raw, j, k, inv_s, xv, xm, sh, svR, vsum)
         if X is not None:
             dense_group_gradient(X, v, vsum, xm, inv_s, xv, R, sh, svR, gidx, a, cg, vr)
         dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
@@ -283,8 +293,8 @@ def bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
 
 
 @njit(cache=True, nogil=True)
-def group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
-              ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, max_sweeps,
+def group_bcd(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
+              D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, max_sweeps,
               sgl_tol, n_anderson, confirm=True):
     """Sweeps of exact block updates over the groups ``ws`` until no block moves the model
     by more than ``thr`` (``d_max ||delta_g||^2``, the objective's scale) or
@@ -306,15 +316,15 @@ def group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        worst = bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
-                          H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
+        worst = bcd_sweep(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx,
+                          eoff, H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
                           sgl_tol, c, out, ct, ss, e, col, delta, scr, bbuf, vr)
         if worst <= thr:
             break
         m = nonzero_groups(beta, gptr, gidx, ws, act)
         if m > 0:
             left = max_sweeps - sweeps
-            done = active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr,
+            done = active_sweeps(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr,
                                  gidx, eoff, H, Q, D, act[:m].copy(), l1g, l1in, l2g, beta,
                                  R, sh, svR, b0, fit_intercept, thr, left, sgl_tol,
                                  n_anderson, bufs)
@@ -325,8 +335,8 @@ def group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
 
 
 @njit(cache=True, nogil=True)
-def active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
-                  D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
+def active_sweeps(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
+                  Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                   max_sweeps, sgl_tol, n_anderson, bufs):
     """Sweeps over the groups ``ws`` until none moves by more than ``thr``.
 
@@ -347,8 +357,8 @@ def active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        worst = bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
-                          H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
+        worst = bcd_sweep(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx,
+                          eoff, H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
                           sgl_tol, c, out, ct, ss, e, col, delta, scr, bbuf, vr)
         if worst <= thr:
             break
