@@ -111,7 +111,7 @@ class GroupSolver(GroupGap, Solver):
         self.fresh = np.zeros(self.G_n, dtype=bool)  # Hessian cached for the weights
         self.v_hess = None  # the IRLS weights of the cached Hessians (before scaling)
         self.hscale = 1.0  # the factor they carry (see hessian_slack)
-        self.scratch = np.zeros(n)
+        self.heads = np.full(n, -1, dtype=np.int64)  # block_hessians' row lists
         # a sparse design's values times ``v`` (for ``v``); the secant's points (``_secant``)
         self.xdv = self.xdv_of = self.prev_sol = self.cur_lam = None
         self.vc = 1.0  # the weight that ``xdv`` leaves out (see ``_weighted_design``)
@@ -198,7 +198,7 @@ class GroupSolver(GroupGap, Solver):
             X, xd, xi, xp, sparse = self.prob.kernel_design()
             block_hessians(X, xd, xi, xp, sparse, self.v, self.vsum, self.prob.xm,
                            self.inv_s, self.starts, self.order, self.eoff, todo, self.H,
-                           self.Q, self.D, self.xv, self.scratch)
+                           self.Q, self.D, self.xv, self.heads)
             self.fresh[todo] = True
 
     def _irls_hessians(self, ws):
@@ -220,7 +220,7 @@ class GroupSolver(GroupGap, Solver):
         if todo.size:  # new groups: at the cached weights, then scaled as the others
             block_hessians(X, xd, xi, xp, sparse, self.v_hess, float(np.sum(self.v_hess)),
                            self.prob.xm, self.inv_s, self.starts, self.order, self.eoff,
-                           todo, self.H, self.Q, self.D, self.xv, self.scratch)
+                           todo, self.H, self.Q, self.D, self.xv, self.heads)
             self.fresh[todo] = True
             for g in todo:
                 self.H[self.eoff[g]:self.eoff[g + 1]] *= self.hscale

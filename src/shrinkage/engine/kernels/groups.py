@@ -42,10 +42,10 @@ from .group_sparse import no_inner_l1, sparse_vector_sweep
 
 @njit(cache=True, nogil=True)
 def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, todo,
-                   H, Q, D, xv, scratch):
+                   H, Q, D, xv, head):
     """Cache ``H_g = Z_g^T V Z_g``, its eigenvectors ``Q_g`` and eigenvalues ``D_g`` and
-    ``xv_j = sum_i v_i x_ij`` for the groups in ``todo``. ``scratch`` has length n (zeros
-    on entry and on exit)."""
+    ``xv_j = sum_i v_i x_ij`` for the groups in ``todo``. ``head`` (int64, length n, -1
+    on entry and on exit) holds a sparse design's row lists (:func:`sparse_block_gram`)."""
     for t in range(todo.shape[0]):
         g = todo[t]
         a = gptr[g]
@@ -57,22 +57,16 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
         if X is not None:
             dense_block_hessian(X, v, xm, inv_s, gidx, a, m, e0, H)
         if xd is not None:
+            raw = sparse_block_gram(xd, xi, xp, v, gidx, a, m, head)
             for s in range(m):
                 j = gidx[a + s]
-                for k in range(xp[j], xp[j + 1]):
-                    scratch[xi[k]] = v[xi[k]] * xd[k]
                 for u in range(s + 1):
                     jj = gidx[a + u]
-                    raw = 0.0
-                    for k in range(xp[jj], xp[jj + 1]):
-                        raw += scratch[xi[k]] * xd[k]
                     # sum v (x_j - m_j)(x_l - m_l) from the raw sums
-                    h = raw - xm[j] * xv[jj] - xm[jj] * xv[j] + xm[j] * xm[jj] * vsum
+                    h = raw[s, u] - xm[j] * xv[jj] - xm[jj] * xv[j] + xm[j] * xm[jj] * vsum
                     h *= inv_s[j] * inv_s[jj]
                     H[e0 + s * m + u] = h
                     H[e0 + u * m + s] = h
-                for k in range(xp[j], xp[j + 1]):
-                    scratch[xi[k]] = 0.0
         Hm = np.empty((m, m))
         for s in range(m):
             for u in range(m):
@@ -82,6 +76,44 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
             D[a + s] = max(d[s], 0.0)
             for u in range(m):
                 Q[e0 + s * m + u] = V[s, u]
+
+
+@njit(cache=True, nogil=True)
+def sparse_block_gram(xd, xi, xp, v, gidx, a, m, head):
+    """``raw[s, u] = sum_i v_i x_ij x_il`` (``j = gidx[a + s]``, ``l = gidx[a + u]``,
+    ``u <= s``) of a CSC group, row by row: each stored entry meets the group's earlier
+    entries in its row through a per-row list (``head``: -1 for every row on entry and
+    on exit), so the cost is the group's stored entries plus the pairs sharing a row,
+    not a pass over each column per pair (sparse columns rarely share rows)."""
+    E = 0
+    for s in range(m):
+        j = gidx[a + s]
+        E += xp[j + 1] - xp[j]
+    col = np.empty(E, dtype=np.int64)
+    val = np.empty(E)
+    nxt = np.empty(E, dtype=np.int64)
+    raw = np.zeros((m, m))
+    e = 0
+    for s in range(m):
+        j = gidx[a + s]
+        for q in range(xp[j], xp[j + 1]):
+            i = xi[q]
+            wx = v[i] * xd[q]
+            raw[s, s] += wx * xd[q]
+            k = head[i]
+            while k >= 0:
+                raw[s, col[k]] += wx * val[k]
+                k = nxt[k]
+            col[e] = s
+            val[e] = xd[q]
+            nxt[e] = head[i]
+            head[i] = e
+            e += 1
+    for s in range(m):
+        j = gidx[a + s]
+        for q in range(xp[j], xp[j + 1]):
+            head[xi[q]] = -1
+    return raw
 
 
 @njit(cache=True, nogil=True)
