@@ -16,7 +16,7 @@ import numpy as np
 from ..model.glm_math import loss_and_deviance
 from .contract import Solver
 from .kernels.cd import cd_quadratic, weighted_moments
-from .kernels.certify import dot, kkt_scan
+from .kernels.certify import centred_gradient, dot, kkt_scan
 from .kernels.glm import (
     MAX_HALVINGS,
     NEEDS_POLISH,
@@ -38,7 +38,6 @@ from .kernels.moments import centred_combination
 from .newton_cg import cg_active_step, polish_active_set
 from .problem import strong_set
 
-_EMPTY_IDX = np.zeros(0, dtype=np.int64)
 _EPS = float(np.finfo(float).eps)
 # the methods a subclass may replace; the compiled loop runs only where none is replaced
 _STEP_PIECES = ("residual", "irls", "line_search", "_newton_step")
@@ -211,26 +210,27 @@ class ProximalNewton(Solver):
         l1 = lam * prob.l1u
         l2 = lam * prob.l2u
         expand = ws_mask is None
-        in_ws = strong_set(prob, self.g, self.b, lam, lam_prev) if expand else ws_mask
-        restrict = None if expand else ws_mask
-        cert = self.certificate(lam, restrict)
+        cand = prob.candidates if expand else prob.candidates & ws_mask
+        cert = self._kkt(l1, l2, cand, cand)[0]
         state = [0.0, 0, 0]  # objective change, sweeps, Newton steps
-        if cert > prob.tol:
+        if cert > prob.tol:  # (the strong set is not needed at a point already certified)
+            in_ws = strong_set(prob, self.g, self.b, lam, lam_prev) if expand else ws_mask
+            ws = np.flatnonzero(in_ws)
             if expand and self.extrapolate:
-                self._extrapolate(lam, np.flatnonzero(in_ws), l1, l2)
+                self._extrapolate(lam, ws, l1, l2)
             while True:
-                ws = np.flatnonzero(in_ws)
                 moved = self._solve_working_set(ws, l1, l2, self.ws_tol_ratio * prob.tol, state)
                 # the one pass over X of this round: exact gradient of every feature
-                self.g = prob.gradient(self.wres)
+                self._full_gradient()
+                m_new = 0
                 if expand:
                     cert, m_new = self._kkt(l1, l2, prob.candidates, in_ws)
-                    new = self._scratch[:m_new]
-                    in_ws[new] = True
+                    if m_new:
+                        in_ws[self._scratch[:m_new]] = True
+                        ws = np.flatnonzero(in_ws)
                 else:
-                    new = _EMPTY_IDX
-                    cert = self.certificate(lam, restrict)
-                if cert <= prob.tol or (new.size == 0 and not moved):
+                    cert = self._kkt(l1, l2, cand, cand)[0]
+                if cert <= prob.tol or (m_new == 0 and not moved):
                     break
                 if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                     break
@@ -240,6 +240,14 @@ class ProximalNewton(Solver):
         else:  # not a path point: the secant through earlier points no longer applies
             self._before = self._last = None
         return cert, state[1]
+
+    def _full_gradient(self):
+        """``g_j = sum_i (x_ij - xm_j) wres_i`` for every feature, as
+        :meth:`~shrinkage.engine.problem.Problem.gradient` computes it, written into
+        ``self.g`` (no new array per round)."""
+        prob = self.prob
+        centred_gradient(prob.kX, prob.kd, prob.ki, prob.kp, prob.sparse, self.wres, prob.xm,
+                         prob.excluded, self.g)
 
     def _extrapolate(self, lam, ws, l1, l2):
         """Warm start from the secant through the last two solutions of the path.
