@@ -316,17 +316,11 @@ def test_one_pass_over_X_per_lam_in_the_common_case(monkeypatch):
     passes = []
     original = Problem.gradient
 
-    def counting(self, resid_w):
+    def counting(self, resid_w, out=None):
         passes.append(1)
-        return original(self, resid_w)
+        return original(self, resid_w, out)
 
-    def counting_kernel(*args):  # the solver's own full passes, written into its g
-        passes.append(1)
-        return full_pass(*args)
-
-    full_pass = newton_mod.centred_gradient
     monkeypatch.setattr(Problem, "gradient", counting)
-    monkeypatch.setattr(newton_mod, "centred_gradient", counting_kernel)
     path = regularization_path(X, y, family="binomial", n_lams=50, tol=1e-9,
                                lam_min_ratio=0.05, early_stop=False)
     assert path.converged.all()

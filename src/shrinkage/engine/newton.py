@@ -16,7 +16,7 @@ import numpy as np
 from ..model.glm_math import loss_and_deviance
 from .contract import Solver
 from .kernels.cd import cd_quadratic, weighted_moments
-from .kernels.certify import centred_gradient, dot, kkt_scan, strong_rule
+from .kernels.certify import dot, kkt_scan, strong_rule
 from .kernels.glm import (
     MAX_HALVINGS,
     NEEDS_POLISH,
@@ -230,7 +230,7 @@ class ProximalNewton(Solver):
             while True:
                 moved = self._solve_working_set(ws, l1, l2, self.ws_tol_ratio * prob.tol, state)
                 # the one pass over X of this round: exact gradient of every feature
-                self._full_gradient()
+                prob.gradient(self.wres, out=self.g)  # in place: no array per round
                 m_new = 0
                 if expand:
                     cert, m_new = self._kkt(l1, l2, prob.candidates, in_ws)
@@ -249,14 +249,6 @@ class ProximalNewton(Solver):
         else:  # not a path point: the secant through earlier points no longer applies
             self._before = self._last = None
         return cert, state[1]
-
-    def _full_gradient(self):
-        """``g_j = sum_i (x_ij - xm_j) wres_i`` for every feature, as
-        :meth:`~shrinkage.engine.problem.Problem.gradient` computes it, written into
-        ``self.g`` (no new array per round)."""
-        prob = self.prob
-        centred_gradient(prob.kX, prob.kd, prob.ki, prob.kp, prob.sparse, self.wres, prob.xm,
-                         prob.excluded, self.g)
 
     def _extrapolate(self, lam, ws, l1, l2):
         """Warm start from the secant through the last two solutions of the path.
