@@ -121,10 +121,14 @@ class SharedDesign:
 
 def _partition(train, test, n):
     """Whether ``train`` and ``test`` split the rows ``0..n-1`` between them."""
-    seen = np.zeros(n, dtype=np.int64)
-    np.add.at(seen, train, 1)
-    np.add.at(seen, test, 1)
-    return bool(np.all(seen == 1))
+    if np.size(train) + np.size(test) != n:
+        return False
+    # (one bincount instead of np.add.at's unbuffered scatter: a few microseconds per fold)
+    rows = np.concatenate((np.ravel(train), np.ravel(test)))
+    if rows.size and rows.min() < 0:
+        return False
+    seen = np.bincount(rows, minlength=n)
+    return seen.size == n and bool(np.all(seen == 1))
 
 
 def _row_subset(X, rows):
