@@ -258,10 +258,9 @@ def check_target(y, n):
             raise ValueError(
                 f"y has {rows.size} missing label(s) (None/NaN/NA), first at row {rows[0]}; "
                 "drop those rows or fill them in")
-    if arr.dtype.kind in "fiub":
-        arr_f = arr.astype(np.float64)
-        if not np.all(np.isfinite(arr_f)):
-            _raise_nonfinite("y", arr_f)
+    # integers and booleans are finite; floats are checked as they are (no float64 copy)
+    if arr.dtype.kind == "f" and not _all_finite(arr):
+        _raise_nonfinite("y", arr)
     return arr
 
 
@@ -297,10 +296,14 @@ def check_int(name, value, low):
 
 def check_scalar(value, name, *, lo=None, hi=None, lo_open=False, hi_open=False, integer=False):
     """A finite real (or integer) scalar within the stated bounds."""
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        what = "an integer" if integer else "a real number"
-        raise TypeError(f"{name} must be {what}, got {value!r}")
+    t = type(value)
+    # a plain int (or a float for a real) answers without the abstract-class check, whose
+    # registry lookups cost microseconds on every option of every fit
+    if not (t is int or (t is float and not integer)):
+        kind = numbers.Integral if integer else numbers.Real
+        if isinstance(value, bool) or not isinstance(value, kind):
+            what = "an integer" if integer else "a real number"
+            raise TypeError(f"{name} must be {what}, got {value!r}")
     v = int(value) if integer else float(value)
     # math.isfinite on a float: np.isfinite costs a microsecond per option on every fit
     if not (np.isfinite(v) if integer else math.isfinite(v)):
@@ -391,7 +394,7 @@ def check_coefficient_scale(coefs, scale=1.0):
     zero, with none). A ``ValueError`` saying what to rescale is the answer there, never
     such numbers.
     """
-    internal = float(np.max(np.abs(coefs), initial=0.0))
+    internal = float(np.abs(coefs).max(initial=0.0))
     big = internal * float(scale)  # Python floats underflow to 0 silently: no errstate
     if internal > 0.0 and big < _COEF_FLOOR:
         raise ValueError(f"the coefficients (of the size of y / X, here {big:.1e}) fall to "

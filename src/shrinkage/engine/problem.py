@@ -167,14 +167,14 @@ def constant_columns(lo, hi, var, names=None):
         constant = np.isfinite(spread) & (spread <= NEAR_CONSTANT * magnitude)
     rounding = constant & (hi != lo)
     label = (lambda j: f"X column {j}") if names is None else (lambda j: f"feature {names[j]!r}")
-    if np.any(rounding):
+    if rounding.any():
         cols = np.flatnonzero(rounding)
         shown = ", ".join(label(j) for j in cols[:5]) + (" ..." if cols.size > 5 else "")
         warnings.warn(
             f"{shown} vary only in their last digits (relative spread <= {NEAR_CONSTANT:g}): "
             "treated as constant, coefficient 0", DataWarning, stacklevel=4)
     bad = ~constant & ~((var >= _VAR_RANGE[0]) & (var <= _VAR_RANGE[1]))
-    if np.any(bad):
+    if bad.any():
         j = int(np.flatnonzero(bad)[0])
         what = "overflow" if not np.isfinite(var[j]) or spread[j] > 1 else "underflow"
         raise ValueError(
