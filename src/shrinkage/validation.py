@@ -69,12 +69,21 @@ def as_real_array(x, name):
         raise TypeError(f"{name} must be a numeric array: {exc}") from None
 
 
+# Arrays of at most this many entries are tested for finiteness element by element at
+# once: the boolean temporary is at most a megabyte, and the test costs less than the
+# sum below with its error-state context (1.5 against 3.9 us for 400 entries, 18 against
+# 22 us for 100,000).
+_FINITE_DIRECT = 2**20
+
+
 def _all_finite(arr):
-    """No NaN or inf in ``arr``, without an n x p boolean temporary.
+    """No NaN or inf in ``arr``, without an n x p boolean temporary for a large one.
 
     The sum of finite numbers is finite unless it overflows; a NaN or inf anywhere makes
     it non-finite. Only then is the exact element-wise test run (scikit-learn's trick).
     """
+    if arr.size <= _FINITE_DIRECT:
+        return bool(np.isfinite(arr).all())
     with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(np.sum(arr)):
             return True
