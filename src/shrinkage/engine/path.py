@@ -89,8 +89,22 @@ class PathOptions:
     ties: str | None = None
 
     def replace(self, **changes):
-        """A copy with the named fields changed (:func:`dataclasses.replace`)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with the named fields changed (as :func:`dataclasses.replace`).
+
+        The fields are copied as they are (none is derived from another) rather than
+        passed through ``__init__`` again: a fold replaces options twice, and the frozen
+        constructor's 23 assignments cost about 8 us each time.
+        """
+        unknown = changes.keys() - _OPTION_FIELDS
+        if unknown:
+            raise TypeError(f"PathOptions has no field(s) {sorted(unknown)}")
+        new = object.__new__(PathOptions)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
+
+_OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(PathOptions))
 
 
 def regularization_path(
