@@ -584,3 +584,63 @@ def test_small_designs_run_their_solver_on_one_blas_thread(monkeypatch):
         regularization_path(Xbig, rng.integers(0, 3, size=Xbig.shape[0]),
                             family="multinomial", n_lams=3)
         assert seen[1] == before  # a larger design keeps the process's BLAS threads
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 100, 1000])
+@pytest.mark.parametrize("ratio", [1e-4, 1e-2, 0.37, 1e-12, 1.0 - 1e-15, 5e-324])
+def test_log_grid_is_numpys_logspace(n, ratio):
+    # the default grid's exponents are computed as np.logspace computes them: same bits
+    from shrinkage.engine.grid import log_grid
+
+    end = np.log10(ratio)
+    assert np.array_equal(log_grid(end, n), np.logspace(0.0, end, n))
+    assert np.array_equal(log_grid(-0.0, n), np.logspace(0.0, -0.0, n))
+
+
+def test_option_types_checked_without_abstract_classes():
+    # plain ints and floats take a shortcut; bools, floats for integers and non-finite
+    # values are still refused by name
+    from shrinkage.validation import check_scalar
+
+    assert check_scalar(3, "tol") == 3.0 and type(check_scalar(3, "tol")) is float
+    assert check_scalar(np.float32(0.5), "tol") == 0.5
+    assert check_scalar(np.int64(7), "n_lams", integer=True) == 7
+    for bad, integer in ((True, True), (False, False), (2.0, True), ("1", False)):
+        with pytest.raises(TypeError, match="n_lams"):
+            check_scalar(bad, "n_lams", integer=integer)
+    with pytest.raises(ValueError, match="tol must be finite"):
+        check_scalar(float("nan"), "tol")
+    with pytest.raises(ValueError, match="tol must be >"):
+        check_scalar(0.0, "tol", lo=0.0, lo_open=True)
+
+
+@pytest.mark.parametrize("y", [np.array([0.0, np.nan, 1.0, 2.0], dtype=np.float32),
+                               np.array([0.0, 1.0, np.inf, 2.0])])
+def test_target_non_finite_refused_without_copy(y):
+    X = np.arange(8.0).reshape(4, 2) ** 2
+    with pytest.raises(ValueError, match="y contains"):
+        regularization_path(X, y)
+    path = regularization_path(X, np.array([1, 0, 3, 2], dtype=np.int8), n_lams=3)
+    assert path.converged.all()
+
+
+def test_held_out_rows_listed_twice_are_not_taken_for_a_fold():
+    # a repeated held-out row is not a fold's split: the moments come from the weights,
+    # and the path is the directly weighted one
+    from shrinkage.engine.gram import SharedGram
+
+    X, y = make_data("gaussian", n=90, p=6, seed=3)
+    Xc = check_design(X)
+    held = np.array([1, 5, 5, 17, 40])
+    w = np.ones(X.shape[0])
+    w[held] = 0.0
+    opts = PathOptions(sample_weight=w, n_lams=15, tol=1e-12)
+    direct = fit_path(Xc, y, opts)
+    given = fit_path(Xc, y, opts, FitHints(shared_gram=SharedGram(),
+                                           held_out=(held, Xc[held])))
+    np.testing.assert_allclose(given.coefs, direct.coefs, rtol=1e-9, atol=1e-12)
+    # the same rows once each are a fold: fitted from the shared sums, to the same path
+    once = np.unique(held)
+    fold = fit_path(Xc, y, opts, FitHints(shared_gram=SharedGram(),
+                                          held_out=(once, Xc[once])))
+    np.testing.assert_allclose(fold.coefs, direct.coefs, rtol=1e-7, atol=1e-9)

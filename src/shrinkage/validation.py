@@ -69,12 +69,21 @@ def as_real_array(x, name):
         raise TypeError(f"{name} must be a numeric array: {exc}") from None
 
 
+# Arrays of at most this many entries are tested for finiteness element by element at
+# once: the boolean temporary is at most a megabyte, and the test costs less than the
+# sum below with its error-state context (1.5 against 3.9 us for 400 entries, 18 against
+# 22 us for 100,000).
+_FINITE_DIRECT = 2**20
+
+
 def _all_finite(arr):
-    """No NaN or inf in ``arr``, without an n x p boolean temporary.
+    """No NaN or inf in ``arr``, without an n x p boolean temporary for a large one.
 
     The sum of finite numbers is finite unless it overflows; a NaN or inf anywhere makes
     it non-finite. Only then is the exact element-wise test run (scikit-learn's trick).
     """
+    if arr.size <= _FINITE_DIRECT:
+        return bool(np.isfinite(arr).all())
     with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(np.sum(arr)):
             return True
@@ -180,7 +189,7 @@ def check_vector(x, name, n, *, allow_none=True, dtype=np.float64):
         raise ValueError(f"{name} must be 1-D of length {n}, got shape {arr.shape}")
     if arr.shape[0] != n:
         raise ValueError(f"{name} has length {arr.shape[0]}, expected {n}")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         _raise_nonfinite(name, arr)
     return arr
 
@@ -190,7 +199,7 @@ def check_sample_weight(sample_weight, n):
     if sample_weight is None:
         return None
     w = check_vector(sample_weight, "sample_weight", n, allow_none=False)
-    if np.any(w < 0):
+    if (w < 0).any():
         raise ValueError("sample_weight has negative entries; weights must be >= 0")
     top = w.max()
     if not top > 0:
@@ -258,10 +267,9 @@ def check_target(y, n):
             raise ValueError(
                 f"y has {rows.size} missing label(s) (None/NaN/NA), first at row {rows[0]}; "
                 "drop those rows or fill them in")
-    if arr.dtype.kind in "fiub":
-        arr_f = arr.astype(np.float64)
-        if not np.all(np.isfinite(arr_f)):
-            _raise_nonfinite("y", arr_f)
+    # integers and booleans are finite; floats are checked as they are (no float64 copy)
+    if arr.dtype.kind == "f" and not _all_finite(arr):
+        _raise_nonfinite("y", arr)
     return arr
 
 
@@ -297,10 +305,14 @@ def check_int(name, value, low):
 
 def check_scalar(value, name, *, lo=None, hi=None, lo_open=False, hi_open=False, integer=False):
     """A finite real (or integer) scalar within the stated bounds."""
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        what = "an integer" if integer else "a real number"
-        raise TypeError(f"{name} must be {what}, got {value!r}")
+    t = type(value)
+    # a plain int (or a float for a real) answers without the abstract-class check, whose
+    # registry lookups cost microseconds on every option of every fit
+    if not (t is int or (t is float and not integer)):
+        kind = numbers.Integral if integer else numbers.Real
+        if isinstance(value, bool) or not isinstance(value, kind):
+            what = "an integer" if integer else "a real number"
+            raise TypeError(f"{name} must be {what}, got {value!r}")
     v = int(value) if integer else float(value)
     # math.isfinite on a float: np.isfinite costs a microsecond per option on every fit
     if not (np.isfinite(v) if integer else math.isfinite(v)):
@@ -391,7 +403,7 @@ def check_coefficient_scale(coefs, scale=1.0):
     zero, with none). A ``ValueError`` saying what to rescale is the answer there, never
     such numbers.
     """
-    internal = float(np.max(np.abs(coefs), initial=0.0))
+    internal = float(np.abs(coefs).max(initial=0.0))
     big = internal * float(scale)  # Python floats underflow to 0 silently: no errstate
     if internal > 0.0 and big < _COEF_FLOOR:
         raise ValueError(f"the coefficients (of the size of y / X, here {big:.1e}) fall to "

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..validation import check_scalar
 
-__all__ = ["strength_grid", "check_lams"]
+__all__ = ["strength_grid", "check_lams", "log_grid"]
 
 
 def strength_grid(options, lam_max, n, p, n_lams, ends=None):
@@ -20,7 +20,23 @@ def strength_grid(options, lam_max, n, p, n_lams, ends=None):
     if ratio is None:
         ratio = 1e-4 if n > p else 1e-2
     ratio = check_scalar(ratio, "lam_min_ratio", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    return lam_max * np.logspace(0.0, np.log10(ratio), n_lams), False
+    return lam_max * log_grid(np.log10(ratio), n_lams), False
+
+
+def log_grid(end, n):
+    """``10 ** t`` for ``n`` exponents ``t`` evenly spaced from 0 to ``end`` (both included).
+
+    The same numbers as ``np.logspace(0.0, end, n)``, computed as it does (``t_k = k *
+    (end / (n - 1))``, the last one ``end`` itself), without its generic broadcasting
+    (about 8 us of a small path's set-up).
+    """
+    step = end / (n - 1) if n > 1 else 0.0
+    if step == 0.0:
+        return np.logspace(0.0, end, n)
+    t = np.arange(n, dtype=np.float64)
+    t *= step
+    t[-1] = end
+    return np.power(10.0, t)
 
 
 def check_lams(lams):
@@ -31,10 +47,10 @@ def check_lams(lams):
         arr = arr[None]
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError("lams must be a non-empty 1-D sequence of strengths")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise ValueError("lams contains NaN or inf")
-    if np.any(arr < 0):
+    if (arr < 0).any():
         raise ValueError("lams has negative values; strengths must be >= 0")
-    if np.any(np.diff(arr) >= 0) and arr.size > 1:
+    if arr.size > 1 and (arr[1:] >= arr[:-1]).any():
         raise ValueError("lams must be strictly decreasing (strongest first), without repeats")
     return arr.copy()

@@ -89,8 +89,22 @@ class PathOptions:
     ties: str | None = None
 
     def replace(self, **changes):
-        """A copy with the named fields changed (:func:`dataclasses.replace`)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with the named fields changed (as :func:`dataclasses.replace`).
+
+        The fields are copied as they are (none is derived from another) rather than
+        passed through ``__init__`` again: a fold replaces options twice, and the frozen
+        constructor's 23 assignments cost about 8 us each time.
+        """
+        unknown = changes.keys() - _OPTION_FIELDS
+        if unknown:
+            raise TypeError(f"PathOptions has no field(s) {sorted(unknown)}")
+        new = object.__new__(PathOptions)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
+
+_OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(PathOptions))
 
 
 def regularization_path(
@@ -250,7 +264,7 @@ def fit_path(X, y, options, hints=None):
     setup = SolverSetup(eta=eta_null, b0=b0_null, n_lams=int(path_len), g0=g0, hints=hints,
                         held_block=held_block)
     solver = choose_solver(SOLVERS, data.family, penalty, prob, setup)(prob, setup)
-    if np.any(prob.unpenalized):  # the null model: only unpenalised features may move
+    if prob.unpenalized.any():  # the null model: only unpenalised features may move
         solver.fit_unpenalized()
     lam_max = penalty.lam_max(solver.feature_gradient(), PenaltyArrays(prob.l1u, prob.l2u,
                                                                       prob.lo, prob.hi),
@@ -332,7 +346,7 @@ def _response_scale(data):
     r = data.y if data.offset is None else data.y - data.offset
     if not data.uniform:  # (uniform weights are all positive: every row is live)
         r = r[data.w > 0]
-    m = float(np.max(np.abs(r))) if r.size else 0.0
+    m = float(np.abs(r).max()) if r.size else 0.0
     if m == 0.0 or _Y_MAGNITUDE[0] <= m <= _Y_MAGNITUDE[1]:
         return 1.0
     if not np.isfinite(m):
@@ -405,7 +419,7 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
         xw = np.asarray(X.T @ data.w).ravel()
         var = column_moments(X, data.w, xw)
         lo, hi = column_spread(X, data.w)
-    if not np.all(np.isfinite(xw)):
+    if not np.isfinite(xw).all():
         j = int(np.flatnonzero(~np.isfinite(xw))[0])
         raise ValueError(f"the weighted mean of X column {j} overflows double precision; "
                          "rescale X before fitting")
@@ -422,8 +436,8 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
             and (np.any(np.isfinite(lo[~constant])) or np.any(np.isfinite(hi[~constant])))):
         raise ValueError("lower/upper bounds are not supported with the grouped multinomial "
                          "penalty; use multinomial_grouped=False")
-    xsq = var.copy() if fit_intercept else column_moments(X, data.w, np.zeros(p))
-    xsq[constant] = 0.0
+    xsq = np.where(constant, 0.0, var if fit_intercept
+                   else column_moments(X, data.w, np.zeros(p)))
     prob = Problem(
         X=X, y=data.y, w=data.w, uniform_w=(1.0 / n if data.uniform else 0.0),
         offset=data.offset, family=data.family, xm=xm, xw=xw, xsq=xsq, l1u=arrays.l1,
@@ -442,7 +456,7 @@ def _ridge_ends(prob, data, eta):
 
 
 def _warn_unconverged(family, converged, grid, cert, tol, max_iter, kind):
-    if np.all(converged):
+    if converged.all():
         return
     bad = np.flatnonzero(~converged)
     k0 = int(bad[0])
@@ -466,11 +480,14 @@ def _live_split(w, uniform, held_out):
         return (np.empty(0, dtype=np.int64), None) if uniform else None
     rows, block = held_out
     rows = np.asarray(rows)
-    if rows.size == 0 or np.any(w[rows] != 0.0):
+    if rows.size == 0 or (w[rows] != 0.0).any():
         return None
-    live_w = np.delete(w, rows)
+    # (a mask rather than np.delete, which costs a fold about 6 us more)
+    live = np.ones(w.size, dtype=bool)
+    live[rows] = False
+    live_w = w[live]
     if live_w.size + rows.size != w.size or live_w.size == 0:
         return None  # repeated rows
-    if not (live_w[0] > 0.0 and np.all(live_w == live_w[0])):
+    if not (live_w[0] > 0.0 and (live_w == live_w[0]).all()):
         return None
     return rows, block

@@ -163,19 +163,24 @@ def constant_columns(lo, hi, var, names=None):
     """
     with np.errstate(invalid="ignore", over="ignore"):
         spread = hi - lo
-        magnitude = np.maximum(np.abs(lo), np.abs(hi))
-        constant = np.isfinite(spread) & (spread <= NEAR_CONSTANT * magnitude)
-    rounding = constant & (hi != lo)
+        bound = np.maximum(np.abs(lo), np.abs(hi))
+        bound *= NEAR_CONSTANT
+        constant = spread <= bound
+        constant &= np.isfinite(spread)
     label = (lambda j: f"X column {j}") if names is None else (lambda j: f"feature {names[j]!r}")
-    if np.any(rounding):
-        cols = np.flatnonzero(rounding)
-        shown = ", ".join(label(j) for j in cols[:5]) + (" ..." if cols.size > 5 else "")
-        warnings.warn(
-            f"{shown} vary only in their last digits (relative spread <= {NEAR_CONSTANT:g}): "
-            "treated as constant, coefficient 0", DataWarning, stacklevel=4)
-    bad = ~constant & ~((var >= _VAR_RANGE[0]) & (var <= _VAR_RANGE[1]))
-    if np.any(bad):
-        j = int(np.flatnonzero(bad)[0])
+    if constant.any():
+        rounding = constant & (hi != lo)
+        if rounding.any():
+            cols = np.flatnonzero(rounding)
+            shown = ", ".join(label(j) for j in cols[:5]) + (" ..." if cols.size > 5 else "")
+            warnings.warn(
+                f"{shown} vary only in their last digits (relative spread <= "
+                f"{NEAR_CONSTANT:g}): treated as constant, coefficient 0", DataWarning,
+                stacklevel=4)
+    fits = (var >= _VAR_RANGE[0]) & (var <= _VAR_RANGE[1])
+    fits |= constant
+    if not fits.all():
+        j = int(np.flatnonzero(~fits)[0])
         what = "overflow" if not np.isfinite(var[j]) or spread[j] > 1 else "underflow"
         raise ValueError(
             f"{label(j)} spans [{lo[j]:.3g}, {hi[j]:.3g}]: its sums of squares {what} double "

@@ -121,10 +121,13 @@ class SharedDesign:
 
 def _partition(train, test, n):
     """Whether ``train`` and ``test`` split the rows ``0..n-1`` between them."""
-    seen = np.zeros(n, dtype=np.int64)
-    np.add.at(seen, train, 1)
-    np.add.at(seen, test, 1)
-    return bool(np.all(seen == 1))
+    if np.size(train) + np.size(test) != n:
+        return False
+    # n indices that reach all n rows reach each exactly once (no np.add.at count needed)
+    seen = np.zeros(n, dtype=bool)
+    seen[train] = True
+    seen[test] = True
+    return bool(seen.all())
 
 
 def _row_subset(X, rows):

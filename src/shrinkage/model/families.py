@@ -254,11 +254,12 @@ class Binomial(_CompiledGLM):
         y = np.asarray(y)
         if y.dtype.kind in "fiu" and y.size and np.all((y >= 0) & (y <= 1)):
             yf = y.astype(np.float64)
-            values = np.unique(yf)
-            if values.size < 2 and np.all(np.isin(values, (0.0, 1.0))):
-                raise ValueError(
-                    f"y has a single class ({values[0]:g}); the binomial family needs two")
-            if np.all(np.isin(values, (0.0, 1.0))):
+            # 0/1 tested on the values themselves: np.unique's sort and np.isin cost a
+            # small path about 45 us
+            if ((yf == 0.0) | (yf == 1.0)).all():
+                if yf.min() == yf.max():
+                    raise ValueError(
+                        f"y has a single class ({yf[0]:g}); the binomial family needs two")
                 return yf, np.array([0, 1])
             return yf, None  # proportions in [0, 1]
         classes = np.unique(y)

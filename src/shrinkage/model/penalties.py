@@ -73,12 +73,18 @@ class ElasticNet:
     def lower_arrays(self, p, scale):
         """Lower to :class:`PenaltyArrays` per unit of ``lam`` for ``p`` features.
 
-        ``scale`` is ``s_j`` (the standardization scale, or ones).
+        ``scale`` is ``s_j`` as an array of length ``p`` (the standardization scale, or
+        ones).
         """
         a = check_scalar(self.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
-        pf = _per_feature(self.penalty_factor, p, "penalty_factor", default=1.0)
-        if self.penalty_factor is not None and np.any(pf < 0):
-            raise ValueError("penalty_factor has negative entries; factors must be >= 0")
+        if self.penalty_factor is None:
+            # unit factors: a * 1 * s is a * s exactly, without the array of ones
+            l1, l2 = a * scale, (1.0 - a) * scale**2
+        else:
+            pf = _per_feature(self.penalty_factor, p, "penalty_factor", default=1.0)
+            if (pf < 0).any():
+                raise ValueError("penalty_factor has negative entries; factors must be >= 0")
+            l1, l2 = a * pf * scale, (1.0 - a) * pf * scale**2
         lo = _per_feature(self.lower, p, "lower", default=-np.inf, allow_inf=True)
         hi = _per_feature(self.upper, p, "upper", default=np.inf, allow_inf=True)
         # (the defaults, no bounds, need no checks: a few microseconds on every fit)
@@ -88,7 +94,7 @@ class ElasticNet:
                 raise ValueError(f"lower > upper for feature {j} ({lo[j]} > {hi[j]})")
             if np.any(lo == np.inf) or np.any(hi == -np.inf):
                 raise ValueError("lower cannot be +inf and upper cannot be -inf")
-        return PenaltyArrays(a * pf * scale, (1.0 - a) * pf * scale**2, lo, hi)
+        return PenaltyArrays(l1, l2, lo, hi)
 
     def lam_max(self, gmag, arrays, penalized, scale):
         """Smallest ``lam`` at which every penalised coefficient stays at zero.
@@ -98,7 +104,7 @@ class ElasticNet:
         may be penalised to zero. For ``l1_ratio`` below ``RIDGE_LAM_MAX_RATIO`` the value
         is glmnet's convention, as if ``l1_ratio`` were that ratio.
         """
-        if not np.any(penalized):
+        if not penalized.any():
             return 1.0
         if self.l1_ratio >= RIDGE_LAM_MAX_RATIO:
             denom = arrays.l1[penalized]
@@ -106,10 +112,10 @@ class ElasticNet:
             denom = (RIDGE_LAM_MAX_RATIO * arrays.l2[penalized]
                      / np.maximum(scale[penalized], 1e-300))
         ok = denom > 0
-        if not np.any(ok):
+        if not ok.any():
             return 1.0
         # the relative nudge keeps every coefficient exactly zero at lam_max despite rounding
-        lam_max = float(np.max(gmag[penalized][ok] / denom[ok])) * (1.0 + 1e-10)
+        lam_max = float((gmag[penalized][ok] / denom[ok]).max()) * (1.0 + 1e-10)
         if not lam_max > 0:
             lam_max = 1.0  # y is constant (or orthogonal to X): any lam gives the null model
         return lam_max

@@ -358,22 +358,22 @@ def assemble_result(setup, full, score_rows, rule, random_state):
     # A user grid may run past where the full-data path stopped (early_stop=True).
     table = np.vstack(score_rows)[:, : lams.size]
     R, F = folds.n_repeats, folds.n_folds
-    rep_mean = np.empty((R, lams.size))
-    rep_se = np.empty((R, lams.size))
+    rep_mean, rep_se = np.empty((R, lams.size)), np.empty((R, lams.size))
     for r in range(R):
-        rows = slice(r * F, (r + 1) * F)
-        rep_mean[r], rep_se[r] = cv_summary(table[rows], weights[rows])
-    mean = cv_summary(table, weights)[0]
+        rep_mean[r], rep_se[r] = cv_summary(table[r * F:(r + 1) * F], weights[r * F:(r + 1) * F])
+    # (one repeat: its summary and choices are the whole table's, the same sums)
+    mean = rep_mean[0].copy() if R == 1 else cv_summary(table, weights)[0]
     se = rep_se.mean(axis=0)
     if np.all(np.isnan(mean)):
         raise RuntimeError("no strength was reached by every fold; nothing to choose from")
     g = setup.greater
-    i_min = selection.best(lams, mean, stronger="larger", greater_is_better=g)
-    i_chosen = selection.apply_rule(rule, lams, mean, se, greater_is_better=g)
     rep_min = np.array([selection.best(lams, m, stronger="larger", greater_is_better=g)
                         for m in rep_mean])
     rep_chosen = np.array([selection.apply_rule(rule, lams, m, s, greater_is_better=g)
                            for m, s in zip(rep_mean, rep_se)])
+    i_min, i_chosen = (rep_min[0], rep_chosen[0]) if R == 1 else (
+        selection.best(lams, mean, stronger="larger", greater_is_better=g),
+        selection.apply_rule(rule, lams, mean, se, greater_is_better=g))
     ids = folds.fold_ids
     if ids is not None and R == 1:
         ids = ids[0]

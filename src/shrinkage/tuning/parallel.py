@@ -38,7 +38,9 @@ def parallel_map(tasks, n_jobs, backend, size=None, work=None):
     when it is at least :data:`MIN_THREADED_WORK`.
     """
     if n_jobs is None and backend is None and _stays_in_thread(size, work):
-        n_jobs = 1
+        # in order in the calling thread, as joblib's sequential backend runs them, without
+        # its dispatch (about 0.1 ms per call of Parallel, 10% of a small gaussian fold)
+        return [fn(*args, **kwargs) for fn, args, kwargs in tasks]
     n_jobs = _check_n_jobs(n_jobs)
     if backend is None:
         tasks = list(tasks)
