@@ -228,7 +228,10 @@ def inner_violation(ws_cert, rate, ws_tol):
     :data:`FINAL_LEVEL` ``* ws_tol`` (the threshold leaves about a twelfth of it, so
     about half the tolerance) whatever ``v`` is: one last step instead of two where ``v``
     is larger, a looser one where it is smaller. Otherwise ``v`` itself (the plain
-    inexact-Newton rule).
+    inexact-Newton rule). The rate is learned on sparse designs only: on dense ones the
+    Gram steps land far below the tolerance anyway, and elsewhere a step solved to the
+    final level outlasts a chunk of sweeps and pays a polish (quick wide 50 x 300
+    binomial: 1 -> 11 polishes, 15% more CPU).
     """
     if rate > 0.0 and rate * ws_cert * ws_cert <= 0.5 * ws_tol:
         return FINAL_LEVEL * ws_tol
@@ -473,7 +476,7 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
         if intercept:
             ws_cert = max(ws_cert, abs(swres))
         ws_cert /= grad_scale
-        if t == 1.0 and v_step > 0.0:
+        if t == 1.0 and v_step > 0.0 and sparse:  # (dense: see inner_violation)
             rate = ws_cert / (v_step * v_step)
     fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6] = b0, swres, ws_cert, dftot, thr, q0, loss
     fl[9], fl[10] = rate, v_step
