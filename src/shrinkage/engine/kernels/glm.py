@@ -216,7 +216,9 @@ def armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, b_old, db, idx, l1, l2, dec
     return 0.0, 0.0
 
 
-@njit(cache=True, nogil=True)
+# inlined: newton_rounds is its one compiled caller (a function of its own costs about a
+# tenth of a second of the first fit's compilation, see kernels.flags)
+@njit(cache=True, nogil=True, inline="always")
 def inner_violation(ws_cert, rate, ws_tol):
     """The violation a Newton step's model is solved against (the inexact-Newton threshold
     is ``accuracy * (this * grad_scale)^2 / max curvature``).
