@@ -22,6 +22,7 @@ from .kernels.glm import (
     NEEDS_POLISH,
     armijo_irls,
     fill_mean_parts,
+    inner_violation,
     irls_model,
     moved_coordinates,
     newton_rounds,
@@ -133,7 +134,9 @@ class ProximalNewton(Solver):
         self._s2 = prob.scale ** 2  # curvatures h_j / s_j^2 are in standardized units
         self._b_ws = np.empty(p)  # b on the working set before a step (newton_rounds)
         self._secant = None  # (b_before, rho, db0): the secant newton_rounds starts with
-        self._fl = np.empty(9)  # newton_rounds' state (fl, it), kept for the path
+        self._fl = np.zeros(11)  # newton_rounds' state (fl, it), kept for the path
+        # the latest full Newton step's v_new / v^2 (0: unknown; see inner_violation)
+        self._rate = 0.0
         self._it = np.empty(9, dtype=np.int64)
 
     def feature_gradient(self):
@@ -321,7 +324,11 @@ class ProximalNewton(Solver):
             if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                 break
             state[2] += 1
-            step = self._newton_step(ws, l1, l2, ws_cert, state)
+            # the plain loop solves the model against newton_rounds' level (a subclass
+            # replacing a step's pieces keeps the plain inexact-Newton rule)
+            level = inner_violation(ws_cert, self._rate, ws_tol) if self._plain else ws_cert
+            v_step = ws_cert
+            step = self._newton_step(ws, l1, l2, level, state)
             if step is None:
                 break  # the model's minimiser is the current point
             idx, b_old, db, db0, slack = step
@@ -346,6 +353,8 @@ class ProximalNewton(Solver):
             if prob.fit_intercept:
                 ws_cert = max(ws_cert, abs(self.swres))
             ws_cert /= self.grad_scale
+            if t == 1.0 and prob.sparse:  # as newton_rounds (see inner_violation)
+                self._rate = ws_cert / (v_step * v_step)
         return moved_any
 
     def _compiled_working_set(self, ws, l1, l2, ws_tol, state):
@@ -383,9 +392,23 @@ class ProximalNewton(Solver):
     def _polish(self, v, z, st, ws, l1, l2):
         """Slow inner convergence (correlated features): solve the model exactly on its
         active set (by conjugate gradients where a direct solve is too costly); coordinate
-        descent then confirms or corrects it."""
-        if polish_active_set(self.prob, v, z, st, self.b, ws, l1, l2) is None:
-            cg_active_step(self.prob, v, z, st, self.b, ws, l1, l2, self.h)
+        descent then confirms or corrects it.
+
+        On a sparse design whose active set holds at most ``n / 2`` features, the
+        conjugate-gradient step is skipped and coordinate descent simply goes on: such a
+        model is far from separable and well conditioned (Jacobi-scaled condition 50-100
+        on the quick uniform sparse case, where 20 CG iterations, each two passes over
+        the active columns, cost about 20 sweeps and reduce the error as much as about 8);
+        the near-separable text models that need CG (tiny curvatures, CD crawling) hold
+        more than ``n / 2`` active features. Quick sparse binomial path 17% less CPU;
+        power-law text, quick to 20,000 x 45,000, unchanged or faster.
+        """
+        prob = self.prob
+        if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is not None:
+            return
+        if prob.sparse and 2 * np.count_nonzero(self.b[ws]) <= prob.n:
+            return
+        cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
 
     def _newton_step(self, ws, l1, l2, ws_cert, state):
         """Minimise the quadratic (IRLS) model around ``eta`` on the working set.
