@@ -661,3 +661,22 @@ def test_target_beyond_double_precision_refused():
             regularization_path(X, y, family=family, n_lams=3)
     ok = np.array([1.0, 0.0, 2.0, 3.0], dtype=np.longdouble)
     assert check_target(ok, 4) is ok
+
+
+def test_options_replace_is_dataclasses_replace():
+    # replace copies the fields instead of re-running the constructor: the same options
+    # as dataclasses.replace, a new frozen object, and unknown names still a TypeError
+    import dataclasses
+
+    base = PathOptions(family="poisson", n_lams=7, sample_weight=np.ones(3), tol=1e-6)
+    changes = {"l1_ratio": 0.25, "lams": np.array([2.0, 1.0]), "offset": None, "ties": "x"}
+    new, ref = base.replace(**changes), dataclasses.replace(base, **changes)
+    assert type(new) is PathOptions and new is not base
+    for f in dataclasses.fields(PathOptions):
+        assert getattr(new, f.name) is getattr(ref, f.name), f.name
+    assert base.l1_ratio == 1.0 and base.lams is None  # the original is untouched
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        new.n_lams = 3
+    with pytest.raises(TypeError, match="bogus"):
+        base.replace(n_lams=3, bogus=1)
+    assert base.replace() == base
