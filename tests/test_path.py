@@ -644,3 +644,39 @@ def test_held_out_rows_listed_twice_are_not_taken_for_a_fold():
     fold = fit_path(Xc, y, opts, FitHints(shared_gram=SharedGram(),
                                           held_out=(once, Xc[once])))
     np.testing.assert_allclose(fold.coefs, direct.coefs, rtol=1e-7, atol=1e-9)
+
+
+def test_target_beyond_double_precision_refused():
+    # a long double y finite in its own precision but not in float64's (the fit's) is
+    # refused as non-finite, as before the float checks skipped the float64 copy
+    from shrinkage.validation import check_target
+
+    y = np.array([1.0, 0.0, 2.0, 3.0], dtype=np.longdouble)
+    y[0] = np.longdouble("1e400")  # inf itself where long double is double
+    with pytest.raises(ValueError, match="y contains 1 inf"):
+        check_target(y, 4)
+    X = np.arange(8.0).reshape(4, 2) ** 2
+    for family in ("gaussian", "multinomial"):
+        with pytest.raises(ValueError, match="y contains 1 inf"):
+            regularization_path(X, y, family=family, n_lams=3)
+    ok = np.array([1.0, 0.0, 2.0, 3.0], dtype=np.longdouble)
+    assert check_target(ok, 4) is ok
+
+
+def test_options_replace_is_dataclasses_replace():
+    # replace copies the fields instead of re-running the constructor: the same options
+    # as dataclasses.replace, a new frozen object, and unknown names still a TypeError
+    import dataclasses
+
+    base = PathOptions(family="poisson", n_lams=7, sample_weight=np.ones(3), tol=1e-6)
+    changes = {"l1_ratio": 0.25, "lams": np.array([2.0, 1.0]), "offset": None, "ties": "x"}
+    new, ref = base.replace(**changes), dataclasses.replace(base, **changes)
+    assert type(new) is PathOptions and new is not base
+    for f in dataclasses.fields(PathOptions):
+        assert getattr(new, f.name) is getattr(ref, f.name), f.name
+    assert base.l1_ratio == 1.0 and base.lams is None  # the original is untouched
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        new.n_lams = 3
+    with pytest.raises(TypeError, match="bogus"):
+        base.replace(n_lams=3, bogus=1)
+    assert base.replace() == base

@@ -267,9 +267,15 @@ def check_target(y, n):
             raise ValueError(
                 f"y has {rows.size} missing label(s) (None/NaN/NA), first at row {rows[0]}; "
                 "drop those rows or fill them in")
-    # integers and booleans are finite; floats are checked as they are (no float64 copy)
-    if arr.dtype.kind == "f" and not _all_finite(arr):
-        _raise_nonfinite("y", arr)
+    # integers and booleans are finite; floats are checked as they are (no float64 copy),
+    # except wider ones (long double), whose finite values may overflow float64
+    if arr.dtype.kind == "f":
+        arr_f = arr
+        if arr.dtype.itemsize > 8:
+            with np.errstate(over="ignore"):
+                arr_f = arr.astype(np.float64)
+        if not _all_finite(arr_f):
+            _raise_nonfinite("y", arr_f)
     return arr
 
 
