@@ -47,7 +47,9 @@ def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi, xsq=None, projection=None):
 
     Candidates come from two random projections of the centred, normalised columns; each
     candidate group is then checked column by column, so a false match is impossible and
-    a missed one only leaves its split as the solver found it.
+    a missed one only leaves its split as the solver found it. On a sparse ``X`` the groups
+    whose columns store the same rows (nearly all of them on text) are checked together,
+    with the same arithmetic (:func:`_one_pattern_groups`).
 
     ``xsq`` (``sum_i w_i (x_ij - xm_j)^2``, the fit's own) and ``projection`` (``(X^T U,
     sum_i U_i)`` over the rows with ``w > 0`` for a random ``(n, 2)`` draw ``U``, from
@@ -75,18 +77,28 @@ def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi, xsq=None, projection=None):
     key = proj / norm[:, None]
     key *= np.where(key[:, :1] < 0, -1.0, 1.0)  # a column and its negative share a key
     rounded = np.round(key, 7)
-    first = np.sort(rounded[:, 0])
-    if not np.any(first[1:] == first[:-1]):
+    by_first = np.argsort(rounded[:, 0], kind="stable")
+    first = rounded[by_first, 0]
+    dup = first[1:] == first[:-1]
+    if not np.any(dup):
         # no two keys share their first part, so no group: the common case, and on a
         # few columns the sort and split below would cost more than the whole check
         return []
-    order = np.lexsort(rounded.T[::-1])
+    # only keys whose first part recurs can be in a group; sorted (stably) by both parts
+    # they fall in the order a sort of all keys gives them
+    sub = by_first[np.r_[False, dup] | np.r_[dup, False]]
+    order = sub[np.lexsort(rounded[sub].T[::-1])]
     r = rounded[order]
     starts = np.flatnonzero(np.r_[True, np.any(r[1:] != r[:-1], axis=1)])
+    ends = np.r_[starts[1:], order.size]
+    seg = np.repeat(np.arange(starts.size), ends - starts)
+    member = cand[order]
+    member = member[np.lexsort((member, seg))]  # each group's members in column order
+    groups = [member[a:b] for a, b in zip(starts.tolist(), ends.tolist()) if b - a > 1]
+    done = _one_pattern_groups(X, live, xm, groups) if sp.issparse(X) else [None] * len(groups)
     found = []
-    for a, b in zip(starts, np.r_[starts[1:], order.size]):
-        if b - a > 1:
-            found.extend(_proportional(X, live, xm, np.sort(cand[order[a:b]])))
+    for idx, subgroups in zip(groups, done):
+        found.extend(_proportional(X, live, xm, idx) if subgroups is None else subgroups)
     return _same_penalty(found, l1u, l2u, lo, hi)
 
 
@@ -175,6 +187,82 @@ def _proportional(X, live, xm, idx):
     return found
 
 
+def _one_pattern_groups(X, live, xm, groups):
+    """:func:`_proportional` of every candidate group of a sparse ``X`` whose columns store
+    the same live rows, all at once: per group ``[(idx, t)]`` when all its columns are
+    proportional to its first, ``None`` when it needs the column-by-column search.
+
+    Power-law text has thousands of such groups (terms seen in the same one or two
+    documents only), and the search's numpy calls per group cost more than the arithmetic.
+    Here the centred columns of all groups are gathered in one pass into one buffer, each
+    group's block laid out as :func:`_live_centred` lays it out, and only the two products
+    that give ``t`` are taken per group, on that block, as :func:`_proportional` takes
+    them: the groups and ``t`` are the same to the last bit.
+    """
+    out = [None] * len(groups)
+    if not groups or not X.has_canonical_format:
+        return out
+    J = np.concatenate(groups)
+    r = np.array([g.size for g in groups])
+    gid = np.repeat(np.arange(r.size), r)
+    head = np.r_[0, np.cumsum(r)[:-1]]
+    # every stored entry of the members, member by member, then its live ones
+    lens = X.indptr[J + 1] - X.indptr[J]
+    member = np.repeat(np.arange(J.size), lens)
+    E = np.arange(member.size) - np.repeat(np.cumsum(lens) - lens - X.indptr[J], lens)
+    ind = X.indices[E]
+    keep = live[ind]
+    ind, dat, member = ind[keep], X.data[E[keep]], member[keep]
+    cnt = np.bincount(member, minlength=J.size)
+    off = np.cumsum(cnt) - cnt
+    first = head[gid]  # each member's group's first member
+    ok = cnt == cnt[first]
+    pos = np.arange(member.size) - off[member]
+    ref_at = np.where(ok[member], off[first[member]] + pos, 0)
+    ok &= np.bincount(member, weights=ind != ind[ref_at], minlength=J.size) == 0
+    fast = np.logical_and.reduceat(ok, head)
+    # each group's block: rows (its pattern, plus the row standing for all others), r cols
+    m = cnt[head]
+    rows = m + (m < np.count_nonzero(live))
+    size = rows * r
+    boff = np.cumsum(size) - size
+    negm = -xm[J]
+    # every cell of every block: member ecol (column k of its block), row erow; its place
+    # in the block laid out row by row (at_c) and column by column (at_f)
+    ecol = np.repeat(np.arange(J.size), rows[gid])
+    erow = np.arange(ecol.size) - np.repeat(np.cumsum(rows[gid]) - rows[gid], rows[gid])
+    k = np.arange(J.size) - head[gid]
+    g_e = gid[ecol]
+    at_c = boff[g_e] + k[ecol] + r[g_e] * erow
+    at_f = boff[g_e] + k[ecol] * rows[g_e] + erow
+    buf = np.empty(size.sum())
+    buf[at_c] = negm[ecol]  # -xm everywhere, then the stored entries on the pattern rows
+    f = fast[gid][member]
+    mm = member[f]
+    buf[boff[gid[mm]] + k[mm] + r[gid[mm]] * pos[f]] = negm[mm] + dat[f]
+    # _proportional multiplies by C[:, rest], a copy that numpy lays out column by column:
+    # the same layout here, so that matmul takes the same BLAS route (and last bit)
+    by_col = np.empty_like(buf)
+    by_col[at_f] = buf[at_c]
+    t = np.zeros(J.size)
+    fast_g = np.flatnonzero(fast)
+    for a, b, h, m_g, r_g in zip(*(v[fast_g].tolist() for v in (boff, boff + size, head, rows,
+                                                                   r))):
+        ref = buf[a:b].reshape(m_g, r_g)[:, 0]
+        t[h:h + r_g] = ref @ by_col[a:b].reshape(r_g, m_g).T / (ref @ ref)
+    # max |C - ref t| <= TIE_RTOL max |C|, column by column, as _proportional decides
+    val = buf[at_c]
+    refv = buf[boff[g_e] + r[g_e] * erow]
+    big = np.zeros(J.size)
+    dev = np.zeros(J.size)
+    np.maximum.at(big, ecol, np.abs(val))
+    np.maximum.at(dev, ecol, np.abs(val - refv * t[ecol]))
+    all_same = np.logical_and.reduceat(dev <= TIE_RTOL * big, head) & fast
+    for g, h, r_g in zip(*(v[all_same].tolist() for v in (np.arange(r.size), head, r))):
+        out[g] = [(groups[g], t[h:h + r_g])]
+    return out
+
+
 def _live_centred(X, live, xm, idx):
     """The centred columns ``idx`` on the live rows, as a dense array. For a sparse ``X``
     only the rows where some of them is stored are kept, plus one row standing for all
@@ -206,11 +294,15 @@ def _same_penalty(found, l1u, l2u, lo, hi):
     at = np.abs(t)
     same = (_close(l1u[j] / at, l1u[first]) & _close(l2u[j] / (t * t), l2u[first])
             & _close(glo, lo[first]) & _close(ghi, hi[first]))
+    ends = np.cumsum([i.size for i, _ in found])
+    starts = ends - [i.size for i, _ in found]
+    n_same = np.add.reduceat(same.astype(np.intp), starts)
     ties = []
-    for part_j, part_t, part_same in zip(*(np.split(a, np.cumsum([i.size for i, _ in found])[:-1])
-                                           for a in (j, t, same))):
-        if np.count_nonzero(part_same) > 1:
-            ties.append((part_j[part_same], part_t[part_same]))
+    for a, b, k in zip(starts.tolist(), ends.tolist(), n_same.tolist()):
+        if k == b - a:
+            ties.append((j[a:b], t[a:b]))
+        elif k > 1:
+            ties.append((j[a:b][same[a:b]], t[a:b][same[a:b]]))
     return ties
 
 
