@@ -49,7 +49,7 @@ def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi, xsq=None, projection=None):
     candidate group is then checked column by column, so a false match is impossible and
     a missed one only leaves its split as the solver found it. On a sparse ``X`` the groups
     whose columns store the same rows (nearly all of them on text) are checked together,
-    with the same arithmetic (:func:`_one_pattern_groups`).
+    with the same arithmetic.
 
     ``xsq`` (``sum_i w_i (x_ij - xm_j)^2``, the fit's own) and ``projection`` (``(X^T U,
     sum_i U_i)`` over the rows with ``w > 0`` for a random ``(n, 2)`` draw ``U``, from
