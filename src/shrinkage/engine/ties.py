@@ -326,10 +326,10 @@ def average_ties(coefs, intercepts, ties, xm=None):
     j = np.concatenate([i for i, _ in ties])
     sizes = np.array([i.size for i, _ in ties])
     t = np.concatenate([tt for _, tt in ties]).reshape((1, -1) + (1,) * (coefs.ndim - 2))
-    gamma = coefs[:, j] * t
-    mean = np.add.reduceat(gamma, np.r_[0, np.cumsum(sizes)[:-1]], axis=1)
+    old = coefs[:, j]  # one gather (of scattered columns: the costly part on wide text)
+    mean = np.add.reduceat(old * t, np.r_[0, np.cumsum(sizes)[:-1]], axis=1)
     mean /= sizes.reshape((1, -1) + (1,) * (coefs.ndim - 2))
     new = np.repeat(mean, sizes, axis=1) / t
     if xm is not None:
-        intercepts += np.sum((coefs[:, j] - new) * xm[j].reshape(t.shape), axis=1)
+        intercepts += np.sum((old - new) * xm[j].reshape(t.shape), axis=1)
     coefs[:, j] = new
