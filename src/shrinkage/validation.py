@@ -409,7 +409,9 @@ def check_coefficient_scale(coefs, scale=1.0):
     zero, with none). A ``ValueError`` saying what to rescale is the answer there, never
     such numbers.
     """
-    internal = float(np.abs(coefs).max(initial=0.0))
+    # the largest |coefficient| without an |coefs| copy (the copy is most of the cost on a
+    # wide path); np.maximum keeps a nan as np.max(np.abs(...)) did
+    internal = float(np.maximum(np.max(coefs, initial=0.0), -np.min(coefs, initial=0.0)))
     big = internal * float(scale)  # Python floats underflow to 0 silently: no errstate
     if internal > 0.0 and big < _COEF_FLOOR:
         raise ValueError(f"the coefficients (of the size of y / X, here {big:.1e}) fall to "
