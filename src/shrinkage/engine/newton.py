@@ -374,6 +374,7 @@ class ProximalNewton(Solver):
             state[1], state[2], prob.max_iter, self.max_newton, self.sweeps_before_polish,
             self._pending_irls is self.eta, 0, 0, b_before is not self.b)
         v, z, st = self._v, self._z, self._st
+        step = -1  # the Newton step whose model was last polished
         while newton_rounds(self.fam, X, xd, xi, xp, sparse, prob.y, prob.w, prob.xm,
                             prob.scale, self._s2, prob.lo, prob.hi, l1, l2, ws, ws.size,
                             prob.fit_intercept, self.b, self.eta, self._eta_t, self.wres,
@@ -381,7 +382,8 @@ class ProximalNewton(Solver):
                             *self._mean_t, self._sums_t, self.xv, self.h, self._deta, st,
                             *self._moved, self._b_ws, b_before, fl, it, ws_tol,
                             self.grad_scale, self.inner_accuracy) == NEEDS_POLISH:
-            self._polish(v, z, st, ws, l1, l2)
+            self._polish(v, z, st, ws, l1, l2, it[1] == step)
+            step = it[1]
             it[7] = 1
         self.b0, self.swres, self._loss = float(fl[0]), float(fl[1]), float(fl[6])
         state[0], state[1], state[2] = float(fl[3]), int(it[0]), int(it[1])
@@ -389,24 +391,26 @@ class ProximalNewton(Solver):
         self._pending_irls = self.eta if it[5] else None
         return bool(it[6])
 
-    def _polish(self, v, z, st, ws, l1, l2):
+    def _polish(self, v, z, st, ws, l1, l2, again=False):
         """Slow inner convergence (correlated features): solve the model exactly on its
         active set (by conjugate gradients where a direct solve is too costly); coordinate
         descent then confirms or corrects it.
 
         On a sparse design whose active set holds at most ``n / 2`` features, the
-        conjugate-gradient step is skipped and coordinate descent simply goes on: such a
-        model is far from separable and well conditioned (Jacobi-scaled condition 50-100
-        on the quick uniform sparse case, where 20 CG iterations, each two passes over
-        the active columns, cost about 20 sweeps and reduce the error as much as about 8);
-        the near-separable text models that need CG (tiny curvatures, CD crawling) hold
-        more than ``n / 2`` active features. Quick sparse binomial path 17% less CPU;
-        power-law text, quick to 20,000 x 45,000, unchanged or faster.
+        conjugate-gradient step is skipped at a model's first polish (``again`` false) and
+        coordinate descent simply goes on: such a model is usually well conditioned
+        (Jacobi-scaled condition 50-100 on the quick uniform sparse case, where 20 CG
+        iterations, each two passes over the active columns, cost about 20 sweeps and
+        reduce the error as much as about 8). Quick sparse binomial path 17% less CPU;
+        power-law text, quick to 20,000 x 45,000, unchanged or faster. A model still
+        unsolved at its next polish takes the CG step: a small active set is no proof of
+        good conditioning (unpenalised or near-separating columns with ``p > n``, where
+        coordinate descent alone crawled to ``max_iter``).
         """
         prob = self.prob
         if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is not None:
             return
-        if prob.sparse and 2 * np.count_nonzero(self.b[ws]) <= prob.n:
+        if not again and prob.sparse and 2 * np.count_nonzero(self.b[ws]) <= prob.n:
             return
         cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
 
@@ -436,6 +440,7 @@ class ProximalNewton(Solver):
         thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
                   1e-300)
         budget = max(prob.max_iter - state[1], 1)
+        again = False  # this model polished before (see _polish)
         if gram_applies(X, prob.n, m, prob.fit_intercept):  # as newton_rounds does
             state[1] += gram_model_step(X, v, prob.xm, z, st, self.b, ws, m,
                                         prob.fit_intercept, l1, l2, prob.lo, prob.hi, thr,
@@ -450,7 +455,8 @@ class ProximalNewton(Solver):
             budget -= done
             if done < chunk:
                 break
-            self._polish(v, z, st, ws, l1, l2)
+            self._polish(v, z, st, ws, l1, l2, again)
+            again = True
         idx, b_old, db = self._moved
         k = moved_coordinates(self.b, b_ws, ws, m, idx, b_old, db)
         idx, b_old, db = idx[:k], b_old[:k], db[:k]
