@@ -151,3 +151,51 @@ def test_tie_groups_match_the_column_by_column_search_to_the_bit(sparse):
             assert _bits(got) == _bits(_reference_ties(*args)), trial
             n_groups += len(got)
     assert n_groups > 300  # the planted ties were found, not only agreed on
+
+
+def _stored_otherwise(X, rng, how):
+    """``X`` (CSC) with explicit zeros stored on some rows (canonical, another pattern for
+    the batched check), or its indices unsorted within each column (not canonical: the
+    column-by-column search)."""
+    X = X.copy()
+    if how == "explicit zeros":
+        rows = rng.random(X.shape[0]) < 0.3
+        dense = X.toarray()
+        stored = (dense != 0) | rows[:, None]
+        r, c = np.nonzero(stored.T)  # column by column, rows sorted
+        X = sp.csc_matrix((dense[c, r], c, np.r_[0, np.cumsum(stored.sum(axis=0))]),
+                          shape=X.shape)
+        assert X.has_canonical_format and np.any(X.data == 0)
+    else:
+        for j in range(X.shape[1]):
+            s = slice(X.indptr[j], X.indptr[j + 1])
+            X.indices[s], X.data[s] = X.indices[s][::-1].copy(), X.data[s][::-1].copy()
+        X.has_sorted_indices = False
+        assert not X.has_canonical_format
+    return X
+
+
+@pytest.mark.parametrize("how", ["explicit zeros", "unsorted indices"])
+def test_tie_groups_on_other_stored_forms_match_the_reference(how):
+    rng = np.random.default_rng(7)
+    n_groups = 0
+    for trial in range(60):
+        X, n, p = _planted_design(rng, True)
+        X = _stored_otherwise(X, rng, how)
+        w = rng.random(n) + 0.1
+        if trial % 2:
+            w[rng.random(n) < 0.3] = 0.0
+        if not np.any(w > 0):
+            w[0] = 1.0
+        w /= w.sum()
+        xm = np.asarray(X.T @ w).ravel()
+        xsq = np.maximum(np.asarray(X.multiply(X).T @ w).ravel() - xm**2, 0.0)
+        excluded = xsq <= 1e-14 * (1.0 + xm**2)
+        lo, hi = np.full(p, -np.inf), np.full(p, np.inf)
+        U = rng.standard_normal((n, 2)) * (w > 0)[:, None]
+        args = (X, w, xm, excluded, np.ones(p), np.zeros(p), lo, hi, xsq,
+                (np.asarray(X.T @ U), U.sum(axis=0)))
+        got = find_ties(*args)
+        assert _bits(got) == _bits(_reference_ties(*args)), trial
+        n_groups += len(got)
+    assert n_groups > 30
