@@ -136,13 +136,8 @@ def test_sparse_and_dense_paths_agree_at_the_default_tolerance():
         assert abs(fa - fb) <= 1e-6 * abs(fb), k
 
 
-def test_no_conjugate_gradients_on_small_sparse_active_sets(monkeypatch):
-    # a sparse model with at most n / 2 active features goes on with coordinate descent
-    # where its first chunk of sweeps did not converge, and takes the conjugate-gradient
-    # step only at a later polish of the same model; past n / 2 (text_like's deep end,
-    # near separable) the CG step runs at the first polish
-    from test_newton import text_like
-
+def count_cg_steps(monkeypatch):
+    """Record the active-set size of every conjugate-gradient step the solver takes."""
     calls = []
     original = newton_mod.cg_active_step
 
@@ -151,6 +146,17 @@ def test_no_conjugate_gradients_on_small_sparse_active_sets(monkeypatch):
         return original(prob, v, r, st, b, ws, l1, l2, h)
 
     monkeypatch.setattr(newton_mod, "cg_active_step", counting)
+    return calls
+
+
+def test_no_conjugate_gradients_on_small_sparse_active_sets(monkeypatch):
+    # a sparse model with at most n / 2 active features goes on with coordinate descent
+    # where its first chunk of sweeps did not converge, and takes the conjugate-gradient
+    # step only at a later polish of the same model; past n / 2 (text_like's deep end,
+    # near separable) the CG step runs at the first polish
+    from test_newton import text_like
+
+    calls = count_cg_steps(monkeypatch)
     polished = []
     original_polish = newton_mod.ProximalNewton._polish
 
@@ -182,14 +188,7 @@ def test_small_sparse_active_sets_still_take_conjugate_gradients_when_cd_crawls(
     # n / 2. Skipping the CG step at every polish of such models ran 100,621 sweeps at tol
     # 1e-6 (711 before) and left 7 points unconverged at 1e-8 (max_iter, certificate 41
     # tol); the skip now applies to a model's first polish only.
-    calls = []
-    original = newton_mod.cg_active_step
-
-    def counting(prob, v, r, st, b, ws, l1, l2, h):
-        calls.append(int(np.count_nonzero(b[ws])))
-        return original(prob, v, r, st, b, ws, l1, l2, h)
-
-    monkeypatch.setattr(newton_mod, "cg_active_step", counting)
+    calls = count_cg_steps(monkeypatch)
     n, p = 150, 400
     rng = np.random.default_rng(1)
     X = sp.random(n, p, density=0.03, format="csc", random_state=1,
