@@ -320,4 +320,6 @@ def test_residual_mode_certificate_is_the_recomputed_one(penalty, n_lams):
     assert path.converged.all() and np.count_nonzero(path.coefs[-1]) > n - 1
     for k in range(path.n_lams):
         mine = _violation(path, X, y, labels, k)
-        assert abs(path.certificate[k] - mine) <= 1e-14 + 1e-3 * mine
+        # 1e-13: the rounding of two sums of order one (seen 2e-14 apart), far under the
+        # drift this test caught (reported 9e-13 where the violation was 3.4e-10)
+        assert abs(path.certificate[k] - mine) <= 1e-13 + 1e-3 * mine

@@ -341,8 +341,9 @@ def show(model):
     meta = sio.read_metadata(model)
     obj = sio.load(model)
     console = _console()
+    # soft_wrap: a path or a command broken by an inserted newline cannot be copied back
     console.print(f"{model}: {meta['kind']} (file format {meta['format_version']}, written by "
-                  f"shrinkage {meta['library_version']})")
+                  f"shrinkage {meta['library_version']})", soft_wrap=True)
     if isinstance(obj, TabularModel):
         from .cli_output import summary_tables
 
@@ -354,7 +355,7 @@ def show(model):
             console.print(f"offset column: {obj.offset} (the data to predict must have it)")
         if obj.weights is not None:
             console.print(f"weights column: {obj.weights}")
-        console.print(f"command: {obj.command}")
+        console.print(f"command: {obj.command}", soft_wrap=True)
     elif isinstance(obj, Path):
         console.print(obj.summary())
     elif isinstance(obj, CVResult):
