@@ -395,6 +395,11 @@ def test_demo_runs_with_no_arguments(tmp_path, monkeypatch):
     model = sio.load(out / "model.npz")
     assert model.family == "gaussian" and model.path.n_features == 10
     assert "shrinkage fit shrinkage-demo/diabetes.csv --target progression" in result.output
+    lines = result.output.splitlines()
+    # the command to copy is one line, longer than the runner's 80 columns, not wrapped
+    assert f"  {model.command}" in lines and len(model.command) > 80
+    assert "wrote model.npz, report.html, path.png, cv.png, gap.png, coefficients.csv, " \
+        "diabetes.csv to shrinkage-demo" in lines
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["diabetes.csv", "model.npz", "report.html", "path.png", "cv.png", "gap.png",
          "coefficients.csv"])

@@ -266,7 +266,7 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
     with staged_output(out, opts["force"], known) as stage:
         write_run(stage, model, images, html, extra_files)
     written = [n for n in known if (out / n).exists()]
-    console.print(f"wrote {', '.join(written)} to {out}")
+    console.print(f"wrote {', '.join(written)} to {out}", soft_wrap=True)
     return model, out
 
 @cli.command(short_help="Cross-validate a regularized GLM on a CSV or Parquet file.")
@@ -325,7 +325,8 @@ def predict(model, data, out_file, impute, force):
     if target.exists() and not force:
         raise CLIError(f"{target} already exists; pass --force to overwrite")
     _write_bytes(target, text, force)
-    _console(stderr=True).print(f"wrote {len(next(iter(preds.values())))} predictions to {target}")
+    _console(stderr=True).print(
+        f"wrote {len(next(iter(preds.values())))} predictions to {target}", soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- show
@@ -398,7 +399,8 @@ def demo(out, folds, force):
     d = load_diabetes()
     csv_text = csv_bytes(list(d.feature_names) + [d.target_name],
                          ([float(v) for v in row] + [float(t)] for row, t in zip(d.X, d.y)))
-    console.print(f"{d.description}\nthe data go to {out / 'diabetes.csv'}")
+    console.print(d.description)
+    console.print(f"the data go to {out / 'diabetes.csv'}", soft_wrap=True)
     opts = {"target": d.target_name, "family": "gaussian", "penalty": "lasso",
             "l1_ratio": None, "folds": folds, "repeats": 1, "rule": "1se", "metric": None,
             "groups": None, "exclude": [], "impute": False, "seed": 0, "force": force,
@@ -415,7 +417,7 @@ def demo(out, folds, force):
         shutil.rmtree(scratch, ignore_errors=True)
     console.print(f"open {out / 'report.html'} in a browser; the same fit from the "
                   f"command line (add --force or change --out to run it again):\n"
-                  f"  {model.command}")
+                  f"  {model.command}", soft_wrap=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -197,7 +197,7 @@ def _run(console, data, files, opts, scheduler, scheduler_name):
     with staged_output(out, opts["force"], OUTPUTS) as stage:
         write_run(stage, model, images, html)
     written = [n for n in OUTPUTS if (out / n).exists()]
-    console.print(f"wrote {', '.join(written)} to {out}")
+    console.print(f"wrote {', '.join(written)} to {out}", soft_wrap=True)
     return model
 
 
