@@ -96,9 +96,9 @@ def run_group(lib, items, spec_base, out, timeout, env, log, grace=0.0) -> None:
     """Run ``lib`` on ``items`` in worker processes, one case timing out at a time.
 
     A worker runs the cases in order. If the case it is on exceeds ``timeout`` seconds
-    (``timeout + grace`` for a worker's first case of each family, which pays for
-    imports and JIT compilation), or the worker dies, that case gets a "timeout" or
-    "crash" record and a fresh worker continues with the remaining cases.
+    (``timeout + grace`` for a worker's first case of each family, dense and sparse
+    apart, which pays for imports and JIT compilation), or the worker dies, that case gets
+    a "timeout" or "crash" record and a fresh worker continues with the remaining cases.
     """
     remaining = list(items)
     logged = set()
@@ -116,11 +116,13 @@ def run_group(lib, items, spec_base, out, timeout, env, log, grace=0.0) -> None:
             json.dump(spec, fh)
         err_path = spec_path + ".stderr"
         failed = None
-        # The first case of each family in a worker pays for imports and JIT compilation.
+        # The first case of each family in a worker pays for imports and JIT compilation,
+        # and so does its first sparse case (the sparse kernels are other specialisations).
         first, seen = set(), set()
         for it in remaining:
-            if it["family"] not in seen:
-                seen.add(it["family"])
+            kind = (it["family"], it.get("sparse", False))
+            if kind not in seen:
+                seen.add(kind)
                 first.add(it["name"])
         with open(err_path, "w") as err:
             proc = subprocess.Popen(
@@ -607,6 +609,7 @@ def _item(case, folder):
         "family": case.family,
         "l1_ratio": case.l1_ratio,
         "folder": folder,
+        "sparse": case.data in ("sparse", "text"),
     }
 
 
