@@ -432,15 +432,16 @@ def test_overlapping_blas_limits_from_two_threads_restore_the_original(monkeypat
 
     state = {"threads": 2}
 
-    class GlobalLimiter:  # what threadpool_limits does to a process-wide setting
-        def __init__(self, limits, user_api):
-            self.saved = state["threads"]
-            state["threads"] = limits
+    class GlobalLibrary:  # a BLAS whose thread count is process-wide
+        def set_num_threads(self, n):
+            state["threads"] = n
 
-        def restore_original_limits(self):
-            state["threads"] = self.saved
+    def limiter():  # blas_limiter's contract: set one, return what to restore
+        before = state["threads"]
+        state["threads"] = 1
+        return [(GlobalLibrary(), before)] if before != 1 else []
 
-    monkeypatch.setattr(blas_module, "blas_limiter", lambda: GlobalLimiter(1, "blas"))
+    monkeypatch.setattr(blas_module, "blas_limiter", limiter)
     a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
     seen = {}
 
