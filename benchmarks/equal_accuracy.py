@@ -46,6 +46,20 @@ LADDERS = {
 }
 
 
+def ladder(lib, fine=False):
+    """``lib``'s tolerances, loosest first; ``fine`` adds a rung between each two
+    (``tol / sqrt(10)``), for every library alike: with whole decades a library whose
+    accuracy jumps past the target at one rung is timed at up to ten times the accuracy
+    it was asked for."""
+    rungs = LADDERS[lib]
+    if not fine:
+        return list(rungs)
+    out = []
+    for a, b in zip(rungs[:-1], rungs[1:]):
+        out += [a, float(np.sqrt(a * b))]
+    return out + [rungs[-1]]
+
+
 def _fit_shrinkage(X, y, lams, family, l1_ratio, tol):
     import shrinkage
 
@@ -69,7 +83,7 @@ def _fit_glmnet(X, y, lams, family, l1_ratio, tol):
 FITS = {"shrinkage": _fit_shrinkage, "glmnet": _fit_glmnet, "adelie": None}
 
 
-def _adelie_ladder(folder, grid_file, family, l1_ratio, repeats):
+def _adelie_ladder(folder, grid_file, family, l1_ratio, repeats, fine=False):
     """adelie's whole ladder in its interpreter: ``[(tol, seconds, coefs, intercepts)]``."""
     from _runners import call_adelie
 
@@ -77,7 +91,7 @@ def _adelie_ladder(folder, grid_file, family, l1_ratio, repeats):
     try:
         res = call_adelie({"task": "ladder", "data": folder, "lams": grid_file,
                            "family": family, "l1_ratio": l1_ratio,
-                           "tols": LADDERS["adelie"], "repeats": repeats}, out)
+                           "tols": ladder("adelie", fine), "repeats": repeats}, out)
         return [(r["tol"], r["seconds"], np.load(os.path.join(out, f"coefs_{i}.npy")),
                  np.load(os.path.join(out, f"inter_{i}.npy")))
                 for i, r in enumerate(res["runs"])]
@@ -94,7 +108,7 @@ def _timed(fit, repeats, *args):
     return best, out
 
 
-def run_case(name, libs, target, repeats, data_dir, quick=False):
+def run_case(name, libs, target, repeats, data_dir, quick=False, fine=False):
     from _cases import CASES, load, load_grid, objective, prepare
 
     case = CASES[name]
@@ -111,16 +125,16 @@ def run_case(name, libs, target, repeats, data_dir, quick=False):
     for lib in libs:
         if lib == "adelie":
             try:
-                ladder = _adelie_ladder(folder, grid_file, fam, a, repeats)
+                timed = _adelie_ladder(folder, grid_file, fam, a, repeats, fine)
             except RuntimeError as exc:
                 print(f"adelie failed on {name}: {exc}")
-                ladder = []
+                timed = []
         else:
-            ladder = []
-            for tol in LADDERS[lib]:
+            timed = []
+            for tol in ladder(lib, fine):
                 dt, (coefs, inter) = _timed(FITS[lib], repeats, X, y, lams, fam, a, tol)
-                ladder.append((tol, dt, coefs, inter))
-        for tol, dt, coefs, inter in ladder:
+                timed.append((tol, dt, coefs, inter))
+        for tol, dt, coefs, inter in timed:
             k = coefs.shape[0]
             F = objective(X, y, coefs, inter, lams[:k], fam, a)
             runs.append((lib, tol, dt, k, F))
@@ -157,6 +171,8 @@ def main(argv=None):
     ap.add_argument("--target", type=float, default=1e-6)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="small versions of the cases")
+    ap.add_argument("--fine", action="store_true",
+                    help="half-decade rungs for every library (twice the runs)")
     ap.add_argument("--data-dir",
                     default=os.path.join(tempfile.gettempdir(), "shrinkage-bench-data"))
     args = ap.parse_args(argv)
@@ -165,7 +181,7 @@ def main(argv=None):
         if lib not in FITS:
             ap.error(f"unknown library {lib!r}; choose from {sorted(FITS)}")
     for name in args.cases.split(","):
-        run_case(name, libs, args.target, args.repeats, args.data_dir, args.quick)
+        run_case(name, libs, args.target, args.repeats, args.data_dir, args.quick, args.fine)
 
 
 if __name__ == "__main__":
