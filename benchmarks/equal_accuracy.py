@@ -39,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 LADDERS = {
-    "shrinkage": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9],
+    "shrinkage": [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9],
     "glmnet": [1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12],
     # tol and irls_tol together (adelie's defaults are 1e-7 for both)
     "adelie": [1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12],
@@ -144,18 +144,22 @@ def run_case(name, libs, target, repeats, data_dir, quick=False, fine=False):
     print(f"\n## {name}\n")
     print("| library | tol | seconds | lams | max rel subopt |")
     print("|---|---|---|---|---|")
-    chosen = {}
+    chosen, loosest = {}, {}
     for lib, tol, dt, k, F in runs:
         sub = float(np.max((F - best[:k]) / np.maximum(np.abs(best[:k]), 1e-300)))
         ok = k == lams.size and sub <= target
         print(f"| {lib} | {tol:g} | {dt:.4g} | {k} | {sub:.1e}{'' if ok else ' (misses)'} |")
+        loosest.setdefault(lib, ok)
         if ok and (lib not in chosen or dt < chosen[lib][1]):
             chosen[lib] = (tol, dt, sub)
     print(f"\nfastest run within {target:g} relative suboptimality:")
     for lib in libs:
         if lib in chosen:
             tol, dt, sub = chosen[lib]
-            print(f"- {lib}: {dt:.4g} s (tol {tol:g}, subopt {sub:.1e})")
+            # a ladder whose loosest rung already meets the target may time a library
+            # slower than it needs to be
+            caveat = "; its loosest rung: a looser one might be faster" if loosest[lib] else ""
+            print(f"- {lib}: {dt:.4g} s (tol {tol:g}, subopt {sub:.1e}{caveat})")
         else:
             print(f"- {lib}: no tolerance on the ladder reached it")
     if "shrinkage" in chosen and len(chosen) > 1:
