@@ -46,33 +46,6 @@ def _soft_clip(u, l1, denom, lo, hi):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def dense_gradient(X, j, c, v, uv, r):
-    """``g_j = sum_i v_i (x_ij - c) r_i`` (``uv > 0``: every ``v_i`` equals ``uv``)."""
-    gj = 0.0
-    if uv > 0.0:
-        for i in range(r.shape[0]):
-            gj += (X[i, j] - c) * r[i]
-        return gj * uv
-    for i in range(r.shape[0]):
-        gj += (X[i, j] - c) * v[i] * r[i]
-    return gj
-
-
-@njit(cache=True, nogil=True, inline="always")
-def sparse_dot(xd, xi, xp, j, v, uv, r):
-    """``sum_i v_i x_ij r_i`` over the stored entries of column ``j`` (scalar gathers)."""
-    s = 0.0
-    if uv > 0.0:
-        for k in range(xp[j], xp[j + 1]):
-            s += xd[k] * r[xi[k]]
-        return s * uv
-    for k in range(xp[j], xp[j + 1]):
-        i = xi[k]
-        s += xd[k] * v[i] * r[i]
-    return s
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def intercept_step_dense(v, r, st, V):
     """Exact update of the unpenalised intercept after a dense sweep: ``d0 = sum_i v_i r_i
     / V``, the sum taken afresh (the running one loses digits on large-mean columns).
@@ -119,7 +92,15 @@ def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercep
         if hj <= 0.0:
             continue
         c = xm[j]
-        gj = dense_gradient(X, j, c, v, uv, r)
+        # g_j = sum_i v_i (x_ij - xm_j) r_i, written out, not called (kernels.flags)
+        gj = 0.0
+        if uv > 0.0:
+            for i in range(n):
+                gj += (X[i, j] - c) * r[i]
+            gj *= uv
+        else:
+            for i in range(n):
+                gj += (X[i, j] - c) * v[i] * r[i]
         bj = b[j]
         new = _soft_clip(gj + hj * bj, l1[j], hj + l2[j], lo[j], hi[j])
         d = new - bj
@@ -151,8 +132,19 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
         if hj <= 0.0:
             continue
         c = xm[j]
-        # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only
-        gj = sparse_dot(xd, xi, xp, j, v, uv, r) + roff * xv[j] - c * (svr + roff * V)
+        # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only;
+        # written out, not called (kernels.flags: a call passing arrays costs reference
+        # counting in the loop)
+        gj = 0.0
+        if uv > 0.0:
+            for k in range(xp[j], xp[j + 1]):
+                gj += xd[k] * r[xi[k]]
+            gj *= uv
+        else:
+            for k in range(xp[j], xp[j + 1]):
+                i = xi[k]
+                gj += xd[k] * v[i] * r[i]
+        gj = gj + roff * xv[j] - c * (svr + roff * V)
         bj = b[j]
         new = _soft_clip(gj + hj * bj, l1[j], hj + l2[j], lo[j], hi[j])
         d = new - bj

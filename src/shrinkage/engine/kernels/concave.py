@@ -20,7 +20,7 @@ of its piecewise candidates where it is not.
 
 from numba import njit
 
-from .cd import dense_gradient, intercept_step_dense, intercept_step_sparse, sparse_dot
+from .cd import intercept_step_dense, intercept_step_sparse
 from .flags import FASTMATH
 from .glm import loss_step
 
@@ -171,7 +171,16 @@ def _sweep_dense(kind, gamma, X, v, uv, xm, xv, h, scale, lam1, lam2, b, r, st, 
         if hj <= 0.0:
             continue
         c = xm[j]
-        gj = dense_gradient(X, j, c, v, uv, r)
+        # written out, not called (kernels.flags: a call passing arrays costs reference
+        # counting in the loop)
+        gj = 0.0
+        if uv > 0.0:
+            for i in range(n):
+                gj += (X[i, j] - c) * r[i]
+            gj *= uv
+        else:
+            for i in range(n):
+                gj += (X[i, j] - c) * v[i] * r[i]
         s = scale[j]
         vs = hj / (s * s)
         u = vs * s * (b[j] + damp * anchor[j]) + gj / s
@@ -205,8 +214,18 @@ def _sweep_sparse(kind, gamma, xd, xi, xp, v, uv, xm, xv, h, scale, lam1, lam2, 
         if hj <= 0.0:
             continue
         c = xm[j]
-        # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only
-        gj = sparse_dot(xd, xi, xp, j, v, uv, r) + roff * xv[j] - c * (svr + roff * V)
+        # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only;
+        # written out, not called (kernels.flags)
+        gj = 0.0
+        if uv > 0.0:
+            for q in range(xp[j], xp[j + 1]):
+                gj += xd[q] * r[xi[q]]
+            gj *= uv
+        else:
+            for q in range(xp[j], xp[j + 1]):
+                i = xi[q]
+                gj += xd[q] * v[i] * r[i]
+        gj = gj + roff * xv[j] - c * (svr + roff * V)
         s = scale[j]
         vs = hj / (s * s)
         u = vs * s * (b[j] + damp * anchor[j]) + gj / s

@@ -16,6 +16,13 @@ that links it. Helpers that test ``X is None`` / ``xd is None`` are never inline
 inlines untyped code, where that test no longer refers to an argument and so is not
 pruned (see the package docstring).
 
+A loop over columns or stored entries does its per-column arithmetic in its own body, not
+in a helper that takes arrays: numba increments and decrements the reference count of
+every array passed to a call, inlined or not, and where the helper holds a loop those
+atomic updates are not pruned. Passing five arrays to a gather helper once per column
+made the sparse coordinate-descent sweep 2.2x slower on power-law text (69 against 31 us
+per sweep of 864 columns of about 14 stored entries). Helpers on scalars cost nothing.
+
 Every compiled function also gets wrappers that numba builds whether or not they are used:
 a C-callable one (nothing here takes a kernel's address) and a Python-callable one that
 unboxes every argument (40 kB of LLVM IR for a kernel of twenty arguments). Each is lowered,
