@@ -64,7 +64,16 @@ def _row_update(w, P, q, qsum, i, xval, delta, K):
 
 @njit(cache=True, nogil=True)
 def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum, b0, M0,
-                 idx, m, grouped, intercept, gbuf, cbuf):
+                 idx, m, grouped, intercept, gbuf, cbuf, Wsum, soff):
+    """One sweep of block updates over ``idx[:m]`` (and the intercept); returns the largest
+    move ``sum_k M_jk dB_jk^2``.
+
+    A sparse column's centring moves every row of ``q`` (by ``c W_i delta``, ``W_i =
+    w_i (diag P_i - P_i P_i^T)``), and so does the intercept: those moves are kept lazily
+    in the offset ``soff`` (true ``q_i = q_i - W_i soff``, true column sums ``qsum - Wsum
+    soff``, ``Wsum = sum_i W_i``), so that a column costs its stored entries, and folded
+    into ``q`` once at the end of the sweep (``soff`` is zero on entry and on return).
+    """
     n, K = q.shape
     maxch = 0.0
     for t in range(m):
@@ -81,10 +90,16 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
             for r in range(xp[j], xp[j + 1]):
                 i = xi[r]
                 a = xd[r]
+                ps = 0.0
                 for k in range(K):
-                    gbuf[k] += a * q[i, k]
+                    ps += P[i, k] * soff[k]
+                for k in range(K):
+                    gbuf[k] += a * (q[i, k] - w[i] * P[i, k] * (soff[k] - ps))
             for k in range(K):
-                gbuf[k] -= c * qsum[k]
+                qs = qsum[k]
+                for k2 in range(K):
+                    qs -= Wsum[k, k2] * soff[k2]
+                gbuf[k] -= c * qs
         if X is not None:
             for i in range(n):
                 a = X[i, j] - c
@@ -131,9 +146,8 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
         if ch == 0.0:
             continue
         if xd is not None:
-            if c != 0.0:
-                for i in range(n):
-                    _row_update(w, P, q, qsum, i, -c, gbuf, K)
+            for k in range(K):
+                soff[k] -= c * gbuf[k]
             for r in range(xp[j], xp[j + 1]):
                 _row_update(w, P, q, qsum, xi[r], xd[r], gbuf, K)
         if X is not None:
@@ -144,15 +158,55 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
     if intercept:
         ch = 0.0
         for k in range(K):
-            gbuf[k] = qsum[k] / M0[k] if M0[k] > 0.0 else 0.0
+            qs = qsum[k]
+            for k2 in range(K):
+                qs -= Wsum[k, k2] * soff[k2]
+            gbuf[k] = qs / M0[k] if M0[k] > 0.0 else 0.0
+        for k in range(K):
             b0[k] += gbuf[k]
             ch += M0[k] * gbuf[k] * gbuf[k]
         if ch > 0.0:
-            for i in range(n):
-                _row_update(w, P, q, qsum, i, 1.0, gbuf, K)
+            if xd is not None:
+                for k in range(K):
+                    soff[k] += gbuf[k]
+            if X is not None:
+                for i in range(n):
+                    _row_update(w, P, q, qsum, i, 1.0, gbuf, K)
         if ch > maxch:
             maxch = ch
+    if xd is not None:
+        _fold_offset(w, P, q, qsum, soff)
     return maxch
+
+
+@njit(cache=True, nogil=True)
+def _fold_offset(w, P, q, qsum, soff):
+    """``q_i -= W_i soff`` for every row (keeping ``qsum``), then ``soff = 0``."""
+    n, K = q.shape
+    moved = False
+    for k in range(K):
+        if soff[k] != 0.0:
+            moved = True
+    if not moved:
+        return
+    for i in range(n):
+        _row_update(w, P, q, qsum, i, 1.0, soff, K)
+    for k in range(K):
+        soff[k] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _curvature_sum(w, P):
+    """``Wsum = sum_i w_i (diag(P_i) - P_i P_i^T)`` (K x K)."""
+    n, K = P.shape
+    W = np.zeros((K, K))
+    for i in range(n):
+        for k in range(K):
+            a = w[i] * P[i, k]
+            W[k, k] += a
+            for k2 in range(K):
+                W[k, k2] -= a * P[i, k2]
+    return W
 
 
 _ANDERSON_K = 5
@@ -235,13 +289,15 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
     b00 = _copy_vector(b0)
     D = np.empty((n, K))
     qc = np.empty((n, K))
+    Wsum = _curvature_sum(w, P)
+    soff = np.zeros(K)
     act = np.empty(n_ws, dtype=np.int64)
     AK = _ANDERSON_K
     hist = np.empty((n_ws * K + K, AK + 1))
     sweeps = 0
     while sweeps < max_sweeps:
         maxch = _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
-                             b0, M0, ws, n_ws, grouped, intercept, gbuf, cbuf)
+                             b0, M0, ws, n_ws, grouped, intercept, gbuf, cbuf, Wsum, soff)
         sweeps += 1
         if maxch < thr:
             return sweeps
@@ -260,7 +316,8 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
         _store(hist, filled, B, b0, act, m, K)
         while sweeps < max_sweeps:
             maxch = _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q,
-                                 qsum, b0, M0, act, m, grouped, intercept, gbuf, cbuf)
+                                 qsum, b0, M0, act, m, grouped, intercept, gbuf, cbuf, Wsum,
+                                 soff)
             sweeps += 1
             if maxch < thr:
                 break
