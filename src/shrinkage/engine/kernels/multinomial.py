@@ -225,6 +225,8 @@ def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, 
     for i in range(n):
         for k in range(K):
             D[i, k] = (b0[k] - b00[k]) if intercept else 0.0
+    # a sparse column's centring shifts every row alike: summed here, applied once below
+    shift = np.zeros(K)
     pen = 0.0
     for t in range(n_ws):
         j = ws[t]
@@ -245,8 +247,7 @@ def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, 
             for k in range(K):
                 d = B[j, k] - B0[j, k]
                 if d != 0.0:
-                    for i in range(n):
-                        D[i, k] -= c * d
+                    shift[k] += c * d
                     for r in range(xp[j], xp[j + 1]):
                         D[xi[r], k] += xd[r] * d
         if X is not None:
@@ -256,6 +257,8 @@ def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, 
                     D[i, k] += a * (B[j, k] - B0[j, k])
     val = 0.0
     for i in range(n):
+        for k in range(K):
+            D[i, k] -= shift[k]
         s = 0.0
         for k in range(K):
             s += P[i, k] * D[i, k]
