@@ -181,6 +181,11 @@ def active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, idx, intercept, H, 
         for i in range(n):
             s += v[i] * col[i] * r[i]
         rhs[a] = s
+        # sum_i v_i col_i, the same for every partner column: once per column, not per pair
+        t = 0.0
+        if xd is not None:
+            for i in range(n):
+                t += v[i] * col[i]
         for b2 in range(a + 1):
             s = 0.0
             if intercept and b2 == 0:
@@ -191,9 +196,6 @@ def active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, idx, intercept, H, 
                 c = xm[j]
                 if xd is not None:
                     # sum_i v_i col_i (x_ij - c) = sum_nnz v x col - c sum_i v col
-                    t = 0.0
-                    for i in range(n):
-                        t += v[i] * col[i]
                     s = -c * t
                     for k in range(xp[j], xp[j + 1]):
                         i = xi[k]
