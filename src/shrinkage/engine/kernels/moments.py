@@ -181,16 +181,16 @@ def active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, idx, intercept, H, 
         for i in range(n):
             s += v[i] * col[i] * r[i]
         rhs[a] = s
-        # sum_i v_i col_i, the same for every partner column: once per column, not per pair
+        # sum_i v_i col_i, the same for every partner column (the intercept's entry, and
+        # the centring term of a sparse one): once per column, not per pair
         t = 0.0
-        if xd is not None:
+        if xd is not None or intercept:
             for i in range(n):
                 t += v[i] * col[i]
         for b2 in range(a + 1):
             s = 0.0
             if intercept and b2 == 0:
-                for i in range(n):
-                    s += v[i] * col[i]
+                s = t
             else:
                 j = idx[b2 - off]
                 c = xm[j]

@@ -196,17 +196,15 @@ def _fold_offset(w, P, q, qsum, soff):
 
 
 @njit(cache=True, nogil=True)
-def _curvature_sum(w, P):
-    """``Wsum = sum_i w_i (diag(P_i) - P_i P_i^T)`` (K x K)."""
+def _curvature_sum(w, P, W):
+    """``W = sum_i w_i (diag(P_i) - P_i P_i^T)`` (K x K, zero on entry)."""
     n, K = P.shape
-    W = np.zeros((K, K))
     for i in range(n):
         for k in range(K):
             a = w[i] * P[i, k]
             W[k, k] += a
             for k2 in range(K):
                 W[k, k2] -= a * P[i, k2]
-    return W
 
 
 _ANDERSON_K = 5
@@ -292,7 +290,10 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
     b00 = _copy_vector(b0)
     D = np.empty((n, K))
     qc = np.empty((n, K))
-    Wsum = _curvature_sum(w, P)
+    # the lazy centring offset of sparse sweeps (_block_sweep); dense ones leave it at zero
+    Wsum = np.zeros((K, K))
+    if xd is not None:
+        _curvature_sum(w, P, Wsum)
     soff = np.zeros(K)
     act = np.empty(n_ws, dtype=np.int64)
     AK = _ANDERSON_K
