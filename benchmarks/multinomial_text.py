@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -35,17 +34,9 @@ def make_data(n=1000, p=2000, classes=4, seed=4):
     return X.tocsc(), y
 
 
-def best_of(fit, repeats):
-    """``(seconds, result)`` of the fastest of ``repeats`` calls."""
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fit()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def main():
+    from bench_inference import best as best_of  # (seconds, result) of the fastest call
+
     from shrinkage import regularization_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
