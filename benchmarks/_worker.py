@@ -6,9 +6,11 @@ parent can tell which case hung), then fits the path
 
 - once "cold": the first call in this process (for shrinkage this includes loading the
   numba kernels from the on-disk cache, or compiling them if the cache is empty),
-- then "warm" ``repeats`` more times (the minimum is reported); the peak resident memory
-  above the pre-call level is read from the kernel (``/proc/self/status`` VmHWM after
-  resetting it via ``/proc/self/clear_refs``) around the last warm call,
+- once after a full garbage collection, for the peak resident memory above the pre-call
+  level, read from the kernel (``/proc/self/status`` VmHWM after resetting it via
+  ``/proc/self/clear_refs``); its time is kept as ``warm_after_collect_s``,
+- then "warm" ``repeats`` more times back to back with the cyclic garbage collector
+  paused, as ``timeit`` times (the minimum is reported),
 
 and writes ``<case>__<lib>.json`` (timings, memory, notes or the error) and
 ``<case>__<lib>.npz`` (coefs, intercepts, lams; plain arrays, no pickle).
@@ -75,24 +77,39 @@ def _run_case(lib: str, item: dict, spec: dict) -> dict:
         t0 = time.perf_counter()
         coefs, inter, note, grid = fn(*args)
         res["cold_s"] = time.perf_counter() - t0
-        warm, extra = [], []
-        # The second call is the warm time; short paths are timed up to `repeats` times
-        # (minimum reported) until `min_warm_total_s` seconds have been spent.
-        while len(warm) < spec["repeats"] and (not warm or sum(warm) < spec["min_warm_total_s"]):
-            del coefs, inter, grid
-            gc.collect()
-            mem_ok = _reset_peak()
-            rss0 = _status_kb("VmRSS")
-            t0 = time.perf_counter()
-            coefs, inter, note, grid = fn(*args)
-            warm.append(time.perf_counter() - t0)
-            peak = _status_kb("VmHWM")
-            if mem_ok and rss0 is not None and peak is not None:
-                extra.append((peak - rss0) * 1024)
+        # Memory: one call after a full collection, peak RSS above the level before it.
+        del coefs, inter, grid
+        gc.collect()
+        mem_ok = _reset_peak()
+        rss0 = _status_kb("VmRSS")
+        t0 = time.perf_counter()
+        coefs, inter, note, grid = fn(*args)
+        collected = time.perf_counter() - t0
+        peak = _status_kb("VmHWM")
+        if mem_ok and rss0 is not None and peak is not None:
+            res["mem_extra_bytes"] = (peak - rss0) * 1024
+        # Warm time: back-to-back calls with the cyclic collector paused, as timeit times
+        # (the minimum of up to `repeats` calls, until `min_warm_total_s` seconds are
+        # spent). A collection right before a call walks every object of the process and
+        # evicts the caches: on a path of a millisecond that added 0.3-0.7 ms, more to a
+        # library with more Python code, so the collected call is kept apart
+        # (`warm_after_collect_s`).
+        warm = []
+        repeats, enough = spec["repeats"], spec["min_warm_total_s"]
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            while len(warm) < repeats and (not warm or sum(warm) < enough):
+                del coefs, inter, grid
+                t0 = time.perf_counter()
+                coefs, inter, note, grid = fn(*args)
+                warm.append(time.perf_counter() - t0)
+        finally:
+            if paused:
+                gc.enable()
         res["warm_s"] = min(warm)
         res["warm_all_s"] = warm
-        if extra:
-            res["mem_extra_bytes"] = max(extra)
+        res["warm_after_collect_s"] = collected
         res["note"] = note
         coefs = np.asarray(coefs, dtype=np.float64)
         inter = np.asarray(inter, dtype=np.float64).ravel()

@@ -17,12 +17,13 @@ that fails, times out or cannot express the problem says why in the table.
 
 Reported per library: cold time (first call in a fresh process; for shrinkage this includes
 loading the numba kernels from a warm on-disk cache, which this script fills first), warm
-time (the second call; the minimum of up to ``--repeats`` calls for short paths), the
+time (the minimum of up to ``--repeats`` back-to-back calls with the garbage collector
+paused, as ``timeit`` times; one call for long paths), the
 one-pass-floor ratio ``warm / (L * time of one X^T v)`` (docs/design.md 7), the maximum relative
 suboptimality ``(F - F_best) / max(|F_best|, tiny)`` along the path, where ``F`` is
 recomputed here from each library's coefficients and ``F_best`` is the lowest objective
 any library reached at that strength, and the peak resident memory above the pre-call
-level during a warm call, divided by the size of X.
+level during a call made right after a full collection, divided by the size of X.
 
 ``--defaults`` answers a different question, "how fast is each library where users start":
 every library is called with its own defaults (its own grid, tolerance, standardization
