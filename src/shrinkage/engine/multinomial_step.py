@@ -86,7 +86,8 @@ def active_set_step(solver, q, b0, B_old, b0_old, l1, l2, ws):
         else:
             grad[rows] += l1[j] * np.sign(bj) + l2[j] * bj
             H[rows, rows] += l2[j] * np.eye(K)
-            keep[rows] = bj != 0  # zeros of an active row stay zero (the orthant)
+            # zeros of an active row stay zero (the orthant), and entries at a bound stay
+            keep[rows] = (bj != 0) & (bj > prob.lo[j]) & (bj < prob.hi[j])
     step = np.zeros(m)
     sub = np.ix_(keep, keep)
     step[keep] = np.linalg.lstsq(H[sub], -grad[keep], rcond=None)[0]
@@ -94,11 +95,19 @@ def active_set_step(solver, q, b0, B_old, b0_old, l1, l2, ws):
         return False
     step = step.reshape(-1, K)
     t = 1.0
-    if not solver.grouped:  # cut at the first coefficient that would change sign
-        cur = theta[off:]
-        cross = (cur != 0) & (np.sign(cur + step[off:]) != np.sign(cur))
+    if not solver.grouped:  # cut at the first coefficient that would change sign or
+        cur = theta[off:]   # leave its bounds
+        d = step[off:]
+        cross = (cur != 0) & (np.sign(cur + d) != np.sign(cur))
         if np.any(cross):
-            t = float(np.min(-cur[cross] / step[off:][cross]))
+            t = float(np.min(-cur[cross] / d[cross]))
+        lo, hi = prob.lo[A][:, None], prob.hi[A][:, None]
+        up, down = d > 0, d < 0
+        with np.errstate(invalid="ignore"):
+            to_hi = np.where(up & np.isfinite(hi), (hi - cur) / np.where(up, d, 1.0), np.inf)
+            to_lo = np.where(down & np.isfinite(lo), (lo - cur) / np.where(down, d, 1.0),
+                             np.inf)
+        t = min(t, float(np.min(to_hi, initial=np.inf)), float(np.min(to_lo, initial=np.inf)))
     new = theta + t * step
     B_try = B.copy()
     B_try[A] = new[off:]

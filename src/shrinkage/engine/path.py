@@ -164,7 +164,8 @@ def regularization_path(
     penalty_factor : array of shape (p,), optional
         Per-feature factors ``pf_j >= 0`` (0 = unpenalised).
     lower, upper : float or array of shape (p,), optional
-        Box constraints on the coefficients.
+        Box constraints on the coefficients, ``lower <= 0 <= upper`` (as glmnet's
+        ``lower.limits`` and ``upper.limits``; 0 gives a sign constraint).
     standardize : bool
         Penalise coefficients of features scaled to unit weighted variance.
     fit_intercept : bool

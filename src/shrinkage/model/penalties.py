@@ -54,8 +54,10 @@ class ElasticNet:
         ``pf_j >= 0``; 0 leaves feature j unpenalised. glmnet rescales factors to sum to
         ``p``; shrinkage uses them as given so that ``lam`` keeps its meaning.
     lower, upper : float, array of shape (p,), or None
-        Box constraints on the original-scale coefficients (``lower <= 0 <= upper`` is
-        not required, but ``lower <= upper`` is).
+        Box constraints on the original-scale coefficients, ``lower_j <= 0 <= upper_j``
+        (as glmnet's ``lower.limits`` and ``upper.limits``): every path starts from the
+        null model, all penalised coefficients zero, which must be feasible. A bound may
+        be 0 (a sign constraint) or infinite.
     group_responses : bool
         For a coefficient matrix (one column per class): one L1 group per feature across
         the classes (glmnet's ``type.multinomial="grouped"``) instead of one per entry.
@@ -94,6 +96,12 @@ class ElasticNet:
                 raise ValueError(f"lower > upper for feature {j} ({lo[j]} > {hi[j]})")
             if np.any(lo == np.inf) or np.any(hi == -np.inf):
                 raise ValueError("lower cannot be +inf and upper cannot be -inf")
+            # a box without 0 would make the null model (every path's start) infeasible
+            if np.any(lo > 0) or np.any(hi < 0):
+                j = int(np.flatnonzero((lo > 0) | (hi < 0))[0])
+                raise ValueError(
+                    f"bounds must contain 0 (lower <= 0 <= upper, as glmnet's lower.limits "
+                    f"and upper.limits); feature {j} has lower={lo[j]:g}, upper={hi[j]:g}")
         return PenaltyArrays(l1, l2, lo, hi)
 
     def lam_max(self, gmag, arrays, penalized, scale):
