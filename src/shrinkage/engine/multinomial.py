@@ -15,7 +15,8 @@ import numpy as np
 
 from ..model.penalties import kkt_violation, penalty_value
 from .contract import Solver
-from .kernels.multinomial import cd_multinomial, class_curvature
+from .kernels.multinomial import cd_multinomial
+from .kernels.multinomial_curvature import block_coupling, class_curvature
 from .multinomial_step import active_set_step
 
 
@@ -140,6 +141,11 @@ class MultinomialSolver(Solver):
             ws = np.flatnonzero(in_ws)
             v = prob.w[:, None] * np.maximum(self.P * (1.0 - self.P), 1e-10)
             class_curvature(X, xd, xi, xp, sparse, v, prob.xm, ws, ws.size, self.M)
+            # the ungrouped steps' in-block coupling, once per model (grouped: none)
+            O = np.zeros((0 if self.grouped else ws.size, self.K, self.K))
+            slot = np.zeros(0 if self.grouped else prob.p, dtype=np.int64)
+            if not self.grouped:
+                block_coupling(X, xd, xi, xp, prob.w, self.P, prob.xm, ws, ws.size, O, slot)
             M0 = 2.0 * v.sum(axis=0)
             q = prob.w[:, None] * self.resid
             B_old = self.b.copy()
@@ -152,7 +158,7 @@ class MultinomialSolver(Solver):
                 chunk = min(budget, self.sweeps_before_polish)
                 done = cd_multinomial(X, xd, xi, xp, sparse, prob.w, self.P, prob.xm, self.M,
                                       l1, l2, prob.lo, prob.hi, self.b, q, b0, M0, ws, ws.size,
-                                      self.grouped, prob.fit_intercept, thr, chunk)
+                                      self.grouped, prob.fit_intercept, thr, chunk, O, slot)
                 sweeps += done
                 budget -= done
                 if done < chunk:
