@@ -4,9 +4,11 @@ A 4-class response on the quick text design of ``_cases.text_design`` (1,000 doc
 2,000 terms, tf-idf rows): each class is driven by the 40 most frequent terms with
 Gumbel noise (a multinomial logit). Times, best of ``--repeats``, each library's default
 path (shrinkage ``regularization_path(X, y, "multinomial")``: 100 strengths, tol 1e-6 on
-the KKT certificate; glmnet ``LogitNet(n_splits=0)``: its own grid and threshold), and
-shrinkage on a 50-strength path with its sweep count. glmnet is skipped when
-python-glmnet is not installed (it lives in the ``bench`` extra).
+the KKT certificate, the grouped penalty; glmnet ``LogitNet(n_splits=0)``: its own grid
+and threshold, and the ungrouped penalty, ``type.multinomial="ungrouped"``), shrinkage
+with the ungrouped penalty (``multinomial_grouped=False``, glmnet's model) and shrinkage on
+a 50-strength path, each with its sweep count. glmnet is skipped when python-glmnet is not
+installed (it lives in the ``bench`` extra).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/multinomial_text.py
 """
@@ -45,19 +47,21 @@ def main():
     warnings.simplefilter("ignore")
     X, y = make_data()
     regularization_path(X, y, "multinomial", n_lams=5)  # compile outside the timings
-    t, path = best_of(lambda: regularization_path(X, y, "multinomial"), args.repeats)
-    print(f"shrinkage, defaults: {t:.3f} s, {path.n_lams} strengths, "
-          f"max certificate {path.certificate.max():.1e} (tol {path.tol:g})")
-    t, path = best_of(lambda: regularization_path(X, y, "multinomial", n_lams=50),
-                      args.repeats)
-    print(f"shrinkage, 50 strengths: {t:.3f} s, {int(np.sum(path.n_iter))} sweeps")
+    runs = [("defaults (grouped)", {}), ("ungrouped", {"multinomial_grouped": False}),
+            ("50 strengths (grouped)", {"n_lams": 50})]
+    for name, kw in runs:
+        t, path = best_of(lambda kw=kw: regularization_path(X, y, "multinomial", **kw),
+                          args.repeats)
+        print(f"shrinkage, {name}: {t:.3f} s, {path.n_lams} strengths, "
+              f"{int(np.sum(path.n_iter))} sweeps, max certificate "
+              f"{path.certificate.max():.1e} (tol {path.tol:g})")
     try:
         from glmnet import LogitNet
     except ImportError:
         print("glmnet: skipped (python-glmnet not installed)")
         return
     t, model = best_of(lambda: LogitNet(n_splits=0).fit(X, y), args.repeats)
-    print(f"glmnet, defaults: {t:.3f} s, {len(model.lambda_path_)} strengths")
+    print(f"glmnet, defaults (ungrouped): {t:.3f} s, {len(model.lambda_path_)} strengths")
 
 
 if __name__ == "__main__":
