@@ -112,3 +112,18 @@ def test_grouped_rows_are_centred(sparse):
     B = path.coefs
     scale = np.abs(B).max(axis=2, initial=0.0)
     assert np.all(np.abs(B.mean(axis=2)) <= 1e-12 * np.maximum(scale, 1e-300))
+
+
+def test_row_logsumexp_matches_scipy_and_keeps_dominated_rows_exact():
+    from scipy.special import logsumexp
+
+    from shrinkage.model.families import row_logsumexp
+
+    rng = np.random.default_rng(4)
+    E = np.vstack([rng.normal(scale=30.0, size=(50, 5)), [[3.0, 3.0, 3.0, 3.0, 3.0]],
+                   [[700.0, 699.0, -700.0, 0.0, 1.0]]])
+    np.testing.assert_allclose(row_logsumexp(E), logsumexp(E, axis=1), rtol=1e-14)
+    # a row whose largest term dominates: the excess log1p(exp(-40)) survives
+    tiny = row_logsumexp(np.array([[0.0, -40.0], [-40.0, 0.0]]))
+    np.testing.assert_array_equal(tiny, np.log1p(np.exp(-40.0)))
+    assert tiny[0] > 0.0

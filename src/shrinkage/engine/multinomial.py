@@ -97,17 +97,20 @@ class MultinomialSolver(Solver):
             viol[~nz] = np.maximum(np.sqrt(np.sum(z[~nz] ** 2, axis=1)) - l1[~nz], 0.0)
             unit = self.b[nz] / nb[nz, None]
             viol[nz] = np.sqrt(np.sum((z[nz] - l1[nz, None] * unit) ** 2, axis=1))
-        else:
-            viol = np.max(np.stack([
-                kkt_violation(self.g[:, k], self.b[:, k], l1, l2, prob.lo, prob.hi)
-                for k in range(self.K)]), axis=0)
+        else:  # every class at once (the per-feature arrays broadcast across them)
+            viol = np.max(kkt_violation(self.g, self.b, l1[:, None], l2[:, None],
+                                        prob.lo[:, None], prob.hi[:, None]), axis=1)
         viol[~prob.candidates] = 0.0
         if mask is not None:
             viol[~mask] = 0.0
         return viol
 
-    def certificate(self, lam, mask=None):
-        v = float(self.kkt(lam, mask).max()) if self.prob.p else 0.0
+    def certificate(self, lam, mask=None, viol=None):
+        """The largest KKT violation (of ``viol``, ``kkt(lam, mask)``'s, when given) and
+        the intercepts', relative to the null model's largest gradient."""
+        if viol is None:
+            viol = self.kkt(lam, mask)
+        v = float(viol.max()) if self.prob.p else 0.0
         if self.prob.fit_intercept:
             v = max(v, float(np.max(np.abs(self.prob.w @ self.resid))))
         return v / self.grad_scale
@@ -190,7 +193,9 @@ class MultinomialSolver(Solver):
             if expand:
                 viol = self.kkt(lam)
                 in_ws |= (viol > 0) & prob.candidates
-            cert = self.certificate(lam, restrict)
+                cert = self.certificate(lam, viol=viol)
+            else:
+                cert = self.certificate(lam, restrict)
         return cert, sweeps
 
     # a class whose fitted probabilities are within this of its 0/1 indicator on every

@@ -38,7 +38,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.special import logsumexp
 
 from ..validation import DataWarning
 from . import glm_math
@@ -342,14 +341,15 @@ class Multinomial(Family):
                 "drop or merge it", DataWarning, stacklevel=5)
 
     def mean(self, eta):
-        return np.exp(eta - logsumexp(eta, axis=1, keepdims=True))
+        E = np.exp(eta - np.max(eta, axis=1, keepdims=True))
+        return E / np.sum(E, axis=1, keepdims=True)
 
     def curvature(self, eta):
         P = self.mean(eta)
         return np.mean(P * (1.0 - P), axis=1)
 
     def loss(self, Y, eta, w):
-        return float(np.dot(w, logsumexp(eta, axis=1) - np.sum(Y * eta, axis=1)))
+        return float(np.dot(w, row_logsumexp(eta) - np.sum(Y * eta, axis=1)))
 
     def deviance(self, Y, eta, w):
         return 2.0 * self.loss(Y, eta, w)
@@ -430,3 +430,20 @@ def get_family(family):
             f"family must be one of {sorted([*FAMILIES, 'cox'])}, got {family!r}"
         )
     return FAMILIES[family]()
+
+
+def row_logsumexp(eta):
+    """``log sum_k exp(eta_ik)`` for each row of a finite ``eta``.
+
+    The largest term of each row is taken out of the sum (``m + log1p(sum of the others
+    scaled by exp(-m))``), as scipy's ``logsumexp`` does, so that a row whose largest
+    term dominates keeps its small excess exactly; a tenth of the time of scipy's
+    array-API dispatch on the small arrays of a multinomial path (called at every line
+    search step).
+    """
+    top = np.argmax(eta, axis=1)
+    rows = np.arange(eta.shape[0])
+    m = eta[rows, top]
+    E = np.exp(eta - m[:, None])
+    E[rows, top] = 0.0
+    return m + np.log1p(np.sum(E, axis=1))
