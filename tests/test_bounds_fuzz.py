@@ -77,3 +77,29 @@ def test_a_box_without_zero_is_refused_by_name(bounds):
         regularization_path(X, y, **bounds)
     with pytest.raises(ValueError, match="bounds must contain 0"):
         cross_validate(X, y, cv=3, **bounds)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cox_fits_stay_in_their_box(seed):
+    rng = np.random.default_rng(seed)
+    n, p = 150, 6
+    X = rng.standard_normal((n, p)) + 0.5 * rng.standard_normal((n, 1))
+    lo, hi = _box(p, rng)
+    times = rng.exponential(np.exp(-X @ rng.normal(size=p)))
+    y = np.column_stack([times, rng.uniform(size=n) < 0.8])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = regularization_path(X, y, "cox", lower=lo, upper=hi, n_lams=10, tol=1e-10,
+                                   l1_ratio=[1.0, 0.5, 0.2][seed])
+    assert path.converged.all()
+    assert (path.coefs >= lo).all() and (path.coefs <= hi).all()
+    assert np.any(np.isclose(path.coefs[-1], lo) | np.isclose(path.coefs[-1], hi))
+
+
+def test_bounds_where_a_group_penalty_applies_are_refused_by_name():
+    X, y = _data("gaussian", 60, 4, 1)
+    Y = np.column_stack([y, -y + 0.1])
+    with pytest.raises(ValueError, match="not supported for the mgaussian family"):
+        regularization_path(X, Y, "mgaussian", lower=-1.0)
+    with pytest.raises(ValueError, match="not supported with feature_groups"):
+        regularization_path(X, y, feature_groups=[0, 0, 1, 1], upper=1.0)

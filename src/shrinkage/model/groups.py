@@ -275,7 +275,8 @@ def build_penalty(family, p, l1_ratio, penalty_factor, lower, upper, multinomial
                   feature_groups, group_mix):
     """The elastic net, or the group penalty when ``feature_groups`` is given (or the
     family's response is a matrix of real values: one group per feature's row)."""
-    if feature_groups is None and family.response == "matrix" and family.quadratic:
+    implied = feature_groups is None and family.response == "matrix" and family.quadratic
+    if implied:
         feature_groups = np.arange(p)
     if feature_groups is None:
         if group_mix != 0.0:
@@ -286,5 +287,8 @@ def build_penalty(family, p, l1_ratio, penalty_factor, lower, upper, multinomial
         raise ValueError(f"feature_groups are not supported for the {family.name} family "
                          "(gaussian, binomial, poisson and mgaussian are)")
     if lower is not None or upper is not None:
-        raise ValueError("lower/upper bounds are not supported with feature_groups")
+        raise ValueError(f"lower/upper bounds are not supported for the {family.name} family "
+                         "(its penalty groups each feature's row across the responses)"
+                         if implied else
+                         "lower/upper bounds are not supported with feature_groups")
     return GroupElasticNet.from_groups(feature_groups, p, l1_ratio, group_mix, penalty_factor)
