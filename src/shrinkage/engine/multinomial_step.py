@@ -108,6 +108,8 @@ def active_set_step(solver, q, b0, B_old, b0_old, l1, l2, ws):
             to_lo = np.where(down & np.isfinite(lo), (lo - cur) / np.where(down, d, 1.0),
                              np.inf)
         t = min(t, float(np.min(to_hi, initial=np.inf)), float(np.min(to_lo, initial=np.inf)))
+        if not t > 0.0:  # an entry already on (or past, by rounding) the bound it would cross
+            return False
     new = theta + t * step
     B_try = B.copy()
     B_try[A] = new[off:]
