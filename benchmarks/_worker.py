@@ -96,7 +96,7 @@ def _run_case(lib: str, item: dict, spec: dict) -> dict:
         # (`warm_after_collect_s`).
         warm = []
         repeats, enough = spec["repeats"], spec["min_warm_total_s"]
-        paused = gc.isenabled()
+        was_enabled = gc.isenabled()
         gc.disable()
         try:
             while len(warm) < repeats and (not warm or sum(warm) < enough):
@@ -105,7 +105,7 @@ def _run_case(lib: str, item: dict, spec: dict) -> dict:
                 coefs, inter, note, grid = fn(*args)
                 warm.append(time.perf_counter() - t0)
         finally:
-            if paused:
+            if was_enabled:
                 gc.enable()
         res["warm_s"] = min(warm)
         res["warm_all_s"] = warm

@@ -138,9 +138,9 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
                 for k in range(K):
                     gbuf[k] = -B[j, k]
             else:
-                if l1[j] == 0.0:
+                if l1[j] == 0.0:  # (a class without curvature keeps its value)
                     for k in range(K):
-                        gbuf[k] = gbuf[k] / cbuf[k]
+                        gbuf[k] = gbuf[k] / cbuf[k] if cbuf[k] > 0.0 else B[j, k]
                 else:
                     s = _group_norm_root(gbuf, cbuf, l1[j])
                     for k in range(K):
