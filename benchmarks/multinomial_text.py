@@ -16,6 +16,7 @@ where a user meets a multinomial fit first.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/multinomial_text.py
     OPENBLAS_NUM_THREADS=1 python benchmarks/multinomial_text.py --bundled
+    OPENBLAS_NUM_THREADS=1 python benchmarks/multinomial_text.py --classes 20
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def main():
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--classes", type=int, default=4, help="classes of the text response")
     ap.add_argument("--bundled", action="store_true",
                     help="scikit-learn's iris, wine and digits instead of the text design")
     args = ap.parse_args()
@@ -61,7 +63,7 @@ def main():
                 for name in ("iris", "wine", "digits")]
         runs = [("defaults (grouped)", {}), ("ungrouped", {"multinomial_grouped": False})]
     else:
-        sets = [("text", *make_data())]
+        sets = [(f"text, {args.classes} classes", *make_data(classes=args.classes))]
         runs = [("defaults (grouped)", {}), ("ungrouped", {"multinomial_grouped": False}),
                 ("50 strengths (grouped)", {"n_lams": 50})]
     try:
