@@ -52,7 +52,14 @@ from .anderson import anderson_weights
 @njit(cache=True, nogil=True)
 def _group_norm_root(u, c, l1):
     """s > 0 with sum_k u_k^2 / (c_k s + l1)^2 = 1 (requires ||u|| > l1 > 0)."""
-    s = 0.0
+    # start from a point left of the root: with c_k <= c_max, psi((||u|| - l1) / c_max)
+    # >= 0, and when the c_k are alike that point is already close to the root
+    nrm = 0.0
+    cmax = 0.0
+    for k in range(u.shape[0]):
+        nrm += u[k] * u[k]
+        cmax = max(cmax, c[k])
+    s = max((np.sqrt(nrm) - l1) / cmax, 0.0) if cmax > 0.0 else 0.0
     for _ in range(100):
         f = -1.0
         df = 0.0
