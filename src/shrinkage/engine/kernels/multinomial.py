@@ -161,9 +161,7 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
                 for k in range(K):
                     gbuf[k] -= mean + B[j, k]
         else:
-            # class after class: cbuf holds the moves so far, gbuf the block's gradient
-            # less the coupling of those moves (updated only when a class moves, so a
-            # block whose classes stay at zero costs O(K), not O(K^2))
+            # cbuf: the moves so far; gbuf: G_j less their coupling (module docstring)
             t0 = slot[j]
             for k in range(K):
                 cbuf[k] = 0.0
@@ -173,12 +171,7 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
                     if h + l2[j] <= 0.0:
                         continue
                     u = gbuf[k] + h * B[j, k]
-                    if u > l1[j]:
-                        z = (u - l1[j]) / (h + l2[j])
-                    elif u < -l1[j]:
-                        z = (u + l1[j]) / (h + l2[j])
-                    else:
-                        z = 0.0
+                    z = (u - np.sign(u) * l1[j]) / (h + l2[j]) if abs(u) > l1[j] else 0.0
                     if z < lo[j]:
                         z = lo[j]
                     elif z > hi[j]:
