@@ -63,6 +63,12 @@ class ProximalNewton(Solver):
     certificate_kind = "kkt_violation"
     max_newton = 100
     sweeps_before_polish = 10
+    # on a sparse design the polish is a conjugate-gradient step (two passes over the
+    # active columns per iteration), dear against a sweep: there it comes half as often.
+    # Interleaved A/B, median of 5 x best of 3, default paths: quick power-law text
+    # binomial 7.5 % faster, uniform sparse 1 %; dense designs keep 10 (20 there: wide
+    # and tall 1-4 % faster, breast cancer and diabetes 1-2 % slower)
+    sparse_sweeps_before_polish = 20
     # the working-set subproblem is solved below this fraction of tol, so that the full
     # certificate (the same violations, summed in another order, plus those outside the
     # set) passes at the first try; 0.9 against 0.5 saves 3-12% of a default binomial path
@@ -371,7 +377,7 @@ class ProximalNewton(Solver):
         fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6], fl[7], fl[8] = (
             self.b0, self.swres, 0.0, state[0], 0.0, 0.0, self._loss, rho, db0)
         it[0], it[1], it[2], it[3], it[4], it[5], it[6], it[7], it[8] = (
-            state[1], state[2], prob.max_iter, self.max_newton, self.sweeps_before_polish,
+            state[1], state[2], prob.max_iter, self.max_newton, self._polish_every(),
             self._pending_irls is self.eta, 0, 0, b_before is not self.b)
         v, z, st = self._v, self._z, self._st
         step = -1  # the Newton step whose model was last polished
@@ -390,6 +396,11 @@ class ProximalNewton(Solver):
         self._pending_res = None
         self._pending_irls = self.eta if it[5] else None
         return bool(it[6])
+
+    def _polish_every(self):
+        """Sweeps of a model before its polish (:meth:`_polish`): more on sparse designs."""
+        return (self.sparse_sweeps_before_polish if self.prob.sparse
+                else self.sweeps_before_polish)
 
     def _polish(self, v, z, st, ws, l1, l2, again=False):
         """Slow inner convergence (correlated features): solve the model exactly on its
@@ -447,7 +458,7 @@ class ProximalNewton(Solver):
                                         budget, self.sweeps_before_polish)
             budget = 0
         while budget > 0:
-            chunk = min(budget, self.sweeps_before_polish)
+            chunk = min(budget, self._polish_every())
             done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, prob.xm, self.xv, self.h,
                                 l1, l2, prob.lo, prob.hi, self.b, z, st, ws, m,
                                 prob.fit_intercept, thr, chunk)
