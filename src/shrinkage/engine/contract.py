@@ -129,6 +129,12 @@ class Solver:
         None). The default: nothing."""
         return {}, None
 
+    def cap_note(self):
+        """A clause naming a limit of the solver's own, other than ``max_iter`` sweeps,
+        at which strengths stopped unconverged (say, a cap on Newton steps), for the
+        path's convergence warning; "" (the default) when there is none."""
+        return ""
+
     def separated(self):
         """The index of a class fitted perfectly (separated), or None (the default)."""
         return None

@@ -82,6 +82,7 @@ class ProximalNewton(Solver):
     # on poisson; 10 stalls (Newton steps too inexact to reach tol)
     inner_accuracy = 0.1
     compiled_rounds = True  # the working-set loop in one compiled call (newton_rounds)
+    _capped = 0  # solves stopped unconverged by max_newton (see cap_note)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -252,12 +253,20 @@ class ProximalNewton(Solver):
                     break
                 if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                     break
+        if cert > prob.tol and state[2] >= self.max_newton:
+            self._capped += 1
         if expand:
             self._before = self._last
             self._last = (lam, self.b.copy(), self.b0)
         else:  # not a path point: the secant through earlier points no longer applies
             self._before = self._last = None
         return cert, state[1]
+
+    def cap_note(self):
+        if not self._capped:
+            return ""
+        return (f"{self._capped} of them stopped first at the cap of {self.max_newton} "
+                "Newton steps per strength")
 
     def _extrapolate(self, lam, ws, l1, l2):
         """Warm start from the secant through the last two solutions of the path.

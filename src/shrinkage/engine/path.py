@@ -293,7 +293,7 @@ def fit_path(X, y, options, hints=None):
                      prob.xm if prob.fit_intercept else None)
     converged = np.isfinite(cert) & (cert <= tol)
     _warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,
-                      solver.certificate_kind)
+                      solver.certificate_kind, solver.cap_note())
     check_coefficient_scale(coefs)
     extra, note = solver.diagnostics()
     if note:
@@ -456,14 +456,17 @@ def _ridge_ends(prob, data, eta):
     return None if e is None else ridge_grid_ends(e, int(np.sum(data.w > 0)))
 
 
-def _warn_unconverged(family, converged, grid, cert, tol, max_iter, kind):
+def _warn_unconverged(family, converged, grid, cert, tol, max_iter, kind, cap=""):
+    """Warn of unconverged strengths, naming the limit that stopped them: ``max_iter``
+    sweeps, or the solver's own cap (``cap``, :meth:`Solver.cap_note`)."""
     if converged.all():
         return
     bad = np.flatnonzero(~converged)
     k0 = int(bad[0])
+    limit = f"max_iter={max_iter}" + (f" ({cap})" if cap else "")
     warnings.warn(
         f"{family} path: {bad.size} of {converged.size} lams did not converge within "
-        f"max_iter={max_iter}; first at index {k0} (lam={grid[k0]:.4g}) with "
+        f"{limit}; first at index {k0} (lam={grid[k0]:.4g}) with "
         f"{kind} {cert[k0]:.2e} > tol {tol:.1e}",
         ConvergenceWarning,
         stacklevel=4,

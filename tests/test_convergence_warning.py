@@ -1,0 +1,55 @@
+"""The path's convergence warning names the limit that stopped it: ``max_iter`` sweeps,
+or the proximal-Newton solvers' own cap on Newton steps per strength."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from shrinkage import regularization_path
+from shrinkage.engine.newton import ProximalNewton
+from shrinkage.engine.path import ConvergenceWarning
+
+
+def _caught(fit):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = fit()
+    return path, [str(w.message) for w in caught if issubclass(w.category,
+                                                               ConvergenceWarning)]
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 30))
+    eta = X[:, :8] @ rng.normal(size=8)
+    return X, eta
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson", "cox"])
+def test_the_newton_cap_is_named(data, family, monkeypatch):
+    X, eta = data
+    rng = np.random.default_rng(1)
+    if family == "binomial":
+        y = (rng.uniform(size=eta.size) < 1 / (1 + np.exp(-eta))).astype(float)
+    elif family == "poisson":
+        y = rng.poisson(np.exp(0.3 * eta)).astype(float)
+    else:
+        y = np.column_stack([rng.exponential(np.exp(-0.3 * eta)), rng.uniform(size=eta.size) < 0.8])
+    monkeypatch.setattr(ProximalNewton, "max_newton", 1)
+    path, messages = _caught(lambda: regularization_path(X, y, family, n_lams=10,
+                                                         tol=1e-12))
+    bad = int(np.sum(~path.converged))
+    assert bad > 0 and len(messages) == 1
+    assert f"{bad} of {path.n_lams} lams did not converge" in messages[0]
+    assert "stopped first at the cap of 1 Newton steps per strength" in messages[0]
+
+
+def test_the_sweep_limit_alone_is_named(data):
+    X, eta = data
+    y = eta + np.random.default_rng(2).standard_normal(eta.size)
+    path, messages = _caught(lambda: regularization_path(X, y, n_lams=10, tol=1e-14,
+                                                         max_iter=2))
+    assert not path.converged.all() and len(messages) == 1
+    assert "within max_iter=2;" in messages[0] and "Newton" not in messages[0]
