@@ -50,16 +50,14 @@ from .anderson import anderson_weights
 
 
 @njit(cache=True, nogil=True)
-def _group_norm_root(u, c, l1):
-    """s > 0 with sum_k u_k^2 / (c_k s + l1)^2 = 1 (requires ||u|| > l1 > 0)."""
+def _group_norm_root(u, c, l1, nrm):
+    """s > 0 with sum_k u_k^2 / (c_k s + l1)^2 = 1, given ``nrm = ||u|| > l1 > 0``."""
     # start from a point left of the root: with c_k <= c_max, psi((||u|| - l1) / c_max)
     # >= 0, and when the c_k are alike that point is already close to the root
-    nrm = 0.0
     cmax = 0.0
     for k in range(u.shape[0]):
-        nrm += u[k] * u[k]
         cmax = max(cmax, c[k])
-    s = max((np.sqrt(nrm) - l1) / cmax, 0.0) if cmax > 0.0 else 0.0
+    s = max((nrm - l1) / cmax, 0.0) if cmax > 0.0 else 0.0
     for _ in range(100):
         f = -1.0
         df = 0.0
@@ -151,7 +149,7 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
                     for k in range(K):
                         gbuf[k] = gbuf[k] / cbuf[k] if cbuf[k] > 0.0 else B[j, k]
                 else:
-                    s = _group_norm_root(gbuf, cbuf, l1[j])
+                    s = _group_norm_root(gbuf, cbuf, l1[j], nrm)
                     for k in range(K):
                         gbuf[k] = gbuf[k] * s / (cbuf[k] * s + l1[j])
                 mean = 0.0
