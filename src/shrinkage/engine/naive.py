@@ -10,8 +10,9 @@ spent per ``lam``). Per ``lam``:
 1. the working set: strong-rule candidates (Tibshirani et al. 2012) plus the ever-active
    and the unpenalised features;
 2. coordinate descent over it (:func:`~.kernels.cd.cd_quadratic`), in chunks, with an
-   exact Newton step on the active set whenever a chunk ends unconverged
-   (:mod:`.kernels.active_set`);
+   exact Newton step on the active set whenever a chunk ends unconverged, solved with a
+   Cholesky factor of the active Gram kept and updated along the path
+   (:mod:`.kernels.active_factor`);
 3. the working-set duality gap (a pass over the working set's columns only), skipped when
    those columns are a large share of X;
 4. one full pass over X: features violating their KKT condition join the working set and
@@ -29,13 +30,14 @@ import numpy as np
 from numba import njit
 
 from .contract import Solver
-from .kernels.active_set import (
-    POLISH_MAX_SWEEPS,
-    WS_CHECK_SHARE,
-    active_subset,
-    chunk_size,
-    naive_polish,
+from .kernels.active_factor import (
+    FACTOR_MAX,
+    factor_kept,
+    factor_polish,
+    new_active_factor,
+    sync_cost,
 )
+from .kernels.active_set import POLISH_MAX_SWEEPS, WS_CHECK_SHARE, active_subset, chunk_size
 from .kernels.cd import cd_quadratic
 from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
 from .kernels.flags import FASTMATH, KERNEL
@@ -335,9 +337,9 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
     l1 = np.empty(p)
     l2 = np.empty(p)
     A = np.empty(p, dtype=np.int64)
-    mmax = min(p, n)
-    H = np.empty((mmax, mmax))
-    rhs = np.empty(mmax)
+    limit = min(p, n - 1, FACTOR_MAX)
+    fact = new_active_factor(p, min(limit, 64))
+    nf = np.int64(0)
     floor = 1e-30 * obj_scale
     # cost of a pass over all of X, in the units of sweep_cost below
     x_cost = float(n) * p
@@ -369,13 +371,14 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 sweep_cost = 0.0
                 for t in range(m):
                     sweep_cost += xp[ws[t] + 1] - xp[ws[t]]
-            polish_cost = float(n) * na * na + na * na * na / 3.0
-            polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na < n
+            polish_cost = sync_cost(n, na, nf, factor_kept(A, na, l2, fact[3], fact[2]),
+                                    sweep_cost)
+            polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na <= limit
             if polish and want_polish and na > 0:
-                # exact step on the active set; coordinate descent then confirms or
-                # corrects it
-                naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step,
-                             l1, l2, lo, hi)
+                # exact step on the active set from the kept factor; coordinate descent
+                # then confirms or corrects it
+                fact, nf, _ = factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na,
+                                            l1, l2, lo, hi, fact, nf, limit, gws, step)
             want_polish = False
             chunk = min(budget, chunk_size(polish_cost, sweep_cost)) if polish else budget
             # np.bool_: a literal False would compile cd_quadratic once more, apart from
