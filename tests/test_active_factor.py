@@ -19,7 +19,7 @@ from shrinkage.engine.kernels.active_factor import (
     factor_polish,
     factor_solve,
     factor_update,
-    new_active_factor,
+    new_factor,
 )
 from shrinkage.engine.path import PathOptions, fit_path
 from shrinkage.validation import check_design
@@ -53,6 +53,7 @@ def _gram(X, w, xm, idx, l2):
 
 def _check(fact, nf, X, w, xm, l2):
     L, fac = fact[0][:nf, :nf], fact[1][:nf]
+    assert nf <= fact[0].shape[0]
     np.testing.assert_allclose(np.tril(L) @ np.tril(L).T, _gram(X, w, xm, fac, l2),
                                atol=1e-10, rtol=0)
     pos = fact[3]
@@ -64,7 +65,7 @@ def test_factor_follows_the_active_set_and_its_l2(sparse):
     n, p = 40, 30
     X, w, xm, h, rng = _design(n, p, sparse, seed=3)
     args = _kernel_args(X, sparse)
-    fact = new_active_factor(p, 4)  # small: it must grow
+    fact = new_factor(p, p)
     nf = 0
     gcol, u = np.zeros(p), np.empty(n)
     l2 = np.zeros(p)
@@ -74,27 +75,38 @@ def test_factor_follows_the_active_set_and_its_l2(sparse):
         A = A.astype(np.int64)
         if step == 3:
             l2[[0, 25]] = 0.7  # a changed diagonal: those two are re-factored
-        fact, nf = factor_update(*args, w, xm, h, A, A.size, l2, fact, nf, p, gcol, u)
+        nf = factor_update(*args, w, xm, h, A, A.size, l2, *fact, nf, gcol, u)
         assert nf == A.size and set(fact[1][:nf]) == set(A)
         _check(fact, nf, X, w, xm, l2)
+
+
+def test_a_full_factor_leaves_the_rest_to_coordinate_descent():
+    n, p = 40, 30
+    X, w, xm, h, _ = _design(n, p, True, seed=6)
+    fact, l2 = new_factor(p, 6), np.zeros(p)
+    A = np.arange(10, dtype=np.int64)
+    nf = factor_update(*_kernel_args(X, True), w, xm, h, A, A.size, l2, *fact, 0,
+                       np.zeros(p), np.empty(n))
+    assert nf == 6 and np.all(fact[3][A[6:]] == -1)
+    _check(fact, nf, X, w, xm, l2)
 
 
 def test_collinear_features_are_left_out_until_they_leave():
     n, p = 40, 12
     X, w, xm, h, _ = _design(n, p, False, seed=4, dup=[(5, 2), (9, 2)])
     args = _kernel_args(X, False)
-    fact, gcol, u, l2 = new_active_factor(p, p), np.zeros(p), np.empty(n), np.zeros(p)
+    fact, gcol, u, l2 = new_factor(p, p), np.zeros(p), np.empty(n), np.zeros(p)
     A = np.array([2, 3, 5, 9, 7], dtype=np.int64)
-    fact, nf = factor_update(*args, w, xm, h, A, A.size, l2, fact, 0, p, gcol, u)
+    nf = factor_update(*args, w, xm, h, A, A.size, l2, *fact, 0, gcol, u)
     assert set(fact[1][:nf]) == {2, 3, 7}
     assert fact[3][5] == fact[3][9] == -3 and fact[4][0] == 2
     _check(fact, nf, X, w, xm, l2)
     # feature 2 leaves; 5 stays refused while active, 9 left and may enter again
     A = np.array([3, 5, 7], dtype=np.int64)
-    fact, nf = factor_update(*args, w, xm, h, A, A.size, l2, fact, nf, p, gcol, u)
+    nf = factor_update(*args, w, xm, h, A, A.size, l2, *fact, nf, gcol, u)
     assert set(fact[1][:nf]) == {3, 7} and fact[3][5] == -3 and fact[3][9] == -1
     A = np.array([3, 7, 9], dtype=np.int64)
-    fact, nf = factor_update(*args, w, xm, h, A, A.size, l2, fact, nf, p, gcol, u)
+    nf = factor_update(*args, w, xm, h, A, A.size, l2, *fact, nf, gcol, u)
     assert set(fact[1][:nf]) == {3, 7, 9} and fact[3][5] == -1 and fact[4][0] == 0
     _check(fact, nf, X, w, xm, l2)
 
@@ -129,10 +141,10 @@ def test_exact_step_lowers_the_objective_and_keeps_the_residual(sparse):
 
     A = np.flatnonzero(b).astype(np.int64)
     before = objective(b, r)
-    fact = new_active_factor(p, p)
-    fact, nf, kept = factor_polish(*args, w, xm, h, r, st, b, A, A.size, l1, l2, lo, hi,
-                                   fact, 0, p, np.zeros(p), np.empty(n))
-    assert kept and nf == A.size
+    b0 = b.copy()
+    nf = factor_polish(*args, w, xm, h, r, st, b, A, A.size, l1, l2, lo, hi,
+                       *new_factor(p, p), 0, np.zeros(p), np.empty(n))
+    assert nf == A.size and np.any(b != b0)  # the step was taken
     np.testing.assert_allclose(r, yc - (X - xm) @ b, atol=1e-12)
     assert objective(b, r) < before
     # a full step (no sign change) solves the restricted problem: zero gradient on A

@@ -30,13 +30,7 @@ import numpy as np
 from numba import njit
 
 from .contract import Solver
-from .kernels.active_factor import (
-    FACTOR_MAX,
-    factor_kept,
-    factor_polish,
-    new_active_factor,
-    sync_cost,
-)
+from .kernels.active_factor import FACTOR_MAX, factor_kept, factor_polish, new_factor, sync_cost
 from .kernels.active_set import POLISH_MAX_SWEEPS, WS_CHECK_SHARE, active_subset, chunk_size
 from .kernels.cd import cd_quadratic
 from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
@@ -151,7 +145,8 @@ class GaussianNaive(Solver):
             prob.excluded, prob.scale, self.yc, grid, float(lam_prev), prob.tol,
             self.obj_scale, prob.max_iter, self.thr_start, self.thr_shrink,
             prob.fit_intercept, self.ybar, float(null_dev), bool(early_stop), *RULES,
-            *self.free.arrays(), self.b, self.r, self.st, self.g, *out,
+            *self.free.arrays(), *new_factor(prob.p, min(prob.p, prob.n - 1, FACTOR_MAX)),
+            self.b, self.r, self.st, self.g, *out,
         )
         self.certify_zero_lam(grid, done, out)
         return done, code
@@ -318,12 +313,14 @@ def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, 
 def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, unpen,
                excluded, scale, yc, lams, lam_prev, tol, obj_scale, max_iter, thr_start,
                thr_shrink, fit_intercept, ybar, null_dev, early_stop, min_lams, dev_max,
-               dev_change, free, free_idx, pinv, gall, cu, b, r, st, g, coefs, intercepts,
-               dev_ratio, cert, n_iter):
+               dev_change, free, free_idx, pinv, gall, cu, Lf, fac, fd, pos, refused, b, r, st,
+               g, coefs, intercepts, dev_ratio, cert, n_iter):
     """Residual-updating coordinate descent along ``lams``; fills the output rows.
 
     ``b, r, st, g`` (coefficients, residual, CD state, full gradient) are the warm start
-    and are left at the last solution. Returns ``(n_lams_done, stop_code)``.
+    and are left at the last solution; ``Lf, fac, fd, pos, refused`` an empty active
+    factor (:func:`.kernels.active_factor.new_factor`). Returns ``(n_lams_done,
+    stop_code)``.
     """
     p = b.shape[0]
     n = r.shape[0]
@@ -337,8 +334,6 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
     l1 = np.empty(p)
     l2 = np.empty(p)
     A = np.empty(p, dtype=np.int64)
-    limit = min(p, n - 1, FACTOR_MAX)
-    fact = new_active_factor(p, min(limit, 64))
     nf = np.int64(0)
     floor = 1e-30 * obj_scale
     # cost of a pass over all of X, in the units of sweep_cost below
@@ -371,14 +366,13 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 sweep_cost = 0.0
                 for t in range(m):
                     sweep_cost += xp[ws[t] + 1] - xp[ws[t]]
-            polish_cost = sync_cost(n, na, nf, factor_kept(A, na, l2, fact[3], fact[2]),
-                                    sweep_cost)
-            polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na <= limit
+            polish_cost = sync_cost(n, na, nf, factor_kept(A, na, l2, pos, fd), sweep_cost)
+            polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na <= fac.shape[0]
             if polish and want_polish and na > 0:
                 # exact step on the active set from the kept factor; coordinate descent
                 # then confirms or corrects it
-                fact, nf, _ = factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na,
-                                            l1, l2, lo, hi, fact, nf, limit, gws, step)
+                nf = factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1, l2, lo,
+                                   hi, Lf, fac, fd, pos, refused, nf, gws, step)
             want_polish = False
             chunk = min(budget, chunk_size(polish_cost, sweep_cost)) if polish else budget
             # np.bool_: a literal False would compile cd_quadratic once more, apart from

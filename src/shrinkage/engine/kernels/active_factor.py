@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from .active_set import apply_step, kink_fraction
-from .certify import centred_dots, dot, total
+from .certify import centred_dots, dot, total, ws_gradient
 from .concave_factor import factor_border, factor_drop
 from .flags import FASTMATH, KERNEL
 from .moments import centred_combination
@@ -39,21 +39,20 @@ FACTOR_MAX = 4096
 PIVOT_FLOOR = 1e-10
 
 
-@njit(cache=True, nogil=True)
-def new_active_factor(p, cap):
+def new_factor(p, cap):
     """An empty factor for ``p`` features with room for ``cap``: ``(L, fac, fd, pos,
-    refused)``.
-
-    ``pos[j]`` is feature ``j``'s position in ``fac`` (-1: not factored; -3: refused, its
-    pivot too small, and not retried while it stays active), ``fd`` the ``l2`` each was
-    factored with; ``refused[0]`` counts the refused features listed after it. The size
-    is carried by the caller.
+    refused)``, ``L`` (cap, cap) lower triangular on ``fac[:nf]`` (the size is the
+    caller's), ``fd`` the ``l2`` each feature was factored with, ``pos[j]`` feature ``j``'s
+    position in ``fac`` (-1: not factored; -3: refused, its pivot too small, and not
+    retried while it stays active), ``refused[0]`` the count of refused features listed
+    after it. ``L`` is allocated whole but written by rows as the factor grows, so memory
+    is touched only as far as it is used.
     """
     return (np.empty((cap, cap)), np.empty(cap, dtype=np.int64), np.empty(cap),
             np.full(p, -1, dtype=np.int64), np.zeros(p + 1, dtype=np.int64))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def factor_kept(A, na, l2, pos, fd):
     """How many features of ``A[:na]`` need no work: held by the factor with their
     current ``l2``, or refused."""
@@ -65,7 +64,7 @@ def factor_kept(A, na, l2, pos, fd):
     return kept
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def sync_cost(n, na, nf, kept, col_cost):
     """Flops to bring a factor of ``nf`` features (``kept`` of them staying) to ``A``
     (``na`` features) and take the step: ``(na - kept) (col_cost + na^2 / 2)`` to
@@ -77,7 +76,7 @@ def sync_cost(n, na, nf, kept, col_cost):
             + 3.0 * na * na + col_cost + n)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def factor_solve(L, m, x):
     """``x <- (L L^T)^-1 x`` on the leading ``m`` rows, reading ``L`` (lower, row-major)
     by rows only: the forward pass as dot products, the backward one as row updates, so
@@ -94,32 +93,18 @@ def factor_solve(L, m, x):
             x[k] -= L[i, k] * xi
 
 
-@njit(cache=True, nogil=True)
-def _grow(fact, need, limit):
-    L, fac, fd, pos, refused = fact
-    cap = fac.shape[0]
-    if need <= cap:
-        return fact
-    new = min(max(need, 2 * cap), limit)
-    L2 = np.empty((new, new))
-    L2[:cap, :cap] = L
-    fac2 = np.empty(new, dtype=np.int64)
-    fac2[:cap] = fac
-    fd2 = np.empty(new)
-    fd2[:cap] = fd
-    return L2, fac2, fd2, pos, refused
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def factor_update(X, xd, xi, xp, sparse, w, xm, h, A, na, l2, fact, nf, limit, gcol, u):
-    """Bring the factor ``fact`` of size ``nf`` to the features of ``A[:na]``.
+# no fastmath here or in factor_polish: their own loops are O(n + |A|), and vectorising
+# them would cost a first fit's compilation more than it saves
+@njit(cache=True, nogil=True, inline="always")
+def factor_update(X, xd, xi, xp, sparse, w, xm, h, A, na, l2, L, fac, fd, pos, refused,
+                  nf, gcol, u):
+    """Bring the factor (size ``nf``; see :func:`new_factor`) to the features of ``A[:na]``.
 
     Deletes the factored features not in ``A`` (or factored with another ``l2``),
-    appends those of ``A`` not factored, leaving out any whose pivot is below
-    ``PIVOT_FLOOR * max_A (h + l2)``. Returns ``(fact, nf)`` (``fact`` regrown when
-    needed, up to ``limit`` features). ``gcol`` (p) and ``u`` (n) are scratch.
+    appends those of ``A`` not factored while there is room, leaving out any whose pivot
+    is below ``PIVOT_FLOOR * max_A (h + l2)``. Returns the new size. ``gcol`` (p) and
+    ``u`` (n) are scratch.
     """
-    L, fac, fd, pos, refused = fact
     dmax = 0.0
     for a in range(na):
         j = A[a]
@@ -146,22 +131,26 @@ def factor_update(X, xd, xi, xp, sparse, w, xm, h, A, na, l2, fact, nf, limit, g
         nf = factor_drop(L, fac, fd, nf, i, u)
     for i in range(nf):
         pos[fac[i]] = i
-    fact = _grow(fact, min(na, limit), limit)
-    L, fac, fd, pos, refused = fact
     for a in range(na):
         j = A[a]
-        if pos[j] != -1 or nf >= fac.shape[0]:
+        if pos[j] != -1 or nf >= fac.shape[0]:  # in, refused, or no room
             continue
         # the Gram column of j against the factored features: one centred pass
+        c = xm[j]
+        if xd is not None:  # (a None-typed X or xd prunes the other branch)
+            for i in range(u.shape[0]):
+                u[i] = -c * w[i]
+            for k in range(xp[j], xp[j + 1]):
+                u[xi[k]] += w[xi[k]] * xd[k]
+        if X is not None:
+            for i in range(u.shape[0]):
+                u[i] = w[i] * (X[i, j] - c)
         fac[nf] = j
-        centred_combination(X, xd, xi, xp, sparse, xm, fac[nf:nf + 1], np.ones(1), u)
-        for i in range(u.shape[0]):
-            u[i] *= w[i]
         centred_dots(X, xd, xi, xp, sparse, u, total(u), xm, fac, nf + 1, gcol)
-        hcol = np.empty(nf)
+        row = L[nf]  # bordering reads each entry of the column before writing it
         for i in range(nf):
-            hcol[i] = gcol[fac[i]]
-        if factor_border(L, nf, hcol, gcol[j] + l2[j], PIVOT_FLOOR * dmax):
+            row[i] = gcol[fac[i]]
+        if factor_border(L, nf, row, gcol[j] + l2[j], PIVOT_FLOOR * dmax):
             pos[j] = nf
             fd[nf] = l2[j]
             nf += 1
@@ -169,27 +158,26 @@ def factor_update(X, xd, xi, xp, sparse, w, xm, h, A, na, l2, fact, nf, limit, g
             pos[j] = -3
             refused[0] += 1
             refused[refused[0]] = j
-    return fact, nf
+    return nf
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1, l2, lo, hi, fact,
-                  nf, limit, gcol, step):
+@njit(**KERNEL)
+def factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1, l2, lo, hi, L, fac,
+                  fd, pos, refused, nf, gcol, step):
     """Exact step on the active set ``A[:na]`` with signs fixed, from the kept factor.
 
     Updates the factor (:func:`factor_update`), solves for the step ``d`` on the factored
     features, cuts it at the first sign change or bound (:func:`.active_set.kink_fraction`)
     and applies it to ``b`` and the residual ``r`` when
-    ``1/2 sum w r^2 + sum (l1 |b| + l2 / 2 b^2)`` decreases. Returns ``(fact, nf, kept)``.
-    ``gcol`` (p) and ``step`` (n) are scratch.
+    ``1/2 sum w r^2 + sum (l1 |b| + l2 / 2 b^2)`` decreases. Returns the factor's new
+    size. ``gcol`` (p) and ``step`` (n) are scratch.
     """
     n = r.shape[0]
-    fact, nf = factor_update(X, xd, xi, xp, sparse, w, xm, h, A, na, l2, fact, nf, limit,
-                             gcol, step)
-    L, fac = fact[0], fact[1]
+    nf = factor_update(X, xd, xi, xp, sparse, w, xm, h, A, na, l2, L, fac, fd, pos, refused,
+                       nf, gcol, step)
     if nf == 0:
-        return fact, nf, False
-    ws_gradient_into(X, xd, xi, xp, sparse, w, r, xm, fac, nf, gcol, step)
+        return nf
+    ws_gradient(X, xd, xi, xp, sparse, w, r, xm, fac, nf, gcol)
     d = np.empty(nf)
     for i in range(nf):
         j = fac[i]
@@ -198,7 +186,7 @@ def factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1, l2, lo, 
     factor_solve(L, nf, d)
     t = kink_fraction(d, b, fac, nf, lo, hi)
     if t <= 0.0:
-        return fact, nf, False
+        return nf
     before = np.empty(nf)
     pen = 0.0
     for i in range(nf):
@@ -217,16 +205,8 @@ def factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1, l2, lo, 
     if not change < 0.0:  # rounding on an ill-conditioned factor: undo
         for i in range(nf):
             b[fac[i]] = before[i]
-        return fact, nf, False
+        return nf
     for i in range(n):
         r[i] -= step[i]
     st[1] = dot(w, r)
-    return fact, nf, True
-
-
-@njit(**KERNEL)
-def ws_gradient_into(X, xd, xi, xp, sparse, w, r, xm, idx, m, g, u):
-    """g_j = sum_i w_i (x_ij - xm_j) r_i for j in idx[:m], with ``u`` (n) as scratch."""
-    for i in range(r.shape[0]):
-        u[i] = w[i] * r[i]
-    centred_dots(X, xd, xi, xp, sparse, u, total(u), xm, idx, m, g)
+    return nf

@@ -31,7 +31,7 @@ def new_factor(p):
             np.zeros(1, dtype=np.int64))
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def factor_drop(L, fac, fd, nf, i, x):
     """Delete position ``i`` of the factor of size ``nf``; returns the new size.
 
@@ -58,12 +58,13 @@ def factor_drop(L, fac, fd, nf, i, x):
     return nf - 1
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def factor_border(L, nf, hcol, hjj, floor):
     """Append a row by bordering: ``L[nf, :nf] = L^-1 hcol``, ``L[nf, nf] = sqrt(hjj -
-    |L[nf, :nf]|^2)``; ``hcol`` (>= ``nf``) holds the new column's entries against the
-    factored features, ``hjj`` its diagonal. Returns False (the row is garbage) when the
-    pivot is not above ``floor`` (the matrix is singular or nearly so)."""
+    |L[nf, :nf]|^2)``; ``hcol`` (>= ``nf``; it may be the row ``L[nf]`` itself) holds the
+    new column's entries against the factored features, ``hjj`` its diagonal. Returns
+    False (the row is garbage) when the pivot is not above ``floor`` (the matrix is
+    singular or nearly so)."""
     for i in range(nf):
         t = hcol[i]
         for q in range(i):
