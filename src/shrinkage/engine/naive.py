@@ -10,9 +10,9 @@ spent per ``lam``). Per ``lam``:
 1. the working set: strong-rule candidates (Tibshirani et al. 2012) plus the ever-active
    and the unpenalised features;
 2. coordinate descent over it (:func:`~.kernels.cd.cd_quadratic`), in chunks, with an
-   exact Newton step on the active set whenever a chunk ends unconverged, solved with a
-   Cholesky factor of the active Gram kept and updated along the path
-   (:mod:`.kernels.active_factor`);
+   exact Newton step on the active set first (once a factor is held) and whenever a chunk
+   ends unconverged, solved with a Cholesky factor of the active Gram kept and updated
+   along the path (:mod:`.kernels.active_factor`);
 3. the working-set duality gap (a pass over the working set's columns only), skipped when
    those columns are a large share of X;
 4. one full pass over X: features violating their KKT condition join the working set and
@@ -354,7 +354,9 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
         thr = thr_start * tol * obj_scale
         sweeps = 0
         gap = np.inf
-        want_polish = False
+        # with a factor carried from the last lam, start with the exact step (the
+        # homotopy step: the new lam's problem on the old active set and signs)
+        want_polish = nf > 0
         while True:
             m = _members(in_ws, ws)
             budget = max_iter - sweeps
