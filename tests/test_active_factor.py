@@ -6,7 +6,8 @@ designs with weights; collinear features must be left out of it, never factored 
 the exact step must lower the objective and keep the residual equal to the one recomputed
 from the coefficients; and whole paths that use it must agree with the covariance solver
 (which factors afresh from cached Gram columns) and pass an independent KKT check, on
-designs with duplicated columns and active sets that reach the number of rows.
+designs with duplicated columns and active sets that reach the number of rows (the
+driver takes the step on dense designs only; the sparse path is checked all the same).
 """
 
 import numpy as np

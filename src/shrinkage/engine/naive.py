@@ -368,13 +368,15 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 sweep_cost = 0.0
                 for t in range(m):
                     sweep_cost += xp[ws[t] + 1] - xp[ws[t]]
-            polish_cost = sync_cost(n, na, nf, factor_kept(A, na, l2, pos, fd), sweep_cost)
-            polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na <= fac.shape[0]
-            if polish and want_polish and na > 0:
-                # exact step on the active set from the kept factor; coordinate descent
-                # then confirms or corrects it
-                nf = factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1, l2, lo,
-                                   hi, Lf, fac, fd, pos, refused, nf, gws, step)
+            polish_cost, polish = 0.0, False
+            if X is not None:  # dense only: a None-typed X prunes the step and its compile
+                polish_cost = sync_cost(n, na, nf, factor_kept(A, na, l2, pos, fd), sweep_cost)
+                polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na <= fac.shape[0]
+                if polish and want_polish and na > 0:
+                    # exact step on the active set from the kept factor; coordinate
+                    # descent then confirms or corrects it
+                    nf = factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1,
+                                       l2, lo, hi, Lf, fac, fd, pos, refused, nf, gws, step)
             want_polish = False
             chunk = min(budget, chunk_size(polish_cost, sweep_cost)) if polish else budget
             # np.bool_: a literal False would compile cd_quadratic once more, apart from
