@@ -176,22 +176,24 @@ def cv_fixed(X, y, lams, family, l1_ratio, folds, tol, irls_tol, n_threads=1):
 def cv_defaults(X, y, family, l1_ratio, n_folds=10):
     """``cv_grpnet(ad.matrix.standardize(X), glm, n_folds=10)`` then ``.fit`` (defaults).
 
-    Returns a dict: CV and refit seconds, the CV grid, the chosen ``lmda`` (argmin of the
-    mean CV loss, adelie's only rule) and the number of nonzeros of the refit at it.
+    Returns a dict: CV and refit seconds (and the CPU seconds of both), the CV grid, the
+    chosen ``lmda`` (argmin of the mean CV loss, adelie's only rule) and the number of
+    nonzeros of the refit at it.
     """
     import adelie as ad
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     M = ad.matrix.standardize(_matrix(X))
     glm = _glm(family, y)
     res = ad.cv_grpnet(M, glm, alpha=l1_ratio, n_folds=n_folds, progress_bar=False)
     t1 = time.perf_counter()
     state = res.fit(M, glm, alpha=l1_ratio, progress_bar=False)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     _check(state)
     lmdas = np.asarray(res.lmdas)
     return {
         "cv_s": t2 - t0,
+        "cv_cpu_s": c2 - c0,
         "cv_only_s": t1 - t0,
         "refit_s": t2 - t1,
         "grid": [float(lmdas[0]), float(lmdas[-1]), int(lmdas.size)],
@@ -250,7 +252,10 @@ def task_cv_ladder(spec, X, y, out):
 
 
 def task_cv_defaults(spec, X, y, out):
-    return cv_defaults(X, y, spec["family"], spec["l1_ratio"], int(spec.get("n_folds", 10)))
+    """``cv_defaults`` run ``repeat`` times (default 1); the run of least wall time."""
+    runs = [cv_defaults(X, y, spec["family"], spec["l1_ratio"], int(spec.get("n_folds", 10)))
+            for _ in range(max(1, int(spec.get("repeat", 1))))]
+    return min(runs, key=lambda r: r["cv_s"])
 
 
 TASKS = {"ladder": task_ladder, "cv_ladder": task_cv_ladder, "cv_defaults": task_cv_defaults}

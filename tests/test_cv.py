@@ -222,7 +222,7 @@ def test_sparse_gaussian_folds_on_copied_rows_match_dense_zero_weight_folds():
     sparse = cross_validate(sp.csc_matrix(Xs), Y, **kw)
     assert SharedDesign(sp.csc_matrix(Xs), "gaussian").copies_fold_rows()
     assert not SharedDesign(Xs, "gaussian").copies_fold_rows()
-    assert not SharedDesign(sp.csc_matrix(Xs), "binomial").copies_fold_rows()
+    assert not SharedDesign(sp.csc_matrix(Xs), "cox").copies_fold_rows()
     assert np.allclose(sparse.lams, dense.lams, rtol=1e-12)
     assert np.allclose(sparse.fold_scores, dense.fold_scores, rtol=1e-7)
     assert (sparse.index_min, sparse.index_chosen) == (dense.index_min, dense.index_chosen)
@@ -275,6 +275,33 @@ def test_large_sparse_folds_keep_zero_weights(monkeypatch):
     assert np.allclose(weighted.fold_scores, copied.fold_scores, rtol=1e-7)
 
 
+@pytest.mark.parametrize("family", ["binomial", "poisson", "multinomial"])
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+def test_glm_folds_on_copied_rows_match_zero_weight_folds(family, layout, monkeypatch):
+    """GLM folds fit copies of their training rows (dense or sparse); above the copy cap
+    they weigh the held-out rows zero on the shared X: the same curve and choices, with
+    sample weights and an offset split with the folds."""
+    import scipy.sparse as sp
+
+    A = np.where(np.abs(X) < 0.4, 0.0, X)
+    Xd = sp.csc_matrix(A) if layout == "sparse" else A
+    y = {"binomial": YB, "poisson": YP, "multinomial": YM}[family]
+    r = np.random.default_rng(11)
+    kw = dict(family=family, cv=4, random_state=3, n_lams=20, tol=1e-10,
+              sample_weight=r.uniform(0.3, 2.0, N))
+    if family != "multinomial":
+        kw["offset"] = 0.2 * r.normal(size=N)
+    assert SharedDesign(Xd, family).copies_fold_rows()
+    copied = cross_validate(Xd, y, **kw)
+    monkeypatch.setattr(shared, "FOLD_COPY_MAX_BYTES", 0)
+    assert not SharedDesign(Xd, family).copies_fold_rows()
+    weighted = cross_validate(Xd, y, **kw)
+    np.testing.assert_array_equal(copied.lams, weighted.lams)
+    np.testing.assert_allclose(copied.fold_scores, weighted.fold_scores, rtol=1e-6)
+    assert (copied.index_min, copied.index_chosen) == (weighted.index_min,
+                                                        weighted.index_chosen)
+
+
 def test_given_grid_runs_in_one_stage_with_the_same_result():
     two_stage = cross_validate(X, Y, cv=4, random_state=1, **KW)
     one_stage = cross_validate(X, Y, cv=4, random_state=1, lams=two_stage.lams, tol=1e-8)
@@ -320,6 +347,9 @@ def test_default_n_jobs_keeps_small_designs_in_the_calling_thread(monkeypatch):
         seen.append(threading.current_thread() is threading.main_thread())
         return engine(*args, **kwargs)
 
+    # The folds' expected work is the full-data path's CPU time: warm the kernels first,
+    # as a first call in a fresh process also pays for loading them (and may use threads).
+    cross_validate(X, Y, cv=5, random_state=0, **KW)
     monkeypatch.setattr(shared, "fit_path", spy)
     small = cross_validate(X, Y, cv=5, random_state=0, **KW)
     assert len(seen) == 6 and all(seen)
@@ -334,6 +364,55 @@ def test_default_n_jobs_keeps_small_designs_in_the_calling_thread(monkeypatch):
     Xb = r.normal(size=(1001, 100))
     cross_validate(Xb, Xb[:, 0] + r.normal(size=1001), cv=4, random_state=0, n_lams=5)
     assert len(seen) == 5 and not all(seen)
+
+
+def test_default_n_jobs_threads_small_designs_by_their_expected_work(monkeypatch):
+    """A small design goes to worker threads when its tasks are expected to take at least
+    MIN_THREADED_WORK CPU seconds; cross-validation passes the full-data path's cost."""
+    import threading
+
+    from joblib import delayed
+
+    from shrinkage.tuning import parallel
+
+    def where():
+        return threading.current_thread() is threading.main_thread()
+
+    jobs = [delayed(where)() for _ in range(4)]
+    limit = parallel.MIN_THREADED_WORK
+    assert all(parallel.parallel_map(jobs, None, None, size=1000))
+    assert all(parallel.parallel_map(jobs, None, None, size=1000, work=0.5 * limit))
+    assert not all(parallel.parallel_map(jobs, None, None, size=1000, work=limit))
+    # an explicit n_jobs and a large design are decided as before, whatever the work
+    assert all(parallel.parallel_map(jobs, 1, None, size=1000, work=10 * limit))
+    big = parallel.SMALL_DESIGN + 1
+    assert not all(parallel.parallel_map(jobs, None, None, size=big, work=0.0))
+    # cross_validate hands its folds' expected work over: with no threshold this small
+    # design's folds stay in the calling thread, with a zero one they run in threads,
+    # with identical results
+    seen = []
+    engine = shared.fit_path
+
+    def spy(*args, **kwargs):
+        seen.append(where())
+        return engine(*args, **kwargs)
+
+    monkeypatch.setattr(shared, "fit_path", spy)
+    monkeypatch.setattr(parallel, "MIN_THREADED_WORK", np.inf)
+    serial = cross_validate(X, YB, family="binomial", cv=5, random_state=0, **KW)
+    assert len(seen) == 6 and all(seen)
+    seen.clear()
+    monkeypatch.setattr(parallel, "MIN_THREADED_WORK", 0.0)
+    threaded = cross_validate(X, YB, family="binomial", cv=5, random_state=0, **KW)
+    assert len(seen) == 6 and seen[0] and not all(seen[1:])
+    np.testing.assert_array_equal(serial.fold_scores, threaded.fold_scores)
+    assert serial.index_chosen == threaded.index_chosen
+    # with a given grid too: the full path runs first, in this thread, to be timed
+    seen.clear()
+    given = cross_validate(X, YB, family="binomial", cv=5, random_state=0,
+                           lams=serial.lams, tol=KW["tol"])
+    assert len(seen) == 6 and seen[0] and not all(seen[1:])
+    np.testing.assert_array_equal(given.fold_scores, serial.fold_scores)
 
 
 def test_overlapping_blas_limits_from_two_threads_restore_the_original(monkeypatch):

@@ -392,9 +392,11 @@ def test_conjugate_gradient_steps_on_large_active_sets(fmt, monkeypatch):
 
 @pytest.mark.parametrize("intercept", [True, False])
 def test_dense_normal_equations_match_the_kernel_and_numpy(intercept):
-    # the BLAS route the dense polish takes must build the same system as the column-pair
-    # kernel (the sparse route) and as Z^T V Z written out, also for columns with means
-    # far above their spread (centred element by element)
+    # the BLAS route the dense polish takes and the contiguous kernel the Gram steps take
+    # must build the same system as the column-pair kernel (the sparse route) and as
+    # Z^T V Z written out, also for columns with means far above their spread (centred
+    # element by element)
+    from shrinkage.engine.kernels.glm_polish import dense_normal_equations as gram_kernel
     from shrinkage.engine.kernels.moments import active_normal_equations
     from shrinkage.engine.newton_cg import dense_normal_equations
 
@@ -408,6 +410,10 @@ def test_dense_normal_equations_match_the_kernel_and_numpy(intercept):
     m = A.size + off
     H, rhs = np.empty((m, m)), np.empty(m)
     dense_normal_equations(X, v, xm, r, A, off, H, rhs)
+    Hg, rg = np.empty((m, m)), np.empty(m)
+    gram_kernel(X, v, xm, r, A, A.size, off, Hg, rg)
+    np.testing.assert_allclose(Hg, H, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rg, rhs, rtol=1e-12, atol=1e-12)
     Hk, rk = np.empty((m, m)), np.empty(m)
     active_normal_equations(X, None, None, None, False, v, xm, r, A, intercept, Hk, rk)
     Z = X[:, A] - xm[A]
@@ -471,9 +477,13 @@ def test_running_deviance_matches_the_deviance_at_the_returned_point(family, com
 def test_exact_active_set_steps_cut_at_a_sign_change_and_lower_the_model(monkeypatch):
     # the exact step on the active set's orthant is cut where a sign would flip; every
     # step must lower the IRLS model, leave its residual exact, and the cut coordinate
-    # must land on zero; the path still certifies (checked independently)
+    # must land on zero; the path still certifies (checked independently). The Python
+    # loop, on the route of working sets past the Gram steps' limits (diabetes itself
+    # takes the Gram steps)
     from sklearn.datasets import load_diabetes
 
+    monkeypatch.setattr(newton_mod.ProximalNewton, "compiled_rounds", False)
+    monkeypatch.setattr(newton_mod, "gram_applies", lambda *args: False)
     X, yc = load_diabetes(return_X_y=True)
     y = (yc > np.median(yc)).astype(float)
     X = np.asfortranarray(X)
@@ -506,7 +516,7 @@ def test_exact_active_set_steps_cut_at_a_sign_change_and_lower_the_model(monkeyp
 def test_compiled_conjugate_gradients_solve_the_active_newton_system(fmt, intercept):
     # given m iterations and no early stop, CG solves H x = rhs for
     # H = Z^T V Z + diag(0, l2_A), Z = [1, X_A - xm_A], to rounding (checked with NumPy)
-    from shrinkage.engine.kernels.glm import active_pcg
+    from shrinkage.engine.kernels.glm_polish import active_pcg
 
     rng = np.random.default_rng(5)
     n, p = 40, 12
@@ -530,3 +540,56 @@ def test_compiled_conjugate_gradients_solve_the_active_newton_system(fmt, interc
     x = active_pcg(*design, xm, v, A, l2A, off, rhs, np.diag(H).copy(), 4 * rhs.size, 0.0,
                    np.empty(p))
     np.testing.assert_allclose(H @ x, rhs, rtol=0, atol=1e-9 * np.abs(rhs).max())
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_gram_model_step_reaches_the_models_minimiser(intercept):
+    # gram_model_step (small dense working sets) must minimise the IRLS model
+    # 1/2 sum_i v_i (z_i - (Z d)_i)^2 + penalty: its point satisfies the model's KKT
+    # conditions written out in NumPy and equals coordinate descent on X run to rounding,
+    # also with correlated columns, a large column mean and a bound that binds
+    from shrinkage.engine.kernels.cd import cd_quadratic, weighted_moments
+    from shrinkage.engine.kernels.glm_polish import gram_applies, gram_model_step
+
+    rng = np.random.default_rng(21)
+    n, p = 200, 12
+    X = rng.normal(size=(n, p))
+    X[:, 1] = X[:, 0] + 0.05 * rng.normal(size=n)  # correlated pair
+    X[:, 5] += 1e3  # a large mean, centred element by element
+    X = np.asfortranarray(X)
+    xm = X.mean(axis=0)
+    v = rng.uniform(0.05, 0.25, size=n)
+    z = rng.normal(size=n) + 1.5 * (X[:, 0] - xm[0]) - 0.8 * (X[:, 4] - xm[4])
+    ws = np.arange(p, dtype=np.int64)
+    l1 = np.full(p, 0.6)
+    l1[3] = 0.0
+    l2 = np.full(p, 0.05)
+    lo, hi = np.full(p, -np.inf), np.full(p, np.inf)
+    hi[0] = 0.02
+    b_start = np.where(np.arange(p) % 3 == 0, 0.1, 0.0)
+    assert gram_applies(X, n, p, intercept) and not gram_applies(None, n, p, intercept)
+    b, st = b_start.copy(), np.array([0.0, np.dot(v, z), v.sum(), 0.4])
+    sweeps = gram_model_step(X, v, xm, z.copy(), st, b, ws, p, intercept, l1, l2, lo, hi,
+                             1e-24, 100000, 10)
+    assert 0 < sweeps < 100000
+    Z = X - xm
+    d0 = st[3] - 0.4
+    res = z - Z @ (b - b_start) - d0
+    g = Z.T @ (v * res) - l2 * b
+    inside = (b > lo) & (b < hi)
+    nz = (b != 0) & inside
+    np.testing.assert_allclose(g[nz], l1[nz] * np.sign(b[nz]), rtol=0, atol=1e-10)
+    assert np.all(np.abs(g[(b == 0) & inside]) <= l1[(b == 0) & inside] + 1e-10)
+    assert b[0] == hi[0] and g[0] >= l1[0] - 1e-10  # the bound binds
+    if intercept:
+        assert abs(np.dot(v, res)) <= 1e-10
+    else:
+        assert d0 == 0.0
+    # coordinate descent on X itself, run to rounding
+    xv, h = np.empty(p), np.empty(p)
+    weighted_moments(X, None, None, None, False, v, xm, ws, p, xv, h)
+    bc, stc = b_start.copy(), np.array([0.0, np.dot(v, z), v.sum(), 0.4])
+    cd_quadratic(X, None, None, None, False, v, 0.0, xm, xv, h, l1, l2, lo, hi, bc, z.copy(),
+                 stc, ws, p, intercept, 1e-24, 100000)
+    np.testing.assert_allclose(b, bc, rtol=0, atol=1e-9)
+    assert st[3] == pytest.approx(stc[3], abs=1e-9)

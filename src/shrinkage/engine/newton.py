@@ -33,6 +33,7 @@ from .kernels.glm import (
     ws_kkt,
     ws_max_curvature,
 )
+from .kernels.glm_polish import gram_applies, gram_model_step
 from .kernels.moments import centred_combination
 from .newton_cg import cg_active_step, polish_active_set
 from .problem import strong_set
@@ -401,6 +402,11 @@ class ProximalNewton(Solver):
         thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
                   1e-300)
         budget = max(prob.max_iter - state[1], 1)
+        if gram_applies(X, prob.n, m, prob.fit_intercept):  # as newton_rounds does
+            state[1] += gram_model_step(X, v, prob.xm, z, st, self.b, ws, m,
+                                        prob.fit_intercept, l1, l2, prob.lo, prob.hi, thr,
+                                        budget, self.sweeps_before_polish)
+            budget = 0
         while budget > 0:
             chunk = min(budget, self.sweeps_before_polish)
             done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, prob.xm, self.xv, self.h,

@@ -24,7 +24,7 @@ import numpy as np
 
 from .kernels.active_set import apply_step
 from .kernels.certify import centred_dots
-from .kernels.glm import active_pcg
+from .kernels.glm_polish import active_pcg
 from .kernels.moments import active_normal_equations, centred_combination
 
 #: conjugate-gradient iterations per step (each about one sweep over the active columns)

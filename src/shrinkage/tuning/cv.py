@@ -52,9 +52,9 @@ argument or a context manager; to run the folds on a Dask cluster::
     # or, equivalently: shrinkage.cross_validate(X, y, cv=10, backend="dask")
 
 Threads run in parallel only while the engine is inside its numba kernels; on small
-problems, where the engine's Python-level bookkeeping dominates, processes can be faster
-(``backend="loky"``; measured 3.0 s against 5.1 s for 10-fold CV of a 100-lam logistic
-path on scikit-learn's breast-cancer data, 2 cores).
+problems, where the engine's Python-level bookkeeping dominates, processes
+(``backend="loky"``) can be faster once the fold paths take long enough to pay for starting
+the workers and sending them ``X``.
 
 joblib's Dask backend scatters large arguments to the workers once; since every fold
 receives the same shared design object, ``X`` travels to each worker once, not once per
@@ -68,6 +68,7 @@ or backend.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +84,7 @@ from .cox_scores import cox_fold_scores
 from .folds import make_folds
 from .metrics import check_metric, score_path
 from .nonconvex import nonconvex_guard
-from .parallel import parallel_map
+from .parallel import decided_by_work, parallel_map
 
 __all__ = ["cross_validate", "cv_summary", "CVSetup", "prepare_cv", "run_paths",
            "assemble_result", "path_options", "fit_with_extensions"]
@@ -310,8 +311,8 @@ def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state
 def run_paths(setup, l1_ratios, n_jobs, backend):
     """Full-data paths and every (l1_ratio, repeat, fold) path, in parallel.
 
-    Without a user grid the folds need the full-data ``lams`` first, so the full paths run
-    as a first stage; with ``lams`` given, everything runs in one parallel stage.
+    The folds need the full-data ``lams`` (or the full paths' cost, to choose threads for
+    a small design), so the full paths run first; else everything runs in one stage.
     """
     design = setup.design
     # every Cox fold is scored on the whole response: its risk-set index is built once
@@ -334,14 +335,19 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
 
     m = len(l1_ratios)
     size = design.shape[0] * design.shape[1]
-    if "lams" in setup.grid:
-        given = np.atleast_1d(np.asarray(setup.grid["lams"], dtype=float))
-        out = parallel_map([full_job(a) for a in l1_ratios] + fold_jobs([given] * m),
-                           n_jobs, backend, size)
-        return out[:m], out[m:]
+    given = setup.grid.get("lams")
+    if given is not None:
+        given = np.atleast_1d(np.asarray(given, dtype=float))
+        if not decided_by_work(n_jobs, backend, size):
+            out = parallel_map([full_job(a) for a in l1_ratios] + fold_jobs([given] * m),
+                               n_jobs, backend, size)
+            return out[:m], out[m:]
+    start = time.thread_time()
     fulls = parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size)
-    grids = [np.asarray(f.lams, dtype=float) for f in fulls]
-    return fulls, parallel_map(fold_jobs(grids), n_jobs, backend, size)
+    # the folds' expected work: a full path's CPU time (this thread's, where they ran)
+    work = (time.thread_time() - start) / m * setup.folds.n_repeats * setup.folds.n_folds
+    grids = [given] * m if given is not None else [np.asarray(f.lams) for f in fulls]
+    return fulls, parallel_map(fold_jobs(grids), n_jobs, backend, size, work)
 
 
 def assemble_result(setup, full, score_rows, rule, random_state):
@@ -437,7 +443,7 @@ def cross_validate(
         (:func:`shrinkage.tuning.selection.parse_rule`).
     n_jobs : int or None
         Parallel jobs (threads by default); None uses every core (one thread for a
-        design of at most 100,000 entries).
+        design of at most 100,000 entries whose folds would take under 0.05 s in all).
     random_state : int or None
         Seed of the fold assignment.
     backend : str or None

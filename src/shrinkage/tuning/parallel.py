@@ -2,9 +2,13 @@
 
 Folds run through :class:`joblib.Parallel` with ``prefer="threads"``: the numba kernels
 release the GIL, so threads share ``X`` without copying it to other processes.
-``n_jobs=None`` uses every core, except that a small design (at most 100,000 entries,
-where a fold takes a millisecond or two) runs its folds in the calling thread: starting
-threads would cost more than it saves. Any joblib backend works, selected either with the
+``n_jobs=None`` uses every core, except that a small design (at most 100,000 entries)
+whose tasks together are expected to take less than :data:`MIN_THREADED_WORK` runs them
+in the calling thread: a gaussian fold there takes a millisecond or two, less than
+starting and feeding worker threads. The caller may pass that expectation (``work``);
+cross-validation measures it on its full-data path, which is what lets a small logistic
+cross-validation (a fold path of 10-50 ms, 40-80% of it in kernels that release the GIL)
+use every core. Any joblib backend works, selected either with the
 ``backend=`` argument or a context manager (``joblib.parallel_config(backend="dask")``).
 """
 
@@ -15,18 +19,25 @@ from joblib import Parallel, effective_n_jobs, parallel_config
 
 from ..engine.blas import SMALL_DESIGN, one_blas_thread
 
-__all__ = ["SMALL_DESIGN", "one_blas_thread", "parallel_map"]
+__all__ = ["MIN_THREADED_WORK", "SMALL_DESIGN", "decided_by_work", "one_blas_thread",
+           "parallel_map"]
+
+#: Expected CPU seconds of a batch of tasks on a small design at or above which
+#: ``n_jobs=None`` runs them in worker threads: starting and feeding the threads (and
+#: limiting BLAS to one thread) cost about 5-10 ms of CPU, measured on 10-fold
+#: cross-validations of 100-strength paths on 2 cores.
+MIN_THREADED_WORK = 0.05
 
 
-
-def parallel_map(tasks, n_jobs, backend, size=None):
+def parallel_map(tasks, n_jobs, backend, size=None, work=None):
     """Run joblib ``delayed`` tasks in order: threads, a named backend, or the active one.
 
     ``size`` (entries of X) lets ``n_jobs=None`` stay in the calling thread for small
-    designs when no joblib backend has been chosen (by argument or context manager).
+    designs when no joblib backend has been chosen (by argument or context manager);
+    ``work``, the tasks' expected CPU seconds in all, overrules that for a small design
+    when it is at least :data:`MIN_THREADED_WORK`.
     """
-    if (n_jobs is None and backend is None and size is not None and size <= SMALL_DESIGN
-            and not _backend_chosen()):
+    if n_jobs is None and backend is None and _stays_in_thread(size, work):
         n_jobs = 1
     n_jobs = _check_n_jobs(n_jobs)
     if backend is None:
@@ -42,6 +53,24 @@ def parallel_map(tasks, n_jobs, backend, size=None):
     # resolves its backend when constructed, so it is built inside the context.
     with parallel_config(backend=backend):
         return Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
+
+
+def decided_by_work(n_jobs, backend, size):
+    """Whether :func:`parallel_map` would choose between the calling thread and worker
+    threads by the tasks' expected ``work``: ``n_jobs=None``, no joblib backend chosen
+    (by argument or context manager) and a small design (``size`` entries)."""
+    return (n_jobs is None and backend is None and size is not None
+            and size <= SMALL_DESIGN and not _backend_chosen())
+
+
+def _stays_in_thread(size, work):
+    """Whether ``n_jobs=None`` runs tasks of this design ``size`` and expected CPU
+    seconds ``work`` in the calling thread (small, light, and no backend chosen)."""
+    if size is None or size > SMALL_DESIGN:
+        return False
+    if work is not None and work >= MIN_THREADED_WORK:
+        return False
+    return not _backend_chosen()
 
 
 def _backend_chosen():

@@ -20,6 +20,7 @@ from numba import njit
 from ...model.glm_math import loss_change, loss_change_at, mean_parts, mean_var
 from .cd import cd_quadratic, weighted_moments
 from .certify import centred_dots, violation
+from .glm_polish import gram_applies, gram_model_step
 from .moments import centred_combination
 
 #: :func:`newton_rounds` stopped because a Newton step's coordinate descent ran a whole
@@ -344,7 +345,9 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     ``ws_tol``: the loop of ``ProximalNewton._solve_working_set`` in one compiled call.
 
     Each step minimises the IRLS model ``1/2 sum_i v_i (z_i - deta_i)^2 + penalty`` by
-    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` to the inexact-Newton threshold
+    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` (by
+    :func:`~shrinkage.engine.kernels.glm_polish.gram_model_step` on the working set's
+    weighted Gram matrix where X is dense and the set small) to the inexact-Newton threshold
     ``accuracy * (violation * grad_scale)^2 / max_j (h_j / s2_j)`` (coordinate moves
     ``h_j d_j^2`` below it), then :func:`armijo_irls` backtracks on the true objective; the
     gradient ``g`` on ``ws`` and the violation are refreshed after every accepted step, so
@@ -404,7 +407,10 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
                                    ws_cert, grad_scale, accuracy)
             pending = 0
             budget = max(max_iter - sweeps, 1)
-        if budget > 0:  # one chunk of sweeps; a chunk used up asks the caller to polish
+        if budget > 0 and gram_applies(X, y.shape[0], m, intercept):
+            sweeps += gram_model_step(X, v, xm, z, st, b, ws, m, intercept, l1, l2, lo, hi,
+                                      thr, budget, chunk)
+        elif budget > 0:  # one chunk of sweeps; a chunk used up asks the caller to polish
             c = min(budget, chunk)
             done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, xm, xv, h, l1, l2, lo, hi, b,
                                 z, st, ws, m, intercept, thr, c)
@@ -446,52 +452,3 @@ def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l
     fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6] = b0, swres, ws_cert, dftot, thr, q0, loss
     it[0], it[1], it[5], it[6], it[7] = sweeps, newton, pending, moved, 0
     return code
-
-
-@njit(cache=True, nogil=True)
-def _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, d, out, u, g):
-    """``out = H d`` for ``H = Z^T V Z + diag(0, l2_A)``, ``Z = [1 (if off), Xc_A]``
-    (``u``: n scratch, ``g``: p scratch)."""
-    centred_combination(X, xd, xi, xp, sparse, xm, A, d[off:], u)
-    su = 0.0
-    for i in range(u.shape[0]):
-        t = v[i] * (u[i] + d[0]) if off else v[i] * u[i]
-        u[i] = t
-        su += t
-    centred_dots(X, xd, xi, xp, sparse, u, su, xm, A, A.shape[0], g)
-    for a in range(A.shape[0]):
-        out[off + a] = g[A[a]] + l2A[a] * d[off + a]
-    if off:
-        out[0] = su
-
-
-@njit(cache=True, nogil=True)
-def active_pcg(X, xd, xi, xp, sparse, xm, v, A, l2A, off, rhs, diag, max_iter, rtol, g):
-    """Jacobi-preconditioned conjugate gradients from 0 for ``H x = rhs`` (``H`` as in
-    :func:`_hessian_product`, preconditioner ``diag``), at most ``max_iter`` products,
-    stopping once the preconditioned residual norm falls below ``rtol`` of its start;
-    returns ``x``."""
-    m = rhs.shape[0]
-    x = np.zeros(m)
-    res = rhs.copy()
-    z = res / diag
-    p = z.copy()
-    hp = np.empty(m)
-    u = np.empty(v.shape[0])
-    rz = np.sum(res * z)
-    stop = rtol * rtol * rz
-    for _ in range(max_iter):
-        if rz <= stop:
-            break
-        _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, p, hp, u, g)
-        php = np.sum(p * hp)
-        if not php > 0.0:
-            break
-        alpha = rz / php
-        x += alpha * p
-        res -= alpha * hp
-        z = res / diag
-        rz_new = np.sum(res * z)
-        p = z + (rz_new / rz) * p
-        rz = rz_new
-    return x
