@@ -5,6 +5,8 @@ References: exact objective changes from mpmath at 50 digits; gradients and KKT
 violations recomputed here with NumPy from centred X (no shrinkage kernel involved).
 """
 
+from types import SimpleNamespace
+
 import mpmath
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from _reference import objective
 from shrinkage import regularization_path
 from shrinkage.engine import newton as newton_mod
 from shrinkage.engine.contract import FitHints, SolverSetup, choose_solver
+from shrinkage.engine.kernels.certify import strong_rule
 from shrinkage.engine.kernels.glm import (
     armijo,
     armijo_irls,
@@ -24,7 +27,7 @@ from shrinkage.engine.kernels.glm import (
     weighted_residual,
     ws_gradient_kkt,
 )
-from shrinkage.engine.problem import Problem
+from shrinkage.engine.problem import Problem, strong_set
 from shrinkage.engine.registry import SOLVERS
 from shrinkage.model.families import Binomial, Gaussian, Poisson
 from shrinkage.model.glm_math import BINOMIAL, POISSON
@@ -190,6 +193,26 @@ def test_step_bookkeeping_kernels_match_their_numpy_definitions():
     np.testing.assert_array_equal(moves[:k], pred[keep] - b[cand][keep])
 
 
+def test_strong_rule_kernel_is_the_strong_set():
+    # the solver's one-loop strong rule against problem.strong_set, ties |g_j| = l1_j cut
+    # (kept), non-zero coefficients, unpenalised and excluded features included
+    rng = np.random.default_rng(7)
+    p = 200
+    l1u = np.where(rng.uniform(size=p) < 0.1, 0.0, rng.uniform(0.5, 2.0, p))
+    cut = 2.0 * 0.3 - 0.4
+    g = rng.normal(0.0, 0.3, p)
+    g[:20] = -l1u[:20] * cut  # exactly on the threshold
+    b = np.where(rng.uniform(size=p) < 0.2, rng.normal(size=p), 0.0)
+    cand = rng.uniform(size=p) < 0.9
+    prob = SimpleNamespace(l1u=l1u, unpenalized=(l1u == 0) & cand, candidates=cand)
+    expected = strong_set(prob, g, b, 0.3, 0.4)
+    in_ws, ws = np.empty(p, dtype=bool), np.empty(p, dtype=np.int64)
+    m = strong_rule(g, b, l1u, cut, prob.unpenalized, cand, in_ws, ws)
+    np.testing.assert_array_equal(in_ws, expected)
+    np.testing.assert_array_equal(ws[:m], np.flatnonzero(expected))
+    assert expected[:20].sum() == cand[:20].sum() and 0 < m < cand.sum()
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_working_set_gradient_and_kkt(sparse):
     rng = np.random.default_rng(2)
@@ -293,16 +316,17 @@ def test_one_pass_over_X_per_lam_in_the_common_case(monkeypatch):
     passes = []
     original = Problem.gradient
 
-    def counting(self, resid_w):
+    def counting(self, resid_w, out=None):
         passes.append(1)
-        return original(self, resid_w)
+        return original(self, resid_w, out)
 
     monkeypatch.setattr(Problem, "gradient", counting)
     path = regularization_path(X, y, family="binomial", n_lams=50, tol=1e-9,
                                lam_min_ratio=0.05, early_stop=False)
     assert path.converged.all()
-    # two passes at set-up (lam_max, solver start), then at most ~1.2 per lam
-    assert len(passes) <= 2 + 1.2 * path.n_lams
+    # at most two passes at set-up and ~1.2 per lam; at least the solver's start and one
+    # per lam after lam_max (where the null model is already certified)
+    assert path.n_lams <= len(passes) <= 2 + 1.2 * path.n_lams
 
 
 def test_converges_at_a_tolerance_near_rounding():

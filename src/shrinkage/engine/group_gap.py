@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.groups import group_dual_norm, group_penalty_value
+from ..model.groups import group_dual_norm
 from .kernels.group_blocks import group_features
+from .kernels.group_dual import group_penalty_sum, group_soft_norms
 
 __all__ = ["GroupGap", "soft_norm"]
 
@@ -23,10 +24,7 @@ _EPS = float(np.finfo(float).eps)
 
 def soft_norm(G, order, starts, thr_g):
     """``||S(G_g, thr_g)||`` per group (G of shape (p, K)), ``S`` the soft threshold."""
-    thr = np.empty(G.shape[0])
-    thr[order] = np.repeat(thr_g, np.diff(starts))
-    s = np.maximum(np.abs(G) - thr[:, None], 0.0)
-    return np.sqrt(np.add.reduceat(np.sum(s * s, axis=1)[order], starts[:-1]))
+    return group_soft_norms(G, order, starts, np.asarray(thr_g, dtype=float))
 
 
 class GroupGap:
@@ -57,8 +55,8 @@ class GroupGap:
         ``alpha <= 1`` is the largest scaling of ``r'`` feasible for the groups without
         ridge part and ``conj`` the ridge groups' conjugate term."""
         l1g, l1in, l2g = self._arrays(lam)
-        primal = 0.5 * rr + group_penalty_value(self.beta, self.order, self.starts, l1g,
-                                                l1in, l2g)
+        primal = 0.5 * rr + group_penalty_sum(self.beta, self.order, self.starts, l1g, l1in,
+                                              l2g)
         G = self.G
         if np.any(self.unpen_g):
             if self.free is None:

@@ -47,6 +47,15 @@ from .kernels.groups import block_hessians, settle_residual, weighted_sums
 _EPS = float(np.finfo(float).eps)
 
 
+def _weighted_design(xd, xi, v):
+    """``(xdv, vc)`` with ``v_i xd_q = vc xdv_q`` for the stored entries of a CSC design:
+    with equal weights ``xdv`` is ``xd`` itself (no copy; a sweep's gradient and residual
+    update of a column then stream one array, not two), else ``v_i xd_q`` and 1."""
+    if v.size and np.all(v == v[0]):
+        return xd, float(v[0])
+    return weighted_values(xd, xi, v), 1.0
+
+
 class GroupSolver(GroupGap, Solver):
     """Block coordinate descent with exact group updates (see the module docstring)."""
 
@@ -102,9 +111,10 @@ class GroupSolver(GroupGap, Solver):
         self.fresh = np.zeros(self.G_n, dtype=bool)  # Hessian cached for the weights
         self.v_hess = None  # the IRLS weights of the cached Hessians (before scaling)
         self.hscale = 1.0  # the factor they carry (see hessian_slack)
-        self.scratch = np.zeros(n)
+        self.heads = np.full(n, -1, dtype=np.int64)  # block_hessians' row lists
         # a sparse design's values times ``v`` (for ``v``); the secant's points (``_secant``)
         self.xdv = self.xdv_of = self.prev_sol = self.cur_lam = None
+        self.vc = 1.0  # the weight that ``xdv`` leaves out (see ``_weighted_design``)
         self.beta = np.zeros((p, self.K))
         self.b0 = np.atleast_1d(np.asarray(setup.b0, dtype=float)).copy()
         if self.b0.size != self.K:
@@ -188,7 +198,7 @@ class GroupSolver(GroupGap, Solver):
             X, xd, xi, xp, sparse = self.prob.kernel_design()
             block_hessians(X, xd, xi, xp, sparse, self.v, self.vsum, self.prob.xm,
                            self.inv_s, self.starts, self.order, self.eoff, todo, self.H,
-                           self.Q, self.D, self.xv, self.scratch)
+                           self.Q, self.D, self.xv, self.heads)
             self.fresh[todo] = True
 
     def _irls_hessians(self, ws):
@@ -210,7 +220,7 @@ class GroupSolver(GroupGap, Solver):
         if todo.size:  # new groups: at the cached weights, then scaled as the others
             block_hessians(X, xd, xi, xp, sparse, self.v_hess, float(np.sum(self.v_hess)),
                            self.prob.xm, self.inv_s, self.starts, self.order, self.eoff,
-                           todo, self.H, self.Q, self.D, self.xv, self.scratch)
+                           todo, self.H, self.Q, self.D, self.xv, self.heads)
             self.fresh[todo] = True
             for g in todo:
                 self.H[self.eoff[g]:self.eoff[g + 1]] *= self.hscale
@@ -243,13 +253,14 @@ class GroupSolver(GroupGap, Solver):
         X, xd, xi, xp, sparse = self.prob.kernel_design()
         l1g, l1in, l2g = self._arrays(lam)
         if xd is not None and self.xdv_of is not self.v:
-            self.xdv, self.xdv_of = weighted_values(xd, xi, self.v), self.v
+            self.xdv_of = self.v
+            self.xdv, self.vc = _weighted_design(xd, xi, self.v)
         # Newton steps (and the chunked sweeps that look for them) only where the working
         # set could hold enough features to take them
         newton = self.newton_after if self.sizes[ws].sum() >= self.newton_share * self.prob.n \
             else 0
         return bcd_with_newton(
-            X, xd, xi, xp, self.xdv, sparse, self.v, self.vsum, self.prob.xm, self.inv_s,
+            X, xd, xi, xp, self.xdv, self.vc, sparse, self.v, self.vsum, self.prob.xm, self.inv_s,
             self.xv, self.starts, self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l1in,
             l2g, self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
             max(budget, 1), 1e-3 * self.prob.tol * self.grad_scale, self.anderson,

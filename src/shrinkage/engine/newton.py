@@ -16,7 +16,7 @@ import numpy as np
 from ..model.glm_math import loss_and_deviance
 from .contract import Solver
 from .kernels.cd import cd_quadratic, weighted_moments
-from .kernels.certify import dot, kkt_scan
+from .kernels.certify import dot, kkt_scan, strong_rule
 from .kernels.glm import (
     MAX_HALVINGS,
     NEEDS_POLISH,
@@ -36,9 +36,7 @@ from .kernels.glm import (
 from .kernels.glm_polish import gram_applies, gram_model_step
 from .kernels.moments import centred_combination
 from .newton_cg import cg_active_step, polish_active_set
-from .problem import strong_set
 
-_EMPTY_IDX = np.zeros(0, dtype=np.int64)
 _EPS = float(np.finfo(float).eps)
 # the methods a subclass may replace; the compiled loop runs only where none is replaced
 _STEP_PIECES = ("residual", "irls", "line_search", "_newton_step")
@@ -121,6 +119,8 @@ class ProximalNewton(Solver):
         scale = float(np.max(np.abs(self.g[cand]) / prob.scale[cand])) if np.any(cand) else 1.0
         self.grad_scale = scale if scale > 0 else 1.0
         self._scratch = np.empty(p, dtype=np.int64)
+        self._in_ws = np.empty(p, dtype=bool)  # the working set of a path point: mask
+        self._ws = np.empty(p, dtype=np.int64)  # and indices
         # the coordinates a Newton step moved, their old values and moves
         self._moved = (np.empty(p, dtype=np.int64), np.empty(p), np.empty(p))
         self._v = np.empty(n)
@@ -133,6 +133,8 @@ class ProximalNewton(Solver):
         self._s2 = prob.scale ** 2  # curvatures h_j / s_j^2 are in standardized units
         self._b_ws = np.empty(p)  # b on the working set before a step (newton_rounds)
         self._secant = None  # (b_before, rho, db0): the secant newton_rounds starts with
+        self._fl = np.empty(9)  # newton_rounds' state (fl, it), kept for the path
+        self._it = np.empty(9, dtype=np.int64)
 
     def feature_gradient(self):
         return np.abs(self.g)
@@ -211,26 +213,33 @@ class ProximalNewton(Solver):
         l1 = lam * prob.l1u
         l2 = lam * prob.l2u
         expand = ws_mask is None
-        in_ws = strong_set(prob, self.g, self.b, lam, lam_prev) if expand else ws_mask
-        restrict = None if expand else ws_mask
-        cert = self.certificate(lam, restrict)
+        cand = prob.candidates if expand else prob.candidates & ws_mask
+        cert = self._kkt(l1, l2, cand, cand)[0]
         state = [0.0, 0, 0]  # objective change, sweeps, Newton steps
-        if cert > prob.tol:
-            if expand and self.extrapolate:
-                self._extrapolate(lam, np.flatnonzero(in_ws), l1, l2)
-            while True:
+        if cert > prob.tol:  # (the strong set is not needed at a point already certified)
+            if expand:  # strong_set's rule, into arrays kept for the path
+                in_ws = self._in_ws
+                ws = self._ws[:strong_rule(self.g, self.b, prob.l1u, 2.0 * lam - lam_prev,
+                                           prob.unpenalized, prob.candidates, in_ws,
+                                           self._ws)]
+            else:
+                in_ws = ws_mask
                 ws = np.flatnonzero(in_ws)
+            if expand and self.extrapolate:
+                self._extrapolate(lam, ws, l1, l2)
+            while True:
                 moved = self._solve_working_set(ws, l1, l2, self.ws_tol_ratio * prob.tol, state)
                 # the one pass over X of this round: exact gradient of every feature
-                self.g = prob.gradient(self.wres)
+                prob.gradient(self.wres, out=self.g)  # in place: no array per round
+                m_new = 0
                 if expand:
                     cert, m_new = self._kkt(l1, l2, prob.candidates, in_ws)
-                    new = self._scratch[:m_new]
-                    in_ws[new] = True
+                    if m_new:
+                        in_ws[self._scratch[:m_new]] = True
+                        ws = np.flatnonzero(in_ws)
                 else:
-                    new = _EMPTY_IDX
-                    cert = self.certificate(lam, restrict)
-                if cert <= prob.tol or (new.size == 0 and not moved):
+                    cert = self._kkt(l1, l2, cand, cand)[0]
+                if cert <= prob.tol or (m_new == 0 and not moved):
                     break
                 if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                     break
@@ -349,10 +358,12 @@ class ProximalNewton(Solver):
         b_before, rho, db0 = self.b, 0.0, 0.0
         if self._secant is not None:
             (b_before, rho, db0), self._secant = self._secant, None
-        fl = np.array([self.b0, self.swres, 0.0, state[0], 0.0, 0.0, self._loss, rho, db0])
-        it = np.array([state[1], state[2], prob.max_iter, self.max_newton,
-                       self.sweeps_before_polish, self._pending_irls is self.eta, 0, 0,
-                       b_before is not self.b], dtype=np.int64)
+        fl, it = self._fl, self._it
+        fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6], fl[7], fl[8] = (
+            self.b0, self.swres, 0.0, state[0], 0.0, 0.0, self._loss, rho, db0)
+        it[0], it[1], it[2], it[3], it[4], it[5], it[6], it[7], it[8] = (
+            state[1], state[2], prob.max_iter, self.max_newton, self.sweeps_before_polish,
+            self._pending_irls is self.eta, 0, 0, b_before is not self.b)
         v, z, st = self._v, self._z, self._st
         while newton_rounds(self.fam, X, xd, xi, xp, sparse, prob.y, prob.w, prob.xm,
                             prob.scale, self._s2, prob.lo, prob.hi, l1, l2, ws, ws.size,

@@ -102,13 +102,14 @@ class Problem:
         ybar = float(np.dot(self.w, yc))
         return yc - ybar, ybar
 
-    def gradient(self, resid_w):
+    def gradient(self, resid_w, out=None):
         """``g_j = sum_i (x_ij - xm_j) * resid_w_i`` for all j (one pass over X).
 
-        ``resid_w`` may be a matrix (n, K); the result is then (p, K).
+        ``resid_w`` may be a matrix (n, K); the result is then (p, K). For a vector,
+        ``out`` (length p) receives the result instead of a new array.
         """
         if resid_w.ndim == 1:
-            g = np.empty(self.p)
+            g = np.empty(self.p) if out is None else out
             centred_gradient(self.kX, self.kd, self.ki, self.kp, self.sparse,
                              np.ascontiguousarray(resid_w), self.xm, self.excluded, g)
             return g

@@ -59,10 +59,12 @@ def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi, xsq=None, projection=None):
     if cand.size < 2:
         return []
     if projection is None:
-        U = _projections(w.size)
-        if not live.all():
+        U, usum = _draw(w.size)
+        if live.all():
+            projection = (np.asarray(X.T @ U), usum)
+        else:
             U = np.where(live[:, None], U, 0.0)
-        projection = (np.asarray(X.T @ U), U.sum(axis=0))
+            projection = (np.asarray(X.T @ U), U.sum(axis=0))
     xtu, usum = projection
     proj = xtu[cand] - np.outer(xm[cand], usum)
     if xsq is None:
@@ -73,6 +75,11 @@ def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi, xsq=None, projection=None):
     key = proj / norm[:, None]
     key *= np.where(key[:, :1] < 0, -1.0, 1.0)  # a column and its negative share a key
     rounded = np.round(key, 7)
+    first = np.sort(rounded[:, 0])
+    if not np.any(first[1:] == first[:-1]):
+        # no two keys share their first part, so no group: the common case, and on a
+        # few columns the sort and split below would cost more than the whole check
+        return []
     order = np.lexsort(rounded.T[::-1])
     r = rounded[order]
     starts = np.flatnonzero(np.r_[True, np.any(r[1:] != r[:-1], axis=1)])
@@ -83,21 +90,30 @@ def find_ties(X, w, xm, excluded, l1u, l2u, lo, hi, xsq=None, projection=None):
     return _same_penalty(found, l1u, l2u, lo, hi)
 
 
-# the last projection draw, (n, draws): the same seeded draw serves every fit on n rows
-# (cross-validation folds, repeated paths), so it is drawn once (a third of a small fit's
-# tie search)
+# the last projection draw, (n, draws), with its column sums, as one tuple (replaced
+# whole, so concurrent fits never pair one n's draw with another's sums): the same seeded
+# draw serves every fit on n rows (cross-validation folds, repeated paths), so it is
+# drawn once (a third of a small fit's tie search)
 _LAST_DRAW = [None]
 
 
-def _projections(n):
-    """``default_rng(0).standard_normal((n, 2))``, read-only, drawn once per ``n`` in a
-    row."""
+def _draw(n):
+    """``(U, U.sum(axis=0))`` for ``U = default_rng(0).standard_normal((n, 2))``, both
+    read-only, drawn once per ``n`` in a row."""
     last = _LAST_DRAW[0]
-    if last is None or last.shape[0] != n:
-        last = np.random.default_rng(0).standard_normal((n, 2))
-        last.setflags(write=False)
+    if last is None or last[0].shape[0] != n:
+        U = np.random.default_rng(0).standard_normal((n, 2))
+        usum = U.sum(axis=0)
+        U.setflags(write=False)
+        usum.setflags(write=False)
+        last = (U, usum)
         _LAST_DRAW[0] = last
     return last
+
+
+def _projections(n):
+    """``default_rng(0).standard_normal((n, 2))``, read-only (see :func:`_draw`)."""
+    return _draw(n)[0]
 
 
 class SharedProjections:
@@ -133,8 +149,8 @@ class SharedProjections:
         (``X_held = X[held]``); ``held=None``: all rows."""
         with self._lock:  # concurrent folds wait for one product
             if self._x is not X:
-                U = _projections(X.shape[0])
-                self._xtu, self._usum, self._x = np.asarray(X.T @ U), U.sum(axis=0), X
+                U, usum = _draw(X.shape[0])
+                self._xtu, self._usum, self._x = np.asarray(X.T @ U), usum, X
             xtu, usum = self._xtu, self._usum
         if held is None or np.size(held) == 0:
             return xtu, usum

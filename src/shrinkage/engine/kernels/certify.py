@@ -55,6 +55,25 @@ def kkt_scan(g, b, l1, l2, lo, hi, cand, in_ws, scale, out):
     return vmax, m
 
 
+@njit(**KERNEL)
+def strong_rule(g, b, l1u, cut, always, cand, in_ws, ws):
+    """The strong-rule working set of :func:`~shrinkage.engine.problem.strong_set` in one
+    loop (no p-length temporaries, for the per-lam cost of small designs).
+
+    Candidate ``j`` joins when ``|g_j| >= l1u_j * cut`` (``cut = 2 lam - lam_prev``),
+    ``b_j != 0`` or ``always_j``. Writes the mask into ``in_ws`` and the indices into
+    ``ws``; returns their number.
+    """
+    m = 0
+    for j in range(g.shape[0]):
+        keep = cand[j] and (abs(g[j]) >= l1u[j] * cut or b[j] != 0.0 or always[j])
+        in_ws[j] = keep
+        if keep:
+            ws[m] = j
+            m += 1
+    return m
+
+
 @njit(**KERNEL, fastmath=FASTMATH)
 def dual_terms(g, b, l1, l2, lo, hi, keep):
     """Pieces of the duality gap over the features with ``keep``.

@@ -17,6 +17,7 @@ is too large for a direct solve (products with ``Z`` and ``Z^T`` only).
 import numpy as np
 from numba import njit
 
+from .active_set import cholesky_factor, cholesky_substitute
 from .certify import centred_dots
 from .flags import FASTMATH, INNER, KERNEL
 from .moments import centred_combination
@@ -64,41 +65,6 @@ def dense_normal_equations(X, v, xm, r, A, na, off, H, rhs):
                 s += Z[a, i] * VZ[a2, i]
             H[a, a2] = s
             H[a2, a] = s
-
-
-@njit(**INNER, inline="always")
-def _small_cholesky_solve(H, rhs, m):
-    """``rhs <- H^-1 rhs`` by Cholesky, ``H`` (``m x m``, symmetric) overwritten by its
-    factor; False when a pivot is not clearly positive (``<= 1e-12 max_j H_jj``: singular
-    or nearly so). Plain loops, not vectorised: the systems hold at most
-    :data:`GRAM_MAX_COLUMNS` unknowns, and the compiler's time matters more."""
-    dmax = 0.0
-    for j in range(m):
-        dmax = max(dmax, H[j, j])
-    for j in range(m):
-        s = H[j, j]
-        for k in range(j):
-            s -= H[j, k] * H[j, k]
-        if not s > 1e-12 * dmax:
-            return False
-        d = np.sqrt(s)
-        H[j, j] = d
-        for i in range(j + 1, m):
-            t = H[i, j]
-            for k in range(j):
-                t -= H[i, k] * H[j, k]
-            H[i, j] = t / d
-    for i in range(m):
-        t = rhs[i]
-        for k in range(i):
-            t -= H[i, k] * rhs[k]
-        rhs[i] = t / H[i, i]
-    for i in range(m - 1, -1, -1):
-        t = rhs[i]
-        for k in range(i + 1, m):
-            t -= H[k, i] * rhs[k]
-        rhs[i] = t / H[i, i]
-    return True
 
 
 @njit(**INNER)
@@ -227,8 +193,9 @@ def _gram_polish(G, c, q, b, ws, m, off, l1, l2, lo, hi, st, A, pos):
         j = A[a]
         H[off + a, off + a] += l2[j]
         d[off + a] -= l2[j] * b[j] + (l1[j] if b[j] > 0.0 else -l1[j])
-    if not _small_cholesky_solve(H, d, k):
+    if not cholesky_factor(H, k):
         return
+    cholesky_substitute(H, k, d)
     t = 1.0
     cut = -1
     kink = 0.0

@@ -36,6 +36,12 @@ import numpy as np
 from numba import njit
 
 from .concave import rho, threshold
+from .group_anderson import (
+    anderson_combination,
+    anderson_weights,
+    move_to_point,
+    store_iterate,
+)
 from .group_blocks import (
     group_features,
     largest_group,
@@ -44,14 +50,7 @@ from .group_blocks import (
     take_block_row,
 )
 from .group_gram import gram_move, store_gram_iterate
-from .groups import (
-    anderson_combination,
-    anderson_weights,
-    block_gradient,
-    block_move,
-    move_to_point,
-    store_iterate,
-)
+from .groups import block_gradient, block_move
 
 
 @njit(cache=True, nogil=True)

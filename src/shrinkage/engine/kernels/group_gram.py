@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from .flags import FASTMATH
+from .group_anderson import anderson_weights
 from .group_blocks import (
     exact_group_update,
     group_features,
@@ -24,7 +25,6 @@ from .group_blocks import (
     nonzero_groups,
     take_block_row,
 )
-from .groups import anderson_weights
 
 
 @njit(cache=True, nogil=True)

@@ -307,8 +307,8 @@ def same_groups(a, na, b, nb):
 
 
 @njit(cache=True, nogil=True)
-def bcd_with_newton(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
-                    D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
+def bcd_with_newton(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
+                    Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                     max_sweeps, sgl_tol, n_anderson, newton_after, max_steps, max_cg,
                     forcing, confirm=True, min_feats=0):
     """:func:`~shrinkage.engine.kernels.groups.group_bcd` in chunks of ``newton_after``
@@ -320,9 +320,9 @@ def bcd_with_newton(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gi
     only when the non-zero groups hold at least ``min_feats`` features. Returns the
     number of sweeps."""
     if newton_after <= 0 or R.shape[1] != 1:
-        return group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
-                         Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
-                         max_sweeps, sgl_tol, n_anderson, confirm)
+        return group_bcd(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx,
+                         eoff, H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
+                         thr, max_sweeps, sgl_tol, n_anderson, confirm)
     chunk = newton_after
     done = 0
     act = np.empty(ws.shape[0], dtype=np.int64)
@@ -330,8 +330,8 @@ def bcd_with_newton(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gi
     n_prev = nonzero_groups(beta, gptr, gidx, ws, prev)
     while done < max_sweeps:
         step = min(chunk, max_sweeps - done)
-        s = group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
-                      D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, step,
+        s = group_bcd(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
+                      H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, step,
                       sgl_tol, n_anderson, confirm)
         done += s
         if s < step:

@@ -26,8 +26,8 @@ solved exactly on that support by the same root finding (``c_S - l1in sign(b_S)`
 import numpy as np
 from numba import njit
 
-from .active_set import cholesky_solve
 from .flags import FASTMATH
+from .group_anderson import anderson_step, store_iterate
 from .group_blocks import (
     exact_group_update,
     group_features,
@@ -37,14 +37,15 @@ from .group_blocks import (
     sparse_wdot,
     take_block_row,
 )
+from .group_sparse import no_inner_l1, sparse_vector_sweep
 
 
 @njit(cache=True, nogil=True)
 def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, todo,
-                   H, Q, D, xv, scratch):
+                   H, Q, D, xv, head):
     """Cache ``H_g = Z_g^T V Z_g``, its eigenvectors ``Q_g`` and eigenvalues ``D_g`` and
-    ``xv_j = sum_i v_i x_ij`` for the groups in ``todo``. ``scratch`` has length n (zeros
-    on entry and on exit)."""
+    ``xv_j = sum_i v_i x_ij`` for the groups in ``todo``. ``head`` (int64, length n, -1
+    on entry and on exit) holds a sparse design's row lists (:func:`sparse_block_gram`)."""
     for t in range(todo.shape[0]):
         g = todo[t]
         a = gptr[g]
@@ -56,22 +57,16 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
         if X is not None:
             dense_block_hessian(X, v, xm, inv_s, gidx, a, m, e0, H)
         if xd is not None:
+            raw = sparse_block_gram(xd, xi, xp, v, gidx, a, m, head)
             for s in range(m):
                 j = gidx[a + s]
-                for k in range(xp[j], xp[j + 1]):
-                    scratch[xi[k]] = v[xi[k]] * xd[k]
                 for u in range(s + 1):
                     jj = gidx[a + u]
-                    raw = 0.0
-                    for k in range(xp[jj], xp[jj + 1]):
-                        raw += scratch[xi[k]] * xd[k]
                     # sum v (x_j - m_j)(x_l - m_l) from the raw sums
-                    h = raw - xm[j] * xv[jj] - xm[jj] * xv[j] + xm[j] * xm[jj] * vsum
+                    h = raw[s, u] - xm[j] * xv[jj] - xm[jj] * xv[j] + xm[j] * xm[jj] * vsum
                     h *= inv_s[j] * inv_s[jj]
                     H[e0 + s * m + u] = h
                     H[e0 + u * m + s] = h
-                for k in range(xp[j], xp[j + 1]):
-                    scratch[xi[k]] = 0.0
         Hm = np.empty((m, m))
         for s in range(m):
             for u in range(m):
@@ -81,6 +76,44 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
             D[a + s] = max(d[s], 0.0)
             for u in range(m):
                 Q[e0 + s * m + u] = V[s, u]
+
+
+@njit(cache=True, nogil=True)
+def sparse_block_gram(xd, xi, xp, v, gidx, a, m, head):
+    """``raw[s, u] = sum_i v_i x_ij x_il`` (``j = gidx[a + s]``, ``l = gidx[a + u]``,
+    ``u <= s``) of a CSC group, row by row: each stored entry meets the group's earlier
+    entries in its row through a per-row list (``head``: -1 for every row on entry and
+    on exit), so the cost is the group's stored entries plus the pairs sharing a row,
+    not a pass over each column per pair (sparse columns rarely share rows)."""
+    E = 0
+    for s in range(m):
+        j = gidx[a + s]
+        E += xp[j + 1] - xp[j]
+    col = np.empty(E, dtype=np.int64)
+    val = np.empty(E)
+    nxt = np.empty(E, dtype=np.int64)
+    raw = np.zeros((m, m))
+    e = 0
+    for s in range(m):
+        j = gidx[a + s]
+        for q in range(xp[j], xp[j + 1]):
+            i = xi[q]
+            wx = v[i] * xd[q]
+            raw[s, s] += wx * xd[q]
+            k = head[i]
+            while k >= 0:
+                raw[s, col[k]] += wx * val[k]
+                k = nxt[k]
+            col[e] = s
+            val[e] = xd[q]
+            nxt[e] = head[i]
+            head[i] = e
+            e += 1
+    for s in range(m):
+        j = gidx[a + s]
+        for q in range(xp[j], xp[j + 1]):
+            head[xi[q]] = -1
+    return raw
 
 
 @njit(cache=True, nogil=True)
@@ -241,14 +274,23 @@ def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
 
 
 @njit(cache=True, nogil=True)
-def bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
-              ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, sgl_tol, c, out,
+def bcd_sweep(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
+              D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, sgl_tol, c, out,
               ct, ss, e, col, delta, scr, bbuf, vr):
     """One sweep of exact block updates over ``ws`` and the intercept; returns the largest
     move ``(d_max + l2) ||delta_g||^2`` (the objective's scale). ``vr`` is scratch of
-    length n (dense designs); ``xdv`` a sparse design's stored values times ``v`` (see
-    :func:`~shrinkage.engine.kernels.group_blocks.weighted_values`; None for a dense one)."""
+    length n (dense designs); ``xdv`` a sparse design's stored values times ``v / vc`` (see
+    :func:`~shrinkage.engine.kernels.group_blocks.weighted_values`; None for a dense one):
+    with equal weights ``v = vc`` it is the design's own values, so that the gradient and
+    the residual update of a column stream the same array. A sparse design with a vector
+    response and no L1 inside the groups takes
+    :func:`~shrinkage.engine.kernels.group_sparse.sparse_vector_sweep` (the same updates)."""
     K = R.shape[1]
+    if xd is not None and K == 1 and no_inner_l1(l1in, ws):
+        return sparse_vector_sweep(xd, xi, xp, xdv, vc, vsum, xm, inv_s, xv, gptr, gidx, eoff,
+                                   H, Q, D, ws, l1g, l2g, beta, R, sh, svR, b0,
+                                   fit_intercept, c[:, 0], bbuf[:, 0], ct[:, 0], ss, e,
+                                   out[:, 0])
     worst = 0.0
     for t in range(ws.shape[0]):
         g = ws[t]
@@ -262,8 +304,8 @@ def bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
             for s in range(m):
                 j = gidx[a + s]
                 for k in range(K):
-                    cg[s, k] = lazy_gradient(sparse_wdot(xdv, xi, xp[j], xp[j + 1], R, k),
-                                             j, k, inv_s, xv, xm, sh, svR, vsum)
+                    raw = vc * sparse_wdot(xdv, xi, xp[j], xp[j + 1], R, k)
+                    cg[s, k] = lazy_gradient(raw, j, k, inv_s, xv, xm, sh, svR, vsum)
         if X is not None:
             dense_group_gradient(X, v, vsum, xm, inv_s, xv, R, sh, svR, gidx, a, cg, vr)
         dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
@@ -283,8 +325,8 @@ def bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
 
 
 @njit(cache=True, nogil=True)
-def group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
-              ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, max_sweeps,
+def group_bcd(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
+              D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, max_sweeps,
               sgl_tol, n_anderson, confirm=True):
     """Sweeps of exact block updates over the groups ``ws`` until no block moves the model
     by more than ``thr`` (``d_max ||delta_g||^2``, the objective's scale) or
@@ -306,15 +348,15 @@ def group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        worst = bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
-                          H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
+        worst = bcd_sweep(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx,
+                          eoff, H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
                           sgl_tol, c, out, ct, ss, e, col, delta, scr, bbuf, vr)
         if worst <= thr:
             break
         m = nonzero_groups(beta, gptr, gidx, ws, act)
         if m > 0:
             left = max_sweeps - sweeps
-            done = active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr,
+            done = active_sweeps(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr,
                                  gidx, eoff, H, Q, D, act[:m].copy(), l1g, l1in, l2g, beta,
                                  R, sh, svR, b0, fit_intercept, thr, left, sgl_tol,
                                  n_anderson, bufs)
@@ -325,8 +367,8 @@ def group_bcd(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eo
 
 
 @njit(cache=True, nogil=True)
-def active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
-                  D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
+def active_sweeps(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
+                  Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                   max_sweeps, sgl_tol, n_anderson, bufs):
     """Sweeps over the groups ``ws`` until none moves by more than ``thr``.
 
@@ -347,8 +389,8 @@ def active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        worst = bcd_sweep(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
-                          H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
+        worst = bcd_sweep(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx,
+                          eoff, H, Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept,
                           sgl_tol, c, out, ct, ss, e, col, delta, scr, bbuf, vr)
         if worst <= thr:
             break
@@ -361,133 +403,6 @@ def active_sweeps(X, xd, xi, xp, xdv, sparse, v, vsum, xm, inv_s, xv, gptr, gidx
             anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R,
                           sh, svR, b0)
     return sweeps
-
-
-@njit(cache=True, nogil=True)
-def model_objective(Rt, v, B, feats, ws, gptr, l1g, l1in, l2g, pos):
-    """``1/2 sum_i v_i ||Rt_i||^2 + pen`` over the working set (``B`` rows follow
-    ``feats``; ``pos`` maps a feature to its row)."""
-    n, K = Rt.shape
-    f = 0.0
-    for i in range(n):
-        for k in range(K):
-            f += 0.5 * v[i] * Rt[i, k] * Rt[i, k]
-    for t in range(ws.shape[0]):
-        g = ws[t]
-        sq = 0.0
-        ab = 0.0
-        for q in range(gptr[g], gptr[g + 1]):
-            for k in range(K):
-                x = B[pos[q], k]
-                sq += x * x
-                ab += abs(x)
-        f += l1g[g] * np.sqrt(sq) + l1in[g] * ab + 0.5 * l2g[g] * sq
-    return f
-
-
-@njit(cache=True, nogil=True)
-def anderson_weights(Bh):
-    """Anderson's affine weights ``coef`` (summing to one) of the iterates ``Bh[1:]``
-    whose differences ``Bh[a + 1] - Bh[a]`` combine to the smallest norm; empty when
-    the differences are degenerate."""
-    M = Bh.shape[0] - 1
-    F, K = Bh.shape[1], Bh.shape[2]
-    G = np.zeros((M, M))
-    for a in range(M):
-        for b in range(a + 1):
-            acc = 0.0
-            for f in range(F):
-                for k in range(K):
-                    acc += (Bh[a + 1, f, k] - Bh[a, f, k]) * (Bh[b + 1, f, k] - Bh[b, f, k])
-            G[a, b] = acc
-            G[b, a] = acc
-    tr = 0.0
-    for a in range(M):
-        tr += G[a, a]
-    if not tr > 0.0:
-        return np.zeros(0)
-    for a in range(M):
-        G[a, a] += 1e-10 * tr
-    # G is symmetric positive definite: our Cholesky rather than np.linalg.solve, whose
-    # shape checks compile numba's string-formatting error path
-    z = np.ones(M)
-    if not cholesky_solve(G, z, M):
-        return np.zeros(0)
-    zs = np.sum(z)
-    if not np.isfinite(zs) or zs == 0.0:
-        return np.zeros(0)
-    return z / zs
-
-
-@njit(cache=True, nogil=True)
-def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R, sh, svR,
-                  b0):
-    """Replace the current point by the Anderson extrapolation of the stored iterates
-    when it lowers the model's objective."""
-    M = Bh.shape[0] - 1
-    coef = anderson_weights(Bh)
-    if coef.shape[0] == 0:
-        return
-    Be, Re, b0e = anderson_combination(coef, Bh, Rh, b0h)
-    # rows of B in group order: feats lists the ws groups' features in order
-    pos = np.empty(gidx.shape[0], dtype=np.int64)
-    r = 0
-    for t in range(ws.shape[0]):
-        for q in range(gptr[ws[t]], gptr[ws[t] + 1]):
-            pos[q] = r
-            r += 1
-    f_new = model_objective(Re, v, Be, feats, ws, gptr, l1g, l1in, l2g, pos)
-    f_cur = model_objective(Rh[M], v, Bh[M], feats, ws, gptr, l1g, l1in, l2g, pos)
-    if f_new < f_cur:
-        move_to_point(Be, Re, b0e, feats, v, beta, R, sh, svR, b0)
-
-
-@njit(cache=True, nogil=True)
-def store_iterate(Bh, Rh, b0h, hist, beta, feats, R, sh, b0):
-    """Slot ``hist`` of an Anderson history: ``beta[feats]``, the residual with its lazy
-    shift applied, and the intercept."""
-    F, K = Bh.shape[1], Bh.shape[2]
-    for f in range(F):
-        for k in range(K):
-            Bh[hist, f, k] = beta[feats[f], k]
-    for i in range(R.shape[0]):
-        for k in range(K):
-            Rh[hist, i, k] = R[i, k] - sh[k]
-    for k in range(K):
-        b0h[hist, k] = b0[k]
-
-
-@njit(cache=True, nogil=True)
-def anderson_combination(coef, Bh, Rh, b0h):
-    """``sum_a coef_a (B, R, b0)_{a+1}``: the extrapolated coefficients, residual and
-    intercept (the residual is linear in the point, so it is that point's residual)."""
-    Be = np.zeros(Bh.shape[1:])
-    Re = np.zeros(Rh.shape[1:])
-    b0e = np.zeros(b0h.shape[1])
-    for a in range(coef.shape[0]):
-        w = coef[a]
-        Be += w * Bh[a + 1]
-        Re += w * Rh[a + 1]
-        b0e += w * b0h[a + 1]
-    return Be, Re, b0e
-
-
-@njit(cache=True, nogil=True)
-def move_to_point(Be, Re, b0e, feats, v, beta, R, sh, svR, b0):
-    """Make ``(Be, Re, b0e)`` the current point: ``beta[feats] = Be``, the residual (its
-    lazy shift cleared) and its weighted sums ``svR``, the intercept."""
-    n, K = R.shape
-    for f in range(feats.shape[0]):
-        for k in range(K):
-            beta[feats[f], k] = Be[f, k]
-    for k in range(K):
-        sh[k] = 0.0
-        acc = 0.0
-        for i in range(n):
-            R[i, k] = Re[i, k]
-            acc += v[i] * Re[i, k]
-        svR[k] = acc
-        b0[k] = b0e[k]
 
 
 @njit(cache=True, nogil=True)
