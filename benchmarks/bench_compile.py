@@ -9,6 +9,18 @@ issue's "four families in total" figure.
 
     python benchmarks/bench_compile.py            # every case
     python benchmarks/bench_compile.py gaussian_wide binomial
+    python benchmarks/bench_compile.py --kernels gaussian_wide   # where the time goes
+
+``--kernels`` runs each case once, from an empty cache, with a listener on numba's compile
+events, and lists every compiled function (specialisations of numba's own overloads
+grouped by name): its number of specialisations, the CPU seconds of its compilation
+without and with the functions it compiled on the way (its callees, compiled when its
+call to them is typed), and the instruction count of its optimised LLVM module. That
+module holds the function *and a copy of every callee it links*, each optimised and
+turned into machine code once more: a kernel's code is compiled once for itself and once
+in every caller above it, so deep call chains and large callees cost more than their own
+line suggests. A function inlined by numba (``inline="always"``) has no line: its cost
+is in its callers'.
 """
 
 from __future__ import annotations
@@ -56,6 +68,51 @@ CASES = {
 }
 
 
+# prepended to a case by --kernels: a listener on numba's compile events that times each
+# compilation without the compilations nested in it, and a report after the fit
+_PROFILE = """
+import time
+from collections import defaultdict
+from numba.core import event
+_stack, _rows = [], []
+class _Timer(event.Listener):
+    def on_start(self, ev):
+        _stack.append([time.process_time(), 0.0])
+    def on_end(self, ev):
+        start, nested = _stack.pop()
+        took = time.process_time() - start
+        if _stack:
+            _stack[-1][1] += took
+        _rows.append((ev.data["dispatcher"], ev.data["args"], took - nested, took))
+event.register("numba:compile", _Timer())
+"""
+
+_REPORT = """
+def _ir_size(disp, args):
+    try:
+        ir = disp.inspect_llvm(args)
+    except Exception:  # numba's own overloads: not worth a line of their own
+        return 0
+    return sum(1 for line in ir.splitlines() if line.startswith("  "))  # instructions
+agg = defaultdict(lambda: [0, 0.0, 0.0, 0])
+for disp, args, own, total in _rows:
+    name = disp.py_func.__module__ + "." + disp.py_func.__qualname__
+    if not name.startswith("shrinkage"):
+        name = "(numba overloads)"
+    row = agg[name]
+    row[0] += 1
+    row[1] += own
+    row[2] += total if name != "(numba overloads)" else own
+    row[3] += _ir_size(disp, args) if name.startswith("shrinkage") else 0
+print(f"{'compiled function':<58} {'specs':>5} {'own cpu':>8} {'with callees':>12} "
+      f"{'llvm instr':>10}")
+for name, (k, own, total, size) in sorted(agg.items(), key=lambda kv: -kv[1][1]):
+    print(f"{name[-58:]:<58} {k:5d} {own:8.2f} {total:12.2f} {size:10d}")
+print(f"{'all':<58} {sum(r[0] for r in agg.values()):5d} "
+      f"{sum(r[1] for r in agg.values()):8.2f}")
+"""
+
+
 def _run(code, cache_dir):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -65,6 +122,15 @@ def _run(code, cache_dir):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
+
+
+def kernels(name):
+    """Compile case ``name`` from an empty cache and list what was compiled (see above)."""
+    with tempfile.TemporaryDirectory() as cache_dir:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+        code = _PROFILE + _SETUP + CASES[name] + "\n" + _REPORT
+        print(f"== {name}", flush=True)
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
 
 
 def main(names):
@@ -79,4 +145,9 @@ def main(names):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or list(CASES))
+    args = sys.argv[1:]
+    if args and args[0] == "--kernels":
+        for case in args[1:] or list(CASES):
+            kernels(case)
+    else:
+        main(args or list(CASES))
