@@ -10,8 +10,9 @@ spent per ``lam``). Per ``lam``:
 1. the working set: strong-rule candidates (Tibshirani et al. 2012) plus the ever-active
    and the unpenalised features;
 2. coordinate descent over it (:func:`~.kernels.cd.cd_quadratic`), in chunks, with an
-   exact Newton step on the active set whenever a chunk ends unconverged
-   (:mod:`.kernels.active_set`);
+   exact Newton step on the active set first (once a factor is held) and whenever a chunk
+   ends unconverged, solved with a Cholesky factor of the active Gram kept and updated
+   along the path (:mod:`.kernels.active_factor`);
 3. the working-set duality gap (a pass over the working set's columns only), skipped when
    those columns are a large share of X;
 4. one full pass over X: features violating their KKT condition join the working set and
@@ -29,13 +30,8 @@ import numpy as np
 from numba import njit
 
 from .contract import Solver
-from .kernels.active_set import (
-    POLISH_MAX_SWEEPS,
-    WS_CHECK_SHARE,
-    active_subset,
-    chunk_size,
-    naive_polish,
-)
+from .kernels.active_factor import FACTOR_MAX, factor_kept, factor_polish, new_factor, sync_cost
+from .kernels.active_set import POLISH_MAX_SWEEPS, WS_CHECK_SHARE, active_subset, chunk_size
 from .kernels.cd import cd_quadratic
 from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
 from .kernels.flags import FASTMATH, KERNEL
@@ -149,7 +145,8 @@ class GaussianNaive(Solver):
             prob.excluded, prob.scale, self.yc, grid, float(lam_prev), prob.tol,
             self.obj_scale, prob.max_iter, self.thr_start, self.thr_shrink,
             prob.fit_intercept, self.ybar, float(null_dev), bool(early_stop), *RULES,
-            *self.free.arrays(), self.b, self.r, self.st, self.g, *out,
+            *self.free.arrays(), *new_factor(prob.p, min(prob.p, prob.n - 1, FACTOR_MAX)),
+            self.b, self.r, self.st, self.g, *out,
         )
         self.certify_zero_lam(grid, done, out)
         return done, code
@@ -316,12 +313,14 @@ def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, 
 def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, unpen,
                excluded, scale, yc, lams, lam_prev, tol, obj_scale, max_iter, thr_start,
                thr_shrink, fit_intercept, ybar, null_dev, early_stop, min_lams, dev_max,
-               dev_change, free, free_idx, pinv, gall, cu, b, r, st, g, coefs, intercepts,
-               dev_ratio, cert, n_iter):
+               dev_change, free, free_idx, pinv, gall, cu, Lf, fac, fd, pos, refused, b, r, st,
+               g, coefs, intercepts, dev_ratio, cert, n_iter):
     """Residual-updating coordinate descent along ``lams``; fills the output rows.
 
     ``b, r, st, g`` (coefficients, residual, CD state, full gradient) are the warm start
-    and are left at the last solution. Returns ``(n_lams_done, stop_code)``.
+    and are left at the last solution; ``Lf, fac, fd, pos, refused`` an empty active
+    factor (:func:`.kernels.active_factor.new_factor`). Returns ``(n_lams_done,
+    stop_code)``.
     """
     p = b.shape[0]
     n = r.shape[0]
@@ -335,9 +334,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
     l1 = np.empty(p)
     l2 = np.empty(p)
     A = np.empty(p, dtype=np.int64)
-    mmax = min(p, n)
-    H = np.empty((mmax, mmax))
-    rhs = np.empty(mmax)
+    nf = np.int64(0)
     floor = 1e-30 * obj_scale
     # cost of a pass over all of X, in the units of sweep_cost below
     x_cost = float(n) * p
@@ -357,7 +354,9 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
         thr = thr_start * tol * obj_scale
         sweeps = 0
         gap = np.inf
-        want_polish = False
+        # with a factor carried from the last lam, start with the exact step (the
+        # homotopy step: the new lam's problem on the old active set and signs)
+        want_polish = nf > 0
         while True:
             m = _members(in_ws, ws)
             budget = max_iter - sweeps
@@ -369,13 +368,15 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 sweep_cost = 0.0
                 for t in range(m):
                     sweep_cost += xp[ws[t] + 1] - xp[ws[t]]
-            polish_cost = float(n) * na * na + na * na * na / 3.0
-            polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na < n
-            if polish and want_polish and na > 0:
-                # exact step on the active set; coordinate descent then confirms or
-                # corrects it
-                naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step,
-                             l1, l2, lo, hi)
+            polish_cost, polish = 0.0, False
+            if X is not None:  # dense only: a None-typed X prunes the step and its compile
+                polish_cost = sync_cost(n, na, nf, factor_kept(A, na, l2, pos, fd), sweep_cost)
+                polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na <= fac.shape[0]
+                if polish and want_polish and na > 0:
+                    # exact step on the active set from the kept factor; coordinate
+                    # descent then confirms or corrects it
+                    nf = factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1,
+                                       l2, lo, hi, Lf, fac, fd, pos, refused, nf, gws, step)
             want_polish = False
             chunk = min(budget, chunk_size(polish_cost, sweep_cost)) if polish else budget
             # np.bool_: a literal False would compile cd_quadratic once more, apart from

@@ -4,16 +4,16 @@ Coordinate descent crawls on strongly correlated active features. When a chunk o
 ends without convergence, or a gap check fails, the gaussian drivers minimise the
 quadratic exactly on the current active set and signs (one Newton step, cut at the first
 sign change or bound it would cross), provided that solve costs at most
-``POLISH_MAX_SWEEPS`` sweeps. A chunk costs about as much as one such step (within
-``CHUNK_MIN`` and ``CHUNK_MAX`` sweeps), so neither the sweeps nor the steps dominate.
+``POLISH_MAX_SWEEPS`` sweeps (the naive driver's from a factor it keeps along the path,
+:mod:`.active_factor`; the covariance driver's from cached Gram columns). A chunk costs
+about as much as one such step (within ``CHUNK_MIN`` and ``CHUNK_MAX`` sweeps), so
+neither the sweeps nor the steps dominate.
 """
 
 import numpy as np
 from numba import njit
 
-from .certify import dot
 from .flags import FASTMATH, KERNEL
-from .moments import active_normal_equations, centred_combination
 
 POLISH_MAX_SWEEPS = 200.0
 # The working-set gap check costs a pass over the working set's columns; when those are
@@ -99,19 +99,26 @@ def orthant_step(H, rhs, b, A, m, l1, l2, lo, hi):
         rhs[a] -= l2[j] * b[j] + l1[j] * sj
     if not cholesky_solve(H, rhs, m):
         return 0.0
+    return kink_fraction(rhs, b, A, m, lo, hi)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def kink_fraction(d, b, A, m, lo, hi):
+    """The longest fraction ``t`` in [0, 1] of the step ``d[:m]`` on ``A[:m]`` that keeps
+    every sign of ``b`` and every bound (0 when a move is not finite)."""
     t = 1.0
     for a in range(m):
         j = A[a]
-        d = rhs[a]
-        if not np.isfinite(d):
+        da = d[a]
+        if not np.isfinite(da):
             return 0.0
-        new = b[j] + d
+        new = b[j] + da
         if new * b[j] <= 0.0:
-            t = min(t, b[j] / (-d))  # the coefficient reaches zero
+            t = min(t, b[j] / (-da))  # the coefficient reaches zero
         if new > hi[j]:
-            t = min(t, (hi[j] - b[j]) / d)
+            t = min(t, (hi[j] - b[j]) / da)
         elif new < lo[j]:
-            t = min(t, (lo[j] - b[j]) / d)
+            t = min(t, (lo[j] - b[j]) / da)
     return t if t > 0.0 else 0.0
 
 
@@ -144,26 +151,6 @@ def active_subset(b, lo, hi, ws, m_ws, A):
             A[m] = j
             m += 1
     return m
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def naive_polish(X, xd, xi, xp, sparse, w, xm, r, st, b, A, na, H, rhs, step, l1, l2, lo,
-                  hi):
-    """Newton step on the active set ``A[:na]`` (``na < n``) from the residual; True if kept."""
-    n = r.shape[0]
-    # np.bool_: a literal False would compile the kernel once more (one specialisation
-    # per literal value)
-    active_normal_equations(X, xd, xi, xp, sparse, w, xm, r, A[:na], np.bool_(False),
-                            H[:na, :na], rhs[:na])
-    t = orthant_step(H, rhs, b, A, na, l1, l2, lo, hi)
-    if t <= 0.0:
-        return False
-    apply_step(b, A, na, rhs, t, lo, hi)
-    centred_combination(X, xd, xi, xp, sparse, xm, A[:na], rhs[:na], step)
-    for i in range(n):
-        r[i] -= step[i]
-    st[1] = dot(w, r)
-    return True
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")

@@ -31,6 +31,54 @@ def new_factor(p):
             np.zeros(1, dtype=np.int64))
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def factor_drop(L, fac, fd, nf, i, x):
+    """Delete position ``i`` of the factor of size ``nf``; returns the new size.
+
+    The rows below ``i`` take the rank-one update ``L_33 L_33^T + l l^T`` (``l`` the
+    deleted column below the diagonal) by Givens rotations, so the deletion never fails
+    and costs ``O((nf - i)^2)``. ``x`` is scratch of length >= ``nf``.
+    """
+    for r in range(i + 1, nf):
+        x[r] = L[r, i]
+    for k in range(i + 1, nf):
+        lkk = L[k, k]
+        rk = np.sqrt(lkk * lkk + x[k] * x[k])
+        c, s = rk / lkk, x[k] / lkk
+        L[k, k] = rk
+        for r in range(k + 1, nf):
+            L[r, k] = (L[r, k] + s * x[r]) / c
+            x[r] = c * x[r] - s * L[r, k]
+    for r in range(i + 1, nf):  # close the gap: row r -> r - 1, column c > i -> c - 1
+        for q in range(r + 1):
+            if q != i:
+                L[r - 1, q - (q > i)] = L[r, q]
+        fac[r - 1] = fac[r]
+        fd[r - 1] = fd[r]
+    return nf - 1
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def factor_border(L, nf, hcol, hjj, floor):
+    """Append a row by bordering: ``L[nf, :nf] = L^-1 hcol``, ``L[nf, nf] = sqrt(hjj -
+    |L[nf, :nf]|^2)``; ``hcol`` (>= ``nf``; it may be the row ``L[nf]`` itself) holds the
+    new column's entries against the factored features, ``hjj`` its diagonal. Returns
+    False (the row is garbage) when the pivot is not above ``floor`` (the matrix is
+    singular or nearly so)."""
+    for i in range(nf):
+        t = hcol[i]
+        for q in range(i):
+            t -= L[nf, q] * L[i, q]
+        L[nf, i] = t / L[i, i]
+    d = hjj
+    for q in range(nf):
+        d -= L[nf, q] * L[nf, q]
+    if not d > floor:
+        return False
+    L[nf, nf] = np.sqrt(d)
+    return True
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def factor_sync(G, col, A, na, e, L, fac, fd, n):
     """Bring the factor to ``H = G_AA + diag(e[A])`` (``e`` indexed by feature); returns
@@ -48,40 +96,17 @@ def factor_sync(G, col, A, na, e, L, fac, fd, n):
         if want[fac[i]] == fd[i]:
             want[fac[i]] = np.inf  # kept: not appended again
             continue
-        for r in range(i + 1, nf):  # rank-one update of the rows below with column i
-            x[r] = L[r, i]
-        for k in range(i + 1, nf):
-            lkk = L[k, k]
-            rk = np.sqrt(lkk * lkk + x[k] * x[k])
-            c, s = rk / lkk, x[k] / lkk
-            L[k, k] = rk
-            for r in range(k + 1, nf):
-                L[r, k] = (L[r, k] + s * x[r]) / c
-                x[r] = c * x[r] - s * L[r, k]
-        for r in range(i + 1, nf):  # close the gap: row r -> r - 1, column c > i -> c - 1
-            for q in range(r + 1):
-                if q != i:
-                    L[r - 1, q - (q > i)] = L[r, q]
-            fac[r - 1] = fac[r]
-            fd[r - 1] = fd[r]
-        nf -= 1
+        nf = factor_drop(L, fac, fd, nf, i, x)
     for a in range(na):
         j = A[a]
         if want[j] == np.inf:
             continue
         cj = col[j]
-        for i in range(nf):  # the new row: L[nf, :nf] = L^-1 H[fac, j]
-            t = G[fac[i], cj]
-            for q in range(i):
-                t -= L[nf, q] * L[i, q]
-            L[nf, i] = t / L[i, i]
-        d = G[j, cj] + e[j]
-        for q in range(nf):
-            d -= L[nf, q] * L[nf, q]
-        if not d > 1e-12 * dmax:
+        for i in range(nf):
+            x[i] = G[fac[i], cj]
+        if not factor_border(L, nf, x, G[j, cj] + e[j], 1e-12 * dmax):
             n[0] = nf
             return False
-        L[nf, nf] = np.sqrt(d)
         fac[nf] = j
         fd[nf] = e[j]
         nf += 1
