@@ -9,6 +9,7 @@ from scipy.special import logsumexp
 
 import shrinkage
 import shrinkage.distributed as dist
+from _reference import multinomial_certificate
 
 
 def _data(n=1500, p=5, K=3, seed=0):
@@ -22,62 +23,6 @@ def _data(n=1500, p=5, K=3, seed=0):
     w = rng.uniform(0, 2, n)
     off = 0.3 * rng.normal(size=(n, K))
     return X, y, w, off
-
-
-def _certificate(X, y, w, off, path, grouped, pf):
-    """The in-memory multinomial certificate of every path point, from scratch: the
-    largest KKT violation over features (of the group norm when ``grouped``, else the
-    largest over classes) and the intercepts' gradient ``|sum_i w_i (Y_ik - P_ik)| / W``,
-    over the largest feature gradient at the null model (every coefficient zero,
-    intercepts fitted); ``pf`` the penalty factors. Gradient ``G = Xc^T (w (Y - P)) /
-    W`` with ``Xc`` the columns centred at their weighted means."""
-    W = w.sum()
-    K = path.classes.size
-    Y = np.eye(K)[np.searchsorted(path.classes, y)]
-    xm = w @ X / W if path.fit_intercept else np.zeros(X.shape[1])
-    Xc = X - xm
-    s = np.sqrt(w @ ((X - w @ X / W) ** 2) / W) if path.standardize else np.ones(X.shape[1])
-    o = 0.0 if off is None else off
-
-    def grad(b0, B):
-        eta = o + b0 + X @ B
-        P = np.exp(eta - logsumexp(eta, axis=1, keepdims=True))
-        Q = w[:, None] * (Y - P) / W
-        return Q.sum(axis=0), Xc.T @ Q
-
-    def size(G):
-        return np.sqrt(np.sum(G * G, axis=1)) if grouped else np.abs(G).max(axis=1)
-
-    pbar = w @ Y / W
-    null_b0 = np.log(pbar) - np.log(pbar).mean() if off is None else None
-    if not path.fit_intercept:
-        null_b0 = np.zeros(K)
-    elif null_b0 is None:  # Newton on the intercepts with the offset
-        null_b0 = np.zeros(K)
-        for _ in range(50):
-            g0, _ = grad(null_b0, np.zeros((X.shape[1], K)))
-            eta = o + null_b0
-            P = np.exp(eta - logsumexp(eta, axis=1, keepdims=True))
-            H = (np.diag((w / W) @ P) - np.einsum("i,ik,ic->kc", w / W, P, P))
-            null_b0 = null_b0 + np.linalg.pinv(H) @ g0
-    top = size(grad(null_b0, np.zeros((X.shape[1], K)))[1]).max()
-    certs = []
-    for lam, b0, B in zip(path.lams, path.intercepts, path.coefs):
-        g0, G = grad(b0, B)
-        l1 = lam * path.l1_ratio * pf * s
-        l2 = lam * (1 - path.l1_ratio) * pf * s * s
-        Z = G - l2[:, None] * B
-        if grouped:
-            nb = np.sqrt(np.sum(B * B, axis=1))
-            unit = np.divide(B, nb[:, None], out=np.zeros_like(B), where=nb[:, None] > 0)
-            viol = np.where(nb > 0, np.sqrt(np.sum((Z - l1[:, None] * unit) ** 2, axis=1)),
-                            np.maximum(np.sqrt(np.sum(Z * Z, axis=1)) - l1, 0))
-        else:
-            dev = np.where(B != 0, Z - l1[:, None] * np.sign(B),
-                           np.sign(Z) * np.maximum(np.abs(Z) - l1[:, None], 0))
-            viol = np.abs(dev).max(axis=1)
-        certs.append(max(viol.max(), np.abs(g0).max() if path.fit_intercept else 0) / top)
-    return np.array(certs)
 
 
 CASES = [
@@ -111,9 +56,9 @@ def test_path_equals_in_memory_with_its_certificate(kw):
     np.testing.assert_array_equal(got.classes, ref.classes)
     assert got.certificate_kind == "kkt_violation" and got.family == "multinomial"
     assert np.all(got.converged) and np.all(got.certificate <= tol)
-    mine = _certificate(X, y, w if weight is not None else np.ones(X.shape[0]), offset, got,
-                        kw.get("multinomial_grouped", True),
-                        np.asarray(kw.get("penalty_factor", 1.0)))
+    mine = multinomial_certificate(X, y, w if weight is not None else np.ones(X.shape[0]),
+                                   offset, got, kw.get("multinomial_grouped", True),
+                                   np.asarray(kw.get("penalty_factor", 1.0)))
     np.testing.assert_allclose(got.certificate, mine, rtol=1e-4, atol=1e-14)
     # one pass of moments and one for the null model, then rounds of a window of lams
     assert 2 < got.extra["passes"] < 2 * got.n_lams

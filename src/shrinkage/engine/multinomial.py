@@ -70,9 +70,12 @@ class MultinomialSolver(Solver):
         self.eta = np.array(setup.eta, dtype=float)
         self.M = np.zeros((prob.p, self.K))
         self._refresh()
-        gn = self.feature_gradient()
+        # certificates are in standardized units (violation / s_j), as the other families':
+        # in raw units a feature measured in tiny units hides its violation
+        gn = self.feature_gradient() / prob.scale
         cand = prob.candidates
         self.grad_scale = float(np.max(gn[cand])) if np.any(cand) and gn[cand].max() > 0 else 1.0
+        self._s2 = prob.scale ** 2
 
     def _refresh(self):
         prob = self.prob
@@ -91,6 +94,8 @@ class MultinomialSolver(Solver):
         return fam.loss(self.prob.y, eta, self.prob.w) + penalty_value(B, l1, l2, self.grouped)
 
     def kkt(self, lam, mask=None):
+        """Each feature's KKT violation (its class vector's, grouped; its largest class's,
+        ungrouped) divided by ``s_j``, 0 off the candidates and ``mask``."""
         prob = self.prob
         l1 = lam * prob.l1u
         l2 = lam * prob.l2u
@@ -105,6 +110,7 @@ class MultinomialSolver(Solver):
         else:  # every class at once (the per-feature arrays broadcast across them)
             viol = np.max(kkt_violation(self.g, self.b, l1[:, None], l2[:, None],
                                         prob.lo[:, None], prob.hi[:, None]), axis=1)
+        viol /= prob.scale  # standardized units
         viol[~prob.candidates] = 0.0
         if mask is not None:
             viol[~mask] = 0.0
@@ -112,7 +118,8 @@ class MultinomialSolver(Solver):
 
     def certificate(self, lam, mask=None, viol=None):
         """The largest KKT violation (of ``viol``, ``kkt(lam, mask)``'s, when given) and
-        the intercepts', relative to the null model's largest gradient."""
+        the intercepts', relative to the null model's largest gradient (both in
+        standardized units)."""
         if viol is None:
             viol = self.kkt(lam, mask)
         v = float(viol.max()) if self.prob.p else 0.0
@@ -159,7 +166,9 @@ class MultinomialSolver(Solver):
             B_old = self.b.copy()
             b0_old = self.b0.copy()
             b0 = self.b0.copy()
-            mmax = float(self.M[ws].max()) if ws.size else 1.0
+            # the threshold compares model changes M d^2 with the squared violation over
+            # the curvature, both in standardized units
+            mmax = float((self.M[ws] / self._s2[ws, None]).max()) if ws.size else 1.0
             thr = max(self.inner_accuracy * (cert * self.grad_scale) ** 2
                       / max(mmax, 1e-300), 1e-300)
             budget = max(min(prob.max_iter - sweeps, self.inner_cap), 1)
