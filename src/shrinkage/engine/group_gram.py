@@ -65,7 +65,10 @@ class GroupGramSolver(GroupSolver):
         self.yw = float(np.sum(prob.w @ (yc * yc)))
         self.b0 = np.zeros(self.K)
         if prob.fit_intercept:  # Z is centred: the intercept is the target's mean
-            self.b0 = prob.w @ (self.y2 - yc)
+            # (of y - offset: yc is that target centred)
+            target = self.y2 if prob.offset is None else (
+                self.y2 - prob.offset.reshape(prob.n, self.K))
+            self.b0 = prob.w @ (target - yc) / np.sum(prob.w)
 
     def deviance(self):
         return self._terms()[0]
