@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 import pytest
-from _reference import kkt_residual, multinomial_certificate
 
+from _reference import kkt_residual, multinomial_certificate
 from shrinkage import regularization_path
 
 UNITS = np.array([1.0, 4e-5, 1.0, 2e4, 1.0, 1e-3])
