@@ -223,14 +223,18 @@ class ConcaveSolver(Solver):
                         polish_wait = max(2 * polish_wait, step)
                     polish_in = polish_wait
                 polish_in -= done
-            deta = self._deta
-            np.subtract(z, r, out=deta)
-            if st[0] != 0.0:
-                deta -= st[0]
             db0 = st[3] - self.b0
             nz = np.flatnonzero(self.b[ws] != b_ws)
             if nz.size == 0 and db0 == 0.0:
                 break
+            # the step of eta from the coefficients' moves, not as z - r: a row whose mean
+            # is tiny has a huge working response z, and the difference of the running
+            # residual loses its digits (eta then drifts from X b + b0, and the certificate
+            # read at eta is not the returned point's)
+            deta = self._deta
+            centred_combination(X, xd, xi, xp, sparse, prob.xm, ws[nz],
+                                self.b[ws[nz]] - b_ws[nz], deta)
+            deta += db0
             if self.quadratic:  # the model is the objective: coordinate descent descends
                 np.add(self.eta, deta, out=self.eta)
                 t = 1.0

@@ -43,6 +43,7 @@ from .group_gap import GroupGap, soft_norm
 from .kernels.group_blocks import group_features, weighted_values
 from .kernels.group_newton import bcd_with_newton, extrapolate
 from .kernels.groups import block_hessians, settle_residual, weighted_sums
+from .kernels.moments import centred_combination
 
 _EPS = float(np.finfo(float).eps)
 
@@ -424,11 +425,18 @@ class GroupSolver(GroupGap, Solver):
         thr = max(self.inner_accuracy * (cert * self.grad_scale) ** 2 / hmax, 1e-300)
         sweeps = self._bcd(ws, lam, thr, prob.max_iter)
         settle_residual(self.R, self.sh)
-        deta = z - self.R[:, 0]
         d = self.beta - beta_old
         d0 = self.b0 - b0_old
         if not np.any(d) and not np.any(d0):
             return False, sweeps
+        # the step of eta from the coefficients' moves, not as z - R: a row whose mean is
+        # tiny has a huge working response z, and the difference loses its digits
+        moved = np.flatnonzero(d[:, 0]).astype(np.int64)
+        X, xd, xi, xp, sparse = prob.kernel_design()
+        deta = np.empty(prob.n)
+        centred_combination(X, xd, xi, xp, sparse, prob.xm, moved,
+                            np.ascontiguousarray(d[moved, 0] * self.inv_s[moved]), deta)
+        deta += d0[0]
         f0 = self._objective(eta, beta_old, lam)
         pen0 = self.penalty_value(beta_old, lam)
         pen1 = self.penalty_value(self.beta, lam)
