@@ -43,6 +43,7 @@ DOCUMENTED = re.compile(
         r"every positive count of y has zero sample_weight",
         r"every mean score is NaN",           # every strength failed in some fold
         r"is all zero; the poisson model",    # poisson y all zero
+        r"has no positive count of y",         # a CV fold trains on zero counts only
         r"sample_weight is zero on every",    # a CV fold whose rows all have weight 0
     ])
 )

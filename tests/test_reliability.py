@@ -247,6 +247,17 @@ def test_target_support_errors_in_cv_and_estimators():
         PenalizedRegressor(family="poisson", lam=0.1).fit(X, -np.ones(N))
     with pytest.raises(ValueError, match="is all zero"):
         regularization_path(X, np.zeros(N), family="poisson")
+    # one positive count: some fold trains without it, named as that fold's problem
+    one = np.zeros(N)
+    one[3] = 2.0
+    with pytest.raises(ValueError, match=r"training part of fold \d \(repeat 0\) has no "
+                                         r"positive count of y \(1 row"):
+        cross_validate(X, one, family="poisson", cv=3)
+    w = np.ones(N)
+    one[7] = 1.0
+    w[7] = 0.0  # a positive count with no weight does not count
+    with pytest.raises(ValueError, match="has no positive count of y"):
+        cross_validate(X, one, family="poisson", cv=3, sample_weight=w)
     with pytest.raises(ValueError, match="binomial y must lie in"):
         glm_evidence(X, np.r_[0.0, 1.5, np.ones(N - 2)], "binomial")
 

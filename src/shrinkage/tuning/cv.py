@@ -226,6 +226,19 @@ def _check_fold_weights(folds, weight):
                     )
 
 
+def _check_fold_counts(folds, y, weight):
+    # A poisson fit needs a positive weighted count; a fold's training part without one
+    # would fail inside the fit with a message about y as a whole.
+    live = y > 0 if weight is None else (y > 0) & (weight > 0)
+    for r, splits in enumerate(folds.splits):
+        for f, (train, _) in enumerate(splits):
+            if not np.any(live[train]):
+                raise ValueError(
+                    f"the training part of fold {f} (repeat {r}) has no positive count of y "
+                    f"({int(np.sum(live))} row(s) with one in all), so the poisson model "
+                    "cannot be fitted there; use fewer folds (cv=...)")
+
+
 def path_options(family, kwargs):
     """:class:`~shrinkage.engine.path.PathOptions` from ``**path_kwargs`` (names checked)."""
     unknown = sorted(set(kwargs) - _PATH_ARGS)
@@ -300,6 +313,8 @@ def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state
         # Normalising keeps fold weights on the same scale as plain counts / n.
         weight = check_sample_weight(weight, n) * n
         _check_fold_weights(folds, weight)
+    if family == "poisson" and not np.any(y < 0):  # (negative counts: the fit names them)
+        _check_fold_counts(folds, y, weight)
     if offset is not None:
         # NaN/inf and shape refused by name before any fold is fitted
         offset = check_offset(offset, n, classes.size if family == "multinomial" else None)
