@@ -201,6 +201,11 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="auc"):
         dist.cross_validate(da.from_array(X, chunks=(200, 4)), ys["binomial"], "binomial",
                             metric="auc")
+    one = np.zeros(600)
+    one[3] = 2.0  # a single positive count: the fold holding it trains without one
+    with pytest.raises(ValueError, match=r"training part of fold \d has no positive count"):
+        dist.cross_validate(da.from_array(X, chunks=(200, 4)), one, "poisson", cv=3,
+                            scheduler="synchronous")
 
 
 def test_import_stays_cheap():

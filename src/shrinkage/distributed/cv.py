@@ -230,6 +230,14 @@ def _folds(X, y, weight, offset, options, spec, K, folds, metric, blocked):
     for k in range(K):
         if not total["sw"][k] > 0:
             raise ValueError(f"fold {k} has no rows with positive weight; choose other folds")
+    if family == "poisson":  # counts are >= 0 here (block_data refuses negative ones)
+        sy = np.asarray(total["sy"], dtype=float)
+        for k in range(K):
+            if not sy.sum() - sy[k] > 0:
+                raise ValueError(
+                    f"the training part of fold {k} has no positive count of y (every "
+                    "weighted positive count is in that fold), so the poisson model cannot "
+                    "be fitted there; use fewer folds or other fold labels (cv=...)")
     full_mom = Moments(select(total, np.arange(K)), data.shift, data.y_shift)
     if family == "gaussian":
         full = gaussian_path(full_mom, options, data.n)
