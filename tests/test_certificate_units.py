@@ -92,3 +92,26 @@ def test_the_fit_does_not_depend_on_the_units(family, kw):
     # both are solved to tol = 1e-7 in the same standardized units
     np.testing.assert_allclose(scaled, standard.coefs, atol=1e-4 * np.abs(standard.coefs).max())
     np.testing.assert_allclose(in_units.intercepts, standard.intercepts, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cox_fit_does_not_depend_on_the_units(seed):
+    """The Cox exact-Hessian model floored its curvature on the raw diagonal: a column in
+    tiny units got a curvature far above its own, and 23 of 30 strengths stopped at the
+    Newton cap where the same data in unit columns converged."""
+    rng = np.random.default_rng(seed)
+    n, p = 80, 6
+    Z = rng.normal(size=(n, p))
+    t = rng.exponential(np.exp(-(Z[:, 0] - Z[:, 1])))
+    y = np.c_[t, (rng.uniform(size=n) < 0.7).astype(float)]
+    units = np.array([1e-5, 1.0, 1.0, 1.0, 1.0, 5e3])
+    fits = []
+    for X in (Z, Z * units):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # every point must converge
+            fits.append(regularization_path(X, y, "cox", tol=1e-8, n_lams=30,
+                                            l1_ratio=0.5))
+    standard, in_units = fits
+    assert in_units.n_lams == standard.n_lams
+    np.testing.assert_allclose(in_units.coefs * units, standard.coefs,
+                               atol=1e-4 * np.abs(standard.coefs).max())

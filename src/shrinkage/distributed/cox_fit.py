@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.cox import solve_model
+from ..engine.cox import curvature_floor, solve_model
 from ..engine.kernels.certify import kkt_scan
 from ..engine.stopping import RULES, early_stop_code
 from ..model.cox import TIES, Cox
@@ -45,9 +45,8 @@ __all__ = ["CoxFit", "cox_setup", "setup_pass", "run_cox", "saturated_loss",
            "WINDOW_BYTES"]
 
 _EPS = float(np.finfo(float).eps)
-# as the in-memory Cox solver (shrinkage.engine.cox): floor of the model's curvature, its
+# as the in-memory Cox solver (shrinkage.engine.cox, whose curvature_floor it takes): the
 # Levenberg-Marquardt damping cap and the inner accuracy of the exact model
-_MIN_CURVATURE = 1e-10
 _MAX_DAMPING = 0.1
 _INNER_ACCURACY = 1e-3
 #: Bytes of one window's histograms per block (``16 T (p + 1)`` per point): fewer
@@ -206,7 +205,7 @@ class CoxFit(PassFit):
         idx = np.flatnonzero(cand)
         G = np.ascontiguousarray(self.hessian(pt)[np.ix_(idx, idx)])
         diag = np.diag(G).copy()
-        h = np.maximum(diag, _MIN_CURVATURE * float(np.max(diag, initial=0.0)))
+        h = curvature_floor(diag, st.scale[idx] ** 2)
         h = h * (1.0 + min(cert, _MAX_DAMPING))
         G[np.diag_indices_from(G)] = h
         hmax = max(float(np.max(h / st.scale[idx] ** 2)), 1e-300)
