@@ -110,6 +110,28 @@ class _Point:
         self.Gd = gd if gd is not None and np.all(np.isfinite(gd)) else None  # lagged
 
 
+def positive_definite(G, s2):
+    """Make the model's Hessian ``G`` positive definite in place; returns its diagonal.
+
+    The diagonal part of the blocked Hessian is lagged (module docstring), so away from a
+    solution ``G`` can be indefinite; coordinate descent on it then lowers the model along
+    a direction the loss rises on (a positive first-order decrease, and the line search
+    halved the step to nothing: strengths left unconverged where the in-memory fit
+    converged). Where a Cholesky factorisation fails, ``G`` gains ``tau diag(s2)`` with
+    ``tau`` just above minus the smallest eigenvalue of ``G`` in standardized units
+    (``s2`` the squared scales): a Levenberg-Marquardt shift, the step then descends.
+    """
+    try:
+        np.linalg.cholesky(G)
+    except np.linalg.LinAlgError:
+        r = 1.0 / np.sqrt(s2)
+        Gs = G * r[:, None] * r[None, :]
+        low = float(np.linalg.eigvalsh(Gs)[0])
+        top = float(np.max(np.diag(Gs), initial=0.0))
+        G[np.diag_indices_from(G)] += (max(-low, 0.0) + 1e-6 * top) * s2
+    return np.diag(G).copy()
+
+
 class CoxFit(PassFit):
     """One Cox path (all rows, or the training rows of fold ``fold``) as a generator.
 
@@ -205,9 +227,11 @@ class CoxFit(PassFit):
         idx = np.flatnonzero(cand)
         G = np.ascontiguousarray(self.hessian(pt)[np.ix_(idx, idx)])
         diag = np.diag(G).copy()
-        h = curvature_floor(diag, st.scale[idx] ** 2)
+        s2 = st.scale[idx] ** 2
+        h = curvature_floor(diag, s2)
         h = h * (1.0 + min(cert, _MAX_DAMPING))
         G[np.diag_indices_from(G)] = h
+        h = positive_definite(G, s2)
         hmax = max(float(np.max(h / st.scale[idx] ** 2)), 1e-300)
         thr = max(_INNER_ACCURACY * (cert * self.grad_scale) ** 2 / hmax, 1e-300)
         new = b[idx].copy()

@@ -99,7 +99,10 @@ class Strength:
         pt = fit.penalty(bt, self.lam)
         change = float(s["dloss"]) + pt - p0
         noise = 4.0 * _EPS * (float(s["dmag"]) + abs(pt) + abs(p0))
-        if change <= 1e-4 * self.t * min(self.dec, 0.0) or abs(change) <= noise:
+        # a trial whose loss overflowed (change inf or NaN) is never kept, whatever the
+        # noise level its magnitudes (inf too) would allow
+        if np.isfinite(change) and (change <= 1e-4 * self.t * min(self.dec, 0.0)
+                                    or abs(change) <= noise):
             self.b, self.b0, self.s = bt, self.b0 + self.t * self.d0, s
             self.steps += 1
             self.fresh = True
