@@ -81,6 +81,7 @@ from ..results import CVResult
 from ..validation import check_offset, check_response_matrix, check_sample_weight, check_target
 from . import selection
 from .cox_scores import cox_fold_scores
+from .fold_checks import check_fold_classes, check_fold_counts, check_fold_weights
 from .folds import make_folds
 from .metrics import check_metric, score_path
 from .nonconvex import nonconvex_guard
@@ -188,57 +189,6 @@ def _prepare_target(y, family, n, strata=None):
     return y.astype(np.float64), None
 
 
-def _check_fold_classes(folds, codes, classes, metric):
-    n_classes = classes.size
-    counts = np.bincount(codes.astype(np.int64), minlength=n_classes)
-    for r, splits in enumerate(folds.splits):
-        for f, (train, test) in enumerate(splits):
-            present = np.unique(codes[train]).size
-            if present < n_classes:
-                rare = int(np.argmin(counts))
-                if counts[rare] < len(splits):
-                    raise ValueError(
-                        f"class {str(classes[rare])!r} has {counts[rare]} sample(s), fewer than "
-                        f"the {len(splits)} folds, so some training part misses it; drop or "
-                        "merge rare classes, or use fewer folds (cv=...)")
-                raise ValueError(
-                    f"the training part of fold {f} (repeat {r}) holds {present} of the "
-                    f"{n_classes} classes; use stratified folds (stratify=True) or fewer "
-                    "folds"
-                )
-            if metric == "auc" and np.unique(codes[test]).size < 2:
-                raise ValueError(
-                    f"validation fold {f} (repeat {r}) holds one class only, so its auc is "
-                    "undefined; use stratified folds, fewer folds, or another metric"
-                )
-
-
-def _check_fold_weights(folds, weight):
-    # A fold whose held-out (or training) rows all have weight zero has no score (or no
-    # fit): say so by name instead of failing later in the fold summary.
-    for r, splits in enumerate(folds.splits):
-        for f, (train, test) in enumerate(splits):
-            for part, idx in (("held-out", test), ("training", train)):
-                if not np.sum(weight[idx]) > 0:
-                    raise ValueError(
-                        f"sample_weight is zero on every {part} row of fold {f} (repeat "
-                        f"{r}); give those rows weight or choose other folds (cv=...)"
-                    )
-
-
-def _check_fold_counts(folds, y, weight):
-    # A poisson fit needs a positive weighted count; a fold's training part without one
-    # would fail inside the fit with a message about y as a whole.
-    live = y > 0 if weight is None else (y > 0) & (weight > 0)
-    for r, splits in enumerate(folds.splits):
-        for f, (train, _) in enumerate(splits):
-            if not np.any(live[train]):
-                raise ValueError(
-                    f"the training part of fold {f} (repeat {r}) has no positive count of y "
-                    f"({int(np.sum(live))} row(s) with one in all), so the poisson model "
-                    "cannot be fitted there; use fewer folds (cv=...)")
-
-
 def path_options(family, kwargs):
     """:class:`~shrinkage.engine.path.PathOptions` from ``**path_kwargs`` (names checked)."""
     unknown = sorted(set(kwargs) - _PATH_ARGS)
@@ -308,13 +258,13 @@ def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state
         repeats=repeats, random_state=random_state, X=design.X,
     )
     if classes is not None:
-        _check_fold_classes(folds, y, classes, metric)
+        check_fold_classes(folds, y, classes, metric)
     if weight is not None:
         # Normalising keeps fold weights on the same scale as plain counts / n.
         weight = check_sample_weight(weight, n) * n
-        _check_fold_weights(folds, weight)
+        check_fold_weights(folds, weight)
     if family == "poisson" and not np.any(y < 0):  # (negative counts: the fit names them)
-        _check_fold_counts(folds, y, weight)
+        check_fold_counts(folds, y, weight)
     if offset is not None:
         # NaN/inf and shape refused by name before any fold is fitted
         offset = check_offset(offset, n, classes.size if family == "multinomial" else None)
