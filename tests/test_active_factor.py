@@ -17,12 +17,8 @@ from numba import njit
 
 from _reference import kkt_residual
 from shrinkage.engine.contract import FitHints
-from shrinkage.engine.kernels.active_factor import (
-    factor_polish,
-    factor_solve,
-    factor_update,
-    new_factor,
-)
+from shrinkage.engine.kernels.active_factor import factor_polish, factor_update, new_factor
+from shrinkage.engine.kernels.active_set import cholesky_substitute
 from shrinkage.engine.path import PathOptions, fit_path
 from shrinkage.validation import check_design
 
@@ -121,14 +117,14 @@ def test_collinear_features_are_left_out_until_they_leave():
     _check(fact, nf, X, w, xm, l2)
 
 
-def test_factor_solve_inverts_the_factored_matrix():
+def test_cholesky_substitute_inverts_the_factored_matrix():
     rng = np.random.default_rng(0)
     Z = rng.standard_normal((60, 40))
     H = Z.T @ Z + 0.1 * np.eye(40)
     L = np.linalg.cholesky(H)
     x = rng.standard_normal(40)
     y = x.copy()
-    factor_solve(np.ascontiguousarray(L), 40, y)
+    cholesky_substitute(np.ascontiguousarray(L), 40, y)
     np.testing.assert_allclose(H @ y, x, atol=1e-10)
 
 

@@ -32,10 +32,10 @@ from the residual as always.
 import numpy as np
 from numba import njit
 
-from .active_set import apply_step, kink_fraction
+from .active_set import apply_step, cholesky_substitute, kink_fraction
 from .certify import centred_dots, dot, total, ws_gradient
 from .concave_factor import factor_border, factor_drop
-from .flags import FASTMATH, INNER
+from .flags import INNER
 from .moments import centred_combination
 
 #: Largest number of features the kept factor holds (its ``8 * FACTOR_MAX^2`` bytes
@@ -82,25 +82,6 @@ def sync_cost(n, na, nf, kept, col_cost):
             + 3.0 * na * na + col_cost + n)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def factor_solve(L, m, x):
-    """``x <- (L L^T)^-1 x`` on the leading ``m`` rows, reading ``L`` (lower, row-major)
-    by rows only: the forward pass as dot products, the backward one as row updates, so
-    both vectorise and stream (a column read of ``L^T x = y`` strides through memory)."""
-    for i in range(m):
-        t = x[i]
-        for k in range(i):
-            t -= L[i, k] * x[k]
-        x[i] = t / L[i, i]
-    for i in range(m - 1, -1, -1):
-        xi = x[i] / L[i, i]
-        x[i] = xi
-        for k in range(i):
-            x[k] -= L[i, k] * xi
-
-
-# no fastmath here or in factor_polish: their own loops are O(n + |A|), and vectorising
-# them would cost a first fit's compilation more than it saves
 @njit(cache=True, nogil=True, inline="always")
 def factor_update(X, xd, xi, xp, sparse, w, xm, h, A, na, l2, L, fac, fd, pos, refused,
                   nf, gcol, u):
@@ -191,7 +172,7 @@ def factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1, l2, lo, 
         j = fac[i]
         sj = 1.0 if b[j] > 0.0 else -1.0
         d[i] = gcol[j] - l2[j] * b[j] - l1[j] * sj
-    factor_solve(L, nf, d)
+    cholesky_substitute(L, nf, d)
     t = kink_fraction(d, b, fac, nf, lo, hi)
     if t <= 0.0:
         return nf

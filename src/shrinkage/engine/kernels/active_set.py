@@ -53,19 +53,20 @@ def cholesky_factor(H, m):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def cholesky_substitute(L, m, r):
-    """``r <- (L L^T)^-1 r`` on the leading ``m`` rows, ``L`` lower triangular (forward,
-    then back substitution)."""
+def cholesky_substitute(L, m, x):
+    """``x <- (L L^T)^-1 x`` on the leading ``m`` rows, ``L`` lower triangular, read by
+    rows only: the forward pass as dot products, the backward one as row updates, so both
+    vectorise and stream (a column read of ``L^T x = y`` strides through memory)."""
     for i in range(m):
-        t = r[i]
+        t = x[i]
         for k in range(i):
-            t -= L[i, k] * r[k]
-        r[i] = t / L[i, i]
+            t -= L[i, k] * x[k]
+        x[i] = t / L[i, i]
     for i in range(m - 1, -1, -1):
-        t = r[i]
-        for k in range(i + 1, m):
-            t -= L[k, i] * r[k]
-        r[i] = t / L[i, i]
+        xi = x[i] / L[i, i]
+        x[i] = xi
+        for k in range(i):
+            x[k] -= L[i, k] * xi
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
