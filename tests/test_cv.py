@@ -516,3 +516,30 @@ def test_grid_extends_at_the_edge_and_warns_on_a_given_grid():
         given = cross_validate(Xe, ye, cv=5, random_state=0,
                                lams=np.logspace(0, -0.5, 8))
     assert given.extra["grid_extensions"] == [] and len(given.lams) == 8
+
+
+@pytest.mark.parametrize("n_lams", [3, 5])  # 3 = K: the shapes broadcast by accident
+def test_multinomial_offset_in_predictions_and_folds(n_lams):
+    """A multinomial offset is (n, K); the whole path's linear predictor is (n, L, K).
+    The offset was laid along the strengths (n, K, 1): a crash for L != K, and for L == K
+    fold scores computed with each class's offset added to the wrong strength."""
+    rng = np.random.default_rng(4)
+    n, p, K = 90, 4, 3
+    X = rng.standard_normal((n, p))
+    y = np.argmax(X[:, :K] + rng.gumbel(size=(n, K)), axis=1)
+    off = rng.normal(size=(n, K))
+    path = shrinkage.regularization_path(X, y, "multinomial", offset=off, n_lams=n_lams)
+    eta = path.linear_predictor(X, offset=off)
+    assert eta.shape == (n, path.n_lams, K)
+    for k in range(path.n_lams):
+        np.testing.assert_allclose(eta[:, k], path.linear_predictor(X, index=k) + off)
+    folds = np.arange(n) % 3
+    res = cross_validate(X, y, "multinomial", offset=off, cv=folds, lams=path.lams,
+                         metric="deviance", n_jobs=1, tol=1e-10)
+    train, test = folds != 0, folds == 0
+    ref = shrinkage.regularization_path(X[train], y[train], "multinomial", offset=off[train],
+                              lams=path.lams, tol=1e-10)
+    e = ref.linear_predictor(X[test], offset=off[test])
+    logp = e - np.log(np.exp(e).sum(axis=2, keepdims=True))
+    mine = -2.0 * np.mean(logp[np.arange(test.sum()), :, y[test]], axis=0)
+    np.testing.assert_allclose(res.fold_scores[0], mine, rtol=1e-6)

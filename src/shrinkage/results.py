@@ -137,7 +137,11 @@ class Path:
         eta = np.asarray(eta)
         if offset is not None:
             off = np.asarray(offset, dtype=float)
-            eta = eta + off.reshape(off.shape + (1,) * (eta.ndim - off.ndim))
+            if eta.ndim == 3:  # all points, multinomial (n, L, K): the (n, K) offset per point
+                off = off.reshape(off.shape[0], 1, -1)
+            else:
+                off = off.reshape(off.shape + (1,) * (eta.ndim - off.ndim))
+            eta = eta + off
         return eta
 
     def summary(self) -> str:
