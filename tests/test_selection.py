@@ -161,3 +161,16 @@ def test_ebic_and_profile_forms():
 def test_information_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         information_criterion(np.ones(2), np.ones(2), 10, 3, **kwargs)
+
+
+def test_ties_within_rounding_go_to_the_stronger_setting():
+    """Accuracy means are the same counts over n, summed per fold in different orders:
+    47/52 came out as 0.9038461538461539 at three strengths and 0.903846153846154 at a
+    weaker one, which an exact comparison chose over the stronger three."""
+    lams = np.array([1.0, 0.5, 0.25, 0.125])
+    mean = np.array([0.8, 47 / 52, 47 / 52, np.nextafter(47 / 52, 1.0)])
+    assert selection.best(lams, mean, greater_is_better=True) == 1
+    loss = np.array([0.3, 0.2, np.nextafter(0.2, 0.0), 0.25])
+    assert selection.best(lams, loss) == 1
+    # a real difference (far above rounding) is not a tie
+    assert selection.best(lams, np.array([0.3, 0.2, 0.2 * (1 - 1e-12), 0.25])) == 2

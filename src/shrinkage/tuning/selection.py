@@ -74,16 +74,23 @@ def _prepare(strengths, mean, stronger, greater_is_better):
     return s, loss, key
 
 
+# Means equal up to this many units in the last place are ties: a fold-weighted mean of
+# the same counts (accuracy, misclassification) rounds differently at different strengths
+_TIE_ULPS = 16.0
+
+
 def _best_index(loss, key):
     valid = ~np.isnan(loss)
     lo = np.min(loss[valid])
-    ties = np.flatnonzero(valid & (loss == lo))
-    # Among exact ties prefer the strongest: it fits no worse and is simpler.
+    slack = _TIE_ULPS * np.finfo(float).eps * abs(lo)
+    ties = np.flatnonzero(valid & (loss <= lo + slack))
+    # Among ties prefer the strongest: it fits no worse and is simpler.
     return int(ties[np.argmax(key[ties])])
 
 
 def best(strengths, mean, *, stronger="larger", greater_is_better=False):
-    """Index of the setting with the best mean score (ties go to the stronger setting).
+    """Index of the setting with the best mean score (ties, equal to within 16 units in the
+    last place, go to the stronger setting).
 
     Parameters
     ----------
