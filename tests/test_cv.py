@@ -543,3 +543,17 @@ def test_multinomial_offset_in_predictions_and_folds(n_lams):
     logp = e - np.log(np.exp(e).sum(axis=2, keepdims=True))
     mine = -2.0 * np.mean(logp[np.arange(test.sum()), :, y[test]], axis=0)
     np.testing.assert_allclose(res.fold_scores[0], mine, rtol=1e-6)
+
+
+def test_elastic_net_choice_does_not_depend_on_the_order_of_l1_ratios():
+    """On pure noise every l1_ratio's strongest cell is the null model, with equal means:
+    the last tie-break (the later row, meant as the larger l1_ratio) chose 1.0 for
+    (0.5, 1.0) and 0.5 for (1.0, 0.5)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 5))
+    y = rng.standard_normal(60)
+    got = [cross_validate_elastic_net(X, y, l1_ratios=r, cv=np.arange(60) % 4,
+                                      lams=[100.0, 10.0, 1.0, 0.1], n_jobs=1)
+           for r in ((0.5, 1.0), (1.0, 0.5))]
+    assert got[0].l1_ratio_chosen == got[1].l1_ratio_chosen == 1.0
+    np.testing.assert_array_equal(got[1].l1_ratios, [0.5, 1.0])

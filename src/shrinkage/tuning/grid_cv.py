@@ -92,7 +92,8 @@ def cross_validate_elastic_net(
     candidate, and the candidate with the fewest non-zeros wins; ties go to the larger
     ``lam`` within an ``l1_ratio``, then to the better mean, then to the larger
     ``l1_ratio``. Parameters are those
-    of :func:`cross_validate`, with ``l1_ratios`` a sequence.
+    of :func:`cross_validate`, with ``l1_ratios`` a sequence (fitted, and listed in the
+    result, in increasing order).
 
     Returns
     -------
@@ -104,6 +105,9 @@ def cross_validate_elastic_net(
         raise ValueError("l1_ratios must be a non-empty 1-D sequence")
     if np.any((ratios < 0) | (ratios > 1)) or np.unique(ratios).size != ratios.size:
         raise ValueError(f"l1_ratios must be distinct values in [0, 1], got {ratios}")
+    # increasing, as the grid rule's last tie-break (the later row) assumes: the choice
+    # must not depend on the order the user listed them in
+    ratios = np.sort(ratios)
     if "l1_ratio" in path_kwargs:
         raise TypeError("l1_ratio is given twice (use l1_ratios)")
     setup = prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
