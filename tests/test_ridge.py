@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
+from shrinkage import regularization_path
 from shrinkage.results import CVResult, Path
 from shrinkage.tuning.ridge import ridge_path
 from shrinkage.tuning.selection import best, strongest_within
@@ -35,7 +36,10 @@ def _closed_form(X, y, w, lam, pf, standardize, fit_intercept):
 
 
 @pytest.mark.parametrize("n,p", [(40, 6), (12, 30)])
-@pytest.mark.parametrize("standardize,fit_intercept", [(True, True), (False, False)])
+# (True, False): the scale is the centred sd without an intercept too (it was the
+# uncentred root mean square, which regularization_path does not use)
+@pytest.mark.parametrize("standardize,fit_intercept",
+                         [(True, True), (False, False), (True, False)])
 def test_path_matches_normal_equations(n, p, standardize, fit_intercept):
     X, y, w = _data(n, p)
     pf = np.random.default_rng(1).uniform(0.5, 2.0, p)
@@ -141,6 +145,12 @@ def test_constant_feature_and_default_grid():
     res = ridge_path(X, y, n_lams=10)
     assert np.all(res.path.coefs[:, 1] == 0)
     assert np.all(res.path.nnz == 2)
+    # without an intercept too, as regularization_path (and glmnet) exclude it
+    plain = ridge_path(X, y, n_lams=10, fit_intercept=False)
+    assert np.all(plain.path.coefs[:, 1] == 0)
+    ref = regularization_path(X, y, l1_ratio=0.0, fit_intercept=False,
+                              lams=plain.path.lams, tol=1e-12)
+    np.testing.assert_allclose(plain.path.coefs, ref.coefs, atol=1e-7)
     assert res.path.lams.size == 10
     # the default grid runs from 0.5 to min(n, rank) - 1 effective degrees of freedom
     # (the intercept's one not counted: rank 2 here, the constant column has none)

@@ -100,20 +100,25 @@ class ExactRidge:
     def fit(cls, X, Y, w, pf, *, standardize=True, fit_intercept=True):
         """Decompose ``X`` (n, p) for targets ``Y`` (n, q), weights ``w > 0``, factors ``pf > 0``.
 
-        Constant columns (or, without an intercept, all-zero ones) get scale 1 and an
-        exactly-zero column, so their coefficient is exactly 0.
+        Constant columns get scale 1 and an exactly-zero column, so their coefficient is
+        exactly 0 (as in :func:`~shrinkage.engine.path.regularization_path`, and glmnet,
+        with or without an intercept). The scale ``s_j`` is the column's weighted
+        population standard deviation, about its weighted mean, with or without an
+        intercept (the library's standardization).
         """
         n, p = X.shape
         wn = w / w.sum()
+        mean = wn @ X
+        Xc = X - mean  # one copy of X: the decomposition needs the centred matrix anyway
+        s = np.sqrt(wn @ (Xc * Xc))
+        const = s <= 1e3 * np.finfo(float).eps * (1.0 + np.abs(mean))
         if fit_intercept:
-            xbar = wn @ X
+            xbar = mean
             ybar = wn @ Y
-        else:
+        else:  # the model is in the raw columns: the same copy takes X back
             xbar = np.zeros(p)
             ybar = np.zeros(Y.shape[1])
-        Xc = X - xbar  # one copy of X: the decomposition needs the centred matrix anyway
-        s = np.sqrt(wn @ (Xc * Xc))  # about zero without an intercept (xbar = 0)
-        const = s <= 1e3 * np.finfo(float).eps * (1.0 + np.abs(xbar))
+            np.copyto(Xc, X)
         s = np.where(const | (not standardize), 1.0, s)
         Xc[:, const] = 0.0
         scale = s * np.sqrt(pf)  # c_j = scale_j * b_j
