@@ -202,3 +202,34 @@ def test_a_column_varying_only_in_its_last_digits_is_dropped_with_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         regularization_path(X, Y0, n_lams=10)
+
+
+def _estimators():
+    from shrinkage.bayes.evidence import EvidenceRidge
+    from shrinkage.bayes.lasso import BayesianLasso
+    from shrinkage.estimators import PenalizedClassifier, PenalizedRegressor
+    from shrinkage.survival_estimators import PenalizedCox
+
+    return [(PenalizedRegressor(lam=0.1), "y"), (PenalizedClassifier(lam=0.1), "class"),
+            (EvidenceRidge(), "y"), (BayesianLasso(n_draws=50, burn_in=20, n_chains=1), "y"),
+            (PenalizedCox(lam=0.1), "surv")]
+
+
+@pytest.mark.parametrize("k", range(5))
+def test_estimators_name_non_numeric_columns(k):
+    """cross_validate named a string column; the estimators let pandas say "could not
+    convert string to float", about no column in particular."""
+    est, kind = _estimators()[k]
+    rng = np.random.default_rng(0)
+    n = 40
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    y = {"y": rng.normal(size=n), "class": np.arange(n) % 2,
+         "surv": np.c_[rng.exponential(size=n), np.arange(n) % 2]}[kind]
+    bad = frame.assign(colour=np.where(np.arange(n) % 2, "red", "blue"))
+    with pytest.raises(TypeError, match="non-numeric columns: colour"):
+        est.fit(bad, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(frame, y)
+    with pytest.raises(TypeError, match="non-numeric columns: a;"):
+        est.predict(bad.drop(columns="a").rename(columns={"colour": "a"})[["a", "b"]])

@@ -47,7 +47,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .estimator_grids import check_axes, fit_on_grid
 from .tuning.selection import parse_rule
-from .validation import check_offset, check_sample_weight, check_target
+from .validation import check_numeric_frame, check_offset, check_sample_weight, check_target
 
 __all__ = ["PenalizedRegressor", "PenalizedClassifier"]
 
@@ -202,6 +202,7 @@ class _PenalizedBase(BaseEstimator):
 
     def _eta(self, X, offset=None):
         check_is_fitted(self)
+        check_numeric_frame(X)
         X = validate_data(self, X, accept_sparse="csc", reset=False)
         eta = np.asarray(X @ self._coef_engine) + self._intercept_engine
         if offset is None:
@@ -338,6 +339,7 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
         ``offset`` (shape (n_samples,)) is a known part of the linear predictor, e.g.
         ``log(exposure)`` for poisson rates; ``predict`` then needs one too.
         """
+        check_numeric_frame(X)
         X, y = validate_data(self, X, y, accept_sparse="csc", y_numeric=True)
         if self.family == "poisson" and np.any(y < 0):
             raise ValueError("family='poisson' needs non-negative counts y")
@@ -404,6 +406,7 @@ class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
         ``offset`` is a known part of the linear predictor: shape (n_samples,) for two
         classes, (n_samples, n_classes) for more; ``predict`` then needs one too.
         """
+        check_numeric_frame(X)
         X, y = validate_data(self, X, y, accept_sparse="csc")
         if y.dtype.kind == "O":
             check_target(y, y.shape[0])  # missing labels (None/NaN/NA) named, not a TypeError

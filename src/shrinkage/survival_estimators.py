@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .estimators import check_strength
 from .model.cox import TIES, survival_response
 from .survival import breslow_baseline, concordance_index
-from .validation import check_offset
+from .validation import check_numeric_frame, check_offset
 
 __all__ = ["PenalizedCox"]
 
@@ -120,6 +120,7 @@ class PenalizedCox(BaseEstimator):
         check_strength(self.lam, self.l1_ratio, self.rule)
         if self.ties not in TIES:
             raise ValueError(f"ties must be 'efron' or 'breslow', got {self.ties!r}")
+        check_numeric_frame(X)
         X = validate_data(self, X, accept_sparse="csc")
         yv = survival_response(y, strata=strata)
         if yv.shape[0] != X.shape[0]:
@@ -163,6 +164,7 @@ class PenalizedCox(BaseEstimator):
         """Risk scores: the linear predictor ``X @ coef_ (+ offset)`` (higher is riskier;
         scikit-survival's convention)."""
         check_is_fitted(self)
+        check_numeric_frame(X)
         X = validate_data(self, X, accept_sparse="csc", reset=False)
         eta = np.asarray(X @ self.coef_).ravel()
         if offset is None:

@@ -153,6 +153,13 @@ def check_design(X, *, n_features=None, name="X"):
     return Xs
 
 
+def check_numeric_frame(X, name="X"):
+    """Refuse a DataFrame ``X`` with non-numeric columns, naming them (anything else
+    passes through unchecked)."""
+    if hasattr(X, "dtypes") and hasattr(X, "columns"):
+        _check_frame_numeric(name, X)
+
+
 def _check_frame_numeric(name, frame):
     # pandas extension dtypes (strings, categoricals) also expose a numpy-style kind
     bad = [str(c) for c, t in zip(frame.columns, frame.dtypes)

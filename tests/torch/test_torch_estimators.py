@@ -108,3 +108,14 @@ def test_classifier_needs_two_classes_and_tuning_needs_two_samples():
         MLPRegressor(epochs=1).fit(X[:1], [1.0])
     # without tuning a single sample can be fitted
     assert MLPRegressor(epochs=1, tune=None).fit(X[:1], [1.0]).predict(X[:1]).shape == (1,)
+
+
+@pytest.mark.parametrize("make", [lambda: MLPRegressor(**FAST_REGRESSOR),
+                                  lambda: MLPClassifier(**FAST_CLASSIFIER)],
+                         ids=["regressor", "classifier"])
+def test_non_numeric_columns_are_named(make):
+    import pandas as pd
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=30), "b": np.where(np.arange(30) % 2, "x", "y")})
+    with pytest.raises(TypeError, match="non-numeric columns: b"):
+        make().fit(frame, np.arange(30) % 2)

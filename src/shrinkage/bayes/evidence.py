@@ -45,6 +45,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..validation import check_numeric_frame
 from .design import (
     check_weights,
     effective_n,
@@ -208,6 +209,7 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Fit by maximising the evidence; ``sample_weight`` are frequency weights."""
+        check_numeric_frame(X)
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=2,
                              dtype=np.float64)
         lams = None
@@ -320,6 +322,7 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
         ``sd^2 = 1/beta + (x - xbar)^T Sigma_b (x - xbar) + [fit_intercept] 1/(beta W)``.
         """
         check_is_fitted(self)
+        check_numeric_frame(X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         mean = X @ self.coef_ + self.intercept_
         if not return_std:

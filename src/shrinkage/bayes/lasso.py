@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..validation import store_params
+from ..validation import check_numeric_frame, store_params
 from .design import (
     check_weights,
     effective_n,
@@ -170,6 +170,7 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
             fit in float64 at the scale of the data.
         """
         self._check_params()
+        check_numeric_frame(X)
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=2,
                              dtype=np.float64)
         n, p = X.shape
@@ -384,5 +385,6 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Posterior mean of ``b0 + x . b``."""
         check_is_fitted(self)
+        check_numeric_frame(X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_ + self.intercept_

@@ -28,7 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
-from ..validation import store_params
+from ..validation import check_numeric_frame, store_params
 from .sweep import sweep
 from .training import KNOBS, RunConfig, resolve_device, train
 
@@ -201,6 +201,7 @@ class _BaseMLP(BaseEstimator):
 
     def _forward(self, X):
         check_is_fitted(self, "model_")
+        check_numeric_frame(X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Xs = torch.from_numpy((X - self.x_mean_) / self.x_scale_)
         device = next(self.model_.parameters()).device
@@ -259,6 +260,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def fit(self, X, y):
         """Sweep the knob, then fit on all rows. Returns self."""
+        check_numeric_frame(X)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         y = column_or_1d(y, warn=True).astype(np.float64)
         self.y_mean_ = float(y.mean())
@@ -288,6 +290,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def fit(self, X, y):
         """Sweep the knob, then fit on all rows. Returns self."""
+        check_numeric_frame(X)
         X, y = validate_data(self, X, y, dtype=np.float64)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
