@@ -557,3 +557,19 @@ def test_elastic_net_choice_does_not_depend_on_the_order_of_l1_ratios():
            for r in ((0.5, 1.0), (1.0, 0.5))]
     assert got[0].l1_ratio_chosen == got[1].l1_ratio_chosen == 1.0
     np.testing.assert_array_equal(got[1].l1_ratios, [0.5, 1.0])
+
+
+def test_missing_fold_labels_are_refused():
+    """A NaN fold label made the NaN rows a fold of their own, silently."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
+    labels = (np.arange(30) % 3).astype(float)
+    labels[[4, 9]] = np.nan
+    with pytest.raises(ValueError, match=r"2 missing label\(s\) .* first at row 4"):
+        cross_validate(X, y, cv=labels)
+    obj = np.array(["a", "b", "c"] * 10, dtype=object)
+    obj[7] = None
+    with pytest.raises(ValueError, match="first at row 7"):
+        cross_validate(X, y, cv=obj)
+    # strings and integers are plain labels
+    assert cross_validate(X, y, cv=np.array(["a", "b", "c"] * 10), n_jobs=1).fold_ids.max() == 2

@@ -259,6 +259,11 @@ def make_folds(
 
     labels = np.asarray(cv)
     _check_length("cv (fold ids)", labels, n)
+    missing = _missing_labels(labels)
+    if missing.any():
+        raise ValueError(f"cv (fold ids) has {int(missing.sum())} missing label(s) "
+                         f"(NaN or None), first at row {int(np.flatnonzero(missing)[0])}; "
+                         "give every row a fold")
     if repeats != 1:
         raise ValueError("repeats > 1 needs cv as an int; given fold ids cannot be repeated")
     _, ids = np.unique(labels, return_inverse=True)
@@ -266,3 +271,14 @@ def make_folds(
     if k < 2:
         raise ValueError("cv fold ids name a single fold; at least 2 folds are needed")
     return Folds([_splits_from_ids(ids, k)], ids[None, :].astype(np.int64), random_state)
+
+
+def _missing_labels(labels):
+    """Rows whose fold label is missing: NaN in a float array, None or NaN in an object
+    one (np.unique would make them a fold of their own, or fail to sort them)."""
+    if labels.dtype.kind == "f":
+        return np.isnan(labels)
+    if labels.dtype.kind == "O":
+        return np.array([v is None or (isinstance(v, float) and v != v) for v in labels],
+                        dtype=bool)
+    return np.zeros(labels.shape[0], dtype=bool)
