@@ -201,6 +201,11 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="auc"):
         dist.cross_validate(da.from_array(X, chunks=(200, 4)), ys["binomial"], "binomial",
                             metric="auc")
+    labels = (np.arange(600) % 3).astype(float)
+    labels[5] = np.nan
+    with pytest.raises(ValueError, match="1 missing value.*first at row 5"):
+        dist.cross_validate(da.from_array(X, chunks=(200, 4)), y, cv=labels,
+                            scheduler="synchronous")
     one = np.zeros(600)
     one[3] = 2.0  # a single positive count: the fold holding it trains without one
     with pytest.raises(ValueError, match=r"training part of fold \d has no positive count"):

@@ -259,7 +259,7 @@ def make_folds(
 
     labels = np.asarray(cv)
     _check_length("cv (fold ids)", labels, n)
-    missing = _missing_labels(labels)
+    missing = missing_labels(labels)
     if missing.any():
         raise ValueError(f"cv (fold ids) has {int(missing.sum())} missing label(s) "
                          f"(NaN or None), first at row {int(np.flatnonzero(missing)[0])}; "
@@ -273,7 +273,7 @@ def make_folds(
     return Folds([_splits_from_ids(ids, k)], ids[None, :].astype(np.int64), random_state)
 
 
-def _missing_labels(labels):
+def missing_labels(labels):
     """Rows whose fold label is missing: NaN in a float array, None or NaN in an object
     one (np.unique would make them a fold of their own, or fail to sort them)."""
     if labels.dtype.kind == "f":
