@@ -11,8 +11,11 @@ as the engine sees it: real values (gaussian), counts (poisson), 0/1 with 1 the 
 class (binomial), class codes ``0..K-1`` (multinomial). Per-sample losses, with ``mu``
 the mean (inverse link of ``eta``) and ``p`` the class probabilities:
 
-* ``mse``: ``(y - mu)^2``; for classes the Brier score ``sum_k (y_k - p_k)^2``. All.
-* ``mae``: ``|y - mu|``; for classes ``sum_k |y_k - p_k|``. All.
+* ``mse``: ``(y - mu)^2``; binomial ``(y - p)^2`` with ``p`` the probability of the
+  second class (half of the two-class Brier sum and of glmnet's ``type.measure="mse"``);
+  multinomial the Brier score ``sum_k (y_k - p_k)^2``. All.
+* ``mae``: ``|y - mu|``; binomial ``|y - p|`` (half of glmnet's); multinomial
+  ``sum_k |y_k - p_k|``. All.
 * ``deviance``: the unit deviance -- ``(y - mu)^2`` (gaussian),
   ``2 (log(1 + e^eta) - y eta)`` (binomial), ``2 (y log(y / mu) - (y - mu))`` (poisson),
   ``-2 log p_y`` (multinomial). All.
