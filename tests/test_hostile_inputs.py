@@ -211,7 +211,7 @@ def _estimators():
     from shrinkage.survival_estimators import PenalizedCox
 
     return [(PenalizedRegressor(lam=0.1), "y"), (PenalizedClassifier(lam=0.1), "class"),
-            (EvidenceRidge(), "y"), (BayesianLasso(n_draws=50, burn_in=20, n_chains=1), "y"),
+            (EvidenceRidge(), "y"), (BayesianLasso(n_draws=50, burn_in=20, n_chains=2), "y"),
             (PenalizedCox(lam=0.1), "surv")]
 
 
