@@ -203,7 +203,7 @@ def test_bad_inputs_are_named():
                             metric="auc")
     labels = (np.arange(600) % 3).astype(float)
     labels[5] = np.nan
-    with pytest.raises(ValueError, match="1 missing value.*first at row 5"):
+    with pytest.raises(ValueError, match=r"cv \(fold labels\) has 1 missing label.*first at row 5"):
         dist.cross_validate(da.from_array(X, chunks=(200, 4)), y, cv=labels,
                             scheduler="synchronous")
     one = np.zeros(600)

@@ -232,7 +232,7 @@ class CoxFit(PassFit):
         h = h * (1.0 + min(cert, _MAX_DAMPING))
         G[np.diag_indices_from(G)] = h
         h = positive_definite(G, s2)
-        hmax = max(float(np.max(h / st.scale[idx] ** 2)), 1e-300)
+        hmax = max(float(np.max(h / s2)), 1e-300)
         thr = max(_INNER_ACCURACY * (cert * self.grad_scale) ** 2 / hmax, 1e-300)
         new = b[idx].copy()
         sweeps = solve_model(G, pt.g[idx].copy(), h, new, lam * st.l1u[idx],

@@ -25,7 +25,7 @@ import numpy as np
 from ..results import CVResult
 from ..tuning import selection
 from ..tuning.cv import cv_summary, path_options
-from ..tuning.folds import missing_labels
+from ..tuning.folds import refuse_missing_labels
 from ..tuning.metrics import check_metric
 from .blocks import block_data, reduce_blocks
 from .cox_route import cox_cross_validate
@@ -58,11 +58,7 @@ def fold_spec(cv, n, random_state, fold_by):
     if labels.shape != (n,):
         raise ValueError(f"cv must be a number of folds or {n} fold labels (one per row), "
                          f"got shape {labels.shape}")
-    missing = missing_labels(labels)
-    if missing.any():
-        raise ValueError(f"the fold labels have {int(missing.sum())} missing value(s) (NaN "
-                         f"or None), first at row {int(np.flatnonzero(missing)[0])}; give "
-                         "every row a fold")
+    refuse_missing_labels(labels, "cv (fold labels)")
     _, codes = np.unique(labels, return_inverse=True)
     K = int(codes.max()) + 1
     if K < 2:

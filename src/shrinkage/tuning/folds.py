@@ -259,11 +259,7 @@ def make_folds(
 
     labels = np.asarray(cv)
     _check_length("cv (fold ids)", labels, n)
-    missing = missing_labels(labels)
-    if missing.any():
-        raise ValueError(f"cv (fold ids) has {int(missing.sum())} missing label(s) "
-                         f"(NaN or None), first at row {int(np.flatnonzero(missing)[0])}; "
-                         "give every row a fold")
+    refuse_missing_labels(labels, "cv (fold ids)")
     if repeats != 1:
         raise ValueError("repeats > 1 needs cv as an int; given fold ids cannot be repeated")
     _, ids = np.unique(labels, return_inverse=True)
@@ -273,12 +269,18 @@ def make_folds(
     return Folds([_splits_from_ids(ids, k)], ids[None, :].astype(np.int64), random_state)
 
 
-def missing_labels(labels):
-    """Rows whose fold label is missing: NaN in a float array, None or NaN in an object
-    one (np.unique would make them a fold of their own, or fail to sort them)."""
+def refuse_missing_labels(labels, name):
+    """Refuse fold labels ``labels`` (called ``name`` in the message) with a missing value:
+    NaN in a float array, None or NaN in an object one (np.unique would make them a fold
+    of their own, or fail to sort them)."""
     if labels.dtype.kind == "f":
-        return np.isnan(labels)
-    if labels.dtype.kind == "O":
-        return np.array([v is None or (isinstance(v, float) and v != v) for v in labels],
-                        dtype=bool)
-    return np.zeros(labels.shape[0], dtype=bool)
+        missing = np.isnan(labels)
+    elif labels.dtype.kind == "O":
+        missing = np.array([v is None or (isinstance(v, float) and v != v) for v in labels],
+                           dtype=bool)
+    else:
+        return
+    if missing.any():
+        raise ValueError(f"{name} has {int(missing.sum())} missing label(s) (NaN or None), "
+                         f"first at row {int(np.flatnonzero(missing)[0])}; give every row "
+                         "a fold")
