@@ -104,6 +104,40 @@ def test_debiased_logistic_is_close_to_the_mle_when_n_is_large():
     np.testing.assert_allclose(res.details["se"], se, rtol=0.1)
 
 
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_debiased_glm_step_removes_the_lasso_bias(family):
+    # at lam = 0.02 the lasso is shrunk by 0.01 to 0.16; the correction is a Newton step
+    # with W^{-1/2} (y - mu) (it once used y - mu, a step sqrt(w) times too long or short)
+    rng = np.random.default_rng(3)
+    n = 4000
+    X = rng.standard_normal((n, 3))
+    eta = 0.2 + X @ np.array([1.0, -0.6, 0.0])
+    if family == "binomial":
+        y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+        mle = sm.Logit(y, sm.add_constant(X)).fit(disp=0).params[1:]
+    else:
+        y = rng.poisson(np.exp(eta)).astype(float)
+        mle = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson()).fit().params[1:]
+    res = debiased_lasso(X, y, family, lam=0.02, n_jobs=1)
+    lasso_error = np.abs(res.details["lasso"] - mle)
+    assert np.all(lasso_error[:2] > 0.007)
+    assert np.all(np.abs(res.estimate - mle)[:2] <= 0.2 * lasso_error[:2])
+    assert np.all(np.abs(res.estimate - mle) < 0.5 * res.details["se"])
+
+
+def test_debiased_logistic_intervals_cover():
+    rng = np.random.default_rng(0)
+    n, beta = 300, np.array([1.0, -0.8, 0.5, 0.0, 0.0, 0.0])
+    X = rng.standard_normal((n, beta.size))
+    hits = []
+    for _ in range(100):
+        y = (rng.random(n) < 1 / (1 + np.exp(-X @ beta))).astype(float)
+        res = debiased_lasso(X, y, "binomial", lam=0.03, level=0.9, n_jobs=1)
+        hits.append((res.lower <= beta) & (beta <= res.upper))
+    cover = np.mean(hits, axis=0)
+    assert np.mean(cover[:3]) >= 0.8 and np.mean(cover) >= 0.85  # 0.64-0.77 with the bug
+
+
 def test_debiased_constant_feature_is_nan():
     rng = np.random.default_rng(4)
     X = rng.standard_normal((60, 5))

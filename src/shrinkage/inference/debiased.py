@@ -7,7 +7,10 @@ the bias one coordinate at a time. With ``W`` the curvature of the loss at the l
 columns and ``z_j`` the residual of a lasso regression of ``x~_j`` on the others (the
 nodewise regression),
 
-    b~_j = b_j + z_j^T W^{1/2} ... = b_j + sum_i z_ij (y_i - mu_i) / w_i^{1/2} / (z_j^T x~_j)
+    b~_j = b_j + z_j^T W^{-1/2} (y - mu) / (z_j^T x~_j)
+         = b_j + sum_i z_ij (y_i - mu_i) / w_i^{1/2} / (z_j^T x~_j)
+
+(one Newton step on coordinate ``j`` with the nodewise inverse of ``X^T W X``)
 
 is asymptotically normal around the true coefficient with standard error
 ``phi^{1/2} ||z_j|| / |z_j^T x~_j|`` (``phi = sigma^2`` for gaussian, 1 for binomial and
@@ -140,7 +143,7 @@ def debiased_lasso(X, y, family="gaussian", *, lam="cv", level=0.95, sigma=None,
         denom = float(z @ Xw[:, j])
         if not abs(denom) > 0:
             continue
-        estimate[j] = b[j] + float(z @ (np.sqrt(w) * score)) / denom
+        estimate[j] = b[j] + float(z @ score) / denom
         se[j] = math.sqrt(phi * float(z @ z)) / abs(denom)
         node_lams[j] = lam_j
     crit = stats.norm.ppf(0.5 + level / 2)
