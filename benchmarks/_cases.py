@@ -33,6 +33,7 @@ __all__ = [
     "lam_max",
     "lam_grid",
     "objective",
+    "kkt_violations",
     "prepare",
     "save",
     "load",
@@ -308,6 +309,57 @@ def objective(X, y, coefs, intercepts, lams, family: str, l1_ratio: float) -> np
         raise ValueError(f"unknown family {family!r}")
     pen = l1_ratio * np.abs(coefs).sum(axis=1) + 0.5 * (1.0 - l1_ratio) * (coefs**2).sum(axis=1)
     return data + np.asarray(lams) * pen
+
+
+def kkt_violations(X, y, coefs, intercepts, lams, family: str, l1_ratio: float,
+                   l2_scale: float = 1.0):
+    """Each path point's largest KKT violation in shrinkage's certificate units.
+
+    For ``--defaults``, where every library solves the *standardized* problem on the raw
+    data with its own grid and tolerance: the coefficients are read as
+    ``beta_j = b_j * s_j`` on the centred, scaled columns (``s_j`` the population standard
+    deviation of column ``j``; constant columns are left out), the gradient of the data
+    term with respect to ``beta_j`` is ``g_j / s_j`` with ``g = Xc^T (mu - y) / n`` (``Xc``
+    the centred columns: shrinkage's certificate is shift-invariant, as the problem is),
+    and the violation of
+    coordinate ``j`` is ``|g_j / s_j + lam (1 - l1_ratio) beta_j + lam l1_ratio
+    sign(beta_j)|`` where ``beta_j != 0``, ``max(|g_j / s_j + ...| - lam l1_ratio, 0)``
+    where it is zero; the intercept's is ``|mean(mu - y)|``. Each point's largest violation
+    is divided by the null model's largest ``|g_j| / s_j``, as shrinkage's ``tol`` is
+    (``docs/guide/speed.md``, "Tolerances"), so ``1e-6`` reads as shrinkage's default
+    binomial certificate. ``l2_scale`` multiplies the ridge term for a library whose
+    strength means another ridge weight (glmnet's gaussian elastic net fits ``y / sd(y)``,
+    so its ridge weight in these units is ``lam (1 - l1_ratio) / sd(y)``).
+
+    Returns
+    -------
+    ndarray (L,)
+    """
+    coefs = np.asarray(coefs, dtype=np.float64)
+    n = X.shape[0]
+    xm = np.asarray(X.mean(axis=0)).ravel()
+    x2 = np.asarray(X.multiply(X).mean(axis=0)).ravel() if sp.issparse(X) else np.mean(
+        X * X, axis=0)
+    s = np.sqrt(np.maximum(x2 - xm * xm, 0.0))
+    keep = s > 1e-12 * max(float(s.max()), 1e-300)
+    inv = np.zeros_like(s)
+    inv[keep] = 1.0 / s[keep]
+    mean_link = {"gaussian": lambda e: e, "binomial": lambda e: 0.5 * (1.0 + np.tanh(0.5 * e)),
+                 "poisson": np.exp}[family]
+    null = float(np.max(np.abs(_xt(X, y - y.mean())) / n * inv))
+    eta = np.asarray(X @ coefs.T) + np.asarray(intercepts)[None, :]  # (n, L)
+    res = mean_link(eta) - y[:, None]
+    # centred columns, as the penalty sees them: a column's shift moves only the intercept
+    grad = (np.asarray(X.T @ res) - np.outer(xm, res.sum(axis=0))) / n * inv[:, None]
+    beta = coefs.T * s[:, None]
+    lam = np.asarray(lams)[None, :]
+    smooth = grad + l2_scale * lam * (1.0 - l1_ratio) * beta
+    l1 = lam * l1_ratio
+    viol = np.where(beta != 0.0, np.abs(smooth + l1 * np.sign(beta)),
+                    np.maximum(np.abs(smooth) - l1, 0.0))
+    viol[~keep] = 0.0
+    worst = np.maximum(viol.max(axis=0), np.abs(res.mean(axis=0)))
+    return worst / null if null > 0 else worst
 
 
 # ----------------------------------------------------------------------------- storage

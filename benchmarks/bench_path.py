@@ -30,8 +30,12 @@ every library is called with its own defaults (its own grid, tolerance, standard
 and early stopping) on the raw data a user would have (``_cases.make_data(raw=True)``: the
 design before the benchmark's standardization, y as generated). The libraries then solve
 different problems on different grids, so there is no suboptimality column; instead each
-library's grid (lam_max, lam_min, number of lams, in its own units) and its number of
-nonzero coefficients at its smallest strength are printed. adelie runs in its own
+library's grid (lam_max, lam_min, number of lams, in its own units), its number of
+nonzero coefficients at its smallest strength, and "max KKT": the largest KKT violation
+of its points, each at its own strength, in shrinkage's certificate units (relative to
+the null model's largest standardized gradient, ``_cases.kkt_violations``; shrinkage's
+default ``tol`` bounds it by 1e-6 for binomial and poisson; its gaussian certificate is a
+duality gap, 1e-5) are printed. adelie runs in its own
 interpreter (numpy < 2, ``ADELIE_PYTHON``) in both modes.
 """
 
@@ -55,7 +59,15 @@ import scipy.sparse as sp
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _cases import CASES, load, load_grid, nbytes, objective, prepare  # noqa: E402
+from _cases import (  # noqa: E402
+    CASES,
+    kkt_violations,
+    load,
+    load_grid,
+    nbytes,
+    objective,
+    prepare,
+)
 from _runners import (  # noqa: E402
     DEFAULT_RUNNERS,
     DEFAULT_SETTINGS,
@@ -251,6 +263,24 @@ def score_case(case, folder, results, n_lams) -> None:
         results[lib]["objective"] = f.tolist()
 
 
+def score_defaults(case, folder, results) -> None:
+    """--defaults: add ``max_kkt`` (each library's worst point, in shrinkage's certificate
+    units, ``_cases.kkt_violations``) to every result that solves the standardized problem
+    with an intercept; scikit-learn's path functions fit neither, so they get none."""
+    X, y = load(folder)
+    for lib, res in results.items():
+        if res.get("status") != "ok" or lib == "sklearn":
+            continue
+        npz = np.load(os.path.join(res["_out"], f"{case.name}__{lib}.npz"))
+        l2_scale = 1.0
+        if lib == "glmnet" and case.family == "gaussian" and case.l1_ratio < 1.0:
+            l2_scale = 1.0 / float(np.std(y))
+        v = kkt_violations(X, y, npz["coefs"], npz["inter"], npz["lams"], case.family,
+                           case.l1_ratio, l2_scale)
+        res["max_kkt"] = float(np.max(v))
+        res["kkt"] = v.tolist()
+
+
 # ----------------------------------------------------------------------------- output
 def _fmt_t(x):
     if x is None:
@@ -268,7 +298,7 @@ def _row(lib, res, n_lams, t_xtv, xbytes, defaults=False):
     status = res.get("status", "?")
     if status != "ok":
         note = res.get("error", "")
-        dashes = " - |" * (8 if defaults else 6)
+        dashes = " - |" * (9 if defaults else 6)
         return f"| {lib} | {status} |{dashes} {note} |"
     k = res["n_fitted"]
     floor = _floor(res, t_xtv)
@@ -278,9 +308,11 @@ def _row(lib, res, n_lams, t_xtv, xbytes, defaults=False):
     times = f"{_fmt_t(res['cold_s'])} | {_fmt_t(res['warm_s'])} | {_fmt_t(floor)}"
     if defaults:
         lmax, lmin, _ = res["grid"]
+        kkt = res.get("max_kkt")
+        kkt_s = f"{kkt:.1e}" if kkt is not None else "-"
         return (
             f"| {lib} | ok | {k} | {lmax:.4g} | {lmin:.4g} ({lmin / lmax:.0e}) | {times} | "
-            f"{res['nnz_last']} | {mem_s} | {res.get('note', '')} |"
+            f"{kkt_s} | {res['nnz_last']} | {mem_s} | {res.get('note', '')} |"
         )
     sub = res.get("max_rel_subopt")
     sub_s = f"{sub:.1e}" if sub is not None else "-"
@@ -321,9 +353,9 @@ def render(report, n_lams, defaults=False) -> str:
             lines.append("")
             lines.append(
                 "| library | status | lams | lam_max | lam_min (ratio) | cold s | warm s | "
-                "x floor | nnz at lam_min | mem extra MiB (/X) | note |"
+                "x floor | max KKT | nnz at lam_min | mem extra MiB (/X) | note |"
             )
-            lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+            lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         else:
             lines.append(
                 f"### {name}: n={c['n']} p={c['p']} {kind}, l1_ratio={c['l1_ratio']:g}, "
@@ -348,7 +380,8 @@ def defaults_summary(report) -> list[str]:
     libs = []
     for c in report["cases"].values():
         libs += [lib for lib in c["results"] if lib not in libs]
-    out = ["### Summary (--defaults: warm s / x floor / lams; grids and tolerances differ)", ""]
+    out = ["### Summary (--defaults: warm s / x floor / lams / max KKT violation; grids and "
+           "tolerances differ)", ""]
     out.append("| case | " + " | ".join(libs) + " |")
     out.append("|---|" + "---|" * len(libs))
     for name, c in report["cases"].items():
@@ -356,8 +389,9 @@ def defaults_summary(report) -> list[str]:
         for lib in libs:
             r = c["results"].get(lib, {})
             if r.get("status") == "ok":
+                kkt = r.get("max_kkt")
                 cells.append(f"{_fmt_t(r['warm_s'])} / {_fmt_t(_floor(r, c['t_xtv']))} / "
-                             f"{r['n_fitted']}")
+                             f"{r['n_fitted']} / " + (f"{kkt:.0e}" if kkt is not None else "-"))
             else:
                 cells.append(r.get("status", "-"))
         out.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -573,7 +607,9 @@ def main(argv=None) -> int:
 
     for case in cases:
         res = {lib: results[case.name][lib] for lib in libs}
-        if not args.defaults:  # --defaults: different problems, nothing to score against
+        if args.defaults:  # different grids: each point scored by its own KKT conditions
+            score_defaults(case, folders[case.name], res)
+        else:
             score_case(case, folders[case.name], res, args.n_lams)
         report["cases"][case.name] = dict(meta[case.name], results=res)
 
