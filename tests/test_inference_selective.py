@@ -125,6 +125,21 @@ def test_logistic_selective_intervals_are_finite_and_contain_the_estimate():
     assert np.all(res.lower[M] < res.estimate[M]) and np.all(res.estimate[M] < res.upper[M])
 
 
+def test_a_strong_unpenalised_feature_far_out_in_its_one_sided_limits():
+    # its truncation is (-inf, V+] with the estimate far above zero near V+: the upper
+    # tail of such an interval once cancelled to log1p(-1) (a bare "math domain error")
+    rng = np.random.default_rng(1)
+    n = 200
+    x0 = rng.standard_normal(n)
+    x1 = 0.3 * x0 + np.sqrt(1 - 0.09) * rng.standard_normal(n)
+    X = np.column_stack([x0, x1, rng.standard_normal(n)])
+    y = 1.0 * x0 + 0.5 * x1 + rng.standard_normal(n)
+    res = selective_lasso(X, y, lam=0.05, sigma=1.0, penalty_factor=[0, 1, 1])
+    M = np.flatnonzero(res.selected)
+    assert 0 in M and np.all(np.isfinite(res.pvalue[M]))
+    assert res.pvalue[0] < 1e-10 and res.lower[0] < 1.0 < res.upper[0]
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"lam": -1.0}, "positive"),
     ({"lam": "min"}, "'cv'"),

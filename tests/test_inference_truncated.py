@@ -95,3 +95,57 @@ def test_polyhedral_limits_on_a_box():
     v = np.array([2.0, 0.0])
     lo, hi = polyhedral_limits(A, b, v, np.array([1.0, 0.0]), 2.0)
     assert (lo, hi) == pytest.approx((1.0, 3.0))
+
+
+def _exact_tails(x, a, b):
+    """``(P(Z <= x), P(Z >= x))`` for a standard normal truncated to ``[a, b]``, in 360
+    digits (enough for tails down to 1e-320 beside 1)."""
+    with mpmath.workdps(360):
+        def phi(t):
+            return mpmath.mpf(int(t > 0)) if abs(t) == math.inf else mpmath.ncdf(mpmath.mpf(t))
+
+        z = min(max(x, a), b)
+        total = phi(b) - phi(a)
+        return float((phi(z) - phi(a)) / total), float((phi(b) - phi(z)) / total)
+
+
+def test_both_tails_match_high_precision_anywhere():
+    # intervals on either side of zero, around it, half-infinite with the point far out
+    # near the finite end (where the one-sided reflection once took log1p(-1))
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(300):
+        centre = rng.uniform(-37.0, 37.0)
+        width = 10 ** rng.uniform(-3.0, 1.7)
+        a, b = centre - width * rng.uniform(0, 1), centre + width * rng.uniform(0, 1)
+        kind = rng.integers(4)
+        if kind == 1:
+            a = -math.inf
+        elif kind == 2:
+            b = math.inf
+        x = rng.uniform(max(a, centre - 2 * width) - 1.0, min(b, centre + 2 * width) + 1.0)
+        mean, sd = rng.uniform(-3, 3), 10 ** rng.uniform(-2, 2)
+        got = _tails_of(x * sd + mean, mean, sd, a * sd + mean, b * sd + mean)
+        want = _exact_tails(x, a, b)
+        for g, w in zip(got, want):
+            if w > 1e-290:
+                assert g == pytest.approx(w, rel=1e-7), (x, a, b)
+                checked += 1
+            else:
+                assert g < 1e-280
+    assert checked > 400
+
+
+def _tails_of(x, mean, sd, lower, upper):
+    below = truncated_normal_cdf(x, mean, sd, lower, upper)
+    # the p-value is twice the smaller tail, computed directly
+    p = truncated_normal_pvalue(x, sd, lower - mean, upper - mean, null=0.0) if mean == 0 else None
+    above = _upper_tail(x, mean, sd, lower, upper)
+    if p is not None:
+        assert p == pytest.approx(min(1.0, 2 * min(below, above)), rel=1e-12)
+    return below, above
+
+
+def _upper_tail(x, mean, sd, lower, upper):
+    # P(Z >= x) by reflection: the lower tail of -Z on [-upper, -lower]
+    return truncated_normal_cdf(-x, -mean, sd, -upper, -lower)

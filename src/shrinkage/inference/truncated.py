@@ -4,8 +4,9 @@ Selective inference reduces to one fact (the polyhedral lemma): given the select
 event, ``eta^T v`` is normal with mean ``eta^T theta`` and sd ``sd``, truncated to
 ``[lower, upper]``. Its distribution function is the pivot, inverted for intervals.
 Far in a tail, ``Phi(b) - Phi(a)`` underflows or cancels; here every difference of
-normal probabilities is taken in log space on the lower tail (after reflecting the
-interval when it lies above zero), with ``scipy.special.log_ndtr``.
+normal probabilities is taken in log space on the tail its interval lies in (lower tails
+below zero, upper tails above, with ``scipy.special.log_ndtr``), and an interval
+around zero as the sum of its two halves.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import log_ndtr
 
+_SQRT2 = math.sqrt(2.0)
+
 __all__ = [
     "polyhedral_limits",
     "truncated_normal_cdf",
@@ -25,30 +28,41 @@ __all__ = [
 
 
 def _log_diff(la, lb):
-    """``log(exp(la) - exp(lb))`` for ``la >= lb`` (``-inf`` when equal)."""
+    """``log(exp(la) - exp(lb))`` for ``la >= lb`` (``-inf`` when they round equal)."""
     if lb == -math.inf:
         return la
-    if la <= lb:
+    d = math.exp(lb - la) if lb < la else 1.0
+    if d >= 1.0:
         return -math.inf
-    return la + math.log1p(-math.exp(lb - la))
+    return la + math.log1p(-d)
+
+
+def _log_mass(v, u):
+    """``log(Phi(u) - Phi(v))`` for ``v <= u``, accurate on both sides of zero.
+
+    Below zero the lower tails are differenced (``log_ndtr``), above zero the upper
+    tails (``Phi(-v) - Phi(-u)``), so neither cancels against 1; an interval around zero
+    adds its two halves, ``(erf(u / sqrt 2) + erf(-v / sqrt 2)) / 2``, with no
+    difference at all.
+    """
+    if u <= 0.0:
+        return _log_diff(log_ndtr(u), log_ndtr(v))
+    if v >= 0.0:
+        return _log_diff(log_ndtr(-v), log_ndtr(-u))
+    return math.log(0.5 * (math.erf(u / _SQRT2) + math.erf(-v / _SQRT2)))
 
 
 def _tails(x, mean, sd, lower, upper):
-    """``(P(Z <= x), P(Z >= x))`` for ``Z ~ N(mean, sd^2)`` given ``lower <= Z <= upper``."""
+    """``(P(Z <= x), P(Z >= x))`` for ``Z ~ N(mean, sd^2)`` given ``lower <= Z <= upper``,
+    each from its own mass (no ``1 - F``)."""
     a = (lower - mean) / sd
     b = (upper - mean) / sd
     z = min(max((x - mean) / sd, a), b)
-    flipped = a + b > 0.0  # the interval lies above zero: reflect it into the lower tail
-    if flipped:
-        a, b, z = -b, -a, -z
-    la, lb, lz = log_ndtr(a), log_ndtr(b), log_ndtr(z)
-    total = _log_diff(lb, la)
+    total = _log_mass(a, b)
     if total == -math.inf:  # the interval has (numerically) no mass: the point decides
         below = 1.0 if z >= b else 0.0
-        return (1.0 - below, below) if flipped else (below, 1.0 - below)
-    below = math.exp(_log_diff(lz, la) - total)
-    above = math.exp(_log_diff(lb, lz) - total)
-    return (above, below) if flipped else (below, above)
+        return below, 1.0 - below
+    return math.exp(_log_mass(a, z) - total), math.exp(_log_mass(z, b) - total)
 
 
 def truncated_normal_cdf(x, mean, sd, lower, upper):
