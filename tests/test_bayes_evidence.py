@@ -68,7 +68,7 @@ def test_log_evidence_equals_gaussian_marginal(fit_intercept, standardize):
     yd = np.r_[y, y[20:]]
     n = len(yd)
     if standardize:
-        s = Xd.std(0) if fit_intercept else np.sqrt((Xd**2).mean(0))
+        s = Xd.std(0)  # the sd also without an intercept (docs/design.md 1)
     else:
         s = np.ones(4)
     Xs = Xd / s
@@ -101,6 +101,19 @@ def test_posterior_mean_is_ridge_at_implied_lam():
     # the evidence curve peaks at lam_
     assert m.log_evidence_max_ >= np.max(m.log_evidence_) - 1e-9
     assert np.all(np.diff(m.lams_) < 0)
+
+
+def test_without_intercept_the_scale_is_the_sd_as_the_engines():
+    # columns far from zero mean: the uncentred root mean square (once used) is not the sd
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 3)) * [1.0, 2.0, 0.5] + [1.0, -2.0, 3.0]
+    y = X @ [0.5, -0.2, 0.3] + rng.standard_normal(40) + 2.0
+    m = EvidenceRidge(fit_intercept=False).fit(X, y)
+    from shrinkage import regularization_path
+
+    eng = regularization_path(X, y, lams=[m.lam_], l1_ratio=0.0, fit_intercept=False,
+                              tol=1e-14).coefs[0]
+    np.testing.assert_allclose(m.coef_, eng, rtol=1e-8)
 
 
 def test_wide_problem_matches_narrow_formula():
@@ -213,7 +226,8 @@ def _dense_log_evidence(theta, Zs, y, fit_intercept):
 def _scaled(X, standardize, fit_intercept):
     if not standardize:
         return X, np.ones(X.shape[1])
-    s = X.std(0) if fit_intercept else np.sqrt((X**2).mean(0))
+    del fit_intercept  # the sd either way, as the engine's scale (docs/design.md 1)
+    s = X.std(0)
     return X / s, s
 
 

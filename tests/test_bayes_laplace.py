@@ -42,6 +42,22 @@ def test_binomial_map_equals_sklearn_logistic():
     assert np.all(res.gradient_norm < 1e-9 * w.sum())
 
 
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_map_without_intercept_is_the_engines_ridge(family):
+    # standardize=True scales by the sd also without an intercept (as the engine does)
+    from shrinkage import regularization_path
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 3)) * [1.0, 2.0, 0.5] + [1.0, -2.0, 3.0]
+    eta = 0.3 * X[:, 0] - 0.1 * X[:, 1]
+    y = ((rng.random(60) < expit(eta)).astype(float) if family == "binomial"
+         else rng.poisson(np.exp(0.2 * eta)).astype(float))
+    res = glm_evidence(X, y, family, lams=[0.05], fit_intercept=False)
+    eng = regularization_path(X, y, family, lams=[0.05], l1_ratio=0.0, fit_intercept=False,
+                              tol=1e-12).coefs[0]
+    np.testing.assert_allclose(res.coefs[0], eng, rtol=1e-6, atol=1e-9)
+
+
 def test_poisson_map_equals_sklearn_poisson_regressor_standardized():
     X, y = _pois_data(100, 3, seed=2)
     res = glm_evidence(X, y, "poisson", lams=np.logspace(0, -4, 12))

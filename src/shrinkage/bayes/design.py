@@ -89,16 +89,22 @@ def column_moments(X, wn, *, fit_intercept):
     """Centred columns in units, and their means, sds and constancy, free of overflow.
 
     Returns ``(Xc, k, xbar, s, const)``: ``Xc = (X - xbar) / 2**k`` column by column with
-    ``|Xc| < 2``, ``xbar`` the weighted means (0 without an intercept), ``s`` the weighted
-    population sds on the original scale and ``const`` the columns whose sd is below
+    ``|Xc| < 2``, ``xbar`` the weighted means (0 without an intercept, where ``Xc`` is not
+    centred), ``s`` the weighted population sds on the original scale (centred also without
+    an intercept, as the engine's scales) and ``const`` the columns whose sd is below
     ``1e3 eps`` of their magnitude (a scale-free test: a column of size ``1e-200`` that
     varies is not constant).
     """
     k = _exponent(np.max(np.abs(X), axis=0))
     Xc = np.ldexp(X, -k)  # a copy; each column now has its largest entry in [0.5, 1)
-    xbar_u = wn @ Xc if fit_intercept else np.zeros(X.shape[1])
-    Xc -= xbar_u
-    s_u = np.sqrt(wn @ (Xc * Xc))
+    mean_u = wn @ Xc
+    if fit_intercept:
+        Xc -= mean_u
+        s_u = np.sqrt(wn @ (Xc * Xc))
+        xbar_u = mean_u
+    else:  # the scale is still the sd, as the engine's (docs/design.md 1); X stays uncentred
+        s_u = np.sqrt(wn @ ((Xc - mean_u) ** 2))
+        xbar_u = np.zeros(X.shape[1])
     const = s_u <= _CONST_RTOL
     with np.errstate(over="ignore"):
         xbar, s = np.ldexp(xbar_u, k), np.ldexp(s_u, k)
