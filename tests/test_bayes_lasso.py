@@ -351,3 +351,22 @@ def test_extreme_scales_give_the_scaled_draws_or_say_what_to_rescale(standardize
     with pytest.raises(ValueError, match="coef_samples_ does not fit.*divide y"):
         BayesianLasso(gamma_rate=1.78 if standardize else 1.78e300, **kw).fit(
             1e-150 * X, 1e300 * y)
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+@pytest.mark.parametrize("lam", [0.1, "em"])
+def test_a_constant_column_is_left_out_of_the_sampler(standardize, lam):
+    # its coefficient is not identified: 0, and the other draws as without the column
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    y = X[:, 0] + rng.standard_normal(30)
+    kw = dict(lam=lam, sigma=1.0 if lam != "em" else None, n_draws=100, burn_in=50,
+              standardize=standardize, random_state=3, n_em_iter=5, em_draws=20)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    ref = BayesianLasso(**kw).fit(X, y)
+    got = BayesianLasso(**kw).fit(np.column_stack([X[:, :2], np.full(30, 5.0), X[:, 2:]]), y)
+    np.testing.assert_allclose(got.coef_samples_[:, :, [0, 1, 3]], ref.coef_samples_,
+                               rtol=1e-8, atol=1e-10)  # the same draws, up to rounding
+    assert np.all(got.coef_samples_[:, :, 2] == 0.0) and np.isnan(got.rhat_[2])
+    with pytest.raises(ValueError, match="every column of X is constant"):
+        BayesianLasso(**kw).fit(np.ones((30, 2)), y)

@@ -90,6 +90,8 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
     rate_ : float
         Park & Casella's ``lambda`` (fixed, EM estimate, or posterior median).
     rhat_, ess_ : ndarray of shape (p,)
+        Split R-hat and effective sample size per coefficient (NaN for a constant
+        feature, which is not sampled: its coefficient is 0).
     converged_ : bool
         Whether every coefficient passed the R-hat and ESS checks.
     """
@@ -179,10 +181,15 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         n_eff = effective_n(des, self.fit_intercept)
         d, V, f, f_perp2 = spectrum(des)
         self._check_proper(d.size, f, f_perp2, n_eff)
-        # F = diag(d) V^T (rank x p) carries everything the sampler needs (see gibbs.py);
-        # with every feature constant a zero row keeps the shapes valid
-        F = np.ascontiguousarray(d[:, None] * V.T) if d.size else np.zeros((1, p))
-        f = f if d.size else np.zeros(1)
+        # a constant column's coefficient is not identified: it is left out of the sampler
+        # (and of the rate's EM) and reported as 0, as EvidenceRidge and the engine do
+        live = ~des.const
+        if not np.any(live):
+            raise ValueError("BayesianLasso: every column of X is constant (after weighting): "
+                             "there is no coefficient to sample")
+        p = int(live.sum())
+        # F = diag(d) V^T (rank x p) carries everything the sampler needs (see gibbs.py)
+        F = np.ascontiguousarray((d[:, None] * V.T)[:, live])
         ex, ey = unit_exponent(des.x_unit), unit_exponent(des.y_unit)
         # the prior is stated in data units: rate = rate_unit * x_unit, sigma = sigma_unit *
         # y_unit, so rate^2 ~ Gamma(a, delta) is rate_unit^2 ~ Gamma(a, delta x_unit^2)
@@ -221,7 +228,7 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
             res = self._run_all(self.n_draws, burn, rate2, 1 if self.lam == "gamma" else 0)
         finally:
             del self._chains, self._data
-        self._store(res, des, ex, ey)
+        self._store(res, des, ex, ey, live)
         return self
 
     def _check_proper(self, r, f, f_perp2, n_eff):
@@ -295,10 +302,12 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
             )
         return rate2
 
-    def _store(self, res, des, ex, ey):
+    def _store(self, res, des, ex, ey, live):
         """Map the unit-problem draws to the data's units and summarise them."""
         W, p = des.W, des.scale.size
-        c_s = np.stack([r[0] for r in res])  # (chains, draws, p), unit problem
+        c_live = np.stack([r[0] for r in res])  # (chains, draws, live features), unit problem
+        c_s = np.zeros(c_live.shape[:2] + (p,))
+        c_s[:, :, live] = c_live
         sd_s = np.sqrt(np.stack([r[1] for r in res]))
         rate_s = np.sqrt(np.stack([r[2] for r in res]))
         coef_s = to_data_scale(c_s, ey, des.scale)
@@ -332,7 +341,7 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         self.intercept_ = float(inter_s.mean())
         self.lam_ = float(np.median(self.lam_samples_))
         self._W = W
-        self._diagnose(c_s)
+        self._diagnose(c_live, live)
 
     def _init_state(self, k, p, ztz, n_eff, s2_fixed):
         """Over-dispersed starting values, so that R-hat can detect poor mixing."""
@@ -344,14 +353,14 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         invtau2 = np.exp(rng.normal(size=p))
         return c, np.array([s2]), invtau2
 
-    def _diagnose(self, c_s):
+    def _diagnose(self, c_s, live):
+        """R-hat and ESS of the sampled (non-constant) features; NaN for constant ones."""
         n_draws = c_s.shape[1]
+        self.rhat_ = np.full(live.size, np.nan)
+        self.ess_ = np.full(live.size, np.nan)
         if n_draws >= 4:
-            self.rhat_ = np.atleast_1d(rhat(c_s))
-            self.ess_ = np.atleast_1d(ess(c_s))
-        else:
-            self.rhat_ = np.full(c_s.shape[2], np.nan)
-            self.ess_ = np.full(c_s.shape[2], np.nan)
+            self.rhat_[live] = np.atleast_1d(rhat(c_s))
+            self.ess_[live] = np.atleast_1d(ess(c_s))
         bad_r = np.flatnonzero(self.rhat_ > self.rhat_max)
         bad_e = np.flatnonzero(self.ess_ < self.min_ess)
         self.converged_ = bool(bad_r.size == 0 and bad_e.size == 0 and n_draws >= 4)
