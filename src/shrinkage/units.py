@@ -43,9 +43,12 @@ statsmodels, Keras and PyTorch do not standardize, so compare with ``standardize
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
-from .validation import check_positive, check_ratio
+from .validation import check_positive, check_ratio, check_scalar
 
 __all__ = [
     "to_sklearn_elasticnet",
@@ -433,13 +436,14 @@ def adamw_implied_lam(weight_decay, exp_avg_sq, *, step, beta2=0.999, eps=1e-8, 
     v = np.asarray(exp_avg_sq, dtype=float)
     if np.any(~np.isfinite(v)) or np.any(v < 0):
         raise ValueError("exp_avg_sq must be finite and >= 0")
-    if int(step) != step or step < 1:
+    if not (isinstance(step, numbers.Real) and not isinstance(step, bool)
+            and math.isfinite(step) and int(step) == step and step >= 1):
         raise ValueError(f"step must be a positive integer, got {step!r}")
-    b2 = float(beta2)
-    if not (0.0 <= b2 < 1.0):
-        raise ValueError(f"beta2 must lie in [0, 1), got {beta2!r}")
-    v_hat = v / (1.0 - b2 ** int(step))
-    return weight_decay * (np.sqrt(v_hat) + float(eps)) / _torch_scale(loss)
+    step = int(step)
+    b2 = check_scalar(beta2, "beta2", lo=0.0, hi=1.0, hi_open=True)
+    eps = check_scalar(eps, "eps", lo=0.0)
+    v_hat = v / (1.0 - b2 ** step)
+    return weight_decay * (np.sqrt(v_hat) + eps) / _torch_scale(loss)
 
 
 # ---------------------------------------------------------------------------- priors

@@ -45,7 +45,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..validation import check_numeric_frame
+from ..validation import as_real_array, check_numeric_frame
 from .design import (
     check_weights,
     effective_n,
@@ -212,6 +212,7 @@ class EvidenceRidge(RegressorMixin, BaseEstimator):
         check_numeric_frame(X)
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=2,
                              dtype=np.float64)
+        y = as_real_array(y, "y")  # strings named (validate_data leaves them)
         lams = None
         if self.lams is not None:
             lams = np.sort(np.asarray(self.lams, dtype=float))[::-1]

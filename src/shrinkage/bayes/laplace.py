@@ -166,6 +166,19 @@ def _check_inputs(X, y, family, sample_weight, lams, n_lams):
     return X, y, w, lams
 
 
+def _refuse_flat_mode(y, w, family):
+    """With a flat intercept, ``y`` at the edge of its range on every weighted row (one
+    class; all zero counts) has no posterior mode: the intercept runs off to infinity."""
+    live = y[w > 0]
+    if family == "binomial" and (np.all(live == 0) or np.all(live == 1)):
+        raise ValueError(f"binomial y is {int(live[0])} on every row with positive weight "
+                         "(one class): with a flat prior on the intercept there is no "
+                         "posterior mode")
+    if family == "poisson" and np.all(live == 0):
+        raise ValueError("poisson y is 0 on every row with positive weight: with a flat "
+                         "prior on the intercept there is no posterior mode")
+
+
 def _unit_design(X, wn, W, lams, standardize, fit_intercept):
     """``(F, V, xbar, scale, const, ex)``: the design the MAP problem is solved on.
 
@@ -230,6 +243,8 @@ def glm_evidence(
         grid point); a ConvergenceWarning says when the maximum is at an end of the grid.
     """
     X, y, w, lams = _check_inputs(X, y, family, sample_weight, lams, n_lams)
+    if fit_intercept:
+        _refuse_flat_mode(y, w, family)
     p = X.shape[1]
     W = float(w.sum())
     wn = w / W

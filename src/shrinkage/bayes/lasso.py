@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..validation import check_numeric_frame, store_params
+from ..validation import as_real_array, check_numeric_frame, store_params
 from .design import (
     check_weights,
     effective_n,
@@ -175,6 +175,7 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         check_numeric_frame(X)
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=2,
                              dtype=np.float64)
+        y = as_real_array(y, "y")  # strings named (validate_data leaves them)
         n, p = X.shape
         w = check_weights(sample_weight, n)
         des = prepare(X, y, w, standardize=self.standardize, fit_intercept=self.fit_intercept)

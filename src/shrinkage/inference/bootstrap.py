@@ -15,8 +15,8 @@ from joblib import delayed
 
 from ..tuning.cv import cross_validate
 from ..tuning.parallel import parallel_map
-from ..validation import check_design, check_target
-from .design import check_level, names_of
+from ..validation import check_design
+from .design import check_level, check_response, names_of
 from .result import InferenceResult
 
 __all__ = ["selection_bootstrap"]
@@ -80,7 +80,7 @@ def selection_bootstrap(X, y, family="gaussian", *, n_boot=100, rule="1se", cv=1
                          "stability_selection for multinomial models")
     X = check_design(X)
     n, p = X.shape
-    y = check_target(y, n)
+    y = check_response(y, n, family)
     full, path = cross_validate(X, y, family, cv=cv, rule=rule, random_state=random_state,
                                 return_path=True, **cv_kwargs)
     chosen = path.coefs[full.index_chosen]

@@ -37,6 +37,8 @@ from .design import (
     check_family,
     check_lam,
     check_level,
+    check_response,
+    check_sigma,
     names_of,
     numeric_response,
     tight_fit,
@@ -104,8 +106,9 @@ def debiased_lasso(X, y, family="gaussian", *, lam="cv", level=0.95, sigma=None,
     family = check_family(family, "debiased_lasso")
     level = check_level(level)
     X = check_design(X)
-    y = np.asarray(y)
     n, p = X.shape
+    y = check_response(y, n, family)
+    sigma = check_sigma(sigma)
     names = names_of(X, p, feature_names)
     if p < 2:
         raise ValueError("debiased_lasso needs at least 2 features")

@@ -9,9 +9,11 @@ import scipy.sparse as sp
 
 from ..engine.path import regularization_path
 from ..model.families import get_family
+from ..validation import as_real_array, check_scalar, check_target
 
-__all__ = ["SUPPORTED", "check_family", "check_lam", "check_level", "columns",
-           "names_of", "numeric_response", "tight_fit", "weighted_hessian"]
+__all__ = ["SUPPORTED", "check_family", "check_lam", "check_level", "check_response",
+           "check_sigma", "columns", "names_of", "numeric_response", "tight_fit",
+           "weighted_hessian"]
 
 SUPPORTED = ("gaussian", "binomial", "poisson")
 # inference needs the exact solution's support and signs: a tight certificate
@@ -42,6 +44,27 @@ def check_lam(lam):
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"lam must be a positive number (or 'cv'), got {lam}")
     return value
+
+
+def check_response(y, n, family):
+    """``y`` checked before any split or fit: 1-D of length ``n``, finite, numeric for
+    gaussian and poisson, and not constant (rounding noise would be read as signal)."""
+    y = check_target(y, n)
+    if family in ("gaussian", "poisson"):
+        y = as_real_array(y, "y")
+    if n and np.all(y == y[0]):
+        raise ValueError(f"y is constant (every value {y[0]}): there is no signal to "
+                         "select or infer")
+    return y
+
+
+def check_sigma(sigma):
+    """``None`` (estimate it) or a positive, finite noise sd."""
+    if sigma is None:
+        return None
+    if isinstance(sigma, (str, bytes)):
+        raise TypeError(f"sigma must be a positive number, got {sigma!r}")
+    return check_scalar(sigma, "sigma", lo=0.0, lo_open=True)
 
 
 def check_family(family, method):

@@ -36,6 +36,8 @@ from .design import (
     check_family,
     check_lam,
     check_level,
+    check_response,
+    check_sigma,
     columns,
     names_of,
     numeric_response,
@@ -115,13 +117,10 @@ def selective_lasso(X, y, lam="cv", family="gaussian", *, level=0.95, sigma=None
     family = check_family(family, "selective_lasso")
     level = check_level(level)
     X = check_design(X)
-    y = np.asarray(y)
     n, p = X.shape
+    y = check_response(y, n, family)
     names = names_of(X, p, feature_names)
-    if sigma is not None:
-        sigma = float(sigma)
-        if not (math.isfinite(sigma) and sigma > 0):
-            raise ValueError(f"sigma must be a positive number, got {sigma}")
+    sigma = check_sigma(sigma)
     lam = check_lam(lam)
     if lam == "cv":
         return _data_splitting(X, y, family, level, sigma, penalty_factor, standardize, rule,
