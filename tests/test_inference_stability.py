@@ -55,6 +55,20 @@ def test_probabilities_find_the_signal():
     assert np.all(res.probability == probs[: res.details["region"]].max(axis=0))
 
 
+def test_estimate_is_the_full_fit_at_the_regions_weakest_strength():
+    # a wide design thins the grid (every second strength or fewer): the estimate is read
+    # at details["lams"][region - 1], not at the same index of the unthinned path
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((150, 200))
+    y = X[:, :5] @ np.full(5, 1.0) + rng.standard_normal(150)
+    res = stability_selection(X, y, n_pairs=5, pfer=10.0)
+    lam_end = res.details["lams"][res.details["region"] - 1]
+    from shrinkage import regularization_path
+
+    ref = regularization_path(X, y, lams=[lam_end], tol=1e-10).coefs[0]
+    np.testing.assert_allclose(res.estimate, ref, atol=1e-4)
+
+
 def test_multinomial_and_unpenalized_features():
     from sklearn.datasets import load_iris
 

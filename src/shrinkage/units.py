@@ -23,7 +23,7 @@ statsmodels ``fit_regularized(alpha, L1_wt)``  ``lam = alpha``, ``l1_ratio = L1_
 glmnet ``lambda, alpha`` (binomial, poisson)   ``lam = lambda``, ``l1_ratio = alpha``
 glmnet gaussian (internal y scaling)           L1 part ``lambda*alpha``; L2 part
                                                ``lambda*(1-alpha)/sd(y)``
-glmnet ``family="cox"``                        ``lam = lambda``, ``l1_ratio = alpha``
+glmnet ``family="cox"`` (Breslow ties)         ``lam = lambda``, ``l1_ratio = alpha``
 scikit-survival ``CoxnetSurvivalAnalysis``     ``lam = alpha``, ``l1_ratio`` unchanged;
 (``normalize=False``; Breslow ties)            with ``normalize=True`` see :func:`to_coxnet`
 Keras ``L1L2(l1, l2)`` with MSE loss           ``l1 = 2*lam*a``, ``l2 = lam*(1-a)``
@@ -205,7 +205,9 @@ def to_glmnet(lam, l1_ratio=1.0, *, family="gaussian", sd_y=None):
     ----------
     lam : float
     l1_ratio : float
-    family : {"gaussian", "binomial", "poisson", "multinomial"}
+    family : {"gaussian", "binomial", "poisson", "multinomial", "cox"}
+        Every family but gaussian maps one to one (for "cox", glmnet's partial likelihood
+        breaks ties as Breslow: fit with ``ties="breslow"``).
     sd_y : float, optional
         Weighted population sd of ``y`` (``sqrt(sum w (y - ybar)^2 / sum w)``); required
         for the gaussian family.
@@ -296,7 +298,7 @@ def _need_sd(sd_y):
     return sd_y
 
 
-_FAMILIES = ("gaussian", "binomial", "poisson", "multinomial")
+_FAMILIES = ("gaussian", "binomial", "poisson", "multinomial", "cox")
 
 
 def _check_family(family):

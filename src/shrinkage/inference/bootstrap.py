@@ -31,7 +31,8 @@ def selection_bootstrap(X, y, family="gaussian", *, n_boot=100, rule="1se", cv=1
     ----------
     X : array-like or sparse matrix of shape (n, p)
     y : array-like of shape (n,)
-    family : {"gaussian", "binomial", "poisson", "multinomial"}
+    family : {"gaussian", "binomial", "poisson"}
+        (multinomial models: :func:`stability_selection`)
     n_boot : int, default 100
         Bootstrap resamples.
     rule : str, default "1se"

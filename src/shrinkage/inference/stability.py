@@ -175,7 +175,8 @@ def stability_selection(X, y, family="gaussian", *, n_pairs=50, threshold=0.75, 
     stab = probs[:region].max(axis=0)
     stable = (stab >= threshold) & penalized
     estimate, lower, upper, pvalue, _ = empty_columns(p)
-    coef_end = full.coefs[region - 1]
+    # the region's weakest strength on the full path (``grid`` is thinned from its lams)
+    coef_end = full.coefs[int(np.argmin(np.abs(full.lams - grid[region - 1])))]
     estimate[:] = coef_end if coef_end.ndim == 1 else np.nan
     details = {"lams": grid, "probabilities": probs, "region": region, "q": q,
                "q_target": q_target, "pfer_bound": q * q / ((2 * threshold - 1) * p_pen),
