@@ -466,3 +466,44 @@ def test_real_process_error_is_one_line_on_stderr(tmp_path):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [f"error: no such file: {tmp_path / 'nope.csv'}"]
+
+
+def test_categorical_levels_that_look_like_numbers_keep_their_text(tmp_path):
+    # levels "01" and "1" differ; a file to predict whose cells all look like numbers was
+    # once read as numbers and relabelled ("01" -> "1"): the other level, silently
+    rng = np.random.default_rng(0)
+    code = rng.choice(["01", "1", "x"], 150)
+    z = rng.standard_normal(150)
+    y = np.select([code == "01", code == "1"], [5.0, -5.0], 0.0) + 0.1 * z
+    data = write_csv(tmp_path / "train.csv", ["code", "z", "y"],
+                     [[c, f"{a:.6f}", f"{b:.6f}"] for c, a, b in zip(code, z, y)])
+    out = tmp_path / "fit"
+    assert run(["fit", data, "-t", "y", "--out", out]).exit_code == 0
+    model = out / "model.npz"
+    for rows in ([["01", "0"], ["01", "0"]], [["01", "0"], ["x", "0"]], [["1", "0"]],
+                 [["02", "0"]]):
+        new = write_csv(tmp_path / "new.csv", ["code", "z"], rows)
+        res = run(["predict", model, new])
+        if rows[0][0] == "02":
+            assert_one_line_error(res, "'02'", "not seen during the fit")
+            continue
+        assert res.exit_code == 0, res.output
+        pred = np.array(res.output.split()[1:], dtype=float)
+        want = {"01": 5.0, "1": -5.0, "x": 0.0}
+        np.testing.assert_allclose(pred, [want[r[0]] for r in rows], atol=0.3)
+
+
+def test_parquet_with_a_repeated_column_name_is_refused_as_csv_is(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table([pa.array([1.0, 2.0, 3.0, 4.0]), pa.array([0.5, 0.1, 0.2, 0.3]),
+                      pa.array([1.0, 0.0, 1.0, 2.0])], names=["a", "a", "y"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    res = run(["fit", tmp_path / "dup.parquet", "-t", "y", "--out", tmp_path / "o"])
+    assert_one_line_error(res, "duplicate column names a")
+    many = tmp_path / "many"
+    many.mkdir()
+    pq.write_table(table, many / "part.parquet")
+    res = run(["fit", many, "-t", "y", "--out", tmp_path / "o2"])
+    assert_one_line_error(res, "duplicate column names a")

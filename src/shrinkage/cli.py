@@ -316,7 +316,9 @@ def predict(model, data, out_file, impute, force):
     from .tabular import read_table
 
     m = _load_model(model)
-    preds = m.predict_table(read_table(data), impute=impute)
+    # a categorical column is read as text even where every cell looks like a number
+    text = {c["name"] for c in m.columns if c.get("kind") == "categorical"}
+    preds = m.predict_table(read_table(data, text), impute=impute)
     text = predictions_csv(preds)
     if out_file is None:
         click.echo(text.decode("utf-8"), nl=False)

@@ -52,16 +52,20 @@ __all__ = ["FAMILIES", "ROW_NAME_COLUMNS", "DataError", "Table", "Encoded", "Tab
 
 
 # --------------------------------------------------------------------------- reading
-def read_table(path):
+def read_table(path, text=()):
     """Read a CSV (``.csv``, ``.tsv``, ``.txt``) or Parquet (``.parquet``, ``.pq``) file, or
-    the files of a glob or folder (:func:`shrinkage.tabular_blocked.read_tables`)."""
+    the files of a glob or folder (:func:`shrinkage.tabular_blocked.read_tables`).
+
+    CSV columns named in ``text`` are read as text even when every cell is a number (a
+    model's categorical columns: ``01`` is not the level ``1``); a Parquet column keeps
+    the type the file gives it."""
     from .tabular_read import read_csv, read_parquet
 
     path = os.fspath(path)
     from .tabular_blocked import is_many, read_tables
 
     if is_many(path):  # a glob or a folder: its files, one after the other
-        return read_tables(path)
+        return read_tables(path, text)
     if not os.path.exists(path):
         raise DataError(f"no such file: {path}")
     if os.path.isdir(path):
@@ -70,7 +74,7 @@ def read_table(path):
     if ext in (".parquet", ".pq"):
         return read_parquet(path)
     if ext in (".csv", ".txt", ".tsv", ""):
-        return read_csv(path, "\t" if ext == ".tsv" else ",")
+        return read_csv(path, "\t" if ext == ".tsv" else ",", text)
     raise DataError(f"{path}: unknown file type {ext!r}; use .csv, .tsv or .parquet")
 
 

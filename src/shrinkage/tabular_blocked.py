@@ -31,7 +31,14 @@ from .tabular_blocked_rules import (
     summarize_table,
 )
 from .tabular_encode import design_matrix, numeric_column
-from .tabular_read import DataError, Table, label_text, parquet_column, read_csv
+from .tabular_read import (
+    DataError,
+    Table,
+    check_unique_names,
+    label_text,
+    parquet_column,
+    read_csv,
+)
 
 __all__ = ["SUFFIXES", "list_files", "is_many", "read_file", "read_tables", "data_bytes",
            "BlockedDesign", "blocked_design", "encode_file", "survey"]
@@ -73,11 +80,11 @@ def list_files(data):
     return files
 
 
-def read_file(path, columns=None):
+def read_file(path, columns=None, text=()):
     """One file as a :class:`~shrinkage.tabular_read.Table` (only ``columns``, in file
     order, when given), with the readers of :func:`shrinkage.tabular.read_table`."""
     if SUFFIXES.get(os.path.splitext(path)[1].lower(), "csv") == "csv":
-        table = read_csv(path, "\t" if path.lower().endswith(".tsv") else ",")
+        table = read_csv(path, "\t" if path.lower().endswith(".tsv") else ",", text)
         if columns is None:
             return table
         return Table({c: v for c, v in table.columns.items() if c in columns}, path)
@@ -85,6 +92,7 @@ def read_file(path, columns=None):
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(path)
+        check_unique_names(path, pf.schema_arrow.names)
         names = [c for c in pf.schema_arrow.names if columns is None or c in columns]
         cols = {c: parquet_column(path, c, pf.read(columns=[c]).column(0)) for c in names}
     except DataError:
@@ -94,10 +102,11 @@ def read_file(path, columns=None):
     return Table(cols, path)
 
 
-def read_tables(data):
-    """Every file of a glob or folder as one table (rows in file order)."""
+def read_tables(data, text=()):
+    """Every file of a glob or folder as one table (rows in file order); ``text`` as
+    :func:`shrinkage.tabular.read_table`'s."""
     files = list_files(data)
-    tables = [read_file(f) for f in files]
+    tables = [read_file(f, text=text) for f in files]
     merge_summaries([summarize_table(t) for t in tables])  # same columns and kinds
     names = list(tables[0].columns)
     cols = {}

@@ -166,6 +166,11 @@ def _check_header(path, header):
     # R's write.csv names its row-name column "": allowed first, where R puts it.
     if any(not h for h in header[1:]) or (len(header) == 1 and not header[0]):
         raise DataError(f"{path}: the header has an empty column name")
+    check_unique_names(path, header)
+
+
+def check_unique_names(path, header):
+    """Refuse repeated column names (a table keyed by name would keep only one)."""
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
         raise DataError(f"{path}: duplicate column names {', '.join(dup)}")
@@ -332,10 +337,12 @@ def _text_columns(path, delimiter, n_cols, which, keep):
     return out
 
 
-def read_csv(path, delimiter=","):
+def read_csv(path, delimiter=",", text=()):
     """Read a delimited text file into a :class:`~shrinkage.tabular.Table`.
 
-    See the module docstring for the rules.
+    See the module docstring for the rules. Columns named in ``text`` are read as text
+    whatever their cells look like (a model's categorical columns, whose levels ``01``
+    and ``1`` differ, at prediction time).
 
     Raises
     ------
@@ -350,7 +357,7 @@ def read_csv(path, delimiter=","):
     if not keep.any():
         raise DataError(f"{path} has a header but no data rows")
     columns = {name: numeric[j].result() for j, name in enumerate(header)
-               if isinstance(numeric[j], _Growing)}
+               if isinstance(numeric[j], _Growing) and name not in text}
     which = [j for j, name in enumerate(header) if name not in columns]
     texts = _text_columns(path, delimiter, len(header), which, keep) if which else {}
     # The parser's buffers, freed but kept by pyarrow's allocator, would stay in the
@@ -401,6 +408,7 @@ def read_parquet(path):
     try:
         pf = pq.ParquetFile(path)
         names = pf.schema_arrow.names
+        check_unique_names(path, names)
         cols = {name: parquet_column(path, name, pf.read(columns=[name]).column(0))
                 for name in names}
     except DataError:
