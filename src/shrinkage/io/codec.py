@@ -24,6 +24,7 @@ from .checks import (
     check_estimator_state,
     is_plain_name,
 )
+from .semantics import check_loaded
 
 __all__ = ["MAX_DEPTH", "Decoder", "Encoder", "ModelFileError", "SAFE_KINDS",
            "register_builtin_types", "register_estimator", "register_type"]
@@ -415,11 +416,13 @@ class Decoder:
             raise ModelFileError(f"the state of {entry.name} is {_describe(state)}, "
                                  "expected a dict")
         try:
-            return entry.from_state(state)
+            obj = entry.from_state(state)
         except ModelFileError:
             raise
         except Exception as exc:  # what a constructor does with bad state: refuse the file
             raise ModelFileError(f"cannot rebuild {entry.name} from the file: {exc}") from exc
+        check_loaded(obj, entry.name)
+        return obj
 
     def _estimator(self, node, depth):
         cls = _resolve_estimator(node["__estimator__"])
@@ -432,6 +435,7 @@ class Decoder:
                 setattr(est, k, v)
         except Exception as exc:  # what a constructor does with bad parameters
             raise ModelFileError(f"cannot rebuild {cls.__qualname__}: {exc}") from exc
+        check_loaded(est, cls.__qualname__)
         return est
 
 
