@@ -78,3 +78,17 @@ def test_edited_estimator_coefficients_are_refused(fitted, tmp_path):
         bad.coef_ = bad.coef_.copy()
         setattr(bad, name, value)
         _refused(bad, tmp_path, fragment)
+
+
+def test_classifiers_in_scikit_learns_layout_load(tmp_path):
+    from shrinkage.estimators import PenalizedClassifier
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((90, 4))
+    for y in ((X[:, 0] > 0).astype(int), np.digitize(X[:, 0], [-0.5, 0.5])):
+        est = PenalizedClassifier(lam=0.02).fit(X, y)
+        back = sio.load(sio.save(est, tmp_path / "c.npz", overwrite=True))
+        np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+        bad = PenalizedClassifier(lam=0.02).fit(X, y)
+        bad.coef_ = bad.coef_ * 2.0
+        _refused(bad, tmp_path, "differs from the coefficients predict uses")

@@ -147,8 +147,10 @@ def _check_estimator(est):
             raise ModelFileError(f"{name} has shape {value.shape} for {p} features")
     shown, used = state.get("coef_"), state.get("_coef_engine")
     if isinstance(shown, np.ndarray) and isinstance(used, np.ndarray):
-        same = (np.array_equal(shown, used) if shown.shape == used.shape else
-                shown.ndim == 2 and np.array_equal(shown.T, used))
+        # the same numbers in scikit-learn's layout: (p,), (1, p) for two classes, (K, p)
+        same = shown.size == used.size and (
+            np.array_equal(shown.ravel(), used.ravel())
+            or (shown.ndim == 2 and np.array_equal(shown.T.ravel(), used.ravel())))
         if not same:
             raise ModelFileError("coef_ differs from the coefficients predict uses "
                                  "(_coef_engine)")
