@@ -34,9 +34,8 @@ from .tabular_encode import design_matrix, numeric_column
 from .tabular_read import (
     DataError,
     Table,
-    check_unique_names,
     label_text,
-    parquet_column,
+    parquet_columns,
     read_csv,
 )
 
@@ -88,18 +87,7 @@ def read_file(path, columns=None, text=()):
         if columns is None:
             return table
         return Table({c: v for c, v in table.columns.items() if c in columns}, path)
-    try:
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(path)
-        check_unique_names(path, pf.schema_arrow.names)
-        names = [c for c in pf.schema_arrow.names if columns is None or c in columns]
-        cols = {c: parquet_column(path, c, pf.read(columns=[c]).column(0)) for c in names}
-    except DataError:
-        raise
-    except Exception as exc:  # pyarrow raises its own error types for bad files
-        raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
-    return Table(cols, path)
+    return Table(parquet_columns(path, columns)[0], path)
 
 
 def read_tables(data, text=()):

@@ -36,7 +36,7 @@ import numpy as np
 
 __all__ = ["DataError", "Table", "MISSING_TOKENS", "WHITESPACE", "read_csv", "read_parquet",
            "row_numbers", "absent_values", "check_columns", "first_text", "label_text",
-           "parquet_column"]
+           "parquet_column", "parquet_columns"]
 
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
 # Exactly the characters str.strip() removes (str.isspace); tests check the list against
@@ -400,21 +400,31 @@ def read_parquet(path):
     """
     path = os.fspath(path)
     try:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet  # noqa: F401  (the friendly message; parquet_columns reads)
     except ImportError:
         raise DataError(
             "reading Parquet needs pyarrow (a dependency of shrinkage): pip install pyarrow"
         ) from None
+    cols, pf = parquet_columns(path)
+    if not cols or pf.metadata.num_rows == 0:
+        raise DataError(f"{path} has no data rows")
+    return Table(cols, path)
+
+
+def parquet_columns(path, columns=None):
+    """``(cols, parquet_file)``: the file's columns by :func:`parquet_column`, one at a
+    time (only ``columns``, in file order, when given); a repeated column name and a file
+    pyarrow cannot read are refused as :class:`DataError`."""
     try:
+        import pyarrow.parquet as pq
+
         pf = pq.ParquetFile(path)
         names = pf.schema_arrow.names
         check_unique_names(path, names)
         cols = {name: parquet_column(path, name, pf.read(columns=[name]).column(0))
-                for name in names}
+                for name in names if columns is None or name in columns}
     except DataError:
         raise
     except Exception as exc:  # pyarrow raises its own error types for bad files
         raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
-    if not cols or pf.metadata.num_rows == 0:
-        raise DataError(f"{path} has no data rows")
-    return Table(cols, path)
+    return cols, pf
