@@ -317,8 +317,8 @@ def predict(model, data, out_file, impute, force):
 
     m = _load_model(model)
     # a categorical column is read as text even where every cell looks like a number
-    text = {c["name"] for c in m.columns if c.get("kind") == "categorical"}
-    preds = m.predict_table(read_table(data, text), impute=impute)
+    as_text = {c["name"] for c in m.columns if c.get("kind") == "categorical"}
+    preds = m.predict_table(read_table(data, as_text), impute=impute)
     text = predictions_csv(preds)
     if out_file is None:
         click.echo(text.decode("utf-8"), nl=False)

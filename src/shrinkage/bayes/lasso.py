@@ -311,8 +311,7 @@ class BayesianLasso(RegressorMixin, BaseEstimator):
         c_s[:, :, live] = c_live
         sd_s = np.sqrt(np.stack([r[1] for r in res]))
         rate_s = np.sqrt(np.stack([r[2] for r in res]))
-        coef_s = to_data_scale(c_s, ey, des.scale)
-        coef_s[:, :, des.const] = 0.0
+        coef_s = to_data_scale(c_s, ey, des.scale)  # 0 stays 0: constant columns' draws
         sigma_s = to_data_scale(sd_s, ey)
         # lam = rate * sigma / W with rate = rate_unit * x_unit and sigma = sd_unit * y_unit
         lam_s = to_data_scale(rate_s * sd_s / W, ex + ey)

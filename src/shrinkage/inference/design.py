@@ -59,12 +59,8 @@ def check_response(y, n, family):
 
 
 def check_sigma(sigma):
-    """``None`` (estimate it) or a positive, finite noise sd."""
-    if sigma is None:
-        return None
-    if isinstance(sigma, (str, bytes)):
-        raise TypeError(f"sigma must be a positive number, got {sigma!r}")
-    return check_scalar(sigma, "sigma", lo=0.0, lo_open=True)
+    """``None`` (estimate it) or a positive, finite noise sd (text: TypeError)."""
+    return None if sigma is None else check_scalar(sigma, "sigma", lo=0.0, lo_open=True)
 
 
 def check_family(family, method):

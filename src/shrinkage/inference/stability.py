@@ -28,7 +28,7 @@ from ..engine.gram import take_rows
 from ..engine.path import fit_path, regularization_path
 from ..tuning.cv import path_options
 from ..tuning.parallel import parallel_map
-from ..validation import check_design, check_target
+from ..validation import check_design
 from .design import check_response, names_of
 from .result import InferenceResult, empty_columns
 
@@ -141,7 +141,7 @@ def stability_selection(X, y, family="gaussian", *, n_pairs=50, threshold=0.75, 
                          "selects every feature")
     full = regularization_path(X, y, family, early_stop=False, **path_kwargs)
     n, p = np.shape(X)[0], full.n_features
-    check_response(y, n, family)  # the path accepts a constant y: all zero, lam_max ~ 0
+    codes = check_response(y, n, family)  # the path accepts a constant y: lam_max ~ 0
     if n < 4:
         raise ValueError(f"stability selection needs at least 4 rows, got {n}")
     pf = path_kwargs.get("penalty_factor")
@@ -154,7 +154,6 @@ def stability_selection(X, y, family="gaussian", *, n_pairs=50, threshold=0.75, 
     if grid.size > _MAX_STEPS:
         grid = grid[np.unique(np.linspace(0, grid.size - 1, _MAX_STEPS).round().astype(int))]
     labels = None
-    codes = check_target(y, n)
     if stratify is None:
         stratify = full.classes is not None
     if stratify:

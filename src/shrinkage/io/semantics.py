@@ -104,22 +104,21 @@ def _check_tabular(model):
         raise ModelFileError("the CV covers more strengths than the path holds")
     if not isinstance(model.columns, list):
         raise ModelFileError("the encoding is not a list of column descriptions")
-    width = 0
+    from ..tabular_encode import factor_labels
+
     for spec in model.columns:
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
             raise ModelFileError("a column description lacks its name")
         kind = spec.get("kind")
-        if kind == "numeric":
-            width += 1
-        elif kind == "categorical":
+        if kind == "categorical":
             levels = spec.get("levels")
             if not isinstance(levels, list) or not all(isinstance(v, str) for v in levels):
                 raise ModelFileError(f"column {spec['name']!r}: levels must be a list of "
                                      "text")
-            width += sum(lv != spec.get("reference") for lv in levels)
-        else:
+        elif kind != "numeric":
             raise ModelFileError(f"column {spec['name']!r} has kind {kind!r}, expected "
                                  "'numeric' or 'categorical'")
+    width = len(factor_labels(model.columns))  # one label per encoded feature
     if model.path.coefs.shape[1] != width:
         raise ModelFileError(f"the encoding gives {width} features, the coefficients "
                              f"{model.path.coefs.shape[1]}")
