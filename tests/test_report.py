@@ -221,15 +221,20 @@ def test_offset_in_the_report():
     assert bayes == plain[plain.index('id="bayes"'):plain.index('id="reprod')]
     figs = render_figures(path, cv, X, y + off, offset=off)
     assert set(figs) == {"path", "cv", "gap"}
-    # Other families: the gap plot cannot take an offset, and the report says so.
+    # the offset enters the linear predictor: the same training error as y - offset
+    from shrinkage.plotting.fits import path_scores
+
+    np.testing.assert_allclose(path_scores(path, X, y + off, "mse", offset=off),
+                               path_scores(path, X, y, "mse"), rtol=1e-12)
+    # Other families: the gap plot adds the offset to the linear predictor too.
     pois = Path(**{**path.__dict__, "family": "poisson"})
     cvp = CVResult(**{**cv.__dict__, "metric": "deviance"})
     counts = np.arange(60) % 4
     figs = render_figures(pois, cvp, X, counts, offset=off)
-    assert set(figs) == {"path", "cv"}
+    assert set(figs) == {"path", "cv", "gap"}
     html = build_report(pois, cvp, X=X, y=counts, offset=off, images=figs)
-    assert "gap" not in check_html(html).ids
-    assert "The overfitting-gap plot is left out" in html
+    assert "gap" in check_html(html).ids
+    assert "left out" not in html
 
 
 def test_data_summary_columns():

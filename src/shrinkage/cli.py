@@ -244,7 +244,8 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
     summary_tables(console, model, n_used, name.name)
 
     y_codes = None if survival else _codes(enc, model.classes)
-    images = render_figures(path, cv, enc.X, y_codes, overfit=overfit, offset=enc.offset)
+    images = render_figures(path, cv, enc.X, y_codes, overfit=overfit, offset=enc.offset,
+                            sample_weight=enc.weights)
     images, extra_files = tuning_outputs(cv, images, extra_files)  # --gamma 2,3,5
     if survival:
         images["survival"] = survival["image"]
@@ -261,7 +262,7 @@ def _run_fit(console, data, opts, *, title=None, overfit=False, extra_files=None
         path, cv, X=enc.X, y=y_codes, title=title or f"{name.stem}: shrinkage report",
         images=images, notes=enc.notes, columns=columns,
         data=_facts(name, enc, opts, n_used), command=command, offset=enc.offset,
-        inference=inference, survival=survival,
+        sample_weight=enc.weights, inference=inference, survival=survival,
     )
     with staged_output(out, opts["force"], known) as stage:
         write_run(stage, model, images, html, extra_files)

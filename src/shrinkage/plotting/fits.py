@@ -76,12 +76,17 @@ def _encode_response(path, y):
     return codes.astype(float)
 
 
-def path_scores(path, X, y, metric, sample_weight=None):
-    """The metric of every path point on ``(X, y)``, in blocks of strengths."""
+def path_scores(path, X, y, metric, sample_weight=None, offset=None):
+    """The metric of every path point on ``(X, y)``, in blocks of strengths.
+
+    ``sample_weight`` weights the rows' scores (as cross-validation weights its held-out
+    rows); ``offset`` is added to every point's linear predictor (shape ``(n,)``, or
+    ``(n, K)`` for a multinomial path).
+    """
     import scipy.sparse as sp
 
     from ..tuning import metrics
-    from ..validation import check_feature_names
+    from ..validation import check_feature_names, check_offset, check_sample_weight
 
     check_feature_names(X, path.feature_names, "the path")
     if not sp.issparse(X):
@@ -92,6 +97,8 @@ def path_scores(path, X, y, metric, sample_weight=None):
     if X.shape[1] != path.n_features:
         raise ValueError(f"X has {X.shape[1]} features but the path has {path.n_features}")
     yc = _encode_response(path, y)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    offset = check_offset(offset, X.shape[0], coefs.shape[2] if coefs.ndim == 3 else None)
     inter = np.asarray(path.intercepts)
     # Score the path in blocks of lams so the (n, lams[, classes]) linear predictor stays
     # near _ETA_BUDGET numbers whatever n is; per-lam scores do not depend on the blocking.
@@ -104,11 +111,14 @@ def path_scores(path, X, y, metric, sample_weight=None):
             eta = np.asarray(X @ c.T) + b[None, :]
         else:  # (l, p, K) -> (n, l, K)
             eta = np.stack([np.asarray(X @ ck) + bk[None, :] for ck, bk in zip(c, b)], axis=1)
+        if offset is not None:
+            eta = eta + (offset[:, None] if offset.ndim == 1 else offset[:, None, :])
         out.append(metrics.score_path(metric, path.family, yc, eta, sample_weight))
     return np.concatenate(out)
 
 
-def plot_gap(path, X, y, ax=None, *, X_val=None, y_val=None, cv=None, metric=None):
+def plot_gap(path, X, y, ax=None, *, X_val=None, y_val=None, cv=None, metric=None,
+             sample_weight=None, offset=None, sample_weight_val=None, offset_val=None):
     """Training versus validation error along the path: where overfitting starts.
 
     The training error is the metric of each path point on ``(X, y)`` (the data the path
@@ -129,6 +139,11 @@ def plot_gap(path, X, y, ax=None, *, X_val=None, y_val=None, cv=None, metric=Non
     metric : str, optional
         A name from :data:`shrinkage.tuning.metrics.METRICS`; defaults to ``cv.metric`` or the
         family's default.
+    sample_weight, offset : arrays of shape (n_samples,), optional
+        The weights and offset of the fit, for the training error (cross-validation
+        weights its held-out rows and adds their offset the same way).
+    sample_weight_val, offset_val : arrays, optional
+        The same for ``(X_val, y_val)``.
 
     Returns
     -------
@@ -150,12 +165,12 @@ def plot_gap(path, X, y, ax=None, *, X_val=None, y_val=None, cv=None, metric=Non
         if metric != cv.metric:
             raise ValueError(f"metric {metric!r} differs from the CV metric {cv.metric!r}")
     metric, greater = metrics.check_metric(metric, path.family)
-    train = path_scores(path, X, y, metric)
+    train = path_scores(path, X, y, metric, sample_weight, offset)
     if cv is not None:
         val_lams, val, val_label = np.asarray(cv.lams), np.asarray(cv.mean), f"CV {metric}"
     else:
         val_lams, val_label = np.asarray(path.lams), f"validation {metric}"
-        val = path_scores(path, X_val, y_val, metric)
+        val = path_scores(path, X_val, y_val, metric, sample_weight_val, offset_val)
     ax = new_axes(ax)
     ax.set_xscale("log")
     ax.plot(path.lams, train, color="C0", lw=1.5, label=f"training {metric}")

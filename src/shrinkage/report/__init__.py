@@ -42,7 +42,8 @@ def _fmt(value):
     return f"{value:.4g}"
 
 
-def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feature_sd=None):
+def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feature_sd=None,
+                   sample_weight=None):
     """PNG bytes of the report's figures.
 
     Parameters
@@ -52,10 +53,9 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
         The training data, for the overfitting gap.
     overfit : bool
         Add the bundled 1-D demo.
-    offset : array of shape (n,), optional
-        The offset of the fit. A gaussian gap is drawn for ``y - offset`` (the same
-        residuals); the other families' gap plot cannot take an offset yet and is left
-        out.
+    offset, sample_weight : arrays of shape (n,), optional
+        The offset and weights of the fit: the gap plot's training error adds the offset
+        to the linear predictor and weights the rows, as cross-validation does.
     feature_sd : array of shape (n_features,), optional
         For the path plot's selection rule and label order (default
         ``path.extra["feature_sd"]``).
@@ -74,13 +74,9 @@ def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feat
         "cv": png_bytes(lambda ax: plotting.plot_cv(cv, ax)),
         **penalty_figures(path),  # MCP, SCAD: the penalty's shape next to the lasso's
     }
-    if offset is not None and X is not None and y is not None:
-        if path.family != "gaussian":
-            X = None
-        else:
-            y = np.asarray(y, dtype=float) - np.asarray(offset, dtype=float)
     if X is not None and y is not None and path.family != "cox":  # cox: survival_section
-        figs["gap"] = png_bytes(lambda ax: plotting.plot_gap(path, X, y, ax, cv=cv))
+        figs["gap"] = png_bytes(lambda ax: plotting.plot_gap(
+            path, X, y, ax, cv=cv, sample_weight=sample_weight, offset=offset))
     if overfit:
         figs["overfit"] = png_bytes(lambda ax: plotting.plot_overfit(overfit_demo(), ax))
     return figs
@@ -143,17 +139,30 @@ def feature_sds(X, sample_weight=None):
     return np.sqrt(np.maximum(column_moments(X, w, mean), 0.0))
 
 
-def _noise_var(path, X, y, index, offset=None):
-    """Residual variance at ``index``: RSS / (n - nnz - 1) (lasso df = nnz, Zou et al. 2007)."""
+def _noise_var(path, X, y, index, offset=None, sample_weight=None):
+    """Residual variance at ``index``.
+
+    ``sum_i v_i r_i^2 / (m - nnz - 1)`` over the ``m`` rows of positive weight, with the
+    weights ``v`` scaled to mean 1 over those rows (lasso df = nnz, Zou et al. 2007): the
+    variance of a row of average weight, as the weighted likelihood
+    ``sum_i v_i r_i^2 / (2 sigma^2)`` reads the fit's objective; without weights, RSS over
+    ``n - nnz - 1``.
+    """
     y = np.asarray(y, dtype=float)
     if offset is not None:
         y = y - np.asarray(offset, dtype=float)
     r = y - (np.asarray(X @ path.coefs[index]).ravel() + path.intercepts[index])
-    dof = max(y.size - int(path.nnz[index]) - int(path.fit_intercept), 1)
-    return float(r @ r / dof)
+    if sample_weight is None:
+        v, m = np.ones(y.size), y.size
+    else:
+        w = np.asarray(sample_weight, dtype=float)
+        m = int(np.count_nonzero(w > 0))
+        v = w * (m / w.sum())
+    dof = max(m - int(path.nnz[index]) - int(path.fit_intercept), 1)
+    return float(v @ (r * r) / dof)
 
 
-def _prior_sentence(path, cv, X, y, n_samples, offset=None):
+def _prior_sentence(path, cv, X, y, n_samples, offset=None, sample_weight=None):
     """The Bayesian reading of the chosen lam (:func:`shrinkage.bayes.priors.implied_prior`)."""
     from ..bayes.priors import implied_prior
 
@@ -164,10 +173,16 @@ def _prior_sentence(path, cv, X, y, n_samples, offset=None):
     if n_samples is None:
         return ("The implied prior needs the number of samples: pass the training data "
                 "(X, y) to build_report.")
+    if sample_weight is not None:
+        # the weighted likelihood with weights of mean 1 over the rows that count
+        n_samples = int(np.count_nonzero(np.asarray(sample_weight, dtype=float) > 0))
     if path.family == "gaussian":
         if X is not None and y is not None:
-            noise_sd = np.sqrt(_noise_var(path, X, y, i, offset))
-            how = "the noise sd is estimated from the residuals at the chosen lam"
+            noise_sd = np.sqrt(_noise_var(path, X, y, i, offset, sample_weight))
+            how = "the noise sd is estimated from the residuals at the chosen lam" + (
+                "" if sample_weight is None else
+                " (weighted: the sd of a row of average weight, over the rows of positive "
+                "weight)")
         elif cv.metric in ("mse", "deviance"):
             noise_sd = np.sqrt(cv.mean[i])
             how = "the noise sd is estimated as the root of the CV mse at the chosen lam"
@@ -269,16 +284,13 @@ def _data_rows(path, n_samples, data):
     return rows
 
 
-def _model_notes(path, cv, target, gap_left_out):
+def _model_notes(path, cv, target):
     """Sentences under the headline: what the model predicts, how it is penalised."""
     notes = [t for t in (_class_sentence(path, cv, target), group_sentence(path, cv)) if t]
     if path.family == "multinomial" and path.l1_ratio > 0:
         notes.append("The multinomial penalty is grouped: each feature's coefficients for "
                       "all classes form one group, which enters or leaves the model as a "
                       "whole.")
-    if gap_left_out:
-        notes.append("The overfitting-gap plot is left out: it cannot apply the offset of "
-                     "this fit yet.")
     return notes
 
 
@@ -332,6 +344,26 @@ def _grid_note(cv):
                 "again.")
     warning = cv.extra.get("edge_warning")
     return f"{note} Note: {warning}." if warning else note
+
+
+def _path_summary(path):
+    """Sentences under the path figure: an early stop and strengths left unconverged."""
+    parts = [f"The path stopped early: {path.stop_reason}."] if path.stop_reason else []
+    failed = np.flatnonzero(~np.asarray(path.converged, dtype=bool))
+    if failed.size:
+        cert = np.asarray(path.certificate, dtype=float)[failed]
+        known = np.isfinite(cert)
+        detail = []
+        if known.any():
+            worst = failed[known][np.argmax(cert[known])]
+            detail.append(f"the largest {path.certificate_kind}, "
+                          f"{_fmt(path.certificate[worst])}, at lam = {_fmt(path.lams[worst])}, "
+                          f"against the tolerance {_fmt(path.tol)}")
+        if not known.all():
+            detail.append(f"{int(np.sum(~known))} without a computed certificate")
+        parts.append(f"Warning: {failed.size} of {path.n_lams} strengths did not converge "
+                     f"({'; '.join(detail)}): their coefficients are not certified optimal.")
+    return " ".join(parts)
 
 
 def _repro_rows(path, cv, n_folds, n_repeats):
@@ -407,7 +439,9 @@ def build_report(
         ``X`` and ``sample_weight``). Coefficients are ranked and selected on that scale
         (:func:`shrinkage.plotting.paths.selected_features`).
     sample_weight : array of shape (n_samples,), optional
-        The weights of the fit (for the standard deviations computed from ``X``).
+        The weights of the fit: for the standard deviations computed from ``X``, the gap
+        plot's training error, and the gaussian noise estimate (the sd of a row of average
+        weight) and sample count (rows of positive weight) of the Bayesian reading.
     offset : array of shape (n_samples,), optional
         The offset of the fit (for the gaussian noise estimate and the gap plot).
     inference : InferenceResult, optional
@@ -427,7 +461,8 @@ def build_report(
     _check_pair(path, cv)
     sd = _resolve_sd(path, X, feature_sd, sample_weight)
     if images is None:
-        images = render_figures(path, cv, X, y, overfit=overfit, offset=offset, feature_sd=sd)
+        images = render_figures(path, cv, X, y, overfit=overfit, offset=offset, feature_sd=sd,
+                                sample_weight=sample_weight)
     images = _with_section_images(images, inference, survival)
     encoded = {k: base64.b64encode(v).decode("ascii") for k, v in images.items()}
     i = cv.index_chosen
@@ -439,13 +474,12 @@ def build_report(
     data_rows = _data_rows(path, n_samples, data)
     n_folds, n_repeats, cv_rows, repeat_note = _cv_rows(path, cv, sd)
     coef_columns, coef_rows, n_nonzero, intercept_text = _coef_table(path, cv, i, names, sd)
-    prior_sentence = _prior_sentence(path, cv, X, y, n_samples, offset)
+    prior_sentence = _prior_sentence(path, cv, X, y, n_samples, offset, sample_weight)
     repro_rows = _repro_rows(path, cv, n_folds, n_repeats)
     headline = (f"A {path.family} {penalty_kind(path)} path cross-validated over {n_folds} "
                 f"folds: the chosen lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of "
                 f"{path.n_features} features.")
-    model_notes = _model_notes(path, cv, (data or {}).get("target", "y"),
-                               offset is not None and X is not None and "gap" not in images)
+    model_notes = _model_notes(path, cv, (data or {}).get("target", "y"))
     return _template().render(
         title=title,
         headline=headline,
@@ -455,7 +489,7 @@ def build_report(
         data_rows=data_rows,
         notes=list(notes),
         columns=[tuple(c) for c in (columns or ())],
-        path_summary=path.stop_reason and f"The path stopped early: {path.stop_reason}.",
+        path_summary=_path_summary(path),
         lam_max_fitted=float(np.max(path.lams)),
         lam_min_fitted=float(np.min(path.lams)),
         cv=cv,
