@@ -334,3 +334,25 @@ def test_model_files_of_0_1_0_show_and_predict(tmp_path):
     pred = run(["predict", old, data])
     got = [float(r[0]) for r in list(csv.reader(pred.output.splitlines()))[1:]]
     np.testing.assert_allclose(got, X @ model.coef + model.intercept, rtol=1e-12)
+
+
+# ------------------------------------------------------------------- colliding names
+@pytest.mark.parametrize("folder", [False, True])
+def test_a_column_named_like_a_level_indicator_is_refused(tmp_path, folder):
+    # 'x=b' is both a numeric column and the indicator of level b of column x: two
+    # features of one name would be indistinguishable in the summary and the model file
+    rng = np.random.default_rng(0)
+    rows = [["ab"[i % 2], f"{rng.normal():.3f}", f"{rng.normal():.3f}"] for i in range(40)]
+    if folder:
+        (tmp_path / "parts").mkdir()
+        for k in range(2):
+            write_csv(tmp_path / "parts" / f"p{k}.csv", ["x", "x=b", "y"], rows)
+        data = tmp_path / "parts"
+    else:
+        data = write_csv(tmp_path / "d.csv", ["x", "x=b", "y"], rows)
+    result = run(["fit", data, "--target", "y", "--folds", 3, "--out", tmp_path / "o"])
+    assert_one_line_error(result, "two features would be named 'x=b'", "'x' and 'x=b'")
+    assert not (tmp_path / "o").exists()
+    # the reference level's name collides with nothing: that table fits
+    write_csv(tmp_path / "ok.csv", ["x", "x=a", "y"], rows)
+    fit(tmp_path / "ok.csv", tmp_path / "o2", "--target", "y")

@@ -30,7 +30,7 @@ from .tabular_blocked_rules import (
     merge_summaries,
     summarize_table,
 )
-from .tabular_encode import design_matrix, numeric_column
+from .tabular_encode import check_distinct_features, design_matrix, numeric_column
 from .tabular_read import (
     DataError,
     Table,
@@ -212,6 +212,7 @@ def blocked_design(files, opts, compute, summary=None):
     roles = {"target": target, "weights": opts.get("weights"), "offset": opts.get("offset"),
              "impute": bool(opts["impute"]), "classes": classes}
     probe, names = design_matrix(_empty_table(merged, features), columns)
+    check_distinct_features(columns)
     q = probe.shape[1] + 1 + bool(roles["weights"]) + bool(roles["offset"])
     Z = da.concatenate([da.from_delayed(dask.delayed(encode_file)(f, columns, roles),
                                         shape=(m, q), dtype=np.float64)

@@ -293,6 +293,7 @@ def encode_for_fit(table, target, *, family="auto", exclude=(), groups=None, imp
                      f"{shown}; pass --keep COL to use one")
     columns = [_column_spec(table, name, rows, impute, notes) for name in features]
     X, names = design_matrix(table, columns, rows=rows, impute=True)
+    check_distinct_features(columns)
     y = table.columns[target][rows]
     if family in ("binomial", "multinomial"):
         y = np.array([label_text(v) for v in y], dtype=str)
@@ -304,6 +305,24 @@ def factor_labels(columns):
     """The column each design-matrix column comes from (a factor's indicators share its
     name): the ``feature_groups`` that penalise every factor as one group."""
     return [spec["name"] for spec in columns for _ in _spec_names(spec)]
+
+
+def check_distinct_features(columns):
+    """Refuse an encoding in which two design-matrix columns share a name.
+
+    A numeric column named ``"x=a"`` beside a categorical ``x`` with level ``a`` would
+    give two features of one name: the summary, the report and the model file could not
+    tell them apart.
+    """
+    seen = {}
+    for spec in columns:
+        for name in _spec_names(spec):
+            if name in seen:
+                raise DataError(
+                    f"two features would be named {name!r}, from columns {seen[name]!r} and "
+                    f"{spec['name']!r} (a categorical column's indicators are named "
+                    "column=level); rename one of the columns")
+            seen[name] = spec["name"]
 
 
 def _spec_names(spec):
