@@ -356,3 +356,19 @@ def test_a_column_named_like_a_level_indicator_is_refused(tmp_path, folder):
     # the reference level's name collides with nothing: that table fits
     write_csv(tmp_path / "ok.csv", ["x", "x=a", "y"], rows)
     fit(tmp_path / "ok.csv", tmp_path / "o2", "--target", "y")
+
+
+def test_fit_says_when_the_grid_went_past_the_lam_min_ratio_given(tmp_path):
+    r = np.random.default_rng(4)
+    X = r.standard_normal((150, 20))
+    y = X[:, :12] @ r.uniform(0.5, 1.0, 12) + 0.3 * r.standard_normal(150)
+    data = write_csv(tmp_path / "d.csv", [f"x{j}" for j in range(20)] + ["y"],
+                     np.column_stack([X, y]).tolist())
+    model, result = fit(data, tmp_path / "o", "--target", "y", "--lam-min-ratio", 0.3,
+                        "--n-lams", 10)
+    text = flat(result.output)
+    assert "note: The CV minimum sat at the edge of the strength grid" in text
+    assert "toward weaker strengths" in text
+    lams = model.path.lams  # the path reaches below the lam_max * 0.3 asked for
+    assert lams.min() < 0.3 * lams.max()
+    assert f"The path runs from lam = {lams.max():.4g} to {lams.min():.4g}." in text

@@ -127,6 +127,12 @@ def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, see
             progress.update(task, total=1, completed=1)
     for w in {str(w.message) for w in caught}:
         console.print(f"warning: {w}")
+    from .tuning.extension import extension_note
+
+    extended = extension_note(getattr(cv, "extra", None))
+    if extended:  # the path reaches beyond the --lam-min-ratio the user gave
+        console.print(f"note: {extended} The path runs from lam = {_fmt(path.lams.max())} "
+                      f"to {_fmt(path.lams.min())}.", soft_wrap=True)
     return cv, path
 
 

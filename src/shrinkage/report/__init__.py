@@ -335,13 +335,9 @@ def _cv_rows(path, cv, sd=None):
 
 def _grid_note(cv):
     """What the grid extension (:mod:`shrinkage.tuning.extension`) did, in words."""
-    sides = list(cv.extra.get("grid_extensions", []))
-    note = ""
-    if sides:
-        where = ", ".join(f"toward {s} strengths" for s in sides)
-        note = (f"The CV minimum sat at the edge of the strength grid, so the grid was "
-                f"extended {len(sides)} time(s) by a decade ({where}) and cross-validated "
-                "again.")
+    from ..tuning.extension import extension_note
+
+    note = extension_note(cv.extra)
     warning = cv.extra.get("edge_warning")
     return f"{note} Note: {warning}." if warning else note
 

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 __all__ = ["GridEdgeWarning", "MAX_EXTENSIONS", "edge_of", "extend_at_edges",
-           "extended_grid"]
+           "extended_grid", "extension_note"]
 
 #: How many times cross-validation extends the grid (a decade of strengths each time)
 #: while the minimum sits at its edge.
@@ -40,6 +40,17 @@ def edge_of(result, full):
     if i == 0 and full.nnz[0] > 0:
         return "stronger"
     return None
+
+
+def extension_note(extra):
+    """What the extensions recorded in a result's ``extra`` did, in one sentence ("" if
+    the grid was not extended)."""
+    sides = list((extra or {}).get("grid_extensions", []))
+    if not sides:
+        return ""
+    where = ", ".join(f"toward {s} strengths" for s in sides)
+    return (f"The CV minimum sat at the edge of the strength grid, so the grid was "
+            f"extended {len(sides)} time(s) by a decade ({where}) and cross-validated again.")
 
 
 def extended_grid(lams, side):
