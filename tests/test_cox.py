@@ -134,7 +134,11 @@ def test_kkt_at_reported_solution_is_independent_of_solver():
     (np.c_[[1.0, 2.0, 3.0], [1, 2, 1]], None, "0 .censored. or 1"),
     (np.c_[[1.0, 2.0, 3.0], [0, 0, 0]], None, "no events"),
     (np.c_[[0.0, 2.0, 1.0], [1.0, 3.0, 1.0], [1, 0, 1]], None, "stop <= start"),
-    (np.c_[[1.0, 2.0, 3.0, 4.0], [1, 1, 0, 0]], [0, 0, 1, 1], "stratum 1 .* no events"),
+    (np.c_[[1.0, 2.0, 3.0, 4.0], [1, 1, 0, 0]], [0, 0, 1, 1], "stratum 1 has no events"),
+    # the stratum is named by its label, not by its place among the sorted labels
+    (np.c_[[1.0, 2.0, 3.0, 4.0], [1, 1, 0, 0]], ["site b", "site b", "site a", "site a"],
+     "stratum 'site a' has no events"),
+    (np.c_[[1.0, 2.0, 3.0, 4.0], [1, 1, 0, 0]], [7, 7, 3, 3], "stratum 3 has no events"),
     (np.c_[[1.0, 2.0, 3.0], [1, 0, 1]], [0, 1], "one label per row"),
     (np.ones((3, 4)), None, "2 columns"),
 ])

@@ -60,11 +60,12 @@ def survival_response(y, *, strata=None):
     if n == 0:
         raise ValueError("y is empty: no survival times")
     _check_times(start, stop, event)
+    labels = None
     if strata is not None or codes is None:
-        codes = _strata_codes(strata, n)
+        codes, labels = _strata_codes(strata, n)
     out = np.empty(n, dtype=SURVIVAL_DTYPE)
     out["start"], out["stop"], out["event"], out["stratum"] = start, stop, event, codes
-    _check_strata_events(out)
+    _check_strata_events(out, labels)
     return out
 
 
@@ -122,22 +123,24 @@ def _check_times(start, stop, event):
 
 def _strata_codes(strata, n):
     if strata is None:
-        return np.zeros(n, dtype=np.int64)
+        return np.zeros(n, dtype=np.int64), None
     s = np.asarray(strata)
     if s.ndim != 1 or s.shape[0] != n:
         raise ValueError(f"strata must have one label per row ({n}), got shape {s.shape}")
     if s.dtype.kind == "f" and not np.all(np.isfinite(s)):
         raise ValueError("strata has NaN labels; give every row a stratum")
-    _, codes = np.unique(s, return_inverse=True)
-    return codes.astype(np.int64)
+    labels, codes = np.unique(s, return_inverse=True)
+    return codes.astype(np.int64), labels
 
 
-def _check_strata_events(y):
+def _check_strata_events(y, labels=None):
+    """Every stratum needs an event; ``labels`` (the sorted stratum labels) name it."""
     has = np.bincount(y["stratum"], weights=y["event"], minlength=y["stratum"].max() + 1)
     if np.any(has == 0):
         k = int(np.flatnonzero(has == 0)[0])
-        raise ValueError(f"stratum {k} (in sorted order of the labels) has no events; drop it "
-                         "or merge it with another stratum")
+        name = (f"stratum {k} (in sorted order of the labels)" if labels is None else
+                f"stratum {labels[k].item() if hasattr(labels[k], 'item') else labels[k]!r}")
+        raise ValueError(f"{name} has no events; drop it or merge it with another stratum")
 
 
 @dataclass(frozen=True)
