@@ -31,6 +31,9 @@ CASES = [
     dict(sample_weight=True, offset=True, standardize=False),
     dict(fit_intercept=False, penalty_factor=[0.5, 1.0, 2.0, 1.0, 0.3]),
     dict(sample_weight=True, l1_ratio=0.0),
+    # an unpenalised feature: its class coefficients are reported at mean zero
+    dict(penalty_factor=[0.0, 1.0, 1.0, 1.0, 1.0]),
+    dict(penalty_factor=[0.0, 1.0, 1.0, 1.0, 1.0], multinomial_grouped=False),
 ]
 
 
@@ -54,6 +57,9 @@ def test_path_equals_in_memory_with_its_certificate(kw):
     np.testing.assert_allclose(got.intercepts, ref.intercepts, atol=1e-8)
     np.testing.assert_allclose(got.dev_ratio, ref.dev_ratio, atol=1e-8)
     np.testing.assert_array_equal(got.classes, ref.classes)
+    free = np.asarray(kw.get("penalty_factor", 1.0)) == 0
+    for path in (got, ref):
+        np.testing.assert_allclose(path.coefs[:, free].sum(axis=2), 0.0, atol=1e-12)
     assert got.certificate_kind == "kkt_violation" and got.family == "multinomial"
     assert np.all(got.converged) and np.all(got.certificate <= tol)
     mine = multinomial_certificate(X, y, w if weight is not None else np.ones(X.shape[0]),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.kernels.multinomial_gram import cd_multinomial_gram
+from ..engine.multinomial import centre_free_rows, free_rows
 from ..engine.stopping import RULES, SEPARATED, early_stop_code, stop_reason
 from ..model.families import get_family, intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, kkt_violation, penalty_value
@@ -244,12 +245,14 @@ class MultinomialFit(PassFit):
                "n_iter": np.zeros(L, dtype=np.int64), "steps": np.zeros(L, dtype=np.int64)}
         stop = [L, 0, None]
         before = self.passes
+        free = free_rows(st.lo, st.hi, st.unpen)
 
         def record(e):  # strengths arrive in order; True stops the path
             k = e.k
             T = e.b.reshape(p + 1, K)
             b0 = T[0] - st.xm @ T[1:]
             out["coefs"][k], out["intercepts"][k] = T[1:], b0 - b0.mean()
+            centre_free_rows(out["coefs"][k:k + 1], free)
             out["cert"][k], out["n_iter"][k], out["steps"][k] = e.cert, e.sweeps, e.steps
             out["dev_ratio"][k] = 1.0 - float(e.s["dev"]) / null_dev if null_dev > 0 else 0.0
             if not early_stop:

@@ -41,6 +41,24 @@ def line_search(objective, eta, deta, b_old, db, f_old, decrease, max_halvings=4
     return None
 
 
+def centre_free_rows(coefs, free):
+    """Shift each free feature's class coefficients to mean zero, in place.
+
+    ``coefs`` is ``(L, p, K)``; ``free`` marks the unpenalised, unbounded features. The
+    loss sees only differences between classes, so such a row is identified only up to
+    a common shift, which the solver's route would otherwise fix: the row of mean zero
+    is the convention (the one the grouped penalty chooses for penalised rows), the same
+    in memory and block by block. The intercepts need no change (they are reported
+    centred across the classes, and the shift moves them all alike)."""
+    if np.any(free):
+        coefs[:, free] -= coefs[:, free].mean(axis=2, keepdims=True)
+
+
+def free_rows(lo, hi, unpenalized):
+    """The features :func:`centre_free_rows` centres."""
+    return unpenalized & np.isinf(lo) & np.isinf(hi)
+
+
 class MultinomialSolver(Solver):
     """Proximal Newton with block coordinate descent for a matrix response (K classes)."""
 
@@ -222,6 +240,12 @@ class MultinomialSolver(Solver):
         gap = np.max(np.abs(self.resid[live]), axis=0)
         done = np.flatnonzero(gap < self.separation_tol)
         return int(done[0]) if done.size else None
+
+    def run_path(self, grid, lam_prev, null_dev, early_stop, out):
+        done, code = super().run_path(grid, lam_prev, null_dev, early_stop, out)
+        prob = self.prob
+        centre_free_rows(out[0][:done], free_rows(prob.lo, prob.hi, prob.unpenalized))
+        return done, code
 
     def intercept(self):
         b0 = self.b0 - self.prob.xm @ self.b
