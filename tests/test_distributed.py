@@ -320,3 +320,44 @@ def test_null_model_with_an_offset_and_rare_events_is_exact(family):
                                    n_lams=5, tol=1e-10, scheduler="synchronous")
     np.testing.assert_allclose(got.lam_max, ref.lam_max, rtol=1e-10)
     np.testing.assert_allclose(got.intercepts[0], ref.intercepts[0], rtol=1e-10)
+
+
+def test_blocked_inputs_with_unknown_sizes_or_mixed_files_are_named(tmp_path):
+    X, ys, _, _ = _data(n=600, p=4)
+    y = ys["gaussian"]
+    Xd = da.from_array(X, chunks=(200, 4))
+    keep = da.from_array(y, chunks=200) > -1e9  # boolean indexing: block sizes unknown
+    with pytest.raises(ValueError, match="X has blocks of unknown size.*compute_chunk_sizes"):
+        dist.regularization_path(Xd[keep], y, scheduler="synchronous")
+    with pytest.raises(ValueError, match="y has blocks of unknown size"):
+        dist.regularization_path(Xd, da.from_array(y, chunks=200)[keep],
+                                 scheduler="synchronous")
+    labels = np.r_[np.arange(599) % 3, np.nan]
+    with pytest.raises(ValueError, match=r"cv \(fold labels\) has missing \(NaN\)"):
+        dist.cross_validate(Xd, y, cv=da.from_array(labels, chunks=200),
+                            scheduler="synchronous")
+    with pytest.raises(ValueError, match=r"integers 0..K-1.*from -1 to 2"):
+        dist.cross_validate(Xd, y, cv=da.from_array(np.arange(600) % 4 - 1.0, chunks=200),
+                            scheduler="synchronous")
+    with pytest.raises(ValueError, match="with fractions"):
+        dist.cross_validate(Xd, y, cv=da.from_array(np.arange(600) % 3 + 0.5, chunks=200),
+                            scheduler="synchronous")
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y, "c": rng.choice(["u", "v"], 600)})
+    (tmp_path / "m").mkdir()
+    df.iloc[:300].to_parquet(tmp_path / "m" / "p0.parquet", index=False)
+    df.iloc[300:].drop(columns=["y"]).to_parquet(tmp_path / "m" / "p1.parquet", index=False)
+    with pytest.raises(ValueError, match=r"do not all have the same columns: \['y'\]"):
+        dist.read_parquet(str(tmp_path / "m" / "*.parquet"), "y", columns=["a", "b"])
+    df.to_parquet(tmp_path / "text.parquet", index=False)
+    with pytest.raises(ValueError, match="target column 'c' holds text"):
+        dist.read_parquet(str(tmp_path / "text.parquet"), "c", columns=["a", "b"])
+    # a column numeric in the first file and text in another
+    (tmp_path / "t").mkdir()
+    df.iloc[:300].to_parquet(tmp_path / "t" / "p0.parquet", index=False)
+    late = df.iloc[300:].astype({"b": str})
+    late.loc[late.index[7], "b"] = "n/a"
+    late.to_parquet(tmp_path / "t" / "p1.parquet", index=False)
+    with pytest.raises(ValueError, match=r"column 'b' holds text \('n/a'\)"):
+        table = dist.read_parquet(str(tmp_path / "t" / "*.parquet"), "y", columns=["a", "b"])
+        dist.regularization_path(table.X, table.y, scheduler="synchronous")

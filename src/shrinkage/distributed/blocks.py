@@ -69,6 +69,14 @@ def _as_dask_design(X, block_rows):
     return da.from_array(X, chunks=(int(rows), int(shape[1]))), True
 
 
+def _known_chunks(v, name):
+    """Refuse a dask array whose block sizes are unknown (NaN), as after boolean indexing:
+    the rows of each block must be known to align the vectors and the folds."""
+    if any(np.isnan(c) for dim in v.chunks for c in dim):
+        raise ValueError(f"{name} has blocks of unknown size (as after boolean indexing); "
+                         f"call {name}.compute_chunk_sizes() first")
+
+
 def _aligned(v, name, n, chunks):
     """``v`` (numpy or dask, length ``n``) as a dask vector with X's row blocks."""
     import dask.array as da
@@ -76,6 +84,7 @@ def _aligned(v, name, n, chunks):
     if v is None:
         return None
     if isinstance(v, da.Array):
+        _known_chunks(v, name)
         if v.ndim != 1 or v.shape[0] != n:
             raise ValueError(f"{name} must be 1-D of length {n} (X's rows), got shape "
                              f"{v.shape}")
@@ -110,6 +119,7 @@ def block_data(X, y, sample_weight=None, offset=None, folds=None, *, block_rows=
         (in-process schedulers: ``"synchronous"``, ``"threads"``).
     """
     Xd, wrapped = _as_dask_design(X, block_rows)
+    _known_chunks(Xd, "X")
     if Xd.ndim != 2:
         raise ValueError(f"X must be 2-D, got {Xd.ndim} dimensions")
     if Xd.dtype.kind not in "fiub":

@@ -52,7 +52,17 @@ def fold_spec(cv, n, random_state, fold_by):
         seed = 0 if random_state is None else int(random_state)
         return (fold_by, int(cv), seed), int(cv), None, None
     if isinstance(cv, da.Array):
-        K = int(cv.max().compute()) + 1
+        if cv.dtype.kind not in "iuf":
+            raise TypeError(f"dask fold labels must be integers 0..K-1, got dtype {cv.dtype}")
+        lo, hi, fraction = da.compute(cv.min(), cv.max(), (cv % 1 != 0).any())
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError("cv (fold labels) has missing (NaN) or infinite labels; give "
+                             "every row a fold")
+        if lo < 0 or fraction:
+            raise ValueError("dask fold labels must be integers 0..K-1 (a numpy array may "
+                             f"hold any labels), got values from {lo:g} to {hi:g}"
+                             + (" with fractions" if fraction else ""))
+        K = int(hi) + 1
         return ("given", K), K, cv, None
     labels = np.asarray(cv)
     if labels.shape != (n,):

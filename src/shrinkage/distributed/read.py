@@ -39,13 +39,30 @@ class BlockedTable:
         return {"sample_weight": self.sample_weight, "feature_names": self.feature_names}
 
 
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def encode_partition(frame, numeric, levels):
     """The float64 design of one partition: numeric columns as they are, then for each
     categorical column one 0/1 column per non-reference level."""
     n = len(frame)
+    lacking = [c for c in list(numeric) + list(levels) if c not in frame.columns]
+    if lacking:
+        raise ValueError(f"a part of the files lacks column(s) {lacking} (its columns: "
+                         f"{list(frame.columns)}); every file needs the same columns")
     parts = []
     for col in numeric:
-        v = frame[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        try:
+            v = frame[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            text = next(x for x in frame[col] if isinstance(x, str) and not _is_number(x))
+            raise ValueError(f"column {col!r} holds text ({text!r}) where numbers are "
+                             "expected, in a part of the files") from None
         if not np.all(np.isfinite(v)):
             raise ValueError(f"column {col!r} has missing or infinite values; impute or "
                              "drop them before fitting")
@@ -100,6 +117,11 @@ def read_parquet(path, target, *, columns=None, weight=None, csv=False, blocksiz
     for col in [target] + ([weight] if weight else []):
         if col not in names:
             raise ValueError(f"column {col!r} is not in the files (columns: {names})")
+    for col, role in ((target, "target"), (weight, "weight")):
+        if col and df[col].dtype.kind not in "fiub":
+            raise ValueError(f"{role} column {col!r} holds text (dtype {df[col].dtype}): "
+                             "read_parquet needs numbers there (class labels coded "
+                             "0..K-1); `shrinkage fit` reads labelled files")
     feats = [c for c in (columns or names) if c not in (target, weight)]
     missing = [c for c in feats if c not in names]
     if missing:
@@ -112,7 +134,12 @@ def read_parquet(path, target, *, columns=None, weight=None, csv=False, blocksiz
         if lv.size < 2:
             raise ValueError(f"categorical column {c!r} has {lv.size} level(s); drop it")
     parts = df.to_delayed()
-    lengths = dask.compute(*[dask.delayed(len)(part) for part in parts])
+    try:
+        lengths = dask.compute(*[dask.delayed(len)(part) for part in parts])
+    except KeyError as err:  # a file without a column the first one has
+        raise ValueError(f"the files do not all have the same columns: {err.args[0]} in "
+                         f"one of them (the first has {names}); every file needs the same "
+                         "columns") from None
     feature_names = list(numeric) + [f"{c}={lv}" for c, v in levels.items() for lv in v[1:]]
     p = len(feature_names)
     extra = [target] + ([weight] if weight else [])
