@@ -150,3 +150,29 @@ def test_estimator_does_not_change_its_parameters_when_fitting():
     after = model.get_params()
     for k, v in before.items():
         assert np.array_equal(v, after[k]) if isinstance(v, np.ndarray) else v == after[k]
+
+
+def test_cv_uno_concordance_is_scored_up_to_each_folds_last_training_time():
+    from sksurv.metrics import concordance_index_ipcw
+    from sksurv.util import Surv
+
+    X, t, e, _ = _data(n=200, p=5, seed=3)
+    e[np.argmax(t)] = 1.0  # the longest follow-up ends in an event: its fold's G is unknown
+    cv = cross_validate(X, np.c_[t, e], "cox", cv=4, metric="uno_c", random_state=0,
+                        n_lams=8)
+    assert cv.greater_is_better and np.all(np.isfinite(cv.mean[1:]))
+    fold = cv.fold_ids
+    beyond = 0
+    for f in range(4):
+        train, test = fold != f, fold == f
+        tau = t[train].max()
+        beyond += int(np.any(t[test][e[test] == 1] > tau))
+        path = regularization_path(X[train], np.c_[t, e][train], "cox", lams=cv.lams)
+        eta = path.linear_predictor(X[test])
+        want = [concordance_index_ipcw(Surv.from_arrays(e[train] == 1, t[train]),
+                                       Surv.from_arrays(e[test] == 1, t[test]), eta[:, k],
+                                       tau=tau)[0] for k in range(1, path.n_lams)]
+        np.testing.assert_allclose(cv.fold_scores[f, 1:path.n_lams], want, atol=1e-12)
+    assert beyond >= 1  # the case that was refused: a held-out event past every training time
+    model = PenalizedCox(metric="uno_c", cv=4, random_state=0).fit(X, np.c_[t, e])
+    assert model.cv_.metric == "uno_c"

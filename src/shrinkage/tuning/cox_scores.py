@@ -13,7 +13,9 @@ the Cox scores of a fold are computed from the linear predictor of *every* row:
   better.
 * ``uno_c``: Uno's inverse-probability-of-censoring weighted concordance on the held-out
   rows, the censoring distribution estimated on the training rows
-  (:func:`shrinkage.survival.uno_concordance`). Greater is better.
+  (:func:`shrinkage.survival.uno_concordance`), truncated at the last training time
+  (``tau``: the censoring distribution is unknown beyond it); pairs across strata, rows
+  unweighted. Greater is better.
 """
 
 from __future__ import annotations
@@ -87,7 +89,10 @@ def cox_fold_scores(metric, y, eta, weight, train, test, ties="efron", index=Non
                                             sample_weight=w, strata=yt["stratum"]))
     if metric == "uno_c":
         yr = y[train]
+        # G, the censoring distribution, is estimated from the training rows and is
+        # unknown past the last of their times: held-out events are scored before it
+        tau = float(np.max(yr["stop"]))
         return np.asarray(uno_concordance(yr["stop"], yr["event"] == 1.0, yt["stop"],
-                                          yt["event"] == 1.0, eta[test]))
+                                          yt["event"] == 1.0, eta[test], tau=tau))
     raise ValueError(f"metric {metric!r} does not fit the cox family; use one of "
                      f"{sorted(COX_METRICS)}")
