@@ -66,15 +66,18 @@ def _check_family_options(opts):
     if missing:
         raise CLIError(f"--family cox needs {' and '.join(missing)} (the columns of survival "
                        "times and of event indicators)")
-    refused = {"--penalty mcp": opts["penalty"] == "mcp",
-               "--penalty scad": opts["penalty"] == "scad",
-               "--penalty adaptive": opts["penalty"] == "adaptive",
-               "--factor-groups": bool(opts.get("factor_groups")),
-               f"--inference {opts.get('inference')}": opts.get("inference", "none") != "none"}
-    for option, given in refused.items():
+    penalties = "use --penalty lasso, ridge or elasticnet"
+    refused = {"--penalty mcp": (opts["penalty"] == "mcp", penalties),
+               "--penalty scad": (opts["penalty"] == "scad", penalties),
+               "--penalty adaptive": (opts["penalty"] == "adaptive", penalties),
+               "--factor-groups": (bool(opts.get("factor_groups")),
+                                   "leave it out: each indicator of a factor is then "
+                                   "penalised on its own"),
+               f"--inference {opts.get('inference')}": (
+                   opts.get("inference", "none") != "none", "leave --inference out")}
+    for option, (given, instead) in refused.items():
         if given:
-            raise CLIError(f"{option} does not apply to --family cox yet (use --penalty "
-                           "lasso, ridge or elasticnet)")
+            raise CLIError(f"{option} does not apply to --family cox yet ({instead})")
     return {"ties": opts.get("ties") or "efron"}
 
 
