@@ -356,9 +356,9 @@ def test_bad_inputs_raise_clear_errors():
         ElasticNet(0.1, 1.5)
     with pytest.raises(ValueError, match="max_norm must be > 0"):
         MaxNorm(0.0)
-    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
-        L1(0.1).step(net, 0.0)
-    with pytest.raises(TypeError, match="lr must be a positive number or a torch.optim"):
+    with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
+        L1(0.1).step(net, -0.1)
+    with pytest.raises(TypeError, match="lr must be a number >= 0 or a torch.optim"):
         L1(0.1).step(net, "fast")
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         L1(0.1)(np.zeros(3))

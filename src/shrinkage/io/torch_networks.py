@@ -40,12 +40,18 @@ def _to_state(seq):
                 f"{', '.join(sorted(_LAYERS))} are supported"
             )
         layers.append({"type": name, "args": _LAYERS[name][1](module)})
+    dtypes = sorted({str(t.dtype) for t in seq.state_dict().values()})
+    if len(dtypes) > 1:
+        raise TypeError(f"cannot save a network whose parameters mix dtypes ({', '.join(dtypes)}):"
+                        " convert it to one with .double() or .float() first")
+    if dtypes and dtypes[0] not in _DTYPES:
+        raise TypeError(f"cannot save a {dtypes[0]} network: only float32 and float64 are "
+                        "stored; convert it with .float() or .double() first")
     weights = {k: v.detach().cpu().numpy().copy() for k, v in seq.state_dict().items()}
-    dtypes = {str(p.dtype) for p in seq.parameters()}
     return {
         "layers": layers,
         "weights": weights,
-        "dtype": dtypes.pop() if len(dtypes) == 1 else "torch.float32",
+        "dtype": dtypes[0] if dtypes else "torch.float32",
         "training": bool(seq.training),
     }
 

@@ -190,6 +190,8 @@ class EarlyStopping:
         value : float, 0-d tensor, or 1-D sequence / tensor
             The epoch's validation score, or the per-batch (or per-example) validation
             losses, whose mean is the score and whose standard error of the mean is the SE.
+            A NaN or infinite score (a diverged epoch) is recorded as NaN: it never
+            improves, counts toward ``patience`` and is never restored.
         model : torch.nn.Module, optional
             The model whose state may be saved (required unless ``restore=None``).
         se : float, optional
@@ -206,12 +208,15 @@ class EarlyStopping:
                 raise ValueError("pass either per-batch losses or se, not both")
             score = float(np.mean(arr))
             m = arr.size
-            se_val = float(np.std(arr, ddof=1) / math.sqrt(m)) if m >= 2 else math.nan
+            se_val = (float(np.std(arr, ddof=1) / math.sqrt(m))
+                      if m >= 2 and math.isfinite(score) else math.nan)
         else:
             score = float(arr)
             se_val = math.nan if se is None else float(se)
             if not math.isnan(se_val) and (not math.isfinite(se_val) or se_val < 0):
                 raise ValueError(f"se must be a finite number >= 0, got {se}")
+        if not math.isfinite(score):  # a diverged epoch (an overflowed loss): a failed one
+            score, se_val = math.nan, math.nan
         if self.restore_mode == "strongest_within" and math.isnan(se_val) and not math.isnan(
             score
         ):

@@ -136,7 +136,7 @@ class _BaseMLP(BaseEstimator):
         return np.asarray(DEFAULT_GRIDS[self.tune], dtype=float)
 
     # -------------------------------------------------------------- fitting
-    def _fit(self, X, y_t, n_out, num_classes):
+    def _fit(self, X, y_t, n_out):
         hidden = self._check_params()
         n = X.shape[0]
         self.x_mean_ = X.mean(axis=0)
@@ -156,7 +156,6 @@ class _BaseMLP(BaseEstimator):
             optimizer="adam",
             lr=float(self.lr),
             batch_size=self.batch_size,
-            num_classes=num_classes,
             weight_decay=float(self.weight_decay),
         )
         self.sweep_ = None
@@ -183,6 +182,7 @@ class _BaseMLP(BaseEstimator):
                 lr=float(self.lr),
                 batch_size=self.batch_size,
                 k=float(self.k),
+                weight_decay=0.0 if self.tune == "weight_decay" else float(self.weight_decay),
                 progress=bool(self.verbose),
             )
             knob, value = self.tune, self.sweep_.value_chosen
@@ -267,7 +267,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         sd = float(y.std())
         self.y_scale_ = sd if sd > 0 else 1.0
         y_t = torch.from_numpy((y - self.y_mean_) / self.y_scale_)
-        return self._fit(X, y_t, 1, None)
+        return self._fit(X, y_t, 1)
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,)."""
@@ -301,7 +301,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 f"MLPClassifier needs at least 2 classes, got 1 class: {self.classes_[0]!r}"
             )
         y_t = torch.from_numpy(enc.transform(y).astype(np.int64))
-        return self._fit(X, y_t, int(self.classes_.size), int(self.classes_.size))
+        return self._fit(X, y_t, int(self.classes_.size))
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the network output), shape (n_samples, n_classes)."""

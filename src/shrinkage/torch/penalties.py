@@ -122,11 +122,12 @@ def _learning_rates(params, lr) -> list[float]:
 def _check_lr(lr) -> float:
     if isinstance(lr, bool) or not isinstance(lr, Real):
         raise TypeError(
-            f"lr must be a positive number or a torch.optim.Optimizer, got {type(lr).__name__}"
+            f"lr must be a number >= 0 or a torch.optim.Optimizer, got {type(lr).__name__}"
         )
     lr = float(lr)
-    if not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a finite number > 0, got {lr}")
+    # 0 is a step of length zero (a scheduler's warm-up starts there): the identity
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr}")
     return lr
 
 

@@ -51,7 +51,10 @@ def _check_model(model):
 
 
 def _dropout_modules(model):
-    return [m for m in model.modules() if isinstance(m, DROPOUT_LAYERS)]
+    """The modules that drop units in training mode: dropout layers and multi-head
+    attention (its attention dropout; training mode changes nothing else in it)."""
+    return [m for m in model.modules()
+            if isinstance(m, DROPOUT_LAYERS + (nn.MultiheadAttention,))]
 
 
 def set_dropout(model: nn.Module, p: float) -> int:
@@ -106,7 +109,8 @@ def mc_dropout_predict(
     """Monte Carlo dropout prediction (Gal & Ghahramani 2016): mean and std of T passes.
 
     The model runs in evaluation mode (batch norm uses its running statistics) except its
-    dropout modules, which stay active; ``n_samples`` stochastic forward passes are made
+    dropout modules and the attention dropout of ``nn.MultiheadAttention``, which stay
+    active; ``n_samples`` stochastic forward passes are made
     without gradients and the model's train/eval flags are restored afterwards.
 
     Parameters

@@ -133,6 +133,9 @@ def _check_seeds(seeds) -> list[int]:
         raise TypeError(f"seeds must be an int or a sequence of ints, got {seeds!r}") from None
     if not out or any(not isinstance(s, Integral) or isinstance(s, bool) for s in seeds):
         raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    if any(s < 0 for s in out):
+        raise ValueError(f"seeds must be integers >= 0 (they also seed numpy generators), "
+                         f"got {min(out)}")
     if len(set(out)) != len(out):
         raise ValueError("seeds must be distinct")
     return out
@@ -192,8 +195,16 @@ def _one_run(make_model, train_xy, val_xy, cfg, knob, value, seed, device, es_te
     return out
 
 
+def _check_weight_decay(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
+            or value < 0:
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def _check_sweep(make_model, train_data, val_data, knob, values, seeds, loss, metric,
-                 optimizer, lr, epochs, batch_size, k, early_stopping, device):
+                 optimizer, lr, epochs, batch_size, k, early_stopping, device,
+                 weight_decay=0.0):
     """Validate every argument of :func:`sweep`; returns what the runs need."""
     if knob not in KNOBS:
         raise ValueError(f"knob must be one of {sorted(KNOBS)}, got {knob!r}")
@@ -237,14 +248,14 @@ def _check_sweep(make_model, train_data, val_data, knob, values, seeds, loss, me
             f"train_data X has feature shape {tuple(train_xy[0].shape[1:])} but val_data X has "
             f"{tuple(val_xy[0].shape[1:])}"
         )
-    num_classes = None
     if loss == "cross_entropy":
         for name, (_, y) in (("train_data", train_xy), ("val_data", val_xy)):
             if torch.is_floating_point(y) and not torch.equal(y, y.round()):
                 raise ValueError(f"{name}: loss='cross_entropy' needs integer class labels")
             if y.dim() != 1 or (y < 0).any():
                 raise ValueError(f"{name}: class labels must be a 1-D array of ints >= 0")
-        num_classes = int(max(train_xy[1].max(), val_xy[1].max())) + 1
+    if knob == "weight_decay" and weight_decay:
+        raise ValueError("weight_decay is the swept knob: leave the fixed weight_decay at 0")
     cfg = RunConfig(
         epochs=max_epochs,
         loss=loss,
@@ -252,7 +263,7 @@ def _check_sweep(make_model, train_data, val_data, knob, values, seeds, loss, me
         optimizer=optimizer,
         lr=float(lr),
         batch_size=None if batch_size is None else int(batch_size),
-        num_classes=num_classes,
+        weight_decay=_check_weight_decay(weight_decay),
     )
 
     return vals, seed_list, es_template, dev, train_xy, val_xy, cfg
@@ -337,6 +348,7 @@ def sweep(
     batch_size: int | None = 64,
     k: float = 1.0,
     progress: bool = True,
+    weight_decay: float = 0.0,
 ) -> SweepResult:
     """Train one network per (seed, knob value); choose the strongest value within k SE.
 
@@ -381,6 +393,10 @@ def sweep(
         Standard errors of slack for the strongest-within rule.
     progress : bool, default True
         Show a progress bar (tqdm if installed, else stderr).
+    weight_decay : float >= 0, default 0
+        A fixed decoupled weight decay (:class:`DecoupledWeightDecay`) applied in every
+        run next to the swept knob (not with ``knob="weight_decay"``), so that the value
+        is chosen for the model that will be trained.
 
     Returns
     -------
@@ -393,7 +409,7 @@ def sweep(
     """
     vals, seed_list, es_template, dev, train_xy, val_xy, cfg = _check_sweep(
         make_model, train_data, val_data, knob, values, seeds, loss, metric, optimizer, lr,
-        epochs, batch_size, k, early_stopping, device,
+        epochs, batch_size, k, early_stopping, device, weight_decay,
     )
     stronger = KNOBS[knob]
     tasks, results = _run_all(make_model, train_xy, val_xy, cfg, knob, vals, seed_list, dev,
@@ -427,5 +443,6 @@ def sweep(
             "optimizer": optimizer if isinstance(optimizer, str) else "custom",
             "lr": float(lr),
             "batch_size": batch_size,
+            "weight_decay": cfg.weight_decay,
         },
     )

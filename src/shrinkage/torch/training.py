@@ -56,11 +56,30 @@ def as_tensors(data, name: str):
     return X, y
 
 
+@torch.no_grad()
+def _class_count(model, X, y):
+    """The number of classes of a classifier: its output width (a label may be absent
+    from the data), read in evaluation mode so that no batch statistic moves."""
+    was_training = model.training
+    model.eval()
+    try:
+        width = int(model(X[:1]).shape[-1])
+    finally:
+        model.train(was_training)
+    top = int(y.max())
+    if top >= width:
+        raise ValueError(f"class label {top} is out of range for a model with {width} "
+                         "outputs (labels must be 0..n_outputs-1)")
+    return width
+
+
 def per_example_loss(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
     """Loss of each example: squared error averaged over outputs, or cross-entropy."""
     if loss == "mse":
-        y = y.reshape(out.shape) if y.numel() == out.numel() else y
-        err = (out - y) ** 2
+        if y.numel() != out.numel():
+            raise ValueError(f"the model gives outputs of shape {tuple(out.shape)} but y has "
+                             f"shape {tuple(y.shape)}: loss='mse' needs one target per output")
+        err = (out - y.reshape(out.shape)) ** 2
         return err.reshape(err.shape[0], -1).mean(dim=1)
     # cross-entropy with integer labels or class probabilities (mixup)
     return nn.functional.cross_entropy(out, y, reduction="none")
@@ -104,7 +123,6 @@ class RunConfig:
     optimizer: object = "adam"
     lr: float = 1e-3
     batch_size: int | None = 64
-    num_classes: int | None = None
     #: fixed decoupled weight decay applied in every run (unless the knob is weight_decay)
     weight_decay: float = 0.0
 
@@ -167,7 +185,8 @@ def train(
         gen.manual_seed(seed + 7919)
         transform = GaussianNoise(value, generator=gen)
     elif knob == "mixup":
-        transform = Mixup(value, num_classes=cfg.num_classes, seed=seed)
+        classes = None if cfg.loss == "mse" else _class_count(model, Xtr, ytr)
+        transform = Mixup(value, num_classes=classes, seed=seed)
     if knob != "weight_decay" and cfg.weight_decay > 0:
         # a fixed decay next to the swept knob; L1's prox and the decay commute up to
         # O(lr^2) and both sit after the optimizer step

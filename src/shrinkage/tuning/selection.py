@@ -271,15 +271,22 @@ class Rule:
     def text(self):
         """The canonical spelling: ``"min"``, ``"1se"``, ``"1.5se"`` or ``"2%"``."""
         if self.kind == "se":
-            return "min" if self.value == 0 else f"{self.value:g}se"
-        return f"{100 * self.value:g}%"
+            return "min" if self.value == 0 else f"{_exact(self.value)}se"
+        return f"{_exact(100 * self.value)}%"
 
     def grid_slack(self):
         """``(k, rel)`` for :func:`sparsest_within_grid`."""
         return (self.value, 0.0) if self.kind == "se" else (0.0, self.value)
 
 
-_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
+_NUMBER = r"((?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)"
+
+
+def _exact(value):
+    """``value`` in its shortest spelling that reads back as the same float (``1``,
+    ``1.5``, ``1e-05``, ``1.23456789``), so that a rule's text applies the same rule."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
 
 
 def parse_rule(rule):
