@@ -22,8 +22,9 @@ from ..results import CVResult, Path
 from .figures import png_bytes
 from .groups import group_sentence
 from .inference_section import inference_section, render_inference_figure
-from .penalty_section import nonconvex_note, penalty_figures, penalty_section
+from .penalty_section import penalty_figures, penalty_section
 from .penalty_words import penalty_kind
+from .prior_section import prior_sentence
 
 __all__ = ["build_report", "render_figures", "render_inference_figure", "write_report",
            "rule_sentence", "overfit_demo", "feature_sds"]
@@ -137,80 +138,6 @@ def feature_sds(X, sample_weight=None):
         X = np.asarray(X, dtype=float)
     mean = np.asarray(X.T @ w, dtype=float).ravel()
     return np.sqrt(np.maximum(column_moments(X, w, mean), 0.0))
-
-
-def _noise_var(path, X, y, index, offset=None, sample_weight=None):
-    """Residual variance at ``index``.
-
-    ``sum_i v_i r_i^2 / (m - nnz - 1)`` over the ``m`` rows of positive weight, with the
-    weights ``v`` scaled to mean 1 over those rows (lasso df = nnz, Zou et al. 2007): the
-    variance of a row of average weight, as the weighted likelihood
-    ``sum_i v_i r_i^2 / (2 sigma^2)`` reads the fit's objective; without weights, RSS over
-    ``n - nnz - 1``.
-    """
-    y = np.asarray(y, dtype=float)
-    if offset is not None:
-        y = y - np.asarray(offset, dtype=float)
-    r = y - (np.asarray(X @ path.coefs[index]).ravel() + path.intercepts[index])
-    if sample_weight is None:
-        v, m = np.ones(y.size), y.size
-    else:
-        w = np.asarray(sample_weight, dtype=float)
-        m = int(np.count_nonzero(w > 0))
-        v = w * (m / w.sum())
-    dof = max(m - int(path.nnz[index]) - int(path.fit_intercept), 1)
-    return float(v @ (r * r) / dof)
-
-
-def _prior_sentence(path, cv, X, y, n_samples, offset=None, sample_weight=None):
-    """The Bayesian reading of the chosen lam (:func:`shrinkage.bayes.priors.implied_prior`)."""
-    from ..bayes.priors import implied_prior
-
-    note = nonconvex_note(path, cv)  # MCP, SCAD, the adaptive lasso
-    if note is not None:
-        return note
-    i = cv.index_chosen
-    if n_samples is None:
-        return ("The implied prior needs the number of samples: pass the training data "
-                "(X, y) to build_report.")
-    if sample_weight is not None:
-        # the weighted likelihood with weights of mean 1 over the rows that count
-        n_samples = int(np.count_nonzero(np.asarray(sample_weight, dtype=float) > 0))
-    if path.family == "gaussian":
-        if X is not None and y is not None:
-            noise_sd = np.sqrt(_noise_var(path, X, y, i, offset, sample_weight))
-            how = "the noise sd is estimated from the residuals at the chosen lam" + (
-                "" if sample_weight is None else
-                " (weighted: the sd of a row of average weight, over the rows of positive "
-                "weight)")
-        elif cv.metric in ("mse", "deviance"):
-            noise_sd = np.sqrt(cv.mean[i])
-            how = "the noise sd is estimated as the root of the CV mse at the chosen lam"
-        else:
-            return ("The implied prior needs the noise variance: pass the training data "
-                    "(X, y) to build_report.")
-    else:
-        noise_sd = 1.0
-        how = f"the {path.family} likelihood has no noise scale, so the noise sd is 1"
-    prior = implied_prior(cv.lam_chosen, l1_ratio=path.l1_ratio, noise_sd=noise_sd,
-                          n_samples=n_samples, standardize=path.standardize)
-    text = prior.describe()
-    if path.family == "multinomial" and path.l1_ratio > 0:
-        # The L1 part of the grouped penalty is lam * sum_j ||b_j||_2 over each feature's
-        # K class coefficients: its prior is one kernel per feature, not one per entry.
-        text = (
-            f"The multinomial penalty is grouped (one group per feature: its coefficients "
-            f"for all classes, penalised by their Euclidean norm), so its Bayesian reading "
-            f"is a group prior: each feature's class coefficients b_j share the kernel "
-            f"exp(-||b_j|| / {prior.laplace_scale:.3g})"
-            + ("" if path.l1_ratio == 1 else
-               f" times a Gaussian kernel with sd {prior.gaussian_sd:.3g} per coefficient")
-            + ", not a Laplace prior on each coefficient (lam = "
-            f"{cv.lam_chosen:.3g}, given {n_samples:.4g} samples)."
-        )
-    return (f"{text} Here {how}. The fitted coefficients are the posterior mode "
-            "(MAP) under this prior: the penalty is a preference, stated before seeing the "
-            "data, for small coefficients.")
 
 
 def _class_labels(path, cv, n_classes):
@@ -434,12 +361,9 @@ def build_report(
         standardized scale (default: ``path.extra["feature_sd"]``, else computed from
         ``X`` and ``sample_weight``). Coefficients are ranked and selected on that scale
         (:func:`shrinkage.plotting.paths.selected_features`).
-    sample_weight : array of shape (n_samples,), optional
-        The weights of the fit: for the standard deviations computed from ``X``, the gap
-        plot's training error, and the gaussian noise estimate (the sd of a row of average
-        weight) and sample count (rows of positive weight) of the Bayesian reading.
-    offset : array of shape (n_samples,), optional
-        The offset of the fit (for the gaussian noise estimate and the gap plot).
+    sample_weight, offset : arrays of shape (n_samples,), optional
+        The weights and offset of the fit: for the sds computed from ``X``, the gap plot
+        and the Bayesian reading (:mod:`.prior_section`).
     inference : InferenceResult, optional
         Adds a section on the uncertainty of the selection
         (:mod:`shrinkage.inference`) with its table and picture.
@@ -470,7 +394,7 @@ def build_report(
     data_rows = _data_rows(path, n_samples, data)
     n_folds, n_repeats, cv_rows, repeat_note = _cv_rows(path, cv, sd)
     coef_columns, coef_rows, n_nonzero, intercept_text = _coef_table(path, cv, i, names, sd)
-    prior_sentence = _prior_sentence(path, cv, X, y, n_samples, offset, sample_weight)
+    prior_text = prior_sentence(path, cv, X, y, n_samples, offset, sample_weight)
     repro_rows = _repro_rows(path, cv, n_folds, n_repeats)
     headline = (f"A {path.family} {penalty_kind(path)} path cross-validated over {n_folds} "
                 f"folds: the chosen lam = {_fmt(cv.lam_chosen)} keeps {n_nonzero} of "
@@ -503,7 +427,7 @@ def build_report(
         model_notes=model_notes,
         n_features=path.n_features,
         intercept_text=intercept_text,
-        prior_sentence=prior_sentence,
+        prior_sentence=prior_text,
         repro_rows=repro_rows,
         command=command,
         inference=None if inference is None else inference_section(inference),
