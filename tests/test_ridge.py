@@ -7,7 +7,7 @@ from sklearn.linear_model import Ridge
 from shrinkage import regularization_path
 from shrinkage.results import CVResult, Path
 from shrinkage.tuning.ridge import ridge_path
-from shrinkage.tuning.selection import best, strongest_within
+from shrinkage.tuning.selection import best, parse_rule, strongest_within
 
 
 def _data(n, p, q=None, seed=0):
@@ -204,3 +204,21 @@ def test_bad_arrays():
 
     with pytest.raises(TypeError, match="dense"):
         ridge_path(sp.csc_matrix(X), y)
+
+
+def test_null_deviance_and_rule_match_the_rest_of_the_library():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 5))
+    y = X[:, 0] + rng.standard_normal(40)
+    w = rng.uniform(0.2, 3.0, 40)
+    for weights in (None, w):
+        res = ridge_path(X, y, sample_weight=weights)
+        ref = regularization_path(X, y, l1_ratio=0.0, lams=res.path.lams,
+                                            sample_weight=weights)
+        assert res.path.null_deviance == pytest.approx(ref.null_deviance, rel=1e-12)
+    # the rule is applied with k as given, not rounded to 6 digits
+    k = 3.332912788603274
+    res = ridge_path(X, y, k=k)
+    assert parse_rule(res.cv.rule).value == k
+    want = strongest_within(res.cv.lams, res.cv.mean, res.cv.se, k=k)
+    assert res.cv.index_chosen == want

@@ -174,3 +174,35 @@ def test_ties_within_rounding_go_to_the_stronger_setting():
     assert selection.best(lams, loss) == 1
     # a real difference (far above rounding) is not a tie
     assert selection.best(lams, np.array([0.3, 0.2, 0.2 * (1 - 1e-12), 0.25])) == 2
+
+
+def test_criteria_of_a_weighted_or_offset_path_read_the_fit_as_it_was_made():
+    import shrinkage
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((70, 8))
+    y = X[:, :2] @ np.array([1.0, -0.7]) + 0.5 * rng.standard_normal(70)
+    y[:10] += 30.0  # outliers the fit gives no weight
+    w = np.r_[np.zeros(10), np.ones(60)]
+    lams = np.logspace(0, -2.5, 30)
+    weighted = shrinkage.regularization_path(X, y, sample_weight=w, lams=lams, tol=1e-12)
+    # zero weight is a row left out: the criterion of the same fit on the 60 rows
+    for crit in ("aic", "bic", "ebic"):
+        got = shrinkage.tuning.information.information_criterion_path(
+            weighted, X, y, crit, sample_weight=w)
+        want = shrinkage.tuning.information.information_criterion_path(
+            weighted, X[10:], y[10:], crit)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert shrinkage.select_by_criterion(weighted, X, y, sample_weight=7 * w) == \
+        shrinkage.select_by_criterion(weighted, X[10:], y[10:])
+    # an offset enters the linear predictor
+    off = rng.standard_normal(70)
+    shifted = shrinkage.regularization_path(X, y + off, offset=off, lams=lams, tol=1e-12)
+    np.testing.assert_allclose(
+        shrinkage.tuning.information.information_criterion_path(shifted, X, y + off,
+                                                                 offset=off),
+        shrinkage.tuning.information.information_criterion_path(shifted, X, y), rtol=1e-12)
+    with pytest.raises(ValueError, match="offset"):
+        shrinkage.select_by_criterion(shifted, X, y, offset=off[:5])
+    with pytest.raises(ValueError, match="finite"):
+        information_criterion(np.array([1.0, np.nan]), np.array([0, 1]), 10, 3)

@@ -63,6 +63,8 @@ def information_criterion(rss, df, n_samples, n_features, criterion="bic", *, ga
         raise ValueError(f"n_samples and n_features must be >= 1, got {n} and {p}")
     if rss.shape != df.shape or rss.ndim != 1:
         raise ValueError(f"rss and df must be 1-D of one length, got {rss.shape}, {df.shape}")
+    if not (np.all(np.isfinite(rss)) and np.all(np.isfinite(df))):
+        raise ValueError("rss and df must be finite (NaN or inf found)")
     if np.any(rss < 0) or np.any(df < 0) or np.any(df > p):
         raise ValueError("rss must be >= 0 and df within [0, n_features]")
     if not 0 <= gamma <= 1:
@@ -83,11 +85,18 @@ def information_criterion(rss, df, n_samples, n_features, criterion="bic", *, ga
     return out
 
 
-def information_criterion_path(path, X, y, criterion="bic", *, gamma=0.5, noise_variance=None):
+def information_criterion_path(path, X, y, criterion="bic", *, gamma=0.5, noise_variance=None,
+                               sample_weight=None, offset=None):
     """Criterion for every point of a gaussian lasso :class:`~shrinkage.results.Path`.
 
-    ``rss`` is computed from ``path.linear_predictor(X)``; ``df = path.nnz``.
+    ``rss`` is computed from ``path.linear_predictor(X)`` (plus ``offset``); ``df =
+    path.nnz``. With ``sample_weight`` (the weights of the fit), ``rss = sum_i v_i r_i^2``
+    and ``n`` is the number ``m`` of rows of positive weight, the weights ``v`` scaled to
+    mean 1 over those rows: the gaussian likelihood of the weighted objective (a row of
+    weight 0 is a row left out, as in the fit).
     """
+    from ..validation import check_offset, check_sample_weight
+
     if path.family != "gaussian":
         raise ValueError(
             f"information criteria here are for gaussian paths, got family {path.family!r}"
@@ -99,15 +108,24 @@ def information_criterion_path(path, X, y, criterion="bic", *, gamma=0.5, noise_
         )
     y = np.asarray(y, dtype=float)
     eta = path.linear_predictor(X)
-    if y.shape != (eta.shape[0],):
-        raise ValueError(f"y must have shape ({eta.shape[0]},), got {y.shape}")
-    rss = np.sum((y[:, None] - eta) ** 2, axis=0)
-    return information_criterion(rss, path.nnz, eta.shape[0], path.n_features, criterion,
+    n = eta.shape[0]
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},), got {y.shape}")
+    off = check_offset(offset, n)
+    if off is not None:
+        eta = eta + off[:, None]
+    w = check_sample_weight(sample_weight, n)  # sums to 1
+    m = n if w is None else int(np.count_nonzero(w > 0))
+    v = np.ones(n) if w is None else w * m
+    rss = v @ (y[:, None] - eta) ** 2
+    return information_criterion(rss, path.nnz, m, path.n_features, criterion,
                                  gamma=gamma, noise_variance=noise_variance)
 
 
 def select_by_criterion(path, X, y, criterion="bic", **kwargs):
-    """Index of the path point with the lowest criterion (ties to the larger ``lam``)."""
+    """Index of the path point with the lowest criterion (ties to the larger ``lam``);
+    ``kwargs`` as :func:`information_criterion_path` (``sample_weight`` and ``offset``:
+    those of the fit)."""
     values = information_criterion_path(path, X, y, criterion, **kwargs)
     # A saturated fit gives -inf; treat it as the smallest finite value would be unsafe,
     # so mark it unevaluated: an interpolating model is never a sensible choice.

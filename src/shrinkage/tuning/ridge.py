@@ -36,7 +36,7 @@ import numpy as np
 from ..engine.ridge import ExactRidge, ridge_grid_ends
 from ..results import CVResult, Path
 from ..validation import as_real_array
-from .selection import apply_rule, best
+from .selection import Rule, apply_rule, best
 
 __all__ = ["RidgeResult", "ridge_path"]
 
@@ -240,7 +240,7 @@ def ridge_path(
         intercepts=f.intercepts if multi else f.intercepts[:, 0],
         nnz=nnz,
         dev_ratio=dev_ratio,
-        null_deviance=float(w.sum() * ytot.sum()),
+        null_deviance=float(ytot.sum()),  # the weighted mean, as every Path's
         certificate=f.certificate,
         certificate_kind="kkt_violation",
         converged=f.certificate <= 1e-7,
@@ -254,7 +254,7 @@ def ridge_path(
         extra={"df": f.df, "method": "exact-svd", "n_targets": Y.shape[1],
                "per_target": bool(per_target)},
     )
-    rule = "min" if k == 0 else f"{k:g}se"
+    rule = Rule("se", float(k)).text  # spelled exactly: the rule applied is the one given
 
     def make_cv(sq):  # sq: (n, L) squared LOO errors
         mean = wn @ sq
