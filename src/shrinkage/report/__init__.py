@@ -43,8 +43,8 @@ def _fmt(value):
     return f"{value:.4g}"
 
 
-def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, feature_sd=None,
-                   sample_weight=None):
+def render_figures(path, cv, X=None, y=None, *, overfit=False, offset=None, sample_weight=None,
+                   feature_sd=None):
     """PNG bytes of the report's figures.
 
     Parameters
@@ -363,7 +363,7 @@ def build_report(
         (:func:`shrinkage.plotting.paths.selected_features`).
     sample_weight, offset : arrays of shape (n_samples,), optional
         The weights and offset of the fit: for the sds computed from ``X``, the gap plot
-        and the Bayesian reading (:mod:`.prior_section`).
+        and the Bayesian reading (``report.prior_section``).
     inference : InferenceResult, optional
         Adds a section on the uncertainty of the selection
         (:mod:`shrinkage.inference`) with its table and picture.
