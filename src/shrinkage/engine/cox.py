@@ -76,6 +76,7 @@ class CoxNewton(ProximalNewton):
     # diagonal one, so that Newton steps converge fast
     exact_inner_accuracy = 1e-3
     damping = 1.0
+    drift_by_mean = False  # risk sets couple the rows' residuals (engine.drift)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..model.glm_math import loss_and_deviance
 from .contract import Solver
+from .drift import settle_predictor
 from .kernels.cd import cd_quadratic, weighted_moments
 from .kernels.certify import dot, kkt_scan, strong_rule
 from .kernels.glm import (
@@ -27,7 +28,6 @@ from .kernels.glm import (
     moved_coordinates,
     newton_rounds,
     penalty_change,
-    secant_prediction,
     step_decrease,
     weighted_residual,
     ws_gradient_kkt,
@@ -37,6 +37,7 @@ from .kernels.glm import (
 from .kernels.glm_polish import gram_applies, gram_model_step
 from .kernels.moments import centred_combination
 from .newton_cg import cg_active_step, polish_active_set
+from .newton_secant import secant_warm_start
 
 _EPS = float(np.finfo(float).eps)
 # the methods a subclass may replace; the compiled loop runs only where none is replaced
@@ -82,6 +83,7 @@ class ProximalNewton(Solver):
     # on poisson; 10 stalls (Newton steps too inexact to reach tol)
     inner_accuracy = 0.1
     compiled_rounds = True  # the working-set loop in one compiled call (newton_rounds)
+    drift_by_mean = True  # the residual is w (y - mu) row by row (engine.drift)
     _capped = 0  # solves stopped unconverged by max_newton (see cap_note)
 
     @classmethod
@@ -224,8 +226,34 @@ class ProximalNewton(Solver):
         l2 = lam * prob.l2u
         expand = ws_mask is None
         cand = prob.candidates if expand else prob.candidates & ws_mask
-        cert = self._kkt(l1, l2, cand, cand)[0]
         state = [0.0, 0, 0]  # objective change, sweeps, Newton steps
+        for k in range(3):  # certified at the predictor X b itself (engine.drift)
+            cert = self._descend(lam, lam_prev, l1, l2, expand, cand, ws_mask, state, k == 0)
+            if cert > prob.tol:
+                break
+            cert, adopted = settle_predictor(self, cert)
+            if not adopted:
+                break
+            self._pending_res = self._pending_irls = self._mean_of = None
+            self.swres = self.residual()
+            if self._plain:
+                self._loss = loss_and_deviance(self.fam, prob.y, self.eta, prob.w)[0]
+            prob.gradient(self.wres, out=self.g)
+        if cert > prob.tol and state[2] >= self.max_newton:
+            self._capped += 1
+        if expand:
+            self._before = self._last
+            self._last = (lam, self.b.copy(), self.b0)
+        else:  # not a path point: the secant through earlier points no longer applies
+            self._before = self._last = None
+        return cert, state[1]
+
+    def _descend(self, lam, lam_prev, l1, l2, expand, cand, ws_mask, state, first):
+        """Newton rounds and KKT passes at ``lam`` until certified at the running ``eta``
+        (or a cap); returns the certificate there. ``first``: the strength's first descent
+        (the only one that starts from the secant warm start)."""
+        prob = self.prob
+        cert = self._kkt(l1, l2, cand, cand)[0]
         if cert > prob.tol:  # (the strong set is not needed at a point already certified)
             if expand:  # strong_set's rule, into arrays kept for the path
                 in_ws = self._in_ws
@@ -235,7 +263,7 @@ class ProximalNewton(Solver):
             else:
                 in_ws = ws_mask
                 ws = np.flatnonzero(in_ws)
-            if expand and self.extrapolate:
+            if expand and self.extrapolate and first:
                 self._extrapolate(lam, ws, l1, l2)
             while True:
                 moved = self._solve_working_set(ws, l1, l2, self.ws_tol_ratio * prob.tol, state)
@@ -253,14 +281,7 @@ class ProximalNewton(Solver):
                     break
                 if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                     break
-        if cert > prob.tol and state[2] >= self.max_newton:
-            self._capped += 1
-        if expand:
-            self._before = self._last
-            self._last = (lam, self.b.copy(), self.b0)
-        else:  # not a path point: the secant through earlier points no longer applies
-            self._before = self._last = None
-        return cert, state[1]
+        return cert
 
     def cap_note(self):
         if not self._capped:
@@ -269,49 +290,7 @@ class ProximalNewton(Solver):
                 "Newton steps per strength")
 
     def _extrapolate(self, lam, ws, l1, l2):
-        """Warm start from the secant through the last two solutions of the path.
-
-        With ``b(lam_1), b(lam_2)`` the solutions at the last two strengths, the point
-        ``b(lam_2) + rho (b(lam_2) - b(lam_1))``, ``rho = (lam_2 - lam) / (lam_1 - lam_2)``,
-        is a second-order prediction of ``b(lam)`` where the active set does not change.
-        Only non-zero coordinates move, and none across zero or a bound (the prediction
-        keeps the current signs); ``eta`` moves by the same linear map. The prediction is
-        kept only if it lowers the objective at ``lam`` (an Armijo test at ``t = 1``), and
-        ``g`` is then refreshed on the working set.
-        """
-        if self._before is None or self._last is None:
-            return
-        lam2 = self._last[0]
-        lam1, b1, b01 = self._before
-        if not lam1 > lam2 > lam:
-            return
-        rho = (lam2 - lam) / (lam1 - lam2)
-        prob = self.prob
-        b = self.b
-        idx, cur, db = self._moved
-        if self.compiled_rounds and self._plain:  # newton_rounds starts with it
-            self._secant = (b1, rho, rho * (self.b0 - b01) if prob.fit_intercept else 0.0)
-            return
-        k = secant_prediction(b, b1, ws, ws.size, rho, prob.lo, prob.hi, idx, cur, db)
-        if k == 0:
-            return
-        idx, cur, db = idx[:k], cur[:k], db[:k]
-        db0 = rho * (self.b0 - b01) if prob.fit_intercept else 0.0
-        X, xd, xi, xp, sparse = prob.kernel_design()
-        deta = self._deta
-        centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, db, deta)
-        if db0 != 0.0:
-            deta += db0
-        t, _ = self.line_search(deta, cur, db, idx, l1, l2, 0.0, 0.0, 1)
-        if t != 1.0:
-            return
-        b[idx] = cur + db
-        self.b0 += db0
-        self.eta, self._eta_t = self._eta_t, self.eta
-        self._loss += self._trial_loss
-        self.swres = self.residual()
-        ws_gradient_kkt(X, xd, xi, xp, sparse, self.wres, self.swres, prob.xm, b, l1, l2,
-                        prob.lo, prob.hi, prob.scale, ws, ws.size, self.g)
+        secant_warm_start(self, lam, ws, l1, l2)
 
     def _solve_working_set(self, ws, l1, l2, ws_tol, state):
         """Newton steps on the working set until its KKT violation is below ``ws_tol``.

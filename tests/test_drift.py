@@ -1,0 +1,102 @@
+"""Certificates belong to the returned coefficients: the solvers' running predictor, kept
+by adding steps, is checked against X b at the end of each strength (engine.drift)."""
+
+import types
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import shrinkage
+from shrinkage.engine.drift import exact_predictor, predictor_drift, settle_predictor
+from shrinkage.model.families import get_family
+
+
+def _prob(X, family="poisson", offset=None):
+    n, p = X.shape
+    xm = np.zeros(p)
+    return types.SimpleNamespace(
+        family=get_family(family), w=np.full(n, 1.0 / n), offset=offset, tol=1e-6, n=n, p=p,
+        xm=xm, scale=X.std(0), kernel_design=lambda: (X, None, None, None, False),
+        centred_matvec=lambda b, idx: (X[:, idx] - xm[idx]) @ b[idx])
+
+
+def _solver(prob, b, b0, eta, by_mean=True):
+    return types.SimpleNamespace(prob=prob, b=b, b0=b0, eta=eta, grad_scale=2.0,
+                                 drift_by_mean=by_mean)
+
+
+def test_settle_adds_the_drift_bound_or_adopts_the_exact_predictor():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 4))
+    b = np.array([0.3, 0.0, -0.2, 0.1])
+    off = rng.standard_normal(50)
+    prob = _prob(X, offset=off)
+    exact = exact_predictor(prob, b, 0.5)
+    np.testing.assert_allclose(exact, X @ b + 0.5 + off, rtol=1e-14)
+    # no drift: the certificate stands, nothing is replaced
+    running = exact.copy()
+    s = _solver(prob, b, 0.5, running)
+    assert settle_predictor(s, 4e-7) == (4e-7, False) and s.eta is running
+    # a small drift: the certificate grows by the bound on the gradient's change
+    drifted = exact + 1e-9 * rng.standard_normal(50)
+    s = _solver(prob, b, 0.5, drifted)
+    bound = np.sqrt(np.mean((np.exp(exact) - np.exp(drifted)) ** 2)) / 2.0
+    cert, adopted = settle_predictor(s, 4e-7)
+    assert not adopted and cert == pytest.approx(4e-7 + bound, rel=1e-12) and bound > 0
+    # a drift past the tolerance: the exact predictor replaces the running one
+    s = _solver(prob, b, 0.5, exact + 1e-3)
+    cert, adopted = settle_predictor(s, 4e-7)
+    assert adopted and cert == 4e-7
+    np.testing.assert_array_equal(s.eta, exact)
+    # a family whose residual couples rows adopts any difference
+    s = _solver(prob, b, 0.5, drifted, by_mean=False)
+    assert settle_predictor(s, 4e-7)[1]
+    assert predictor_drift(prob, np.full(50, 800.0), exact) == np.inf  # overflow
+
+
+def _hostile_case():
+    """A poisson design that made the running predictor drift: a column of sd 1e-7 with a
+    coefficient of 2e7, a negated duplicate pair and a column of sd 1e5, no intercept,
+    counts of mean 4e4."""
+    rng = np.random.default_rng(10)
+    n, p = int(rng.choice([6, 30, 100])), int(rng.choice([1, 3, 8, 25]))
+    X = rng.standard_normal((n, p))
+    for j in range(p):
+        t = rng.integers(0, 8)
+        if t == 0:
+            X[:, j] *= 10.0 ** rng.uniform(-8, 8)
+        elif t == 1:
+            X[:, j] += 10.0 ** rng.uniform(3, 7)
+        elif t == 2 and j > 0:
+            X[:, j] = X[:, rng.integers(0, j)] * rng.choice([-1, 1, 2.5])
+        elif t == 3 and j > 1:
+            X[:, j] = X[:, 0] + X[:, 1]
+        elif t == 4:
+            X[:, j] = (rng.random(n) < 0.1).astype(float)
+        elif t == 5:
+            X[:, j] = rng.integers(0, 3, n)
+    sd = X.std(0)
+    sd[sd == 0] = 1
+    eta = ((X - X.mean(0)) / sd)[:, :3].sum(1) * rng.choice([0.3, 1, 4])
+    y = rng.poisson(np.exp(np.clip(eta, -5, 5)) * rng.choice([0.01, 1, 1e4])).astype(float)
+    return X[:, [1, 4, 5, 6, 15, 21]], y
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_converged_point_satisfies_its_conditions_at_its_own_coefficients(sparse):
+    X, y = _hostile_case()
+    assert np.array_equal(X[:, 1], -X[:, 4]) and X[:, 2].std() < 1e-6 < 1e4 < X[:, 5].std()
+    Xin = sp.csc_matrix(X) if sparse else X
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = shrinkage.regularization_path(Xin, y, family="poisson",
+                                             penalty_factor=np.zeros(6), fit_intercept=False)
+    s = X.std(0)
+    scale = np.abs(X.T @ (y - 1.0) / y.size / s).max()  # the null model's, eta = 0
+    for k in np.flatnonzero(path.converged):
+        grad = X.T @ (y - np.exp(X @ path.coefs[k])) / y.size / s
+        # every feature is unpenalised: each gradient must vanish, to tol of the scale
+        assert np.abs(grad).max() / scale <= path.certificate[k] * (1 + 1e-6) + 1e-12
+    assert path.converged[-1]
