@@ -34,6 +34,8 @@ import numpy as np
 
 __all__ = ["exact_predictor", "predictor_drift", "settle_predictor"]
 
+_ROWS = 4096  # rows per block of the drift's means
+
 
 def exact_predictor(prob, b, b0):
     """``offset + b0 + sum_j (x_j - xm_j) b_j``, recomputed from ``X`` (centred columns,
@@ -50,9 +52,13 @@ def predictor_drift(prob, running, exact):
     standardized gradient (and of the intercept's) between the two predictors; inf when
     either mean overflows."""
     fam = prob.family
+    total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        diff = fam.mean(exact) - fam.mean(running)
-        bound = float(np.sqrt(prob.w @ (diff * diff)))
+        for a in range(0, exact.size, _ROWS):  # blocks of rows: no n-sized temporaries
+            s = slice(a, a + _ROWS)
+            diff = fam.mean(exact[s]) - fam.mean(running[s])
+            total += float(prob.w[s] @ (diff * diff))
+    bound = float(np.sqrt(total))
     return bound if np.isfinite(bound) else np.inf
 
 
