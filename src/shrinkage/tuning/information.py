@@ -124,8 +124,8 @@ def information_criterion_path(path, X, y, criterion="bic", *, gamma=0.5, noise_
 
 def select_by_criterion(path, X, y, criterion="bic", **kwargs):
     """Index of the path point with the lowest criterion (ties to the larger ``lam``);
-    ``kwargs`` as :func:`information_criterion_path` (``sample_weight`` and ``offset``:
-    those of the fit)."""
+    ``kwargs`` as :func:`shrinkage.tuning.information.information_criterion_path`
+    (``sample_weight`` and ``offset``: those of the fit)."""
     values = information_criterion_path(path, X, y, criterion, **kwargs)
     # A saturated fit gives -inf; treat it as the smallest finite value would be unsafe,
     # so mark it unevaluated: an interpolating model is never a sensible choice.
