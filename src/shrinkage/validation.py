@@ -17,6 +17,7 @@ __all__ = [
     "check_design",
     "check_target",
     "check_sample_weight",
+    "unit_mean_weights",
     "check_offset",
     "check_vector",
     "check_scalar",
@@ -215,6 +216,18 @@ def check_sample_weight(sample_weight, n):
     # (overflow) nor that of tiny ones (underflow) loses the weights' ratios
     w = w / top
     return w / w.sum()
+
+
+def unit_mean_weights(sample_weight, n):
+    """``(v, m)``: the weights scaled to mean 1 over the ``m`` rows of positive weight
+    (ones and ``n`` without weights): the weighted gaussian likelihood
+    ``sum_i v_i r_i^2 / (2 sigma^2)`` of the library's weighted-mean objective, in which a
+    row of weight 0 is a row left out."""
+    w = check_sample_weight(sample_weight, n)  # sums to 1
+    if w is None:
+        return np.ones(n), n
+    m = int(np.count_nonzero(w > 0))
+    return w * m, m
 
 
 def check_offset(offset, n, n_classes=None):

@@ -75,7 +75,7 @@ class ProximalNewton(Solver):
     # set) passes at the first try; 0.9 against 0.5 saves 3-12% of a default binomial path
     # (bench_path.py --quick --defaults, CPU) for certificates up to 0.9 tol
     ws_tol_ratio = 0.9
-    extrapolate = True  # secant warm start along the path (see _extrapolate)
+    extrapolate = True  # secant warm start along the path (engine.newton_secant)
     # inexact Newton: the model is solved until coordinate moves change it by less than
     # inner_accuracy * (current KKT violation)^2 / curvature. 0.1 measured fastest to the
     # same certificates: 1.6x fewer seconds than 1e-3 on a 3,000-row power-law text slice
@@ -234,7 +234,7 @@ class ProximalNewton(Solver):
             cert, adopted = settle_predictor(self, cert)
             if not adopted:
                 break
-            self._pending_res = self._pending_irls = self._mean_of = None
+            # eta is a new array: the caches keyed on the old one's identity are stale
             self.swres = self.residual()
             if self._plain:
                 self._loss = loss_and_deviance(self.fam, prob.y, self.eta, prob.w)[0]
@@ -264,7 +264,7 @@ class ProximalNewton(Solver):
                 in_ws = ws_mask
                 ws = np.flatnonzero(in_ws)
             if expand and self.extrapolate and first:
-                self._extrapolate(lam, ws, l1, l2)
+                secant_warm_start(self, lam, ws, l1, l2)
             while True:
                 moved = self._solve_working_set(ws, l1, l2, self.ws_tol_ratio * prob.tol, state)
                 # the one pass over X of this round: exact gradient of every feature
@@ -288,9 +288,6 @@ class ProximalNewton(Solver):
             return ""
         return (f"{self._capped} of them stopped first at the cap of {self.max_newton} "
                 "Newton steps per strength")
-
-    def _extrapolate(self, lam, ws, l1, l2):
-        secant_warm_start(self, lam, ws, l1, l2)
 
     def _solve_working_set(self, ws, l1, l2, ws_tol, state):
         """Newton steps on the working set until its KKT violation is below ``ws_tol``.

@@ -1,4 +1,5 @@
-"""The secant warm start of the proximal Newton path (``ProximalNewton._extrapolate``)."""
+"""The secant warm start of the proximal Newton path (``ProximalNewton``, at each
+strength's first descent)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import unit_mean_weights
 from .penalty_section import nonconvex_note
 
 __all__ = ["noise_variance", "prior_sentence"]
@@ -24,12 +25,7 @@ def noise_variance(path, X, y, index, offset=None, sample_weight=None):
     if offset is not None:
         y = y - np.asarray(offset, dtype=float)
     r = y - (np.asarray(X @ path.coefs[index]).ravel() + path.intercepts[index])
-    if sample_weight is None:
-        v, m = np.ones(y.size), y.size
-    else:
-        w = np.asarray(sample_weight, dtype=float)
-        m = int(np.count_nonzero(w > 0))
-        v = w * (m / w.sum())
+    v, m = unit_mean_weights(sample_weight, y.size)
     dof = max(m - int(path.nnz[index]) - int(path.fit_intercept), 1)
     return float(v @ (r * r) / dof)
 
@@ -45,9 +41,8 @@ def prior_sentence(path, cv, X, y, n_samples, offset=None, sample_weight=None):
     if n_samples is None:
         return ("The implied prior needs the number of samples: pass the training data "
                 "(X, y) to build_report.")
-    if sample_weight is not None:
-        # the weighted likelihood with weights of mean 1 over the rows that count
-        n_samples = int(np.count_nonzero(np.asarray(sample_weight, dtype=float) > 0))
+    if sample_weight is not None:  # the rows the weighted likelihood counts
+        n_samples = unit_mean_weights(sample_weight, n_samples)[1]
     if path.family == "gaussian":
         if X is not None and y is not None:
             noise_sd = np.sqrt(noise_variance(path, X, y, i, offset, sample_weight))

@@ -95,7 +95,7 @@ def information_criterion_path(path, X, y, criterion="bic", *, gamma=0.5, noise_
     mean 1 over those rows: the gaussian likelihood of the weighted objective (a row of
     weight 0 is a row left out, as in the fit).
     """
-    from ..validation import check_offset, check_sample_weight
+    from ..validation import check_offset, unit_mean_weights
 
     if path.family != "gaussian":
         raise ValueError(
@@ -114,9 +114,7 @@ def information_criterion_path(path, X, y, criterion="bic", *, gamma=0.5, noise_
     off = check_offset(offset, n)
     if off is not None:
         eta = eta + off[:, None]
-    w = check_sample_weight(sample_weight, n)  # sums to 1
-    m = n if w is None else int(np.count_nonzero(w > 0))
-    v = np.ones(n) if w is None else w * m
+    v, m = unit_mean_weights(sample_weight, n)
     rss = v @ (y[:, None] - eta) ** 2
     return information_criterion(rss, path.nnz, m, path.n_features, criterion,
                                  gamma=gamma, noise_variance=noise_variance)
