@@ -106,6 +106,11 @@ class Family:
         """``(eta, b0)`` of the intercept-only (offset-only) model."""
         raise NotImplementedError
 
+    def mean_slope_bound(self, eta_max):
+        """An upper bound of ``|d mu / d eta|`` over ``eta <= eta_max``, row by row, or
+        None where the family has none (its mean is not a function of ``eta_i`` alone)."""
+        return None
+
 
 class Gaussian(Family):
     """Squared error ``(y - eta)^2 / 2`` (identity link); certified by the duality gap."""
@@ -140,6 +145,9 @@ class Gaussian(Family):
     def curvature(self, eta):
         return np.ones(eta.shape[0])
 
+    def mean_slope_bound(self, eta_max):
+        return 1.0
+
     def null_eta(self, y, w, offset, fit_intercept):
         base = np.zeros_like(y) if offset is None else offset
         if not fit_intercept:
@@ -157,6 +165,9 @@ class _CompiledGLM(Family):
     def curvature(self, eta):
         """The variance function at ``eta`` (floored at ``glm_math.MIN_VAR``)."""
         return glm_math.means(self.kernel_code, eta)[1]
+
+    def mean_slope_bound(self, eta_max):
+        return glm_math.mean_slope_bound(self.kernel_code, eta_max)
 
     def loss(self, y, eta, w):
         return float(glm_math.loss_and_deviance(self.kernel_code, y, _f64(eta), w)[0])

@@ -59,6 +59,15 @@ def mean_var(fam, eta):
     return mu, var
 
 
+def mean_slope_bound(fam, eta_max):
+    """An upper bound of ``d mu / d eta`` over every ``eta <= eta_max``: ``1/4`` for the
+    binomial (the logistic density's peak), ``exp(min(eta_max, 700))`` for the poisson
+    (its mean is increasing and flat past 700)."""
+    if fam == BINOMIAL:
+        return 0.25
+    return math.exp(min(eta_max, ETA_MAX))
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _xlogx(x):
     return x * math.log(x) if x > 0.0 else 0.0

@@ -82,6 +82,38 @@ def cholesky_solve(H, rhs, m):
     return True
 
 
+#: A step ``d`` whose columns' contributions cancel, ``||Z d||^2 < CANCEL_FLOOR sum_a
+#: ||z_a d_a||^2``, moves along a near-null direction of the active columns (duplicated,
+#: negated or summed features): its size is set by rounding, not by the model, and
+#: adding it to a running predictor or gradient buries both in rounding noise.
+CANCEL_FLOOR = 1e-10
+
+
+@njit(cache=True, nogil=True)
+def step_cancels(H, d, m, shift):
+    """True when the step ``d[:m]`` cancels (see ``CANCEL_FLOOR``) or is not finite.
+
+    ``C = H[:m, :m] - diag(shift[:m])`` is the model's positive semidefinite curvature
+    ``Z^T V Z`` (ridge included, a concave penalty's negative curvature left out, hence
+    ``shift``); the test is ``d^T C d < CANCEL_FLOOR sum_a C_aa d_a^2``, which is
+    invariant to the columns' scales. On a well-posed system the ratio is at least the
+    smallest eigenvalue of ``C`` with unit diagonal; a step from an exactly singular
+    system solved in floating point has a ratio near ``1e-16``.
+    """
+    net = 0.0
+    spread = 0.0
+    for a in range(m):
+        da = d[a]
+        row = 0.0
+        for c in range(m):
+            row += H[a, c] * d[c]
+        net += da * (row - shift[a] * da)
+        spread += (H[a, a] - shift[a]) * da * da
+    if not (np.isfinite(net) and np.isfinite(spread)):
+        return True
+    return not net >= CANCEL_FLOOR * spread
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def orthant_step(H, rhs, b, A, m, l1, l2, lo, hi):
     """Newton step on the active set ``A[:m]`` with signs fixed, cut at the first kink.
