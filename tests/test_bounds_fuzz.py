@@ -103,3 +103,34 @@ def test_bounds_where_a_group_penalty_applies_are_refused_by_name():
         regularization_path(X, Y, "mgaussian", lower=-1.0)
     with pytest.raises(ValueError, match="not supported with feature_groups"):
         regularization_path(X, y, feature_groups=[0, 0, 1, 1], upper=1.0)
+
+
+@pytest.mark.parametrize("family", FAMILIES + ["cox", "blocked binomial", "blocked gaussian"])
+@pytest.mark.parametrize("shape", [(200, 10), (40, 60)])
+def test_a_first_feature_held_at_its_bound_does_not_end_the_path(family, shape):
+    # The strongest feature enters first and stops at upper=0.05 at once: the deviance is
+    # flat until the next one enters, which is no sign of saturation (the default grid
+    # once ended there, after five strengths, with one feature in the model)
+    rng = np.random.default_rng(0)
+    n, p = shape
+    X = rng.standard_normal((n, p))
+    eta = X[:, :5] @ np.array([3.0, 1.0, 0.5, 0.3, 0.2])
+    fam = family.split()[-1]
+    if fam == "cox":
+        y = np.column_stack([rng.exponential(np.exp(-eta)), rng.uniform(size=n) < 0.8])
+    else:
+        y = _data(fam, n, p, 0)[1] if fam == "multinomial" else {
+            "gaussian": eta + rng.standard_normal(n),
+            "binomial": (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(float),
+            "poisson": rng.poisson(np.exp(0.3 * eta)).astype(float)}[fam]
+    hi = np.r_[0.05, np.full(p - 1, np.inf)]
+    kw = dict(upper=hi, multinomial_grouped=False) if fam == "multinomial" else dict(upper=hi)
+    if family.startswith("blocked"):
+        from shrinkage.distributed import regularization_path as blocked_path
+        path = blocked_path(X, y, fam, block_rows=n // 3, **kw)
+    else:
+        path = regularization_path(X, y, fam, **kw)
+    nonzero = np.abs(path.coefs).reshape(path.coefs.shape[0], p, -1).max(axis=2) > 0
+    if fam != "multinomial":  # (a class's bound is a row of its coefficients)
+        assert path.coefs[:, 0].max() == pytest.approx(0.05)
+    assert path.lams.size > 20 and nonzero[-1].sum() >= 3

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..engine.kernels.multinomial_gram import cd_multinomial_gram
 from ..engine.multinomial import centre_free_rows, free_rows
-from ..engine.stopping import RULES, SEPARATED, early_stop_code, stop_reason
+from ..engine.stopping import RULES, SEPARATED, early_stop_code, moving, stop_reason
 from ..model.families import get_family, intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, kkt_violation, penalty_value
 from ..results import Path
@@ -257,7 +257,8 @@ class MultinomialFit(PassFit):
             out["dev_ratio"][k] = 1.0 - float(e.s["dev"]) / null_dev if null_dev > 0 else 0.0
             if not early_stop:
                 return False
-            code = early_stop_code(out["dev_ratio"], k, L, *RULES)
+            code = early_stop_code(out["dev_ratio"], k, L, *RULES, moving(
+                out["coefs"][k], st.lo, st.hi, st.l1u, st.l2u))
             if code:
                 stop[:2] = [k + 1, code]
                 return True

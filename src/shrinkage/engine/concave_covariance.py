@@ -173,6 +173,7 @@ def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, can
     hist = np.empty((p, K + 1))
     g_try, delta = np.empty(p), np.empty(p)
     fact = new_factor(p)
+    unbounded = (np.full(p, -np.inf), np.full(p, np.inf), l1u, l2u)  # for the early stop
     for k in range(k0, L):
         m = _strengths(lams[k], l1u, l2u, scale, cand, in_ws, col, ws, l1, l2)
         sweeps = n_iter[k]
@@ -213,7 +214,7 @@ def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, can
         bq = covariance_residual_terms(b, c, g, yw)[1]
         code = record_point(k, b, ybar - dot(xm, b) if fit_intercept else 0.0, bq, null_dev,
                             v / grad_scale, sweeps, coefs, intercepts, dev_ratio, cert, n_iter,
-                            early_stop, L, min_lams, dev_max, dev_change)
+                            early_stop, L, min_lams, dev_max, dev_change, unbounded)
         if code:
             return k + 1, code, 0
     return L, 0, 0

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .stopping import RULES, SEPARATED, early_stop_code
+from .stopping import RULES, SEPARATED, early_stop_code, moving
 
 __all__ = ["FitHints", "Solver", "SolverSetup", "choose_solver"]
 
@@ -155,7 +155,9 @@ class Solver:
             dev_ratio[k] = 1.0 - self.deviance() / null_dev if null_dev > 0 else 0.0
             lam_prev = lam
             if early_stop:
-                code = early_stop_code(dev_ratio, k, L, *self.stop_rules)
+                prob = self.prob
+                code = early_stop_code(dev_ratio, k, L, *self.stop_rules,
+                                       moving(self.b, prob.lo, prob.hi, prob.l1u, prob.l2u))
                 if code:
                     return k + 1, code
                 self.separated_class = self.separated()

@@ -289,7 +289,7 @@ def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lam
             bq = covariance_residual_terms(b, c, g, yw)[1]
         code = record_point(k, b, ybar - dot(xm, b) if fit_intercept else 0.0, bq, null_dev,
                             gap, sweeps, coefs, intercepts, dev_ratio, cert, n_iter,
-                            early_stop, L, min_lams, dev_max, dev_change)
+                            early_stop, L, min_lams, dev_max, dev_change, (lo, hi, l1u, l2u))
         if code:
             return k + 1, code, 0
     return L, 0, 0

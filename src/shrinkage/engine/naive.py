@@ -426,7 +426,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
         lam_prev = lam
         code = record_point(k, b, ybar - dot(xm, b) if fit_intercept else 0.0, dev, null_dev,
                             gap, sweeps, coefs, intercepts, dev_ratio, cert, n_iter,
-                            early_stop, L, min_lams, dev_max, dev_change)
+                            early_stop, L, min_lams, dev_max, dev_change, (lo, hi, l1u, l2u))
         if code:
             return k + 1, code
     return L, 0

@@ -2,7 +2,12 @@
 
 The path stops after at least ``MIN_LAMS`` strengths when the deviance explained exceeds
 ``DEV_MAX`` (code 1) or its relative change between consecutive strengths falls below
-``DEV_CHANGE`` (code 2); code 0 means go on. A solver may also stop the path when the
+``DEV_CHANGE`` while some penalised coefficient is free to move (code 2); code 0 means go
+on. A flat deviance says the fit has saturated only when a penalised coefficient is
+non-zero and strictly inside its bounds (:func:`moving`): one held at a bound, or none yet
+non-zero, leaves the deviance flat until the next feature enters, however far the path
+has still to go (glmnet's rule, without this proviso, ended paths whose first feature
+entered at its bound after five strengths). A solver may also stop the path when the
 data are separated (code :data:`SEPARATED`: a class fitted perfectly, whose coefficients
 would only grow as ``lam`` decreases; the solver's ``separated_class``). The compiled
 gaussian drivers call :func:`early_stop_code` inside their loop, the Python path loop
@@ -21,8 +26,25 @@ SEPARATED = 4
 
 
 @njit(**KERNEL)
-def early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change):
-    """glmnet's early stop after ``lam`` index ``k``: 0 go on, 1 or 2 (module docstring).
+def moving(b, lo, hi, l1u, l2u):
+    """Whether a penalised coefficient (``l1u_j > 0`` or ``l2u_j > 0``) is non-zero and
+    strictly inside ``(lo_j, hi_j)``; ``b`` is ``(p,)`` or ``(p, K)`` (a feature's row of
+    class coefficients)."""
+    b2 = b.reshape((lo.shape[0], -1))
+    for j in range(b2.shape[0]):
+        if l1u[j] == 0.0 and l2u[j] == 0.0:
+            continue
+        for c in range(b2.shape[1]):
+            v = b2[j, c]
+            if v != 0.0 and lo[j] < v < hi[j]:
+                return True
+    return False
+
+
+@njit(**KERNEL)
+def early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change, free):
+    """glmnet's early stop after ``lam`` index ``k``: 0 go on, 1 or 2 (module docstring);
+    ``free`` is :func:`moving` at the point.
 
     Never before ``min_lams`` points nor at the last one.
     """
@@ -30,7 +52,7 @@ def early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change):
         return 0
     if dev_ratio[k] > dev_max:
         return 1
-    if dev_ratio[k] - dev_ratio[k - 1] < dev_change * dev_ratio[k]:
+    if free and dev_ratio[k] - dev_ratio[k - 1] < dev_change * dev_ratio[k]:
         return 2
     return 0
 
@@ -49,12 +71,12 @@ def stop_reason(code, dev_ratio, lam, note=""):
 
 @njit(**KERNEL)
 def record_point(k, b, b0, dev, null_dev, certificate, sweeps, coefs, intercepts, dev_ratio,
-                 cert, n_iter, early_stop, n_lams, min_lams, dev_max, dev_change):
+                 cert, n_iter, early_stop, n_lams, min_lams, dev_max, dev_change, bounds):
     """Write path point ``k`` of a compiled gaussian driver; returns its early-stop code.
 
     ``dev`` is the weighted residual sum of squares, so the deviance explained is
     ``1 - dev / null_dev``; the code is :func:`early_stop_code`'s, 0 when ``early_stop``
-    is off.
+    is off. ``bounds`` is ``(lo, hi, l1u, l2u)`` for :func:`moving`.
     """
     # a loop: a slice copy would compile numba's string-formatting error path
     for j in range(b.shape[0]):
@@ -65,4 +87,6 @@ def record_point(k, b, b0, dev, null_dev, certificate, sweeps, coefs, intercepts
     n_iter[k] = sweeps
     if not early_stop:
         return 0
-    return early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change)
+    lo, hi, l1u, l2u = bounds
+    return early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change,
+                           moving(b, lo, hi, l1u, l2u))
