@@ -33,6 +33,7 @@ from .concave_steps import (
     polish_piece,
 )
 from .contract import Solver
+from .drift import settle_predictor
 from .kernels.cd import weighted_moments
 from .kernels.certify import centred_dots, dot
 from .kernels.concave import concave_cd, gram_cd, kkt_scan, line_search, ws_kkt
@@ -62,6 +63,7 @@ class ConcaveSolver(Solver):
     # glmnet's "deviance explained stops changing" rule would end a nonconvex path on the
     # plateaus between entries (a coefficient past gamma * lam is no longer shrunk)
     stop_rules = (MIN_LAMS, DEV_MAX, -np.inf)
+    drift_by_mean = True  # the residual is w (y - mu) row by row (engine.drift)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -155,19 +157,27 @@ class ConcaveSolver(Solver):
         expand = ws_mask is None
         in_ws = strong_set(prob, self.g, self.b, lam, lam_prev) if expand else ws_mask
         cand = prob.candidates if expand else prob.candidates & ws_mask
-        cert, m_new = self._kkt(lam1, lam2, cand, in_ws)
         state = [0, 0]  # sweeps, model steps
-        while cert > prob.tol:
-            if expand:
-                in_ws[self._scratch[:m_new]] = True
-            ws = np.flatnonzero(in_ws)
-            moved = self._solve_working_set(ws, lam1, lam2, state)
-            self.g = prob.gradient(self.wres)  # the one pass over X of this round
+        for _ in range(3):  # certified at the predictor X b itself (engine.drift)
             cert, m_new = self._kkt(lam1, lam2, cand, in_ws)
-            if (m_new == 0 or not expand) and not moved:
+            while cert > prob.tol:
+                if expand:
+                    in_ws[self._scratch[:m_new]] = True
+                ws = np.flatnonzero(in_ws)
+                moved = self._solve_working_set(ws, lam1, lam2, state)
+                self.g = prob.gradient(self.wres)  # the one pass over X of this round
+                cert, m_new = self._kkt(lam1, lam2, cand, in_ws)
+                if (m_new == 0 or not expand) and not moved:
+                    break
+                if state[0] >= prob.max_iter or state[1] >= self.max_newton:
+                    break
+            if cert > prob.tol:
                 break
-            if state[0] >= prob.max_iter or state[1] >= self.max_newton:
+            cert, adopted = settle_predictor(self, cert)
+            if not adopted:
                 break
+            self.swres = self._residual()
+            self.g = prob.gradient(self.wres)
         return cert, state[0]
 
     def _solve_working_set(self, ws, lam1, lam2, state):

@@ -13,6 +13,7 @@ import scipy.linalg
 
 from ..model.concave import concave_slope, concave_value
 from .gram import dense_gram_columns, sparse_gram_columns
+from .kernels.active_set import step_cancels
 from .kernels.certify import centred_dots
 from .kernels.concave_gram import rayleigh_quotient, shifted_gram_block
 from .kernels.concave_pieces import piece_steps
@@ -183,6 +184,8 @@ def gram_polish(pen, G, g, b, s, l1, l2):
         d = np.linalg.solve(H, rhs)
     except np.linalg.LinAlgError:
         return False
+    if step_cancels(H, d, A.size, sA * sA * curv):  # collinear active columns
+        return False
     tn = (b[A] + d) * sA
     if (not np.all(np.isfinite(d)) or np.any(np.sign(tn) != np.sign(t))
             or np.any(_pieces(pen.kind, np.abs(tn), lA, pen.gamma)[0] != piece)):
@@ -319,7 +322,9 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
     edge, where ``rho`` is continuously differentiable) or come within
     ``1 - _CUT_SHARE`` of zero (coordinate descent then decides whether it leaves), and
     kept only if the model decreases (the piece may be nonconvex: then its stationary
-    point can be a saddle, and is refused). ``r``,
+    point can be a saddle, and is refused); a step along a near-null direction of the
+    active columns (:func:`~shrinkage.engine.kernels.active_set.step_cancels`) is refused
+    too. ``r``,
     ``st`` and ``b`` are updated as :func:`~shrinkage.engine.kernels.concave.concave_cd`
     keeps them. Returns True if kept. With a Gram cache (the gaussian family) the steps
     go on through piece changes instead (:func:`_polish_gram`).
@@ -353,7 +358,9 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
         d = np.linalg.solve(H, rhs)
     except np.linalg.LinAlgError:
         return False
-    if not np.all(np.isfinite(d)):
+    concave_part = np.zeros(m)
+    concave_part[off:] = s * s * curv
+    if step_cancels(H, d, m, concave_part):  # collinear active columns (or not finite)
         return False
     tau = _piece_cut(pen.kind, np.abs(t), np.sign(t) * (t + d[off:] * s), piece, l1,
                      pen.gamma)

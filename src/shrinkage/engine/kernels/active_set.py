@@ -89,6 +89,15 @@ def cholesky_solve(H, rhs, m):
 CANCEL_FLOOR = 1e-10
 
 
+@njit(cache=True, nogil=True, inline="always")
+def cancelled(net, spread):
+    """The test of :func:`step_cancels` on ``net = d^T C d`` and ``spread = sum_a C_aa
+    d_a^2``, for a caller that has them from its own products."""
+    if not (np.isfinite(net) and np.isfinite(spread)):
+        return True
+    return not net >= CANCEL_FLOOR * spread
+
+
 @njit(cache=True, nogil=True)
 def step_cancels(H, d, m, shift):
     """True when the step ``d[:m]`` cancels (see ``CANCEL_FLOOR``) or is not finite.
@@ -109,9 +118,7 @@ def step_cancels(H, d, m, shift):
             row += H[a, c] * d[c]
         net += da * (row - shift[a] * da)
         spread += (H[a, a] - shift[a]) * da * da
-    if not (np.isfinite(net) and np.isfinite(spread)):
-        return True
-    return not net >= CANCEL_FLOOR * spread
+    return cancelled(net, spread)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")

@@ -24,7 +24,7 @@ products, so no step touches X. Here:
 import numpy as np
 from numba import njit
 
-from .active_set import cholesky_substitute
+from .active_set import cancelled, cholesky_substitute
 from .anderson import anderson_weights
 from .concave import MCP, penalty_sum, rho, slope, threshold
 from .concave_factor import factor_sync
@@ -219,9 +219,15 @@ def piece_newton(kind, gamma, G, col, g, b, scale, lam1, lam2, A, na, fact):
         cj = col[A[a]]
         for t in range(p):
             gd[t] += d[a] * G[t, cj]
+    net = 0.0  # d^T (G_AA + diag(s^2 lam2)) d, for the cancellation test
+    spread = 0.0
     for a in range(na):
-        dq += 0.5 * d[a] * gd[A[a]]
-    if not dq <= 0.0:
+        j = A[a]
+        ridge = scale[j] * scale[j] * lam2[j] * d[a] * d[a]
+        dq += 0.5 * d[a] * gd[j]
+        net += d[a] * gd[j] + ridge
+        spread += G[j, col[j]] * d[a] * d[a] + ridge
+    if not dq <= 0.0 or cancelled(net, spread):  # (collinear active columns)
         return 0
     for a in range(na):
         b[A[a]] += d[a]

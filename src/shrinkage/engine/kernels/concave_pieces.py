@@ -16,6 +16,7 @@ rank-one change of the system, or, reaching zero, stays there and leaves ``F``.
 import numpy as np
 from numba import njit
 
+from .active_set import step_cancels
 from .concave import MCP, rho, slope
 
 
@@ -207,10 +208,12 @@ def piece_steps(kind, gamma, buf, pos, g, b, s, lam1, lam2, max_steps):
     step is one LU solve (``O(m^3 / 3)``, often the only one); from the second on, the
     system's inverse, formed once, is updated in ``O(m^2)`` per change. The steps end on
     a full step (the pieces' stationary point), a refused one, a singular system or a
-    pivot near zero, or after ``max_steps``. Returns the number of steps taken.
+    pivot near zero, a step along a near-null direction of the active columns
+    (:func:`~.active_set.step_cancels`), or after ``max_steps``. Returns the number of steps taken.
     """
     m = pos.shape[0]
     G, H, piece, sign = _system(kind, gamma, buf, pos, b, s, lam1, lam2)
+    unridge = -(s * s * lam2)  # step_cancels tests G + diag(s^2 lam2)
     Hi = np.empty((m, m))
     inverted = False
     rhs = np.empty(m)
@@ -248,6 +251,8 @@ def piece_steps(kind, gamma, buf, pos, g, b, s, lam1, lam2, max_steps):
                 dd[k] = tau * d[k] if b[k] != 0.0 else 0.0
             if to_zero:
                 dd[kk] = -b[kk]  # exactly to zero
+            if step_cancels(G, dd, m, unridge):  # collinear active columns
+                return steps
             if not _take(kind, gamma, G, g, b, s, lam1, lam2, dd, Gd):
                 return steps
             if to_zero:
