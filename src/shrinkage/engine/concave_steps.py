@@ -12,6 +12,7 @@ import numpy as np
 import scipy.linalg
 
 from ..model.concave import concave_slope, concave_value
+from .active_solve import range_solve
 from .gram import dense_gram_columns, sparse_gram_columns
 from .kernels.active_set import step_cancels
 from .kernels.certify import centred_dots
@@ -180,11 +181,8 @@ def gram_polish(pen, G, g, b, s, l1, l2):
     H = GA.copy()
     H[np.diag_indices_from(H)] += sA * sA * (curv + l2A)
     rhs = g[A] - sA * (concave_slope(pen.kind, t, lA, pen.gamma) * np.sign(t) + l2A * t)
-    try:
-        d = np.linalg.solve(H, rhs)
-    except np.linalg.LinAlgError:
-        return False
-    if step_cancels(H, d, A.size, sA * sA * curv):  # collinear active columns
+    d = range_solve(H, rhs)
+    if d is None or step_cancels(H, d, A.size, sA * sA * curv):  # collinear active columns
         return False
     tn = (b[A] + d) * sA
     if (not np.all(np.isfinite(d)) or np.any(np.sign(tn) != np.sign(t))
@@ -354,9 +352,8 @@ def polish_piece(prob, v, r, st, b, ws, lam1, lam2, gram=None):
                             prob.fit_intercept, H, rhs)
     rhs[off:] -= s * (concave_slope(pen.kind, t, l1, pen.gamma) * np.sign(t) + l2 * t)
     H[np.arange(off, m), np.arange(off, m)] += s * s * (curv + l2)
-    try:
-        d = np.linalg.solve(H, rhs)
-    except np.linalg.LinAlgError:
+    d = range_solve(H, rhs)
+    if d is None:
         return False
     concave_part = np.zeros(m)
     concave_part[off:] = s * s * curv

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .active_solve import range_solve
 from .kernels.active_set import apply_step, step_cancels
 from .kernels.certify import centred_dots
 from .kernels.glm_polish import active_pcg
@@ -68,10 +69,12 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     Where a sign would flip or a bound be crossed, the step is cut there
     (:func:`first_crossing`; the coordinate that sets the cut lands on its zero or bound);
     the residual, its weighted sum and the intercept in ``st`` are updated to match.
-    Returns True if a step was taken, False if refused (a singular or non-finite system,
-    or a step along a near-null direction of the active columns, whose size rounding
-    sets: :func:`~shrinkage.engine.kernels.active_set.step_cancels`), None if the active
-    set is too large for a direct solve (see :func:`cg_active_step`).
+    The system is solved on the directions the data determine
+    (:func:`~shrinkage.engine.active_solve.range_solve`: nothing moves along a null
+    direction of collinear active columns). Returns True if a step was taken, False if
+    refused (a non-finite system, or a step that still cancels in ``Z d``:
+    :func:`~shrinkage.engine.kernels.active_set.step_cancels`), None if the active set is
+    too large for a direct solve (see :func:`cg_active_step`).
     """
     bw = b[ws]
     A = ws[(bw != 0) & (bw > prob.lo[ws]) & (bw < prob.hi[ws])]
@@ -102,11 +105,8 @@ def polish_active_set(prob, v, r, st, b, ws, l1, l2):
     l2A = l2[A]
     rhs[off:] -= l2A * bA + l1[A] * sA
     H.flat[off * (m + 1)::m + 1] += l2A  # the diagonal past the intercept's row
-    try:
-        d = np.linalg.solve(H, rhs)
-    except np.linalg.LinAlgError:
-        return False
-    if step_cancels(H, d, m, np.zeros(m)):  # (near-)collinear active columns
+    d = range_solve(H, rhs)
+    if d is None or step_cancels(H, d, m, np.zeros(m)):  # (near-)collinear active columns
         return False
     moves = np.ascontiguousarray(d[off:])
     t = first_crossing(bA, moves, sA, prob.lo[A], prob.hi[A])
