@@ -6,8 +6,8 @@ The path stops after at least ``MIN_LAMS`` strengths when the deviance explained
 on. A flat deviance says the fit has saturated only when a penalised coefficient is
 non-zero and strictly inside its bounds (:func:`moving`): one held at a bound, or none yet
 non-zero, leaves the deviance flat until the next feature enters, however far the path
-has still to go (glmnet's rule, without this proviso, ended paths whose first feature
-entered at its bound after five strengths). A solver may also stop the path when the
+has still to go (without this proviso, paths whose first feature entered at its bound
+ended after five strengths). A solver may also stop the path when the
 data are separated (code :data:`SEPARATED`: a class fitted perfectly, whose coefficients
 would only grow as ``lam`` decreases; the solver's ``separated_class``). The compiled
 gaussian drivers call :func:`early_stop_code` inside their loop, the Python path loop
