@@ -193,3 +193,31 @@ def test_concave_steps_on_collinear_columns_keep_the_certificate_honest(case, sp
         r = (yl - (np.exp(eta) if family == "poisson" else eta)) / y.size
         free = np.abs(Xc.T @ r / sd)[pf == 0].max()  # unpenalised: the gradient vanishes
         assert max(float(free), abs(float(r.sum()))) / scale <= path.certificate[k] + 1e-11
+
+
+def test_class_predictors_settle_by_the_softmax_slope():
+    # The multinomial's running (n, K) predictor: the bound is 1/2 (the softmax's largest
+    # slope) times the weighted row norms of the difference, and holds the exact one
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 3))
+    B = rng.standard_normal((3, 4))
+    b0 = rng.standard_normal(4)
+    off = rng.standard_normal((40, 4))
+    prob = _prob(X, family="multinomial", offset=off)
+    exact = exact_predictor(prob, B, b0)
+    np.testing.assert_allclose(exact, X @ B + b0 + off, rtol=1e-13)
+    drifted = exact + 1e-9 * rng.standard_normal(exact.shape)
+    s = _solver(prob, B, b0, drifted)
+    cheap = 0.5 * np.sqrt(np.mean(np.sum((exact - drifted) ** 2, axis=1))) / 2.0
+    fam = get_family("multinomial")
+    true = np.sqrt(np.mean(np.sum((fam.mean(exact) - fam.mean(drifted)) ** 2, axis=1))) / 2.0
+    cert, adopted = settle_predictor(s, 4e-7)
+    assert not adopted and cert == pytest.approx(4e-7 + cheap, rel=1e-12)
+    assert 0 < true <= cheap
+    assert predictor_drift(prob, drifted, exact) / 2.0 == pytest.approx(true, rel=1e-12)
+    # a shift common to the classes moves no probability: nothing to adopt
+    s = _solver(prob, B, b0, exact + 1e-3)
+    assert not settle_predictor(s, 4e-7)[1]
+    s = _solver(prob, B, b0, exact + 1e-3 * rng.standard_normal(exact.shape))
+    assert settle_predictor(s, 4e-7)[1]
+    np.testing.assert_array_equal(s.eta, exact)

@@ -49,25 +49,33 @@ _ROWS = 4096  # rows per block of the drift's means
 
 def exact_predictor(prob, b, b0):
     """``offset + b0 + sum_j (x_j - xm_j) b_j``, recomputed from ``X`` (centred columns,
-    the solvers' parametrisation)."""
-    eta = prob.centred_matvec(b, np.flatnonzero(b))
+    the solvers' parametrisation); for class coefficients ``b`` of shape (p, K), the (n, K)
+    predictor."""
+    if b.ndim == 2:
+        rows = np.flatnonzero(np.any(b != 0, axis=1))
+        eta = np.column_stack([prob.centred_matvec(b[:, k], rows) for k in range(b.shape[1])])
+    else:
+        eta = prob.centred_matvec(b, np.flatnonzero(b))
     eta += b0
     if prob.offset is not None:
-        eta += prob.offset
+        eta += prob.offset if prob.offset.ndim == eta.ndim else prob.offset[:, None]
     return eta
 
 
 def predictor_drift(prob, running, exact):
     """``sqrt(sum_i w_i (mu_i(exact) - mu_i(running))^2)``: the largest change of a
     standardized gradient (and of the intercept's) between the two predictors; inf when
-    either mean overflows."""
+    either mean overflows. For class probabilities the square is ``||mu_i(exact) -
+    mu_i(running)||^2`` over the classes, which bounds the change of a feature's class
+    vector of gradients as well (the grouped multinomial's certificate)."""
     fam = prob.family
     total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for a in range(0, exact.size, _ROWS):  # blocks of rows: no n-sized temporaries
             s = slice(a, a + _ROWS)
             diff = fam.mean(exact[s]) - fam.mean(running[s])
-            total += float(prob.w[s] @ (diff * diff))
+            sq = diff * diff
+            total += float(prob.w[s] @ (sq.sum(axis=1) if sq.ndim == 2 else sq))
     bound = float(np.sqrt(total))
     return bound if np.isfinite(bound) else np.inf
 
@@ -83,7 +91,7 @@ def settle_predictor(solver, cert):
     """
     prob = solver.prob
     exact = exact_predictor(prob, solver.b, solver.b0)
-    spread, top = predictor_spread(exact, solver.eta, prob.w)
+    spread, top = predictor_spread(exact, np.ascontiguousarray(solver.eta), prob.w)
     if spread == 0.0:  # (rows of zero weight move no gradient)
         return cert, False
     if solver.drift_by_mean:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..model.penalties import kkt_violation, penalty_value
 from .contract import Solver
+from .drift import settle_predictor
 from .kernels.multinomial import cd_multinomial
 from .kernels.multinomial_curvature import block_coupling, class_curvature
 from .multinomial_step import active_set_step
@@ -65,6 +66,7 @@ class MultinomialSolver(Solver):
     name = "multinomial"
     certificate_kind = "kkt_violation"
     max_outer = 500
+    drift_by_mean = True  # the residual is w (Y - P) row by row (engine.drift)
     inner_cap = 200  # sweeps per Newton step: an inexact inner solve keeps the outer loop moving
     sweeps_before_polish = 20
     # inexact Newton: each model is solved until block moves change it by less than
@@ -164,8 +166,24 @@ class MultinomialSolver(Solver):
         else:
             in_ws = ws_mask.copy()
         restrict = None if expand else ws_mask
-        X, xd, xi, xp, sparse = prob.kernel_design()
         sweeps = 0
+        for _ in range(3):  # certified at the predictor X B itself (engine.drift)
+            cert, sweeps = self._rounds(lam, l1, l2, in_ws, restrict, sweeps)
+            if cert > prob.tol:
+                break
+            cert, adopted = settle_predictor(self, cert)
+            if not adopted:
+                break
+            self._refresh()
+        return cert, sweeps
+
+    def _rounds(self, lam, l1, l2, in_ws, restrict, sweeps):
+        """Newton rounds at ``lam`` on ``in_ws`` (grown by the violators unless
+        ``restrict`` fixes it) until certified at the running ``eta`` or a cap; returns
+        ``(certificate, sweeps)``."""
+        prob = self.prob
+        expand = restrict is None
+        X, xd, xi, xp, sparse = prob.kernel_design()
         cert = self.certificate(lam, restrict)
         f_old = self.objective(self.eta, self.b, l1, l2)
         for _ in range(self.max_outer):

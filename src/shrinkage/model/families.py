@@ -365,6 +365,11 @@ class Multinomial(Family):
     def deviance(self, Y, eta, w):
         return 2.0 * self.loss(Y, eta, w)
 
+    def mean_slope_bound(self, eta_max):
+        """1/2: the softmax's Jacobian ``diag(p) - p p^T`` has no eigenvalue above it, so
+        ``||p(e) - p(r)|| <= ||e - r|| / 2`` row by row."""
+        return 0.5
+
     def null_eta(self, Y, w, offset, fit_intercept):
         K = Y.shape[1]
         base = np.zeros(Y.shape) if offset is None else offset
