@@ -22,13 +22,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from .kernels.active_set import RCOND
+
 __all__ = ["PIVOT_FLOOR", "RCOND", "range_solve"]
 
 #: squared Cholesky pivots of the unit-diagonal system (each the squared sine of the angle
 #: between a column and the span of those before it) that the fast path accepts
 PIVOT_FLOOR = 1e-8
-#: eigenvalues of the unit-diagonal system below this share of the largest are dropped
-RCOND = 1e-10
 
 
 def range_solve(H, rhs):

@@ -91,7 +91,9 @@ def settle_predictor(solver, cert):
     """
     prob = solver.prob
     exact = exact_predictor(prob, solver.b, solver.b0)
-    spread, top = predictor_spread(exact, np.ascontiguousarray(solver.eta), prob.w)
+    # (a solver may keep a vector predictor as a column: the group solver's (n, 1))
+    running = np.ascontiguousarray(solver.eta).reshape(exact.shape)
+    spread, top = predictor_spread(exact, running, prob.w)
     if spread == 0.0:  # (rows of zero weight move no gradient)
         return cert, False
     if solver.drift_by_mean:
@@ -100,7 +102,7 @@ def settle_predictor(solver, cert):
             bound = slope * spread / solver.grad_scale
             if cert + bound <= prob.tol:
                 return cert + bound, False
-        bound = predictor_drift(prob, solver.eta, exact) / solver.grad_scale
+        bound = predictor_drift(prob, running, exact) / solver.grad_scale
         if cert + bound <= prob.tol:
             return cert + bound, False
     # a new array: every cache keyed on the identity of the old eta is then stale

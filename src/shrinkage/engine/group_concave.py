@@ -216,7 +216,7 @@ class GroupConcaveSolver(GroupSolver):
         l1g, _, l2g = self._arrays(lam)
         return concave_group_bcd(self.kind, self.gamma, X, xd, xi, xp, sparse, self.v,
                                  self.vsum, self.prob.xm, self.inv_s, self.xv, self.starts,
-                                 self.order, self.eoff, self.H, self.D, ws, l1g, l2g,
+                                 self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l2g,
                                  self.beta, self.R, self.sh, self.svR, self.b0,
                                  self.prob.fit_intercept, thr, budget, self.damp,
                                  self.anchor, self.residual_anderson)

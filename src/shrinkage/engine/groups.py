@@ -39,6 +39,7 @@ import numpy as np
 
 from ..model.groups import group_kkt_violation, group_penalty_value
 from .contract import Solver
+from .drift import settle_predictor
 from .group_gap import GroupGap, soft_norm
 from .kernels.group_blocks import group_features, weighted_values
 from .kernels.group_newton import bcd_with_newton, extrapolate
@@ -62,6 +63,7 @@ class GroupSolver(GroupGap, Solver):
 
     name = "group"
     max_newton = 100
+    drift_by_mean = True  # (GLMs) the residual is w (y - mu) row by row (engine.drift)
     max_halvings = 40  # of the proximal Newton step's backtracking
     inner_accuracy = 1e-3
     anderson = 5  # sweeps between Anderson extrapolations (0: none)
@@ -383,10 +385,29 @@ class GroupSolver(GroupGap, Solver):
         certificate from ``self.G`` only sizes the first step, which is always taken."""
         prob = self.prob
         restrict = None if expand else in_ws
+        counts = [0, 0]  # sweeps, Newton steps
+        for _ in range(3):  # certified at the predictor X b itself (engine.drift)
+            cert, in_ws = self._newton_rounds(lam, in_ws, restrict, stale, counts)
+            stale = False
+            if cert > prob.tol:
+                break
+            cert, adopted = settle_predictor(self, cert)
+            if not adopted:
+                break
+            self.eta = self.eta.reshape(prob.n, 1)
+            self.G = self._full_gradient()
+        return cert, counts[0]
+
+    def _newton_rounds(self, lam, in_ws, restrict, stale, counts):
+        """Newton steps on ``in_ws`` (grown by the violators unless ``restrict`` fixes
+        it) until certified at the running ``eta`` or a cap; ``(certificate, in_ws)``,
+        the sweeps and steps added to ``counts``."""
+        prob = self.prob
+        expand = restrict is None
         cert = self._glm_cert(lam, restrict)
         if stale:
             cert = max(cert, prob.tol)
-        sweeps = steps = 0
+        sweeps, steps = counts
         while ((cert > prob.tol or stale) and steps < self.max_newton
                and sweeps < prob.max_iter):
             stale = False
@@ -403,7 +424,8 @@ class GroupSolver(GroupGap, Solver):
                     break
             elif not moved:
                 break
-        return cert, sweeps
+        counts[:] = [sweeps, steps]
+        return cert, in_ws
 
     def _newton_step(self, lam, ws, cert):
         """One proximal Newton step on the groups ``ws``; ``(moved, sweeps)``, ``moved``

@@ -82,6 +82,28 @@ def cholesky_solve(H, rhs, m):
     return True
 
 
+#: eigenvalues of a unit-diagonal (standardized) system below this share of the largest
+#: are rounding, not curvature: a direction they belong to is not determined by the data
+RCOND = 1e-10
+
+
+@njit(cache=True, nogil=True)
+def clip_spectrum(d, floor):
+    """Eigenvalues ``d`` of a standardized block Hessian with those at or below ``RCOND``
+    of the largest, or below ``floor`` (a bound on the error of the computed matrix: no
+    eigenvalue moves by more, Weyl), set to 0 in place, negative ones (rounding of a
+    semidefinite matrix) too: a solve then leaves the null directions of collinear
+    columns alone (a ridge part added later still pins them) instead of dividing by
+    rounding."""
+    top = 0.0
+    for s in range(d.shape[0]):
+        top = max(top, d[s])
+    cut = max(RCOND * top, floor)
+    for s in range(d.shape[0]):
+        if not d[s] > cut:
+            d[s] = 0.0
+
+
 #: A step ``d`` whose columns' contributions cancel, ``||Z d||^2 < CANCEL_FLOOR sum_a
 #: ||z_a d_a||^2``, moves along a near-null direction of the active columns (duplicated,
 #: negated or summed features): its size is set by rounding, not by the model, and

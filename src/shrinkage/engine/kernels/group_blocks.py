@@ -8,6 +8,8 @@ positive semi-definite ``H = Q diag(d) Q^T`` (one group's Hessian) and ``c`` of 
 import numpy as np
 from numba import njit
 
+from .active_set import clip_spectrum
+
 _EPS = 2.220446049250313e-16
 
 
@@ -218,8 +220,7 @@ def polish_support(Hg, c, l1in, l1g, l2, b):
             sq, kq = idx[q] // K, idx[q] % K
             Hs[a, q] = Hg[sa, sq] if ka == kq else 0.0
     d, V = np.linalg.eigh(Hs)
-    for a in range(n_s):
-        d[a] = max(d[a], 0.0)
+    clip_spectrum(d, 0.0)
     out = np.empty((n_s, 1))
     ct = np.empty((n_s, 1))
     ss = np.empty(n_s)

@@ -92,8 +92,27 @@ def radial_block(kind, gamma, Hg, cg, bg, ag, L, damp, l1g, l2g, out, q, u, thr,
 
 
 @njit(cache=True, nogil=True)
+def project_off_null(Qg, Dg, c):
+    """``c`` less its components along the eigenvectors (columns of ``Qg``) whose
+    eigenvalue in ``Dg`` is 0: directions of collinear columns that the data do not
+    determine (:func:`~.active_set.clip_spectrum`). The gradient there is rounding (a
+    sparse design's centring cancels digits), and majorized steps would follow it as
+    far as the block's computed curvature, itself rounding, lets them."""
+    m, K = c.shape
+    for u in range(m):
+        if Dg[u] != 0.0:
+            continue
+        for k in range(K):
+            acc = 0.0
+            for s in range(m):
+                acc += Qg[s, u] * c[s, k]
+            for s in range(m):
+                c[s, k] -= acc * Qg[s, u]
+
+
+@njit(cache=True, nogil=True)
 def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
-                        gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept,
+                        gidx, eoff, H, Q, D, ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept,
                         thr, damp, anchor, bufs):
     """One sweep of block updates over ``ws`` and the intercept; returns the largest
     move ``(Lt + l2) ||delta_g||^2`` (the objective's scale)."""
@@ -118,6 +137,7 @@ def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, 
                 c[s, k] = col[k]
                 bg[s, k] = beta[j, k]
                 ag[s, k] = anchor[j, k]
+        project_off_null(Q[e0:e0 + m * m].reshape((m, m)), D[a:a + m], c[:m])
         radial_block(kind, gamma, Hg, c[:m], bg[:m], ag[:m], L, damp, l1g[g], l2g[g],
                      out[:m], q[:m], u[:m], 1e-2 * thr, np.int64(100))
         moved = 0.0
@@ -135,7 +155,7 @@ def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, 
 
 @njit(cache=True, nogil=True)
 def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
-                      gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept,
+                      gidx, eoff, H, Q, D, ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept,
                       thr, max_sweeps, damp, anchor, n_anderson):
     """Sweeps of block updates over the groups ``ws`` until no block moves the model by
     more than ``thr`` or ``max_sweeps``. After a sweep over ``ws``, sweeps run over its
@@ -152,7 +172,7 @@ def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv
     while sweeps < max_sweeps:
         sweeps += 1
         worst = concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s,
-                                    xv, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh,
+                                    xv, gptr, gidx, eoff, H, Q, D, ws, l1g, l2g, beta, R, sh,
                                     svR, b0, fit_intercept, thr, damp, anchor, bufs)
         if worst <= thr:
             break
@@ -160,14 +180,14 @@ def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv
         if m > 0:
             sweeps += concave_active_sweeps(
                 kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff,
-                H, D, act[:m].copy(), l1g, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
+                H, Q, D, act[:m].copy(), l1g, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                 max_sweeps - sweeps, damp, anchor, n_anderson, bufs)
     return sweeps
 
 
 @njit(cache=True, nogil=True)
 def concave_active_sweeps(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
-                          gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh, svR, b0,
+                          gidx, eoff, H, Q, D, ws, l1g, l2g, beta, R, sh, svR, b0,
                           fit_intercept, thr, max_sweeps, damp, anchor, n_anderson, bufs):
     """Sweeps over the groups ``ws`` until none moves by more than ``thr``; every
     ``n_anderson + 1`` sweeps (0: never; never with a proximal term) the iterates are
@@ -189,7 +209,7 @@ def concave_active_sweeps(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s
     while sweeps < max_sweeps:
         sweeps += 1
         worst = concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s,
-                                    xv, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta, R, sh,
+                                    xv, gptr, gidx, eoff, H, Q, D, ws, l1g, l2g, beta, R, sh,
                                     svR, b0, fit_intercept, thr, damp, anchor, bufs)
         if worst <= thr:
             break

@@ -26,7 +26,7 @@ column scales for a raw centred Gram, ones for a standardized one).
 import numpy as np
 from numba import njit
 
-from .active_set import cholesky_solve
+from .active_set import cancelled, cholesky_solve
 from .concave import MCP, rho, slope
 
 _ARMIJO = 1e-4  # the share of the slope a kept step must gain
@@ -91,6 +91,19 @@ def _descent(H, grad, d):
         if not np.isfinite(d[i]):
             return False
     return True
+
+
+@njit(cache=True, nogil=True)
+def _cancels(C, d, dCd, off, l2):
+    """:func:`~.active_set.cancelled` for the step ``d`` (``dCd = d^T C d``) with the
+    groups' ridge parts: a step along a near-null direction of collinear columns."""
+    ridge = 0.0
+    spread = 0.0
+    for h in range(off.shape[0] - 1):
+        for i in range(off[h], off[h + 1]):
+            ridge += l2[h] * d[i] * d[i]
+            spread += C[i, i] * d[i] * d[i]
+    return cancelled(dCd + ridge, spread + ridge)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -192,7 +205,7 @@ def group_newton(kind, gamma, buf, pos, w, g, b, off, l1, l2, tol, max_steps):
             dec -= grad[i] * d[i]
             gd += g[i] * d[i]
             dCd += d[i] * acc
-        if not dec > tol:
+        if not dec > tol or _cancels(C, d, dCd, off, l2):
             return steps
         cut = _edge_cut(kind, gamma, b, d, off, l1)
         t = cut

@@ -16,6 +16,7 @@ intercept drops out (Z is centred). The block update is the exact one of
 import numpy as np
 from numba import njit
 
+from .active_set import clip_spectrum
 from .flags import FASTMATH
 from .group_anderson import anderson_weights
 from .group_blocks import (
@@ -54,8 +55,9 @@ def gram_blocks(C, gptr, gidx, eoff, todo, H, Q, D):
                 Hm[s, u] = C[gidx[a + s], gidx[a + u]]
                 H[e0 + s * m + u] = Hm[s, u]
         d, V = np.linalg.eigh(Hm)
+        clip_spectrum(d, 0.0)
         for s in range(m):
-            D[a + s] = max(d[s], 0.0)
+            D[a + s] = d[s]
             for u in range(m):
                 Q[e0 + s * m + u] = V[s, u]
 

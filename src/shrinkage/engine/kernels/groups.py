@@ -26,6 +26,7 @@ solved exactly on that support by the same root finding (``c_S - l1in sign(b_S)`
 import numpy as np
 from numba import njit
 
+from .active_set import clip_spectrum
 from .flags import FASTMATH
 from .group_anderson import anderson_step, store_iterate
 from .group_blocks import (
@@ -38,6 +39,8 @@ from .group_blocks import (
     take_block_row,
 )
 from .group_sparse import no_inner_l1, sparse_vector_sweep
+
+_EPS = 2.220446049250313e-16
 
 
 @njit(cache=True, nogil=True)
@@ -54,6 +57,7 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
         for s in range(m):
             j = gidx[a + s]
             xv[j] = column_weighted_sum(X, xd, xi, xp, sparse, v, j)
+        err = 0.0  # a bound on the Frobenius norm of the computed block's error
         if X is not None:
             dense_block_hessian(X, v, xm, inv_s, gidx, a, m, e0, H)
         if xd is not None:
@@ -62,9 +66,14 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
                 j = gidx[a + s]
                 for u in range(s + 1):
                     jj = gidx[a + u]
-                    # sum v (x_j - m_j)(x_l - m_l) from the raw sums
-                    h = raw[s, u] - xm[j] * xv[jj] - xm[jj] * xv[j] + xm[j] * xm[jj] * vsum
-                    h *= inv_s[j] * inv_s[jj]
+                    # sum v (x_j - m_j)(x_l - m_l) from the raw sums: columns whose mean
+                    # is far from zero lose digits to the cancellation, which bounds
+                    # what the eigenvalues can resolve
+                    t1, t2, t3 = xm[j] * xv[jj], xm[jj] * xv[j], xm[j] * xm[jj] * vsum
+                    sc = inv_s[j] * inv_s[jj]
+                    h = (raw[s, u] - t1 - t2 + t3) * sc
+                    e = 8.0 * _EPS * (abs(raw[s, u]) + abs(t1) + abs(t2) + abs(t3)) * sc
+                    err += e * e * (1.0 if u == s else 2.0)
                     H[e0 + s * m + u] = h
                     H[e0 + u * m + s] = h
         Hm = np.empty((m, m))
@@ -72,8 +81,9 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
             for u in range(m):
                 Hm[s, u] = H[e0 + s * m + u]
         d, V = np.linalg.eigh(Hm)
+        clip_spectrum(d, np.sqrt(err))
         for s in range(m):
-            D[a + s] = max(d[s], 0.0)
+            D[a + s] = d[s]
             for u in range(m):
                 Q[e0 + s * m + u] = V[s, u]
 
