@@ -32,15 +32,21 @@ def test_range_solve_is_the_solve_where_determined_and_least_norm_where_not():
     assert range_solve(H, np.r_[np.nan, rhs[1:]]) is None
 
 
-def _shifted_pair(family, seed=0):
-    """x8 = -x1 up to a shift of 1e4 on each (negated duplicates once centred, exactly
-    only up to the rounding of the shift), both unpenalised, beside an intercept."""
-    rng = np.random.default_rng(seed)
-    n, p = 120, 8
+def _pair_design(rng, n=120, p=8):
+    """Correlated columns and a ninth, x8 = -x1, each shifted by 1e4: negated duplicates
+    once centred, exactly only up to the rounding of the shift."""
     X = np.sqrt(0.9) * rng.standard_normal((n, 1)) + np.sqrt(0.1) * rng.standard_normal(
         (n, p))
     X = np.column_stack([X, -X[:, 1] + 1e4])
     X[:, 1] += 1e4
+    return X
+
+
+def _shifted_pair(family, seed=0):
+    """:func:`_pair_design`, the pair unpenalised beside an intercept."""
+    rng = np.random.default_rng(seed)
+    X = _pair_design(rng)
+    n, p = X.shape[0], X.shape[1] - 1
     eta = 0.5 * X[:, 0] - 0.4 * X[:, 2] + 0.3 * X[:, 3]
     y = (rng.poisson(np.exp(0.5 * eta)) if family == "poisson"
          else rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(float)
@@ -75,11 +81,8 @@ def _grouped_pair(family, seed=0):
     """Columns 1 and 8 collinear once centred (x1 + 1e4, -x1 + 1e4), together in an
     unpenalised group 0; the other features in penalised pairs."""
     rng = np.random.default_rng(seed)
-    n, p = 120, 8
-    X = np.sqrt(0.9) * rng.standard_normal((n, 1)) + np.sqrt(0.1) * rng.standard_normal(
-        (n, p))
-    X = np.column_stack([X, -X[:, 1] + 1e4])
-    X[:, 1] += 1e4
+    X = _pair_design(rng)
+    n = X.shape[0]
     Xe = X - X.mean(0)
     eta = 0.5 * Xe[:, 0] - 0.4 * Xe[:, 2] + 0.3 * Xe[:, 3]
     y = {"binomial": (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(float),
