@@ -92,22 +92,23 @@ def radial_block(kind, gamma, Hg, cg, bg, ag, L, damp, l1g, l2g, out, q, u, thr,
 
 
 @njit(cache=True, nogil=True)
-def project_off_null(Qg, Dg, c):
-    """``c`` less its components along the eigenvectors (columns of ``Qg``) whose
-    eigenvalue in ``Dg`` is 0: directions of collinear columns that the data do not
-    determine (:func:`~.active_set.clip_spectrum`). The gradient there is rounding (a
-    sparse design's centring cancels digits), and majorized steps would follow it as
-    far as the block's computed curvature, itself rounding, lets them."""
-    m, K = c.shape
+def project_off_null(Q, D, e0, a, m, c):
+    """``c[:m]`` less its components along the block's eigenvectors (``Q[e0 + s m + u]``
+    is entry ``s`` of vector ``u``) whose eigenvalue ``D[a + u]`` is 0: directions of
+    collinear columns that the data do not determine (:func:`~.active_set.clip_spectrum`).
+    The gradient there is rounding (a sparse design's centring cancels digits), and
+    majorized steps would follow it as far as the block's computed curvature, itself
+    rounding, lets them."""
+    K = c.shape[1]
     for u in range(m):
-        if Dg[u] != 0.0:
+        if D[a + u] != 0.0:
             continue
         for k in range(K):
             acc = 0.0
             for s in range(m):
-                acc += Qg[s, u] * c[s, k]
+                acc += Q[e0 + s * m + u] * c[s, k]
             for s in range(m):
-                c[s, k] -= acc * Qg[s, u]
+                c[s, k] -= acc * Q[e0 + s * m + u]
 
 
 @njit(cache=True, nogil=True)
@@ -137,7 +138,7 @@ def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, 
                 c[s, k] = col[k]
                 bg[s, k] = beta[j, k]
                 ag[s, k] = anchor[j, k]
-        project_off_null(Q[e0:e0 + m * m].reshape((m, m)), D[a:a + m], c[:m])
+        project_off_null(Q, D, e0, a, m, c)
         radial_block(kind, gamma, Hg, c[:m], bg[:m], ag[:m], L, damp, l1g[g], l2g[g],
                      out[:m], q[:m], u[:m], 1e-2 * thr, np.int64(100))
         moved = 0.0
