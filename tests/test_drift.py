@@ -9,7 +9,12 @@ import pytest
 import scipy.sparse as sp
 
 import shrinkage
-from shrinkage.engine.drift import exact_predictor, predictor_drift, settle_predictor
+from shrinkage.engine.drift import (
+    certify_settled,
+    exact_predictor,
+    predictor_drift,
+    settle_predictor,
+)
 from shrinkage.engine.kernels.active_set import step_cancels
 from shrinkage.model.families import get_family
 
@@ -221,3 +226,41 @@ def test_class_predictors_settle_by_the_softmax_slope():
     s = _solver(prob, B, b0, exact + 1e-3 * rng.standard_normal(exact.shape))
     assert settle_predictor(s, 4e-7)[1]
     np.testing.assert_array_equal(s.eta, exact)
+
+
+def test_a_strength_is_certified_at_the_predictor_it_returns():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((30, 3))
+    b = np.array([0.2, -0.1, 0.3])
+    prob = _prob(X)
+    exact = exact_predictor(prob, b, 0.1)
+    calls = []
+
+    def run(drifts, measured):
+        s = _solver(prob, b, 0.1, exact.copy())
+
+        def descend(first):  # each descent leaves the running predictor drifted anew
+            calls.append(first)
+            s.eta = (exact + drifts.pop(0)).reshape(s.eta.shape)
+            return 4e-7
+
+        return s, certify_settled(s, descend, lambda: calls.append("refresh"),
+                                  lambda: measured)
+
+    # no drift: the descent's certificate stands, one descent
+    calls.clear()
+    s, cert = run([0.0], 9.0)
+    assert cert == 4e-7 and calls == [True]
+    # one large drift: adopted, refreshed, solved on; the second descent is certified
+    calls.clear()
+    s, cert = run([1e-3 * rng.standard_normal(30), 0.0], 9.0)
+    assert cert == 4e-7 and calls == [True, "refresh", False]
+    # adopted at every attempt: the certificate is measured at the adopted predictor,
+    # never the one read before adopting (it belonged to the old predictor)
+    calls.clear()
+    s, cert = run([1e-3 * rng.standard_normal(30) for _ in range(3)], 7.5e-7)
+    assert cert == 7.5e-7 and calls.count("refresh") == 3
+    np.testing.assert_array_equal(s.eta, exact)
+    # a solver keeping its predictor as a column keeps that shape after an adoption
+    s = _solver(prob, b, 0.1, (exact + 1e-3).reshape(-1, 1))
+    assert settle_predictor(s, 4e-7)[1] and s.eta.shape == (30, 1)

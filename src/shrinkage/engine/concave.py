@@ -33,7 +33,7 @@ from .concave_steps import (
     polish_piece,
 )
 from .contract import Solver
-from .drift import settle_predictor
+from .drift import certify_settled
 from .kernels.cd import weighted_moments
 from .kernels.certify import centred_dots, dot
 from .kernels.concave import concave_cd, gram_cd, kkt_scan, line_search, ws_kkt
@@ -158,27 +158,34 @@ class ConcaveSolver(Solver):
         in_ws = strong_set(prob, self.g, self.b, lam, lam_prev) if expand else ws_mask
         cand = prob.candidates if expand else prob.candidates & ws_mask
         state = [0, 0]  # sweeps, model steps
-        for _ in range(3):  # certified at the predictor X b itself (engine.drift)
-            cert, m_new = self._kkt(lam1, lam2, cand, in_ws)
-            while cert > prob.tol:
-                if expand:
-                    in_ws[self._scratch[:m_new]] = True
-                ws = np.flatnonzero(in_ws)
-                moved = self._solve_working_set(ws, lam1, lam2, state)
-                self.g = prob.gradient(self.wres)  # the one pass over X of this round
-                cert, m_new = self._kkt(lam1, lam2, cand, in_ws)
-                if (m_new == 0 or not expand) and not moved:
-                    break
-                if state[0] >= prob.max_iter or state[1] >= self.max_newton:
-                    break
-            if cert > prob.tol:
-                break
-            cert, adopted = settle_predictor(self, cert)
-            if not adopted:
-                break
-            self.swres = self._residual()
-            self.g = prob.gradient(self.wres)
+        cert = certify_settled(  # at the predictor X b itself (engine.drift)
+            self, lambda first: self._rounds(lam1, lam2, cand, in_ws, expand, state),
+            self._at_adopted_eta, lambda: self._kkt(lam1, lam2, cand, in_ws)[0])
         return cert, state[0]
+
+    def _rounds(self, lam1, lam2, cand, in_ws, expand, state):
+        """Working-set rounds (model steps, then one pass over X) until certified at the
+        running ``eta`` or a cap; ``in_ws`` grows by the violators when ``expand``.
+        Returns the certificate."""
+        prob = self.prob
+        cert, m_new = self._kkt(lam1, lam2, cand, in_ws)
+        while cert > prob.tol:
+            if expand:
+                in_ws[self._scratch[:m_new]] = True
+            ws = np.flatnonzero(in_ws)
+            moved = self._solve_working_set(ws, lam1, lam2, state)
+            self.g = prob.gradient(self.wres)  # the one pass over X of this round
+            cert, m_new = self._kkt(lam1, lam2, cand, in_ws)
+            if (m_new == 0 or not expand) and not moved:
+                break
+            if state[0] >= prob.max_iter or state[1] >= self.max_newton:
+                break
+        return cert
+
+    def _at_adopted_eta(self):
+        """Residual and gradient at ``eta`` after ``settle_predictor`` replaced it."""
+        self.swres = self._residual()
+        self.g = self.prob.gradient(self.wres)
 
     def _solve_working_set(self, ws, lam1, lam2, state):
         """Model steps on ``ws`` until its stationarity violation is below

@@ -42,7 +42,7 @@ import numpy as np
 
 from .kernels.predictor import predictor_spread
 
-__all__ = ["exact_predictor", "predictor_drift", "settle_predictor"]
+__all__ = ["certify_settled", "exact_predictor", "predictor_drift", "settle_predictor"]
 
 _ROWS = 4096  # rows per block of the drift's means
 
@@ -86,8 +86,9 @@ def settle_predictor(solver, cert):
 
     When ``cert`` plus the drift bound measured from the exact predictor is within
     ``tol``, returns their sum and False. Otherwise the exact predictor becomes
-    ``solver.eta`` (the caller recomputes the residual and the gradient there, and solves
-    on) and ``(cert, True)`` is returned.
+    ``solver.eta``, in the shape the solver keeps it (the caller recomputes the residual
+    and the gradient there, and solves on: :func:`certify_settled`), and ``(cert, True)``
+    is returned.
     """
     prob = solver.prob
     exact = exact_predictor(prob, solver.b, solver.b0)
@@ -106,5 +107,28 @@ def settle_predictor(solver, cert):
         if cert + bound <= prob.tol:
             return cert + bound, False
     # a new array: every cache keyed on the identity of the old eta is then stale
-    solver.eta = exact
+    solver.eta = exact.reshape(np.shape(solver.eta))
     return cert, True
+
+
+def certify_settled(solver, descend, refresh, measure, attempts=3):
+    """A strength's certificate at the returned coefficients, for a solver that keeps its
+    predictor by adding steps.
+
+    ``descend(first)`` solves on from the current point (``first``: the strength's first
+    call) and returns the certificate at the running predictor. Once that is within
+    ``tol``, :func:`settle_predictor` checks the predictor; each time it adopts the
+    exact one, ``refresh()`` recomputes what the solver derives from it (residual,
+    gradient) and the strength is solved on, at most ``attempts`` times. If the last
+    attempt also ended in an adoption, the certificate is ``measure()``'s at the adopted
+    point: the one read before adopting belonged to the old predictor.
+    """
+    for k in range(attempts):
+        cert = descend(k == 0)
+        if cert > solver.prob.tol:
+            return cert
+        cert, adopted = settle_predictor(solver, cert)
+        if not adopted:
+            return cert
+        refresh()
+    return measure()

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..model.groups import group_kkt_violation, group_penalty_value
 from .contract import Solver
-from .drift import settle_predictor
+from .drift import certify_settled
 from .group_gap import GroupGap, soft_norm
 from .kernels.group_blocks import group_features, weighted_values
 from .kernels.group_newton import bcd_with_newton, extrapolate
@@ -383,25 +383,22 @@ class GroupSolver(GroupGap, Solver):
         """Proximal Newton steps until the KKT certificate is within ``prob.tol``; with
         ``stale`` (the secant moved the point, ``self.G`` is the gradient before) the
         certificate from ``self.G`` only sizes the first step, which is always taken."""
-        prob = self.prob
         restrict = None if expand else in_ws
         counts = [0, 0]  # sweeps, Newton steps
-        for _ in range(3):  # certified at the predictor X b itself (engine.drift)
-            cert, in_ws = self._newton_rounds(lam, in_ws, restrict, stale, counts)
-            stale = False
-            if cert > prob.tol:
-                break
-            cert, adopted = settle_predictor(self, cert)
-            if not adopted:
-                break
-            self.eta = self.eta.reshape(prob.n, 1)
-            self.G = self._full_gradient()
+        cert = certify_settled(  # at the predictor X b itself (engine.drift)
+            self, lambda first: self._newton_rounds(lam, in_ws, restrict, stale and first,
+                                                    counts),
+            self._at_adopted_eta, lambda: self._glm_cert(lam, restrict))
         return cert, counts[0]
 
+    def _at_adopted_eta(self):
+        """The gradient at ``eta`` after ``settle_predictor`` replaced it."""
+        self.G = self._full_gradient()
+
     def _newton_rounds(self, lam, in_ws, restrict, stale, counts):
-        """Newton steps on ``in_ws`` (grown by the violators unless ``restrict`` fixes
-        it) until certified at the running ``eta`` or a cap; ``(certificate, in_ws)``,
-        the sweeps and steps added to ``counts``."""
+        """Newton steps on ``in_ws`` (grown in place by the violators unless ``restrict``
+        fixes it) until certified at the running ``eta`` or a cap; returns the
+        certificate, the sweeps and steps added to ``counts``."""
         prob = self.prob
         expand = restrict is None
         cert = self._glm_cert(lam, restrict)
@@ -419,13 +416,13 @@ class GroupSolver(GroupGap, Solver):
             cert = self._glm_cert(lam, restrict)
             if expand:
                 new = (self._violations(lam) > 0) & ~in_ws
-                in_ws = in_ws | new
+                in_ws |= new
                 if not moved and not np.any(new):
                     break
             elif not moved:
                 break
         counts[:] = [sweeps, steps]
-        return cert, in_ws
+        return cert
 
     def _newton_step(self, lam, ws, cert):
         """One proximal Newton step on the groups ``ws``; ``(moved, sweeps)``, ``moved``

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..model.penalties import kkt_violation, penalty_value
 from .contract import Solver
-from .drift import settle_predictor
+from .drift import certify_settled
 from .kernels.multinomial import cd_multinomial
 from .kernels.multinomial_curvature import block_coupling, class_curvature
 from .multinomial_step import active_set_step
@@ -166,23 +166,19 @@ class MultinomialSolver(Solver):
         else:
             in_ws = ws_mask.copy()
         restrict = None if expand else ws_mask
-        sweeps = 0
-        for _ in range(3):  # certified at the predictor X B itself (engine.drift)
-            cert, sweeps = self._rounds(lam, l1, l2, in_ws, restrict, sweeps)
-            if cert > prob.tol:
-                break
-            cert, adopted = settle_predictor(self, cert)
-            if not adopted:
-                break
-            self._refresh()
-        return cert, sweeps
+        counts = [0]  # sweeps
+        cert = certify_settled(  # at the predictor X B itself (engine.drift)
+            self, lambda first: self._rounds(lam, l1, l2, in_ws, restrict, counts),
+            self._refresh, lambda: self.certificate(lam, restrict))
+        return cert, counts[0]
 
-    def _rounds(self, lam, l1, l2, in_ws, restrict, sweeps):
+    def _rounds(self, lam, l1, l2, in_ws, restrict, counts):
         """Newton rounds at ``lam`` on ``in_ws`` (grown by the violators unless
         ``restrict`` fixes it) until certified at the running ``eta`` or a cap; returns
-        ``(certificate, sweeps)``."""
+        the certificate, the sweeps added to ``counts[0]``."""
         prob = self.prob
         expand = restrict is None
+        sweeps = counts[0]
         X, xd, xi, xp, sparse = prob.kernel_design()
         cert = self.certificate(lam, restrict)
         f_old = self.objective(self.eta, self.b, l1, l2)
@@ -247,7 +243,8 @@ class MultinomialSolver(Solver):
                 cert = self.certificate(lam, viol=viol)
             else:
                 cert = self.certificate(lam, restrict)
-        return cert, sweeps
+        counts[0] = sweeps
+        return cert
 
     # a class whose fitted probabilities are within this of its 0/1 indicator on every
     # weighted row is separated: as lam decreases its coefficients only grow

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..model.glm_math import loss_and_deviance
 from .contract import Solver
-from .drift import settle_predictor
+from .drift import certify_settled
 from .kernels.cd import cd_quadratic, weighted_moments
 from .kernels.certify import dot, kkt_scan, strong_rule
 from .kernels.glm import (
@@ -227,18 +227,10 @@ class ProximalNewton(Solver):
         expand = ws_mask is None
         cand = prob.candidates if expand else prob.candidates & ws_mask
         state = [0.0, 0, 0]  # objective change, sweeps, Newton steps
-        for k in range(3):  # certified at the predictor X b itself (engine.drift)
-            cert = self._descend(lam, lam_prev, l1, l2, expand, cand, ws_mask, state, k == 0)
-            if cert > prob.tol:
-                break
-            cert, adopted = settle_predictor(self, cert)
-            if not adopted:
-                break
-            # eta is a new array: the caches keyed on the old one's identity are stale
-            self.swres = self.residual()
-            if self._plain:
-                self._loss = loss_and_deviance(self.fam, prob.y, self.eta, prob.w)[0]
-            prob.gradient(self.wres, out=self.g)
+        cert = certify_settled(  # at the predictor X b itself (engine.drift)
+            self, lambda first: self._descend(lam, lam_prev, l1, l2, expand, cand, ws_mask,
+                                              state, first),
+            self._at_adopted_eta, lambda: self._kkt(l1, l2, cand, cand)[0])
         if cert > prob.tol and state[2] >= self.max_newton:
             self._capped += 1
         if expand:
@@ -247,6 +239,15 @@ class ProximalNewton(Solver):
         else:  # not a path point: the secant through earlier points no longer applies
             self._before = self._last = None
         return cert, state[1]
+
+    def _at_adopted_eta(self):
+        """Residual, loss and gradient at ``eta`` after ``settle_predictor`` replaced it (a
+        new array: the caches keyed on the old one's identity are stale)."""
+        prob = self.prob
+        self.swres = self.residual()
+        if self._plain:
+            self._loss = loss_and_deviance(self.fam, prob.y, self.eta, prob.w)[0]
+        prob.gradient(self.wres, out=self.g)
 
     def _descend(self, lam, lam_prev, l1, l2, expand, cand, ws_mask, state, first):
         """Newton rounds and KKT passes at ``lam`` until certified at the running ``eta``
