@@ -29,7 +29,6 @@ from .concave_steps import (
     ActiveGram,
     MarginTracker,
     gram_polish,
-    nonconvex_note,
     polish_piece,
 )
 from .contract import Solver
@@ -40,7 +39,7 @@ from .kernels.concave import concave_cd, gram_cd, kkt_scan, line_search, ws_kkt
 from .kernels.glm import irls_model, weighted_residual
 from .kernels.moments import centred_combination
 from .problem import strong_set
-from .recession import ray_length, ray_note, recession_direction
+from .recession import RayWatch, ray_diagnostics, ray_length, ray_move, recession_direction
 from .stopping import DEV_MAX, MIN_LAMS
 
 __all__ = ["ConcaveSolver"]
@@ -65,17 +64,6 @@ class ConcaveSolver(Solver):
     # plateaus between entries (a coefficient past gamma * lam is no longer shrunk)
     stop_rules = (MIN_LAMS, DEV_MAX, -np.inf)
     drift_by_mean = True  # the residual is w (y - mu) row by row (engine.drift)
-    # a GLM strength still unsolved after this many (sweeps, model steps), then 4, 16, ...
-    # times as many, is tested for a ray of descent (engine.recession); at least
-    # ``ray_sweeps_per_row`` sweeps per weighted row: the linear program's cost grows with
-    # the rows times the active set's entries, a sweep's with the entries (0.9 s, some
-    # 6,000 sweeps, for 2,000 rows and a sparse active set of 450 columns)
-    ray_test_at = (1000, 50)
-    ray_sweeps_per_row = 3
-    # tests in a row that find no ray before the path stops testing (the slow strengths of
-    # a nearly separable fit that has a minimiser would otherwise each pay for them)
-    ray_misses = 3
-
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
         return (penalty.block == "coordinate" and penalty.shape in ("mcp", "scad")
@@ -113,11 +101,7 @@ class ConcaveSolver(Solver):
         self._covariance = (self.quadratic and not prob.sparse and n >= 2 * p
                             and p <= self.covariance_max_p)
         self._margin_tracker = MarginTracker(self.quadratic)
-        self._next_test = [np.inf, np.inf]
-        self._rays = []  # per strength: the rays of descent followed
-        self._ray_rows = 0
-        self._misses = 0
-        self._live_rows = int(np.count_nonzero(prob.w))
+        self._watch = RayWatch(not self.quadratic, int(np.count_nonzero(prob.w)))
 
     def _residual(self):
         """``wres = w (y - mu)``; returns its sum (the intercept's gradient)."""
@@ -147,37 +131,24 @@ class ConcaveSolver(Solver):
         self._solve(1.0, 1.0, self.prob.unpenalized.copy())
 
     def solve(self, lam, lam_prev):
-        testing = not self.quadratic and self._misses < self.ray_misses
-        sweeps, steps = self.ray_test_at
-        sweeps = max(sweeps, self.ray_sweeps_per_row * self._live_rows)
-        self._first_test = (sweeps, steps)
-        self._next_test = [sweeps, steps] if testing else [np.inf, np.inf]
-        self._rays.append(0)
+        self._watch.start()
         out = self._solve(lam, lam_prev, None)
         self._margins.append(self._margin(lam))
         return out
 
     def _follow_ray(self, lam1, lam2, state):
         """At a slow strength, test for a ray of descent (:mod:`.recession`) and, if there
-        is one, move along it until the rows it moves are fitted to within
-        ``0.1 tol`` (in the certificate's units: their share of any feature's violation
-        is below that). Returns True if it moved."""
-        if state[0] < self._next_test[0] and state[1] < self._next_test[1]:
+        is one, move along it until the rows it moves are fitted to within ``0.1 tol``
+        (in the certificate's units: their share of any feature's violation is below
+        that). Returns True if it moved."""
+        if not self._watch.due(state[0], state[1], self):
             return False
         ray = recession_direction(self.prob, self.b, lam1, lam2, self.gamma)
-        self._misses = 0 if ray is not None else self._misses + 1
+        self._watch.tested(ray, state[0], state[1])
         if ray is None:
-            self._next_test = [4 * max(state[0], 1), 4 * max(state[1], 1)]
             return False
-        # a ray followed may uncover the next (more rows separate as features enter)
-        self._next_test = [state[0] + self._first_test[0], state[1] + self._first_test[1]]
         prob = self.prob
-        X, xd, xi, xp, sparse = prob.kernel_design()
-        d = ray.direction / prob.scale[ray.features]
-        a = np.empty(prob.n)
-        centred_combination(X, xd, xi, xp, sparse, prob.xm, ray.features, d, a)
-        db0 = ray.intercept + float(prob.xm[ray.features] @ d)
-        a += db0
+        d, a, db0 = ray_move(prob, ray)
         t = ray_length(prob.family.name, prob.y, self.eta, a, prob.w > 0,
                        0.1 * prob.tol * self.grad_scale)
         if not t > 0.0:
@@ -186,8 +157,7 @@ class ConcaveSolver(Solver):
         self.b0 += t * db0
         self.eta += t * a
         self.swres = self._residual()
-        self._rays[-1] += 1
-        self._ray_rows = max(self._ray_rows, ray.rows)
+        self._watch.followed(ray)
         return True
 
     def _margin(self, lam):
@@ -204,13 +174,7 @@ class ConcaveSolver(Solver):
         """``(extra, warning)``: the margins per path point for ``Path.extra`` and, where
         the objective is not locally convex, the sentence the path driver warns with."""
         margins = np.asarray(self._margins, dtype=float)
-        rays = np.asarray(self._rays, dtype=np.int64)
-        notes = [nonconvex_note(self.pen, margins), ray_note(self.pen, self.prob.family.name,
-                                                               rays, self._ray_rows)]
-        extra = {"convexity_margin": margins}
-        if rays.any():
-            extra["ray_steps"] = rays
-        return extra, "; ".join(n for n in notes if n) or None
+        return ray_diagnostics(self.pen, self.prob.family.name, margins, self._watch)
 
     def _solve(self, lam, lam_prev, ws_mask):
         prob = self.prob

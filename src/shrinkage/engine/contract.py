@@ -90,6 +90,7 @@ class Solver:
     name = "solver"
     certificate_kind = "kkt_violation"
     separated_class = None
+    null_dev = 0.0  # set by run_path
     stop_rules = RULES  # (min_lams, dev_max, dev_change) of early_stop_code
 
     @classmethod
@@ -148,6 +149,7 @@ class Solver:
         """
         coefs, intercepts, dev_ratio, cert, n_iter = out
         L = grid.size
+        self.null_dev = null_dev  # (a solver may read the deviance explained mid-strength)
         for k, lam in enumerate(grid):
             cert[k], n_iter[k] = self.solve(float(lam), float(lam_prev))
             coefs[k] = self.b

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.group_concave import group_concave_value, group_concave_violation
-from .concave_steps import ActiveGram, MarginTracker, nonconvex_note
+from .concave_steps import ActiveGram, MarginTracker
 from .group_gram import GroupGramSolver, prefers_gram
 from .groups import GroupSolver
 from .kernels.certify import centred_dots
@@ -43,6 +43,13 @@ from .kernels.group_concave import concave_group_bcd, gram_concave_bcd
 from .kernels.group_concave_newton import group_newton
 from .kernels.groups import settle_residual
 from .kernels.moments import centred_combination
+from .recession import (
+    RayWatch,
+    group_recession_direction,
+    ray_diagnostics,
+    ray_length,
+    ray_move,
+)
 from .stopping import DEV_MAX, MIN_LAMS
 
 __all__ = ["GroupConcaveSolver", "GroupConcaveGram"]
@@ -92,6 +99,8 @@ class GroupConcaveSolver(GroupSolver):
         self._margin_tracker = MarginTracker(self.quadratic)
         # the centred Gram entries among the features ever active (gaussian)
         self._gram = ActiveGram(prob) if self.quadratic else None
+        self._watch = RayWatch(not self.quadratic, int(np.count_nonzero(prob.w)))
+        self._work = [0, 0]  # a GLM strength's sweeps and model steps so far
 
     # ---- what differs from the group elastic net --------------------------------------
     def penalty_value(self, beta, lam):
@@ -231,7 +240,17 @@ class GroupConcaveSolver(GroupSolver):
 
     def _newton_step(self, lam, ws, cert):
         """A proximal Newton step, damped (proximal term around the current point, four
-        times heavier each refusal) until it lowers the objective."""
+        times heavier each refusal) until it lowers the objective; at a slow strength,
+        then a ray of descent followed where there is one (as for single coefficients:
+        :mod:`~shrinkage.engine.recession`)."""
+        moved, total = self._damped_step(lam, ws, cert)
+        self._work[0] += total
+        self._work[1] += 1
+        if self._follow_ray(lam):
+            moved = True
+        return moved, total
+
+    def _damped_step(self, lam, ws, cert):
         self.anchor[:] = self.beta
         total = 0
         while True:
@@ -245,8 +264,34 @@ class GroupConcaveSolver(GroupSolver):
                 return False, total
             self.damp = max(1.0, 4.0 * self.damp)
 
+    def _follow_ray(self, lam):
+        """Test a slow strength for a ray along which the flat groups separate rows and
+        move along it until those rows are fitted to within ``0.1 tol``; True if it
+        moved."""
+        if not self._watch.due(*self._work, self):
+            return False
+        prob = self.prob
+        l1g, _, l2g = self._arrays(lam)
+        ray = group_recession_direction(prob, self.beta, self.order, self.starts, l1g, l2g,
+                                        self.gamma)
+        self._watch.tested(ray, *self._work)
+        if ray is None:
+            return False
+        _, a, db0 = ray_move(prob, ray)
+        t = ray_length(prob.family.name, prob.y, self._eta_out(), a, prob.w > 0,
+                       0.1 * prob.tol * self.grad_scale)
+        if not t > 0.0:
+            return False
+        self.beta[ray.features, 0] += t * ray.direction  # (standardized, as the ray's)
+        self.b0[0] += t * db0
+        self.eta = (self._eta_out() + t * a)[:, None]
+        self._watch.followed(ray)
+        return True
+
     # ---- the path and its diagnostic -----------------------------------------------------
     def solve(self, lam, lam_prev):
+        self._watch.start()
+        self._work[:] = [0, 0]
         out = super().solve(lam, lam_prev)
         self._margins.append(self._margin(lam))
         return out
@@ -271,7 +316,7 @@ class GroupConcaveSolver(GroupSolver):
         """``(extra, warning)``: the margins per path point and, where the objective is
         not locally convex, the sentence the path driver warns with."""
         margins = np.asarray(self._margins, dtype=float)
-        return {"convexity_margin": margins}, nonconvex_note(self.pen, margins)
+        return ray_diagnostics(self.pen, self.prob.family.name, margins, self._watch)
 
 
 class GroupConcaveGram(GroupConcaveSolver, GroupGramSolver):
