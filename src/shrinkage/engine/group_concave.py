@@ -79,6 +79,7 @@ class GroupConcaveSolver(GroupSolver):
     sweeps_before_newton = 20
     newton_steps = 20
     newton_max_sweeps = 100.0
+    model_sweeps = 2000  # GLMs: block sweeps per model step at most (see _model_sweeps)
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -263,6 +264,13 @@ class GroupConcaveSolver(GroupSolver):
             if self.damp > _MAX_DAMP or total >= self.prob.max_iter:
                 return False, total
             self.damp = max(1.0, 4.0 * self.damp)
+
+    def _model_sweeps(self):
+        """At most ``model_sweeps`` per model (as the single-coefficient solver's chunk):
+        where the IRLS weights of separated rows vanish the model is so ill-conditioned
+        that block sweeps crawl to ``max_iter`` inside one step, while an inexact model
+        step, backtracked on the true objective, still descends."""
+        return min(self.prob.max_iter, self.model_sweeps)
 
     def _follow_ray(self, lam):
         """Test a slow strength for a ray along which the flat groups separate rows and

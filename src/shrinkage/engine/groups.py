@@ -173,6 +173,10 @@ class GroupSolver(GroupGap, Solver):
         return self._solve(lam, lam_prev, None)
 
     # ---- pieces -------------------------------------------------------------------------
+    def _model_sweeps(self):
+        """The sweeps one Newton step's model may take (all of ``max_iter`` here)."""
+        return self.prob.max_iter
+
     def _eta_out(self):
         return self.eta[:, 0] if self.vector else self.eta
 
@@ -442,7 +446,7 @@ class GroupSolver(GroupGap, Solver):
         beta_old, b0_old = self.beta.copy(), self.b0.copy()
         hmax = float(np.max(self.D, initial=0.0)) or 1.0
         thr = max(self.inner_accuracy * (cert * self.grad_scale) ** 2 / hmax, 1e-300)
-        sweeps = self._bcd(ws, lam, thr, prob.max_iter)
+        sweeps = self._bcd(ws, lam, thr, self._model_sweeps())
         settle_residual(self.R, self.sh)
         d = self.beta - beta_old
         d0 = self.b0 - b0_old
