@@ -284,3 +284,12 @@ def test_fuzz_rare_separating_columns(seed, penalty):
         with np.errstate(over="ignore"):
             worst = max(_violation(path, X, y, k) for k in np.flatnonzero(path.converged))
         assert worst <= 2 * path.tol
+
+
+def test_a_family_without_the_test_has_no_ray():
+    from shrinkage.model.families import Gaussian
+
+    X, y, _ = _separating()
+    prob = _problem(X, y, Gaussian())
+    z = np.zeros(X.shape[1])
+    assert recession_direction(prob, z, z, z, 3.0) is None

@@ -85,15 +85,16 @@ def flat_coordinates(b, scale, lam1, lam2, gamma, lo, hi, candidates):
 
 def _row_signs(family, y):
     """Per row, the sign of ``a_i`` that brings its mean closer to ``y_i`` for ever (+1 or
-    -1), or 0 where only ``a_i = 0`` does not worsen the fit."""
+    -1), or 0 where only ``a_i = 0`` does not worsen the fit; None for a family other than
+    binomial and poisson."""
     s = np.zeros(y.shape[0])
     if family == "binomial":
         s[y >= 1.0] = 1.0
         s[y <= 0.0] = -1.0
     elif family == "poisson":
         s[y <= 0.0] = -1.0
-    else:
-        raise ValueError(f"no recession test for the {family} family")
+    else:  # a family without the test (its rays, if any, are not looked for)
+        return None
     return s
 
 
@@ -157,7 +158,7 @@ def _ray(prob, idx, box, cone):
     family = prob.family.name
     live = prob.w > 0
     s = _row_signs(family, prob.y)
-    if idx.size == 0 or not np.any(s[live] != 0.0):
+    if s is None or idx.size == 0 or not np.any(s[live] != 0.0):
         return None
     X = prob.X
     rows = np.flatnonzero(live)
