@@ -39,7 +39,7 @@ from .kernels.concave import concave_cd, gram_cd, kkt_scan, line_search, ws_kkt
 from .kernels.glm import irls_model, weighted_residual
 from .kernels.moments import centred_combination
 from .problem import strong_set
-from .recession import RayWatch, ray_diagnostics, ray_length, ray_move, recession_direction
+from .recession import RayWatch, ray_diagnostics, recession_direction
 from .stopping import DEV_MAX, MIN_LAMS
 
 __all__ = ["ConcaveSolver"]
@@ -137,27 +137,18 @@ class ConcaveSolver(Solver):
         return out
 
     def _follow_ray(self, lam1, lam2, state):
-        """At a slow strength, test for a ray of descent (:mod:`.recession`) and, if there
-        is one, move along it until the rows it moves are fitted to within ``0.1 tol``
-        (in the certificate's units: their share of any feature's violation is below
-        that). Returns True if it moved."""
-        if not self._watch.due(state[0], state[1], self):
+        """At a slow strength, move along a ray of descent where there is one
+        (:meth:`~shrinkage.engine.recession.RayWatch.step`). Returns True if it moved."""
+        move = self._watch.step(
+            self, state[0], state[1],
+            lambda: recession_direction(self.prob, self.b, lam1, lam2, self.gamma), self.eta)
+        if move is None:
             return False
-        ray = recession_direction(self.prob, self.b, lam1, lam2, self.gamma)
-        self._watch.tested(ray, state[0], state[1])
-        if ray is None:
-            return False
-        prob = self.prob
-        d, a, db0 = ray_move(prob, ray)
-        t = ray_length(prob.family.name, prob.y, self.eta, a, prob.w > 0,
-                       0.1 * prob.tol * self.grad_scale)
-        if not t > 0.0:
-            return False
+        ray, t, d, a, db0 = move
         self.b[ray.features] += t * d
         self.b0 += t * db0
         self.eta += t * a
         self.swres = self._residual()
-        self._watch.followed(ray)
         return True
 
     def _margin(self, lam):

@@ -43,13 +43,7 @@ from .kernels.group_concave import concave_group_bcd, gram_concave_bcd
 from .kernels.group_concave_newton import group_newton
 from .kernels.groups import settle_residual
 from .kernels.moments import centred_combination
-from .recession import (
-    RayWatch,
-    group_recession_direction,
-    ray_diagnostics,
-    ray_length,
-    ray_move,
-)
+from .recession import RayWatch, group_recession_direction, ray_diagnostics
 from .stopping import DEV_MAX, MIN_LAMS
 
 __all__ = ["GroupConcaveSolver", "GroupConcaveGram"]
@@ -272,31 +266,23 @@ class GroupConcaveSolver(GroupSolver):
         step, backtracked on the true objective, still descends."""
         return min(self.prob.max_iter, self.model_sweeps)
 
-    def _follow_ray(self, lam):
-        """Test a slow strength for a ray along which the flat groups separate rows and
-        move along it until those rows are fitted to within ``0.1 tol``; True if it
-        moved."""
-        if not self._watch.due(*self._work, self):
-            return False
-        prob = self.prob
+    def _ray(self, lam):
+        """:func:`~shrinkage.engine.recession.group_recession_direction` at ``lam``."""
         l1g, _, l2g = self._arrays(lam)
-        ray = group_recession_direction(prob, self.beta, self.order, self.starts, l1g, l2g,
-                                        self.gamma)
-        self._watch.tested(ray, *self._work)
-        if ray is None:
+        return group_recession_direction(self.prob, self.beta, self.order, self.starts, l1g,
+                                         l2g, self.gamma)
+
+    def _follow_ray(self, lam):
+        """At a slow strength, move along a ray along which the flat groups separate rows
+        (:meth:`~shrinkage.engine.recession.RayWatch.step`); True if it moved."""
+        move = self._watch.step(self, *self._work, lambda: self._ray(lam), self._eta_out())
+        if move is None:
             return False
-        _, a, db0 = ray_move(prob, ray)
-        t = ray_length(prob.family.name, prob.y, self._eta_out(), a, prob.w > 0,
-                       0.1 * prob.tol * self.grad_scale)
-        if not t > 0.0:
-            return False
+        ray, t, _, a, db0 = move
         self.beta[ray.features, 0] += t * ray.direction  # (standardized, as the ray's)
         self.b0[0] += t * db0
         self.eta = (self._eta_out() + t * a)[:, None]
-        self._watch.followed(ray)
         return True
-
-    # ---- the path and its diagnostic -----------------------------------------------------
     def solve(self, lam, lam_prev):
         self._watch.start()
         self._work[:] = [0, 0]

@@ -270,6 +270,32 @@ class RayWatch:
         self.rays[-1] += 1
         self.rows = max(self.rows, ray.rows)
 
+    def step(self, solver, sweeps, steps, find, eta):
+        """At a slow strength, the move along a ray of descent from the current point, or
+        None (not due, no ray, or no row to fit).
+
+        ``find()`` runs the linear program (:func:`recession_direction` or
+        :func:`group_recession_direction`) at the solver's coefficients; ``eta`` is its
+        running predictor. Returns ``(ray, t, d, a, db0)``: the ray, how far to go
+        (:func:`ray_length`, every row it moves fitted to within ``0.1 tol`` in the
+        certificate's units) and :func:`ray_move`'s moves per unit, for the solver to
+        apply.
+        """
+        if not self.due(sweeps, steps, solver):
+            return None
+        ray = find()
+        self.tested(ray, sweeps, steps)
+        if ray is None:
+            return None
+        prob = solver.prob
+        d, a, db0 = ray_move(prob, ray)
+        t = ray_length(prob.family.name, prob.y, eta, a, prob.w > 0,
+                       0.1 * prob.tol * solver.grad_scale)
+        if not t > 0.0:
+            return None
+        self.followed(ray)
+        return ray, t, d, a, db0
+
 
 def ray_move(prob, ray):
     """``(d, a, db0)``: the raw coefficients' moves per unit along ``ray``, the linear
