@@ -510,12 +510,27 @@ def test_sparse_all_constant_columns_give_the_null_model():
 
 
 @pytest.mark.parametrize("family", ["binomial", "multinomial"])
-def test_one_weighted_class_is_refused(family):
-    X, _ = make_data("gaussian", n=30, p=5, sparse_beta=2)
-    y = np.arange(30) % 2
-    w = (y == 0).astype(float)
+@pytest.mark.parametrize("kept", [0, 1])
+def test_one_weighted_class_is_refused(family, kept):
+    """Either class alone, at every size from 3 to 80 rows: the weighted mean of y over
+    the kept class rounds to 1 - 2e-16 at some sizes (60 rows of which 31 kept; the old
+    test of that mean let the fit through, intercept 36, "converged")."""
+    for n in range(3, 81):
+        X = np.random.default_rng(n).standard_normal((n, 3))
+        y = np.arange(n) % 2
+        w = (y == kept).astype(float) * np.random.default_rng(n).uniform(0.5, 2.0, n)
+        with pytest.raises(ValueError, match="positive sample_weight"):
+            regularization_path(X, y, family=family, sample_weight=w, n_lams=3)
+
+
+def test_one_weighted_proportion_side_is_refused():
+    """Proportions: every weighted row at 1 (or at 0) is one class too."""
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    y = np.r_[np.full(10, 0.3), np.ones(10)]
     with pytest.raises(ValueError, match="positive sample_weight"):
-        regularization_path(X, y, family=family, sample_weight=w)
+        regularization_path(X, y, family="binomial", sample_weight=(y == 1).astype(float))
+    path = regularization_path(X, y, family="binomial", n_lams=3)  # both sides: fits
+    assert path.converged.all()
 
 
 def test_poisson_counts_without_weight_are_refused():

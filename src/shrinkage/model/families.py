@@ -282,8 +282,10 @@ class Binomial(_CompiledGLM):
         return (y == classes[1]).astype(np.float64), classes
 
     def check_support(self, y, w, classes):
-        ybar = float(np.dot(w, y))
-        if ybar <= 0.0 or ybar >= 1.0:
+        # decided on the rows themselves: the weighted mean of y rounds to exactly 1.0 or
+        # not depending on the weights (sum w = 1 only up to rounding)
+        live = w > 0.0
+        if not (np.any(live & (y > 0.0)) and np.any(live & (y < 1.0))):
             raise ValueError("only one class of y has positive sample_weight; the binomial "
                              "family needs both classes")
 
@@ -312,7 +314,7 @@ class Poisson(_CompiledGLM):
         return yf, None
 
     def check_support(self, y, w, classes):
-        if not float(np.dot(w, y)) > 0.0:
+        if not np.any((w > 0.0) & (y > 0.0)):
             raise ValueError("every positive count of y has zero sample_weight; the poisson "
                              "model needs some weighted positive counts")
 
