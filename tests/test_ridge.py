@@ -157,6 +157,32 @@ def test_constant_feature_and_default_grid():
     np.testing.assert_allclose(res.df[[0, -1]] - 1.0, [0.5, 1.0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("scale", [1e-100, 1e-20, 1e-8, 1e20, 1e100])
+def test_column_scale_changes_only_the_units(scale, recwarn):
+    """Ridge is scale-equivariant with standardize=True: a column of tiny or huge scale is
+    fitted, not taken for constant (an absolute threshold zeroed columns below 1e-13 and
+    above 1e154, and chose the strongest lam); one whose squares leave double precision
+    is refused by name, as regularization_path refuses it."""
+    X, y, w = _data(30, 4, seed=3)
+    ref = ridge_path(X, y, sample_weight=w, n_lams=8)
+    Xs = X.copy()
+    Xs[:, 1] *= scale
+    res = ridge_path(Xs, y, sample_weight=w, lams=ref.path.lams)
+    back = res.path.coefs.copy()
+    back[:, 1] *= scale
+    np.testing.assert_allclose(back, ref.path.coefs, rtol=1e-9, atol=1e-12)
+    assert res.cv.lam_chosen == ref.cv.lam_chosen
+    assert not [m for m in recwarn if "constant" in str(m.message)]
+
+
+@pytest.mark.parametrize("scale,what", [(1e-300, "underflow"), (1e300, "overflow")])
+def test_column_beyond_double_precision_is_refused(scale, what):
+    X, y, _ = _data(30, 4, seed=3)
+    X[:, 2] *= scale
+    with pytest.raises(ValueError, match=f"X column 2 .* {what} double precision"):
+        ridge_path(X, y)
+
+
 def test_default_ridge_grid_spans_the_useful_degrees_of_freedom():
     """From nearly the intercept alone to nearly least squares, for the exact ridge path
     and for the engine's ridge (l1_ratio=0): the same ends, from the singular values."""

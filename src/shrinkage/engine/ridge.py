@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .problem import column_spread, constant_columns
+
 __all__ = ["ExactRidge", "RidgeFilters", "decompose"]
 
 
@@ -102,16 +104,25 @@ class ExactRidge:
 
         Constant columns get scale 1 and an exactly-zero column, so their coefficient is
         exactly 0 (as in :func:`~shrinkage.engine.path.regularization_path`, and glmnet,
-        with or without an intercept). The scale ``s_j`` is the column's weighted
+        with or without an intercept). Constant is decided as there, on the column's
+        values relative to their magnitude (:func:`~.problem.constant_columns`), so a
+        column of tiny or huge scale is fitted, and one whose sums of squares leave
+        double precision is refused by name. The scale ``s_j`` is the column's weighted
         population standard deviation, about its weighted mean, with or without an
         intercept (the library's standardization).
         """
         n, p = X.shape
         wn = w / w.sum()
         mean = wn @ X
+        if not np.isfinite(mean).all():
+            j = int(np.flatnonzero(~np.isfinite(mean))[0])
+            raise ValueError(f"the weighted mean of X column {j} overflows double "
+                             "precision; rescale X before fitting")
         Xc = X - mean  # one copy of X: the decomposition needs the centred matrix anyway
-        s = np.sqrt(wn @ (Xc * Xc))
-        const = s <= 1e3 * np.finfo(float).eps * (1.0 + np.abs(mean))
+        with np.errstate(over="ignore", under="ignore"):
+            var = wn @ (Xc * Xc)
+        const = constant_columns(*column_spread(X, wn), var)
+        s = np.sqrt(var)
         if fit_intercept:
             xbar = mean
             ybar = wn @ Y
