@@ -352,6 +352,18 @@ def check_scalar(value, name, *, lo=None, hi=None, lo_open=False, hi_open=False,
     return v
 
 
+def check_flag(value, name, *, none=False):
+    """``value`` as a bool: only ``True``/``False`` (numpy's too), and ``None`` where
+    ``none`` (an "automatic" default). Anything else is refused by name: ``bool("no")`` is
+    True, so a string would silently turn the option on."""
+    if value is None and none:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    allowed = "True, False or None" if none else "True or False"
+    raise TypeError(f"{name} must be {allowed}, got {value!r}")
+
+
 def check_positive(name, value, *, allow_zero=False, allow_inf=False):
     """Validate a strength-like scalar or array (returned as float / ndarray)."""
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.ridge import decompose
+from ..validation import check_flag
 
 # relative sd below which a column counts as constant (rounding in its mean is ~eps)
 _CONST_RTOL = 1e3 * np.finfo(float).eps
@@ -135,6 +136,8 @@ def scaled_columns(X, wn, *, standardize, fit_intercept):
     two ``x_unit`` shared by every column (``standardize=False``: the prior on ``b`` stays
     isotropic). ``x_unit = 1`` when standardizing.
     """
+    standardize = check_flag(standardize, "standardize")
+    fit_intercept = check_flag(fit_intercept, "fit_intercept")
     Xc, k, xbar, s, const = column_moments(X, wn, fit_intercept=fit_intercept)
     if standardize:
         Xc /= np.where(const, 1.0, np.ldexp(s, -k))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import units
-from ..validation import check_positive, check_ratio
+from ..validation import check_flag, check_positive, check_ratio
 
 __all__ = ["Prior", "implied_prior", "penalty_from_prior"]
 
@@ -130,6 +130,7 @@ def implied_prior(lam, *, l1_ratio=0.0, noise_sd=1.0, n_samples, standardize=Tru
     a = check_ratio("l1_ratio", l1_ratio)
     sigma2 = check_positive("noise_sd", noise_sd) ** 2
     W = check_positive("n_samples", n_samples)
+    standardize = check_flag(standardize, "standardize")
     g = None if a == 1 else float(np.sqrt(units.to_gaussian_prior_var(lam * (1 - a), sigma2, W)))
     s = None if a == 0 else float(units.to_laplace_scale(lam * a, sigma2, W))
     kind = "gaussian" if a == 0 else "laplace" if a == 1 else "elastic-net"

@@ -27,6 +27,7 @@ from ..tuning import selection
 from ..tuning.cv import cv_summary, path_options
 from ..tuning.folds import refuse_missing_labels
 from ..tuning.metrics import check_metric
+from ..validation import check_flag
 from .blocks import block_data, reduce_blocks
 from .cox_route import cox_cross_validate
 from .fit import moments_pass
@@ -182,6 +183,8 @@ def cross_validate(X, y, family="gaussian", l1_ratio=1.0, cv=10, repeats=1, stra
     CVResult, or (CVResult, Path) when ``return_path`` is true.
     """
     selection.parse_rule(rule)
+    stratify = check_flag(stratify, "stratify", none=True)
+    return_path = check_flag(return_path, "return_path")
     if repeats != 1 or groups is not None:
         raise ValueError("repeats and groups are not supported on blocked data; give fold "
                          "labels per row as cv=...")

@@ -30,6 +30,7 @@ from ..results import Path
 from ..validation import (
     check_coefficient_scale,
     check_design,
+    check_flag,
     check_offset,
     check_response_matrix,
     check_sample_weight,
@@ -386,9 +387,8 @@ def check_options(options, family, p):
     max_iter = check_scalar(options.max_iter, "max_iter", lo=1, integer=True)
     l1_ratio = check_scalar(options.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
     n_lams = check_scalar(options.n_lams, "n_lams", lo=1, integer=True)
-    for flag in ("standardize", "fit_intercept"):
-        if not isinstance(getattr(options, flag), (bool, np.bool_)):
-            raise TypeError(f"{flag} must be True or False, got {getattr(options, flag)!r}")
+    for flag in ("standardize", "fit_intercept", "multinomial_grouped", "early_stop"):
+        check_flag(getattr(options, flag), flag, none=flag == "early_stop")
     return tol, max_iter, l1_ratio, n_lams, _feature_names(options.feature_names, p)
 
 

@@ -46,6 +46,7 @@ from pathlib import Path as FilePath
 
 import numpy as np
 
+from ..validation import check_flag
 from . import limits
 from .codec import (
     Decoder,
@@ -136,6 +137,7 @@ def save(obj, path, *, overwrite=False, info=None):
     >>> bool(np.array_equal(again.predict(data.X), model.predict(data.X)))
     True
     """
+    overwrite = check_flag(overwrite, "overwrite")
     target = FilePath(os.fspath(path))
     if target.is_dir():
         raise IsADirectoryError(f"path {str(target)!r} is a directory, expected a file name")

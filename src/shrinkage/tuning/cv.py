@@ -78,7 +78,13 @@ from ..engine.path import PathOptions
 from ..engine.shared import SharedDesign
 from ..model.cox import cox_index, survival_response
 from ..results import CVResult
-from ..validation import check_offset, check_response_matrix, check_sample_weight, check_target
+from ..validation import (
+    check_flag,
+    check_offset,
+    check_response_matrix,
+    check_sample_weight,
+    check_target,
+)
 from . import selection
 from .cox_scores import cox_fold_scores
 from .fold_checks import check_fold_classes, check_fold_counts, check_fold_weights
@@ -246,6 +252,7 @@ def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state
     design = SharedDesign(X, family)
     n = design.shape[0]
     y, classes = _prepare_target(y, family, n, strata)
+    stratify = check_flag(stratify, "stratify", none=True)
     if stratify is None:  # survival folds keep the share of events
         stratify = family in (*_CLASSIFICATION, "cox") and groups is None
     elif stratify and family not in (*_CLASSIFICATION, "cox"):
@@ -442,6 +449,7 @@ def cross_validate(
     (9, 4)
     """
     selection.parse_rule(rule)
+    return_path = check_flag(return_path, "return_path")
     if "l1_ratio" in path_kwargs:
         raise TypeError("l1_ratio is given twice")
     with nonconvex_guard(path_kwargs.get("penalty")):  # one warning, not one per fold

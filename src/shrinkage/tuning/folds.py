@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_int
+from ..validation import check_flag, check_int
 
 __all__ = ["Folds", "make_folds"]
 
@@ -214,6 +214,7 @@ def make_folds(
     n = check_int("n_samples", n_samples, 1)
     repeats = check_int("repeats", repeats, 1)
     random_state = _check_random_state(random_state)
+    stratify = check_flag(stratify, "stratify")
     if groups is not None:
         groups = np.asarray(groups)
         _check_length("groups", groups, n)

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..engine.ridge import ExactRidge, ridge_grid_ends
 from ..results import CVResult, Path
-from ..validation import as_real_array
+from ..validation import as_real_array, check_flag, check_scalar
 from .selection import Rule, apply_rule, best
 
 __all__ = ["RidgeResult", "ridge_path"]
@@ -217,9 +217,10 @@ def ridge_path(
         ``df``, ``gcv``, ``loo_mse``.
     """
     X, Y, multi, w, pf = _check_inputs(X, y, sample_weight, penalty_factor)
-    k = float(k)
-    if not np.isfinite(k) or k < 0:
-        raise ValueError(f"k must be a finite number >= 0, got {k}")
+    k = check_scalar(k, "k", lo=0.0)
+    standardize = check_flag(standardize, "standardize")
+    fit_intercept = check_flag(fit_intercept, "fit_intercept")
+    per_target = check_flag(per_target, "per_target")
     n, p = X.shape
     exact = ExactRidge.fit(X, Y, w, pf, standardize=standardize, fit_intercept=fit_intercept)
     lams = _lam_grid(lams, n_lams, lam_min_ratio, exact, n, p)
