@@ -99,3 +99,41 @@ def test_given_fold_ids_and_splitters():
 def test_bad_input(kwargs, err, match):
     with pytest.raises(err, match=match):
         make_folds(10, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore:The groups parameter is ignored by KFold")
+def test_given_folds_must_keep_groups_whole():
+    """groups with fold ids or a splitter: folds that split a group are refused (they were
+    silently used: every group of six landed in five folds), folds that keep them pass."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = np.arange(60) % 6
+    for cv in (np.arange(60) % 5, KFold(5)):
+        with pytest.raises(ValueError, match=r"splits 6 group\(s\) between training and test"):
+            make_folds(60, cv, groups=groups)
+    whole = make_folds(60, groups % 3, groups=groups)  # ids constant within each group
+    assert whole.n_folds == 3
+    kept = make_folds(60, GroupKFold(3), groups=groups)
+    for train, test in kept.splits[0]:
+        assert not set(groups[train]) & set(groups[test])
+
+
+@pytest.mark.parametrize("groups,match", [
+    (np.array([None] * 30 + list(range(30)), dtype=object), r"groups has 30 missing label"),
+    (np.r_[np.full(10, np.nan), np.arange(50.0)], r"groups has 10 missing label.*a group"),
+    (np.array([1, "a"] * 30, dtype=object), r"groups mixes labels of types int, str"),
+])
+def test_bad_group_labels_are_named(groups, match):
+    with pytest.raises(ValueError, match=match):
+        make_folds(60, 5, groups=groups)
+
+
+def test_group_codes_give_the_same_folds_as_labels():
+    """Labels of any type group the rows alike: the folds of string labels equal those of
+    their integer codes (the sorted order is kept)."""
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 12, 80)
+    names = np.array([f"g{c:02d}" for c in codes])
+    a = make_folds(80, 4, groups=codes, random_state=1).fold_ids
+    b = make_folds(80, 4, groups=names, random_state=1).fold_ids
+    np.testing.assert_array_equal(a, b)

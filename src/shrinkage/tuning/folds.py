@@ -215,9 +215,10 @@ def make_folds(
     repeats = check_int("repeats", repeats, 1)
     random_state = _check_random_state(random_state)
     stratify = check_flag(stratify, "stratify")
+    codes = None
     if groups is not None:
         groups = np.asarray(groups)
-        _check_length("groups", groups, n)
+        codes = _group_codes(groups, n)  # (the same partition, in the labels' order)
     if stratify:
         if y is None:
             raise ValueError("stratify=True needs the class labels y")
@@ -233,6 +234,8 @@ def make_folds(
         if repeats != 1:
             raise ValueError("repeats > 1 needs cv as an int; a splitter repeats itself")
         splits, ids = _from_splitter(cv, X if X is not None else np.zeros((n, 1)), y, groups, n)
+        if codes is not None:
+            _refuse_split_groups(splits, codes)
         return Folds([splits], None if ids is None else ids[None, :], random_state)
 
     if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
@@ -250,7 +253,7 @@ def make_folds(
         for r, seed in enumerate(seeds):
             rng = np.random.default_rng(seed)
             if groups is not None:
-                all_ids[r] = _grouped(groups, k, rng)
+                all_ids[r] = _grouped(codes, k, rng)
             elif stratify:
                 all_ids[r] = _stratified(y, k, rng)
             else:
@@ -267,10 +270,40 @@ def make_folds(
     k = int(ids.max()) + 1
     if k < 2:
         raise ValueError("cv fold ids name a single fold; at least 2 folds are needed")
+    if codes is not None:
+        _refuse_split_groups(_splits_from_ids(ids, k), codes)
     return Folds([_splits_from_ids(ids, k)], ids[None, :].astype(np.int64), random_state)
 
 
-def refuse_missing_labels(labels, name):
+def _group_codes(groups, n):
+    """Group labels as integer codes ``0..G-1`` (one per distinct label), checked: one
+    label per row, none missing, and labels of one kind (a mix of numbers and strings
+    has no order to group by)."""
+    _check_length("groups", groups, n)
+    refuse_missing_labels(groups, "groups", "a group")
+    try:
+        return np.unique(groups, return_inverse=True)[1].reshape(-1)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in groups.tolist()})
+        raise ValueError(f"groups mixes labels of types {', '.join(kinds)}; give labels of "
+                         "one type (all numbers or all strings)") from None
+
+
+def _refuse_split_groups(splits, codes):
+    """Refuse folds given as ids or by a splitter that put one group on both sides of a
+    split: the groups were asked to stay together, and such folds would ignore them."""
+    for f, (train, test) in enumerate(splits):
+        both = np.intersect1d(codes[train], codes[test])
+        if both.size:
+            row = int(test[np.flatnonzero(np.isin(codes[test], both))[0]])
+            raise ValueError(
+                f"the given cv splits {both.size} group(s) between training and test rows "
+                f"(fold {f}; the group of row {row}, for one): groups are kept whole only by "
+                "folds drawn here (cv as an int) or by a group-aware splitter "
+                "(GroupKFold), or by fold ids constant within each group")
+
+
+def refuse_missing_labels(labels, name, what="a fold"):
     """Refuse fold labels ``labels`` (called ``name`` in the message) with a missing value:
     NaN in a float array, None or NaN in an object one (np.unique would make them a fold
     of their own, or fail to sort them)."""
@@ -284,4 +317,4 @@ def refuse_missing_labels(labels, name):
     if missing.any():
         raise ValueError(f"{name} has {int(missing.sum())} missing label(s) (NaN or None), "
                          f"first at row {int(np.flatnonzero(missing)[0])}; give every row "
-                         "a fold")
+                         f"{what}")
