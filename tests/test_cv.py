@@ -331,10 +331,15 @@ def test_offsets_are_split_with_the_folds():
 def test_overflowing_fold_scores_mark_the_strength_failed():
     from shrinkage.tuning.cv import cv_summary
 
-    scores = np.array([[1.0, 1e250, 2.0], [1.2, 3.0, 2.1], [0.9, 2.0, 1.9]])
+    scores = np.array([[1.0, np.inf, 2.0], [1.2, 3.0, 2.1], [0.9, 2.0, 1.9]])
     mean, se = cv_summary(scores, np.ones(3))
     assert np.isnan(mean[1]) and np.isnan(se[1])
     assert np.all(np.isfinite(mean[[0, 2]])) and np.all(np.isfinite(se[[0, 2]]))
+    # a finite score, however large, is a measured one: ranked, not failed (its squared
+    # deviation, 1e500, once overflowed and marked it failed)
+    scores[0, 1] = 1e250
+    mean, se = cv_summary(scores, np.ones(3))
+    np.testing.assert_allclose([mean[1], se[1]], [1e250 / 3, 1e250 / 3], rtol=1e-12)
 
 
 def test_default_n_jobs_keeps_small_designs_in_the_calling_thread(monkeypatch):
@@ -573,3 +578,40 @@ def test_missing_fold_labels_are_refused():
         cross_validate(X, y, cv=obj)
     # strings and integers are plain labels
     assert cross_validate(X, y, cv=np.array(["a", "b", "c"] * 10), n_jobs=1).fold_ids.max() == 2
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e-60, 1e60, 1e100, 1e150])
+def test_cv_is_equivariant_in_the_scale_of_y(scale):
+    """A gaussian y of any representable size gives the same choice, and a curve in y's
+    squared units: the standard error of scores near 1e200 once overflowed in its squared
+    deviations, so every strength read failed ("no strength was reached by every fold")."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5))
+    y = X[:, 0] + rng.normal(size=60)
+    ref = cross_validate(X, y, random_state=0)
+    res = cross_validate(X, y * scale, random_state=0)
+    assert res.index_chosen == ref.index_chosen and res.index_min == ref.index_min
+    np.testing.assert_allclose(res.mean / scale**2, ref.mean, rtol=1e-7)
+    np.testing.assert_allclose(res.se / scale**2, ref.se, rtol=1e-7)
+
+
+def test_cv_refuses_a_y_whose_squared_errors_overflow():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5))
+    y = (X[:, 0] + rng.normal(size=60)) * 1e160
+    with pytest.raises(ValueError, match=r"y spans about .* squared errors \(mse\) overflow"):
+        cross_validate(X, y, random_state=0)
+    cross_validate(X, y, metric="mae", random_state=0)  # absolute errors stay finite
+
+
+def test_cv_summary_scaling_is_exact():
+    """Scores are summarised in units of a power of two: ordinary scores give the very
+    same bits as the plain formulas."""
+    rng = np.random.default_rng(1)
+    s = rng.uniform(0.5, 3.0, (10, 7))
+    w = rng.uniform(1, 2, 10)
+    mean, se = cv_summary(s, w)
+    wn = w / w.sum()
+    plain = wn @ s
+    assert np.array_equal(mean, plain)
+    assert np.array_equal(se, np.sqrt((wn @ (s - plain) ** 2) / 9))

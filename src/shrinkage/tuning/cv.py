@@ -131,10 +131,17 @@ def cv_summary(fold_scores, fold_weights):
     if np.any(w <= 0) or not np.all(np.isfinite(w)):
         raise ValueError("fold_weights must be positive and finite")
     wn = w / w.sum()
+    # in units of a power of two near the largest score (exact: the same bits), so that
+    # squared deviations of scores up to 1e308 do not overflow (a gaussian y of 1e100
+    # has held-out squared errors of 1e200)
+    finite = np.abs(s[np.isfinite(s)])
+    k = int(np.frexp(finite.max())[1]) if finite.size and finite.max() > 0 else 0
     with np.errstate(over="ignore", invalid="ignore"):
-        mean = wn @ s  # NaN propagates: truncation where any fold is missing
-        var = wn @ (s - mean) ** 2
-    se = np.sqrt(var / (s.shape[0] - 1))
+        su = np.ldexp(s, -k)
+        mean = wn @ su  # NaN propagates: truncation where any fold is missing
+        var = wn @ (su - mean) ** 2
+        se = np.ldexp(np.sqrt(var / (s.shape[0] - 1)), k)
+        mean = np.ldexp(mean, k)
     # A fold whose held-out predictions overflow (e.g. a poisson fold that overfits and
     # predicts counts ~1e250) makes that strength unusable: it is marked failed (NaN),
     # like a strength a fold never reached, rather than an inf the rules cannot rank.
@@ -232,6 +239,10 @@ class CVSetup:
         return float(test.size if self.weight is None else np.sum(self.weight[test]))
 
 
+#: Largest spread of a gaussian y around its mean whose squared errors stay finite.
+_SQUARE_MAX = 1e152
+
+
 def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
                path_kwargs):
     """Check everything once and draw the folds (see :func:`cross_validate`)."""
@@ -252,6 +263,14 @@ def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state
     design = SharedDesign(X, family)
     n = design.shape[0]
     y, classes = _prepare_target(y, family, n, strata)
+    if metric in ("mse", "deviance") and family in ("gaussian", "mgaussian") and y.size:
+        # (the path itself rescales y; a held-out squared error cannot be rescaled back)
+        spread = float(np.max(np.abs(y - np.mean(y, axis=0))))
+        if not spread < _SQUARE_MAX:
+            raise ValueError(
+                f"y spans about {spread:.1e} around its mean: its squared errors ({metric}) "
+                "overflow double precision; divide y by a power of ten (the fit is "
+                "equivariant: coefficients scale with y)")
     stratify = check_flag(stratify, "stratify", none=True)
     if stratify is None:  # survival folds keep the share of events
         stratify = family in (*_CLASSIFICATION, "cox") and groups is None
