@@ -47,7 +47,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .estimator_grids import check_axes, fit_on_grid
 from .tuning.selection import parse_rule
-from .validation import check_numeric_frame, check_offset, check_sample_weight, check_target
+from .validation import (
+    CheckedScoreWeights,
+    check_numeric_frame,
+    check_offset,
+    check_sample_weight,
+    check_score_weight,
+    check_target,
+)
 
 __all__ = ["PenalizedRegressor", "PenalizedClassifier"]
 
@@ -356,6 +363,7 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
 
     def score(self, X, y, sample_weight=None):
         """R^2 (gaussian) or the fraction of Poisson deviance explained, D^2 (poisson)."""
+        sample_weight = check_score_weight(sample_weight, y)
         if self.family == "poisson":
             from sklearn.metrics import d2_tweedie_score
 
@@ -363,7 +371,7 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
         return super().score(X, y, sample_weight=sample_weight)
 
 
-class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
+class PenalizedClassifier(CheckedScoreWeights, ClassifierMixin, _PenalizedBase):
     __doc__ = (
         """Penalised logistic (binomial) or softmax (multinomial) classification.
 

@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .estimators import check_strength
 from .model.cox import TIES, survival_response
 from .survival import breslow_baseline, concordance_index
-from .validation import check_numeric_frame, check_offset
+from .validation import check_numeric_frame, check_offset, check_score_weight
 
 __all__ = ["PenalizedCox"]
 
@@ -209,6 +209,7 @@ class PenalizedCox(BaseEstimator):
         """Harrell's concordance index of :meth:`predict` on ``(X, y)`` (pairs within a
         stratum when ``strata`` is given)."""
         yv = survival_response(y, strata=strata)
+        sample_weight = check_score_weight(sample_weight, yv)
         return float(concordance_index(yv["stop"], yv["event"] == 1.0, self.predict(X),
                                        sample_weight=sample_weight,
                                        strata=yv["stratum"] if strata is not None else None))

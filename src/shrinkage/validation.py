@@ -218,6 +218,23 @@ def check_sample_weight(sample_weight, n):
     return w / w.sum()
 
 
+def check_score_weight(sample_weight, y):
+    """A ``score`` call's ``sample_weight``, checked as ``fit`` checks it (None stays
+    None): negative, NaN or all-zero weights are refused by name rather than scored."""
+    if sample_weight is None:
+        return None
+    return check_sample_weight(sample_weight, np.shape(y)[0] if np.ndim(y) else 0)
+
+
+class CheckedScoreWeights:
+    """Mixin for estimators whose ``score`` is inherited: its ``sample_weight`` is checked
+    as ``fit``'s (:func:`check_score_weight`) before the inherited score runs."""
+
+    def score(self, X, y, sample_weight=None, **kwargs):
+        return super().score(X, y, sample_weight=check_score_weight(sample_weight, y),
+                             **kwargs)
+
+
 def unit_mean_weights(sample_weight, n):
     """``(v, m)``: the weights scaled to mean 1 over the ``m`` rows of positive weight
     (ones and ``n`` without weights): the weighted gaussian likelihood

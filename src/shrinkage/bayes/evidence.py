@@ -45,7 +45,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..validation import as_real_array, check_numeric_frame
+from ..validation import CheckedScoreWeights, as_real_array, check_numeric_frame
 from .design import (
     check_weights,
     effective_n,
@@ -149,7 +149,7 @@ def _maximise(args, shift):
     return t, grid
 
 
-class EvidenceRidge(RegressorMixin, BaseEstimator):
+class EvidenceRidge(CheckedScoreWeights, RegressorMixin, BaseEstimator):
     """Ridge regression whose strength is chosen by the marginal likelihood (evidence).
 
     Maximises the exact log evidence over the prior precision ``alpha`` (on standardized

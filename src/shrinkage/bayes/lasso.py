@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..validation import as_real_array, check_numeric_frame, store_params
+from ..validation import CheckedScoreWeights, as_real_array, check_numeric_frame, store_params
 from .design import (
     check_weights,
     effective_n,
@@ -36,7 +36,7 @@ from .gibbs import gibbs_lasso_chain
 __all__ = ["BayesianLasso"]
 
 
-class BayesianLasso(RegressorMixin, BaseEstimator):
+class BayesianLasso(CheckedScoreWeights, RegressorMixin, BaseEstimator):
     """Bayesian lasso regression by Gibbs sampling, with several chains and diagnostics.
 
     Parameters

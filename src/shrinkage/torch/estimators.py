@@ -28,7 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
-from ..validation import check_numeric_frame, store_params
+from ..validation import CheckedScoreWeights, check_numeric_frame, store_params
 from .sweep import sweep
 from .training import KNOBS, RunConfig, resolve_device, train
 
@@ -209,7 +209,7 @@ class _BaseMLP(BaseEstimator):
             return self.model_(Xs.to(device)).cpu().numpy()
 
 
-class MLPRegressor(RegressorMixin, _BaseMLP):
+class MLPRegressor(CheckedScoreWeights, RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor with a regularization knob chosen by a sweep.
 
     Minimises half the mean squared error (shrinkage's gaussian loss, so strengths are in
@@ -274,7 +274,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._forward(X)[:, 0] * self.y_scale_ + self.y_mean_
 
 
-class MLPClassifier(ClassifierMixin, _BaseMLP):
+class MLPClassifier(CheckedScoreWeights, ClassifierMixin, _BaseMLP):
     """Multi-layer perceptron classifier with a regularization knob chosen by a sweep.
 
     Minimises the mean cross-entropy (softmax over classes) on standardized features,
