@@ -372,3 +372,30 @@ def test_fit_says_when_the_grid_went_past_the_lam_min_ratio_given(tmp_path):
     lams = model.path.lams  # the path reaches below the lam_max * 0.3 asked for
     assert lams.min() < 0.3 * lams.max()
     assert f"The path runs from lam = {lams.max():.4g} to {lams.min():.4g}." in text
+
+
+@pytest.mark.parametrize("digits", [None, 0])
+def test_a_numeric_column_with_stray_text_is_refused(tmp_path, digits):
+    """One "oops" in a column of numbers: read as text, the column became categories
+    (levels '-0.0', '0.0', ...) or, its numbers all distinct, an identifier column left
+    out, and the fit went on without its strongest predictor (exit 0)."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=80)
+    rows = []
+    for i in range(80):
+        cell = "oops" if i == 5 else (f"{a[i]:.0f}" if digits == 0 else repr(float(a[i])))
+        rows.append([cell, *np.round(rng.normal(size=2), 3), round(3 * a[i] + rng.normal(), 3)])
+    f = write_csv(tmp_path / "d.csv", ["a", "b", "c", "y"], rows)
+    res = run(["fit", f, "--target", "y", "--folds", "3", "--out", tmp_path / "o"])
+    assert_one_line_error(res, "column 'a' holds numbers except 1 cell(s) (rows 6: 'oops')")
+
+
+def test_a_categorical_column_of_words_and_codes_is_kept(tmp_path):
+    """A factor whose levels mix numeric codes and words is not stray text."""
+    rng = np.random.default_rng(1)
+    levels = ["1", "2", "low", "3"]
+    rows = [[levels[i % 4], round(float(x), 3), round(float(x) + (i % 4 == 2), 3)]
+            for i, x in enumerate(rng.normal(size=60))]
+    f = write_csv(tmp_path / "d.csv", ["f", "x", "y"], rows)
+    res = run(["fit", f, "--target", "y", "--folds", "3", "--out", tmp_path / "o"])
+    assert res.exit_code == 0, res.output

@@ -18,6 +18,7 @@ from .tabular_read import (
     check_columns,
     first_text,
     label_text,
+    row_numbers,
 )
 
 __all__ = ["FAMILIES", "ROW_NAME_COLUMNS", "Encoded", "categorical_spec", "encode_for_fit",
@@ -280,6 +281,8 @@ def encode_for_fit(table, target, *, family="auto", exclude=(), groups=None, imp
 
     candidates = [c for c in table.columns
                   if c != target and c not in special and c not in exclude]
+    for name in candidates:
+        refuse_stray_text(table, name, rows)
     ids = [c for c in identifier_columns(table, candidates) if c not in keep]
     features = [c for c in candidates if c not in ids]
     if not features:
@@ -299,6 +302,46 @@ def encode_for_fit(table, target, *, family="auto", exclude=(), groups=None, imp
         y = np.array([label_text(v) for v in y], dtype=str)
     return Encoded(X, y, group_ids, family, columns, names, notes, weights=w, offset=off,
                    n_read=table.n_rows, identifiers=ids)
+
+
+#: A text column is taken for numbers with stray text when at most this share of its
+#: values (and at least ``STRAY_MIN_NUMBERS`` of them are numbers) fail to parse.
+STRAY_SHARE = 0.05
+STRAY_MIN_NUMBERS = 10
+
+
+def refuse_stray_text(table, name, rows):
+    """Refuse a text column that holds numbers except in a few cells (``"oops"``, ``"n/a"``
+    typed into a column of measurements).
+
+    Read as text, such a column would become categories: one indicator per distinct
+    number, or an identifier column left out when every number differs, and the fit
+    would go on with the strongest predictor lost. A column with at least
+    ``STRAY_MIN_NUMBERS`` numbers and at most ``STRAY_SHARE`` of other cells is refused,
+    naming the cells; a truly categorical column (levels that are words, or numeric
+    codes of a few levels mixed with words) is not affected.
+    """
+    col = table.columns[name]
+    if col.dtype != object:
+        return
+    col = col[rows] if rows is not None else col
+    text = np.zeros(col.shape[0], dtype=bool)
+    numbers = 0
+    for i, v in enumerate(col):
+        if v is None:
+            continue
+        try:
+            float(v)
+            numbers += 1
+        except ValueError:
+            text[i] = True
+    bad = int(text.sum())
+    if bad and numbers >= STRAY_MIN_NUMBERS and bad <= STRAY_SHARE * (numbers + bad):
+        first = col[np.flatnonzero(text)[0]]
+        raise DataError(
+            f"column {name!r} holds numbers except {bad} cell(s) (rows {row_numbers(text)}: "
+            f"{first!r}): read as text it would become categories; correct or empty those "
+            "cells (an empty cell is missing: --impute fills it), or --exclude the column")
 
 
 def factor_labels(columns):
