@@ -213,7 +213,7 @@ def least_squares_gap(prob, b, yc, obj_scale):
         bq_dual = bq
     pen, t, conj = dual_terms(g, b, zeros, zeros, prob.lo, prob.hi, keep)
     gap = 0.5 * bq + pen - (t * a - 0.5 * t * t * bq_dual - conj)
-    return max(gap, 0.0) / obj_scale
+    return (max(gap, 0.0) if gap == gap else np.inf) / obj_scale
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -49,6 +49,15 @@ def covariance_residual_terms(b, c, g, yw):
     return yw - bc, (bq if bq > 0.0 else 0.0)
 
 
+@njit(**INNER)
+def _clipped(gap):
+    """A gap below zero (rounding) is zero; a NaN gap (a non-finite residual or gradient)
+    is infinite: unconverged, never clipped to a certificate of zero."""
+    if gap != gap:
+        return np.inf
+    return gap if gap > 0.0 else 0.0
+
+
 @njit(**KERNEL, fastmath=FASTMATH)
 def relative_gap(a, bq, g, b, l1, l2, lo, hi, mask, obj_scale, free, free_idx, pinv, gall,
                  cu):
@@ -60,7 +69,7 @@ def relative_gap(a, bq, g, b, l1, l2, lo, hi, mask, obj_scale, free, free_idx, p
     if u == 0:
         pen, t, conj = dual_terms(g, b, l1, l2, lo, hi, mask)
         gap = 0.5 * bq + pen - (t * a - 0.5 * t * t * bq - conj)
-        return (gap if gap > 0.0 else 0.0) / obj_scale
+        return _clipped(gap) / obj_scale
     p = g.shape[0]
     z = np.zeros(u)
     for s in range(u):
@@ -79,4 +88,4 @@ def relative_gap(a, bq, g, b, l1, l2, lo, hi, mask, obj_scale, free, free_idx, p
         keep[j] = mask[j] and not free[j]
     pen, t, conj = dual_terms(gp, b, l1, l2, lo, hi, keep)
     gap = 0.5 * bq + pen - (t * a_d - 0.5 * t * t * bq_d - conj)
-    return (gap if gap > 0.0 else 0.0) / obj_scale
+    return _clipped(gap) / obj_scale
