@@ -241,7 +241,11 @@ def cox_slot_curvature(terms, efron, beta, ratio, gamma):
             den = S[k] - c * D[k]
             if den <= 0.0:  # as in cox_terms: a risk set of only the tied events
                 den = (1.0 - c) * D[k]
-            q = share * (1.0 if efron else d) / (den * den)
+            if not den > 0.0:  # every risk underflowed: cox_terms reads such a point inf
+                continue
+            # divided twice: den * den underflows to 0 for a risk set near 1e-160 of the
+            # largest risk (a Cox fit that separates), and the curvature is then huge
+            q = share * (1.0 if efron else d) / den / den
             b0 += q
             b1 += c * q
             b2 += c * c * q
