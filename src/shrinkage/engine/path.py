@@ -417,8 +417,9 @@ def _refuse_sparse_offsets(xm, xs, constant, names):
     Sparse columns are centred implicitly (a running offset beside the stored entries),
     which loses ``log10(|mean| / sd)`` of the 16 digits of every gradient: at 1e7 sds the
     sweeps no longer reached a gaussian certificate of 1e-5, and at 1e8 their residual
-    diverged (at 9e5 the sparse fit matches the dense one). Such a column has all its entries stored anyway; dense, it is centred
-    exactly. (A 0/1 column reaches the bound only when one row in 1e12 is 0.)
+    diverged (at 9e5 the sparse fit matches the dense one). Such a column has all its
+    entries stored anyway; dense, it is centred exactly. (A 0/1 column reaches the bound
+    only when one row in 1e12 is 0.)
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         far = ~constant & (np.abs(xm) > SPARSE_MEAN_MAX * xs)
