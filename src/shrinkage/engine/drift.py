@@ -42,7 +42,8 @@ import numpy as np
 
 from .kernels.predictor import predictor_spread
 
-__all__ = ["certify_settled", "exact_predictor", "predictor_drift", "settle_predictor"]
+__all__ = ["certify_settled", "exact_predictor", "predictor_drift", "settle_predictor",
+           "uncertify_nonfinite"]
 
 _ROWS = 4096  # rows per block of the drift's means
 
@@ -132,3 +133,15 @@ def certify_settled(solver, descend, refresh, measure, attempts=3):
             return cert
         refresh()
     return measure()
+
+
+def uncertify_nonfinite(coefs, intercepts, dev_ratio, cert):
+    """Set ``cert`` to inf (unconverged) at every path point whose coefficients, intercept,
+    deviance ratio or certificate is not finite, whatever its solver read there: a NaN gap
+    or violation compares false with every bound, and clipped at zero it read "converged"
+    (a sparse gaussian fit whose residual diverged reported certificates of 0)."""
+    done = cert.shape[0]
+    finite = np.isfinite(dev_ratio) & ~np.isnan(cert)
+    finite &= np.isfinite(coefs.reshape(done, -1)).all(axis=1)
+    finite &= np.isfinite(intercepts.reshape(done, -1)).all(axis=1)
+    cert[~finite] = np.inf

@@ -39,6 +39,7 @@ from ..validation import (
 )
 from .blas import SMALL_DESIGN, one_blas_thread
 from .contract import FitHints, SolverSetup, choose_solver
+from .drift import uncertify_nonfinite
 from .gram import live_moments
 from .grid import strength_grid
 from .null_path import null_is_exact, null_path, separation_note
@@ -284,12 +285,7 @@ def fit_path(X, y, options, hints=None):
     with one_blas_thread() if n * p <= SMALL_DESIGN else nullcontext():
         done, code = solver.run_path(grid, max(lam_max, grid[0]), null_dev, early_stop, out)
     coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
-    # a point whose state is not finite has no certificate, whatever its solver read
-    # there (a NaN gap or violation compares false with every bound: clipped, it read 0)
-    finite = np.isfinite(dev_ratio) & ~np.isnan(cert)
-    finite &= np.isfinite(coefs.reshape(done, -1)).all(axis=1)
-    finite &= np.isfinite(intercepts.reshape(done, -1)).all(axis=1)
-    cert[~finite] = np.inf
+    uncertify_nonfinite(coefs, intercepts, dev_ratio, cert)
     if penalty.block == "coordinate" and penalty.shape == "elasticnet":
         # the lasso's ties have many optima: take the order-free one (see engine.ties)
         # (the fit's own sums of squares serve when taken about xm: not for Cox's)
@@ -407,32 +403,6 @@ def _feature_names(names, p):
     return names
 
 
-#: A sparse column whose mean lies this many standard deviations from zero is refused.
-SPARSE_MEAN_MAX = 1e6
-
-
-def _refuse_sparse_offsets(xm, xs, constant, names):
-    """Refuse a sparse column whose mean is more than ``SPARSE_MEAN_MAX`` sds from zero.
-
-    Sparse columns are centred implicitly (a running offset beside the stored entries),
-    which loses ``log10(|mean| / sd)`` of the 16 digits of every gradient: at 1e7 sds the
-    sweeps no longer reached a gaussian certificate of 1e-5, and at 1e8 their residual
-    diverged (at 9e5 the sparse fit matches the dense one). Such a column has all its
-    entries stored anyway; dense, it is centred exactly. (A 0/1 column reaches the bound
-    only when one row in 1e12 is 0.)
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        far = ~constant & (np.abs(xm) > SPARSE_MEAN_MAX * xs)
-    if far.any():
-        j = int(np.flatnonzero(far)[0])
-        label = f"X column {j}" if names is None else f"feature {names[j]!r}"
-        raise ValueError(
-            f"{label} is sparse with mean {xm[j]:.3g} and sd {xs[j]:.3g}: sparse columns "
-            f"are centred implicitly, which loses too many digits past a mean of "
-            f"{SPARSE_MEAN_MAX:g} sds; pass X dense (X.toarray()), or shift that column's "
-            "values towards zero before building the sparse matrix")
-
-
 def _problem(X, data, penalty, options, hints, tol, max_iter, names):
     """The :class:`Problem` and, for a fold fitted from shared sums, its starting gradient
     and gathered held-out block."""
@@ -458,8 +428,6 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
                          "rescale X before fitting")
     constant = constant_columns(lo, hi, var, names)
     xs = np.sqrt(var)
-    if sp.issparse(X):
-        _refuse_sparse_offsets(xw, xs, constant, names)
     # no intercept in the Cox model, but its loss ignores a shift of eta: centring the
     # columns changes nothing and keeps the diagonal Newton model well conditioned
     xm = xw if fit_intercept or not data.family.has_intercept else np.zeros(p)
