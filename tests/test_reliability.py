@@ -76,6 +76,28 @@ def test_bad_y_for_gaussian(y_make, err, match):
         regularization_path(X, y_make(y))
 
 
+@pytest.mark.parametrize("kwargs,err,match", [
+    ({"tol": -1.0}, ValueError, "tol must be > 0"),
+    ({"tol": 0.0}, ValueError, "tol must be > 0"),
+    ({"max_iter": 0}, ValueError, "max_iter must be >= 1"),
+    ({"n_lams": 0}, ValueError, "n_lams must be >= 1"),
+])
+def test_glm_evidence_checks_its_options(kwargs, err, match):
+    """glm_evidence ran with tol <= 0, and with max_iter=0 returned a lam_best from
+    unfitted (zero) coefficients after 32 warnings."""
+    X, _, yb = _data()
+    with pytest.raises(err, match=match):
+        glm_evidence(X, yb, **kwargs)
+
+
+def test_glm_evidence_names_empty_and_sparse_designs():
+    X, _, yb = _data()
+    with pytest.raises(ValueError, match="X has no columns"):
+        glm_evidence(np.empty((X.shape[0], 0)), yb)
+    with pytest.raises(TypeError, match="glm_evidence needs a dense X"):
+        glm_evidence(sp.csr_matrix(X), yb)
+
+
 def test_ridge_and_glm_evidence_refuse_complex_and_strings():
     X, y, yb = _data()
     with pytest.raises(TypeError, match="X is complex"):

@@ -33,7 +33,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, gammaln
 from sklearn.exceptions import ConvergenceWarning
 
-from ..validation import as_real_array
+from ..validation import as_real_array, check_scalar
 from .design import check_weights, scaled_columns, to_data_scale, unit_exponent
 
 __all__ = ["GLMEvidence", "glm_evidence"]
@@ -142,12 +142,17 @@ def _check_inputs(X, y, family, sample_weight, lams, n_lams):
     """``(X, y, w, lams)`` checked, with the grid sorted strongest first."""
     if family not in _FAMILIES:
         raise ValueError(f"family must be 'binomial' or 'poisson', got {family!r}")
+    if hasattr(X, "tocsc") or hasattr(X, "toarray"):  # scipy sparse (a dense Hessian anyway)
+        raise TypeError("glm_evidence needs a dense X (its Laplace approximation factors a "
+                        "dense p x p Hessian); pass X.toarray()")
     # complex, strings and dates are refused by name (not silently cast)
     X = as_real_array(X, "X")
     y = as_real_array(y, "y")
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"X must be 2-d with at least 2 rows, got shape {X.shape}")
     n, p = X.shape
+    if p == 0:
+        raise ValueError("X has no columns (0 features): there is no prior to weigh")
     if y.shape != (n,):
         raise ValueError(f"y must have shape ({n},), got {y.shape}")
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
@@ -158,7 +163,7 @@ def _check_inputs(X, y, family, sample_weight, lams, n_lams):
         raise ValueError("poisson y must be non-negative counts")
     w = check_weights(sample_weight, n)
     if lams is None:
-        lams = np.logspace(1, -5, int(n_lams))
+        lams = np.logspace(1, -5, check_scalar(n_lams, "n_lams", lo=1, integer=True))
     lams = np.sort(np.asarray(lams, dtype=float))[::-1]
     if lams.ndim != 1 or lams.size == 0 or np.any(~np.isfinite(lams)) or np.any(lams <= 0):
         raise ValueError("lams must be a non-empty 1-d array of positive numbers")
@@ -242,6 +247,8 @@ def glm_evidence(
         ``lam_best`` maximises the evidence continuously (Brent's method around the best
         grid point); a ConvergenceWarning says when the maximum is at an end of the grid.
     """
+    tol = check_scalar(tol, "tol", lo=0.0, lo_open=True)
+    max_iter = check_scalar(max_iter, "max_iter", lo=1, integer=True)
     X, y, w, lams = _check_inputs(X, y, family, sample_weight, lams, n_lams)
     if fit_intercept:
         _refuse_flat_mode(y, w, family)
