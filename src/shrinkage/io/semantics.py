@@ -65,6 +65,8 @@ def _check_path(path):
     n = lams.shape[0]
     if n == 0 or np.any(lams < 0):
         raise ModelFileError("lams must be a non-empty array of strengths >= 0")
+    if np.any(np.diff(lams) >= 0):  # every path runs from the strongest strength down
+        raise ModelFileError("lams must be strictly decreasing (strongest first)")
     coefs = _array(path.coefs, "coefs", (2, 3))
     inter = _array(path.intercepts, "intercepts", (coefs.ndim - 1,))
     if coefs.shape[0] != n or inter.shape[0] != n:
