@@ -399,3 +399,12 @@ def test_a_categorical_column_of_words_and_codes_is_kept(tmp_path):
     f = write_csv(tmp_path / "d.csv", ["f", "x", "y"], rows)
     res = run(["fit", f, "--target", "y", "--folds", "3", "--out", tmp_path / "o"])
     assert res.exit_code == 0, res.output
+
+
+def test_a_constant_target_is_named(tmp_path):
+    """A constant numeric target failed after the summary, naming noise_sd."""
+    rng = np.random.default_rng(2)
+    rows = [[*np.round(rng.normal(size=3), 3), 1] for _ in range(40)]
+    f = write_csv(tmp_path / "c.csv", ["a", "b", "c", "y"], rows)
+    res = run(["fit", f, "--target", "y", "--folds", "3", "--out", tmp_path / "o"])
+    assert_one_line_error(res, "target 'y' is constant (every value 1)")

@@ -489,3 +489,27 @@ def test_finiteness_check_survives_an_overflowing_sum():
             check_design(X)
     cancel = np.array([[np.inf, 1.0], [-np.inf, 1.0]], order="F")  # sum is NaN, not 0
     assert not _all_finite(cancel)
+
+
+def test_arguments_are_named_when_malformed(tmp_path):
+    """Each of these once failed with a message that named no argument ("could not
+    convert string to float", numpy's MemoryError for 37 GiB, numpy's zero-size reduction,
+    isinstance's TypeError)."""
+    import shrinkage
+
+    X, y, _ = _data()
+    with pytest.raises(TypeError, match="lams must be a numeric array"):
+        regularization_path(X, y, lams=["a", "b"])
+    with pytest.raises(TypeError, match="penalty_factor must be a numeric array"):
+        regularization_path(X, y, penalty_factor="a")
+    with pytest.raises(ValueError, match="n_lams must be <= 100000"):
+        regularization_path(X, y, n_lams=10**9)
+    Y0 = np.empty((X.shape[0], 0))
+    with pytest.raises(ValueError, match="y has 0 columns"):
+        regularization_path(X, Y0, family="mgaussian")
+    with pytest.raises(ValueError, match="y has 0 columns"):
+        ridge_path(X, Y0)
+    target = shrinkage.save(regularization_path(X, y, n_lams=3), tmp_path / "p.npz")
+    with pytest.raises(TypeError, match="expected must be a class"):
+        shrinkage.load(target, expected="Path")
+    assert shrinkage.load(target, expected=shrinkage.results.Path).n_lams == 3

@@ -68,6 +68,9 @@ def _infer_family(table, target, family, rows):
             )
         if family == "poisson" and np.any(present < 0):
             raise DataError(f"target {target!r} has negative values; poisson needs counts >= 0")
+        if present.size and np.all(present == present[0]):
+            raise DataError(f"target {target!r} is constant (every value {present[0]:g}): "
+                            "there is nothing to predict")
     else:
         if n_classes < 2:
             only = label_text(present[0]) if present.size else "none"

@@ -276,6 +276,8 @@ def check_response_matrix(y, n):
     if arr.ndim != 2 or arr.shape[0] != n:
         raise ValueError(f"y must have shape ({n}, k) (one column per response), got "
                          f"{arr.shape}")
+    if arr.shape[1] == 0:
+        raise ValueError("y has 0 columns: give at least one response")
     if arr.dtype.kind not in "fiub":
         raise TypeError("y must be numeric for a multi-response gaussian model")
     arr = arr.astype(np.float64)

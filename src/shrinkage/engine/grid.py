@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_scalar
+from ..validation import as_real_array, check_scalar
 
 __all__ = ["strength_grid", "check_lams", "log_grid"]
 
@@ -39,10 +39,14 @@ def log_grid(end, n):
     return np.power(10.0, t)
 
 
+#: The most strengths a path takes (its coefficients are kept for every one).
+N_LAMS_MAX = 100_000
+
+
 def check_lams(lams):
     """A user's strengths as a float64 array: 1-D, non-empty, finite, non-negative and
     strictly decreasing, or a ValueError naming what is wrong."""
-    arr = np.asarray(lams, dtype=np.float64)
+    arr = as_real_array(lams, "lams")
     if arr.ndim == 0:
         arr = arr[None]
     if arr.ndim != 1 or arr.size == 0:

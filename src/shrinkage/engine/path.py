@@ -41,7 +41,7 @@ from .blas import SMALL_DESIGN, one_blas_thread
 from .contract import FitHints, SolverSetup, choose_solver
 from .drift import uncertify_nonfinite
 from .gram import live_moments
-from .grid import strength_grid
+from .grid import N_LAMS_MAX, strength_grid
 from .null_path import null_is_exact, null_path, separation_note
 from .problem import Problem, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
@@ -388,7 +388,7 @@ def check_options(options, family, p):
     tol = check_scalar(tol, "tol", lo=0.0, lo_open=True)
     max_iter = check_scalar(options.max_iter, "max_iter", lo=1, integer=True)
     l1_ratio = check_scalar(options.l1_ratio, "l1_ratio", lo=0.0, hi=1.0)
-    n_lams = check_scalar(options.n_lams, "n_lams", lo=1, integer=True)
+    n_lams = check_scalar(options.n_lams, "n_lams", lo=1, hi=N_LAMS_MAX, integer=True)
     for flag in ("standardize", "fit_intercept", "multinomial_grouped", "early_stop"):
         check_flag(getattr(options, flag), flag, none=flag == "early_stop")
     return tol, max_iter, l1_ratio, n_lams, _feature_names(options.feature_names, p)

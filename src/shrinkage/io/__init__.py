@@ -330,6 +330,10 @@ def load(path, *, expected=None):
         estimator attributes that are not the estimator's own, or a file format newer
         than this library reads.
     """
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if expected is not None and not all(isinstance(t, type) for t in kinds):
+        raise TypeError("expected must be a class or a tuple of classes (for instance "
+                        f"shrinkage.results.Path), got {expected!r}")
     with _open(path) as zf:
         meta = _read_meta(zf, path)
         arrays = _read_arrays(zf, meta, path)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_scalar
+from ..validation import as_real_array, check_scalar
 
 __all__ = ["ElasticNet", "L1", "L2", "PenaltyArrays", "kkt_violation", "penalty_value"]
 
@@ -156,7 +156,7 @@ def L2(penalty_factor=None, lower=None, upper=None):
 def _per_feature(value, p, name, default, allow_inf=False):
     if value is None:
         return np.full(p, default, dtype=np.float64)
-    arr = np.asarray(value, dtype=np.float64)
+    arr = as_real_array(value, name)
     if arr.ndim == 0:
         arr = np.full(p, float(arr))
     if arr.ndim != 1 or arr.shape[0] != p:

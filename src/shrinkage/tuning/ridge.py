@@ -116,6 +116,8 @@ def _check_inputs(X, y, sample_weight, penalty_factor):
     if y.ndim not in (1, 2) or y.shape[0] != n:
         raise ValueError(f"y must have shape ({n},) or ({n}, k), got {y.shape}")
     Y = y.reshape(n, -1)
+    if Y.shape[1] == 0:
+        raise ValueError("y has 0 columns: give at least one response")
     if sample_weight is None:
         w = np.ones(n)
     else:
