@@ -408,3 +408,22 @@ def test_a_constant_target_is_named(tmp_path):
     f = write_csv(tmp_path / "c.csv", ["a", "b", "c", "y"], rows)
     res = run(["fit", f, "--target", "y", "--folds", "3", "--out", tmp_path / "o"])
     assert_one_line_error(res, "target 'y' is constant (every value 1)")
+
+
+def test_a_column_of_infinities_and_a_folder_for_predictions_are_named(tmp_path):
+    """An all-inf column said only 'has no values'; predict --out FOLDER said 'pass
+    --force', and with --force failed with a bare 'Is a directory'."""
+    rng = np.random.default_rng(3)
+    rows = [[round(float(a), 3), "inf", round(float(a) + rng.normal(), 3)]
+            for a in rng.normal(size=40)]
+    f = write_csv(tmp_path / "i.csv", ["a", "c", "y"], rows)
+    res = run(["fit", f, "--target", "y", "--folds", "3", "--out", tmp_path / "o"])
+    assert_one_line_error(res, "column 'c' has no values: 40 non-finite values", "inf")
+    rows = [[round(float(a), 3), round(float(a) + rng.normal(), 3)] for a in rng.normal(size=40)]
+    f = write_csv(tmp_path / "g.csv", ["a", "y"], rows)
+    assert run(["fit", f, "--target", "y", "--folds", "3", "--out", tmp_path / "m"]).exit_code == 0
+    (tmp_path / "preds").mkdir()
+    for extra in ([], ["--force"]):
+        res = run(["predict", tmp_path / "m" / "model.npz", f, "--out", tmp_path / "preds",
+                   *extra])
+        assert_one_line_error(res, "is a directory; give a file name")

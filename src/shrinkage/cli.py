@@ -331,6 +331,9 @@ def predict(model, data, out_file, impute, force):
         click.echo(text.decode("utf-8"), nl=False)
         return
     target = FilePath(out_file)
+    if target.is_dir():  # (--force cannot replace a folder by a file)
+        raise CLIError(f"--out {target} is a directory; give a file name for the "
+                       f"predictions (for instance {target / 'predictions.csv'})")
     if target.exists() and not force:
         raise CLIError(f"{target} already exists; pass --force to overwrite")
     _write_bytes(target, text, force)

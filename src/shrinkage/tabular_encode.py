@@ -172,7 +172,8 @@ def _column_spec(table, name, rows, impute, notes):
     miss_all = table.missing(name) & _mask(rows, table.n_rows)
     col, miss = table.columns[name][rows], miss_all[rows]
     if miss.all():
-        raise DataError(f"column {name!r} has no values")
+        raise DataError(f"column {name!r} has no values: "
+                        f"{absent_values(table.columns[name], miss_all)}")
     if miss.any() and not impute:
         raise DataError(
             f"column {name!r} has {absent_values(table.columns[name], miss_all)}; "
