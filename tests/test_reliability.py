@@ -513,3 +513,22 @@ def test_arguments_are_named_when_malformed(tmp_path):
     with pytest.raises(TypeError, match="expected must be a class"):
         shrinkage.load(target, expected="Path")
     assert shrinkage.load(target, expected=shrinkage.results.Path).n_lams == 3
+
+
+def test_wrong_family_and_shape_messages_name_the_problem():
+    """PenalizedRegressor(family='cox' or 'mgaussian') said "y should be a 1d array";
+    a (n,) offset for mgaussian spoke of a multinomial model; compare_fits with a 2-D x
+    said 'x and y must have the same length, got 300 and 60'."""
+    import shrinkage
+
+    X, y, _ = _data()
+    n = X.shape[0]
+    ycox = np.c_[np.linspace(0.1, 3.0, n), np.arange(n) % 2]
+    with pytest.raises(ValueError, match="got 'cox'; survival data: PenalizedCox"):
+        PenalizedRegressor(family="cox").fit(X, ycox)
+    with pytest.raises(ValueError, match="got 'mgaussian'; several responses"):
+        PenalizedRegressor(family="mgaussian").fit(X, np.c_[y, 2 * y])
+    with pytest.raises(ValueError, match=r"one column per class or response"):
+        regularization_path(X, np.c_[y, 2 * y], family="mgaussian", offset=np.zeros(n))
+    with pytest.raises(ValueError, match=r"x must be 1-D .* got shape"):
+        shrinkage.compare_fits(X, y)

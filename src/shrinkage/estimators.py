@@ -113,10 +113,19 @@ def check_strength(lam, l1_ratio, rule):
 class _PenalizedBase(BaseEstimator):
     _families: tuple = ()
 
+    def _check_family(self):
+        """Refuse a family this estimator does not fit, before ``y`` is shaped for it (a
+        survival or multi-response y was refused as "not 1-D" first)."""
+        if self.family not in self._families:
+            elsewhere = {"cox": "; survival data: PenalizedCox",
+                         "mgaussian": "; several responses: regularization_path(..., "
+                                      "family='mgaussian')"}.get(self.family, "")
+            raise ValueError(f"family must be one of {self._families}, got "
+                             f"{self.family!r}{elsewhere}")
+
     def _check_params(self):
         check_strength(self.lam, self.l1_ratio, self.rule)
-        if self.family not in self._families:
-            raise ValueError(f"family must be one of {self._families}, got {self.family!r}")
+        self._check_family()
         check_axes(self)  # gamma and adaptive_exponent: one value or a list
         if self.adaptive is not None and (self.adaptive not in ("ridge", "lasso", "ols")
                                           or self.penalty != "elasticnet"
@@ -347,6 +356,7 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
         ``log(exposure)`` for poisson rates; ``predict`` then needs one too.
         """
         check_numeric_frame(X)
+        self._check_family()
         X, y = validate_data(self, X, y, accept_sparse="csc", y_numeric=True)
         if self.family == "poisson" and np.any(y < 0):
             raise ValueError("family='poisson' needs non-negative counts y")
@@ -415,6 +425,7 @@ class PenalizedClassifier(CheckedScoreWeights, ClassifierMixin, _PenalizedBase):
         classes, (n_samples, n_classes) for more; ``predict`` then needs one too.
         """
         check_numeric_frame(X)
+        self._check_family()
         X, y = validate_data(self, X, y, accept_sparse="csc")
         if y.dtype.kind == "O":
             check_target(y, y.shape[0])  # missing labels (None/NaN/NA) named, not a TypeError

@@ -259,8 +259,8 @@ def check_offset(offset, n, n_classes=None):
         return check_vector(offset, "offset", n, allow_none=False)
     arr = np.asarray(offset, dtype=np.float64)
     if arr.shape != (n, n_classes):
-        raise ValueError(f"offset must have shape ({n}, {n_classes}) for a multinomial model, "
-                         f"got {arr.shape}")
+        raise ValueError(f"offset must have shape ({n}, {n_classes}) (one column per class or "
+                         f"response), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         _raise_nonfinite("offset", arr)
     return arr

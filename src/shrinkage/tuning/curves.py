@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.ridge import ExactRidge
+from ..validation import as_real_array
 
 __all__ = ["BASES", "Basis", "CurveComparison", "compare_fits", "make_basis"]
 
@@ -118,8 +119,12 @@ def compare_fits(x, y, *, basis="polynomial", degree=15, lam="auto", truth=None)
     -------
     CurveComparison
     """
-    x = np.asarray(x, dtype=float).ravel()
-    y = np.asarray(y, dtype=float).ravel()
+    x = as_real_array(x, "x")
+    y = as_real_array(y, "y")
+    for name, v in (("x", x), ("y", y)):
+        if v.ndim > 1 and sum(k > 1 for k in v.shape) > 1:
+            raise ValueError(f"{name} must be 1-D (one value per point), got shape {v.shape}")
+    x, y = x.ravel(), y.ravel()
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     if x.size < 3:
