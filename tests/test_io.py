@@ -893,3 +893,12 @@ def test_stale_temporary_files_of_the_same_target_are_removed(tmp_path):
     kept = {n for n, stale in names.items() if not stale}
     assert set(os.listdir(tmp_path)) == kept | {"m.npz", ".m.npz.dirx1234.tmp",
                                                 ".m.npz.link1234.tmp"}
+
+
+def test_load_refuses_a_pipe_at_once(tmp_path):
+    """A FIFO named like a model file: open() blocked until a writer came (over 60 s in
+    the input fuzz); it is refused as not a regular file."""
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(sio.ModelFileError, match="not a regular file"):
+        sio.load(fifo)

@@ -203,6 +203,9 @@ def _open(path):
         raise FileNotFoundError(f"no such file: {str(path)!r}")
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory, not a shrinkage file")
+    if not path.is_file():  # a FIFO or a device would block or stream without end
+        raise ModelFileError(f"{str(path)!r} is not a regular file (a pipe, socket or "
+                             "device), not a shrinkage file")
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
