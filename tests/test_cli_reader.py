@@ -269,3 +269,21 @@ def test_parquet_non_finite_floats(tmp_path):
             "(rows 17, 31: inf)") in str(err.value)
     enc = tabular.encode_for_fit(table, "y", impute=True)
     assert np.isfinite(enc.X).all()
+
+
+def test_rows_longer_than_the_default_block_are_read(tmp_path):
+    """A wide CSV (rows past the reader's 256 KiB block) failed with pyarrow's
+    "straddling object straddles two block boundaries"; blocks now hold four of its
+    longest early rows."""
+    rng = np.random.default_rng(0)
+    p, n = 4_600, 30
+    values = rng.normal(size=(n, p))
+    f = tmp_path / "wide.csv"
+    with open(f, "w") as fh:
+        fh.write(",".join(f"x{j}" for j in range(p)) + "\n")
+        for row in values:  # 60 decimals: rows of about 290 KiB
+            fh.write(",".join(f"{v:.60f}" for v in row) + "\n")
+    assert max(len(line) for line in open(f)) > (1 << 18)
+    table = tabular.read_table(f)
+    assert table.n_rows == n and len(table.columns) == p
+    np.testing.assert_allclose(table.columns["x17"], values[:, 17], rtol=1e-15)
