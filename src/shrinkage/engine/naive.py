@@ -70,7 +70,7 @@ class FreeFeatures:
         if prob.fit_intercept:
             Xu = Xu - prob.xm[self.idx]
         WXu = prob.w[:, None] * Xu
-        self.pinv = _gram_pinv(Xu * np.sqrt(prob.w)[:, None], self.idx)
+        self.pinv = free_gram_pinv(Xu * np.sqrt(prob.w)[:, None], self.idx)
         gall = np.asarray(prob.X.T @ WXu)
         if prob.fit_intercept:
             gall -= np.outer(prob.xm, WXu.sum(axis=0))
@@ -90,7 +90,7 @@ class FreeFeatures:
 FREE_CONDITION_WARN = 1e7
 
 
-def _gram_pinv(A, idx, names=None):
+def free_gram_pinv(A, idx, names=None):
     """``(A^T A)^+`` from the thin SVD of ``A`` (the free features' weighted, centred
     columns), keeping singular values above ``eps max(n, u)`` of the largest.
 
