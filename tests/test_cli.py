@@ -421,7 +421,8 @@ def _synthetic_model(family, coefs, intercepts, classes=None):
 
     L = coefs.shape[0]
     path = Path(
-        lams=np.logspace(0, -1, L), coefs=coefs, intercepts=intercepts, nnz=np.full(L, 2),
+        lams=np.logspace(0, -1, L), coefs=coefs, intercepts=intercepts,
+        nnz=np.count_nonzero(coefs if coefs.ndim == 2 else np.any(coefs != 0, axis=2), axis=1),
         dev_ratio=np.zeros(L), null_deviance=1.0, certificate=np.zeros(L),
         certificate_kind="kkt_violation", converged=np.ones(L, bool), n_iter=np.ones(L, int),
         family=family, l1_ratio=1.0, tol=1e-7, standardize=True, fit_intercept=True,

@@ -154,7 +154,7 @@ def test_a_coefficient_at_the_solvers_precision_is_not_selected(tmp_path):
     assert model.coef[j] == 0.0
     coefs = model.path.coefs.copy()
     coefs[model.index, j] = -3e-6
-    path = dataclasses.replace(model.path, coefs=coefs)
+    path = dataclasses.replace(model.path, coefs=coefs, nnz=np.count_nonzero(coefs, axis=1))
     model = dataclasses.replace(model, path=path)
     sd = path.extra["feature_sd"]
     assert 0 < 3e-6 * sd[j] < np.sqrt(path.tol) * np.max(np.abs(coefs[model.index]) * sd)

@@ -45,10 +45,12 @@ def _edits(path, cv, model):
     yield dataclasses.replace(path, intercepts=path.intercepts[:-1]), ("points for",)
     yield dataclasses.replace(path, family="bogus"), ("'bogus'",)
     # a path runs from the strongest strength down: reversed lams pass every shape check
+    yield dataclasses.replace(path, nnz=path.nnz + 1), ("nnz says",)
     yield dataclasses.replace(path, lams=path.lams[::-1].copy()), ("strictly decreasing",)
     yield dataclasses.replace(cv, index_chosen=-3), ("index_chosen",)
     yield dataclasses.replace(cv, index_min=cv.lams.size), ("index_min",)
-    narrow = dataclasses.replace(path, coefs=path.coefs[:, :2], feature_names=None)
+    narrow = dataclasses.replace(path, coefs=path.coefs[:, :2], feature_names=None,
+                                 nnz=np.count_nonzero(path.coefs[:, :2], axis=1))
     yield dataclasses.replace(model, path=narrow), ("encoding gives 3 features",)
     yield dataclasses.replace(model, family="poisson"), ("path's",)
     cols = [dict(c) for c in model.columns]
@@ -63,7 +65,7 @@ def test_edited_values_are_refused_at_load(fitted, tmp_path):
     for obj, fragments in _edits(path, cv, model):
         _refused(obj, tmp_path, *fragments)
         n += 1
-    assert n == 10
+    assert n == 11
 
 
 def test_edited_estimator_coefficients_are_refused(fitted, tmp_path):

@@ -79,6 +79,12 @@ def _check_path(path):
         value = getattr(path, name)
         if np.shape(value) != (n,):
             raise ModelFileError(f"{name} has shape {np.shape(value)}, expected ({n},)")
+    counted = np.count_nonzero(coefs if coefs.ndim == 2 else np.any(coefs != 0, axis=2),
+                               axis=1)
+    if not np.array_equal(np.asarray(path.nnz), counted):
+        k = int(np.flatnonzero(np.asarray(path.nnz) != counted)[0])
+        raise ModelFileError(f"nnz says {np.asarray(path.nnz)[k]} features at lam index {k}, "
+                             f"the coefficients hold {counted[k]}")
     names = path.feature_names
     if names is not None and np.shape(names) != (coefs.shape[1],):
         raise ModelFileError(f"{np.size(names)} feature names for {coefs.shape[1]} features")
