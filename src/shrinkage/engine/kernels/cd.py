@@ -119,6 +119,10 @@ def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercep
     return maxch
 
 
+#: ``(mean / sd)^2`` of a sparse column past which its update folds the residual offset.
+_FAR_MEAN2 = 1e8
+
+
 @njit(**INNER)
 def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
                   intercept):
@@ -132,28 +136,42 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
         if hj <= 0.0:
             continue
         c = xm[j]
-        # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only;
-        # written out, not called (kernels.flags: a call passing arrays costs reference
-        # counting in the loop)
+        # a column far from zero (every entry stored, as its spread demands): centred
+        # entry by entry, since c * (svr + roff V) below would multiply the rounding of
+        # those running sums by c (a mean of 1e8 diverged)
+        far = c * c * V > _FAR_MEAN2 * hj and xp[j + 1] - xp[j] == r.shape[0]
         gj = 0.0
-        if uv > 0.0:
-            for k in range(xp[j], xp[j + 1]):
-                gj += xd[k] * r[xi[k]]
-            gj *= uv
-        else:
+        if far:
             for k in range(xp[j], xp[j + 1]):
                 i = xi[k]
-                gj += xd[k] * v[i] * r[i]
-        gj = gj + roff * xv[j] - c * (svr + roff * V)
+                gj += (uv if uv > 0.0 else v[i]) * (xd[k] - c) * (r[i] + roff)
+        else:
+            # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only;
+            # written out, not called (kernels.flags: a call passing arrays costs
+            # reference counting in the loop)
+            if uv > 0.0:
+                for k in range(xp[j], xp[j + 1]):
+                    gj += xd[k] * r[xi[k]]
+                gj *= uv
+            else:
+                for k in range(xp[j], xp[j + 1]):
+                    i = xi[k]
+                    gj += xd[k] * v[i] * r[i]
+            gj = gj + roff * xv[j] - c * (svr + roff * V)
         bj = b[j]
         new = _soft_clip(gj + hj * bj, l1[j], hj + l2[j], lo[j], hi[j])
         d = new - bj
         if d != 0.0:
             b[j] = new
-            for k in range(xp[j], xp[j + 1]):
-                r[xi[k]] -= d * xd[k]
-            roff += d * c
-            svr -= d * xv[j]
+            if far:
+                for k in range(xp[j], xp[j + 1]):
+                    r[xi[k]] -= d * (xd[k] - c)
+                svr -= d * (xv[j] - c * V)
+            else:
+                for k in range(xp[j], xp[j + 1]):
+                    r[xi[k]] -= d * xd[k]
+                roff += d * c
+                svr -= d * xv[j]
             ch = hj * d * d
             if ch > maxch:
                 maxch = ch
