@@ -16,10 +16,10 @@ import numpy as np
 from ..model.groups import group_dual_norm
 from .kernels.group_blocks import group_features
 from .kernels.group_dual import group_penalty_sum, group_soft_norms
+from .naive import FREE_CONDITION_WARN, free_gram_pinv
 
 __all__ = ["GroupGap", "soft_norm"]
 
-_EPS = float(np.finfo(float).eps)
 
 
 def soft_norm(G, order, starts, thr_g):
@@ -61,12 +61,15 @@ class GroupGap:
         if np.any(self.unpen_g):
             if self.free is None:
                 self.free = self._free_pieces()
-            idx, pinv, gall, cu = self.free
+            idx, pinv, gall, cu, Zu = self.free
             z = pinv @ G[idx]
-            # ||r'||^2 = rr - 2 <z, G_u> + z^T Z_u^T W Z_u z, exact for any z
-            rr = max(rr + float(np.sum(z * (gall[idx] @ z - 2.0 * G[idx]))), 0.0)
-            G = G - gall @ z
-            ryc = ryc - float(np.sum(z * cu))
+            if Zu is not None:  # nearly collinear: the Gram products lose z's direction
+                rr, ryc, G = self._projected_terms(Zu, z)
+            else:
+                # ||r'||^2 = rr - 2 <z, G_u> + z^T Z_u^T W Z_u z, exact for any z
+                rr = max(rr + float(np.sum(z * (gall[idx] @ z - 2.0 * G[idx]))), 0.0)
+                G = G - gall @ z
+                ryc = ryc - float(np.sum(z * cu))
         pen = self.gcand & ~self.unpen_g
         hard = pen & (l2g == 0)
         alpha = 1.0
@@ -100,20 +103,44 @@ class GroupGap:
         prob = self.prob
         idx = group_features(self.starts, self.order,
                              np.flatnonzero(self.unpen_g).astype(np.int64))
+        Zu = self._free_columns(idx)
+        WZu = prob.w[:, None] * Zu
+        gall = prob.gradient(WZu) * self.inv_s[:, None]
+        cu = WZu.T @ self.centred_target()
+        pinv, ill = self._pinv(Zu, idx)
+        return idx, pinv, gall, cu, (Zu if ill else None)
+
+    def _free_columns(self, idx):
+        """The standardized, centred columns ``Z_u`` of the features ``idx`` (n, u)."""
+        prob = self.prob
         Zu = prob.X[:, idx]
         Zu = Zu.toarray() if hasattr(Zu, "toarray") else np.array(Zu, dtype=float)
         if prob.fit_intercept:
             Zu -= prob.xm[idx]
         Zu *= self.inv_s[idx]
-        WZu = prob.w[:, None] * Zu
-        gall = prob.gradient(WZu) * self.inv_s[:, None]
-        cu = WZu.T @ self.centred_target()
-        return idx, self._pinv(gall[idx]), gall, cu
+        return Zu
 
-    @staticmethod
-    def _pinv(guu):
-        """The pseudo-inverse of a Gram block, its null space cut at rounding."""
-        return np.linalg.pinv(guu, rcond=_EPS * max(guu.shape[0], 1), hermitian=True)
+    def _pinv(self, Zu, idx):
+        """``((Z_u^T W Z_u)^+, ill)`` from the SVD of ``W^(1/2) Z_u`` (the Gram would
+        square a near-dependence into rounding: :func:`.naive.free_gram_pinv`); ``ill``
+        when their condition number passes ``FREE_CONDITION_WARN``."""
+        pinv, cond = free_gram_pinv(Zu * np.sqrt(self.prob.w)[:, None], idx)
+        return pinv, cond > FREE_CONDITION_WARN
+
+    def _projected_terms(self, Zu, z):
+        """``(||r'||_W^2, <r', y_c>_W, G')`` of ``r' = r - Z_u z`` formed in the residual
+        space (the residual recomputed from ``beta``: one pass over the active columns
+        and one over X), for unpenalised columns too collinear for the Gram products."""
+        prob = self.prob
+        b = self.beta * self.inv_s[:, None]
+        rows = np.flatnonzero(np.any(b != 0, axis=1))
+        fit = np.column_stack([prob.centred_matvec(b[:, k], rows) for k in range(self.K)])
+        yc = self.centred_target()
+        rp = yc - fit - Zu @ z
+        wr = prob.w[:, None] * rp
+        G = prob.gradient(wr[:, 0].copy() if self.K == 1 else wr)
+        G = G.reshape(prob.p, self.K) * self.inv_s[:, None]
+        return float(np.sum(wr * rp)), float(np.sum(wr * yc)), G
 
     def centred_target(self):
         """``y - offset``, centred by its weighted mean with an intercept (n, K)."""

@@ -104,7 +104,9 @@ class GroupGramSolver(GroupSolver):
         idx = group_features(self.starts, self.order,
                              np.flatnonzero(self.unpen_g).astype(np.int64))
         gall = self.C[:, idx]
-        return idx, self._pinv(gall[idx]), gall, self.c0[idx]
+        Zu = self._free_columns(idx)
+        pinv, ill = self._pinv(Zu, idx)
+        return idx, pinv, gall, self.c0[idx], (Zu if ill else None)
 
     def _gap(self, lam):
         rr, ryc = self._terms()

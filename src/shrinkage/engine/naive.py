@@ -70,7 +70,7 @@ class FreeFeatures:
         if prob.fit_intercept:
             Xu = Xu - prob.xm[self.idx]
         WXu = prob.w[:, None] * Xu
-        self.pinv = free_gram_pinv(Xu * np.sqrt(prob.w)[:, None], self.idx)
+        self.pinv = free_gram_pinv(Xu * np.sqrt(prob.w)[:, None], self.idx)[0]
         gall = np.asarray(prob.X.T @ WXu)
         if prob.fit_intercept:
             gall -= np.outer(prob.xm, WXu.sum(axis=0))
@@ -91,8 +91,9 @@ FREE_CONDITION_WARN = 1e7
 
 
 def free_gram_pinv(A, idx, names=None):
-    """``(A^T A)^+`` from the thin SVD of ``A`` (the free features' weighted, centred
-    columns), keeping singular values above ``eps max(n, u)`` of the largest.
+    """``((A^T A)^+, condition number)`` from the thin SVD of ``A`` (the free features'
+    weighted, centred columns), keeping singular values above ``eps max(n, u)`` of the
+    largest.
 
     The Gram itself squares them: a pair of unpenalised columns differing by 1e-8 gives
     an eigenvalue ratio of 1e-16, which a pseudo-inverse of the Gram drops, so the dual
@@ -116,7 +117,7 @@ def free_gram_pinv(A, idx, names=None):
             "certify; drop one of them or give them a penalty factor", DataWarning,
             stacklevel=6)
     V = Vt[keep].T
-    return (V / (d[keep] ** 2)) @ V.T
+    return (V / (d[keep] ** 2)) @ V.T, cond
 
 
 class GaussianNaive(Solver):
