@@ -119,8 +119,36 @@ def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercep
     return maxch
 
 
-#: ``(mean / sd)^2`` of a sparse column past which its update folds the residual offset.
+#: ``(mean / sd)^2`` of a sparse column past which its sweeps centre it entry by entry.
 _FAR_MEAN2 = 1e8
+
+
+@njit(**INNER)
+def far_column(xp, j, c, V, hj, n):
+    """Whether sparse column ``j`` (mean ``c``, weighted centred sum of squares ``hj``) is
+    far from zero: past 1e4 sds, with every entry stored (as such a small spread demands).
+    The implicit centring ``c * (svr + roff V)`` would multiply the rounding of the running
+    sums by ``c`` (a mean of 1e8 diverged); such a column is centred entry by entry."""
+    return c * c * V > _FAR_MEAN2 * hj and xp[j + 1] - xp[j] == n
+
+
+@njit(**INNER)
+def far_gradient(xd, xi, xp, j, v, uv, r, roff, c):
+    """``sum_i v_i (x_ij - c) (r_i + roff)`` of a far column, centred entry by entry."""
+    gj = 0.0
+    for k in range(xp[j], xp[j + 1]):
+        i = xi[k]
+        gj += (uv if uv > 0.0 else v[i]) * (xd[k] - c) * (r[i] + roff)
+    return gj
+
+
+@njit(**INNER)
+def far_move(xd, xi, xp, j, d, c, r, xvj, V):
+    """Move the residual by ``-d (x_j - c)`` entry by entry; returns the change of
+    ``sum v r`` to subtract (``d (xv_j - c V)``)."""
+    for k in range(xp[j], xp[j + 1]):
+        r[xi[k]] -= d * (xd[k] - c)
+    return d * (xvj - c * V)
 
 
 @njit(**INNER)
@@ -136,37 +164,29 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
         if hj <= 0.0:
             continue
         c = xm[j]
-        # a column far from zero (every entry stored, as its spread demands): centred
-        # entry by entry, since c * (svr + roff V) below would multiply the rounding of
-        # those running sums by c (a mean of 1e8 diverged)
-        far = c * c * V > _FAR_MEAN2 * hj and xp[j + 1] - xp[j] == r.shape[0]
+        # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only;
+        # written out, not called (kernels.flags: a call passing arrays costs reference
+        # counting in the loop)
         gj = 0.0
-        if far:
+        if uv > 0.0:
+            for k in range(xp[j], xp[j + 1]):
+                gj += xd[k] * r[xi[k]]
+            gj *= uv
+        else:
             for k in range(xp[j], xp[j + 1]):
                 i = xi[k]
-                gj += (uv if uv > 0.0 else v[i]) * (xd[k] - c) * (r[i] + roff)
-        else:
-            # g_j = sum_i v_i (x_ij - xm_j) (r_i + roff), from the stored non-zeros only;
-            # written out, not called (kernels.flags: a call passing arrays costs
-            # reference counting in the loop)
-            if uv > 0.0:
-                for k in range(xp[j], xp[j + 1]):
-                    gj += xd[k] * r[xi[k]]
-                gj *= uv
-            else:
-                for k in range(xp[j], xp[j + 1]):
-                    i = xi[k]
-                    gj += xd[k] * v[i] * r[i]
-            gj = gj + roff * xv[j] - c * (svr + roff * V)
+                gj += xd[k] * v[i] * r[i]
+        gj = gj + roff * xv[j] - c * (svr + roff * V)
+        far = far_column(xp, j, c, V, hj, r.shape[0])
+        if far:
+            gj = far_gradient(xd, xi, xp, j, v, uv, r, roff, c)
         bj = b[j]
         new = _soft_clip(gj + hj * bj, l1[j], hj + l2[j], lo[j], hi[j])
         d = new - bj
         if d != 0.0:
             b[j] = new
             if far:
-                for k in range(xp[j], xp[j + 1]):
-                    r[xi[k]] -= d * (xd[k] - c)
-                svr -= d * (xv[j] - c * V)
+                svr -= far_move(xd, xi, xp, j, d, c, r, xv[j], V)
             else:
                 for k in range(xp[j], xp[j + 1]):
                     r[xi[k]] -= d * xd[k]

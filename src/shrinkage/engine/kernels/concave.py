@@ -20,7 +20,13 @@ of its piecewise candidates where it is not.
 
 from numba import njit
 
-from .cd import intercept_step_dense, intercept_step_sparse
+from .cd import (
+    far_column,
+    far_gradient,
+    far_move,
+    intercept_step_dense,
+    intercept_step_sparse,
+)
 from .flags import FASTMATH
 from .glm import loss_step
 
@@ -226,6 +232,9 @@ def _sweep_sparse(kind, gamma, xd, xi, xp, v, uv, xm, xv, h, scale, lam1, lam2, 
                 i = xi[q]
                 gj += xd[q] * v[i] * r[i]
         gj = gj + roff * xv[j] - c * (svr + roff * V)
+        far = far_column(xp, j, c, V, hj, r.shape[0])
+        if far:
+            gj = far_gradient(xd, xi, xp, j, v, uv, r, roff, c)
         s = scale[j]
         vs = hj / (s * s)
         u = vs * s * (b[j] + damp * anchor[j]) + gj / s
@@ -233,10 +242,13 @@ def _sweep_sparse(kind, gamma, xd, xi, xp, v, uv, xm, xv, h, scale, lam1, lam2, 
         d = new - b[j]
         if d != 0.0:
             b[j] = new
-            for q in range(xp[j], xp[j + 1]):
-                r[xi[q]] -= d * xd[q]
-            roff += d * c
-            svr -= d * xv[j]
+            if far:
+                svr -= far_move(xd, xi, xp, j, d, c, r, xv[j], V)
+            else:
+                for q in range(xp[j], xp[j + 1]):
+                    r[xi[q]] -= d * xd[q]
+                roff += d * c
+                svr -= d * xv[j]
             ch = hj * d * d
             if ch > maxch:
                 maxch = ch
