@@ -32,6 +32,7 @@ from .concave_steps import (
     polish_piece,
 )
 from .contract import Solver
+from .covariance import gram_centring_safe
 from .drift import certify_settled
 from .kernels.cd import weighted_moments
 from .kernels.certify import centred_dots, dot
@@ -98,8 +99,11 @@ class ConcaveSolver(Solver):
         self._margins = []
         self._gram = ActiveGram(prob) if self.quadratic else None
         # covariance updates pay where rows far outnumber features (as glmnet's choice)
+        # (and only where centring the Gram keeps the columns' digits: a column of mean
+        # 1e8 and sd 1 left a dense path 16 strengths unconverged)
         self._covariance = (self.quadratic and not prob.sparse and n >= 2 * p
-                            and p <= self.covariance_max_p)
+                            and p <= self.covariance_max_p
+                            and gram_centring_safe(prob.xm, prob.xsq, prob.excluded))
         self._margin_tracker = MarginTracker(self.quadratic)
         self._watch = RayWatch(not self.quadratic, int(np.count_nonzero(prob.w)))
 
