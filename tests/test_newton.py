@@ -476,13 +476,14 @@ def test_compiled_rounds_take_the_python_loops_steps(family, fmt, monkeypatch):
     # here, in one process). Under pytest-xdist a kernel may be loaded from a cache another
     # worker wrote, compiled in another context: fastmath may then round a sum in other
     # last bits, and a strength take a few sweeps more or fewer (seen in CI: 6 of 30
-    # strengths, by 3-8 sweeps; once locally, on CSC, by 11 and 12 of 44 and 65). So: the
-    # same sweeps within a quarter per strength and 5 % in all, the same points to the
-    # accuracy the certificate guarantees (tol = 1e-9).
+    # strengths, by 3-8 sweeps; once locally, on CSC, by 11 and 12 of 44 and 65; once in
+    # CI, CSC binomial points 1.2e-7 apart on this nearly separable design, where a KKT
+    # violation of 1e-9 leaves the coefficients that much freedom). So: the same sweeps
+    # within a quarter per strength and 5 % in all, the same points within 1e-6.
     assert np.all(np.abs(fast.n_iter - slow.n_iter) <= np.maximum(3, 0.25 * slow.n_iter))
     assert abs(int(fast.n_iter.sum()) - int(slow.n_iter.sum())) <= 0.05 * slow.n_iter.sum()
-    np.testing.assert_allclose(fast.coefs, slow.coefs, rtol=0, atol=1e-7)
-    np.testing.assert_allclose(fast.intercepts, slow.intercepts, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(fast.coefs, slow.coefs, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fast.intercepts, slow.intercepts, rtol=0, atol=1e-6)
     assert np.all(fast.certificate <= 1e-9) and np.all(slow.certificate <= 1e-9)
 
 
