@@ -123,16 +123,20 @@ def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercep
 _FAR_MEAN2 = 1e8
 
 
-@njit(**INNER)
-def far_column(xp, j, c, V, hj, n):
-    """Whether sparse column ``j`` (mean ``c``, weighted centred sum of squares ``hj``) is
-    far from zero: past 1e4 sds, with every entry stored (as such a small spread demands).
-    The implicit centring ``c * (svr + roff V)`` would multiply the rounding of the running
-    sums by ``c`` (a mean of 1e8 diverged); such a column is centred entry by entry."""
-    return c * c * V > _FAR_MEAN2 * hj and xp[j + 1] - xp[j] == n
+@njit(cache=True, nogil=True, inline="always")
+def far_column(c, V, hj, stored, n):
+    """Whether a sparse column (mean ``c``, weighted centred sum of squares ``hj``,
+    ``stored`` entries of ``n``) is far from zero: past 1e4 sds, with every entry stored
+    (as such a small spread demands). The implicit centring ``c * (svr + roff V)`` would
+    multiply the rounding of the running sums by ``c`` (a mean of 1e8 diverged); such a
+    column is centred entry by entry. Scalars only: it is asked once per column update
+    (kernels.flags: arrays passed to a call cost reference counting in the loop)."""
+    return c * c * V > _FAR_MEAN2 * hj and stored == n
 
 
-@njit(**INNER)
+# far_gradient and far_move take arrays and loop, but run only for far columns (rare):
+# inlined, they add no compilation unit of their own to the two sweeps that use them
+@njit(cache=True, nogil=True, inline="always")
 def far_gradient(xd, xi, xp, j, v, uv, r, roff, c):
     """``sum_i v_i (x_ij - c) (r_i + roff)`` of a far column, centred entry by entry."""
     gj = 0.0
@@ -142,7 +146,7 @@ def far_gradient(xd, xi, xp, j, v, uv, r, roff, c):
     return gj
 
 
-@njit(**INNER)
+@njit(cache=True, nogil=True, inline="always")
 def far_move(xd, xi, xp, j, d, c, r, xvj, V):
     """Move the residual by ``-d (x_j - c)`` entry by entry; returns the change of
     ``sum v r`` to subtract (``d (xv_j - c V)``)."""
@@ -177,7 +181,7 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
                 i = xi[k]
                 gj += xd[k] * v[i] * r[i]
         gj = gj + roff * xv[j] - c * (svr + roff * V)
-        far = far_column(xp, j, c, V, hj, r.shape[0])
+        far = far_column(c, V, hj, xp[j + 1] - xp[j], r.shape[0])
         if far:
             gj = far_gradient(xd, xi, xp, j, v, uv, r, roff, c)
         bj = b[j]

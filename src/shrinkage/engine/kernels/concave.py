@@ -232,7 +232,7 @@ def _sweep_sparse(kind, gamma, xd, xi, xp, v, uv, xm, xv, h, scale, lam1, lam2, 
                 i = xi[q]
                 gj += xd[q] * v[i] * r[i]
         gj = gj + roff * xv[j] - c * (svr + roff * V)
-        far = far_column(xp, j, c, V, hj, r.shape[0])
+        far = far_column(c, V, hj, xp[j + 1] - xp[j], r.shape[0])
         if far:
             gj = far_gradient(xd, xi, xp, j, v, uv, r, roff, c)
         s = scale[j]
