@@ -21,7 +21,6 @@ from .naive import FREE_CONDITION_WARN, free_gram_pinv
 __all__ = ["GroupGap", "soft_norm"]
 
 
-
 def soft_norm(G, order, starts, thr_g):
     """``||S(G_g, thr_g)||`` per group (G of shape (p, K)), ``S`` the soft threshold."""
     return group_soft_norms(G, order, starts, np.asarray(thr_g, dtype=float))

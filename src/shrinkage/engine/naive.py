@@ -90,7 +90,7 @@ class FreeFeatures:
 FREE_CONDITION_WARN = 1e7
 
 
-def free_gram_pinv(A, idx, names=None):
+def free_gram_pinv(A, idx):
     """``((A^T A)^+, condition number)`` from the thin SVD of ``A`` (the free features'
     weighted, centred columns), keeping singular values above ``eps max(n, u)`` of the
     largest.
@@ -108,10 +108,8 @@ def free_gram_pinv(A, idx, names=None):
     if cond > FREE_CONDITION_WARN:
         v = Vt[np.flatnonzero(keep)[-1]]
         pair = idx[np.argsort(-np.abs(v))[:2]]
-        label = (lambda j: f"X column {j}") if names is None else (
-            lambda j: f"feature {names[j]!r}")
         warnings.warn(
-            f"unpenalised features {label(pair[0])} and {label(pair[1])} are nearly "
+            f"unpenalised features X column {pair[0]} and X column {pair[1]} are nearly "
             f"collinear (condition number {cond:.1e} of the unpenalised columns): the fit "
             "must resolve their difference at that scale, which coordinate descent may not "
             "certify; drop one of them or give them a penalty factor", DataWarning,

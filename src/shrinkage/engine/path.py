@@ -43,7 +43,7 @@ from .drift import uncertify_nonfinite
 from .gram import live_moments
 from .grid import N_LAMS_MAX, strength_grid
 from .null_path import null_is_exact, null_path, separation_note
-from .problem import Problem, column_moments, column_spread, constant_columns
+from .problem import Problem, check_column_means, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
 from .ridge import penalised_spectrum, ridge_grid_ends
 from .stopping import stop_reason
@@ -422,10 +422,7 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
         xw = np.asarray(X.T @ data.w).ravel()
         var = column_moments(X, data.w, xw)
         lo, hi = column_spread(X, data.w)
-    if not np.isfinite(xw).all():
-        j = int(np.flatnonzero(~np.isfinite(xw))[0])
-        raise ValueError(f"the weighted mean of X column {j} overflows double precision; "
-                         "rescale X before fitting")
+    check_column_means(xw)
     constant = constant_columns(lo, hi, var, names)
     xs = np.sqrt(var)
     # no intercept in the Cox model, but its loss ignores a shift of eta: centring the

@@ -24,8 +24,8 @@ from .kernels.moments import (
     sparse_column_range,
 )
 
-__all__ = ["Problem", "column_moments", "column_spread", "constant_columns", "strong_set",
-           "violators"]
+__all__ = ["Problem", "check_column_means", "column_moments", "column_spread",
+           "constant_columns", "strong_set", "violators"]
 
 # A column whose live values span less than this share of their magnitude is treated as
 # constant: a few hundred units in the last place, the rounding of values computed the
@@ -151,6 +151,14 @@ def column_spread(X, w):
     else:
         column_range(X, w, lo, hi)
     return lo, hi
+
+
+def check_column_means(xm):
+    """Refuse columns whose weighted mean ``xm`` overflows double precision, by name."""
+    if not np.isfinite(xm).all():
+        j = int(np.flatnonzero(~np.isfinite(xm))[0])
+        raise ValueError(f"the weighted mean of X column {j} overflows double precision; "
+                         "rescale X before fitting")
 
 
 def constant_columns(lo, hi, var, names=None):

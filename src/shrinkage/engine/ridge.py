@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .problem import column_spread, constant_columns
+from .problem import check_column_means, column_spread, constant_columns
 
 __all__ = ["ExactRidge", "RidgeFilters", "decompose"]
 
@@ -114,10 +114,7 @@ class ExactRidge:
         n, p = X.shape
         wn = w / w.sum()
         mean = wn @ X
-        if not np.isfinite(mean).all():
-            j = int(np.flatnonzero(~np.isfinite(mean))[0])
-            raise ValueError(f"the weighted mean of X column {j} overflows double "
-                             "precision; rescale X before fitting")
+        check_column_means(mean)
         Xc = X - mean  # one copy of X: the decomposition needs the centred matrix anyway
         with np.errstate(over="ignore", under="ignore"):
             var = wn @ (Xc * Xc)
