@@ -61,11 +61,14 @@ def objective(family, X, y, b0, b, lam, l1_ratio, w=None, pf=None, standardize=T
 
 
 def kkt_residual(family, X, y, b0, b, lam, l1_ratio, w=None, pf=None, standardize=True,
-                 fit_intercept=True, lower=None, upper=None):
+                 fit_intercept=True, lower=None, upper=None, centred=False):
     """Largest violation of the optimality conditions, in standardized-gradient units.
 
     For each coefficient: ``g_j - l2_j b_j`` must lie in ``l1_j * subdiff|b_j|`` (plus the
-    normal cone of the box); the intercept gradient must vanish.
+    normal cone of the box); the intercept gradient must vanish. ``centred``: the feature
+    gradients are taken about the columns' weighted means (the solvers' parametrisation;
+    about 0 they differ by the mean times the intercept's gradient, which a column far
+    from zero turns into a large number).
     """
     n, p = X.shape
     w = np.ones(n) if w is None else np.asarray(w, float)
@@ -73,7 +76,7 @@ def kkt_residual(family, X, y, b0, b, lam, l1_ratio, w=None, pf=None, standardiz
     w, _, scale = standardization(X, w, standardize, fit_intercept)
     eta = X @ b + b0
     r = loss_residual(family, y, eta)
-    g = X.T @ (w * r)
+    g = (X - w @ X / w.sum() if centred else X).T @ (w * r)
     l1 = lam * l1_ratio * pf * scale
     l2 = lam * (1 - l1_ratio) * pf * scale**2
     z = g - l2 * b

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.path import ConvergenceWarning, check_options
-from ..engine.problem import constant_columns
+from ..engine.problem import check_column_means, constant_columns
 from ..engine.ridge import ridge_grid_ends
 from ..engine.stopping import stop_reason
 from ..model.build import penalty_for
@@ -96,15 +96,13 @@ def fit_setup(mom, options, p, family=None, *, fit_intercept=None, centre=None):
     fam = check_family(options) if family is None else family
     tol, max_iter, l1_ratio, n_lams, names = check_options(options, fam, p)
     penalty = penalty_for(fam, p, l1_ratio, options)
-    if not np.all(np.isfinite(mom.xm)):
-        j = int(np.flatnonzero(~np.isfinite(mom.xm))[0])
-        raise ValueError(f"the weighted mean of X column {j} overflows double precision; "
-                         "rescale X before fitting")
+    check_column_means(mom.xm)
     if fit_intercept is None:
         fit_intercept = bool(options.fit_intercept)
     if centre is None:
         centre = mom.xm if fit_intercept else np.zeros(p)
-    constant = constant_columns(mom.sums["min_x"], mom.sums["max_x"], mom.var, names)
+    constant = constant_columns(mom.sums["min_x"], mom.sums["max_x"], mom.var, names,
+                                mom.xm if fit_intercept else None)
     xs = np.sqrt(mom.var)
     scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)
     arrays = penalty.lower_arrays(p, scale)

@@ -51,8 +51,9 @@ def wide_setup(options, stats, p):
     fam = get_family("gaussian")
     tol, max_iter, l1_ratio, n_lams, names = check_options(options, fam, p)
     penalty = penalty_for(fam, p, l1_ratio, options)
-    constant = constant_columns(stats["lo"], stats["hi"], stats["var"], names)
     intercept = bool(options.fit_intercept)
+    constant = constant_columns(stats["lo"], stats["hi"], stats["var"], names,
+                                stats["xw"] if intercept else None)
     xw = stats["xw"]
     xs = np.sqrt(stats["var"])
     scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)

@@ -423,7 +423,7 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
         var = column_moments(X, data.w, xw)
         lo, hi = column_spread(X, data.w)
     check_column_means(xw)
-    constant = constant_columns(lo, hi, var, names)
+    constant = constant_columns(lo, hi, var, names, xw if fit_intercept else None)
     xs = np.sqrt(var)
     # no intercept in the Cox model, but its loss ignores a shift of eta: centring the
     # columns changes nothing and keeps the diagonal Newton model well conditioned

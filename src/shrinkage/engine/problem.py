@@ -25,7 +25,7 @@ from .kernels.moments import (
 )
 
 __all__ = ["Problem", "check_column_means", "column_moments", "column_spread",
-           "constant_columns", "strong_set", "violators"]
+           "constant_columns", "strong_set", "violators", "warn_far_columns"]
 
 # A column whose live values span less than this share of their magnitude is treated as
 # constant: a few hundred units in the last place, the rounding of values computed the
@@ -35,6 +35,12 @@ NEAR_CONSTANT = 1e-13
 # 1e120): beyond it, squared coefficient moves (y / x)^2 and sums of squares leave double
 # precision, so such a column is refused by name rather than fitted inexactly.
 _VAR_RANGE = (1e-240, 1e240)
+# A column whose mean lies this many standard deviations from zero is fitted exactly (the
+# solvers centre it), but the raw-unit intercept holds -mean * b: X b + intercept then
+# cancels about eps * 1e9 = 2e-7 of the feature's effect, past which the returned
+# coefficients no longer reproduce the certified fit (KKT recomputed from them: 8.3e-7 at
+# 1e9 and 2.7e-6 at 1e10, against the 8.3e-7 certified, binomial, default tol)
+FAR_FROM_ZERO = 1e9
 
 
 @dataclass
@@ -161,8 +167,50 @@ def check_column_means(xm):
                          "rescale X before fitting")
 
 
-def constant_columns(lo, hi, var, names=None):
+def _column_label(names):
+    """How a warning names column ``j``: by index, or by its feature name."""
+    if names is None:
+        return lambda j: f"X column {j}"
+    return lambda j: f"feature {str(names[j])!r}"  # (numpy's str_ would show its type)
+
+
+def warn_far_columns(xm, var, constant, names=None):
+    """Name, in a :class:`DataWarning`, the kept columns whose weighted mean ``xm`` lies
+    more than ``FAR_FROM_ZERO`` standard deviations ``sqrt(var)`` from zero.
+
+    The fit itself is exact (every solver centres the columns), but its answer in X's
+    units is not: the intercept carries ``-sum_j xm_j b_j``, so the linear predictor
+    ``X b + intercept`` rebuilt from the returned numbers cancels a share of about
+    ``eps |xm_j| / sd_j`` of that feature's effect ``|b_j| sd_j``. Called only for fits
+    with an intercept (without one nothing is centred, and nothing cancels).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(xm) / np.sqrt(var)
+    far = (ratio > FAR_FROM_ZERO) & ~constant
+    if not far.any():
+        return
+    cols = np.flatnonzero(far)
+    j = int(cols[np.argmax(ratio[cols])])
+    label = _column_label(names)
+    if cols.size == 1:
+        where = f"{label(j)} lies {ratio[j]:.2g} standard deviations from zero"
+    else:
+        shown = ", ".join(label(k) for k in cols[:5]) + (" ..." if cols.size > 5 else "")
+        where = (f"{shown} lie up to {ratio[j]:.2g} standard deviations from zero "
+                 f"({label(j)})")
+    lost = float(np.finfo(float).eps * ratio[j])
+    warnings.warn(
+        f"{where}: the fit is exact, but the intercept and coefficients in X's units "
+        f"rebuild its linear predictor only to about {lost:.1g} of such a feature's effect "
+        "(double precision); subtract a constant from the column (for instance its mean) "
+        "before fitting", DataWarning, stacklevel=5)
+
+
+def constant_columns(lo, hi, var, names=None, centre=None):
     """Columns to exclude as constant, from their live range ``[lo, hi]``.
+
+    ``centre``: the weighted means a fit with an intercept centres on; the kept columns
+    lying far from zero are then named too (:func:`warn_far_columns`).
 
     Constant means a spread within ``NEAR_CONSTANT`` of the column's magnitude, decided on
     the values themselves (not on a variance, whose rounding grows with the mean). A
@@ -175,7 +223,7 @@ def constant_columns(lo, hi, var, names=None):
         bound *= NEAR_CONSTANT
         constant = spread <= bound
         constant &= np.isfinite(spread)
-    label = (lambda j: f"X column {j}") if names is None else (lambda j: f"feature {names[j]!r}")
+    label = _column_label(names)
     if constant.any():
         rounding = constant & (hi != lo)
         if rounding.any():
@@ -194,6 +242,8 @@ def constant_columns(lo, hi, var, names=None):
             f"{label(j)} spans [{lo[j]:.3g}, {hi[j]:.3g}]: its sums of squares {what} double "
             "precision (a spread between 1e-120 and 1e120 is fitted exactly); rescale it "
             "(for instance to unit variance) before fitting")
+    if centre is not None:
+        warn_far_columns(centre, var, constant, names)
     return constant
 
 

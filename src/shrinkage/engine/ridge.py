@@ -118,7 +118,8 @@ class ExactRidge:
         Xc = X - mean  # one copy of X: the decomposition needs the centred matrix anyway
         with np.errstate(over="ignore", under="ignore"):
             var = wn @ (Xc * Xc)
-        const = constant_columns(*column_spread(X, wn), var)
+        const = constant_columns(*column_spread(X, wn), var,
+                                 centre=mean if fit_intercept else None)
         s = np.sqrt(var)
         if fit_intercept:
             xbar = mean
