@@ -42,6 +42,7 @@ from .contract import FitHints, SolverSetup, choose_solver
 from .drift import uncertify_nonfinite
 from .gram import live_moments
 from .grid import N_LAMS_MAX, strength_grid
+from .naive import warn_collinear_free
 from .null_path import null_is_exact, null_path, separation_note
 from .problem import Problem, check_column_means, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
@@ -268,6 +269,8 @@ def fit_path(X, y, options, hints=None):
                         held_block=held_block)
     solver = choose_solver(SOLVERS, data.family, penalty, prob, setup)(prob, setup)
     if prob.unpenalized.any():  # the null model: only unpenalised features may move
+        if not data.family.quadratic:  # (the gaussian gap sees them: FreeFeatures)
+            warn_collinear_free(prob)
         solver.fit_unpenalized()
     lam_max = penalty.lam_max(solver.feature_gradient(), PenaltyArrays(prob.l1u, prob.l2u,
                                                                       prob.lo, prob.hi),
