@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Path", "CVResult", "SweepResult"]
+__all__ = ["Path", "CVResult", "SweepResult", "nonzero_features"]
+
+
+def nonzero_features(coefs):
+    """``Path.nnz`` from ``Path.coefs``: per path point, the features with a non-zero
+    coefficient (``coefs`` shape ``(L, p)``, or ``(L, p, K)`` where a feature counts once
+    however many of its ``K`` responses it enters)."""
+    coefs = np.asarray(coefs)
+    return np.count_nonzero(coefs if coefs.ndim == 2 else np.any(coefs != 0, axis=2), axis=1)
 
 
 @dataclass(frozen=True, eq=False)

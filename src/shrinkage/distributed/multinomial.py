@@ -29,7 +29,7 @@ from ..engine.multinomial import centre_free_rows, free_rows
 from ..engine.stopping import RULES, SEPARATED, early_stop_code, moving, stop_reason
 from ..model.families import get_family, intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, kkt_violation, penalty_value
-from ..results import Path
+from ..results import Path, nonzero_features
 from ..validation import check_coefficient_scale
 from .multinomial_blocks import multinomial_points_block
 from .newton import INNER_ACCURACY
@@ -296,7 +296,7 @@ class MultinomialFit(PassFit):
         dev = out["dev_ratio"][:done]
         return Path(
             lams=path.lams, coefs=coefs, intercepts=out["intercepts"][:done],
-            nnz=np.count_nonzero(np.any(coefs != 0, axis=2), axis=1), dev_ratio=dev,
+            nnz=nonzero_features(coefs), dev_ratio=dev,
             null_deviance=path.null_deviance, certificate=path.certificate,
             certificate_kind="kkt_violation", converged=path.converged,
             n_iter=path.n_iter, family="multinomial", l1_ratio=path.l1_ratio,

@@ -22,7 +22,7 @@ from ..engine.ridge import ridge_grid_ends
 from ..engine.stopping import stop_reason
 from ..model.build import penalty_for
 from ..model.families import get_family
-from ..results import Path
+from ..results import Path, nonzero_features
 from ..validation import check_coefficient_scale
 
 __all__ = ["FitSetup", "fit_setup", "finish_path", "free_arrays", "gram_ridge_ends",
@@ -161,7 +161,7 @@ def finish_path(st, grid, out, done, code, null_dev, lam_max, kind, extra=None,
     check_coefficient_scale(coefs)
     return Path(
         lams=grid[:done].copy(), coefs=coefs, intercepts=intercepts,
-        nnz=np.count_nonzero(coefs, axis=1), dev_ratio=dev_ratio,
+        nnz=nonzero_features(coefs), dev_ratio=dev_ratio,
         null_deviance=float(null_dev), certificate=cert, certificate_kind=kind,
         converged=converged, n_iter=n_iter, family=st.family.name,
         l1_ratio=float(st.l1_ratio), tol=float(st.tol), standardize=st.standardize,

@@ -26,7 +26,7 @@ from ..model.build import penalty_for
 from ..model.families import get_family
 from ..model.groups import group_extra
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
-from ..results import Path
+from ..results import Path, nonzero_features
 from ..validation import (
     check_coefficient_scale,
     check_design,
@@ -306,8 +306,7 @@ def fit_path(X, y, options, hints=None):
         warnings.warn(f"{data.family.name} path: {note}", NonconvexWarning, stacklevel=3)
     return Path(
         lams=grid[:done].copy(), coefs=coefs, intercepts=intercepts,
-        nnz=(np.count_nonzero(np.any(coefs != 0, axis=2), axis=1) if K
-             else np.count_nonzero(coefs, axis=1)),
+        nnz=nonzero_features(coefs),
         dev_ratio=dev_ratio, null_deviance=float(null_dev), certificate=cert,
         certificate_kind=solver.certificate_kind, converged=converged, n_iter=n_iter,
         family=data.family.name, l1_ratio=float(l1_ratio), tol=float(tol),

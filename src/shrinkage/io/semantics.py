@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..results import nonzero_features
 from .checks import ModelFileError
 
 __all__ = ["check_loaded"]
@@ -79,8 +80,7 @@ def _check_path(path):
         value = getattr(path, name)
         if np.shape(value) != (n,):
             raise ModelFileError(f"{name} has shape {np.shape(value)}, expected ({n},)")
-    counted = np.count_nonzero(coefs if coefs.ndim == 2 else np.any(coefs != 0, axis=2),
-                               axis=1)
+    counted = nonzero_features(coefs)
     if not np.array_equal(np.asarray(path.nnz), counted):
         k = int(np.flatnonzero(np.asarray(path.nnz) != counted)[0])
         raise ModelFileError(f"nnz says {np.asarray(path.nnz)[k]} features at lam index {k}, "

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.ridge import ExactRidge, ridge_grid_ends
-from ..results import CVResult, Path
+from ..results import CVResult, Path, nonzero_features
 from ..validation import as_real_array, check_flag, check_scalar
 from .selection import Rule, apply_rule, best
 
@@ -235,7 +235,7 @@ def ridge_path(
     gcv = rss_w / (1.0 - f.df / n)[:, None] ** 2
     ytot = np.einsum("i,iq->q", wn, (Y - exact.ybar) ** 2)
     dev_ratio = 1.0 - rss_w.sum(axis=1) / max(float(ytot.sum()), np.finfo(float).tiny)
-    nnz = np.count_nonzero(np.any(f.coefs != 0, axis=2), axis=1)  # constant columns are 0
+    nnz = nonzero_features(f.coefs)  # constant columns are 0
     L = lams.size
     path = Path(
         lams=lams,
