@@ -14,6 +14,7 @@ gaussian drivers call :func:`early_stop_code` inside their loop, the Python path
 calls the same function.
 """
 
+import numpy as np
 from numba import njit
 
 from .kernels.flags import KERNEL
@@ -25,17 +26,25 @@ RULES = (MIN_LAMS, DEV_MAX, DEV_CHANGE)
 SEPARATED = 4
 
 
-@njit(**KERNEL)
 def moving(b, lo, hi, l1u, l2u):
     """Whether a penalised coefficient (``l1u_j > 0`` or ``l2u_j > 0``) is non-zero and
     strictly inside ``(lo_j, hi_j)``; ``b`` is ``(p,)`` or ``(p, K)`` (a feature's row of
     class coefficients)."""
-    b2 = b.reshape((lo.shape[0], -1))
-    for j in range(b2.shape[0]):
+    b = np.ravel(b)
+    return moving_flat(b, b.size // lo.shape[0], lo, hi, l1u, l2u)
+
+
+# a flat b, not b.reshape((p, -1)): the reshape compiled numba's error paths, 0.25 s of a
+# first fit (and 0.18 s more in record_point, which links it)
+@njit(**KERNEL)
+def moving_flat(b, K, lo, hi, l1u, l2u):
+    """:func:`moving` for ``b`` of shape ``(p K,)`` (feature ``j``, class ``c`` at
+    ``j K + c``)."""
+    for j in range(lo.shape[0]):
         if l1u[j] == 0.0 and l2u[j] == 0.0:
             continue
-        for c in range(b2.shape[1]):
-            v = b2[j, c]
+        for c in range(K):
+            v = b[j * K + c]
             if v != 0.0 and lo[j] < v < hi[j]:
                 return True
     return False
@@ -89,4 +98,4 @@ def record_point(k, b, b0, dev, null_dev, certificate, sweeps, coefs, intercepts
         return 0
     lo, hi, l1u, l2u = bounds
     return early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change,
-                           moving(b, lo, hi, l1u, l2u))
+                           moving_flat(b, 1, lo, hi, l1u, l2u))
