@@ -209,3 +209,31 @@ def test_nearly_collinear_unpenalised_pair_is_named_for_every_kkt_family(family)
             eta_ref = Xs @ ref.coefs[0] + (ref.intercepts[0] if family != "cox" else 0)
             eta_got = Xd @ path.coefs[0] + (path.intercepts[0] if family != "cox" else 0)
             np.testing.assert_allclose(eta_got, eta_ref, atol=2e-3)
+
+
+def test_nearly_collinear_unpenalised_pair_is_named_on_blocked_data():
+    """On data summarised in one pass only the free features' Gram block is known: past a
+    difference of about 1e-8 it has lost their difference (the columns' condition number
+    is the square root of the Gram's), and the pair is named as in memory."""
+    import dask.array as da
+
+    import shrinkage.distributed as dist
+
+    rng = np.random.default_rng(0)
+    n = 400
+    X = rng.standard_normal((n, 5))
+    z = rng.standard_normal(n)
+    y = X[:, 2] + z + 0.1 * rng.standard_normal(n)
+    pf = np.r_[0.0, 0.0, 1.0, 1.0, 1.0]
+    for gap, named in ((1e-8, True), (1e-2, False)):
+        Xd = X.copy()
+        Xd[:, 1] = X[:, 0] + gap * z
+        for family, t in (("gaussian", y), ("binomial", (y > 0).astype(float))):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                dist.regularization_path(da.from_array(Xd, chunks=(100, 5)), t, family,
+                                         penalty_factor=pf, n_lams=5,
+                                         scheduler="synchronous")
+            said = [str(w.message) for w in seen if issubclass(w.category, DataWarning)]
+            assert any("X column 0 and X column 1 are nearly collinear (their difference "
+                       "lies below what X^T X resolves)" in m for m in said) == named, said

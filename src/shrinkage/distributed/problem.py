@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.naive import warn_collinear_gram
 from ..engine.path import ConvergenceWarning, check_options
 from ..engine.problem import check_column_means, constant_columns
 from ..engine.ridge import ridge_grid_ends
@@ -112,6 +113,10 @@ def fit_setup(mom, options, p, family=None, *, fit_intercept=None, centre=None):
     xsq[constant] = 0.0
     cand = ~constant
     unpen = (arrays.l1 == 0) & (arrays.l2 == 0) & cand
+    free = np.flatnonzero(unpen & (np.isinf(lo) | np.isinf(hi)))
+    if free.size > 1:  # (the in-memory path asks the columns: engine.naive)
+        G = mom.gram(centre is mom.xm)[0]
+        warn_collinear_gram(G[np.ix_(free, free)], free, names)
     return FitSetup(fam, penalty, float(tol), int(max_iter), float(l1_ratio), int(n_lams),
                     fit_intercept, bool(options.standardize), names, centre, mom.xm, scale,
                     xsq, arrays.l1, arrays.l2, lo, hi, cand, unpen, xs)

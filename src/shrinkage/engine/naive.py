@@ -40,10 +40,11 @@ from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
 from .kernels.flags import FASTMATH, KERNEL
 from .kernels.gap import relative_gap, residual_terms
 from .kernels.moments import centred_combination
+from .problem import column_label
 from .stopping import RULES, record_point
 
 __all__ = ["FreeFeatures", "GaussianNaive", "free_columns", "naive_path", "path_prediction",
-           "secant_moves", "shrink_factor", "warn_collinear_free"]
+           "secant_moves", "shrink_factor", "warn_collinear_free", "warn_collinear_gram"]
 
 
 class FreeFeatures:
@@ -126,17 +127,35 @@ def free_gram_pinv(A, idx):
     keep = d > np.finfo(float).eps * max(A.shape) * (d[0] if d.size else 0.0)
     cond = d[0] / d[keep][-1] if keep.any() else 1.0
     if cond > FREE_CONDITION_WARN:
-        v = Vt[np.flatnonzero(keep)[-1]]
-        pair = idx[np.argsort(-np.abs(v))[:2]]
-        warnings.warn(
-            f"unpenalised features X column {pair[0]} and X column {pair[1]} are nearly "
-            f"collinear (condition number {cond:.1e} of the unpenalised columns): the fit "
-            "must resolve their difference at that scale, where coordinate descent crawls "
-            "and a KKT certificate cannot see what is left; drop one of them or give them "
-            "a penalty factor", DataWarning,
-            stacklevel=6)
+        _warn_collinear(idx[np.argsort(-np.abs(Vt[np.flatnonzero(keep)[-1]]))[:2]],
+                        f"condition number {cond:.1e} of the unpenalised columns")
     V = Vt[keep].T
     return (V / (d[keep] ** 2)) @ V.T, cond
+
+
+def warn_collinear_gram(G, idx, names=None):
+    """:func:`free_gram_pinv`'s warning from the free features' weighted Gram block ``G``
+    alone (data summarised in one pass): their columns' condition number is the square
+    root of ``G``'s, and past ``1 / sqrt(eps)`` the Gram has lost their difference."""
+    e, V = np.linalg.eigh(G)
+    top = max(float(e[-1]), 0.0)
+    if not top > 0.0:
+        return
+    lost = e[0] <= np.finfo(float).eps * G.shape[0] * top
+    cond = np.inf if lost else float(np.sqrt(top / e[0]))
+    if cond > FREE_CONDITION_WARN:
+        said = ("their difference lies below what X^T X resolves" if lost else
+                f"condition number {cond:.1e} of the unpenalised columns")
+        _warn_collinear(idx[np.argsort(-np.abs(V[:, 0]))[:2]], said, names)
+
+
+def _warn_collinear(pair, said, names=None):
+    label = column_label(names)
+    warnings.warn(
+        f"unpenalised features {label(pair[0])} and {label(pair[1])} are nearly collinear "
+        f"({said}): the fit must resolve their difference at that scale, where coordinate "
+        "descent crawls and a KKT certificate cannot see what is left; drop one of them or "
+        "give them a penalty factor", DataWarning, stacklevel=7)
 
 
 class GaussianNaive(Solver):

@@ -24,7 +24,7 @@ from .kernels.moments import (
     sparse_column_range,
 )
 
-__all__ = ["Problem", "check_column_means", "column_moments", "column_spread",
+__all__ = ["Problem", "check_column_means", "column_label", "column_moments", "column_spread",
            "constant_columns", "strong_set", "violators", "warn_far_columns"]
 
 # A column whose live values span less than this share of their magnitude is treated as
@@ -167,7 +167,7 @@ def check_column_means(xm):
                          "rescale X before fitting")
 
 
-def _column_label(names):
+def column_label(names):
     """How a warning names column ``j``: by index, or by its feature name."""
     if names is None:
         return lambda j: f"X column {j}"
@@ -191,7 +191,7 @@ def warn_far_columns(xm, var, constant, names=None):
         return
     cols = np.flatnonzero(far)
     j = int(cols[np.argmax(ratio[cols])])
-    label = _column_label(names)
+    label = column_label(names)
     if cols.size == 1:
         where = f"{label(j)} lies {ratio[j]:.2g} standard deviations from zero"
     else:
@@ -223,7 +223,7 @@ def constant_columns(lo, hi, var, names=None, centre=None):
         bound *= NEAR_CONSTANT
         constant = spread <= bound
         constant &= np.isfinite(spread)
-    label = _column_label(names)
+    label = column_label(names)
     if constant.any():
         rounding = constant & (hi != lo)
         if rounding.any():
