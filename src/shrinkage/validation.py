@@ -23,6 +23,7 @@ __all__ = [
     "check_scalar",
     "check_int",
     "as_real_array",
+    "refuse_sparse",
     "check_positive",
     "check_ratio",
     "store_params",
@@ -68,6 +69,12 @@ def as_real_array(x, name):
         return np.asarray(arr, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array: {exc}") from None
+
+
+def refuse_sparse(X, who, why):
+    """Refuse a scipy sparse ``X`` by name: ``who`` needs a dense one, because ``why``."""
+    if hasattr(X, "tocsc") or hasattr(X, "toarray"):
+        raise TypeError(f"{who} needs a dense X ({why}); pass X.toarray()")
 
 
 # Arrays of at most this many entries are tested for finiteness element by element at

@@ -33,7 +33,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, gammaln
 from sklearn.exceptions import ConvergenceWarning
 
-from ..validation import as_real_array, check_scalar
+from ..validation import as_real_array, check_scalar, refuse_sparse
 from .design import check_weights, scaled_columns, to_data_scale, unit_exponent
 
 __all__ = ["GLMEvidence", "glm_evidence"]
@@ -142,9 +142,8 @@ def _check_inputs(X, y, family, sample_weight, lams, n_lams):
     """``(X, y, w, lams)`` checked, with the grid sorted strongest first."""
     if family not in _FAMILIES:
         raise ValueError(f"family must be 'binomial' or 'poisson', got {family!r}")
-    if hasattr(X, "tocsc") or hasattr(X, "toarray"):  # scipy sparse (a dense Hessian anyway)
-        raise TypeError("glm_evidence needs a dense X (its Laplace approximation factors a "
-                        "dense p x p Hessian); pass X.toarray()")
+    refuse_sparse(X, "glm_evidence", "its Laplace approximation factors a dense p x p "
+                  "Hessian")
     # complex, strings and dates are refused by name (not silently cast)
     X = as_real_array(X, "X")
     y = as_real_array(y, "y")

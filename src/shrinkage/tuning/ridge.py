@@ -35,7 +35,7 @@ import numpy as np
 
 from ..engine.ridge import ExactRidge, ridge_grid_ends
 from ..results import CVResult, Path, nonzero_features
-from ..validation import as_real_array, check_flag, check_scalar
+from ..validation import as_real_array, check_flag, check_scalar, refuse_sparse
 from .selection import Rule, apply_rule, best
 
 __all__ = ["RidgeResult", "ridge_path"]
@@ -104,8 +104,7 @@ def _as_2d_float(name, a):
 
 
 def _check_inputs(X, y, sample_weight, penalty_factor):
-    if hasattr(X, "tocsc") or hasattr(X, "toarray"):
-        raise TypeError("ridge_path needs a dense X (the exact path decomposes X itself)")
+    refuse_sparse(X, "ridge_path", "the exact path decomposes X itself")
     X = _as_2d_float("X", X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-d, got shape {X.shape}")
