@@ -201,8 +201,9 @@ def _blocks(path, delimiter, n_cols, include=None):
         ragged.append(row)
         return "error"
 
+    block = _block_bytes(path)
     options = dict(
-        read_options=pcsv.ReadOptions(column_names=names, block_size=_block_bytes(path),
+        read_options=pcsv.ReadOptions(column_names=names, block_size=block,
                                       use_threads=False),
         parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                         invalid_row_handler=on_invalid),
@@ -222,7 +223,7 @@ def _blocks(path, delimiter, n_cols, include=None):
             raise DataError(f"{path} is not UTF-8 text") from None
         if "straddl" in str(exc):
             raise DataError(f"{path}: a row is longer than the reader's block of "
-                            f"{_block_bytes(path)} bytes (4 times the longest of the first "
+                            f"{block} bytes (4 times the longest of the first "
                             "64 rows); save the table as Parquet instead") from None
         raise DataError(f"{path}: {exc}") from None
 
