@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.naive import warn_collinear_gram
+from ..engine.free import warn_collinear_gram
 from ..engine.path import ConvergenceWarning, check_options
 from ..engine.problem import check_column_means, constant_columns
 from ..engine.ridge import ridge_grid_ends
@@ -114,7 +114,7 @@ def fit_setup(mom, options, p, family=None, *, fit_intercept=None, centre=None):
     cand = ~constant
     unpen = (arrays.l1 == 0) & (arrays.l2 == 0) & cand
     free = np.flatnonzero(unpen & (np.isinf(lo) | np.isinf(hi)))
-    if free.size > 1:  # (the in-memory path asks the columns: engine.naive)
+    if free.size > 1:  # (the in-memory path asks the columns: engine.free)
         G = mom.gram(centre is mom.xm)[0]
         warn_collinear_gram(G[np.ix_(free, free)], free, names)
     return FitSetup(fam, penalty, float(tol), int(max_iter), float(l1_ratio), int(n_lams),
@@ -124,7 +124,7 @@ def fit_setup(mom, options, p, family=None, *, fit_intercept=None, centre=None):
 
 def free_arrays(G, c, st, cand):
     """The dual projection pieces of the free features, from a Gram (as
-    ``shrinkage.engine.naive.FreeFeatures``): ``(mask, idx, pinv, gall, cu)`` with
+    ``shrinkage.engine.free.FreeFeatures``): ``(mask, idx, pinv, gall, cu)`` with
     ``pinv = G_FF^+``, ``gall = G[:, F]`` and ``cu = c_F`` over the free candidates ``F``
     (unpenalised with an unbounded side)."""
     free = st.unpen & cand & (np.isinf(st.lo) | np.isinf(st.hi))

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.groups import group_dual_norm
+from .free import FREE_CONDITION_WARN, free_gram_pinv
 from .kernels.group_blocks import group_features
 from .kernels.group_dual import group_penalty_sum, group_soft_norms
-from .naive import FREE_CONDITION_WARN, free_gram_pinv
 
 __all__ = ["GroupGap", "soft_norm"]
 
@@ -121,7 +121,7 @@ class GroupGap:
 
     def _pinv(self, Zu, idx):
         """``((Z_u^T W Z_u)^+, ill)`` from the SVD of ``W^(1/2) Z_u`` (the Gram would
-        square a near-dependence into rounding: :func:`.naive.free_gram_pinv`); ``ill``
+        square a near-dependence into rounding: :func:`.free.free_gram_pinv`); ``ill``
         when their condition number passes ``FREE_CONDITION_WARN``."""
         pinv, cond = free_gram_pinv(Zu * np.sqrt(self.prob.w)[:, None], idx)
         return pinv, cond > FREE_CONDITION_WARN

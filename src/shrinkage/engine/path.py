@@ -40,9 +40,9 @@ from ..validation import (
 from .blas import SMALL_DESIGN, one_blas_thread
 from .contract import FitHints, SolverSetup, choose_solver
 from .drift import uncertify_nonfinite
+from .free import warn_collinear_free
 from .gram import live_moments
 from .grid import N_LAMS_MAX, strength_grid
-from .naive import warn_collinear_free
 from .null_path import null_is_exact, null_path, separation_note
 from .problem import Problem, check_column_means, column_moments, column_spread, constant_columns
 from .registry import SOLVERS

@@ -210,8 +210,8 @@ def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m
 _ANDERSON_K = 5  # iterates per Anderson extrapolation (skglm uses 5)
 # Focused sweeps. Deep in a text path (binomial, 15,000 active terms on 20,000 documents)
 # a Newton model's last sweeps move one to three coordinates past thr: rare terms of a
-# few well-fitted documents, whose tiny curvature lets them drift by 6 % of their move
-# per sweep, while each sweep costs a pass over every active column. After an active-set
+# few well-fitted documents, of tiny curvature, whose moves shrink by only 3 % a sweep,
+# while each sweep costs a pass over every active column. After an active-set
 # sweep in which at most 1/_FOCUS_SHARE of the active coordinates moved the model by more
 # than _FOCUS_LEVEL * thr, those are swept alone (until none moves by thr / 10, at most
 # _FOCUS_SWEEPS times) before the next whole sweep. The movers are looked for only in
