@@ -330,7 +330,10 @@ def refuse_stray_text(table, name, rows):
         return
     col = col[rows] if rows is not None else col
     text = np.zeros(col.shape[0], dtype=bool)
-    numbers = 0
+    # past this many text cells the column is categorical: stop parsing (a column of
+    # words would otherwise try every cell)
+    most = STRAY_SHARE * (col.shape[0] - int(np.count_nonzero(np.equal(col, None))))
+    numbers = bad = 0
     for i, v in enumerate(col):
         if v is None:
             continue
@@ -339,7 +342,9 @@ def refuse_stray_text(table, name, rows):
             numbers += 1
         except ValueError:
             text[i] = True
-    bad = int(text.sum())
+            bad += 1
+            if bad > most:
+                return
     if bad and numbers >= STRAY_MIN_NUMBERS and bad <= STRAY_SHARE * (numbers + bad):
         first = col[np.flatnonzero(text)[0]]
         raise DataError(

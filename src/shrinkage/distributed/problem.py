@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.free import warn_collinear_gram
+from ..engine.free import free_mask, warn_collinear_gram
 from ..engine.path import ConvergenceWarning, check_options
 from ..engine.problem import check_column_means, constant_columns
 from ..engine.ridge import ridge_grid_ends
@@ -113,7 +113,7 @@ def fit_setup(mom, options, p, family=None, *, fit_intercept=None, centre=None):
     xsq[constant] = 0.0
     cand = ~constant
     unpen = (arrays.l1 == 0) & (arrays.l2 == 0) & cand
-    free = np.flatnonzero(unpen & (np.isinf(lo) | np.isinf(hi)))
+    free = np.flatnonzero(free_mask(unpen, lo, hi))
     if free.size > 1:  # (the in-memory path asks the columns: engine.free)
         G = mom.gram(centre is mom.xm)[0]
         warn_collinear_gram(G[np.ix_(free, free)], free, names)
@@ -127,7 +127,7 @@ def free_arrays(G, c, st, cand):
     ``shrinkage.engine.free.FreeFeatures``): ``(mask, idx, pinv, gall, cu)`` with
     ``pinv = G_FF^+``, ``gall = G[:, F]`` and ``cu = c_F`` over the free candidates ``F``
     (unpenalised with an unbounded side)."""
-    free = st.unpen & cand & (np.isinf(st.lo) | np.isinf(st.hi))
+    free = free_mask(st.unpen & cand, st.lo, st.hi)
     idx = np.flatnonzero(free).astype(np.int64)
     if idx.size == 0:
         return free, idx, np.zeros((0, 0)), np.zeros((G.shape[0], 0)), np.zeros(0)

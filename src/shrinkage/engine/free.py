@@ -19,7 +19,12 @@ from ..validation import DataWarning
 from .problem import column_label
 
 __all__ = ["FREE_CONDITION_WARN", "FreeFeatures", "free_columns", "free_gram_pinv",
-           "warn_collinear_free", "warn_collinear_gram"]
+           "free_mask", "warn_collinear_free", "warn_collinear_gram"]
+
+
+def free_mask(unpenalised, lo, hi):
+    """The free features: unpenalised, with at least one unbounded side."""
+    return unpenalised & (np.isinf(lo) | np.isinf(hi))
 
 
 class FreeFeatures:
@@ -32,7 +37,7 @@ class FreeFeatures:
     """
 
     def __init__(self, prob, yc):
-        free = prob.unpenalized & (np.isinf(prob.lo) | np.isinf(prob.hi))
+        free = free_mask(prob.unpenalized, prob.lo, prob.hi)
         self.mask = free
         self.idx = np.flatnonzero(free).astype(np.int64)
         u = self.idx.size
@@ -76,7 +81,7 @@ def warn_collinear_free(prob):
     two columns differing by 1e-8: 0.13 nats per row above the unpenalised optimum,
     certified 2e-8). The gaussian gap sees it (:class:`FreeFeatures`).
     """
-    idx = np.flatnonzero(prob.unpenalized & (np.isinf(prob.lo) | np.isinf(prob.hi)))
+    idx = np.flatnonzero(free_mask(prob.unpenalized, prob.lo, prob.hi))
     if idx.size > 1:
         free_gram_pinv(free_columns(prob, idx) * np.sqrt(prob.w)[:, None], idx)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.groups import group_dual_norm
-from .free import FREE_CONDITION_WARN, free_gram_pinv
+from .free import FREE_CONDITION_WARN, free_columns, free_gram_pinv
 from .kernels.group_blocks import group_features
 from .kernels.group_dual import group_penalty_sum, group_soft_norms
 
@@ -111,11 +111,9 @@ class GroupGap:
 
     def _free_columns(self, idx):
         """The standardized, centred columns ``Z_u`` of the features ``idx`` (n, u)."""
-        prob = self.prob
-        Zu = prob.X[:, idx]
-        Zu = Zu.toarray() if hasattr(Zu, "toarray") else np.array(Zu, dtype=float)
-        if prob.fit_intercept:
-            Zu -= prob.xm[idx]
+        # centred at prob.xm: the means with an intercept, zeros without (every family the
+        # group solvers take has an intercept to fit or not)
+        Zu = free_columns(self.prob, idx)
         Zu *= self.inv_s[idx]
         return Zu
 

@@ -324,8 +324,8 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
                     hist[t, filled] = b[act[t]]
             if filled == K:
                 if m > 0:
-                    anderson_step(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st,
-                              act, m, hist, rtmp)
+                    anderson_step(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r,
+                                  st, act, m, hist, rtmp)
                 for t in range(m):
                     hist[t, 0] = b[act[t]]
                 filled = 0
