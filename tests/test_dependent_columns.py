@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from shrinkage.engine.contract import FitHints
 from shrinkage.engine.path import PathOptions, fit_path
 from shrinkage.engine.ties import find_ties
+from shrinkage.model.families import Gaussian
 from shrinkage.validation import check_design
 
 # the dependent columns appended to the base design: (column a, column b, coefficient of
@@ -93,7 +94,8 @@ def test_certificate_bounds_the_objective_and_the_fitted_values(solver, sparse, 
     X, y, w = _dependent_design(80, 30, sparse, seed=2)
     path = _fit(X, y, w, l1_ratio, solver)
     exact = _fit(X, y, w, l1_ratio, solver, tol=1e-13, lams=path.lams)
-    assert path.converged.all() and np.all(path.certificate <= 1e-5)  # the default tol
+    assert path.tol == Gaussian.default_tol  # the default, whatever it is set to
+    assert path.converged.all() and np.all(path.certificate <= path.tol)
     # the path reaches the saturated end, where the dependent columns are active
     assert np.count_nonzero(path.coefs[-1][-len(_COMBOS):]) >= 2
     for k in range(path.n_lams):

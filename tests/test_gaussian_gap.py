@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from shrinkage import regularization_path
 from shrinkage.engine.contract import FitHints
 from shrinkage.engine.path import PathOptions, fit_path
+from shrinkage.model.families import Gaussian
 from shrinkage.validation import check_design
 
 
@@ -72,7 +73,8 @@ def test_reported_gap_is_the_gap_of_the_returned_coefficients(solver, n, p, spar
     path = fit_path(check_design(X), y, PathOptions(**kw), FitHints(solver=solver))
     exact = fit_path(check_design(X), y, PathOptions(tol=1e-13, lams=path.lams, **kw),
                      FitHints(solver=solver))
-    assert path.converged.all() and np.all(path.certificate <= 1e-5)  # the default tol
+    assert path.tol == Gaussian.default_tol  # the default, whatever it is set to
+    assert path.converged.all() and np.all(path.certificate <= path.tol)
     for k in range(path.n_lams):
         gap, primal = _gap(X, y, w, path.intercepts[k], path.coefs[k], path.lams[k],
                            l1_ratio, standardize)

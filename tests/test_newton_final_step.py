@@ -116,7 +116,7 @@ def test_default_tolerance_paths_certify_independently(fmt, case, monkeypatch):
 
 def test_sparse_and_dense_paths_agree_at_the_default_tolerance():
     # two routes to the same problems: at the default tolerance their objectives agree to
-    # the accuracy a certificate of 1e-6 allows, strength by strength
+    # the accuracy the default certificate allows, strength by strength
     X, y = sparse_binomial(300, 120, seed=3)
     a = regularization_path(X, y, family="binomial", n_lams=40, early_stop=False)
     b = regularization_path(np.asfortranarray(X.toarray()), y, family="binomial",
