@@ -85,8 +85,7 @@ class Problem:
         if self.sparse:
             self.kX = None
             self.kd = X.data
-            self.ki = X.indices
-            self.kp = X.indptr
+            self.ki, self.kp = unsigned_index(X.indices), unsigned_index(X.indptr)
         else:
             self.kX = X
             self.kd = self.ki = self.kp = None
@@ -135,11 +134,27 @@ class Problem:
         return out
 
 
+def unsigned_index(a):
+    """A CSC index array as the kernels take it: int32 (scipy's usual type) viewed as
+    uint32, without a copy; int64 (above 2^31 stored entries) as it is.
+
+    Indexing with a signed integer makes numba add a test for negative (wrap-around)
+    indices to every access; an unsigned one has none. In the gathers of the sparse
+    sweeps and gradient passes (``r[xi[k]]``, with ``k`` running over ``xp``) that test
+    cost a third of the time: full-size default paths on 1 M stored entries, gaussian
+    0.80-0.92 s -> 0.52-0.61 s, binomial 3.8-4.2 s -> 2.8-2.9 s, same sweeps
+    (``kernels.flags``). int64 arrays keep their type: as uint64 their entries, mixed with
+    int64 in the kernels' arithmetic, would be typed float64.
+    """
+    return a.view(np.uint32) if a.dtype == np.int32 else a
+
+
 def column_moments(X, w, center):
     """``sum_i w_i (x_ij - center_j)^2`` for every column (dense or CSC), without copies."""
     if sp.issparse(X):
         out = np.empty(X.shape[1])
-        sparse_column_moments(X.data, X.indptr, X.indices, w, center, out)
+        sparse_column_moments(X.data, unsigned_index(X.indptr), unsigned_index(X.indices), w,
+                              center, out)
         return out
     return column_variances(X, w, center)
 
@@ -153,7 +168,8 @@ def column_spread(X, w):
         return X.min(axis=0), X.max(axis=0)
     lo, hi = np.empty(p), np.empty(p)
     if sp.issparse(X):
-        sparse_column_range(X.data, X.indptr, X.indices, w, lo, hi)
+        sparse_column_range(X.data, unsigned_index(X.indptr), unsigned_index(X.indices), w,
+                            lo, hi)
     else:
         column_range(X, w, lo, hi)
     return lo, hi
