@@ -12,6 +12,7 @@ Usage (development environment; about 6 minutes for every case and rung on 2 cor
 
     python benchmarks/default_tolerance.py
     python benchmarks/default_tolerance.py --cases breast_cancer,diabetes
+    python benchmarks/default_tolerance.py --cases wine,digits,ar1-multinomial
     python benchmarks/default_tolerance.py --cases text-binomial --tols 1e-6,1e-5,1e-4
 """
 
@@ -27,16 +28,23 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9}
+REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9, "multinomial": 1e-9}
 
 
 def make_case(name):
     """``(X, y, family)``: power-law text (5,000 x 11,000, ``text-<family>``), a correlated
     wide design (300 x 1,000, ``ar1-<family>``) or scikit-learn's bundled data
     (``breast_cancer``, ``breast_cancer-gaussian``, ``diabetes`` (y > median, binomial),
-    ``diabetes-gaussian``)."""
-    from sklearn.datasets import load_breast_cancer, load_diabetes
+    ``diabetes-gaussian``, ``wine`` and ``digits`` (multinomial)). The multinomial text and
+    wide cases have 4 classes, each driven by its own coefficients on the 40 most frequent
+    terms (20 true features) with Gumbel noise (a multinomial logit)."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 
+    if name in ("wine", "digits"):
+        X, y = (load_wine if name == "wine" else load_digits)(return_X_y=True)
+        return X, y, "multinomial"
+    if name.endswith("multinomial"):
+        return (*_multinomial_case(name), "multinomial")
     if name.startswith("breast_cancer"):
         X, y = load_breast_cancer(return_X_y=True)
         return X, y.astype(float), name.partition("-")[2] or "binomial"
@@ -58,6 +66,23 @@ def make_case(name):
     beta = _cases._text_coef(rank, 40, rng)
     y = _cases._response(family, np.asarray(_cases._scale_sparse(X) @ beta), rng)
     return X, y, family
+
+
+def _multinomial_case(name):
+    """4 classes, each with coefficients of its own drawn as the binomial case's, linear
+    predictors scaled to standard deviation 2 (the binomial's logit), Gumbel noise."""
+    import _cases
+
+    rng = np.random.default_rng(7)
+    if name.startswith("ar1"):
+        X = _cases._ar1_design(300, 1000, rng)
+        eta = X @ np.column_stack([_cases._true_coef(1000, 20, rng) for _ in range(4)])
+    else:
+        X, rank = _cases.text_design(5000, 11000, rng)
+        B = np.column_stack([_cases._text_coef(rank, 40, rng) for _ in range(4)])
+        eta = np.asarray(_cases._scale_sparse(X) @ B)
+    eta = 2.0 * eta / eta.std(axis=0)
+    return X, np.argmax(eta + rng.gumbel(size=eta.shape), axis=1)
 
 
 def main():
