@@ -25,7 +25,7 @@ engine pairs families with solvers without looking at names (see
 * ``certificate``: ``"duality_gap"`` or ``"kkt_violation"``;
 * ``default_tol``: the certificate tolerance used when the caller gives none, set by
   statistics rather than digits (cross-validation curves on the benchmark designs lie
-  within 2e-3 standard errors of exactly solved ones, with the same chosen strengths;
+  within 2.5e-3 standard errors of exactly solved ones, with the same chosen strengths;
   ``benchmarks/default_tolerance.py``);
 
 and by the methods of :class:`Family`. A new family (say one whose loss couples
