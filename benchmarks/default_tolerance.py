@@ -35,9 +35,8 @@ def make_case(name):
     """``(X, y, family)``: power-law text (5,000 x 11,000, ``text-<family>``), a correlated
     wide design (300 x 1,000, ``ar1-<family>``) or scikit-learn's bundled data
     (``breast_cancer``, ``breast_cancer-gaussian``, ``diabetes`` (y > median, binomial),
-    ``diabetes-gaussian``, ``wine`` and ``digits`` (multinomial)). The multinomial text and
-    wide cases have 4 classes, each driven by its own coefficients on the 40 most frequent
-    terms (20 true features) with Gumbel noise (a multinomial logit)."""
+    ``diabetes-gaussian``, ``wine`` and ``digits`` (multinomial)); ``text-multinomial`` and
+    ``ar1-multinomial`` have 4 classes (:func:`_multinomial_case`)."""
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 
     if name in ("wine", "digits"):
@@ -55,32 +54,31 @@ def make_case(name):
         return *load_diabetes(return_X_y=True), "gaussian"
     import _cases
 
-    if name.startswith("ar1"):  # correlated wide design (corr 0.5**|j-k|), 20 true features
-        rng = np.random.default_rng(7)
-        X = _cases._ar1_design(300, 1000, rng)
-        family = name.split("-")[1]
-        return X, _cases._response(family, X @ _cases._true_coef(1000, 20, rng), rng), family
     family = name.split("-")[1]
-    rng = np.random.default_rng(7)
-    X, rank = _cases.text_design(5000, 11000, rng)
-    beta = _cases._text_coef(rank, 40, rng)
-    y = _cases._response(family, np.asarray(_cases._scale_sparse(X) @ beta), rng)
-    return X, y, family
+    X, eta, rng = _synthetic(name, 1)
+    return X, _cases._response(family, eta[:, 0], rng), family
 
 
-def _multinomial_case(name):
-    """4 classes, each with coefficients of its own drawn as the binomial case's, linear
-    predictors scaled to standard deviation 2 (the binomial's logit), Gumbel noise."""
+def _synthetic(name, k):
+    """``(X, eta, rng)``: the correlated wide design (corr 0.5**|j-k|, ``ar1-*``) with 20
+    true features, or power-law text with 40 terms of middling frequency, and ``k`` linear
+    predictors, each from coefficients of its own; ``rng`` continues the draws."""
     import _cases
 
     rng = np.random.default_rng(7)
     if name.startswith("ar1"):
         X = _cases._ar1_design(300, 1000, rng)
-        eta = X @ np.column_stack([_cases._true_coef(1000, 20, rng) for _ in range(4)])
-    else:
-        X, rank = _cases.text_design(5000, 11000, rng)
-        B = np.column_stack([_cases._text_coef(rank, 40, rng) for _ in range(4)])
-        eta = np.asarray(_cases._scale_sparse(X) @ B)
+        B = np.column_stack([_cases._true_coef(1000, 20, rng) for _ in range(k)])
+        return X, X @ B, rng
+    X, rank = _cases.text_design(5000, 11000, rng)
+    B = np.column_stack([_cases._text_coef(rank, 40, rng) for _ in range(k)])
+    return X, np.asarray(_cases._scale_sparse(X) @ B), rng
+
+
+def _multinomial_case(name):
+    """4 classes on :func:`_synthetic`'s designs, linear predictors scaled to standard
+    deviation 2 (the binomial's logit), Gumbel noise (a multinomial logit)."""
+    X, eta, rng = _synthetic(name, 4)
     eta = 2.0 * eta / eta.std(axis=0)
     return X, np.argmax(eta + rng.gumbel(size=eta.shape), axis=1)
 
