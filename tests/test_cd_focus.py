@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from shrinkage.engine.kernels.cd import cd_quadratic, weighted_moments
+from shrinkage.engine.problem import unsigned_index
 
 
 def _design(rng, lone=1200, shared=200):
@@ -41,7 +42,8 @@ def test_a_drifting_pair_is_swept_alone_and_the_minimiser_is_exact():
     xm = np.zeros(p)
     ws = np.arange(p, dtype=np.int64)
     xv, h = np.empty(p), np.empty(p)
-    xd, xi, xp = X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    # the index types the engine hands its kernels (engine.problem.unsigned_index)
+    xd, xi, xp = X.data, unsigned_index(X.indices), unsigned_index(X.indptr)
     weighted_moments(None, xd, xi, xp, True, v, xm, ws, p, xv, h)
     l1 = np.full(p, 1e-4)
     l2 = np.zeros(p)

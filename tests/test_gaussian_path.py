@@ -15,6 +15,7 @@ from shrinkage import regularization_path
 from shrinkage.engine.contract import FitHints
 from shrinkage.engine.kernels.active_set import apply_step, cholesky_solve, orthant_step
 from shrinkage.engine.path import PathOptions, fit_path
+from shrinkage.engine.problem import unsigned_index
 from shrinkage.validation import check_design
 
 
@@ -167,7 +168,8 @@ def test_path_prediction_lowers_the_objective_and_keeps_the_residual(sparse_x):
     b = exact.coefs[1].copy()
     r = yc - (X - xm) @ b
     st = np.array([0.0, w @ r, 1.0, 0.0])
-    kd = (None, Xs.data, Xs.indices, Xs.indptr) if sparse_x else (X, None, None, None)
+    kd = ((None, Xs.data, unsigned_index(Xs.indices), unsigned_index(Xs.indptr)) if sparse_x
+          else (X, None, None, None))  # the index types the engine hands its kernels
     ratio = (lams[2] - lams[1]) / (lams[1] - lams[0])
     kept = path_prediction(*kd, sparse_x, w, xm, np.full(p, lams[2]), np.zeros(p),
                            np.full(p, -np.inf), np.full(p, np.inf), b, r, st, exact.coefs[1],

@@ -16,6 +16,7 @@ from shrinkage import regularization_path
 from shrinkage.engine.kernels.group_blocks import weighted_values
 from shrinkage.engine.kernels.group_dual import group_penalty_sum, group_soft_norms
 from shrinkage.engine.kernels.groups import bcd_sweep, block_hessians
+from shrinkage.engine.problem import unsigned_index
 from shrinkage.model.groups import group_penalty_value
 
 SIZES = (3, 4, 2, 5, 1)
@@ -93,7 +94,8 @@ def _kernel_sweep(s, ws, l1g, l2g, design, vc_form=False):
         X = np.asfortranarray(s["X"])
     else:
         C = sp.csc_matrix(s["X"])
-        xd, xi, xp = C.data, C.indices.astype(np.int64), C.indptr.astype(np.int64)
+        # the index types the engine hands its kernels (engine.problem.unsigned_index)
+        xd, xi, xp = C.data, unsigned_index(C.indices), unsigned_index(C.indptr)
         xdv = weighted_values(xd, xi, v)
         if vc_form:  # equal weights: the design's own values and the common weight
             xdv, vc = xd, float(v[0])
