@@ -30,6 +30,7 @@ from scipy.signal import lfilter
 __all__ = [
     "Case",
     "CASES",
+    "SPARSE_DATA",
     "lam_max",
     "lam_grid",
     "objective",
@@ -74,16 +75,22 @@ class Case:
 
 
 _FULL_SHAPES = {"wide": (200, 20_000), "tall": (100_000, 500), "sparse": (20_000, 50_000),
-                "text": (20_000, 45_000)}
+                "text": (20_000, 45_000), "factors": (100_000, 10_774)}
 _QUICK_SHAPES = {"wide": (50, 300), "tall": (2_000, 20), "sparse": (1_000, 300),
-                 "text": (1_000, 2_000)}
+                 "text": (1_000, 2_000), "factors": (2_000, 747)}
 _SPARSE_DENSITY = {False: 1e-3, True: 2e-2}
-_DATA_SEED = {"wide": 1, "tall": 2, "sparse": 3, "text": 4}
+_DATA_SEED = {"wide": 1, "tall": 2, "sparse": 3, "text": 4, "factors": 5}
+#: the designs stored as CSC matrices
+SPARSE_DATA = ("sparse", "text", "factors")
+#: the factors design: levels per factor (full size, quick), and numeric columns
+_FACTOR_LEVELS = {False: (2, 3, 4, 7, 12, 30, 100, 400, 2000, 8000),
+                  True: (2, 3, 4, 7, 12, 30, 100, 400)}
+_FACTOR_NUMERIC = {False: 6, True: 4}
 
 
 def _all_cases() -> list[Case]:
     out = []
-    datas = ["wide", "tall", "sparse", "text", "diabetes", "breast_cancer"]
+    datas = ["wide", "tall", "sparse", "text", "factors", "diabetes", "breast_cancer"]
     for d in datas:
         out.append(Case(f"gaussian-lasso-{d}", "gaussian", 1.0, d))
     for d in datas:
@@ -166,6 +173,51 @@ def text_design(n: int, p: int, rng: np.random.Generator):
     return X, np.argsort(order)
 
 
+def factor_design(n: int, levels, n_numeric: int, rng: np.random.Generator):
+    """A design of one-hot encoded factors, as tabular data gives (CSC, float64).
+
+    Each factor's level frequencies follow a Zipf law (``prob(level k) ~ 1 / k^1.1``: a
+    few common levels, many rare ones), every level gets its indicator column (no
+    reference level dropped: scikit-learn's OneHotEncoder and pandas' get_dummies by
+    default, and the shrinkage CLI's encoding of three or more levels), so that each
+    factor's columns sum to one, collinear with the intercept. The interaction of the
+    fourth and sixth factors adds one column per observed pair of levels (nested in their
+    main effects), and ``n_numeric`` dense columns follow, cycling through a log-normal
+    income-like one, a year (mean 2012, spread 7: large next to its spread) and a
+    standard normal. Returns ``(X, codes)``: the matrix and each factor's level per row.
+    """
+    codes = []
+    for n_levels in levels:
+        prob = 1.0 / np.arange(1, n_levels + 1) ** 1.1
+        codes.append(rng.choice(n_levels, size=n, p=prob / prob.sum()))
+    pair = np.unique(codes[3] * levels[5] + codes[5], return_inverse=True)[1]
+    rows = np.arange(n)
+    blocks = [sp.csc_matrix((np.ones(n), (rows, c)), shape=(n, int(c.max()) + 1))
+              for c in codes + [pair]]
+    numeric = np.empty((n, n_numeric))
+    for k in range(n_numeric):
+        numeric[:, k] = (rng.lognormal(10.0, 1.0, n), 2000.0 + rng.integers(0, 25, n),
+                         rng.standard_normal(n))[k % 3]
+    X = sp.hstack(blocks + [sp.csc_matrix(numeric)], format="csc")
+    X.sort_indices()
+    return X, codes
+
+
+def _factor_eta(X: sp.csc_matrix, codes, n_numeric: int, rng: np.random.Generator):
+    """A linear predictor with up to five level effects per factor and three numeric
+    effects (on the standardized numeric columns)."""
+    eta = np.zeros(X.shape[0])
+    for c in codes:
+        n_levels = int(c.max()) + 1
+        effect = np.zeros(n_levels)
+        pick = rng.choice(n_levels, size=min(n_levels, 5), replace=False)
+        effect[pick] = rng.normal(0.0, 1.0, pick.size)
+        eta += effect[c]
+    numeric = X[:, X.shape[1] - n_numeric:].toarray()
+    numeric = (numeric - numeric.mean(axis=0)) / numeric.std(axis=0)
+    return eta + numeric[:, :3] @ np.array([0.5, -0.3, 0.4])
+
+
 def _text_coef(rank: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """A response driven by ``k`` terms of middling frequency (ranks 20 to 3,000)."""
     p = rank.size
@@ -235,12 +287,21 @@ def make_data(case: Case, quick: bool, raw: bool = False):
             X0, rank = text_design(n, p, rng)
             beta = _text_coef(rank, 40, rng)
             X = _scale_sparse(X0)
+        elif case.data == "factors":
+            # one design for every family (its width depends on the levels drawn)
+            X0, codes = factor_design(n, _FACTOR_LEVELS[quick], _FACTOR_NUMERIC[quick],
+                                      np.random.default_rng(_DATA_SEED["factors"] * 100))
+            assert X0.shape == (n, p), X0.shape
+            X = _scale_sparse(X0)
+            beta = None
         else:
             X0 = _ar1_design(n, p, rng)
             X = _standardize_dense(X0.copy(order="F") if raw else X0)
             beta = _true_coef(p, {"wide": 20, "tall": 50}[case.data], rng)
         # y is drawn from the standardized design in both modes, so raw=True changes X only
-        y = _response(case.family, np.asarray(X @ beta), rng)
+        eta = (_factor_eta(X0, codes, _FACTOR_NUMERIC[quick], rng) if beta is None
+               else np.asarray(X @ beta))
+        y = _response(case.family, eta, rng)
         if raw:
             X = sp.csc_matrix(X0, dtype=np.float64) if sp.issparse(X0) else X0
             if sp.issparse(X):

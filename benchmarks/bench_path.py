@@ -61,6 +61,7 @@ sys.path.insert(0, HERE)
 
 from _cases import (  # noqa: E402
     CASES,
+    SPARSE_DATA,
     kkt_violations,
     load,
     load_grid,
@@ -646,7 +647,7 @@ def _item(case, folder):
         "family": case.family,
         "l1_ratio": case.l1_ratio,
         "folder": folder,
-        "sparse": case.data in ("sparse", "text"),
+        "sparse": case.data in SPARSE_DATA,
     }
 
 

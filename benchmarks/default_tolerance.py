@@ -33,7 +33,8 @@ REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9, "multinomial": 1e-9}
 
 def make_case(name):
     """``(X, y, family)``: power-law text (5,000 x 11,000, ``text-<family>``), a correlated
-    wide design (300 x 1,000, ``ar1-<family>``) or scikit-learn's bundled data
+    wide design (300 x 1,000, ``ar1-<family>``), one-hot factors (the benchmark's quick
+    2,000 x 747 design, ``factors-<family>``) or scikit-learn's bundled data
     (``breast_cancer``, ``breast_cancer-gaussian``, ``diabetes`` (y > median, binomial),
     ``diabetes-gaussian``, ``wine`` and ``digits`` (multinomial)); ``text-multinomial`` and
     ``ar1-multinomial`` have 4 classes (:func:`_multinomial_case`)."""
@@ -53,6 +54,12 @@ def make_case(name):
     if name == "diabetes-gaussian":
         return *load_diabetes(return_X_y=True), "gaussian"
     import _cases
+
+    if name.startswith("factors-"):  # the benchmark's one-hot factors, quick size
+        family = name.partition("-")[2]
+        case = _cases.CASES["gaussian-lasso-factors" if family == "gaussian"
+                            else "binomial-l1-factors"]
+        return *_cases.make_data(case, True, raw=True)[:2], family
 
     family = name.split("-")[1]
     X, eta, rng = _synthetic(name, 1)
