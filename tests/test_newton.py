@@ -386,10 +386,10 @@ def test_conjugate_gradient_steps_on_large_active_sets(fmt, monkeypatch):
     calls = []
     original = newton_mod.cg_active_step
 
-    def checked(prob, v, r, st, b, ws, l1, l2, h):
+    def checked(prob, v, r, st, b, ws, l1, l2, h, *max_iter):
         before = model_value(v, r, st, b, ws, l1, l2)
         b_old, r_old, b0_old = b.copy(), r + st[0], st[3]
-        taken = original(prob, v, r, st, b, ws, l1, l2, h)
+        taken = original(prob, v, r, st, b, ws, l1, l2, h, *max_iter)
         calls.append(taken)
         assert model_value(v, r, st, b, ws, l1, l2) <= before * (1 + 1e-12) + 1e-15
         xm = np.full(prob.n, 1.0 / prob.n) @ X

@@ -141,9 +141,9 @@ def count_cg_steps(monkeypatch):
     calls = []
     original = newton_mod.cg_active_step
 
-    def counting(prob, v, r, st, b, ws, l1, l2, h):
+    def counting(prob, v, r, st, b, ws, l1, l2, h, *max_iter):
         calls.append(int(np.count_nonzero(b[ws])))
-        return original(prob, v, r, st, b, ws, l1, l2, h)
+        return original(prob, v, r, st, b, ws, l1, l2, h, *max_iter)
 
     monkeypatch.setattr(newton_mod, "cg_active_step", counting)
     return calls

@@ -36,7 +36,13 @@ from .kernels.glm import (
 )
 from .kernels.glm_polish import gram_applies, gram_model_step
 from .kernels.moments import centred_combination
-from .newton_cg import cg_active_step, polish_active_set
+from .newton_cg import (
+    CG_MAX_ITER,
+    STALL_POLISHES,
+    STALLED_CG_MAX_ITER,
+    cg_active_step,
+    polish_active_set,
+)
 from .newton_secant import secant_warm_start
 
 _EPS = float(np.finfo(float).eps)
@@ -367,6 +373,7 @@ class ProximalNewton(Solver):
             self._pending_irls is self.eta, 0, 0, b_before is not self.b)
         v, z, st = self._v, self._z, self._st
         step = -1  # the Newton step whose model was last polished
+        polishes = 0  # and how often
         while newton_rounds(self.fam, X, xd, xi, xp, sparse, prob.y, prob.w, prob.xm,
                             prob.scale, self._s2, prob.lo, prob.hi, l1, l2, ws, ws.size,
                             prob.fit_intercept, self.b, self.eta, self._eta_t, self.wres,
@@ -374,7 +381,8 @@ class ProximalNewton(Solver):
                             *self._mean_t, self._sums_t, self.xv, self.h, self._deta, st,
                             *self._moved, self._b_ws, b_before, fl, it, ws_tol,
                             self.grad_scale, self.inner_accuracy) == NEEDS_POLISH:
-            self._polish(v, z, st, ws, l1, l2, it[1] == step)
+            polishes = polishes + 1 if it[1] == step else 1
+            self._polish(v, z, st, ws, l1, l2, polishes)
             step = it[1]
             it[7] = 1
         self.b0, self.swres, self._loss = float(fl[0]), float(fl[1]), float(fl[6])
@@ -388,7 +396,7 @@ class ProximalNewton(Solver):
         return (self.sparse_sweeps_before_polish if self.prob.sparse
                 else self.sweeps_before_polish)
 
-    def _polish(self, v, z, st, ws, l1, l2, again=False):
+    def _polish(self, v, z, st, ws, l1, l2, polishes=1):
         """Slow inner convergence (correlated features): solve the model exactly on its
         active set (by conjugate gradients where a direct solve is too costly); coordinate
         descent then confirms or corrects it.
@@ -403,13 +411,26 @@ class ProximalNewton(Solver):
         unsolved at its next polish takes the CG step: a small active set is no proof of
         good conditioning (unpenalised or near-separating columns with ``p > n``, where
         coordinate descent alone crawled to ``max_iter``).
+
+        From a model's :data:`~shrinkage.engine.newton_cg.STALL_POLISHES`-th polish
+        (``polishes`` counts them), where the active set holds at most ``n / 2`` features,
+        the conjugate-gradient step runs up to
+        :data:`~shrinkage.engine.newton_cg.STALLED_CG_MAX_ITER` iterations instead of
+        :data:`~shrinkage.engine.newton_cg.CG_MAX_ITER`: the quick one-hot factors binomial
+        path (2,000 x 632) took 3,612 sweeps (1,002 at one strength) and 0.155 s, now
+        2,540 and 0.105 s. Nearly interpolating active sets keep the short step: on the
+        full-size power-law text binomial path the long one saved 46 of 4,978 sweeps and
+        cost 4-15 % more time.
         """
         prob = self.prob
         if polish_active_set(prob, v, z, st, self.b, ws, l1, l2) is not None:
             return
-        if not again and prob.sparse and 2 * np.count_nonzero(self.b[ws]) <= prob.n:
+        small = 2 * np.count_nonzero(self.b[ws]) <= prob.n
+        if polishes == 1 and prob.sparse and small:
             return
-        cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h)
+        stalled = polishes >= STALL_POLISHES and small
+        cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h,
+                       STALLED_CG_MAX_ITER if stalled else CG_MAX_ITER)
 
     def _newton_step(self, ws, l1, l2, ws_cert, state):
         """Minimise the quadratic (IRLS) model around ``eta`` on the working set.
@@ -437,7 +458,7 @@ class ProximalNewton(Solver):
         thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
                   1e-300)
         budget = max(prob.max_iter - state[1], 1)
-        again = False  # this model polished before (see _polish)
+        polishes = 0  # of this model (see _polish)
         if gram_applies(X, prob.n, m, prob.fit_intercept):  # as newton_rounds does
             state[1] += gram_model_step(X, v, prob.xm, z, st, self.b, ws, m,
                                         prob.fit_intercept, l1, l2, prob.lo, prob.hi, thr,
@@ -452,8 +473,8 @@ class ProximalNewton(Solver):
             budget -= done
             if done < chunk:
                 break
-            self._polish(v, z, st, ws, l1, l2, again)
-            again = True
+            polishes += 1
+            self._polish(v, z, st, ws, l1, l2, polishes)
         idx, b_old, db = self._moved
         k = moved_coordinates(self.b, b_ws, ws, m, idx, b_old, db)
         idx, b_old, db = idx[:k], b_old[:k], db[:k]

@@ -30,6 +30,14 @@ from .kernels.moments import active_normal_equations, centred_combination
 
 #: conjugate-gradient iterations per step (each about one sweep over the active columns)
 CG_MAX_ITER = 20
+#: and for a model that has stalled (:data:`STALL_POLISHES` polishes without converging)
+#: on an active set of at most ``n / 2`` features: on one-hot factors with a nested
+#: interaction, coordinate descent with 20-iteration steps crawled through 1,002 sweeps at
+#: one strength (2,000 x 632), which a longer conjugate-gradient run settles (300 did no
+#: better than 100; ``ProximalNewton._polish``)
+STALLED_CG_MAX_ITER = 100
+#: polishes of one Newton model after which it counts as stalled
+STALL_POLISHES = 3
 #: stop when the preconditioned residual norm falls below this fraction of its start
 CG_RTOL = 1e-3
 
@@ -173,8 +181,9 @@ class _ActiveColumns:
             out[0] = su
 
 
-def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
-    """One conjugate-gradient Newton step on the active set of ``ws``; True if taken.
+def cg_active_step(prob, v, r, st, b, ws, l1, l2, h, max_iter=CG_MAX_ITER):
+    """One conjugate-gradient Newton step on the active set of ``ws`` (at most
+    ``max_iter`` iterations); True if taken.
 
     Same model and state as ``polish_active_set``: the working residual is
     ``r + st[0]``, ``st = [roff, sum v r, sum v, intercept]``; ``h`` holds the model's
@@ -200,7 +209,7 @@ def cg_active_step(prob, v, r, st, b, ws, l1, l2, h):
     if not np.all(diag > 0.0):
         return False
     X, xd, xi, xp, sparse = prob.kernel_design()
-    d = active_pcg(X, xd, xi, xp, sparse, prob.xm, v, A, l2[A], off, rhs, diag, CG_MAX_ITER,
+    d = active_pcg(X, xd, xi, xp, sparse, prob.xm, v, A, l2[A], off, rhs, diag, max_iter,
                    CG_RTOL, cols.g)
     if not np.all(np.isfinite(d)):
         return False
