@@ -75,9 +75,9 @@ class Case:
 
 
 _FULL_SHAPES = {"wide": (200, 20_000), "tall": (100_000, 500), "sparse": (20_000, 50_000),
-                "text": (20_000, 45_000), "factors": (100_000, 10_774)}
+                "text": (20_000, 45_000), "factors": (100_000, 9_189)}
 _QUICK_SHAPES = {"wide": (50, 300), "tall": (2_000, 20), "sparse": (1_000, 300),
-                 "text": (1_000, 2_000), "factors": (2_000, 747)}
+                 "text": (1_000, 2_000), "factors": (2_000, 632)}
 _SPARSE_DENSITY = {False: 1e-3, True: 2e-2}
 _DATA_SEED = {"wide": 1, "tall": 2, "sparse": 3, "text": 4, "factors": 5}
 #: the designs stored as CSC matrices
@@ -179,8 +179,9 @@ def factor_design(n: int, levels, n_numeric: int, rng: np.random.Generator):
     Each factor's level frequencies follow a Zipf law (``prob(level k) ~ 1 / k^1.1``: a
     few common levels, many rare ones), every level gets its indicator column (no
     reference level dropped: scikit-learn's OneHotEncoder and pandas' get_dummies by
-    default, and the shrinkage CLI's encoding of three or more levels), so that each
-    factor's columns sum to one, collinear with the intercept. The interaction of the
+    default, and the shrinkage CLI's encoding of three or more levels; levels that do not
+    occur get none), so that each factor's columns sum to one, collinear with the
+    intercept. The interaction of the
     fourth and sixth factors adds one column per observed pair of levels (nested in their
     main effects), and ``n_numeric`` dense columns follow, cycling through a log-normal
     income-like one, a year (mean 2012, spread 7: large next to its spread) and a
@@ -189,7 +190,8 @@ def factor_design(n: int, levels, n_numeric: int, rng: np.random.Generator):
     codes = []
     for n_levels in levels:
         prob = 1.0 / np.arange(1, n_levels + 1) ** 1.1
-        codes.append(rng.choice(n_levels, size=n, p=prob / prob.sum()))
+        drawn = rng.choice(n_levels, size=n, p=prob / prob.sum())
+        codes.append(np.unique(drawn, return_inverse=True)[1])  # the levels that occur
     pair = np.unique(codes[3] * levels[5] + codes[5], return_inverse=True)[1]
     rows = np.arange(n)
     blocks = [sp.csc_matrix((np.ones(n), (rows, c)), shape=(n, int(c.max()) + 1))

@@ -34,7 +34,7 @@ REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9, "multinomial": 1e-9}
 def make_case(name):
     """``(X, y, family)``: power-law text (5,000 x 11,000, ``text-<family>``), a correlated
     wide design (300 x 1,000, ``ar1-<family>``), one-hot factors (the benchmark's quick
-    2,000 x 747 design, ``factors-<family>``) or scikit-learn's bundled data
+    2,000 x 632 design, ``factors-<family>``) or scikit-learn's bundled data
     (``breast_cancer``, ``breast_cancer-gaussian``, ``diabetes`` (y > median, binomial),
     ``diabetes-gaussian``, ``wine`` and ``digits`` (multinomial)); ``text-multinomial`` and
     ``ar1-multinomial`` have 4 classes (:func:`_multinomial_case`)."""
