@@ -181,11 +181,11 @@ def factor_design(n: int, levels, n_numeric: int, rng: np.random.Generator):
     reference level dropped: scikit-learn's OneHotEncoder and pandas' get_dummies by
     default, and the shrinkage CLI's encoding of three or more levels; levels that do not
     occur get none), so that each factor's columns sum to one, collinear with the
-    intercept. The interaction of the
-    fourth and sixth factors adds one column per observed pair of levels (nested in their
-    main effects), and ``n_numeric`` dense columns follow, cycling through a log-normal
-    income-like one, a year (mean 2012, spread 7: large next to its spread) and a
-    standard normal. Returns ``(X, codes)``: the matrix and each factor's level per row.
+    intercept. The interaction of the fourth and sixth factors adds one column per observed
+    pair of levels (nested in their main effects), and ``n_numeric`` dense columns follow,
+    cycling through a log-normal income-like one, a year (mean 2012, spread 7: large next
+    to its spread) and a standard normal. Returns ``(X, codes)``: the matrix and each
+    factor's level per row.
     """
     codes = []
     for n_levels in levels:
