@@ -386,6 +386,31 @@ def test_predict_linear_predictor():
     assert path.linear_predictor(X).shape == (X.shape[0], 5)
 
 
+@pytest.mark.parametrize("n_lams", [1, 30])
+def test_all_points_predictor_over_used_features(n_lams):
+    """The all-points predictor multiplies only the features some point uses: the same
+    numbers as the full product, bit for bit on a sparse X, whether few, many or no
+    features are used."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 200))
+    X[rng.random(X.shape) < 0.8] = 0.0
+    y = X[:, :4] @ np.array([2.0, -1.0, 1.5, 1.0]) + 0.5 * rng.standard_normal(60)
+    Xs = sp.csc_matrix(X)
+    path = regularization_path(Xs, y, n_lams=n_lams, lam_min_ratio=0.05)
+    used = np.any(path.coefs != 0, axis=0)
+    assert used.sum() < X.shape[1] / 2 and (n_lams == 1 or used.any())
+    full = np.asarray(Xs @ np.ascontiguousarray(path.coefs.T)) + path.intercepts
+    eta = path.linear_predictor(Xs)
+    assert eta.shape == (60, n_lams)
+    np.testing.assert_array_equal(eta, full)
+    np.testing.assert_allclose(path.linear_predictor(X), X @ path.coefs.T + path.intercepts,
+                               rtol=1e-12, atol=1e-12)
+    # the single-point predictor and the all-points one agree column by column
+    for k in range(n_lams):
+        np.testing.assert_allclose(eta[:, k], path.linear_predictor(X, k), rtol=1e-12,
+                                   atol=1e-12)
+
+
 # ---------------------------------------------------------------- properties
 
 
