@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Path", "CVResult", "SweepResult", "nonzero_features"]
+__all__ = ["Path", "CVResult", "SweepResult", "nonzero_features", "used_columns_product"]
 
 
 def nonzero_features(coefs):
@@ -23,9 +23,9 @@ def nonzero_features(coefs):
     return np.count_nonzero(coefs if coefs.ndim == 2 else np.any(coefs != 0, axis=2), axis=1)
 
 
-def _used_columns_product(X, coefs):
-    """``X @ coefs.T`` for a path's ``(L, p)`` coefficients, over the features that some
-    point uses.
+def used_columns_product(X, coefs):
+    """``X @ coefs.T`` for ``(L, p)`` coefficients of path points, over the features that
+    some point uses.
 
     A lasso path on many features leaves most columns of ``coefs`` zero. A sparse ``X``
     times ``coefs.T`` would first copy all of it into row order (40 MB for 50,000 features
@@ -162,7 +162,7 @@ class Path:
         elif index is not None:  # one path point, multinomial: (p, K)
             eta = np.asarray(X @ coefs) + inter[None, :]
         elif coefs.ndim == 2:  # all points, single response: (L, p)
-            eta = np.asarray(_used_columns_product(X, coefs)) + inter[None, :]
+            eta = np.asarray(used_columns_product(X, coefs)) + inter[None, :]
         else:  # all points, multinomial: (L, p, K)
             eta = np.stack([np.asarray(X @ c) + b[None, :] for c, b in zip(coefs, inter)], 1)
         eta = np.asarray(eta)

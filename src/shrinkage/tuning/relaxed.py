@@ -26,6 +26,7 @@ import numpy as np
 from joblib import delayed
 
 from ..engine.path import fit_path, regularization_path
+from ..results import used_columns_product
 from ..validation import check_design
 from . import selection
 from .cv import assemble_result, prepare_cv
@@ -129,7 +130,7 @@ def _relaxed_fold_job(X, y, train, test, options, metric, weight, offset, gammas
     out = np.full((gammas.size, lams.size), np.nan)
     for i, g in enumerate(gammas):
         c, b = blend(path, relaxed, g)
-        eta = np.asarray(Xte @ c.T) + b[None, :] + off_te
+        eta = np.asarray(used_columns_product(Xte, c)) + b[None, :] + off_te
         out[i, : path.n_lams] = score_path(metric, family, y[test], eta,
                                            None if weight is None else weight[test])
     return out
