@@ -25,6 +25,17 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from _user_data import (
+    FAMILIES,
+    binary_response,
+    case_suffix,
+    check_family,
+    file_tag,
+    infer_family,
+    read_data_file,
+    registered,
+    remember,
+)
 from scipy.signal import lfilter
 
 __all__ = [
@@ -39,6 +50,10 @@ __all__ = [
     "save",
     "load",
     "fold_ids",
+    "register_data",
+    "add_data_arguments",
+    "data_cases",
+    "describe",
 ]
 
 RHO = 0.5  # AR(1) correlation between neighbouring features (Toeplitz rho^|i-j|)
@@ -55,9 +70,11 @@ class Case:
     family : {"gaussian", "binomial", "poisson"}
     l1_ratio : float
         1.0 for the lasso, 0.5 for the elastic net.
-    data : {"wide", "tall", "sparse", "diabetes", "breast_cancer"}
+    data : {"wide", "tall", "sparse", "text", "factors", "diabetes", "breast_cancer"} or
+        ``"file:<path>"``
         Which design: dense p >> n with correlated features, dense n >> p, sparse CSC,
-        or one of scikit-learn's bundled data sets.
+        power-law text, one-hot factors, one of scikit-learn's bundled data sets, or a
+        data file of the user's (:func:`register_data`).
     """
 
     name: str
@@ -102,6 +119,64 @@ def _all_cases() -> list[Case]:
 
 
 CASES: dict[str, Case] = {c.name: c for c in _all_cases()}
+_FILE = "file:"
+
+
+def _add_file_cases(path: str, family: str) -> list[str]:
+    names = []
+    for pen, ratio in FAMILIES[family]:
+        case = Case(f"{family}-{pen}-{case_suffix(path)}", family, ratio, _FILE + path)
+        old = CASES.get(case.name)
+        if old is not None and old != case:
+            raise SystemExit(f"--data: the case name {case.name!r} of {path} is taken by "
+                             f"{old.data!r}; rename the file")
+        CASES[case.name] = case
+        names.append(case.name)
+    return names
+
+
+def register_data(path: str, family: str | None = None) -> list[str]:
+    """Add the cases on a data file of the user's (``_user_data``) to :data:`CASES` and to
+    the environment the worker processes inherit; returns their names. The file is read
+    here once, so that a bad file or family fails before any library runs."""
+    path = os.path.abspath(path)
+    try:
+        _, y = read_data_file(path)
+        family = family or infer_family(y)
+        check_family(y, family, path)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    names = _add_file_cases(path, family)
+    remember(path, family)
+    return names
+
+
+def add_data_arguments(ap) -> None:
+    """``--data`` and ``--family`` (a benchmark script's parser): cases on a user's files."""
+    ap.add_argument("--data", action="append", default=[], metavar="PATH",
+                    help="a data file of yours (svmlight text, or .npz with y and X or a "
+                    "sparse matrix's arrays; benchmarks/_user_data.py): adds cases on it "
+                    "(repeatable); without --cases, only those run")
+    ap.add_argument("--family", choices=sorted(FAMILIES), default=None,
+                    help="family of the --data files (default: binomial when y takes "
+                    "two values, else gaussian)")
+
+
+def data_cases(args) -> list[str]:
+    """Register the files of :func:`add_data_arguments`; returns their case names."""
+    return [name for path in args.data for name in register_data(path, args.family)]
+
+
+def describe(case: Case, quick: bool) -> str:
+    """``n x p`` of a synthetic design, else the data set's (or file's) name."""
+    shape = case.shape(quick)
+    if shape:
+        return "x".join(map(str, shape))
+    return os.path.basename(case.data) if case.data.startswith(_FILE) else case.data
+
+
+for _path, _family in registered():  # the files of the parent process (worker processes)
+    _add_file_cases(_path, _family)
 
 
 # ----------------------------------------------------------------------------- designs
@@ -261,7 +336,14 @@ def make_data(case: Case, quick: bool, raw: bool = False):
     """
     from sklearn import datasets
 
-    if case.data in ("diabetes", "breast_cancer"):
+    if case.data.startswith(_FILE):
+        path = case.data[len(_FILE):]
+        X, y = read_data_file(path)
+        if case.family == "binomial":
+            y = binary_response(y, path)
+        if not raw:
+            X = _scale_sparse(X) if sp.issparse(X) else _standardize_dense(X)
+    elif case.data in ("diabetes", "breast_cancer"):
         loader = datasets.load_diabetes if case.data == "diabetes" else datasets.load_breast_cancer
         X, y = loader(return_X_y=True)
         X = np.asfortranarray(X, dtype=np.float64)
@@ -432,7 +514,8 @@ def prepare(case: Case, quick: bool, root: str, n_lams: int = 100, raw: bool = F
     ``raw=True`` stores :func:`make_data`'s raw data (``--defaults``) in its own folder.
     """
     tag = ("quick" if quick else "full") + ("-raw" if raw else "")
-    folder = os.path.join(root, f"{case.data}-{case.family}-{tag}")
+    data = file_tag(case.data[len(_FILE):]) if case.data.startswith(_FILE) else case.data
+    folder = os.path.join(root, f"{data}-{case.family}-{tag}")
     grid_file = os.path.join(folder, f"lams-{case.l1_ratio:g}-{n_lams}.npy")
     if not os.path.exists(os.path.join(folder, "meta.json")):
         X, y = make_data(case, quick, raw=raw)

@@ -46,6 +46,7 @@ follow each other in one interpreter)::
 
     python benchmarks/bench_cv.py --defaults --quick --cases gaussian-lasso-text
     python benchmarks/bench_cv.py --defaults --quick --repeat 5 --libs shrinkage glmnet adelie
+    python benchmarks/bench_cv.py --defaults --data news.svm   # on a data file of yours
 """
 
 from __future__ import annotations
@@ -269,7 +270,8 @@ def _fmt(r, key="cv"):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", nargs="+", default=DEFAULT_CASES)
+    ap.add_argument("--cases", nargs="+", default=None,
+                    help="case names (default: a selection, or those of --data)")
     ap.add_argument("--libs", nargs="+", default=DEFAULT_LIBS)
     ap.add_argument("--quick", action="store_true", help="small versions of the cases")
     ap.add_argument("--defaults", action="store_true",
@@ -281,6 +283,9 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=1,
                     help="--defaults: keep each library's fastest of this many runs")
     ap.add_argument("--one", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
+    from _cases import add_data_arguments, data_cases
+
+    add_data_arguments(ap)
     args = ap.parse_args(argv)
     if args.one:
         if args.defaults:
@@ -291,8 +296,11 @@ def main(argv=None):
                           args.n_jobs)
         print(json.dumps(res))
         return 0
-    from _cases import CASES
+    from _cases import CASES, describe
 
+    files = data_cases(args)
+    if args.cases is None:
+        args.cases = files or DEFAULT_CASES
     if args.defaults:
         return main_defaults(args, CASES)
 
@@ -304,8 +312,7 @@ def main(argv=None):
     print("|" + "---|" * len(head))
     for name in args.cases:
         case = CASES[name]
-        shape = case.shape(args.quick)
-        dims = "x".join(map(str, shape)) if shape else case.data
+        dims = describe(case, args.quick)
         ours = _child(name, "shrinkage", args)
         row = [name, dims, _fmt(ours, "path"), _fmt(ours)]
         row.append(f"{ours['cv'] / ours['path']:.1f}" if "error" not in ours else "n/a")
@@ -320,6 +327,8 @@ def main(argv=None):
 
 def main_defaults(args, cases) -> int:
     """--defaults: one row per (case, library)."""
+    from _cases import describe
+
     print(f"# bench_cv --defaults: each library's own {args.folds}-fold CV with its own "
           "defaults on the raw data; grids, tolerances, folds, rules and jobs differ.")
     print("# adelie: X wrapped in ad.matrix.standardize (its Python API has no standardize "
@@ -335,8 +344,7 @@ def main_defaults(args, cases) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.cases:
         case = cases[name]
-        shape = case.shape(args.quick)
-        dims = "x".join(map(str, shape)) if shape else case.data
+        dims = describe(case, args.quick)
         for lib in args.libs:
             r = _child(name, lib, args)
             if "error" in r:
@@ -344,6 +352,11 @@ def main_defaults(args, cases) -> int:
                       flush=True)
                 continue
             lmax, lmin, k = r["grid"]
+            if not np.all(np.isfinite([lmax, lmin, r["chosen"]])):
+                # not a fit (adelie on a constant column: NaN strengths, in milliseconds)
+                print(f"| {name} | {dims} | {lib} | invalid: non-finite strengths returned "
+                      f"| | | | | | | | | {r.get('note', '')} |", flush=True)
+                continue
             nnz = "-" if r.get("nnz") is None else r["nnz"]
             print(f"| {name} | {dims} | {lib} | {r['cv']:.3f} | {r.get('cpu', np.nan):.3f} | "
                   f"{r.get('cores', '?')} | {lmax:.4g} | {lmin:.4g} | "

@@ -22,6 +22,7 @@ Usage (in the environment with the ``bench`` extra and python-glmnet)::
         --cases gaussian-lasso-sparse,gaussian-lasso-wide --target 1e-6
     python benchmarks/equal_accuracy.py --quick --cases binomial-l1-text \
         --libs shrinkage,glmnet,adelie
+    python benchmarks/equal_accuracy.py --data news.svm --target 1e-4   # a file of yours
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+
+from _cases import add_data_arguments, data_cases  # noqa: E402
 
 LADDERS = {
     "shrinkage": [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9],
@@ -170,7 +173,9 @@ def run_case(name, libs, target, repeats, data_dir, quick=False, fine=False):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", default="gaussian-lasso-sparse")
+    ap.add_argument("--cases", default=None,
+                    help="comma-separated case names (default: gaussian-lasso-sparse, or "
+                    "those of --data)")
     ap.add_argument("--libs", default="shrinkage,glmnet")
     ap.add_argument("--target", type=float, default=1e-6)
     ap.add_argument("--repeats", type=int, default=1)
@@ -179,7 +184,11 @@ def main(argv=None):
                     help="half-decade rungs for every library (twice the runs)")
     ap.add_argument("--data-dir",
                     default=os.path.join(tempfile.gettempdir(), "shrinkage-bench-data"))
+    add_data_arguments(ap)
     args = ap.parse_args(argv)
+    files = data_cases(args)
+    if args.cases is None:
+        args.cases = ",".join(files) or "gaussian-lasso-sparse"
     libs = [lib for lib in args.libs.split(",") if lib]
     for lib in libs:
         if lib not in FITS:
