@@ -98,18 +98,22 @@ def kkt_residual(family, X, y, b0, b, lam, l1_ratio, w=None, pf=None, standardiz
 def multinomial_certificate(X, y, w, off, path, grouped, pf):
     """The multinomial certificate of every point of ``path``, from scratch: the largest
     KKT violation over features (of the group norm when ``grouped``, else the largest over
-    classes), divided by the column's scale ``s_j`` (standardized units), and the
+    classes), divided by the column's spread ``s_j`` (standardized units), and the
     intercepts' gradient ``|sum_i w_i (Y_ik - P_ik)| / W``, over the largest standardized
     feature gradient at the null model (every coefficient zero, intercepts fitted); ``pf``
     the penalty factors. Gradient ``G = Xc^T (w (Y - P)) / W`` with ``Xc`` the columns
-    centred at their weighted means; ``s_j`` their weighted standard deviations when
-    ``path.standardize``, else 1."""
+    centred at their weighted means with an intercept (else uncentred); ``s_j`` the
+    root weighted mean square of ``Xc``'s column whatever ``path.standardize`` (the
+    certificate's unit, engine.problem.Problem: ``cert_scale``), while the penalty acts on
+    the weighted standard deviations when ``path.standardize``, else 1."""
     W = w.sum()
     K = path.classes.size
     Y = np.eye(K)[np.searchsorted(path.classes, y)]
     xm = w @ X / W if path.fit_intercept else np.zeros(X.shape[1])
     Xc = X - xm
-    s = np.sqrt(w @ ((X - w @ X / W) ** 2) / W) if path.standardize else np.ones(X.shape[1])
+    sdev = np.sqrt(w @ ((X - w @ X / W) ** 2) / W)
+    sd = sdev if path.standardize else np.ones(X.shape[1])
+    s = np.sqrt(w @ (Xc * Xc) / W)
     o = 0.0 if off is None else off
 
     def grad(b0, B):
@@ -133,13 +137,13 @@ def multinomial_certificate(X, y, w, off, path, grouped, pf):
             P = np.exp(eta - logsumexp(eta, axis=1, keepdims=True))
             H = (np.diag((w / W) @ P) - np.einsum("i,ik,ic->kc", w / W, P, P))
             null_b0 = null_b0 + np.linalg.pinv(H) @ g0
-    live = s > 0
+    live = sdev > 0
     top = (size(grad(null_b0, np.zeros((X.shape[1], K)))[1])[live] / s[live]).max()
     certs = []
     for lam, b0, B in zip(path.lams, path.intercepts, path.coefs):
         g0, G = grad(b0, B)
-        l1 = lam * path.l1_ratio * pf * s
-        l2 = lam * (1 - path.l1_ratio) * pf * s * s
+        l1 = lam * path.l1_ratio * pf * sd
+        l2 = lam * (1 - path.l1_ratio) * pf * sd * sd
         Z = G - l2[:, None] * B
         if grouped:
             nb = np.sqrt(np.sum(B * B, axis=1))

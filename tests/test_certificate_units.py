@@ -1,14 +1,15 @@
 """Certificates do not depend on the units of X.
 
 A KKT certificate is the largest violation in standardized units (divided by the column's
-scale ``s_j``) over the null model's largest standardized gradient. Measured in raw units,
-a feature recorded in tiny units hides its violation (its raw gradient is ``s_j`` times
-its standardized one) and one in huge units inflates the reference, hiding every other
-violation, the intercepts' included: the multinomial solver did both and reported
-converged points 25,000 times less optimal than their certificate said. Here each family
-fits a design with columns in units from 1e-5 to 1e4 and unpenalised neighbours; every
-certificate is recomputed from the coefficients in plain NumPy, and the fit of the same
-data in other units must be the same fit.
+spread ``s_j`` about the model's centre) over the null model's largest standardized
+gradient (tests/test_certificate_scale.py: without standardization or an intercept).
+Measured in raw units, a feature recorded in tiny units hides its violation (its raw
+gradient is ``s_j`` times its standardized one) and one in huge units inflates the
+reference, hiding every other violation, the intercepts' included: the multinomial solver
+did both and reported converged points 25,000 times less optimal than their certificate
+said. Here each family fits a design with columns in units from 1e-5 to 1e4 and
+unpenalised neighbours; every certificate is recomputed from the coefficients in plain
+NumPy, and the fit of the same data in other units must be the same fit.
 """
 
 import warnings

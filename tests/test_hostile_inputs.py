@@ -169,6 +169,16 @@ def test_columns_whose_squares_leave_double_precision_are_refused(scale, word):
         regularization_path(X, Y0)
 
 
+def test_weights_that_leave_a_column_no_variance_are_named_not_blamed_on_x():
+    """One weight 1e250 times the others: the columns' values spread, but their weighted
+    variances underflow. The error names the weights, not an overflow of X."""
+    w = np.ones(N)
+    w[0] = 1e250
+    with pytest.raises(ValueError, match=r"X column 0 spans .* weighted variance is .*"
+                                         r"sample_weight puts almost all its weight"):
+        regularization_path(X0, Y0, sample_weight=w)
+
+
 def test_weights_whose_sum_overflows_are_normalised_safely():
     w = np.full(N, 1e307)
     path = regularization_path(X0, Y0, sample_weight=w, n_lams=10)
@@ -206,6 +216,41 @@ def test_a_column_varying_only_in_its_last_digits_is_dropped_with_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         regularization_path(X, Y0, n_lams=10)
+
+
+@pytest.mark.parametrize("route", ["path", "ridge", "blocked"])
+def test_a_nonzero_constant_column_without_intercept_is_named(route):
+    """Without an intercept a constant column of 1s would be one; it is excluded (glmnet's
+    rule) and said so. A column of zeros, or a constant one beside an intercept, carries
+    nothing and is dropped silently; the Cox model's loss ignores constants too."""
+    import dask.array as da
+
+    import shrinkage.distributed as dist
+    from shrinkage.ridge import ridge_path
+
+    def fit(X, y, family="gaussian", **kw):
+        if route == "path":
+            return regularization_path(X, y, family, n_lams=5, **kw)
+        if route == "ridge":
+            return ridge_path(X, y, **kw).path
+        return dist.regularization_path(da.from_array(X, chunks=(50, X.shape[1])), y, family,
+                                        n_lams=5, scheduler="synchronous", **kw)
+
+    X = X0.copy()
+    X[:, 4] = 1.0
+    with pytest.warns(DataWarning, match="X column 4 constant and nonzero with "
+                                         "fit_intercept=False: excluded"):
+        path = fit(X, Y0, fit_intercept=False)
+    assert np.all(np.asarray(path.coefs)[..., 4] == 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        fit(X, Y0)
+        X[:, 4] = 0.0
+        fit(X, Y0, fit_intercept=False)
+        if route != "ridge":
+            X[:, 4] = 1.0
+            time = np.random.default_rng(1).exponential(np.exp(-0.3 * X0[:, 0]))
+            fit(X, np.c_[time, np.arange(N) % 4 > 0], "cox")
 
 
 def _estimators():

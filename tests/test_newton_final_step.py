@@ -44,15 +44,18 @@ def sparse_binomial(n, p, seed):
 
 
 def independent_certificate(X, y, w, offset, intercept, b0, b, lam):
-    """Largest KKT violation (standardized units) relative to the null model's largest
-    standardized gradient, from the definitions: ``w`` normalised to sum to one, columns
-    standardized by their weighted standard deviation, the null model the intercept alone
-    (with the offset) or nothing."""
+    """Largest KKT violation relative to the null model's largest gradient, both per unit
+    of each column's spread about the model's centre, from the definitions: ``w``
+    normalised to sum to one, the penalty on columns standardized by their weighted
+    standard deviation, the spread that deviation with an intercept and the root mean
+    square without one (engine.problem.Problem: ``cert_scale``), the null model the
+    intercept alone (with the offset) or nothing."""
     Xd = X.toarray() if sp.issparse(X) else X
     w = w / w.sum()
     xm = w @ Xd
     sd = np.sqrt(w @ (Xd - xm) ** 2)
     Xc = Xd - xm if intercept else Xd
+    spread = np.sqrt(w @ Xc**2)
     off = np.zeros(y.size) if offset is None else offset
 
     def grad(eta):
@@ -66,10 +69,10 @@ def independent_certificate(X, y, w, offset, intercept, b0, b, lam):
     l1 = lam * sd
     viol = np.where(b > 0, np.abs(g - l1), np.where(b < 0, np.abs(g + l1),
                                                     np.maximum(np.abs(g) - l1, 0.0)))
-    v = np.max(viol / sd)
+    v = np.max(viol / spread)
     if intercept:
         v = max(v, abs(g_int))
-    return v / np.max(np.abs(g0) / sd)
+    return v / np.max(np.abs(g0) / spread)
 
 
 CASES = {

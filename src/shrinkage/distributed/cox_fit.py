@@ -211,7 +211,7 @@ class CoxFit(PassFit):
         st = self.st
         out = np.empty(b.size, dtype=np.int64)
         v, _ = kkt_scan(s["point"].g, b, lam * st.l1u, lam * st.l2u, st.lo, st.hi, cand,
-                        cand, st.scale, out)
+                        cand, st.cert_scale, out)
         return v / self.grad_scale
 
     def decrease(self, s, b, db, db0, lam):
@@ -227,7 +227,7 @@ class CoxFit(PassFit):
         idx = np.flatnonzero(cand)
         G = np.ascontiguousarray(self.hessian(pt)[np.ix_(idx, idx)])
         diag = np.diag(G).copy()
-        s2 = st.scale[idx] ** 2
+        s2 = st.cert_scale[idx] ** 2
         h = curvature_floor(diag, s2)
         h = h * (1.0 + min(cert, _MAX_DAMPING))
         G[np.diag_indices_from(G)] = h
@@ -272,7 +272,7 @@ class CoxFit(PassFit):
         saturated = saturated_loss(pt.Wk, pt.dk, self.efron)  # data only: the same at every b
         null_dev = 2.0 * (pt.loss - saturated)
         cand = st.cand
-        top = float(np.max(np.abs(pt.g[cand]) / st.scale[cand])) if np.any(cand) else 1.0
+        top = float(np.max(np.abs(pt.g[cand]) / st.cert_scale[cand])) if np.any(cand) else 1.0
         self.grad_scale = top if top > 0 else 1.0
         start = (pt.b, 0.0, self._stats(pt))
         if np.any(st.unpen):

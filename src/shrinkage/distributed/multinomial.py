@@ -119,7 +119,7 @@ class MultinomialFit(PassFit):
         else:
             viol = np.max(np.stack([kkt_violation(g[:, k], B[:, k], l1, l2, st.lo, st.hi)
                                     for k in range(K)]), axis=0)
-        viol = viol / st.scale  # standardized units, as the in-memory solver's
+        viol = viol / st.cert_scale  # standardized units, as the in-memory solver's
         v = float(np.max(viol[feat])) if np.any(feat) else 0.0
         if st.fit_intercept:
             v = max(v, float(np.max(np.abs(s["sg"]))))
@@ -157,7 +157,7 @@ class MultinomialFit(PassFit):
         active = np.concatenate([[st.fit_intercept], feat])
         # curvatures in standardized units (H_jj / s_j^2; the intercept's scale is 1), as
         # the violation they are compared with
-        s2 = np.concatenate([[1.0], st.scale ** 2])
+        s2 = np.concatenate([[1.0], st.cert_scale ** 2])
         diag = np.array([H[k, k, j, j] / s2[j] for k in range(K)
                          for j in np.flatnonzero(active)])
         hmax = float(diag.max()) if diag.size and diag.max() > 0 else 1.0
@@ -223,7 +223,7 @@ class MultinomialFit(PassFit):
         p = self.d.size
         yield from self.null_model()
         null_dev = float(self.s["dev"])
-        gn = self.feature_gradient(self.s) / st.scale
+        gn = self.feature_gradient(self.s) / st.cert_scale
         top = float(np.max(gn[st.cand])) if np.any(st.cand) else 0.0
         self.grad_scale = top if top > 0 else 1.0
         ends = None

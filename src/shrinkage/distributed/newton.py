@@ -94,7 +94,7 @@ class NewtonFit(PassFit):
         st = self.st
         out = np.empty(b.size, dtype=np.int64)
         v, _ = kkt_scan(self.gradient(s), b, lam * st.l1u, lam * st.l2u, st.lo, st.hi,
-                        cand, cand, st.scale, out)
+                        cand, cand, st.cert_scale, out)
         if st.fit_intercept:
             v = max(v, abs(float(s["sg"])))
         return v / self.grad_scale
@@ -134,7 +134,7 @@ class NewtonFit(PassFit):
         yw = erc2 + 2.0 * float(b @ cb) + float(b @ G @ b)
         h = np.diag(G).copy()
         obj_scale = 0.5 * erc2 if erc2 > 0 else 1.0
-        hstd = h[cand] / st.scale[cand] ** 2
+        hstd = h[cand] / st.cert_scale[cand] ** 2
         hmax = float(hstd.max()) if hstd.size and hstd.max() > 0 else 1.0
         viol = INNER_ACCURACY * cert * self.grad_scale / V
         rel = min(max(0.5 * viol * viol / hmax / obj_scale, 1e-20), 1e-6)
@@ -216,7 +216,7 @@ class NewtonFit(PassFit):
         null_dev = float(self.s["dev"])
         g = self.gradient(self.s)
         cand = st.cand
-        top = float(np.max(np.abs(g[cand]) / st.scale[cand])) if np.any(cand) else 1.0
+        top = float(np.max(np.abs(g[cand]) / st.cert_scale[cand])) if np.any(cand) else 1.0
         self.grad_scale = top if top > 0 else 1.0
         ends = None
         if st.l1_ratio < RIDGE_LAM_MAX_RATIO and options.lams is None:

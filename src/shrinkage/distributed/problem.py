@@ -18,7 +18,7 @@ import numpy as np
 
 from ..engine.free import free_mask, warn_collinear_gram
 from ..engine.path import ConvergenceWarning, check_options
-from ..engine.problem import check_column_means, constant_columns
+from ..engine.problem import Problem, check_column_means, constant_columns
 from ..engine.ridge import ridge_grid_ends
 from ..engine.stopping import stop_reason
 from ..model.build import penalty_for
@@ -42,7 +42,8 @@ class FitSetup:
     ``xm`` are the weighted means (zeros without intercept), ``scale`` the ``s_j``,
     ``xsq`` the curvature ``E_w[(x - xm)^2]`` (0 on excluded columns), ``l1u, l2u, lo,
     hi`` the penalty arrays per unit ``lam``, ``cand`` the non-constant columns and
-    ``unpen`` the unpenalised candidates.
+    ``unpen`` the unpenalised candidates, ``cert_scale`` the certificates' unit per
+    feature (``shrinkage.engine.problem.Problem``: the spread about ``xm``).
     """
 
     family: object
@@ -65,6 +66,7 @@ class FitSetup:
     cand: np.ndarray
     unpen: np.ndarray
     sd: np.ndarray = None
+    cert_scale: np.ndarray = None
 
 
 def check_family(options):
@@ -103,7 +105,8 @@ def fit_setup(mom, options, p, family=None, *, fit_intercept=None, centre=None):
     if centre is None:
         centre = mom.xm if fit_intercept else np.zeros(p)
     constant = constant_columns(mom.sums["min_x"], mom.sums["max_x"], mom.var, names,
-                                mom.xm if fit_intercept else None)
+                                mom.xm if fit_intercept else None,
+                                fit_intercept or centre is mom.xm)
     xs = np.sqrt(mom.var)
     scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)
     arrays = penalty.lower_arrays(p, scale)
@@ -119,7 +122,8 @@ def fit_setup(mom, options, p, family=None, *, fit_intercept=None, centre=None):
         warn_collinear_gram(G[np.ix_(free, free)], free, names)
     return FitSetup(fam, penalty, float(tol), int(max_iter), float(l1_ratio), int(n_lams),
                     fit_intercept, bool(options.standardize), names, centre, mom.xm, scale,
-                    xsq, arrays.l1, arrays.l2, lo, hi, cand, unpen, xs)
+                    xsq, arrays.l1, arrays.l2, lo, hi, cand, unpen, xs,
+                    Problem.certificate_scale(mom.var if centre is mom.xm else xsq, constant))
 
 
 def free_arrays(G, c, st, cand):

@@ -53,7 +53,7 @@ def wide_setup(options, stats, p):
     penalty = penalty_for(fam, p, l1_ratio, options)
     intercept = bool(options.fit_intercept)
     constant = constant_columns(stats["lo"], stats["hi"], stats["var"], names,
-                                stats["xw"] if intercept else None)
+                                stats["xw"] if intercept else None, intercept)
     xw = stats["xw"]
     xs = np.sqrt(stats["var"])
     scale = np.where(constant, 1.0, xs) if options.standardize else np.ones(p)

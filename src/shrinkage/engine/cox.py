@@ -195,7 +195,7 @@ class CoxNewton(ProximalNewton):
         step = b_ws.copy()
         G = self.hessian(Z)
         diag = np.diag(G)
-        h = curvature_floor(diag, prob.scale[ws] ** 2)
+        h = curvature_floor(diag, prob.cert_scale[ws] ** 2)
         # Levenberg-Marquardt damping that vanishes with the violation (the steps stay
         # superlinear): where the active set nears the number of events the model is
         # singular, and undamped its coordinate descent crawls and its active-set solves
@@ -205,7 +205,7 @@ class CoxNewton(ProximalNewton):
         # inexact Newton as the base class, with a tighter inner tolerance: the exact
         # model's sweeps cost m^2 against the n m^2 of building it
         thr = max(self.exact_inner_accuracy * (ws_cert * self.grad_scale) ** 2
-                  / max(float(np.max(h / prob.scale[ws] ** 2)), 1e-300), 1e-300)
+                  / max(float(np.max(h / prob.cert_scale[ws] ** 2)), 1e-300), 1e-300)
         state[1] += solve_model(G, self.g[ws].copy(), h, step, l1[ws], l2[ws], prob.lo[ws],
                                 prob.hi[ws], thr, max(prob.max_iter - state[1], 1))
         nz = np.flatnonzero(step != b_ws)

@@ -92,10 +92,10 @@ class MultinomialSolver(Solver):
         self._refresh()
         # certificates are in standardized units (violation / s_j), as the other families':
         # in raw units a feature measured in tiny units hides its violation
-        gn = self.feature_gradient() / prob.scale
+        gn = self.feature_gradient() / prob.cert_scale
         cand = prob.candidates
         self.grad_scale = float(np.max(gn[cand])) if np.any(cand) and gn[cand].max() > 0 else 1.0
-        self._s2 = prob.scale ** 2
+        self._s2 = prob.cert_scale ** 2
 
     def _refresh(self):
         prob = self.prob
@@ -130,7 +130,7 @@ class MultinomialSolver(Solver):
         else:  # every class at once (the per-feature arrays broadcast across them)
             viol = np.max(kkt_violation(self.g, self.b, l1[:, None], l2[:, None],
                                         prob.lo[:, None], prob.hi[:, None]), axis=1)
-        viol /= prob.scale  # standardized units
+        viol /= prob.cert_scale  # standardized units
         viol[~prob.candidates] = 0.0
         if mask is not None:
             viol[~mask] = 0.0

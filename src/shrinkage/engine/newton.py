@@ -132,7 +132,7 @@ class ProximalNewton(Solver):
             self._saturated = self._loss - 0.5 * dev
         # certificates are relative to the null model's largest standardized gradient
         cand = prob.candidates
-        scale = float(np.max(np.abs(self.g[cand]) / prob.scale[cand])) if np.any(cand) else 1.0
+        scale = float(np.max(np.abs(self.g[cand]) / prob.cert_scale[cand])) if np.any(cand) else 1.0
         self.grad_scale = scale if scale > 0 else 1.0
         self._scratch = np.empty(p, dtype=np.int64)
         self._in_ws = np.empty(p, dtype=bool)  # the working set of a path point: mask
@@ -146,7 +146,7 @@ class ProximalNewton(Solver):
         self._last = None  # (lam, b, b0) of the last two path solutions
         self._before = None
         self._st = np.empty(4)  # the model's running sums (see cd_quadratic)
-        self._s2 = prob.scale ** 2  # curvatures h_j / s_j^2 are in standardized units
+        self._s2 = prob.cert_scale ** 2  # curvatures h_j / s_j^2 are in standardized units
         self._b_ws = np.empty(p)  # b on the working set before a step (newton_rounds)
         self._secant = None  # (b_before, rho, db0): the secant newton_rounds starts with
         self._fl = np.zeros(11)  # newton_rounds' state (fl, it), kept for the path
@@ -210,7 +210,7 @@ class ProximalNewton(Solver):
         """``(certificate, m)`` over ``cand``: the violators outside ``in_ws`` are left in
         ``self._scratch[:m]`` (one scan serves the certificate and the working set)."""
         prob = self.prob
-        v, m = kkt_scan(self.g, self.b, l1, l2, prob.lo, prob.hi, cand, in_ws, prob.scale,
+        v, m = kkt_scan(self.g, self.b, l1, l2, prob.lo, prob.hi, cand, in_ws, prob.cert_scale,
                         self._scratch)
         if prob.fit_intercept:
             v = max(v, abs(self.swres))
@@ -313,7 +313,7 @@ class ProximalNewton(Solver):
         prob = self.prob
         X, xd, xi, xp, sparse = prob.kernel_design()
         m = ws.size
-        ws_cert = ws_kkt(self.g, self.b, l1, l2, prob.lo, prob.hi, prob.scale, ws, m)
+        ws_cert = ws_kkt(self.g, self.b, l1, l2, prob.lo, prob.hi, prob.cert_scale, ws, m)
         if prob.fit_intercept:
             ws_cert = max(ws_cert, abs(self.swres))
         ws_cert /= self.grad_scale
@@ -346,7 +346,7 @@ class ProximalNewton(Solver):
             moved_any = True
             self.swres = self.residual()
             ws_cert = ws_gradient_kkt(X, xd, xi, xp, sparse, self.wres, self.swres, prob.xm,
-                                      self.b, l1, l2, prob.lo, prob.hi, prob.scale, ws, m,
+                                      self.b, l1, l2, prob.lo, prob.hi, prob.cert_scale, ws, m,
                                       self.g)
             if prob.fit_intercept:
                 ws_cert = max(ws_cert, abs(self.swres))
@@ -375,7 +375,7 @@ class ProximalNewton(Solver):
         step = -1  # the Newton step whose model was last polished
         polishes = 0  # and how often
         while newton_rounds(self.fam, X, xd, xi, xp, sparse, prob.y, prob.w, prob.xm,
-                            prob.scale, self._s2, prob.lo, prob.hi, l1, l2, ws, ws.size,
+                            prob.cert_scale, self._s2, prob.lo, prob.hi, l1, l2, ws, ws.size,
                             prob.fit_intercept, self.b, self.eta, self._eta_t, self.wres,
                             self._wres_t, self.g, v, z, self._v_t, self._z_t, *self._mean,
                             *self._mean_t, self._sums_t, self.xv, self.h, self._deta, st,

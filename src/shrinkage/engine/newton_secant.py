@@ -52,4 +52,4 @@ def secant_warm_start(solver, lam, ws, l1, l2):
     solver._loss += solver._trial_loss
     solver.swres = solver.residual()
     ws_gradient_kkt(X, xd, xi, xp, sparse, solver.wres, solver.swres, prob.xm, b, l1, l2,
-                    prob.lo, prob.hi, prob.scale, ws, ws.size, solver.g)
+                    prob.lo, prob.hi, prob.cert_scale, ws, ws.size, solver.g)

@@ -35,10 +35,10 @@ def null_path(prob, data, options, eta, b0, null_dev, names, tol, l1_ratio, n_la
     g = prob.gradient(data.w * (data.y - mu))
     gmag = np.abs(g) if g.ndim == 1 else np.sqrt(np.sum(g * g, axis=1))
     cand = prob.candidates
-    ratio = np.sqrt(prob.xsq[cand]) / prob.scale[cand]
+    ratio = np.sqrt(prob.xsq[cand]) / prob.cert_scale[cand]
     natural = (float(np.max(ratio)) if ratio.size else 1.0) * float(
         np.sqrt(data.w @ (np.abs(data.y) + np.abs(mu)) ** 2))
-    violation = float(np.max(gmag[cand] / prob.scale[cand])) if np.any(cand) else 0.0
+    violation = float(np.max(gmag[cand] / prob.cert_scale[cand])) if np.any(cand) else 0.0
     if prob.fit_intercept:
         violation = max(violation, float(np.max(np.abs(data.w @ (data.y - mu)))))
     cert_value = violation / natural if natural > 0 else violation

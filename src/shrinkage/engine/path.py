@@ -425,7 +425,8 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
         var = column_moments(X, data.w, xw)
         lo, hi = column_spread(X, data.w)
     check_column_means(xw)
-    constant = constant_columns(lo, hi, var, names, xw if fit_intercept else None)
+    constant = constant_columns(lo, hi, var, names, xw if fit_intercept else None,
+                                fit_intercept or not data.family.has_intercept)
     xs = np.sqrt(var)
     # no intercept in the Cox model, but its loss ignores a shift of eta: centring the
     # columns changes nothing and keeps the diagonal Newton model well conditioned
@@ -440,11 +441,12 @@ def _problem(X, data, penalty, options, hints, tol, max_iter, names):
                          "penalty; use multinomial_grouped=False")
     xsq = np.where(constant, 0.0, var if fit_intercept
                    else column_moments(X, data.w, np.zeros(p)))
+    cert_scale = Problem.certificate_scale(var if xm is xw else xsq, constant)
     prob = Problem(
         X=X, y=data.y, w=data.w, uniform_w=(1.0 / n if data.uniform else 0.0),
         offset=data.offset, family=data.family, xm=xm, xw=xw, xsq=xsq, l1u=arrays.l1,
         l2u=arrays.l2, lo=lo, hi=hi, excluded=constant, fit_intercept=fit_intercept,
-        tol=tol, max_iter=max_iter, scale=scale, penalty=penalty,
+        tol=tol, max_iter=max_iter, scale=scale, penalty=penalty, cert_scale=cert_scale,
     )
     return prob, g0, held_block
 

@@ -53,6 +53,16 @@ class Problem:
     the penalty weights per unit ``lam``; ``excluded`` marks constant columns, whose
     coefficients stay at zero; ``penalty`` is the penalty object itself (its declared
     attributes, e.g. ``group_responses``).
+
+    ``scale`` is the standardization the penalty acts in (the columns' weighted standard
+    deviations, or ones with ``standardize=False``). ``cert_scale`` is the unit every
+    KKT certificate measures feature ``j``'s violation in: ``sqrt(sum_i w_i (x_ij -
+    xm_j)^2)``, the column's spread about the centre the model uses (the weighted mean
+    with an intercept, zero without), 1 for excluded columns; by default ``scale``. A
+    violation divided by it is the change of the loss per unit spread of the column,
+    whatever the column's units or the penalty's standardization, so one column on a
+    large scale (``standardize=False``) or far from zero (no intercept) cannot make the
+    violations of the others look small.
     """
 
     X: object
@@ -74,10 +84,19 @@ class Problem:
     max_iter: int
     scale: np.ndarray = None
     penalty: object = None
+    cert_scale: np.ndarray = None
+
+    @staticmethod
+    def certificate_scale(spread_sq, constant):
+        """``cert_scale`` from each column's weighted sum of squares about the model's
+        centre; 1 for excluded (or spread-less) columns."""
+        return np.where(constant | ~(spread_sq > 0.0), 1.0, np.sqrt(spread_sq))
 
     def __post_init__(self):
         if self.scale is None:
             self.scale = np.ones(self.X.shape[1])
+        if self.cert_scale is None:
+            self.cert_scale = self.scale
         X = self.X
         self.sparse = sp.issparse(X)
         # the layout a kernel is not given is None: numba then prunes its branches before
@@ -222,11 +241,14 @@ def warn_far_columns(xm, var, constant, names=None):
         "before fitting", DataWarning, stacklevel=5)
 
 
-def constant_columns(lo, hi, var, names=None, centre=None):
+def constant_columns(lo, hi, var, names=None, centre=None, intercept=True):
     """Columns to exclude as constant, from their live range ``[lo, hi]``.
 
     ``centre``: the weighted means a fit with an intercept centres on; the kept columns
-    lying far from zero are then named too (:func:`warn_far_columns`).
+    lying far from zero are then named too (:func:`warn_far_columns`). ``intercept``:
+    whether the model absorbs a constant (an intercept, or a loss blind to shifts of
+    ``eta``); without, a nonzero constant column would act as an intercept, and its
+    exclusion (glmnet's rule) is named in a :class:`DataWarning`.
 
     Constant means a spread within ``NEAR_CONSTANT`` of the column's magnitude, decided on
     the values themselves (not on a variance, whose rounding grows with the mean). A
@@ -249,15 +271,32 @@ def constant_columns(lo, hi, var, names=None, centre=None):
                 f"{shown} vary only in their last digits (relative spread <= "
                 f"{NEAR_CONSTANT:g}): treated as constant, coefficient 0", DataWarning,
                 stacklevel=4)
+        shifted = constant & ((lo != 0) | (hi != 0))
+        if not intercept and shifted.any():
+            cols = np.flatnonzero(shifted)
+            shown = ", ".join(label(j) for j in cols[:5]) + (" ..." if cols.size > 5 else "")
+            warnings.warn(
+                f"{shown} constant and nonzero with fit_intercept=False: excluded, "
+                "coefficient 0 (a constant column would act as an intercept); use "
+                "fit_intercept=True to fit one", DataWarning, stacklevel=4)
     fits = (var >= _VAR_RANGE[0]) & (var <= _VAR_RANGE[1])
     fits |= constant
     if not fits.all():
         j = int(np.flatnonzero(~fits)[0])
-        what = "overflow" if not np.isfinite(var[j]) or spread[j] > 1 else "underflow"
+        over = not var[j] <= _VAR_RANGE[1]
+        if not over and spread[j] ** 2 > _VAR_RANGE[0]:
+            # its values spread: the weighted variance underflows because (almost) all
+            # the weight sits on rows where the column is constant
+            raise ValueError(
+                f"{label(j)} spans [{lo[j]:.3g}, {hi[j]:.3g}] but its weighted variance is "
+                f"{var[j]:.3g}: sample_weight puts almost all its weight on rows where the "
+                "column is constant (weight ratios of about 1e200 and beyond leave "
+                "double precision); rescale or drop the extreme weights before fitting")
         raise ValueError(
-            f"{label(j)} spans [{lo[j]:.3g}, {hi[j]:.3g}]: its sums of squares {what} double "
-            "precision (a spread between 1e-120 and 1e120 is fitted exactly); rescale it "
-            "(for instance to unit variance) before fitting")
+            f"{label(j)} spans [{lo[j]:.3g}, {hi[j]:.3g}]: its sums of squares "
+            f"{'overflow' if over else 'underflow'} double precision (a spread between "
+            "1e-120 and 1e120 is fitted exactly); rescale it (for instance to unit variance) "
+            "before fitting")
     if centre is not None:
         warn_far_columns(centre, var, constant, names)
     return constant

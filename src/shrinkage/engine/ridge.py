@@ -119,7 +119,8 @@ class ExactRidge:
         with np.errstate(over="ignore", under="ignore"):
             var = wn @ (Xc * Xc)
         const = constant_columns(*column_spread(X, wn), var,
-                                 centre=mean if fit_intercept else None)
+                                 centre=mean if fit_intercept else None,
+                                 intercept=fit_intercept)
         s = np.sqrt(var)
         if fit_intercept:
             xbar = mean
