@@ -81,8 +81,10 @@ class ConcaveCovariance(GaussianCovariance):
         super().__init__(prob, setup)
         self.pen = prob.penalty
         cand = prob.candidates
-        scale = float(np.max(np.abs(self.g[cand]) / prob.scale[cand])) if np.any(cand) else 1.0
+        scale = (float(np.max(np.abs(self.g[cand]) / prob.cert_scale[cand])) if np.any(cand)
+                 else 1.0)
         self.grad_scale = scale if scale > 0 else 1.0
+        self.unit = prob.scale / prob.cert_scale  # (kernels.concave.kkt_scan)
         self._margins = np.zeros(0)
 
     def run_path(self, grid, lam_prev, null_dev, early_stop, out):
@@ -92,8 +94,8 @@ class ConcaveCovariance(GaussianCovariance):
         while True:
             k, code, nv = concave_covariance_path(
                 self.pen.code, float(self.pen.gamma), self.G, self.col, self.n_cols, self.c,
-                self.yw, self.h, prob.l1u, prob.l2u, prob.candidates, prob.scale, grid, k,
-                prob.tol, self.grad_scale, prob.max_iter, self.anderson_k,
+                self.yw, self.h, prob.l1u, prob.l2u, prob.candidates, prob.scale, self.unit, grid,
+                k, prob.tol, self.grad_scale, prob.max_iter, self.anderson_k,
                 self.sweeps_before_polish, prob.fit_intercept, self.ybar, prob.xm,
                 float(null_dev), bool(early_stop), *self.stop_rules, self.b, self.g,
                 self._scratch, *out)
@@ -152,7 +154,7 @@ def _active(b, ws, m, A):
 
 @njit(cache=True, nogil=True)
 def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, cand, scale,
-                            lams, k0, tol, grad_scale, max_iter, anderson_k, polish_every,
+                            unit, lams, k0, tol, grad_scale, max_iter, anderson_k, polish_every,
                             fit_intercept, ybar, xm, null_dev, early_stop, min_lams,
                             dev_max, dev_change, b, g, need, coefs, intercepts, dev_ratio,
                             cert, n_iter):
@@ -177,7 +179,7 @@ def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, can
     for k in range(k0, L):
         m = _strengths(lams[k], l1u, l2u, scale, cand, in_ws, col, ws, l1, l2)
         sweeps = n_iter[k]
-        v, nv = kkt_scan(kind, gamma, g, b, scale, l1, l2, cand, in_ws, need)
+        v, nv = kkt_scan(kind, gamma, g, b, scale, unit, l1, l2, cand, in_ws, need)
         if nv > 0:
             return k, NEED_COLUMNS, nv
         n_hist = 0
@@ -207,7 +209,7 @@ def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, can
                     else:  # a saddle or a singular piece: wait longer
                         wait *= 2
                 polish_in = wait
-            v, nv = kkt_scan(kind, gamma, g, b, scale, l1, l2, cand, in_ws, need)
+            v, nv = kkt_scan(kind, gamma, g, b, scale, unit, l1, l2, cand, in_ws, need)
             if nv > 0:
                 n_iter[k] = sweeps
                 return k, NEED_COLUMNS, nv

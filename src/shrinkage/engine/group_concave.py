@@ -88,6 +88,7 @@ class GroupConcaveSolver(GroupSolver):
         self.kind = pen.code
         self.gamma = float(pen.gamma)
         self.certificate_kind = "kkt_violation"
+        self.measure_in_units(True)
         self.damp = 0.0
         self.anchor = np.zeros_like(self.beta)
         self._margins = []
@@ -106,7 +107,7 @@ class GroupConcaveSolver(GroupSolver):
     def _violations(self, lam):
         l1g, _, l2g = self._arrays(lam)
         viol = group_concave_violation(self.pen.kind, self.gamma, self.G, self.beta,
-                                       self.order, self.starts, l1g, l2g)
+                                       self.order, self.starts, l1g, l2g, self.unit)
         viol[~self.gcand] = 0.0
         return viol
 

@@ -143,7 +143,20 @@ class GroupSolver(GroupGap, Solver):
             self.obj_scale = null_obj if null_obj > 0 else 1.0
             self.svR = self.v @ self.R
         self.G = self._full_gradient()
+        self.measure_in_units(not self.quadratic)
+
+    def measure_in_units(self, kkt):
+        """Set the certificate's reference ``grad_scale``, the null model's largest
+        gradient, and ``unit``: with a KKT certificate (``kkt``) each feature's violation
+        is measured per unit of its column's spread (``Problem.cert_scale``), not of the
+        penalty's scale, so that one column on a huge scale (``standardize=False``, no
+        intercept) cannot set a reference that hides the others' violations."""
+        prob = self.prob
+        unit = np.where(prob.candidates, prob.scale / prob.cert_scale, 0.0)
+        self.unit = unit if kkt and np.any(unit[prob.candidates] != 1.0) else None
         gs = np.abs(self.G)[prob.candidates]
+        if self.unit is not None:
+            gs = gs * unit[prob.candidates][:, None]
         self.grad_scale = float(np.max(gs)) if gs.size and np.max(gs) > 0 else 1.0
 
     # ---- the contract -------------------------------------------------------------------
@@ -195,7 +208,8 @@ class GroupSolver(GroupGap, Solver):
 
     def _violations(self, lam):
         l1g, l1in, l2g = self._arrays(lam)
-        viol = group_kkt_violation(self.G, self.beta, self.order, self.starts, l1g, l1in, l2g)
+        viol = group_kkt_violation(self.G, self.beta, self.order, self.starts, l1g, l1in, l2g,
+                                   self.unit)
         viol[~self.gcand] = 0.0
         return viol
 

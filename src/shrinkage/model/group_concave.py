@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .concave import ConcaveKind, check_penalty, concave_slope, concave_threshold, concave_value
-from .groups import GroupElasticNet, group_sq_norms
+from .groups import GroupElasticNet, group_sq_norms, violation_in_units
 
 __all__ = ["GroupFoldedConcave", "group_concave_threshold", "group_concave_value",
            "group_concave_violation"]
@@ -59,13 +59,14 @@ def group_concave_value(kind, gamma, B, order, starts, l1g, l2g):
     return float(np.sum(concave_value(kind, nrm, l1g, gamma)) + 0.5 * np.dot(l2g, nrm * nrm))
 
 
-def group_concave_violation(kind, gamma, G, B, order, starts, l1g, l2g):
+def group_concave_violation(kind, gamma, G, B, order, starts, l1g, l2g, unit=None):
     """Distance of every group from its first-order condition (per group, >= 0).
 
     ``G`` is minus the gradient of the loss and ``B`` the coefficients, both standardized,
     shape (p,) or (p, 1); ``l1g, l2g`` per group include ``lam``. A non-zero group:
     ``||G_g - l2g B_g - rho'(||B_g||) B_g / ||B_g||||``; a zero group:
-    ``max(||G_g|| - l1g, 0)``.
+    ``max(||G_g|| - l1g, 0)``; ``unit``: the certificate's unit per feature
+    (:func:`~.groups.violation_in_units`).
     """
     G2 = G.reshape(G.shape[0], -1)
     B2 = B.reshape(B.shape[0], -1)
@@ -73,8 +74,10 @@ def group_concave_violation(kind, gamma, G, B, order, starts, l1g, l2g):
     bn = _norms(B2, order, starts)
     slope = np.where(bn > 0, concave_slope(kind, bn, l1g, gamma), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        unit = np.where(bn > 0, slope / bn, 0.0)
-    Z = G2 - (_expand(l2g, order, starts, p) + _expand(unit, order, starts, p))[:, None] * B2
+        radial = np.where(bn > 0, slope / bn, 0.0)
+    Z = G2 - (_expand(l2g, order, starts, p) + _expand(radial, order, starts, p))[:, None] * B2
+    if unit is not None:
+        return violation_in_units(Z, G2, l1g, bn == 0, order, starts, unit)
     moving = _norms(Z, order, starts)
     at_zero = np.maximum(_norms(G2, order, starts) - l1g, 0.0)
     return np.where(bn > 0, moving, at_zero)

@@ -146,12 +146,14 @@ def group_dual_norm(G, order, starts, c_in, c_g):
     return out
 
 
-def group_kkt_violation(G, B, order, starts, l1g, l1in, l2g):
+def group_kkt_violation(G, B, order, starts, l1g, l1in, l2g, unit=None):
     """Distance of every group from its optimality condition (per group, >= 0).
 
     ``G`` is minus the gradient of the loss and ``B`` the coefficients, both standardized,
     shape (p,) or (p, K); ``l1g, l1in, l2g`` per group include ``lam``. Block g is optimal
-    when ``G_g - l2 B_g`` lies in ``l1g * d||B_g|| + l1in * d||B_g||_1``.
+    when ``G_g - l2 B_g`` lies in ``l1g * d||B_g|| + l1in * d||B_g||_1``. ``unit`` (p,),
+    optional: per-feature factors that take a standardized violation to the
+    certificate's unit (:func:`violation_in_units`).
     """
     p = G.shape[0]
     vec = G.ndim == 1
@@ -166,10 +168,32 @@ def group_kkt_violation(G, B, order, starts, l1g, l1in, l2g):
     with np.errstate(invalid="ignore", divide="ignore"):
         U = Z - _expand(l1g, order, starts, p)[:, None] * np.where(bnf > 0, B2 / bnf, 0.0)
     dev = np.where(B2 != 0, U - inf * np.sign(B2), np.maximum(np.abs(U) - inf, 0.0))
-    nz_viol = np.sqrt(_reduce(np.sum(dev * dev, axis=1), order, starts))
     s = np.maximum(np.abs(Z) - inf, 0.0)
-    z_viol = np.maximum(np.sqrt(_reduce(np.sum(s * s, axis=1), order, starts)) - l1g, 0.0)
-    return np.where(zero_g, z_viol, nz_viol)
+    return violation_in_units(dev, s, l1g, zero_g, order, starts, unit)
+
+
+def violation_in_units(dev, S, l1g, zero_g, order, starts, unit=None):
+    """Per group: ``||dev_g||`` where the group is non-zero, ``max(||S_g|| - l1g, 0)``
+    where it is zero (``dev, S``: (p, K), standardized).
+
+    With ``unit`` (p,) each feature's entries are first multiplied by its factor (the
+    ratio of the penalty's scale to the certificate's, ``engine.problem.Problem``): the
+    non-zero group's residual is measured as ``||unit_g * dev_g||``, the zero group's
+    excess along the direction it would move, times ``||unit_g * S_g|| / ||S_g||``. A
+    column on a huge scale then cannot hide the others' violations behind its own.
+    """
+    sq = _reduce(np.sum(S * S, axis=1), order, starts)
+    excess = np.maximum(np.sqrt(sq) - l1g, 0.0)
+    if unit is None:
+        return np.where(zero_g, excess, np.sqrt(_reduce(np.sum(dev * dev, axis=1), order,
+                                                        starts)))
+    u = unit[:, None]
+    dev = u * dev
+    usq = _reduce(np.sum((u * S) ** 2, axis=1), order, starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(sq > 0, np.sqrt(usq / sq), 1.0)
+    return np.where(zero_g, excess * ratio,
+                    np.sqrt(_reduce(np.sum(dev * dev, axis=1), order, starts)))
 
 
 def group_penalty_value(B, order, starts, l1g, l1in, l2g):

@@ -119,10 +119,12 @@ def violation(kind, gs, t, lam1, lam2, gamma):
 
 
 @njit(cache=True, nogil=True)
-def kkt_scan(kind, gamma, g, b, scale, lam1, lam2, cand, in_ws, out):
+def kkt_scan(kind, gamma, g, b, scale, unit, lam1, lam2, cand, in_ws, out):
     """Largest violation over candidates; violators outside ``in_ws`` written to ``out``.
 
-    Returns ``(max_violation, n_violators)`` in standardized-gradient units.
+    Returns ``(max_violation, n_violators)`` in standardized-gradient units, each
+    feature's times ``unit_j`` (the penalty's scale over the certificate's,
+    ``engine.problem.Problem``).
     """
     vmax = 0.0
     m = 0
@@ -130,7 +132,7 @@ def kkt_scan(kind, gamma, g, b, scale, lam1, lam2, cand, in_ws, out):
         if not cand[j]:
             continue
         s = scale[j]
-        vj = violation(kind, g[j] / s, b[j] * s, lam1[j], lam2[j], gamma)
+        vj = violation(kind, g[j] / s, b[j] * s, lam1[j], lam2[j], gamma) * unit[j]
         if vj > 0.0:
             if vj > vmax:
                 vmax = vj
@@ -141,13 +143,13 @@ def kkt_scan(kind, gamma, g, b, scale, lam1, lam2, cand, in_ws, out):
 
 
 @njit(cache=True, nogil=True)
-def ws_kkt(kind, gamma, g, b, scale, lam1, lam2, ws, m):
-    """Largest violation over ``ws[:m]``."""
+def ws_kkt(kind, gamma, g, b, scale, unit, lam1, lam2, ws, m):
+    """Largest violation over ``ws[:m]`` (units as :func:`kkt_scan`)."""
     vmax = 0.0
     for k in range(m):
         j = ws[k]
         s = scale[j]
-        vj = violation(kind, g[j] / s, b[j] * s, lam1[j], lam2[j], gamma)
+        vj = violation(kind, g[j] / s, b[j] * s, lam1[j], lam2[j], gamma) * unit[j]
         if vj > vmax:
             vmax = vj
     return vmax
