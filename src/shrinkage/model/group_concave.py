@@ -66,7 +66,7 @@ def group_concave_violation(kind, gamma, G, B, order, starts, l1g, l2g, unit=Non
     shape (p,) or (p, 1); ``l1g, l2g`` per group include ``lam``. A non-zero group:
     ``||G_g - l2g B_g - rho'(||B_g||) B_g / ||B_g||||``; a zero group:
     ``max(||G_g|| - l1g, 0)``; ``unit``: the certificate's unit per feature
-    (:func:`~.groups.violation_in_units`).
+    (:func:`~shrinkage.model.groups.violation_in_units`).
     """
     G2 = G.reshape(G.shape[0], -1)
     B2 = B.reshape(B.shape[0], -1)

@@ -37,7 +37,8 @@ from ..validation import check_scalar
 from .penalties import ElasticNet, PenaltyArrays
 
 __all__ = ["GroupElasticNet", "build_penalty", "check_feature_groups", "group_dual_norm",
-           "group_extra", "group_kkt_violation", "group_penalty_value", "group_sq_norms"]
+           "group_extra", "group_kkt_violation", "group_penalty_value", "group_sq_norms",
+           "violation_in_units"]
 
 
 def check_feature_groups(feature_groups, p):
@@ -153,7 +154,7 @@ def group_kkt_violation(G, B, order, starts, l1g, l1in, l2g, unit=None):
     shape (p,) or (p, K); ``l1g, l1in, l2g`` per group include ``lam``. Block g is optimal
     when ``G_g - l2 B_g`` lies in ``l1g * d||B_g|| + l1in * d||B_g||_1``. ``unit`` (p,),
     optional: per-feature factors that take a standardized violation to the
-    certificate's unit (:func:`violation_in_units`).
+    certificate's unit (:func:`~shrinkage.model.groups.violation_in_units`).
     """
     p = G.shape[0]
     vec = G.ndim == 1
