@@ -85,22 +85,30 @@ def cholesky_solve(H, rhs, m):
 #: eigenvalues of a unit-diagonal (standardized) system below this share of the largest
 #: are rounding, not curvature: a direction they belong to is not determined by the data
 RCOND = 1e-10
+_EPS = np.finfo(np.float64).eps
 
 
 @njit(cache=True, nogil=True)
-def clip_spectrum(d, floor):
-    """Eigenvalues ``d`` of a standardized block Hessian with those at or below ``RCOND``
-    of the largest, or below ``floor`` (a bound on the error of the computed matrix: no
-    eigenvalue moves by more, Weyl), set to 0 in place, negative ones (rounding of a
-    semidefinite matrix) too: a solve then leaves the null directions of collinear
-    columns alone (a ridge part added later still pins them) instead of dividing by
-    rounding."""
+def clip_spectrum(d, V, H, floor):
+    """Eigenvalues ``d`` (eigenvectors ``V``'s columns) of a block Hessian ``H`` set to 0
+    in place where they are rounding, not curvature: at or below ``RCOND`` of their
+    eigenvector's diagonal mass ``sum_u V_us^2 H_uu`` (how collinear its columns are,
+    whatever their scales: a block of columns 1e6 apart in scale keeps its genuine small
+    eigenvalue), below ``eigh``'s rounding (``1e3 eps`` of the largest) or below
+    ``floor`` (a bound on the error of the computed matrix: no eigenvalue moves by more,
+    Weyl); negative ones (rounding of a semidefinite matrix) too. A solve then leaves
+    the null directions of collinear columns alone (a ridge part added later still pins
+    them) instead of dividing by rounding."""
+    m = d.shape[0]
     top = 0.0
-    for s in range(d.shape[0]):
+    for s in range(m):
         top = max(top, d[s])
-    cut = max(RCOND * top, floor)
-    for s in range(d.shape[0]):
-        if not d[s] > cut:
+    base = max(1e3 * _EPS * top, floor)
+    for s in range(m):
+        mass = 0.0
+        for u in range(m):
+            mass += V[u, s] * V[u, s] * H[u, u]
+        if not d[s] > max(RCOND * mass, base):
             d[s] = 0.0
 
 

@@ -72,6 +72,7 @@ def solve_block_en(Qg, d, c, l1g, l2, out, ct, ss, e):
     if cn <= l1g:
         fill2(out, 0.0)
         return
+    null = False
     for s in range(m):  # ct = Q^T c
         acc2 = 0.0
         for k in range(K):
@@ -82,6 +83,18 @@ def solve_block_en(Qg, d, c, l1g, l2, out, ct, ss, e):
             acc2 += acc * acc
         ss[s] = acc2
         e[s] = d[s] + l2
+        if not e[s] > 0.0:
+            # a null direction (clip_spectrum): c's part there is rounding, and
+            # following it would be unbounded; it is left alone
+            null = True
+            ss[s] = 0.0
+            for k in range(K):
+                ct[s, k] = 0.0
+    if null:
+        cn = np.sqrt(np.sum(ss[:m]))
+        if cn <= l1g:
+            fill2(out, 0.0)
+            return
     t = group_root(ss[:m], e[:m], l1g, cn)
     for s in range(m):
         if t < 0.0:  # l1g == 0: a ridge block
@@ -220,7 +233,7 @@ def polish_support(Hg, c, l1in, l1g, l2, b):
             sq, kq = idx[q] // K, idx[q] % K
             Hs[a, q] = Hg[sa, sq] if ka == kq else 0.0
     d, V = np.linalg.eigh(Hs)
-    clip_spectrum(d, 0.0)
+    clip_spectrum(d, V, Hs, 0.0)
     out = np.empty((n_s, 1))
     ct = np.empty((n_s, 1))
     ss = np.empty(n_s)

@@ -55,7 +55,7 @@ def gram_blocks(C, gptr, gidx, eoff, todo, H, Q, D):
                 Hm[s, u] = C[gidx[a + s], gidx[a + u]]
                 H[e0 + s * m + u] = Hm[s, u]
         d, V = np.linalg.eigh(Hm)
-        clip_spectrum(d, 0.0)
+        clip_spectrum(d, V, Hm, 0.0)
         for s in range(m):
             D[a + s] = d[s]
             for u in range(m):

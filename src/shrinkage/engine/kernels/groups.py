@@ -81,7 +81,7 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
             for u in range(m):
                 Hm[s, u] = H[e0 + s * m + u]
         d, V = np.linalg.eigh(Hm)
-        clip_spectrum(d, np.sqrt(err))
+        clip_spectrum(d, V, Hm, np.sqrt(err))
         for s in range(m):
             D[a + s] = d[s]
             for u in range(m):
