@@ -89,7 +89,6 @@ class ConcaveSolver(Solver):
         scale = (float(np.max(np.abs(self.g[cand]) / prob.cert_scale[cand])) if np.any(cand)
                  else 1.0)
         self.grad_scale = scale if scale > 0 else 1.0
-        self.unit = prob.scale / prob.cert_scale  # (kernels.concave.kkt_scan)
         self.h = prob.xsq.copy() if self.quadratic else np.zeros(p)
         self.xv = prob.xw.copy() if self.quadratic else np.zeros(p)
         self._scratch = np.empty(p, dtype=np.int64)
@@ -127,7 +126,7 @@ class ConcaveSolver(Solver):
 
     def _kkt(self, lam1, lam2, cand, in_ws):
         prob = self.prob
-        v, m = kkt_scan(self.kind, self.gamma, self.g, self.b, prob.scale, self.unit, lam1,
+        v, m = kkt_scan(self.kind, self.gamma, self.g, self.b, prob.scale, prob.cert_unit, lam1,
                         lam2, cand, in_ws, self._scratch)
         if prob.fit_intercept:
             v = max(v, abs(self.swres))
@@ -342,8 +341,8 @@ class ConcaveSolver(Solver):
         X, xd, xi, xp, sparse = prob.kernel_design()
         centred_dots(X, xd, xi, xp, sparse, self.wres, self.swres, prob.xm, ws, ws.size,
                      self.g)
-        c = ws_kkt(self.kind, self.gamma, self.g, self.b, prob.scale, self.unit, lam1, lam2, ws,
-                   ws.size)
+        c = ws_kkt(self.kind, self.gamma, self.g, self.b, prob.scale, prob.cert_unit, lam1, lam2,
+                   ws, ws.size)
         if prob.fit_intercept:
             c = max(c, abs(self.swres))
         return c / self.grad_scale

@@ -84,7 +84,6 @@ class ConcaveCovariance(GaussianCovariance):
         scale = (float(np.max(np.abs(self.g[cand]) / prob.cert_scale[cand])) if np.any(cand)
                  else 1.0)
         self.grad_scale = scale if scale > 0 else 1.0
-        self.unit = prob.scale / prob.cert_scale  # (kernels.concave.kkt_scan)
         self._margins = np.zeros(0)
 
     def run_path(self, grid, lam_prev, null_dev, early_stop, out):
@@ -94,8 +93,8 @@ class ConcaveCovariance(GaussianCovariance):
         while True:
             k, code, nv = concave_covariance_path(
                 self.pen.code, float(self.pen.gamma), self.G, self.col, self.n_cols, self.c,
-                self.yw, self.h, prob.l1u, prob.l2u, prob.candidates, prob.scale, self.unit, grid,
-                k, prob.tol, self.grad_scale, prob.max_iter, self.anderson_k,
+                self.yw, self.h, prob.l1u, prob.l2u, prob.candidates, prob.scale, prob.cert_unit,
+                grid, k, prob.tol, self.grad_scale, prob.max_iter, self.anderson_k,
                 self.sweeps_before_polish, prob.fit_intercept, self.ybar, prob.xm,
                 float(null_dev), bool(early_stop), *self.stop_rules, self.b, self.g,
                 self._scratch, *out)

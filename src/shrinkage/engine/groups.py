@@ -152,7 +152,7 @@ class GroupSolver(GroupGap, Solver):
         penalty's scale, so that one column on a huge scale (``standardize=False``, no
         intercept) cannot set a reference that hides the others' violations."""
         prob = self.prob
-        unit = np.where(prob.candidates, prob.scale / prob.cert_scale, 0.0)
+        unit = prob.cert_unit
         self.unit = unit if kkt and np.any(unit[prob.candidates] != 1.0) else None
         gs = np.abs(self.G)[prob.candidates]
         if self.unit is not None:

@@ -62,7 +62,8 @@ class Problem:
     violation divided by it is the change of the loss per unit spread of the column,
     whatever the column's units or the penalty's standardization, so one column on a
     large scale (``standardize=False``) or far from zero (no intercept) cannot make the
-    violations of the others look small.
+    violations of the others look small. ``cert_unit = scale / cert_scale`` takes a
+    violation in the penalty's standardized units to the certificate's.
     """
 
     X: object
@@ -97,6 +98,9 @@ class Problem:
             self.scale = np.ones(self.X.shape[1])
         if self.cert_scale is None:
             self.cert_scale = self.scale
+        # per feature, a violation in the penalty's standardized units times this is in
+        # the certificate's (1 with the defaults)
+        self.cert_unit = self.scale / self.cert_scale
         X = self.X
         self.sparse = sp.issparse(X)
         # the layout a kernel is not given is None: numba then prunes its branches before
