@@ -1,5 +1,7 @@
 """sweep(): shapes, the choice rule, every knob, early stopping inside, parallel runs."""
 
+import time
+
 import joblib
 import numpy as np
 import pytest
@@ -76,6 +78,32 @@ def test_sweep_is_reproducible_and_parallel_equals_sequential():
         c = sweep(_MLP(), train, val, n_jobs=2, **kw)
     np.testing.assert_array_equal(a.seed_scores, c.seed_scores)
     np.testing.assert_array_equal(a.curves["val"], c.curves["val"])
+
+
+class _SlowFactory:
+    """Yields the GIL between a run's seeding and its weights' draw (a wide race window)."""
+
+    def __call__(self):
+        time.sleep(0.002)
+        return nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 1))
+
+
+def test_threaded_sweep_initialises_every_run_from_its_own_seed():
+    # a thread restoring the caller's generator state on exit used to land between another
+    # thread's seeding and its model's construction: that run started from other weights
+    # (one CI run in many; every threaded sweep here, before the fix)
+    train, val = _regression(n=160, seed=3)
+    kw = dict(knob="l1", values=[0.0, 0.01, 0.1, 0.2], seeds=list(range(6)), epochs=1,
+              lr=1e-2, batch_size=40, progress=False)  # fmt: skip
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = sweep(_SlowFactory(), train, val, **kw)
+    for _ in range(3):
+        with joblib.parallel_config(backend="threading"):
+            c = sweep(_SlowFactory(), train, val, n_jobs=4, **kw)
+        np.testing.assert_array_equal(a.seed_scores, c.seed_scores)
+    # the caller's global generator is left as it was found
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_sweep_runs_on_a_dask_backend_through_joblib():

@@ -154,43 +154,45 @@ def _check_early_stopping(early_stopping):
 
 # torch's default generator is process-wide: under a threading backend, seeding and
 # building a model must not interleave with another thread's, or initialisations would
-# depend on scheduling. (Dropout and input noise still draw from it during training, so
-# only process-based backends reproduce those runs bit for bit.)
+# depend on scheduling. The caller's generator state is saved and restored once around all
+# runs (_run_all), not per run: a per-run restore by a thread that finished could land
+# between another's seeding and its model's construction, and which thread restored last
+# would decide the state the caller got back. (Dropout and input noise still draw from the
+# generator during training, so only process-based backends reproduce those runs bit for
+# bit.)
 _INIT_LOCK = threading.Lock()
 
 
 def _one_run(make_model, train_xy, val_xy, cfg, knob, value, seed, device, es_template, tag):
     """Train one model (one seed, one knob value); return its scores and curves."""
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        with _INIT_LOCK:
-            torch.manual_seed(seed)
-            model = make_model()
-        if not isinstance(model, nn.Module):
-            raise TypeError(
-                f"make_model() must return a torch.nn.Module, got {type(model).__name__}"
-            )
-        model = model.to(device)
-        dtype = next(model.parameters()).dtype
-        Xtr, ytr = (t.to(device) for t in train_xy)
-        Xva, yva = (t.to(device) for t in val_xy)
-        Xtr, Xva = Xtr.to(dtype), Xva.to(dtype)
-        if cfg.loss == "mse":
-            ytr, yva = ytr.to(dtype), yva.to(dtype)
-        else:
-            ytr, yva = ytr.long(), yva.long()
-        es = None
-        if es_template is not None:
-            es = es_template.clone(
-                directory=None
-                if es_template.directory is None
-                else f"{es_template.directory}/run_{tag}"
-            )
-        out = train(
-            model, (Xtr, ytr), (Xva, yva), cfg, knob=knob, value=value, seed=seed, early_stopping=es
+    with _INIT_LOCK:
+        torch.manual_seed(seed)
+        model = make_model()
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"make_model() must return a torch.nn.Module, got {type(model).__name__}"
         )
-        bs = cfg.batch_size
-        vals = evaluate(model, Xva, yva, loss=cfg.loss, metric=cfg.metric, batch_size=bs)
+    model = model.to(device)
+    dtype = next(model.parameters()).dtype
+    Xtr, ytr = (t.to(device) for t in train_xy)
+    Xva, yva = (t.to(device) for t in val_xy)
+    Xtr, Xva = Xtr.to(dtype), Xva.to(dtype)
+    if cfg.loss == "mse":
+        ytr, yva = ytr.to(dtype), yva.to(dtype)
+    else:
+        ytr, yva = ytr.long(), yva.long()
+    es = None
+    if es_template is not None:
+        es = es_template.clone(
+            directory=None
+            if es_template.directory is None
+            else f"{es_template.directory}/run_{tag}"
+        )
+    out = train(
+        model, (Xtr, ytr), (Xva, yva), cfg, knob=knob, value=value, seed=seed, early_stopping=es
+    )
+    bs = cfg.batch_size
+    vals = evaluate(model, Xva, yva, loss=cfg.loss, metric=cfg.metric, batch_size=bs)
     out["score"], out["se"] = mean_se(vals)
     return out
 
@@ -311,21 +313,22 @@ def _run_all(make_model, train_xy, val_xy, cfg, knob, vals, seed_list, dev, es_t
     from joblib import Parallel, delayed
 
     bar = _Progress(len(tasks), f"sweep {knob}", progress)
-    runs = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_one_run)(
-            make_model, train_xy, val_xy, cfg, knob, v, seed_list[s], dev, es_template,
-            f"s{seed_list[s]}_v{j}",
-        )
-        for s, j, v in tasks
-    )  # fmt: skip
-    results = []
-    try:
-        for out in runs:
-            results.append(out)
-            bar.update()
-    finally:
-        bar.close()
-
+    devices = [dev] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        runs = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_one_run)(
+                make_model, train_xy, val_xy, cfg, knob, v, seed_list[s], dev, es_template,
+                f"s{seed_list[s]}_v{j}",
+            )
+            for s, j, v in tasks
+        )  # fmt: skip
+        results = []
+        try:
+            for out in runs:
+                results.append(out)
+                bar.update()
+        finally:
+            bar.close()
     return tasks, results
 
 
