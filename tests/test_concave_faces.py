@@ -2,6 +2,7 @@
 closed forms, the second tuning axis (gamma, adaptive exponent) in the estimators and on
 the command line, one nonconvexity warning per cross-validated fit, model files."""
 
+import threading
 import warnings
 
 import matplotlib
@@ -15,6 +16,7 @@ from shrinkage import PenalizedRegressor, cross_validate  # noqa: E402
 from shrinkage import io as sio  # noqa: E402
 from shrinkage.cli import cli  # noqa: E402
 from shrinkage.engine.kernels.concave import threshold as kernel_threshold  # noqa: E402
+from shrinkage.engine.notes import report_nonconvex  # noqa: E402
 from shrinkage.engine.path import NonconvexWarning  # noqa: E402
 from shrinkage.model.concave import concave_threshold, concave_value  # noqa: E402
 from shrinkage.plotting.penalty import penalty_curves, plot_cv_grid, plot_penalty  # noqa: E402
@@ -209,16 +211,67 @@ def test_nonconvex_guard_counts_nested_fits_and_passes_other_warnings():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with one_nonconvex_warning("outer"):
-            warnings.warn("a", NonconvexWarning, stacklevel=1)
+            report_nonconvex("a")
             with one_nonconvex_warning("inner"):
-                warnings.warn("b", NonconvexWarning, stacklevel=1)
-                warnings.warn("c", NonconvexWarning, stacklevel=1)
+                report_nonconvex("b")
+                report_nonconvex("c")
             warnings.warn("something else", UserWarning, stacklevel=1)
     kinds = [(w.category, str(w.message)) for w in caught]
     assert (UserWarning, "something else") in kinds
     summary = [w.message for w in caught if issubclass(w.category, NonconvexWarning)]
     assert len(summary) == 1 and summary[0].n_paths == 3 and summary[0].first == "a"
     assert str(summary[0]).startswith("outer:")
+    with warnings.catch_warnings(record=True) as caught:  # outside a gathering: a warning
+        warnings.simplefilter("always")
+        report_nonconvex("d")
+    assert [(w.category, str(w.message)) for w in caught] == [(NonconvexWarning, "d")]
+
+
+def _nonconvex_data(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((200, 30))
+    X[:, 1] = X[:, 0] + 0.05 * rng.standard_normal(200)  # near-collinear: not convex
+    return X, X[:, 0] + X[:, 2] + rng.standard_normal(200)
+
+
+def test_concurrent_cross_validations_each_count_their_own_paths():
+    # catch_warnings swaps process-wide state: two MCP cross-validations in two threads
+    # restored each other's, so fold warnings leaked and an "always" filter stayed behind
+    X, y = _nonconvex_data()
+    kw = dict(cv=5, penalty="mcp", n_lams=40, n_jobs=1)
+    with warnings.catch_warnings(record=True) as alone:
+        warnings.simplefilter("always")
+        cross_validate(X, y, random_state=0, **kw)
+    (single,) = [w.message for w in alone if issubclass(w.category, NonconvexWarning)]
+    assert single.n_paths >= 2
+    filters = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runs = [threading.Thread(target=cross_validate, args=(X, y),
+                                 kwargs=dict(random_state=0, **kw)) for _ in range(4)]
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join()
+    found = [w.message for w in caught if issubclass(w.category, NonconvexWarning)]
+    assert len(found) == 4 and all(isinstance(m, NonconvexSummary) for m in found)
+    assert [m.n_paths for m in found] == [single.n_paths] * 4
+    assert list(warnings.filters) == filters
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_fold_paths_in_workers_are_counted(backend):
+    X, y = _nonconvex_data(seed=1)
+    kw = dict(cv=4, penalty="mcp", n_lams=40, random_state=2)
+    counts = []
+    for extra in (dict(n_jobs=1), dict(n_jobs=2, backend=backend)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cross_validate(X, y, **kw, **extra)
+        found = [w.message for w in caught if issubclass(w.category, NonconvexWarning)]
+        assert len(found) == 1 and isinstance(found[0], NonconvexSummary)
+        counts.append(found[0].n_paths)
+    assert counts[0] == counts[1] >= 2
 
 
 # ------------------------------------------------------------------ files and the CLI

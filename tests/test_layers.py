@@ -5,8 +5,8 @@ Every import of ``src/shrinkage`` is read from the source (module level and insi
 functions, relative imports resolved), so a lazy import cannot hide a layer violation.
 The layers, bottom up (``docs/design.md``):
 
-0. ``validation``, ``results``, ``units``, ``datasets``, ``moved``, ``version``: shared
-   leaves;
+0. ``validation``, ``results``, ``units``, ``datasets``, ``moved``, ``version``,
+   ``user_warnings``: shared leaves;
 1. ``model`` (families, penalties), ``engine.kernels`` (numba primitives) and
    ``survival`` (survival mathematics on arrays);
 2. ``engine``;
@@ -59,6 +59,7 @@ RANKS = [  # most specific prefix first
     ("shrinkage.datasets", 0),
     ("shrinkage.moved", 0),
     ("shrinkage.version", 0),
+    ("shrinkage.user_warnings", 0),
     ("shrinkage.entry", 6),
     ("shrinkage", 6),
 ]

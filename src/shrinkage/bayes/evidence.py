@@ -36,8 +36,6 @@ Everything is computed on the unit problem of :func:`~shrinkage.bayes.design.pre
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import norm
@@ -45,6 +43,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..user_warnings import warn_user
 from ..validation import CheckedScoreWeights, as_real_array, check_numeric_frame
 from .design import (
     check_weights,
@@ -114,9 +113,9 @@ def _maximise(args, shift):
     grid = np.linspace(np.log(scale * 1e-8), np.log(scale * 1e8), 161)
     lp = log_evidence_profile(np.exp(grid), *args)[0]
     if r == 0:
-        warnings.warn("EvidenceRidge: every feature is constant, so the model is the intercept "
-                      "alone and the evidence does not depend on lam; lam_ is the top of the "
-                      "search range", ConvergenceWarning, stacklevel=3)
+        warn_user("EvidenceRidge: every feature is constant, so the model is the intercept "
+                  "alone and the evidence does not depend on lam; lam_ is the top of the "
+                  "search range", ConvergenceWarning)
         return float(grid[-1]), grid
     span = float(lp.max() - lp.min())
     if span <= 1e-10 * (1.0 + abs(float(lp.max()))):
@@ -129,12 +128,12 @@ def _maximise(args, shift):
             "choose lam otherwise (e.g. by cross-validation)")
     i = int(np.argmax(lp))
     if i in (0, grid.size - 1):
-        warnings.warn(
+        warn_user(
             "EvidenceRidge: the evidence is maximised at the edge of the search range "
             f"(lam = {np.exp(grid[i] + shift):.3g}); the data carry "
             + ("no detectable signal" if i else "almost no noise")
             + ", so the implied strength is a limit, not an estimate",
-            ConvergenceWarning, stacklevel=3)
+            ConvergenceWarning)
         return float(grid[i]), grid
     a, b = float(grid[i - 1]), float(grid[i + 1])
     if _slope(a, *args) > 0.0 > _slope(b, *args):

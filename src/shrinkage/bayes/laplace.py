@@ -24,7 +24,6 @@ method (each step a Cholesky solve in dimension ``r + 1``).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +32,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, gammaln
 from sklearn.exceptions import ConvergenceWarning
 
+from ..user_warnings import warn_user
 from ..validation import as_real_array, check_scalar, refuse_sparse
 from .design import check_weights, scaled_columns, to_data_scale, unit_exponent
 
@@ -274,9 +274,8 @@ def glm_evidence(
         alpha = float(to_data_scale(lam * W, -2 * ex))
         th, f, grad, H, ok = prob.solve(alpha, start.copy(), tol, max_iter)
         if not ok:
-            warnings.warn(f"glm_evidence: Newton did not converge at lam={lam:.3g} "
-                          f"(max |grad| {np.max(np.abs(grad)):.2e})", ConvergenceWarning,
-                          stacklevel=3)
+            warn_user(f"glm_evidence: Newton did not converge at lam={lam:.3g} "
+                      f"(max |grad| {np.max(np.abs(grad)):.2e})", ConvergenceWarning)
         return th, prob.log_evidence(alpha, f, H), H, float(np.max(np.abs(grad)))
 
     L = lams.size
@@ -299,9 +298,9 @@ def glm_evidence(
         lam_best = float(np.exp(opt.x))
     else:
         lam_best = float(lams[i])
-        warnings.warn(
+        warn_user(
             f"glm_evidence: the evidence is largest at the end of the lam grid "
-            f"(lam = {lam_best:.3g}); widen lams", ConvergenceWarning, stacklevel=2)
+            f"(lam = {lam_best:.3g}); widen lams", ConvergenceWarning)
     th, le_best, H, _ = fit_at(lam_best, thetas[i])
     coef, inter = to_coef(th)
     # Laplace posterior sd of b: diag of V H^-1 V^T (+ prior variance in the null space)

@@ -12,7 +12,6 @@ The Gibbs sampler itself is :func:`shrinkage.bayes.gibbs.gibbs_lasso_chain` (num
 
 from __future__ import annotations
 
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -20,6 +19,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..user_warnings import warn_user
 from ..validation import CheckedScoreWeights, as_real_array, check_numeric_frame, store_params
 from .design import (
     check_weights,
@@ -151,8 +151,7 @@ class BayesianLasso(CheckedScoreWeights, RegressorMixin, BaseEstimator):
                     "ties the Laplace rate to sigma; use lam='gamma' or 'em' to sample sigma"
                 )
         if self.n_chains < 2:
-            warnings.warn("n_chains < 2: R-hat compares halves of one chain only", UserWarning,
-                          stacklevel=3)
+            warn_user("n_chains < 2: R-hat compares halves of one chain only", UserWarning)
 
     # ---------------------------------------------------------------------- fitting
     def fit(self, X, y, sample_weight=None):
@@ -294,12 +293,11 @@ class BayesianLasso(CheckedScoreWeights, RegressorMixin, BaseEstimator):
         self.em_path_ = to_data_scale(np.array(path), ex)
         tail = self.em_path_[-10:]
         if tail.size >= 2 and (tail.max() - tail.min()) > 0.05 * tail.mean():
-            warnings.warn(
+            warn_user(
                 f"BayesianLasso: Monte Carlo EM for the rate has not settled (last "
                 f"{tail.size} estimates span {tail.min():.3g} to {tail.max():.3g}); "
                 "increase n_em_iter or em_draws",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         return rate2
 
@@ -374,11 +372,10 @@ class BayesianLasso(CheckedScoreWeights, RegressorMixin, BaseEstimator):
                              f"{bad_e[:10].tolist()} (min {np.nanmin(self.ess_):.0f})")
             if n_draws < 4:
                 parts.append("fewer than 4 draws per chain: diagnostics impossible")
-            warnings.warn(
+            warn_user(
                 "BayesianLasso chains have not mixed: " + "; ".join(parts)
                 + ". Increase burn_in / n_draws (or thin) before trusting the posterior.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
 
     # --------------------------------------------------------------------- summaries

@@ -11,7 +11,6 @@ warnings and fields as an in-memory fit.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +23,7 @@ from ..engine.stopping import stop_reason
 from ..model.build import penalty_for
 from ..model.families import get_family
 from ..results import Path, nonzero_features
+from ..user_warnings import warn_user
 from ..validation import check_coefficient_scale
 
 __all__ = ["FitSetup", "fit_setup", "finish_path", "free_arrays", "gram_ridge_ends",
@@ -162,11 +162,11 @@ def finish_path(st, grid, out, done, code, null_dev, lam_max, kind, extra=None,
     converged = np.isfinite(cert) & (cert <= st.tol)
     if not np.all(converged):
         k0 = int(np.flatnonzero(~converged)[0])
-        warnings.warn(
+        warn_user(
             f"{st.family.name} path: {int(np.sum(~converged))} of {converged.size} lams did "
             f"not converge within max_iter={st.max_iter}; first at index {k0} "
             f"(lam={grid[k0]:.4g}) with {kind} {cert[k0]:.2e} > tol {st.tol:.1e}",
-            ConvergenceWarning, stacklevel=4)
+            ConvergenceWarning)
     check_coefficient_scale(coefs)
     return Path(
         lams=grid[:done].copy(), coefs=coefs, intercepts=intercepts,

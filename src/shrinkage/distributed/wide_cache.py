@@ -10,9 +10,9 @@ cached and a :class:`~shrinkage.distributed.CacheLimitWarning` says so once per 
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+
+from ..user_warnings import warn_user
 
 __all__ = ["ColumnCache", "CacheLimitWarning", "DEFAULT_CACHE_BYTES"]
 
@@ -87,11 +87,11 @@ class ColumnCache:
         if miss.size > self.capacity():
             if not self.warned:
                 self.warned = True
-                warnings.warn(
+                warn_user(
                     f"{miss.size} columns ({miss.size * self.col_bytes / 2**20:.1f} MiB) are "
                     f"needed at once but cache_bytes={self.cache_bytes} holds "
                     f"{self.capacity()}: they are reread from disk at each strength; raise "
-                    "cache_bytes to keep them in memory", CacheLimitWarning, stacklevel=4)
+                    "cache_bytes to keep them in memory", CacheLimitWarning)
             return out
         self._insert(idx[miss], cols)
         return out

@@ -11,10 +11,9 @@ difference.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from ..user_warnings import warn_user
 from ..validation import DataWarning
 from .problem import column_label
 
@@ -131,8 +130,8 @@ def warn_collinear_gram(G, idx, names=None):
 
 def _warn_collinear(pair, said, names=None):
     label = column_label(names)
-    warnings.warn(
+    warn_user(
         f"unpenalised features {label(pair[0])} and {label(pair[1])} are nearly collinear "
         f"({said}): the fit must resolve their difference at that scale, where coordinate "
         "descent crawls and a KKT certificate cannot see what is left; drop one of them or "
-        "give them a penalty factor", DataWarning, stacklevel=7)
+        "give them a penalty factor", DataWarning)

@@ -15,7 +15,6 @@ for callers that fit one checked design many times (:mod:`shrinkage.engine.share
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from ..model.families import get_family
 from ..model.groups import group_extra
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
 from ..results import Path, nonzero_features
+from ..user_warnings import warn_user
 from ..validation import (
     check_coefficient_scale,
     check_design,
@@ -43,6 +43,7 @@ from .drift import uncertify_nonfinite
 from .free import warn_collinear_free
 from .gram import live_moments
 from .grid import N_LAMS_MAX, strength_grid
+from .notes import report_nonconvex
 from .null_path import null_is_exact, null_path, separation_note
 from .problem import Problem, check_column_means, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
@@ -302,8 +303,8 @@ def fit_path(X, y, options, hints=None):
                       solver.certificate_kind, solver.cap_note())
     check_coefficient_scale(coefs)
     extra, note = solver.diagnostics()
-    if note:
-        warnings.warn(f"{data.family.name} path: {note}", NonconvexWarning, stacklevel=3)
+    if note:  # a warning, or a note to the cross-validation this path is part of
+        report_nonconvex(f"{data.family.name} path: {note}")
     return Path(
         lams=grid[:done].copy(), coefs=coefs, intercepts=intercepts,
         nnz=nonzero_features(coefs),
@@ -467,13 +468,10 @@ def _warn_unconverged(family, converged, grid, cert, tol, max_iter, kind, cap=""
     bad = np.flatnonzero(~converged)
     k0 = int(bad[0])
     limit = f"max_iter={max_iter}" + (f" ({cap})" if cap else "")
-    warnings.warn(
+    warn_user(
         f"{family} path: {bad.size} of {converged.size} lams did not converge within "
         f"{limit}; first at index {k0} (lam={grid[k0]:.4g}) with "
-        f"{kind} {cert[k0]:.2e} > tol {tol:.1e}",
-        ConvergenceWarning,
-        stacklevel=4,
-    )
+        f"{kind} {cert[k0]:.2e} > tol {tol:.1e}", ConvergenceWarning)
 
 
 def _live_split(w, uniform, held_out):

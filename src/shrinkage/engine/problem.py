@@ -8,12 +8,12 @@ kernels apply them through scalar bookkeeping.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..user_warnings import warn_user
 from ..validation import DataWarning
 from .kernels.certify import centred_gradient, kkt_scan
 from .kernels.moments import (
@@ -238,11 +238,11 @@ def warn_far_columns(xm, var, constant, names=None):
         where = (f"{shown} lie up to {ratio[j]:.2g} standard deviations from zero "
                  f"({label(j)})")
     lost = float(np.finfo(float).eps * ratio[j])
-    warnings.warn(
+    warn_user(
         f"{where}: the fit is exact, but the intercept and coefficients in X's units "
         f"rebuild its linear predictor only to about {lost:.1g} of such a feature's effect "
         "(double precision); subtract a constant from the column (for instance its mean) "
-        "before fitting", DataWarning, stacklevel=5)
+        "before fitting", DataWarning)
 
 
 def constant_columns(lo, hi, var, names=None, centre=None, intercept=True):
@@ -271,18 +271,17 @@ def constant_columns(lo, hi, var, names=None, centre=None, intercept=True):
         if rounding.any():
             cols = np.flatnonzero(rounding)
             shown = ", ".join(label(j) for j in cols[:5]) + (" ..." if cols.size > 5 else "")
-            warnings.warn(
+            warn_user(
                 f"{shown} vary only in their last digits (relative spread <= "
-                f"{NEAR_CONSTANT:g}): treated as constant, coefficient 0", DataWarning,
-                stacklevel=4)
+                f"{NEAR_CONSTANT:g}): treated as constant, coefficient 0", DataWarning)
         shifted = constant & ((lo != 0) | (hi != 0))
         if not intercept and shifted.any():
             cols = np.flatnonzero(shifted)
             shown = ", ".join(label(j) for j in cols[:5]) + (" ..." if cols.size > 5 else "")
-            warnings.warn(
+            warn_user(
                 f"{shown} constant and nonzero with fit_intercept=False: excluded, "
                 "coefficient 0 (a constant column would act as an intercept); use "
-                "fit_intercept=True to fit one", DataWarning, stacklevel=4)
+                "fit_intercept=True to fit one", DataWarning)
     fits = (var >= _VAR_RANGE[0]) & (var <= _VAR_RANGE[1])
     fits |= constant
     if not fits.all():

@@ -35,10 +35,9 @@ accepts its declared attributes; nothing else changes.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from ..user_warnings import warn_user
 from ..validation import DataWarning
 from . import glm_math
 
@@ -247,10 +246,10 @@ def _newton_intercepts(evaluate, b0, family, null_direction=None, max_iter=100):
         b0, f, g, H = cand, fc, gc, Hc
     worst = float(np.max(np.abs(g)))
     if worst > 1e-8:
-        warnings.warn(
+        warn_user(
             f"the {family} intercept-only fit with the offset stopped with gradient "
             f"{worst:.2e} (tolerance {NULL_GRADIENT_TOL:.0e}); lam_max is taken from it",
-            DataWarning, stacklevel=4)
+            DataWarning)
     return b0
 
 
@@ -357,10 +356,10 @@ class Multinomial(Family):
         rows = np.sum(y[w > 0] > 0, axis=0)
         if np.any(rows < 2):
             lone = [str(c) for c, r in zip(classes, rows) if r < 2]
-            warnings.warn(
+            warn_user(
                 f"class(es) {', '.join(lone)} of y have a single row: the fit separates such "
                 "a class as lam decreases (its coefficients grow, and the path stops there); "
-                "drop or merge it", DataWarning, stacklevel=5)
+                "drop or merge it", DataWarning)
 
     def mean(self, eta):
         E = np.exp(eta - np.max(eta, axis=1, keepdims=True))

@@ -90,7 +90,7 @@ from .cox_scores import cox_fold_scores
 from .fold_checks import check_fold_classes, check_fold_counts, check_fold_weights
 from .folds import make_folds
 from .metrics import check_metric, score_path
-from .nonconvex import nonconvex_guard
+from .nonconvex import nonconvex_guard, passed_on, with_notes
 from .parallel import decided_by_work, parallel_map
 
 __all__ = ["cross_validate", "cv_summary", "CVSetup", "prepare_cv", "run_paths",
@@ -312,13 +312,13 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     def full_job(a):
         options = setup.options.replace(l1_ratio=a, sample_weight=setup.weight,
                                         offset=setup.offset, **setup.grid)
-        return delayed(design.path)(setup.y, options)
+        return delayed(with_notes)(design.path, setup.y, options)
 
     def fold_jobs(grids):
         return [
-            delayed(_fold_job)(design, setup.y, train, test,
-                               setup.options.replace(l1_ratio=l1_ratios[i], lams=grids[i]),
-                               setup.metric, setup.weight, setup.offset, cox_idx)
+            delayed(with_notes)(_fold_job, design, setup.y, train, test,
+                                 setup.options.replace(l1_ratio=l1_ratios[i], lams=grids[i]),
+                                 setup.metric, setup.weight, setup.offset, cox_idx)
             for i in range(len(l1_ratios))
             for splits in setup.folds.splits
             for train, test in splits
@@ -330,15 +330,15 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     if given is not None:
         given = np.atleast_1d(np.asarray(given, dtype=float))
         if not decided_by_work(n_jobs, backend, size):
-            out = parallel_map([full_job(a) for a in l1_ratios] + fold_jobs([given] * m),
-                               n_jobs, backend, size)
+            jobs = [full_job(a) for a in l1_ratios] + fold_jobs([given] * m)
+            out = passed_on(parallel_map(jobs, n_jobs, backend, size))
             return out[:m], out[m:]
     start = time.thread_time()
-    fulls = parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size)
+    fulls = passed_on(parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size))
     # the folds' expected work: a full path's CPU time (this thread's, where they ran)
     work = (time.thread_time() - start) / m * setup.folds.n_repeats * setup.folds.n_folds
     grids = [given] * m if given is not None else [np.asarray(f.lams) for f in fulls]
-    return fulls, parallel_map(fold_jobs(grids), n_jobs, backend, size, work)
+    return fulls, passed_on(parallel_map(fold_jobs(grids), n_jobs, backend, size, work))
 
 
 def assemble_result(setup, full, score_rows, rule, random_state):

@@ -14,9 +14,10 @@ edge after that, or on a grid the user gave, is reported with a :class:`GridEdge
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import numpy as np
+
+from ..user_warnings import warn_user
 
 __all__ = ["GridEdgeWarning", "MAX_EXTENSIONS", "edge_of", "extend_at_edges",
            "extended_grid", "extension_note"]
@@ -85,5 +86,5 @@ def extend_at_edges(setup, l1_ratio, full, result, rerun, user_grid):
         note = (f"the CV minimum (l1_ratio={l1_ratio:g}) is at the {side} end of {why} "
                 f"(lam={result.lam_min:.4g}): the choice may be an artefact of the grid")
         result.extra["edge_warning"] = note
-        warnings.warn(note, GridEdgeWarning, stacklevel=3)
+        warn_user(note, GridEdgeWarning)
     return full, result

@@ -4,21 +4,26 @@ A cross-validation of MCP or SCAD fits the full-data path and one path per fold 
 ``gamma`` on a grid); each path whose objective is not locally convex somewhere
 (``shrinkage.engine.path.NonconvexWarning``, ncvreg's diagnostic) would warn on its
 own -- eleven identical warnings for one 10-fold CV. :func:`one_nonconvex_warning` gathers
-them while the CV runs and issues one that counts them. Other warnings pass through
-unchanged. Nested uses (a CV inside a CV) add up: the outer one issues the only warning.
+their notes while the CV runs (``shrinkage.engine.notes``) and issues one warning that
+counts them. Other warnings are not touched. Nested uses (a CV inside a CV) add up: the
+outer one issues the only warning.
 
-Warnings raised in worker *threads* are gathered too (Python's warning state is
-process-wide); a joblib backend running folds in other processes keeps theirs there.
+Fold paths run in worker threads or processes gather their own notes and return them with
+their scores (``shrinkage.tuning.cv.run_paths``), whatever the joblib backend; nothing
+process-wide is changed, so cross-validations running side by side in threads each count
+their own paths.
 """
 
 from __future__ import annotations
 
-import warnings
 from contextlib import contextmanager, nullcontext
 
+from ..engine.notes import gathering_notes, is_gathering, pass_on
 from ..engine.path import NonconvexWarning
+from ..user_warnings import warn_user
 
-__all__ = ["one_nonconvex_warning", "nonconvex_guard", "NonconvexSummary"]
+__all__ = ["one_nonconvex_warning", "nonconvex_guard", "NonconvexSummary", "with_notes",
+           "passed_on"]
 
 
 class NonconvexSummary(NonconvexWarning):
@@ -32,42 +37,50 @@ class NonconvexSummary(NonconvexWarning):
 
 
 @contextmanager
-def one_nonconvex_warning(what, stacklevel=3):
-    """Gather the ``NonconvexWarning`` of every path fitted inside; issue one.
+def one_nonconvex_warning(what):
+    """Gather the nonconvexity notes of every path fitted inside; issue one warning, at
+    the user's line.
 
     Parameters
     ----------
     what : str
         The fit in words, e.g. ``"MCP cross-validation"`` (the warning starts with it).
-    stacklevel : int
-        Passed to ``warnings.warn`` for the summary.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        # every NonconvexWarning is recorded (none lost to the once-per-location registry);
-        # other warnings go through the filters in force, as they would have
-        warnings.simplefilter("always", NonconvexWarning)
+    with gathering_notes() as notes:
         yield
-    count, first, registry = 0, None, {}
-    for w in caught:
-        if not issubclass(w.category, NonconvexWarning):  # shown once per text and place
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
-                                   registry=registry)
-            continue
-        msg = w.message
-        count += msg.n_paths if isinstance(msg, NonconvexSummary) else 1
-        if first is None:
-            first = msg.first if isinstance(msg, NonconvexSummary) else str(msg)
-    if count:
-        text = (f"{what}: {count} of the fitted paths (full data and folds) are not "
-                f"locally convex somewhere; each reports the local solution reached by warm "
-                f"starts from lam_max. First: {first}")
-        warnings.warn(NonconvexSummary(text, count, first), stacklevel=stacklevel)
+    count = sum(n for n, _ in notes)
+    if not count:
+        return
+    first = notes[0][1]
+    if is_gathering():  # inside another gathering fit: it issues the only warning
+        pass_on([(count, first)])
+        return
+    text = (f"{what}: {count} of the fitted paths (full data and folds) are not "
+            f"locally convex somewhere; each reports the local solution reached by warm "
+            f"starts from lam_max. First: {first}")
+    warn_user(NonconvexSummary(text, count, first))
 
 
-def nonconvex_guard(penalty, what="cross-validation", stacklevel=4):
+def nonconvex_guard(penalty, what="cross-validation"):
     """:func:`one_nonconvex_warning` for ``penalty="mcp"`` or ``"scad"``, else a context
     that does nothing (convex penalties never warn, and their warnings keep their own
     once-per-location behaviour)."""
     if isinstance(penalty, str) and penalty.lower() in ("mcp", "scad"):
-        return one_nonconvex_warning(f"{penalty.upper()} {what}", stacklevel)
+        return one_nonconvex_warning(f"{penalty.upper()} {what}")
     return nullcontext()
+
+
+def with_notes(job, *args):
+    """``(job(*args), notes)``: a worker's result with the nonconvexity notes of the paths
+    it fitted (a worker thread or process does not share its caller's gathering)."""
+    with gathering_notes() as notes:
+        out = job(*args)
+    return out, notes
+
+
+def passed_on(results):
+    """The results of :func:`with_notes` jobs; their notes go to the caller's gathering
+    (a cross-validation's one warning), or are warned one by one outside one."""
+    for _, notes in results:
+        pass_on(notes)
+    return [out for out, _ in results]
