@@ -13,7 +13,11 @@ from scipy.optimize import brentq
 
 from _reference import group_design
 from shrinkage import regularization_path
-from shrinkage.engine.kernels.group_blocks import weighted_values
+from shrinkage.engine.kernels.group_blocks import (
+    solve_block_sgl,
+    violation_rounding,
+    weighted_values,
+)
 from shrinkage.engine.kernels.group_dual import group_penalty_sum, group_soft_norms
 from shrinkage.engine.kernels.groups import bcd_sweep, block_hessians
 from shrinkage.engine.problem import unsigned_index
@@ -239,3 +243,19 @@ def test_block_hessians_match_numpy(design):
         Dg = D[s["gptr"][g]:s["gptr"][g + 1]]
         np.testing.assert_allclose(Qg @ np.diag(Dg) @ Qg.T, expect, rtol=0,
                                    atol=1e-12 * scale)
+
+
+def test_sparse_group_block_stops_at_its_own_rounding():
+    # a block met on a binomial path with a column 1e6 from zero and no intercept: the
+    # entries of c near 7,500 carry a last bit of 9e-13, under the solve's tolerance of
+    # 2e-14, and the accelerated prox iteration ran to its cap of 20,000 steps at every
+    # call (the sparse-group path at tol=1e-10 did not return within minutes)
+    Hg = np.diag([2.015741843317547e11, 0.2500000120418491])
+    c = np.array([[-7482.8404483890135], [0.2142919018888981]])
+    l1 = 2723.362512558027
+    b = np.array([[-1.0101072367093952e-08], [0.0]])
+    viol, steps = solve_block_sgl(Hg, c, l1, l1, 0.0, b, Hg[0, 0], 2.1296369410223355e-14)
+    assert steps <= 10
+    assert viol <= violation_rounding(Hg, c, b, l1, l1, 0.0) < 1e-10
+    # the block's minimiser in closed form: b_1 = 0 (|c_1| < l1), b_0 = (c_0 + 2 l1) / H_00
+    np.testing.assert_allclose(b[:, 0], [(c[0, 0] + 2 * l1) / Hg[0, 0], 0.0], rtol=1e-12)
