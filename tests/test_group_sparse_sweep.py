@@ -112,7 +112,7 @@ def _kernel_sweep(s, ws, l1g, l2g, design, vc_form=False):
     bcd_sweep(X, xd, xi, xp, xdv, vc, xd is not None, v, float(v.sum()), s["xm"],
               s["inv_s"], xv, s["gptr"], s["gidx"], s["eoff"], s["H"], s["Q"], s["D"],
               ws, l1g, np.zeros(len(SIZES)), l2g, beta, R, sh, np.array([svR]), b0, True,
-              1e-12, *bufs)
+              np.full(len(SIZES), 1e-12), *bufs)
     return beta, R[:, 0] - sh[0], b0
 
 

@@ -87,7 +87,7 @@ class GroupGramSolver(GroupSolver):
 
     def _bcd(self, ws, lam, thr, budget):
         l1g, l1in, l2g = self._arrays(lam)
-        sgl_tol = 1e-3 * self.prob.tol * self.grad_scale
+        sgl_tol = 1e-3 * self.prob.tol * self.block_scale
         Gt = np.ascontiguousarray(self.G.T)  # the kernel's layout: one row per response
         sweeps = gram_bcd(self.C, self.starts, self.order, self.eoff, self.H, self.Q, self.D,
                           ws, l1g, l1in, l2g, self.beta, Gt, self.c0t, thr, max(budget, 1),

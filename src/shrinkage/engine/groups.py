@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.groups import group_kkt_violation, group_penalty_value
+from ..model.groups import block_tolerance_scales, group_kkt_violation, group_penalty_value
 from .contract import Solver
 from .drift import certify_settled
 from .group_gap import GroupGap, soft_norm
@@ -146,18 +146,19 @@ class GroupSolver(GroupGap, Solver):
         self.measure_in_units(not self.quadratic)
 
     def measure_in_units(self, kkt):
-        """Set the certificate's reference ``grad_scale``, the null model's largest
-        gradient, and ``unit``: with a KKT certificate (``kkt``) each feature's violation
-        is measured per unit of its column's spread (``Problem.cert_scale``), not of the
-        penalty's scale, so that one column on a huge scale (``standardize=False``, no
-        intercept) cannot set a reference that hides the others' violations."""
+        """Set ``grad_scale`` (the null model's largest gradient), ``unit`` and
+        ``block_scale``: with a KKT certificate (``kkt``) each feature's violation is
+        measured per unit of its column's spread (``Problem.cert_scale``), so that one
+        column on a huge scale cannot set a reference that hides the others' violations;
+        the block solves measure theirs so too (``block_tolerance_scales``)."""
         prob = self.prob
         unit = prob.cert_unit
         self.unit = unit if kkt and np.any(unit[prob.candidates] != 1.0) else None
-        gs = np.abs(self.G)[prob.candidates]
-        if self.unit is not None:
-            gs = gs * unit[prob.candidates][:, None]
+        gs = np.abs(self.G)[prob.candidates] * (1.0 if self.unit is None
+                                                 else unit[prob.candidates][:, None])
         self.grad_scale = float(np.max(gs)) if gs.size and np.max(gs) > 0 else 1.0
+        self.block_scale = block_tolerance_scales(self.G, unit, prob.candidates, self.order,
+                                                  self.starts, self.grad_scale)
 
     # ---- the contract -------------------------------------------------------------------
     @property
@@ -284,7 +285,7 @@ class GroupSolver(GroupGap, Solver):
             X, xd, xi, xp, self.xdv, self.vc, sparse, self.v, self.vsum, self.prob.xm, self.inv_s,
             self.xv, self.starts, self.order, self.eoff, self.H, self.Q, self.D, ws, l1g, l1in,
             l2g, self.beta, self.R, self.sh, self.svR, self.b0, self.prob.fit_intercept, thr,
-            max(budget, 1), 1e-3 * self.prob.tol * self.grad_scale, self.anderson,
+            max(budget, 1), 1e-3 * self.prob.tol * self.block_scale, self.anderson,
             newton, self.newton_steps, self.newton_cg,
             self.newton_forcing, self.confirm or not self.quadratic,
             int(self.newton_share * self.prob.n))

@@ -36,9 +36,9 @@ import numpy as np
 from ..validation import check_scalar
 from .penalties import ElasticNet, PenaltyArrays
 
-__all__ = ["GroupElasticNet", "build_penalty", "check_feature_groups", "group_dual_norm",
-           "group_extra", "group_kkt_violation", "group_penalty_value", "group_sq_norms",
-           "violation_in_units"]
+__all__ = ["GroupElasticNet", "block_tolerance_scales", "build_penalty", "check_feature_groups",
+           "group_dual_norm", "group_extra", "group_kkt_violation", "group_penalty_value",
+           "group_sq_norms", "violation_in_units"]
 
 
 def check_feature_groups(feature_groups, p):
@@ -195,6 +195,26 @@ def violation_in_units(dev, S, l1g, zero_g, order, starts, unit=None):
         ratio = np.where(sq > 0, np.sqrt(usq / sq), 1.0)
     return np.where(zero_g, excess * ratio,
                     np.sqrt(_reduce(np.sum(dev * dev, axis=1), order, starts)))
+
+
+def block_tolerance_scales(G, unit, candidates, order, starts, grad_scale):
+    """Per group, the reference that makes a block solve's tolerance (a violation in the
+    penalty's units) mean the same as the certificate's per-unit one for the group's
+    finest-unit feature: ``max_j |G_j| unit_j`` over the candidates (the null gradient per
+    unit of column spread) divided by ``max_{j in g} unit_j``.
+
+    With every ``unit`` 1 (the defaults) each group gets ``grad_scale`` itself. Otherwise
+    one column on a huge scale set a tolerance, in its own units, under which every other
+    group's blocks were taken as solved: the gaussian sparse-group lasso stopped sweeping
+    with most strengths unconverged, at gaps up to 300 times its tolerance.
+    """
+    n_groups = starts.size - 1
+    if np.all(unit == 1.0):
+        return np.full(n_groups, grad_scale)
+    g = np.abs(G) if G.ndim == 1 else np.max(np.abs(G), axis=1)
+    ref = float(np.max(g[candidates] * unit[candidates], initial=0.0)) or 1.0
+    finest = np.maximum.reduceat(unit[order], starts[:-1]) if order.size else np.ones(0)
+    return ref / finest
 
 
 def group_penalty_value(B, order, starts, l1g, l1in, l2g):

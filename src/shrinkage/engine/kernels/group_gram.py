@@ -96,7 +96,8 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, sgl_t
             for k in range(K):
                 cg[s, k] = Gt[k, gidx[a + s]]
         dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
-                                  bbuf[:m], og, l1in[g], l1g[g], l2g[g], sgl_tol, ct, ss, e)
+                                  bbuf[:m], og, l1in[g], l1g[g], l2g[g], sgl_tol[g], ct, ss,
+                                  e)
         moved = 0.0
         for s in range(m):
             j = gidx[a + s]

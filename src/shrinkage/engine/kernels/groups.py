@@ -319,7 +319,8 @@ def bcd_sweep(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx
         if X is not None:
             dense_group_gradient(X, v, vsum, xm, inv_s, xv, R, sh, svR, gidx, a, cg, vr)
         dmax = exact_group_update(Hg, Q[e0:e0 + m * m].reshape((m, m)), D, a, gidx, beta, cg,
-                                  bbuf[:m], og, l1in[g], l1g[g], l2g[g], sgl_tol, ct, ss, e)
+                                  bbuf[:m], og, l1in[g], l1g[g], l2g[g], sgl_tol[g], ct, ss,
+                                  e)
         moved = 0.0
         for s in range(m):
             j = gidx[a + s]
