@@ -16,7 +16,7 @@ from shrinkage import PenalizedRegressor, cross_validate  # noqa: E402
 from shrinkage import io as sio  # noqa: E402
 from shrinkage.cli import cli  # noqa: E402
 from shrinkage.engine.kernels.concave import threshold as kernel_threshold  # noqa: E402
-from shrinkage.engine.notes import report_nonconvex  # noqa: E402
+from shrinkage.engine.notes import pass_on, report_nonconvex  # noqa: E402
 from shrinkage.engine.path import NonconvexWarning  # noqa: E402
 from shrinkage.model.concave import concave_threshold, concave_value  # noqa: E402
 from shrinkage.plotting.penalty import penalty_curves, plot_cv_grid, plot_penalty  # noqa: E402
@@ -225,6 +225,11 @@ def test_nonconvex_guard_counts_nested_fits_and_passes_other_warnings():
         warnings.simplefilter("always")
         report_nonconvex("d")
     assert [(w.category, str(w.message)) for w in caught] == [(NonconvexWarning, "d")]
+    with warnings.catch_warnings(record=True) as caught:  # a worker's notes, outside one
+        warnings.simplefilter("always")
+        pass_on([(1, "e"), (3, "f")])
+    assert [str(w.message) for w in caught] == [
+        "e", "3 paths are not locally convex somewhere; the first: f"]
 
 
 def _nonconvex_data(seed=0):

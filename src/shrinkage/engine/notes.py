@@ -58,10 +58,13 @@ def gathering_notes():
 
 def pass_on(notes):
     """Add ``notes`` gathered elsewhere (a worker's) to this context's gathering, or warn
-    for each if none is active."""
+    for each if none is active (a note for several paths says how many)."""
     mine = _NOTES.get()
     for n_paths, first in notes:
         if mine is not None:
             mine.append((int(n_paths), first))
-        else:
+        elif n_paths == 1:
             report_nonconvex(first)
+        else:
+            report_nonconvex(f"{n_paths} paths are not locally convex somewhere; the "
+                             f"first: {first}")
