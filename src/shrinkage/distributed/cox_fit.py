@@ -31,6 +31,7 @@ import numpy as np
 
 from ..engine.cox import curvature_floor, solve_model
 from ..engine.kernels.certify import kkt_scan
+from ..engine.problem import certificate_reference
 from ..engine.stopping import RULES, early_stop_code, moving
 from ..model.cox import TIES, Cox
 from ..model.penalties import RIDGE_LAM_MAX_RATIO
@@ -272,8 +273,7 @@ class CoxFit(PassFit):
         saturated = saturated_loss(pt.Wk, pt.dk, self.efron)  # data only: the same at every b
         null_dev = 2.0 * (pt.loss - saturated)
         cand = st.cand
-        top = float(np.max(np.abs(pt.g[cand]) / st.cert_scale[cand])) if np.any(cand) else 1.0
-        self.grad_scale = top if top > 0 else 1.0
+        self.grad_scale = certificate_reference(pt.g, st.cert_scale, cand)
         start = (pt.b, 0.0, self._stats(pt))
         if np.any(st.unpen):
             done = []

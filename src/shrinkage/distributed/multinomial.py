@@ -26,6 +26,7 @@ import numpy as np
 
 from ..engine.kernels.multinomial_gram import cd_multinomial_gram
 from ..engine.multinomial import centre_free_rows, free_rows
+from ..engine.problem import certificate_reference
 from ..engine.stopping import RULES, SEPARATED, early_stop_code, moving, stop_reason
 from ..model.families import get_family, intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, kkt_violation, penalty_value
@@ -223,9 +224,8 @@ class MultinomialFit(PassFit):
         p = self.d.size
         yield from self.null_model()
         null_dev = float(self.s["dev"])
-        gn = self.feature_gradient(self.s) / st.cert_scale
-        top = float(np.max(gn[st.cand])) if np.any(st.cand) else 0.0
-        self.grad_scale = top if top > 0 else 1.0
+        self.grad_scale = certificate_reference(self.feature_gradient(self.s), st.cert_scale,
+                                                st.cand)
         ends = None
         if st.l1_ratio < RIDGE_LAM_MAX_RATIO and options.lams is None:
             ends = self._ridge_ends()

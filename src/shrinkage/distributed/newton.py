@@ -33,6 +33,7 @@ import numpy as np
 
 from ..engine.covariance import GaussianCovariance, covariance_path
 from ..engine.kernels.certify import kkt_scan
+from ..engine.problem import certificate_reference
 from ..engine.stopping import RULES, early_stop_code, moving
 from ..model.families import intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO
@@ -216,8 +217,7 @@ class NewtonFit(PassFit):
         null_dev = float(self.s["dev"])
         g = self.gradient(self.s)
         cand = st.cand
-        top = float(np.max(np.abs(g[cand]) / st.cert_scale[cand])) if np.any(cand) else 1.0
-        self.grad_scale = top if top > 0 else 1.0
+        self.grad_scale = certificate_reference(g, st.cert_scale, cand)
         ends = None
         if st.l1_ratio < RIDGE_LAM_MAX_RATIO and options.lams is None:
             d = st.xm - self.shift

@@ -39,7 +39,7 @@ from .kernels.certify import centred_dots, dot
 from .kernels.concave import concave_cd, gram_cd, kkt_scan, line_search, ws_kkt
 from .kernels.glm import irls_model, weighted_residual
 from .kernels.moments import centred_combination
-from .problem import strong_set
+from .problem import certificate_reference, strong_set
 from .recession import RayWatch, ray_diagnostics, recession_direction
 from .stopping import DEV_MAX, MIN_LAMS
 
@@ -85,10 +85,7 @@ class ConcaveSolver(Solver):
         self.wres = np.empty(n)
         self.swres = self._residual()
         self.g = prob.gradient(self.wres)
-        cand = prob.candidates
-        scale = (float(np.max(np.abs(self.g[cand]) / prob.cert_scale[cand])) if np.any(cand)
-                 else 1.0)
-        self.grad_scale = scale if scale > 0 else 1.0
+        self.grad_scale = certificate_reference(self.g, prob.cert_scale, prob.candidates)
         self.h = prob.xsq.copy() if self.quadratic else np.zeros(p)
         self.xv = prob.xw.copy() if self.quadratic else np.zeros(p)
         self._scratch = np.empty(p, dtype=np.int64)

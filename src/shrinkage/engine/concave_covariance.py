@@ -46,6 +46,7 @@ from .kernels.concave import kkt_scan
 from .kernels.concave_factor import new_factor
 from .kernels.concave_gram import anderson_try, convexity_margins, gram_sweep, piece_newton
 from .kernels.gap import covariance_residual_terms
+from .problem import certificate_reference
 from .stopping import DEV_MAX, MIN_LAMS, record_point
 
 __all__ = ["ConcaveCovariance", "concave_covariance_path"]
@@ -80,10 +81,7 @@ class ConcaveCovariance(GaussianCovariance):
     def __init__(self, prob, setup):
         super().__init__(prob, setup)
         self.pen = prob.penalty
-        cand = prob.candidates
-        scale = (float(np.max(np.abs(self.g[cand]) / prob.cert_scale[cand])) if np.any(cand)
-                 else 1.0)
-        self.grad_scale = scale if scale > 0 else 1.0
+        self.grad_scale = certificate_reference(self.g, prob.cert_scale, prob.candidates)
         self._margins = np.zeros(0)
 
     def run_path(self, grid, lam_prev, null_dev, early_stop, out):

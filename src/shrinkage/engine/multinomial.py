@@ -19,6 +19,7 @@ from .drift import certify_settled
 from .kernels.multinomial import cd_multinomial
 from .kernels.multinomial_curvature import block_coupling, class_curvature
 from .multinomial_step import active_set_step
+from .problem import certificate_reference
 
 
 def line_search(objective, eta, deta, b_old, db, f_old, decrease, max_halvings=40):
@@ -92,9 +93,8 @@ class MultinomialSolver(Solver):
         self._refresh()
         # certificates are in standardized units (violation / s_j), as the other families':
         # in raw units a feature measured in tiny units hides its violation
-        gn = self.feature_gradient() / prob.cert_scale
-        cand = prob.candidates
-        self.grad_scale = float(np.max(gn[cand])) if np.any(cand) and gn[cand].max() > 0 else 1.0
+        self.grad_scale = certificate_reference(self.feature_gradient(), prob.cert_scale,
+                                                prob.candidates)
         self._s2 = prob.cert_scale ** 2
 
     def _refresh(self):

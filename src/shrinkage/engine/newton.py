@@ -44,6 +44,7 @@ from .newton_cg import (
     polish_active_set,
 )
 from .newton_secant import secant_warm_start
+from .problem import certificate_reference
 
 _EPS = float(np.finfo(float).eps)
 # the methods a subclass may replace; the compiled loop runs only where none is replaced
@@ -131,9 +132,7 @@ class ProximalNewton(Solver):
             self._loss, dev = loss_and_deviance(self.fam, prob.y, self.eta, prob.w)
             self._saturated = self._loss - 0.5 * dev
         # certificates are relative to the null model's largest standardized gradient
-        cand = prob.candidates
-        scale = float(np.max(np.abs(self.g[cand]) / prob.cert_scale[cand])) if np.any(cand) else 1.0
-        self.grad_scale = scale if scale > 0 else 1.0
+        self.grad_scale = certificate_reference(self.g, prob.cert_scale, prob.candidates)
         self._scratch = np.empty(p, dtype=np.int64)
         self._in_ws = np.empty(p, dtype=bool)  # the working set of a path point: mask
         self._ws = np.empty(p, dtype=np.int64)  # and indices

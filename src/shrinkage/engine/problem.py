@@ -24,8 +24,9 @@ from .kernels.moments import (
     sparse_column_range,
 )
 
-__all__ = ["Problem", "check_column_means", "column_label", "column_moments", "column_spread",
-           "constant_columns", "strong_set", "violators", "warn_far_columns"]
+__all__ = ["Problem", "certificate_reference", "check_column_means", "column_label",
+           "column_moments", "column_spread", "constant_columns", "strong_set", "violators",
+           "warn_far_columns"]
 
 # A column whose live values span less than this share of their magnitude is treated as
 # constant: a few hundred units in the last place, the rounding of values computed the
@@ -303,6 +304,16 @@ def constant_columns(lo, hi, var, names=None, centre=None, intercept=True):
     if centre is not None:
         warn_far_columns(centre, var, constant, names)
     return constant
+
+
+def certificate_reference(g, cert_scale, cand):
+    """The reference of the KKT certificates: the null model's largest gradient per unit
+    of column spread, ``max_j |g_j| / cert_scale_j`` over the candidates ``cand``; 1 when
+    there is no candidate or that maximum is not positive."""
+    if not np.any(cand):
+        return 1.0
+    top = float(np.max(np.abs(g[cand]) / cert_scale[cand]))
+    return top if top > 0 else 1.0
 
 
 def strong_set(prob, g, b, lam, lam_prev):
