@@ -176,6 +176,14 @@ def violation_rounding(Hg, c, b, l1in, l1g, l2):
     return 16.0 * _EPS * np.sqrt(s2)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _violation_and_enough(Hg, c, b, l1in, l1g, l2, tol_abs):
+    """``(violation, enough)`` at ``b``: the block's violation and the level it must reach,
+    ``tol_abs`` or the violation's own rounding, whichever is larger."""
+    return (block_violation(Hg, c, b, l1in, l1g, l2),
+            max(tol_abs, violation_rounding(Hg, c, b, l1in, l1g, l2)))
+
+
 @njit(cache=True, nogil=True)
 def solve_block_sgl(Hg, c, l1in, l1g, l2, b, dmax, tol_abs):
     """Sparse-group block: support by accelerated proximal gradient, then exact on it.
@@ -205,8 +213,7 @@ def solve_block_sgl(Hg, c, l1in, l1g, l2, b, dmax, tol_abs):
     prev = b.copy()
     nb = np.empty((m, K))
     mom = 1.0
-    viol = block_violation(Hg, c, b, l1in, l1g, l2)
-    enough = max(tol_abs, violation_rounding(Hg, c, b, l1in, l1g, l2))
+    viol, enough = _violation_and_enough(Hg, c, b, l1in, l1g, l2, tol_abs)
     steps = 0
     for it in range(1, 20001):
         if viol <= enough:
@@ -229,12 +236,11 @@ def solve_block_sgl(Hg, c, l1in, l1g, l2, b, dmax, tol_abs):
         copy2(b, nb)
         if it % 10 == 0:
             polish_support(Hg, c, l1in, l1g, l2, b)
-            viol = block_violation(Hg, c, b, l1in, l1g, l2)
-            if viol <= max(tol_abs, violation_rounding(Hg, c, b, l1in, l1g, l2)):
+            viol, enough = _violation_and_enough(Hg, c, b, l1in, l1g, l2, tol_abs)
+            if viol <= enough:
                 break
             copy2(b, nb)
-            viol = block_violation(Hg, c, b, l1in, l1g, l2)
-            enough = max(tol_abs, violation_rounding(Hg, c, b, l1in, l1g, l2))
+            viol, enough = _violation_and_enough(Hg, c, b, l1in, l1g, l2, tol_abs)
     return viol, steps
 
 
