@@ -5,6 +5,7 @@ mistake in the engine's own certificate cannot hide a wrong solution.
 """
 
 import numpy as np
+from scipy.optimize import minimize
 from scipy.special import logsumexp
 
 
@@ -100,7 +101,8 @@ def multinomial_certificate(X, y, w, off, path, grouped, pf):
     KKT violation over features (of the group norm when ``grouped``, else the largest over
     classes), divided by the column's spread ``s_j`` (standardized units), and the
     intercepts' gradient ``|sum_i w_i (Y_ik - P_ik)| / W``, over the largest standardized
-    feature gradient at the null model (every coefficient zero, intercepts fitted); ``pf``
+    feature gradient at the null model (every coefficient zero, intercepts fitted; with
+    unpenalised features, ``pf == 0``, those fitted too: the path's start); ``pf``
     the penalty factors. Gradient ``G = Xc^T (w (Y - P)) / W`` with ``Xc`` the columns
     centred at their weighted means with an intercept (else uncentred); ``s_j`` the
     root weighted mean square of ``Xc``'s column whatever ``path.standardize`` (the
@@ -138,7 +140,27 @@ def multinomial_certificate(X, y, w, off, path, grouped, pf):
             H = (np.diag((w / W) @ P) - np.einsum("i,ik,ic->kc", w / W, P, P))
             null_b0 = null_b0 + np.linalg.pinv(H) @ g0
     live = sdev > 0
-    top = (size(grad(null_b0, np.zeros((X.shape[1], K)))[1])[live] / s[live]).max()
+    B0 = np.zeros((X.shape[1], K))
+    free = np.flatnonzero(np.asarray(pf) == 0)
+    if free.size:  # the start: intercepts and unpenalised features fitted (scipy, BFGS)
+        n_b0 = K if path.fit_intercept else 0
+
+        def unpack(t):
+            B = np.zeros((X.shape[1], K))
+            B[free] = t[n_b0:].reshape(free.size, K)
+            return (t[:n_b0] if n_b0 else np.zeros(K)), B
+
+        def nll(t):
+            b0, B = unpack(t)
+            eta = o + b0 + X @ B
+            val = w @ (logsumexp(eta, axis=1) - np.sum(Y * eta, axis=1)) / W
+            Q = w[:, None] * (Y - np.exp(eta - logsumexp(eta, axis=1, keepdims=True))) / W
+            return val, -np.concatenate([Q.sum(axis=0)[:n_b0], (X.T @ Q)[free].ravel()])
+
+        t0 = np.concatenate([null_b0[:n_b0], np.zeros(free.size * K)])
+        t = minimize(nll, t0, jac=True, method="BFGS", options={"gtol": 1e-13}).x
+        null_b0, B0 = unpack(t)
+    top = (size(grad(null_b0, B0)[1])[live] / s[live]).max()
     certs = []
     for lam, b0, B in zip(path.lams, path.intercepts, path.coefs):
         g0, G = grad(b0, B)

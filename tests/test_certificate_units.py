@@ -1,8 +1,10 @@
 """Certificates do not depend on the units of X.
 
 A KKT certificate is the largest violation in standardized units (divided by the column's
-spread ``s_j`` about the model's centre) over the null model's largest standardized
-gradient (tests/test_certificate_scale.py: without standardization or an intercept).
+spread ``s_j`` about the model's centre) over the largest standardized gradient at the
+path's start: the null model, or with unpenalised features their fit
+(tests/test_certificate_scale.py: without standardization or an intercept;
+tests/test_unpenalized_reference.py).
 Measured in raw units, a feature recorded in tiny units hides its violation (its raw
 gradient is ``s_j`` times its standardized one) and one in huge units inflates the
 reference, hiding every other violation, the intercepts' included: the multinomial solver
@@ -16,6 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.optimize import minimize
 
 from _reference import kkt_residual, multinomial_certificate
 from shrinkage import regularization_path
@@ -41,11 +44,23 @@ def _data(family, seed):
 
 
 def _glm_certificates(family, X, y, path, pf, centred=False):
-    """Largest standardized KKT violation (``_reference.kkt_residual``) over the null
-    model's largest standardized gradient, at every point of ``path``."""
+    """Largest standardized KKT violation (``_reference.kkt_residual``) over the largest
+    standardized gradient at the path's start (intercept and the unpenalised features
+    fitted, by scipy), at every point of ``path``."""
     s = X.std(axis=0)
-    mu = y.mean()
-    eta0 = np.log(mu / (1 - mu)) if family == "binomial" else np.log(mu)
+    free = np.flatnonzero(pf == 0)
+    Z = np.c_[np.ones(y.size), X[:, free]]
+
+    def nll(t):
+        eta = Z @ t
+        mean = 1 / (1 + np.exp(-eta)) if family == "binomial" else np.exp(eta)
+        val = np.mean(np.logaddexp(0, eta) - y * eta if family == "binomial"
+                      else mean - y * eta)
+        return val, -Z.T @ (y - mean) / y.size
+
+    t = minimize(nll, np.zeros(Z.shape[1]), jac=True, method="BFGS",
+                 options={"gtol": 1e-13}).x
+    eta0 = Z @ t
     resid = y - (1 / (1 + np.exp(-eta0)) if family == "binomial" else np.exp(eta0))
     top = np.max(np.abs((X - X.mean(0)).T @ resid / y.size) / s)
     return np.array([

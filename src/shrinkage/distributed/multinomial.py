@@ -26,7 +26,7 @@ import numpy as np
 
 from ..engine.kernels.multinomial_gram import cd_multinomial_gram
 from ..engine.multinomial import centre_free_rows, free_rows
-from ..engine.problem import certificate_reference
+from ..engine.problem import certificate_reference, start_gradient_reference
 from ..engine.stopping import RULES, SEPARATED, early_stop_code, moving, stop_reason
 from ..model.families import get_family, intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, kkt_violation, penalty_value
@@ -237,6 +237,8 @@ class MultinomialFit(PassFit):
             yield from window_solve(self, np.array([1.0]), mask, start,
                                     lambda e: done.append(e))
             start = (done[0].b, 0.0, done[0].s)
+            self.grad_scale = start_gradient_reference(  # (engine Solver.rebase_reference)
+                self.grad_scale, self.feature_gradient(start[2]), st.cert_scale, st.cand)
         lam_max, grid, early_stop = self.path_grid(self.feature_gradient(start[2]),
                                                    st.cand & ~st.unpen, ends)
         L = grid.size

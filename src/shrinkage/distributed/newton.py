@@ -33,7 +33,7 @@ import numpy as np
 
 from ..engine.covariance import GaussianCovariance, covariance_path
 from ..engine.kernels.certify import kkt_scan
-from ..engine.problem import certificate_reference
+from ..engine.problem import certificate_reference, start_gradient_reference
 from ..engine.stopping import RULES, early_stop_code, moving
 from ..model.families import intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO
@@ -231,6 +231,10 @@ class NewtonFit(PassFit):
             yield from window_solve(self, np.array([1.0]), cand & st.unpen, start,
                                     lambda e: done.append(e))
             start = (done[0].b, done[0].b0, done[0].s)
+            # certificates relative to the unpenalised fit (engine Solver.rebase_reference)
+            self.grad_scale = start_gradient_reference(self.grad_scale,
+                                                       self.gradient(start[2]), st.cert_scale,
+                                                       cand)
         lam_max, grid, early_stop = self.path_grid(np.abs(self.gradient(start[2])),
                                                    cand & ~st.unpen, ends)
         L = grid.size

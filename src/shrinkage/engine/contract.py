@@ -9,7 +9,8 @@ family's and the penalty's declared attributes (``family.quadratic``,
 solver:
 
 1. ``solver = Cls(prob, setup)``, at the null model (:class:`SolverSetup`);
-2. ``solver.fit_unpenalized()`` when some features carry no penalty;
+2. ``solver.fit_unpenalized()`` when some features carry no penalty, then
+   ``solver.rebase_reference()`` (certificates relative to that start);
 3. ``solver.feature_gradient()``: the gradient magnitude per feature, from which the
    penalty's dual norm gives ``lam_max``;
 4. ``solver.run_path(grid, lam_prev, null_dev, early_stop, out)``: the whole grid, warm
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .problem import start_gradient_reference, start_reference
 from .stopping import RULES, SEPARATED, early_stop_code, moving
 
 __all__ = ["FitHints", "Solver", "SolverSetup", "choose_solver"]
@@ -105,6 +107,26 @@ class Solver:
     def fit_unpenalized(self):
         """Fit the features without penalty (the rest stay at zero): the path's start."""
         raise NotImplementedError
+
+    def rebase_reference(self):
+        """After :meth:`fit_unpenalized`: measure the certificates against that fit, the
+        path's start, instead of the intercept-only model they were set up with.
+
+        A large unpenalised effect (``y = 1e4 x_0 + signal`` with ``x_0`` unpenalised)
+        makes the null model's objective and gradients huge next to what the penalised
+        features explain, and a certificate relative to them passed with penalised
+        coefficients several percent off. A duality gap is then relative to the
+        objective at the start (``deviance() / 2``), a KKT violation to the largest
+        gradient per unit of column spread there (as ``lam_max`` is read);
+        :func:`~shrinkage.engine.problem.start_reference` keeps either above the null
+        model's rounding.
+        """
+        prob = self.prob
+        if self.certificate_kind == "duality_gap":
+            self.obj_scale = start_reference(self.obj_scale, 0.5 * self.deviance(), 1e-16)
+        else:
+            self.grad_scale = start_gradient_reference(self.grad_scale, self.feature_gradient(),
+                                                       prob.cert_scale, prob.candidates)
 
     def solve(self, lam, lam_prev):
         """Solve at ``lam`` warm-started from the solution at ``lam_prev``.

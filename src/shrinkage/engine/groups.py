@@ -10,8 +10,7 @@ One strategy serves every family it accepts:
   few sweeps leave the non-zero groups as they were, a Newton step on those groups
   (:mod:`shrinkage.engine.kernels.group_newton`) stands for the hundreds of sweeps an
   ill-conditioned design would need; sweeps decide the zero groups and end every solve.
-  Certificate: the duality gap relative to the null objective
-  (:mod:`shrinkage.engine.group_gap`).
+  Certificate: the duality gap relative to the null objective (group_gap).
 * binomial and poisson (compiled ``kernel_code``, vector response): proximal Newton. Each
   step builds the IRLS model at the current point, solves it by block coordinate descent
   and takes the longest backtracking step that decreases the true objective (Armijo).
@@ -23,14 +22,13 @@ One strategy serves every family it accepts:
   are solved as the gaussian ones (Newton steps on their non-zero groups between
   sweeps), and each ``lam`` starts on the secant where that lowers the true objective.
   Certificate: the largest group KKT violation (distance of the gradient from the group
-  subdifferential, standardized units) relative to the null model's largest gradient.
+  subdifferential, standardized units) relative to the null (or unpenalised) fit's.
 
 Along the path, each ``lam`` starts from the group strong rule (a group whose gradient's
 dual norm is below ``2 lam - lam_prev`` is left out) plus the groups ever active and the
 unpenalised ones; after the working set is solved, one pass over X gives the exact
-gradient of every feature, the groups violating their KKT condition join the working set,
-and the certificate is computed at that exact point. The block updates themselves are in
-:mod:`shrinkage.engine.kernels.groups`.
+gradient of every feature, violating groups join the working set, and the certificate is
+computed at that exact point (block updates: :mod:`shrinkage.engine.kernels.groups`).
 """
 
 from __future__ import annotations
@@ -50,9 +48,8 @@ _EPS = float(np.finfo(float).eps)
 
 
 def _weighted_design(xd, xi, v):
-    """``(xdv, vc)`` with ``v_i xd_q = vc xdv_q`` for the stored entries of a CSC design:
-    with equal weights ``xdv`` is ``xd`` itself (no copy; a sweep's gradient and residual
-    update of a column then stream one array, not two), else ``v_i xd_q`` and 1."""
+    """``(xdv, vc)`` with ``v_i xd_q = vc xdv_q`` for a CSC design's stored entries: with
+    equal weights ``xd`` itself (no copy: a sweep streams one array), else ``v_i xd_q``, 1."""
     if v.size and np.all(v == v[0]):
         return xd, float(v[0])
     return weighted_values(xd, xi, v), 1.0
@@ -68,17 +65,16 @@ class GroupSolver(GroupGap, Solver):
     inner_accuracy = 1e-3
     anderson = 5  # sweeps between Anderson extrapolations (0: none)
     # proximal Newton keeps the block Hessians of earlier IRLS weights ``u``, scaled by
-    # ``rho = max_i v_i / u_i`` (then ``rho Z_g^T U Z_g >= Z_g^T V Z_g``: a majorizer), while
-    # ``max(v / u) / min(v / u)`` stays below this (how much looser the majorizer may be)
+    # ``rho = max_i v_i / u_i`` (``rho Z_g^T U Z_g >= Z_g^T V Z_g``: a majorizer) while
+    # ``max(v / u) / min(v / u)`` stays below this
     hessian_slack = 3.0
     # Newton steps on the non-zero groups (of the quadratic model: the gaussian loss or an
-    # IRLS model, vector response) after this many sweeps left them as
-    # they were (0: never), ``newton_steps`` at a time, each by conjugate gradients (at
+    # IRLS model, vector response) after this many sweeps left them as they were (0:
+    # never), ``newton_steps`` at a time, each by conjugate gradients (at
     # most ``newton_cg``) to ``newton_forcing`` times the gradient's norm
     newton_after, newton_steps, newton_cg, newton_forcing = 3, 1, 200, 0.5
     # ... once the non-zero groups hold this share of n features (below, Z_F is well
-    # conditioned: the sweeps settle in a few passes, each costing what a conjugate
-    # gradient iteration does)
+    # conditioned: a few sweeps settle it, each costing a conjugate gradient iteration)
     newton_share = 0.5
     # gaussian: whether the sweeps end on a sweep over the whole working set that moves no
     # block by more than the threshold (False: once the non-zero groups settle; the pass
@@ -182,6 +178,10 @@ class GroupSolver(GroupGap, Solver):
 
     def fit_unpenalized(self):
         self._solve(1.0, 1.0, self.unpen_g.copy())
+
+    def rebase_reference(self):  # the gap's objective (super), block tolerances and KKT's
+        super().rebase_reference()
+        self.measure_in_units(not self.quadratic)
 
     def solve(self, lam, lam_prev):
         return self._solve(lam, lam_prev, None)

@@ -273,6 +273,7 @@ def fit_path(X, y, options, hints=None):
         if not data.family.quadratic:  # (the gaussian gap sees them: FreeFeatures)
             warn_collinear_free(prob)
         solver.fit_unpenalized()
+        solver.rebase_reference()
     lam_max = penalty.lam_max(solver.feature_gradient(), PenaltyArrays(prob.l1u, prob.l2u,
                                                                       prob.lo, prob.hi),
                               prob.candidates & ~prob.unpenalized, prob.scale)

@@ -316,6 +316,22 @@ def certificate_reference(g, cert_scale, cand):
     return top if top > 0 else 1.0
 
 
+def start_reference(null_ref, start_ref, floor=1e-8):
+    """A certificate's reference moved from the null model to the path's start (the fit
+    of the unpenalised features): ``start_ref``, but at least ``floor * null_ref`` (a
+    gradient's rounding, about eps times the null model's, must stay far inside ``tol``
+    times its reference; an objective, quadratic in the residual, takes ``floor^2``);
+    ``null_ref`` when ``start_ref`` is not positive."""
+    return max(start_ref, floor * null_ref) if start_ref > 0 else null_ref
+
+
+def start_gradient_reference(null_ref, g, cert_scale, cand):
+    """:func:`start_reference` of a KKT certificate: the largest gradient ``g`` per unit of
+    column spread over ``cand`` at the path's start (the unpenalised fit)."""
+    top = float(np.max(np.abs(g[cand]) / cert_scale[cand])) if np.any(cand) else 0.0
+    return start_reference(null_ref, top)
+
+
 def strong_set(prob, g, b, lam, lam_prev):
     """Strong-rule candidates (Tibshirani et al. 2012) plus the ever-active features.
 
