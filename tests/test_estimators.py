@@ -194,3 +194,31 @@ def test_ridge_estimator_does_not_choose_the_intercept_alone():
         est = PenalizedRegressor(l1_ratio=l1_ratio).fit(X, y)
         assert est.lam_ < est.path_.lams[0]
         assert est.score(X, y) > 0.4  # the intercept alone scores 0
+
+
+def test_a_model_fitted_with_an_offset_is_scored_with_it():
+    # score took no offset and predict refused to go without one: an offset model could
+    # not be scored at all, nor tuned by GridSearchCV with the offset routed to fit
+    import sklearn
+    from sklearn.metrics import accuracy_score, d2_tweedie_score
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 4))
+    off = rng.normal(size=120)
+    y = rng.poisson(np.exp(0.5 * X[:, 0] + off)).astype(float)
+    reg = PenalizedRegressor(family="poisson", lam=0.01).fit(X, y, offset=off)
+    assert reg.score(X, y, offset=off) == pytest.approx(
+        d2_tweedie_score(y, reg.predict(X, offset=off), power=1), rel=1e-12)
+    with pytest.raises(ValueError, match="pass offset= to predict or score"):
+        reg.score(X, y)
+    yb = (rng.random(120) < 1 / (1 + np.exp(-(X[:, 0] + off)))).astype(int)
+    clf = PenalizedClassifier(lam=0.01).fit(X, yb, offset=off)
+    assert clf.score(X, yb, offset=off) == accuracy_score(yb, clf.predict(X, offset=off))
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = (PenalizedRegressor(family="poisson").set_fit_request(offset=True)
+               .set_score_request(offset=True))
+        gs = GridSearchCV(est, {"lam": [1e-3, 1e-2, 1e-1]}, cv=3, error_score="raise")
+        gs.fit(X, y, offset=off)
+        assert gs.best_params_["lam"] in (1e-3, 1e-2, 1e-1)
+        assert np.isfinite(gs.cv_results_["mean_test_score"]).all()

@@ -42,6 +42,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -224,7 +225,8 @@ class _PenalizedBase(BaseEstimator):
         if offset is None:
             if getattr(self, "_uses_offset", False):
                 raise ValueError("the model was fitted with an offset: pass offset= to "
-                                 "predict (zeros give the rate per unit of exposure)")
+                                 "predict or score (zeros give the rate per unit of "
+                                 "exposure)")
             return eta
         return eta + check_offset(offset, eta.shape[0], eta.shape[1] if eta.ndim == 2 else None)
 
@@ -371,14 +373,17 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
         eta = self._eta(X, offset)
         return np.exp(eta) if self.family == "poisson" else eta
 
-    def score(self, X, y, sample_weight=None):
-        """R^2 (gaussian) or the fraction of Poisson deviance explained, D^2 (poisson)."""
+    def score(self, X, y, sample_weight=None, offset=None):
+        """R^2 (gaussian) or the fraction of Poisson deviance explained, D^2 (poisson), of
+        ``predict(X, offset)``: a model fitted with an offset is scored with one (routed
+        by ``set_score_request(offset=True)`` in scikit-learn's model selection)."""
         sample_weight = check_score_weight(sample_weight, y)
+        pred = self.predict(X, offset)
         if self.family == "poisson":
             from sklearn.metrics import d2_tweedie_score
 
-            return d2_tweedie_score(y, self.predict(X), sample_weight=sample_weight, power=1)
-        return super().score(X, y, sample_weight=sample_weight)
+            return d2_tweedie_score(y, pred, sample_weight=sample_weight, power=1)
+        return r2_score(y, pred, sample_weight=sample_weight)
 
 
 class PenalizedClassifier(CheckedScoreWeights, ClassifierMixin, _PenalizedBase):
@@ -477,6 +482,12 @@ class PenalizedClassifier(CheckedScoreWeights, ClassifierMixin, _PenalizedBase):
     def predict_log_proba(self, X, offset=None):
         """Logarithm of :meth:`predict_proba`, shape (n_samples, n_classes)."""
         return np.log(self.predict_proba(X, offset))
+
+    def score(self, X, y, sample_weight=None, offset=None):
+        """Accuracy of ``predict(X, offset)`` (a model fitted with an offset is scored with
+        one; scikit-learn routes it after ``set_score_request(offset=True)``)."""
+        return accuracy_score(y, self.predict(X, offset),
+                              sample_weight=check_score_weight(sample_weight, y))
 
     def predict(self, X, offset=None):
         """The most probable class."""
