@@ -615,3 +615,37 @@ def test_cv_summary_scaling_is_exact():
     plain = wn @ s
     assert np.array_equal(mean, plain)
     assert np.array_equal(se, np.sqrt((wn @ (s - plain) ** 2) / 9))
+
+
+
+def test_binomial_proportions_cross_validate_as_the_path_fits_them():
+    # the path fits proportions with the trials as weights; cross-validation refused them
+    # as "11 classes, use family='multinomial'". Each fold's held-out deviance (the
+    # saturated model's loss taken off, zero for 0/1 labels) recomputed by hand.
+    from scipy.special import xlogy
+
+    from shrinkage import regularization_path
+
+    rng = np.random.default_rng(17)
+    X = rng.standard_normal((60, 5))
+    m = rng.integers(1, 6, 60).astype(float)
+    y = rng.binomial(m.astype(int), 1 / (1 + np.exp(-X[:, 0]))) / m
+    ids = np.arange(60) % 4
+    res = cross_validate(X, y, family="binomial", sample_weight=m, cv=ids, rule="min")
+    assert res.index_min > 0
+    for f in range(4):
+        tr, te = ids != f, ids == f
+        path = regularization_path(X[tr], y[tr], "binomial", sample_weight=m[tr],
+                                   lams=res.lams)
+        eta = X[te] @ path.coefs.T + path.intercepts
+        yt = y[te][:, None]
+        dev = 2 * (np.logaddexp(0, eta) - yt * eta + xlogy(yt, yt) + xlogy(1 - yt, 1 - yt))
+        np.testing.assert_allclose(res.fold_scores[f], m[te] @ dev / m[te].sum(),
+                                   rtol=1e-9, atol=1e-12)
+    for metric in ("auc", "accuracy"):
+        with pytest.raises(ValueError, match="needs 0/1 labels; y holds proportions"):
+            cross_validate(X, y, family="binomial", sample_weight=m, metric=metric)
+    with pytest.raises(ValueError, match="stratify=True needs class labels"):
+        cross_validate(X, y, family="binomial", sample_weight=m, stratify=True)
+    with pytest.raises(ValueError, match="use family='multinomial'"):
+        cross_validate(X, rng.integers(0, 3, 60), family="binomial", cv=5)

@@ -87,7 +87,13 @@ from ..validation import (
 )
 from . import selection
 from .cox_scores import cox_fold_scores
-from .fold_checks import check_fold_classes, check_fold_counts, check_fold_weights
+from .fold_checks import (
+    binomial_proportions,
+    check_fold_classes,
+    check_fold_counts,
+    check_fold_weights,
+    proportion_folds,
+)
 from .folds import make_folds
 from .metrics import check_metric, score_path
 from .nonconvex import nonconvex_guard, passed_on, with_notes
@@ -131,9 +137,8 @@ def cv_summary(fold_scores, fold_weights):
     if np.any(w <= 0) or not np.all(np.isfinite(w)):
         raise ValueError("fold_weights must be positive and finite")
     wn = w / w.sum()
-    # in units of a power of two near the largest score (exact: the same bits), so that
-    # squared deviations of scores up to 1e308 do not overflow (a gaussian y of 1e100
-    # has held-out squared errors of 1e200)
+    # in units of a power of two near the largest score (exact), so that squared deviations
+    # of scores up to 1e308 do not overflow (a gaussian y of 1e100: squared errors 1e200)
     finite = np.abs(s[np.isfinite(s)])
     k = int(np.frexp(finite.max())[1]) if finite.size and finite.max() > 0 else 0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -142,9 +147,8 @@ def cv_summary(fold_scores, fold_weights):
         var = wn @ (su - mean) ** 2
         se = np.ldexp(np.sqrt(var / (s.shape[0] - 1)), k)
         mean = np.ldexp(mean, k)
-    # A fold whose held-out predictions overflow (e.g. a poisson fold that overfits and
-    # predicts counts ~1e250) makes that strength unusable: it is marked failed (NaN),
-    # like a strength a fold never reached, rather than an inf the rules cannot rank.
+    # A fold whose held-out predictions overflow (a poisson fold predicting counts ~1e250)
+    # makes that strength unusable: failed (NaN), as one a fold never reached, not inf.
     failed = ~np.isfinite(mean) | ~np.isfinite(se)
     mean[failed] = np.nan
     se[failed] = np.nan
@@ -158,8 +162,7 @@ def _fold_job(design, y, train, test, options, metric, weight, offset, cox_idx=N
     path, X_test = design.fold_path(y, train, test, options, weight, offset)
     lams = np.asarray(options.lams)
     n_done = path.n_lams
-    # (np.allclose's test with atol=0, without its broadcasting and NaN handling: the
-    # strengths are finite)
+    # (np.allclose's test with atol=0, without its broadcasting and NaN handling)
     if n_done > lams.size or not (np.abs(path.lams - lams[:n_done])
                                   <= 1e-12 * np.abs(lams[:n_done])).all():
         raise RuntimeError("the fold's path did not follow the requested lam grid")
@@ -185,6 +188,8 @@ def _prepare_target(y, family, n, strata=None):
             raise ValueError(f"y has {yv.shape[0]} rows but X has {n}")
         return yv, None
     y = check_target(y, n)
+    if family == "binomial" and binomial_proportions(y):  # (no classes: see prepare_cv)
+        return y.astype(np.float64), None
     if family in _CLASSIFICATION:
         classes, codes = np.unique(y, return_inverse=True)
         if classes.size < 2:
@@ -272,6 +277,8 @@ def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state
                 "overflow double precision; divide y by a power of ten (the fit is "
                 "equivariant: coefficients scale with y)")
     stratify = check_flag(stratify, "stratify", none=True)
+    if family == "binomial" and classes is None:  # proportions
+        stratify = proportion_folds(metric, stratify)
     if stratify is None:  # survival folds keep the share of events
         stratify = family in (*_CLASSIFICATION, "cox") and groups is None
     elif stratify and family not in (*_CLASSIFICATION, "cox"):
@@ -414,7 +421,8 @@ def cross_validate(
     ----------
     X : array-like or sparse matrix of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-        Response (gaussian, poisson) or class labels (binomial, multinomial).
+        Response (gaussian, poisson), class labels (binomial, multinomial), or binomial
+        proportions in [0, 1] with the trials as ``sample_weight``.
     family : {"gaussian", "binomial", "poisson", "multinomial"}
     l1_ratio : float in [0, 1]
         glmnet's ``alpha``; 1 is the lasso.
@@ -423,7 +431,7 @@ def cross_validate(
     repeats : int, default 1
         Repeated CV with fresh random folds (``cv`` an int).
     stratify : bool or None
-        Stratify folds by class; None means yes for binomial/multinomial.
+        Stratify folds by class; None means yes for binomial/multinomial labels.
     groups : array-like of shape (n_samples,), optional
         Keep each group within one fold.
     metric : str or None

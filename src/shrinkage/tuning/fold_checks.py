@@ -8,6 +8,30 @@ its fit with a message about the data as a whole.
 
 import numpy as np
 
+#: metrics that need a class label per sample: a binomial proportion has none
+_LABEL_METRICS = ("misclassification", "accuracy", "auc")
+
+
+def binomial_proportions(y):
+    """Whether a binomial response holds proportions (successes / trials, the trials as
+    ``sample_weight``): numbers in [0, 1], not all of them 0 or 1."""
+    if y.dtype.kind not in "fiu" or not y.size:
+        return False
+    yf = np.asarray(y, dtype=np.float64)
+    return bool(np.all((yf >= 0) & (yf <= 1)) and np.any((yf > 0) & (yf < 1)))
+
+
+def proportion_folds(metric, stratify):
+    """``stratify`` for a cross-validation of binomial proportions (None: no, there is no
+    class to stratify by); a metric or ``stratify=True`` that needs class labels is
+    refused by name."""
+    if metric in _LABEL_METRICS:
+        raise ValueError(f"metric {metric!r} needs 0/1 labels; y holds proportions in "
+                         "[0, 1] (use deviance, log_loss, mse or mae)")
+    if stratify:
+        raise ValueError("stratify=True needs class labels; y holds proportions in [0, 1]")
+    return False
+
 
 def check_fold_classes(folds, codes, classes, metric):
     n_classes = classes.size

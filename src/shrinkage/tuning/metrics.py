@@ -17,7 +17,8 @@ the mean (inverse link of ``eta``) and ``p`` the class probabilities:
 * ``mae``: ``|y - mu|``; binomial ``|y - p|`` (half of glmnet's); multinomial
   ``sum_k |y_k - p_k|``. All.
 * ``deviance``: the unit deviance -- ``(y - mu)^2`` (gaussian),
-  ``2 (log(1 + e^eta) - y eta)`` (binomial), ``2 (y log(y / mu) - (y - mu))`` (poisson),
+  ``2 (log(1 + e^eta) - y eta + y log y + (1 - y) log(1 - y))`` (binomial; the last two
+  terms vanish for labels, not for proportions), ``2 (y log(y / mu) - (y - mu))`` (poisson),
   ``-2 log p_y`` (multinomial). All.
 * ``poisson_deviance``: the poisson unit deviance. Poisson only.
 * ``log_loss``: ``-log p_y`` (half the deviance). Binomial, multinomial.
@@ -117,7 +118,10 @@ def _binomial_loss(metric, y, eta):
     yc = y[:, None]
     if metric in ("deviance", "log_loss"):
         nll = np.logaddexp(0.0, eta) - yc * eta  # -log p_y, overflow-free
-        return 2.0 * nll if metric == "deviance" else nll
+        if metric == "log_loss":
+            return nll
+        # less the saturated model's loss: 0 for 0/1 labels, not for proportions y
+        return 2.0 * (nll + xlogy(yc, yc) + xlogy(1.0 - yc, 1.0 - yc))
     if metric in ("misclassification", "accuracy"):
         # Class 1 is predicted when p > 1/2, i.e. eta > 0 (ties go to class 0, as argmax).
         wrong = (eta > 0).astype(float) != yc
