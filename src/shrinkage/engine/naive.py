@@ -32,7 +32,13 @@ from numba import njit
 from .contract import Solver
 from .free import FreeFeatures
 from .kernels.active_factor import FACTOR_MAX, factor_kept, factor_polish, new_factor, sync_cost
-from .kernels.active_set import POLISH_MAX_SWEEPS, WS_CHECK_SHARE, active_subset, chunk_size
+from .kernels.active_set import (
+    POLISH_MAX_SWEEPS,
+    WS_CHECK_SHARE,
+    active_subset,
+    chunk_size,
+    stalled_chunk,
+)
 from .kernels.cd import cd_quadratic
 from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
 from .kernels.flags import FASTMATH, KERNEL
@@ -277,10 +283,9 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                g, coefs, intercepts, dev_ratio, cert, n_iter):
     """Residual-updating coordinate descent along ``lams``; fills the output rows.
 
-    ``b, r, st, g`` (coefficients, residual, CD state, full gradient) are the warm start
-    and are left at the last solution; ``Lf, fac, fd, pos, refused`` an empty active
-    factor (:func:`.kernels.active_factor.new_factor`). Returns ``(n_lams_done,
-    stop_code)``.
+    ``b, r, st, g`` (coefficients, residual, CD state, full gradient) are the warm start,
+    left at the last solution; ``Lf, fac, fd, pos, refused`` an empty active factor
+    (:func:`.kernels.active_factor.new_factor`). Returns ``(n_lams_done, stop_code)``.
     """
     p = b.shape[0]
     n = r.shape[0]
@@ -312,7 +317,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                             coefs[k - 1], coefs[k - 2],
                             (lam - lams[k - 1]) / (lams[k - 1] - lams[k - 2]), out, gws, step)
         thr = thr_start * tol * obj_scale
-        sweeps = 0
+        sweeps = stalls = 0
         gap = np.inf
         # with a factor carried from the last lam, start with the exact step (the
         # homotopy step: the new lam's problem on the old active set and signs)
@@ -338,7 +343,8 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                     nf = factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1,
                                        l2, lo, hi, Lf, fac, fd, pos, refused, nf, gws, step)
             want_polish = False
-            chunk = min(budget, chunk_size(polish_cost, sweep_cost)) if polish else budget
+            chunk = min(budget, stalled_chunk(chunk_size(polish_cost, sweep_cost), stalls))
+            chunk = chunk if polish else budget
             # np.bool_: a literal False would compile cd_quadratic once more, apart from
             # the specialisation the Python callers and the Newton rounds share
             did = cd_quadratic(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1, l2, lo, hi,
@@ -349,8 +355,8 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                     r[i] += st[0]
                 st[0] = 0.0
             st[1] = dot(w, r)
-            if did == chunk and chunk < budget:
-                want_polish = True  # coordinate descent crawls
+            if did == chunk and chunk < budget:  # coordinate descent crawls
+                want_polish, stalls = True, stalls + 1
                 continue
             # certify the working-set subproblem first; only a solution good there earns
             # a full pass over X (unless the working set is a large part of X anyway)

@@ -21,6 +21,11 @@ POLISH_MAX_SWEEPS = 200.0
 WS_CHECK_SHARE = 0.25
 CHUNK_MIN = 5
 CHUNK_MAX = 50
+# chunks of a strength that may run out before the next ones hold a whole cycle of the
+# sweeps' Anderson extrapolation (a whole sweep, kernels.cd._ANDERSON_K = 5 active ones,
+# one from the extrapolated point), doubling with every further one (stalled_chunk)
+STALL_CHUNKS = 4
+CHUNK_ANDERSON = 7
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
@@ -248,3 +253,15 @@ def covariance_polish(G, col, g, b, A, na, H, rhs, l1, l2, lo, hi):
 def chunk_size(polish_cost, sweep_cost):
     c = int(polish_cost / max(sweep_cost, 1.0))
     return min(max(c, CHUNK_MIN), CHUNK_MAX)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def stalled_chunk(chunk, stalls):
+    """The chunk after ``stalls`` chunks of a strength ran out: unchanged up to
+    ``STALL_CHUNKS``, then at least ``CHUNK_ANDERSON``, doubling with each stall (at most
+    2^8 times). Where the exact steps cannot settle the active set (a factor that refuses
+    one column of a pair at correlation 0.9999), chunks of 5 sweeps never let Anderson
+    extrapolate and the sweeps crawled: 6,287 at one strength of a 300 x 2,000 path."""
+    if stalls < STALL_CHUNKS:
+        return chunk
+    return max(chunk, CHUNK_ANDERSON) << min(stalls - STALL_CHUNKS, 8)
