@@ -104,3 +104,20 @@ def test_distributed_paths_measure_from_the_unpenalised_fit_too(family):
     assert blocked.converged.all()
     err = np.max(np.abs(blocked.coefs[:, 1:] - tight.coefs[:, 1:]))
     assert err <= 1e-5 * np.max(np.abs(tight.coefs[:, 1:]))
+
+
+def test_wide_disk_path_measures_from_the_unpenalised_fit_too():
+    import shrinkage.distributed as dist
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((80, 300))
+    X[:, 1:] += 0.5 * X[:, [0]]
+    y = 1e4 * X[:, 0] + X[:, 1:6] @ np.r_[0.8, -0.6, 0.5, 0.4, -0.3] + rng.standard_normal(80)
+    pf = np.r_[0.0, np.ones(299)]
+    exact = regularization_path(X, y - 1e4 * X[:, 0], penalty_factor=pf, n_lams=15,
+                                tol=1e-13)
+    wide = dist.wide_path(X, y, penalty_factor=pf, lams=exact.lams, tol=1e-9)
+    assert wide.converged.all()
+    top = np.max(np.abs(exact.coefs[:, 1:]))
+    # 1.1e-1 of the largest penalised coefficient off before (certified 1.2e-9)
+    np.testing.assert_allclose(wide.coefs[:, 1:], exact.coefs[:, 1:], rtol=0, atol=1e-4 * top)

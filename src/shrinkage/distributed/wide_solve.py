@@ -27,7 +27,7 @@ from ..engine.contract import FitHints, SolverSetup
 from ..engine.grid import strength_grid
 from ..engine.naive import GaussianNaive
 from ..engine.path import check_options
-from ..engine.problem import Problem, constant_columns
+from ..engine.problem import Problem, constant_columns, start_reference
 from ..engine.stopping import RULES, early_stop_code, moving
 from ..model.build import penalty_for
 from ..model.families import get_family
@@ -105,6 +105,7 @@ class WideFit:
         self.r = yc.copy()
         self.b = np.zeros(p)
         self.solver = None
+        self.start_obj = None  # the unpenalised fit's objective, where there is one
         self.read = np.zeros(p, dtype=bool)
         self.refresh_limit = max(16, int(REFRESH_SHARE * p))
         self.hist = []
@@ -139,6 +140,8 @@ class WideFit:
         solver.r = self.r.copy()
         solver.st = np.array([0.0, float(np.dot(self.w, self.r)), 1.0, 0.0])
         solver.g = prob.gradient(self.w * self.r)
+        if self.start_obj is not None:  # the gap relative to the unpenalised fit's objective
+            solver.obj_scale = start_reference(solver.obj_scale, self.start_obj, 1e-16)
         self.solver = solver
 
     def sync(self):
@@ -181,6 +184,9 @@ class WideFit:
             self.grow(np.flatnonzero(st.unpen))
             self.solver.fit_unpenalized()
             self.sync()
+            self.start_obj = 0.5 * self.solver.deviance()  # (engine Solver.rebase_reference)
+            self.solver.obj_scale = start_reference(self.solver.obj_scale, self.start_obj,
+                                                    1e-16)
             yield NEED_PASS
         self.lam_max = st.penalty.lam_max(self.bound.abs_g,
                                           PenaltyArrays(st.l1u, st.l2u, st.lo, st.hi),
