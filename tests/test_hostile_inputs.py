@@ -282,3 +282,27 @@ def test_estimators_name_non_numeric_columns(k):
         est.fit(frame, y)
     with pytest.raises(TypeError, match="non-numeric columns: a;"):
         est.predict(bad.drop(columns="a").rename(columns={"colour": "a"})[["a", "b"]])
+
+
+@pytest.mark.filterwarnings("ignore:.*MCP objective")  # (binomial MCP: not locally convex)
+@pytest.mark.parametrize("family", ["gaussian", "binomial", "poisson"])
+@pytest.mark.parametrize("kw", [{}, {"l1_ratio": 0.5}, {"feature_groups": [0, 0, 1, 1, 2]},
+                                {"penalty": "mcp"}])
+def test_a_penalty_factor_that_overflows_with_its_scale_is_named(family, kw):
+    # 1e308 on a column of spread ~1e3: the gaussian gap read NaN (inf * 0) at every
+    # strength, every strength "unconverged" after max_iter sweeps; others overflowed too
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 5))
+    X[:, 2] *= 1e3
+    y = X[:, 0] + rng.standard_normal(100)
+    y = {"gaussian": y, "binomial": (y > 0).astype(float), "poisson": np.floor(np.abs(y))}
+    groups = "feature_groups" in kw
+    pf = np.ones(3 if groups else 5)
+    pf[1 if groups else 2] = 1e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="overflows double precision; so large a factor"):
+            regularization_path(X, y[family], family, penalty_factor=pf, **kw)
+    pf[1 if groups else 2] = 1e300  # large but representable: fitted, feature kept at 0
+    path = regularization_path(X, y[family], family, penalty_factor=pf, **kw)
+    assert path.converged.all() and not path.coefs[:, 2].any()

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..validation import check_scalar
-from .penalties import ElasticNet, PenaltyArrays
+from .penalties import ElasticNet, PenaltyArrays, scaled_factors
 
 __all__ = ["GroupElasticNet", "block_tolerance_scales", "build_penalty", "check_feature_groups",
            "group_dual_norm", "group_extra", "group_kkt_violation", "group_penalty_value",
@@ -286,7 +286,7 @@ class GroupElasticNet:
         if self.order.size != p:
             raise ValueError(f"feature_groups cover {self.order.size} features, X has {p}")
         pf = _expand(self.pf, self.order, self.starts, p)
-        return PenaltyArrays(self.l1_ratio * pf * scale, (1.0 - self.l1_ratio) * pf * scale**2,
+        return PenaltyArrays(*scaled_factors(self.l1_ratio, pf, scale),
                              np.full(p, -np.inf), np.full(p, np.inf))
 
     def lam_max(self, grad, arrays, penalized, scale):

@@ -86,7 +86,7 @@ class ElasticNet:
             pf = _per_feature(self.penalty_factor, p, "penalty_factor", default=1.0)
             if (pf < 0).any():
                 raise ValueError("penalty_factor has negative entries; factors must be >= 0")
-            l1, l2 = a * pf * scale, (1.0 - a) * pf * scale**2
+            l1, l2 = scaled_factors(a, pf, scale)
         lo = _per_feature(self.lower, p, "lower", default=-np.inf, allow_inf=True)
         hi = _per_feature(self.upper, p, "upper", default=np.inf, allow_inf=True)
         # (the defaults, no bounds, need no checks: a few microseconds on every fit)
@@ -151,6 +151,23 @@ def L1(penalty_factor=None, lower=None, upper=None):
 def L2(penalty_factor=None, lower=None, upper=None):
     """The ridge penalty ``lam / 2 * sum_j pf_j s_j^2 b_j^2``."""
     return ElasticNet(0.0, penalty_factor, lower, upper)
+
+
+def scaled_factors(a, pf, scale):
+    """``(a pf s, (1 - a) pf s^2)``: the per-unit penalties of factors ``pf`` on features
+    of scale ``s``; a factor whose product overflows is refused by name (it would keep
+    its feature at 0 at every strength, while its infinite penalty made the gaussian
+    gap NaN: every strength unconverged)."""
+    with np.errstate(over="ignore"):
+        l1, l2 = a * pf * scale, (1.0 - a) * pf * scale**2
+    bad = ~(np.isfinite(l1) & np.isfinite(l2)) & np.isfinite(scale * scale)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"penalty_factor {pf[j]:.3g} of feature {j} times its scale ({scale[j]:.3g}, "
+            "squared for the l2 part) overflows double precision; so large a factor keeps "
+            "the feature at 0 at every strength: drop the column instead")
+    return l1, l2
 
 
 def _per_feature(value, p, name, default, allow_inf=False):
