@@ -70,11 +70,12 @@ class Case:
     family : {"gaussian", "binomial", "poisson"}
     l1_ratio : float
         1.0 for the lasso, 0.5 for the elastic net.
-    data : {"wide", "tall", "sparse", "text", "factors", "diabetes", "breast_cancer"} or
-        ``"file:<path>"``
+    data : {"wide", "tall", "sparse", "text", "factors", "pairs", "diabetes",
+        "breast_cancer"} or ``"file:<path>"``
         Which design: dense p >> n with correlated features, dense n >> p, sparse CSC,
-        power-law text, one-hot factors, one of scikit-learn's bundled data sets, or a
-        data file of the user's (:func:`register_data`).
+        power-law text, one-hot factors, dense p > n of near-duplicate column pairs, one of
+        scikit-learn's bundled data sets, or a data file of the user's
+        (:func:`register_data`).
     """
 
     name: str
@@ -92,11 +93,14 @@ class Case:
 
 
 _FULL_SHAPES = {"wide": (200, 20_000), "tall": (100_000, 500), "sparse": (20_000, 50_000),
-                "text": (20_000, 45_000), "factors": (100_000, 9_189)}
+                "text": (20_000, 45_000), "factors": (100_000, 9_189), "pairs": (300, 20_000)}
 _QUICK_SHAPES = {"wide": (50, 300), "tall": (2_000, 20), "sparse": (1_000, 300),
-                 "text": (1_000, 2_000), "factors": (2_000, 632)}
+                 "text": (1_000, 2_000), "factors": (2_000, 632), "pairs": (300, 2_000)}
 _SPARSE_DENSITY = {False: 1e-3, True: 2e-2}
-_DATA_SEED = {"wide": 1, "tall": 2, "sparse": 3, "text": 4, "factors": 5}
+_DATA_SEED = {"wide": 1, "tall": 2, "sparse": 3, "text": 4, "factors": 5, "pairs": 6}
+#: the pairs design: correlation of the two columns of a pair (a feature recorded twice,
+#: or two near-synonymous measurements; coordinate descent crawls along each pair)
+PAIR_CORRELATION = 0.9999
 #: the designs stored as CSC matrices
 SPARSE_DATA = ("sparse", "text", "factors")
 #: the factors design: levels per factor (full size, quick), and numeric columns
@@ -107,7 +111,7 @@ _FACTOR_NUMERIC = {False: 6, True: 4}
 
 def _all_cases() -> list[Case]:
     out = []
-    datas = ["wide", "tall", "sparse", "text", "factors", "diabetes", "breast_cancer"]
+    datas = ["wide", "tall", "sparse", "text", "factors", "pairs", "diabetes", "breast_cancer"]
     for d in datas:
         out.append(Case(f"gaussian-lasso-{d}", "gaussian", 1.0, d))
     for d in datas:
@@ -190,6 +194,14 @@ def _ar1_design(n: int, p: int, rng: np.random.Generator) -> np.ndarray:
     z[:, 1:] *= np.sqrt(1.0 - RHO**2)
     X = lfilter([1.0], [1.0, -RHO], z, axis=1)
     return np.asfortranarray(X)
+
+
+def _pairs_design(n: int, p: int, rng: np.random.Generator) -> np.ndarray:
+    """``p / 2`` standard normal columns, each followed at ``j + p / 2`` by a copy with
+    correlation ``PAIR_CORRELATION`` to it, Fortran order."""
+    Z = rng.standard_normal((n, p // 2))
+    noise = np.sqrt(1.0 / PAIR_CORRELATION**2 - 1.0)
+    return np.asfortranarray(np.hstack([Z, Z + noise * rng.standard_normal(Z.shape)]))
 
 
 def _standardize_dense(X: np.ndarray) -> np.ndarray:
@@ -379,9 +391,9 @@ def make_data(case: Case, quick: bool, raw: bool = False):
             X = _scale_sparse(X0)
             beta = None
         else:
-            X0 = _ar1_design(n, p, rng)
+            X0 = _pairs_design(n, p, rng) if case.data == "pairs" else _ar1_design(n, p, rng)
             X = _standardize_dense(X0.copy(order="F") if raw else X0)
-            beta = _true_coef(p, {"wide": 20, "tall": 50}[case.data], rng)
+            beta = _true_coef(p, {"wide": 20, "tall": 50, "pairs": 10}[case.data], rng)
         # y is drawn from the standardized design in both modes, so raw=True changes X only
         eta = (_factor_eta(X0, codes, _FACTOR_NUMERIC[quick], rng) if beta is None
                else np.asarray(X @ beta))
