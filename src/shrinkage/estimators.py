@@ -49,7 +49,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .estimator_grids import check_axes, fit_on_grid
 from .tuning.selection import parse_rule
 from .validation import (
-    CheckedScoreWeights,
     check_numeric_frame,
     check_offset,
     check_sample_weight,
@@ -386,7 +385,7 @@ class PenalizedRegressor(RegressorMixin, _PenalizedBase):
         return r2_score(y, pred, sample_weight=sample_weight)
 
 
-class PenalizedClassifier(CheckedScoreWeights, ClassifierMixin, _PenalizedBase):
+class PenalizedClassifier(ClassifierMixin, _PenalizedBase):
     __doc__ = (
         """Penalised logistic (binomial) or softmax (multinomial) classification.
 

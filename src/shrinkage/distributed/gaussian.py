@@ -22,7 +22,7 @@ from ..engine.covariance import NEED_COLUMNS, GaussianCovariance, covariance_pat
 from ..engine.grid import strength_grid
 from ..engine.kernels.cd import cd_covariance
 from ..engine.kernels.gap import covariance_residual_terms
-from ..engine.problem import start_reference
+from ..engine.problem import start_objective_reference
 from ..engine.stopping import RULES
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
 from .problem import finish_path, fit_setup, free_arrays, gram_ridge_ends
@@ -80,8 +80,8 @@ def gaussian_path(mom, options, n):
         cd_covariance(G, col, g, h, zeros, zeros, st.lo, st.hi, b, ws, ws.size,
                       thr_start * st.tol * obj_scale * 1e-6, st.max_iter)
         # the gap relative to the unpenalised fit's objective (Solver.rebase_reference)
-        obj_scale = start_reference(obj_scale, 0.5 * covariance_residual_terms(b, c, g, yw)[1],
-                                    1e-16)
+        obj_scale = start_objective_reference(obj_scale,
+                                              0.5 * covariance_residual_terms(b, c, g, yw)[1])
     lam_max = st.penalty.lam_max(np.abs(g), PenaltyArrays(st.l1u, st.l2u, st.lo, st.hi),
                                  st.cand & ~st.unpen, st.scale)
     ends = None

@@ -237,10 +237,11 @@ class MultinomialFit(PassFit):
             yield from window_solve(self, np.array([1.0]), mask, start,
                                     lambda e: done.append(e))
             start = (done[0].b, 0.0, done[0].s)
-            self.grad_scale = start_gradient_reference(  # (engine Solver.rebase_reference)
-                self.grad_scale, self.feature_gradient(start[2]), st.cert_scale, st.cand)
-        lam_max, grid, early_stop = self.path_grid(self.feature_gradient(start[2]),
-                                                   st.cand & ~st.unpen, ends)
+        gn = self.feature_gradient(start[2])
+        if np.any(st.unpen):  # relative to the unpenalised fit (engine Solver.rebase_reference)
+            self.grad_scale = start_gradient_reference(self.grad_scale, gn, st.cert_scale,
+                                                       st.cand)
+        lam_max, grid, early_stop = self.path_grid(gn, st.cand & ~st.unpen, ends)
         L = grid.size
         out = {"coefs": np.zeros((L, p, K)), "intercepts": np.zeros((L, K)),
                "dev_ratio": np.zeros(L), "cert": np.zeros(L),

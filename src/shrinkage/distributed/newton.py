@@ -231,12 +231,10 @@ class NewtonFit(PassFit):
             yield from window_solve(self, np.array([1.0]), cand & st.unpen, start,
                                     lambda e: done.append(e))
             start = (done[0].b, done[0].b0, done[0].s)
-            # certificates relative to the unpenalised fit (engine Solver.rebase_reference)
-            self.grad_scale = start_gradient_reference(self.grad_scale,
-                                                       self.gradient(start[2]), st.cert_scale,
-                                                       cand)
-        lam_max, grid, early_stop = self.path_grid(np.abs(self.gradient(start[2])),
-                                                   cand & ~st.unpen, ends)
+        g = self.gradient(start[2])
+        if np.any(st.unpen):  # relative to the unpenalised fit (engine Solver.rebase_reference)
+            self.grad_scale = start_gradient_reference(self.grad_scale, g, st.cert_scale, cand)
+        lam_max, grid, early_stop = self.path_grid(np.abs(g), cand & ~st.unpen, ends)
         L = grid.size
         out = (np.zeros((L, p)), np.zeros(L), np.zeros(L), np.zeros(L),
                np.zeros(L, dtype=np.int64))

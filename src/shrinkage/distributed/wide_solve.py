@@ -27,7 +27,7 @@ from ..engine.contract import FitHints, SolverSetup
 from ..engine.grid import strength_grid
 from ..engine.naive import GaussianNaive
 from ..engine.path import check_options
-from ..engine.problem import Problem, constant_columns, start_reference
+from ..engine.problem import Problem, constant_columns, start_objective_reference
 from ..engine.stopping import RULES, early_stop_code, moving
 from ..model.build import penalty_for
 from ..model.families import get_family
@@ -140,9 +140,15 @@ class WideFit:
         solver.r = self.r.copy()
         solver.st = np.array([0.0, float(np.dot(self.w, self.r)), 1.0, 0.0])
         solver.g = prob.gradient(self.w * self.r)
-        if self.start_obj is not None:  # the gap relative to the unpenalised fit's objective
-            solver.obj_scale = start_reference(solver.obj_scale, self.start_obj, 1e-16)
         self.solver = solver
+        self._measure_from_start()
+
+    def _measure_from_start(self):
+        """The solver's gap relative to the unpenalised fit's objective, where there is one
+        (engine ``Solver.rebase_reference``; a rebuilt solver starts from the null's)."""
+        if self.start_obj is not None:
+            self.solver.obj_scale = start_objective_reference(self.solver.obj_scale,
+                                                              self.start_obj)
 
     def sync(self):
         """Copy the solver's coefficients and residual back."""
@@ -184,9 +190,8 @@ class WideFit:
             self.grow(np.flatnonzero(st.unpen))
             self.solver.fit_unpenalized()
             self.sync()
-            self.start_obj = 0.5 * self.solver.deviance()  # (engine Solver.rebase_reference)
-            self.solver.obj_scale = start_reference(self.solver.obj_scale, self.start_obj,
-                                                    1e-16)
+            self.start_obj = 0.5 * self.solver.deviance()
+            self._measure_from_start()
             yield NEED_PASS
         self.lam_max = st.penalty.lam_max(self.bound.abs_g,
                                           PenaltyArrays(st.l1u, st.l2u, st.lo, st.hi),

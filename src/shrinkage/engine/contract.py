@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .problem import start_gradient_reference, start_reference
+from .problem import start_gradient_reference, start_objective_reference
 from .stopping import RULES, SEPARATED, early_stop_code, moving
 
 __all__ = ["FitHints", "Solver", "SolverSetup", "choose_solver"]
@@ -118,12 +118,12 @@ class Solver:
         coefficients several percent off. A duality gap is then relative to the
         objective at the start (``deviance() / 2``), a KKT violation to the largest
         gradient per unit of column spread there (as ``lam_max`` is read);
-        :func:`~shrinkage.engine.problem.start_reference` keeps either above the null
-        model's rounding.
+        either is kept above the null model's rounding
+        (:func:`~shrinkage.engine.problem.start_objective_reference`, ``start_gradient_reference``).
         """
         prob = self.prob
         if self.certificate_kind == "duality_gap":
-            self.obj_scale = start_reference(self.obj_scale, 0.5 * self.deviance(), 1e-16)
+            self.obj_scale = start_objective_reference(self.obj_scale, 0.5 * self.deviance())
         else:
             self.grad_scale = start_gradient_reference(self.grad_scale, self.feature_gradient(),
                                                        prob.cert_scale, prob.candidates)

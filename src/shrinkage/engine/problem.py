@@ -306,30 +306,39 @@ def constant_columns(lo, hi, var, names=None, centre=None, intercept=True):
     return constant
 
 
+def _largest_standardized(g, cert_scale, cand):
+    """``max_j |g_j| / cert_scale_j`` over the candidates ``cand`` (0 without one)."""
+    return float(np.max(np.abs(g[cand]) / cert_scale[cand])) if np.any(cand) else 0.0
+
+
 def certificate_reference(g, cert_scale, cand):
     """The reference of the KKT certificates: the null model's largest gradient per unit
     of column spread, ``max_j |g_j| / cert_scale_j`` over the candidates ``cand``; 1 when
     there is no candidate or that maximum is not positive."""
-    if not np.any(cand):
-        return 1.0
-    top = float(np.max(np.abs(g[cand]) / cert_scale[cand]))
+    top = _largest_standardized(g, cert_scale, cand)
     return top if top > 0 else 1.0
 
 
-def start_reference(null_ref, start_ref, floor=1e-8):
+def _start_reference(null_ref, start_ref, floor):
     """A certificate's reference moved from the null model to the path's start (the fit
-    of the unpenalised features): ``start_ref``, but at least ``floor * null_ref`` (a
-    gradient's rounding, about eps times the null model's, must stay far inside ``tol``
-    times its reference; an objective, quadratic in the residual, takes ``floor^2``);
-    ``null_ref`` when ``start_ref`` is not positive."""
+    of the unpenalised features): ``start_ref``, but at least ``floor * null_ref`` (the
+    fit's rounding, relative to the null model's size, must stay far inside ``tol`` times
+    the reference); ``null_ref`` when ``start_ref`` is not positive."""
     return max(start_ref, floor * null_ref) if start_ref > 0 else null_ref
 
 
 def start_gradient_reference(null_ref, g, cert_scale, cand):
-    """:func:`start_reference` of a KKT certificate: the largest gradient ``g`` per unit of
-    column spread over ``cand`` at the path's start (the unpenalised fit)."""
-    top = float(np.max(np.abs(g[cand]) / cert_scale[cand])) if np.any(cand) else 0.0
-    return start_reference(null_ref, top)
+    """A KKT certificate's reference at the path's start: the largest gradient ``g`` per
+    unit of column spread over ``cand`` there, at least 1e-8 of the null model's
+    (a gradient's rounding is about eps times the null model's)."""
+    return _start_reference(null_ref, _largest_standardized(g, cert_scale, cand), 1e-8)
+
+
+def start_objective_reference(null_obj, start_obj):
+    """A duality gap's reference at the path's start: the objective there, at least 1e-16
+    of the null objective (an objective is quadratic in the residual: the square of the
+    gradients' floor)."""
+    return _start_reference(null_obj, start_obj, 1e-16)
 
 
 def strong_set(prob, g, b, lam, lam_prev):
