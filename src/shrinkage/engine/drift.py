@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels.multinomial_round import class_predictor
 from .kernels.predictor import predictor_spread
 
 __all__ = ["certify_settled", "exact_predictor", "predictor_drift", "settle_predictor",
@@ -53,8 +54,9 @@ def exact_predictor(prob, b, b0):
     the solvers' parametrisation); for class coefficients ``b`` of shape (p, K), the (n, K)
     predictor."""
     if b.ndim == 2:
-        rows = np.flatnonzero(np.any(b != 0, axis=1))
-        eta = np.column_stack([prob.centred_matvec(b[:, k], rows) for k in range(b.shape[1])])
+        b = np.ascontiguousarray(b, dtype=np.float64)
+        eta = np.empty((prob.n, b.shape[1]))
+        class_predictor(*prob.kernel_design(), prob.xm, b, np.zeros(b.shape[1]), eta)
     else:
         eta = prob.centred_matvec(b, np.flatnonzero(b))
     eta += b0

@@ -13,34 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.penalties import kkt_violation, penalty_value
+from ..model.penalties import penalty_value
 from .contract import Solver
 from .drift import certify_settled
 from .kernels.multinomial import cd_multinomial
-from .kernels.multinomial_curvature import block_coupling, class_curvature
+from .kernels.multinomial_round import (
+    class_certificate,
+    class_loss,
+    finish_step,
+    newton_model,
+    softmax_refresh,
+)
 from .multinomial_step import active_set_step
 from .problem import certificate_reference
-
-
-def line_search(objective, eta, deta, b_old, db, f_old, decrease, max_halvings=40):
-    """Backtracking (Armijo) line search on the true objective, proximal-Newton form.
-
-    Accepts the first ``t`` in 1, 1/2, 1/4, ... with
-    ``F(b_old + t db) <= F(b_old) + 1e-4 * t * decrease`` where ``decrease`` is
-    ``grad . d + penalty(b_old + db) - penalty(b_old)`` (Lee, Sun & Saunders 2014); near the
-    optimum, where the decrease is below the rounding of F, a step that does not raise F by
-    more than a few ulps is accepted. Returns ``(t, eta_t, b_t, f_t)`` or None.
-    """
-    slack = 8.0 * np.finfo(float).eps * abs(f_old)
-    t = 1.0
-    for _ in range(max_halvings):
-        eta_t = eta + t * deta
-        b_t = b_old + t * db
-        f_t = objective(eta_t, b_t)
-        if f_t <= f_old + 1e-4 * t * min(decrease, 0.0) or f_t <= f_old + slack:
-            return t, eta_t, b_t, f_t
-        t *= 0.5
-    return None
 
 
 def centre_free_rows(coefs, free):
@@ -98,10 +83,15 @@ class MultinomialSolver(Solver):
         self._s2 = prob.cert_scale ** 2
 
     def _refresh(self):
+        """The probabilities, the residual ``Y - P`` and the gradient at ``self.eta``."""
         prob = self.prob
-        self.P = prob.family.mean(self.eta)
-        self.resid = prob.y - self.P
-        self.g = prob.gradient(prob.w[:, None] * self.resid)
+        X, xd, xi, xp, sparse = prob.kernel_design()
+        self.eta = np.ascontiguousarray(self.eta)
+        self.P = np.empty_like(self.eta)
+        self.resid = np.empty_like(self.eta)
+        self.g = np.empty((prob.p, self.K))
+        softmax_refresh(X, xd, xi, xp, sparse, self.eta, prob.y, prob.w, prob.xm,
+                        prob.excluded, self.P, self.resid, self.g)
 
     def feature_gradient(self):
         """Per-feature gradient magnitude: group norm (grouped) or largest class entry."""
@@ -109,43 +99,22 @@ class MultinomialSolver(Solver):
             return np.sqrt(np.sum(self.g * self.g, axis=1))
         return np.max(np.abs(self.g), axis=1)
 
-    def objective(self, eta, B, l1, l2):
-        fam = self.prob.family
-        return fam.loss(self.prob.y, eta, self.prob.w) + penalty_value(B, l1, l2, self.grouped)
+    def objective(self, l1, l2):
+        """The loss at ``self.eta`` plus the penalty of ``self.b``."""
+        return (class_loss(self.prob.y, self.eta, self.prob.w)
+                + penalty_value(self.b, l1, l2, self.grouped))
 
-    def kkt(self, lam, mask=None):
-        """Each feature's KKT violation (its class vector's, grouped; its largest class's,
-        ungrouped) divided by ``s_j``, 0 off the candidates and ``mask``."""
+    def certificate(self, lam, mask=None, in_ws=None):
+        """The largest KKT violation (over ``mask`` only, when given) and the intercepts',
+        relative to the null model's largest gradient (both in standardized units); the
+        violators join ``in_ws`` when it is given (and ``mask`` is not)."""
         prob = self.prob
-        l1 = lam * prob.l1u
-        l2 = lam * prob.l2u
-        if self.grouped:
-            z = self.g - l2[:, None] * self.b
-            nb = np.sqrt(np.sum(self.b * self.b, axis=1))
-            nz = nb > 0
-            viol = np.empty(prob.p)
-            viol[~nz] = np.maximum(np.sqrt(np.sum(z[~nz] ** 2, axis=1)) - l1[~nz], 0.0)
-            unit = self.b[nz] / nb[nz, None]
-            viol[nz] = np.sqrt(np.sum((z[nz] - l1[nz, None] * unit) ** 2, axis=1))
-        else:  # every class at once (the per-feature arrays broadcast across them)
-            viol = np.max(kkt_violation(self.g, self.b, l1[:, None], l2[:, None],
-                                        prob.lo[:, None], prob.hi[:, None]), axis=1)
-        viol /= prob.cert_scale  # standardized units
-        viol[~prob.candidates] = 0.0
-        if mask is not None:
-            viol[~mask] = 0.0
-        return viol
-
-    def certificate(self, lam, mask=None, viol=None):
-        """The largest KKT violation (of ``viol``, ``kkt(lam, mask)``'s, when given) and
-        the intercepts', relative to the null model's largest gradient (both in
-        standardized units)."""
-        if viol is None:
-            viol = self.kkt(lam, mask)
-        v = float(viol.max()) if self.prob.p else 0.0
-        if self.prob.fit_intercept:
-            v = max(v, float(np.max(np.abs(self.prob.w @ self.resid))))
-        return v / self.grad_scale
+        restrict = mask is not None
+        grow = in_ws if in_ws is not None else np.zeros(prob.p, dtype=bool)
+        return class_certificate(self.g, self.b, self.resid, prob.w, lam * prob.l1u,
+                                 lam * prob.l2u, prob.lo, prob.hi, prob.cert_scale,
+                                 prob.candidates, mask if restrict else grow, restrict,
+                                 self.grouped, prob.fit_intercept, self.grad_scale)
 
     def fit_unpenalized(self):
         self._solve(1.0, 1.0, self.prob.unpenalized.copy())
@@ -177,30 +146,27 @@ class MultinomialSolver(Solver):
         ``restrict`` fixes it) until certified at the running ``eta`` or a cap; returns
         the certificate, the sweeps added to ``counts[0]``."""
         prob = self.prob
-        expand = restrict is None
         sweeps = counts[0]
         X, xd, xi, xp, sparse = prob.kernel_design()
+        K = self.K
         cert = self.certificate(lam, restrict)
-        f_old = self.objective(self.eta, self.b, l1, l2)
+        f_old = self.objective(l1, l2)
+        q = np.empty((prob.n, K))
+        M0 = np.empty(K)
+        slot = np.zeros(0 if self.grouped else prob.p, dtype=np.int64)
         for _ in range(self.max_outer):
             if cert <= prob.tol or sweeps >= prob.max_iter:
                 break
             ws = np.flatnonzero(in_ws)
-            v = prob.w[:, None] * np.maximum(self.P * (1.0 - self.P), 1e-10)
-            class_curvature(X, xd, xi, xp, sparse, v, prob.xm, ws, ws.size, self.M)
             # the ungrouped steps' in-block coupling, once per model (grouped: none)
-            O = np.zeros((0 if self.grouped else ws.size, self.K, self.K))
-            slot = np.zeros(0 if self.grouped else prob.p, dtype=np.int64)
-            if not self.grouped:
-                block_coupling(X, xd, xi, xp, prob.w, self.P, prob.xm, ws, ws.size, O, slot)
-            M0 = 2.0 * v.sum(axis=0)
-            q = prob.w[:, None] * self.resid
+            O = np.zeros((0 if self.grouped else ws.size, K, K))
+            mmax = newton_model(X, xd, xi, xp, sparse, prob.w, self.P, self.resid, prob.xm,
+                                ws, ws.size, self.grouped, self._s2, self.M, q, M0, O, slot)
             B_old = self.b.copy()
             b0_old = self.b0.copy()
             b0 = self.b0.copy()
             # the threshold compares model changes M d^2 with the squared violation over
             # the curvature, both in standardized units
-            mmax = float((self.M[ws] / self._s2[ws, None]).max()) if ws.size else 1.0
             thr = max(self.inner_accuracy * (cert * self.grad_scale) ** 2
                       / max(mmax, 1e-300), 1e-300)
             budget = max(min(prob.max_iter - sweeps, self.inner_cap), 1)
@@ -216,33 +182,15 @@ class MultinomialSolver(Solver):
                 # slow block CD (a class driven by a few rows is nearly rank one): solve the
                 # model on its active set; CD then confirms or corrects the step
                 active_set_step(self, q, b0, B_old, b0_old, l1, l2, ws)
-            dB = self.b - B_old
-            db0 = b0 - b0_old
-            changed = np.flatnonzero(np.any(dB != 0, axis=1))
-            # the change of the linear predictor, class by class, without copying columns
-            deta = np.column_stack([prob.centred_matvec(dB[:, k], changed) + db0[k]
-                                    for k in range(self.K)])
-            grad_dot = -float(np.sum(prob.w[:, None] * self.resid * deta))
-            decrease = (grad_dot + penalty_value(self.b, l1, l2, self.grouped)
-                        - penalty_value(B_old, l1, l2, self.grouped))
-            step = line_search(lambda e, b_: self.objective(e, b_, l1, l2), self.eta, deta,
-                               B_old, dB, f_old, decrease)
-            if step is None:
-                self.b = B_old
-                self.b0 = b0_old
+            f_t = finish_step(X, xd, xi, xp, sparse, prob.y, prob.w, prob.xm, self.b, B_old,
+                              b0, b0_old, self.eta, self.resid, l1, l2, self.grouped, f_old)
+            self.b0 = b0
+            if np.isnan(f_t):  # no step lowered the objective: the coefficients are restored
                 break
-            t, eta_t, B_t, f_t = step
-            self.b = B_t
-            self.b0 = b0_old + t * db0
-            self.eta = eta_t
             f_old = f_t
-            self._refresh()
-            if expand:
-                viol = self.kkt(lam)
-                in_ws |= (viol > 0) & prob.candidates
-                cert = self.certificate(lam, viol=viol)
-            else:
-                cert = self.certificate(lam, restrict)
+            softmax_refresh(X, xd, xi, xp, sparse, self.eta, prob.y, prob.w, prob.xm,
+                            prob.excluded, self.P, self.resid, self.g)
+            cert = self.certificate(lam, restrict, None if restrict is not None else in_ws)
         counts[0] = sweeps
         return cert
 
@@ -267,4 +215,5 @@ class MultinomialSolver(Solver):
         return b0 - b0.mean()  # class intercepts are identified only up to a constant
 
     def deviance(self):
-        return self.prob.family.deviance(self.prob.y, self.eta, self.prob.w)
+        prob = self.prob
+        return 2.0 * class_loss(prob.y, self.eta, prob.w)
