@@ -2,8 +2,9 @@
 
 Coordinate descent crawls on strongly correlated active features. When a chunk of sweeps
 ends without convergence, or a gap check fails, the gaussian drivers minimise the
-quadratic exactly on the current active set and signs (one Newton step, cut at the first
-sign change or bound it would cross), provided that solve costs at most
+quadratic exactly on the current active set and signs (a Newton step, cut at the first
+sign change or bound it would cross; the naive driver's steps then go on without the
+features that reached it), provided that solve costs at most
 ``POLISH_MAX_SWEEPS`` sweeps (the naive driver's from a factor it keeps along the path,
 :mod:`.active_factor`; the covariance driver's from cached Gram columns). A chunk costs
 about as much as one such step (within ``CHUNK_MIN`` and ``CHUNK_MAX`` sweeps), so
