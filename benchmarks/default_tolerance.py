@@ -14,6 +14,8 @@ Usage (development environment; about 6 minutes for every case and rung on 2 cor
     python benchmarks/default_tolerance.py --cases breast_cancer,diabetes
     python benchmarks/default_tolerance.py --cases wine,digits,ar1-multinomial
     python benchmarks/default_tolerance.py --cases text-binomial --tols 1e-6,1e-5,1e-4
+    python benchmarks/default_tolerance.py --cases text-poisson,ar1-poisson,tall-poisson
+    python benchmarks/default_tolerance.py --cases tfidf-poisson --tols 1e-6,3e-6,1e-5
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9, "multinomial": 1e-9}
+REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9, "multinomial": 1e-9, "poisson": 1e-9}
 
 
 def make_case(name):
@@ -37,7 +39,10 @@ def make_case(name):
     2,000 x 632 design, ``factors-<family>``) or scikit-learn's bundled data
     (``breast_cancer``, ``breast_cancer-gaussian``, ``diabetes`` (y > median, binomial),
     ``diabetes-gaussian``, ``wine`` and ``digits`` (multinomial)); ``text-multinomial`` and
-    ``ar1-multinomial`` have 4 classes (:func:`_multinomial_case`)."""
+    ``ar1-multinomial`` have 4 classes (:func:`_multinomial_case`); ``text-poisson`` and
+    ``ar1-poisson`` draw counts on those designs, ``tall-poisson`` is the benchmark's quick
+    dense 2,000 x 20 count case, ``tfidf-poisson`` sparse counts with ``p > n``
+    (:func:`_tfidf_counts`)."""
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 
     if name in ("wine", "digits"):
@@ -55,6 +60,11 @@ def make_case(name):
         return *load_diabetes(return_X_y=True), "gaussian"
     import _cases
 
+    if name == "tall-poisson":  # the benchmark's dense 2,000 x 20 counts, quick size
+        return *_cases.make_data(_cases.CASES["poisson-l1-tall"], True, raw=True)[:2], "poisson"
+    if name == "tfidf-poisson":
+        return (*_tfidf_counts(1500, 8000), "poisson")
+
     if name.startswith("factors-"):  # the benchmark's one-hot factors, quick size
         family = name.partition("-")[2]
         case = _cases.CASES["gaussian-lasso-factors" if family == "gaussian"
@@ -64,6 +74,35 @@ def make_case(name):
     family = name.split("-")[1]
     X, eta, rng = _synthetic(name, 1)
     return X, _cases._response(family, eta[:, 0], rng), family
+
+
+def _tfidf_counts(n, p, seed=90):
+    """``(X, y)``: tf-idf rows (Poisson(50) terms per document drawn from Zipf(1.1)
+    frequencies, idf-weighted, each row scaled to unit norm; CSC) and counts
+    ``Poisson(exp(X b))`` with 30 of the 2,000 most frequent terms carrying ``3 N(0, 1)``:
+    ``p > n`` with a strong signal, about 37 % zero counts, rows that separate (their
+    fitted means go to 0) at the deep end of the path."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    freq = 1.0 / np.arange(1, p + 1) ** 1.1
+    freq /= freq.sum()
+    rows, cols = [], []
+    for i in range(n):
+        k = max(1, rng.poisson(50))
+        rows.append(np.full(k, i))
+        cols.append(rng.choice(p, size=k, p=freq))
+    X = sp.csr_matrix((np.ones(sum(r.size for r in rows)),
+                       (np.concatenate(rows), np.concatenate(cols))), shape=(n, p))
+    X.sum_duplicates()
+    df = np.asarray((X > 0).sum(axis=0)).ravel()
+    X = X.multiply(np.log((1 + n) / (1 + df)) + 1).tocsr()
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    X = (sp.diags(1.0 / norms) @ X).tocsc()
+    b = np.zeros(p)
+    b[rng.choice(2000, 30, replace=False)] = 3.0 * rng.standard_normal(30)
+    return X, rng.poisson(np.exp(X @ b)).astype(float)
 
 
 def _synthetic(name, k):

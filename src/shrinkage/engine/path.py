@@ -180,10 +180,10 @@ def regularization_path(
     tol : float, optional
         Certificate tolerance: the duality gap relative to the null objective (gaussian)
         or the largest KKT violation relative to the null model's largest gradient (other
-        families). Default: the family's ``default_tol`` (3e-5 gaussian, 3e-6 binomial,
-        1e-7 mgaussian, 1e-6 others), set so that cross-validation curves cannot be told
-        from exactly solved ones (within 7.1e-3 standard errors on the benchmark designs);
-        ask for 1e-12 when digits matter.
+        families). Default: the family's ``default_tol`` (3e-5 gaussian, 3e-6 binomial
+        and poisson, 1e-7 mgaussian, 1e-6 others), set so that cross-validation curves
+        cannot be told from exactly solved ones (within 7.1e-3 standard errors on the
+        benchmark designs); ask for 1e-12 when digits matter.
     max_iter : int
         Maximum coordinate-descent sweeps per ``lam``.
     multinomial_grouped : bool
