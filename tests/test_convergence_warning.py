@@ -53,3 +53,17 @@ def test_the_sweep_limit_alone_is_named(data):
                                                          max_iter=2))
     assert not path.converged.all() and len(messages) == 1
     assert "within max_iter=2;" in messages[0] and "Newton" not in messages[0]
+
+
+def test_a_tolerance_below_rounding_is_named_not_blamed_on_max_iter(data):
+    """A gap cannot fall below the rounding of the objective: asked for 1e-25, the driver
+    stops once its steps stop lowering the gap, long before max_iter, and the warning says
+    so instead of blaming max_iter."""
+    X, eta = data
+    y = eta + np.random.default_rng(2).standard_normal(eta.size)
+    path, messages = _caught(lambda: regularization_path(X, y, n_lams=5, tol=1e-25))
+    assert not path.converged.all() and len(messages) == 1
+    assert np.all(path.n_iter[~path.converged] < 100_000)
+    k0 = int(np.flatnonzero(~path.converged)[0])
+    assert f"stopped after {path.n_iter[k0]} of max_iter=100000 sweeps" in messages[0]
+    assert "within max_iter" not in messages[0]

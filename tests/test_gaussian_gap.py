@@ -130,3 +130,53 @@ def test_nearly_collinear_unpenalised_pair_is_never_certified_wrong(d):
         ref[:2] = theta[1:]
         excess = (obj(path.intercepts[k], path.coefs[k]) - obj(theta[0], ref)) / null
         assert excess <= path.certificate[k] * (1 + 1e-6) + 1e-12
+
+
+def _fista_bounded(X, y, lam, pf, lo, hi, iters=20000):
+    """``argmin 1/(2n) ||yc - Xc b||^2 + lam sum pf_j |b_j|`` over ``lo <= b <= hi``
+    (unit weights, an unpenalised intercept), by FISTA: the prox of a coordinate is its
+    soft threshold clipped to the box (a convex function of one variable)."""
+    Xc = X - X.mean(axis=0)
+    yc = y - y.mean()
+    n = X.shape[0]
+    step = n / np.linalg.norm(Xc, 2) ** 2
+    b = z = np.zeros(X.shape[1])
+    t = 1.0
+    for _ in range(iters):
+        v = z - step * (Xc.T @ (Xc @ z - yc)) / n
+        b_new = np.clip(np.sign(v) * np.maximum(np.abs(v) - step * lam * pf, 0.0), lo, hi)
+        t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+        z = b_new + (t - 1.0) / t_new * (b_new - b)
+        b, t = b_new, t_new
+    return b
+
+
+@pytest.mark.parametrize("solver,n,p,sparse", [("covariance", 200, 8, False),
+                                               ("naive", 40, 60, False),
+                                               ("naive", 120, 30, True)])
+def test_unpenalised_feature_resting_on_its_bound_is_certified(solver, n, p, sparse):
+    """An unpenalised feature whose coefficient rests on a finite bound is not free: its
+    conjugate is the bound's support function, not the indicator of ``Xc_j^T u = 0``.
+    Projected off as if it were free, the dual point could not reach the optimum and every
+    strength read unconverged (gap 3e-2 to 0.5 of the null objective, any tol)."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((n, p))
+    if sparse:
+        X = np.where(rng.uniform(size=X.shape) < 0.3, X + 1.0, 0.0)
+    y = 3.0 * X[:, 0] - 2.0 * X[:, 1] + X[:, 2] + 0.5 * rng.standard_normal(n)
+    pf = np.ones(p)
+    pf[[0, 1, 5]] = 0.0  # 0 and 1 rest on their bounds, 5 stays inside
+    upper = np.full(p, np.inf)
+    lower = np.full(p, -np.inf)
+    upper[0], lower[1] = 0.5, -0.5
+    design = sp.csc_matrix(X) if sparse else X
+    kw = dict(penalty_factor=pf, upper=upper, lower=lower, standardize=False, n_lams=12,
+              lam_min_ratio=0.05, early_stop=False)
+    for tol in (None, 1e-10):
+        path = fit_path(check_design(design), y, PathOptions(tol=tol, **kw),
+                        FitHints(solver=solver))
+        assert path.converged.all() and np.all(path.certificate <= path.tol), tol
+    assert np.all(path.coefs[:, 0] == 0.5) and np.all(path.coefs[:, 1] == -0.5)
+    for k in (0, 5, 11):
+        want = _fista_bounded(X, y, path.lams[k], pf, lower, upper)
+        np.testing.assert_allclose(path.coefs[k], want, atol=1e-6)

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.free import free_mask, warn_collinear_gram
-from ..engine.path import ConvergenceWarning, check_options
+from ..engine.path import check_options, warn_unconverged
 from ..engine.problem import Problem, check_column_means, constant_columns
 from ..engine.ridge import ridge_grid_ends
 from ..engine.stopping import stop_reason
 from ..model.build import penalty_for
 from ..model.families import get_family
 from ..results import Path, nonzero_features
-from ..user_warnings import warn_user
 from ..validation import check_coefficient_scale
 
 __all__ = ["FitSetup", "fit_setup", "finish_path", "free_arrays", "gram_ridge_ends",
@@ -160,13 +159,8 @@ def finish_path(st, grid, out, done, code, null_dev, lam_max, kind, extra=None,
     as :func:`shrinkage.regularization_path` does."""
     coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
     converged = np.isfinite(cert) & (cert <= st.tol)
-    if not np.all(converged):
-        k0 = int(np.flatnonzero(~converged)[0])
-        warn_user(
-            f"{st.family.name} path: {int(np.sum(~converged))} of {converged.size} lams did "
-            f"not converge within max_iter={st.max_iter}; first at index {k0} "
-            f"(lam={grid[k0]:.4g}) with {kind} {cert[k0]:.2e} > tol {st.tol:.1e}",
-            ConvergenceWarning)
+    warn_unconverged(st.family.name, converged, grid, cert, st.tol, st.max_iter, kind,
+                     n_iter=n_iter)
     check_coefficient_scale(coefs)
     return Path(
         lams=grid[:done].copy(), coefs=coefs, intercepts=intercepts,

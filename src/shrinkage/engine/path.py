@@ -300,8 +300,8 @@ def fit_path(X, y, options, hints=None):
                                                   prob.l2u, prob.lo, prob.hi, xsq, proj),
                      prob.xm if prob.fit_intercept else None)
     converged = np.isfinite(cert) & (cert <= tol)
-    _warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,
-                      solver.certificate_kind, solver.cap_note())
+    warn_unconverged(data.family.name, converged, grid, cert, tol, max_iter,
+                      solver.certificate_kind, solver.cap_note(), n_iter)
     check_coefficient_scale(coefs)
     extra, note = solver.diagnostics()
     if note:  # a warning, or a note to the cross-validation this path is part of
@@ -461,18 +461,29 @@ def _ridge_ends(prob, data, eta):
     return None if e is None else ridge_grid_ends(e, int(np.sum(data.w > 0)))
 
 
-def _warn_unconverged(family, converged, grid, cert, tol, max_iter, kind, cap=""):
+def warn_unconverged(family, converged, grid, cert, tol, max_iter, kind, cap="",
+                      n_iter=None):
     """Warn of unconverged strengths, naming the limit that stopped them: ``max_iter``
-    sweeps, or the solver's own cap (``cap``, :meth:`Solver.cap_note`)."""
+    sweeps, the solver's own cap (``cap``, :meth:`Solver.cap_note`), or neither: a
+    strength that stopped short of both (``n_iter``, its sweeps) had steps that no longer
+    lowered its certificate (a ``tol`` below the rounding of the objective)."""
     if converged.all():
         return
     bad = np.flatnonzero(~converged)
     k0 = int(bad[0])
+    where = (f"first at index {k0} (lam={grid[k0]:.4g}) with {kind} {cert[k0]:.2e} > tol "
+             f"{tol:.1e}")
+    if not cap and n_iter is not None and np.all(n_iter[bad] < max_iter):
+        warn_user(
+            f"{family} path: {bad.size} of {converged.size} lams did not converge; {where}, "
+            f"stopped after {int(n_iter[k0])} of max_iter={max_iter} sweeps: its steps no "
+            "longer lowered the certificate (is tol below the rounding of the objective?)",
+            ConvergenceWarning)
+        return
     limit = f"max_iter={max_iter}" + (f" ({cap})" if cap else "")
     warn_user(
         f"{family} path: {bad.size} of {converged.size} lams did not converge within "
-        f"{limit}; first at index {k0} (lam={grid[k0]:.4g}) with "
-        f"{kind} {cert[k0]:.2e} > tol {tol:.1e}", ConvergenceWarning)
+        f"{limit}; {where}", ConvergenceWarning)
 
 
 def _live_split(w, uniform, held_out):
