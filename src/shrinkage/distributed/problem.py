@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.free import free_mask, warn_collinear_gram
-from ..engine.path import check_options, warn_unconverged
+from ..engine.path import check_options
 from ..engine.problem import Problem, check_column_means, constant_columns
 from ..engine.ridge import ridge_grid_ends
-from ..engine.stopping import stop_reason
+from ..engine.stopping import stop_reason, warn_unconverged
 from ..model.build import penalty_for
 from ..model.families import get_family
 from ..results import Path, nonzero_features

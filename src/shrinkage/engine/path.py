@@ -26,7 +26,6 @@ from ..model.families import get_family
 from ..model.groups import group_extra
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, PenaltyArrays
 from ..results import Path, nonzero_features
-from ..user_warnings import warn_user
 from ..validation import (
     check_coefficient_scale,
     check_design,
@@ -48,15 +47,11 @@ from .null_path import null_is_exact, null_path, separation_note
 from .problem import Problem, check_column_means, column_moments, column_spread, constant_columns
 from .registry import SOLVERS
 from .ridge import penalised_spectrum, ridge_grid_ends
-from .stopping import stop_reason
+from .stopping import ConvergenceWarning, stop_reason, warn_unconverged
 from .ties import average_ties, find_ties
 
 __all__ = ["regularization_path", "fit_path", "PathOptions", "ConvergenceWarning",
            "NonconvexWarning", "check_options"]
-
-
-class ConvergenceWarning(UserWarning):
-    """A path point did not reach its certificate tolerance."""
 
 
 class NonconvexWarning(UserWarning):
@@ -459,31 +454,6 @@ def _ridge_ends(prob, data, eta):
     design is too large to decompose or has rank below 2."""
     e = penalised_spectrum(prob, data.family.irls_weights(data.y, eta, data.w))
     return None if e is None else ridge_grid_ends(e, int(np.sum(data.w > 0)))
-
-
-def warn_unconverged(family, converged, grid, cert, tol, max_iter, kind, cap="",
-                      n_iter=None):
-    """Warn of unconverged strengths, naming the limit that stopped them: ``max_iter``
-    sweeps, the solver's own cap (``cap``, :meth:`Solver.cap_note`), or neither: a
-    strength that stopped short of both (``n_iter``, its sweeps) had steps that no longer
-    lowered its certificate (a ``tol`` below the rounding of the objective)."""
-    if converged.all():
-        return
-    bad = np.flatnonzero(~converged)
-    k0 = int(bad[0])
-    where = (f"first at index {k0} (lam={grid[k0]:.4g}) with {kind} {cert[k0]:.2e} > tol "
-             f"{tol:.1e}")
-    if not cap and n_iter is not None and np.all(n_iter[bad] < max_iter):
-        warn_user(
-            f"{family} path: {bad.size} of {converged.size} lams did not converge; {where}, "
-            f"stopped after {int(n_iter[k0])} of max_iter={max_iter} sweeps: its steps no "
-            "longer lowered the certificate (is tol below the rounding of the objective?)",
-            ConvergenceWarning)
-        return
-    limit = f"max_iter={max_iter}" + (f" ({cap})" if cap else "")
-    warn_user(
-        f"{family} path: {bad.size} of {converged.size} lams did not converge within "
-        f"{limit}; {where}", ConvergenceWarning)
 
 
 def _live_split(w, uniform, held_out):

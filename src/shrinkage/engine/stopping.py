@@ -11,12 +11,14 @@ ended after five strengths). A solver may also stop the path when the
 data are separated (code :data:`SEPARATED`: a class fitted perfectly, whose coefficients
 would only grow as ``lam`` decreases; the solver's ``separated_class``). The compiled
 gaussian drivers call :func:`early_stop_code` inside their loop, the Python path loop
-calls the same function.
+calls the same function. A path's strengths that stopped short of their tolerance are
+reported by :func:`warn_unconverged` (a :class:`ConvergenceWarning`).
 """
 
 import numpy as np
 from numba import njit
 
+from ..user_warnings import warn_user
 from .kernels.flags import KERNEL
 
 DEV_MAX = 0.999
@@ -99,3 +101,32 @@ def record_point(k, b, b0, dev, null_dev, certificate, sweeps, coefs, intercepts
     lo, hi, l1u, l2u = bounds
     return early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change,
                            moving_flat(b, 1, lo, hi, l1u, l2u))
+
+
+class ConvergenceWarning(UserWarning):
+    """A path point did not reach its certificate tolerance."""
+
+
+def warn_unconverged(family, converged, grid, cert, tol, max_iter, kind, cap="",
+                      n_iter=None):
+    """Warn of unconverged strengths, naming the limit that stopped them: ``max_iter``
+    sweeps, the solver's own cap (``cap``, :meth:`Solver.cap_note`), or neither: a
+    strength that stopped short of both (``n_iter``, its sweeps) had steps that no longer
+    lowered its certificate (a ``tol`` below the rounding of the objective)."""
+    if converged.all():
+        return
+    bad = np.flatnonzero(~converged)
+    k0 = int(bad[0])
+    where = (f"first at index {k0} (lam={grid[k0]:.4g}) with {kind} {cert[k0]:.2e} > tol "
+             f"{tol:.1e}")
+    if not cap and n_iter is not None and np.all(n_iter[bad] < max_iter):
+        warn_user(
+            f"{family} path: {bad.size} of {converged.size} lams did not converge; {where}, "
+            f"stopped after {int(n_iter[k0])} of max_iter={max_iter} sweeps: its steps no "
+            "longer lowered the certificate (is tol below the rounding of the objective?)",
+            ConvergenceWarning)
+        return
+    limit = f"max_iter={max_iter}" + (f" ({cap})" if cap else "")
+    warn_user(
+        f"{family} path: {bad.size} of {converged.size} lams did not converge within "
+        f"{limit}; {where}", ConvergenceWarning)
