@@ -121,3 +121,46 @@ def test_wide_disk_path_measures_from_the_unpenalised_fit_too():
     top = np.max(np.abs(exact.coefs[:, 1:]))
     # 1.1e-1 of the largest penalised coefficient off before (certified 1.2e-9)
     np.testing.assert_allclose(wide.coefs[:, 1:], exact.coefs[:, 1:], rtol=0, atol=1e-4 * top)
+
+
+def _all_free_data(family, rng, n=120, p=3):
+    X = rng.standard_normal((n, p))
+    eta = X @ np.array([0.8, -0.5, 0.3])[:p]
+    if family == "binomial":
+        return X, (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    if family == "poisson":
+        return X, rng.poisson(np.exp(eta)).astype(float)
+    if family == "multinomial":
+        return X, np.argmax(np.c_[eta, -eta, 0 * eta] + rng.gumbel(size=(n, 3)), axis=1)
+    return X, np.c_[rng.exponential(np.exp(-eta)), rng.random(n) < 0.8]  # cox
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson", "multinomial", "cox"])
+@pytest.mark.parametrize("route", ["memory", "blocked"])
+def test_a_path_without_penalised_features_certifies_its_exact_fit(family, route):
+    """With every feature unpenalised (or the penalised ones fixed by ``lower == upper``)
+    the start is the whole fit and its gradients are rounding: measured against them, a
+    strict tolerance asked for violations below rounding, and every strength read
+    unconverged after ``max_iter`` sweeps at the exact fit. The reference stays the null
+    model's then."""
+    rng = np.random.default_rng(11)
+    X, y = _all_free_data(family, rng)
+    p = X.shape[1]
+    for pf, lower, upper in ((np.zeros(p), None, None),
+                             (np.r_[0.0, 0.0, 1.0], np.r_[-np.inf, -np.inf, 0.0],
+                              np.r_[np.inf, np.inf, 0.0])):
+        kw = dict(penalty_factor=pf, lower=lower, upper=upper, n_lams=4, tol=1e-10,
+                  max_iter=2_000)
+        if family == "multinomial":
+            kw["multinomial_grouped"] = False
+        if route == "memory":
+            path = regularization_path(X, y, family, **kw)
+        else:
+            import dask.array as da
+
+            import shrinkage.distributed as dist
+
+            path = dist.regularization_path(da.from_array(X, chunks=(40, p)), y, family,
+                                            scheduler="synchronous", **kw)
+        assert path.converged.all(), (pf, path.certificate)
+        assert np.all(path.n_iter < 2_000)

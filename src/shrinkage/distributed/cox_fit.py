@@ -31,7 +31,11 @@ import numpy as np
 
 from ..engine.cox import curvature_floor, solve_model
 from ..engine.kernels.certify import kkt_scan
-from ..engine.problem import certificate_reference, start_gradient_reference
+from ..engine.problem import (
+    certificate_reference,
+    movable_penalised,
+    start_gradient_reference,
+)
 from ..engine.stopping import RULES, early_stop_code, moving
 from ..model.cox import TIES, Cox
 from ..model.penalties import RIDGE_LAM_MAX_RATIO
@@ -282,7 +286,8 @@ class CoxFit(PassFit):
             start = (done[0].b, 0.0, done[0].s)
             self._known[done[0].b.tobytes()] = done[0].s["point"]
             self.grad_scale = start_gradient_reference(  # (engine Solver.rebase_reference)
-                self.grad_scale, start[2]["point"].g, st.cert_scale, cand)
+                self.grad_scale, start[2]["point"].g, st.cert_scale,
+                movable_penalised(cand, st.unpen, st.lo, st.hi))
         lam_max, grid, early_stop = self.path_grid(np.abs(start[2]["point"].g),
                                                    cand & ~st.unpen, ends)
         L = grid.size

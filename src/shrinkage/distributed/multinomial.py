@@ -26,7 +26,11 @@ import numpy as np
 
 from ..engine.kernels.multinomial_gram import cd_multinomial_gram
 from ..engine.multinomial import centre_free_rows, free_rows
-from ..engine.problem import certificate_reference, start_gradient_reference
+from ..engine.problem import (
+    certificate_reference,
+    movable_penalised,
+    start_gradient_reference,
+)
 from ..engine.stopping import RULES, SEPARATED, early_stop_code, moving, stop_reason
 from ..model.families import get_family, intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, kkt_violation, penalty_value
@@ -239,8 +243,9 @@ class MultinomialFit(PassFit):
             start = (done[0].b, 0.0, done[0].s)
         gn = self.feature_gradient(start[2])
         if np.any(st.unpen):  # relative to the unpenalised fit (engine Solver.rebase_reference)
-            self.grad_scale = start_gradient_reference(self.grad_scale, gn, st.cert_scale,
-                                                       st.cand)
+            self.grad_scale = start_gradient_reference(
+                self.grad_scale, gn, st.cert_scale,
+                movable_penalised(st.cand, st.unpen, st.lo, st.hi))
         lam_max, grid, early_stop = self.path_grid(gn, st.cand & ~st.unpen, ends)
         L = grid.size
         out = {"coefs": np.zeros((L, p, K)), "intercepts": np.zeros((L, K)),

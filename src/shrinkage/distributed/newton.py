@@ -33,7 +33,11 @@ import numpy as np
 
 from ..engine.covariance import GaussianCovariance, covariance_path
 from ..engine.kernels.certify import kkt_scan
-from ..engine.problem import certificate_reference, start_gradient_reference
+from ..engine.problem import (
+    certificate_reference,
+    movable_penalised,
+    start_gradient_reference,
+)
 from ..engine.stopping import RULES, early_stop_code, moving
 from ..model.families import intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO
@@ -233,7 +237,8 @@ class NewtonFit(PassFit):
             start = (done[0].b, done[0].b0, done[0].s)
         g = self.gradient(start[2])
         if np.any(st.unpen):  # relative to the unpenalised fit (engine Solver.rebase_reference)
-            self.grad_scale = start_gradient_reference(self.grad_scale, g, st.cert_scale, cand)
+            self.grad_scale = start_gradient_reference(
+                self.grad_scale, g, st.cert_scale, movable_penalised(cand, st.unpen, st.lo, st.hi))
         lam_max, grid, early_stop = self.path_grid(np.abs(g), cand & ~st.unpen, ends)
         L = grid.size
         out = (np.zeros((L, p)), np.zeros(L), np.zeros(L), np.zeros(L),

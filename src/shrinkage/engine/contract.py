@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .problem import start_gradient_reference, start_objective_reference
+from .problem import movable_penalised, start_gradient_reference, start_objective_reference
 from .stopping import RULES, SEPARATED, early_stop_code, moving
 
 __all__ = ["FitHints", "Solver", "SolverSetup", "choose_solver"]
@@ -125,8 +125,9 @@ class Solver:
         if self.certificate_kind == "duality_gap":
             self.obj_scale = start_objective_reference(self.obj_scale, 0.5 * self.deviance())
         else:
-            self.grad_scale = start_gradient_reference(self.grad_scale, self.feature_gradient(),
-                                                       prob.cert_scale, prob.candidates)
+            self.grad_scale = start_gradient_reference(
+                self.grad_scale, self.feature_gradient(), prob.cert_scale,
+                movable_penalised(prob.candidates, prob.unpenalized, prob.lo, prob.hi))
 
     def solve(self, lam, lam_prev):
         """Solve at ``lam`` warm-started from the solution at ``lam_prev``.

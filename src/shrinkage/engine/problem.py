@@ -329,9 +329,23 @@ def _start_reference(null_ref, start_ref, floor):
 
 def start_gradient_reference(null_ref, g, cert_scale, cand):
     """A KKT certificate's reference at the path's start: the largest gradient ``g`` per
-    unit of column spread over ``cand`` there, at least 1e-8 of the null model's
-    (a gradient's rounding is about eps times the null model's)."""
+    unit of column spread over ``cand`` there (the penalised features free to move:
+    :func:`movable_penalised`), at least 1e-8 of the null model's (a gradient's rounding
+    is about eps times the null model's); the null model's when ``cand`` is empty.
+
+    With no penalised feature free to move, the start is the whole fit and its gradients
+    are rounding: a reference made of them (1e-8 of the null model's) asked binomial,
+    poisson, multinomial and Cox paths whose every feature was unpenalised for
+    violations below rounding, so that at ``tol=1e-10`` every strength read unconverged
+    after ``max_iter`` sweeps, at an exact fit.
+    """
     return _start_reference(null_ref, _largest_standardized(g, cert_scale, cand), 1e-8)
+
+
+def movable_penalised(cand, unpenalised, lo, hi):
+    """The candidates the penalty acts on that are free to move (``lo < hi``): where the
+    start's gradients measure what the path has still to fit."""
+    return cand & ~unpenalised & (lo < hi)
 
 
 def start_objective_reference(null_obj, start_obj):
