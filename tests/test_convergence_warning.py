@@ -67,3 +67,20 @@ def test_a_tolerance_below_rounding_is_named_not_blamed_on_max_iter(data):
     k0 = int(np.flatnonzero(~path.converged)[0])
     assert f"stopped after {path.n_iter[k0]} of max_iter=100000 sweeps" in messages[0]
     assert "within max_iter" not in messages[0]
+
+
+def test_a_fall_of_the_deviance_explained_is_not_a_flat_deviance():
+    """A strength whose deviance explained fell (it failed: an exact path's never does)
+    does not stop the path as if the fit had saturated; a change within the threshold,
+    either way (rounding), still does."""
+    from shrinkage.engine.stopping import DEV_CHANGE, DEV_MAX, MIN_LAMS, early_stop_code
+
+    k = MIN_LAMS
+    base = np.linspace(0.1, 0.54, k)
+    fell = np.r_[base, 0.33]
+    assert early_stop_code(fell, k, 100, MIN_LAMS, DEV_MAX, DEV_CHANGE, True) == 0
+    for step in (0.1 * DEV_CHANGE, -0.1 * DEV_CHANGE):
+        flat = np.r_[base, 0.54 * (1.0 + step)]
+        assert early_stop_code(flat, k, 100, MIN_LAMS, DEV_MAX, DEV_CHANGE, True) == 2
+    grew = np.r_[base, 0.6]
+    assert early_stop_code(grew, k, 100, MIN_LAMS, DEV_MAX, DEV_CHANGE, True) == 0

@@ -57,13 +57,17 @@ def early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change, free):
     """glmnet's early stop after ``lam`` index ``k``: 0 go on, 1 or 2 (module docstring);
     ``free`` is :func:`moving` at the point.
 
-    Never before ``min_lams`` points nor at the last one.
+    Never before ``min_lams`` points nor at the last one. The deviance explained never
+    falls as ``lam`` decreases (the training loss of an exact path does not rise), so a
+    fall larger than the rule's own threshold is a strength that failed, not a flat
+    deviance: glmnet's rule (``change < dev_change * dev_ratio``) stopped there and named
+    a saturated fit; the size of the change is compared instead, and the path goes on.
     """
     if k + 1 < min_lams or k + 1 >= n_lams:
         return 0
     if dev_ratio[k] > dev_max:
         return 1
-    if free and dev_ratio[k] - dev_ratio[k - 1] < dev_change * dev_ratio[k]:
+    if free and abs(dev_ratio[k] - dev_ratio[k - 1]) < dev_change * dev_ratio[k]:
         return 2
     return 0
 
