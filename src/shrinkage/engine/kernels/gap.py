@@ -22,6 +22,7 @@ from numba import njit
 
 from .active_set import cholesky_substitute
 from .certify import dot, dual_terms
+from .concave_factor import factor_border
 from .flags import FASTMATH, INNER, KERNEL
 
 
@@ -71,21 +72,22 @@ def relative_gap(a, bq, g, b, l1, l2, lo, hi, mask, obj_scale, free, free_idx, p
         pen, t, conj = dual_terms(g, b, l1, l2, lo, hi, mask)
         gap = 0.5 * bq + pen - (t * a - 0.5 * t * t * bq - conj)
         return _clipped(gap) / obj_scale
-    sel = np.empty(u, dtype=np.int64)
-    m = np.int64(0)
+    # the dual point is projected off the free features strictly inside their box; one
+    # resting on a finite bound keeps that bound's conjugate (_interior_projection)
+    z = np.zeros(u)
+    interior = np.empty(u, dtype=np.bool_)
+    resting = False
     for s in range(u):
         j = free_idx[s]
-        if lo[j] < b[j] < hi[j]:
-            sel[m] = s
-            m += 1
-    if m < u:
-        gap = _resting_free_gap(a, bq, g, b, l1, l2, lo, hi, mask, free_idx, gall, cu, sel, m)
-        return _clipped(gap) / obj_scale
+        interior[s] = lo[j] < b[j] < hi[j]
+        resting = resting or not interior[s]
+    if resting:
+        _interior_projection(g, free_idx, gall, interior, z)
+    else:
+        for s in range(u):
+            for v in range(u):
+                z[s] += pinv[s, v] * g[free_idx[v]]
     p = g.shape[0]
-    z = np.zeros(u)
-    for s in range(u):
-        for v in range(u):
-            z[s] += pinv[s, v] * g[free_idx[v]]
     a_d = a
     bq_d = bq
     for s in range(u):
@@ -97,67 +99,50 @@ def relative_gap(a, bq, g, b, l1, l2, lo, hi, mask, obj_scale, free, free_idx, p
         for s in range(u):
             gp[j] -= gall[j, s] * z[s]
         keep[j] = mask[j] and not free[j]
+    for s in range(u):
+        if not interior[s]:
+            keep[free_idx[s]] = mask[free_idx[s]]
     pen, t, conj = dual_terms(gp, b, l1, l2, lo, hi, keep)
     gap = 0.5 * bq + pen - (t * a_d - 0.5 * t * t * bq_d - conj)
     return _clipped(gap) / obj_scale
 
 
 @njit(**INNER, fastmath=FASTMATH)
-def _resting_free_gap(a, bq, g, b, l1, l2, lo, hi, mask, free_idx, gall, cu, sel, m):
-    """The gap when some free features rest on their finite bound: the dual point is
-    projected off the others only (``free_idx[sel[:m]]``), and those on a bound keep that
-    bound's conjugate (``sup_{s <= hi} c s`` is ``c hi`` for ``c >= 0``).
+def _interior_projection(g, free_idx, gall, interior, z):
+    """``z`` (zero on entry) on the free features with ``interior``: the projection of the
+    dual point off their columns, ``z = G^+ g`` over them, when some free feature rests
+    on its finite bound.
 
     Projecting off a feature that rests on its bound forces ``Xc_j^T u = 0``, a dual
     point that cannot reach the optimum (there the bound's multiplier is not zero): the
     gap stayed at its value (3e-2 to 0.5 of the null objective on fuzzed fits with an
     unpenalised feature held at ``upper`` or ``lower``), and every strength read
-    unconverged. The projection is onto the span of the interior free columns: their Gram
-    block is factored column by column, and a column whose pivot is below ``1e-12`` of
-    the largest diagonal (a duplicate, within rounding, of those before it) adds no
-    direction, as the pseudo-inverse of :class:`~shrinkage.engine.free.FreeFeatures`
-    drops it.
+    unconverged. The interior columns' Gram block (from ``gall``) is factored by
+    bordering; a column whose pivot is below ``1e-12`` of the largest diagonal (a
+    duplicate, within rounding, of those before it) adds no direction and gets no
+    weight, as the pseudo-inverse of :class:`~shrinkage.engine.free.FreeFeatures` drops
+    it.
     """
-    L = np.zeros((m, m))
-    kept = np.empty(m, dtype=np.int64)
-    nk = 0
+    u = free_idx.shape[0]
+    L = np.zeros((u, u))
+    kept = np.empty(u, dtype=np.int64)
+    nk = np.int64(0)
     dmax = 0.0
-    for s in range(m):
-        dmax = max(dmax, gall[free_idx[sel[s]], sel[s]])
-    for s in range(m):  # bordered Cholesky over the columns kept so far
-        col = sel[s]
+    for s in range(u):
+        if interior[s]:
+            dmax = max(dmax, gall[free_idx[s], s])
+    for s in range(u):
+        if not interior[s]:
+            continue
         row = L[nk]
         for q in range(nk):
-            v = gall[free_idx[sel[kept[q]]], col]
-            for r in range(q):
-                v -= row[r] * L[q, r]
-            row[q] = v / L[q, q]
-        piv = gall[free_idx[col], col]
-        for q in range(nk):
-            piv -= row[q] * row[q]
-        if piv > 1e-12 * dmax:
-            row[nk] = np.sqrt(piv)
+            row[q] = gall[free_idx[kept[q]], s]
+        if factor_border(L, nk, row, gall[free_idx[s], s], 1e-12 * dmax):
             kept[nk] = s
             nk += 1
-    z = np.empty(nk)
+    y = np.empty(nk)
     for q in range(nk):
-        z[q] = g[free_idx[sel[kept[q]]]]
-    cholesky_substitute(L, nk, z)
-    a_d = a
-    bq_d = bq
+        y[q] = g[free_idx[kept[q]]]
+    cholesky_substitute(L, nk, y)
     for q in range(nk):
-        a_d -= z[q] * cu[sel[kept[q]]]
-        bq_d -= z[q] * g[free_idx[sel[kept[q]]]]
-    p = g.shape[0]
-    gp = np.empty(p)
-    keep = np.empty(p, dtype=np.bool_)
-    for j in range(p):
-        gj = g[j]
-        for q in range(nk):
-            gj -= gall[j, sel[kept[q]]] * z[q]
-        gp[j] = gj
-        keep[j] = mask[j]
-    for s in range(m):
-        keep[free_idx[sel[s]]] = False
-    pen, t, conj = dual_terms(gp, b, l1, l2, lo, hi, keep)
-    return 0.5 * bq + pen - (t * a_d - 0.5 * t * t * bq_d - conj)
+        z[kept[q]] = y[q]
