@@ -75,6 +75,10 @@ class MultinomialSolver(Solver):
         self.b0 = np.array(setup.b0, dtype=float)
         self.eta = np.array(setup.eta, dtype=float)
         self.M = np.zeros((prob.p, self.K))
+        # the probabilities, residual and gradient at eta, refreshed in place (_refresh)
+        self.P = np.empty_like(self.eta)
+        self.resid = np.empty_like(self.eta)
+        self.g = np.empty((prob.p, self.K))
         self._refresh()
         # certificates are in standardized units (violation / s_j), as the other families':
         # in raw units a feature measured in tiny units hides its violation
@@ -86,10 +90,7 @@ class MultinomialSolver(Solver):
         """The probabilities, the residual ``Y - P`` and the gradient at ``self.eta``."""
         prob = self.prob
         X, xd, xi, xp, sparse = prob.kernel_design()
-        self.eta = np.ascontiguousarray(self.eta)
-        self.P = np.empty_like(self.eta)
-        self.resid = np.empty_like(self.eta)
-        self.g = np.empty((prob.p, self.K))
+        self.eta = np.ascontiguousarray(self.eta)  # (an adopted exact predictor: engine.drift)
         softmax_refresh(X, xd, xi, xp, sparse, self.eta, prob.y, prob.w, prob.xm,
                         prob.excluded, self.P, self.resid, self.g)
 
@@ -188,8 +189,7 @@ class MultinomialSolver(Solver):
             if np.isnan(f_t):  # no step lowered the objective: the coefficients are restored
                 break
             f_old = f_t
-            softmax_refresh(X, xd, xi, xp, sparse, self.eta, prob.y, prob.w, prob.xm,
-                            prob.excluded, self.P, self.resid, self.g)
+            self._refresh()
             cert = self.certificate(lam, restrict, None if restrict is not None else in_ws)
         counts[0] = sweeps
         return cert
