@@ -1,6 +1,8 @@
 """The Cox family on blocked data equals the in-memory Cox fits (histograms over the
 event times), with its certificate recomputed independently."""
 
+import warnings
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -260,7 +262,47 @@ def test_trial_with_overflowed_loss_is_never_kept():
     e = Strength(0, 1.0, np.zeros(2), 0.0, {"dloss": 0.0, "dmag": 1.0})
     e.d, e.d0, e.dec, e.t = np.ones(2), 0.0, -1.0, 1.0
     for dloss, dmag in ((np.inf, np.inf), (np.nan, 1.0), (np.inf, 1.0)):
-        e.update(Fit(), {"dloss": dloss, "dmag": dmag})
+        e.update(Fit(), {"dloss": dloss, "dmag": dmag}, True)
         assert e.steps == 0 and not e.b.any()
-    e.update(Fit(), {"dloss": -3.0, "dmag": 1.0})  # a true decrease is kept
+    e.update(Fit(), {"dloss": -3.0, "dmag": 1.0}, True)  # a true decrease is kept
     assert e.steps == 1 and np.all(e.b == 1.0)
+
+
+def test_wide_path_near_saturation_converges_as_in_memory():
+    """With ``p ~ n`` the deep strengths' fits near saturation (deviance explained 0.998,
+    coefficients up to 35). The lagged curvature there was indefinite or off by
+    ``exp(160)``: its steps were thousands of units long, and 14 of 20 strengths ended
+    unconverged with coefficients up to 58 away from the in-memory solution (found by a
+    correctness hunt). A strength the lagged model misled now steps from the exact
+    curvature at its own point."""
+    rng = np.random.default_rng(0)
+    n, p = 71, 70
+    X = rng.standard_normal((n, p))
+    eta = X[:, :5] @ rng.standard_normal(5) * 0.5
+    t = rng.exponential(np.exp(-eta))
+    c = rng.exponential(2 * np.median(t), n)
+    y = np.c_[np.minimum(t, c), (t <= c).astype(float)]
+    ref = shrinkage.regularization_path(X, y, "cox", n_lams=20, tol=1e-8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow noise from rejected trial points
+        got = dist.regularization_path(da.from_array(X, chunks=(24, p)), y, "cox",
+                                       scheduler="synchronous", n_lams=20, tol=1e-8)
+    assert ref.converged.all() and got.converged.all()
+    assert np.abs(ref.coefs).max() > 30  # the deep end is reached
+    np.testing.assert_allclose(got.dev_ratio, ref.dev_ratio, rtol=0, atol=1e-7)
+    # both certified to 1e-8 on an ill-conditioned fit: 1e-5 of the largest coefficient
+    np.testing.assert_allclose(got.coefs, ref.coefs, rtol=0,
+                               atol=1e-5 * np.abs(ref.coefs).max())
+
+
+def test_anchors_serve_refreshes_first():
+    """Positions asking for a refresh become anchors (up to the budget), every other
+    point takes the nearest anchor before it, or the first one after it."""
+    from shrinkage.distributed.path_window import anchors
+
+    np.testing.assert_array_equal(anchors(8, 10), [0, 0, 2, 2, 4, 4, 6, 6])
+    np.testing.assert_array_equal(anchors(8, 10, [5]), [0, 0, 2, 2, 4, 5, 5, 5])
+    np.testing.assert_array_equal(anchors(8, 10, [7, 3, 5, 1, 6]), [1, 1, 1, 3, 3, 5, 5, 7])
+    # one anchor only (p^2 past the budget): the refresh takes it, earlier points too
+    np.testing.assert_array_equal(anchors(4, 2000, [2]), [2, 2, 2, 2])
+    np.testing.assert_array_equal(anchors(4, 2000), [0, 0, 0, 0])

@@ -202,15 +202,19 @@ def row_folds(i, start, nb, folds_block, spec):
 
 
 def combine(a, b):
-    """Merge two partial results: keys starting ``min_``/``max_`` by min/max, others sum."""
+    """Merge two partial results: keys starting ``min_``/``max_`` by min/max, others sum.
+
+    A trial point whose sums overflowed in some block (``inf``, ``inf - inf = nan``)
+    merges silently: the fits read such sums as an overflow and reject the point."""
     out = {}
-    for k, v in a.items():
-        if k.startswith("min_"):
-            out[k] = np.minimum(v, b[k])
-        elif k.startswith("max_"):
-            out[k] = np.maximum(v, b[k])
-        else:
-            out[k] = v + b[k]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k, v in a.items():
+            if k.startswith("min_"):
+                out[k] = np.minimum(v, b[k])
+            elif k.startswith("max_"):
+                out[k] = np.maximum(v, b[k])
+            else:
+                out[k] = v + b[k]
     return out
 
 

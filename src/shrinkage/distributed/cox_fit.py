@@ -57,6 +57,12 @@ _INNER_ACCURACY = 1e-3
 #: Bytes of one window's histograms per block (``16 T (p + 1)`` per point): fewer
 #: strengths share a pass past it (one at least), so a worker's partial sums stay small.
 WINDOW_BYTES = 1 << 27
+#: A lagged curvature is trusted while the largest linear predictor moved by at most this
+#: much from the point whose risk-set weights it used (and from its anchor's point):
+#: beyond it the weights are off by ``exp`` of the move, the model is no model (curvatures
+#: of 1e72 seen on a ``p ~ n`` path, the inner solve then ran to ``max_iter``), and the
+#: strength re-evaluates its own point first (``path_window``, a refresh).
+LAG_SHIFT = 5.0
 
 
 def setup_pass(data, spec=None, n_groups=1):
@@ -103,14 +109,17 @@ class _Point:
         self.c = float(mf.c[0]) if np.isfinite(mf.c[0]) else 0.0
         M, F = mf.arrays["M"], mf.arrays["F"]
         self.Wk, self.dk = raw["Wk"], raw["dk"]
-        t = slot_terms(M[:, 0], F[:, 0], self.Wk, self.dk, efron, self.c)
-        self.t = t
-        self.loss = t["loss"] - float(raw["ev_eta"])
-        self.mag = t["mag"] + float(raw["ev_abs"])
-        self.M, self.F = M[:, 1:], F[:, 1:]
-        self.S_D = (M[:, 0], F[:, 0])
-        if np.isfinite(self.loss):
-            self.g = raw["ev_u"] - (t["terms"][0] @ self.M - t["Ac"] @ self.F)
+        # a trial point far out (an overlong step) can overflow: its loss reads inf and
+        # the window rejects it, so its arithmetic warns no one
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            t = slot_terms(M[:, 0], F[:, 0], self.Wk, self.dk, efron, self.c)
+            self.t = t
+            self.loss = t["loss"] - float(raw["ev_eta"])
+            self.mag = t["mag"] + float(raw["ev_abs"])
+            self.M, self.F = M[:, 1:], F[:, 1:]
+            self.S_D = (M[:, 0], F[:, 0])
+            if np.isfinite(self.loss):
+                self.g = raw["ev_u"] - (t["terms"][0] @ self.M - t["Ac"] @ self.F)
         gd = raw.get("Gd")
         self.Gd = gd if gd is not None and np.all(np.isfinite(gd)) else None  # lagged
 
@@ -125,6 +134,9 @@ def positive_definite(G, s2):
     converged). Where a Cholesky factorisation fails, ``G`` gains ``tau diag(s2)`` with
     ``tau`` just above minus the smallest eigenvalue of ``G`` in standardized units
     (``s2`` the squared scales): a Levenberg-Marquardt shift, the step then descends.
+    Such a model is still a poor one (its steps can be thousands of units long); the
+    window refreshes the curvature of a strength whose full step it misled
+    (``path_window``).
     """
     try:
         np.linalg.cholesky(G)
@@ -148,6 +160,9 @@ class CoxFit(PassFit):
     provides the window's ``evaluate``, ``kkt``, ``solve_model``, ``decrease`` and
     ``penalty`` for the partial likelihood.
     """
+
+    #: the diagonal part of a trial's Hessian uses its base's risk-set weights
+    lagged_curvature = True
 
     def __init__(self, mom, options, n, fold, fam, grid, share=1):
         self.st = cox_setup(mom, options, mom.shift.size, fam)
@@ -185,10 +200,15 @@ class CoxFit(PassFit):
         self.curvatures += np.unique(which).size
         raws = yield ("h", items)
         out = [_Point(b, raw, self.efron) for b, raw in zip(trials, raws)]
+        trusted = []
         for l, pt in enumerate(out):  # the anchor's, else the base's (an overflow)
-            pt.Gd = next(g for g in (out[which[l]].Gd, bases[l].Gd) if g is not None)
+            a = which[l]
+            pt.Gd = next(g for g in (out[a].Gd, bases[l].Gd) if g is not None)
+            trusted.append(out[a].Gd is not None and max(
+                abs(out[a].c - bases[a].c), abs(pt.c - out[a].c)) <= LAG_SHIFT)
         self._known = {pt.b.tobytes(): pt for pt in bases + out}
-        return [self._stats(pt, base) for pt, base in zip(out, bases)]
+        return [dict(self._stats(pt, base), trusted=ok)
+                for pt, base, ok in zip(out, bases, trusted)]
 
     def gram(self, pt, curv=False):
         """The Gram pass at ``pt``: the raw sums of ``gram_block`` (a generator)."""
