@@ -778,7 +778,7 @@ def test_a_nan_gap_is_never_a_certificate():
     mask = np.ones(2, dtype=bool)
     empty = np.zeros(0, dtype=np.int64)
     args = (b, zeros, zeros, -inf, inf, mask, 1.0, np.zeros(2, dtype=bool), empty,
-            np.zeros((0, 0)), np.zeros((2, 0)), np.zeros(0))
+            np.zeros((0, 0)), np.zeros((2, 0)), np.zeros(0), None)
     assert relative_gap(1.0, 1.0, g, *args) == np.inf
     assert relative_gap(np.nan, 1.0, np.array([0.1, 0.2]), *args) == np.inf
     assert relative_gap(1.0, 1.0, np.array([0.1, 0.2]), *args) >= 0.0

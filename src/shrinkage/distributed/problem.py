@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.free import free_mask, warn_collinear_gram
+from ..engine.free import bounded_free, free_mask, warn_collinear_gram
 from ..engine.path import check_options
 from ..engine.problem import Problem, check_column_means, constant_columns
 from ..engine.ridge import ridge_grid_ends
@@ -127,15 +127,16 @@ def fit_setup(mom, options, p, family=None, *, fit_intercept=None, centre=None):
 
 def free_arrays(G, c, st, cand):
     """The dual projection pieces of the free features, from a Gram (as
-    ``shrinkage.engine.free.FreeFeatures``): ``(mask, idx, pinv, gall, cu)`` with
-    ``pinv = G_FF^+``, ``gall = G[:, F]`` and ``cu = c_F`` over the free candidates ``F``
-    (unpenalised with an unbounded side)."""
+    ``shrinkage.engine.free.FreeFeatures``): ``(mask, idx, pinv, gall, cu, bounded)``
+    with ``pinv = G_FF^+``, ``gall = G[:, F]`` and ``cu = c_F`` over the free candidates
+    ``F`` (unpenalised with an unbounded side), ``bounded`` as ``bounded_free``."""
     free = free_mask(st.unpen & cand, st.lo, st.hi)
     idx = np.flatnonzero(free).astype(np.int64)
     if idx.size == 0:
-        return free, idx, np.zeros((0, 0)), np.zeros((G.shape[0], 0)), np.zeros(0)
+        return free, idx, np.zeros((0, 0)), np.zeros((G.shape[0], 0)), np.zeros(0), None
     pinv = np.linalg.pinv(G[np.ix_(idx, idx)], rcond=np.finfo(float).eps * idx.size)
-    return free, idx, pinv, np.ascontiguousarray(G[:, idx]), c[idx].copy()
+    return (free, idx, pinv, np.ascontiguousarray(G[:, idx]), c[idx].copy(),
+            bounded_free(st.lo, st.hi, idx))
 
 
 def gram_ridge_ends(G, st, n_live):

@@ -217,7 +217,8 @@ def _cached(col, cand, in_ws, ws):
 def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lams, k0, tol,
                     obj_scale, max_iter, thr_start, thr_shrink, fit_intercept, ybar, xm,
                     null_dev, early_stop, min_lams, dev_max, dev_change, free, free_idx,
-                    pinv, gall, cu, b, g, need, coefs, intercepts, dev_ratio, cert, n_iter):
+                    pinv, gall, cu, bounded, b, g, need, coefs, intercepts, dev_ratio, cert,
+                    n_iter):
     """Covariance-update coordinate descent along ``lams[k0:]`` over the cached columns.
 
     ``g`` (kept equal to ``c - G b`` for every feature) and ``b`` are the warm start. The
@@ -278,7 +279,7 @@ def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lam
                     return k, 3, nv
             a, bq = covariance_residual_terms(b, c, g, yw)
             gap = relative_gap(a, bq, g, b, l1, l2, lo, hi, cand, obj_scale, free, free_idx,
-                               pinv, gall, cu)
+                               pinv, gall, cu, bounded)
             if gap <= tol:
                 break
             thr *= thr_shrink

@@ -26,19 +26,30 @@ def free_mask(unpenalised, lo, hi):
     return unpenalised & (np.isinf(lo) | np.isinf(hi))
 
 
+def bounded_free(lo, hi, idx):
+    """Which free features ``idx`` have a finite bound (they may rest on it), or None
+    when none has: the gap kernel then compiles without that case
+    (:func:`~shrinkage.engine.kernels.gap.relative_gap`)."""
+    finite = np.isfinite(lo[idx]) | np.isfinite(hi[idx])
+    return finite if finite.any() else None
+
+
 class FreeFeatures:
     """The Gram pieces that project the dual point off free unpenalised features.
 
     Free features (unpenalised, with an unbounded side) have the indicator of
     ``Xc_j^T u = 0`` as conjugate. Computed once per fit: ``pinv`` (pseudo-inverse of
     their weighted Gram block), ``gall`` (``Xc^T W Xc_free``, zero on excluded rows) and
-    ``cu = Xc_free^T W yc``; empty arrays when there are none.
+    ``cu = Xc_free^T W yc``; empty arrays when there are none. ``bounded`` marks the free
+    features with a finite bound (which they may rest on), None when there are none: the
+    kernels then compile without that rare case (about a second of a first fit).
     """
 
     def __init__(self, prob, yc):
         free = free_mask(prob.unpenalized, prob.lo, prob.hi)
         self.mask = free
         self.idx = np.flatnonzero(free).astype(np.int64)
+        self.bounded = bounded_free(prob.lo, prob.hi, self.idx)
         u = self.idx.size
         if u == 0:
             self.pinv = np.zeros((0, 0))
@@ -56,10 +67,10 @@ class FreeFeatures:
         self.cu = Xu.T @ (prob.w * yc)
 
     def arrays(self):
-        """``(mask, idx, pinv, gall, cu)``: the pieces as the kernels take them (``mask``
-        shape (p,) bool, ``idx`` (u,) int64, ``pinv`` (u, u), ``gall`` (p, u), ``cu``
-        (u,))."""
-        return self.mask, self.idx, self.pinv, self.gall, self.cu
+        """``(mask, idx, pinv, gall, cu, bounded)``: the pieces as the kernels take them
+        (``mask`` shape (p,) bool, ``idx`` (u,) int64, ``pinv`` (u, u), ``gall`` (p, u),
+        ``cu`` (u,), ``bounded`` (u,) bool or None)."""
+        return self.mask, self.idx, self.pinv, self.gall, self.cu, self.bounded
 
 
 def free_columns(prob, idx):

@@ -279,7 +279,8 @@ def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, 
 def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, unpen,
                excluded, scale, yc, lams, lam_prev, tol, obj_scale, max_iter, thr_start,
                thr_shrink, fit_intercept, ybar, null_dev, early_stop, min_lams, dev_max,
-               dev_change, free, free_idx, pinv, gall, cu, Lf, fac, fd, pos, refused, b, r, st,
+               dev_change, free, free_idx, pinv, gall, cu, bounded, Lf, fac, fd, pos, refused, b, r,
+               st,
                g, coefs, intercepts, dev_ratio, cert, n_iter):
     """Residual-updating coordinate descent along ``lams``; fills the output rows.
 
@@ -364,7 +365,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 ws_gradient(X, xd, xi, xp, sparse, w, r, xm, ws, m, gws)
                 a, bq = residual_terms(w, r, yc)
                 wgap = relative_gap(a, bq, gws, b, l1, l2, lo, hi, in_ws, obj_scale, free,
-                                    free_idx, pinv, gall, cu)
+                                    free_idx, pinv, gall, cu, bounded)
                 if wgap > 0.5 * tol and thr > floor:
                     thr *= shrink_factor(wgap, 0.5 * tol, thr_shrink)
                     want_polish = True
@@ -379,7 +380,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 continue
             a, bq = residual_terms(w, r, yc)
             gap = relative_gap(a, bq, g, b, l1, l2, lo, hi, cand, obj_scale, free, free_idx,
-                               pinv, gall, cu)
+                               pinv, gall, cu, bounded)
             if gap <= tol:
                 break
             thr *= shrink_factor(gap, tol, thr_shrink)

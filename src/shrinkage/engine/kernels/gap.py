@@ -62,10 +62,12 @@ def _clipped(gap):
 
 @njit(**KERNEL, fastmath=FASTMATH)
 def relative_gap(a, bq, g, b, l1, l2, lo, hi, mask, obj_scale, free, free_idx, pinv, gall,
-                 cu):
+                 cu, bounded):
     """``(P - D) / obj_scale`` over the features in ``mask`` (see the module docstring).
 
-    ``free`` marks the free features (``free_idx`` their indices; empty when none).
+    ``free`` marks the free features (``free_idx`` their indices; empty when none);
+    ``bounded`` is None when none of them has a finite bound (so none can rest on one),
+    which prunes :func:`_interior_projection` from the compiled code.
     """
     u = free_idx.shape[0]
     if u == 0:
@@ -75,15 +77,16 @@ def relative_gap(a, bq, g, b, l1, l2, lo, hi, mask, obj_scale, free, free_idx, p
     # the dual point is projected off the free features strictly inside their box; one
     # resting on a finite bound keeps that bound's conjugate (_interior_projection)
     z = np.zeros(u)
-    interior = np.empty(u, dtype=np.bool_)
+    interior = np.ones(u, dtype=np.bool_)
     resting = False
-    for s in range(u):
-        j = free_idx[s]
-        interior[s] = lo[j] < b[j] < hi[j]
-        resting = resting or not interior[s]
-    if resting:
-        _interior_projection(g, free_idx, gall, interior, z)
-    else:
+    if bounded is not None:  # a None-typed argument prunes this branch and its compile
+        for s in range(u):
+            j = free_idx[s]
+            interior[s] = lo[j] < b[j] < hi[j]
+            resting = resting or not interior[s]
+        if resting:
+            _interior_projection(g, free_idx, gall, interior, z)
+    if not resting:
         for s in range(u):
             for v in range(u):
                 z[s] += pinv[s, v] * g[free_idx[v]]
