@@ -156,3 +156,58 @@ def test_exact_steps_with_elastic_net_bounds_free_features_and_sparse_design():
         assert path.converged.all() and np.all(path.certificate <= 1e-10)
         assert np.all(path.coefs[:, ::7] <= 0.05) and np.any(path.coefs[:, ::7] == 0.05)
     np.testing.assert_allclose(csc.coefs, dense.coefs, atol=1e-6)
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_curvature_is_finite_where_late_risk_sets_are_tiny(ties):
+    """Late risk sets at exp(-495) of the largest risk (a fit near saturation): their
+    1 / den^2 overflowed, the exact Hessian was inf in every cell (its coordinate descent
+    then moved nothing and the path stalled: certificates 1e-4 at 120 x 110). The sums
+    are now shifted to the middle of the risks' range (and Efron's tie term no longer
+    squares a sum that scales as den^-2)."""
+    rng = np.random.default_rng(3)
+    n, m = 30, 4
+    Z = rng.normal(size=(n, m))
+    stop = np.arange(1.0, n + 1.0)
+    stop[5] = stop[4]  # ties among the largest risks and among the smallest
+    stop[26] = stop[25]
+    y = survival_response(np.c_[stop, np.ones(n)])
+    w = np.full(n, 1.0 / n)
+    efron = ties == "efron"
+    # rows in threes, each three exp(-55) below the one before: the latest risk set
+    # ~ exp(-495) of the first, every risk set led by three comparable risks
+    offset = -55.0 * (np.arange(n) // 3)
+    b = rng.normal(scale=0.3, size=m)
+
+    def grad(bb):
+        return -Z.T @ _derivatives(y, w, offset + Z @ bb, efron)[1]
+
+    idx, wres, mu, terms = _derivatives(y, w, offset + Z @ b, efron)
+    event_w = np.where(idx.evk >= 0, w, 0.0)
+    H = cox_hessian(np.ascontiguousarray(Z), event_w, wres, mu, terms, idx.lo, idx.hi,
+                    idx.evk, idx.sentinel, efron)
+    assert np.isfinite(H).all()
+    h = 1e-5
+    fd = np.column_stack([(grad(b + h * u) - grad(b - h * u)) / (2 * h) for u in np.eye(m)])
+    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-9 * np.abs(fd).max())
+    v = np.empty(n)
+    cox_observation_derivatives(w, idx.lo, idx.hi, idx.evk, idx.sentinel, terms, mu,
+                                new_terms(idx.sentinel.size)[1], np.empty(n), v)
+    assert np.isfinite(v).all() and v.max() > 0
+
+
+def test_p_near_n_path_is_certified_near_saturation():
+    """120 x 110: the deep end (deviance explained 0.996, coefficients up to 56, risk sets
+    down to exp(-566) of the largest) stalled at certificates 1e-4 with an inf Hessian;
+    every strength now certifies, at 1e-9 as well."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 110))
+    eta = X[:, :5] @ rng.standard_normal(5) * 0.5
+    t = rng.exponential(np.exp(-eta))
+    c = rng.exponential(2 * np.median(t), 120)
+    y = np.c_[np.minimum(t, c), (t <= c).astype(float)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning
+        path = regularization_path(X, y, "cox", n_lams=20, tol=1e-9)
+    assert path.converged.all() and np.all(path.certificate <= 1e-9)
+    assert path.dev_ratio[-1] > 0.99 and np.abs(path.coefs[-1]).max() > 40

@@ -134,7 +134,8 @@ class CoxNewton(ProximalNewton):
         """Backtracking on the penalised partial likelihood (Armijo, as the GLM solver's).
 
         A change within the rounding of the loss's own terms (``16 eps`` times their
-        magnitude) or below ``slack`` is accepted as no change.
+        magnitude) or below ``slack`` is accepted as no change; a point whose loss is
+        not finite (a risk set underflowed) never is.
         """
         prob = self.prob
         eta_t = self._eta_t
@@ -147,8 +148,10 @@ class CoxNewton(ProximalNewton):
             f, mag, _ = cox_terms(eta_t, prob.w, *self._args(), self.efron, self._terms_t,
                                   self._mu_t, True)
             df = f - f0 + _penalty_change(b_old, db, idx, l1, l2, t)
-            if (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
-                    or df <= 16.0 * _EPS * mag):
+            # (a risk set underflowed: f and its rounding scale mag are both inf, and
+            # inf <= inf accepted such a point, whose certificate is then inf)
+            if np.isfinite(f) and (df <= 1e-4 * t * min(decrease, 0.0) or df <= slack
+                                   or df <= 16.0 * _EPS * mag):
                 # the accepted point's sums serve residual() when eta moves there
                 self._pending = (eta_t, f)
                 return t, df

@@ -35,29 +35,64 @@ def cox_terms(eta, w, lo, hi, evk, sentinel, efron, terms, mu, counted=False):
     Fills ``mu`` (shape (n,): ``w_j exp(eta_j - m)``, 0 for rows never at risk) and
     ``terms`` (shape (8, n_slots)): rows ``A1, A2, B2, A3`` (the Efron sums over the
     tie correction, see :func:`cox_observation_derivatives`), ``S`` and ``D``, all with
-    ``mu`` scaled by ``exp(-m)``, ``m = max eta``; with ``a = W_k / d_k`` and ``c_r`` as
+    ``mu`` scaled by ``exp(-m)``, ``m = max eta`` (lower where a risk set is tiny beside
+    the largest risk, see below); with ``a = W_k / d_k`` and ``c_r`` as
     above, ``A1 = sum_r a / den_r``, ``A2 = sum_r a (1 - c_r) / den_r``,
     ``B2 = sum_r a / den_r^2``, ``A3 = sum_r a (1 - c_r)^2 / den_r^2``; then the tie
     counts and their weights (``counted``: already there, for these ``w``, from an
     earlier call). Returns ``(loss, magnitude, m)``: the loss and the sum of the
     magnitudes of its terms (its rounding scale).
     """
-    m = risk_shift(eta, w)
-    # numpy's exp is vectorised (several times faster than a scalar exp per row); rows
-    # without weight may lie above m: clipped at 0, their mu is 0 either way
-    np.subtract(eta, m, out=mu)
-    np.minimum(mu, 0.0, out=mu)
-    np.exp(mu, out=mu)
-    mu *= w
+    top = risk_shift(eta, w)
     pairs = np.empty((2, eta.shape[0]))
-    loss, mag, nd = slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, pairs, counted)
+    m = top
+    loss, mag, nd = _shifted_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, pairs,
+                                  counted, top, m)
     if not np.isfinite(loss):
         return loss, mag, m
+    # the curvature's sums hold 1 / den^2: a risk set below 2^-400 of the largest risk
+    # (a fit near saturation: coefficients of 40 on p ~ n) overflows them, and the
+    # Hessian built from them is inf (its Newton steps then never moved). Shifted to the
+    # middle of the risks' range, every sum and square stays finite while the risks span
+    # less than about exp(700) (the loss itself fails near exp(745))
+    small = _smallest_risk(terms)
+    if small < _TINY_RISK:
+        m = top + 0.5 * np.log(small)
+        loss, mag, nd = _shifted_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu,
+                                      pairs, True, top, m)
+        if not np.isfinite(loss):
+            return loss, mag, m
     # the log terms a log(den_r e^m) of every event, vectorised as exp above
     coef, logs = pairs[0, :nd], np.log(pairs[1, :nd])
     logs += m
     logs *= coef
     return loss + float(np.sum(logs)), mag + float(np.sum(np.abs(logs))), m
+
+
+# the smallest risk-set sum (relative to the largest risk) past which cox_terms shifts
+_TINY_RISK = 2.0 ** -400
+
+
+def _shifted_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, pairs, counted, top, m):
+    """:func:`slot_sums` of ``mu = w exp(eta - m)``, ``m <= top = max eta``."""
+    # numpy's exp is vectorised (several times faster than a scalar exp per row); rows
+    # without weight may lie above top: clipped there, their mu is 0 either way
+    np.subtract(eta, m, out=mu)
+    np.minimum(mu, top - m, out=mu)
+    np.exp(mu, out=mu)
+    mu *= w
+    return slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, pairs, counted)
+
+
+@njit(cache=True, nogil=True)
+def _smallest_risk(terms):
+    """The smallest risk-set sum ``S`` over the slots with events (inf without one)."""
+    S, cnt = terms[4], terms[6]
+    small = np.inf
+    for k in range(S.shape[0]):
+        if cnt[k] > 0.0 and S[k] < small:
+            small = S[k]
+    return small
 
 
 @njit(cache=True, nogil=True)
@@ -252,7 +287,9 @@ def cox_slot_curvature(terms, efron, beta, ratio, gamma):
         beta[k] = b0
         if b0 > 0.0:
             ratio[k] = b1 / b0
-            gamma[k] = max(b2 - b1 * b1 / b0, 0.0)
+            # b1 * ratio, not b1 * b1 / b0: b1 * b1 scales as den^-4 and over- or
+            # underflows (gamma then dropped) at risk sets beyond exp(+-177)
+            gamma[k] = max(b2 - b1 * ratio[k], 0.0)
 
 
 @njit(cache=True, nogil=True)
