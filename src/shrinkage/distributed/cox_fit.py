@@ -63,6 +63,7 @@ WINDOW_BYTES = 1 << 27
 #: of 1e72 seen on a ``p ~ n`` path, the inner solve then ran to ``max_iter``), and the
 #: strength re-evaluates its own point first (``path_window``, a refresh).
 LAG_SHIFT = 5.0
+_TINY_RISK = 2.0 ** -400
 
 
 def setup_pass(data, spec=None, n_groups=1):
@@ -99,19 +100,36 @@ def saturated_loss(Wk, dk, efron):
     return sat
 
 
+def risk_scale(S, dk):
+    """The shift (``<= 0``) of a point's scale that keeps its curvature finite: half the
+    log of its smallest risk-set sum ``S`` (relative to its largest risk) over the slots
+    with events, when that sum is below ``2^-400``, else 0. The curvature's weights hold
+    ``1 / den^2``, which overflow past about ``exp(-355)`` (a fit near saturation, ``p ~
+    n``; ``shrinkage.model.cox_math.cox_terms`` shifts the same way)."""
+    live = S[dk > 0]
+    small = float(live.min()) if live.size else np.inf
+    return 0.5 * np.log(small) if 0.0 < small < _TINY_RISK else 0.0
+
+
 class _Point:
     """A point ``b`` and its histogram pass: ``loss``, ``mag``, ``g`` (minus the
-    gradient), ``M, F`` (columns ``1:``), the slot terms ``t`` and the scale ``c``."""
+    gradient), ``M, F`` (columns ``1:``), the slot terms ``t``, the scale ``c`` of
+    ``M, F`` and the terms (``exp(-c)``: the largest risk's, shifted by
+    :func:`risk_scale`) and ``top``, the largest linear predictor's."""
 
     def __init__(self, b, raw, efron):
         self.b = b
         mf = raw["MF"]
-        self.c = float(mf.c[0]) if np.isfinite(mf.c[0]) else 0.0
+        self.top = self.c = float(mf.c[0]) if np.isfinite(mf.c[0]) else 0.0
         M, F = mf.arrays["M"], mf.arrays["F"]
         self.Wk, self.dk = raw["Wk"], raw["dk"]
         # a trial point far out (an overlong step) can overflow: its loss reads inf and
         # the window rejects it, so its arithmetic warns no one
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            shift = risk_scale(M[:, 0], self.dk)
+            if shift:
+                M, F = M * np.exp(-shift), F * np.exp(-shift)
+                self.c += shift
             t = slot_terms(M[:, 0], F[:, 0], self.Wk, self.dk, efron, self.c)
             self.t = t
             self.loss = t["loss"] - float(raw["ev_eta"])
@@ -205,7 +223,7 @@ class CoxFit(PassFit):
             a = which[l]
             pt.Gd = next(g for g in (out[a].Gd, bases[l].Gd) if g is not None)
             trusted.append(out[a].Gd is not None and max(
-                abs(out[a].c - bases[a].c), abs(pt.c - out[a].c)) <= LAG_SHIFT)
+                abs(out[a].top - bases[a].top), abs(pt.top - out[a].top)) <= LAG_SHIFT)
         self._known = {pt.b.tobytes(): pt for pt in bases + out}
         return [dict(self._stats(pt, base), trusted=ok)
                 for pt, base, ok in zip(out, bases, trusted)]
