@@ -37,6 +37,7 @@ from .kernels.active_set import (
     WS_CHECK_SHARE,
     active_subset,
     chunk_size,
+    gap_chunk,
     stalled_chunk,
 )
 from .kernels.cd import cd_quadratic
@@ -180,6 +181,26 @@ def least_squares_gap(prob, b, yc, obj_scale):
     pen, t, conj = dual_terms(g, b, zeros, zeros, prob.lo, prob.hi, keep)
     gap = 0.5 * bq + pen - (t * a - 0.5 * t * t * bq_dual - conj)
     return (max(gap, 0.0) if gap == gap else np.inf) / obj_scale
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fold_offset(sparse, w, r, st):
+    """Fold the sparse sweeps' scalar residual offset ``st[0]`` into ``r``; refresh
+    ``st[1] = sum w r``."""
+    if sparse and st[0] != 0.0:
+        for i in range(r.shape[0]):
+            r[i] += st[0]
+        st[0] = 0.0
+    st[1] = dot(w, r)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _weighted_squares(w, r):
+    """``sum_i w_i r_i^2``."""
+    dev = 0.0
+    for i in range(r.shape[0]):
+        dev += w[i] * r[i] * r[i]
+    return dev
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -338,25 +359,24 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             if X is not None:  # dense only: a None-typed X prunes the step and its compile
                 polish_cost = sync_cost(n, na, nf, factor_kept(A, na, l2, pos, fd), sweep_cost)
                 polish = polish_cost <= POLISH_MAX_SWEEPS * sweep_cost and na <= fac.shape[0]
-                if polish and want_polish and na > 0:
-                    # exact step on the active set from the kept factor; coordinate
-                    # descent then confirms or corrects it
+                if polish and want_polish and na > 0:  # exact step; CD confirms or corrects
                     nf = factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1,
                                        l2, lo, hi, Lf, fac, fd, pos, refused, nf, gws, step)
             want_polish = False
-            chunk = min(budget, stalled_chunk(chunk_size(polish_cost, sweep_cost), stalls))
-            chunk = chunk if polish else budget
+            # without an exact step to take, stop now and then to read the gap instead
+            chunk = min(budget, stalled_chunk(chunk_size(polish_cost, sweep_cost), stalls)
+                        if polish else gap_chunk(sweeps))
             # np.bool_: a literal False would compile cd_quadratic once more, apart from
             # the specialisation the Python callers and the Newton rounds share
             did = cd_quadratic(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1, l2, lo, hi,
                                b, r, st, ws, m, np.bool_(False), thr, chunk)
+            crawled = did == chunk and chunk < budget  # coordinate descent crawls
+            if crawled and not polish:  # end on a whole sweep, as a converged run does
+                did += cd_quadratic(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1, l2, lo, hi,
+                                    b, r, st, ws, m, np.bool_(False), thr, 1)
             sweeps += did
-            if sparse and st[0] != 0.0:
-                for i in range(n):
-                    r[i] += st[0]
-                st[0] = 0.0
-            st[1] = dot(w, r)
-            if did == chunk and chunk < budget:  # coordinate descent crawls
+            _fold_offset(sparse, w, r, st)
+            if crawled and polish:
                 want_polish, stalls = True, stalls + 1
                 continue
             # certify the working-set subproblem first; only a solution good there earns
@@ -366,8 +386,8 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                 a, bq = residual_terms(w, r, yc)
                 wgap = relative_gap(a, bq, gws, b, l1, l2, lo, hi, in_ws, obj_scale, free,
                                     free_idx, pinv, gall, cu, bounded)
-                if wgap > 0.5 * tol and thr > floor:
-                    thr *= shrink_factor(wgap, 0.5 * tol, thr_shrink)
+                if wgap > 0.5 * tol and thr > floor:  # (a crawl keeps its thr)
+                    thr *= 1.0 if crawled else shrink_factor(wgap, 0.5 * tol, thr_shrink)
                     want_polish = True
                     continue
             for i in range(n):
@@ -383,13 +403,11 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                                pinv, gall, cu, bounded)
             if gap <= tol:
                 break
-            thr *= shrink_factor(gap, tol, thr_shrink)
+            thr *= 1.0 if crawled else shrink_factor(gap, tol, thr_shrink)
             want_polish = True
             if thr < floor:
                 break
-        dev = 0.0
-        for i in range(n):
-            dev += w[i] * r[i] * r[i]
+        dev = _weighted_squares(w, r)
         lam_prev = lam
         code = record_point(k, b, ybar - dot(xm, b) if fit_intercept else 0.0, dev, null_dev,
                             gap, sweeps, coefs, intercepts, dev_ratio, cert, n_iter,

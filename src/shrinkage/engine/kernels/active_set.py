@@ -256,6 +256,22 @@ def chunk_size(polish_cost, sweep_cost):
     return min(max(c, CHUNK_MIN), CHUNK_MAX)
 
 
+#: a driver without an exact step reads the working-set gap after this many sweeps of a
+#: strength, then each time its sweeps have doubled (gap_chunk)
+GAP_CHUNK = 64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def gap_chunk(sweeps):
+    """Sweeps before the next gap reading of a strength that has run ``sweeps``: at
+    least :data:`GAP_CHUNK`, then as many as it has run (the readings, about two sweeps'
+    work each, cost a share that halves with each). Coordinate descent stops where its
+    largest move is below ``thr``, a proxy for the gap that is loose on ill-conditioned
+    fits: one strength of a weighted tf-idf path (5,000 x 20,000, weights 10^U(-3, 3))
+    swept 1,648 times to a gap 4x below the one it needed."""
+    return max(GAP_CHUNK, sweeps)
+
+
 @njit(cache=True, nogil=True, inline="always")
 def stalled_chunk(chunk, stalls):
     """The chunk after ``stalls`` chunks of a strength ran out: unchanged up to
