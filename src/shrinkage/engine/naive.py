@@ -373,7 +373,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
             crawled = did == chunk and chunk < budget  # coordinate descent crawls
             if crawled and not polish:  # end on a whole sweep, as a converged run does
                 did += cd_quadratic(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1, l2, lo, hi,
-                                    b, r, st, ws, m, np.bool_(False), thr, 1)
+                                    b, r, st, ws, m, np.bool_(False), thr, np.int64(1))
             sweeps += did
             _fold_offset(sparse, w, r, st)
             if crawled and polish:
