@@ -29,6 +29,24 @@ def _derivatives(y, w, eta, efron):
     return idx, wres, mu, terms
 
 
+def _hessian_against_differences(y, w, Z, offset, b, efron):
+    """The exact Hessian in ``b`` at ``eta = offset + Z b``, checked against central
+    differences of the gradient; returns it and ``_derivatives`` there."""
+    def grad(bb):
+        return -Z.T @ _derivatives(y, w, offset + Z @ bb, efron)[1]
+
+    at = _derivatives(y, w, offset + Z @ b, efron)
+    idx, wres, mu, terms = at
+    event_w = np.where(idx.evk >= 0, w, 0.0)
+    H = cox_hessian(np.ascontiguousarray(Z), event_w, wres, mu, terms, idx.lo, idx.hi,
+                    idx.evk, idx.sentinel, efron)
+    h = 1e-5
+    fd = np.column_stack([(grad(b + h * u) - grad(b - h * u)) / (2 * h)
+                          for u in np.eye(Z.shape[1])])
+    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-9 * np.abs(fd).max())
+    return H, at
+
+
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 @pytest.mark.parametrize("design", ["plain", "strata_entry_weights"])
 def test_exact_hessian_equals_finite_differences_of_the_gradient(ties, design):
@@ -51,17 +69,7 @@ def test_exact_hessian_equals_finite_differences_of_the_gradient(ties, design):
     efron = ties == "efron"
     b = rng.normal(scale=0.3, size=m)
     offset = rng.normal(scale=0.5, size=n) + 3.0  # a large shift: the sums are rescaled
-
-    def grad(bb):
-        return -Z.T @ _derivatives(y, w, offset + Z @ bb, efron)[1]
-
-    idx, wres, mu, terms = _derivatives(y, w, offset + Z @ b, efron)
-    event_w = np.where(idx.evk >= 0, w, 0.0)
-    H = cox_hessian(np.ascontiguousarray(Z), event_w, wres, mu, terms, idx.lo, idx.hi,
-                    idx.evk, idx.sentinel, efron)
-    h = 1e-5
-    fd = np.column_stack([(grad(b + h * u) - grad(b - h * u)) / (2 * h) for u in np.eye(m)])
-    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-9 * np.abs(fd).max())
+    H, _ = _hessian_against_differences(y, w, Z, offset, b, efron)
     np.testing.assert_array_equal(H, H.T)
     assert np.linalg.eigvalsh(H).min() > 0  # n >> m: positive definite
 
@@ -178,18 +186,8 @@ def test_curvature_is_finite_where_late_risk_sets_are_tiny(ties):
     # ~ exp(-495) of the first, every risk set led by three comparable risks
     offset = -55.0 * (np.arange(n) // 3)
     b = rng.normal(scale=0.3, size=m)
-
-    def grad(bb):
-        return -Z.T @ _derivatives(y, w, offset + Z @ bb, efron)[1]
-
-    idx, wres, mu, terms = _derivatives(y, w, offset + Z @ b, efron)
-    event_w = np.where(idx.evk >= 0, w, 0.0)
-    H = cox_hessian(np.ascontiguousarray(Z), event_w, wres, mu, terms, idx.lo, idx.hi,
-                    idx.evk, idx.sentinel, efron)
+    H, (idx, _, mu, terms) = _hessian_against_differences(y, w, Z, offset, b, efron)
     assert np.isfinite(H).all()
-    h = 1e-5
-    fd = np.column_stack([(grad(b + h * u) - grad(b - h * u)) / (2 * h) for u in np.eye(m)])
-    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-9 * np.abs(fd).max())
     v = np.empty(n)
     cox_observation_derivatives(w, idx.lo, idx.hi, idx.evk, idx.sentinel, terms, mu,
                                 new_terms(idx.sentinel.size)[1], np.empty(n), v)
