@@ -12,7 +12,10 @@ spent per ``lam``). Per ``lam``:
 2. coordinate descent over it (:func:`~.kernels.cd.cd_quadratic`), in chunks, with an
    exact Newton step on the active set first (once a factor is held) and whenever a chunk
    ends unconverged, solved with a Cholesky factor of the active Gram kept and updated
-   along the path (:mod:`.kernels.active_factor`);
+   along the path (:mod:`.kernels.active_factor`); where no such step is taken (sparse
+   designs, or an active set too costly to factor) a run that has not met its threshold
+   after :func:`~.kernels.active_set.gap_chunk` sweeps ends on a whole sweep and reads the
+   gap (steps 3 and 4), which may be below ``tol`` already;
 3. the working-set duality gap (a pass over the working set's columns only), skipped when
    those columns are a large share of X;
 4. one full pass over X: features violating their KKT condition join the working set and
