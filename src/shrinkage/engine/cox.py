@@ -64,8 +64,10 @@ def curvature_floor(diag, s2):
 
 def _penalty_change(b_old, db, idx, l1, l2, t):
     new = b_old + t * db
-    return (float(np.sum(l1[idx] * (np.abs(new) - np.abs(b_old))))
-            + 0.5 * float(np.sum(l2[idx] * (new * new - b_old * b_old))))
+    # a runaway trial step (the line search halves it) may overflow: inf, rejected there
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (float(np.sum(l1[idx] * (np.abs(new) - np.abs(b_old))))
+                + 0.5 * float(np.sum(l2[idx] * (new * new - b_old * b_old))))
 
 
 class CoxNewton(ProximalNewton):

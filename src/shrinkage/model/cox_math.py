@@ -14,7 +14,9 @@ by an empty sentinel slot. Observation ``j`` is at risk at the slots ``lo_j <= k
 with ``c_r = r / d_k`` (Efron) or ``c_r = 0`` (Breslow); weights sum to one, so ``L`` is
 the negative log partial likelihood divided by ``sum(w)``. Risk-set sums are reverse
 cumulative sums over the slots and per-observation sums over slots are differences of
-prefix sums, so one evaluation costs ``O(n + number of events)``. Rows with zero weight
+prefix sums, so one evaluation costs ``O(n + number of events)``; with late entries
+(``(start, stop]`` data) those differences can cancel, and :mod:`.cox_risk` takes the
+ones that do without differences. Rows with zero weight
 are absent: out of every risk set and every tie count.
 """
 
@@ -23,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 from scipy.linalg.blas import dsyrk
+
+from .cox_risk import CANCEL_RATIO, late_risk_sums, sum_tree, tree_range, tree_risk_columns
 
 __all__ = ["cox_terms", "risk_shift", "slot_sums", "cox_observation_derivatives", "cox_loss",
            "cox_loss_pair", "new_terms", "cox_slot_curvature", "cox_risk_sums", "cox_hessian",
@@ -128,6 +132,7 @@ def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
     loss = 0.0
     mag = 0.0
     nlog = 0
+    late = False
     for j in range(n):
         wj = w[j]
         if wj <= 0.0 or hi[j] <= lo[j]:
@@ -137,6 +142,7 @@ def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
         A1[hi[j] - 1] += mj
         if lo[j] > 0 and not sentinel[lo[j] - 1]:  # entered after the stratum's first slot
             A2[lo[j] - 1] += mj
+            late = True
         k = evk[j]
         if k >= 0:
             D[k] += mj
@@ -145,6 +151,9 @@ def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
                 ww[k] += wj
             loss -= wj * eta[j]
             mag += abs(wj * eta[j])
+    # late entries: the sums back from the end may cancel (cox_risk); exact is empty
+    # when none does
+    exact = late_risk_sums(mu, lo, hi, sentinel, A1, A2) if late else np.zeros(0)
     acc_hi = 0.0
     acc_lo = 0.0
     for k in range(T - 1, -1, -1):
@@ -156,7 +165,8 @@ def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
             continue
         acc_hi += A1[k]
         acc_lo += A2[k]
-        Sk = max(acc_hi - acc_lo, D[k])
+        Sk = acc_hi - acc_lo if exact.size == 0 else exact[k]
+        Sk = max(Sk, D[k])
         S[k] = Sk
         A1[k] = 0.0
         A2[k] = 0.0
@@ -212,6 +222,15 @@ def cox_observation_derivatives(w, lo, hi, evk, sentinel, terms, mu, prefix, wre
         else:
             s1 += A1[k]
             s2 += B2[k]
+    # a late entry after slots of far larger terms: its prefix difference cancels, and
+    # its sums are taken on segment trees of the terms instead (cox_risk)
+    cancels = False
+    for j in range(w.shape[0]):
+        if w[j] > 0.0 and hi[j] > lo[j]:
+            cancels = cancels or (P1[hi[j]] > CANCEL_RATIO * (P1[hi[j]] - P1[lo[j]])
+                                  or P2[hi[j]] > CANCEL_RATIO * (P2[hi[j]] - P2[lo[j]]))
+    T1 = sum_tree(A1 if cancels else A1[:0])
+    T2 = sum_tree(B2 if cancels else B2[:0])
     total = 0.0
     for j in range(w.shape[0]):
         wj = w[j]
@@ -222,6 +241,9 @@ def cox_observation_derivatives(w, lo, hi, evk, sentinel, terms, mu, prefix, wre
         mj = mu[j]
         c1 = P1[hi[j]] - P1[lo[j]]
         c2 = P2[hi[j]] - P2[lo[j]]
+        if cancels and (P1[hi[j]] > CANCEL_RATIO * c1 or P2[hi[j]] > CANCEL_RATIO * c2):
+            c1 = tree_range(T1, lo[j], hi[j])
+            c2 = tree_range(T2, lo[j], hi[j])
         k = evk[j]
         ev = 0.0
         if k >= 0:
@@ -302,8 +324,10 @@ def cox_risk_sums(Z, mu, lo, hi, evk, sentinel, M, F):
     back, stratum by stratum, in ``O((n + n_slots) m)``.
     """
     n, m = Z.shape
+    T = sentinel.shape[0]
     M[:] = 0.0
     F[:] = 0.0
+    any_late = False
     for j in range(n):
         mj = mu[j]
         if mj == 0.0:  # zero weight or never at risk
@@ -311,6 +335,7 @@ def cox_risk_sums(Z, mu, lo, hi, evk, sentinel, M, F):
         top = hi[j] - 1
         enter = lo[j] - 1
         late = lo[j] > 0 and not sentinel[enter]
+        any_late = any_late or late
         k = evk[j]
         for c in range(m):
             x = mj * Z[j, c]
@@ -319,12 +344,28 @@ def cox_risk_sums(Z, mu, lo, hi, evk, sentinel, M, F):
                 M[enter, c] -= x
             if k >= 0:
                 F[k, c] += x
-    for k in range(sentinel.shape[0] - 2, -1, -1):
+    for k in range(T - 2, -1, -1):
         if sentinel[k]:
             continue
         if not sentinel[k + 1]:
             for c in range(m):
                 M[k, c] += M[k + 1, c]
+    if any_late and late_risk_sums(mu, lo, hi, sentinel, *_risk_bins(mu, lo, hi, T)).size:
+        tree_risk_columns(Z, mu, lo, hi, M)  # some risk set cancels (cox_risk)
+
+
+@njit(cache=True, nogil=True)
+def _risk_bins(mu, lo, hi, T):
+    """The bins of :func:`slot_sums`: ``mu`` at each row's last slot and at the slot
+    before a late entry."""
+    out = np.zeros(T)
+    enter = np.zeros(T)
+    for j in range(mu.shape[0]):
+        if mu[j] != 0.0 and hi[j] > lo[j]:
+            out[hi[j] - 1] += mu[j]
+            if lo[j] > 0:
+                enter[lo[j] - 1] += mu[j]
+    return out, enter
 
 
 def cox_hessian(Z, event_w, wres, mu, terms, lo, hi, evk, sentinel, efron):
