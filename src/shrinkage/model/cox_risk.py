@@ -47,30 +47,11 @@ def late_risk_sums(mu, lo, hi, sentinel, hi_bins, lo_bins):
 
 @njit(cache=True, nogil=True)
 def tree_risk(mu, lo, hi, T):
-    """``sum_{lo_j <= k < hi_j} mu_j`` for every slot ``k`` by range additions on a
-    segment tree: sums of non-negative terms only (``O(n log T + T)``)."""
-    P = 1
-    while P < T:
-        P *= 2
-    tree = np.zeros(2 * P)
-    for j in range(mu.shape[0]):
-        if mu[j] == 0.0 or hi[j] <= lo[j]:
-            continue
-        a = lo[j] + P
-        b = hi[j] + P
-        while a < b:
-            if a & 1:
-                tree[a] += mu[j]
-                a += 1
-            if b & 1:
-                b -= 1
-                tree[b] += mu[j]
-            a //= 2
-            b //= 2
-    for i in range(1, P):
-        tree[2 * i] += tree[i]
-        tree[2 * i + 1] += tree[i]
-    return tree[P:P + T].copy()
+    """``sum_{lo_j <= k < hi_j} mu_j`` for every slot ``k`` (:func:`tree_risk_columns` of
+    a column of ones: sums of non-negative terms only, ``O(n log T + T)``)."""
+    M = np.empty((T, 1))
+    tree_risk_columns(np.ones((mu.shape[0], 1)), mu, lo, hi, M)
+    return M[:, 0].copy()
 
 
 @njit(cache=True, nogil=True)
