@@ -15,7 +15,7 @@ with ``c_r = r / d_k`` (Efron) or ``c_r = 0`` (Breslow); weights sum to one, so 
 the negative log partial likelihood divided by ``sum(w)``. Risk-set sums are reverse
 cumulative sums over the slots and per-observation sums over slots are differences of
 prefix sums, so one evaluation costs ``O(n + number of events)``; with late entries
-(``(start, stop]`` data) those differences can cancel, and :mod:`.cox_risk` takes the
+(``(start, stop]`` data) those differences can cancel, and ``shrinkage.model.cox_risk`` takes the
 ones that do without differences. Rows with zero weight
 are absent: out of every risk set and every tie count.
 """
