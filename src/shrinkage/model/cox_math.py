@@ -26,7 +26,14 @@ import numpy as np
 from numba import njit
 from scipy.linalg.blas import dsyrk
 
-from .cox_risk import CANCEL_RATIO, late_risk_sums, sum_tree, tree_range, tree_risk_columns
+from .cox_risk import (
+    CANCEL_RATIO,
+    backward_risk,
+    sum_tree,
+    tree_range,
+    tree_risk,
+    tree_risk_columns,
+)
 
 __all__ = ["cox_terms", "risk_shift", "slot_sums", "cox_observation_derivatives", "cox_loss",
            "cox_loss_pair", "new_terms", "cox_slot_curvature", "cox_risk_sums", "cox_hessian",
@@ -132,7 +139,6 @@ def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
     loss = 0.0
     mag = 0.0
     nlog = 0
-    late = False
     for j in range(n):
         wj = w[j]
         if wj <= 0.0 or hi[j] <= lo[j]:
@@ -142,7 +148,6 @@ def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
         A1[hi[j] - 1] += mj
         if lo[j] > 0 and not sentinel[lo[j] - 1]:  # entered after the stratum's first slot
             A2[lo[j] - 1] += mj
-            late = True
         k = evk[j]
         if k >= 0:
             D[k] += mj
@@ -151,25 +156,17 @@ def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
                 ww[k] += wj
             loss -= wj * eta[j]
             mag += abs(wj * eta[j])
-    # late entries: the sums back from the end may cancel (cox_risk); exact is empty
-    # when none does
-    exact = late_risk_sums(mu, lo, hi, sentinel, A1, A2) if late else np.zeros(0)
-    acc_hi = 0.0
-    acc_lo = 0.0
+    # the risk-set sums back from each stratum's end; with late entries they may cancel,
+    # and are then taken without differences (cox_risk)
+    if backward_risk(A1, A2, sentinel, S):
+        S[:] = tree_risk(mu, lo, hi, T)
     for k in range(T - 1, -1, -1):
-        if sentinel[k]:
-            acc_hi = 0.0
-            acc_lo = 0.0
-            A1[k] = 0.0
-            A2[k] = 0.0
-            continue
-        acc_hi += A1[k]
-        acc_lo += A2[k]
-        Sk = acc_hi - acc_lo if exact.size == 0 else exact[k]
-        Sk = max(Sk, D[k])
-        S[k] = Sk
         A1[k] = 0.0
         A2[k] = 0.0
+        if sentinel[k]:
+            continue
+        Sk = max(S[k], D[k])
+        S[k] = Sk
         d = cnt[k]
         if d == 0.0:
             continue
@@ -350,22 +347,23 @@ def cox_risk_sums(Z, mu, lo, hi, evk, sentinel, M, F):
         if not sentinel[k + 1]:
             for c in range(m):
                 M[k, c] += M[k + 1, c]
-    if any_late and late_risk_sums(mu, lo, hi, sentinel, *_risk_bins(mu, lo, hi, T)).size:
+    if any_late and _risk_cancels(mu, lo, hi, sentinel):
         tree_risk_columns(Z, mu, lo, hi, M)  # some risk set cancels (cox_risk)
 
 
 @njit(cache=True, nogil=True)
-def _risk_bins(mu, lo, hi, T):
-    """The bins of :func:`slot_sums`: ``mu`` at each row's last slot and at the slot
-    before a late entry."""
-    out = np.zeros(T)
+def _risk_cancels(mu, lo, hi, sentinel):
+    """Whether a risk-set sum of ``mu`` back from its stratum's end cancels
+    (:func:`~.cox_risk.backward_risk` on the bins :func:`slot_sums` makes)."""
+    T = sentinel.shape[0]
+    leave = np.zeros(T)
     enter = np.zeros(T)
     for j in range(mu.shape[0]):
         if mu[j] != 0.0 and hi[j] > lo[j]:
-            out[hi[j] - 1] += mu[j]
-            if lo[j] > 0:
+            leave[hi[j] - 1] += mu[j]
+            if lo[j] > 0 and not sentinel[lo[j] - 1]:
                 enter[lo[j] - 1] += mu[j]
-    return out, enter
+    return backward_risk(leave, enter, sentinel, np.empty(T))
 
 
 def cox_hessian(Z, event_w, wres, mu, terms, lo, hi, evk, sentinel, efron):

@@ -16,7 +16,7 @@ entries, keep the ``O(n)`` sums bit for bit.
 import numpy as np
 from numba import njit
 
-__all__ = ["CANCEL_RATIO", "late_risk_sums", "tree_risk", "tree_risk_columns", "sum_tree",
+__all__ = ["CANCEL_RATIO", "backward_risk", "tree_risk", "tree_risk_columns", "sum_tree",
            "tree_range"]
 
 #: a difference whose first term is more than this many times its result is recomputed
@@ -25,24 +25,26 @@ CANCEL_RATIO = 1e4
 
 
 @njit(cache=True, nogil=True)
-def late_risk_sums(mu, lo, hi, sentinel, hi_bins, lo_bins):
-    """The risk-set sums of late-entry data on a segment tree (:func:`tree_risk`) when
-    some sum back from the stratum's end (of the bins ``hi_bins`` less ``lo_bins``)
-    cancels past :data:`CANCEL_RATIO`; an empty array when none does (the caller keeps
-    its own)."""
-    T = sentinel.shape[0]
+def backward_risk(leave, enter, sentinel, S):
+    """``S[k] = sum_{k' >= k}`` (``leave - enter``) within each stratum (0 at sentinels):
+    the risk-set sums back from the stratum's end, of the weight binned at each row's
+    last slot less that binned at the slot before a late entry. Returns whether one of
+    them cancels past :data:`CANCEL_RATIO` (then :func:`tree_risk` serves instead);
+    without late entries none can."""
     acc_hi = 0.0
     acc_lo = 0.0
-    for k in range(T - 1, -1, -1):
+    cancels = False
+    for k in range(sentinel.shape[0] - 1, -1, -1):
         if sentinel[k]:
             acc_hi = 0.0
             acc_lo = 0.0
+            S[k] = 0.0
             continue
-        acc_hi += hi_bins[k]
-        acc_lo += lo_bins[k]
-        if acc_hi > CANCEL_RATIO * (acc_hi - acc_lo):
-            return tree_risk(mu, lo, hi, T)
-    return np.zeros(0)
+        acc_hi += leave[k]
+        acc_lo += enter[k]
+        S[k] = acc_hi - acc_lo
+        cancels = cancels or acc_hi > CANCEL_RATIO * S[k]
+    return cancels
 
 
 @njit(cache=True, nogil=True)
