@@ -96,15 +96,8 @@ class GaussianNaive(Solver):
         cd_quadratic(*prob.kernel_design(), prob.w, prob.uniform_w, prob.xm, prob.xw, self.h,
                      zeros, zeros, prob.lo, prob.hi, self.b, self.r, self.st, ws, ws.size,
                      False, thr, prob.max_iter)
-        self._fold_offset()
+        _fold_offset(prob.sparse, prob.w, self.r, self.st)
         self.g = prob.gradient(prob.w * self.r)
-
-    def _fold_offset(self):
-        """Fold the sparse kernels' scalar residual offset into the residual."""
-        if self.prob.sparse and self.st[0] != 0.0:
-            self.r += self.st[0]
-            self.st[0] = 0.0
-        self.st[1] = dot(self.prob.w, self.r)
 
     def run_path(self, grid, lam_prev, null_dev, early_stop, out):
         prob = self.prob
@@ -303,9 +296,8 @@ def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, 
 def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, unpen,
                excluded, scale, yc, lams, lam_prev, tol, obj_scale, max_iter, thr_start,
                thr_shrink, fit_intercept, ybar, null_dev, early_stop, min_lams, dev_max,
-               dev_change, free, free_idx, pinv, gall, cu, bounded, Lf, fac, fd, pos, refused, b, r,
-               st,
-               g, coefs, intercepts, dev_ratio, cert, n_iter):
+               dev_change, free, free_idx, pinv, gall, cu, bounded, Lf, fac, fd, pos, refused,
+               b, r, st, g, coefs, intercepts, dev_ratio, cert, n_iter):
     """Residual-updating coordinate descent along ``lams``; fills the output rows.
 
     ``b, r, st, g`` (coefficients, residual, CD state, full gradient) are the warm start,
