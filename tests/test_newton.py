@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from _reference import objective
 from shrinkage import regularization_path
 from shrinkage.engine import newton as newton_mod
+from shrinkage.engine import newton_steps
 from shrinkage.engine.contract import FitHints, SolverSetup, choose_solver
 from shrinkage.engine.kernels.certify import strong_rule
 from shrinkage.engine.kernels.glm import (
@@ -321,12 +322,29 @@ def test_one_pass_over_X_per_lam_in_the_common_case(monkeypatch):
         return original(self, resid_w, out)
 
     monkeypatch.setattr(Problem, "gradient", counting)
+    solvers = []  # the compiled rounds take their passes inside one kernel call: counted there
+    run_path = newton_mod.ProximalNewton.run_path
+
+    def keeping(self, *args):
+        solvers.append(self)
+        return run_path(self, *args)
+
+    monkeypatch.setattr(newton_mod.ProximalNewton, "run_path", keeping)
     path = regularization_path(X, y, family="binomial", n_lams=50, tol=1e-9,
                                lam_min_ratio=0.05, early_stop=False)
     assert path.converged.all()
+    total = len(passes) + solvers[0].compiled_passes
     # at most two passes at set-up and ~1.2 per lam; at least the solver's start and one
     # per lam after lam_max (where the null model is already certified)
-    assert path.n_lams <= len(passes) <= 2 + 1.2 * path.n_lams
+    assert path.n_lams <= total <= 2 + 1.2 * path.n_lams
+    # the same count as the Python loop's, which passes through Problem.gradient only
+    passes.clear()
+    monkeypatch.setattr(newton_mod.ProximalNewton, "compiled_rounds", False)
+    stepwise = regularization_path(X, y, family="binomial", n_lams=50, tol=1e-9,
+                                   lam_min_ratio=0.05, early_stop=False)
+    assert solvers[1].compiled_passes == 0
+    assert len(passes) == total
+    np.testing.assert_array_equal(stepwise.n_iter, path.n_iter)
 
 
 def test_converges_at_a_tolerance_near_rounding():
@@ -516,7 +534,7 @@ def test_exact_active_set_steps_cut_at_a_sign_change_and_lower_the_model(monkeyp
     from sklearn.datasets import load_diabetes
 
     monkeypatch.setattr(newton_mod.ProximalNewton, "compiled_rounds", False)
-    monkeypatch.setattr(newton_mod, "gram_applies", lambda *args: False)
+    monkeypatch.setattr(newton_steps, "gram_applies", lambda *args: False)
     X, yc = load_diabetes(return_X_y=True)
     y = (yc > np.median(yc)).astype(float)
     X = np.asfortranarray(X)

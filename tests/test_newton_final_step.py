@@ -14,6 +14,7 @@ from scipy.special import expit
 
 from shrinkage import regularization_path
 from shrinkage.engine import newton as newton_mod
+from shrinkage.engine import newton_steps
 from shrinkage.engine.kernels.glm import FINAL_LEVEL, inner_violation
 
 
@@ -102,7 +103,7 @@ def test_default_tolerance_paths_certify_independently(fmt, case, monkeypatch):
     # the Python loop takes the compiled loop's steps (test_newton) and lets the final
     # level be seen
     monkeypatch.setattr(newton_mod.ProximalNewton, "compiled_rounds", False)
-    monkeypatch.setattr(newton_mod, "inner_violation", recording)
+    monkeypatch.setattr(newton_steps, "inner_violation", recording)
     Xin = X if fmt == "csc" else np.asfortranarray(X.toarray())
     path = regularization_path(Xin, y, family="binomial", sample_weight=w, offset=offset,
                                fit_intercept=intercept, n_lams=40, early_stop=False)

@@ -16,26 +16,16 @@ import numpy as np
 from ..model.glm_math import loss_and_deviance
 from .contract import Solver
 from .drift import certify_settled
-from .kernels.cd import cd_quadratic, weighted_moments
 from .kernels.certify import dot, kkt_scan, strong_rule
 from .kernels.glm import (
-    MAX_HALVINGS,
     NEEDS_POLISH,
     armijo_irls,
     fill_mean_parts,
-    inner_violation,
     irls_model,
-    moved_coordinates,
-    newton_rounds,
     penalty_change,
-    step_decrease,
     weighted_residual,
-    ws_gradient_kkt,
-    ws_kkt,
-    ws_max_curvature,
 )
-from .kernels.glm_polish import gram_applies, gram_model_step
-from .kernels.moments import centred_combination
+from .kernels.glm_descend import PASSES, ROUNDS_PHASE, WS_SIZE, descend_strength
 from .newton_cg import (
     CG_MAX_ITER,
     STALL_POLISHES,
@@ -44,6 +34,7 @@ from .newton_cg import (
     polish_active_set,
 )
 from .newton_secant import secant_warm_start
+from .newton_steps import StepRounds
 from .problem import certificate_reference
 
 _EPS = float(np.finfo(float).eps)
@@ -51,7 +42,7 @@ _EPS = float(np.finfo(float).eps)
 _STEP_PIECES = ("residual", "irls", "line_search", "_newton_step")
 
 
-class ProximalNewton(Solver):
+class ProximalNewton(StepRounds, Solver):
     """Proximal Newton (IRLS outer loop, coordinate descent inside) for the compiled GLMs.
 
     Each ``solve`` alternates two levels, as glmnet does:
@@ -151,7 +142,8 @@ class ProximalNewton(Solver):
         self._fl = np.zeros(11)  # newton_rounds' state (fl, it), kept for the path
         # the latest full Newton step's v_new / v^2 (0: unknown; see inner_violation)
         self._rate = 0.0
-        self._it = np.empty(9, dtype=np.int64)
+        self._it = np.zeros(12, dtype=np.int64)  # (and descend_strength's three)
+        self._b_before = None  # the secant's base point while a loop runs
 
     def feature_gradient(self):
         return np.abs(self.g)
@@ -259,6 +251,8 @@ class ProximalNewton(Solver):
         (or a cap); returns the certificate there. ``first``: the strength's first descent
         (the only one that starts from the secant warm start)."""
         prob = self.prob
+        if self.compiled_rounds and self._plain:
+            return self._descend_compiled(lam, lam_prev, l1, l2, cand, ws_mask, state, first)
         cert = self._kkt(l1, l2, cand, cand)[0]
         if cert > prob.tol:  # (the strong set is not needed at a point already certified)
             if expand:  # strong_set's rule, into arrays kept for the path
@@ -295,100 +289,72 @@ class ProximalNewton(Solver):
         return (f"{self._capped} of them stopped first at the cap of {self.max_newton} "
                 "Newton steps per strength")
 
-    def _solve_working_set(self, ws, l1, l2, ws_tol, state):
-        """Newton steps on the working set until its KKT violation is below ``ws_tol``.
-
-        ``self.g`` must hold the exact gradient on ``ws`` at entry; it is kept exact on
-        ``ws`` (only) after every step. ``state = [objective change, sweeps, newton steps]`` is
-        updated in place. Returns True if any step was taken.
-
-        The loop runs compiled (:func:`~shrinkage.engine.kernels.glm.newton_rounds`,
-        returning to Python only to polish a slow model) unless a subclass replaces a
-        step's pieces (:meth:`residual`, :meth:`irls`, :meth:`line_search`,
-        :meth:`_newton_step`); then the same loop runs here, step by step.
-        """
-        if self.compiled_rounds and self._plain:
-            return self._compiled_working_set(ws, l1, l2, ws_tol, state)
+    def _descend_compiled(self, lam, lam_prev, l1, l2, cand, ws_mask, state, first):
+        """:meth:`_descend` through the compiled loop
+        (:func:`~shrinkage.engine.kernels.glm_descend.descend_strength`): the same rounds,
+        returning here only to polish a slow model."""
         prob = self.prob
-        X, xd, xi, xp, sparse = prob.kernel_design()
-        m = ws.size
-        ws_cert = ws_kkt(self.g, self.b, l1, l2, prob.lo, prob.hi, prob.cert_scale, ws, m)
-        if prob.fit_intercept:
-            ws_cert = max(ws_cert, abs(self.swres))
-        ws_cert /= self.grad_scale
-        moved_any = False
-        while ws_cert > ws_tol:
-            if state[1] >= prob.max_iter or state[2] >= self.max_newton:
+        expand = ws_mask is None
+        if expand and first and self.extrapolate:
+            secant_warm_start(self, lam, None, l1, l2)  # (the compiled loop needs no ws)
+        fl, it = self._prepare_rounds(state)
+        it[ROUNDS_PHASE] = 0
+        v, z, st = self._v, self._z, self._st
+        ws_tol = self.ws_tol_ratio * prob.tol
+        cut = 2.0 * lam - lam_prev
+        step = -1  # the Newton step whose model was last polished
+        polishes = 0  # and how often
+        while True:
+            code, cert = descend_strength(
+                self.fam, *prob.kernel_design(), prob.y, prob.w, prob.xm, prob.cert_scale,
+                self._s2, prob.lo, prob.hi, l1, l2, prob.l1u, cut, prob.unpenalized, cand,
+                prob.excluded, expand, self._in_ws if expand else ws_mask, self._ws,
+                self._scratch,
+                prob.fit_intercept, self.b, self.eta, self._eta_t, self.wres, self._wres_t,
+                self.g, v, z, self._v_t, self._z_t, *self._mean, *self._mean_t,
+                self._sums_t, self.xv, self.h, self._deta, st, *self._moved, self._b_ws,
+                self._b_before, fl, it, prob.tol, ws_tol, self.grad_scale,
+                self.inner_accuracy)
+            if code != NEEDS_POLISH:
                 break
-            state[2] += 1
-            # the plain loop solves the model against newton_rounds' level (a subclass
-            # replacing a step's pieces keeps the plain inexact-Newton rule)
-            level = inner_violation(ws_cert, self._rate, ws_tol) if self._plain else ws_cert
-            v_step = ws_cert
-            step = self._newton_step(ws, l1, l2, level, state)
-            if step is None:
-                break  # the model's minimiser is the current point
-            idx, b_old, db, db0, slack = step
-            deta = self._deta
-            decrease = step_decrease(self.wres, deta, b_old, db, idx, l1, l2)
-            t, df = self.line_search(deta, b_old, db, idx, l1, l2, decrease, slack,
-                                     MAX_HALVINGS)
-            if t == 0.0:
-                self.b[idx] = b_old
-                break
-            if t != 1.0:  # at t = 1 keep the model's minimiser exactly (zeros, bounds)
-                self.b[idx] = b_old + t * db
-            self.b0 += t * db0
-            self.eta, self._eta_t = self._eta_t, self.eta
-            self._loss += self._trial_loss
-            state[0] += df
-            moved_any = True
-            self.swres = self.residual()
-            ws_cert = ws_gradient_kkt(X, xd, xi, xp, sparse, self.wres, self.swres, prob.xm,
-                                      self.b, l1, l2, prob.lo, prob.hi, prob.cert_scale, ws, m,
-                                      self.g)
-            if prob.fit_intercept:
-                ws_cert = max(ws_cert, abs(self.swres))
-            ws_cert /= self.grad_scale
-            if t == 1.0 and prob.sparse:  # as newton_rounds (see inner_violation)
-                self._rate = ws_cert / (v_step * v_step)
-        return moved_any
+            polishes = polishes + 1 if it[1] == step else 1
+            self._polish(v, z, st, self._ws[:it[WS_SIZE]], l1, l2, polishes)
+            step = it[1]
+            it[7] = 1
+        self._finish_rounds(state)
+        return cert
 
-    def _compiled_working_set(self, ws, l1, l2, ws_tol, state):
-        """:meth:`_solve_working_set` through the compiled loop."""
-        prob = self.prob
-        X, xd, xi, xp, sparse = prob.kernel_design()
+    def _prepare_rounds(self, state):
+        """``(fl, it)``: the compiled loop's state, from the solver's and ``state``'s."""
         if self._mean_of is not self.eta:
             fill_mean_parts(self.fam, self.eta, *self._mean)
         self._mean_of = self.eta
-        b_before, rho, db0 = self.b, 0.0, 0.0
+        self._b_before, rho, db0 = self.b, 0.0, 0.0
         if self._secant is not None:
-            (b_before, rho, db0), self._secant = self._secant, None
+            (self._b_before, rho, db0), self._secant = self._secant, None
         fl, it = self._fl, self._it
         fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6], fl[7], fl[8] = (
             self.b0, self.swres, 0.0, state[0], 0.0, 0.0, self._loss, rho, db0)
         it[0], it[1], it[2], it[3], it[4], it[5], it[6], it[7], it[8] = (
-            state[1], state[2], prob.max_iter, self.max_newton, self._polish_every(),
-            self._pending_irls is self.eta, 0, 0, b_before is not self.b)
-        v, z, st = self._v, self._z, self._st
-        step = -1  # the Newton step whose model was last polished
-        polishes = 0  # and how often
-        while newton_rounds(self.fam, X, xd, xi, xp, sparse, prob.y, prob.w, prob.xm,
-                            prob.cert_scale, self._s2, prob.lo, prob.hi, l1, l2, ws, ws.size,
-                            prob.fit_intercept, self.b, self.eta, self._eta_t, self.wres,
-                            self._wres_t, self.g, v, z, self._v_t, self._z_t, *self._mean,
-                            *self._mean_t, self._sums_t, self.xv, self.h, self._deta, st,
-                            *self._moved, self._b_ws, b_before, fl, it, ws_tol,
-                            self.grad_scale, self.inner_accuracy) == NEEDS_POLISH:
-            polishes = polishes + 1 if it[1] == step else 1
-            self._polish(v, z, st, ws, l1, l2, polishes)
-            step = it[1]
-            it[7] = 1
+            state[1], state[2], self.prob.max_iter, self.max_newton, self._polish_every(),
+            self._pending_irls is self.eta, 0, 0, self._b_before is not self.b)
+        return fl, it
+
+    def _finish_rounds(self, state):
+        """Take the compiled loop's state back (see :meth:`_prepare_rounds`)."""
+        fl, it = self._fl, self._it
         self.b0, self.swres, self._loss = float(fl[0]), float(fl[1]), float(fl[6])
         state[0], state[1], state[2] = float(fl[3]), int(it[0]), int(it[1])
         self._pending_res = None
         self._pending_irls = self.eta if it[5] else None
-        return bool(it[6])
+        self._b_before = None
+
+    @property
+    def compiled_passes(self):
+        """Full gradient passes over X taken by the compiled rounds so far (one per round
+        of :func:`~shrinkage.engine.kernels.glm_descend.descend_strength`; the passes
+        taken in Python, through ``Problem.gradient``, are not counted here)."""
+        return int(self._it[PASSES])
 
     def _polish_every(self):
         """Sweeps of a model before its polish (:meth:`_polish`): more on sparse designs."""
@@ -430,62 +396,6 @@ class ProximalNewton(Solver):
         stalled = polishes >= STALL_POLISHES and small
         cg_active_step(prob, v, z, st, self.b, ws, l1, l2, self.h,
                        STALLED_CG_MAX_ITER if stalled else CG_MAX_ITER)
-
-    def _newton_step(self, ws, l1, l2, ws_cert, state):
-        """Minimise the quadratic (IRLS) model around ``eta`` on the working set.
-
-        Moves ``self.b[ws]`` to the model's minimiser (solved to an accuracy that follows
-        ``ws_cert``, the current violation), adds its sweeps to ``state[1]`` and writes the
-        step's ``deta`` into ``self._deta``. Returns ``(idx, b_old, db, db0, slack)``: the
-        coordinates that moved, their old values and moves, the intercept's move, and the
-        rounding level of the model's value (changes of the objective below it are noise);
-        None when nothing moved.
-        """
-        prob = self.prob
-        X, xd, xi, xp, sparse = prob.kernel_design()
-        m = ws.size
-        v, z = self._v, self._z
-        svz, sv, q0 = self.irls(v, z)
-        weighted_moments(X, xd, xi, xp, sparse, v, prob.xm, ws, m, self.xv, self.h)
-        b_ws = self.b[ws]
-        st = self._st
-        st[0], st[1], st[2], st[3] = 0.0, svz, sv, self.b0
-        # inexact Newton: the inner tolerance follows the current KKT violation
-        # the inner threshold compares h_j d_j^2 with the squared violation: both in
-        # standardized units (h_j / s_j^2), so that rescaling X changes nothing
-        hmax = ws_max_curvature(self.h, self._s2, ws, m)
-        thr = max(self.inner_accuracy * (ws_cert * self.grad_scale) ** 2 / max(hmax, 1e-300),
-                  1e-300)
-        budget = max(prob.max_iter - state[1], 1)
-        polishes = 0  # of this model (see _polish)
-        if gram_applies(X, prob.n, m, prob.fit_intercept):  # as newton_rounds does
-            state[1] += gram_model_step(X, v, prob.xm, z, st, self.b, ws, m,
-                                        prob.fit_intercept, l1, l2, prob.lo, prob.hi, thr,
-                                        budget, self.sweeps_before_polish)
-            budget = 0
-        while budget > 0:
-            chunk = min(budget, self._polish_every())
-            done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, prob.xm, self.xv, self.h,
-                                l1, l2, prob.lo, prob.hi, self.b, z, st, ws, m,
-                                prob.fit_intercept, thr, chunk)
-            state[1] += done
-            budget -= done
-            if done < chunk:
-                break
-            polishes += 1
-            self._polish(v, z, st, ws, l1, l2, polishes)
-        idx, b_old, db = self._moved
-        k = moved_coordinates(self.b, b_ws, ws, m, idx, b_old, db)
-        idx, b_old, db = idx[:k], b_old[:k], db[:k]
-        db0 = st[3] - self.b0
-        if k == 0 and db0 == 0.0:
-            return None
-        centred_combination(X, xd, xi, xp, sparse, prob.xm, idx, db, self._deta)
-        if db0 != 0.0:
-            self._deta += db0
-        # coordinate descent (its Anderson test included) resolves the model only to
-        # the rounding of its value q0: a change of F below that is noise, not ascent
-        return idx, b_old, db, db0, 8.0 * _EPS * q0
 
     def intercept(self):
         return self.b0 - dot(self.prob.xm, self.b)

@@ -9,25 +9,22 @@ With ``mu = mean(eta)`` and ``var`` the floored variance function, the kernels c
 
 so that one Newton step minimises ``1/2 sum_i v_i (z_i - deta_i)^2 + penalty``. Every
 kernel but the last is one pass over the ``n`` rows (or the working set's columns) and
-allocates nothing; :func:`newton_rounds` chains them (with coordinate descent) into the
-whole working-set loop of a ``lam``, so that a small problem's Newton steps pay no
-Python overhead.
+allocates nothing; :func:`~shrinkage.engine.kernels.glm_descend.descend_strength` chains
+them (with coordinate descent) into the whole descent of a ``lam``, so that a small
+problem's Newton steps pay no Python overhead.
 """
 
-import numpy as np
 from numba import njit
 
 from ...model.glm_math import loss_change, loss_change_at, mean_parts, mean_var
-from .cd import cd_quadratic, weighted_moments
 from .certify import centred_dots, violation
-from .glm_polish import gram_applies, gram_model_step
-from .moments import centred_combination
 
-#: :func:`newton_rounds` stopped because a Newton step's coordinate descent ran a whole
-#: chunk of sweeps without converging: the caller solves the model on its active set
-#: (exactly or by conjugate gradients) and calls again with ``it[7] = 1`` to resume
+#: :func:`~shrinkage.engine.kernels.glm_descend.descend_strength` stopped because a Newton
+#: step's coordinate descent ran a whole chunk of sweeps without converging: the caller
+#: solves the model on its active set (exactly or by conjugate gradients) and calls again
+#: with ``it[7] = 1`` to resume
 NEEDS_POLISH = 1
-#: backtracking halvings of :func:`newton_rounds`'s line search
+#: backtracking halvings of the Newton steps' line search
 MAX_HALVINGS = 40
 #: a Newton step whose quadratic error is predicted below half the working-set tolerance
 #: solves its model for a violation of this many tolerances (see :func:`inner_violation`)
@@ -118,7 +115,9 @@ def _penalty_change(b_old, db, idx, l1, l2, t):
     return df, mag
 
 
-@njit(cache=True, nogil=True)
+# inlined: a Newton step calls it once (a function of its own would be compiled for
+# itself and again in its caller, see kernels.glm_descend)
+@njit(cache=True, nogil=True, inline="always")
 def penalty_change(b_old, db, idx, l1, l2, t):
     """``sum_k pen(b_old_k + t db_k) - pen(b_old_k)`` over the coordinates ``idx``: the
     penalty's part of a line search's ``F(t) - F(0)`` (the rest is the loss's)."""
@@ -216,8 +215,8 @@ def armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, b_old, db, idx, l1, l2, dec
     return 0.0, 0.0
 
 
-# inlined: newton_rounds is its one compiled caller (a function of its own costs about a
-# tenth of a second of the first fit's compilation, see kernels.flags)
+# inlined: descend_strength (kernels.glm_descend) is its one compiled caller (a function of
+# its own costs about a tenth of a second of the first fit's compilation, see kernels.flags)
 @njit(cache=True, nogil=True, inline="always")
 def inner_violation(ws_cert, rate, ws_tol):
     """The violation a Newton step's model is solved against (the inexact-Newton threshold
@@ -323,164 +322,3 @@ def fill_mean_parts(fam, eta, mu, mc):
     ``eta`` when no earlier line search left it)."""
     for i in range(eta.shape[0]):
         mu[i], mc[i], _ = mean_parts(fam, eta[i])
-
-
-@njit(cache=True, nogil=True)
-def _model_setup(fam, X, xd, xi, xp, sparse, y, w, xm, s2, ws, m, eta, b, b0, v, z, v_t,
-                 z_t, sums_t, pending, xv, h, b_ws, st, ws_cert, grad_scale, accuracy):
-    """The IRLS model around ``eta`` (from the line search's pass when ``pending``), its
-    curvatures on ``ws[:m]``, the saved ``b[ws]`` and ``st``; returns ``(thr, q0)``: the
-    inner threshold ``accuracy * (ws_cert * grad_scale)^2 / max curvature`` and the
-    model's value at the current point."""
-    if pending:
-        for i in range(v.shape[0]):
-            v[i] = v_t[i]
-            z[i] = z_t[i]
-        svz, sv, q0 = sums_t[1], sums_t[2], sums_t[3]
-    else:
-        svz, sv, q0 = irls_model(fam, y, eta, w, v, z)
-    weighted_moments(X, xd, xi, xp, sparse, v, xm, ws, m, xv, h)
-    for t in range(m):
-        b_ws[t] = b[ws[t]]
-    st[0] = 0.0
-    st[1] = svz
-    st[2] = sv
-    st[3] = b0
-    hmax = ws_max_curvature(h, s2, ws, m)
-    thr = max(accuracy * (ws_cert * grad_scale) ** 2 / max(hmax, 1e-300), 1e-300)
-    return thr, q0
-
-
-@njit(cache=True, nogil=True)
-def _take_trial(eta, eta_t, wres, wres_t, mu, mu_t, mc, mc_t, sums_t):
-    """Move to the line search's accepted point: its ``eta``, residual and mean parts
-    replace the current ones; returns the residual's sum."""
-    for i in range(eta.shape[0]):
-        eta[i] = eta_t[i]
-        wres[i] = wres_t[i]
-        mu[i] = mu_t[i]
-        mc[i] = mc_t[i]
-    return sums_t[0]
-
-
-@njit(cache=True, nogil=True)
-def newton_rounds(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l2, ws, m,
-                  intercept, b, eta, eta_t, wres, wres_t, g, v, z, v_t, z_t, mu, mc, mu_t,
-                  mc_t, sums_t, xv, h, deta, st, idx, b_old, db, b_ws, b_before, fl, it,
-                  ws_tol, grad_scale, accuracy):
-    """Newton steps on the working set ``ws[:m]`` until its KKT violation is below
-    ``ws_tol``: the loop of ``ProximalNewton._solve_working_set`` in one compiled call.
-
-    Each step minimises the IRLS model ``1/2 sum_i v_i (z_i - deta_i)^2 + penalty`` by
-    :func:`~shrinkage.engine.kernels.cd.cd_quadratic` (by
-    :func:`~shrinkage.engine.kernels.glm_polish.gram_model_step` on the working set's
-    weighted Gram matrix where X is dense and the set small) to the inexact-Newton threshold
-    ``accuracy * (level * grad_scale)^2 / max_j (h_j / s2_j)`` (coordinate moves ``h_j
-    d_j^2`` below it; ``level`` from :func:`inner_violation`, given the violation and
-    ``rate``, the latest full step's ``v_new / v^2``), then :func:`armijo_irls` backtracks on
-    the true objective; the gradient ``g`` on ``ws`` and the violation are refreshed after
-    every accepted step, so ``g`` must be exact on ``ws`` at entry. ``eta, wres`` and
-    ``(mu, mc) = mean_parts(eta)`` describe the current point and are updated in place.
-
-    ``fl = [b0, sum wres, ws violation, objective change, thr, q0, loss, rho, db0, rate,
-    violation the step started from]`` (``loss = sum_i w_i loss_i`` at ``eta``, kept by
-    adding each step's accurate change) and ``it = [sweeps, newton steps, max sweeps, max
-    newton steps, sweeps per chunk, v_t/z_t/sums_t hold the model at eta, moved, resume,
-    secant]`` carry the state in and out. With ``secant`` set, the loop starts at the
-    path's secant prediction (:func:`secant_prediction`) if it passes the Armijo test at
-    ``t = 1``. Returns :data:`NEEDS_POLISH` when a chunk of sweeps did not converge (the
-    caller polishes ``b``, ``z``, ``st`` and resumes with ``it[7] = 1``), else 0.
-    """
-    b0, swres, ws_cert, dftot, thr, q0, loss = fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6]
-    rate, v_step, code = fl[9], fl[10], 0
-    sweeps, newton, max_iter, max_newton, chunk = it[0], it[1], it[2], it[3], it[4]
-    pending, moved, resume = it[5], it[6], it[7]
-    if it[8]:
-        it[8] = 0
-        k = secant_prediction(b, b_before, ws, m, fl[7], lo, hi, idx, b_old, db)
-        if k > 0:
-            ik, bk, dk = idx[:k], b_old[:k], db[:k]
-            centred_combination(X, xd, xi, xp, sparse, xm, ik, dk, deta)
-            for i in range(deta.shape[0]):
-                deta[i] += fl[8]
-            # np.int64: a literal int would compile armijo_irls once more (numba
-            # specialises a kernel-to-kernel call on each literal argument's value)
-            t, df = armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, bk, dk, ik, l1, l2, 0.0,
-                                0.0, np.int64(1), wres_t, v_t, z_t, mu_t, mc_t, sums_t)
-            pending = 0
-            if t == 1.0:
-                for q in range(k):
-                    b[ik[q]] = bk[q] + dk[q]
-                b0 += fl[8]
-                loss += df - _penalty_change(bk, dk, ik, l1, l2, 1.0)[0]
-                swres = _take_trial(eta, eta_t, wres, wres_t, mu, mu_t, mc, mc_t, sums_t)
-                pending = 1
-                centred_dots(X, xd, xi, xp, sparse, wres, swres, xm, ws, m, g)
-    if not resume:
-        ws_cert = ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m)
-        if intercept:
-            ws_cert = max(ws_cert, abs(swres))
-        ws_cert /= grad_scale
-    while True:
-        if resume:
-            budget = max_iter - sweeps
-            resume = 0
-        else:
-            if ws_cert <= ws_tol or sweeps >= max_iter or newton >= max_newton:
-                break
-            newton += 1
-            v_step = ws_cert
-            thr, q0 = _model_setup(fam, X, xd, xi, xp, sparse, y, w, xm, s2, ws, m, eta, b,
-                                   b0, v, z, v_t, z_t, sums_t, pending, xv, h, b_ws, st,
-                                   inner_violation(ws_cert, rate, ws_tol), grad_scale,
-                                   accuracy)
-            pending = 0
-            budget = max(max_iter - sweeps, 1)
-        if budget > 0 and gram_applies(X, y.shape[0], m, intercept):
-            sweeps += gram_model_step(X, v, xm, z, st, b, ws, m, intercept, l1, l2, lo, hi,
-                                      thr, budget, chunk)
-        elif budget > 0:  # one chunk of sweeps; a chunk used up asks the caller to polish
-            c = min(budget, chunk)
-            done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, xm, xv, h, l1, l2, lo, hi, b,
-                                z, st, ws, m, intercept, thr, c)
-            sweeps += done
-            if done == c:
-                code = NEEDS_POLISH
-                break
-        k = moved_coordinates(b, b_ws, ws, m, idx, b_old, db)
-        db0 = st[3] - b0
-        if k == 0 and db0 == 0.0:
-            break  # the model's minimiser is the current point
-        ik, bk, dk = idx[:k], b_old[:k], db[:k]
-        centred_combination(X, xd, xi, xp, sparse, xm, ik, dk, deta)
-        for i in range(deta.shape[0]):
-            deta[i] += db0
-        decrease = step_decrease(wres, deta, bk, dk, ik, l1, l2)
-        # coordinate descent resolves the model only to the rounding of its value q0
-        t, df = armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, bk, dk, ik, l1, l2,
-                            decrease, 8.0 * 2.220446049250313e-16 * q0, np.int64(MAX_HALVINGS),
-                            wres_t, v_t, z_t, mu_t, mc_t, sums_t)
-        if t == 0.0:
-            for q in range(k):
-                b[ik[q]] = bk[q]
-            break
-        if t != 1.0:  # at t = 1 keep the model's minimiser exactly (zeros, bounds)
-            for q in range(k):
-                b[ik[q]] = bk[q] + t * dk[q]
-        b0 += t * db0
-        swres = _take_trial(eta, eta_t, wres, wres_t, mu, mu_t, mc, mc_t, sums_t)
-        pending = 1
-        dftot += df
-        loss += df - _penalty_change(bk, dk, ik, l1, l2, t)[0]
-        moved = 1
-        ws_cert = ws_gradient_kkt(X, xd, xi, xp, sparse, wres, swres, xm, b, l1, l2, lo, hi,
-                                  scale, ws, m, g)
-        if intercept:
-            ws_cert = max(ws_cert, abs(swres))
-        ws_cert /= grad_scale
-        if t == 1.0 and v_step > 0.0 and sparse:  # (dense: see inner_violation)
-            rate = ws_cert / (v_step * v_step)
-    fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6] = b0, swres, ws_cert, dftot, thr, q0, loss
-    fl[9], fl[10] = rate, v_step
-    it[0], it[1], it[5], it[6], it[7] = sweeps, newton, pending, moved, 0
-    return code
