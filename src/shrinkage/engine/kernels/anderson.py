@@ -74,12 +74,16 @@ def quad_objective(v, uv, r, roff, b, l1, l2, idx, m):
 
 @njit(**INNER, fastmath=FASTMATH)
 def anderson_step(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st, act, m,
-                  hist, rtmp):
+                  hist, rtmp, intercept):
     """Anderson extrapolation of the last K+1 iterates of ``b[act]`` (Bertrand & Massias).
 
     Solves ``min ||U c|| s.t. sum c = 1`` with ``U`` the iterate differences, proposes
     ``sum_k c_k b^(k)`` (projected on the box) and keeps it only if it lowers the
-    quadratic objective. Returns True when accepted.
+    quadratic objective. On a sparse design with an ``intercept``, the proposal carries
+    the intercept's exact step (a scalar shift there), as every coordinate move of a
+    sparse sweep does: judged at the old intercept, good proposals were refused (a
+    weighted 53 x 12 binomial path took 2.3 times the sweeps once its sweeps moved the
+    intercept after every coordinate). Returns True when accepted.
     """
     # the count as a run-time value (hist has K + 1 columns): a literal K lets LLVM
     # unroll the K x K products, 300 kB of IR and ~0.5 s of a first fit's compile
@@ -114,14 +118,19 @@ def anderson_step(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st
                     rtmp[i] -= d * (X[i, j] - c)
                 svr_new -= d * (xv[j] - c * V)
             b[j] += d
+    d0 = 0.0
     if xd is not None:
         sparse_apply(xd, xi, xp, act, m, dsave, rtmp)
+        if intercept:
+            d0 = (svr_new + roff_new * V) / V
+            roff_new -= d0
     f_new = quad_objective(v, uv, rtmp, roff_new, b, l1, l2, act, m)
     if f_new < f_old:
         for i in range(r.shape[0]):
             r[i] = rtmp[i]
         st[0] = roff_new
         st[1] = svr_new
+        st[3] += d0
         return True
     for t in range(m):
         b[act[t]] -= dsave[t]
