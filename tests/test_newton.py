@@ -473,7 +473,7 @@ def test_dense_normal_equations_match_the_kernel_and_numpy(intercept):
 @pytest.mark.parametrize("family", ["binomial", "poisson"])
 @pytest.mark.parametrize("fmt", ["dense", "csc"])
 def test_compiled_rounds_take_the_python_loops_steps(family, fmt, monkeypatch):
-    # the compiled working-set loop (newton_rounds) is the Python loop moved into one
+    # the compiled rounds (kernels.glm_descend.descend_strength) are the Python loop moved into one
     # call: same steps, same sweeps, same points, also where a model is polished or solved
     # by conjugate gradients mid-step (text_like's deep end) and under box constraints
     polished = []

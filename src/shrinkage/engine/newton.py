@@ -80,7 +80,7 @@ class ProximalNewton(StepRounds, Solver):
     # (binomial, 70 lams: 11.6 s against 18.2 s), 1.1-1.2x on dense binomial paths, equal
     # on poisson; 10 stalls (Newton steps too inexact to reach tol)
     inner_accuracy = 0.1
-    compiled_rounds = True  # the working-set loop in one compiled call (newton_rounds)
+    compiled_rounds = True  # a strength's rounds in one compiled call (descend_strength)
     drift_by_mean = True  # the residual is w (y - mu) row by row (engine.drift)
     _capped = 0  # solves stopped unconverged by max_newton (see cap_note)
 
@@ -137,9 +137,9 @@ class ProximalNewton(StepRounds, Solver):
         self._before = None
         self._st = np.empty(4)  # the model's running sums (see cd_quadratic)
         self._s2 = prob.cert_scale ** 2  # curvatures h_j / s_j^2 are in standardized units
-        self._b_ws = np.empty(p)  # b on the working set before a step (newton_rounds)
-        self._secant = None  # (b_before, rho, db0): the secant newton_rounds starts with
-        self._fl = np.zeros(11)  # newton_rounds' state (fl, it), kept for the path
+        self._b_ws = np.empty(p)  # b on the working set before a step (descend_strength)
+        self._secant = None  # (b_before, rho, db0): the secant descend_strength starts with
+        self._fl = np.zeros(11)  # descend_strength's state (fl, it), kept for the path
         # the latest full Newton step's v_new / v^2 (0: unknown; see inner_violation)
         self._rate = 0.0
         self._it = np.zeros(12, dtype=np.int64)  # (and descend_strength's three)

@@ -30,7 +30,7 @@ def secant_warm_start(solver, lam, ws, l1, l2):
     prob = solver.prob
     b = solver.b
     idx, cur, db = solver._moved
-    if solver.compiled_rounds and solver._plain:  # newton_rounds starts with it
+    if solver.compiled_rounds and solver._plain:  # descend_strength starts with it
         solver._secant = (b1, rho, rho * (solver.b0 - b01) if prob.fit_intercept else 0.0)
         return
     k = secant_prediction(b, b1, ws, ws.size, rho, prob.lo, prob.hi, idx, cur, db)

@@ -56,7 +56,7 @@ class StepRounds:
             if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                 break
             state[2] += 1
-            # the plain loop solves the model against newton_rounds' level (a subclass
+            # the plain loop solves the model against descend_strength's level (a subclass
             # replacing a step's pieces keeps the plain inexact-Newton rule)
             level = inner_violation(ws_cert, self._rate, ws_tol) if self._plain else ws_cert
             v_step = ws_cert
@@ -85,7 +85,7 @@ class StepRounds:
             if prob.fit_intercept:
                 ws_cert = max(ws_cert, abs(self.swres))
             ws_cert /= self.grad_scale
-            if t == 1.0 and prob.sparse:  # as newton_rounds (see inner_violation)
+            if t == 1.0 and prob.sparse:  # as descend_strength (see inner_violation)
                 self._rate = ws_cert / (v_step * v_step)
         return moved_any
 
@@ -116,7 +116,7 @@ class StepRounds:
                   1e-300)
         budget = max(prob.max_iter - state[1], 1)
         polishes = 0  # of this model (see _polish)
-        if gram_applies(X, prob.n, m, prob.fit_intercept):  # as newton_rounds does
+        if gram_applies(X, prob.n, m, prob.fit_intercept):  # as descend_strength does
             state[1] += gram_model_step(X, v, prob.xm, z, st, self.b, ws, m,
                                         prob.fit_intercept, l1, l2, prob.lo, prob.hi, thr,
                                         budget, self.sweeps_before_polish)
