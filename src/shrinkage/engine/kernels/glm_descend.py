@@ -5,7 +5,7 @@ pass over X for the exact gradient of every feature, whose KKT violators outside
 join it before the next round. :func:`descend_strength` runs those rounds without
 returning to the interpreter, except where a model needs polishing (its active-set solve
 is written in Python); on small designs the interpreter's work between the pieces (a KKT
-scan, the strong rule, a gradient pass and their bookkeeping) cost as much as a Newton
+scan, the strong rule, a gradient pass and their bookkeeping) costs as much as a Newton
 step. The rounds are one function, not a loop calling a kernel of Newton steps: a kernel
 called from another is compiled twice, once for itself and once linked into its caller
 (``benchmarks/bench_compile.py --kernels``), and the Newton steps are the family's
