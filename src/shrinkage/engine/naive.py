@@ -44,7 +44,7 @@ from .kernels.active_set import (
     stalled_chunk,
 )
 from .kernels.cd import cd_quadratic
-from .kernels.certify import centred_gradient, dot, kkt_scan, ws_gradient
+from .kernels.certify import centred_gradient, dot, kkt_scan, mask_members, ws_gradient
 from .kernels.flags import FASTMATH, KERNEL
 from .kernels.gap import relative_gap, residual_terms
 from .kernels.moments import centred_combination
@@ -199,17 +199,6 @@ def _weighted_squares(w, r):
     return dev
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _members(in_ws, ws):
-    """The indices of ``in_ws`` into ``ws``, in feature order; returns how many."""
-    m = np.int64(0)  # not the literal 0: inlined, it would compile callees twice
-    for j in range(in_ws.shape[0]):
-        if in_ws[j]:
-            ws[m] = j
-            m += 1
-    return m
-
-
 # share of the secant step taken (see path_prediction): the full step overshoots where the
 # path bends (an elastic net's is curved, a lasso's has kinks between grid points)
 _PREDICT_DAMPING = 0.8
@@ -340,7 +329,7 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
         # homotopy step: the new lam's problem on the old active set and signs)
         want_polish = nf > 0
         while True:
-            m = _members(in_ws, ws)
+            m = mask_members(in_ws, ws)
             budget = max_iter - sweeps
             if budget <= 0:
                 break

@@ -37,7 +37,6 @@ from .newton_secant import secant_warm_start
 from .newton_steps import StepRounds
 from .problem import certificate_reference
 
-_EPS = float(np.finfo(float).eps)
 # the methods a subclass may replace; the compiled loop runs only where none is replaced
 _STEP_PIECES = ("residual", "irls", "line_search", "_newton_step")
 

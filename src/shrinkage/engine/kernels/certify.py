@@ -74,6 +74,18 @@ def strong_rule(g, b, l1u, cut, always, cand, in_ws, ws):
     return m
 
 
+@njit(cache=True, nogil=True, inline="always")
+def mask_members(mask, out):
+    """The indices of ``mask``'s true entries, in feature order, into ``out``; returns how
+    many (a working set's indices from its mask, as :func:`strong_rule` writes them)."""
+    m = np.int64(0)  # not the literal 0: inlined, it would compile callees twice
+    for j in range(mask.shape[0]):
+        if mask[j]:
+            out[m] = j
+            m += 1
+    return m
+
+
 @njit(**KERNEL, fastmath=FASTMATH)
 def dual_terms(g, b, l1, l2, lo, hi, keep):
     """Pieces of the duality gap over the features with ``keep``.

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from .cd import cd_quadratic, weighted_moments
-from .certify import centred_dots, centred_gradient, kkt_scan, strong_rule
+from .certify import centred_dots, centred_gradient, kkt_scan, mask_members, strong_rule
 from .glm import (
     MAX_HALVINGS,
     NEEDS_POLISH,
@@ -162,8 +162,7 @@ def descend_strength(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1
         if code == NEEDS_POLISH:
             return code, cert
         cert = _end_round(X, xd, xi, xp, sparse, wres, xm, excluded, g, b, l1, l2, lo, hi,
-                          cand, expand, in_ws, ws, scratch, scale, intercept, fl, it, tol,
-                          grad_scale)
+                          cand, in_ws, ws, scratch, scale, intercept, fl, it, tol, grad_scale)
         if it[ROUNDS_PHASE] == 0:
             return 0, cert
 
@@ -176,43 +175,38 @@ def _start(g, b, l1, l2, lo, hi, l1u, cut, always, cand, expand, in_ws, ws, scra
     ``always`` features, into ``in_ws``; else ``in_ws`` as given) into
     ``ws[:it[WS_SIZE]]``, and ``it[ROUNDS_PHASE] = 1``; within it, the secant start is
     dropped."""
-    cert, _ = kkt_scan(g, b, l1, l2, lo, hi, cand, cand, scale, scratch)
-    if intercept:
-        cert = max(cert, abs(fl[1]))
-    cert /= grad_scale
+    cert = _certificate(g, b, l1, l2, lo, hi, cand, cand, scale, scratch, intercept, fl[1],
+                        grad_scale)[0]
     if cert <= tol:
         it[8] = 0
         return cert
     if expand:
         it[WS_SIZE] = strong_rule(g, b, l1u, cut, always, cand, in_ws, ws)
     else:
-        it[WS_SIZE] = _mask_indices(in_ws, ws)
+        it[WS_SIZE] = mask_members(in_ws, ws)
     it[ROUNDS_PHASE] = 1
     it[6] = 0
     return cert
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _end_round(X, xd, xi, xp, sparse, wres, xm, excluded, g, b, l1, l2, lo, hi, cand, expand,
-               in_ws, ws, scratch, scale, intercept, fl, it, tol, grad_scale):
+def _end_round(X, xd, xi, xp, sparse, wres, xm, excluded, g, b, l1, l2, lo, hi, cand, in_ws,
+               ws, scratch, scale, intercept, fl, it, tol, grad_scale):
     """The end of a round: the exact gradient of every feature not ``excluded`` (the
-    round's one pass over X) and the certificate over ``cand``; with ``expand``, the
-    violators outside ``in_ws`` join the working set. Where the strength is done (within
-    ``tol``, a round that neither moved nor found a violator, or at a cap) sets
-    ``it[ROUNDS_PHASE] = 0``; else clears the round's own state for the next. Returns the
-    certificate."""
+    round's one pass over X) and the certificate over ``cand``; the violators outside
+    ``in_ws`` join the working set (none where the set is fixed: ``cand`` lies within
+    it). Where the strength is done (within ``tol``, a round that neither moved nor found
+    a violator, or at a cap) sets ``it[ROUNDS_PHASE] = 0``; else clears the round's own
+    state for the next. Returns the certificate."""
     centred_gradient(X, xd, xi, xp, sparse, wres, xm, excluded, g)
     it[PASSES] += 1
-    cert, m_new = kkt_scan(g, b, l1, l2, lo, hi, cand, in_ws if expand else cand, scale,
-                           scratch)
-    if intercept:
-        cert = max(cert, abs(fl[1]))
-    cert /= grad_scale
+    cert, m_new = _certificate(g, b, l1, l2, lo, hi, cand, in_ws, scale, scratch, intercept,
+                               fl[1], grad_scale)
     if m_new:
         for q in range(m_new):
             in_ws[scratch[q]] = True
-        it[WS_SIZE] = _mask_indices(in_ws, ws)
-    if (cert <= tol or (m_new == 0 and it[6] == 0) or it[0] >= it[2] or it[1] >= it[3]):
+        it[WS_SIZE] = mask_members(in_ws, ws)
+    if cert <= tol or (m_new == 0 and it[6] == 0) or it[0] >= it[2] or it[1] >= it[3]:
         it[ROUNDS_PHASE] = 0
     else:  # the next round's model, threshold and violation are its own
         it[6] = 0
@@ -296,11 +290,12 @@ def take_trial(eta, eta_t, wres, wres_t, mu, mu_t, mc, mc_t, sums_t):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _mask_indices(mask, out):
-    """The indices of ``mask``'s true entries, in order, into ``out``; returns how many."""
-    m = 0
-    for j in range(mask.shape[0]):
-        if mask[j]:
-            out[m] = j
-            m += 1
-    return m
+def _certificate(g, b, l1, l2, lo, hi, cand, in_ws, scale, scratch, intercept, swres,
+                 grad_scale):
+    """``(certificate, m)``: the largest KKT violation over ``cand`` (and the intercept's
+    gradient ``swres``) relative to ``grad_scale``; the ``m`` violators outside ``in_ws``
+    in ``scratch[:m]`` (``ProximalNewton._kkt``, compiled)."""
+    cert, m = kkt_scan(g, b, l1, l2, lo, hi, cand, in_ws, scale, scratch)
+    if intercept:
+        cert = max(cert, abs(swres))
+    return cert / grad_scale, m
