@@ -16,6 +16,13 @@ Usage (development environment; about 6 minutes for every case and rung on 2 cor
     python benchmarks/default_tolerance.py --cases text-binomial --tols 1e-6,1e-5,1e-4
     python benchmarks/default_tolerance.py --cases text-poisson,ar1-poisson,tall-poisson
     python benchmarks/default_tolerance.py --cases tfidf-poisson --tols 1e-6,3e-6,1e-5
+    python benchmarks/default_tolerance.py --weighted \
+        --cases text-binomial,ar1-binomial,breast_cancer,diabetes,factors-binomial \
+        --tols 1e-5,3e-5,1e-4
+
+``--weighted`` measures the binomial family's curvature-weighted certificate (its default,
+``Binomial.weighted_tol``): each rung is set as that default and the folds run with no
+``tol``, since an explicit ``tol`` bounds the plain KKT violation.
 """
 
 from __future__ import annotations
@@ -136,6 +143,8 @@ def main():
     ap.add_argument("--cases", default="text-gaussian,ar1-gaussian,diabetes-gaussian,"
                     "breast_cancer-gaussian,text-binomial,ar1-binomial,breast_cancer,diabetes")
     ap.add_argument("--tols", default="1e-7,1e-6,3e-6,1e-5,3e-5,1e-4,1e-3")
+    ap.add_argument("--weighted", action="store_true",
+                    help="binomial: the rungs of the curvature-weighted default certificate")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     print("| case | tol | CPU s | max deviation / SE | index min (ref) | index 1se (ref) |")
@@ -145,12 +154,30 @@ def main():
         ref = cross_validate(X, y, family, tol=REFERENCE_TOL[family], n_jobs=1, random_state=0)
         for tol in (float(t) for t in args.tols.split(",")):
             t0 = time.process_time()
-            cv = cross_validate(X, y, family, tol=tol, lams=ref.lams, n_jobs=1, random_state=0)
+            cv = _rung(X, y, family, tol, ref.lams, args.weighted)
             cpu = time.process_time() - t0
             m = min(cv.mean.size, ref.mean.size)
             dev = np.abs(cv.mean[:m] - ref.mean[:m]) / ref.se[:m]
             print(f"| {name} | {tol:g} | {cpu:.2f} | {dev.max():.2e} | {cv.index_min} "
                   f"({ref.index_min}) | {cv.index_chosen} ({ref.index_chosen}) |", flush=True)
+
+
+def _rung(X, y, family, tol, lams, weighted):
+    """The 10-fold CV at one rung: ``tol`` given, or (``weighted``, binomial) set as the
+    family's weighted default and no ``tol`` given."""
+    from shrinkage import cross_validate
+    from shrinkage.model.families import Binomial
+
+    if not weighted:
+        return cross_validate(X, y, family, tol=tol, lams=lams, n_jobs=1, random_state=0)
+    if family != "binomial":
+        raise SystemExit("--weighted measures the binomial family only")
+    saved = Binomial.weighted_tol
+    Binomial.weighted_tol = tol
+    try:
+        return cross_validate(X, y, family, lams=lams, n_jobs=1, random_state=0)
+    finally:
+        Binomial.weighted_tol = saved
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from _reference import objective
-from shrinkage import regularization_path
+from shrinkage import ConvergenceWarning, regularization_path
 from shrinkage.engine import newton as newton_mod
 from shrinkage.engine import newton_steps
 from shrinkage.engine.contract import FitHints, SolverSetup, choose_solver
@@ -264,8 +264,11 @@ def make_glm(family, n, p, seed=0):
     return np.asfortranarray(X), y
 
 
-def independent_certificate(family, X, y, b0, b, lam):
-    """Largest KKT violation relative to the null model's largest gradient (NumPy only)."""
+def independent_certificate(family, X, y, b0, b, lam, weighted=False):
+    """Largest KKT violation relative to the null model's largest gradient (NumPy only);
+    ``weighted``: each feature's violation times ``sqrt(h_null / h_j)`` clipped to [1, 100],
+    ``h_j = sum_i w_i var_i (x_ij - xm_j)^2 / sd_j^2`` and ``h_null`` the null model's
+    mean variance (the reported certificate of the binomial and poisson families)."""
     n = X.shape[0]
     w = np.full(n, 1.0 / n)
     xm = w @ X
@@ -274,10 +277,15 @@ def independent_certificate(family, X, y, b0, b, lam):
     eta = X @ b + b0
     mu = 1.0 / (1.0 + np.exp(-eta)) if family == "binomial" else np.exp(eta)
     g = Xc.T @ (w * (y - mu))
-    g0 = Xc.T @ (w * (y - w @ y))  # the null model's fitted mean is the mean of y
+    ybar = w @ y  # the null model's fitted mean is the mean of y
+    g0 = Xc.T @ (w * (y - ybar))
     l1 = lam * sd
     viol = np.where(b > 0, np.abs(g - l1), np.where(b < 0, np.abs(g + l1),
                                                     np.maximum(np.abs(g) - l1, 0.0)))
+    if weighted:
+        var, var0 = (mu * (1 - mu), ybar * (1 - ybar)) if family == "binomial" else (mu, ybar)
+        h = (w * var) @ Xc ** 2 / sd ** 2
+        viol = viol * np.clip(np.sqrt(var0 / np.maximum(h, 1e-300)), 1.0, 100.0)
     v = max(np.max(viol / sd), abs(np.sum(w * (y - mu))))
     return v / np.max(np.abs(g0) / sd)
 
@@ -296,6 +304,47 @@ def test_certificate_holds_over_all_features(family, fmt):
         assert ref <= tol * (1 + 1e-6) + 1e-14, k
         # the reported certificate is the same quantity
         assert abs(ref - path.certificate[k]) <= 1e-3 * tol + 1e-14, k
+    assert path.certificate_kind == "kkt_violation"  # (an explicit tol: the plain one)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+def test_default_binomial_certificate_is_weighted_by_curvature(fmt):
+    # the default binomial tolerance bounds each violation weighted by its curvature's
+    # fall (kernels.curvature_kkt), recomputed here in NumPy; at the deep end of a p > n
+    # path fitted probabilities near 0 or 1 flatten the loss and the weights bind
+    X, y = make_glm("binomial", n=60, p=150)
+    Xin = sp.csc_matrix(X) if fmt == "csc" else X
+    path = regularization_path(Xin, y, family="binomial", n_lams=30, lam_min_ratio=1e-3,
+                               early_stop=False)
+    assert path.certificate_kind == "weighted_kkt_violation"
+    assert path.tol == 3e-5 and path.converged.all()
+    gain = []
+    for k in range(path.n_lams):
+        args = ("binomial", X, y, path.intercepts[k], path.coefs[k], path.lams[k])
+        plain = independent_certificate(*args)
+        ref = independent_certificate(*args, weighted=True)
+        assert plain <= ref * (1 + 1e-9) + 1e-14 and ref <= path.tol * (1 + 1e-6), k
+        assert abs(ref - path.certificate[k]) <= 1e-3 * path.tol, k
+        gain.append(ref / max(plain, 1e-300))
+    assert max(gain) > 3.0  # the weights did bind somewhere
+    # strengths stopped short by max_iter report the weighted certificate too, never the
+    # plain one: what reads converged was weighed
+    with pytest.warns(ConvergenceWarning):
+        short = regularization_path(Xin, y, family="binomial", n_lams=30,
+                                    lam_min_ratio=1e-3, early_stop=False, max_iter=4)
+    assert not short.converged.all()
+    for k in range(short.n_lams):
+        ref = independent_certificate("binomial", X, y, short.intercepts[k], short.coefs[k],
+                                      short.lams[k], weighted=True)
+        assert ref <= short.certificate[k] * (1 + 1e-6) + 1e-14, k
+        assert short.converged[k] == (short.certificate[k] <= short.tol), k
+    # the same tolerance given explicitly bounds the plain violation; poisson's default
+    # is the plain one
+    assert regularization_path(Xin, y, family="binomial", n_lams=5,
+                               tol=3e-5).certificate_kind == "kkt_violation"
+    Xp, yp = make_glm("poisson", n=60, p=150)
+    assert regularization_path(Xp, yp, family="poisson",
+                               n_lams=5).certificate_kind == "kkt_violation"
 
 
 @pytest.mark.parametrize("family", ["binomial", "poisson"])

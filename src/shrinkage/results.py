@@ -74,7 +74,9 @@ class Path:
         Optimality certificate per ``lam``: the relative duality gap (gaussian) or the
         maximum KKT violation in standardized-gradient units (other families).
     certificate_kind : str
-        ``"duality_gap"`` or ``"kkt_violation"``.
+        ``"duality_gap"``, ``"kkt_violation"`` or ``"weighted_kkt_violation"`` (the
+        binomial default: each violation weighted by its curvature's fall,
+        :func:`shrinkage.regularization_path`'s ``tol``).
     converged : ndarray of bool, shape (n_lams,)
         Whether ``certificate <= tol`` at that ``lam``.
     n_iter : ndarray of int, shape (n_lams,)

@@ -91,6 +91,9 @@ class Solver:
 
     name = "solver"
     certificate_kind = "kkt_violation"
+    # whether the solver can certify the curvature-weighted KKT violation (a family's
+    # weighted_tol then applies where the caller gives no tolerance: Problem.weighted)
+    weighted_certificate = False
     separated_class = None
     null_dev = 0.0  # set by run_path
     stop_rules = RULES  # (min_lams, dev_max, dev_change) of early_stop_code

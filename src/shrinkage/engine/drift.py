@@ -83,17 +83,19 @@ def predictor_drift(prob, running, exact):
     return bound if np.isfinite(bound) else np.inf
 
 
-def settle_predictor(solver, cert):
+def settle_predictor(solver, cert, tol=None):
     """``(certificate, adopted)`` at the end of a strength whose running certificate is
     ``cert`` (already relative to ``solver.grad_scale``).
 
     When ``cert`` plus the drift bound measured from the exact predictor is within
-    ``tol``, returns their sum and False. Otherwise the exact predictor becomes
-    ``solver.eta``, in the shape the solver keeps it (the caller recomputes the residual
-    and the gradient there, and solves on: :func:`certify_settled`), and ``(cert, True)``
+    ``tol`` (default ``solver.prob.tol``), returns their sum and False. Otherwise the
+    exact predictor becomes ``solver.eta``, in the shape the solver keeps it (the caller
+    recomputes the residual and the gradient there, and solves on:
+    :func:`certify_settled`), and ``(cert, True)``
     is returned.
     """
     prob = solver.prob
+    tol = prob.tol if tol is None else tol
     exact = exact_predictor(prob, solver.b, solver.b0)
     # (a solver may keep a vector predictor as a column: the group solver's (n, 1))
     running = np.ascontiguousarray(solver.eta).reshape(exact.shape)
@@ -104,17 +106,17 @@ def settle_predictor(solver, cert):
         slope = prob.family.mean_slope_bound(top)
         if slope is not None:  # a bound without evaluating a mean
             bound = slope * spread / solver.grad_scale
-            if cert + bound <= prob.tol:
+            if cert + bound <= tol:
                 return cert + bound, False
         bound = predictor_drift(prob, running, exact) / solver.grad_scale
-        if cert + bound <= prob.tol:
+        if cert + bound <= tol:
             return cert + bound, False
     # a new array: every cache keyed on the identity of the old eta is then stale
     solver.eta = exact.reshape(np.shape(solver.eta))
     return cert, True
 
 
-def certify_settled(solver, descend, refresh, measure, attempts=3):
+def certify_settled(solver, descend, refresh, measure, attempts=3, tol=None):
     """A strength's certificate at the returned coefficients, for a solver that keeps its
     predictor by adding steps.
 
@@ -124,13 +126,15 @@ def certify_settled(solver, descend, refresh, measure, attempts=3):
     exact one, ``refresh()`` recomputes what the solver derives from it (residual,
     gradient) and the strength is solved on, at most ``attempts`` times. If the last
     attempt also ended in an adoption, the certificate is ``measure()``'s at the adopted
-    point: the one read before adopting belonged to the old predictor.
+    point: the one read before adopting belonged to the old predictor. ``tol``: the
+    tolerance the descent works to (default ``solver.prob.tol``).
     """
+    tol = solver.prob.tol if tol is None else tol
     for k in range(attempts):
         cert = descend(k == 0)
-        if cert > solver.prob.tol:
+        if cert > tol:
             return cert
-        cert, adopted = settle_predictor(solver, cert)
+        cert, adopted = settle_predictor(solver, cert, tol)
         if not adopted:
             return cert
         refresh()

@@ -17,6 +17,7 @@ from ..model.glm_math import loss_and_deviance
 from .contract import Solver
 from .drift import certify_settled
 from .kernels.certify import dot, kkt_scan, strong_rule
+from .kernels.curvature_kkt import MAX_WEIGHT, curvature_weighted_kkt, mean_curvature
 from .kernels.glm import (
     NEEDS_POLISH,
     armijo_irls,
@@ -55,10 +56,17 @@ class ProximalNewton(StepRounds, Solver):
 
     So a ``lam`` typically costs one pass over X, and the certificate is always computed from
     the exact gradient at the returned point.
+
+    Where ``prob.weighted`` (the binomial default, ``Family.weighted_tol``) the
+    certificate weighs each feature's violation by how far its curvature fell below the
+    path start's (:mod:`~shrinkage.engine.kernels.curvature_kkt`): a strength certified on
+    the plain violations whose weighted certificate exceeds ``tol`` is solved on to a
+    proportionally tighter tolerance (:meth:`_weighted_certify`).
     """
 
     name = "newton"
     certificate_kind = "kkt_violation"
+    weighted_certificate = True  # (where the loss is this module's own: _weighted)
     max_newton = 100
     sweeps_before_polish = 10
     # on a sparse design the polish is a conjugate-gradient step (two passes over the
@@ -80,6 +88,11 @@ class ProximalNewton(StepRounds, Solver):
     # on poisson; 10 stalls (Newton steps too inexact to reach tol)
     inner_accuracy = 0.1
     compiled_rounds = True  # a strength's rounds in one compiled call (descend_strength)
+    # a strength whose curvature-weighted certificate exceeds tol is solved on at most this
+    # many times, each to tol * 0.5 * tol / (weighted certificate), never below
+    # tol / TIGHTEST (the weights are at most MAX_WEIGHT = 100)
+    weighted_rounds = 4
+    TIGHTEST = 1e3
     drift_by_mean = True  # the residual is w (y - mu) row by row (engine.drift)
     _capped = 0  # solves stopped unconverged by max_newton (see cap_note)
 
@@ -143,6 +156,20 @@ class ProximalNewton(StepRounds, Solver):
         self._rate = 0.0
         self._it = np.zeros(12, dtype=np.int64)  # (and descend_strength's three)
         self._b_before = None  # the secant's base point while a loop runs
+        self._tol = prob.tol  # the tolerance a strength's descent works to
+        self._weight_ratio = 1.0  # the last strength's weighted / plain certificate
+        self._var = np.empty(n)  # w_i var_i (curvature_weighted_kkt's scratch)
+        # the null model's mean curvature, the reference of the weighted certificate
+        self._weighted = self._plain and prob.weighted
+        self._h_null = 0.0
+        if self._weighted:
+            self.certificate_kind = "weighted_kkt_violation"
+            self._h_null = mean_curvature(self.fam, self.eta, prob.w, self._var)
+
+    def rebase_reference(self):
+        super().rebase_reference()
+        if self._weighted:  # the weights' reference too: the path's start
+            self._h_null = mean_curvature(self.fam, self.eta, self.prob.w, self._var)
 
     def feature_gradient(self):
         return np.abs(self.g)
@@ -223,10 +250,20 @@ class ProximalNewton(StepRounds, Solver):
         expand = ws_mask is None
         cand = prob.candidates if expand else prob.candidates & ws_mask
         state = [0.0, 0, 0]  # objective change, sweeps, Newton steps
-        cert = certify_settled(  # at the predictor X b itself (engine.drift)
-            self, lambda first: self._descend(lam, lam_prev, l1, l2, expand, cand, ws_mask,
-                                              state, first),
-            self._at_adopted_eta, lambda: self._kkt(l1, l2, cand, cand)[0])
+        # the weights change slowly along a path: the last strength's ratio of weighted to
+        # plain certificate sets the tolerance this one starts to (one descent, not two)
+        self._tol = prob.tol / self._weight_ratio
+
+        def settled(first):  # certified at the predictor X b itself (engine.drift)
+            return certify_settled(
+                self, lambda once: self._descend(lam, lam_prev, l1, l2, expand, cand, ws_mask,
+                                                 state, once and first),
+                self._at_adopted_eta, lambda: self._kkt(l1, l2, cand, cand)[0], tol=self._tol)
+
+        cert = settled(True)
+        if self._weighted:
+            cert = self._weighted_certify(settled, l1, l2, cand, cert)
+        self._tol = prob.tol
         if cert > prob.tol and state[2] >= self.max_newton:
             self._capped += 1
         if expand:
@@ -235,6 +272,42 @@ class ProximalNewton(StepRounds, Solver):
         else:  # not a path point: the secant through earlier points no longer applies
             self._before = self._last = None
         return cert, state[1]
+
+    def _weighted_certify(self, settled, l1, l2, cand, plain):
+        """The curvature-weighted certificate at the strength's point, whose descent returned
+        the plain certificate ``plain``; while it exceeds ``tol`` and the descent reached
+        its own tolerance, solving on (``settled(False)``) to tighter ones."""
+        tol = self.prob.tol
+        weighted = self._weighted_kkt(l1, l2, cand, plain)
+        for _ in range(self.weighted_rounds):
+            if plain > 0.0:
+                self._weight_ratio = weighted / plain
+            if weighted <= tol or plain > self._tol:  # (the descent stopped short: a cap)
+                break
+            self._tol = max(min(self._tol, plain) * 0.5 * tol / weighted, tol / self.TIGHTEST)
+            plain = settled(False)
+            weighted = self._weighted_kkt(l1, l2, cand, plain)
+        return weighted
+
+    def _weighted_kkt(self, l1, l2, cand, plain):
+        """:func:`~shrinkage.engine.kernels.curvature_kkt.curvature_weighted_kkt` at the
+        current point (and the intercept's gradient), relative to ``grad_scale``.
+
+        ``plain`` is the certificate the descent returned: where it exceeds the plain
+        violations read here, the excess (the drift bound of ``engine.drift``, a bound on
+        the gradient's change between the running and the exact predictor) is added
+        with the largest weight."""
+        prob = self.prob
+        have = self._pending_irls is self.eta  # (the line search's model: w_i var_i there)
+        v, v_plain = curvature_weighted_kkt(
+            self.fam, *prob.kernel_design(), self.eta, prob.w, prob.xm, self._s2, self.g,
+            self.b, l1, l2, prob.lo, prob.hi, cand, prob.cert_scale, self._h_null,
+            self._v_t if have else self._var, have)
+        if prob.fit_intercept:
+            v = max(v, abs(self.swres))
+            v_plain = max(v_plain, abs(self.swres))
+        v, v_plain = v / self.grad_scale, v_plain / self.grad_scale
+        return v + max(plain - v_plain, 0.0) * MAX_WEIGHT
 
     def _at_adopted_eta(self):
         """Residual, loss and gradient at ``eta`` after ``settle_predictor`` replaced it (a
@@ -253,7 +326,7 @@ class ProximalNewton(StepRounds, Solver):
         if self.compiled_rounds and self._plain:
             return self._descend_compiled(lam, lam_prev, l1, l2, cand, ws_mask, state, first)
         cert = self._kkt(l1, l2, cand, cand)[0]
-        if cert > prob.tol:  # (the strong set is not needed at a point already certified)
+        if cert > self._tol:  # (the strong set is not needed at a point already certified)
             if expand:  # strong_set's rule, into arrays kept for the path
                 in_ws = self._in_ws
                 ws = self._ws[:strong_rule(self.g, self.b, prob.l1u, 2.0 * lam - lam_prev,
@@ -265,7 +338,7 @@ class ProximalNewton(StepRounds, Solver):
             if expand and self.extrapolate and first:
                 secant_warm_start(self, lam, ws, l1, l2)
             while True:
-                moved = self._solve_working_set(ws, l1, l2, self.ws_tol_ratio * prob.tol, state)
+                moved = self._solve_working_set(ws, l1, l2, self.ws_tol_ratio * self._tol, state)
                 # the one pass over X of this round: exact gradient of every feature
                 prob.gradient(self.wres, out=self.g)  # in place: no array per round
                 m_new = 0
@@ -276,7 +349,7 @@ class ProximalNewton(StepRounds, Solver):
                         ws = np.flatnonzero(in_ws)
                 else:
                     cert = self._kkt(l1, l2, cand, cand)[0]
-                if cert <= prob.tol or (m_new == 0 and not moved):
+                if cert <= self._tol or (m_new == 0 and not moved):
                     break
                 if state[1] >= prob.max_iter or state[2] >= self.max_newton:
                     break
@@ -299,7 +372,7 @@ class ProximalNewton(StepRounds, Solver):
         fl, it = self._prepare_rounds(state)
         it[ROUNDS_PHASE] = 0
         v, z, st = self._v, self._z, self._st
-        ws_tol = self.ws_tol_ratio * prob.tol
+        ws_tol = self.ws_tol_ratio * self._tol
         cut = 2.0 * lam - lam_prev
         step = -1  # the Newton step whose model was last polished
         polishes = 0  # and how often
@@ -312,7 +385,7 @@ class ProximalNewton(StepRounds, Solver):
                 prob.fit_intercept, self.b, self.eta, self._eta_t, self.wres, self._wres_t,
                 self.g, v, z, self._v_t, self._z_t, *self._mean, *self._mean_t,
                 self._sums_t, self.xv, self.h, self._deta, st, *self._moved, self._b_ws,
-                self._b_before, fl, it, prob.tol, ws_tol, self.grad_scale,
+                self._b_before, fl, it, self._tol, ws_tol, self.grad_scale,
                 self.inner_accuracy)
             if code != NEEDS_POLISH:
                 break

@@ -175,10 +175,12 @@ def regularization_path(
     tol : float, optional
         Certificate tolerance: the duality gap relative to the null objective (gaussian)
         or the largest KKT violation relative to the null model's largest gradient (other
-        families). Default: the family's ``default_tol`` (3e-5 gaussian, 3e-6 binomial
-        and poisson, 1e-7 mgaussian, 1e-6 others), set so that cross-validation curves
-        cannot be told from exactly solved ones (within 7.1e-3 standard errors on the
-        benchmark designs); ask for 1e-12 when digits matter.
+        families). Default: the family's ``default_tol`` (3e-5 gaussian, 3e-6 poisson,
+        1e-7 mgaussian, 1e-6 others), set so that cross-validation curves cannot be told
+        from exactly solved ones (within 7.1e-3 standard errors on the benchmark
+        designs); binomial ``3e-5`` on the violations weighted by their curvature's fall
+        (``"weighted_kkt_violation"``, ``engine/kernels/curvature_kkt.py``).
+        An explicit ``tol`` bounds the plain violation; ask for 1e-12 when digits matter.
     max_iter : int
         Maximum coordinate-descent sweeps per ``lam``.
     multinomial_grouped : bool
@@ -263,7 +265,11 @@ def fit_path(X, y, options, hints=None):
     path_len = n_lams if options.lams is None else np.size(options.lams)
     setup = SolverSetup(eta=eta_null, b0=b0_null, n_lams=int(path_len), g0=g0, hints=hints,
                         held_block=held_block)
-    solver = choose_solver(SOLVERS, data.family, penalty, prob, setup)(prob, setup)
+    cls = choose_solver(SOLVERS, data.family, penalty, prob, setup)
+    if options.tol is None and data.family.weighted_tol is not None and cls.weighted_certificate:
+        prob.tol = tol = data.family.weighted_tol  # (models.families: weighted_tol)
+        prob.weighted = True
+    solver = cls(prob, setup)
     if prob.unpenalized.any():  # the null model: only unpenalised features may move
         if not data.family.quadratic:  # (the gaussian gap sees them: FreeFeatures)
             warn_collinear_free(prob)

@@ -53,7 +53,9 @@ class Problem:
     (the gaussian loss's curvature per coordinate, 0 for excluded columns); ``l1u, l2u``
     the penalty weights per unit ``lam``; ``excluded`` marks constant columns, whose
     coefficients stay at zero; ``penalty`` is the penalty object itself (its declared
-    attributes, e.g. ``group_responses``).
+    attributes, e.g. ``group_responses``); ``weighted``: ``tol`` bounds the
+    curvature-weighted KKT violation (the family's ``weighted_tol`` default), not the
+    plain one.
 
     ``scale`` is the standardization the penalty acts in (the columns' weighted standard
     deviations, or ones with ``standardize=False``). ``cert_scale`` is the unit every
@@ -87,6 +89,7 @@ class Problem:
     scale: np.ndarray = None
     penalty: object = None
     cert_scale: np.ndarray = None
+    weighted: bool = False
 
     @staticmethod
     def certificate_scale(spread_sq, constant):

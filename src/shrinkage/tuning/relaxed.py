@@ -90,13 +90,16 @@ def relax_path(path, X, y, *, sample_weight=None, offset=None):
     y = np.asarray(y, dtype=float)
     coefs = np.zeros_like(np.asarray(path.coefs, dtype=float))
     inters = np.zeros(path.n_lams)
+    # a path at the binomial default (the weighted certificate) is refitted at the
+    # default too: an explicit tol bounds the plain violation, another certificate
+    tol = None if path.certificate_kind == "weighted_kkt_violation" else path.tol
     cache = {}
     for k in range(path.n_lams):
         support = np.flatnonzero(path.coefs[k] != 0)
         key = support.tobytes()
         if key not in cache:
             cache[key] = _refit(X, y, support, path.family, sample_weight, offset,
-                                path.fit_intercept, path.tol)
+                                path.fit_intercept, tol)
         coefs[k], inters[k] = cache[key]
     return coefs, inters
 
