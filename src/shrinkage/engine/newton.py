@@ -17,7 +17,7 @@ from ..model.glm_math import loss_and_deviance
 from .contract import Solver
 from .drift import certify_settled
 from .kernels.certify import dot, kkt_scan, strong_rule
-from .kernels.curvature_kkt import MAX_WEIGHT, curvature_weighted_kkt, mean_curvature
+from .kernels.curvature_kkt import MAX_WEIGHT, curvature_weighted_kkt
 from .kernels.glm import (
     NEEDS_POLISH,
     armijo_irls,
@@ -164,12 +164,17 @@ class ProximalNewton(StepRounds, Solver):
         self._h_null = 0.0
         if self._weighted:
             self.certificate_kind = "weighted_kkt_violation"
-            self._h_null = mean_curvature(self.fam, self.eta, prob.w, self._var)
+            self._h_null = self._mean_curvature()
 
     def rebase_reference(self):
         super().rebase_reference()
         if self._weighted:  # the weights' reference too: the path's start
-            self._h_null = mean_curvature(self.fam, self.eta, self.prob.w, self._var)
+            self._h_null = self._mean_curvature()
+
+    def _mean_curvature(self):
+        """``sum_i w_i var(eta_i) / sum_i w_i`` at the current point."""
+        prob = self.prob
+        return float(np.sum(prob.family.irls_weights(prob.y, self.eta, prob.w)) / np.sum(prob.w))
 
     def feature_gradient(self):
         return np.abs(self.g)

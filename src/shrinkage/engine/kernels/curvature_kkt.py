@@ -20,31 +20,22 @@ from ...model.glm_math import mean_var
 from .certify import violation
 from .flags import FASTMATH, INNER, KERNEL
 
-__all__ = ["curvature_weighted_kkt", "mean_curvature", "MAX_WEIGHT"]
+__all__ = ["curvature_weighted_kkt", "MAX_WEIGHT"]
 
 #: the largest weight: a coordinate whose curvature fell below ``1 / MAX_WEIGHT^2`` of the
 #: null model's (rows separated, the coefficient running off) asks no more than this
 MAX_WEIGHT = 100.0
 
 
-@njit(**KERNEL)
-def mean_curvature(fam, eta, w, var):
-    """``sum_i w_i var(eta_i) / sum_i w_i`` (``var``: n scratch)."""
-    sv, sw = _curvatures(fam, eta, w, var)
-    return sv / sw if sw > 0.0 else 0.0
-
-
 @njit(**INNER, inline="always")
 def _curvatures(fam, eta, w, var):
-    """Fill ``var`` with ``w_i var(eta_i)``; returns their sum and ``sum_i w_i``."""
-    sw = 0.0
+    """Fill ``var`` with ``w_i var(eta_i)``; returns their sum."""
     sv = 0.0
     for i in range(eta.shape[0]):
         vi = w[i] * mean_var(fam, eta[i])[1]
         var[i] = vi
         sv += vi
-        sw += w[i]
-    return sv, sw
+    return sv
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -72,7 +63,7 @@ def curvature_weighted_kkt(fam, X, xd, xi, xp, sparse, eta, w, xm, s2, g, b, l1,
         for i in range(var.shape[0]):
             V += var[i]
     else:
-        V = _curvatures(fam, eta, w, var)[0]
+        V = _curvatures(fam, eta, w, var)
     for j in range(g.shape[0]):
         if not cand[j]:
             continue
