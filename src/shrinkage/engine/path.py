@@ -267,7 +267,7 @@ def fit_path(X, y, options, hints=None):
                         held_block=held_block)
     cls = choose_solver(SOLVERS, data.family, penalty, prob, setup)
     if options.tol is None and data.family.weighted_tol is not None and cls.weighted_certificate:
-        prob.tol = tol = data.family.weighted_tol  # (models.families: weighted_tol)
+        prob.tol = tol = data.family.weighted_tol  # (model.families: weighted_tol)
         prob.weighted = True
     solver = cls(prob, setup)
     if prob.unpenalized.any():  # the null model: only unpenalised features may move
