@@ -5,6 +5,7 @@ References: exact objective changes from mpmath at 50 digits; gradients and KKT
 violations recomputed here with NumPy from centred X (no shrinkage kernel involved).
 """
 
+import warnings
 from types import SimpleNamespace
 
 import mpmath
@@ -338,6 +339,18 @@ def test_default_binomial_certificate_is_weighted_by_curvature(fmt):
                                       short.lams[k], weighted=True)
         assert ref <= short.certificate[k] * (1 + 1e-6) + 1e-14, k
         assert short.converged[k] == (short.certificate[k] <= short.tol), k
+    # an unpenalised feature that separates y keeps weight 1: no finite solution, and
+    # weights there left strengths unconverged at the Newton cap where the plain
+    # certificate passed
+    rng = np.random.default_rng(3)
+    Xs = rng.standard_normal((80, 30))
+    ys = (rng.random(80) < 0.5).astype(float)
+    Xs[:, 0] = (2 * ys - 1) * (0.5 + rng.random(80))
+    pf = np.r_[0.0, np.ones(29)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        sep = regularization_path(Xs, ys, family="binomial", penalty_factor=pf)
+    assert sep.certificate_kind == "weighted_kkt_violation" and sep.converged.all()
     # the same tolerance given explicitly bounds the plain violation; poisson's default
     # is the plain one
     assert regularization_path(Xin, y, family="binomial", n_lams=5,
