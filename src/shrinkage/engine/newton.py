@@ -158,7 +158,9 @@ class ProximalNewton(StepRounds, Solver):
         self._b_before = None  # the secant's base point while a loop runs
         self._tol = prob.tol  # the tolerance a strength's descent works to
         self._weight_ratio = 1.0  # the last strength's weighted / plain certificate
-        self._var = np.empty(n)  # w_i var_i (curvature_weighted_kkt's scratch)
+        # curvature_weighted_kkt's scratch: w_i var_i, and columns, violations, moments
+        self._var = np.empty(n)
+        self._weighing = (np.empty(p, dtype=np.int64), np.empty(p), np.empty(p), np.empty(p))
         # the null model's mean curvature, the reference of the weighted certificate
         self._weighted = self._plain and prob.weighted
         self._h_null = 0.0
@@ -307,7 +309,7 @@ class ProximalNewton(StepRounds, Solver):
         v, v_plain = curvature_weighted_kkt(
             self.fam, *prob.kernel_design(), self.eta, prob.w, prob.xm, self._s2, self.g,
             self.b, l1, l2, prob.lo, prob.hi, cand, prob.cert_scale, self._h_null,
-            self._v_t if have else self._var, have)
+            self._v_t if have else self._var, have, *self._weighing)
         if prob.fit_intercept:
             v = max(v, abs(self.swres))
             v_plain = max(v_plain, abs(self.swres))

@@ -1,4 +1,4 @@
-"""The KKT certificate weighted by each coordinate's loss of curvature (binomial, poisson).
+"""The KKT certificate weighted by each coordinate's loss of curvature (the binomial default).
 
 A KKT violation ``v_j`` leaves coefficient ``j`` about ``v_j / h_j`` from its solution,
 ``h_j`` the loss's curvature along the (standardized) feature at the current point. A
@@ -23,6 +23,7 @@ import math
 from numba import njit
 
 from ...model.glm_math import mean_var
+from .cd import weighted_moments
 from .certify import violation
 from .flags import FASTMATH, INNER, KERNEL
 
@@ -34,67 +35,49 @@ MAX_WEIGHT = 100.0
 
 
 @njit(**INNER, inline="always")
-def _curvatures(fam, eta, w, var):
-    """Fill ``var`` with ``w_i var(eta_i)``; returns their sum."""
-    sv = 0.0
+def _fill_curvatures(fam, eta, w, var):
+    """Fill ``var`` with ``w_i var(eta_i)``."""
     for i in range(eta.shape[0]):
-        vi = w[i] * mean_var(fam, eta[i])[1]
-        var[i] = vi
-        sv += vi
-    return sv
+        var[i] = w[i] * mean_var(fam, eta[i])[1]
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
 def curvature_weighted_kkt(fam, X, xd, xi, xp, sparse, eta, w, xm, s2, g, b, l1, l2, lo, hi,
-                           cand, scale, h_null, var, have_var):
+                           cand, scale, h_null, var, have_var, cols, vs, xv, h):
     """``(max_j v_j / scale_j * min(sqrt(max(h_null / h_j, 1)), MAX_WEIGHT), max_j v_j /
     scale_j)`` over the candidates ``cand`` with a KKT violation ``v_j > 0`` (``g`` exact
     at ``eta``; weight 1 where ``l1_j = l2_j = 0``), where ``h_j = sum_i w_i var(eta_i)
     (x_ij - xm_j)^2 / s2_j``; ``var`` holds ``w_i var(eta_i)`` where ``have_var`` (the IRLS
-    weights at ``eta``), else is n scratch filled here.
+    weights at ``eta``), else is n scratch filled here; ``cols`` (int), ``vs``, ``xv``,
+    ``h`` are p scratch.
 
-    Only the columns whose violation could still set the maximum are read (``v_j
-    MAX_WEIGHT / scale_j`` above the largest weighted one so far; a zero coefficient
-    inside its threshold has none), so at a solved strength this is at most a pass over
-    the active columns."""
+    Curvatures are read (by :func:`~shrinkage.engine.kernels.cd.weighted_moments`, one
+    pass) only for the penalised columns whose weighted violation could exceed the plain
+    maximum (``v_j MAX_WEIGHT`` above it; a zero coefficient inside its threshold has no
+    violation), so at a solved strength this is at most a pass over the active columns."""
     plain = 0.0
     for j in range(g.shape[0]):
+        vs[j] = 0.0
         if cand[j]:
-            plain = max(plain, violation(g[j], b[j], l1[j], l2[j], lo[j], hi[j]) / scale[j])
-    top = plain
-    if plain == 0.0:
-        return top, plain
-    V = 0.0
-    if have_var:
-        for i in range(var.shape[0]):
-            V += var[i]
-    else:
-        V = _curvatures(fam, eta, w, var)
+            vs[j] = violation(g[j], b[j], l1[j], l2[j], lo[j], hi[j]) / scale[j]
+            plain = max(plain, vs[j])
+    m = 0
     for j in range(g.shape[0]):
-        if not cand[j]:
-            continue
-        if l1[j] == 0.0 and l2[j] == 0.0:
-            continue  # (unpenalised: weight 1, in ``plain`` already)
-        vj = violation(g[j], b[j], l1[j], l2[j], lo[j], hi[j]) / scale[j]
-        if vj * MAX_WEIGHT <= top:
-            continue
-        c = xm[j]
-        hj = 0.0
-        if xd is not None:
-            s1 = 0.0
-            sq = 0.0
-            for k in range(xp[j], xp[j + 1]):
-                u = var[xi[k]] * xd[k]
-                s1 += u
-                sq += u * xd[k]
-            hj = sq - 2.0 * c * s1 + c * c * V
-        if X is not None:  # centred element by element (no cancellation, large means)
-            for i in range(var.shape[0]):
-                d = X[i, j] - c
-                hj += var[i] * d * d
-        hj /= s2[j]
+        # (unpenalised columns keep weight 1: their violations are in ``plain``)
+        if vs[j] * MAX_WEIGHT > plain and (l1[j] != 0.0 or l2[j] != 0.0):
+            cols[m] = j
+            m += 1
+    top = plain
+    if m == 0:
+        return top, plain
+    if not have_var:
+        _fill_curvatures(fam, eta, w, var)
+    weighted_moments(X, xd, xi, xp, sparse, var, xm, cols, m, xv, h)
+    for t in range(m):
+        j = cols[t]
+        hj = h[j] / s2[j]
         weight = MAX_WEIGHT
         if hj * MAX_WEIGHT * MAX_WEIGHT > h_null:
             weight = max(math.sqrt(h_null / hj), 1.0)
-        top = max(top, vj * weight)
+        top = max(top, vs[j] * weight)
     return top, plain
