@@ -144,10 +144,25 @@ def main(names):
               f"{first[0] - cached[0]:12.1f} {first[1] - cached[1]:11.1f}", flush=True)
 
 
+def _parse(argv):
+    """``(kernels, names)`` from the command line; exits with a usage line on ``--help`` or
+    an unknown case."""
+    show = argv[:1] == ["--kernels"]
+    names = argv[1:] if show else argv
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        usage = (f"usage: bench_compile.py [--kernels] [CASE ...]; cases: {', '.join(CASES)}")
+        if any(n in ("-h", "--help") for n in unknown):
+            print(usage)
+            raise SystemExit(0)
+        raise SystemExit(f"unknown case(s) {', '.join(unknown)}; {usage}")
+    return show, names or list(CASES)
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args and args[0] == "--kernels":
-        for case in args[1:] or list(CASES):
+    show_kernels, cases = _parse(sys.argv[1:])
+    if show_kernels:
+        for case in cases:
             kernels(case)
     else:
-        main(args or list(CASES))
+        main(cases)
