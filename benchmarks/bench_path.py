@@ -36,8 +36,9 @@ library's grid (lam_max, lam_min, number of lams, in its own units), its number 
 nonzero coefficients at its smallest strength, and "max KKT": the largest KKT violation
 of its points, each at its own strength, in shrinkage's certificate units (relative to
 the null model's largest standardized gradient, ``_cases.kkt_violations``; shrinkage's
-default ``tol`` bounds it by 3e-6 for binomial and 1e-6 for poisson; its gaussian
-certificate is a duality gap, 3e-5) are printed. adelie runs in its own
+default ``tol`` bounds the curvature-weighted violation by 3e-5 for binomial and the
+plain one by 3e-6 for poisson; its gaussian certificate is a duality gap, 1e-4) are
+printed. adelie runs in its own
 interpreter (numpy < 2, ``ADELIE_PYTHON``) in both modes.
 """
 

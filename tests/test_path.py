@@ -742,8 +742,9 @@ def test_sparse_column_far_from_zero_fits_as_dense(family):
         csc = regularization_path(sp.csc_matrix(Xs), t, family=family, lams=dense.lams)
         assert dense.converged.all() and csc.converged.all()
         # two certified routes agree to what the default tolerance allows (binomial,
-        # weighted 3e-5: 1.3e-4 apart on a coefficient of 1.55 at the deep end)
-        np.testing.assert_allclose(csc.coefs, dense.coefs, atol=1e-4 if family == "gaussian"
+        # weighted 3e-5: 1.3e-4 apart on a coefficient of 1.55 at the deep end; gaussian,
+        # a gap of 1e-4: 1.1e-4 apart on 0.88; the diverged fit was 0.88 off)
+        np.testing.assert_allclose(csc.coefs, dense.coefs, atol=3e-4 if family == "gaussian"
                                    else 1e-3)
     assert dense.coefs[-1, 0] > 0.5
 
