@@ -68,13 +68,14 @@ class ProximalNewton(StepRounds, Solver):
     certificate_kind = "kkt_violation"
     weighted_certificate = True  # (where the loss is this module's own: _weighted)
     max_newton = 100
-    sweeps_before_polish = 10
-    # on a sparse design the polish is a conjugate-gradient step (two passes over the
-    # active columns per iteration), dear against a sweep: there it comes half as often.
-    # Interleaved A/B, median of 5 x best of 3, default paths: quick power-law text
-    # binomial 7.5 % faster, uniform sparse 1 %; dense designs keep 10 (20 there: wide
-    # and tall 1-4 % faster, breast cancer and diabetes 1-2 % slower)
-    sparse_sweeps_before_polish = 20
+    # sweeps of a Newton model before its polish (_polish). On a sparse design the polish
+    # is a conjugate-gradient step (two passes over the active columns per iteration),
+    # dear against a sweep: 20 against 10 made the quick power-law text binomial path
+    # 7.5 % faster. Dense designs took 10 until 2026-12-07, when 20 made the quick
+    # near-copied columns (pairs) 1.27x faster (0.180 -> 0.141 s; full size 0.404 ->
+    # 0.375 s) and left the other dense binomial, poisson and Cox paths within 1-2 %
+    # (breast cancer 1 % slower; 40: pairs 0.134 s, breast cancer 4 % slower)
+    sweeps_before_polish = 20
     # the working-set subproblem is solved below this fraction of tol, so that the full
     # certificate (the same violations, summed in another order, plus those outside the
     # set) passes at the first try; 0.9 against 0.5 saves 3-12% of a default binomial path
@@ -415,7 +416,7 @@ class ProximalNewton(StepRounds, Solver):
         fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], fl[6], fl[7], fl[8] = (
             self.b0, self.swres, 0.0, state[0], 0.0, 0.0, self._loss, rho, db0)
         it[0], it[1], it[2], it[3], it[4], it[5], it[6], it[7], it[8] = (
-            state[1], state[2], self.prob.max_iter, self.max_newton, self._polish_every(),
+            state[1], state[2], self.prob.max_iter, self.max_newton, self.sweeps_before_polish,
             self._pending_irls is self.eta, 0, 0, self._b_before is not self.b)
         return fl, it
 
@@ -434,11 +435,6 @@ class ProximalNewton(StepRounds, Solver):
         of :func:`~shrinkage.engine.kernels.glm_descend.descend_strength`; the passes
         taken in Python, through ``Problem.gradient``, are not counted here)."""
         return int(self._it[PASSES])
-
-    def _polish_every(self):
-        """Sweeps of a model before its polish (:meth:`_polish`): more on sparse designs."""
-        return (self.sparse_sweeps_before_polish if self.prob.sparse
-                else self.sweeps_before_polish)
 
     def _polish(self, v, z, st, ws, l1, l2, polishes=1):
         """Slow inner convergence (correlated features): solve the model exactly on its

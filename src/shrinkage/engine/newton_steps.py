@@ -122,7 +122,7 @@ class StepRounds:
                                         budget, self.sweeps_before_polish)
             budget = 0
         while budget > 0:
-            chunk = min(budget, self._polish_every())
+            chunk = min(budget, self.sweeps_before_polish)
             done = cd_quadratic(X, xd, xi, xp, sparse, v, 0.0, prob.xm, self.xv, self.h,
                                 l1, l2, prob.lo, prob.hi, self.b, z, st, ws, m,
                                 prob.fit_intercept, thr, chunk)
