@@ -104,7 +104,7 @@ SETTINGS = {
 
 DEFAULT_SETTINGS = {
     "shrinkage": "regularization_path(X, y, family, l1_ratio=l1_ratio): all defaults "
-    "(standardize=True, its own grid and early stop, tol=None: 1e-4 gaussian "
+    "(standardize=True, its own grid and early stop, tol=None: 3e-5 gaussian "
     "duality gap, 3e-5 binomial on the curvature-weighted KKT violation, 3e-6 poisson)",
     "glmnet": "python-glmnet ElasticNet / LogitNet(alpha=l1_ratio, n_splits=0): otherwise "
     "defaults (standardize=True, n_lambda=100, min_lambda_ratio=1e-4, tol=1e-7)",

@@ -37,7 +37,7 @@ nonzero coefficients at its smallest strength, and "max KKT": the largest KKT vi
 of its points, each at its own strength, in shrinkage's certificate units (relative to
 the null model's largest standardized gradient, ``_cases.kkt_violations``; shrinkage's
 default ``tol`` bounds the curvature-weighted violation by 3e-5 for binomial and the
-plain one by 3e-6 for poisson; its gaussian certificate is a duality gap, 1e-4) are
+plain one by 3e-6 for poisson; its gaussian certificate is a duality gap, 3e-5) are
 printed. adelie runs in its own
 interpreter (numpy < 2, ``ADELIE_PYTHON``) in both modes.
 """

@@ -742,9 +742,8 @@ def test_sparse_column_far_from_zero_fits_as_dense(family):
         csc = regularization_path(sp.csc_matrix(Xs), t, family=family, lams=dense.lams)
         assert dense.converged.all() and csc.converged.all()
         # two certified routes agree to what the default tolerance allows (binomial,
-        # weighted 3e-5: 1.3e-4 apart on a coefficient of 1.55 at the deep end; gaussian,
-        # a gap of 1e-4: 1.1e-4 apart on 0.88; the diverged fit was 0.88 off)
-        np.testing.assert_allclose(csc.coefs, dense.coefs, atol=3e-4 if family == "gaussian"
+        # weighted 3e-5: 1.3e-4 apart on a coefficient of 1.55 at the deep end)
+        np.testing.assert_allclose(csc.coefs, dense.coefs, atol=1e-4 if family == "gaussian"
                                    else 1e-3)
     assert dense.coefs[-1, 0] > 0.5
 
@@ -799,4 +798,6 @@ def test_binomial_point_after_a_large_jump_in_lam_converges(sparse):
     coarse = regularization_path(X, y, family="binomial", n_lams=3)
     fine = regularization_path(X, y, family="binomial")
     assert coarse.converged.all() and fine.lams[-1] == coarse.lams[-1]
-    np.testing.assert_allclose(coarse.dev_ratio[-1], fine.dev_ratio[-1], rtol=1e-5)
+    # two certified routes: 1.05e-5 apart (relative) with the kernels compiled in another
+    # order, which rounds them differently; the stuck point was 10 % off
+    np.testing.assert_allclose(coarse.dev_ratio[-1], fine.dev_ratio[-1], rtol=1e-4)

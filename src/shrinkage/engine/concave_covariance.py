@@ -61,7 +61,6 @@ class ConcaveCovariance(GaussianCovariance):
 
     name = "concave_covariance"
     certificate_kind = "kkt_violation"
-    elasticnet_gap = False  # (its certificate is not the gap: the family's default_tol)
     covariance_max_p = 2000
     anderson_k = 5  # iterates per extrapolation (skglm's choice)
     sweeps_before_polish = 8  # then after each refusal twice as long

@@ -94,9 +94,6 @@ class Solver:
     # whether the solver can certify the curvature-weighted KKT violation (a family's
     # weighted_tol then applies where the caller gives no tolerance: Problem.weighted)
     weighted_certificate = False
-    # whether the family's elasticnet_gap_tol is this solver's default tolerance (the
-    # elastic-net duality gap, measured on its own designs: model.families)
-    elasticnet_gap = False
     separated_class = None
     null_dev = 0.0  # set by run_path
     stop_rules = RULES  # (min_lams, dev_max, dev_change) of early_stop_code

@@ -58,7 +58,6 @@ class GaussianNaive(Solver):
 
     name = "naive"
     certificate_kind = "duality_gap"
-    elasticnet_gap = True  # (the family's elasticnet_gap_tol is the default: model.families)
     # Inner sweeps stop when max_j h_j * delta_j^2 < thr; thr starts at thr_start * tol *
     # null objective and shrinks while the gap is above tol (here by a factor aimed at tol,
     # shrink_factor, within [thr_shrink^2, 1/2]; the covariance driver by thr_shrink).

@@ -179,9 +179,7 @@ def regularization_path(
         1e-7 mgaussian, 1e-6 others), set so that cross-validation curves cannot be told
         from exactly solved ones (within 7.1e-3 standard errors on the benchmark
         designs); binomial ``3e-5`` on the violations weighted by their curvature's fall
-        (``"weighted_kkt_violation"``, ``engine/kernels/curvature_kkt.py``); gaussian
-        ``1e-4`` on the elastic net's duality gap (its own yardstick: the 3e-5 applies
-        to folded-concave and group penalties).
+        (``"weighted_kkt_violation"``, ``engine/kernels/curvature_kkt.py``).
         An explicit ``tol`` bounds the plain violation; ask for 1e-12 when digits matter.
     max_iter : int
         Maximum coordinate-descent sweeps per ``lam``.
@@ -271,9 +269,6 @@ def fit_path(X, y, options, hints=None):
     if options.tol is None and data.family.weighted_tol is not None and cls.weighted_certificate:
         prob.tol = tol = data.family.weighted_tol  # (model.families: weighted_tol)
         prob.weighted = True
-    elif (options.tol is None and data.family.elasticnet_gap_tol is not None
-          and cls.elasticnet_gap):
-        prob.tol = tol = data.family.elasticnet_gap_tol  # (model.families)
     solver = cls(prob, setup)
     if prob.unpenalized.any():  # the null model: only unpenalised features may move
         if not data.family.quadratic:  # (the gaussian gap sees them: FreeFeatures)
