@@ -17,6 +17,8 @@ Usage (development environment; about 6 minutes for every case and rung on 2 cor
     python benchmarks/default_tolerance.py --cases text-binomial --tols 1e-6,1e-5,1e-4
     python benchmarks/default_tolerance.py --cases text-poisson,ar1-poisson,tall-poisson
     python benchmarks/default_tolerance.py --cases tfidf-poisson --tols 1e-6,3e-6,1e-5
+    python benchmarks/default_tolerance.py --l1-ratio 0.5 --tols 3e-5,1e-6,1e-7 --cases \
+        tfidf-gaussian,text-gaussian,ar1-gaussian,pairs-gaussian,factors-gaussian
     python benchmarks/default_tolerance.py --tols 3e-5,1e-4,3e-4,1e-3 --cases \
         tfidf-gaussian,pairs-gaussian,text-gaussian,ar1-gaussian,factors-gaussian
     python benchmarks/default_tolerance.py --weighted \
@@ -160,6 +162,8 @@ def main():
     ap.add_argument("--cases", default="text-gaussian,ar1-gaussian,diabetes-gaussian,"
                     "breast_cancer-gaussian,text-binomial,ar1-binomial,breast_cancer,diabetes")
     ap.add_argument("--tols", default="1e-7,1e-6,3e-6,1e-5,3e-5,1e-4,1e-3")
+    ap.add_argument("--l1-ratio", type=float, default=1.0,
+                    help="the elastic net's mix (1: the lasso); the benchmark's enet cases use 0.5")
     ap.add_argument("--weighted", action="store_true",
                     help="binomial: the rungs of the curvature-weighted default certificate")
     args = ap.parse_args()
@@ -168,10 +172,11 @@ def main():
     print("|---|---|---|---|---|---|")
     for name in args.cases.split(","):
         X, y, family = make_case(name)
-        ref = cross_validate(X, y, family, tol=REFERENCE_TOL[family], n_jobs=1, random_state=0)
+        ref = cross_validate(X, y, family, tol=REFERENCE_TOL[family], n_jobs=1, random_state=0,
+                             l1_ratio=args.l1_ratio)
         for tol in (float(t) for t in args.tols.split(",")):
             t0 = time.process_time()
-            cv = _rung(X, y, family, tol, ref.lams, args.weighted)
+            cv = _rung(X, y, family, tol, ref.lams, args.weighted, args.l1_ratio)
             cpu = time.process_time() - t0
             m = min(cv.mean.size, ref.mean.size)
             dev = np.abs(cv.mean[:m] - ref.mean[:m]) / ref.se[:m]
@@ -179,20 +184,22 @@ def main():
                   f"({ref.index_min}) | {cv.index_chosen} ({ref.index_chosen}) |", flush=True)
 
 
-def _rung(X, y, family, tol, lams, weighted):
+def _rung(X, y, family, tol, lams, weighted, l1_ratio=1.0):
     """The 10-fold CV at one rung: ``tol`` given, or (``weighted``, binomial) set as the
     family's weighted default and no ``tol`` given."""
     from shrinkage import cross_validate
     from shrinkage.model.families import Binomial
 
     if not weighted:
-        return cross_validate(X, y, family, tol=tol, lams=lams, n_jobs=1, random_state=0)
+        return cross_validate(X, y, family, tol=tol, lams=lams, n_jobs=1, random_state=0,
+                              l1_ratio=l1_ratio)
     if family != "binomial":
         raise SystemExit("--weighted measures the binomial family only")
     saved = Binomial.weighted_tol
     Binomial.weighted_tol = tol
     try:
-        return cross_validate(X, y, family, lams=lams, n_jobs=1, random_state=0)
+        return cross_validate(X, y, family, lams=lams, n_jobs=1, random_state=0,
+                              l1_ratio=l1_ratio)
     finally:
         Binomial.weighted_tol = saved
 

@@ -261,8 +261,9 @@ _COMMON_DOC = """
         Smallest grid ``lam`` relative to ``lam_max``; None is the engine's default.
     tol : float or None, default None
         Optimality tolerance of the engine's certificate; None is the family's statistical
-        default (3e-5 gaussian duality gap; curvature-weighted KKT violation 3e-5
-        binomial; KKT violation 3e-6 poisson, 1e-6 otherwise).
+        default (gaussian duality gap 3e-5, 1e-7 with ``l1_ratio < 1``;
+        curvature-weighted KKT violation 3e-5 binomial; KKT violation 3e-6 poisson, 1e-6
+        otherwise).
     n_jobs : int or None
         Threads for the folds; None uses every core (one thread for a design of at most
         100,000 entries, where threads cost more than they save).
