@@ -25,9 +25,11 @@ Usage (development environment; about 6 minutes for every case and rung on 2 cor
         --cases text-binomial,ar1-binomial,breast_cancer,diabetes,factors-binomial \
         --tols 1e-5,3e-5,1e-4
 
-``--weighted`` measures the binomial family's curvature-weighted certificate (its default,
-``Binomial.weighted_tol``): each rung is set as that default and the folds run with no
-``tol``, since an explicit ``tol`` bounds the plain KKT violation.
+``--l1-ratio`` and ``--penalty`` measure the elastic net and MCP/SCAD (the reference and
+every rung with them). ``--weighted`` measures the binomial family's curvature-weighted
+certificate (its default, ``Binomial.weighted_tol``): each rung is set as that default
+and the folds run with no ``tol``, since an explicit ``tol`` bounds the plain KKT
+violation.
 """
 
 from __future__ import annotations
@@ -164,6 +166,7 @@ def main():
     ap.add_argument("--tols", default="1e-7,1e-6,3e-6,1e-5,3e-5,1e-4,1e-3")
     ap.add_argument("--l1-ratio", type=float, default=1.0,
                     help="the elastic net's mix (1: the lasso); the benchmark's enet cases use 0.5")
+    ap.add_argument("--penalty", default="elasticnet", choices=("elasticnet", "mcp", "scad"))
     ap.add_argument("--weighted", action="store_true",
                     help="binomial: the rungs of the curvature-weighted default certificate")
     args = ap.parse_args()
@@ -172,11 +175,12 @@ def main():
     print("|---|---|---|---|---|---|")
     for name in args.cases.split(","):
         X, y, family = make_case(name)
+        model = dict(l1_ratio=args.l1_ratio, penalty=args.penalty)
         ref = cross_validate(X, y, family, tol=REFERENCE_TOL[family], n_jobs=1, random_state=0,
-                             l1_ratio=args.l1_ratio)
+                             **model)
         for tol in (float(t) for t in args.tols.split(",")):
             t0 = time.process_time()
-            cv = _rung(X, y, family, tol, ref.lams, args.weighted, args.l1_ratio)
+            cv = _rung(X, y, family, tol, ref.lams, args.weighted, model)
             cpu = time.process_time() - t0
             m = min(cv.mean.size, ref.mean.size)
             dev = np.abs(cv.mean[:m] - ref.mean[:m]) / ref.se[:m]
@@ -184,22 +188,22 @@ def main():
                   f"({ref.index_min}) | {cv.index_chosen} ({ref.index_chosen}) |", flush=True)
 
 
-def _rung(X, y, family, tol, lams, weighted, l1_ratio=1.0):
+def _rung(X, y, family, tol, lams, weighted, model):
     """The 10-fold CV at one rung: ``tol`` given, or (``weighted``, binomial) set as the
-    family's weighted default and no ``tol`` given."""
+    family's weighted default and no ``tol`` given; ``model`` holds ``l1_ratio`` and
+    ``penalty``."""
     from shrinkage import cross_validate
     from shrinkage.model.families import Binomial
 
     if not weighted:
         return cross_validate(X, y, family, tol=tol, lams=lams, n_jobs=1, random_state=0,
-                              l1_ratio=l1_ratio)
+                              **model)
     if family != "binomial":
         raise SystemExit("--weighted measures the binomial family only")
     saved = Binomial.weighted_tol
     Binomial.weighted_tol = tol
     try:
-        return cross_validate(X, y, family, lams=lams, n_jobs=1, random_state=0,
-                              l1_ratio=l1_ratio)
+        return cross_validate(X, y, family, lams=lams, n_jobs=1, random_state=0, **model)
     finally:
         Binomial.weighted_tol = saved
 
