@@ -4,7 +4,7 @@ For each case and tolerance, runs shrinkage's 10-fold ``cross_validate`` (fixed 
 one job) and reports the largest deviation of its mean curve from the curve of a tightly
 solved reference run on the same grid, in units of the reference's standard error, with
 the minimum-CV and one-standard-error indices and the CPU seconds. This is the yardstick
-the family defaults (``default_tol``, ``weighted_tol``, ``elasticnet_gap_tol``) are set
+the family defaults (``default_tol``, ``weighted_tol``, ``ridge_mix_tol``) are set
 by: the loosest rung keeping every case of the family within half the bar (5e-3 standard
 errors; the bar is 1e-2) with the same chosen strengths (docs/guide/speed.md,
 "Tolerances"; until 2026-12-07 the rule was about 1e-3).

@@ -177,10 +177,10 @@ def regularization_path(
         or the largest KKT violation relative to the null model's largest gradient (other
         families). Default: the family's ``default_tol`` (3e-5 gaussian, 1e-7 for its
         elastic net with ``l1_ratio < 1``, 3e-6 poisson, 1e-7 mgaussian, 1e-6 others), set
-        so that cross-validation curves cannot be told
-        from exactly solved ones (within 7.1e-3 standard errors on the benchmark
-        designs); binomial ``3e-5`` on the violations weighted by their curvature's fall
-        (``"weighted_kkt_violation"``, ``engine/kernels/curvature_kkt.py``).
+        so that cross-validation curves cannot be told from exactly solved ones (within
+        7.1e-3 standard errors on the benchmark designs); binomial ``3e-5`` on the
+        violations weighted by their curvature's fall (``"weighted_kkt_violation"``,
+        ``engine/kernels/curvature_kkt.py``).
         An explicit ``tol`` bounds the plain violation; ask for 1e-12 when digits matter.
     max_iter : int
         Maximum coordinate-descent sweeps per ``lam``.
