@@ -16,16 +16,51 @@ from shrinkage.engine.drift import (
     settle_predictor,
 )
 from shrinkage.engine.kernels.active_set import step_cancels
+from shrinkage.engine.kernels.moments import centred_combination
+from shrinkage.engine.kernels.predictor import exact_and_spread
 from shrinkage.model.families import get_family
 
 
 def _prob(X, family="poisson", offset=None):
     n, p = X.shape
     xm = np.zeros(p)
+
+    def centred_matvec(b, idx):  # Problem.centred_matvec's arithmetic
+        out = np.zeros(n)
+        centred_combination(X, None, None, None, False, xm, np.asarray(idx, dtype=np.int64),
+                            np.ascontiguousarray(b[idx]), out)
+        return out
+
     return types.SimpleNamespace(
         family=get_family(family), w=np.full(n, 1.0 / n), offset=offset, tol=1e-6, n=n, p=p,
         xm=xm, scale=X.std(0), kernel_design=lambda: (X, None, None, None, False),
-        centred_matvec=lambda b, idx: (X[:, idx] - xm[idx]) @ b[idx])
+        centred_matvec=centred_matvec)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("with_offset", [False, True])
+def test_the_fused_exact_predictor_is_the_exact_predictor(sparse, with_offset):
+    # settle_predictor reads X b and its spread from the running predictor in one kernel
+    rng = np.random.default_rng(3)
+    Xd = rng.standard_normal((40, 6)) * (rng.random((40, 6)) < 0.4)
+    xm = Xd.mean(axis=0)
+    b = np.array([0.3, 0.0, -0.2, 0.0, 0.1, 2.0])
+    off = rng.standard_normal(40) if with_offset else None
+    w = rng.random(40)
+    w /= w.sum()
+    if sparse:
+        Xs = sp.csc_matrix(Xd)
+        design = (None, Xs.data, Xs.indices.view(np.uint32), Xs.indptr, True)
+    else:
+        design = (np.asfortranarray(Xd), None, None, None, False)
+    running = rng.standard_normal(40)
+    exact = np.empty(40)
+    spread, top = exact_and_spread(*design, xm, b, 0.25, off, running, w, exact)
+    want = (Xd - xm) @ b + 0.25 + (0.0 if off is None else off)
+    np.testing.assert_allclose(exact, want, rtol=1e-13, atol=1e-14)
+    assert spread == pytest.approx(np.sqrt(w @ (want - running) ** 2), rel=1e-12)
+    assert top == max(exact.max(), running.max())
+    assert exact_and_spread(*design, xm, b, 0.25, off, exact.copy(), w, exact)[0] == 0.0
 
 
 def _solver(prob, b, b0, eta, by_mean=True):

@@ -184,8 +184,10 @@ class Solver:
             lam_prev = lam
             if early_stop:
                 prob = self.prob
-                code = early_stop_code(dev_ratio, k, L, *self.stop_rules,
-                                       moving(self.b, prob.lo, prob.hi, prob.l1u, prob.l2u))
+                # code 2 (a flat deviance) needs a moving coefficient: asked only then
+                code = early_stop_code(dev_ratio, k, L, *self.stop_rules, True)
+                if code == 2 and not moving(self.b, prob.lo, prob.hi, prob.l1u, prob.l2u):
+                    code = 0
                 if code:
                     return k + 1, code
                 self.separated_class = self.separated()

@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels.multinomial_round import class_predictor
-from .kernels.predictor import predictor_spread
+from .kernels.predictor import exact_and_spread, predictor_spread
 
 __all__ = ["certify_settled", "exact_predictor", "predictor_drift", "settle_predictor",
            "uncertify_nonfinite"]
@@ -96,10 +96,18 @@ def settle_predictor(solver, cert, tol=None):
     """
     prob = solver.prob
     tol = prob.tol if tol is None else tol
-    exact = exact_predictor(prob, solver.b, solver.b0)
-    # (a solver may keep a vector predictor as a column: the group solver's (n, 1))
-    running = np.ascontiguousarray(solver.eta).reshape(exact.shape)
-    spread, top = predictor_spread(exact, running, prob.w)
+    b = solver.b
+    if b.ndim == 1 and np.ndim(solver.eta) == 1 and (prob.offset is None
+                                                     or prob.offset.ndim == 1):
+        exact = np.empty(prob.n)
+        spread, top = exact_and_spread(*prob.kernel_design(), prob.xm, b, float(solver.b0),
+                                       prob.offset, solver.eta, prob.w, exact)
+        running = solver.eta
+    else:
+        exact = exact_predictor(prob, b, solver.b0)
+        # (a solver may keep a vector predictor as a column: the group solver's (n, 1))
+        running = np.ascontiguousarray(solver.eta).reshape(exact.shape)
+        spread, top = predictor_spread(exact, running, prob.w)
     if spread == 0.0:  # (rows of zero weight move no gradient)
         return cert, False
     if solver.drift_by_mean:

@@ -138,6 +138,7 @@ class ProximalNewton(StepRounds, Solver):
         # certificates are relative to the null model's largest standardized gradient
         self.grad_scale = certificate_reference(self.g, prob.cert_scale, prob.candidates)
         self._scratch = np.empty(p, dtype=np.int64)
+        self._l1, self._l2 = np.empty(p), np.empty(p)  # lam * l1u, lam * l2u (_solve)
         self._in_ws = np.empty(p, dtype=bool)  # the working set of a path point: mask
         self._ws = np.empty(p, dtype=np.int64)  # and indices
         # the coordinates a Newton step moved, their old values and moves
@@ -253,8 +254,9 @@ class ProximalNewton(StepRounds, Solver):
         ``ws_mask`` fixes the working set (no expansion) and restricts the certificate to it.
         """
         prob = self.prob
-        l1 = lam * prob.l1u
-        l2 = lam * prob.l2u
+        # (kept arrays: a strength's penalties live only within its solve)
+        l1 = np.multiply(prob.l1u, lam, out=self._l1)
+        l2 = np.multiply(prob.l2u, lam, out=self._l2)
         expand = ws_mask is None
         cand = prob.candidates if expand else prob.candidates & ws_mask
         state = [0.0, 0, 0]  # objective change, sweeps, Newton steps
