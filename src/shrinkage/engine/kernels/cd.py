@@ -81,9 +81,9 @@ def intercept_step_sparse(svr, roff, V, st):
 def _sweep_dense(X, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m, intercept):
     """One pass over the coordinates idx[:m]; returns max h_j * delta_j^2.
 
-    Dense and sparse sweeps are separate functions: the dense one is compiled with
-    reassociation (vectorised column loops), the sparse one without (vectorised gathers
-    ``r[indices[k]]`` are about three times slower than scalar ones on short columns).
+    Dense and sparse sweeps are separate functions, each compiled with reassociation
+    (vectorised column loops and gathers ``r[indices[k]]``; see kernels.flags for the
+    sparse one's measurement).
     """
     n = r.shape[0]
     svr = st[1]
@@ -158,7 +158,7 @@ def far_move(xd, xi, xp, j, d, c, r, xvj, V):
     return d * (xvj - c * V)
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=FASTMATH)
 def _sweep_sparse(xd, xi, xp, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, st, idx, m,
                   intercept):
     roff = st[0]
@@ -355,7 +355,7 @@ def weighted_moments(X, xd, xi, xp, sparse, v, xm, idx, m, xv, h):
         _weighted_moments_dense(X, v, xm, idx, m, xv, h)
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=FASTMATH)
 def _weighted_moments_sparse(xd, xi, xp, v, xm, idx, m, xv, h):
     V = 0.0
     for i in range(v.shape[0]):

@@ -167,7 +167,7 @@ def _dots_dense(X, u, su, xm, idx, m, g):
         g[j] = s
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=FASTMATH)
 def _dots_sparse(xd, xi, xp, u, su, xm, idx, m, g):
     for t in range(m):
         j = idx[t]
