@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from ..user_warnings import warn_user
-from .kernels.flags import KERNEL
+from .kernels.flags import FASTMATH, KERNEL
 
 DEV_MAX = 0.999
 DEV_CHANGE = 1e-5
@@ -52,7 +52,7 @@ def moving_flat(b, K, lo, hi, l1u, l2u):
     return False
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=FASTMATH)
 def early_stop_code(dev_ratio, k, n_lams, min_lams, dev_max, dev_change, free):
     """glmnet's early stop after ``lam`` index ``k``: 0 go on, 1 or 2 (module docstring);
     ``free`` is :func:`moving` at the point.

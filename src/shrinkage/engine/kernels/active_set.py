@@ -198,7 +198,7 @@ def kink_fraction(d, b, A, m, lo, hi):
     return t if t > 0.0 else 0.0
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=FASTMATH)
 def apply_step(b, A, m, rhs, t, lo, hi):
     """``b[A] += t * d`` (``d`` in ``rhs``), landing exactly on the zero or bound hit."""
     for a in range(m):

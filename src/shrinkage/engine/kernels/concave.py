@@ -75,7 +75,7 @@ def _value(kind, t, u, c, lam1, gamma):
     return 0.5 * c * t * t - u * t + rho(kind, abs(t), lam1, gamma)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def threshold(kind, u, v, lam1, lam2, gamma):
     """``argmin_t  (v + lam2)/2 t^2 - u t + rho(|t|)`` exactly (``v + lam2 > 0``)."""
     c = v + lam2
@@ -209,7 +209,7 @@ def _sweep_dense(kind, gamma, X, v, uv, xm, xv, h, scale, lam1, lam2, b, r, st, 
     return maxch
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sweep_sparse(kind, gamma, xd, xi, xp, v, uv, xm, xv, h, scale, lam1, lam2, b, r, st,
                   idx, m, intercept, damp, anchor):
     roff = st[0]
@@ -262,7 +262,7 @@ def _sweep_sparse(kind, gamma, xd, xi, xp, v, uv, xm, xv, h, scale, lam1, lam2, 
     return maxch
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def concave_cd(kind, gamma, X, xd, xi, xp, sparse, v, uv, xm, xv, h, scale, lam1, lam2, b,
                r, st, idx, m, intercept, thr, max_sweeps, damp, anchor):
     """Coordinate descent on ``1/2 sum_i v_i r_i^2 + sum_j rho(s_j |b_j|) + lam2_j/2 ...``.

@@ -5,18 +5,22 @@ updates that dominate coordinate descent (a latency-bound scalar sum becomes a S
 They change only the rounding order of sums; NaN and inf keep their IEEE meaning, which
 the certificates and bound checks rely on (no ``nnan``/``ninf``).
 
-A kernel should state its flags. numba compiles a callee that sets no ``fastmath`` of
-its own with its caller's, and the cache keeps that copy, so an unstated kernel rounds as
+A kernel should state its flags. numba compiles a callee that sets no ``fastmath`` of its
+own with its caller's, and the cache keeps that copy, so an unstated kernel rounds as
 whichever caller compiled it first (a sparse gradient pass first reached from the gaussian
 driver, with the flags, or from Python, without): two sessions, or two test workers
-sharing a cache, then disagree in the last bits. The loops over the stored entries of a
-sparse column (``cd._sweep_sparse``, ``cd._weighted_moments_sparse``,
-``certify._dots_sparse``) state the flags too, so their gathers ``v[indices[k]]`` are
-vectorised. The sweep had in fact run with them, inherited from ``cd_quadratic``, where it
-was meant to run without (vector gathers were once measured three times slower on
-columns of ~20 entries). On 2026-12-07 the scalar sweep made the quick default paths
-3-11 % faster on uniformly sparse columns and 5-18 % slower on power-law text and one-hot
-factors (gaussian; binomial text and factors within 1 %), so the sweep keeps the flags.
+sharing a cache, then disagree in the last bits (the quick power-law text gaussian path's
+coefficients by up to 4.4e-7, from ``moments.centred_combination``). A scan of every
+compiled kernel's flags after fourteen kinds of fit in three orders
+(``tests/test_compile_order.py`` checks the fits) found six such kernels; each states its
+flags now. The loops over the stored entries of a sparse column (``cd._sweep_sparse``,
+``cd._weighted_moments_sparse``, ``certify._dots_sparse``) state the flags too, so their
+gathers ``v[indices[k]]`` are vectorised. The sweep had in fact run with them, inherited
+from ``cd_quadratic``, where it was meant to run without (vector gathers were once
+measured three times slower on columns of ~20 entries). On 2026-12-07 the scalar sweep
+made the quick default paths 3-11 % faster on uniformly sparse columns and 5-18 % slower
+on power-law text and one-hot factors (gaussian; binomial text and factors within 1 %), so
+the sweep keeps the flags.
 
 The CSC index arrays reach the kernels unsigned (``engine.problem.unsigned_index``: scipy's
 int32 viewed as uint32). numba guards every access through a signed index against a

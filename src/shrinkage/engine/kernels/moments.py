@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from .flags import KERNEL
+from .flags import FASTMATH, KERNEL
 
 
 @njit(**KERNEL, fastmath={"reassoc", "contract"})
@@ -129,7 +129,7 @@ def sparse_column_moments(data, indptr, indices, w, center, out):
         out[j] = s + wz * c * c
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=FASTMATH)
 def centred_combination(X, xd, xi, xp, sparse, xm, idx, coef, out):
     """out = sum_{t} (X[:, idx_t] - xm[idx_t]) * coef_t, without copying columns."""
     n = out.shape[0]

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from .flags import KERNEL
+from .flags import FASTMATH, KERNEL
 
 
 @njit(cache=True, nogil=True)
@@ -34,7 +34,7 @@ def predictor_spread(exact, running, w):
     return np.sqrt(total), top
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=FASTMATH)
 def exact_and_spread(X, xd, xi, xp, sparse, xm, b, b0, offset, running, w, exact):
     """Fill ``exact`` with ``offset + b0 + sum_j (x_j - xm_j) b_j`` (the predictor
     recomputed from ``X``, over the non-zero ``b_j``) and return :func:`predictor_spread`
