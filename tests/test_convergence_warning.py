@@ -84,3 +84,25 @@ def test_a_fall_of_the_deviance_explained_is_not_a_flat_deviance():
         assert early_stop_code(flat, k, 100, MIN_LAMS, DEV_MAX, DEV_CHANGE, True) == 2
     grew = np.r_[base, 0.6]
     assert early_stop_code(grew, k, 100, MIN_LAMS, DEV_MAX, DEV_CHANGE, True) == 0
+
+
+def test_the_path_stop_asks_for_a_moving_coefficient_only_for_a_flat_deviance():
+    """path_stop_code is early_stop_code with ``moving`` at the point: a flat deviance
+    stops the path only while a penalised coefficient is non-zero inside its bounds; a
+    saturated fit (code 1) stops it either way."""
+    from shrinkage.engine import stopping as st
+
+    k = st.MIN_LAMS
+    base = np.linspace(0.1, 0.54, k)
+    flat, saturated, grew = np.r_[base, 0.54], np.r_[base, 0.9995], np.r_[base, 0.6]
+    lo, hi = np.array([-np.inf, 0.0, -1.0]), np.array([np.inf, 0.5, 1.0])
+    l1u, l2u = np.ones(3), np.zeros(3)
+    inside, at_bounds = np.array([0.2, 0.0, 0.0]), np.array([0.0, 0.5, -1.0])
+    for b in (inside, at_bounds, np.zeros(3)):
+        free = st.moving(b, lo, hi, l1u, l2u)
+        for curve in (flat, saturated, grew):
+            want = st.early_stop_code(curve, k, 100, *st.RULES, free)
+            assert st.path_stop_code(curve, k, 100, st.RULES, b, lo, hi, l1u, l2u) == want
+    assert st.path_stop_code(flat, k, 100, st.RULES, inside, lo, hi, l1u, l2u) == 2
+    assert st.path_stop_code(flat, k, 100, st.RULES, at_bounds, lo, hi, l1u, l2u) == 0
+    assert st.path_stop_code(saturated, k, 100, st.RULES, at_bounds, lo, hi, l1u, l2u) == 1

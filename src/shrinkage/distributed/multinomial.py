@@ -31,7 +31,7 @@ from ..engine.problem import (
     movable_penalised,
     start_gradient_reference,
 )
-from ..engine.stopping import RULES, SEPARATED, early_stop_code, moving, stop_reason
+from ..engine.stopping import RULES, SEPARATED, path_stop_code, stop_reason
 from ..model.families import get_family, intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO, kkt_violation, penalty_value
 from ..results import Path, nonzero_features
@@ -265,8 +265,8 @@ class MultinomialFit(PassFit):
             out["dev_ratio"][k] = 1.0 - float(e.s["dev"]) / null_dev if null_dev > 0 else 0.0
             if not early_stop:
                 return False
-            code = early_stop_code(out["dev_ratio"], k, L, *RULES, moving(
-                out["coefs"][k], st.lo, st.hi, st.l1u, st.l2u))
+            code = path_stop_code(out["dev_ratio"], k, L, RULES, out["coefs"][k], st.lo,
+                                  st.hi, st.l1u, st.l2u)
             if code:
                 stop[:2] = [k + 1, code]
                 return True

@@ -38,7 +38,7 @@ from ..engine.problem import (
     movable_penalised,
     start_gradient_reference,
 )
-from ..engine.stopping import RULES, early_stop_code, moving
+from ..engine.stopping import RULES, path_stop_code
 from ..model.families import intercept_step_accepted
 from ..model.penalties import RIDGE_LAM_MAX_RATIO
 from .blocks import reduce_blocks
@@ -252,8 +252,8 @@ class NewtonFit(PassFit):
             out[0][k], out[1][k], out[3][k], out[4][k] = e.b, e.b0, e.cert, e.sweeps
             steps[k] = e.steps
             out[2][k] = 1.0 - float(e.s["dev"]) / null_dev if null_dev > 0 else 0.0
-            code = early_stop_code(out[2], k, L, *RULES, moving(
-                out[0][k], st.lo, st.hi, st.l1u, st.l2u)) if early_stop else 0
+            code = path_stop_code(out[2], k, L, RULES, out[0][k], st.lo, st.hi, st.l1u,
+                                  st.l2u) if early_stop else 0
             if code:
                 stop[:] = [k + 1, code]
             return bool(code)

@@ -28,7 +28,7 @@ from ..engine.grid import strength_grid
 from ..engine.naive import GaussianNaive
 from ..engine.path import check_options
 from ..engine.problem import Problem, constant_columns, start_objective_reference
-from ..engine.stopping import RULES, early_stop_code, moving
+from ..engine.stopping import RULES, path_stop_code
 from ..model.build import penalty_for
 from ..model.families import get_family
 from ..model.penalties import PenaltyArrays
@@ -209,8 +209,8 @@ class WideFit:
             lam_prev = self.grid[k]
             self.done = k + 1
             if self.early_stop:
-                self.code = early_stop_code(self.out[2], k, L, *RULES, moving(
-                    self.out[0][k], st.lo, st.hi, st.l1u, st.l2u))
+                self.code = path_stop_code(self.out[2], k, L, RULES, self.out[0][k],
+                                           st.lo, st.hi, st.l1u, st.l2u)
             if self.code or k + 1 == L:
                 self.stop_after = True
             yield BARRIER

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .problem import movable_penalised, start_gradient_reference, start_objective_reference
-from .stopping import RULES, SEPARATED, early_stop_code, moving
+from .stopping import RULES, SEPARATED, path_stop_code
 
 __all__ = ["FitHints", "Solver", "SolverSetup", "choose_solver"]
 
@@ -184,10 +184,8 @@ class Solver:
             lam_prev = lam
             if early_stop:
                 prob = self.prob
-                # code 2 (a flat deviance) needs a moving coefficient: asked only then
-                code = early_stop_code(dev_ratio, k, L, *self.stop_rules, True)
-                if code == 2 and not moving(self.b, prob.lo, prob.hi, prob.l1u, prob.l2u):
-                    code = 0
+                code = path_stop_code(dev_ratio, k, L, self.stop_rules, self.b, prob.lo,
+                                      prob.hi, prob.l1u, prob.l2u)
                 if code:
                     return k + 1, code
                 self.separated_class = self.separated()
