@@ -37,17 +37,6 @@ def _prob(X, family="poisson", offset=None):
         centred_matvec=centred_matvec)
 
 
-def _settled_exact(prob, b, b0):
-    """The exact predictor as settle_predictor computes it (exact_and_spread): a running
-    predictor copied from it has no drift to the last bit. (exact_predictor's
-    centred_combination can round otherwise: a kernel first compiled as the callee of a
-    fastmath kernel inherits its flags, and the cache keeps that copy.)"""
-    exact = np.empty(prob.n)
-    exact_and_spread(*prob.kernel_design(), prob.xm, b, b0, prob.offset, np.zeros(prob.n),
-                     prob.w, exact)
-    return exact
-
-
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("with_offset", [False, True])
 def test_the_fused_exact_predictor_is_the_exact_predictor(sparse, with_offset):
@@ -85,8 +74,7 @@ def test_settle_adds_the_drift_bound_or_adopts_the_exact_predictor():
     b = np.array([0.3, 0.0, -0.2, 0.1])
     off = rng.standard_normal(50)
     prob = _prob(X, offset=off)
-    np.testing.assert_allclose(exact_predictor(prob, b, 0.5), X @ b + 0.5 + off, rtol=1e-14)
-    exact = _settled_exact(prob, b, 0.5)
+    exact = exact_predictor(prob, b, 0.5)
     np.testing.assert_allclose(exact, X @ b + 0.5 + off, rtol=1e-14)
     # no drift: the certificate stands, nothing is replaced
     running = exact.copy()
@@ -280,7 +268,7 @@ def test_a_strength_is_certified_at_the_predictor_it_returns():
     X = rng.standard_normal((30, 3))
     b = np.array([0.2, -0.1, 0.3])
     prob = _prob(X)
-    exact = _settled_exact(prob, b, 0.1)
+    exact = exact_predictor(prob, b, 0.1)
     calls = []
 
     def run(drifts, measured):

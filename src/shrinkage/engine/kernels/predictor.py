@@ -4,6 +4,7 @@ import numpy as np
 from numba import njit
 
 from .flags import FASTMATH, KERNEL
+from .moments import centred_combination
 
 
 @njit(cache=True, nogil=True)
@@ -23,15 +24,19 @@ def predictor_spread(exact, running, w):
     top = -np.inf
     for i in range(n):
         for k in range(E.shape[1]):
-            e = E[i, k]
-            r = R[i, k]
-            d = e - r
-            if d != 0.0:
-                total += w[i] * d * d
-            elif d != d:  # NaN (equal infinities give NaN too)
-                total = np.nan
-            top = max(top, e, r)
+            total, top = _spread_term(E[i, k], R[i, k], w[i], total, top)
     return np.sqrt(total), top
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _spread_term(e, r, wi, total, top):
+    """One entry's share of :func:`predictor_spread`: ``(total, top)`` updated."""
+    d = e - r
+    if d != 0.0:
+        total += wi * d * d
+    elif d != d:  # NaN (equal infinities give NaN too)
+        total = np.nan
+    return total, max(top, e, r)
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -42,39 +47,28 @@ def exact_and_spread(X, xd, xi, xp, sparse, xm, b, b0, offset, running, w, exact
     :func:`shrinkage.engine.drift.settle_predictor` reads (on a 50 x 300 logistic path
     the separate calls cost more than the pass). ``offset`` may be None.
     """
-    # centred_combination's arithmetic (the same sums in the same order as
-    # exact_predictor's) and predictor_spread's loop, written out: a call to the first
-    # with b's non-zero part, and the second's reshape to (n, K), compiled 0.4 s more
-    # into the first fit of every vector family
+    # the non-zero b_j gathered by loops and predictor_spread's loop over vectors: its
+    # reshape to (n, K), numba's flatnonzero and fancy indexing compiled 0.4 s more into
+    # the first fit of every vector family
     n = exact.shape[0]
-    shift = 0.0
-    for i in range(n):
-        exact[i] = 0.0
+    m = 0
     for j in range(b.shape[0]):
-        c = b[j]
-        if c == 0.0:
-            continue
-        if xd is not None:
-            shift += xm[j] * c
-            for k in range(xp[j], xp[j + 1]):
-                exact[xi[k]] += xd[k] * c
-        if X is not None:
-            m = xm[j]
-            for i in range(n):
-                exact[i] += (X[i, j] - m) * c
+        m += b[j] != 0.0
+    idx = np.empty(m, dtype=np.int64)
+    coef = np.empty(m)
+    m = 0
+    for j in range(b.shape[0]):
+        if b[j] != 0.0:
+            idx[m] = j
+            coef[m] = b[j]
+            m += 1
+    centred_combination(X, xd, xi, xp, sparse, xm, idx, coef, exact)
     total = 0.0
     top = -np.inf
     for i in range(n):
-        e = exact[i] - shift
-        e += b0
+        e = exact[i] + b0
         if offset is not None:
             e += offset[i]
         exact[i] = e
-        r = running[i]
-        d = e - r
-        if d != 0.0:
-            total += w[i] * d * d
-        elif d != d:
-            total = np.nan
-        top = max(top, e, r)
+        total, top = _spread_term(e, running[i], w[i], total, top)
     return np.sqrt(total), top
