@@ -1,13 +1,16 @@
 """Which compiled kernels take their fastmath flags from whichever caller compiled them first.
 
 numba compiles a kernel that states no ``fastmath`` of its own with the flags of the caller
-that first needs it, and caches that copy (``src/shrinkage/engine/kernels/flags.py``). This
-script runs fourteen kinds of fit (gaussian dense, sparse and wide, binomial dense and
-sparse, poisson, multinomial, Cox, group lasso gaussian and sparse binomial, MCP gaussian
-and sparse binomial, a sparse elastic net, a binomial cross-validation) in several orders,
-each order in a fresh process with an empty kernel cache, reads every shrinkage kernel's
-optimised LLVM IR for reassociation flags, and lists the kernels whose flags differ between
-orders. Each one listed rounds differently by compile order: give it ``fastmath=...``.
+that first needs it, and caches that copy (``src/shrinkage/engine/kernels/flags.py``).
+Every kernel states its flags since 2026-12-07 (``tests/test_kernel_flags.py`` reads the
+source for it), so this script should list none; it checks the compiled code itself. It
+runs fifteen kinds of fit (gaussian dense, sparse and wide, binomial dense and sparse,
+poisson, multinomial grouped and not, Cox, group lasso gaussian and sparse binomial, MCP
+gaussian and sparse binomial, a sparse elastic net, a binomial cross-validation) in several
+orders, each in a fresh process with an empty kernel cache, reads the flags every compiled
+shrinkage kernel was built with (from the ABI tag of its symbol, which numba derives from
+the compile flags; the tag of the function itself, not of the callees linked beside it),
+and lists the kernels whose flags differ between orders.
 
 Usage (development environment; about 3 minutes per order on 2 cores)::
 
@@ -25,10 +28,11 @@ import subprocess
 import sys
 import tempfile
 
-FITS = ("g", "gs", "gw", "b", "bs", "p", "m", "c", "grp", "grpb", "mcp", "mcpb", "en", "cv")
+FITS = ("g", "gs", "gw", "b", "bs", "p", "m", "mu", "c", "grp", "grpb", "mcp", "mcpb", "en",
+        "cv")
 
 _CHILD = r"""
-import gc, json, sys, warnings
+import gc, json, re, sys, warnings
 import numpy as np, scipy.sparse as sp
 import shrinkage
 from numba.core.registry import CPUDispatcher
@@ -49,6 +53,7 @@ fits = {
     "g": lambda: R(X, yg), "gs": lambda: R(Xs, yg), "gw": lambda: R(X[:30], yg[:30]),
     "b": lambda: R(X, yb, "binomial"), "bs": lambda: R(Xs, yb, "binomial"),
     "p": lambda: R(X, yp, "poisson"), "m": lambda: R(X, ym, "multinomial"),
+    "mu": lambda: R(X, ym, "multinomial", multinomial_grouped=False),
     "c": lambda: R(X, ycox, "cox"), "grp": lambda: R(X, yg, feature_groups=grp),
     "grpb": lambda: R(Xs, yb, "binomial", feature_groups=grp),
     "mcp": lambda: R(X, yg, penalty="mcp"),
@@ -58,12 +63,24 @@ fits = {
 }
 for name in sys.argv[1].split(","):
     fits[name]()
+from numba.core.compiler import Flags
+def fastmath(mangled):
+    # the compile flags travel in the symbol's ABI tag ('B<length><tag>'), compressed
+    at = 0
+    while (m := re.search(r"B(\d+)", mangled[at:])) is not None:
+        start = at + m.end()
+        at = start + int(m.group(1))
+        try:
+            return "fastmath" in Flags.demangle(mangled[start:at])
+        except Exception:  # (a version tag, not the flags)
+            continue
+    return None
 flags = {}
 for obj in gc.get_objects():
     if isinstance(obj, CPUDispatcher) and obj.py_func.__module__.startswith("shrinkage"):
         name = obj.py_func.__module__ + "." + obj.py_func.__qualname__
-        for sig, ir in obj.inspect_llvm().items():
-            flags[name + " " + str(sig)] = "reassoc" in ir
+        for sig, cres in obj.overloads.items():
+            flags[name + " " + str(sig)] = fastmath(cres.fndesc.mangled_name)
 print(json.dumps(flags))
 """
 

@@ -43,14 +43,14 @@ from numba import njit
 _COND_MAX = 1e8
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _copy(dst, src):
     # a loop: ``dst[:] = src`` would compile numba's string-formatting error path
     for j in range(dst.shape[0]):
         dst[j] = src[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _chol_solve_lower(L, b):
     # x = L^-1 b  (forward substitution)
     n = b.shape[0]
@@ -63,7 +63,7 @@ def _chol_solve_lower(L, b):
     return x
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _chol_solve_upper_t(L, b):
     # x = L^-T b  (back substitution with the transpose of L)
     n = b.shape[0]
@@ -76,7 +76,7 @@ def _chol_solve_upper_t(L, b):
     return x
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _try_cholesky(A):
     # (L, True) with A = L L^T, or (A, False) when A is not numerically positive definite
     # (or not finite): the caller then falls back to the QR form
@@ -86,7 +86,7 @@ def _try_cholesky(A):
         return A, False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _inverse_gaussian(mu, lam):
     """One InverseGaussian(mean mu, shape lam) draw (Michael, Schucany & Haas 1976).
 
@@ -106,7 +106,7 @@ def _inverse_gaussian(mu, lam):
     return mu * g
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def inverse_gaussian_draws(mu, lam, size, seed):
     """``size`` draws of :func:`_inverse_gaussian` (for tests against scipy)."""
     np.random.seed(seed)
@@ -116,7 +116,7 @@ def inverse_gaussian_draws(mu, lam, size, seed):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _draw_cholesky(FtF, Ftf, sd, invtau2, c):
     # form 1: c ~ N(A^-1 F^T f, sd^2 A^-1)
     p = c.shape[0]
@@ -133,7 +133,7 @@ def _draw_cholesky(FtF, Ftf, sd, invtau2, c):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _prior_and_rhs(F, f, sd, dh):
     # u ~ N(0, sd^2 D) and b = f / sd - F u / sd - e, shared by forms 2 and 3
     m, p = F.shape
@@ -146,7 +146,7 @@ def _prior_and_rhs(F, f, sd, dh):
     return u, b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _draw_woodbury(F, f, sd, tau2, c):
     # form 2: M = I + F D F^T by Cholesky
     m, p = F.shape
@@ -163,7 +163,7 @@ def _draw_woodbury(F, f, sd, tau2, c):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _draw_qr(F, f, sd, tau2, c):
     # form 3: M = R^T R from K = [D^1/2 F^T; I_m] = Q R, without forming M
     m, p = F.shape
@@ -181,7 +181,7 @@ def _draw_qr(F, f, sd, tau2, c):
     _copy(c, u + sd * dh * h)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _draw_coef(F, f, FtF, Ftf, colsq, sd, invtau2, draw, c):
     # one draw of c | sigma2, tau2 by form ``draw`` (0: choose); False if non-finite
     m, p = F.shape
@@ -198,7 +198,7 @@ def _draw_coef(F, f, FtF, Ftf, colsq, sd, invtau2, draw, c):
     return np.all(np.isfinite(c))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gibbs_lasso_chain(
     F, f, f_perp2, n_eff, lam2_init, lam_mode, r_shape, delta_rate, sigma2_fixed,
     n_iter, burn, thin, seed, draw, c, sigma2, invtau2,

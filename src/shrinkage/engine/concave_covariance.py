@@ -124,7 +124,7 @@ convexity_margins`)."""
         return {"convexity_margin": margins}, nonconvex_note(self.pen, margins)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _strengths(lam, l1u, l2u, scale, cand, in_ws, col, ws, l1, l2):
     """Per-feature strengths in standardized units; the cached candidates into ``ws``."""
     m = 0
@@ -139,7 +139,7 @@ def _strengths(lam, l1u, l2u, scale, cand, in_ws, col, ws, l1, l2):
     return m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _active(b, ws, m, A):
     na = 0
     for k in range(m):
@@ -149,7 +149,7 @@ def _active(b, ws, m, A):
     return na
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, cand, scale,
                             unit, lams, k0, tol, grad_scale, max_iter, anderson_k, polish_every,
                             fit_intercept, ybar, xm, null_dev, early_stop, min_lams,

@@ -201,7 +201,7 @@ class GaussianCovariance(GaussianNaive):
         return covariance_residual_terms(self.b, self.c, self.g, self.yw)[1]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _cached(col, cand, in_ws, ws):
     """Cached candidates into ``in_ws``/``ws`` (feature order); returns how many."""
     m = 0

@@ -38,7 +38,7 @@ def moving(b, lo, hi, l1u, l2u):
 
 # a flat b, not b.reshape((p, -1)): the reshape compiled numba's error paths, 0.25 s of a
 # first fit (and 0.18 s more in record_point, which links it)
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def moving_flat(b, K, lo, hi, l1u, l2u):
     """:func:`moving` for ``b`` of shape ``(p K,)`` (feature ``j``, class ``c`` at
     ``j K + c``)."""
@@ -95,7 +95,7 @@ def stop_reason(code, dev_ratio, lam, note=""):
     return ""
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=FASTMATH)
 def record_point(k, b, b0, dev, null_dev, certificate, sweeps, coefs, intercepts, dev_ratio,
                  cert, n_iter, early_stop, n_lams, min_lams, dev_max, dev_change, bounds):
     """Write path point ``k`` of a compiled gaussian driver; returns its early-stop code.

@@ -95,7 +95,7 @@ def _shifted_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, pairs, counte
     return slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, pairs, counted)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _smallest_risk(terms):
     """The smallest risk-set sum ``S`` over the slots with events (inf without one)."""
     S, cnt = terms[4], terms[6]
@@ -106,7 +106,7 @@ def _smallest_risk(terms):
     return small
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def risk_shift(eta, w):
     """``max eta`` over the rows with positive weight (0 when there are none)."""
     m = -np.inf
@@ -116,7 +116,7 @@ def risk_shift(eta, w):
     return m if np.isfinite(m) else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
     """The slot sums of :func:`cox_terms` from ``mu = w exp(eta - m)``.
 
@@ -191,7 +191,7 @@ def slot_sums(eta, w, lo, hi, evk, sentinel, efron, terms, mu, logs, counted):
     return loss, mag, nlog
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def cox_observation_derivatives(w, lo, hi, evk, sentinel, terms, mu, prefix, wres, v):
     """Minus the gradient and the diagonal of the Hessian of the loss, per observation.
 
@@ -261,7 +261,7 @@ def cox_loss(eta, w, lo, hi, evk, sentinel, efron, terms):
     return loss, mag
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def cox_slot_curvature(terms, efron, beta, ratio, gamma):
     """Per-slot weights of the rank-one part of the loss's Hessian in ``eta``.
 
@@ -311,7 +311,7 @@ def cox_slot_curvature(terms, efron, beta, ratio, gamma):
             gamma[k] = max(b2 - b1 * ratio[k], 0.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def cox_risk_sums(Z, mu, lo, hi, evk, sentinel, M, F):
     """Risk-set and tied-event sums of the rows of ``Z`` (n, m) weighted by ``mu``.
 
@@ -351,7 +351,7 @@ def cox_risk_sums(Z, mu, lo, hi, evk, sentinel, M, F):
         tree_risk_columns(Z, mu, lo, hi, M)  # some risk set cancels (cox_risk)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _risk_cancels(mu, lo, hi, sentinel):
     """Whether a risk-set sum of ``mu`` back from its stratum's end cancels
     (:func:`~.cox_risk.backward_risk` on the bins :func:`slot_sums` makes)."""
@@ -403,7 +403,7 @@ def cox_hessian(Z, event_w, wres, mu, terms, lo, hi, evk, sentinel, efron):
     return G
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def fill_lower(G):
     """Copy the upper triangle of the square ``G`` onto its lower one, in place."""
     m = G.shape[0]

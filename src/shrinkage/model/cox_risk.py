@@ -24,7 +24,7 @@ __all__ = ["CANCEL_RATIO", "backward_risk", "tree_risk", "tree_risk_columns", "s
 CANCEL_RATIO = 1e4
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def backward_risk(leave, enter, sentinel, S):
     """``S[k] = sum_{k' >= k}`` (``leave - enter``) within each stratum (0 at sentinels):
     the risk-set sums back from the stratum's end, of the weight binned at each row's
@@ -47,7 +47,7 @@ def backward_risk(leave, enter, sentinel, S):
     return cancels
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def tree_risk(mu, lo, hi, T):
     """``sum_{lo_j <= k < hi_j} mu_j`` for every slot ``k`` (:func:`tree_risk_columns` of
     a column of ones: sums of non-negative terms only, ``O(n log T + T)``)."""
@@ -56,7 +56,7 @@ def tree_risk(mu, lo, hi, T):
     return M[:, 0].copy()
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def tree_risk_columns(Z, mu, lo, hi, M):
     """``M[k] = sum_{lo_j <= k < hi_j} mu_j Z[j]`` by range additions on a segment tree
     (as :func:`tree_risk`, a row of ``m`` columns per node)."""
@@ -88,7 +88,7 @@ def tree_risk_columns(Z, mu, lo, hi, M):
     M[:, :] = tree[P:P + T]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def sum_tree(a):
     """A segment tree of the sums of ``a`` (non-negative), leaves from ``len // 2``."""
     P = 1
@@ -101,7 +101,7 @@ def sum_tree(a):
     return tree
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def tree_range(tree, lo, hi):
     """``sum_{lo <= k < hi} a_k`` from :func:`sum_tree`'s tree of ``a``."""
     half = tree.shape[0] // 2

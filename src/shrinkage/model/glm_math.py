@@ -130,7 +130,7 @@ def loss_change_at(fam, y, eta, mu, mc, d):
 
 
 # ----------------------------------------------------------------- arrays (Python layer)
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def loss_and_deviance(fam, y, eta, w):
     """``(sum_i w_i loss_i, 2 sum_i w_i (loss_i - saturated_i))``."""
     loss = 0.0
@@ -142,7 +142,7 @@ def loss_and_deviance(fam, y, eta, w):
     return loss, 2.0 * dev
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def mean_and_variance(fam, eta, mu, var):
     """``mu_i = mean(eta_i)`` and ``var_i`` (floored) into the given arrays."""
     for i in range(eta.shape[0]):

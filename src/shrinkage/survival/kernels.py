@@ -15,7 +15,7 @@ from numba import njit
 __all__ = ["concordance_sums"]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def fenwick_add(tree, pos, value):
     """Add ``value`` at 0-based position ``pos`` of the Fenwick tree ``tree``."""
     i = pos + 1
@@ -25,7 +25,7 @@ def fenwick_add(tree, pos, value):
         i += i & (-i)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def fenwick_clear(tree, pos):
     """Zero every node that an add at ``pos`` touched (exact reset, no rounding residue)."""
     i = pos + 1
@@ -35,7 +35,7 @@ def fenwick_clear(tree, pos):
         i += i & (-i)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def fenwick_prefix(tree, count):
     """Sum of the first ``count`` positions of the Fenwick tree ``tree``."""
     s = 0.0
@@ -46,7 +46,7 @@ def fenwick_prefix(tree, count):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def concordance_column(order, time, event, bounds, risk, wi, vj, tol, tree, pos):
     """Numerator and denominator of the concordance of one column of risk scores.
 
@@ -95,7 +95,7 @@ def concordance_column(order, time, event, bounds, risk, wi, vj, tol, tree, pos)
     return num, den
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def concordance_sums(order, time, event, bounds, risk, wi, vj, tol):
     """Concordance numerators and denominators of every column of ``risk`` (n, L).
 

@@ -35,7 +35,7 @@ from numba import njit
 from .active_set import apply_step, cholesky_substitute, kink_fraction
 from .certify import centred_dots, dot, total, ws_gradient
 from .concave_factor import factor_border, factor_drop
-from .flags import INNER
+from .flags import FASTMATH, INNER
 from .moments import centred_combination
 
 #: Largest number of features the kept factor holds (its ``8 * FACTOR_MAX^2`` bytes
@@ -153,7 +153,7 @@ def factor_update(X, xd, xi, xp, sparse, w, xm, h, A, na, l2, L, fac, fd, pos, r
 
 # only the naive driver calls it (the tests through a compiled caller): without a Python
 # wrapper, a first dense fit compiles about 0.1 s less
-@njit(**INNER)
+@njit(**INNER, fastmath=FASTMATH)
 def factor_polish(X, xd, xi, xp, sparse, w, xm, h, r, st, b, A, na, l1, l2, lo, hi, L, fac,
                   fd, pos, refused, nf, gcol, step):
     """Exact step on the active set ``A[:na]`` with signs fixed, from the kept factor.

@@ -94,7 +94,7 @@ RCOND = 1e-10
 _EPS = np.finfo(np.float64).eps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def clip_spectrum(d, V, H, floor):
     """Eigenvalues ``d`` (eigenvectors ``V``'s columns) of a block Hessian ``H`` set to 0
     in place where they are rounding, not curvature: at or below ``RCOND`` of their
@@ -134,7 +134,7 @@ def cancelled(net, spread):
     return not net >= CANCEL_FLOOR * spread
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def step_cancels(H, d, m, shift):
     """True when the step ``d[:m]`` cancels (see ``CANCEL_FLOOR``) or is not finite.
 

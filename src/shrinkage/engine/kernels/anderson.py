@@ -8,7 +8,7 @@ from .active_set import cholesky_solve
 from .flags import FASTMATH, INNER
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=FASTMATH)
 def anderson_weights(hist, dim, K):
     """Weights ``c`` with ``sum(c) = 1`` minimising ``||U c||``, U the iterate differences.
 
@@ -137,7 +137,7 @@ def anderson_step(X, xd, xi, xp, sparse, v, uv, xm, xv, l1, l2, lo, hi, b, r, st
     return False
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=FASTMATH)
 def sparse_apply(xd, xi, xp, act, m, d, r):
     """r -= sum_t d_t * x_{act_t} over CSC columns (scalar gathers, as the sweeps of
     :mod:`.cd`)."""

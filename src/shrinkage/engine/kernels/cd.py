@@ -346,7 +346,7 @@ def cd_quadratic(X, xd, xi, xp, sparse, v, uv, xm, xv, h, l1, l2, lo, hi, b, r, 
     return sweeps
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def weighted_moments(X, xd, xi, xp, sparse, v, xm, idx, m, xv, h):
     """For j in idx[:m]: xv_j = sum_i v_i x_ij and h_j = sum_i v_i (x_ij - xm_j)^2."""
     if xd is not None:

@@ -55,7 +55,7 @@ def kkt_scan(g, b, l1, l2, lo, hi, cand, in_ws, scale, out):
     return vmax, m
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def strong_rule(g, b, l1u, cut, always, cand, in_ws, ws):
     """The strong-rule working set of :func:`~shrinkage.engine.problem.strong_set` in one
     loop (no p-length temporaries, for the per-lam cost of small designs).
@@ -141,7 +141,7 @@ def dual_terms(g, b, l1, l2, lo, hi, keep):
     return pen, t, conj
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def centred_dots(X, xd, xi, xp, sparse, u, su, xm, idx, m, g):
     """g_j = sum_i (x_ij - xm_j) u_i = x_j . u - xm_j * su for j in idx[:m].
 
@@ -177,7 +177,7 @@ def _dots_sparse(xd, xi, xp, u, su, xm, idx, m, g):
         g[j] = s - xm[j] * su
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=FASTMATH)
 def ws_gradient(X, xd, xi, xp, sparse, w, r, xm, idx, m, g):
     """g_j = sum_i w_i (x_ij - xm_j) r_i for j in idx[:m] (the working-set gradient)."""
     u = np.empty(r.shape[0])
@@ -186,7 +186,7 @@ def ws_gradient(X, xd, xi, xp, sparse, w, r, xm, idx, m, g):
     centred_dots(X, xd, xi, xp, sparse, u, total(u), xm, idx, m, g)
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def centred_gradient(X, xd, xi, xp, sparse, u, xm, excluded, g):
     """g_j = sum_i (x_ij - xm_j) u_i for every column (0 where ``excluded``).
 

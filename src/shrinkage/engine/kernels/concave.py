@@ -118,7 +118,7 @@ def violation(kind, gs, t, lam1, lam2, gamma):
     return d if d > 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def kkt_scan(kind, gamma, g, b, scale, unit, lam1, lam2, cand, in_ws, out):
     """Largest violation over candidates; violators outside ``in_ws`` written to ``out``.
 
@@ -142,7 +142,7 @@ def kkt_scan(kind, gamma, g, b, scale, unit, lam1, lam2, cand, in_ws, out):
     return vmax, m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def ws_kkt(kind, gamma, g, b, scale, unit, lam1, lam2, ws, m):
     """Largest violation over ``ws[:m]`` (units as :func:`kkt_scan`)."""
     vmax = 0.0
@@ -155,7 +155,7 @@ def ws_kkt(kind, gamma, g, b, scale, unit, lam1, lam2, ws, m):
     return vmax
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def penalty_sum(kind, gamma, b, scale, lam1, lam2, idx):
     """``sum_{j in idx} rho(s_j |b_j|) + lam2_j / 2 (s_j b_j)^2``."""
     s = 0.0
@@ -288,7 +288,7 @@ def concave_cd(kind, gamma, X, xd, xi, xp, sparse, v, uv, xm, xv, h, scale, lam1
     return max_sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def line_search(fam, kind, gamma, y, w, eta, deta, eta_t, b, b_old, idx, scale, lam1, lam2,
                 slack, max_halvings):
     """Backtracking on ``F(t) = loss(eta + t deta) + penalty(b_old + t (b - b_old))``.

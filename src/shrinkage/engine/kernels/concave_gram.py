@@ -59,7 +59,7 @@ def gram_sweep(kind, gamma, G, col, g, h, scale, lam1, lam2, b, ws, m):
     return maxch
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_objective(kind, gamma, b, c, g, yw, scale, lam1, lam2, ws, m):
     """``1/2 (yw - b.c - b.g) + penalty`` (``b`` zero outside ``ws[:m]``)."""
     q = yw
@@ -81,7 +81,7 @@ def _move_gradient(G, col, g, ws, m, delta):
                 g[t] -= d * G[t, cj]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def anderson_try(kind, gamma, G, col, c, g, yw, scale, lam1, lam2, b, ws, m, hist, K,
                  g_try, delta):
     """Replace ``b`` (and ``g``) by the Anderson extrapolation of the iterates in ``hist``.
@@ -143,7 +143,7 @@ def _piece(kind, a, lam1, gamma):
 CUT_SHARE = 0.9
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def piece_newton(kind, gamma, G, col, g, b, scale, lam1, lam2, A, na, fact):
     """Exact minimiser of the model on the active set ``A[:na]``, signs and pieces fixed.
 
@@ -251,7 +251,7 @@ def _boundary(kind, t, tn, lam1, gamma):
     return tau
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _grow_factor(L, m, fac, feats, nk, G, col, scale, d):
     """Append the features ``feats[:nk]`` (in order) to the Cholesky factor ``L[:m, :m]``
     of the block of ``fac[:m]`` in ``M = S + diag(d)`` (``S_ij = G[i, col[j]] / (s_i
@@ -302,7 +302,7 @@ def _grow_factor(L, m, fac, feats, nk, G, col, scale, d):
     return L, m, bound
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge):
     """ncvreg's convexity diagnostic at every path point ``coefs[k]`` (its support ``A``).
 
@@ -400,7 +400,7 @@ def convexity_margins(G, col, scale, coefs, lams, shift, l2, pen, n_live, ridge)
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def shifted_gram_block(buf, pos, w, u, vsum, shift):
     """``M = S - u u^T / vsum + diag(shift)`` with ``S_ij = w_i w_j buf[pos_i, pos_j]`` (a
     standardized Gram block gathered from a cache; ``u`` the columns' weighted sums,
@@ -417,7 +417,7 @@ def shifted_gram_block(buf, pos, w, u, vsum, shift):
     return M
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def rayleigh_quotient(buf, pos, w, u, vsum, shift, x):
     """``x^T M x / x^T x`` for :func:`shifted_gram_block`'s ``M`` without forming it: an
     upper bound on its smallest eigenvalue, and on that of any larger principal block

@@ -42,7 +42,7 @@ def _piece_curvature(kind, piece, gamma):
     return -1.0 / (gamma - 1.0) if piece == 1 else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _system(kind, gamma, buf, pos, b, s, lam1, lam2):
     """``G = buf[pos][:, pos]``, each coordinate's piece and sign, and the system matrix
     ``H = G + diag(s^2 (rho'' + lam2))`` of the pieces held."""
@@ -65,7 +65,7 @@ def _system(kind, gamma, buf, pos, b, s, lam1, lam2):
     return G, H, piece, sign
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _rhs(kind, gamma, g, b, s, sign, lam1, lam2, rhs):
     """The right-hand side for the pieces held (zero on coordinates at zero)."""
     for k in range(b.shape[0]):
@@ -74,7 +74,7 @@ def _rhs(kind, gamma, g, b, s, sign, lam1, lam2, rhs):
             slope(kind, abs(t), lam1[k], gamma) * sign[k] + lam2[k] * t)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _apply_inverse(Hi, rhs, d):
     """``d = Hi rhs``; returns ``d . rhs`` (= ``d^T H d``: negative along a direction of
     negative curvature)."""
@@ -89,7 +89,7 @@ def _apply_inverse(Hi, rhs, d):
     return dr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _first_edge(kind, gamma, b, s, d, sign, piece, lam1, full):
     """The step length ``tau <= full`` at which the first coordinate reaches an edge of
     its piece, and that coordinate (-1: none before ``full``)."""
@@ -109,7 +109,7 @@ def _first_edge(kind, gamma, b, s, d, sign, piece, lam1, full):
     return tau, kk
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _take(kind, gamma, G, g, b, s, lam1, lam2, dd, Gd):
     """Moves ``b`` by ``dd`` (and ``g`` by ``-G dd``) if the model does not increase;
     True if moved."""
@@ -134,7 +134,7 @@ def _take(kind, gamma, G, g, b, s, lam1, lam2, dd, Gd):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _drop(Hi, H, kk):
     """``H^-1`` with coordinate ``kk`` held at zero (its row and column of ``H`` replaced
     by the identity's): the Schur complement of its pivot. False on a pivot near zero."""
@@ -153,7 +153,7 @@ def _drop(Hi, H, kk):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _shift(Hi, H, kk, delta):
     """``H^-1`` after ``H[kk, kk] += delta`` (Sherman-Morrison). False on a denominator
     near zero."""
@@ -171,7 +171,7 @@ def _shift(Hi, H, kk, delta):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _change(kind, gamma, H, Hi, inverted, kk, to_zero, up, piece, s):
     """Coordinate ``kk`` leaves the system (``to_zero``) or moves one piece up or down:
     ``H`` changed and, once ``inverted``, ``Hi`` updated in ``O(m^2)``. False where an
@@ -194,7 +194,7 @@ def _change(kind, gamma, H, Hi, inverted, kk, to_zero, up, piece, s):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def piece_steps(kind, gamma, buf, pos, g, b, s, lam1, lam2, max_steps):
     """Exact steps on the held pieces, followed through piece changes (module docstring).
 

@@ -12,15 +12,24 @@ driver, with the flags, or from Python, without): two sessions, or two test work
 sharing a cache, then disagree in the last bits (the quick power-law text gaussian path's
 coefficients by up to 4.4e-7, from ``moments.centred_combination``). A scan of every
 compiled kernel's flags after fourteen kinds of fit in three orders
-(``tests/test_compile_order.py`` checks the fits) found six such kernels; each states its
-flags now. The loops over the stored entries of a sparse column (``cd._sweep_sparse``,
-``cd._weighted_moments_sparse``, ``certify._dots_sparse``) state the flags too, so their
-gathers ``v[indices[k]]`` are vectorised. The sweep had in fact run with them, inherited
-from ``cd_quadratic``, where it was meant to run without (vector gathers were once
-measured three times slower on columns of ~20 entries). On 2026-12-07 the scalar sweep
-made the quick default paths 3-11 % faster on uniformly sparse columns and 5-18 % slower
-on power-law text and one-hot factors (gaussian; binomial text and factors within 1 %), so
-the sweep keeps the flags.
+(``tests/test_compile_order.py`` checks the fits) found six such kernels, which were given
+their flags; since then every kernel states them (``tests/test_kernel_flags.py`` reads the
+source for it), each the flags it had been compiled with in practice (read from the
+compiled symbols after those fits and after the test suite), so that no fit changed. Two
+more had depended on the order: the Anderson weights (``anderson.anderson_weights``),
+compiled without the flags where an ungrouped multinomial path came first in a session
+(its coefficients then differed by up to 1.9e-9 from a session that had fitted a gaussian
+path first), and the exact active-set step (``active_factor.factor_polish``), likewise
+where a test's compiled caller reached it before the gaussian driver. A helper inlined
+with ``inline="always"`` needs none: numba inlines it into its caller before lowering,
+where the caller's flags apply. The loops over the stored entries of a sparse column
+(``cd._sweep_sparse``, ``cd._weighted_moments_sparse``, ``certify._dots_sparse``) state
+the flags too, so their gathers ``v[indices[k]]`` are vectorised. The sweep had in fact
+run with them, inherited from ``cd_quadratic``, where it was meant to run without (vector
+gathers were once measured three times slower on columns of ~20 entries). On 2026-12-07
+the scalar sweep made the quick default paths 3-11 % faster on uniformly sparse columns
+and 5-18 % slower on power-law text and one-hot factors (gaussian; binomial text and
+factors within 1 %), so the sweep keeps the flags.
 
 The CSC index arrays reach the kernels unsigned (``engine.problem.unsigned_index``: scipy's
 int32 viewed as uint32). numba guards every access through a signed index against a

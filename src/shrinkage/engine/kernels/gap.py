@@ -51,7 +51,7 @@ def covariance_residual_terms(b, c, g, yw):
     return yw - bc, (bq if bq > 0.0 else 0.0)
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=FASTMATH)
 def _clipped(gap):
     """A gap below zero (rounding) is zero; a NaN gap (a non-finite residual or gradient)
     is infinite: unconverged, never clipped to a certificate of zero."""

@@ -31,7 +31,7 @@ MAX_HALVINGS = 40
 FINAL_LEVEL = 6.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def weighted_residual(fam, y, eta, w, wres):
     """``wres_i = w_i (y_i - mu_i)``; returns ``sum_i wres_i`` (the intercept gradient)."""
     s = 0.0
@@ -43,7 +43,7 @@ def weighted_residual(fam, y, eta, w, wres):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def irls_model(fam, y, eta, w, v, z):
     """IRLS weights ``v_i = w_i var_i`` and working residual ``z_i = (y_i - mu_i) / var_i``.
 
@@ -71,7 +71,7 @@ def _pen1(bj, l1j, l2j):
     return l1j * abs(bj) + 0.5 * l2j * bj * bj
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def step_decrease(wres, deta, b_old, db, idx, l1, l2):
     """Predicted decrease of the Armijo test for the step ``(db, deta)``.
 
@@ -131,7 +131,7 @@ def _accepted(df, mag, t, decrease, slack):
             or df <= 4.0 * 2.220446049250313e-16 * mag)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
            max_halvings):
     """Backtracking line search on ``F(t) = loss(eta + t deta) + penalty(b_old + t db)``.
@@ -160,7 +160,7 @@ def armijo(fam, y, w, eta, deta, eta_t, b_old, db, idx, l1, l2, decrease, slack,
     return 0.0, 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def armijo_irls(fam, y, w, eta, mu, mc, deta, eta_t, b_old, db, idx, l1, l2, decrease,
                 slack, max_halvings, wres_t, v_t, z_t, mu_t, mc_t, sums):
     """:func:`armijo`, and in the same pass the quantities the next step needs at
@@ -239,7 +239,7 @@ def inner_violation(ws_cert, rate, ws_tol):
     return ws_cert
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def ws_gradient_kkt(X, xd, xi, xp, sparse, wres, swres, xm, b, l1, l2, lo, hi, scale, ws, m,
                     g):
     """Gradient and largest KKT violation over the working set ``ws[:m]``.
@@ -251,7 +251,7 @@ def ws_gradient_kkt(X, xd, xi, xp, sparse, wres, swres, xm, b, l1, l2, lo, hi, s
     return ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m):
     """Largest KKT violation over ``ws[:m]`` from a gradient ``g`` already at hand."""
     vmax = 0.0
@@ -263,7 +263,7 @@ def ws_kkt(g, b, l1, l2, lo, hi, scale, ws, m):
     return vmax
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def ws_max_curvature(h, s2, ws, m):
     """``max_j h_j / s2_j`` over ``ws[:m]`` (1 when empty): the largest curvature in
     standardized units, which scales the inner tolerance of a Newton step."""
@@ -276,7 +276,7 @@ def ws_max_curvature(h, s2, ws, m):
     return hmax if m > 0 else 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def moved_coordinates(b, b_ws, ws, m, idx, old, moves):
     """The coordinates of ``ws[:m]`` whose value differs from ``b_ws`` (their values
     before the step): writes them, their old values and their moves into ``idx, old,
@@ -293,7 +293,7 @@ def moved_coordinates(b, b_ws, ws, m, idx, old, moves):
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def secant_prediction(b, b_before, ws, m, rho, lo, hi, idx, cur, moves):
     """Non-zero coordinates of ``ws[:m]`` moved along the secant of the path.
 
@@ -316,7 +316,7 @@ def secant_prediction(b, b_before, ws, m, rho, lo, hi, idx, cur, moves):
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def fill_mean_parts(fam, eta, mu, mc):
     """``mu_i, mc_i = mean_parts(fam, eta_i)[:2]`` (what :func:`armijo_irls` needs at
     ``eta`` when no earlier line search left it)."""

@@ -45,7 +45,7 @@ WS_SIZE = 10
 PASSES = 11
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def descend_strength(fam, X, xd, xi, xp, sparse, y, w, xm, scale, s2, lo, hi, l1, l2, l1u, cut,
                      always, cand, excluded, expand, in_ws, ws, scratch, intercept, b, eta,
                      eta_t, wres, wres_t, g, v, z, v_t, z_t, mu, mc, mu_t, mc_t, sums_t, xv, h,
@@ -251,7 +251,7 @@ def _secant_start(fam, design, y, w, xm, ws, m, b, b_before, lo, hi, l1, l2, eta
     return b0, swres, loss, 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def model_setup(fam, X, xd, xi, xp, sparse, y, w, xm, s2, ws, m, eta, b, b0, v, z, v_t,
                  z_t, sums_t, pending, xv, h, b_ws, st, ws_cert, grad_scale, accuracy):
     """The IRLS model around ``eta`` (from the line search's pass when ``pending``), its
@@ -277,7 +277,7 @@ def model_setup(fam, X, xd, xi, xp, sparse, y, w, xm, s2, ws, m, eta, b, b0, v, 
     return thr, q0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def take_trial(eta, eta_t, wres, wres_t, mu, mu_t, mc, mc_t, sums_t):
     """Move to the line search's accepted point: its ``eta``, residual and mean parts
     replace the current ones; returns the residual's sum."""

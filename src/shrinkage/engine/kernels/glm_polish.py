@@ -67,7 +67,7 @@ def dense_normal_equations(X, v, xm, r, A, na, off, H, rhs):
             H[a2, a] = s
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=False)
 def _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, d, out, u, g):
     """``out = H d`` for ``H = Z^T V Z + diag(0, l2_A)``, ``Z = [1 (if off), Xc_A]``
     (``u``: n scratch, ``g``: p scratch)."""
@@ -84,7 +84,7 @@ def _hessian_product(X, xd, xi, xp, sparse, xm, v, A, l2A, off, d, out, u, g):
         out[0] = su
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def active_pcg(X, xd, xi, xp, sparse, xm, v, A, l2A, off, rhs, diag, max_iter, rtol, g):
     """Jacobi-preconditioned conjugate gradients from 0 for ``H x = rhs`` (``H`` as in
     :func:`_hessian_product`, preconditioner ``diag``), at most ``max_iter`` products,
@@ -116,7 +116,7 @@ def active_pcg(X, xd, xi, xp, sparse, xm, v, A, l2A, off, rhs, diag, max_iter, r
     return x
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def gram_applies(X, n, m, intercept):
     """Whether :func:`gram_model_step` minimises the model on ``m`` working-set columns:
     X dense, ``m + intercept <= GRAM_MAX_COLUMNS`` and ``<= GRAM_MAX_SHARE n``."""
@@ -225,7 +225,7 @@ def _gram_polish(G, c, q, b, ws, m, off, l1, l2, lo, hi, st, A, pos):
             q[r] += move * G[r, pos[s1]]
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def gram_model_step(X, v, xm, z, st, b, ws, m, intercept, l1, l2, lo, hi, thr, max_sweeps,
                     chunk):
     """Minimise the IRLS model on ``ws[:m]`` from its weighted Gram matrix.

@@ -15,7 +15,7 @@ from numba import njit
 from .active_set import cholesky_solve
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def model_objective(Rt, v, B, feats, ws, gptr, l1g, l1in, l2g, pos):
     """``1/2 sum_i v_i ||Rt_i||^2 + pen`` over the working set (``B`` rows follow
     ``feats``; ``pos`` maps a feature to its row)."""
@@ -37,7 +37,7 @@ def model_objective(Rt, v, B, feats, ws, gptr, l1g, l1in, l2g, pos):
     return f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def anderson_weights(Bh):
     """Anderson's affine weights ``coef`` (summing to one) of the iterates ``Bh[1:]``
     whose differences ``Bh[a + 1] - Bh[a]`` combine to the smallest norm; empty when
@@ -71,7 +71,7 @@ def anderson_weights(Bh):
     return z / zs
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R, sh, svR,
                   b0):
     """Replace the current point by the Anderson extrapolation of the stored iterates
@@ -94,7 +94,7 @@ def anderson_step(Bh, Rh, b0h, feats, v, ws, gptr, gidx, l1g, l1in, l2g, beta, R
         move_to_point(Be, Re, b0e, feats, v, beta, R, sh, svR, b0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def store_iterate(Bh, Rh, b0h, hist, beta, feats, R, sh, b0):
     """Slot ``hist`` of an Anderson history: ``beta[feats]``, the residual with its lazy
     shift applied, and the intercept."""
@@ -109,7 +109,7 @@ def store_iterate(Bh, Rh, b0h, hist, beta, feats, R, sh, b0):
         b0h[hist, k] = b0[k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def anderson_combination(coef, Bh, Rh, b0h):
     """``sum_a coef_a (B, R, b0)_{a+1}``: the extrapolated coefficients, residual and
     intercept (the residual is linear in the point, so it is that point's residual)."""
@@ -124,7 +124,7 @@ def anderson_combination(coef, Bh, Rh, b0h):
     return Be, Re, b0e
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def move_to_point(Be, Re, b0e, feats, v, beta, R, sh, svR, b0):
     """Make ``(Be, Re, b0e)`` the current point: ``beta[feats] = Be``, the residual (its
     lazy shift cleared) and its weighted sums ``svR``, the intercept."""

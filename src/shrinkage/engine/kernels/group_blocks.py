@@ -13,7 +13,7 @@ from .active_set import clip_spectrum
 _EPS = 2.220446049250313e-16
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def fill2(a, value):
     """``a[:, :] = value`` as a loop (a slice assignment compiles numba's error path)."""
     for s in range(a.shape[0]):
@@ -21,7 +21,7 @@ def fill2(a, value):
             a[s, k] = value
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def copy2(dst, src):
     """``dst[:, :] = src`` as a loop (see :func:`fill2`)."""
     for s in range(dst.shape[0]):
@@ -29,7 +29,7 @@ def copy2(dst, src):
             dst[s, k] = src[s, k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def group_root(ss, e, l1g, cnorm):
     """Root ``t > 0`` of ``sum_j ss_j / (t e_j + l1g)^2 = 1`` (``cnorm^2 = sum ss``,
     ``cnorm > l1g``) by Newton's method from a point left of the root."""
@@ -59,7 +59,7 @@ def group_root(ss, e, l1g, cnorm):
     return t
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def solve_block_en(Qg, d, c, l1g, l2, out, ct, ss, e):
     """Exact minimiser of ``1/2 b^T H b - <c, b> + l1g ||b|| + l2 / 2 ||b||^2`` for
     ``H = Qg diag(d) Qg^T``; ``c`` and ``out`` have shape (m, K)."""
@@ -111,7 +111,7 @@ def solve_block_en(Qg, d, c, l1g, l2, out, ct, ss, e):
             out[s, k] = acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def sgl_prox(u, l1in, l1g, l2, out):
     """``argmin_b 1/2 ||b - u||^2 + l1in ||b||_1 + l1g ||b|| + l2 / 2 ||b||^2``."""
     m, K = u.shape
@@ -128,7 +128,7 @@ def sgl_prox(u, l1in, l1g, l2, out):
             out[s, k] *= f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def block_violation(Hg, c, b, l1in, l1g, l2):
     """Largest distance of ``c - H b - l2 b`` from the block's subdifferential (per entry
     for the L1 part, whole block for the group norm)."""
@@ -155,7 +155,7 @@ def block_violation(Hg, c, b, l1in, l1g, l2):
     return np.sqrt(s2)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def violation_rounding(Hg, c, b, l1in, l1g, l2):
     """The rounding level of :func:`block_violation`: ``16 eps`` times the size of the
     terms it sums (``|c|``, ``|H| |b|``, ``l2 |b|`` and the penalties), entry by entry.
@@ -184,7 +184,7 @@ def _violation_and_enough(Hg, c, b, l1in, l1g, l2, tol_abs):
             max(tol_abs, violation_rounding(Hg, c, b, l1in, l1g, l2)))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def solve_block_sgl(Hg, c, l1in, l1g, l2, b, dmax, tol_abs):
     """Sparse-group block: support by accelerated proximal gradient, then exact on it.
 
@@ -244,7 +244,7 @@ def solve_block_sgl(Hg, c, l1in, l1g, l2, b, dmax, tol_abs):
     return viol, steps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def polish_support(Hg, c, l1in, l1g, l2, b):
     """Solve the block exactly on the support and signs of ``b`` (in place)."""
     m, K = c.shape
@@ -280,7 +280,7 @@ def polish_support(Hg, c, l1in, l1g, l2, b):
         b[idx[a] // K, idx[a] % K] = out[a, 0]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def exact_group_update(Hg, Qg, D, a, gidx, beta, cg, bg, og, l1in, l1g, l2, sgl_tol, ct, ss,
                        e):
     """The group's exact minimiser in ``og`` given its gradient at zero move in ``cg``.
@@ -314,7 +314,7 @@ def exact_group_update(Hg, Qg, D, a, gidx, beta, cg, bg, og, l1in, l1g, l2, sgl_
     return dmax
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def largest_group(gptr, ws):
     """The most features any group of ``ws`` holds (at least 1: buffer sizes)."""
     mmax = 1
@@ -323,7 +323,7 @@ def largest_group(gptr, ws):
     return mmax
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def nonzero_groups(beta, gptr, gidx, ws, act):
     """Write the groups of ``ws`` with a non-zero coefficient into ``act``; how many."""
     K = beta.shape[1]
@@ -340,7 +340,7 @@ def nonzero_groups(beta, gptr, gidx, ws, act):
     return m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def group_features(gptr, gidx, ws):
     """The features of the groups ``ws``, group by group."""
     F = 0
@@ -355,7 +355,7 @@ def group_features(gptr, gidx, ws):
     return feats
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def take_block_row(out, s, beta, j, delta):
     """Move feature ``j`` to its block solution ``out[s]`` (one entry per response).
 
@@ -372,7 +372,7 @@ def take_block_row(out, s, beta, j, delta):
     return moved, nz
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def refit_intercepts(svR, sh, vsum, b0, worst):
     """The exact intercept step of every response, ``d0 = (sum v r - sh vsum) / vsum``,
     applied to ``b0`` and the residual shift ``sh``; returns ``max(worst, vsum d0^2)``."""
@@ -384,7 +384,7 @@ def refit_intercepts(svR, sh, vsum, b0, worst):
     return worst
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def sparse_wdot(xdv, xi, q0, q1, R, k):
     """``sum_q xdv_q R_ik`` over the stored entries ``q0:q1`` of a column whose values
     ``xdv = v_i x_ij`` carry the weights (one gather per entry, not two)."""
@@ -394,7 +394,7 @@ def sparse_wdot(xdv, xi, q0, q1, R, k):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def weighted_values(xd, xi, v):
     """``xdv_q = v_i xd_q`` for the stored entries of a CSC design (``i = xi_q``)."""
     out = np.empty(xd.shape[0])

@@ -53,7 +53,7 @@ from .group_gram import gram_move, store_gram_iterate
 from .groups import block_gradient, block_move
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def radial_block(kind, gamma, Hg, cg, bg, ag, L, damp, l1g, l2g, out, q, u, thr,
                  max_inner):
     """Repeated majorized updates of one block (module docstring) from ``bg``.
@@ -91,7 +91,7 @@ def radial_block(kind, gamma, Hg, cg, bg, ag, L, damp, l1g, l2g, out, q, u, thr,
             break
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def project_off_null(Q, D, e0, a, m, c):
     """``c[:m]`` less its components along the block's eigenvectors (``Q[e0 + s m + u]``
     is entry ``s`` of vector ``u``) whose eigenvalue ``D[a + u]`` is 0: directions of
@@ -111,7 +111,7 @@ def project_off_null(Q, D, e0, a, m, c):
                 c[s, k] -= acc * Q[e0 + s * m + u]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
                         gidx, eoff, H, Q, D, ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept,
                         thr, damp, anchor, bufs):
@@ -154,7 +154,7 @@ def concave_group_sweep(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, 
     return worst
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
                       gidx, eoff, H, Q, D, ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept,
                       thr, max_sweeps, damp, anchor, n_anderson):
@@ -186,7 +186,7 @@ def concave_group_bcd(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def concave_active_sweeps(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, gptr,
                           gidx, eoff, H, Q, D, ws, l1g, l2g, beta, R, sh, svR, b0,
                           fit_intercept, thr, max_sweeps, damp, anchor, n_anderson, bufs):
@@ -225,7 +225,7 @@ def concave_active_sweeps(kind, gamma, X, xd, xi, xp, sparse, v, vsum, xm, inv_s
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _residual_anderson_step(kind, gamma, Bh, Rh, b0h, feats, v, ws, gptr, l1g, l2g, beta, R,
                             sh, svR, b0):
     """Move to the Anderson extrapolation of the stored iterates (coefficients, residual
@@ -241,7 +241,7 @@ def _residual_anderson_step(kind, gamma, Bh, Rh, b0h, feats, v, ws, gptr, l1g, l
         move_to_point(Be, Re, b0e, feats, v, beta, R, sh, svR, b0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _residual_concave_objective(kind, gamma, Rt, v, B, ws, gptr, l1g, l2g):
     """``1/2 sum_i v_i ||Rt_i||^2 + sum_g rho(||beta_g||) + l2g / 2 ||beta_g||^2`` with the
     coefficients outside ``ws`` at zero (rows of ``B`` follow ``ws``'s features)."""
@@ -262,7 +262,7 @@ def _residual_concave_objective(kind, gamma, Rt, v, B, ws, gptr, l1g, l2g):
     return f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_concave_sweep(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta, Gt, thr,
                        damp, anchor, bufs):
     """:func:`concave_group_sweep` on the Gram matrix (gaussian, ``n >> p``): the block's
@@ -301,7 +301,7 @@ def gram_concave_sweep(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g, bet
     return worst
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_concave_bcd(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta, Gt, c0t,
                      thr, max_sweeps, damp, anchor, n_anderson):
     """:func:`concave_group_bcd` on the Gram matrix (:func:`gram_concave_sweep`): sweeps
@@ -330,7 +330,7 @@ def gram_concave_bcd(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta,
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_concave_active_sweeps(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, l2g, beta,
                                Gt, c0t, thr, max_sweeps, damp, anchor, n_anderson, bufs):
     """Sweeps over the groups ``ws`` until none moves by more than ``thr``; every
@@ -382,7 +382,7 @@ def gram_concave_active_sweeps(kind, gamma, C, gptr, gidx, eoff, H, D, ws, l1g, 
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _gram_concave_objective(kind, gamma, B, Gt_, c0t, feats, ws, gptr, l1g, l2g):
     """``1/2 beta^T C beta - <c0, beta> + P = -1/2 <beta, c0 + G> + P`` with the
     coefficients outside ``feats`` at zero (rows of ``B`` follow ``feats``) and

@@ -45,7 +45,7 @@ def _curvature(kind, r, lam1, gamma):
     return 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _gram_block(buf, pos, w):
     m = pos.shape[0]
     C = np.empty((m, m))
@@ -55,7 +55,7 @@ def _gram_block(buf, pos, w):
     return C
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _system(kind, gamma, C, g, b, off, l1, l2, H, grad):
     """The Hessian ``H`` and gradient ``grad`` of the model at ``b`` (module docstring)."""
     for i in range(C.shape[0]):
@@ -76,7 +76,7 @@ def _system(kind, gamma, C, g, b, off, l1, l2, H, grad):
                 H[i, j] += (c - a) * b[i] * b[j] / (r * r)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _descent(H, grad, d):
     """``d = -H^-1 grad`` through the Cholesky factor of ``H`` (``H`` is overwritten);
     False where ``H`` is not clearly positive definite (the model is not locally convex:
@@ -93,7 +93,7 @@ def _descent(H, grad, d):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _cancels(C, d, dCd, off, l2):
     """:func:`~.active_set.cancelled` for the step ``d`` (``dCd = d^T C d``) with the
     groups' ridge parts: a step along a near-null direction of collinear columns."""
@@ -132,7 +132,7 @@ def _first_root(dd, bd, c):
     return hi if hi > 0.0 else np.inf
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _edge_cut(kind, gamma, b, d, off, l1):
     """The largest ``tau <= 1`` for which every group's norm ``||b_h + tau d_h||``
     stays on its piece of ``rho`` and above ``1 - _CUT_SHARE`` of its norm now. A group
@@ -156,7 +156,7 @@ def _edge_cut(kind, gamma, b, d, off, l1):
     return tau
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _penalty_change(kind, gamma, b, d, t, off, l1, l2):
     """``sum_h P_h(b_h + t d_h) - P_h(b_h)``."""
     out = 0.0
@@ -172,7 +172,7 @@ def _penalty_change(kind, gamma, b, d, t, off, l1, l2):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def group_newton(kind, gamma, buf, pos, w, g, b, off, l1, l2, tol, max_steps):
     """Damped Newton steps on the active groups' model (module docstring).
 

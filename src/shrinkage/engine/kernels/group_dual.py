@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def group_soft_norms(A, order, starts, thr):
     """``||S(A_g, thr_g)||`` per group for ``A`` of shape (p, K)."""
     G_n = starts.shape[0] - 1
@@ -29,7 +29,7 @@ def group_soft_norms(A, order, starts, thr):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def group_penalty_sum(B, order, starts, l1g, l1in, l2g):
     """``sum_g l1g_g ||B_g|| + l1in_g ||B_g||_1 + l2g_g / 2 ||B_g||^2`` for ``B`` of shape
     (p, K)."""

@@ -28,7 +28,7 @@ from .group_blocks import (
 )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def store_gram_iterate(Bh, Gh, hist, beta, feats, Gt):
     """Slot ``hist`` of a Gram-mode Anderson history: ``beta[feats]`` and ``Gt``."""
     F, K = Bh.shape[1], Bh.shape[2]
@@ -40,7 +40,7 @@ def store_gram_iterate(Bh, Gh, hist, beta, feats, Gt):
             Gh[hist, k, i] = Gt[k, i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_blocks(C, gptr, gidx, eoff, todo, H, Q, D):
     """Copy ``H_g = C_gg`` for the groups in ``todo`` and cache its eigenvectors ``Q_g``
     and (non-negative) eigenvalues ``D_g``."""
@@ -62,7 +62,7 @@ def gram_blocks(C, gptr, gidx, eoff, todo, H, Q, D):
                 Q[e0 + s * m + u] = V[s, u]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_move(C, Gt, j, delta):
     """``Gt[k] -= delta_k C[j]`` for every response (C is symmetric: its row ``j``)."""
     for k in range(Gt.shape[0]):
@@ -77,7 +77,7 @@ def row_axpy(C, Gt, j, k, dk):
         Gt[k, i] -= C[j, i] * dk
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, sgl_tol, c, out,
                ct, ss, e, delta, bbuf):
     """One sweep of exact block updates over ``ws``; returns the largest move
@@ -109,7 +109,7 @@ def gram_sweep(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, sgl_t
     return worst
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, c0t, thr,
              max_sweeps, sgl_tol, n_anderson):
     """Sweeps of exact block updates over the groups ``ws`` until no block moves by more
@@ -138,7 +138,7 @@ def gram_bcd(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, c0t, th
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_active_sweeps(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, Gt, c0t, thr,
                        max_sweeps, sgl_tol, n_anderson, bufs):
     """Sweeps over the groups ``ws`` until none moves by more than ``thr``; every
@@ -171,7 +171,7 @@ def gram_active_sweeps(C, gptr, gidx, eoff, H, Q, D, ws, l1g, l1in, l2g, beta, G
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_objective(B, Gt_, c0t, feats, ws, gptr, l1g, l1in, l2g):
     """``1/2 beta^T C beta - <c0, beta> + pen = -1/2 <beta, c0 + G> + pen`` with the
     coefficients outside ``feats`` at zero (rows of ``B`` follow ``feats``; ``ws``'s
@@ -196,7 +196,7 @@ def gram_objective(B, Gt_, c0t, feats, ws, gptr, l1g, l1in, l2g):
     return f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def gram_anderson_step(Bh, Gh, feats, ws, gptr, l1g, l1in, l2g, beta, Gt, c0t):
     """Replace the current point by the Anderson extrapolation of the stored iterates
     when it lowers the objective."""

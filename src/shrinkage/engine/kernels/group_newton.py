@@ -32,7 +32,7 @@ _ARMIJO = 1e-4  # the share of the slope a kept step must gain
 _MAX_HALVINGS = 20
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def apply_z(X, xd, xi, xp, xm, inv_s, feats, d, v, vsum, centre, out):
     """``out = P Z_F d`` (``P`` the ``v``-weighted centring when ``centre``); returns the
     removed weighted mean ``(v . Z_F d) / vsum`` (0 without centring)."""
@@ -69,7 +69,7 @@ def dense_axpy_col(X, j, a, out):
         out[i] += a * X[i, j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def apply_zt(X, xd, xi, xp, xm, inv_s, feats, w, out):
     """``out_f = z_j^T w`` for the features ``j = feats[f]`` (``z_j`` centred by ``xm``)."""
     sw = 0.0
@@ -86,7 +86,7 @@ def apply_zt(X, xd, xi, xp, xm, inv_s, feats, w, out):
         out[f] = inv_s[j] * (acc - xm[j] * sw)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def hess_vec(X, xd, xi, xp, xm, inv_s, feats, v, vsum, centre, gptr, act, loc, rad, dir_,
              l1g, l2g, d, zd, w, out):
     """``out = (Z_F^T V P Z_F + D) d`` (module docstring); ``zd``, ``w`` scratch (n)."""
@@ -105,7 +105,7 @@ def hess_vec(X, xd, xi, xp, xm, inv_s, feats, v, vsum, centre, gptr, act, loc, r
             out[f] += c * (d[f] - dir_[f] * ud) + l2g[g] * d[f]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def block_preconditioner(H, eoff, gptr, act, loc, rad, dir_, l1g, l2g, L):
     """Cholesky factors of the diagonal blocks ``H_g + D_g`` into ``L`` (rows ``loc``,
     ``m x m`` each); a block that is not clearly positive definite gets the identity
@@ -129,7 +129,7 @@ def block_preconditioner(H, eoff, gptr, act, loc, rad, dir_, l1g, l2g, L):
                 B[s, s] = np.sqrt(dmax) if dmax > 0.0 else 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def precondition(L, loc, rvec, out):
     """``out = M^{-1} rvec`` block by block from the factors in ``L``."""
     for h in range(loc.shape[0] - 1):
@@ -146,7 +146,7 @@ def precondition(L, loc, rvec, out):
             out[a + i] = t / L[a + i, i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def group_geometry(beta, feats, loc, b, rad, dir_):
     """``b = beta[feats]``, each group's radius ``||b_g||`` and direction ``b_g / ||b_g||``."""
     for f in range(feats.shape[0]):
@@ -160,7 +160,7 @@ def group_geometry(beta, feats, loc, b, rad, dir_):
             dir_[f] = b[f] / rad[h] if rad[h] > 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def model_change(t, act, loc, rad, bd, dd, l1g, l2g, ru, uu):
     """``f(b + t d) - f(b)``, from the residual's ``ru = r^T V u``, ``uu = u^T V u`` (``u =
     P Z_F d``) and each group's ``b_g . d_g``, ``d_g . d_g`` (differences formed without
@@ -176,7 +176,7 @@ def model_change(t, act, loc, rad, bd, dd, l1g, l2g, ru, uu):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def newton_direction(X, xd, xi, xp, xm, inv_s, feats, v, vsum, centre, gptr, act, loc,
                      rad, dir_, l1g, l2g, L, grad, tol, max_cg, d, zd, w):
     """Preconditioned conjugate gradients for ``Hess d = -grad`` from ``d = 0``, until
@@ -210,7 +210,7 @@ def newton_direction(X, xd, xi, xp, xm, inv_s, feats, v, vsum, centre, gptr, act
     return it
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def newton_steps(X, xd, xi, xp, v, vsum, xm, inv_s, gptr, gidx, eoff, H, act, l1g, l2g,
                  beta, R, b0, fit_intercept, max_steps, max_cg, forcing, tol):
     """Damped Newton steps on the non-zero groups ``act`` (module docstring), at most
@@ -295,7 +295,7 @@ def newton_steps(X, xd, xi, xp, v, vsum, xm, inv_s, gptr, gidx, eoff, H, act, l1
     return kept, cg
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def same_groups(a, na, b, nb):
     """Whether ``a[:na]`` and ``b[:nb]`` hold the same groups (both in ``ws`` order)."""
     if na != nb:
@@ -306,7 +306,7 @@ def same_groups(a, na, b, nb):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def bcd_with_newton(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
                     Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                     max_sweeps, sgl_tol, n_anderson, newton_after, max_steps, max_cg,
@@ -361,7 +361,7 @@ def bcd_with_newton(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr
     return done
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def extrapolate(X, xd, xi, xp, xm, inv_s, beta, prev, ratio, R):
     """Move ``beta`` (p, 1) along the path's secant, ``beta += ratio (beta - prev)``, and
     the settled residual ``R`` (n, 1) with it: a warm start for the next strength that

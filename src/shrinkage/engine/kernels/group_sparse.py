@@ -18,7 +18,7 @@ from numba import njit
 from .group_blocks import group_root
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def no_inner_l1(l1in, ws):
     """Whether no group of ``ws`` has L1 inside (the sparse-group lasso's block needs
     the general update)."""
@@ -28,7 +28,7 @@ def no_inner_l1(l1in, ws):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def sparse_vector_sweep(xd, xi, xp, xdv, vc, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q, D,
                         ws, l1g, l2g, beta, R, sh, svR, b0, fit_intercept, c, bg, ct, ss, e,
                         out):
@@ -90,7 +90,7 @@ def sparse_vector_sweep(xd, xi, xp, xdv, vc, vsum, xm, inv_s, xv, gptr, gidx, eo
     return worst
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def block_solution(Q, D, a, e0, m, c, l1, l2, cn, ct, ss, e, out):
     """``out = Q diag(t / (t (d + l2) + l1)) Q^T c`` with ``t`` the root of the block's
     secular equation (``||c|| > l1``; ``l1 = 0``: the ridge block ``Q diag(1 / (d + l2))

@@ -43,7 +43,7 @@ from .group_sparse import no_inner_l1, sparse_vector_sweep
 _EPS = 2.220446049250313e-16
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, todo,
                    H, Q, D, xv, head):
     """Cache ``H_g = Z_g^T V Z_g``, its eigenvectors ``Q_g`` and eigenvalues ``D_g`` and
@@ -88,7 +88,7 @@ def block_hessians(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, gptr, gidx, eoff, 
                 Q[e0 + s * m + u] = V[s, u]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def sparse_block_gram(xd, xi, xp, v, gidx, a, m, head):
     """``raw[s, u] = sum_i v_i x_ij x_il`` (``j = gidx[a + s]``, ``l = gidx[a + u]``,
     ``u <= s``) of a CSC group, row by row: each stored entry meets the group's earlier
@@ -126,7 +126,7 @@ def sparse_block_gram(xd, xi, xp, v, gidx, a, m, head):
     return raw
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def weighted_sums(X, xd, xi, xp, sparse, v, feats, xv):
     """``xv_j = sum_i v_i x_ij`` for the features ``feats`` (the lazy residual's
     correction under new weights when the block Hessians are kept)."""
@@ -135,7 +135,7 @@ def weighted_sums(X, xd, xi, xp, sparse, v, feats, xv):
         xv[j] = column_weighted_sum(X, xd, xi, xp, sparse, v, j)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def column_weighted_sum(X, xd, xi, xp, sparse, v, j):
     """``sum_i v_i x_ij`` for one column of a dense or CSC design."""
     acc = 0.0
@@ -148,7 +148,7 @@ def column_weighted_sum(X, xd, xi, xp, sparse, v, j):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def dense_block_hessian(X, v, xm, inv_s, gidx, a, m, e0, H):
     """``H_g = Z_g^T V Z_g`` of a dense group: the rows ``sqrt(v_i) (x_ij - xm_j) inv_s_j``
     are formed once (n m), then each entry is one contiguous dot product (vectorised;
@@ -177,7 +177,7 @@ def row_dot(Zt, s, u):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def block_gradient(X, xd, xi, xp, sparse, v, vsum, xm, inv_s, xv, R, sh, svR, j, out):
     """``out_k = sum_i v_i z_ij (R_ik - sh_k)`` for column ``j`` (the lazy residual)."""
     K = R.shape[1]
@@ -201,7 +201,7 @@ def lazy_gradient(raw, j, k, inv_s, xv, xm, sh, svR, vsum):
     return inv_s[j] * (raw - sh[k] * xv[j] - xm[j] * (svR[k] - sh[k] * vsum))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def dense_group_gradient(X, v, vsum, xm, inv_s, xv, R, sh, svR, gidx, a, cg, vr):
     """:func:`block_gradient` of the ``cg.shape[0]`` columns ``gidx[a:]`` of a dense
     design at once: ``vr = v * R[:, k]`` is formed once per response, so each column
@@ -240,7 +240,7 @@ def dense_dot(X, v, R, j, k):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def sparse_dot(xd, xi, q0, q1, v, R, k):
     """``sum_q v_i xd_q R_ik`` over the stored entries ``q0:q1`` of a column (one
     response at a time: the inner loop is a plain gather)."""
@@ -251,7 +251,7 @@ def sparse_dot(xd, xi, q0, q1, v, R, k):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def sparse_axpy(xd, xi, q0, q1, R, k, a0):
     """``R[i, k] -= a0 * xd_q`` over the stored entries ``q0:q1`` of a column."""
     for q in range(q0, q1):
@@ -265,7 +265,7 @@ def dense_axpy(X, R, j, k, a0):
         R[i, k] -= X[i, j] * a0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
     """The residual after ``beta_j += delta`` (shape (K,)): ``R -= z_j delta``, lazily
     (``a`` is scratch of shape (K,))."""
@@ -283,7 +283,7 @@ def block_move(X, xd, xi, xp, sparse, xm, inv_s, xv, R, sh, svR, j, delta, a):
         svR[k] -= a[k] * xv[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def bcd_sweep(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
               D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, sgl_tol, c, out,
               ct, ss, e, col, delta, scr, bbuf, vr):
@@ -335,7 +335,7 @@ def bcd_sweep(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx
     return worst
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def group_bcd(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H, Q,
               D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr, max_sweeps,
               sgl_tol, n_anderson, confirm=True):
@@ -377,7 +377,7 @@ def group_bcd(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def active_sweeps(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, gidx, eoff, H,
                   Q, D, ws, l1g, l1in, l2g, beta, R, sh, svR, b0, fit_intercept, thr,
                   max_sweeps, sgl_tol, n_anderson, bufs):
@@ -416,7 +416,7 @@ def active_sweeps(X, xd, xi, xp, xdv, vc, sparse, v, vsum, xm, inv_s, xv, gptr, 
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def settle_residual(R, sh):
     """Materialise the lazy residual: ``R -= sh``, ``sh = 0``."""
     for i in range(R.shape[0]):

@@ -25,7 +25,7 @@ def column_variances(X, w, center):
     return out
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def column_range(X, w, lo, hi):
     """Smallest and largest value of every column over the rows with ``w_i > 0``.
 
@@ -46,7 +46,7 @@ def column_range(X, w, lo, hi):
         hi[j] = b
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def sparse_column_range(data, indptr, indices, w, lo, hi):
     """:func:`column_range` of a CSC matrix: stored entries, and 0 when a row with
     positive weight has no stored entry in the column."""
@@ -73,7 +73,7 @@ def sparse_column_range(data, indptr, indices, w, lo, hi):
         hi[j] = b
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def take_rows_fortran(X, rows, out):
     """out[t, j] = X[rows[t], j] for Fortran-ordered X and out, one column at a time.
 
@@ -108,7 +108,7 @@ def shifted_sums_by_column(X, y, m, ybar, s1, s2, sxy):
         sxy[j] = e
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def sparse_column_moments(data, indptr, indices, w, center, out):
     """out_j = sum_i w_i (x_ij - center_j)^2 for a CSC matrix (zeros included)."""
     p = indptr.shape[0] - 1
@@ -151,7 +151,7 @@ def centred_combination(X, xd, xi, xp, sparse, xm, idx, coef, out):
         out[i] -= shift
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def active_normal_equations(X, xd, xi, xp, sparse, v, xm, r, idx, intercept, H, rhs):
     """H = Z^T V Z and rhs = Z^T V r for Z = [1 (if intercept), X[:, idx] - xm[idx]].
 

@@ -49,7 +49,7 @@ from numba import njit
 from .anderson import anderson_weights
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _group_norm_root(u, c, l1, nrm):
     """s > 0 with sum_k u_k^2 / (c_k s + l1)^2 = 1, given ``nrm = ||u|| > l1 > 0``."""
     # start from a point left of the root: with c_k <= c_max, psi((||u|| - l1) / c_max)
@@ -87,7 +87,7 @@ def _row_update(w, P, q, qsum, i, xval, delta, K):
         qsum[k] -= a
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum, b0, M0,
                  idx, m, grouped, intercept, gbuf, cbuf, Wsum, soff, O, slot):
     """One sweep of block updates over ``idx[:m]`` (and the intercept); returns the largest
@@ -206,7 +206,7 @@ def _block_sweep(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, qsum,
     return maxch
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _intercept_step(X, xd, w, P, q, qsum, b0, M0, Wsum, soff, gbuf):
     """The class intercepts' block step of :func:`_block_sweep` (majoriser ``M0``);
     returns its move ``sum_k M0_k d_k^2``."""
@@ -230,7 +230,7 @@ def _intercept_step(X, xd, w, P, q, qsum, b0, M0, Wsum, soff, gbuf):
     return ch
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _fold_offset(w, P, q, qsum, soff):
     """``q_i -= W_i soff`` for every row (keeping ``qsum``), then ``soff = 0``."""
     n, K = q.shape
@@ -246,7 +246,7 @@ def _fold_offset(w, P, q, qsum, soff):
         soff[k] = 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _curvature_sum(w, P, W):
     """``W = sum_i w_i (diag(P_i) - P_i P_i^T)`` (K x K, zero on entry)."""
     n, K = P.shape
@@ -261,7 +261,7 @@ def _curvature_sum(w, P, W):
 _ANDERSON_K = 5
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, l1, l2, grouped,
                  intercept, D, q):
     """Model value m(B, b0) and, in ``q``, its negative gradient in eta (from scratch).
@@ -318,7 +318,7 @@ def _model_state(X, xd, xi, xp, sparse, w, P, xm, q0, B, B0, b0, b00, ws, n_ws, 
     return val + pen
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0, M0,
                    ws, n_ws, grouped, intercept, thr, max_sweeps, O, slot):
     """Block CD over ``ws[:n_ws]`` with active-set cycling; returns the sweeps used.
@@ -427,7 +427,7 @@ def cd_multinomial(X, xd, xi, xp, sparse, w, P, xm, M, l1, l2, lo, hi, B, q, b0,
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _copy(A):
     """A C-ordered copy of the matrix ``A`` by plain loops: ``A.copy()`` compiles numba's
     generic strided copy (about a second of first-call compilation per use)."""
@@ -439,7 +439,7 @@ def _copy(A):
     return C
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _copy_vector(a):
     """``a.copy()`` by a plain loop (see :func:`_copy`)."""
     c = np.empty(a.shape[0])
@@ -448,7 +448,7 @@ def _copy_vector(a):
     return c
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _store(hist, col, B, b0, act, m, K):
     for t in range(m):
         for k in range(K):

@@ -14,7 +14,7 @@ from numba import njit
 from .flags import KERNEL
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def class_curvature(X, xd, xi, xp, sparse, v, xm, idx, m, M):
     """For j in idx[:m]: M_jk = 2 sum_i v_ik (x_ij - xm_j)^2."""
     n, K = v.shape
@@ -47,7 +47,7 @@ def class_curvature(X, xd, xi, xp, sparse, v, xm, idx, m, M):
                 M[j, k] *= 2.0
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def block_coupling(X, xd, xi, xp, w, P, xm, ws, n_ws, O, slot):
     """``O[t, k, l] = -sum_i w_i xc_ij^2 P_ik P_il`` (``k != l``) for ``j = ws[t]``, and
     ``slot[j] = t``: the off-diagonal entries of the block Hessians (zero on entry).

@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _norm_root(u, c, l1):
     """``s > 0`` with ``sum_k u_k^2 / (c_k s + l1)^2 = 1`` (requires ``||u|| > l1 > 0``);
     the left side decreases in ``s``, so Newton from ``s = 0`` converges monotonically."""
@@ -45,7 +45,7 @@ def _norm_root(u, c, l1):
     return max(s, 0.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _move(H, r, T, j, new, active):
     """Set row ``j`` of ``T`` to ``new``, updating ``r``; returns ``sum_k A_kk d_k^2``."""
     K = T.shape[1]
@@ -65,7 +65,7 @@ def _move(H, r, T, j, new, active):
     return chg
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _coordinate_row(H, r, T, j, l1, l2, lo, hi, active):
     """Exact coordinate updates of row ``j``, class by class."""
     K = T.shape[1]
@@ -90,7 +90,7 @@ def _coordinate_row(H, r, T, j, l1, l2, lo, hi, active):
     return chg
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def _group_row(H, r, T, j, l1, l2, active, inner, centre):
     """Majorisation-minimisation on the group of row ``j`` (``inner`` steps at most).
 
@@ -136,7 +136,7 @@ def _group_row(H, r, T, j, l1, l2, active, inner, centre):
     return _move(H, r, T, j, v, active)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def cd_multinomial_gram(H, g, T, l1, l2, lo, hi, active, grouped, thr, max_sweeps,
                         centre):
     """Minimise the model of the module docstring from ``T`` (updated in place).
@@ -185,7 +185,7 @@ def cd_multinomial_gram(H, g, T, l1, l2, lo, hi, active, grouped, thr, max_sweep
     return sweeps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def multinomial_rows(E0, dE, codes, w, P1, Q, res):
     """The per-row multinomial sums of a step ``E0 -> E0 + dE`` (``n x K`` predictors).
 

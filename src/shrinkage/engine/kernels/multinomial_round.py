@@ -24,7 +24,7 @@ from .flags import INNER, KERNEL
 from .multinomial_curvature import block_coupling, class_curvature
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=False)
 def _trial_loss(Y, eta, deta, t, w):
     """``sum_i w_i (logsumexp(e_i) - y_i . e_i)`` at ``e = eta + t deta``.
 
@@ -51,7 +51,7 @@ def _trial_loss(Y, eta, deta, t, w):
     return f
 
 
-@njit(**INNER)
+@njit(**INNER, fastmath=False)
 def _trial_penalty(B, dB, t, l1, l2, grouped):
     """The penalty at ``B + t dB``."""
     p, K = B.shape
@@ -67,13 +67,13 @@ def _trial_penalty(B, dB, t, l1, l2, grouped):
     return pen
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def class_loss(Y, eta, w):
     """The loss ``sum_i w_i (logsumexp(eta_i) - y_i . eta_i)`` (half the deviance)."""
     return _trial_loss(Y, eta, eta, 0.0, w)
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def softmax_refresh(X, xd, xi, xp, sparse, eta, Y, w, xm, excluded, P, R, G):
     """``P = softmax(eta)`` row by row, ``R = Y - P`` and the gradient
     ``G_jk = sum_i (x_ij - xm_j) w_i R_ik`` (0 where ``excluded``), in place."""
@@ -117,7 +117,7 @@ def softmax_refresh(X, xd, xi, xp, sparse, eta, Y, w, xm, excluded, P, R, G):
             G[j, k] = acc[k]
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def class_certificate(G, B, R, w, l1, l2, lo, hi, cert_scale, candidates, in_ws, restrict,
                       grouped, intercept, grad_scale):
     """The largest KKT violation over the candidate features (only those ``in_ws`` when
@@ -164,7 +164,7 @@ def class_certificate(G, B, R, w, l1, l2, lo, hi, cert_scale, candidates, in_ws,
     return vmax / grad_scale
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def newton_model(X, xd, xi, xp, sparse, w, P, R, xm, ws, n_ws, grouped, s2, M, q, M0, O,
                  slot):
     """The quadratic model of a Newton step at ``P``, on ``ws[:n_ws]``.
@@ -199,7 +199,7 @@ def newton_model(X, xd, xi, xp, sparse, w, P, R, xm, ws, n_ws, grouped, s2, M, q
     return mmax
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def class_predictor(X, xd, xi, xp, sparse, xm, dB, db0, deta):
     """``deta_ik = db0_k + sum_j (x_ij - xm_j) dB_jk`` over the rows of ``dB`` that are not
     zero (the change of the linear predictor, or the predictor itself less the offset)."""
@@ -234,7 +234,7 @@ def class_predictor(X, xd, xi, xp, sparse, xm, dB, db0, deta):
             deta[i, k] += db0[k] - shift[k]
 
 
-@njit(**KERNEL)
+@njit(**KERNEL, fastmath=False)
 def finish_step(X, xd, xi, xp, sparse, Y, w, xm, B, B_old, b0, b0_old, eta, R, l1, l2,
                 grouped, f_old):
     """Line search from ``(B_old, b0_old)`` towards the model's solution ``(B, b0)``.

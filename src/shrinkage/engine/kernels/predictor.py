@@ -7,7 +7,7 @@ from .flags import FASTMATH, KERNEL
 from .moments import centred_combination
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=False)
 def predictor_spread(exact, running, w):
     """``(sqrt(sum_i w_i (exact_i - running_i)^2), max_i max(exact_i, running_i))``;
     for predictors of shape (n, K) (the multinomial's) the square is summed over a row.
