@@ -17,13 +17,20 @@ def anderson_weights(hist, dim, K):
     ``z / sum(z)`` (extrapolated point: ``sum_a c_a hist[:, a+1]``), or an empty array when
     the system is degenerate.
     """
+    # the differences once, into rows of their own: the products then run over contiguous
+    # memory (over hist's strided columns, each difference formed K times, the products
+    # took 6 % of the quick text gaussian path; 6x slower at 800 rows)
+    U = np.empty((K, dim))
+    for t in range(dim):
+        for a in range(K):
+            U[a, t] = hist[t, a + 1] - hist[t, a]
     C = np.empty((K, K))
     tr = 0.0
     for a in range(K):
         for c in range(a, K):
             s = 0.0
             for t in range(dim):
-                s += (hist[t, a + 1] - hist[t, a]) * (hist[t, c + 1] - hist[t, c])
+                s += U[a, t] * U[c, t]
             C[a, c] = s
             C[c, a] = s
         tr += C[a, a]
