@@ -434,8 +434,9 @@ class ProximalNewton(StepRounds, Solver):
     @property
     def compiled_passes(self):
         """Full gradient passes over X taken by the compiled rounds so far (one per round
-        of :func:`~shrinkage.engine.kernels.glm_descend.descend_strength`; the passes
-        taken in Python, through ``Problem.gradient``, are not counted here)."""
+        of :func:`~shrinkage.engine.kernels.glm_descend.descend_strength`, over the
+        columns outside the working set, whose gradient the round has at hand; the
+        passes taken in Python, through ``Problem.gradient``, are not counted here)."""
         return int(self._it[PASSES])
 
     def _polish(self, v, z, st, ws, l1, l2, polishes=1):

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from .cd import cd_quadratic, weighted_moments
-from .certify import centred_dots, centred_gradient, kkt_scan, mask_members, strong_rule
+from .certify import centred_dots, kkt_scan, mask_members, strong_rule, total
 from .glm import (
     MAX_HALVINGS,
     NEEDS_POLISH,
@@ -197,8 +197,20 @@ def _end_round(X, xd, xi, xp, sparse, wres, xm, excluded, g, b, l1, l2, lo, hi, 
     ``in_ws`` join the working set (none where the set is fixed: ``cand`` lies within
     it). Where the strength is done (within ``tol``, a round that neither moved nor found
     a violator, or at a cap) sets ``it[ROUNDS_PHASE] = 0``; else clears the round's own
-    state for the next. Returns the certificate."""
-    centred_gradient(X, xd, xi, xp, sparse, wres, xm, excluded, g)
+    state for the next. Returns the certificate.
+
+    The pass reads only the columns outside the working set: every change of ``eta`` in
+    the rounds (a Newton step's, the secant start's) is followed by the working set's
+    gradient at the new point, and nothing else moves ``eta`` within a strength's
+    rounds, so ``g`` is exact there already."""
+    n_out = np.int64(0)  # (typed: a literal would compile centred_dots once more)
+    for j in range(g.shape[0]):
+        if excluded[j]:
+            g[j] = 0.0
+        elif not in_ws[j]:
+            scratch[n_out] = j
+            n_out += 1
+    centred_dots(X, xd, xi, xp, sparse, wres, total(wres), xm, scratch, n_out, g)
     it[PASSES] += 1
     cert, m_new = _certificate(g, b, l1, l2, lo, hi, cand, in_ws, scale, scratch, intercept,
                                fl[1], grad_scale)
