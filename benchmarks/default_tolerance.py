@@ -17,6 +17,7 @@ Usage (development environment; about 6 minutes for every case and rung on 2 cor
     python benchmarks/default_tolerance.py --cases text-binomial --tols 1e-6,1e-5,1e-4
     python benchmarks/default_tolerance.py --cases text-poisson,ar1-poisson,tall-poisson
     python benchmarks/default_tolerance.py --cases tfidf-poisson --tols 1e-6,3e-6,1e-5
+    python benchmarks/default_tolerance.py --cases whas500-cox,gbsg2-cox,ar1-cox,tall-cox,text-cox
     python benchmarks/default_tolerance.py --l1-ratio 0.5 --tols 3e-5,1e-6,1e-7 --cases \
         tfidf-gaussian,text-gaussian,ar1-gaussian,pairs-gaussian,factors-gaussian
     python benchmarks/default_tolerance.py --tols 3e-5,1e-4,3e-4,1e-3 --cases \
@@ -44,7 +45,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9, "multinomial": 1e-9, "poisson": 1e-9}
+REFERENCE_TOL = {"gaussian": 1e-11, "binomial": 1e-9, "multinomial": 1e-9, "poisson": 1e-9,
+                 "cox": 1e-9}
 
 
 def make_case(name):
@@ -54,13 +56,16 @@ def make_case(name):
     (``breast_cancer``, ``breast_cancer-gaussian``, ``diabetes`` (y > median, binomial),
     ``diabetes-gaussian``, ``wine`` and ``digits`` (multinomial)); ``text-multinomial`` and
     ``ar1-multinomial`` have 4 classes (:func:`_multinomial_case`); ``text-poisson`` and
-    ``ar1-poisson`` draw counts on those designs, ``tall-poisson`` is the benchmark's quick
+    ``ar1-poisson`` draw counts on those designs, ``<name>-cox`` survival times
+    (:func:`_cox_case`), ``tall-poisson`` is the benchmark's quick
     dense 2,000 x 20 count case, ``tfidf-poisson`` sparse counts with ``p > n``
     (:func:`_tfidf_counts`) and ``tfidf-gaussian`` a response on the same tf-idf rows
     (signal-to-noise ratio 4), ``pairs-gaussian`` the benchmark's quick 300 x 2,000 design
     of columns each followed by a near copy."""
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 
+    if name.endswith("-cox"):
+        return (*_cox_case(name.rpartition("-")[0]), "cox")
     if name in ("wine", "digits"):
         X, y = (load_wine if name == "wine" else load_digits)(return_X_y=True)
         return X, y, "multinomial"
@@ -96,6 +101,40 @@ def make_case(name):
     family = name.split("-")[1]
     X, eta, rng = _synthetic(name, 1)
     return X, _cases._response(family, eta[:, 0], rng), family
+
+
+def _cox_case(name):
+    """``(X, y)`` of a Cox case, ``y = [time, event]``: scikit-survival's bundled
+    ``whas500`` (500 x 14, heart attacks, follow-up in days: tied times) and ``gbsg2``
+    (686 x 8, breast cancer recurrence), categorical columns one-hot encoded; or, drawn
+    with exponential hazards ``exp(eta)`` and about 30 % censored rows
+    (``shrinkage.datasets``' survival draw), ``ar1`` and ``text`` (:func:`_synthetic`'s
+    designs) and ``tall`` (dense 5,000 x 20, times rounded to 20 distinct values: many
+    ties, Efron's handling at work). ``<design>.<k>`` draws the times of a drawn design
+    afresh (seed ``k``), the design unchanged."""
+    from shrinkage.datasets import _survival_times
+
+    if name in ("whas500", "gbsg2"):
+        import pandas as pd
+        from sksurv import datasets
+
+        X, y = getattr(datasets, "load_" + name)()
+        event, time = y.dtype.names
+        X = pd.get_dummies(X, drop_first=True, dtype=float).to_numpy(dtype=float)
+        return X, np.column_stack([y[time].astype(float), y[event].astype(float)])
+    if name == "tall":
+        rng = np.random.default_rng(11)
+        X = rng.standard_normal((5000, 20))
+        y = _survival_times(rng, X[:, :5] @ np.array([0.8, -0.6, 0.4, -0.3, 0.2]))
+        edges = np.quantile(y[:, 0], np.linspace(0.0, 1.0, 21)[1:-1])
+        y[:, 0] = 1.0 + np.searchsorted(edges, y[:, 0])
+        return X, y
+    name, _, redraw = name.partition(".")
+    X, eta, rng = _synthetic(name, 1)
+    eta = eta[:, 0]
+    if redraw:
+        rng = np.random.default_rng(int(redraw))
+    return X, _survival_times(rng, eta / eta.std())
 
 
 def _tfidf_counts(n, p, seed=90):

@@ -20,7 +20,10 @@ working set of ``m`` features), each Newton step therefore uses the exact Hessia
 working set instead, ``X_ws^T (diag(d) - sum_k beta_k u_k u_k^T - gamma_k f_k f_k^T)
 X_ws`` (``shrinkage.model.cox_math.cox_hessian``), built in ``O(n m^2)`` from
 risk-set sums over the rows sorted once by time, and solves that quadratic model by
-covariance-update coordinate descent with active-set Newton steps.
+covariance-update coordinate descent with active-set Newton steps. Where even that is
+too costly (thousands of active columns of a sparse text design), the diagonal model's
+step is corrected with the exact curvature by conjugate gradients
+(:mod:`shrinkage.engine.cox_cg`), which need only products with the Hessian.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..model.cox_math import cox_hessian, cox_observation_derivatives, cox_terms, new_terms
+from .cox_cg import refine_step
 from .kernels.active_set import active_subset, covariance_polish
 from .kernels.cd import cd_covariance
 from .newton import ProximalNewton
@@ -188,10 +192,17 @@ class CoxNewton(ProximalNewton):
         last = self._last_diagonal
         if last is not None and ws_cert > _SLOW_RATE * last:
             self.exact = True
-        if (not self.exact or m == 0 or prob.n * m * m > _EXACT_MAX_WORK
-                or prob.n * m > _EXACT_MAX_CELLS):
+        if not self.exact or m == 0:
             self._last_diagonal = ws_cert
             return super()._newton_step(ws, l1, l2, ws_cert, state)
+        if prob.n * m * m > _EXACT_MAX_WORK or prob.n * m > _EXACT_MAX_CELLS:
+            # the diagonal step, corrected with the exact curvature (engine.cox_cg)
+            b_before = self.b[ws]
+            step = super()._newton_step(ws, l1, l2, ws_cert, state)
+            if step is None:
+                return None
+            return refine_step(self, ws, b_before, step, l1, l2,
+                               min(self.damping * ws_cert, _MAX_DAMPING))
         self._last_diagonal = None
         if self._columns_of is None or self._columns_of[0] is not ws:
             self._columns_of = (ws, self._columns(ws))
