@@ -12,8 +12,8 @@ import pytest
 import shrinkage.engine.cox as cox_solver
 from shrinkage import regularization_path
 from shrinkage.model.cox import Cox, cox_index, survival_response
+from shrinkage.model.cox_curvature import CoxCurvature
 from shrinkage.model.cox_math import (
-    CoxCurvature,
     cox_hessian,
     cox_observation_derivatives,
     cox_terms,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.cox_math import CoxCurvature
+from ..model.cox_curvature import CoxCurvature
 from .kernels.certify import centred_dots
 from .kernels.moments import centred_combination
 from .newton_cg import CG_MAX_ITER, CG_RTOL
