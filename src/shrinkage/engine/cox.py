@@ -23,7 +23,7 @@ risk-set sums over the rows sorted once by time, and solves that quadratic model
 covariance-update coordinate descent with active-set Newton steps. Where even that is
 too costly (thousands of active columns of a sparse text design), the diagonal model's
 step is corrected with the exact curvature by conjugate gradients
-(:mod:`shrinkage.engine.cox_cg`), which need only products with the Hessian.
+(``engine.cox_cg``), which need only products with the Hessian.
 """
 
 from __future__ import annotations
