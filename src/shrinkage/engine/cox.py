@@ -82,6 +82,9 @@ class CoxNewton(ProximalNewton):
     # diagonal one, so that Newton steps converge fast
     exact_inner_accuracy = 1e-3
     damping = 1.0
+    # Newton steps per strength: the corrected diagonal steps (engine.cox_cg) converge
+    # linearly at the deep end of p > n text paths, some past 100 steps
+    max_newton = 200
     drift_by_mean = False  # risk sets couple the rows' residuals (engine.drift)
 
     @classmethod
