@@ -13,10 +13,11 @@ on the active set and signs it found, the model with the exact curvature,
 
 is minimised by preconditioned conjugate gradients started from that step, each
 iteration one product ``X_A^T H_eta X_A c`` (two passes over the active columns and an
-``O(n)`` pass over the risk sets, :class:`~shrinkage.model.cox_math.CoxCurvature`). The
-corrected step is projected on the orthant (coordinates that would change sign stop at
-zero) and taken only where it lowers ``Q`` below the diagonal step's; the line search on
-the partial likelihood then judges it as any other step.
+``O(n)`` pass over the risk sets,
+:class:`~shrinkage.model.cox_curvature.CoxCurvature`). The corrected step is projected
+on the orthant (coordinates that would change sign stop at zero) and taken only where
+it lowers ``Q`` below the diagonal step's; the line search on the partial likelihood
+then judges it as any other step.
 """
 
 from __future__ import annotations
