@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from shrinkage import regularization_path
+from shrinkage.engine.cox import CoxNewton
 from shrinkage.engine.newton import ProximalNewton
 from shrinkage.engine.path import ConvergenceWarning
 
@@ -38,6 +39,7 @@ def test_the_newton_cap_is_named(data, family, monkeypatch):
     else:
         y = np.column_stack([rng.exponential(np.exp(-0.3 * eta)), rng.uniform(size=eta.size) < 0.8])
     monkeypatch.setattr(ProximalNewton, "max_newton", 1)
+    monkeypatch.setattr(CoxNewton, "max_newton", 1)  # (a cap of its own)
     path, messages = _caught(lambda: regularization_path(X, y, family, n_lams=10,
                                                          tol=1e-12))
     bad = int(np.sum(~path.converged))
