@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .problem import movable_penalised, start_gradient_reference, start_objective_reference
-from .stopping import RULES, SEPARATED, path_stop_code
+from .stopping import MONITOR, RULES, SEPARATED, path_stop_code
 
 __all__ = ["FitHints", "Solver", "SolverSetup", "choose_solver"]
 
@@ -54,12 +54,21 @@ class FitHints:
     tie_projection : callable or None
         Returns the tie search's projection ``(X^T U, sum U)`` over this fit's rows with
         weight (:meth:`shrinkage.engine.ties.SharedProjections.live`, bound to the fold).
+    monitor : callable or None
+        ``monitor(k, coef, intercept) -> bool``, called after each path point ``k`` but
+        the last with its coefficients and intercept on the original scale; true ends
+        the path there (code :data:`~shrinkage.engine.stopping.MONITOR`). Heeded by the
+        solvers that walk the grid in Python (:meth:`Solver.run_path`); the compiled
+        gaussian drivers run their whole grid. Cross-validation stops a fold's path
+        by it once the held-out loss has risen well past its best
+        (:mod:`shrinkage.tuning.held_out_stop`).
     """
 
     solver: str = "auto"
     shared_gram: object = None
     held_out: tuple | None = None
     tie_projection: object = None
+    monitor: object = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class Solver:
     separated_class = None
     null_dev = 0.0  # set by run_path
     stop_rules = RULES  # (min_lams, dev_max, dev_change) of early_stop_code
+    monitor = None  # FitHints.monitor, set by the path driver
 
     @classmethod
     def accepts(cls, family, penalty, prob, setup):
@@ -170,11 +180,14 @@ class Solver:
         """Fill ``out = (coefs, intercepts, dev_ratio, cert, n_iter)`` along ``grid``.
 
         Returns ``(n_done, stop_code)`` with the codes of
-        :func:`~shrinkage.engine.stopping.early_stop_code`, or
-        :data:`~shrinkage.engine.stopping.SEPARATED` with ``self.separated_class``.
+        :func:`~shrinkage.engine.stopping.early_stop_code`,
+        :data:`~shrinkage.engine.stopping.SEPARATED` with ``self.separated_class``, or
+        :data:`~shrinkage.engine.stopping.MONITOR` where ``self.monitor`` (the fit's
+        :attr:`FitHints.monitor`) ended the path.
         """
         coefs, intercepts, dev_ratio, cert, n_iter = out
         L = grid.size
+        monitor = self.monitor
         self.null_dev = null_dev  # (a solver may read the deviance explained mid-strength)
         for k, lam in enumerate(grid):
             cert[k], n_iter[k] = self.solve(float(lam), float(lam_prev))
@@ -182,6 +195,8 @@ class Solver:
             intercepts[k] = self.intercept()
             dev_ratio[k] = 1.0 - self.deviance() / null_dev if null_dev > 0 else 0.0
             lam_prev = lam
+            if monitor is not None and k + 1 < L and monitor(k, coefs[k], intercepts[k]):
+                return k + 1, MONITOR
             if early_stop:
                 prob = self.prob
                 code = path_stop_code(dev_ratio, k, L, self.stop_rules, self.b, prob.lo,

@@ -271,6 +271,7 @@ def fit_path(X, y, options, hints=None):
         prob.tol = tol = data.family.weighted_tol  # (model.families: weighted_tol)
         prob.weighted = True
     solver = cls(prob, setup)
+    solver.monitor = hints.monitor
     if prob.unpenalized.any():  # the null model: only unpenalised features may move
         if not data.family.quadratic:  # (the gaussian gap sees them: FreeFeatures)
             warn_collinear_free(prob)
@@ -369,6 +370,10 @@ def _rescaled(X, y, options, hints, scale):
     def down(v):
         return None if v is None else np.asarray(v, dtype=float) / scale
 
+    if hints.monitor is not None:  # it judges coefficients on y's own scale
+        watch = hints.monitor
+        hints = dataclasses.replace(
+            hints, monitor=lambda k, coef, b0: watch(k, coef * scale, b0 * scale))
     path = fit_path(X, y / scale, options.replace(
         offset=down(options.offset), lams=down(options.lams), lower=down(options.lower),
         upper=down(options.upper)), hints)

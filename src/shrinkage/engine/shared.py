@@ -92,13 +92,15 @@ class SharedDesign:
             copies = self.family.name in _ROW_SEPARABLE
         return copies and stored <= FOLD_COPY_MAX_BYTES
 
-    def fold_path(self, y, train, test, options, weight=None, offset=None):
+    def fold_path(self, y, train, test, options, weight=None, offset=None, watch=None):
         """The path on rows ``train``; returns ``(path, X[test])``.
 
         ``weight`` and ``offset`` are full-length (or None); ``options`` must not carry
-        its own ``sample_weight`` or ``offset``.
+        its own ``sample_weight`` or ``offset``. ``watch(X[test])``, where given, returns
+        the path's monitor (:attr:`~shrinkage.engine.contract.FitHints.monitor`) or None.
         """
         X_test = take_rows(self.X, test)
+        monitor = None if watch is None else watch(X_test)
         proj = None
         if _partition(train, test, y.shape[0]) and (weight is None or np.all(weight[train] > 0)):
             # the training rows are all the others, and all of them weigh
@@ -108,13 +110,14 @@ class SharedDesign:
             path = fit_path(sub, y[train], options.replace(
                 sample_weight=None if weight is None else weight[train],
                 offset=None if offset is None else offset[train]),
-                FitHints(tie_projection=proj))
+                FitHints(tie_projection=proj, monitor=monitor))
             return path, X_test
         w = np.zeros(y.shape[0])
         w[train] = 1.0 if weight is None else weight[train]
         # the held-out rows, gathered once: the engine downdates full-data sums with them
         held = (test, X_test) if self.gram is not None else None
-        hints = FitHints(shared_gram=self.gram, held_out=held, tie_projection=proj)
+        hints = FitHints(shared_gram=self.gram, held_out=held, tie_projection=proj,
+                         monitor=monitor)
         path = fit_path(self.X, y, options.replace(sample_weight=w, offset=offset), hints)
         return path, X_test
 

@@ -26,6 +26,8 @@ DEV_CHANGE = 1e-5
 MIN_LAMS = 5
 RULES = (MIN_LAMS, DEV_MAX, DEV_CHANGE)
 SEPARATED = 4
+#: the path's monitor ended it (:attr:`~shrinkage.engine.contract.FitHints.monitor`)
+MONITOR = 5
 
 
 def moving(b, lo, hi, l1u, l2u):
@@ -87,6 +89,8 @@ def stop_reason(code, dev_ratio, lam, note=""):
     """The message for an early-stop code ("" for none); ``note`` is a solver's own."""
     if code == SEPARATED:
         return f"{note} at lam={lam:.4g}"
+    if code == MONITOR:
+        return f"the fit's monitor ended the path at lam={lam:.4g}{note and ': ' + note}"
     if code == 1:
         return f"deviance explained {dev_ratio:.4f} exceeds {DEV_MAX} at lam={lam:.4g}"
     if code == 2:
