@@ -47,6 +47,11 @@ follow each other in one interpreter)::
     python benchmarks/bench_cv.py --defaults --quick --cases gaussian-lasso-text
     python benchmarks/bench_cv.py --defaults --quick --repeat 5 --libs shrinkage glmnet adelie
     python benchmarks/bench_cv.py --defaults --data news.svm   # on a data file of yours
+
+shrinkage's folds end once their held-out loss has risen well past its best (its default,
+``shrinkage.tuning.held_out_stop``; the note column says how many strengths the curve
+kept); ``--no-held-out-stop`` fits every fold to the end of the grid, as before
+2026-12-07.
 """
 
 from __future__ import annotations
@@ -64,6 +69,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 DEFAULT_LIBS = ["shrinkage", "sklearn", "glmnet", "adelie"]
+#: shrinkage's folds may end once their held-out loss has risen past its best (its
+#: default); --no-held-out-stop fits every fold to the end of the grid
+HELD_OUT_STOP = True
 
 DEFAULT_CASES = [
     "gaussian-lasso-diabetes",
@@ -99,15 +107,16 @@ def run_one(name, lib, quick, n_lams, folds, n_jobs):
         from shrinkage import cross_validate, regularization_path
 
         kw = dict(family=fam, l1_ratio=case.l1_ratio, standardize=False)
+        cv_kw = dict(kw, held_out_stop=HELD_OUT_STOP)
         # Warm-up: load numba's caches for every code path both timings use (the folds
         # run weighted paths, the full path an unweighted one).
         # The full grid, so that the compiled whole-path drivers are loaded too.
         regularization_path(X, y, lams=lams, **kw)
-        cross_validate(X, y, cv=folds, lams=lams, n_jobs=n_jobs, random_state=0, **kw)
+        cross_validate(X, y, cv=folds, lams=lams, n_jobs=n_jobs, random_state=0, **cv_kw)
         t_path = min(_time(lambda: regularization_path(X, y, lams=lams, **kw))
                      for _ in range(3))
         t_cv = _time(lambda: cross_validate(X, y, cv=folds, lams=lams, n_jobs=n_jobs,
-                                            random_state=0, **kw))
+                                            random_state=0, **cv_kw))
         return {"path": t_path, "cv": t_cv}
     if lib == "sklearn":
         from sklearn.model_selection import KFold, StratifiedKFold
@@ -170,15 +179,18 @@ def run_one_defaults(name, lib, quick, folds, repeat=1):
         # warm-up: the timed CV itself, once, untimed: numba loads (or compiles) a kernel
         # at its first call, and a small subset's CV does not reach every kernel the
         # whole folds call (active-set polishes, conjugate-gradient steps)
-        cross_validate(X, y, fam, l1_ratio=a, cv=folds)
+        stop = HELD_OUT_STOP
+        cross_validate(X, y, fam, l1_ratio=a, cv=folds, held_out_stop=stop)
         sec, cpu, res = _fastest(repeat, lambda: cross_validate(X, y, fam, l1_ratio=a,
-                                                                cv=folds))
+                                                                cv=folds, held_out_stop=stop))
         i = res.index_chosen
         return {"cv": sec, "cpu": cpu, "cores": f"<={os.cpu_count()}", "grid": _grid(res.lams),
                 "chosen": float(res.lams[i]),
                 "rule": res.rule, "min": float(res.lams[res.index_min]),
                 "nnz": None if res.nnz is None else int(res.nnz[i]),
-                "note": f"metric {res.metric}; n_jobs=None (all cores); standardize=True"}
+                "note": f"metric {res.metric}; n_jobs=None (all cores); standardize=True; "
+                        f"held_out_stop={stop} (curve kept {res.extra['held_out_stop'] or 'all'}"
+                        f" of {res.lams.size} lams)"}
     if lib == "glmnet":
         import glmnet
 
@@ -254,6 +266,8 @@ def _child(name, lib, args):
         cmd.append("--quick")
     if args.defaults:
         cmd.append("--defaults")
+    if args.no_held_out_stop:
+        cmd.append("--no-held-out-stop")
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     except subprocess.TimeoutExpired:
@@ -284,11 +298,16 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--repeat", type=int, default=1,
                     help="--defaults: keep each library's fastest of this many runs")
+    ap.add_argument("--no-held-out-stop", action="store_true",
+                    help="shrinkage fits every fold to the end of the grid "
+                         "(cross_validate(held_out_stop=False))")
     ap.add_argument("--one", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
     from _cases import add_data_arguments, data_cases
 
     add_data_arguments(ap)
     args = ap.parse_args(argv)
+    global HELD_OUT_STOP
+    HELD_OUT_STOP = not args.no_held_out_stop
     if args.one:
         if args.defaults:
             res = run_one_defaults(args.one[0], args.one[1], args.quick, args.folds,

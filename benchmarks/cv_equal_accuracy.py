@@ -50,7 +50,8 @@ def _cv_shrinkage(X, y, lams, family, l1_ratio, tol, n_jobs):
     from shrinkage import cross_validate
 
     res = cross_validate(X, y, family=family, l1_ratio=l1_ratio, lams=lams, cv=10,
-                         standardize=False, n_jobs=n_jobs, random_state=0, tol=tol)
+                         standardize=False, n_jobs=n_jobs, random_state=0, tol=tol,
+                         held_out_stop=False)  # (the whole curve, as the others fit it)
     return res.mean, res.se
 
 

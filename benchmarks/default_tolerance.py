@@ -2,7 +2,8 @@
 
 For each case and tolerance, runs shrinkage's 10-fold ``cross_validate`` (fixed folds,
 one job) and reports the largest deviation of its mean curve from the curve of a tightly
-solved reference run on the same grid, in units of the reference's standard error, with
+solved reference run on the same grid (every fold to the grid's end:
+``held_out_stop=False``), in units of the reference's standard error, with
 the minimum-CV and one-standard-error indices and the CPU seconds. This is the yardstick
 the family defaults (``default_tol``, ``weighted_tol``, ``ridge_mix_tol``) are set
 by: the loosest rung keeping every case of the family within half the bar (5e-3 standard
@@ -216,7 +217,7 @@ def main():
         X, y, family = make_case(name)
         model = dict(l1_ratio=args.l1_ratio, penalty=args.penalty)
         ref = cross_validate(X, y, family, tol=REFERENCE_TOL[family], n_jobs=1, random_state=0,
-                             **model)
+                             held_out_stop=False, **model)
         for tol in (float(t) for t in args.tols.split(",")):
             t0 = time.process_time()
             cv = _rung(X, y, family, tol, ref.lams, args.weighted, model)
@@ -236,13 +237,14 @@ def _rung(X, y, family, tol, lams, weighted, model):
 
     if not weighted:
         return cross_validate(X, y, family, tol=tol, lams=lams, n_jobs=1, random_state=0,
-                              **model)
+                              held_out_stop=False, **model)
     if family != "binomial":
         raise SystemExit("--weighted measures the binomial family only")
     saved = Binomial.weighted_tol
     Binomial.weighted_tol = tol
     try:
-        return cross_validate(X, y, family, lams=lams, n_jobs=1, random_state=0, **model)
+        return cross_validate(X, y, family, lams=lams, n_jobs=1, random_state=0,
+                              held_out_stop=False, **model)
     finally:
         Binomial.weighted_tol = saved
 

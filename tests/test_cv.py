@@ -46,8 +46,9 @@ YM = np.argmax(X[:, :3] + rng.normal(size=(N, 3)), axis=1)
                                                       ("poisson", YP, "deviance"),
                                                       ("multinomial", YM, "misclassification")])
 def test_curve_equals_hand_written_fold_loop(family, y, metric):
-    res, path = cross_validate(X, y, family=family, cv=5, metric=metric,
-                                         random_state=4, n_jobs=2, return_path=True, **KW)
+    # (every fold to the grid's end: the hand loop scores them all)
+    res, path = cross_validate(X, y, family=family, cv=5, metric=metric, random_state=4,
+                               n_jobs=2, return_path=True, held_out_stop=False, **KW)
     folds = make_folds(N, 5, y=y, stratify=family in ("binomial", "multinomial"),
                        random_state=4)
     assert np.array_equal(res.fold_ids, folds.fold_ids[0])
@@ -404,18 +405,21 @@ def test_default_n_jobs_threads_small_designs_by_their_expected_work(monkeypatch
 
     monkeypatch.setattr(shared, "fit_path", spy)
     monkeypatch.setattr(parallel, "MIN_THREADED_WORK", np.inf)
-    serial = cross_validate(X, YB, family="binomial", cv=5, random_state=0, **KW)
+    # (held_out_stop=False: no fold is fitted twice)
+    serial = cross_validate(X, YB, family="binomial", cv=5, random_state=0,
+                            held_out_stop=False, **KW)
     assert len(seen) == 6 and all(seen)
     seen.clear()
     monkeypatch.setattr(parallel, "MIN_THREADED_WORK", 0.0)
-    threaded = cross_validate(X, YB, family="binomial", cv=5, random_state=0, **KW)
+    threaded = cross_validate(X, YB, family="binomial", cv=5, random_state=0,
+                              held_out_stop=False, **KW)
     assert len(seen) == 6 and seen[0] and not all(seen[1:])
     np.testing.assert_array_equal(serial.fold_scores, threaded.fold_scores)
     assert serial.index_chosen == threaded.index_chosen
     # with a given grid too: the full path runs first, in this thread, to be timed
     seen.clear()
     given = cross_validate(X, YB, family="binomial", cv=5, random_state=0,
-                           lams=serial.lams, tol=KW["tol"])
+                           lams=serial.lams, tol=KW["tol"], held_out_stop=False)
     assert len(seen) == 6 and seen[0] and not all(seen[1:])
     np.testing.assert_array_equal(given.fold_scores, serial.fold_scores)
 

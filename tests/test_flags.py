@@ -32,6 +32,8 @@ CALLS = {
         X, yb, family="binomial", stratify=v, cv=3, n_lams=5),
     ("cross_validate", "return_path"): lambda v: S.cross_validate(
         X, y, return_path=v, cv=3, n_lams=5),
+    ("cross_validate", "held_out_stop"): lambda v: S.cross_validate(
+        X, yb, "binomial", held_out_stop=v, cv=3, n_lams=5),
     ("distributed_cv", "return_path"): lambda v: S.distributed_cv(
         X, y, cv=3, return_path=v),
     ("distributed_cv", "stratify"): lambda v: S.distributed_cv(

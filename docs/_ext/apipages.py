@@ -30,6 +30,7 @@ MODULES = (
     ("shrinkage.tuning.metrics", "Validation metrics"),
     ("shrinkage.tuning.folds", "Folds"),
     ("shrinkage.tuning.extension", "Grid extension"),
+    ("shrinkage.tuning.held_out_stop", "Ending fold paths past the minimum"),
     ("shrinkage.tuning.information", "Information criteria"),
     ("shrinkage.tuning.curves", "The overfitting comparison"),
     ("shrinkage.tuning.gamma_cv", "MCP/SCAD over gamma x lam"),

@@ -133,6 +133,11 @@ def _cross_validate(console, enc, *, l1_ratio, folds, repeats, rule, metric, see
     if extended:  # the path reaches beyond the --lam-min-ratio the user gave
         console.print(f"note: {extended} The path runs from lam = {_fmt(path.lams.max())} "
                       f"to {_fmt(path.lams.min())}.", soft_wrap=True)
+    from .tuning.held_out_stop import stop_note
+
+    cut = stop_note(cv) if hasattr(cv, "metric") else ""  # (a CVResult: one lam axis)
+    if cut:
+        console.print(f"note: {cut}", soft_wrap=True)
     return cv, path
 
 

@@ -261,10 +261,12 @@ def _cv_rows(path, cv, sd=None):
 
 
 def _grid_note(cv):
-    """What the grid extension (:mod:`shrinkage.tuning.extension`) did, in words."""
+    """What the grid extension (:mod:`shrinkage.tuning.extension`) and the folds' held-out
+    stop (:mod:`shrinkage.tuning.held_out_stop`) did, in words."""
     from ..tuning.extension import extension_note
+    from ..tuning.held_out_stop import stop_note
 
-    note = extension_note(cv.extra)
+    note = " ".join(filter(None, [extension_note(cv.extra), stop_note(cv)]))
     warning = cv.extra.get("edge_warning")
     return f"{note} Note: {warning}." if warning else note
 

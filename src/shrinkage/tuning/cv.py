@@ -30,6 +30,12 @@ taken over a different, smaller set of folds than its neighbours and is not comp
 with them; the minimum could land on a ``lam`` that only a few easy folds reached.
 ``extra["n_folds_reached"]`` records how many folds reached each ``lam``.
 
+**Folds past the minimum.** By default (``held_out_stop=True``) a fold's path also ends
+once its held-out loss has stayed well above its best for a run of strengths, and the
+curve ends at the first such fold once the curve itself has risen past its minimum for
+good; folds that stopped too early are fitted on (:mod:`shrinkage.tuning.held_out_stop`;
+the fitting itself is ``shrinkage.tuning.fold_paths``).
+
 **Repeats.** With ``repeats=R`` the folds are drawn afresh ``R`` times.
 ``fold_scores`` stacks all ``R * F`` folds; ``mean`` is their weighted mean (equal to the
 mean of the per-repeat means); ``se`` is the mean of the per-repeat standard errors --
@@ -68,15 +74,13 @@ or backend.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import delayed
 
 from ..engine.path import PathOptions
 from ..engine.shared import SharedDesign
-from ..model.cox import cox_index, survival_response
+from ..model.cox import survival_response
 from ..results import CVResult
 from ..validation import (
     check_flag,
@@ -86,7 +90,6 @@ from ..validation import (
     check_target,
 )
 from . import selection
-from .cox_scores import cox_fold_scores
 from .fold_checks import (
     binomial_proportions,
     check_fold_classes,
@@ -94,10 +97,11 @@ from .fold_checks import (
     check_fold_weights,
     proportion_folds,
 )
+from .fold_paths import run_paths
 from .folds import make_folds
-from .metrics import check_metric, score_path
-from .nonconvex import nonconvex_guard, passed_on, with_notes
-from .parallel import decided_by_work, parallel_map
+from .metrics import check_metric
+from .nonconvex import nonconvex_guard
+from .summary import cv_summary
 
 __all__ = ["cross_validate", "cv_summary", "CVSetup", "prepare_cv", "run_paths",
            "assemble_result", "path_options", "fit_with_extensions"]
@@ -105,77 +109,6 @@ __all__ = ["cross_validate", "cv_summary", "CVSetup", "prepare_cv", "run_paths",
 _CLASSIFICATION = ("binomial", "multinomial")
 _GRID_ARGS = ("lams", "n_lams", "lam_min_ratio")
 _PATH_ARGS = frozenset(f.name for f in dataclasses.fields(PathOptions))
-
-
-# --------------------------------------------------------------------- aggregation
-def cv_summary(fold_scores, fold_weights):
-    """glmnet's ``cvm`` and ``cvsd`` from a (folds x strengths) score table.
-
-    Parameters
-    ----------
-    fold_scores : ndarray of shape (n_folds, n_lams)
-        NaN where a fold has no score.
-    fold_weights : ndarray of shape (n_folds,)
-        Positive weight of each fold (its total sample weight).
-
-    Returns
-    -------
-    mean, se : ndarray of shape (n_lams,)
-        ``mean = sum_f W_f s_f / sum_f W_f`` and
-        ``se = sqrt(sum_f W_f (s_f - mean)^2 / sum_f W_f / (n_folds - 1))``;
-        NaN wherever any fold's score is NaN (see the module docstring).
-    """
-    s = np.asarray(fold_scores, dtype=float)
-    w = np.asarray(fold_weights, dtype=float)
-    if s.ndim != 2 or w.shape != (s.shape[0],):
-        raise ValueError(
-            f"fold_scores must be (n_folds, n_lams) and fold_weights (n_folds,), got "
-            f"{s.shape} and {w.shape}"
-        )
-    if s.shape[0] < 2:
-        raise ValueError("at least two folds are needed for a standard error")
-    if np.any(w <= 0) or not np.all(np.isfinite(w)):
-        raise ValueError("fold_weights must be positive and finite")
-    wn = w / w.sum()
-    # in units of a power of two near the largest score (exact), so that squared deviations
-    # of scores up to 1e308 do not overflow (a gaussian y of 1e100: squared errors 1e200)
-    finite = np.abs(s[np.isfinite(s)])
-    k = int(np.frexp(finite.max())[1]) if finite.size and finite.max() > 0 else 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        su = np.ldexp(s, -k)
-        mean = wn @ su  # NaN propagates: truncation where any fold is missing
-        var = wn @ (su - mean) ** 2
-        se = np.ldexp(np.sqrt(var / (s.shape[0] - 1)), k)
-        mean = np.ldexp(mean, k)
-    # A fold whose held-out predictions overflow (a poisson fold predicting counts ~1e250)
-    # makes that strength unusable: failed (NaN), as one a fold never reached, not inf.
-    failed = ~np.isfinite(mean) | ~np.isfinite(se)
-    mean[failed] = np.nan
-    se[failed] = np.nan
-    return mean, se
-
-
-# ------------------------------------------------------------------- fold worker
-def _fold_job(design, y, train, test, options, metric, weight, offset, cox_idx=None):
-    """Fit one fold's whole path on ``train`` with the given ``lams``; score on ``test``
-    (``cox_idx``: the Cox response's index, built once for every fold)."""
-    path, X_test = design.fold_path(y, train, test, options, weight, offset)
-    lams = np.asarray(options.lams)
-    n_done = path.n_lams
-    # (np.allclose's test with atol=0, without its broadcasting and NaN handling)
-    if n_done > lams.size or not (np.abs(path.lams - lams[:n_done])
-                                  <= 1e-12 * np.abs(lams[:n_done])).all():
-        raise RuntimeError("the fold's path did not follow the requested lam grid")
-    scores = np.full(lams.size, np.nan)
-    if options.family == "cox":  # risk sets mix rows: scored from every row's eta
-        eta = path.linear_predictor(design.X, offset=offset)
-        scores[:n_done] = cox_fold_scores(metric, y, eta, weight, train, test,
-                                          options.ties or "efron", cox_idx)
-        return scores
-    eta = path.linear_predictor(X_test, offset=None if offset is None else offset[test])
-    w_te = None if weight is None else weight[test]
-    scores[:n_done] = score_path(metric, options.family, y[test], eta, w_te)
-    return scores
 
 
 # ----------------------------------------------------------------- input checks
@@ -224,6 +157,8 @@ class CVSetup:
 
     ``options`` holds neither the grid (``grid``: the user's ``lams``, ``n_lams``,
     ``lam_min_ratio``) nor the weights and offset, which are split with the folds.
+    ``held_out_stop``: fold paths may end once their held-out loss has risen well past
+    its best (:mod:`shrinkage.tuning.held_out_stop`).
     """
 
     design: SharedDesign
@@ -237,6 +172,7 @@ class CVSetup:
     offset: np.ndarray | None
     options: PathOptions
     grid: dict
+    held_out_stop: bool = True
 
     def fold_weight(self, test):
         """The weight of a test fold (row indices ``test``): its number of rows, or the
@@ -249,7 +185,7 @@ _SQUARE_MAX = 1e152
 
 
 def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
-               path_kwargs):
+               path_kwargs, held_out_stop=True):
     """Check everything once and draw the folds (see :func:`cross_validate`)."""
     if family not in ("gaussian", "binomial", "poisson", "multinomial", "mgaussian", "cox"):
         raise ValueError(
@@ -302,54 +238,12 @@ def prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state
         # NaN/inf and shape refused by name before any fold is fitted
         offset = check_offset(offset, n, classes.size if family == "multinomial" else None)
     return CVSetup(design, y, classes, family, metric, greater, folds, weight, offset,
-                   options, grid)
+                   options, grid, check_flag(held_out_stop, "held_out_stop"))
 
 
-# ------------------------------------------------------------------------ driver
-def run_paths(setup, l1_ratios, n_jobs, backend):
-    """Full-data paths and every (l1_ratio, repeat, fold) path, in parallel.
-
-    The folds need the full-data ``lams`` (or the full paths' cost, to choose threads for
-    a small design), so the full paths run first; else everything runs in one stage.
-    """
-    design = setup.design
-    # every Cox fold is scored on the whole response: its risk-set index is built once
-    cox_idx = cox_index(setup.y) if setup.family == "cox" else None
-
-    def full_job(a):
-        options = setup.options.replace(l1_ratio=a, sample_weight=setup.weight,
-                                        offset=setup.offset, **setup.grid)
-        return delayed(with_notes)(design.path, setup.y, options)
-
-    def fold_jobs(grids):
-        return [
-            delayed(with_notes)(_fold_job, design, setup.y, train, test,
-                                 setup.options.replace(l1_ratio=l1_ratios[i], lams=grids[i]),
-                                 setup.metric, setup.weight, setup.offset, cox_idx)
-            for i in range(len(l1_ratios))
-            for splits in setup.folds.splits
-            for train, test in splits
-        ]
-
-    m = len(l1_ratios)
-    size = design.shape[0] * design.shape[1]
-    given = setup.grid.get("lams")
-    if given is not None:
-        given = np.atleast_1d(np.asarray(given, dtype=float))
-        if not decided_by_work(n_jobs, backend, size):
-            jobs = [full_job(a) for a in l1_ratios] + fold_jobs([given] * m)
-            out = passed_on(parallel_map(jobs, n_jobs, backend, size))
-            return out[:m], out[m:]
-    start = time.thread_time()
-    fulls = passed_on(parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size))
-    # the folds' expected work: a full path's CPU time (this thread's, where they ran)
-    work = (time.thread_time() - start) / m * setup.folds.n_repeats * setup.folds.n_folds
-    grids = [given] * m if given is not None else [np.asarray(f.lams) for f in fulls]
-    return fulls, passed_on(parallel_map(fold_jobs(grids), n_jobs, backend, size, work))
-
-
-def assemble_result(setup, full, score_rows, rule, random_state):
-    """One CVResult from the fold score rows of one full-data path."""
+def assemble_result(setup, full, score_rows, rule, random_state, held_out_stop=None):
+    """One CVResult from the fold score rows of one full-data path (``held_out_stop``:
+    where the folds' held-out losses ended the curve, :func:`run_paths`' stop)."""
     lams = np.asarray(full.lams, dtype=float)
     folds = setup.folds
     weights = np.array([setup.fold_weight(te) for sp in folds.splits for _, te in sp])
@@ -386,6 +280,7 @@ def assemble_result(setup, full, score_rows, rule, random_state):
         "repeat_index_min": rep_min,
         "repeat_index_chosen": rep_chosen,
         "repeat_lam_chosen": lams[rep_chosen],
+        "held_out_stop": held_out_stop,
     }
     if setup.classes is not None:
         extra["classes"] = setup.classes
@@ -413,6 +308,7 @@ def cross_validate(
     *,
     backend=None,
     return_path=False,
+    held_out_stop=True,
     **path_kwargs,
 ):
     """Cross-validate a regularization path and choose its strength.
@@ -449,6 +345,16 @@ def cross_validate(
         joblib backend, e.g. ``"dask"``; None keeps threads or the active joblib context.
     return_path : bool, default False
         Also return the full-data :class:`~shrinkage.results.Path`.
+    held_out_stop : bool, default True
+        End a fold's path once its held-out loss has stayed at least 3 standard errors
+        above its best for 10 strengths, and the cross-validated curve with it once that
+        curve has too (:mod:`shrinkage.tuning.held_out_stop`; folds that stopped too
+        early are fitted on). The weak end of a path, where the fit nearly interpolates,
+        is its dearest part and no rule can choose it. ``result.extra["held_out_stop"]``
+        is the number of strengths the curve kept, or None. Applies to the metrics that
+        are means of per-sample losses and the solvers that walk the grid strength by
+        strength (not the compiled gaussian lasso and elastic net, nor Cox). False fits
+        every fold to the end of the grid.
     **path_kwargs
         Passed to :func:`shrinkage.regularization_path` (``lams``, ``n_lams``,
         ``lam_min_ratio``, ``penalty_factor``, ``standardize``, ``sample_weight``,
@@ -481,7 +387,7 @@ def cross_validate(
         raise TypeError("l1_ratio is given twice")
     with nonconvex_guard(path_kwargs.get("penalty")):  # one warning, not one per fold
         setup = prepare_cv(X, y, family, cv, repeats, stratify, groups, metric,
-                           random_state, path_kwargs)
+                           random_state, path_kwargs, held_out_stop)
         full, res = fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule, random_state)
     return (res, full) if return_path else res
 
@@ -493,8 +399,8 @@ def fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule, random_state, fi
     from .extension import extend_at_edges
 
     def rerun(s):
-        fulls, scores = run_paths(s, [l1_ratio], n_jobs, backend)
-        return fulls[0], assemble_result(s, fulls[0], scores, rule, random_state)
+        fulls, scores, stops = run_paths(s, [l1_ratio], n_jobs, backend)
+        return fulls[0], assemble_result(s, fulls[0], scores, rule, random_state, stops[0])
 
     full, res = rerun(setup) if first is None else first
     return extend_at_edges(setup, l1_ratio, full, res, rerun, "lams" in setup.grid)

@@ -125,8 +125,9 @@ def cross_validate_gamma(
         for g in gam:
             setup = dataclasses.replace(base, options=base.options.replace(penalty=name,
                                                                            gamma=float(g)))
-            fulls, scores = run_paths(setup, [l1_ratio], n_jobs, backend)
-            first = (fulls[0], assemble_result(setup, fulls[0], scores, rule, random_state))
+            fulls, scores, stops = run_paths(setup, [l1_ratio], n_jobs, backend)
+            first = (fulls[0], assemble_result(setup, fulls[0], scores, rule, random_state,
+                                               stops[0]))
             full, res = fit_with_extensions(setup, l1_ratio, n_jobs, backend, rule,
                                             random_state, first)
             results.append(res)

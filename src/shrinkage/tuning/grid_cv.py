@@ -112,12 +112,12 @@ def cross_validate_elastic_net(
         raise TypeError("l1_ratio is given twice (use l1_ratios)")
     setup = prepare_cv(X, y, family, cv, repeats, stratify, groups, metric, random_state,
                        path_kwargs)
-    fulls, scores = run_paths(setup, list(ratios), n_jobs, backend)
+    fulls, scores, stops = run_paths(setup, list(ratios), n_jobs, backend)
     per = len(scores) // ratios.size
     results = []
     for i in range(ratios.size):  # each l1_ratio's grid extended at its own edge
         first = (fulls[i], assemble_result(setup, fulls[i], scores[i * per:(i + 1) * per],
-                                           rule, random_state))
+                                           rule, random_state, stops[i]))
         fulls[i], res = fit_with_extensions(setup, float(ratios[i]), n_jobs, backend, rule,
                                             random_state, first)
         results.append(res)

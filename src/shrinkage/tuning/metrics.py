@@ -37,7 +37,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp, xlogy
 
-__all__ = ["METRICS", "default_metric", "check_metric", "score_path", "weighted_auc"]
+__all__ = ["METRICS", "default_metric", "check_metric", "row_losses", "score_path",
+           "weighted_auc"]
 
 FAMILIES = ("gaussian", "binomial", "poisson", "multinomial", "mgaussian", "cox")
 _ALL = FAMILIES[:-1]
@@ -209,15 +210,20 @@ def score_path(metric, family, y, eta, sample_weight=None):
         raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
     if metric == "auc":
         return np.array([weighted_auc(y, eta[:, j], w) for j in range(eta.shape[1])])
+    return _weighted_mean(row_losses(metric, family, y, eta), w)
+
+
+def row_losses(metric, family, y, eta):
+    """Each held-out sample's loss at each path point: ``(n, n_lams)``, for the metrics
+    that are a weighted mean of such losses (every one but ``auc`` and the Cox indices;
+    ``metric`` and ``family`` already checked, ``eta`` as in :func:`score_path`)."""
     if family == "gaussian":
-        loss = _gaussian_loss(metric, y, eta)
-    elif family == "mgaussian":  # summed over the responses (glmnet's mgaussian)
+        return _gaussian_loss(metric, y, eta)
+    if family == "mgaussian":  # summed over the responses (glmnet's mgaussian)
         r = y[:, None, :] - eta
-        loss = np.sum(np.abs(r) if metric == "mae" else r * r, axis=2)
-    elif family == "poisson":
-        loss = _poisson_loss(metric, y, eta)
-    elif family == "binomial":
-        loss = _binomial_loss(metric, y, eta)
-    else:
-        loss = _multinomial_loss(metric, y, eta)
-    return _weighted_mean(loss, w)
+        return np.sum(np.abs(r) if metric == "mae" else r * r, axis=2)
+    if family == "poisson":
+        return _poisson_loss(metric, y, eta)
+    if family == "binomial":
+        return _binomial_loss(metric, y, eta)
+    return _multinomial_loss(metric, y, eta)
