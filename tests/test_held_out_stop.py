@@ -17,6 +17,13 @@ from shrinkage.tuning.held_out_stop import PAST, RISE, HeldOutStop, curve_has_ri
 from shrinkage.tuning.metrics import score_path
 
 
+@pytest.fixture(autouse=True)
+def _always_watched(monkeypatch):
+    """Folds watched whatever a strength costs against a score (timings do not decide
+    these tests; test_small_fast_designs_are_not_watched sets the ratio back)."""
+    monkeypatch.setattr(hos, "STRENGTH_PER_SCORE", 0.0)
+
+
 def _overfitting(family, n=240, p=400, seed=0):
     """A wide design with a few true effects: held-out loss falls, then rises for long."""
     rng = np.random.default_rng(seed)
@@ -188,6 +195,21 @@ def test_no_stop_where_the_metric_or_the_solver_cannot_heed_it():
     assert res.extra["held_out_stop"] is None
     assert np.all(res.extra["n_folds_reached"] == 5)
     assert hos.monitored("binomial", "deviance") and not hos.monitored("cox", "deviance")
+
+
+def test_watching_is_decided_by_a_strength_against_a_score(monkeypatch):
+    monkeypatch.setattr(hos, "STRENGTH_PER_SCORE", 20.0)
+    assert hos.worth_watching(2e-3, 1e-4) and not hos.worth_watching(1.9e-3, 1e-4)
+    X, y = _overfitting("binomial")
+    assert 0.0 < hos.score_seconds("deviance", "binomial", False, y[:24], X[:24], 400) < 0.1
+    # a strength never costs an infinite multiple of a score: nothing is watched
+    monkeypatch.setattr(hos, "STRENGTH_PER_SCORE", np.inf)
+    kw = dict(cv=5, random_state=0, n_lams=60, lam_min_ratio=1e-3, n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = shrinkage.cross_validate(X, y, "binomial", **kw)
+    assert res.extra["held_out_stop"] is None
+    assert np.all(res.extra["n_folds_reached"] == 5)
 
 
 def test_held_out_stop_is_checked_by_name():

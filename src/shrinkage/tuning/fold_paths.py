@@ -10,9 +10,19 @@ import time
 import numpy as np
 from joblib import delayed
 
+from ..engine.blas import SMALL_DESIGN
+from ..engine.gram import take_rows
 from ..model.cox import cox_index
 from .cox_scores import cox_fold_scores
-from .held_out_stop import PAST, HeldOutStop, curve_has_risen, monitored, reached
+from .held_out_stop import (
+    PAST,
+    HeldOutStop,
+    curve_has_risen,
+    monitored,
+    reached,
+    score_seconds,
+    worth_watching,
+)
 from .metrics import score_path
 from .nonconvex import passed_on, with_notes
 from .parallel import decided_by_work, parallel_map
@@ -71,6 +81,7 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     # every Cox fold is scored on the whole response: its risk-set index is built once
     cox_idx = cox_index(setup.y) if setup.family == "cox" else None
     watch = setup.held_out_stop and monitored(setup.family, setup.metric)
+    small = design.shape[0] * design.shape[1] <= SMALL_DESIGN
     specs = [(i, train, test) for i in range(len(l1_ratios))
              for splits in setup.folds.splits for train, test in splits]
 
@@ -84,7 +95,7 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
         return delayed(with_notes)(fold_job_scores, design, setup.y, train, test,
                                    setup.options.replace(l1_ratio=l1_ratios[i], lams=grids[i]),
                                    setup.metric, setup.weight, setup.offset, cox_idx,
-                                   start if watch else None, setup.greater)
+                                   start if watched else None, setup.greater)
 
     m = len(l1_ratios)
     size = design.shape[0] * design.shape[1]
@@ -92,6 +103,7 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     if given is not None:
         given = np.atleast_1d(np.asarray(given, dtype=float))
         if not decided_by_work(n_jobs, backend, size):
+            watched = watch and not small
             grids = [given] * m
             jobs = [full_job(a) for a in l1_ratios] + [fold_job(sp, grids) for sp in specs]
             out = passed_on(parallel_map(jobs, n_jobs, backend, size))
@@ -100,10 +112,19 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
                 return passed_on(parallel_map(jobs, n_jobs, backend, size))
 
             return (out[:m], *_settle_held_out(setup, specs, grids, out[m:], fold_job, again))
-    start = time.thread_time()
+    start, wall = time.thread_time(), time.perf_counter()
     fulls = passed_on(parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size))
     # the folds' expected work: a full path's CPU time (this thread's, where they ran)
     work = (time.thread_time() - start) / m * setup.folds.n_repeats * setup.folds.n_folds
+    watched = False
+    if watch:
+        _, train, test = specs[0]
+        K = {"multinomial": None if setup.classes is None else len(setup.classes),
+             "mgaussian": setup.y.shape[-1]}.get(setup.family)
+        watched = worth_watching(
+            (time.perf_counter() - wall) / sum(f.n_lams for f in fulls),
+            score_seconds(setup.metric, setup.family, setup.greater, setup.y[test],
+                          take_rows(design.X, test), design.shape[1], K))
     grids = [given] * m if given is not None else [np.asarray(f.lams) for f in fulls]
     out = passed_on(parallel_map([fold_job(sp, grids) for sp in specs], n_jobs, backend,
                                  size, work))
