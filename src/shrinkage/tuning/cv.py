@@ -179,6 +179,10 @@ class CVSetup:
         sum of its sample weights. A fold's mean error counts with this weight."""
         return float(test.size if self.weight is None else np.sum(self.weight[test]))
 
+    def fold_weights(self):
+        """:meth:`fold_weight` of every test fold, repeats stacked in order."""
+        return np.array([self.fold_weight(te) for sp in self.folds.splits for _, te in sp])
+
 
 #: Largest spread of a gaussian y around its mean whose squared errors stay finite.
 _SQUARE_MAX = 1e152
@@ -246,7 +250,7 @@ def assemble_result(setup, full, score_rows, rule, random_state, held_out_stop=N
     where the folds' held-out losses ended the curve, :func:`run_paths`' stop)."""
     lams = np.asarray(full.lams, dtype=float)
     folds = setup.folds
-    weights = np.array([setup.fold_weight(te) for sp in folds.splits for _, te in sp])
+    weights = setup.fold_weights()
     # A user grid may run past where the full-data path stopped (early_stop=True).
     table = np.vstack(score_rows)[:, : lams.size]
     R, F = folds.n_repeats, folds.n_folds

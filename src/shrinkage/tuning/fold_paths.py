@@ -32,7 +32,7 @@ __all__ = ["run_paths"]
 
 
 def fold_job_scores(design, y, train, test, options, metric, weight, offset, cox_idx=None,
-              stop_from=None, greater=False):
+                    stop_from=None, greater=False):
     """Fit one fold's whole path on ``train`` with the given ``lams``; score on ``test``
     (``cox_idx``: the Cox response's index, built once for every fold). Where
     ``stop_from`` is given, the path may end on its held-out loss from that many points on
@@ -81,7 +81,6 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     # every Cox fold is scored on the whole response: its risk-set index is built once
     cox_idx = cox_index(setup.y) if setup.family == "cox" else None
     watch = setup.held_out_stop and monitored(setup.family, setup.metric)
-    small = design.shape[0] * design.shape[1] <= SMALL_DESIGN
     specs = [(i, train, test) for i in range(len(l1_ratios))
              for splits in setup.folds.splits for train, test in splits]
 
@@ -97,20 +96,21 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
                                    setup.metric, setup.weight, setup.offset, cox_idx,
                                    start if watched else None, setup.greater)
 
+    def again(jobs):  # refits of stopped folds: their share of the folds' expected work
+        share = None if work is None else work * len(jobs) / len(specs)
+        return passed_on(parallel_map(jobs, n_jobs, backend, size, share))
+
     m = len(l1_ratios)
     size = design.shape[0] * design.shape[1]
+    work = None
     given = setup.grid.get("lams")
     if given is not None:
         given = np.atleast_1d(np.asarray(given, dtype=float))
         if not decided_by_work(n_jobs, backend, size):
-            watched = watch and not small
+            watched = watch and size > SMALL_DESIGN
             grids = [given] * m
             jobs = [full_job(a) for a in l1_ratios] + [fold_job(sp, grids) for sp in specs]
             out = passed_on(parallel_map(jobs, n_jobs, backend, size))
-
-            def again(jobs):
-                return passed_on(parallel_map(jobs, n_jobs, backend, size))
-
             return (out[:m], *_settle_held_out(setup, specs, grids, out[m:], fold_job, again))
     start, wall = time.thread_time(), time.perf_counter()
     fulls = passed_on(parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size))
@@ -128,10 +128,6 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     grids = [given] * m if given is not None else [np.asarray(f.lams) for f in fulls]
     out = passed_on(parallel_map([fold_job(sp, grids) for sp in specs], n_jobs, backend,
                                  size, work))
-
-    def again(jobs):
-        return passed_on(parallel_map(jobs, n_jobs, backend, size, work * len(jobs) / len(specs)))
-
     return (fulls, *_settle_held_out(setup, specs, grids, out, fold_job, again))
 
 
@@ -143,7 +139,7 @@ def _settle_held_out(setup, specs, grids, out, fold_job, again):
     ``PAST`` points further), and at the third try to the end of the grid."""
     R, F = setup.folds.n_repeats, setup.folds.n_folds
     per = R * F
-    weights = np.array([setup.fold_weight(te) for sp in setup.folds.splits for _, te in sp])
+    weights = setup.fold_weights()
     rows, stops = [], []
     for i, grid in enumerate(grids):
         block = list(out[i * per:(i + 1) * per])

@@ -122,8 +122,8 @@ class HeldOutStop:
         self.X = X.tocsr() if sp.issparse(X) else X
         self.y, self.offset = y, offset
         self.w = np.ones(y.shape[0]) if weight is None else np.asarray(weight, dtype=float)
-        sw, sw2 = float(np.sum(self.w)), float(np.sum(self.w * self.w))
-        self.n_eff = sw * sw / sw2 if sw2 > 0 else 0.0
+        self.sw, sw2 = float(np.sum(self.w)), float(np.sum(self.w * self.w))
+        self.n_eff = self.sw * self.sw / sw2 if sw2 > 0 else 0.0
         self.start = int(start)
         self.scores = []
         self.best = 0
@@ -137,10 +137,10 @@ class HeldOutStop:
         eta = np.asarray(eta, dtype=float)[:, None]  # one path point
         loss = self.sign * row_losses(self.metric, self.family, self.y, eta)[:, 0]
         w = self.w
-        mean = float(w @ loss / np.sum(w))
+        mean = float(w @ loss / self.sw)
         se = np.inf
         if self.n_eff > 1.0:
-            se = float(np.sqrt(w @ (loss - mean) ** 2 / np.sum(w) / (self.n_eff - 1.0)))
+            se = float(np.sqrt(w @ (loss - mean) ** 2 / self.sw / (self.n_eff - 1.0)))
         return mean, se
 
     def __call__(self, k, coef, intercept):
