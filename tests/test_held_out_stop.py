@@ -46,7 +46,7 @@ def _scripted(scores, ses, start=0):
     mon = HeldOutStop("deviance", "gaussian", False, np.zeros(2), np.zeros((2, 1)), None,
                       None, start)
     it = iter(zip(scores, ses))
-    mon._score = lambda coef, b0: next(it)
+    mon._scores = lambda coefs, b0s: tuple(np.array(v) for v in zip(*[next(it) for _ in coefs]))
     return mon
 
 
@@ -103,6 +103,30 @@ def test_held_out_score_and_its_standard_error_are_the_weighted_row_means():
     assert acc == pytest.approx(-np.mean((eta - off > 0) == (y == 1)), abs=1e-15)
 
 
+def test_points_scored_in_a_batch_score_as_one_by_one_and_fire_at_the_batch_end():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 5))
+    w = rng.uniform(0.5, 2.0, 40)
+    for family, shape, y in (("binomial", (5,), (rng.random(40) < 0.5).astype(float)),
+                             ("multinomial", (5, 3), rng.integers(0, 3, 40).astype(float))):
+        off = rng.standard_normal((40,) + shape[1:]) * 0.1
+        coefs = [rng.standard_normal(shape) * 0.3 for _ in range(4)]
+        b0s = [rng.standard_normal(shape[1:]) * 0.1 for _ in range(4)]
+        mon = HeldOutStop("deviance", family, False, y, sp.csr_matrix(X), w, off, batch=4)
+        means, ses = mon._scores(coefs, b0s)
+        for c, b0, m, e in zip(coefs, b0s, means, ses):
+            assert (m, e) == pytest.approx(mon._score(c, b0), rel=1e-13)
+    # the rule fires at point 2 + PAST (test above); a batch of 4 says so at its end
+    best, se = 1.0, 0.1
+    scores = [3.0, 2.0, best] + [best + RISE * se + 0.01] * (PAST + 8)
+    mon = _scripted(scores, [se] * len(scores))
+    mon.batch = 4
+    fired = [mon(k, None, 0.0) for k in range(len(scores))]
+    assert fired.index(True) == 15 and mon.scores[-1] == scores[2 + PAST]
+    assert hos.score_batch(1e-3, 1e-4) == 8 and hos.score_batch(1.6e-2, 1e-4) == 1
+    assert hos.score_batch(4e-3, 1e-4) == 4 and hos.score_batch(1.0, 0.0) == 1
+
+
 def test_curve_has_risen_needs_the_best_past_points_back_and_the_tail_above_its_bar():
     se = np.full(40, 0.1)
     mean = np.concatenate([np.linspace(3, 1, 11), np.linspace(1.05, 3, 29)])  # best at 10
@@ -132,9 +156,48 @@ def test_the_engine_ends_a_path_where_its_monitor_says_with_its_own_coefficients
         assert b0 == pytest.approx(path.intercepts[k], abs=1e-12)
 
 
-@pytest.mark.parametrize("family", ["binomial", "poisson", "multinomial"])
-def test_cv_keeps_the_curve_of_unstopped_folds_and_the_same_choice(family):
+@pytest.mark.parametrize("solver, sparse, penalty", [
+    ("naive", False, "elasticnet"), ("naive", True, "elasticnet"),
+    ("covariance", False, "elasticnet"), ("concave_covariance", False, "mcp")])
+def test_the_compiled_gaussian_drivers_heed_the_monitor_a_strength_at_a_time(solver, sparse,
+                                                                           penalty):
+    X, y = _overfitting("gaussian", n=300, p=400 if solver == "naive" else 40)
+    if sparse:
+        X = sp.csc_matrix(X * (np.random.default_rng(1).random(X.shape) < 0.3))
+    Xc = check_design(X)
+    opts = PathOptions(family="gaussian", penalty=penalty, n_lams=40, lam_min_ratio=1e-3,
+                       early_stop=False)
+    whole = fit_path(Xc, y, opts, FitHints(solver=solver))
+    seen = []
+
+    def never(k, coef, b0):
+        seen.append(k)
+        np.testing.assert_array_equal(coef, whole.coefs[k])
+        return False
+
+    # driven a strength at a time, the path is the same to the last bit
+    asked = fit_path(Xc, y, opts, FitHints(solver=solver, monitor=never))
+    assert seen == list(range(39))
+    np.testing.assert_array_equal(asked.coefs, whole.coefs)
+    np.testing.assert_array_equal(asked.n_iter, whole.n_iter)
+    np.testing.assert_array_equal(asked.certificate, whole.certificate)
+    never.batch = 3  # driven three strengths a call, asked about each
+    seen.clear()
+    asked = fit_path(Xc, y, opts, FitHints(solver=solver, monitor=never))
+    assert seen == list(range(39))
+    np.testing.assert_array_equal(asked.coefs, whole.coefs)
+    cut = fit_path(Xc, y, opts, FitHints(solver=solver, monitor=lambda k, c, b0: k == 6))
+    assert cut.n_lams == 7 and "monitor ended the path" in cut.stop_reason
+    np.testing.assert_array_equal(cut.coefs, whole.coefs[:7])
+
+
+@pytest.mark.parametrize("family, sparse", [
+    ("binomial", False), ("poisson", False), ("multinomial", False), ("gaussian", False),
+    ("gaussian", True)])
+def test_cv_keeps_the_curve_of_unstopped_folds_and_the_same_choice(family, sparse):
     X, y = _overfitting(family)
+    if sparse:
+        X = sp.csc_matrix(X)
     kw = dict(cv=5, random_state=0, n_lams=60, lam_min_ratio=1e-3, n_jobs=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (deep strengths of a wide binomial separate)
@@ -181,7 +244,7 @@ def test_folds_that_stopped_too_early_are_fitted_on_to_the_whole_grid(monkeypatc
     assert len(set(targets)) == 3
 
 
-def test_no_stop_where_the_metric_or_the_solver_cannot_heed_it():
+def test_no_stop_where_the_metric_cannot_heed_it():
     X, y = _overfitting("binomial")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -189,11 +252,6 @@ def test_no_stop_where_the_metric_or_the_solver_cannot_heed_it():
                                        n_lams=40, n_jobs=1)
     assert auc.extra["held_out_stop"] is None
     assert np.all(auc.extra["n_folds_reached"] == 5)
-    Xg, yg = _overfitting("gaussian")  # the compiled lasso driver walks the whole grid
-    res = shrinkage.cross_validate(sp.csc_matrix(Xg), yg, cv=5, random_state=0, n_lams=40,
-                                   n_jobs=1)
-    assert res.extra["held_out_stop"] is None
-    assert np.all(res.extra["n_folds_reached"] == 5)
     assert hos.monitored("binomial", "deviance") and not hos.monitored("cox", "deviance")
 
 

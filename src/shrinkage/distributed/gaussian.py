@@ -94,7 +94,7 @@ def gaussian_path(mom, options, n):
     out = (np.zeros((L, p)), np.zeros(L), np.zeros(L), np.zeros(L),
            np.zeros(L, dtype=np.int64))
     done, code, _ = covariance_path(
-        G, col, p, c, yw, h, st.l1u, st.l2u, st.lo, st.hi, st.cand, st.scale, grid, 0,
+        G, col, p, c, yw, h, st.l1u, st.l2u, st.lo, st.hi, st.cand, st.scale, grid, 0, L,
         st.tol, obj_scale, st.max_iter, thr_start, thr_shrink, st.fit_intercept, ybar,
         st.xm, float(yw), bool(early_stop), *RULES, *free, b, g,
         np.empty(p, dtype=np.int64), *out)

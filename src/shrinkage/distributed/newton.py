@@ -149,7 +149,7 @@ class NewtonFit(PassFit):
                np.zeros(1, dtype=np.int64))
         covariance_path(  # Fortran-ordered G, as in memory: one compiled specialisation
             np.asfortranarray(G), np.arange(p, dtype=np.int64), p, c, yw, h, st.l1u, st.l2u,
-            st.lo, st.hi, cand, st.scale, np.array([lam / V]), 0, rel, obj_scale, st.max_iter,
+            st.lo, st.hi, cand, st.scale, np.array([lam / V]), 0, 1, rel, obj_scale, st.max_iter,
             GaussianCovariance.thr_start, GaussianCovariance.thr_shrink, st.fit_intercept,
             ybar, xm_v, 1.0, False, *RULES, *free_arrays(G, c, st, cand), bb, gg,
             np.empty(p, dtype=np.int64), *out)

@@ -86,20 +86,23 @@ class ConcaveCovariance(GaussianCovariance):
 
     def run_path(self, grid, lam_prev, null_dev, early_stop, out):
         prob = self.prob
-        k = 0
         self.g = np.ascontiguousarray(self.g)
-        while True:
-            k, code, nv = concave_covariance_path(
-                self.pen.code, float(self.pen.gamma), self.G, self.col, self.n_cols, self.c,
-                self.yw, self.h, prob.l1u, prob.l2u, prob.candidates, prob.scale, prob.cert_unit,
-                grid, k, prob.tol, self.grad_scale, prob.max_iter, self.anderson_k,
-                self.sweeps_before_polish, prob.fit_intercept, self.ybar, prob.xm,
-                float(null_dev), bool(early_stop), *self.stop_rules, self.b, self.g,
-                self._scratch, *out)
-            if code != NEED_COLUMNS:
-                break
-            in_ws = self.col >= 0
-            self._add_columns(self._batch(self._scratch[:nv].copy(), in_ws))
+
+        def drive(k, k1):
+            while True:
+                k, code, nv = concave_covariance_path(
+                    self.pen.code, float(self.pen.gamma), self.G, self.col, self.n_cols,
+                    self.c, self.yw, self.h, prob.l1u, prob.l2u, prob.candidates, prob.scale,
+                    prob.cert_unit, grid, k, k1, prob.tol, self.grad_scale, prob.max_iter,
+                    self.anderson_k, self.sweeps_before_polish, prob.fit_intercept, self.ybar,
+                    prob.xm, float(null_dev), bool(early_stop), *self.stop_rules, self.b,
+                    self.g, self._scratch, *out)
+                if code != NEED_COLUMNS:
+                    return k, code
+                in_ws = self.col >= 0
+                self._add_columns(self._batch(self._scratch[:nv].copy(), in_ws))
+
+        k, code = self.drive_watched(grid, out, drive)
         self._margins = self._path_margins(out[0][:k], grid[:k])
         return k, code
 
@@ -151,11 +154,11 @@ def _active(b, ws, m, A):
 
 @njit(cache=True, nogil=True, fastmath=False)
 def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, cand, scale,
-                            unit, lams, k0, tol, grad_scale, max_iter, anderson_k, polish_every,
+                            unit, lams, k0, k1, tol, grad_scale, max_iter, anderson_k, polish_every,
                             fit_intercept, ybar, xm, null_dev, early_stop, min_lams,
                             dev_max, dev_change, b, g, need, coefs, intercepts, dev_ratio,
                             cert, n_iter):
-    """MCP/SCAD by covariance updates along ``lams[k0:]`` over the cached columns.
+    """MCP/SCAD by covariance updates along ``lams[k0:k1]`` over the cached columns.
 
     ``g`` (kept equal to ``c - G b`` for every feature) and ``b`` are the warm start.
     Returns ``(k, code, n_need)``: ``(n_lams_done, stop_code, 0)``, or ``(k,
@@ -173,7 +176,7 @@ def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, can
     g_try, delta = np.empty(p), np.empty(p)
     fact = new_factor(p)
     unbounded = (np.full(p, -np.inf), np.full(p, np.inf), l1u, l2u)  # for the early stop
-    for k in range(k0, L):
+    for k in range(k0, k1):
         m = _strengths(lams[k], l1u, l2u, scale, cand, in_ws, col, ws, l1, l2)
         sweeps = n_iter[k]
         v, nv = kkt_scan(kind, gamma, g, b, scale, unit, l1, l2, cand, in_ws, need)
@@ -216,4 +219,4 @@ def concave_covariance_path(kind, gamma, G, col, n_cols, c, yw, h, l1u, l2u, can
                             early_stop, L, min_lams, dev_max, dev_change, unbounded)
         if code:
             return k + 1, code, 0
-    return L, 0, 0
+    return k1, 0, 0

@@ -57,9 +57,11 @@ class FitHints:
     monitor : callable or None
         ``monitor(k, coef, intercept) -> bool``, called after each path point ``k`` but
         the last with its coefficients and intercept on the original scale; true ends
-        the path there (code :data:`~shrinkage.engine.stopping.MONITOR`). Heeded by the
-        solvers that walk the grid in Python (:meth:`Solver.run_path`); the compiled
-        gaussian drivers run their whole grid. Cross-validation stops a fold's path
+        the path there (code :data:`~shrinkage.engine.stopping.MONITOR`). Heeded by every
+        solver: those that walk the grid in Python ask it in :meth:`Solver.run_path`, and
+        the compiled gaussian drivers are then run a strength at a time, or ``batch``
+        strengths where the monitor has that attribute: a monitor that judges its
+        points in batches (:meth:`Solver.drive_watched`). Cross-validation stops a fold's path
         by it once the held-out loss has risen well past its best
         (:mod:`shrinkage.tuning.held_out_stop`).
     """
@@ -207,6 +209,47 @@ class Solver:
                 if self.separated_class is not None and k + 1 < L:
                     return k + 1, SEPARATED
         return L, 0
+
+
+    def drive_watched(self, grid, out, drive):
+        """Run a compiled path driver under ``self.monitor``.
+
+        ``drive(k0, k1) -> (n_done, stop_code)`` fills the points ``k0 .. k1 - 1`` of
+        ``out`` (the tuple of :meth:`run_path`), warm-started from point ``k0 - 1``.
+        Without a monitor it is called once over the whole grid. With one it is called
+        for ``monitor.batch`` strengths at a time (1 where the monitor has no such
+        attribute), and the monitor is asked about each: a driver runs without the GIL
+        and cannot ask Python between strengths, and a call costs microseconds against
+        the milliseconds of the strengths worth watching
+        (:func:`shrinkage.tuning.held_out_stop.worth_watching`). Returns ``(n_done,
+        stop_code)``, the code :data:`~.stopping.MONITOR` where the monitor ended the
+        path.
+        """
+        L = grid.size
+        monitor = self.monitor
+        if monitor is None:
+            return drive(0, L)
+        step = max(1, int(getattr(monitor, "batch", 1)))
+        k = 0
+        while k < L:
+            k0 = k
+            k, code = drive(k0, min(k0 + step, L))
+            if code:
+                return k, code
+            for j in range(k0, min(k, L - 1)):  # (not asked about the last point)
+                if monitor(j, out[0][j], out[1][j]):
+                    return j + 1, MONITOR
+        return L, 0
+
+
+def scaled_monitor(monitor, scale):
+    """``monitor`` (:attr:`FitHints.monitor`) shown the coefficients and intercept times
+    ``scale`` (a path fitted to ``y / scale``); its ``batch`` is kept."""
+    def scaled(k, coef, b0):
+        return monitor(k, coef * scale, b0 * scale)
+
+    scaled.batch = getattr(monitor, "batch", 1)
+    return scaled
 
 
 def choose_solver(solvers, family, penalty, prob, setup):

@@ -182,20 +182,24 @@ class GaussianCovariance(GaussianNaive):
 
     def run_path(self, grid, lam_prev, null_dev, early_stop, out):
         prob = self.prob
-        k = 0
-        while True:
-            k, code, nv = covariance_path(
-                self.G, self.col, self.n_cols, self.c, self.yw, self.h, prob.l1u, prob.l2u,
-                prob.lo, prob.hi, prob.candidates, prob.scale, grid, k, prob.tol,
-                self.obj_scale, prob.max_iter, self.thr_start, self.thr_shrink,
-                prob.fit_intercept, self.ybar, prob.xm, float(null_dev), bool(early_stop),
-                *RULES, *self.free.arrays(), self.b, self.g, self._scratch, *out,
-            )
-            if code != NEED_COLUMNS:
-                self.certify_zero_lam(grid, k, out)
-                return k, code
-            in_ws = self.col >= 0
-            self._add_columns(self._batch(self._scratch[:nv].copy(), in_ws))
+
+        def drive(k, k1):
+            while True:
+                k, code, nv = covariance_path(
+                    self.G, self.col, self.n_cols, self.c, self.yw, self.h, prob.l1u,
+                    prob.l2u, prob.lo, prob.hi, prob.candidates, prob.scale, grid, k, k1,
+                    prob.tol, self.obj_scale, prob.max_iter, self.thr_start, self.thr_shrink,
+                    prob.fit_intercept, self.ybar, prob.xm, float(null_dev), bool(early_stop),
+                    *RULES, *self.free.arrays(), self.b, self.g, self._scratch, *out,
+                )
+                if code != NEED_COLUMNS:
+                    return k, code
+                in_ws = self.col >= 0
+                self._add_columns(self._batch(self._scratch[:nv].copy(), in_ws))
+
+        done, code = self.drive_watched(grid, out, drive)
+        self.certify_zero_lam(grid, done, out)
+        return done, code
 
     def deviance(self):
         return covariance_residual_terms(self.b, self.c, self.g, self.yw)[1]
@@ -214,12 +218,12 @@ def _cached(col, cand, in_ws, ws):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lams, k0, tol,
-                    obj_scale, max_iter, thr_start, thr_shrink, fit_intercept, ybar, xm,
+def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lams, k0, k1,
+                    tol, obj_scale, max_iter, thr_start, thr_shrink, fit_intercept, ybar, xm,
                     null_dev, early_stop, min_lams, dev_max, dev_change, free, free_idx,
                     pinv, gall, cu, bounded, b, g, need, coefs, intercepts, dev_ratio, cert,
                     n_iter):
-    """Covariance-update coordinate descent along ``lams[k0:]`` over the cached columns.
+    """Covariance-update coordinate descent along ``lams[k0:k1]`` over the cached columns.
 
     ``g`` (kept equal to ``c - G b`` for every feature) and ``b`` are the warm start. The
     residual terms of the gap come from inner products: ``sum w r yc = yw - b.c`` and
@@ -239,7 +243,7 @@ def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lam
     H = np.empty((m, m))  # active-set steps act on cached features only
     rhs = np.empty(m)
     floor = 1e-30 * obj_scale
-    for k in range(k0, L):
+    for k in range(k0, k1):
         lam = lams[k]
         for j in range(p):
             l1[j] = lam * l1u[j]
@@ -293,4 +297,4 @@ def covariance_path(G, col, n_cols, c, yw, h, l1u, l2u, lo, hi, cand, scale, lam
                             early_stop, L, min_lams, dev_max, dev_change, (lo, hi, l1u, l2u))
         if code:
             return k + 1, code, 0
-    return L, 0, 0
+    return k1, 0, 0

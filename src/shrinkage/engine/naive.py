@@ -3,7 +3,8 @@
 :class:`GaussianNaive` is the choice for wide or sparse problems. Its strategy is written
 once, in the compiled driver :func:`naive_path`, which walks the whole grid without the
 GIL (cross-validation folds in threads run truly in parallel, and no interpreter work is
-spent per ``lam``). Per ``lam``:
+spent per ``lam``; a path under a monitor is driven a strength at a time,
+:meth:`.contract.Solver.drive_watched`). Per ``lam``:
 
 0. the warm start: the previous solution moved along the secant of the last two
    (:func:`path_prediction`), when that lowers the objective;
@@ -102,15 +103,23 @@ class GaussianNaive(Solver):
     def run_path(self, grid, lam_prev, null_dev, early_stop, out):
         prob = self.prob
         self.g = np.ascontiguousarray(self.g)
-        done, code = naive_path(
-            *prob.kernel_design(), prob.w, prob.uniform_w, prob.xm, prob.xw, self.h,
-            prob.l1u, prob.l2u, prob.lo, prob.hi, prob.candidates, prob.unpenalized,
-            prob.excluded, prob.scale, self.yc, grid, float(lam_prev), prob.tol,
-            self.obj_scale, prob.max_iter, self.thr_start, self.thr_shrink,
-            prob.fit_intercept, self.ybar, float(null_dev), bool(early_stop), *RULES,
-            *self.free.arrays(), *new_factor(prob.p, min(prob.p, prob.n - 1, FACTOR_MAX)),
-            self.b, self.r, self.st, self.g, *out,
-        )
+        factor = new_factor(prob.p, min(prob.p, prob.n - 1, FACTOR_MAX))
+        nf = 0  # the factor's size, carried from call to call
+
+        def drive(k0, k1):
+            nonlocal nf
+            done, code, nf = naive_path(
+                *prob.kernel_design(), prob.w, prob.uniform_w, prob.xm, prob.xw, self.h,
+                prob.l1u, prob.l2u, prob.lo, prob.hi, prob.candidates, prob.unpenalized,
+                prob.excluded, prob.scale, self.yc, grid, k0, k1,
+                float(grid[k0 - 1] if k0 else lam_prev), prob.tol,
+                self.obj_scale, prob.max_iter, self.thr_start, self.thr_shrink,
+                prob.fit_intercept, self.ybar, float(null_dev), bool(early_stop), *RULES,
+                *self.free.arrays(), *factor, nf, self.b, self.r, self.st, self.g, *out,
+            )
+            return done, code
+
+        done, code = self.drive_watched(grid, out, drive)
         self.certify_zero_lam(grid, done, out)
         return done, code
 
@@ -283,15 +292,17 @@ def path_prediction(X, xd, xi, xp, sparse, w, xm, l1, l2, lo, hi, b, r, st, b1, 
 
 @njit(**KERNEL, fastmath=FASTMATH)
 def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, unpen,
-               excluded, scale, yc, lams, lam_prev, tol, obj_scale, max_iter, thr_start,
+               excluded, scale, yc, lams, k0, k1, lam_prev, tol, obj_scale, max_iter, thr_start,
                thr_shrink, fit_intercept, ybar, null_dev, early_stop, min_lams, dev_max,
                dev_change, free, free_idx, pinv, gall, cu, bounded, Lf, fac, fd, pos, refused,
-               b, r, st, g, coefs, intercepts, dev_ratio, cert, n_iter):
-    """Residual-updating coordinate descent along ``lams``; fills the output rows.
+               nf, b, r, st, g, coefs, intercepts, dev_ratio, cert, n_iter):
+    """Residual-updating coordinate descent along ``lams[k0:k1]``; fills those output rows.
 
     ``b, r, st, g`` (coefficients, residual, CD state, full gradient) are the warm start,
-    left at the last solution; ``Lf, fac, fd, pos, refused`` an empty active factor
-    (:func:`.kernels.active_factor.new_factor`). Returns ``(n_lams_done, stop_code)``.
+    left at the last solution, ``lam_prev`` the strength before ``lams[k0]``, and the rows
+    before ``k0`` the points already fitted; ``Lf, fac, fd, pos, refused`` an active factor
+    (:func:`.kernels.active_factor.new_factor`) of ``nf`` columns. Returns
+    ``(n_lams_done, stop_code, nf)``, ``nf`` to pass to the next call.
     """
     p = b.shape[0]
     n = r.shape[0]
@@ -305,13 +316,12 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
     l1 = np.empty(p)
     l2 = np.empty(p)
     A = np.empty(p, dtype=np.int64)
-    nf = np.int64(0)
     floor = 1e-30 * obj_scale
     # cost of a pass over all of X, in the units of sweep_cost below
     x_cost = float(n) * p
     if xp is not None:  # sparse (a None-typed xp prunes this branch when dense)
         x_cost = float(xp[p] - xp[0])
-    for k in range(L):
+    for k in range(k0, k1):
         lam = lams[k]
         strong = 2.0 * lam - lam_prev
         for j in range(p):
@@ -397,5 +407,5 @@ def naive_path(X, xd, xi, xp, sparse, w, uv, xm, xw, h, l1u, l2u, lo, hi, cand, 
                             gap, sweeps, coefs, intercepts, dev_ratio, cert, n_iter,
                             early_stop, L, min_lams, dev_max, dev_change, (lo, hi, l1u, l2u))
         if code:
-            return k + 1, code
-    return L, 0
+            return k + 1, code, nf
+    return k1, 0, nf

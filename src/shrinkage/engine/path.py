@@ -37,7 +37,7 @@ from ..validation import (
     check_target,
 )
 from .blas import SMALL_DESIGN, one_blas_thread
-from .contract import FitHints, SolverSetup, choose_solver
+from .contract import FitHints, SolverSetup, choose_solver, scaled_monitor
 from .drift import uncertify_nonfinite
 from .free import warn_collinear_free
 from .gram import live_moments
@@ -371,9 +371,7 @@ def _rescaled(X, y, options, hints, scale):
         return None if v is None else np.asarray(v, dtype=float) / scale
 
     if hints.monitor is not None:  # it judges coefficients on y's own scale
-        watch = hints.monitor
-        hints = dataclasses.replace(
-            hints, monitor=lambda k, coef, b0: watch(k, coef * scale, b0 * scale))
+        hints = dataclasses.replace(hints, monitor=scaled_monitor(hints.monitor, scale))
     path = fit_path(X, y / scale, options.replace(
         offset=down(options.offset), lams=down(options.lams), lower=down(options.lower),
         upper=down(options.upper)), hints)

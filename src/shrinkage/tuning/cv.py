@@ -356,9 +356,8 @@ def cross_validate(
         early are fitted on). The weak end of a path, where the fit nearly interpolates,
         is its dearest part and no rule can choose it. ``result.extra["held_out_stop"]``
         is the number of strengths the curve kept, or None. Applies to the metrics that
-        are means of per-sample losses and the solvers that walk the grid strength by
-        strength (not the compiled gaussian lasso and elastic net, nor Cox). False fits
-        every fold to the end of the grid.
+        are means of per-sample losses and to every family but Cox. False fits every fold
+        to the end of the grid.
     **path_kwargs
         Passed to :func:`shrinkage.regularization_path` (``lams``, ``n_lams``,
         ``lam_min_ratio``, ``penalty_factor``, ``standardize``, ``sample_weight``,

@@ -20,6 +20,7 @@ from .held_out_stop import (
     curve_has_risen,
     monitored,
     reached,
+    score_batch,
     score_seconds,
     worth_watching,
 )
@@ -32,19 +33,20 @@ __all__ = ["run_paths"]
 
 
 def fold_job_scores(design, y, train, test, options, metric, weight, offset, cox_idx=None,
-                    stop_from=None, greater=False):
+                    stop_from=None, greater=False, batch=1):
     """Fit one fold's whole path on ``train`` with the given ``lams``; score on ``test``
     (``cox_idx``: the Cox response's index, built once for every fold). Where
     ``stop_from`` is given, the path may end on its held-out loss from that many points on
-    (:class:`~shrinkage.tuning.held_out_stop.HeldOutStop`). Returns ``(scores, stopped)``:
-    ``stopped`` says the held-out loss ended the path."""
+    (:class:`~shrinkage.tuning.held_out_stop.HeldOutStop`, scoring ``batch`` points at
+    once). Returns ``(scores, stopped)``: ``stopped`` says the held-out loss ended the
+    path."""
     monitors = []
 
     def watch(X_test):
         monitors.append(HeldOutStop(
             metric, options.family, greater, y[test], X_test,
             None if weight is None else weight[test],
-            None if offset is None else offset[test], stop_from))
+            None if offset is None else offset[test], stop_from, batch))
         return monitors[0]
 
     path, X_test = design.fold_path(y, train, test, options, weight, offset,
@@ -94,7 +96,7 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
         return delayed(with_notes)(fold_job_scores, design, setup.y, train, test,
                                    setup.options.replace(l1_ratio=l1_ratios[i], lams=grids[i]),
                                    setup.metric, setup.weight, setup.offset, cox_idx,
-                                   start if watched else None, setup.greater)
+                                   start if watched else None, setup.greater, batch)
 
     def again(jobs):  # refits of stopped folds: their share of the folds' expected work
         share = None if work is None else work * len(jobs) / len(specs)
@@ -107,7 +109,7 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     if given is not None:
         given = np.atleast_1d(np.asarray(given, dtype=float))
         if not decided_by_work(n_jobs, backend, size):
-            watched = watch and size > SMALL_DESIGN
+            watched, batch = watch and size > SMALL_DESIGN, 1
             grids = [given] * m
             jobs = [full_job(a) for a in l1_ratios] + [fold_job(sp, grids) for sp in specs]
             out = passed_on(parallel_map(jobs, n_jobs, backend, size))
@@ -116,15 +118,16 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     fulls = passed_on(parallel_map([full_job(a) for a in l1_ratios], n_jobs, backend, size))
     # the folds' expected work: a full path's CPU time (this thread's, where they ran)
     work = (time.thread_time() - start) / m * setup.folds.n_repeats * setup.folds.n_folds
-    watched = False
+    watched, batch = False, 1
     if watch:
         _, train, test = specs[0]
         K = {"multinomial": None if setup.classes is None else len(setup.classes),
              "mgaussian": setup.y.shape[-1]}.get(setup.family)
-        watched = worth_watching(
-            (time.perf_counter() - wall) / sum(f.n_lams for f in fulls),
-            score_seconds(setup.metric, setup.family, setup.greater, setup.y[test],
-                          take_rows(design.X, test), design.shape[1], K))
+        per_strength = (time.perf_counter() - wall) / sum(f.n_lams for f in fulls)
+        per_score = score_seconds(setup.metric, setup.family, setup.greater, setup.y[test],
+                                  take_rows(design.X, test), design.shape[1], K)
+        watched = worth_watching(per_strength, per_score)
+        batch = score_batch(per_strength, per_score)
     grids = [given] * m if given is not None else [np.asarray(f.lams) for f in fulls]
     out = passed_on(parallel_map([fold_job(sp, grids) for sp in specs], n_jobs, backend,
                                  size, work))
