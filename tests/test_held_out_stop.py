@@ -112,7 +112,7 @@ def test_points_scored_in_a_batch_score_as_one_by_one_and_fire_at_the_batch_end(
         off = rng.standard_normal((40,) + shape[1:]) * 0.1
         coefs = [rng.standard_normal(shape) * 0.3 for _ in range(4)]
         b0s = [rng.standard_normal(shape[1:]) * 0.1 for _ in range(4)]
-        mon = HeldOutStop("deviance", family, False, y, sp.csr_matrix(X), w, off, batch=4)
+        mon = HeldOutStop("deviance", family, False, y, sp.csr_matrix(X), w, off)
         means, ses = mon._scores(coefs, b0s)
         for c, b0, m, e in zip(coefs, b0s, means, ses):
             assert (m, e) == pytest.approx(mon._score(c, b0), rel=1e-13)
@@ -125,6 +125,45 @@ def test_points_scored_in_a_batch_score_as_one_by_one_and_fire_at_the_batch_end(
     assert fired.index(True) == 15 and mon.scores[-1] == scores[2 + PAST]
     assert hos.score_batch(1e-3, 1e-4) == 8 and hos.score_batch(1.6e-2, 1e-4) == 1
     assert hos.score_batch(4e-3, 1e-4) == 4 and hos.score_batch(1.0, 0.0) == 1
+
+
+def test_the_batch_follows_the_strengths_cost_and_the_limit_ends_the_path_unstopped():
+    scores = list(np.linspace(3.0, 1.0, 40))  # falling: the rule never fires
+    mon = _scripted(scores, [0.1] * 40)
+    mon.score_cost = 1e-4
+    now = [0.0]
+    mon.clock = lambda: now[0]
+    sizes = []
+    for k in range(40):
+        now[0] += 1e-3 if k < 20 else 2e-2  # strengths of 10, then of 200 scores
+        sizes.append(mon.batch)
+        assert not mon(k, None, 0.0)
+    assert sizes[0] == 1 and 8 in sizes[:20] and sizes[-1] == 1  # 160 / 10 -> 8; then 1
+    assert mon.scores == scores and not mon.fired
+    length = [None]
+    mon = _scripted(scores, [0.1] * 40)
+    mon.limit = lambda: length[0]
+    assert not any(mon(k, None, 0.0) for k in range(10))
+    length[0] = 12
+    assert not mon(10, None, 0.0) and mon(11, None, 0.0) and not mon.fired
+
+
+def test_the_points_kept_do_not_depend_on_the_batches(monkeypatch):
+    X, y = _overfitting("binomial")
+    kw = dict(cv=5, random_state=1, n_lams=50, lam_min_ratio=1e-3, n_jobs=1)
+    results = []
+    for ratio in (0.0, 1e12):  # one point at a time; eight at a time
+        for risen in (curve_has_risen, lambda *a: False):  # (forced refits, as below)
+            monkeypatch.setattr(hos, "BATCH_RATIO", ratio)
+            monkeypatch.setattr(fold_paths, "curve_has_risen", risen)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                results.append(shrinkage.cross_validate(X, y, "binomial", **kw))
+    for a, b in zip(results[:2], results[2:]):
+        assert a.extra["held_out_stop"] == b.extra["held_out_stop"]
+        np.testing.assert_array_equal(a.mean, b.mean)  # the NaN tail too
+        np.testing.assert_array_equal(a.extra["n_folds_reached"], b.extra["n_folds_reached"])
+    assert results[0].extra["held_out_stop"] is not None
 
 
 def test_curve_has_risen_needs_the_best_past_points_back_and_the_tail_above_its_bar():
@@ -268,6 +307,35 @@ def test_watching_is_decided_by_a_strength_against_a_score(monkeypatch):
         res = shrinkage.cross_validate(X, y, "binomial", **kw)
     assert res.extra["held_out_stop"] is None
     assert np.all(res.extra["n_folds_reached"] == 5)
+
+
+def test_a_large_design_is_watched_by_its_shape_not_by_a_timing(monkeypatch):
+    monkeypatch.setattr(hos, "STRENGTH_PER_SCORE", np.inf)  # no timing would say watch
+    X, y = _overfitting("binomial", n=240, p=500)  # 120,000 entries, a feature per 0.5 row
+    kw = dict(cv=5, random_state=0, n_lams=60, lam_min_ratio=1e-3, n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wide = shrinkage.cross_validate(X, y, "binomial", **kw)
+        assert wide.extra["held_out_stop"] is not None
+        monkeypatch.setattr(hos, "STRENGTH_PER_SCORE", 0.0)  # every timing would say watch
+        rng = np.random.default_rng(5)
+        T = rng.standard_normal((6000, 20))  # 120,000 entries, 300 rows per feature
+        yt = T[:, :3] @ np.array([1.0, -0.5, 0.3]) + rng.standard_normal(6000)
+        made = []
+
+        class Counted(HeldOutStop):
+            def __init__(self, *args):
+                made.append(self)
+                super().__init__(*args)
+
+        monkeypatch.setattr(fold_paths, "HeldOutStop", Counted)
+        tall = shrinkage.cross_validate(T, yt, **kw)
+        assert not made  # no fold watched
+        shrinkage.cross_validate(X, y, "binomial", **kw)
+        assert len(made) == 5
+    assert tall.extra["held_out_stop"] is None
+    assert hos.may_overfit(240, 500) and not hos.may_overfit(6000, 20)
+    assert hos.may_overfit(20 * 20, 20) and not hos.may_overfit(20 * 20 + 1, 20)
 
 
 def test_held_out_stop_is_checked_by_name():

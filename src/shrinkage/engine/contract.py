@@ -28,6 +28,7 @@ solver changes.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,10 @@ class FitHints:
         points in batches (:meth:`Solver.drive_watched`). Cross-validation stops a fold's path
         by it once the held-out loss has risen well past its best
         (:mod:`shrinkage.tuning.held_out_stop`).
+    on_grid : callable or None
+        ``on_grid(grid)``, called with the path's strength grid (on y's own scale) once it
+        is known, before the first strength is fitted. Cross-validation starts the folds'
+        paths on it while the full-data path runs.
     """
 
     solver: str = "auto"
@@ -71,6 +76,7 @@ class FitHints:
     held_out: tuple | None = None
     tie_projection: object = None
     monitor: object = None
+    on_grid: object = None
 
 
 @dataclass(frozen=True)
@@ -229,10 +235,10 @@ class Solver:
         monitor = self.monitor
         if monitor is None:
             return drive(0, L)
-        step = max(1, int(getattr(monitor, "batch", 1)))
         k = 0
         while k < L:
             k0 = k
+            step = max(1, int(getattr(monitor, "batch", 1)))  # (a monitor may adapt it)
             k, code = drive(k0, min(k0 + step, L))
             if code:
                 return k, code
@@ -242,14 +248,30 @@ class Solver:
         return L, 0
 
 
-def scaled_monitor(monitor, scale):
-    """``monitor`` (:attr:`FitHints.monitor`) shown the coefficients and intercept times
-    ``scale`` (a path fitted to ``y / scale``); its ``batch`` is kept."""
-    def scaled(k, coef, b0):
-        return monitor(k, coef * scale, b0 * scale)
+class ScaledHints:
+    """The :class:`FitHints` hooks of a path fitted to ``y / scale``, shown the
+    coefficients, intercepts and grid times ``scale``: ``monitor`` (its ``batch`` read
+    through) and ``on_grid``."""
 
-    scaled.batch = getattr(monitor, "batch", 1)
-    return scaled
+    def __init__(self, hints, scale):
+        self.hints, self.scale = hints, scale
+
+    def __call__(self, k, coef, b0):  # the scaled monitor
+        return self.hints.monitor(k, coef * self.scale, b0 * self.scale)
+
+    @property
+    def batch(self):
+        return getattr(self.hints.monitor, "batch", 1)
+
+    def on_grid(self, grid):
+        self.hints.on_grid(grid * self.scale)
+
+    def scaled(self):
+        """The hints to fit ``y / scale`` with."""
+        h = self.hints
+        return dataclasses.replace(
+            h, monitor=None if h.monitor is None else self,
+            on_grid=None if h.on_grid is None else self.on_grid)
 
 
 def choose_solver(solvers, family, penalty, prob, setup):

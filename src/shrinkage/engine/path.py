@@ -37,7 +37,7 @@ from ..validation import (
     check_target,
 )
 from .blas import SMALL_DESIGN, one_blas_thread
-from .contract import FitHints, SolverSetup, choose_solver, scaled_monitor
+from .contract import FitHints, ScaledHints, SolverSetup, choose_solver
 from .drift import uncertify_nonfinite
 from .free import warn_collinear_free
 from .gram import live_moments
@@ -285,6 +285,8 @@ def fit_path(X, y, options, hints=None):
         ends = _ridge_ends(prob, data, eta_null)
         lam_max = lam_max if ends is None else ends[0]
     grid, user_grid = strength_grid(options, lam_max, n, p, n_lams, ends)
+    if hints.on_grid is not None:
+        hints.on_grid(grid.copy())
     early_stop = (not user_grid) if options.early_stop is None else options.early_stop
     L = grid.size
     K = data.y.shape[1] if data.y.ndim == 2 else None
@@ -370,8 +372,7 @@ def _rescaled(X, y, options, hints, scale):
     def down(v):
         return None if v is None else np.asarray(v, dtype=float) / scale
 
-    if hints.monitor is not None:  # it judges coefficients on y's own scale
-        hints = dataclasses.replace(hints, monitor=scaled_monitor(hints.monitor, scale))
+    hints = ScaledHints(hints, scale).scaled()  # its hooks see y's own scale
     path = fit_path(X, y / scale, options.replace(
         offset=down(options.offset), lams=down(options.lams), lower=down(options.lower),
         upper=down(options.upper)), hints)

@@ -73,14 +73,15 @@ class SharedDesign:
         """``(n, p)``: the shape of the shared design ``X``."""
         return self.X.shape
 
-    def path(self, y, options):
-        """The full-data path of ``options`` (a :class:`~shrinkage.engine.path.PathOptions`)."""
+    def path(self, y, options, on_grid=None):
+        """The full-data path of ``options`` (a :class:`~shrinkage.engine.path.PathOptions`);
+        ``on_grid`` as :attr:`~shrinkage.engine.contract.FitHints.on_grid`."""
         w = options.sample_weight
         # the shared projection covers every row: for fits that weight them all
         proj = (partial(self.ties.live, self.X)
                 if w is None or np.all(np.asarray(w) > 0) else None)
         return fit_path(self.X, y, options, FitHints(shared_gram=self.gram,
-                                                     tie_projection=proj))
+                                                     tie_projection=proj, on_grid=on_grid))
 
     def copies_fold_rows(self):
         """Whether folds fit a copy of their training rows (see the module docstring)."""

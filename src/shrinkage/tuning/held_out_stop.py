@@ -30,14 +30,17 @@ Only the metrics that are means of per-sample losses can be scored this way (not
 ``auc``, nor the Cox concordance indices), and every family but Cox (whose held-out
 deviance couples the rows through their risk sets) is watched; the compiled gaussian
 drivers, whose whole path is otherwise one call, are then run a few strengths per call.
-Where a strength costs fewer than :data:`BATCH_RATIO` scores, a fold scores up to
-:data:`BATCH_MAX` points in one product (:func:`score_batch`), and its path ends at the
-end of that batch. Where a strength of the full-data path took
-less than :data:`STRENGTH_PER_SCORE` times as long as scoring a fold's held-out rows
-once (small designs), the folds are not watched: scoring them would cost more than it
-could save. A grid given with ``n_jobs`` or a joblib backend fits the full-data path
-beside the folds, untimed: there the folds are watched on designs of more than
-``SMALL_DESIGN`` entries (``shrinkage.engine.blas``) only.
+Where a strength costs fewer than :data:`BATCH_RATIO` scores (each fold times its own
+strengths), a fold scores up to :data:`BATCH_MAX` points in one product
+(:func:`score_batch`), and its path ends at the end of that batch; its curve is kept to
+the point the rule fired at, so the result does not depend on the batches.
+
+A design of more than ``SMALL_DESIGN`` entries (``shrinkage.engine.blas``) is watched
+where it has at least one feature per :data:`ROWS_PER_FEATURE` rows (:func:`may_overfit`,
+decided by its shape). A smaller design's full-data path runs first, timed: where a
+strength took less than :data:`STRENGTH_PER_SCORE` times as long as scoring a fold's
+held-out rows once, the folds are not watched, since scoring them would cost more than
+it could save.
 ``cross_validate(..., held_out_stop=False)`` fits every fold to the end of the grid.
 """
 
@@ -50,9 +53,9 @@ import scipy.sparse as sp
 
 from .metrics import row_losses
 
-__all__ = ["BATCH_MAX", "BATCH_RATIO", "HeldOutStop", "PAST", "RISE", "STRENGTH_PER_SCORE",
-           "curve_has_risen", "monitored", "reached", "score_batch", "score_seconds",
-           "stop_note", "worth_watching"]
+__all__ = ["BATCH_MAX", "BATCH_RATIO", "HeldOutStop", "PAST", "RISE", "ROWS_PER_FEATURE",
+           "STRENGTH_PER_SCORE", "curve_has_risen", "may_overfit", "monitored", "reached",
+           "score_batch", "score_seconds", "stop_note", "worth_watching"]
 
 #: How far above its best a held-out score must lie, in standard errors of the best.
 RISE = 3.0
@@ -67,6 +70,13 @@ PAST = 10
 #: watched (about 12 times; 40 % saved, 0.20 -> 0.12 s), but so were, by the noise of
 #: one timed path, the quick tall and diabetes cases, 20-70 % slower for nothing.
 STRENGTH_PER_SCORE = 20.0
+
+#: A design of more than ``SMALL_DESIGN`` entries is watched where it has at least one
+#: feature per this many rows (:func:`may_overfit`): with far more rows than features the
+#: weak end of the path still generalises (its held-out loss does not rise 3 standard
+#: errors) and its strengths are cheap next to scoring many held-out rows. Decided by the
+#: shape, not by a timing, so that the curve kept does not change from run to run.
+ROWS_PER_FEATURE = 20
 
 #: Where a strength costs fewer than this many held-out scores, a fold scores several
 #: points in one product (:func:`score_batch`): one score of eight points costs about
@@ -85,6 +95,11 @@ _UNSCORABLE = ("auc", "c_index", "uno_c")
 def monitored(family, metric):
     """Whether folds of ``family`` scored by ``metric`` can stop on their held-out loss."""
     return family != "cox" and metric not in _UNSCORABLE
+
+
+def may_overfit(n_samples, n_features):
+    """Whether a large design is watched: ``n_samples <= ROWS_PER_FEATURE * n_features``."""
+    return n_samples <= ROWS_PER_FEATURE * n_features
 
 
 def worth_watching(seconds_per_strength, score_seconds):
@@ -135,15 +150,26 @@ class HeldOutStop:
         Their offset.
     start : int
         The path may not stop before this many points.
-    batch : int
-        How many points to score at once (:func:`score_batch`): the rule is applied to
-        each, in order, once the last has come, and the path ends there. A compiled
-        driver runs that many strengths per call (``Solver.drive_watched`` in
+    score_cost : float or None
+        Seconds of one score (:func:`score_seconds`). Where given, the number of points
+        scored at once (``batch``, 1 at first) follows the strengths' cost: after each
+        scoring, ``score_batch(seconds per strength since the last, score_cost)``. The
+        rule is applied to each point of a batch, in order, once the last has come, and
+        the path ends there; ``fired_at`` keeps the point it fired at, so that the
+        points kept do not hang on the batches (nor on the timings they follow). A
+        compiled driver runs ``batch`` strengths per call (``Solver.drive_watched`` in
         ``shrinkage.engine.contract``). The coefficients are held by reference until
         then (the engine does not write over a point it has passed on).
+    limit : callable or None
+        ``limit()``: the number of strengths the path needs at most, or None while not
+        known (the full-data path's length, where folds run beside it); the path ends
+        there without counting as stopped.
     """
 
-    def __init__(self, metric, family, greater, y, X, weight, offset, start=0, batch=1):
+    clock = staticmethod(time.perf_counter)
+
+    def __init__(self, metric, family, greater, y, X, weight, offset, start=0,
+                 score_cost=None, limit=None):
         self.metric, self.family = metric, family
         self.sign = -1.0 if greater else 1.0
         # rows: a product costs the rows' entries, not a pass over every column
@@ -153,12 +179,15 @@ class HeldOutStop:
         self.sw, sw2 = float(np.sum(self.w)), float(np.sum(self.w * self.w))
         self.n_eff = self.sw * self.sw / sw2 if sw2 > 0 else 0.0
         self.start = int(start)
-        self.batch = max(1, int(batch))
+        self.score_cost, self.limit = score_cost, limit
+        self.batch = 1
         self._held = []
+        self._since = None  # when the last scoring ended
         self.scores = []
         self.best = 0
         self.best_se = np.inf
         self.fired = False
+        self.fired_at = None  # the point the rule fired at (a batch may end further on)
 
     def _scores(self, coefs, intercepts):
         """``(means, ses)``, arrays over the points ``coefs`` (a list of coefficient arrays)
@@ -189,14 +218,31 @@ class HeldOutStop:
     def __call__(self, k, coef, intercept):
         self._held.append((k, coef, intercept))
         if len(self._held) < self.batch:
-            return False
+            return self._past_limit(k)
+        n_held, start = len(self._held), self.clock()
+        if self.flush():
+            return True
+        if self.score_cost is not None and self._since is not None:
+            self.batch = score_batch((start - self._since) / n_held, self.score_cost)
+        self._since = self.clock()
+        return self._past_limit(k)
+
+    def flush(self):
+        """Score the points held and apply the rule to each in order (also where the path
+        ended before a batch was full); whether it fired."""
+        if not self._held or self.fired:
+            return self.fired
         ks, coefs, intercepts = zip(*self._held)
         self._held = []
-        for k, mean, se in zip(ks, *self._scores(coefs, intercepts)):
-            if self._judge(k, float(mean), float(se)):
-                self.fired = True
-                return True
-        return False
+        for j, mean, se in zip(ks, *self._scores(coefs, intercepts)):
+            if self._judge(j, float(mean), float(se)):
+                self.fired, self.fired_at = True, j
+                break
+        return self.fired
+
+    def _past_limit(self, k):
+        n = None if self.limit is None else self.limit()
+        return n is not None and k + 1 >= n
 
     def _judge(self, k, mean, se):
         """Take point ``k``'s score; whether the path should end after it."""

@@ -20,7 +20,7 @@ from joblib import Parallel, effective_n_jobs, parallel_config
 from ..engine.blas import SMALL_DESIGN, one_blas_thread
 
 __all__ = ["MIN_THREADED_WORK", "SMALL_DESIGN", "decided_by_work", "one_blas_thread",
-           "parallel_map"]
+           "parallel_map", "shares_threads"]
 
 #: Expected CPU seconds of a batch of tasks on a small design at or above which
 #: ``n_jobs=None`` runs them in worker threads: starting and feeding the threads (and
@@ -63,6 +63,14 @@ def decided_by_work(n_jobs, backend, size):
     (by argument or context manager) and a small design (``size`` entries)."""
     return (n_jobs is None and backend is None and size is not None
             and size <= SMALL_DESIGN and not _backend_chosen())
+
+
+def shares_threads(n_jobs, backend):
+    """Whether :func:`parallel_map` runs tasks in several worker threads of this process
+    (so that a task may wait for another's result): no joblib backend chosen, by argument
+    or context manager, and more than one worker."""
+    return (backend is None and not _backend_chosen()
+            and effective_n_jobs(_check_n_jobs(n_jobs)) > 1)
 
 
 def _stays_in_thread(size, work):
