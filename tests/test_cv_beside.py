@@ -154,7 +154,7 @@ def test_fuzzed_cross_validations_agree_beside_and_after_the_full_path(seed):
     # family, dense or sparse design, folds, repeats, weights, elastic-net mix, metric:
     # the folds beside the full path (n_jobs=2) keep the curve, its end and every choice
     # of the folds fitted after it (n_jobs=1); 100 such seeds ran before this test
-    # (/tmp/s61/fuzz.py; folds stopped in 79, and their curve matched the unstopped one),
+    # (folds stopped in 79, and their kept curves matched the unstopped ones),
     # none differed
     rng = np.random.default_rng(seed)
     fam = ["gaussian", "binomial", "poisson", "multinomial"][seed % 4]
