@@ -173,16 +173,16 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     def full_job(a):
         return delayed(with_notes)(design.path, setup.y, full_options(a))
 
-    def fold_args(spec, start):
+    def fold_args(spec, start, grids=None):  # (no grid: the one its full path announces)
         i, train, test = spec
-        return (design, setup.y, train, test, setup.options.replace(l1_ratio=l1_ratios[i]),
-                setup.metric, setup.weight, setup.offset, cox_idx,
-                start if watched else None, setup.greater, per_score)
+        options = setup.options.replace(l1_ratio=l1_ratios[i])
+        if grids is not None:
+            options = options.replace(lams=grids[i])
+        return (design, setup.y, train, test, options, setup.metric, setup.weight,
+                setup.offset, cox_idx, start if watched else None, setup.greater, per_score)
 
     def fold_job(spec, grids, start=0):
-        args = list(fold_args(spec, start))
-        args[4] = args[4].replace(lams=grids[spec[0]])
-        return delayed(with_notes)(fold_job_scores, *args)
+        return delayed(with_notes)(fold_job_scores, *fold_args(spec, start, grids))
 
     def again(jobs):  # refits of stopped folds: their share of the folds' expected work
         share = None if work is None else work * len(jobs) / len(specs)
