@@ -15,17 +15,12 @@ from shrinkage.engine.contract import FitHints
 from shrinkage.engine.path import PathOptions, check_design, fit_path
 from shrinkage.engine.shared import SharedDesign
 from shrinkage.tuning import fold_paths
+from test_held_out_stop import _overfitting
 
 
-def _design(family, n=240, p=500, seed=0, noise=1.0):
-    """A wide design (more than SMALL_DESIGN entries) with a few true effects."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p))
-    eta = X[:, :4] @ np.array([1.5, -1.2, 1.0, 0.8])
-    if family == "binomial":
-        y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-    else:
-        y = eta + noise * rng.standard_normal(n)
+def _design(family, noise=1.0):
+    """test_held_out_stop's overfitting design, widened past SMALL_DESIGN entries."""
+    X, y = _overfitting(family, n=240, p=500, noise=noise)
     assert X.size > SMALL_DESIGN
     return X, y
 

@@ -24,8 +24,9 @@ def _always_watched(monkeypatch):
     monkeypatch.setattr(hos, "STRENGTH_PER_SCORE", 0.0)
 
 
-def _overfitting(family, n=240, p=400, seed=0):
-    """A wide design with a few true effects: held-out loss falls, then rises for long."""
+def _overfitting(family, n=240, p=400, seed=0, noise=1.0):
+    """A wide design with a few true effects: held-out loss falls, then rises for long
+    (``noise``: the gaussian response's noise scale)."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, p))
     eta = X[:, :4] @ np.array([1.5, -1.2, 1.0, 0.8])
@@ -37,7 +38,7 @@ def _overfitting(family, n=240, p=400, seed=0):
         z = eta + rng.standard_normal(n)
         y = (z > -0.5).astype(int) + (z > 0.8)
     else:
-        y = eta + rng.standard_normal(n)
+        y = eta + noise * rng.standard_normal(n)
     return X, y
 
 

@@ -22,6 +22,7 @@ from .held_out_stop import (
     curve_has_risen,
     may_overfit,
     monitored,
+    past_limit,
     reached,
     score_seconds,
     worth_watching,
@@ -90,8 +91,7 @@ class _Within:
         return False
 
     def __call__(self, k, coef, intercept):
-        n = self.limit()
-        return n is not None and k + 1 >= n
+        return past_limit(self.limit, k)
 
 
 class _GridSlot:
@@ -158,8 +158,10 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
              for splits in setup.folds.splits for train, test in splits]
     m = len(l1_ratios)
     size = design.shape[0] * design.shape[1]
+    large = size > SMALL_DESIGN  # (else watched by a timing, below)
+    watched = watch and large and may_overfit(*design.shape)
     per_score = None
-    if watch:
+    if watched or watch and not large:  # (the score's cost sets batches and the timing)
         _, train, test = specs[0]
         K = {"multinomial": None if setup.classes is None else len(setup.classes),
              "mgaussian": setup.y.shape[-1]}.get(setup.family)
@@ -189,8 +191,6 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
         return passed_on(parallel_map(jobs, n_jobs, backend, size, share))
 
     work = None
-    large = size > SMALL_DESIGN  # (else watched by a timing, below)
-    watched = watch and large and may_overfit(*design.shape)
     given = setup.grid.get("lams")
     if not decided_by_work(n_jobs, backend, size):
         if given is not None:

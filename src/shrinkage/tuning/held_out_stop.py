@@ -54,7 +54,8 @@ import scipy.sparse as sp
 from .metrics import row_losses
 
 __all__ = ["BATCH_MAX", "BATCH_RATIO", "HeldOutStop", "PAST", "RISE", "ROWS_PER_FEATURE",
-           "STRENGTH_PER_SCORE", "curve_has_risen", "may_overfit", "monitored", "reached",
+           "STRENGTH_PER_SCORE", "curve_has_risen", "may_overfit", "monitored", "past_limit",
+           "reached",
            "score_batch", "score_seconds", "stop_note", "worth_watching"]
 
 #: How far above its best a held-out score must lie, in standard errors of the best.
@@ -95,6 +96,13 @@ _UNSCORABLE = ("auc", "c_index", "uno_c")
 def monitored(family, metric):
     """Whether folds of ``family`` scored by ``metric`` can stop on their held-out loss."""
     return family != "cox" and metric not in _UNSCORABLE
+
+
+def past_limit(limit, k):
+    """Whether a path reached point ``k`` has fitted all it needs: ``k + 1 >= limit()``
+    where ``limit`` (a callable, or None) knows that number."""
+    n = None if limit is None else limit()
+    return n is not None and k + 1 >= n
 
 
 def may_overfit(n_samples, n_features):
@@ -195,13 +203,11 @@ class HeldOutStop:
         if np.ndim(coefs[0]) == 1:  # (p,) each: eta of shape (n, B)
             eta = np.asarray(self.X @ np.column_stack(coefs), dtype=float)
             eta = eta + np.asarray(intercepts, dtype=float)
-            if self.offset is not None:
-                eta = eta + np.asarray(self.offset, dtype=float)[:, None]
         else:  # (p, K) each: eta of shape (n, B, K)
             eta = np.stack([np.asarray(self.X @ c, dtype=float) + b0
                             for c, b0 in zip(coefs, intercepts)], axis=1)
-            if self.offset is not None:
-                eta = eta + np.asarray(self.offset, dtype=float)[:, None]
+        if self.offset is not None:  # (n,) or (n, K): the same for every point
+            eta = eta + np.asarray(self.offset, dtype=float)[:, None]
         loss = self.sign * row_losses(self.metric, self.family, self.y, eta)
         w = self.w
         mean = w @ loss / self.sw
@@ -241,8 +247,7 @@ class HeldOutStop:
         return self.fired
 
     def _past_limit(self, k):
-        n = None if self.limit is None else self.limit()
-        return n is not None and k + 1 >= n
+        return past_limit(self.limit, k)
 
     def _judge(self, k, mean, se):
         """Take point ``k``'s score; whether the path should end after it."""
