@@ -266,7 +266,7 @@ class MultinomialFit(PassFit):
             if not early_stop:
                 return False
             code = path_stop_code(out["dev_ratio"], k, L, RULES, out["coefs"][k], st.lo,
-                                  st.hi, st.l1u, st.l2u)
+                                  st.hi, st.l1u, st.l2u, st.family.flat_relative)
             if code:
                 stop[:2] = [k + 1, code]
                 return True
@@ -310,7 +310,8 @@ class MultinomialFit(PassFit):
             n_iter=path.n_iter, family="multinomial", l1_ratio=path.l1_ratio,
             tol=path.tol, standardize=path.standardize, fit_intercept=path.fit_intercept,
             stopped_early=done < grid.size,
-            stop_reason=stop_reason(code, dev[-1], grid[done - 1], note) if done else "",
+            stop_reason=(stop_reason(code, dev[-1], grid[done - 1], note,
+                                     self.fam.flat_relative) if done else ""),
             classes=self.classes, feature_names=st.names, lam_max=float(lam_max),
             extra=path.extra, penalty="elasticnet", gamma=float("nan"))
 

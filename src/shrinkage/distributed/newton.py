@@ -253,7 +253,7 @@ class NewtonFit(PassFit):
             steps[k] = e.steps
             out[2][k] = 1.0 - float(e.s["dev"]) / null_dev if null_dev > 0 else 0.0
             code = path_stop_code(out[2], k, L, RULES, out[0][k], st.lo, st.hi, st.l1u,
-                                  st.l2u) if early_stop else 0
+                                  st.l2u, st.family.flat_relative) if early_stop else 0
             if code:
                 stop[:] = [k + 1, code]
             return bool(code)

@@ -210,7 +210,8 @@ class WideFit:
             self.done = k + 1
             if self.early_stop:
                 self.code = path_stop_code(self.out[2], k, L, RULES, self.out[0][k],
-                                           st.lo, st.hi, st.l1u, st.l2u)
+                                           st.lo, st.hi, st.l1u, st.l2u,
+                                           st.family.flat_relative)
             if self.code or k + 1 == L:
                 self.stop_after = True
             yield BARRIER

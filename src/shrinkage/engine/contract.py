@@ -208,7 +208,7 @@ class Solver:
             if early_stop:
                 prob = self.prob
                 code = path_stop_code(dev_ratio, k, L, self.stop_rules, self.b, prob.lo,
-                                      prob.hi, prob.l1u, prob.l2u)
+                                      prob.hi, prob.l1u, prob.l2u, prob.family.flat_relative)
                 if code:
                     return k + 1, code
                 self.separated_class = self.separated()

@@ -28,11 +28,13 @@ engine pairs families with solvers without looking at names (see
   within 7.1e-3 standard errors of exactly solved ones, with the same chosen strengths;
   ``benchmarks/default_tolerance.py``);
 * ``weighted_tol``: where not None, the default tolerance of a solver that certifies the
-  curvature-weighted KKT violation
-  (:mod:`~shrinkage.engine.kernels.curvature_kkt`), which replaces ``default_tol`` when
-  the caller gives no tolerance and the solver chosen offers that certificate;
+  curvature-weighted KKT violation (:mod:`~shrinkage.engine.kernels.curvature_kkt`),
+  replacing ``default_tol`` where the caller gives none and the solver offers it;
 * ``ridge_mix_tol``: where not None, the default of an elastic net whose penalty mixes
   in a ridge part (``l1_ratio < 1``), when tighter than ``default_tol``;
+* ``flat_relative``: the early stop's bar on the change of the deviance explained is
+  relative to it (glmnet's gaussian rule) or, False, a fraction of the null deviance
+  (its binomial and multinomial rule; :mod:`shrinkage.engine.stopping`);
 
 and by the methods of :class:`Family`. A new family (say one whose loss couples
 observations, as Cox's partial likelihood) is a new subclass here plus a solver that
@@ -66,6 +68,7 @@ class Family:
     default_tol = 1e-6
     weighted_tol = None
     ridge_mix_tol = None
+    flat_relative = True
     has_intercept = True
 
     def with_options(self, ties=None, strata=None):
@@ -150,12 +153,10 @@ class Gaussian(Family):
         return 0.5 * float(np.dot(w, r * r))
 
     def deviance(self, y, eta, w):
-        r = y - eta
-        return float(np.dot(w, r * r))
+        return 2.0 * self.loss(y, eta, w)
 
     def variance(self, mu):
-        """The variance function ``V(mu) = 1`` of the gaussian family (same shape as
-        ``mu``)."""
+        """The gaussian variance function ``V(mu) = 1``, in the shape of ``mu``."""
         return np.ones_like(mu)
 
     def curvature(self, eta):
@@ -285,6 +286,7 @@ class Binomial(_CompiledGLM):
     # 4.9e-3 standard errors (the factors; text 2.5e-3, the others 1.4e-3 or less), 1e-4
     # moves text's 1.9e-2 (benchmarks/default_tolerance.py, docs/guide/speed.md)
     weighted_tol = 3e-5
+    flat_relative = False
 
     def prepare_target(self, y):
         y = np.asarray(y)
@@ -359,6 +361,7 @@ class Multinomial(Family):
 
     name = "multinomial"
     response = "matrix"
+    flat_relative = False
 
     def prepare_target(self, y):
         y = np.asarray(y)
@@ -448,8 +451,7 @@ class MultiGaussian(Family):
         return 0.5 * float(np.sum(w @ (r * r)))
 
     def deviance(self, y, eta, w):
-        r = y - eta
-        return float(np.sum(w @ (r * r)))
+        return 2.0 * self.loss(y, eta, w)
 
     def curvature(self, eta):
         return np.ones(eta.shape[0])
