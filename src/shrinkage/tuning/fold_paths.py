@@ -192,9 +192,11 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
 
     work = None
     given = setup.grid.get("lams")
+    if given is not None:
+        given = np.atleast_1d(np.asarray(given, dtype=float))
     if not decided_by_work(n_jobs, backend, size):
         if given is not None:
-            grids = [np.atleast_1d(np.asarray(given, dtype=float))] * m
+            grids = [given] * m
             jobs = [full_job(a) for a in l1_ratios] + [fold_job(sp, grids) for sp in specs]
             out = passed_on(parallel_map(jobs, n_jobs, backend, size))
             return (out[:m], *_settle_held_out(setup, specs, grids, out[m:], fold_job, again))
@@ -216,8 +218,7 @@ def run_paths(setup, l1_ratios, n_jobs, backend):
     if watch and not large:
         per_strength = (time.perf_counter() - wall) / sum(f.n_lams for f in fulls)
         watched = worth_watching(per_strength, per_score)
-    grids = ([np.atleast_1d(np.asarray(given, dtype=float))] * m if given is not None
-             else [np.asarray(f.lams) for f in fulls])
+    grids = [given] * m if given is not None else [np.asarray(f.lams) for f in fulls]
     out = passed_on(parallel_map([fold_job(sp, grids) for sp in specs], n_jobs, backend,
                                  size, work))
     return (fulls, *_settle_held_out(setup, specs, grids, out, fold_job, again))

@@ -55,8 +55,7 @@ from .metrics import row_losses
 
 __all__ = ["BATCH_MAX", "BATCH_RATIO", "HeldOutStop", "PAST", "RISE", "ROWS_PER_FEATURE",
            "STRENGTH_PER_SCORE", "curve_has_risen", "may_overfit", "monitored", "past_limit",
-           "reached",
-           "score_batch", "score_seconds", "stop_note", "worth_watching"]
+           "reached", "score_batch", "score_seconds", "stop_note", "worth_watching"]
 
 #: How far above its best a held-out score must lie, in standard errors of the best.
 RISE = 3.0
@@ -194,7 +193,6 @@ class HeldOutStop:
         self.scores = []
         self.best = 0
         self.best_se = np.inf
-        self.fired = False
         self.fired_at = None  # the point the rule fired at (a batch may end further on)
 
     def _scores(self, coefs, intercepts):
@@ -224,14 +222,19 @@ class HeldOutStop:
     def __call__(self, k, coef, intercept):
         self._held.append((k, coef, intercept))
         if len(self._held) < self.batch:
-            return self._past_limit(k)
+            return past_limit(self.limit, k)
         n_held, start = len(self._held), self.clock()
         if self.flush():
             return True
         if self.score_cost is not None and self._since is not None:
             self.batch = score_batch((start - self._since) / n_held, self.score_cost)
         self._since = self.clock()
-        return self._past_limit(k)
+        return past_limit(self.limit, k)
+
+    @property
+    def fired(self):
+        """Whether the rule has fired (at ``fired_at``)."""
+        return self.fired_at is not None
 
     def flush(self):
         """Score the points held and apply the rule to each in order (also where the path
@@ -242,12 +245,9 @@ class HeldOutStop:
         self._held = []
         for j, mean, se in zip(ks, *self._scores(coefs, intercepts)):
             if self._judge(j, float(mean), float(se)):
-                self.fired, self.fired_at = True, j
+                self.fired_at = j
                 break
         return self.fired
-
-    def _past_limit(self, k):
-        return past_limit(self.limit, k)
 
     def _judge(self, k, mean, se):
         """Take point ``k``'s score; whether the path should end after it."""
