@@ -39,8 +39,8 @@ from .kernels.moments import centred_combination
 from .stopping import DEV_MAX
 
 __all__ = ["Recession", "flat_coordinates", "flat_groups", "group_recession_direction",
-           "RayWatch", "ray_diagnostics", "ray_length", "ray_move", "ray_note",
-           "recession_direction"]
+           "RayWatch", "ray_decidable", "ray_diagnostics", "ray_length", "ray_move",
+           "ray_note", "recession_direction", "unpenalised_ray"]
 
 # a row moves when |a_i| exceeds this share of max |a| (the LP's solution is exact only to
 # the solver's feasibility tolerance, about 1e-7 of the variables' unit box)
@@ -153,14 +153,52 @@ def group_recession_direction(prob, beta, order, starts, l1g, l2g, gamma):
 def _ray(prob, idx, box, cone):
     """The linear program of the module docstring over the standardized moves of the
     features ``idx`` (bounds ``box``; ``cone @ e <= 0`` as well where given)."""
+    return _lp_ray(prob.family.name, prob.X, prob.y, prob.w, prob.scale, prob.xm,
+                   prob.fit_intercept, idx, box, cone)
+
+
+def unpenalised_ray(X, y, family, sample_weight=None, fit_intercept=True):
+    """A ray of descent of the unpenalised ``family`` loss on every column of ``X``.
+
+    The maximum-likelihood fit on ``X`` (and an intercept) has no minimiser exactly when
+    some move ``a = X d + d0`` of the linear predictor brings rows closer to their
+    response for ever and worsens none (module docstring: the columns separate some rows
+    of a binomial response, or push zero counts of a poisson one towards a mean of 0).
+    Returns that ray as a :class:`Recession` (in units of each column's root mean
+    square), or None where there is none. Decided by one linear program; call
+    :func:`ray_decidable` first: beyond :data:`MAX_ENTRIES` it is not attempted and None
+    means nothing.
+    """
+    y = np.asarray(y, dtype=float)
+    w = np.ones(y.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    p = X.shape[1]
+    sq = (np.asarray(X.multiply(X).mean(axis=0)).ravel() if sp.issparse(X)
+          else np.mean(np.asarray(X) ** 2, axis=0))
+    scale = np.where(sq > 0.0, np.sqrt(sq), 1.0)
+    # no centring: with an intercept the LP's free intercept move absorbs it
+    return _lp_ray(family, X, y, w, scale, np.zeros(p), fit_intercept,
+                   np.arange(p, dtype=np.int64), [(-1.0, 1.0)] * p, None)
+
+
+def ray_decidable(X, sample_weight=None):
+    """Whether :func:`unpenalised_ray` attempts its linear program on ``X``: at most
+    :data:`MAX_ENTRIES` entries (stored ones where ``X`` is sparse) in the live rows."""
+    rows = X.shape[0] if sample_weight is None else int(np.count_nonzero(
+        np.asarray(sample_weight) > 0))
+    if sp.issparse(X):
+        return X.nnz <= MAX_ENTRIES
+    return rows * X.shape[1] <= MAX_ENTRIES
+
+
+def _lp_ray(family, X, y, w, scale, xm, fit_intercept, idx, box, cone):
+    """:func:`_ray` on plain arrays: ``X`` raw, ``scale`` and ``xm`` its columns' scales
+    and means (of the standardized units), ``w`` the row weights."""
     from scipy.optimize import linprog
 
-    family = prob.family.name
-    live = prob.w > 0
-    s = _row_signs(family, prob.y)
+    live = w > 0
+    s = _row_signs(family, y)
     if s is None or idx.size == 0 or not np.any(s[live] != 0.0):
         return None
-    X = prob.X
     rows = np.flatnonzero(live)
     if sp.issparse(X):
         A = sp.csc_matrix(X[:, idx])[rows]
@@ -172,13 +210,13 @@ def _ray(prob, idx, box, cone):
         A = np.asarray(X[np.ix_(rows, idx)])
     # standardized variables e_j = d_j s_j; the centring of Xc is absorbed by the intercept
     # when there is one (xm is zero without)
-    cols = 1.0 / prob.scale[idx]
-    shift = prob.xm[idx] * cols
+    cols = 1.0 / scale[idx]
+    shift = xm[idx] * cols
     A = A @ sp.diags(cols) if sp.issparse(A) else A * cols
-    w, s = prob.w[rows], s[rows]
+    w, s = w[rows], s[rows]
     k = idx.size
     bounds = list(box)
-    if prob.fit_intercept:  # a free move of the intercept, large enough for any centring
+    if fit_intercept:  # a free move of the intercept, large enough for any centring
         top = float(abs(A).max()) if A.shape[0] * A.shape[1] else 0.0
         big = 1.0 + float(np.abs(shift).sum()) + top * k
         bounds.append((-big, big))
@@ -217,7 +255,7 @@ def _ray(prob, idx, box, cone):
         return None
     use = e[:k] != 0.0
     return Recession(features=idx[use], direction=e[:k][use],
-                     intercept=float(e[k]) if prob.fit_intercept else 0.0, rows=moved)
+                     intercept=float(e[k]) if fit_intercept else 0.0, rows=moved)
 
 
 class RayWatch:
