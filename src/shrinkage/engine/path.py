@@ -39,7 +39,7 @@ from ..validation import (
 from .blas import SMALL_DESIGN, one_blas_thread
 from .contract import FitHints, ScaledHints, SolverSetup, choose_solver
 from .drift import uncertify_nonfinite
-from .free import warn_collinear_free
+from .free import warn_collinear_free, warn_separating_free
 from .gram import live_moments
 from .grid import N_LAMS_MAX, strength_grid
 from .notes import report_nonconvex
@@ -275,6 +275,7 @@ def fit_path(X, y, options, hints=None):
     if prob.unpenalized.any():  # the null model: only unpenalised features may move
         if not data.family.quadratic:  # (the gaussian gap sees them: FreeFeatures)
             warn_collinear_free(prob)
+            warn_separating_free(prob, names)
         solver.fit_unpenalized()
         solver.rebase_reference()
     lam_max = penalty.lam_max(solver.feature_gradient(), PenaltyArrays(prob.l1u, prob.l2u,

@@ -38,7 +38,8 @@ import scipy.sparse as sp
 from .kernels.moments import centred_combination
 from .stopping import DEV_MAX
 
-__all__ = ["Recession", "flat_coordinates", "flat_groups", "group_recession_direction",
+__all__ = ["Recession", "flat_coordinates", "flat_groups", "free_ray",
+           "group_recession_direction",
            "RayWatch", "ray_decidable", "ray_diagnostics", "ray_length", "ray_move",
            "ray_note", "recession_direction", "unpenalised_ray"]
 
@@ -105,6 +106,14 @@ def recession_direction(prob, b, lam1, lam2, gamma):
                                  prob.candidates)
     box = [(0.0, 1.0) if g > 0 else (-1.0, 0.0) if g < 0 else (-1.0, 1.0) for g in sign]
     return _ray(prob, idx, box, None)
+
+
+def free_ray(prob):
+    """:func:`recession_direction` over the unpenalised features with no bound alone (and
+    the intercept): a ray along which the loss falls at every strength, the penalty of
+    every other feature held; None where there is none or the program is too large."""
+    idx = np.flatnonzero(prob.unpenalized & np.isinf(prob.lo) & np.isinf(prob.hi))
+    return _ray(prob, idx, [(-1.0, 1.0)] * idx.size, None)
 
 
 def flat_groups(beta, order, starts, l1g, l2g, gamma, lo, hi, candidates):

@@ -205,7 +205,7 @@ def relax_path(path, X, y, *, sample_weight=None, offset=None):
 
 
 def relaxed_exists(relaxed):
-    """Per ``lam``, whether its refit exists (:func:`relax_path`: not a NaN row)."""
+    """Per ``lam``, whether its refit exists (``relax_path``: not a NaN row)."""
     return ~np.isnan(np.asarray(relaxed[1], dtype=float))
 
 
@@ -286,7 +286,7 @@ class RelaxedCVResult:
         The full-data lasso path.
     relaxed_coefs, relaxed_intercepts : ndarray
         Unpenalised refits of the full-data path on each support; NaN rows where a refit
-        does not exist (:func:`relax_path`).
+        does not exist (``relax_path``).
     """
 
     gammas: np.ndarray
@@ -312,7 +312,7 @@ class RelaxedCVResult:
 
     def coef(self, index=None):
         """Coefficients and intercept at ``(g, l)`` (default: the chosen cell); NaN where
-        ``gamma < 1`` and the refit at ``lam`` does not exist (:func:`relax_path`)."""
+        ``gamma < 1`` and the refit at ``lam`` does not exist (``relax_path``)."""
         g, k = self.index_chosen if index is None else index
         w = self.gammas[g]
         if w == 1.0:
