@@ -107,8 +107,9 @@ def warn_separating_free(prob, names=None):
     more = f" and {order.size - NAMED_AT_MOST} more" if order.size > NAMED_AT_MOST else ""
     warn_user(
         f"unpenalised features {named}{more} (with the intercept) separate {ray.rows} "
-        f"row{'' if ray.rows == 1 else 's'} of y: the {prob.family.name} likelihood has no maximiser along them at any "
-        "strength, so their coefficients stop wherever the tolerance is met on the way "
+        f"row{'' if ray.rows == 1 else 's'} of y: the {prob.family.name} likelihood has no "
+        "maximiser along them at any strength, so their coefficients stop wherever the "
+        "tolerance is met on the way "
         "(certified, and meaningless); give them a penalty factor, or drop them",
         DataWarning)
 
