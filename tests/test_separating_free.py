@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from shrinkage import regularization_path
-from shrinkage.engine.recession import unpenalised_ray
+from shrinkage.engine.problem import Problem
+from shrinkage.engine.recession import ray_excluded, unpenalised_ray
+from shrinkage.model.families import Binomial, Poisson
 from shrinkage.validation import DataWarning
 
 
@@ -23,6 +25,19 @@ def _design(seed=0, n=300, p=20):
     X[0, 5] = 1.0  # an indicator of one row ...
     y[0] = 1.0     # ... of class 1: it separates that row
     return X, y
+
+
+def _problem(X, y, family, l1u):
+    """The engine's problem for ``ray_excluded`` (as tests/test_recession.py builds it)."""
+    n, p = X.shape
+    w = np.full(n, 1.0 / n)
+    xm = w @ X
+    scale = np.sqrt(w @ (X - xm) ** 2)
+    inf = np.full(p, np.inf)
+    return Problem(X=X, y=y, w=w, uniform_w=1.0 / n, offset=None, family=family, xm=xm,
+                   xw=xm, xsq=scale**2, l1u=l1u, l2u=np.zeros(p), lo=-inf, hi=inf,
+                   excluded=np.zeros(p, dtype=bool), fit_intercept=True, tol=1e-8,
+                   max_iter=1000, scale=scale)
 
 
 def _separation_warnings(X, y, **kw):
@@ -101,3 +116,37 @@ def test_fuzz_the_warning_fires_exactly_when_the_unpenalised_columns_have_a_ray(
     pf[free] = 0.0
     _, said = _separation_warnings(X, y, family="binomial", penalty_factor=pf)
     assert (len(said) == 1) == (unpenalised_ray(X[:, free], y, "binomial") is not None)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_fuzz_the_residual_proof_never_excludes_a_ray_that_exists(family):
+    """``ray_excluded`` (Gordan's alternative at a converged fit, no linear program) may
+    only say "no ray" where the linear program finds none; on these designs it says so
+    for most of the draws without one, so the program is rarely needed."""
+    excluded = without = 0
+    for seed in range(40):
+        rng = np.random.default_rng(1000 + seed)
+        n, p = 80, 8
+        X = rng.normal(size=(n, p))
+        for j in range(5, 8):
+            X[:, j] = 0.0
+            X[rng.choice(n, rng.integers(1, 5), replace=False), j] = 1.0
+        if family == "binomial":
+            y = (X[:, 0] + rng.normal(size=n) > 0).astype(float)
+        else:
+            y = rng.poisson(np.exp(0.4 * X[:, 0])).astype(float)
+        free = rng.choice(p, rng.integers(1, 4), replace=False)
+        pf = np.ones(p)
+        pf[free] = 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            path = regularization_path(X, y, family=family, penalty_factor=pf, n_lams=3)
+        prob = _problem(X, y, Binomial() if family == "binomial" else Poisson(), pf)
+        idx = np.flatnonzero(prob.unpenalized)
+        eta = X @ path.coefs[0] + path.intercepts[0]
+        has_ray = unpenalised_ray(X[:, free], y, family) is not None
+        if ray_excluded(prob, idx, eta):
+            assert not has_ray, seed
+            excluded += 1
+        without += not has_ray
+    assert without >= 10 and excluded >= 0.8 * without

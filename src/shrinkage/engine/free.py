@@ -86,7 +86,7 @@ def free_columns(prob, idx):
 NAMED_AT_MOST = 5
 
 
-def warn_separating_free(prob, names=None):
+def warn_separating_free(prob, names, coef, intercept, offset):
     """Name, in a :class:`DataWarning`, the unpenalised features along which a binomial or
     poisson loss decreases for ever (:func:`~.recession.free_ray`: with the intercept,
     they separate some rows of the response, or push zero counts towards a mean of 0).
@@ -96,9 +96,14 @@ def warn_separating_free(prob, names=None):
     vanishes along the ray, and it stops at an arbitrary point of it (an unpenalised
     indicator of one row of a 300 x 20 binomial design: 9.3 at the first strength, 64.8
     at the last, every strength certified). The certificates hold; those coefficients,
-    and the predictions of the rows they separate, mean nothing.
+    and the predictions of the rows they separate, mean nothing. ``coef, intercept`` are a
+    converged fit's (raw units), whose residual usually proves there is no ray without a
+    linear program (:func:`~.recession.ray_excluded`).
     """
-    ray = free_ray(prob)
+    if prob.family.name not in ("binomial", "poisson"):
+        return  # (the families whose rays engine.recession decides)
+    eta = prob.X @ coef + intercept + (0.0 if offset is None else offset)
+    ray = free_ray(prob, np.asarray(eta).ravel())
     if ray is None:
         return
     label = column_label(names)

@@ -275,7 +275,6 @@ def fit_path(X, y, options, hints=None):
     if prob.unpenalized.any():  # the null model: only unpenalised features may move
         if not data.family.quadratic:  # (the gaussian gap sees them: FreeFeatures)
             warn_collinear_free(prob)
-            warn_separating_free(prob, names)
         solver.fit_unpenalized()
         solver.rebase_reference()
     lam_max = penalty.lam_max(solver.feature_gradient(), PenaltyArrays(prob.l1u, prob.l2u,
@@ -296,6 +295,8 @@ def fit_path(X, y, options, hints=None):
     with one_blas_thread() if n * p <= SMALL_DESIGN else nullcontext():
         done, code = solver.run_path(grid, max(lam_max, grid[0]), null_dev, early_stop, out)
     coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
+    if done and prob.unpenalized.any() and not data.family.quadratic:  # (engine.free)
+        warn_separating_free(prob, names, coefs[0], intercepts[0], data.offset)
     uncertify_nonfinite(coefs, intercepts, dev_ratio, cert)
     if penalty.block == "coordinate" and penalty.shape == "elasticnet":
         # the lasso's ties have many optima: take the order-free one (see engine.ties)

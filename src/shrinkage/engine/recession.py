@@ -40,7 +40,8 @@ from .stopping import DEV_MAX
 
 __all__ = ["Recession", "flat_coordinates", "flat_groups", "free_ray",
            "group_recession_direction",
-           "RayWatch", "ray_decidable", "ray_diagnostics", "ray_length", "ray_move",
+           "RayWatch", "ray_decidable", "ray_diagnostics", "ray_excluded", "ray_length",
+           "ray_move",
            "ray_note", "recession_direction", "unpenalised_ray"]
 
 # a row moves when |a_i| exceeds this share of max |a| (the LP's solution is exact only to
@@ -108,12 +109,53 @@ def recession_direction(prob, b, lam1, lam2, gamma):
     return _ray(prob, idx, box, None)
 
 
-def free_ray(prob):
+#: :func:`ray_excluded` is not attempted past this many entries of its dense design
+EXCLUDE_MAX_ENTRIES = 50_000_000
+
+
+def free_ray(prob, eta=None):
     """:func:`recession_direction` over the unpenalised features with no bound alone (and
     the intercept): a ray along which the loss falls at every strength, the penalty of
-    every other feature held; None where there is none or the program is too large."""
+    every other feature held; None where there is none or the program is too large.
+
+    ``eta``, the predictor of a point where the gradient of those features vanishes (a
+    converged fit), lets :func:`ray_excluded` prove there is none first, without the
+    linear program (on 100,000 rows and two unpenalised columns the program took 0.6 s,
+    most of that path's time)."""
     idx = np.flatnonzero(prob.unpenalized & np.isinf(prob.lo) & np.isinf(prob.hi))
+    if idx.size == 0 or (eta is not None and ray_excluded(prob, idx, eta)):
+        return None
     return _ray(prob, idx, [(-1.0, 1.0)] * idx.size, None)
+
+
+def ray_excluded(prob, idx, eta):
+    """Whether the residual at ``eta`` proves that no ray exists over the columns ``idx``
+    and the intercept (Gordan's alternative; no linear program).
+
+    With ``z_i`` the rows of ``Z = [X_idx, 1]`` and ``s_i`` the signs of
+    :func:`_row_signs` (0: a row that may move either way but must not), there is no ray
+    exactly when some multipliers ``c_i``, positive where ``s_i != 0``, give
+    ``sum_i c_i s_i z_i = 0`` (with ``s_i`` read as 1 where it is 0): along a ray each
+    term ``c_i s_i z_i . d`` would be ``>= 0`` and one ``> 0``. The residual ``q = w (y -
+    mu)`` at ``eta`` is such a combination up to the gradient ``Z^T q``, small at a
+    converged fit: its part ``r`` orthogonal to ``Z`` (``q`` less its least-squares fit on
+    ``Z``) has ``Z^T r = 0``, and where every ``s_i r_i`` with ``s_i != 0`` is still
+    positive, ``c_i = s_i r_i`` proves it. A fit stopped along a ray has fitted the rows
+    it moves almost exactly, their ``q_i`` near 0, and fails the test (the program then
+    decides)."""
+    s = _row_signs(prob.family.name, prob.y)
+    rows = np.flatnonzero(prob.w > 0)
+    if s is None or rows.size * (idx.size + 1) > EXCLUDE_MAX_ENTRIES:
+        return False
+    q = prob.w[rows] * (prob.y[rows] - prob.family.mean(np.asarray(eta)[rows]))
+    Z = prob.X[:, idx]
+    Z = np.asarray(Z.toarray() if sp.issparse(Z) else Z)[rows]
+    if prob.fit_intercept:
+        Z = np.hstack([Z, np.ones((rows.size, 1))])
+    r = q - Z @ np.linalg.lstsq(Z, q, rcond=None)[0]
+    strict = s[rows] != 0.0
+    top = float(np.max(np.abs(q), initial=0.0))
+    return bool(top > 0.0 and np.all(s[rows][strict] * r[strict] > 1e-12 * top))
 
 
 def flat_groups(beta, order, starts, l1g, l2g, gamma, lo, hi, candidates):
