@@ -7,7 +7,9 @@ and the chosen ``(gamma, lam)`` cell. Run on demand, never in CI:
     python benchmarks/bench_relaxed.py text-binomial breast_cancer
 
 The power-law text design is ``_cases.text_design`` (1,000 documents x 2,000 terms): deep
-supports hold terms found in a single training document, which separate it.
+supports hold terms found in a single training document, which separate it. The others
+are the quick designs of ``_cases`` (near-copied column pairs 300 x 2,000, one-hot
+factors 2,000 x 632, the bundled sets).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def _text(family):
     return sp.csc_matrix(X0), _cases._response(family, eta, rng)
 
 
-def _bundled(name, family):
+def _quick(name, family):
+    """A quick benchmark design (``_cases``): bundled data, near-copied pairs, factors."""
     case = _cases.Case(f"{family}-{name}", family, 1.0, name)
     return _cases.make_data(case, quick=True, raw=True)
 
@@ -41,9 +44,11 @@ CASES = {
     "text-binomial": (lambda: _text("binomial"), "binomial"),
     "text-poisson": (lambda: _text("poisson"), "poisson"),
     "text-gaussian": (lambda: _text("gaussian"), "gaussian"),
-    "breast_cancer": (lambda: _bundled("breast_cancer", "binomial"), "binomial"),
-    "diabetes-binomial": (lambda: _bundled("diabetes", "binomial"), "binomial"),
-    "diabetes": (lambda: _bundled("diabetes", "gaussian"), "gaussian"),
+    "breast_cancer": (lambda: _quick("breast_cancer", "binomial"), "binomial"),
+    "diabetes-binomial": (lambda: _quick("diabetes", "binomial"), "binomial"),
+    "diabetes": (lambda: _quick("diabetes", "gaussian"), "gaussian"),
+    "pairs-binomial": (lambda: _quick("pairs", "binomial"), "binomial"),
+    "factors-binomial": (lambda: _quick("factors", "binomial"), "binomial"),
 }
 
 

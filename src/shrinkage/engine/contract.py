@@ -69,6 +69,10 @@ class FitHints:
         ``on_grid(grid)``, called with the path's strength grid (on y's own scale) once it
         is known, before the first strength is fitted. Cross-validation starts the folds'
         paths on it while the full-data path runs.
+    rays_decided : bool
+        The caller has already decided that the unpenalised features admit no ray of
+        descent (the relaxed lasso's refits: :mod:`shrinkage.tuning.relaxed`), so the
+        path does not test them again (:func:`~shrinkage.engine.free.warn_separating_free`).
     """
 
     solver: str = "auto"
@@ -77,6 +81,7 @@ class FitHints:
     tie_projection: object = None
     monitor: object = None
     on_grid: object = None
+    rays_decided: bool = False
 
 
 @dataclass(frozen=True)

@@ -295,7 +295,7 @@ def fit_path(X, y, options, hints=None):
     with one_blas_thread() if n * p <= SMALL_DESIGN else nullcontext():
         done, code = solver.run_path(grid, max(lam_max, grid[0]), null_dev, early_stop, out)
     coefs, intercepts, dev_ratio, cert, n_iter = (a[:done] for a in out)
-    if done and prob.unpenalized.any() and not data.family.quadratic:  # (engine.free)
+    if done and prob.unpenalized.any() and not (data.family.quadratic or hints.rays_decided):
         warn_separating_free(prob, names, coefs[0], intercepts[0], data.offset)
     uncertify_nonfinite(coefs, intercepts, dev_ratio, cert)
     if penalty.block == "coordinate" and penalty.shape == "elasticnet":
