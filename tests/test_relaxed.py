@@ -139,21 +139,30 @@ def test_no_ray_where_the_classes_overlap_on_every_column():
     assert unpenalised_ray(sp.csc_matrix(X[:, :3]), YB, "binomial") is None
 
 
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("family", ["binomial", "poisson"])
-def test_relax_path_leaves_out_the_separating_supports_and_only_them(family):
+def test_relax_path_leaves_out_the_separating_supports_and_only_them(family, weighted):
+    """The verdicts, whatever shortcut gave them (nesting, the lasso fit's own
+    separation), are those of a linear program per support; rows of weight 0 count for
+    neither."""
     Xs, y = _rare_term_design(3)
     if family == "poisson":
         y = np.random.default_rng(3).poisson(np.exp(0.5 * Xs[:, 0].toarray().ravel()))
         y = y.astype(float)
-    path = regularization_path(Xs, y, family=family, n_lams=30, lam_min_ratio=1e-3)
+    w = None
+    if weighted:
+        w = np.random.default_rng(4).uniform(0.5, 2.0, y.size)
+        w[np.random.default_rng(5).choice(y.size, 30, replace=False)] = 0.0
+    path = regularization_path(Xs, y, family=family, n_lams=30, lam_min_ratio=1e-3,
+                               sample_weight=w)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # no refit runs to its cap
-        rc, ri = relax_path(path, Xs, y)
+        rc, ri = relax_path(path, Xs, y, sample_weight=w)
     exists = relaxed_exists((rc, ri))
     assert exists[0]  # the intercept alone
     for k in range(path.n_lams):
         S = np.flatnonzero(path.coefs[k])
-        ray = unpenalised_ray(Xs[:, S], y, family) if S.size else None
+        ray = unpenalised_ray(Xs[:, S], y, family, w) if S.size else None
         assert exists[k] == (ray is None), k
         assert np.all(np.isnan(rc[k])) != exists[k]
     if family == "binomial":

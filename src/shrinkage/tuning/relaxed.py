@@ -130,13 +130,13 @@ class _Separation:
         proportions strictly between 0 and 1 (rows that must not move)."""
         if self.family != "binomial":
             return False
-        rows = np.flatnonzero(np.ones(self.y.shape[0], dtype=bool) if self.weight is None
-                              else np.asarray(self.weight) > 0)
-        y = self.y[rows]
-        sign = np.where(y >= 1.0, 1.0, np.where(y <= 0.0, -1.0, 0.0))
+        sign = np.where(self.y >= 1.0, 1.0, np.where(self.y <= 0.0, -1.0, 0.0))
+        a = np.asarray(self.X @ coef).ravel() + intercept
+        if self.weight is not None:  # (rows of weight 0 are not fitted: any side will do)
+            live = np.asarray(self.weight) > 0
+            sign, a = sign[live], a[live]
         if np.any(sign == 0.0):
             return False
-        a = np.asarray(self.X[rows] @ coef).ravel() + intercept
         top = float(np.max(np.abs(a), initial=0.0))
         return top > 0.0 and bool(np.all(sign * a > 1e-9 * top))
 
