@@ -41,8 +41,7 @@ from .stopping import DEV_MAX
 __all__ = ["Recession", "flat_coordinates", "flat_groups", "free_ray",
            "group_recession_direction",
            "RayWatch", "ray_decidable", "ray_diagnostics", "ray_excluded", "ray_length",
-           "ray_move",
-           "ray_note", "recession_direction", "unpenalised_ray"]
+           "ray_move", "ray_note", "recession_direction", "row_signs", "unpenalised_ray"]
 
 # a row moves when |a_i| exceeds this share of max |a| (the LP's solution is exact only to
 # the solver's feasibility tolerance, about 1e-7 of the variables' unit box)
@@ -85,7 +84,7 @@ def flat_coordinates(b, scale, lam1, lam2, gamma, lo, hi, candidates):
     return idx, sign
 
 
-def _row_signs(family, y):
+def row_signs(family, y):
     """Per row, the sign of ``a_i`` that brings its mean closer to ``y_i`` for ever (+1 or
     -1), or 0 where only ``a_i = 0`` does not worsen the fit; None for a family other than
     binomial and poisson."""
@@ -133,7 +132,7 @@ def ray_excluded(prob, idx, eta):
     and the intercept (Gordan's alternative; no linear program).
 
     With ``z_i`` the rows of ``Z = [X_idx, 1]`` and ``s_i`` the signs of
-    :func:`_row_signs` (0: a row that may move either way but must not), there is no ray
+    :func:`row_signs` (0: a row that may move either way but must not), there is no ray
     exactly when some multipliers ``c_i``, positive where ``s_i != 0``, give
     ``sum_i c_i s_i z_i = 0`` (with ``s_i`` read as 1 where it is 0): along a ray each
     term ``c_i s_i z_i . d`` would be ``>= 0`` and one ``> 0``. The residual ``q = w (y -
@@ -143,7 +142,7 @@ def ray_excluded(prob, idx, eta):
     positive, ``c_i = s_i r_i`` proves it. A fit stopped along a ray has fitted the rows
     it moves almost exactly, their ``q_i`` near 0, and fails the test (the program then
     decides)."""
-    s = _row_signs(prob.family.name, prob.y)
+    s = row_signs(prob.family.name, prob.y)
     rows = np.flatnonzero(prob.w > 0)
     if s is None or rows.size * (idx.size + 1) > EXCLUDE_MAX_ENTRIES:
         return False
@@ -247,7 +246,7 @@ def _lp_ray(family, X, y, w, scale, xm, fit_intercept, idx, box, cone):
     from scipy.optimize import linprog
 
     live = w > 0
-    s = _row_signs(family, y)
+    s = row_signs(family, y)
     if s is None or idx.size == 0 or not np.any(s[live] != 0.0):
         return None
     rows = np.flatnonzero(live)
@@ -403,7 +402,7 @@ def ray_length(family, y, eta, a, live, eps):
     ``1e-3`` of its largest move to be fitted to within ``eps`` (``|y_i - mu_i| <= eps``:
     such rows then add at most ``eps`` to any standardized gradient, whose weights sum to
     one). 0 when no row needs a move."""
-    s = _row_signs(family, y)
+    s = row_signs(family, y)
     sa = np.where(live, s * a, 0.0)
     top = float(np.max(np.abs(np.where(live, a, 0.0)), initial=0.0))
     moved = sa > 1e-3 * top

@@ -53,7 +53,7 @@ from joblib import delayed
 
 from ..engine.contract import FitHints
 from ..engine.path import PathOptions, fit_path, regularization_path
-from ..engine.recession import ray_decidable, unpenalised_ray
+from ..engine.recession import ray_decidable, row_signs, unpenalised_ray
 from ..results import used_columns_product
 from ..validation import check_design
 from . import selection
@@ -99,6 +99,10 @@ class _Separation:
         self.X, self.y, self.family = X, y, family
         self.weight, self.fit_intercept = weight, fit_intercept
         self.separating, self.clear = [], []
+        # the rows a fit must put on their class's side, and that side (separated_by)
+        self.live = None if weight is None else np.asarray(weight) > 0
+        signs = row_signs(family, y)  # (None for the gaussian family)
+        self.signs = signs if signs is None or self.live is None else signs[self.live]
 
     def separates(self, support, coef=None, intercept=0.0):
         """The verdict on ``support``; ``coef, intercept``, a fit on it (the lasso's), may
@@ -128,17 +132,13 @@ class _Separation:
         of their supports, each a linear program of 50-70 ms otherwise); rows that only
         some columns separate (rare terms) are left to the linear program, as are
         proportions strictly between 0 and 1 (rows that must not move)."""
-        if self.family != "binomial":
+        if self.family != "binomial" or np.any(self.signs == 0.0):
             return False
-        sign = np.where(self.y >= 1.0, 1.0, np.where(self.y <= 0.0, -1.0, 0.0))
         a = np.asarray(self.X @ coef).ravel() + intercept
-        if self.weight is not None:  # (rows of weight 0 are not fitted: any side will do)
-            live = np.asarray(self.weight) > 0
-            sign, a = sign[live], a[live]
-        if np.any(sign == 0.0):
-            return False
+        if self.live is not None:  # (rows of weight 0 are not fitted: any side will do)
+            a = a[self.live]
         top = float(np.max(np.abs(a), initial=0.0))
-        return top > 0.0 and bool(np.all(sign * a > 1e-9 * top))
+        return top > 0.0 and bool(np.all(self.signs * a > 1e-9 * top))
 
 
 def _least_squares(A, b):
@@ -207,11 +207,12 @@ def relax_path(path, X, y, *, sample_weight=None, offset=None):
     # a path at the binomial default (the weighted certificate) is refitted at the
     # default too: an explicit tol bounds the plain violation, another certificate
     tol = None if path.certificate_kind == "weighted_kkt_violation" else path.tol
-    supports, first = {}, {}
+    supports, first, keys = {}, {}, []
     for k in range(path.n_lams):
         support = np.flatnonzero(path.coefs[k] != 0)
-        supports.setdefault(support.tobytes(), support)
-        first.setdefault(support.tobytes(), k)
+        keys.append(support.tobytes())
+        supports.setdefault(keys[k], support)
+        first.setdefault(keys[k], k)
     # a refit exists where it is identified and has a minimiser (module docstring)
     live = _live_rows(X.shape[0], sample_weight)
     separation = _Separation(X, y, path.family, sample_weight, path.fit_intercept)
@@ -225,8 +226,7 @@ def relax_path(path, X, y, *, sample_weight=None, offset=None):
     fits = {key: _refit(X, y, support, path.family, sample_weight, offset,
                         path.fit_intercept, tol)
             for key, support in supports.items() if exists[key]}
-    for k in range(path.n_lams):
-        key = np.flatnonzero(path.coefs[k] != 0).tobytes()
+    for k, key in enumerate(keys):
         if key in fits:
             coefs[k], inters[k] = fits[key]
         else:
